@@ -1,0 +1,351 @@
+/**
+ * The admin API's shapes, shared by apps/server (validation, serialisation, OpenAPI) and apps/web (types).
+ * One TypeBox schema per DTO; enum-like lists are single `as const` arrays.
+ */
+import { Type, type Static, type TSchema } from 'typebox';
+
+export const API_PREFIX = '/api/v1';
+
+const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+/** Epoch milliseconds. */
+const Timestamp = Type.Integer({ minimum: 0, description: 'Unix time in milliseconds' });
+
+// ---------- errors and pages ----------
+
+export const ErrorBody = Type.Object({
+  error: Type.Object({
+    code: Type.String({ description: 'Stable machine-readable code, e.g. APP_USER_NOT_FOUND' }),
+    message: Type.String(),
+    field: Type.Optional(Type.String({ description: 'The invalid field, for 400 replies' })),
+  }),
+});
+export type ErrorBody = Static<typeof ErrorBody>;
+
+export const Page = <T extends TSchema>(item: T) =>
+  Type.Object({ items: Type.Array(item), nextCursor: Nullable(Type.String()) });
+export interface PageOf<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+export const CursorQuery = Type.Object({
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
+  cursor: Type.Optional(Type.String({ maxLength: 200 })),
+});
+
+// ---------- auth ----------
+
+export const LoginBody = Type.Object({
+  username: Type.String({ minLength: 1, maxLength: 64 }),
+  password: Type.String({ minLength: 1, maxLength: 1024 }),
+});
+export type LoginBody = Static<typeof LoginBody>;
+
+export const LoginReply = Type.Object({
+  token: Type.String(),
+  expiresAt: Timestamp,
+  username: Type.String(),
+  /** Send back as the X-CSRF-Token header on cookie-authenticated writes. */
+  csrfToken: Type.String(),
+});
+export type LoginReply = Static<typeof LoginReply>;
+
+export const Me = Type.Object({ username: Type.String(), csrfToken: Nullable(Type.String()), via: Type.Enum(['cookie', 'bearer'] as const) });
+export type Me = Static<typeof Me>;
+
+export const ApiToken = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  createdAt: Timestamp,
+  lastUsedAt: Nullable(Timestamp),
+  expiresAt: Nullable(Timestamp),
+});
+export type ApiToken = Static<typeof ApiToken>;
+
+export const CreateTokenBody = Type.Object({
+  name: Type.String({ minLength: 1, maxLength: 100 }),
+  expiresAt: Type.Optional(Nullable(Timestamp)),
+});
+export type CreateTokenBody = Static<typeof CreateTokenBody>;
+
+/** Returned once at creation: the secret is never shown again. */
+export const CreatedToken = Type.Object({ ...ApiToken.properties, token: Type.String() });
+export type CreatedToken = Static<typeof CreatedToken>;
+
+// ---------- FTP users ----------
+
+export const PERMISSIONS = ['list', 'download', 'upload', 'overwrite', 'delete', 'rename', 'mkdir', 'rmdir'] as const;
+export type Permission = (typeof PERMISSIONS)[number];
+export const TLS_POLICIES = ['off', 'allowed', 'required'] as const;
+export type TlsPolicy = (typeof TLS_POLICIES)[number];
+
+export const PermissionRule = Type.Object({
+  path: Type.String({ minLength: 1, maxLength: 1024, pattern: '^/', description: 'Virtual path, e.g. / or /incoming' }),
+  allow: Type.Array(Type.Enum(PERMISSIONS), { uniqueItems: true }),
+});
+export type PermissionRule = Static<typeof PermissionRule>;
+
+export const USERNAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$';
+
+const userFields = {
+  enabled: Type.Boolean(),
+  homeDir: Type.String({ minLength: 1, maxLength: 4096, description: 'Absolute, or relative to FERRY_DATA_DIR' }),
+  permissions: Type.Array(PermissionRule, { maxItems: 200 }),
+  quotaBytes: Nullable(Type.Integer({ minimum: 0 })),
+  quotaFiles: Nullable(Type.Integer({ minimum: 0 })),
+  maxSessions: Nullable(Type.Integer({ minimum: 1, maximum: 10_000 })),
+  uploadBytesPerSecond: Nullable(Type.Integer({ minimum: 1 })),
+  downloadBytesPerSecond: Nullable(Type.Integer({ minimum: 1 })),
+  allowedCidrs: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 100 }),
+  expiresAt: Nullable(Timestamp),
+  tls: Type.Enum(TLS_POLICIES),
+};
+
+export const User = Type.Object({
+  username: Type.String(),
+  ...userFields,
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+  lastLoginAt: Nullable(Timestamp),
+});
+export type User = Static<typeof User>;
+
+export const CreateUserBody = Type.Object({
+  username: Type.String({ pattern: USERNAME_PATTERN }),
+  password: Type.String({ minLength: 8, maxLength: 1024 }),
+  ...Type.Partial(Type.Object(userFields)).properties,
+});
+export type CreateUserBody = Static<typeof CreateUserBody>;
+
+export const UpdateUserBody = Type.Partial(
+  Type.Object({ password: Type.String({ minLength: 8, maxLength: 1024 }), ...userFields }),
+);
+export type UpdateUserBody = Static<typeof UpdateUserBody>;
+
+export const UserListQuery = Type.Object({
+  ...CursorQuery.properties,
+  q: Type.Optional(Type.String({ maxLength: 100, description: 'Substring of the username' })),
+});
+
+// ---------- sessions and transcripts ----------
+
+export const TRANSCRIPT_KINDS = ['command', 'reply', 'event'] as const;
+export const TRANSFER_DIRECTIONS = ['upload', 'download', 'listing'] as const;
+export const SESSION_STATES = ['awaiting-login', 'idle', 'transferring', 'closing'] as const;
+/** ok: nothing went wrong; login-failed: never logged in; problems: the transcript doctor found errors. */
+export const SESSION_OUTCOMES = ['ok', 'login-failed', 'problems'] as const;
+export type SessionOutcome = (typeof SESSION_OUTCOMES)[number];
+
+export const LiveTransfer = Type.Object({
+  direction: Type.Enum(TRANSFER_DIRECTIONS),
+  path: Type.String(),
+  bytes: Type.Integer(),
+  startedAt: Timestamp,
+  size: Nullable(Type.Integer()),
+  /** Bytes per second over the last progress interval. */
+  bytesPerSecond: Type.Number(),
+});
+
+export const LiveSession = Type.Object({
+  id: Type.String(),
+  username: Nullable(Type.String()),
+  remoteAddress: Type.String(),
+  remotePort: Type.Integer(),
+  localAddress: Type.String(),
+  localPort: Type.Integer(),
+  tls: Type.Boolean(),
+  clientSoftware: Nullable(Type.String()),
+  startedAt: Timestamp,
+  lastCommandAt: Timestamp,
+  state: Type.Enum(SESSION_STATES),
+  bytesIn: Type.Integer(),
+  bytesOut: Type.Integer(),
+  filesIn: Type.Integer(),
+  filesOut: Type.Integer(),
+  transfer: Nullable(LiveTransfer),
+});
+export type LiveSession = Static<typeof LiveSession>;
+
+export const SessionRecord = Type.Object({
+  id: Type.String(),
+  username: Nullable(Type.String()),
+  clientAddress: Type.String(),
+  clientPort: Type.Integer(),
+  serverAddress: Type.String(),
+  tls: Type.Boolean(),
+  clientSoftware: Nullable(Type.String()),
+  startedAt: Timestamp,
+  endedAt: Nullable(Timestamp),
+  endReason: Nullable(Type.String()),
+  outcome: Nullable(Type.Enum(SESSION_OUTCOMES)),
+  bytesIn: Type.Integer(),
+  bytesOut: Type.Integer(),
+  filesIn: Type.Integer(),
+  filesOut: Type.Integer(),
+  findings: Type.Integer({ description: 'Number of transcript-doctor findings' }),
+});
+export type SessionRecord = Static<typeof SessionRecord>;
+
+export const SessionHistoryQuery = Type.Object({
+  ...CursorQuery.properties,
+  user: Type.Optional(Type.String({ maxLength: 64 })),
+  address: Type.Optional(Type.String({ maxLength: 64 })),
+  from: Type.Optional(Timestamp),
+  to: Type.Optional(Timestamp),
+  outcome: Type.Optional(Type.Enum(SESSION_OUTCOMES)),
+});
+export type SessionHistoryQuery = Static<typeof SessionHistoryQuery>;
+
+export const TranscriptLine = Type.Object({
+  sessionId: Type.String(),
+  seq: Type.Integer(),
+  at: Timestamp,
+  kind: Type.Enum(TRANSCRIPT_KINDS),
+  text: Type.String(),
+  /** Structured event (see ftp-core's SessionEvent) on kind 'event'. */
+  event: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+});
+export type TranscriptLine = Static<typeof TranscriptLine>;
+
+export const Transfer = Type.Object({
+  sessionId: Type.String(),
+  direction: Type.Enum(TRANSFER_DIRECTIONS),
+  path: Type.String(),
+  bytes: Type.Integer(),
+  startedAt: Timestamp,
+  durationMs: Type.Integer(),
+  outcome: Type.Enum(['ok', 'aborted', 'failed'] as const),
+});
+export type Transfer = Static<typeof Transfer>;
+
+// ---------- transcript doctor ----------
+
+export const FINDING_SEVERITIES = ['error', 'warning', 'info'] as const;
+export const Finding = Type.Object({
+  /** Stable identifier of the kind of problem, e.g. `passive-data-never-arrived`. */
+  code: Type.String(),
+  severity: Type.Enum(FINDING_SEVERITIES),
+  title: Type.String(),
+  explanation: Type.String(),
+  fix: Type.String(),
+  /** Transcript sequence numbers that prove it. */
+  evidence: Type.Array(Type.Integer()),
+  at: Timestamp,
+});
+export type Finding = Static<typeof Finding>;
+
+// ---------- settings ----------
+
+export const PassiveAddressOverride = Type.Object({
+  cidr: Type.String({ minLength: 1, maxLength: 64 }),
+  address: Type.String({ minLength: 1, maxLength: 253 }),
+});
+
+export const settingsFields = {
+  banner: Type.String({ minLength: 1, maxLength: 200 }),
+  passivePorts: Type.String({ pattern: '^\\d{1,5}-\\d{1,5}$', description: 'Inclusive range, e.g. 50000-50100' }),
+  passiveAddress: Nullable(Type.String({ maxLength: 253 })),
+  passiveAddressOverrides: Type.Array(PassiveAddressOverride, { maxItems: 50 }),
+  passiveLocalForPrivateClients: Type.Boolean(),
+  allowForeignDataPeer: Type.Boolean(),
+  allowForeignActiveTarget: Type.Boolean(),
+  idleTimeoutSeconds: Type.Integer({ minimum: 10, maximum: 86_400 }),
+  loginTimeoutSeconds: Type.Integer({ minimum: 5, maximum: 3_600 }),
+  dataConnectTimeoutSeconds: Type.Integer({ minimum: 1, maximum: 600 }),
+  maxSessions: Type.Integer({ minimum: 1, maximum: 100_000 }),
+  maxSessionsPerAddress: Type.Integer({ minimum: 1, maximum: 100_000 }),
+  maxCommandsPerSecond: Type.Integer({ minimum: 1, maximum: 100_000 }),
+  tlsControl: Type.Enum(TLS_POLICIES),
+  tlsData: Type.Enum(TLS_POLICIES),
+  requireTlsSessionResumption: Type.Boolean(),
+  transcriptRetentionDays: Type.Integer({ minimum: 1, maximum: 3_650 }),
+};
+export const SettingsValues = Type.Object(settingsFields);
+export type SettingsValues = Static<typeof SettingsValues>;
+export type SettingKey = keyof SettingsValues;
+
+export const Settings = Type.Object({
+  values: SettingsValues,
+  /** Settings fixed by an environment variable: key -> variable name. They cannot be changed through the API. */
+  fixedBy: Type.Record(Type.String(), Type.String()),
+});
+export type Settings = Static<typeof Settings>;
+
+export const UpdateSettingsBody = Type.Partial(SettingsValues);
+export type UpdateSettingsBody = Static<typeof UpdateSettingsBody>;
+
+export const PassivePreviewQuery = Type.Object({ clientAddress: Type.String({ minLength: 2, maxLength: 64 }) });
+export const PassivePreview = Type.Object({ clientAddress: Type.String(), reply: Type.String(), advertisedAddress: Type.String() });
+export type PassivePreview = Static<typeof PassivePreview>;
+
+// ---------- server info and overview ----------
+
+export const ServerInfo = Type.Object({
+  version: Type.String(),
+  schemaVersion: Type.String(),
+  ftpPort: Type.Integer(),
+  ftpsPort: Nullable(Type.Integer()),
+  passivePorts: Type.String(),
+  advertisedAddress: Nullable(Type.String()),
+  tlsFingerprint: Nullable(Type.String({ description: 'SHA-256 fingerprint of the FTPS certificate' })),
+  startedAt: Timestamp,
+});
+export type ServerInfo = Static<typeof ServerInfo>;
+
+export const LoginEventDto = Type.Object({
+  at: Timestamp,
+  sessionId: Type.String(),
+  username: Type.String(),
+  address: Type.String(),
+  ok: Type.Boolean(),
+  reason: Nullable(Type.String()),
+});
+export type LoginEventDto = Static<typeof LoginEventDto>;
+
+export const Overview = Type.Object({
+  liveSessions: Type.Integer(),
+  activeTransfers: Type.Array(Type.Object({ sessionId: Type.String(), username: Nullable(Type.String()), ...LiveTransfer.properties })),
+  bytesInToday: Type.Integer(),
+  bytesOutToday: Type.Integer(),
+  recentLogins: Type.Array(LoginEventDto),
+  recentFailedLogins: Type.Array(LoginEventDto),
+  server: ServerInfo,
+});
+export type Overview = Static<typeof Overview>;
+
+// ---------- defences and audit ----------
+
+export const Ban = Type.Object({
+  address: Type.String(),
+  reason: Type.String(),
+  offences: Type.Integer(),
+  bannedAt: Timestamp,
+  expiresAt: Timestamp,
+});
+export type Ban = Static<typeof Ban>;
+
+export const AuditEntry = Type.Object({
+  id: Type.Integer(),
+  at: Timestamp,
+  actor: Type.String(),
+  action: Type.String({ description: 'e.g. user.create, user.update, session.disconnect, settings.update' }),
+  target: Nullable(Type.String()),
+  address: Type.String(),
+  detail: Nullable(Type.String()),
+});
+export type AuditEntry = Static<typeof AuditEntry>;
+
+// ---------- live events (WebSocket at /api/v1/events) ----------
+
+/** Messages the server pushes. */
+export type LiveMessage =
+  | { type: 'hello'; sessions: LiveSession[] }
+  | { type: 'session-open'; session: LiveSession }
+  | { type: 'session-update'; session: LiveSession }
+  | { type: 'session-close'; session: LiveSession; reason: string }
+  | { type: 'transcript'; line: TranscriptLine }
+  | { type: 'progress'; sessions: LiveSession[] }
+  | { type: 'finding'; sessionId: string; finding: Finding };
+
+/** Messages a browser may send: follow every session's transcript (null) or one. */
+export type LiveClientMessage = { type: 'subscribe'; sessionId: string | null };
