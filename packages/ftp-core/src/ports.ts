@@ -79,7 +79,7 @@ export interface PassiveAddressOverride {
 export interface FtpSettings {
   /** First line of the 220 greeting. */
   banner: string;
-  /** Inclusive passive port range. */
+  /** Inclusive passive port range; `{ min: 0, max: 0 }` lets the OS pick a free port (tests). */
   passivePorts: { min: number; max: number };
   /** IPv4 address or hostname advertised in 227 replies; null = the control connection's local address. */
   passiveAddress: string | null;
