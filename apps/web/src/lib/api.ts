@@ -1,0 +1,105 @@
+import type {
+  ApiToken, AuditEntry, Ban, CreatedToken, CreateTokenBody, CreateUserBody, Finding, LiveSession, LoginReply, Me,
+  Overview, PageOf, PassivePreview, ServerInfo, SessionHistoryQuery, SessionRecord, Settings, TranscriptLine,
+  UpdateSettingsBody, UpdateUserBody, User,
+} from '@ferry/contract';
+import { ApiError, toApiError } from './api-errors.js';
+import { toQueryString } from './query.js';
+
+export const API_BASE = '/api/v1';
+
+type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+
+/** Lists may come as a bare array or as a page; the dashboard reads both. */
+const itemsOf = <T>(reply: T[] | { items: T[] }): T[] => (Array.isArray(reply) ? reply : reply.items);
+
+/**
+ * The typed admin API client. Cookie-authenticated: the browser sends the session cookie, and every
+ * non-GET request carries the CSRF token from sign-in or /auth/me.
+ */
+export class Api {
+  /** Set from LoginReply / Me; sent as X-CSRF-Token on writes. */
+  csrfToken: string | null = null;
+  /** Called on a 401 from anything but the sign-in request itself. */
+  onUnauthorized: () => void = () => {};
+
+  constructor(private readonly fetcher: typeof fetch = (...args) => fetch(...args)) {}
+
+  async request<T>(method: Method, path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (method !== 'GET' && this.csrfToken) headers['x-csrf-token'] = this.csrfToken;
+    let response: Response;
+    try {
+      response = await this.fetcher(API_BASE + path, {
+        method,
+        headers,
+        credentials: 'same-origin',
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch {
+      throw new ApiError(0, 'NETWORK', 'Cannot reach the Ferry server. Check your connection.');
+    }
+    const text = await response.text();
+    let parsed: unknown = undefined;
+    if (text !== '') {
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        parsed = undefined;
+      }
+    }
+    if (!response.ok) {
+      if (response.status === 401 && path !== '/auth/login') this.onUnauthorized();
+      throw toApiError(response.status, parsed);
+    }
+    return parsed as T;
+  }
+
+  // ---------- auth ----------
+  login = (username: string, password: string) => this.request<LoginReply>('POST', '/auth/login', { username, password });
+  logout = () => this.request<void>('POST', '/auth/logout');
+  me = () => this.request<Me>('GET', '/auth/me');
+  tokens = async () => itemsOf(await this.request<ApiToken[] | PageOf<ApiToken>>('GET', '/auth/tokens'));
+  createToken = (body: CreateTokenBody) => this.request<CreatedToken>('POST', '/auth/tokens', body);
+  revokeToken = (id: string) => this.request<void>('DELETE', `/auth/tokens/${encodeURIComponent(id)}`);
+
+  // ---------- users ----------
+  users = (query: { q?: string; limit?: number; cursor?: string | null }) =>
+    this.request<PageOf<User>>('GET', `/users${toQueryString(query)}`);
+  user = (username: string) => this.request<User>('GET', `/users/${encodeURIComponent(username)}`);
+  createUser = (body: CreateUserBody) => this.request<User>('POST', '/users', body);
+  updateUser = (username: string, body: UpdateUserBody) =>
+    this.request<User>('PATCH', `/users/${encodeURIComponent(username)}`, body);
+  deleteUser = (username: string) => this.request<void>('DELETE', `/users/${encodeURIComponent(username)}`);
+
+  // ---------- sessions ----------
+  liveSessions = async () => itemsOf(await this.request<PageOf<LiveSession> | LiveSession[]>('GET', '/sessions'));
+  disconnect = (id: string) => this.request<void>('DELETE', `/sessions/${encodeURIComponent(id)}`);
+  history = (query: SessionHistoryQuery & { cursor?: string | null }) =>
+    this.request<PageOf<SessionRecord>>('GET', `/sessions/history${toQueryString(query)}`);
+  session = (id: string) => this.request<SessionRecord>('GET', `/sessions/${encodeURIComponent(id)}`);
+  transcript = async (id: string) =>
+    itemsOf(await this.request<{ items: TranscriptLine[] }>('GET', `/sessions/${encodeURIComponent(id)}/transcript`));
+  diagnosis = async (id: string) =>
+    itemsOf(await this.request<{ items: Finding[] }>('GET', `/sessions/${encodeURIComponent(id)}/diagnosis`));
+
+  // ---------- server ----------
+  overview = () => this.request<Overview>('GET', '/overview');
+  server = () => this.request<ServerInfo>('GET', '/server');
+  settings = () => this.request<Settings>('GET', '/settings');
+  updateSettings = (body: UpdateSettingsBody) => this.request<Settings>('PATCH', '/settings', body);
+  passivePreview = (clientAddress: string) =>
+    this.request<PassivePreview>('GET', `/settings/passive-preview${toQueryString({ clientAddress })}`);
+  connectivity = () => this.request<unknown>('GET', '/connectivity');
+  bans = async () => itemsOf(await this.request<Ban[] | PageOf<Ban>>('GET', '/bans'));
+  liftBan = (address: string) => this.request<void>('DELETE', `/bans/${encodeURIComponent(address)}`);
+  audit = (query: { limit?: number; cursor?: string | null }) => this.request<PageOf<AuditEntry>>('GET', `/audit${toQueryString(query)}`);
+}
+
+/** Where a browser downloads a stored transcript as plain text (the cookie authenticates the GET). */
+export const transcriptTextUrl = (id: string) => `${API_BASE}/sessions/${encodeURIComponent(id)}/transcript?format=text`;
+
+/** The live-events WebSocket URL for the page's origin. */
+export const eventsUrl = (location: { protocol: string; host: string }) =>
+  `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}${API_BASE}/events`;

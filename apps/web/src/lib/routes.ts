@@ -1,0 +1,37 @@
+import { buildPath, type RouteDef } from './route-match.js';
+
+/** Every page of the dashboard. Order matters: literal segments before captures. */
+export const ROUTES = [
+  { name: 'overview', pattern: '/' },
+  { name: 'users', pattern: '/users' },
+  { name: 'user-new', pattern: '/users/new' },
+  { name: 'user-edit', pattern: '/users/:username' },
+  { name: 'live', pattern: '/sessions/live' },
+  { name: 'live-session', pattern: '/sessions/live/:id' },
+  { name: 'history', pattern: '/sessions/history' },
+  { name: 'history-session', pattern: '/sessions/history/:id' },
+  { name: 'connect', pattern: '/connect' },
+  { name: 'settings', pattern: '/settings' },
+  { name: 'bans', pattern: '/settings/bans' },
+  { name: 'audit', pattern: '/settings/audit' },
+  { name: 'tokens', pattern: '/settings/tokens' },
+] as const satisfies readonly RouteDef[];
+
+export type RouteName = (typeof ROUTES)[number]['name'];
+
+/** Links used across pages, so a URL is spelled once. */
+export const paths = {
+  overview: () => '/',
+  users: () => '/users',
+  newUser: () => '/users/new',
+  user: (username: string) => buildPath('/users/:username', { username }),
+  live: () => '/sessions/live',
+  liveSession: (id: string) => buildPath('/sessions/live/:id', { id }),
+  history: () => '/sessions/history',
+  historySession: (id: string) => buildPath('/sessions/history/:id', { id }),
+  connect: () => '/connect',
+  settings: () => '/settings',
+  bans: () => '/settings/bans',
+  audit: () => '/settings/audit',
+  tokens: () => '/settings/tokens',
+};

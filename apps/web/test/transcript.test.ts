@@ -1,0 +1,86 @@
+import type { Finding, TranscriptLine } from '@ferry/contract';
+import { describe, expect, it } from 'vitest';
+import { formatLine, lineToText, mergeLines, placeFindings, worstSeverity } from '../src/lib/transcript.js';
+
+const at = new Date(2026, 10, 21, 14, 3, 7, 250).getTime();
+const line = (seq: number, kind: TranscriptLine['kind'], text: string, event?: Record<string, unknown>): TranscriptLine => ({
+  sessionId: 's1', seq, at, kind, text, ...(event ? { event } : {}),
+});
+const finding = (code: string, evidence: number[], severity: Finding['severity'] = 'error'): Finding => ({
+  code, severity, title: code, explanation: 'why', fix: 'what to do', evidence, at,
+});
+
+describe('formatLine', () => {
+  it('labels commands, replies and events like a client log', () => {
+    expect(formatLine(line(1, 'command', 'USER alice'))).toMatchObject({ label: 'Command', tone: 'command', text: 'USER alice', time: '14:03:07.250' });
+    expect(formatLine(line(2, 'command', 'PASS ****'))).toMatchObject({ label: 'Command', text: 'PASS ****' });
+    expect(formatLine(line(3, 'reply', '230 Logged in'))).toMatchObject({ label: 'Response', tone: 'reply-ok', code: 230 });
+    expect(formatLine(line(4, 'event', 'Data connection opened from 127.0.0.1:50123'))).toMatchObject({ label: 'Status', tone: 'event' });
+  });
+
+  it.each([
+    ['150 Opening data connection', 'reply-info', 150],
+    ['226 Transfer complete', 'reply-ok', 226],
+    ['331 Password required', 'reply-info', 331],
+    ['425 Cannot open data connection', 'reply-error', 425],
+    ['550 No such file', 'reply-error', 550],
+    ['211-Features:', 'reply-ok', 211],
+    ['  MDTM', 'reply-info', null],
+  ])('reply %j has tone %s', (text, tone, code) => {
+    expect(formatLine(line(1, 'reply', text))).toMatchObject({ tone, code });
+  });
+
+  it('marks failed events as errors, from the structured event or the text', () => {
+    expect(formatLine(line(1, 'event', 'Passive data connection timed out after 10 s')).label).toBe('Error');
+    expect(formatLine(line(1, 'event', 'Transfer finished', { type: 'transfer', outcome: 'aborted' })).tone).toBe('event-error');
+    expect(formatLine(line(1, 'event', 'TLS handshake', { type: 'tls', ok: false })).tone).toBe('event-error');
+    expect(formatLine(line(1, 'event', 'Transfer finished: 12 KB in 3 ms', { type: 'transfer', outcome: 'ok' })).tone).toBe('event');
+  });
+
+  it('renders the text form with aligned labels', () => {
+    expect(lineToText(line(1, 'command', 'LIST'))).toBe('14:03:07.250 Command:  LIST');
+    expect(lineToText(line(2, 'reply', '226 Done\r\n'))).toBe('14:03:07.250 Response: 226 Done');
+  });
+});
+
+describe('mergeLines', () => {
+  const backlog = [line(1, 'command', 'USER a'), line(2, 'reply', '331 ok'), line(3, 'command', 'PASS ****')];
+
+  it('appends in-order live lines', () => {
+    const merged = mergeLines(backlog, [line(4, 'reply', '230 ok')]);
+    expect(merged.map((l) => l.seq)).toEqual([1, 2, 3, 4]);
+  });
+
+  it('de-duplicates and orders lines that raced the backlog', () => {
+    const live = [line(3, 'command', 'PASS ****'), line(5, 'command', 'LIST'), line(4, 'reply', '230 ok')];
+    expect(mergeLines(backlog, live).map((l) => l.seq)).toEqual([1, 2, 3, 4, 5]);
+    expect(mergeLines([line(9, 'reply', '226 ok')], backlog).map((l) => l.seq)).toEqual([1, 2, 3, 9]);
+  });
+
+  it('keeps the same array when nothing arrives and caps the length', () => {
+    expect(mergeLines(backlog, [])).toBe(backlog);
+    expect(mergeLines(backlog, [line(4, 'reply', 'x'), line(5, 'reply', 'y')], 3).map((l) => l.seq)).toEqual([3, 4, 5]);
+  });
+});
+
+describe('placeFindings', () => {
+  const lines = [1, 2, 3, 4, 5].map((seq) => line(seq, 'event', `e${seq}`));
+
+  it('puts each finding after its last visible evidence line and marks the evidence', () => {
+    const passive = finding('passive-data-never-arrived', [2, 4]);
+    const login = finding('login-failed', [1]);
+    const gone = finding('old', [99]);
+    const placed = placeFindings(lines, [passive, login, gone]);
+    expect(placed.after.get(4)).toEqual([passive]);
+    expect(placed.after.get(1)).toEqual([login]);
+    expect(placed.evidence.get(2)).toEqual([passive]);
+    expect(placed.evidence.has(3)).toBe(false);
+    expect(placed.unplaced).toEqual([gone]);
+  });
+
+  it('reports the worst severity for the badge', () => {
+    expect(worstSeverity([])).toBeNull();
+    expect(worstSeverity([finding('a', [], 'info'), finding('b', [], 'warning')])).toBe('warning');
+    expect(worstSeverity([finding('a', [], 'warning'), finding('b', [], 'error')])).toBe('error');
+  });
+});
