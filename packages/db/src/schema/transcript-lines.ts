@@ -1,0 +1,26 @@
+import { integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import { epochMs } from './columns.js';
+import { sessions } from './sessions.js';
+
+export const TRANSCRIPT_KINDS = ['command', 'reply', 'event'] as const;
+export type TranscriptKind = (typeof TRANSCRIPT_KINDS)[number];
+
+/** Every command, reply and engine event of a session, in order; deleted with the session. */
+export const transcriptLines = sqliteTable(
+  'transcript_lines',
+  {
+    sessionId: text('session_id')
+      .notNull()
+      .references(() => sessions.id, { onDelete: 'cascade' }),
+    /** Per-session sequence number assigned by the engine. */
+    seq: integer('seq').notNull(),
+    at: epochMs('at').notNull(),
+    kind: text('kind', { enum: TRANSCRIPT_KINDS }).notNull(),
+    /** As sent or received, with PASS arguments already masked by the engine. */
+    text: text('text').notNull(),
+    /** Structured event (JSON) for kind 'event'. */
+    event: text('event', { mode: 'json' }).$type<Record<string, unknown>>(),
+  },
+  // The primary key is the index for reading a transcript in order and for the cascade on delete.
+  (t) => [primaryKey({ columns: [t.sessionId, t.seq] })],
+);

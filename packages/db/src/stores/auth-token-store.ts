@@ -1,0 +1,81 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { and, desc, eq, isNotNull, lte } from 'drizzle-orm';
+import { handleOf, type Db } from '../client.js';
+import { admins } from '../schema/admins.js';
+import { authTokens, type TokenKind } from '../schema/auth-tokens.js';
+import type { ApiTokenRecord } from '../types.js';
+
+/** 32 random bytes in base64url: 43 characters. */
+const TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+
+const sha256 = (token: string) => createHash('sha256').update(token).digest('hex');
+
+export interface IssuedToken {
+  id: string;
+  /** The secret; shown once, never stored. */
+  token: string;
+  expiresAt: number | null;
+}
+
+export interface TokenOwner {
+  adminId: number;
+  username: string;
+  tokenId: string;
+  kind: TokenKind;
+}
+
+/**
+ * Browser sessions and long-lived API tokens. Only sha256(token) is stored: the token has 256 bits of entropy,
+ * so a fast hash is enough (no salt or argon2 needed), and lookups stay one indexed read per request.
+ */
+export function createAuthTokenStore(db: Db) {
+  const { orm } = handleOf(db);
+
+  function issue(adminId: number, kind: TokenKind, opts: { name?: string; expiresAt: number | null }): IssuedToken {
+    const token = randomBytes(32).toString('base64url');
+    const id = randomUUID();
+    orm
+      .insert(authTokens)
+      .values({ id, adminId, kind, name: opts.name ?? kind, tokenHash: sha256(token), createdAt: Date.now(), expiresAt: opts.expiresAt })
+      .run();
+    return { id, token, expiresAt: opts.expiresAt };
+  }
+
+  /** The token's owner when it exists and has not expired at `now`; records `now` as its last use. */
+  function verify(token: string, now: number): TokenOwner | null {
+    if (!TOKEN_PATTERN.test(token)) return null;
+    const row = orm
+      .select({ tokenId: authTokens.id, adminId: authTokens.adminId, kind: authTokens.kind, expiresAt: authTokens.expiresAt, username: admins.username })
+      .from(authTokens)
+      .innerJoin(admins, eq(admins.id, authTokens.adminId))
+      .where(eq(authTokens.tokenHash, sha256(token)))
+      .get();
+    if (!row || (row.expiresAt !== null && row.expiresAt <= now)) return null;
+    orm.update(authTokens).set({ lastUsedAt: now }).where(eq(authTokens.id, row.tokenId)).run();
+    return { adminId: row.adminId, username: row.username, tokenId: row.tokenId, kind: row.kind };
+  }
+
+  /** API tokens (not browser sessions), newest first; all admins' when `adminId` is omitted. */
+  function listApi(adminId?: number): ApiTokenRecord[] {
+    const isApi = eq(authTokens.kind, 'api');
+    return orm
+      .select({ id: authTokens.id, name: authTokens.name, createdAt: authTokens.createdAt, lastUsedAt: authTokens.lastUsedAt, expiresAt: authTokens.expiresAt })
+      .from(authTokens)
+      .where(adminId === undefined ? isApi : and(isApi, eq(authTokens.adminId, adminId)))
+      .orderBy(desc(authTokens.createdAt), desc(authTokens.id))
+      .all();
+  }
+
+  function revoke(id: string): boolean {
+    return orm.delete(authTokens).where(eq(authTokens.id, id)).run().changes > 0;
+  }
+
+  /** Deletes tokens expired at `now`; returns how many. */
+  function purgeExpired(now: number): number {
+    return orm.delete(authTokens).where(and(isNotNull(authTokens.expiresAt), lte(authTokens.expiresAt, now))).run().changes;
+  }
+
+  return { issue, verify, listApi, revoke, purgeExpired };
+}
+
+export type AuthTokenStore = ReturnType<typeof createAuthTokenStore>;

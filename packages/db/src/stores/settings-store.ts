@@ -1,0 +1,30 @@
+import { handleOf, type Db } from '../client.js';
+import { settings } from '../schema/settings.js';
+
+/** Settings saved through the admin UI as key → JSON value. Validation and defaults belong to the caller. */
+export function createSettingsStore(db: Db) {
+  const { orm } = handleOf(db);
+
+  function get(): Record<string, unknown> {
+    return Object.fromEntries(orm.select().from(settings).all().map((row) => [row.key, JSON.parse(row.value) as unknown]));
+  }
+
+  /** Upserts every key in `patch` in one transaction; `undefined` values are skipped. */
+  function set(patch: Record<string, unknown>): void {
+    const now = Date.now();
+    orm.transaction((tx) => {
+      for (const [key, value] of Object.entries(patch)) {
+        if (value === undefined) continue;
+        const json = JSON.stringify(value);
+        tx.insert(settings)
+          .values({ key, value: json, updatedAt: now })
+          .onConflictDoUpdate({ target: settings.key, set: { value: json, updatedAt: now } })
+          .run();
+      }
+    });
+  }
+
+  return { get, set };
+}
+
+export type SettingsStore = ReturnType<typeof createSettingsStore>;
