@@ -1,9 +1,31 @@
+/**
+ * Ferry's persistence: the only code that talks to SQLite. Every function takes the opaque Db from openDb;
+ * no driver or ORM type crosses this boundary. All times are Unix epoch milliseconds.
+ */
 export { openDb, closeDb, schemaVersion, type Db } from './client.js';
 export { MigrationError } from './migrate.js';
-export { hashPassword, verifyPassword } from './passwords.js';
-export { permissionsFor } from './permissions.js';
-export { createUserStore } from './stores/user-store.js';
-export { createAdminStore } from './stores/admin-store.js';
-export { createAuthTokenStore } from './stores/auth-token-store.js';
-export { createSettingsStore } from './stores/settings-store.js';
+export { ARGON2_OPTIONS, hashPassword, verifyPassword } from './passwords.js';
+export { permissionsFor, normalizeVirtualPath } from './permissions.js';
+export { PERMISSIONS } from './schema/permission-rules.js';
+export { createUserStore, type UserStore, type LoginCheck } from './stores/user-store.js';
+export { createAdminStore, type AdminStore } from './stores/admin-store.js';
+export { createAuthTokenStore, type AuthTokenStore, type IssuedToken, type TokenOwner } from './stores/auth-token-store.js';
+export { createSettingsStore, type SettingsStore } from './stores/settings-store.js';
+export { createSessionStore, type SessionStore, type HistoryFilter } from './stores/session-store.js';
+export { createTranscriptStore, type TranscriptStore } from './stores/transcript-store.js';
+export { createFindingStore, type FindingStore } from './stores/finding-store.js';
+export { createBanStore, type BanStore } from './stores/ban-store.js';
+export { createAuditStore, type AuditStore, type AuditEvent } from './stores/audit-store.js';
+export {
+  createSessionRecorder,
+  type SessionRecorder,
+  type RecorderOptions,
+  type SessionOpened,
+  type SessionUpdated,
+  type SessionClosed,
+  type LineInput,
+  type TransferInput,
+  type LoginInput,
+} from './recorder.js';
+export { pruneHistory, type PruneOptions, type PruneResult } from './retention.js';
 export * from './types.js';

@@ -3,6 +3,7 @@
  * TranscriptLine, Transfer, Finding, Ban, AuditEntry, ApiToken) without depending on it.
  * All times are Unix epoch milliseconds.
  */
+import type { FindingSeverity } from './schema/findings.js';
 import type { Permission } from './schema/permission-rules.js';
 import type { SessionOutcome } from './schema/sessions.js';
 import type { TokenKind } from './schema/auth-tokens.js';
@@ -10,7 +11,7 @@ import type { TranscriptKind } from './schema/transcript-lines.js';
 import type { TransferDirection, TransferOutcome } from './schema/transfers.js';
 import type { TlsPolicy } from './schema/users.js';
 
-export type { Permission, SessionOutcome, TokenKind, TranscriptKind, TransferDirection, TransferOutcome, TlsPolicy };
+export type { FindingSeverity, Permission, SessionOutcome, TokenKind, TranscriptKind, TransferDirection, TransferOutcome, TlsPolicy };
 
 export interface PermissionRule {
   /** Virtual absolute path such as `/` or `/incoming`; applies to it and everything below. */
@@ -120,9 +121,6 @@ export interface LoginEventRecord {
   ok: boolean;
   reason: string | null;
 }
-
-export const FINDING_SEVERITIES = ['error', 'warning', 'info'] as const;
-export type FindingSeverity = (typeof FINDING_SEVERITIES)[number];
 
 export interface FindingRecord {
   /** Stable identifier of the kind of problem, e.g. `passive-data-never-arrived`. */

@@ -8,3 +8,5 @@ export * from './transcript-lines.js';
 export * from './transfers.js';
 export * from './logins.js';
 export * from './bans.js';
+export * from './findings.js';
+export * from './audit-log.js';

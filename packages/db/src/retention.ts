@@ -1,0 +1,81 @@
+import { asc, count, inArray, isNotNull, lt, sql } from 'drizzle-orm';
+import { handleOf, type Db } from './client.js';
+import { bans } from './schema/bans.js';
+import { sessions } from './schema/sessions.js';
+import { transcriptLines } from './schema/transcript-lines.js';
+
+/** Sessions deleted per transaction, so that a large prune never holds the write lock for long. */
+const CHUNK = 200;
+/** Upper bound on chunks per call; a bigger backlog is finished by the next periodic run. */
+const MAX_CHUNKS = 5_000;
+
+export interface PruneOptions {
+  /** Sessions that started before this time are deleted with their lines, transfers, logins and findings. */
+  olderThan: number;
+  /** Then, while more lines than this remain, the oldest finished sessions are deleted whole. */
+  maxTranscriptLines?: number;
+}
+
+export interface PruneResult {
+  sessions: number;
+  lines: number;
+  /** Ban records whose ban expired before `olderThan` (their offence count is forgotten). */
+  bans: number;
+}
+
+/**
+ * Retention: deletes old session history, in chunks of 200 sessions per transaction. Cheap to run periodically:
+ * the age rule walks the start-time index, and the size rule costs one count of the transcript table plus an
+ * index lookup per deleted session. Foreign keys cascade to lines, transfers, logins and findings.
+ * The size rule spares sessions still open (no end time); the age rule does not, so a session older than the
+ * retention age is removed even if its end was never recorded (a crash).
+ */
+export function pruneHistory(db: Db, opts: PruneOptions): PruneResult {
+  const { orm } = handleOf(db);
+  const result: PruneResult = { sessions: 0, lines: 0, bans: 0 };
+  const lineCount = sql<number>`(SELECT count(*) FROM ${transcriptLines} WHERE ${transcriptLines.sessionId} = ${sessions.id})`.mapWith(Number);
+
+  function deleteSessions(rows: { id: string; lines: number }[]): void {
+    orm.delete(sessions).where(inArray(sessions.id, rows.map((r) => r.id))).run();
+    result.sessions += rows.length;
+    result.lines += rows.reduce((n, r) => n + r.lines, 0);
+  }
+
+  for (let i = 0; i < MAX_CHUNKS; i++) {
+    const deleted = orm.transaction((tx) => {
+      const rows = tx.select({ id: sessions.id, lines: lineCount }).from(sessions).where(lt(sessions.startedAt, opts.olderThan)).orderBy(asc(sessions.startedAt)).limit(CHUNK).all();
+      if (rows.length) deleteSessions(rows);
+      return rows.length;
+    });
+    if (deleted < CHUNK) break;
+  }
+
+  if (opts.maxTranscriptLines !== undefined) {
+    const max = Math.max(0, opts.maxTranscriptLines);
+    for (let i = 0; i < MAX_CHUNKS; i++) {
+      const done = orm.transaction((tx) => {
+        let excess = (tx.select({ n: count() }).from(transcriptLines).get()?.n ?? 0) - max;
+        if (excess <= 0) return true;
+        const candidates = tx
+          .select({ id: sessions.id, lines: lineCount })
+          .from(sessions)
+          .where(isNotNull(sessions.endedAt))
+          .orderBy(asc(sessions.startedAt), asc(sessions.id))
+          .limit(CHUNK)
+          .all();
+        const victims = [];
+        for (const c of candidates) {
+          if (excess <= 0) break;
+          victims.push(c);
+          excess -= c.lines;
+        }
+        if (victims.length) deleteSessions(victims);
+        return excess <= 0 || candidates.length < CHUNK;
+      });
+      if (done) break;
+    }
+  }
+
+  result.bans = orm.delete(bans).where(lt(bans.expiresAt, opts.olderThan)).run().changes;
+  return result;
+}

@@ -1,0 +1,19 @@
+import { index, integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import { epochMs } from './columns.js';
+
+/** Who changed what through the admin API. Not pruned with session history. */
+export const auditLog = sqliteTable(
+  'audit_log',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    at: epochMs('at').notNull(),
+    /** Admin username, or e.g. `api-token:<name>`. */
+    actor: text('actor').notNull(),
+    /** e.g. user.create, user.update, session.disconnect, settings.update */
+    action: text('action').notNull(),
+    target: text('target'),
+    address: text('address').notNull(),
+    detail: text('detail'),
+  },
+  (t) => [index('audit_log_at_idx').on(t.at)],
+);

@@ -1,0 +1,47 @@
+import { and, asc, eq, gt } from 'drizzle-orm';
+import { handleOf, type Db } from '../client.js';
+import { transcriptLines } from '../schema/transcript-lines.js';
+import { transfers } from '../schema/transfers.js';
+import type { TranscriptLineRecord, TransferRecord } from '../types.js';
+
+const MAX_LINES = 10_000;
+
+/** Reads of a session's transcript and transfers. Writes go through the session recorder. */
+export function createTranscriptStore(db: Db) {
+  const { orm } = handleOf(db);
+
+  /** Lines in sequence order after `afterSeq` (exclusive), at most `limit` (default 1000, at most 10 000). */
+  function lines(sessionId: string, opts: { afterSeq?: number; limit?: number } = {}): TranscriptLineRecord[] {
+    const limit = Math.min(Math.max(Math.trunc(opts.limit ?? 1000) || 1, 1), MAX_LINES);
+    const rows = orm
+      .select()
+      .from(transcriptLines)
+      .where(and(eq(transcriptLines.sessionId, sessionId), opts.afterSeq === undefined ? undefined : gt(transcriptLines.seq, opts.afterSeq)))
+      .orderBy(asc(transcriptLines.seq))
+      .limit(limit)
+      .all();
+    return rows.map(({ event, ...line }) => (event === null ? line : { ...line, event }));
+  }
+
+  /** The session's transfers in the order they started. */
+  function transfersOf(sessionId: string): TransferRecord[] {
+    return orm
+      .select({
+        sessionId: transfers.sessionId,
+        direction: transfers.direction,
+        path: transfers.path,
+        bytes: transfers.bytes,
+        startedAt: transfers.startedAt,
+        durationMs: transfers.durationMs,
+        outcome: transfers.outcome,
+      })
+      .from(transfers)
+      .where(eq(transfers.sessionId, sessionId))
+      .orderBy(asc(transfers.startedAt), asc(transfers.id))
+      .all();
+  }
+
+  return { lines, transfers: transfersOf };
+}
+
+export type TranscriptStore = ReturnType<typeof createTranscriptStore>;
