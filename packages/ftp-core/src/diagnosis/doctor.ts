@@ -1,0 +1,100 @@
+/**
+ * The transcript doctor: feeds a session's transcript lines, in order, through every rule and
+ * keeps one finding per code with its accumulated evidence.
+ *
+ * `createSessionDoctor` is for live sessions (push each line as it is emitted, stream what push
+ * returns); `diagnose` is the same thing over a recorded transcript. Both give the same findings.
+ */
+import type { TranscriptLine } from '../events.js';
+import { SessionFacts } from './facts.js';
+import { RULES } from './rules/index.js';
+import type { DiagnosisContext, Finding, FindingDraft, FindingSeverity, FindingSink, Rule, SessionCloseInfo } from './types.js';
+
+const SEVERITY_RANK: Record<FindingSeverity, number> = { info: 0, warning: 1, error: 2 };
+
+export interface SessionDoctor {
+  /** Reads the next line; returns the findings that appeared for the first time because of it. */
+  push(line: TranscriptLine): Finding[];
+  /** Every finding so far, in order of appearance, with all evidence accumulated. */
+  findings(): Finding[];
+  /**
+   * Settles what is still pending (a data connection still awaited when the session ended) and
+   * returns the findings that appeared for the first time. Lines pushed afterwards are ignored.
+   */
+  finish(closeInfo?: SessionCloseInfo): Finding[];
+}
+
+class FindingBook implements FindingSink {
+  readonly #byCode = new Map<string, Finding>();
+  #fresh: Finding[] = [];
+
+  report(draft: FindingDraft, evidence: readonly number[]): void {
+    const existing = this.#byCode.get(draft.code);
+    if (!existing) {
+      const finding: Finding = { ...draft, evidence: [...new Set(evidence)].sort((a, b) => a - b) };
+      this.#byCode.set(draft.code, finding);
+      this.#fresh.push(finding);
+      return;
+    }
+    // Same cause again: keep when it first showed, take the rule's latest wording, merge evidence.
+    existing.title = draft.title;
+    existing.explanation = draft.explanation;
+    existing.fix = draft.fix;
+    if (SEVERITY_RANK[draft.severity] > SEVERITY_RANK[existing.severity]) existing.severity = draft.severity;
+    existing.evidence = [...new Set([...existing.evidence, ...evidence])].sort((a, b) => a - b);
+  }
+
+  takeFresh(): Finding[] {
+    const fresh = this.#fresh.map(copy);
+    this.#fresh = [];
+    return fresh;
+  }
+
+  all(): Finding[] {
+    return [...this.#byCode.values()].map(copy);
+  }
+}
+
+function copy(finding: Finding): Finding {
+  return { ...finding, evidence: [...finding.evidence] };
+}
+
+export function createSessionDoctor(ctx: DiagnosisContext): SessionDoctor {
+  const facts = new SessionFacts(ctx);
+  const rules: Rule[] = RULES.map((create) => create({ ctx }));
+  const book = new FindingBook();
+  let lastSeq = 0;
+  let lastAt = 0;
+  let finished = false;
+
+  return {
+    push(line) {
+      // Lines are strictly increasing; a replayed or late line must not double-count evidence.
+      if (finished || line.seq <= lastSeq) return [];
+      lastSeq = line.seq;
+      lastAt = Math.max(lastAt, line.at);
+      facts.update(line);
+      for (const rule of rules) rule.observe({ line, facts }, book);
+      return book.takeFresh();
+    },
+    findings: () => book.all(),
+    finish(closeInfo) {
+      if (finished) return [];
+      finished = true;
+      const at = closeInfo?.endedAt ?? Math.max(lastAt, ctx.now());
+      for (const rule of rules) rule.finish?.({ at, facts }, book);
+      return book.takeFresh();
+    },
+  };
+}
+
+/**
+ * Diagnoses a recorded transcript. Lines must be one session's, in any order (they are sorted by
+ * seq). The session is treated as over at `ctx.now()` unless its last line is later.
+ */
+export function diagnose(lines: readonly TranscriptLine[], ctx: DiagnosisContext): Finding[] {
+  const doctor = createSessionDoctor(ctx);
+  for (const line of [...lines].sort((a, b) => a.seq - b.seq)) doctor.push(line);
+  doctor.finish();
+  return doctor.findings();
+}

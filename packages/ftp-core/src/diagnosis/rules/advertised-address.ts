@@ -1,0 +1,90 @@
+/**
+ * PASV advertised an address the client cannot reach: a private or loopback address sent to a
+ * client on the internet (the advertised address is not set, or set wrong), or an address that is
+ * not this server's when the data connection then never arrived.
+ */
+import { hostOf, isLoopback, isNonPublicAddress, isPublicAddress } from '../address.js';
+import { eventOf } from './common.js';
+import { whereToSet } from '../format.js';
+import type { DiagnosisContext, FindingSink, Rule, RuleEnv, SessionFactsView } from '../types.js';
+
+export const PASSIVE_ADDRESS_UNREACHABLE = 'passive-address-unreachable';
+
+interface Advertised {
+  seq: number;
+  at: number;
+  address: string;
+  client: string;
+}
+
+function currentSetting(ctx: DiagnosisContext, advertised: string, serverIp: string): string {
+  const configured = ctx.settings.passiveAddress;
+  if (configured) return `The advertised passive address is set to ${configured}.`;
+  return `No advertised passive address is set, so the server sent its own address on this connection (${serverIp || advertised}).`;
+}
+
+function valueToSet(facts: SessionFactsView, hostName: string | null, reachable: boolean): string {
+  if (hostName) return `${hostName} (the name the client connected to)`;
+  if (reachable && facts.serverIp) return `${facts.serverIp} (the address the client reached the server at)`;
+  if (isPublicAddress(facts.serverIp)) return `${facts.serverIp} (this server's public address)`;
+  return "this server's public IP address, or a DNS name that resolves to it (the address clients type to connect)";
+}
+
+export function advertisedAddressRule({ ctx }: RuleEnv): Rule {
+  let hostName: string | null = null;
+  let last: Advertised | null = null;
+
+  function report(out: FindingSink, adv: Advertised, why: string, valueHint: string, extra: number[]): void {
+    out.report(
+      {
+        code: PASSIVE_ADDRESS_UNREACHABLE,
+        severity: 'error',
+        title: `The server told the client to connect to ${adv.address}, which it cannot reach`,
+        explanation: `In its PASV reply the server told the client at ${adv.client} to open data connections to ${adv.address}. ${why} ${currentSetting(ctx, adv.address, hostOf(ctx.sessionLocalAddress))}`,
+        fix: `Set ${whereToSet('Advertised passive address', 'FERRY_PASV_ADDRESS')} to ${valueHint}. Clients on your own network keep getting the local address.`,
+        at: adv.at,
+      },
+      [adv.seq, ...extra],
+    );
+  }
+
+  return {
+    observe({ line, facts }, out) {
+      if (line.kind === 'command' && facts.lastCommand?.verb === 'HOST' && facts.lastCommand.arg) {
+        hostName = facts.lastCommand.arg; // RFC 7151: the name the client used
+        return;
+      }
+      const listening = eventOf(line, 'passive-listening');
+      if (listening) {
+        last = null;
+        // EPSV carries no address: the client reuses the control connection's.
+        if (listening.command !== 'PASV') return;
+        const address = hostOf(listening.advertisedAddress);
+        const client = hostOf(listening.clientAddress) || facts.clientIp;
+        const adv: Advertised = { seq: line.seq, at: line.at, address, client };
+        if (isPublicAddress(client) && isNonPublicAddress(address)) {
+          const kind = isLoopback(address) ? 'a loopback address (this machine only)' : 'a private address';
+          report(out, adv, `That is ${kind}, but the client connects from the internet, so its data connection cannot get there and listings and transfers fail.`, valueToSet(facts, hostName, false), []);
+        } else if (isLoopback(address) && !isLoopback(client)) {
+          report(out, adv, 'That is a loopback address, which always means "this machine" to the client, so its data connection goes nowhere.', valueToSet(facts, hostName, true), []);
+        } else if (isNonPublicAddress(address) && facts.serverIp && address !== facts.serverIp) {
+          last = adv; // suspicious only if the data connection then fails to arrive
+        }
+        return;
+      }
+      const timeout = eventOf(line, 'data-timeout');
+      if (timeout?.mode === 'passive' && last) {
+        report(
+          out,
+          last,
+          `That is not the address the client reached the server at (${facts.serverIp}), and no data connection arrived: the client was most likely sent to a network it cannot reach.`,
+          valueToSet(facts, hostName, true),
+          [line.seq],
+        );
+        last = null;
+        return;
+      }
+      if (eventOf(line, 'data-opened')) last = null;
+    },
+  };
+}

@@ -1,0 +1,109 @@
+/**
+ * File access: which permission rule denied which path, quotas that ran out, and a full disk.
+ */
+import type { Permission } from '../../ports.js';
+import { eventOf } from './common.js';
+import { formatBytes, formatList } from '../format.js';
+import type { Rule } from '../types.js';
+
+export const PERMISSION_DENIED = 'permission-denied';
+export const QUOTA_EXCEEDED = 'quota-exceeded';
+export const DISK_FULL = 'disk-full';
+
+/** Each permission as an operator reads it. */
+const PERMISSION_WORDS: Record<Permission, string> = {
+  list: 'list folders',
+  download: 'download',
+  upload: 'upload',
+  overwrite: 'overwrite files',
+  delete: 'delete files',
+  rename: 'rename',
+  mkdir: 'create folders',
+  rmdir: 'remove folders',
+};
+
+interface Denial {
+  path: string;
+  permission: Permission;
+  rule: string | null;
+}
+
+function parentOf(path: string): string {
+  const cut = path.replace(/\/+$/, '').lastIndexOf('/');
+  return cut <= 0 ? '/' : path.slice(0, cut);
+}
+
+function describe(denial: Denial): string {
+  const why = denial.rule === null ? 'no permission rule covers it' : `the rule for ${denial.rule} does not allow "${denial.permission}"`;
+  return `${PERMISSION_WORDS[denial.permission]} ${denial.path} (${why})`;
+}
+
+function fixFor(denial: Denial, user: string): string {
+  return denial.rule === null
+    ? `add a rule for ${parentOf(denial.path)} that allows "${denial.permission}"`
+    : `add "${denial.permission}" to ${user}'s rule for ${denial.rule}, or add a rule for a folder below it`;
+}
+
+export function filesRule(): Rule {
+  const denials: Denial[] = [];
+  return {
+    observe({ line, facts }, out) {
+      const user = facts.username ? `"${facts.username}"` : 'the user';
+      const denied = eventOf(line, 'permission-denied');
+      if (denied) {
+        const denial: Denial = { path: denied.path, permission: denied.permission, rule: denied.rule };
+        if (!denials.some((d) => d.path === denial.path && d.permission === denial.permission)) denials.push(denial);
+        const first = denials[0] ?? denial;
+        out.report(
+          {
+            code: PERMISSION_DENIED,
+            severity: 'warning',
+            title:
+              denials.length === 1
+                ? `Permission denied: ${denial.permission} on ${denial.path}`
+                : `Permission denied on ${denials.length} paths`,
+            explanation: `${user} was not allowed to ${formatList(denials.map(describe))}. The nearest rule above a path decides; no rule means no access.`,
+            fix: `If ${user} should be allowed, open the user on the Users page and ${formatList(denials.map((d) => fixFor(d, user)), 2)}.${denials.length > 1 ? '' : ` (Nothing to change if ${first.path} is meant to be off limits.)`}`,
+            at: line.at,
+          },
+          [line.seq],
+        );
+        return;
+      }
+      const quota = eventOf(line, 'quota-exceeded');
+      if (quota) {
+        const limits = [
+          quota.quotaBytes === null ? null : formatBytes(quota.quotaBytes),
+          quota.quotaFiles === null ? null : `${quota.quotaFiles} files`,
+        ].filter((l): l is string => l !== null);
+        const limit = limits.length > 0 ? ` (${limits.join(' / ')})` : '';
+        out.report(
+          {
+            code: QUOTA_EXCEEDED,
+            severity: 'error',
+            title: `${user} is over quota`,
+            explanation: `Storing ${quota.path} would take ${user} past the quota${limit}, so the upload was refused.`,
+            fix: `Raise the quota of ${user} on the Users page, or have the user delete files they no longer need.`,
+            at: line.at,
+          },
+          [line.seq],
+        );
+        return;
+      }
+      const full = eventOf(line, 'disk-full');
+      if (full) {
+        out.report(
+          {
+            code: DISK_FULL,
+            severity: 'error',
+            title: "The server's disk is full",
+            explanation: `Writing ${full.path} failed because the disk holding ${user}'s home directory has no space left. No upload to that disk can succeed until space is freed.`,
+            fix: "Free space on the server's disk (old uploads, logs), or move the users' home directories to a larger disk.",
+            at: line.at,
+          },
+          [line.seq],
+        );
+      }
+    },
+  };
+}

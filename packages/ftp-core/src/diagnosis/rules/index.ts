@@ -1,0 +1,23 @@
+/** Every rule the doctor runs, in the order their findings are listed when they appear together. */
+import type { RuleFactory } from '../types.js';
+import { activeRule } from './active.js';
+import { advertisedAddressRule } from './advertised-address.js';
+import { filesRule } from './files.js';
+import { foreignPeerRule } from './foreign-peer.js';
+import { gaveUpRule } from './gave-up.js';
+import { loginRule } from './login.js';
+import { passiveRule } from './passive.js';
+import { tlsPolicyRule } from './tls-policy.js';
+import { tlsRule } from './tls.js';
+
+export const RULES: readonly RuleFactory[] = [
+  loginRule,
+  tlsPolicyRule,
+  tlsRule,
+  advertisedAddressRule,
+  passiveRule,
+  foreignPeerRule,
+  activeRule,
+  filesRule,
+  gaveUpRule,
+];

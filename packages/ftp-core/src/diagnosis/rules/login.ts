@@ -1,0 +1,140 @@
+/**
+ * Logins: why each failed (the client only ever sees 530; the operator sees the reason), a run of
+ * failures that looks like guessing, and connections turned away before the greeting.
+ */
+import type { LoginFailure } from '../../ports.js';
+import { eventOf } from './common.js';
+import { formatList } from '../format.js';
+import { ReplyCode, replyCodeOf, replyMessageOf } from '../reply-codes.js';
+import type { FindingDraft, FindingSeverity, Rule } from '../types.js';
+
+export const LOGIN_UNKNOWN_USER = 'login-unknown-user';
+export const LOGIN_BAD_PASSWORD = 'login-bad-password';
+export const LOGIN_ACCOUNT_DISABLED = 'login-account-disabled';
+export const LOGIN_ACCOUNT_EXPIRED = 'login-account-expired';
+export const LOGIN_ADDRESS_NOT_ALLOWED = 'login-address-not-allowed';
+export const LOGIN_GUESSING = 'login-guessing';
+export const ADDRESS_BANNED = 'address-banned';
+export const TOO_MANY_CONNECTIONS = 'too-many-connections';
+export const CONNECTION_REFUSED = 'connection-refused';
+
+/** Failures in a row (wrong user or password) that look like guessing rather than a typo. */
+export const GUESSING_THRESHOLD = 3;
+
+type Explained = Pick<FindingDraft, 'code' | 'title' | 'explanation' | 'fix'> & { severity: FindingSeverity };
+
+/** Per reason; 'tls-required' is the TLS policy rule's. */
+function explainFailure(reason: Exclude<LoginFailure, 'tls-required'>, user: string, client: string): Explained {
+  const same = 'The client was only told "Login incorrect", exactly as for any other failure, so it cannot tell why.';
+  switch (reason) {
+    case 'unknown-user':
+      return {
+        code: LOGIN_UNKNOWN_USER,
+        severity: 'warning',
+        title: `Login failed: there is no user "${user}"`,
+        explanation: `The client tried to log in as "${user}", but no such user exists. ${same}`,
+        fix: `Check the user name saved in the client, or create "${user}" on the Users page.`,
+      };
+    case 'bad-password':
+      return {
+        code: LOGIN_BAD_PASSWORD,
+        severity: 'warning',
+        title: `Login failed: wrong password for "${user}"`,
+        explanation: `User "${user}" exists, but the password did not match. ${same}`,
+        fix: `Have the user retype the password (clients often keep an old saved one), or set a new password for "${user}" on the Users page.`,
+      };
+    case 'disabled':
+      return {
+        code: LOGIN_ACCOUNT_DISABLED,
+        severity: 'error',
+        title: `Login refused: user "${user}" is disabled`,
+        explanation: `The password may be right, but the account "${user}" is disabled. ${same}`,
+        fix: `If "${user}" should have access again, enable the user on the Users page.`,
+      };
+    case 'expired':
+      return {
+        code: LOGIN_ACCOUNT_EXPIRED,
+        severity: 'error',
+        title: `Login refused: user "${user}" has expired`,
+        explanation: `The account "${user}" is past its expiry date. ${same}`,
+        fix: `Extend or remove the expiry date of "${user}" on the Users page.`,
+      };
+    case 'address-not-allowed':
+      return {
+        code: LOGIN_ADDRESS_NOT_ALLOWED,
+        severity: 'error',
+        title: `Login refused: "${user}" may not log in from ${client}`,
+        explanation: `User "${user}" may only log in from certain addresses, and ${client} is not one of them. ${same}`,
+        fix: `If ${client} is legitimate, add it (or its network, e.g. a /24 range) to the allowed addresses of "${user}" on the Users page.`,
+      };
+  }
+}
+
+export function loginRule(): Rule {
+  const guesses: { seq: number; username: string }[] = [];
+  let userSeq: number | null = null;
+  return {
+    observe({ line, facts }, out) {
+      if (line.kind === 'command' && facts.lastCommand?.verb === 'USER') userSeq = line.seq;
+      const failed = eventOf(line, 'login-failed');
+      if (failed && failed.reason !== 'tls-required') {
+        const evidence = userSeq === null ? [line.seq] : [userSeq, line.seq];
+        out.report({ ...explainFailure(failed.reason, failed.username, facts.clientIp), at: line.at }, evidence);
+        if (failed.reason !== 'unknown-user' && failed.reason !== 'bad-password') return;
+        guesses.push({ seq: line.seq, username: failed.username });
+        if (guesses.length < GUESSING_THRESHOLD) return;
+        const names = [...new Set(guesses.map((g) => g.username))];
+        const pattern =
+          names.length > 1
+            ? `${guesses.length} failed logins with ${names.length} different user names (${formatList(names.map((n) => `"${n}"`))}) came from ${facts.clientIp} in one session: this looks like someone trying out accounts.`
+            : `${guesses.length} failed logins for "${names[0] ?? ''}" came from ${facts.clientIp} in one session: either a client retrying a saved wrong password, or someone guessing it.`;
+        out.report(
+          {
+            code: LOGIN_GUESSING,
+            severity: 'warning',
+            title: `Repeated failed logins from ${facts.clientIp}`,
+            explanation: pattern,
+            fix: `If you do not recognise ${facts.clientIp}, ban it on the Bans page (repeat offenders are also banned automatically). If it is one of your users, fix the password saved in their client.`,
+            at: line.at,
+          },
+          guesses.map((g) => g.seq),
+        );
+        return;
+      }
+      if (line.kind !== 'reply' || facts.commandCount > 0 || replyCodeOf(line.text) !== ReplyCode.ServiceNotAvailable) return;
+      // 421 before the client said anything: the connection was turned away at the door.
+      const message = replyMessageOf(line.text);
+      const banned = /\bban/i.test(message);
+      const crowded = /too many|limit|maximum/i.test(message);
+      out.report(
+        banned
+          ? {
+              code: ADDRESS_BANNED,
+              severity: 'error',
+              title: `${facts.clientIp} is banned`,
+              explanation: `The server turned the connection away before the greeting because ${facts.clientIp} is banned, usually after repeated failed logins ("${message}").`,
+              fix: `If ${facts.clientIp} is a legitimate user, lift the ban on the Bans page and fix the password saved in their client.`,
+              at: line.at,
+            }
+          : crowded
+            ? {
+                code: TOO_MANY_CONNECTIONS,
+                severity: 'error',
+                title: 'Connection refused: too many connections',
+                explanation: `The server turned the connection away before the greeting because a connection limit was reached ("${message}"). Clients that open several parallel transfers hit the per-address limit first.`,
+                fix: 'Raise "Max sessions" or "Max sessions per address" on the Settings page, or lower the number of simultaneous connections in the client.',
+                at: line.at,
+              }
+            : {
+                code: CONNECTION_REFUSED,
+                severity: 'error',
+                title: 'Connection refused before the greeting',
+                explanation: `The server turned the connection away before the greeting: "${message}".`,
+                fix: 'Look at the Bans page and the connection limits on the Settings page.',
+                at: line.at,
+              },
+        [line.seq],
+      );
+    },
+  };
+}

@@ -1,0 +1,143 @@
+/**
+ * Passive mode: the client was told where to connect for data but never did (a firewall or
+ * router in front of the server blocks the passive range), or the range ran out of free ports.
+ */
+import { hostOf, isNonPublicAddress, isPublicAddress } from '../address.js';
+import { describeCommand, DATA_VERBS, eventOf } from './common.js';
+import { formatDuration, formatRange, isAnyPortRange, whereToSet } from '../format.js';
+import type { FindingSink, RuleEnv, Rule, SessionFactsView } from '../types.js';
+
+export const PASSIVE_NEVER_ARRIVED = 'passive-data-never-arrived';
+export const PASSIVE_PORTS_EXHAUSTED = 'passive-ports-exhausted';
+
+/** A client that gives up after this long without its data connection was also left waiting too long. */
+const CLIENT_GIVE_UP_MS = 10_000;
+
+interface PendingWait {
+  seq: number;
+  at: number;
+  command: 'PASV' | 'EPSV';
+  advertisedAddress: string;
+  clientAddress: string;
+  port: number;
+  /** The data command sent after PASV/EPSV that is waiting for the connection. */
+  dataCommand: { seq: number; at: number; text: string } | null;
+}
+
+export function passiveRule({ ctx }: RuleEnv): Rule {
+  const { passivePorts, dataConnectTimeoutMs } = ctx.settings;
+  const giveUpMs = Math.min(dataConnectTimeoutMs, CLIENT_GIVE_UP_MS);
+  let pending: PendingWait | null = null;
+
+  function report(out: FindingSink, wait: PendingWait, waitedMs: number, extra: number[], facts: SessionFactsView): void {
+    const range = formatRange(passivePorts);
+    const target = !wait.advertisedAddress
+      ? `port ${wait.port}`
+      : wait.command === 'PASV'
+        ? `${hostOf(wait.advertisedAddress)} port ${wait.port}`
+        : `port ${wait.port} (EPSV: on the address the client already uses)`;
+    const blocked = wait.dataCommand ? `, so ${wait.dataCommand.text} could not run` : '';
+    const advertisedHost = hostOf(wait.advertisedAddress);
+    const clientIp = hostOf(wait.clientAddress) || facts.clientIp;
+    const alsoPrivate =
+      wait.command === 'PASV' && isNonPublicAddress(advertisedHost) && isPublicAddress(clientIp)
+        ? ` The advertised address ${advertisedHost} is also private, which alone explains this: see the finding about the advertised address.`
+        : '';
+    const fix = isAnyPortRange(passivePorts)
+      ? `Ferry picks any free port for passive connections, which no firewall can open in advance. Set a fixed range such as 50000-50100 in ${whereToSet('Passive ports', 'FERRY_PASV_PORTS')}, then allow and forward that TCP range to this server.`
+      : `Allow incoming TCP ports ${range} in every firewall in front of this server (host firewall, cloud security group) and forward the same range on the router to this machine, next to the control port ${ctx.controlPort}. The range is ${whereToSet('Passive ports', 'FERRY_PASV_PORTS')}; it must match the firewall rule exactly.`;
+    const outside =
+      !isAnyPortRange(passivePorts) && (wait.port < passivePorts.min || wait.port > passivePorts.max)
+        ? ` (port ${wait.port} is outside the range ${range} configured now: the range changed after this session started)`
+        : '';
+    out.report(
+      {
+        code: PASSIVE_NEVER_ARRIVED,
+        severity: 'error',
+        title: 'The client never opened the passive data connection',
+        explanation:
+          `After ${wait.command} the server told the client to connect to ${target}${outside} and waited ${formatDuration(waitedMs)}, ` +
+          `but no connection arrived${blocked}. Logging in worked, so the control port ${ctx.controlPort} gets through; ` +
+          `something between the client and this server blocks the passive data ports (${range}): usually a firewall, ` +
+          `or a router whose port forward does not include the passive range.${alsoPrivate}`,
+        fix,
+        at: wait.at,
+      },
+      [wait.seq, ...(wait.dataCommand ? [wait.dataCommand.seq] : []), ...extra],
+    );
+  }
+
+  return {
+    observe({ line, facts }, out) {
+      if (line.kind === 'command') {
+        const { verb, arg } = facts.lastCommand ?? { verb: '', arg: '' };
+        if (pending && !pending.dataCommand && DATA_VERBS.has(verb)) {
+          pending.dataCommand = { seq: line.seq, at: line.at, text: describeCommand(verb, arg) };
+          return;
+        }
+        if (pending?.dataCommand && verb === 'ABOR' && line.at - pending.dataCommand.at >= giveUpMs) {
+          report(out, pending, line.at - pending.dataCommand.at, [line.seq], facts);
+          pending = null;
+          return;
+        }
+      }
+      const listening = eventOf(line, 'passive-listening');
+      if (listening) {
+        // A new PASV while the old one still waits: the client gave up on the old one.
+        if (pending?.dataCommand && line.at - pending.dataCommand.at >= giveUpMs) {
+          report(out, pending, line.at - pending.dataCommand.at, [], facts);
+        }
+        pending = { seq: line.seq, at: line.at, dataCommand: null, ...listening };
+        return;
+      }
+      const timeout = eventOf(line, 'data-timeout');
+      if (timeout?.mode === 'passive') {
+        if (pending) report(out, pending, timeout.waitedMs, [line.seq], facts);
+        else
+          report(
+            out,
+            { seq: line.seq, at: line.at, command: 'PASV', advertisedAddress: '', clientAddress: '', port: timeout.port ?? 0, dataCommand: null },
+            timeout.waitedMs,
+            [],
+            facts,
+          );
+        pending = null;
+        return;
+      }
+      const opened = eventOf(line, 'data-opened');
+      if (opened?.mode === 'passive' || eventOf(line, 'data-refused')) {
+        pending = null;
+        return;
+      }
+      const exhausted = eventOf(line, 'passive-exhausted');
+      if (exhausted) {
+        out.report(
+          {
+            code: PASSIVE_PORTS_EXHAUSTED,
+            severity: 'error',
+            title: 'All passive ports were in use',
+            explanation: `The client asked for passive mode, but every port of the passive range ${exhausted.range} was busy, so the server could not offer one. Each listing or transfer in progress, across all sessions, holds one port.`,
+            fix: `Widen the range in ${whereToSet('Passive ports', 'FERRY_PASV_PORTS')} (e.g. 100 ports more) and open the same wider TCP range in the firewall and router; or lower the number of simultaneous sessions.`,
+            at: line.at,
+          },
+          [line.seq],
+        );
+        return;
+      }
+      const gone = eventOf(line, 'disconnected');
+      if (pending?.dataCommand) {
+        const waited = line.at - pending.dataCommand.at;
+        if (waited >= dataConnectTimeoutMs || (gone && waited >= giveUpMs)) {
+          report(out, pending, waited, [line.seq], facts);
+          pending = null;
+        }
+      }
+    },
+    finish({ at, facts }, out) {
+      if (pending?.dataCommand && at - pending.dataCommand.at >= giveUpMs) {
+        report(out, pending, at - pending.dataCommand.at, [], facts);
+      }
+      pending = null;
+    },
+  };
+}

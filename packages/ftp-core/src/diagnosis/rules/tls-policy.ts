@@ -1,0 +1,93 @@
+/**
+ * TLS policy mismatches between client and server: the server (or the user) requires TLS and the
+ * client did not use it, or the client requires TLS and the server refused it.
+ */
+import { eventOf } from './common.js';
+import { ReplyCode, replyCodeOf, replyMessageOf } from '../reply-codes.js';
+import { whereToSet } from '../format.js';
+import type { FindingSink, Rule, SessionFactsView } from '../types.js';
+
+export const TLS_REQUIRED_BY_POLICY = 'tls-required-by-policy';
+export const DATA_TLS_REQUIRED_BY_POLICY = 'data-tls-required-by-policy';
+export const TLS_REFUSED_BY_SERVER = 'tls-refused-by-server';
+
+const MENTIONS_TLS = /\b(TLS|SSL|encrypt)/i;
+const AUTH_REFUSALS: ReadonlySet<number> = new Set([ReplyCode.ParameterNotImplemented, ReplyCode.DeniedForPolicy, ReplyCode.SecurityResourceUnavailable]);
+const PROT_REFUSALS: ReadonlySet<number> = new Set([ReplyCode.ParameterNotImplemented, ReplyCode.DeniedForPolicy, ReplyCode.ProtLevelNotSupported]);
+
+function controlRequired(out: FindingSink, at: number, evidence: number[], facts: SessionFactsView): void {
+  const who = facts.username ? `user ${facts.username}` : 'this user';
+  out.report(
+    {
+      code: TLS_REQUIRED_BY_POLICY,
+      severity: 'error',
+      title: 'TLS is required, but the client logged in without it',
+      explanation: `The TLS setting of ${who}, or the server-wide "TLS for control connection" setting, requires an encrypted connection, but the client sent its login without starting TLS (AUTH TLS). The login was refused so that the password is never accepted in clear text.`,
+      fix: `In the client, choose "Require explicit FTP over TLS" (FTPES) for this server. If ${who} really has to use plain FTP, set its TLS option to "allowed" on the Users page (the password then travels unencrypted).`,
+      at,
+    },
+    evidence,
+  );
+}
+
+export function tlsPolicyRule(): Rule {
+  let usernameSeq: number | null = null;
+  return {
+    observe({ line, facts }, out) {
+      if (line.kind === 'command' && facts.lastCommand?.verb === 'USER') usernameSeq = line.seq;
+      const failed = eventOf(line, 'login-failed');
+      if (failed?.reason === 'tls-required') {
+        controlRequired(out, line.at, usernameSeq === null ? [line.seq] : [usernameSeq, line.seq], facts);
+        return;
+      }
+      if (line.kind !== 'reply') return;
+      const code = replyCodeOf(line.text);
+      const command = facts.lastCommand;
+      if (code === null || !command) return;
+      const pair = [command.seq, line.seq];
+      const answersLogin = command.verb === 'USER' || command.verb === 'PASS';
+      if (answersLogin && !facts.controlTls && (code === ReplyCode.DeniedForPolicy || (code === ReplyCode.NotLoggedIn && MENTIONS_TLS.test(line.text)))) {
+        controlRequired(out, line.at, pair, facts);
+        return;
+      }
+      if (code === ReplyCode.DataProtectionRequired) {
+        out.report(
+          {
+            code: DATA_TLS_REQUIRED_BY_POLICY,
+            severity: 'error',
+            title: 'Data connections must be encrypted, but the client did not ask for it',
+            explanation: `The server requires encrypted data connections ("TLS for data" or the user's TLS option is set to required), but the client sent ${command.verb} without first asking for protected data (PROT P), so it was refused with "${replyMessageOf(line.text)}".`,
+            fix: 'Set the client to "Require explicit FTP over TLS" so that it protects data connections too, or relax "TLS for data" on the Settings page (data then travels unencrypted).',
+            at: line.at,
+          },
+          pair,
+        );
+        return;
+      }
+      const authRefused = command.verb === 'AUTH' && AUTH_REFUSALS.has(code);
+      const protRefused = command.verb === 'PROT' && command.arg.toUpperCase() === 'P' && PROT_REFUSALS.has(code);
+      if (!authRefused && !protRefused) return;
+      const noCertificate = code === ReplyCode.SecurityResourceUnavailable;
+      const what = authRefused ? 'an encrypted connection (AUTH TLS)' : 'encrypted data connections (PROT P)';
+      const cause = noCertificate
+        ? 'the server has no TLS certificate to offer'
+        : authRefused
+          ? 'TLS is turned off on this server'
+          : 'TLS for data connections is turned off on this server';
+      const fix = noCertificate
+        ? 'Configure a certificate with FERRY_TLS_CERT and FERRY_TLS_KEY (or let Ferry create its own at first start) and restart the server.'
+        : `Set ${whereToSet(authRefused ? 'TLS for control connection' : 'TLS for data')} to "allowed" or "required". If this server is meant to be plain FTP only, set the client to "Only use plain FTP (insecure)".`;
+      out.report(
+        {
+          code: TLS_REFUSED_BY_SERVER,
+          severity: 'error',
+          title: 'The client requires TLS, but the server refused it',
+          explanation: `The client asked for ${what} and was answered "${line.text.trim()}": ${cause}. Clients set to require TLS stop here.`,
+          fix,
+          at: line.at,
+        },
+        pair,
+      );
+    },
+  };
+}
