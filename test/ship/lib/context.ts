@@ -1,0 +1,75 @@
+/**
+ * The Docker build context, without Docker: the files `docker build .` would send (the working tree
+ * minus .dockerignore), listed and copied into a clean directory.
+ */
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+
+export const repoRoot = path.resolve(import.meta.dirname, '../../..');
+
+interface Rule {
+  pattern: string;
+  exclude: boolean; // false for `!pattern` exceptions
+}
+
+/** .dockerignore rules (Docker's syntax: `#` comments, `!` exceptions, `**`, leading `/` ignored). */
+export function readDockerignore(file = path.join(repoRoot, '.dockerignore')): Rule[] {
+  return readFileSync(file, 'utf8')
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'))
+    .map((l) => (l.startsWith('!') ? { pattern: l.slice(1), exclude: false } : { pattern: l, exclude: true }))
+    .map((r) => ({ ...r, pattern: path.posix.normalize(r.pattern.replace(/^\/+/, '')).replace(/\/$/, '') }));
+}
+
+/** Whether Docker leaves `rel` (a POSIX path relative to the context root) out of the context. */
+export function isIgnored(rules: Rule[], rel: string): boolean {
+  const prefixes = rel.split('/').map((_, i, parts) => parts.slice(0, i + 1).join('/'));
+  let ignored = false;
+  for (const rule of rules) {
+    // a pattern that matches a folder matches everything under it
+    if (prefixes.some((p) => path.posix.matchesGlob(p, rule.pattern))) ignored = rule.exclude;
+  }
+  return ignored;
+}
+
+/** Every file of the build context, as POSIX paths relative to `root`. */
+export function listContext(root = repoRoot, rules = readDockerignore(path.join(root, '.dockerignore'))): string[] {
+  const files: string[] = [];
+  const walk = (relDir: string): void => {
+    for (const entry of readdirSync(path.join(root, relDir), { withFileTypes: true })) {
+      const rel = relDir === '' ? entry.name : `${relDir}/${entry.name}`;
+      if (isIgnored(rules, rel)) {
+        // an exception below an ignored folder would bring files back: look inside only then
+        if (!(entry.isDirectory() && rules.some((r) => !r.exclude && r.pattern.startsWith(`${rel}/`)))) continue;
+      }
+      if (entry.isDirectory()) walk(rel);
+      else if (!isIgnored(rules, rel)) files.push(rel);
+    }
+  };
+  walk('');
+  return files.sort();
+}
+
+/** Copy the build context of `root` into `dest` (which must not exist yet); returns the file list. */
+export function copyContext(dest: string, root = repoRoot): string[] {
+  const files = listContext(root);
+  mkdirSync(dest, { recursive: true });
+  for (const rel of files) {
+    mkdirSync(path.dirname(path.join(dest, rel)), { recursive: true });
+    cpSync(path.join(root, rel), path.join(dest, rel), { verbatimSymlinks: true, preserveTimestamps: true });
+  }
+  return files;
+}
+
+/** Paths git ignores in `root` (folders end with `/`), e.g. node_modules/, dist/, .env. */
+export function gitIgnoredPaths(root = repoRoot): string[] {
+  const out = execFileSync('git', ['ls-files', '--others', '--ignored', '--exclude-standard', '--directory', '-z'], {
+    cwd: root,
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  return out.split('\0').filter(Boolean);
+}
+
