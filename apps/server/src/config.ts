@@ -1,0 +1,184 @@
+/**
+ * Configuration from FERRY_* environment variables: read once in main.ts, validated here, passed down.
+ * loadConfig fails with one ConfigError listing every problem, each naming its variable.
+ */
+import { isIP } from 'node:net';
+import path from 'node:path';
+import type { SettingKey } from '@ferry/contract';
+import { isAdvertisableAddress, parseCidr } from './net/address.js';
+
+export interface ConfigVariable {
+  name: string;
+  /** Shown in the README; `(unset)` when there is none. */
+  default: string;
+  description: string;
+}
+
+/** Every variable Ferry reads, for the README and for `--help`-style listings. */
+export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
+  { name: 'FERRY_DATA_DIR', default: './data', description: 'SQLite database, generated certificate and default home folders (files/<user>).' },
+  { name: 'FERRY_FTP_HOST', default: '::', description: 'FTP listen address; `::` accepts IPv4 and IPv6 (dual-stack).' },
+  { name: 'FERRY_FTP_PORT', default: '2121', description: 'FTP control port (explicit FTPS via AUTH TLS on the same port). 0 = any free port.' },
+  { name: 'FERRY_FTPS_PORT', default: '(unset)', description: 'Implicit FTPS port; unset = implicit FTPS off.' },
+  { name: 'FERRY_HTTP_HOST', default: '0.0.0.0', description: 'Admin site listen address (IPv4 on all interfaces; `::` for dual-stack, `127.0.0.1` for local only).' },
+  { name: 'FERRY_HTTP_PORT', default: '8080', description: 'Admin site and REST API port. 0 = any free port.' },
+  { name: 'FERRY_PASV_PORTS', default: '50000-50100', description: 'Passive data port range `min-max` (`0-0` = any free port). When set, fixes the setting.' },
+  { name: 'FERRY_PASV_ADDRESS', default: '(unset)', description: 'IPv4 address or host name advertised in 227 replies (NAT). When set, fixes the setting.' },
+  { name: 'FERRY_ADMIN_USER', default: 'admin', description: 'Admin account created on first start.' },
+  { name: 'FERRY_ADMIN_PASSWORD', default: '(unset)', description: 'Its password (8+ characters); unset = a strong one is generated and printed once in the log.' },
+  { name: 'FERRY_TLS_CERT', default: '(unset)', description: 'PEM certificate (chain) for FTPS; unset = a self-signed one is generated in the data dir. Reloaded when the file changes.' },
+  { name: 'FERRY_TLS_KEY', default: '(unset)', description: 'PEM private key for FERRY_TLS_CERT (both or neither).' },
+  { name: 'FERRY_LOG_LEVEL', default: 'info', description: 'fatal, error, warn, info, debug, trace or silent.' },
+  { name: 'FERRY_BAN_ALLOWLIST', default: '(unset)', description: 'Comma-separated networks never banned, e.g. `10.0.0.0/8,192.168.1.5`.' },
+  { name: 'FERRY_BAN_THRESHOLD', default: '10', description: 'Failed FTP logins from one address that trigger a ban…' },
+  { name: 'FERRY_BAN_WINDOW_SECONDS', default: '300', description: '…within this many seconds.' },
+  { name: 'FERRY_BAN_SECONDS', default: '900', description: 'First ban length; doubles on every repeat offence, up to 7 days.' },
+  { name: 'FERRY_RETENTION_DAYS', default: '(unset)', description: 'Days of session history and transcripts kept (setting default 30). When set, fixes the setting.' },
+  { name: 'FERRY_SHUTDOWN_GRACE_MS', default: '10000', description: 'On SIGTERM/SIGINT, how long running transfers may finish before sessions are closed.' },
+  { name: 'FERRY_ADMIN_SESSION_HOURS', default: '12', description: 'Lifetime of an admin browser session.' },
+  { name: 'FERRY_LOGIN_RATE_LIMIT', default: '10', description: 'Admin login attempts allowed per client address per minute.' },
+  { name: 'FERRY_TRUST_PROXY', default: 'false', description: '`true` when the admin site is behind a reverse proxy that sets X-Forwarded-For.' },
+];
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface Config {
+  dataDir: string;
+  dbFile: string;
+  ftp: { host: string; port: number; ftpsPort: number | null };
+  http: { host: string; port: number; trustProxy: boolean };
+  admin: { username: string; password: string | null; sessionTtlMs: number; loginRateLimitPerMinute: number };
+  tls: { certFile: string; keyFile: string } | null;
+  logLevel: LogLevel;
+  bans: { allowlist: string[]; threshold: number; windowMs: number; baseDurationMs: number; maxDurationMs: number };
+  shutdownGraceMs: number;
+  /** Runtime settings pinned by environment variables (values in the API's shape). */
+  fixedSettings: { values: Partial<Record<SettingKey, unknown>>; fixedBy: Partial<Record<SettingKey, string>> };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Reads, validates and freezes the configuration. Throws ConfigError naming every bad variable. */
+export function loadConfig(env: Env = process.env, cwd = process.cwd()): Readonly<Config> {
+  const problems: string[] = [];
+  const get = (name: string): string | undefined => {
+    const value = env[name]?.trim();
+    return value === undefined || value === '' ? undefined : value;
+  };
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = get(name);
+    if (raw === undefined) return fallback;
+    if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+      problems.push(`${name}: "${raw}" is not a whole number from ${min} to ${max}`);
+      return fallback;
+    }
+    return Number(raw);
+  };
+  const port = (name: string, fallback: number) => int(name, fallback, 0, 65_535);
+  const host = (name: string, fallback: string): string => {
+    const raw = get(name) ?? fallback;
+    if (isIP(raw) === 0 && raw !== 'localhost') problems.push(`${name}: "${raw}" is not an IP address to listen on`);
+    return raw;
+  };
+
+  const dataDir = path.resolve(cwd, get('FERRY_DATA_DIR') ?? './data');
+  const ftpPort = port('FERRY_FTP_PORT', 2121);
+  const ftpsPort = get('FERRY_FTPS_PORT') === undefined ? null : port('FERRY_FTPS_PORT', 0);
+  const httpPort = port('FERRY_HTTP_PORT', 8080);
+  if (ftpsPort !== null && ftpsPort !== 0 && ftpsPort === ftpPort) problems.push('FERRY_FTPS_PORT: must differ from FERRY_FTP_PORT');
+  if (httpPort !== 0 && (httpPort === ftpPort || httpPort === ftpsPort)) problems.push('FERRY_HTTP_PORT: must differ from the FTP ports');
+
+  const fixedValues: Partial<Record<SettingKey, unknown>> = {};
+  const fixedBy: Partial<Record<SettingKey, string>> = {};
+  const pasvPorts = get('FERRY_PASV_PORTS');
+  if (pasvPorts !== undefined) {
+    const problem = checkPassiveRange(pasvPorts);
+    if (problem) problems.push(`FERRY_PASV_PORTS: ${problem}`);
+    fixedValues.passivePorts = pasvPorts;
+    fixedBy.passivePorts = 'FERRY_PASV_PORTS';
+  }
+  const pasvAddress = get('FERRY_PASV_ADDRESS');
+  if (pasvAddress !== undefined) {
+    if (!isAdvertisableAddress(pasvAddress)) problems.push(`FERRY_PASV_ADDRESS: "${pasvAddress}" is neither an IPv4 address nor a host name`);
+    fixedValues.passiveAddress = pasvAddress;
+    fixedBy.passiveAddress = 'FERRY_PASV_ADDRESS';
+  }
+  if (get('FERRY_RETENTION_DAYS') !== undefined) {
+    fixedValues.transcriptRetentionDays = int('FERRY_RETENTION_DAYS', 30, 1, 3650);
+    fixedBy.transcriptRetentionDays = 'FERRY_RETENTION_DAYS';
+  }
+
+  const username = get('FERRY_ADMIN_USER') ?? 'admin';
+  if (!/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/.test(username)) problems.push(`FERRY_ADMIN_USER: "${username}" must be 1-64 letters, digits, ".", "_", "@" or "-"`);
+  const password = env.FERRY_ADMIN_PASSWORD === undefined || env.FERRY_ADMIN_PASSWORD === '' ? null : env.FERRY_ADMIN_PASSWORD;
+  if (password !== null && password.length < 8) problems.push('FERRY_ADMIN_PASSWORD: must be at least 8 characters');
+
+  const certFile = get('FERRY_TLS_CERT');
+  const keyFile = get('FERRY_TLS_KEY');
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    problems.push(certFile === undefined ? 'FERRY_TLS_CERT: must be set together with FERRY_TLS_KEY' : 'FERRY_TLS_KEY: must be set together with FERRY_TLS_CERT');
+  }
+
+  const logLevel = (get('FERRY_LOG_LEVEL') ?? 'info').toLowerCase();
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) problems.push(`FERRY_LOG_LEVEL: "${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
+
+  const allowlist = (get('FERRY_BAN_ALLOWLIST') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  for (const entry of allowlist) if (!parseCidr(entry)) problems.push(`FERRY_BAN_ALLOWLIST: "${entry}" is not an address or network like 10.0.0.0/8`);
+
+  const trustProxy = (get('FERRY_TRUST_PROXY') ?? 'false').toLowerCase();
+  if (trustProxy !== 'true' && trustProxy !== 'false') problems.push(`FERRY_TRUST_PROXY: "${trustProxy}" must be true or false`);
+
+  const config: Config = {
+    dataDir,
+    dbFile: path.join(dataDir, 'ferry.db'),
+    ftp: { host: host('FERRY_FTP_HOST', '::'), port: ftpPort, ftpsPort },
+    http: { host: host('FERRY_HTTP_HOST', '0.0.0.0'), port: httpPort, trustProxy: trustProxy === 'true' },
+    admin: {
+      username,
+      password,
+      sessionTtlMs: int('FERRY_ADMIN_SESSION_HOURS', 12, 1, 24 * 90) * 3_600_000,
+      loginRateLimitPerMinute: int('FERRY_LOGIN_RATE_LIMIT', 10, 1, 10_000),
+    },
+    tls: certFile && keyFile ? { certFile: path.resolve(cwd, certFile), keyFile: path.resolve(cwd, keyFile) } : null,
+    logLevel: logLevel as LogLevel,
+    bans: {
+      allowlist,
+      threshold: int('FERRY_BAN_THRESHOLD', 10, 1, 100_000),
+      windowMs: int('FERRY_BAN_WINDOW_SECONDS', 300, 1, 86_400 * 7) * 1000,
+      baseDurationMs: int('FERRY_BAN_SECONDS', 900, 1, 86_400 * 365) * 1000,
+      maxDurationMs: 7 * 86_400_000,
+    },
+    shutdownGraceMs: int('FERRY_SHUTDOWN_GRACE_MS', 10_000, 0, 3_600_000),
+    fixedSettings: { values: fixedValues, fixedBy },
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return deepFreeze(config);
+}
+
+/** `50000-50100`: both ends 1024-65535 and min <= max, or `0-0` (the OS picks a free port each time). */
+export function checkPassiveRange(text: string): string | null {
+  const match = /^(\d{1,5})-(\d{1,5})$/.exec(text);
+  if (!match) return `"${text}" is not a range like 50000-50100`;
+  const min = Number(match[1]);
+  const max = Number(match[2]);
+  if (min === 0 && max === 0) return null;
+  if (min < 1024 || max > 65_535) return `"${text}": ports must be from 1024 to 65535 (or 0-0 for any free port)`;
+  if (min > max) return `"${text}": the first port is greater than the last`;
+  return null;
+}
+
+function deepFreeze<T>(value: T): Readonly<T> {
+  if (value && typeof value === 'object') {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}

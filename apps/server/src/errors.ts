@@ -1,0 +1,46 @@
+/**
+ * The admin API's error registry, after Fastify's FST_ERR_* pattern: one constructor per error code.
+ * Routes throw these; the single error handler in app.ts turns them into {"error": {code, message, field?}}.
+ */
+import { format } from 'node:util';
+
+export class AppError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly statusCode: number,
+    /** The request field at fault (400 and 409 replies). */
+    readonly field?: string,
+  ) {
+    super(message);
+    this.name = 'AppError';
+  }
+}
+
+export type AppErrorFactory = ((...args: (string | number)[]) => AppError) & { code: string; statusCode: number };
+
+/** `createError('APP_USER_NOT_FOUND', 'User %s not found', 404)`; a `field` may be fixed per code. */
+export function createError(code: string, template: string, statusCode: number, field?: string): AppErrorFactory {
+  const make = (...args: (string | number)[]) => new AppError(code, format(template, ...args), statusCode, field);
+  return Object.assign(make, { code, statusCode });
+}
+
+/** A 400 for a field that passed the schema but is still wrong (e.g. an invalid CIDR). */
+export const invalidField = (field: string, message: string) => new AppError('APP_VALIDATION', message, 400, field);
+
+export const Errors = {
+  Unauthorized: createError('APP_UNAUTHORIZED', 'Authentication required', 401),
+  BadCredentials: createError('APP_BAD_CREDENTIALS', 'Wrong username or password', 401),
+  CsrfMismatch: createError('APP_CSRF', 'Missing or wrong X-CSRF-Token header for a cookie-authenticated request', 403),
+  ForbiddenOrigin: createError('APP_FORBIDDEN_ORIGIN', 'Cross-origin requests are not allowed', 403),
+  RateLimited: createError('APP_RATE_LIMITED', 'Too many attempts; retry in %s', 429),
+  NotFound: createError('APP_NOT_FOUND', 'No route %s %s', 404),
+  UserNotFound: createError('APP_USER_NOT_FOUND', 'User %s not found', 404),
+  UserExists: createError('APP_USER_EXISTS', 'User %s already exists', 409, 'username'),
+  SessionNotFound: createError('APP_SESSION_NOT_FOUND', 'Session %s not found', 404),
+  TokenNotFound: createError('APP_TOKEN_NOT_FOUND', 'API token %s not found', 404),
+  BanNotFound: createError('APP_BAN_NOT_FOUND', 'No ban for %s', 404),
+  SettingFixed: (key: string, variable: string) =>
+    new AppError('APP_SETTING_FIXED', `${key} is fixed by the environment variable ${variable}`, 409, key),
+  Internal: createError('APP_INTERNAL', 'Internal server error', 500),
+} as const;
