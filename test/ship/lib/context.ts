@@ -29,9 +29,27 @@ export function isIgnored(rules: Rule[], rel: string): boolean {
   let ignored = false;
   for (const rule of rules) {
     // a pattern that matches a folder matches everything under it
-    if (prefixes.some((p) => path.posix.matchesGlob(p, rule.pattern))) ignored = rule.exclude;
+    const re = globToRegExp(rule.pattern);
+    if (prefixes.some((p) => re.test(p))) ignored = rule.exclude;
   }
   return ignored;
+}
+
+/** Docker's pattern syntax: `*` and `?` stay within a path segment, `**` spans any number of them. */
+function globToRegExp(pattern: string): RegExp {
+  let re = '';
+  for (let i = 0; i < pattern.length; i++) {
+    if (pattern.startsWith('**/', i)) {
+      re += '(?:.*/)?';
+      i += 2;
+    } else if (pattern.startsWith('**', i)) {
+      re += '.*';
+      i += 1;
+    } else if (pattern[i] === '*') re += '[^/]*';
+    else if (pattern[i] === '?') re += '[^/]';
+    else re += pattern[i]!.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+  }
+  return new RegExp(`^${re}$`);
 }
 
 /** Every file of the build context, as POSIX paths relative to `root`. */
@@ -72,4 +90,3 @@ export function gitIgnoredPaths(root = repoRoot): string[] {
   });
   return out.split('\0').filter(Boolean);
 }
-
