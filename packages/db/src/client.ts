@@ -12,8 +12,8 @@ export interface Handle {
   orm: Orm;
   sqlite: Database.Database;
   schemaVersion: string;
-  /** Run before the connection closes (recorders flush their queues here). */
-  beforeClose: Set<() => void>;
+  /** Session recorders writing to this database: closeDb closes them (flushing their queues) first. */
+  recorders: Set<{ flush(): void; close(): void }>;
 }
 
 declare const dbBrand: unique symbol;
@@ -45,7 +45,7 @@ export function openDbWith(file: string, opts: { migrationsFolder: string }): Db
     sqlite.pragma('foreign_keys = ON');
     const schemaVersion = applyMigrations(sqlite, opts.migrationsFolder);
     const db = Object.freeze({ file }) as Db;
-    handles.set(db, { orm: drizzle(sqlite, { schema }), sqlite, schemaVersion, beforeClose: new Set() });
+    handles.set(db, { orm: drizzle(sqlite, { schema }), sqlite, schemaVersion, recorders: new Set() });
     return db;
   } catch (error) {
     sqlite.close();
@@ -66,7 +66,7 @@ export function openDb(file: string): Db {
 export function closeDb(db: Db): void {
   const handle = handles.get(db);
   if (!handle) return;
-  for (const hook of handle.beforeClose) hook();
+  for (const recorder of [...handle.recorders]) recorder.close();
   handles.delete(db);
   try {
     handle.sqlite.pragma('optimize');

@@ -233,9 +233,10 @@ export function createSessionRecorder(db: Db, opts: RecorderOptions = {}) {
     if (closed) return;
     flush();
     closed = true;
-    handle.beforeClose.delete(close);
+    handle.recorders.delete(self);
   }
-  handle.beforeClose.add(close);
+  const self = { flush, close };
+  handle.recorders.add(self);
 
   return {
     sessionOpened: (v: SessionOpened) => enqueue({ op: 'open', v }),

@@ -5,10 +5,15 @@ import type { FindingRecord } from '../types.js';
 
 /** The transcript doctor's findings per session. */
 export function createFindingStore(db: Db) {
-  const { orm } = handleOf(db);
+  const handle = handleOf(db);
+  const { orm } = handle;
 
-  /** Replaces all findings of a session in one transaction (the doctor re-reads whole transcripts). */
+  /**
+   * Replaces all findings of a session in one transaction (the doctor re-reads whole transcripts).
+   * Queued recorder writes are flushed first, so a session opened moments ago already has its row.
+   */
   function replace(sessionId: string, list: FindingRecord[]): void {
+    for (const recorder of handle.recorders) recorder.flush();
     orm.transaction((tx) => {
       tx.delete(findings).where(eq(findings.sessionId, sessionId)).run();
       for (const f of list) tx.insert(findings).values({ ...f, sessionId }).run();

@@ -1,0 +1,65 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { handleOf } from '../src/client.js';
+import { createAdminStore, createAuthTokenStore, DuplicateError } from '../src/index.js';
+import { openMemoryDb } from './helpers.js';
+
+describe('admin store', () => {
+  it('creates, counts, verifies and changes passwords', async () => {
+    const admins = createAdminStore(openMemoryDb());
+    expect(admins.count()).toBe(0);
+    const root = await admins.create('root', 'root-password');
+    expect(root).toMatchObject({ username: 'root', lastLoginAt: null });
+    expect(root).not.toHaveProperty('passwordHash');
+    expect(admins.count()).toBe(1);
+    await expect(admins.create('root', 'x-password')).rejects.toThrow(DuplicateError);
+
+    expect(await admins.verify('root', 'wrong')).toBeNull();
+    expect(await admins.verify('nobody', 'root-password')).toBeNull();
+    const verified = await admins.verify('root', 'root-password');
+    expect(verified?.id).toBe(root.id);
+    expect(verified?.lastLoginAt).not.toBeNull();
+
+    expect(await admins.setPassword(root.id, 'new-password')).toBe(true);
+    expect(await admins.setPassword(9999, 'new-password')).toBe(false);
+    expect(await admins.verify('root', 'root-password')).toBeNull();
+    expect(await admins.verify('root', 'new-password')).not.toBeNull();
+    expect(admins.get(root.id)?.username).toBe('root');
+    expect(admins.get(9999)).toBeNull();
+  });
+});
+
+describe('auth token store', () => {
+  it('issues 32-byte base64url tokens and stores only their sha256', async () => {
+    const db = openMemoryDb();
+    const admin = await createAdminStore(db).create('root', 'root-password');
+    const tokens = createAuthTokenStore(db);
+    const issued = tokens.issue(admin.id, 'api', { name: 'ci', expiresAt: null });
+    expect(issued.token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(Buffer.from(issued.token, 'base64url')).toHaveLength(32);
+    const stored = handleOf(db).sqlite.prepare('SELECT * FROM auth_tokens').all() as Record<string, unknown>[];
+    expect(JSON.stringify(stored)).not.toContain(issued.token);
+    expect(stored[0]?.token_hash).toBe(createHash('sha256').update(issued.token).digest('hex'));
+  });
+
+  it('verifies until expiry or revocation and records the last use', async () => {
+    const db = openMemoryDb();
+    const admin = await createAdminStore(db).create('root', 'root-password');
+    const tokens = createAuthTokenStore(db);
+    const session = tokens.issue(admin.id, 'session', { expiresAt: 10_000 });
+    expect(tokens.verify(session.token, 5_000)).toEqual({ adminId: admin.id, username: 'root', tokenId: session.id, kind: 'session' });
+    expect(tokens.verify(session.token, 10_000)).toBeNull();
+    expect(tokens.verify(`${session.token.slice(0, -1)}A`, 5_000)).toBeNull();
+    expect(tokens.verify('short', 5_000)).toBeNull();
+
+    const api = tokens.issue(admin.id, 'api', { name: 'deploy', expiresAt: null });
+    expect(tokens.verify(api.token, 7_000)?.kind).toBe('api');
+    expect(tokens.listApi(admin.id)).toEqual([{ id: api.id, name: 'deploy', createdAt: expect.any(Number), lastUsedAt: 7_000, expiresAt: null }]);
+    expect(tokens.listApi()).toHaveLength(1); // browser sessions are not listed
+
+    expect(tokens.purgeExpired(20_000)).toBe(1);
+    expect(tokens.revoke(api.id)).toBe(true);
+    expect(tokens.revoke(api.id)).toBe(false);
+    expect(tokens.verify(api.token, 7_000)).toBeNull();
+  });
+});

@@ -1,0 +1,113 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { handleOf, openDbWith } from '../src/client.js';
+import {
+  closeDb,
+  createAuditStore,
+  createFindingStore,
+  createSessionRecorder,
+  createTranscriptStore,
+  createUserStore,
+  MigrationError,
+  openDb,
+  schemaVersion,
+} from '../src/index.js';
+import { committedTags, migrationsCopy, openTempDb, tempDir } from './helpers.js';
+
+const tables = (file: string) => {
+  const sqlite = new Database(file, { readonly: true });
+  try {
+    return (sqlite.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`).all() as { name: string }[]).map((r) => r.name);
+  } finally {
+    sqlite.close();
+  }
+};
+
+describe('migrations', () => {
+  it('are committed as at least two drizzle-kit migrations', () => {
+    expect(committedTags().length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('create every table in an empty file (and its folder) with the pragmas set', () => {
+    const { db, file } = openTempDb();
+    expect(existsSync(file)).toBe(true);
+    expect(schemaVersion(db)).toBe(committedTags().at(-1));
+    const { sqlite } = handleOf(db);
+    expect(sqlite.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(sqlite.pragma('foreign_keys', { simple: true })).toBe(1);
+    expect(sqlite.pragma('busy_timeout', { simple: true })).toBe(5000);
+    expect(sqlite.pragma('synchronous', { simple: true })).toBe(1); // NORMAL
+    expect(tables(file)).toEqual(
+      expect.arrayContaining(['users', 'permission_rules', 'admins', 'auth_tokens', 'settings', 'sessions', 'transcript_lines', 'transfers', 'logins', 'findings', 'bans', 'audit_log']),
+    );
+  });
+
+  it('are applied once: reopening changes nothing', () => {
+    const { db, file } = openTempDb();
+    closeDb(db);
+    const again = openDb(file);
+    const applied = handleOf(again).sqlite.prepare('SELECT count(*) AS n FROM __drizzle_migrations').get() as { n: number };
+    expect(applied.n).toBe(committedTags().length);
+    closeDb(again);
+  });
+
+  it('upgrade a database made by the previous schema, keeping its data', async () => {
+    const file = join(tempDir(), 'old.db');
+    const old = openDbWith(file, { migrationsFolder: migrationsCopy(1) });
+    expect(schemaVersion(old)).toBe(committedTags()[0]);
+    await createUserStore(old).create({ username: 'Kept', password: 'kept-password', permissions: [{ path: '/in', allow: ['upload'] }] });
+    const recorder = createSessionRecorder(old);
+    recorder.sessionOpened({ id: 's1', remoteAddress: '127.0.0.1', remotePort: 40000, localAddress: '127.0.0.1', localPort: 21, startedAt: 1000, tls: false });
+    recorder.line({ sessionId: 's1', seq: 1, at: 1001, kind: 'command', text: 'USER Kept' });
+    closeDb(old);
+    expect(tables(file)).not.toContain('audit_log');
+
+    const db = openDb(file);
+    try {
+      expect(schemaVersion(db)).toBe(committedTags().at(-1));
+      const user = createUserStore(db).get('Kept');
+      expect(user?.permissions).toEqual([{ path: '/in', allow: ['upload'] }]);
+      expect((await createUserStore(db).verifyLogin('Kept', 'kept-password')).ok).toBe(true);
+      expect(createTranscriptStore(db).lines('s1').map((l) => l.text)).toEqual(['USER Kept']);
+      // The tables added by the newer migration work.
+      createFindingStore(db).replace('s1', [{ code: 'x', severity: 'info', title: 't', explanation: 'e', fix: 'f', evidence: [1], at: 1 }]);
+      createAuditStore(db).record({ at: 1, actor: 'admin', action: 'user.create', target: 'Kept', address: '127.0.0.1', detail: null });
+      expect(createFindingStore(db).list('s1')).toHaveLength(1);
+    } finally {
+      closeDb(db);
+    }
+  });
+
+  it('that fail leave the database as it was and throw MigrationError', async () => {
+    const file = join(tempDir(), 'ferry.db');
+    const db = openDb(file);
+    await createUserStore(db).create({ username: 'alice', password: 'alice-password' });
+    closeDb(db);
+    const before = tables(file);
+
+    const broken = migrationsCopy(committedTags().length, {
+      tag: '9999_broken',
+      sql: 'CREATE TABLE `half_done` (`id` integer);\n--> statement-breakpoint\nDELETE FROM `users`;\n--> statement-breakpoint\nALTER TABLE `no_such_table` ADD `x` integer;',
+    });
+    expect(() => openDbWith(file, { migrationsFolder: broken })).toThrow(MigrationError);
+    expect(() => openDbWith(file, { migrationsFolder: broken })).toThrow(/9999_broken failed at statement 3: no such table: no_such_table.*still at schema/);
+
+    expect(tables(file)).toEqual(before);
+    const reopened = openDb(file);
+    expect(createUserStore(reopened).get('alice')).not.toBeNull();
+    expect(schemaVersion(reopened)).toBe(committedTags().at(-1));
+    closeDb(reopened);
+  });
+
+  it('refuse a database written by a newer Ferry', () => {
+    const file = join(tempDir(), 'ferry.db');
+    closeDb(openDbWith(file, { migrationsFolder: migrationsCopy(2, { tag: '9999_future', sql: 'CREATE TABLE `future` (`id` integer);' }) }));
+    expect(() => openDb(file)).toThrow(/newer than this build of Ferry/);
+  });
+
+  it('report an unreadable migrations folder as MigrationError', () => {
+    expect(() => openDbWith(':memory:', { migrationsFolder: join(tempDir(), 'missing') })).toThrow(MigrationError);
+  });
+});
