@@ -73,6 +73,7 @@ function explainFailure(reason: Exclude<LoginFailure, 'tls-required'>, user: str
 export function loginRule(): Rule {
   const guesses: { seq: number; username: string }[] = [];
   let userSeq: number | null = null;
+  let replies = 0;
   return {
     observe({ line, facts }, out) {
       if (line.kind === 'command' && facts.lastCommand?.verb === 'USER') userSeq = line.seq;
@@ -101,8 +102,10 @@ export function loginRule(): Rule {
         );
         return;
       }
-      if (line.kind !== 'reply' || facts.commandCount > 0 || replyCodeOf(line.text) !== ReplyCode.ServiceNotAvailable) return;
-      // 421 before the client said anything: the connection was turned away at the door.
+      if (line.kind !== 'reply') return;
+      replies += 1;
+      // 421 instead of the greeting: the connection was turned away at the door.
+      if (replies > 1 || facts.commandCount > 0 || replyCodeOf(line.text) !== ReplyCode.ServiceNotAvailable) return;
       const message = replyMessageOf(line.text);
       const banned = /\bban/i.test(message);
       const crowded = /too many|limit|maximum/i.test(message);

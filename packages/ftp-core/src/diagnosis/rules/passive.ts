@@ -75,8 +75,9 @@ export function passiveRule({ ctx }: RuleEnv): Rule {
           pending.dataCommand = { seq: line.seq, at: line.at, text: describeCommand(verb, arg) };
           return;
         }
-        if (pending?.dataCommand && verb === 'ABOR' && line.at - pending.dataCommand.at >= giveUpMs) {
-          report(out, pending, line.at - pending.dataCommand.at, [line.seq], facts);
+        if (pending?.dataCommand && verb === 'ABOR') {
+          // The client stopped waiting; only a long wait counts as a connection that never came.
+          if (line.at - pending.dataCommand.at >= giveUpMs) report(out, pending, line.at - pending.dataCommand.at, [line.seq], facts);
           pending = null;
           return;
         }
@@ -132,6 +133,7 @@ export function passiveRule({ ctx }: RuleEnv): Rule {
           pending = null;
         }
       }
+      if (gone) pending = null;
     },
     finish({ at, facts }, out) {
       if (pending?.dataCommand && at - pending.dataCommand.at >= giveUpMs) {

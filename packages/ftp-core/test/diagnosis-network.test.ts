@@ -1,0 +1,203 @@
+import { describe, expect, it } from 'vitest';
+import { diagnose, type Finding } from '../src/diagnosis/index.js';
+import { contextFor, LAN_CLIENT, TranscriptBuilder } from './diagnosis-builders.js';
+
+function only(findings: Finding[], code: string): Finding {
+  const found = findings.filter((f) => f.code === code);
+  expect(found, `one ${code} in ${findings.map((f) => f.code).join(', ')}`).toHaveLength(1);
+  return found[0]!;
+}
+
+describe('passive data connection never arrived', () => {
+  it('names the port, the range, the control port and the env variable, with the proving lines', () => {
+    const t = new TranscriptBuilder();
+    t.connect().login();
+    const listening = t.pasv('198.51.100.10', 50042);
+    const list = t.cmd('LIST');
+    const timeout = t.event({ type: 'data-timeout', mode: 'passive', port: 50042, waitedMs: 20_000 }, 20_000);
+    const f = only(diagnose(t.lines, contextFor(t, { passivePorts: { min: 50000, max: 50100 } })), 'passive-data-never-arrived');
+    expect(f.severity).toBe('error');
+    expect(f.evidence).toEqual([listening, list, timeout]);
+    expect(f.explanation).toContain('198.51.100.10 port 50042');
+    expect(f.explanation).toContain('20 seconds');
+    expect(f.explanation).toContain('50000-50100');
+    expect(f.explanation).toContain('control port 21');
+    expect(f.explanation).toContain('LIST');
+    expect(f.fix).toContain('TCP ports 50000-50100');
+    expect(f.fix).toContain('FERRY_PASV_PORTS');
+    expect(f.fix).toContain('Settings page');
+    expect(f.at).toBe(t.lines[listening - 1]!.at);
+  });
+
+  it('asks for a fixed range when the server picks any port', () => {
+    const t = new TranscriptBuilder();
+    t.connect().login();
+    t.pasv();
+    t.cmd('LIST');
+    t.event({ type: 'data-timeout', mode: 'passive', port: 40123, waitedMs: 5_000 }, 5_000);
+    const f = only(diagnose(t.lines, contextFor(t, { passivePorts: { min: 0, max: 0 } })), 'passive-data-never-arrived');
+    expect(f.fix).toContain('Set a fixed range');
+    expect(f.fix).toContain('FERRY_PASV_PORTS');
+  });
+
+  it('says EPSV reuses the control address', () => {
+    const t = new TranscriptBuilder();
+    t.connect().login();
+    t.cmd('EPSV');
+    t.event({ type: 'passive-listening', command: 'EPSV', advertisedAddress: t.server, port: 50001, clientAddress: t.client });
+    t.cmd('RETR a');
+    t.event({ type: 'data-timeout', mode: 'passive', port: 50001, waitedMs: 20_000 }, 20_000);
+    expect(only(diagnose(t.lines, contextFor(t)), 'passive-data-never-arrived').explanation).toContain('After EPSV');
+  });
+
+  it('a client that cancels quickly, or never sends a data command, is not a firewall problem', () => {
+    const quick = new TranscriptBuilder();
+    quick.connect().login();
+    quick.pasv();
+    quick.cmd('LIST');
+    quick.cmd('ABOR', 500);
+    quick.event({ type: 'disconnected', reason: 'client-closed', duringTransfer: false }, 500);
+    expect(diagnose(quick.lines, contextFor(quick, {}, quick.at + 60_000))).toEqual([]);
+
+    const idle = new TranscriptBuilder();
+    idle.connect().login();
+    idle.pasv();
+    idle.cmd('NOOP', 30_000);
+    expect(diagnose(idle.lines, contextFor(idle))).toEqual([]);
+  });
+
+  it('a data connection that arrives after a slow start is healthy', () => {
+    const t = new TranscriptBuilder();
+    t.connect().login();
+    t.pasv();
+    t.cmd('LIST');
+    t.event({ type: 'data-opened', mode: 'passive', local: 'x:1', peer: `${t.client}:2`, tls: false, tlsResumed: null }, 4_000);
+    t.cmd('NOOP', 60_000);
+    expect(diagnose(t.lines, contextFor(t))).toEqual([]);
+  });
+});
+
+describe('advertised passive address', () => {
+  it('private address to a public client: shows the current setting and the value to set', () => {
+    const t = new TranscriptBuilder();
+    t.connect();
+    t.cmd('HOST ftp.example.com');
+    t.login();
+    const listening = t.pasv('10.0.0.5', 50007);
+    const f = only(diagnose(t.lines, contextFor(t)), 'passive-address-unreachable');
+    expect(f.evidence).toEqual([listening]);
+    expect(f.title).toContain('10.0.0.5');
+    expect(f.explanation).toContain('No advertised passive address is set');
+    expect(f.explanation).toContain('203.0.113.7');
+    expect(f.fix).toContain('FERRY_PASV_ADDRESS');
+    expect(f.fix).toContain('ftp.example.com');
+  });
+
+  it('mentions a configured but wrong value, and a loopback one', () => {
+    const t = new TranscriptBuilder();
+    t.connect().login();
+    t.pasv('127.0.0.1', 50007);
+    const f = only(diagnose(t.lines, contextFor(t, { passiveAddress: '127.0.0.1' })), 'passive-address-unreachable');
+    expect(f.explanation).toContain('set to 127.0.0.1');
+    expect(f.explanation).toContain('loopback');
+    expect(f.fix).toContain("server's public IP address");
+  });
+
+  it('loopback advertised to a LAN client is flagged; the LAN address is fine', () => {
+    const bad = new TranscriptBuilder(LAN_CLIENT);
+    bad.connect().login();
+    bad.pasv('127.0.0.1', 50007);
+    const f = only(diagnose(bad.lines, contextFor(bad)), 'passive-address-unreachable');
+    expect(f.fix).toContain('192.168.1.2');
+
+    const good = new TranscriptBuilder(LAN_CLIENT);
+    good.connect().login();
+    good.pasv('192.168.1.2', 50007);
+    expect(diagnose(good.lines, contextFor(good))).toEqual([]);
+  });
+
+  it('a foreign private address that then gets no data connection is flagged with the timeout', () => {
+    const t = new TranscriptBuilder('127.0.0.1', '127.0.0.1');
+    t.connect().login();
+    const listening = t.pasv('10.0.0.1', 50007);
+    t.cmd('LIST');
+    const timeout = t.event({ type: 'data-timeout', mode: 'passive', port: 50007, waitedMs: 2_000 }, 2_000);
+    const findings = diagnose(t.lines, contextFor(t, { passiveAddress: '10.0.0.1' }));
+    const f = only(findings, 'passive-address-unreachable');
+    expect(f.evidence).toEqual([listening, timeout]);
+    expect(f.explanation).toContain('not the address the client reached the server at (127.0.0.1)');
+    expect(f.fix).toContain('127.0.0.1');
+    only(findings, 'passive-data-never-arrived');
+  });
+
+  it('an advertised public address and EPSV are never flagged', () => {
+    const t = new TranscriptBuilder();
+    t.connect().login();
+    t.pasv('198.51.100.10', 50007);
+    t.cmd('EPSV');
+    t.event({ type: 'passive-listening', command: 'EPSV', advertisedAddress: '10.0.0.5', port: 50008, clientAddress: t.client });
+    expect(diagnose(t.lines, contextFor(t))).toEqual([]);
+  });
+});
+
+describe('foreign data peer', () => {
+  it('names both addresses and the setting, and accumulates peers', () => {
+    const t = new TranscriptBuilder();
+    t.connect().login();
+    t.pasv();
+    const first = t.event({ type: 'data-refused', peer: '198.51.100.99:40000', expected: `${t.client}:51000`, reason: 'foreign-peer' });
+    const second = t.event({ type: 'data-refused', peer: '[2001:db8::9]:40001', expected: `${t.client}:51000`, reason: 'foreign-peer' });
+    const f = only(diagnose(t.lines, contextFor(t)), 'data-foreign-peer');
+    expect(f.evidence).toEqual([first, second]);
+    expect(f.explanation).toContain('comes from 203.0.113.7');
+    expect(f.explanation).toContain('198.51.100.99, 2001:db8::9');
+    expect(f.fix).toContain('Allow data connections from other addresses');
+  });
+});
+
+describe('active mode', () => {
+  it('PORT to a private address from a public client says: use passive', () => {
+    const t = new TranscriptBuilder();
+    t.connect().login();
+    const port = t.cmd('PORT 192,168,0,10,195,80');
+    const requested = t.event({ type: 'active-requested', command: 'PORT', target: '192.168.0.10:50000' });
+    const findings = diagnose(t.lines, contextFor(t));
+    const f = only(findings, 'active-private-target');
+    expect(f.evidence).toEqual([port, requested]);
+    expect(f.explanation).toContain('192.168.0.10');
+    expect(f.fix).toContain('passive mode');
+    expect(findings).toHaveLength(1);
+  });
+
+  it('a LAN client using PORT to its own address is fine', () => {
+    const t = new TranscriptBuilder(LAN_CLIENT);
+    t.connect().login();
+    t.cmd('PORT 192,168,1,20,195,80');
+    t.event({ type: 'active-requested', command: 'PORT', target: `${LAN_CLIENT}:50000` });
+    t.event({ type: 'data-opened', mode: 'active', local: 'x:20', peer: `${LAN_CLIENT}:50000`, tls: false, tlsResumed: null });
+    expect(diagnose(t.lines, contextFor(t))).toEqual([]);
+  });
+
+  it('connect failure names target and error; a timeout names the wait', () => {
+    const t = new TranscriptBuilder();
+    t.connect().login();
+    const requested = t.event({ type: 'active-requested', command: 'EPRT', target: `${t.client}:40001` });
+    const failed = t.event({ type: 'data-connect-failed', target: `${t.client}:40001`, error: 'ECONNREFUSED' });
+    const f = only(diagnose(t.lines, contextFor(t)), 'active-connect-failed');
+    expect(f.evidence).toEqual([requested, failed]);
+    expect(f.explanation).toContain('203.0.113.7:40001');
+    expect(f.explanation).toContain('ECONNREFUSED');
+
+    const slow = new TranscriptBuilder();
+    slow.connect().login();
+    slow.event({ type: 'data-timeout', mode: 'active', target: `${slow.client}:40001`, waitedMs: 20_000 });
+    expect(only(diagnose(slow.lines, contextFor(slow)), 'active-connect-failed').explanation).toContain('within 20 seconds');
+  });
+
+  it('a refused privileged port is explained', () => {
+    const t = new TranscriptBuilder();
+    t.connect().login();
+    t.event({ type: 'active-refused', target: `${t.client}:25`, reason: 'privileged-port' });
+    expect(only(diagnose(t.lines, contextFor(t)), 'active-target-refused').explanation).toContain('port 25 is below 1024');
+  });
+});
