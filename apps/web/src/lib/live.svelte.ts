@@ -1,0 +1,165 @@
+import type { Finding, LiveClientMessage, LiveMessage, LiveSession, TranscriptLine } from '@ferry/contract';
+import { eventsUrl, type Api } from './api.js';
+import { mergeLines } from './transcript.js';
+
+export type LinkState = 'connecting' | 'open' | 'reconnecting' | 'offline';
+
+const MAX_RECONNECTS = 30;
+const MAX_BACKOFF_MS = 10_000;
+
+/** A session that ended while someone was watching it. */
+export interface EndedSession {
+  session: LiveSession;
+  reason: string;
+  at: number;
+}
+
+/**
+ * The live-events WebSocket: the table of live sessions, findings as they are made, and the transcript of
+ * the one session being followed. connect()/close() are explicit; nothing happens at import.
+ */
+export class LiveEvents {
+  state = $state<LinkState>('offline');
+  sessions = $state.raw<LiveSession[]>([]);
+  /** Findings per session id, pushed as the doctor makes them. */
+  findings = $state.raw<Record<string, Finding[]>>({});
+  /** Sessions that closed since the page opened, so a followed session can still be read. */
+  ended = $state.raw<Record<string, EndedSession>>({});
+
+  followedId = $state<string | null>(null);
+  lines = $state.raw<TranscriptLine[]>([]);
+  backlogError = $state<string | null>(null);
+
+  #socket: WebSocket | null = null;
+  #attempts = 0;
+  #timer: ReturnType<typeof setTimeout> | null = null;
+  #closed = true;
+
+  constructor(private readonly api: Api) {}
+
+  connect(): void {
+    this.#closed = false;
+    this.#open();
+  }
+
+  close(): void {
+    this.#closed = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    this.#socket?.close();
+    this.#socket = null;
+    this.state = 'offline';
+  }
+
+  /** Gives up waiting and tries again now (the "Reconnect" button after repeated failures). */
+  retry(): void {
+    this.#attempts = 0;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#open();
+  }
+
+  /** Follows one session's transcript: loads what was said so far, then streams the rest. */
+  async follow(id: string): Promise<void> {
+    if (this.followedId === id) return;
+    this.followedId = id;
+    this.lines = [];
+    this.backlogError = null;
+    this.#send({ type: 'subscribe', sessionId: id });
+    const [lines, findings] = await Promise.allSettled([this.api.transcript(id), this.api.diagnosis(id)]);
+    if (this.followedId !== id) return;
+    if (lines.status === 'fulfilled') this.lines = mergeLines(lines.value, this.lines);
+    else this.backlogError = lines.reason instanceof Error ? lines.reason.message : 'Could not load the transcript so far.';
+    if (findings.status === 'fulfilled' && findings.value.length > 0) this.#setFindings(id, findings.value);
+  }
+
+  unfollow(): void {
+    this.followedId = null;
+    this.lines = [];
+  }
+
+  session(id: string): LiveSession | null {
+    return this.sessions.find((s) => s.id === id) ?? this.ended[id]?.session ?? null;
+  }
+
+  #open(): void {
+    this.#socket?.close();
+    this.state = this.#attempts === 0 ? 'connecting' : 'reconnecting';
+    const socket = new WebSocket(eventsUrl(location));
+    this.#socket = socket;
+    socket.addEventListener('open', () => {
+      this.#attempts = 0;
+      this.state = 'open';
+      if (this.followedId) this.#send({ type: 'subscribe', sessionId: this.followedId });
+    });
+    socket.addEventListener('message', (event) => {
+      if (typeof event.data !== 'string') return;
+      try {
+        this.#receive(JSON.parse(event.data) as LiveMessage);
+      } catch {
+        // a malformed frame is dropped; the next one carries on
+      }
+    });
+    socket.addEventListener('close', () => {
+      if (this.#socket !== socket || this.#closed) return;
+      this.#socket = null;
+      this.#scheduleReconnect();
+    });
+  }
+
+  #scheduleReconnect(): void {
+    if (this.#attempts >= MAX_RECONNECTS) {
+      this.state = 'offline';
+      return;
+    }
+    this.state = 'reconnecting';
+    const delay = Math.min(MAX_BACKOFF_MS, 500 * 2 ** this.#attempts);
+    this.#attempts++;
+    this.#timer = setTimeout(() => this.#open(), delay);
+  }
+
+  #send(message: LiveClientMessage): void {
+    if (this.#socket?.readyState === WebSocket.OPEN) this.#socket.send(JSON.stringify(message));
+  }
+
+  #receive(message: LiveMessage): void {
+    switch (message.type) {
+      case 'hello':
+        this.sessions = message.sessions;
+        break;
+      case 'session-open':
+      case 'session-update':
+        this.#upsert([message.session]);
+        break;
+      case 'progress':
+        this.#upsert(message.sessions);
+        break;
+      case 'session-close':
+        this.sessions = this.sessions.filter((s) => s.id !== message.session.id);
+        this.ended = { ...this.ended, [message.session.id]: { session: message.session, reason: message.reason, at: Date.now() } };
+        break;
+      case 'transcript':
+        if (message.line.sessionId === this.followedId) this.lines = mergeLines(this.lines, [message.line]);
+        break;
+      case 'finding': {
+        const known = this.findings[message.sessionId] ?? [];
+        if (!known.some((f) => f.code === message.finding.code && f.at === message.finding.at)) {
+          this.#setFindings(message.sessionId, [...known, message.finding]);
+        }
+        break;
+      }
+    }
+  }
+
+  #upsert(updates: LiveSession[]): void {
+    const byId = new Map(this.sessions.map((s) => [s.id, s]));
+    for (const session of updates) {
+      if (this.ended[session.id]) continue; // a late progress tick for a closed session
+      byId.set(session.id, session);
+    }
+    this.sessions = [...byId.values()].sort((a, b) => a.startedAt - b.startedAt);
+  }
+
+  #setFindings(id: string, findings: Finding[]): void {
+    this.findings = { ...this.findings, [id]: findings };
+  }
+}
