@@ -56,6 +56,8 @@ export function gaveUpRule(): Rule {
   /** The last transfer that failed; the disconnect that caused it may be recorded after it. */
   let failed: { seq: number; direction: string; path: string } | null = null;
   let abortSeq: number | null = null;
+  /** The timeout event that already explained the disconnect that follows it. */
+  let timedOut: { code: string; seq: number } | null = null;
   return {
     observe({ line, facts }, out) {
       if (line.kind === 'command' && facts.lastCommand?.verb === 'ABOR') {
@@ -90,13 +92,21 @@ export function gaveUpRule(): Rule {
         return;
       }
       const idleEvent = eventOf(line, 'idle-timeout');
-      if (idleEvent) return idle(out, line.at, line.seq, idleEvent.idleMs);
+      if (idleEvent) {
+        timedOut = { code: IDLE_TIMEOUT, seq: line.seq };
+        return idle(out, line.at, line.seq, idleEvent.idleMs);
+      }
       const loginEvent = eventOf(line, 'login-timeout');
-      if (loginEvent) return loginTimeout(out, line.at, line.seq, loginEvent.waitedMs, facts);
+      if (loginEvent) {
+        timedOut = { code: LOGIN_TIMEOUT, seq: line.seq };
+        return loginTimeout(out, line.at, line.seq, loginEvent.waitedMs, facts);
+      }
       const gone = eventOf(line, 'disconnected');
       if (!gone) return;
-      if (gone.reason === 'idle-timeout') return idle(out, line.at, line.seq, null);
-      if (gone.reason === 'login-timeout') return loginTimeout(out, line.at, line.seq, null, facts);
+      const code = gone.reason === 'idle-timeout' ? IDLE_TIMEOUT : gone.reason === 'login-timeout' ? LOGIN_TIMEOUT : null;
+      if (code && timedOut?.code === code) return; // already explained, with the duration
+      if (code === IDLE_TIMEOUT) return idle(out, line.at, line.seq, null);
+      if (code === LOGIN_TIMEOUT) return loginTimeout(out, line.at, line.seq, null, facts);
       if (!gone.duringTransfer) return;
       const transfer = started ?? failed;
       const what = transfer ? `the ${VERB[transfer.direction] ?? transfer.direction} of ${transfer.path}` : 'a transfer';
