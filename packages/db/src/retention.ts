@@ -33,7 +33,8 @@ export interface PruneResult {
 export function pruneHistory(db: Db, opts: PruneOptions): PruneResult {
   const { orm } = handleOf(db);
   const result: PruneResult = { sessions: 0, lines: 0, bans: 0 };
-  const lineCount = sql<number>`(SELECT count(*) FROM ${transcriptLines} WHERE ${transcriptLines.sessionId} = ${sessions.id})`.mapWith(Number);
+  // Spelled out, as in the session store: drizzle would render the outer column unqualified inside the subquery.
+  const lineCount = sql<number>`(SELECT count(*) FROM transcript_lines WHERE transcript_lines.session_id = sessions.id)`.mapWith(Number);
 
   function deleteSessions(rows: { id: string; lines: number }[]): void {
     orm.delete(sessions).where(inArray(sessions.id, rows.map((r) => r.id))).run();

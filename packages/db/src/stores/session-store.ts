@@ -39,7 +39,9 @@ const columns = {
   bytesOut: sessions.bytesOut,
   filesIn: sessions.filesIn,
   filesOut: sessions.filesOut,
-  findings: sql<number>`(SELECT count(*) FROM findings WHERE findings.session_id = ${sessions.id})`.mapWith(Number),
+  // Spelled out: drizzle renders a column of the only table in FROM without its table name, which inside the
+  // subquery would mean findings.id.
+  findings: sql<number>`(SELECT count(*) FROM findings WHERE findings.session_id = sessions.id)`.mapWith(Number),
 };
 
 type Row = SessionRecord & { serverPort: number };

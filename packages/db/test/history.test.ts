@@ -1,0 +1,151 @@
+import { describe, expect, it } from 'vitest';
+import {
+  createFindingStore,
+  createSessionRecorder,
+  createSessionStore,
+  createTranscriptStore,
+  InvalidCursorError,
+  type Db,
+  type SessionOutcome,
+} from '../src/index.js';
+import { openMemoryDb, openTempDb } from './helpers.js';
+
+/** Records sessions s0..s(n-1), started at 1000, 2000, ..., alternating users, addresses and outcomes. */
+function seed(db: Db, n: number) {
+  const recorder = createSessionRecorder(db);
+  const outcomes: SessionOutcome[] = ['ok', 'login-failed', 'problems'];
+  for (let i = 0; i < n; i++) {
+    const id = `s${String(i).padStart(3, '0')}`;
+    recorder.sessionOpened({ id, remoteAddress: i % 2 ? '10.0.0.2' : '::1', remotePort: 40_000 + i, localAddress: i % 2 ? '10.0.0.1' : '::1', localPort: 21, startedAt: (i + 1) * 1000, tls: false });
+    recorder.sessionUpdated({ id, username: i % 3 ? 'alice' : 'bob', tls: i % 4 === 0, clientSoftware: 'FileZilla' });
+    recorder.sessionClosed({ id, endedAt: (i + 1) * 1000 + 500, reason: 'quit', bytesIn: i, bytesOut: 2 * i, filesIn: 0, filesOut: 0, outcome: outcomes[i % 3] as SessionOutcome });
+  }
+  recorder.close();
+}
+
+describe('session history', () => {
+  it('pages newest first through everything, with stable cursors', () => {
+    const db = openTempDb().db;
+    seed(db, 23);
+    // Two sessions with the same start time are ordered by id.
+    const recorder = createSessionRecorder(db);
+    recorder.sessionOpened({ id: 'tie', remoteAddress: '::1', remotePort: 1, localAddress: '::1', localPort: 21, startedAt: 23_000, tls: false });
+    recorder.close();
+    const store = createSessionStore(db);
+    const ids: string[] = [];
+    let cursor: string | undefined;
+    for (let page = 0; page < 20; page++) {
+      const result = store.history({ limit: 5, cursor });
+      ids.push(...result.items.map((s) => s.id));
+      if (!result.nextCursor) break;
+      cursor = result.nextCursor;
+    }
+    expect(ids).toHaveLength(24);
+    expect(new Set(ids).size).toBe(24);
+    expect(ids.slice(0, 3)).toEqual(['tie', 's022', 's021']);
+    expect(ids.at(-1)).toBe('s000');
+    expect(() => store.history({ limit: 5, cursor: Buffer.from('["x"]').toString('base64url') })).toThrow(InvalidCursorError);
+  });
+
+  it('filters by user, address, time range and outcome', () => {
+    const db = openMemoryDb();
+    seed(db, 12);
+    const store = createSessionStore(db);
+    const ids = (f: Parameters<typeof store.history>[0]) => store.history(f).items.map((s) => s.id);
+    expect(ids({ user: 'bob', limit: 50 })).toEqual(['s009', 's006', 's003', 's000']);
+    expect(ids({ user: 'Bob', limit: 50 })).toEqual([]);
+    expect(ids({ address: '10.0.0.2', from: 4000, to: 8000, limit: 50 })).toEqual(['s007', 's005', 's003']);
+    expect(ids({ outcome: 'problems', user: 'alice', limit: 50 })).toEqual(['s011', 's008', 's005', 's002']);
+    expect(ids({ from: 12_000, limit: 50 })).toEqual(['s011']);
+  });
+
+  it('returns records shaped like the API: server address with port, finding counts', () => {
+    const db = openMemoryDb();
+    seed(db, 2);
+    createFindingStore(db).replace('s000', [
+      { code: 'pasv-blocked', severity: 'error', title: 'Passive port blocked', explanation: 'e', fix: 'f', evidence: [3, 4], at: 1200 },
+      { code: 'slow', severity: 'info', title: 'Slow', explanation: 'e', fix: 'f', evidence: [], at: 1300 },
+    ]);
+    const store = createSessionStore(db);
+    expect(store.get('s000')).toEqual({
+      id: 's000',
+      username: 'bob',
+      clientAddress: '::1',
+      clientPort: 40_000,
+      serverAddress: '[::1]:21',
+      tls: true,
+      clientSoftware: 'FileZilla',
+      startedAt: 1000,
+      endedAt: 1500,
+      endReason: 'quit',
+      outcome: 'ok',
+      bytesIn: 0,
+      bytesOut: 0,
+      filesIn: 0,
+      filesOut: 0,
+      findings: 2,
+    });
+    expect(store.get('s001')).toMatchObject({ serverAddress: '10.0.0.1:21', findings: 0 });
+    expect(store.get('missing')).toBeNull();
+  });
+
+  it('reports recent logins and data bytes since a time', () => {
+    const db = openMemoryDb();
+    seed(db, 1);
+    const recorder = createSessionRecorder(db);
+    recorder.login({ at: 10, sessionId: 's000', username: 'bob', address: '::1', ok: false, reason: 'bad-password' });
+    recorder.login({ at: 20, sessionId: 's000', username: 'bob', address: '::1', ok: true, reason: null });
+    recorder.login({ at: 30, sessionId: 's000', username: 'eve', address: '::1', ok: false, reason: 'unknown-user' });
+    recorder.transfer({ sessionId: 's000', direction: 'upload', path: '/a', bytes: 100, startedAt: 50, durationMs: 5, outcome: 'ok' });
+    recorder.transfer({ sessionId: 's000', direction: 'download', path: '/b', bytes: 30, startedAt: 60, durationMs: 5, outcome: 'ok' });
+    recorder.transfer({ sessionId: 's000', direction: 'listing', path: '/', bytes: 7, startedAt: 70, durationMs: 1, outcome: 'ok' });
+    recorder.transfer({ sessionId: 's000', direction: 'upload', path: '/old', bytes: 1000, startedAt: 5, durationMs: 1, outcome: 'aborted' });
+    recorder.close();
+    const store = createSessionStore(db);
+    expect(store.recentLogins(10, false).map((l) => [l.username, l.reason])).toEqual([['eve', 'unknown-user'], ['bob', 'bad-password']]);
+    expect(store.recentLogins(10, true)).toEqual([{ at: 20, sessionId: 's000', username: 'bob', address: '::1', ok: true, reason: null }]);
+    expect(store.recentLogins(1, false)).toHaveLength(1);
+    expect(store.bytesSince(50)).toEqual({ bytesIn: 100, bytesOut: 37 });
+    expect(store.bytesSince(1_000_000)).toEqual({ bytesIn: 0, bytesOut: 0 });
+    expect(createTranscriptStore(db).transfers('s000').map((t) => t.path)).toEqual(['/old', '/a', '/b', '/']);
+  });
+});
+
+describe('transcript store', () => {
+  it('reads lines after a sequence number, up to a limit', () => {
+    const db = openMemoryDb();
+    seed(db, 1);
+    const recorder = createSessionRecorder(db);
+    for (let seq = 1; seq <= 30; seq++) recorder.line({ sessionId: 's000', seq, at: seq, kind: 'reply', text: `${seq}` });
+    recorder.close();
+    const transcripts = createTranscriptStore(db);
+    expect(transcripts.lines('s000')).toHaveLength(30);
+    expect(transcripts.lines('s000', { afterSeq: 25 }).map((l) => l.seq)).toEqual([26, 27, 28, 29, 30]);
+    expect(transcripts.lines('s000', { afterSeq: 10, limit: 3 }).map((l) => l.seq)).toEqual([11, 12, 13]);
+    expect(transcripts.lines('nope')).toEqual([]);
+  });
+});
+
+describe('finding store', () => {
+  it('replaces a session’s findings and counts them by code', () => {
+    const db = openMemoryDb();
+    seed(db, 2);
+    const findings = createFindingStore(db);
+    const f = (code: string, at: number) => ({ code, severity: 'warning' as const, title: code, explanation: 'e', fix: 'f', evidence: [at], at });
+    findings.replace('s000', [f('a', 1), f('b', 2)]);
+    findings.replace('s001', [f('a', 3)]);
+    expect(findings.counts()).toEqual({ a: 2, b: 1 });
+    findings.replace('s000', [f('c', 4)]);
+    expect(findings.list('s000')).toEqual([f('c', 4)]);
+    expect(findings.counts()).toEqual({ a: 1, c: 1 });
+  });
+
+  it('can be stored for a session whose opening is still queued in a recorder', () => {
+    const db = openMemoryDb();
+    const recorder = createSessionRecorder(db, { flushIntervalMs: 60_000 });
+    recorder.sessionOpened({ id: 'fresh', remoteAddress: '::1', remotePort: 1, localAddress: '::1', localPort: 21, startedAt: 1, tls: false });
+    createFindingStore(db).replace('fresh', [{ code: 'x', severity: 'error', title: 't', explanation: 'e', fix: 'f', evidence: [], at: 1 }]);
+    expect(createSessionStore(db).get('fresh')?.findings).toBe(1);
+    recorder.close();
+  });
+});

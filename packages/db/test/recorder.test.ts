@@ -1,0 +1,140 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, expect, it, vi } from 'vitest';
+import { closeDb, createSessionRecorder, createSessionStore, createTranscriptStore, openDb, pruneHistory } from '../src/index.js';
+import { openTempDb } from './helpers.js';
+
+const opened = (id: string, startedAt = 1_000) => ({
+  id,
+  remoteAddress: '127.0.0.1',
+  remotePort: 50_000,
+  localAddress: '127.0.0.1',
+  localPort: 2121,
+  startedAt,
+  tls: false,
+});
+
+describe('session recorder', () => {
+  it('records 200 concurrent sessions: every line present, in sequence order', async () => {
+    const { db } = openTempDb();
+    const recorder = createSessionRecorder(db, { flushIntervalMs: 10, maxBatch: 500 });
+    const SESSIONS = 200;
+    const LINES = 40;
+    const ids = Array.from({ length: SESSIONS }, (_, i) => `s${i}`);
+    ids.forEach((id, i) => recorder.sessionOpened(opened(id, 1_000 + i)));
+    // Interleave the sessions as a busy server would, yielding to the event loop between rounds.
+    for (let seq = 1; seq <= LINES; seq++) {
+      for (const id of ids) recorder.line({ sessionId: id, seq, at: 2_000 + seq, kind: seq % 2 ? 'command' : 'reply', text: `${id} line ${seq}` });
+      if (seq % 5 === 0) await sleep(1);
+    }
+    ids.forEach((id) =>
+      recorder.sessionClosed({ id, endedAt: 9_000, reason: 'quit', bytesIn: 1, bytesOut: 2, filesIn: 0, filesOut: 1, outcome: 'ok' }),
+    );
+    await vi.waitFor(() => expect(recorder.stats().queued).toBe(0), { timeout: 5_000 });
+
+    const transcripts = createTranscriptStore(db);
+    for (const id of ids) {
+      const lines = transcripts.lines(id);
+      expect(lines.map((l) => l.seq)).toEqual(Array.from({ length: LINES }, (_, i) => i + 1));
+      expect(lines[0]?.text).toBe(`${id} line 1`);
+    }
+    expect(createSessionStore(db).get('s7')).toMatchObject({ endedAt: 9_000, endReason: 'quit', bytesOut: 2, filesOut: 1, outcome: 'ok' });
+    expect(recorder.stats()).toEqual({ queued: 0, written: SESSIONS * (LINES + 2), dropped: 0 });
+    recorder.close();
+  });
+
+  it('flushes on the timer without being asked', async () => {
+    const { db } = openTempDb();
+    const recorder = createSessionRecorder(db, { flushIntervalMs: 20 });
+    recorder.sessionOpened(opened('t1'));
+    expect(recorder.stats().queued).toBe(1);
+    expect(createSessionStore(db).get('t1')).toBeNull(); // queued, not written synchronously
+    await vi.waitFor(() => expect(createSessionStore(db).get('t1')).not.toBeNull(), { timeout: 2_000 });
+    recorder.close();
+  });
+
+  it('flushes early once maxBatch items wait', async () => {
+    const { db } = openTempDb();
+    const recorder = createSessionRecorder(db, { flushIntervalMs: 60_000, maxBatch: 10 });
+    recorder.sessionOpened(opened('b1'));
+    for (let seq = 1; seq <= 9; seq++) recorder.line({ sessionId: 'b1', seq, at: seq, kind: 'reply', text: '200 OK' });
+    await sleep(5);
+    expect(recorder.stats().written).toBe(10);
+    recorder.close();
+  });
+
+  it('writes everything queued on close, and closeDb closes recorders', () => {
+    const { db, file } = openTempDb();
+    const recorder = createSessionRecorder(db, { flushIntervalMs: 60_000 });
+    recorder.sessionOpened(opened('c1'));
+    recorder.line({ sessionId: 'c1', seq: 1, at: 1, kind: 'command', text: 'NOOP' });
+    recorder.close();
+    expect(createTranscriptStore(db).lines('c1')).toHaveLength(1);
+    recorder.line({ sessionId: 'c1', seq: 2, at: 2, kind: 'reply', text: '200 NOOP ok' });
+    expect(recorder.stats().dropped).toBe(1); // after close
+
+    const second = createSessionRecorder(db, { flushIntervalMs: 60_000 });
+    second.line({ sessionId: 'c1', seq: 3, at: 3, kind: 'command', text: 'QUIT' });
+    closeDb(db); // flushes `second` before the connection goes
+    const reopened = openDb(file);
+    expect(createTranscriptStore(reopened).lines('c1').map((l) => l.seq)).toEqual([1, 3]);
+    closeDb(reopened);
+  });
+
+  it('stores structured events and never stores a PASS argument', () => {
+    const { db } = openTempDb();
+    const recorder = createSessionRecorder(db);
+    recorder.sessionOpened(opened('p1'));
+    recorder.line({ sessionId: 'p1', seq: 1, at: 1, kind: 'command', text: 'PASS hunter2' });
+    recorder.line({ sessionId: 'p1', seq: 2, at: 2, kind: 'event', text: 'data connection opened', event: { type: 'data-open', port: 50_001 } });
+    recorder.flush();
+    const lines = createTranscriptStore(db).lines('p1');
+    expect(lines[0]).toEqual({ sessionId: 'p1', seq: 1, at: 1, kind: 'command', text: 'PASS ****' });
+    expect(lines[1]?.event).toEqual({ type: 'data-open', port: 50_001 });
+    recorder.close();
+  });
+
+  it('keeps memory bounded in a burst: drops lines past maxQueued, keeps session records', () => {
+    const { db } = openTempDb();
+    const recorder = createSessionRecorder(db, { flushIntervalMs: 60_000, maxBatch: 100, maxQueued: 100 });
+    recorder.sessionOpened(opened('burst'));
+    for (let seq = 1; seq <= 1_000; seq++) recorder.line({ sessionId: 'burst', seq, at: seq, kind: 'reply', text: 'x' });
+    expect(recorder.stats().queued).toBe(100);
+    recorder.sessionClosed({ id: 'burst', endedAt: 5, reason: 'quit', bytesIn: 0, bytesOut: 0, filesIn: 0, filesOut: 0, outcome: 'ok' });
+    expect(recorder.stats()).toEqual({ queued: 101, written: 0, dropped: 901 });
+    for (let i = 0; i < 1_000; i++) recorder.login({ at: i, sessionId: 'burst', username: 'u', address: '127.0.0.1', ok: false, reason: 'bad-password' });
+    expect(recorder.stats().queued).toBe(200); // the hard cap
+    recorder.flush();
+    expect(createTranscriptStore(db).lines('burst')).toHaveLength(99);
+    expect(createSessionStore(db).get('burst')?.endedAt).toBe(5);
+    recorder.close();
+  });
+
+  it('drops only the items that fail, not their whole batch', () => {
+    const { db } = openTempDb();
+    const errors: unknown[] = [];
+    const recorder = createSessionRecorder(db, { onError: (e) => errors.push(e) });
+    recorder.sessionOpened(opened('ok1'));
+    recorder.line({ sessionId: 'ok1', seq: 1, at: 1, kind: 'command', text: 'USER a' });
+    recorder.line({ sessionId: 'gone', seq: 1, at: 1, kind: 'command', text: 'USER b' }); // no such session
+    recorder.line({ sessionId: 'ok1', seq: 2, at: 2, kind: 'reply', text: '331 Password required' });
+    recorder.flush();
+    expect(createTranscriptStore(db).lines('ok1')).toHaveLength(2);
+    expect(recorder.stats()).toEqual({ queued: 0, written: 3, dropped: 1 });
+    expect(errors).toHaveLength(1);
+    recorder.close();
+  });
+
+  it('copes with a session pruned while it was still being recorded', () => {
+    const { db } = openTempDb();
+    const recorder = createSessionRecorder(db);
+    recorder.sessionOpened(opened('old', 1));
+    recorder.flush();
+    pruneHistory(db, { olderThan: 100 });
+    recorder.line({ sessionId: 'old', seq: 1, at: 200, kind: 'reply', text: '200 still here' });
+    recorder.sessionClosed({ id: 'old', endedAt: 300, reason: 'quit', bytesIn: 0, bytesOut: 0, filesIn: 0, filesOut: 0, outcome: 'ok' });
+    recorder.flush();
+    expect(createSessionStore(db).get('old')).toBeNull();
+    expect(recorder.stats().dropped).toBe(1); // the line; the UPDATE of a missing row is a harmless no-op
+    recorder.close();
+  });
+});

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { handleOf } from '../src/client.js';
+import { createBanStore, createSessionRecorder, createSessionStore, createTranscriptStore, pruneHistory, type Db } from '../src/index.js';
+import { openTempDb } from './helpers.js';
+
+const count = (db: Db, table: string) => (handleOf(db).sqlite.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+
+/** Session i starts at i*1000, has `lines` lines, a transfer and a login; `open` sessions have no end. */
+function record(db: Db, n: number, lines: number, open: number[] = []) {
+  const recorder = createSessionRecorder(db);
+  for (let i = 0; i < n; i++) {
+    const id = `s${i}`;
+    recorder.sessionOpened({ id, remoteAddress: '::1', remotePort: 1, localAddress: '::1', localPort: 21, startedAt: i * 1000, tls: false });
+    for (let seq = 1; seq <= lines; seq++) recorder.line({ sessionId: id, seq, at: i * 1000 + seq, kind: 'reply', text: 'x' });
+    recorder.transfer({ sessionId: id, direction: 'download', path: '/f', bytes: 1, startedAt: i * 1000, durationMs: 1, outcome: 'ok' });
+    recorder.login({ at: i * 1000, sessionId: id, username: 'u', address: '::1', ok: true, reason: null });
+    if (!open.includes(i)) recorder.sessionClosed({ id, endedAt: i * 1000 + 999, reason: 'quit', bytesIn: 0, bytesOut: 0, filesIn: 0, filesOut: 0, outcome: 'ok' });
+  }
+  recorder.close();
+}
+
+describe('pruneHistory', () => {
+  it('deletes sessions older than the cut-off with everything that belongs to them', () => {
+    const { db } = openTempDb();
+    record(db, 500, 3); // more than one chunk of 200
+    const result = pruneHistory(db, { olderThan: 450_000 });
+    expect(result).toEqual({ sessions: 450, lines: 1350, bans: 0 });
+    expect(count(db, 'sessions')).toBe(50);
+    expect(count(db, 'transcript_lines')).toBe(150);
+    expect(count(db, 'transfers')).toBe(50);
+    expect(count(db, 'logins')).toBe(50);
+    expect(createSessionStore(db).get('s449')).toBeNull();
+    expect(createTranscriptStore(db).lines('s450')).toHaveLength(3);
+    expect(pruneHistory(db, { olderThan: 450_000 })).toEqual({ sessions: 0, lines: 0, bans: 0 });
+  });
+
+  it('keeps at most maxTranscriptLines by deleting the oldest finished sessions whole', () => {
+    const { db } = openTempDb();
+    record(db, 10, 10, [0]); // s0 is still open
+    const result = pruneHistory(db, { olderThan: 0, maxTranscriptLines: 35 });
+    expect(result).toEqual({ sessions: 7, lines: 70, bans: 0 });
+    expect(count(db, 'transcript_lines')).toBe(30);
+    // s0 is the oldest but still open, so s1..s7 went instead.
+    const left = createSessionStore(db).history({ limit: 50 }).items.map((s) => s.id);
+    expect(left).toEqual(['s9', 's8', 's0']);
+  });
+
+  it('forgets bans that expired before the cut-off', () => {
+    const { db } = openTempDb();
+    const bans = createBanStore(db);
+    bans.ban('192.0.2.1', 'old', 1_000, 0);
+    bans.ban('192.0.2.2', 'recent', 1_000, 10_000);
+    expect(pruneHistory(db, { olderThan: 5_000 }).bans).toBe(1);
+    expect(bans.get('192.0.2.1')).toBeNull();
+    expect(bans.get('192.0.2.2')).not.toBeNull();
+  });
+});
