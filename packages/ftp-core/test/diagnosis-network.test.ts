@@ -151,7 +151,7 @@ describe('foreign data peer', () => {
     expect(f.evidence).toEqual([first, second]);
     expect(f.explanation).toContain('comes from 203.0.113.7');
     expect(f.explanation).toContain('198.51.100.99, 2001:db8::9');
-    expect(f.fix).toContain('Allow data connections from other addresses');
+    expect(f.fix).toContain('Allow data connections from another address');
   });
 });
 

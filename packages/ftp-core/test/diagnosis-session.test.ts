@@ -21,9 +21,9 @@ describe('login failures', () => {
   it.each([
     ['unknown-user', 'login-unknown-user', 'warning', 'no such user exists', 'create "zed"'],
     ['bad-password', 'login-bad-password', 'warning', 'password did not match', 'set a new password'],
-    ['disabled', 'login-account-disabled', 'error', 'is disabled', 'enable the user'],
-    ['expired', 'login-account-expired', 'error', 'past its expiry date', 'expiry date'],
-    ['address-not-allowed', 'login-address-not-allowed', 'error', '203.0.113.7 is not one of them', 'allowed addresses'],
+    ['disabled', 'login-account-disabled', 'error', 'is disabled', 'tick "Enabled"'],
+    ['expired', 'login-account-expired', 'error', 'past its expiry date', 'Account expires'],
+    ['address-not-allowed', 'login-address-not-allowed', 'error', '203.0.113.7 is not one of them', 'Allowed networks'],
   ] as const)('%s gives the operator-only reason', (reason, code, severity, explanation, fix) => {
     const t = new TranscriptBuilder();
     t.connect();

@@ -42,7 +42,7 @@ describe('TLS on the wire', () => {
     const f = first(diagnose(t.lines, contextFor(t, { tlsData: 'required' })), 'data-not-protected');
     expect(f.evidence).toEqual([refused]);
     expect(f.explanation).toContain('PROT P');
-    expect(f.explanation).toContain('required');
+    expect(f.explanation).toContain('is set to Required');
     expect(f.explanation).toContain('203.0.113.7:50001');
     expect(codes(diagnose(t.lines, contextFor(t)))).toEqual(['data-not-protected']);
   });
@@ -116,10 +116,10 @@ describe('TLS policy', () => {
   });
 
   it.each([
-    ['AUTH TLS', '504 AUTH TLS is not available', 'TLS is turned off on this server', 'TLS for control connection'],
+    ['AUTH TLS', '504 AUTH TLS is not available', 'TLS is turned off on this server', 'TLS (FTPS) › Control connection'],
     ['AUTH TLS', '534 TLS is disabled by policy', 'TLS is turned off on this server', 'Only use plain FTP'],
     ['AUTH SSL', '431 No certificate configured', 'no TLS certificate', 'FERRY_TLS_CERT'],
-    ['PROT P', '536 PROT P not supported', 'TLS for data connections is turned off', 'TLS for data'],
+    ['PROT P', '536 PROT P not supported', 'TLS for data connections is turned off', 'TLS (FTPS) › Data connections'],
   ])('%s answered "%s" means the server refuses TLS', (command, answer, cause, fix) => {
     const t = new TranscriptBuilder();
     t.connect();

@@ -41,7 +41,7 @@ export function advertisedAddressRule({ ctx }: RuleEnv): Rule {
         severity: 'error',
         title: `The server told the client to connect to ${adv.address}, which it cannot reach`,
         explanation: `In its PASV reply the server told the client at ${adv.client} to open data connections to ${adv.address}. ${why} ${currentSetting(ctx, adv.address, hostOf(ctx.sessionLocalAddress))}`,
-        fix: `Set ${whereToSet('Advertised passive address', 'FERRY_PASV_ADDRESS')} to ${valueHint}. Clients on your own network keep getting the local address.`,
+        fix: `Set ${whereToSet('Advertised address', 'FERRY_PASV_ADDRESS')} to ${valueHint}. With "Clients on private networks get the local address" on (the default), clients on your own network keep getting the local address.`,
         at: adv.at,
       },
       [adv.seq, ...extra],

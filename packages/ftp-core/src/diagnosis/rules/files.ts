@@ -83,7 +83,7 @@ export function filesRule(): Rule {
             severity: 'error',
             title: `${user} is over quota`,
             explanation: `Storing ${quota.path} would take ${user} past the quota${limit}, so the upload was refused.`,
-            fix: `Raise the quota of ${user} on the Users page, or have the user delete files they no longer need.`,
+            fix: `Raise the "Storage quota" or "File count quota" of ${user} on the Users page, or have the user delete files they no longer need.`,
             at: line.at,
           },
           [line.seq],

@@ -49,7 +49,7 @@ function explainFailure(reason: Exclude<LoginFailure, 'tls-required'>, user: str
         severity: 'error',
         title: `Login refused: user "${user}" is disabled`,
         explanation: `The password may be right, but the account "${user}" is disabled. ${same}`,
-        fix: `If "${user}" should have access again, enable the user on the Users page.`,
+        fix: `If "${user}" should have access again, tick "Enabled" for the user on the Users page.`,
       };
     case 'expired':
       return {
@@ -57,7 +57,7 @@ function explainFailure(reason: Exclude<LoginFailure, 'tls-required'>, user: str
         severity: 'error',
         title: `Login refused: user "${user}" has expired`,
         explanation: `The account "${user}" is past its expiry date. ${same}`,
-        fix: `Extend or remove the expiry date of "${user}" on the Users page.`,
+        fix: `Move or clear "Account expires" for "${user}" on the Users page.`,
       };
     case 'address-not-allowed':
       return {
@@ -65,7 +65,7 @@ function explainFailure(reason: Exclude<LoginFailure, 'tls-required'>, user: str
         severity: 'error',
         title: `Login refused: "${user}" may not log in from ${client}`,
         explanation: `User "${user}" may only log in from certain addresses, and ${client} is not one of them. ${same}`,
-        fix: `If ${client} is legitimate, add it (or its network, e.g. a /24 range) to the allowed addresses of "${user}" on the Users page.`,
+        fix: `If ${client} is legitimate, add it (or its network, e.g. a /24 range) to "Allowed networks" of "${user}" on the Users page.`,
       };
   }
 }
@@ -125,7 +125,7 @@ export function loginRule(): Rule {
                 severity: 'error',
                 title: 'Connection refused: too many connections',
                 explanation: `The server turned the connection away before the greeting because a connection limit was reached ("${message}"). Clients that open several parallel transfers hit the per-address limit first.`,
-                fix: 'Raise "Max sessions" or "Max sessions per address" on the Settings page, or lower the number of simultaneous connections in the client.',
+                fix: 'Raise "Maximum sessions" or "Maximum sessions per client address" on the Settings page, or lower the number of simultaneous connections in the client.',
                 at: line.at,
               }
             : {

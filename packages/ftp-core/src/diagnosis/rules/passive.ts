@@ -44,8 +44,8 @@ export function passiveRule({ ctx }: RuleEnv): Rule {
         ? ` The advertised address ${advertisedHost} is also private, which alone explains this: see the finding about the advertised address.`
         : '';
     const fix = isAnyPortRange(passivePorts)
-      ? `Ferry picks any free port for passive connections, which no firewall can open in advance. Set a fixed range such as 50000-50100 in ${whereToSet('Passive ports', 'FERRY_PASV_PORTS')}, then allow and forward that TCP range to this server.`
-      : `Allow incoming TCP ports ${range} in every firewall in front of this server (host firewall, cloud security group) and forward the same range on the router to this machine, next to the control port ${ctx.controlPort}. The range is ${whereToSet('Passive ports', 'FERRY_PASV_PORTS')}; it must match the firewall rule exactly.`;
+      ? `Ferry picks any free port for passive connections, which no firewall can open in advance. Set a fixed range such as 50000-50100 in ${whereToSet('Passive port range', 'FERRY_PASV_PORTS')}, then allow and forward that TCP range to this server.`
+      : `Allow incoming TCP ports ${range} in every firewall in front of this server (host firewall, cloud security group) and forward the same range on the router to this machine, next to the control port ${ctx.controlPort}. The range is ${whereToSet('Passive port range', 'FERRY_PASV_PORTS')}; it must match the firewall rule exactly.`;
     const outside =
       !isAnyPortRange(passivePorts) && (wait.port < passivePorts.min || wait.port > passivePorts.max)
         ? ` (port ${wait.port} is outside the range ${range} configured now: the range changed after this session started)`
@@ -118,7 +118,7 @@ export function passiveRule({ ctx }: RuleEnv): Rule {
             severity: 'error',
             title: 'All passive ports were in use',
             explanation: `The client asked for passive mode, but every port of the passive range ${exhausted.range} was busy, so the server could not offer one. Each listing or transfer in progress, across all sessions, holds one port.`,
-            fix: `Widen the range in ${whereToSet('Passive ports', 'FERRY_PASV_PORTS')} (e.g. 100 ports more) and open the same wider TCP range in the firewall and router; or lower the number of simultaneous sessions.`,
+            fix: `Widen the range in ${whereToSet('Passive port range', 'FERRY_PASV_PORTS')} (e.g. 100 ports more) and open the same wider TCP range in the firewall and router; or lower the number of simultaneous sessions.`,
             at: line.at,
           },
           [line.seq],

@@ -15,7 +15,7 @@ const HANDSHAKE_HINTS: ReadonlyArray<{ pattern: RegExp; meaning: string; fix: st
   {
     pattern: /certificate|unknown ca|alert (number )?4[2-8]\b/i,
     meaning: "the client rejected the server's certificate (a self-signed certificate, or one whose name does not match the address the client uses)",
-    fix: "Have the client trust the certificate (compare its SHA-256 fingerprint with the one on the Overview page), or install a certificate for the server's public name from a trusted authority with FERRY_TLS_CERT and FERRY_TLS_KEY.",
+    fix: "Have the client trust the certificate (compare its SHA-256 fingerprint with the one shown on the Settings and Get connected pages), or install a certificate for the server's public name from a trusted authority with FERRY_TLS_CERT and FERRY_TLS_KEY.",
   },
   {
     pattern: /wrong version number|http request|unknown protocol|packet length too long/i,
@@ -30,7 +30,7 @@ const HANDSHAKE_HINTS: ReadonlyArray<{ pattern: RegExp; meaning: string; fix: st
   {
     pattern: /ECONNRESET|socket hang up|closed|EPIPE|disconnect/i,
     meaning: "the client hung up in the middle of the handshake; many clients do this when the user declines the server's certificate",
-    fix: "Check the client's log or prompt: if it asks whether to trust the certificate, accept it after checking the fingerprint on the Overview page.",
+    fix: "Check the client's log or prompt: if it asks whether to trust the certificate, accept it after checking the fingerprint shown on the Settings page.",
   },
   {
     pattern: /timed? ?out/i,
@@ -62,7 +62,7 @@ export function tlsRule({ ctx }: RuleEnv): Rule {
       const refused = eventOf(line, 'data-refused');
       if (refused?.reason === 'tls-required') {
         const asked = facts.protLevel === 'P' ? 'The client had asked for encrypted data transfers (PROT P)' : 'Data connections must be encrypted here';
-        const policy = ctx.settings.tlsData === 'required' ? ` ("TLS for data" is set to required)` : '';
+        const policy = ctx.settings.tlsData === 'required' ? ` ("TLS (FTPS) › Data connections" is set to Required)` : '';
         out.report(
           {
             code: DATA_NOT_PROTECTED,
@@ -87,7 +87,7 @@ export function tlsRule({ ctx }: RuleEnv): Rule {
             explanation:
               'This server requires every encrypted data connection to reuse ("resume") the TLS session of the control connection, which proves it comes from the same client. ' +
               'The client started a fresh TLS session instead, so the data connection was refused. Some clients and libraries do not support session resumption.',
-            fix: `Use a client that resumes TLS sessions (FileZilla, WinSCP, lftp and curl do), or turn off ${whereToSet('Require TLS session resumption')}, which accepts such clients but protects less against stolen data connections.`,
+            fix: `Use a client that resumes TLS sessions (FileZilla, WinSCP, lftp and curl do), or turn off ${whereToSet('Require TLS session resumption on data connections')}, which accepts such clients but protects less against stolen data connections.`,
             at: line.at,
           },
           [line.seq],
