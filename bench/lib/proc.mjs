@@ -1,0 +1,98 @@
+// Process-tree measurements from /proc: CPU seconds, proportional memory (PSS), open file descriptors.
+// Every figure covers a server's whole tree (vsftpd and pure-ftpd fork per session).
+import { readFileSync, readdirSync } from 'node:fs';
+
+const CLK_TCK = 100; // USER_HZ on Linux/x86-64
+
+function statFields(pid) {
+  const raw = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // comm may contain spaces and parentheses: fields start after the last ')'
+  return raw.slice(raw.lastIndexOf(')') + 2).split(' ');
+}
+
+/** PIDs of `root` and all of its live descendants. */
+export function processTree(root) {
+  const children = new Map();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const ppid = Number(statFields(name)[1]);
+      if (!children.has(ppid)) children.set(ppid, []);
+      children.get(ppid).push(Number(name));
+    } catch {
+      // the process exited while we were reading
+    }
+  }
+  const out = [];
+  const queue = [root];
+  while (queue.length > 0 && out.length < 100_000) {
+    const pid = queue.shift();
+    out.push(pid);
+    queue.push(...(children.get(pid) ?? []));
+  }
+  return out;
+}
+
+/**
+ * CPU seconds (user + system) used by the tree so far, including children it has already reaped
+ * (cutime/cstime), so sessions that ended during the measurement still count once reaped.
+ */
+export function treeCpuSeconds(root) {
+  let ticks = 0;
+  for (const pid of processTree(root)) {
+    try {
+      const f = statFields(pid);
+      // after ')': state(0) ppid(1) ... utime(11) stime(12) cutime(13) cstime(14)
+      ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+    } catch {
+      // exited: its time moves into the parent's cutime/cstime once reaped
+    }
+  }
+  return ticks / CLK_TCK;
+}
+
+function rollup(pid, key) {
+  const text = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text);
+  return m ? Number(m[1]) : 0;
+}
+
+/** Summed PSS and RSS (KiB) of the tree, and the number of processes in it. */
+export function treeMemoryKiB(root) {
+  let pss = 0;
+  let rss = 0;
+  let processes = 0;
+  for (const pid of processTree(root)) {
+    try {
+      pss += rollup(pid, 'Pss');
+      rss += rollup(pid, 'Rss');
+      processes += 1;
+    } catch {
+      // exited or not readable
+    }
+  }
+  return { pss, rss, processes };
+}
+
+/** Open file descriptors over the tree. */
+export function treeFdCount(root) {
+  let fds = 0;
+  for (const pid of processTree(root)) {
+    try {
+      fds += readdirSync(`/proc/${pid}/fd`).length;
+    } catch {
+      // exited or not readable
+    }
+  }
+  return fds;
+}
+
+/** CPU model and core count for the report header. */
+export function machineInfo() {
+  const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
+  const model = /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1]?.trim() ?? 'unknown';
+  const cores = (cpuinfo.match(/^processor\s*:/gm) ?? []).length;
+  const memKiB = Number(/^MemTotal:\s+(\d+)/m.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1] ?? 0);
+  const kernel = readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
+  return { cpu: model, cores, memoryGiB: Math.round(memKiB / 1024 / 1024), kernel, node: process.version };
+}

@@ -1,0 +1,100 @@
+// The results table (figures per server and Ferry's ratio to each peer) and the JSON record.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+const median = (xs) => {
+  const s = xs.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
+  if (s.length === 0) return null;
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+export function formatNumber(x) {
+  if (x === null || x === undefined) return '–';
+  const a = Math.abs(x);
+  if (a >= 100) return Math.round(x).toLocaleString('en');
+  if (a >= 10) return x.toFixed(1);
+  if (a >= 1) return x.toFixed(2);
+  return x.toPrecision(2);
+}
+
+/** Ferry's ratio to a peer; `ok` when Ferry is at least as good in the metric's direction. */
+export function ratio(ferry, peer, better) {
+  if (ferry === null || peer === null || peer === 0) return null;
+  const r = ferry / peer;
+  return { r, ok: better === 'higher' ? r >= 1 : r <= 1 };
+}
+
+/**
+ * samples: { [server]: { [metricKey]: number[] } }; errors: { [server]: { [workloadId]: message } }.
+ * Returns the summary object written as JSON.
+ */
+export function summarize({ ctx, machine, date, workloads, servers, skipped, samples, errors, notes, seconds }) {
+  const metrics = workloads.flatMap((w) =>
+    w.metrics.map((m) => ({ ...m, workload: w.id, label: typeof m.label === 'function' ? m.label(ctx) : m.label })),
+  );
+  const medians = {};
+  for (const s of servers) {
+    medians[s] = {};
+    for (const [key, values] of Object.entries(samples[s] ?? {})) medians[s][key] = median(values);
+  }
+  const peers = servers.filter((s) => s !== 'ferry');
+  const ratios = {};
+  if (servers.includes('ferry')) {
+    for (const p of peers) {
+      ratios[p] = {};
+      for (const m of metrics) ratios[p][m.key] = ratio(medians.ferry[m.key] ?? null, medians[p][m.key] ?? null, m.better);
+    }
+  }
+  return { date, machine, seconds, options: publicOptions(ctx), servers, skipped, metrics, medians, samples, ratios, errors, notes };
+}
+
+function publicOptions(ctx) {
+  const { password: _p, cert: _c, base: _b, bigSource: _s, ...rest } = ctx;
+  return rest;
+}
+
+export function renderTable(summary) {
+  const { servers, metrics, medians, ratios } = summary;
+  const peers = Object.keys(ratios);
+  const header = ['workload', 'better', ...servers, ...peers.map((p) => `Ferry / ${p}`)];
+  const rows = metrics.map((m) => [
+    m.label,
+    m.better,
+    ...servers.map((s) => (summary.errors[s]?.[m.workload] && medians[s][m.key] == null ? 'error' : formatNumber(medians[s][m.key] ?? null))),
+    ...peers.map((p) => {
+      const q = ratios[p][m.key];
+      return q ? `${q.r.toFixed(2)}x${q.ok ? ' ok' : ''}` : '–';
+    }),
+  ]);
+  const lines = [
+    `| ${header.join(' | ')} |`,
+    `|${header.map((_, i) => (i < 2 ? '---' : '---:')).join('|')}|`,
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+  ];
+  return lines.join('\n');
+}
+
+export function renderReport(summary) {
+  const { machine, date } = summary;
+  const out = [
+    `Ferry benchmark — ${date}`,
+    `machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB RAM, Linux ${machine.kernel}, Node ${machine.node}`,
+    `run: ${summary.options.quick ? 'quick (tiny sizes, a smoke test; figures are not comparable)' : 'full'}, medians of ${summary.options.repeats} repeat(s), ${Math.round(summary.seconds)} s`,
+    '',
+    renderTable(summary),
+    '',
+    'Ratios are Ferry / peer. "ok" marks Ferry at least as good as the peer in the direction shown',
+    '(higher is better: ratio >= 1; lower is better: ratio <= 1). "–" = not measured or not supported.',
+  ];
+  for (const [name, reason] of Object.entries(summary.skipped)) out.push(`skipped ${name}: ${reason}`);
+  for (const [name, errs] of Object.entries(summary.errors)) {
+    for (const [workload, message] of Object.entries(errs)) out.push(`error ${name} ${workload}: ${message}`);
+  }
+  for (const note of summary.notes) out.push(`note: ${note}`);
+  return out.join('\n');
+}
+
+export function writeJson(file, summary) {
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, `${JSON.stringify(summary, null, 2)}\n`);
+}

@@ -1,0 +1,65 @@
+// Starting the servers under test, each with its own root (same fixtures), passive range and log.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startFerry } from '../peers/ferry.mjs';
+import { startFtpSrv } from '../peers/ftp-srv.mjs';
+import { startPureFtpd } from '../peers/pure-ftpd.mjs';
+import { startVsftpd } from '../peers/vsftpd.mjs';
+import { populateRoot } from './fixtures.mjs';
+import { ensurePackages, ensurePureFtpd, ensureSystemUser } from './system.mjs';
+
+export const SERVER_NAMES = ['ferry', 'vsftpd', 'pure-ftpd', 'ftp-srv'];
+const CACHE = fileURLToPath(new URL('../.cache/', import.meta.url));
+
+/** Passive ranges below Linux's ephemeral range (32768+), one per server so that they never collide. */
+const PASSIVE = {
+  vsftpd: { min: 20000, max: 21999 },
+  'pure-ftpd': { min: 22000, max: 23999 },
+  'ftp-srv': { min: 24000, max: 25999 },
+  ferry: { min: 26000, max: 27999 },
+};
+
+/**
+ * Starts the named servers. Returns { servers, skipped } where skipped maps a name to the reason it
+ * could not run (missing package, not root, start failure).
+ */
+export async function startServers(names, ctx, log) {
+  const servers = [];
+  const skipped = {};
+  const needsAccount = names.some((n) => n === 'vsftpd' || n === 'pure-ftpd');
+  const account = needsAccount ? ensureSystemUser(ctx.password, log) : null;
+  for (const name of names) {
+    const dir = join(ctx.base, name);
+    const root = join(dir, 'root');
+    mkdirSync(dir, { recursive: true, mode: 0o755 });
+    const common = { dir, root, password: ctx.password, pasv: PASSIVE[name], cert: ctx.cert, account, log };
+    try {
+      let start;
+      if (name === 'ferry') start = () => startFerry(common);
+      else if (name === 'ftp-srv') start = () => startFtpSrv(common);
+      else if (!account) throw new Error('needs root to create the system user its sessions run as');
+      else if (name === 'vsftpd') {
+        const missing = ensurePackages([{ name: 'vsftpd', binary: '/usr/sbin/vsftpd' }], log);
+        if (missing.length > 0) throw new Error(`not installed (${missing.join(', ')})`);
+        start = () => startVsftpd(common);
+      } else if (name === 'pure-ftpd') {
+        const binaries = ensurePureFtpd(join(CACHE, 'pure-ftpd'), log);
+        if (!binaries) throw new Error('its Debian package could not be downloaded');
+        start = () => startPureFtpd({ ...common, binaries });
+      } else throw new Error('unknown server');
+      populateRoot(root, {
+        bigSource: ctx.bigSource,
+        listEntries: ctx.listEntries,
+        owner: name === 'vsftpd' || name === 'pure-ftpd' ? account : null,
+      });
+      const server = await start();
+      servers.push(server);
+      log(`${name}: listening on 127.0.0.1:${server.port} (pid ${server.child.pid}, log ${join(dir, 'server.log')})`);
+    } catch (err) {
+      skipped[name] = String(err.message).split('\n')[0];
+      log(`${name}: skipped — ${skipped[name]}`);
+    }
+  }
+  return { servers, skipped };
+}

@@ -1,0 +1,126 @@
+// Starting and stopping the processes the benchmark owns. Every server runs in its own process group,
+// which is signalled by PID on stop and on exit; nothing else on the machine is touched.
+import { spawn, execFileSync } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import net from 'node:net';
+import { processTree } from './proc.mjs';
+
+const started = new Set();
+
+/** Spawns a server process in its own process group; stdout and stderr go to `logFile`. */
+export function spawnServer(command, args, { env, logFile, cwd } = {}) {
+  const child = spawn(command, args, {
+    cwd,
+    env: { ...process.env, ...env },
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const log = createWriteStream(logFile, { flags: 'a' });
+  child.stdout.pipe(log);
+  child.stderr.pipe(log);
+  child.once('error', (err) => {
+    child.spawnError = err; // e.g. ENOENT: reported by waitForPort / waitForLine
+    log.write(`spawn failed: ${err.message}\n`);
+  });
+  started.add(child);
+  child.once('exit', () => started.delete(child));
+  return child;
+}
+
+/** Resolves with the first stdout line matching `pattern`; rejects on exit or timeout. */
+export function waitForLine(child, pattern, timeoutMs) {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const timer = setTimeout(() => finish(new Error(`no line matching ${pattern} within ${timeoutMs} ms`)), timeoutMs);
+    const onData = (chunk) => {
+      seen += chunk.toString('utf8');
+      const line = seen.split('\n').find((l) => pattern.test(l));
+      if (line) finish(null, line);
+      if (seen.length > 1_000_000) seen = seen.slice(-10_000);
+    };
+    const onExit = (code) => finish(new Error(`exited with ${code} before printing ${pattern}`));
+    function finish(err, line) {
+      clearTimeout(timer);
+      child.stdout.off('data', onData);
+      child.off('exit', onExit);
+      if (err) reject(err);
+      else resolve(line);
+    }
+    child.stdout.on('data', onData);
+    child.once('exit', onExit);
+  });
+}
+
+/** Waits until something accepts TCP connections on host:port. */
+export async function waitForPort(port, { host = '127.0.0.1', timeoutMs = 15_000, child } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child?.spawnError) throw child.spawnError;
+    if (child && child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
+    const ok = await new Promise((resolve) => {
+      const s = net.connect({ host, port });
+      s.once('connect', () => (s.destroy(), resolve(true)));
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    await sleep(100);
+  }
+  throw new Error(`nothing listening on ${host}:${port} after ${timeoutMs} ms`);
+}
+
+/** A TCP port that was free a moment ago (for servers that cannot listen on port 0). */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** SIGTERM to the group, then SIGKILL to whatever of the tree is left after `graceMs`. */
+export async function stopServer(child, graceMs = 3_000) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const tree = processTree(child.pid);
+  signalGroup(child, 'SIGTERM');
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  await Promise.race([exited, sleep(graceMs)]);
+  signalGroup(child, 'SIGKILL');
+  for (const pid of tree) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
+function signalGroup(child, signal) {
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // group already gone
+  }
+}
+
+/** Last-resort cleanup: kill every server this process started (sync, for 'exit' handlers). */
+export function killAllStarted() {
+  for (const child of started) signalGroup(child, 'SIGKILL');
+}
+
+export function run(command, args, options = {}) {
+  return execFileSync(command, args, { encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'], ...options });
+}
+
+export function hasCommand(command) {
+  try {
+    run('sh', ['-c', `command -v ${command}`]);
+    return true;
+  } catch {
+    return false;
+  }
+}

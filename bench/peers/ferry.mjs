@@ -1,0 +1,71 @@
+// Ferry as in production: the real server process (apps/server/dist/main.js) with its SQLite database,
+// session and transcript recording and the admin API; the FTP user is created through the REST API.
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort, spawnServer, waitForPort } from '../lib/spawn.mjs';
+
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+export const MAIN = join(REPO, 'apps/server/dist/main.js');
+export const FERRY_USER = 'benchuser';
+const ALL_PERMISSIONS = ['list', 'download', 'upload', 'overwrite', 'delete', 'rename', 'mkdir', 'rmdir'];
+
+/**
+ * Limits the other servers are also run without: the benchmark opens 1,000 sessions from one address and
+ * sends several thousand commands a second in one session.
+ */
+export const BENCH_SETTINGS = {
+  maxSessions: 100_000,
+  maxSessionsPerAddress: 100_000,
+  maxCommandsPerSecond: 100_000,
+  idleTimeoutSeconds: 3_600,
+  loginTimeoutSeconds: 600,
+};
+
+async function api(base, method, path, body, token) {
+  const res = await fetch(`${base}/api/v1${path}`, {
+    method,
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status} ${text.slice(0, 300)}`);
+  return text ? JSON.parse(text) : null;
+}
+
+export async function startFerry({ dir, root, password, pasv, cert, log }) {
+  if (!existsSync(MAIN)) throw new Error(`${MAIN} not found: run pnpm build`);
+  const ftpPort = await freePort();
+  const httpPort = await freePort();
+  const dataDir = join(dir, 'data');
+  mkdirSync(dataDir, { recursive: true });
+  const adminPassword = `${password}-admin`;
+  const env = {
+    NODE_ENV: 'production',
+    FERRY_DATA_DIR: dataDir,
+    FERRY_FTP_HOST: '127.0.0.1',
+    FERRY_FTP_PORT: String(ftpPort),
+    FERRY_HTTP_HOST: '127.0.0.1',
+    FERRY_HTTP_PORT: String(httpPort),
+    FERRY_PASV_PORTS: `${pasv.min}-${pasv.max}`,
+    FERRY_ADMIN_PASSWORD: adminPassword,
+    FERRY_TLS_CERT: cert.certFile,
+    FERRY_TLS_KEY: cert.keyFile,
+  };
+  const child = spawnServer(process.execPath, [...(process.env.FERRY_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), MAIN], {
+    env,
+    cwd: dir,
+    logFile: join(dir, 'server.log'),
+  });
+  await waitForPort(ftpPort, { child, timeoutMs: 30_000 });
+  await waitForPort(httpPort, { child, timeoutMs: 30_000 });
+  const base = `http://127.0.0.1:${httpPort}`;
+  const { token } = await api(base, 'POST', '/auth/login', { username: 'admin', password: adminPassword });
+  await api(base, 'POST', '/users', { username: FERRY_USER, password, homeDir: root, permissions: [{ path: '/', allow: ALL_PERMISSIONS }] }, token);
+  try {
+    await api(base, 'PATCH', '/settings', BENCH_SETTINGS, token);
+  } catch (err) {
+    log(`ferry: settings not applied (${err.message}); running with its defaults`);
+  }
+  return { name: 'ferry', port: ftpPort, child, user: FERRY_USER, supports: { mlsd: true, ftps: true }, httpPort };
+}

@@ -1,0 +1,175 @@
+#!/usr/bin/env node
+// Ferry's benchmark runner: starts Ferry (the real server process, recording transcripts as in
+// production), vsftpd, pure-ftpd and ftp-srv on loopback, runs each workload against each of them in the
+// same run, and prints medians and Ferry's ratio to each peer. See bench/README.md.
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, statfsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { writeBigFile } from './lib/fixtures.mjs';
+import { machineInfo } from './lib/proc.mjs';
+import { renderReport, summarize, writeJson } from './lib/report.mjs';
+import { SERVER_NAMES, startServers } from './lib/servers.mjs';
+import { sessionWorkloads } from './lib/sessions.mjs';
+import { killAllStarted, stopServer } from './lib/spawn.mjs';
+import { streamWorkloads } from './lib/streams.mjs';
+import { makeCertificate, removeSystemUser } from './lib/system.mjs';
+
+const WORKLOADS = [...streamWorkloads, ...sessionWorkloads];
+const USAGE = `usage: node bench/run.mjs [--quick] [--only ${WORKLOADS.map((w) => w.id).join(',')}]
+       [--servers ${SERVER_NAMES.join(',')}] [--repeats N] [--out file.json] [--keep]`;
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    servers: { type: 'string' },
+    repeats: { type: 'string' },
+    out: { type: 'string' },
+    keep: { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
+  },
+});
+if (args.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+
+// Raise the open-file limit for this process and the servers it starts (1,000 sessions plus data sockets).
+if (!process.env.FERRY_BENCH_REEXEC) {
+  const script = 'ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"';
+  const r = spawnSync('bash', ['-c', script, 'bash', process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
+    stdio: 'inherit',
+    env: { ...process.env, FERRY_BENCH_REEXEC: '1' },
+  });
+  process.exit(r.status ?? 1);
+}
+
+const log = (msg) => process.stderr.write(`[bench] ${msg}\n`);
+const list = (s, all) => (s ? s.split(',').map((x) => x.trim()).filter(Boolean) : all);
+const names = list(args.servers, SERVER_NAMES);
+const only = list(args.only, WORKLOADS.map((w) => w.id));
+for (const n of names) if (!SERVER_NAMES.includes(n)) throw new Error(`unknown server ${n}\n${USAGE}`);
+for (const w of only) if (!WORKLOADS.some((x) => x.id === w)) throw new Error(`unknown workload ${w}\n${USAGE}`);
+
+const quick = args.quick;
+const ctx = {
+  quick,
+  repeats: Number(args.repeats ?? (quick ? 1 : 3)),
+  bigBytes: quick ? 16 * 2 ** 20 : 2 ** 30,
+  streamTimeoutS: quick ? 20 : 120,
+  smallFiles: quick ? 20 : 500,
+  smallBudgetMs: quick ? 5_000 : 20_000,
+  listEntries: quick ? 500 : 10_000,
+  idleSessions: quick ? 20 : 1_000,
+  idleBudgetMs: quick ? 5_000 : 90_000,
+  burstClients: quick ? 20 : 500,
+  burstTimeoutMs: quick ? 10_000 : 30_000,
+  loginSerial: quick ? 5 : 100,
+  loginParallel: quick ? 20 : 1_000,
+  loginBudgetMs: quick ? 4_000 : 8_000,
+  settleMs: quick ? 400 : 2_000,
+  deadlineMs: quick ? 50_000 : 14 * 60_000,
+  password: `Bench-${randomBytes(9).toString('base64url')}`,
+};
+
+const startedAt = Date.now();
+const deadline = startedAt + ctx.deadlineMs;
+const shm = '/dev/shm';
+const room = (dir) => {
+  try {
+    const s = statfsSync(dir);
+    return s.bavail * s.bsize;
+  } catch {
+    return 0;
+  }
+};
+// the large file once (hard-linked into every root) + one upload per server + headroom
+const needed = ctx.bigBytes * (2 + names.length) + 256 * 2 ** 20;
+const parent = room(shm) > needed ? shm : tmpdir();
+ctx.base = mkdtempSync(join(parent, 'ferry-bench-'));
+chmodSync(ctx.base, 0o755); // vsftpd's sessions run as the bench user and must traverse it
+log(`work dir ${ctx.base}${parent === shm ? ' (tmpfs)' : ''}`);
+
+let servers = [];
+let cleaned = false;
+async function cleanup() {
+  if (cleaned) return;
+  cleaned = true;
+  await Promise.all(servers.map((s) => stopServer(s.child)));
+  killAllStarted();
+  removeSystemUser(log);
+  if (!args.keep) rmSync(ctx.base, { recursive: true, force: true });
+  else log(`kept ${ctx.base}`);
+}
+process.on('exit', () => {
+  killAllStarted();
+  if (!cleaned) removeSystemUser(log);
+});
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, () => {
+    log(`${sig}: stopping`);
+    cleanup().finally(() => process.exit(130));
+  });
+}
+
+try {
+  ctx.bigSource = join(ctx.base, 'big.src');
+  log(`writing ${ctx.bigBytes / 2 ** 20} MiB test file`);
+  writeBigFile(ctx.bigSource, ctx.bigBytes);
+  ctx.cert = makeCertificate(ctx.base);
+  const started = await startServers(names, ctx, log);
+  servers = started.servers;
+  const samples = Object.fromEntries(servers.map((s) => [s.name, {}]));
+  const errors = {};
+  const notes = [];
+  for (const workload of WORKLOADS.filter((w) => only.includes(w.id))) {
+    const repeats = quick ? 1 : Math.min(workload.repeats ?? ctx.repeats, ctx.repeats);
+    const workloadStart = Date.now();
+    for (let r = 0; r < repeats; r += 1) {
+      if (Date.now() > deadline) {
+        notes.push(`time limit reached: ${workload.id} repeat ${r + 1} and later skipped`);
+        break;
+      }
+      for (const server of servers) {
+        if (workload.needs && !server.supports[workload.needs]) continue;
+        if (errors[server.name]?.[workload.id]) continue; // failed once: don't spend the budget again
+        try {
+          const values = await workload.run(server, ctx);
+          for (const [key, v] of Object.entries(values)) (samples[server.name][key] ??= []).push(v);
+          const shown = workload.metrics.map((m) => `${m.key}=${fmt(values[m.key])}`).join(' ');
+          log(`${workload.id} #${r + 1} ${server.name}: ${shown}`);
+        } catch (err) {
+          (errors[server.name] ??= {})[workload.id] = String(err.message).split('\n')[0];
+          log(`${workload.id} #${r + 1} ${server.name}: ERROR ${errors[server.name][workload.id]}`);
+        }
+      }
+    }
+    log(`${workload.id}: ${((Date.now() - workloadStart) / 1000).toFixed(1)} s`);
+  }
+  const date = new Date().toISOString();
+  const summary = summarize({
+    ctx,
+    machine: machineInfo(),
+    date,
+    workloads: WORKLOADS.filter((w) => only.includes(w.id)),
+    servers: servers.map((s) => s.name),
+    skipped: started.skipped,
+    samples,
+    errors,
+    notes,
+    seconds: (Date.now() - startedAt) / 1000,
+  });
+  console.log(renderReport(summary));
+  const file = args.out ?? new URL(`./results/${date.replace(/[:.]/g, '-')}${quick ? '-quick' : ''}.json`, import.meta.url).pathname;
+  writeJson(file, summary);
+  log(`wrote ${file}`);
+} finally {
+  await cleanup();
+}
+
+function fmt(v) {
+  return typeof v === 'number' ? (Math.abs(v) >= 100 ? Math.round(v) : v.toFixed(3)) : String(v);
+}
