@@ -1,2 +1,11 @@
+/** Ferry's FTP engine: the public surface that apps/server is written against. */
+export { createFtpServer, FtpServer } from './server.js';
+export type { FtpServerOptions, FtpServerStats } from './server.js';
+export type { TlsSource } from './tls/tls-provider.js';
+export type { EngineLogger } from './session/context.js';
+export { FtpError, VfsError, toReply } from './errors.js';
+export type { VfsErrorKind } from './errors.js';
+export { Reply, formatReply } from './session/reply.js';
+export type { FtpReply, ReplyCode } from './session/reply.js';
 export * from './ports.js';
 export * from './events.js';

@@ -1,0 +1,17 @@
+import { Reply, reply } from '../session/reply.js';
+import { parentOf } from '../vfs/virtual-path.js';
+import { defineCommand, fsOf, noArgs } from './define.js';
+
+export default defineCommand({
+  verb: ['CDUP', 'XCUP'],
+  syntax: 'CDUP',
+  help: 'Change to the parent directory (stays at / at the top)',
+  access: 'authenticated',
+  args: noArgs,
+  async run(session) {
+    const path = parentOf(session.cwd);
+    await fsOf(session).changeDir(path);
+    session.cwd = path;
+    return reply(Reply.FileActionOk, `Directory changed to ${path}`);
+  },
+});

@@ -1,0 +1,69 @@
+/** Shared by PASV, EPSV, PORT and EPRT: replacing the session's prepared data channel. */
+import { ActiveChannel } from '../data-channel/active.js';
+import { formatEndpoint } from '../data-channel/addresses.js';
+import type { DataChannel } from '../data-channel/data-channel.js';
+import { checkActiveTarget, type ActiveTarget } from '../data-channel/port-args.js';
+import { PassiveChannel } from '../data-channel/passive.js';
+import { FtpError } from '../errors.js';
+import { Reply } from '../session/reply.js';
+import type { Session } from '../session/session.js';
+
+function replaceChannel(session: Session, channel: DataChannel | null): void {
+  session.dataChannel?.close();
+  session.dataChannel = channel;
+}
+
+/** Leases a passive port and starts accepting on it; 425 when the range is exhausted. */
+export async function preparePassive(session: Session): Promise<PassiveChannel> {
+  replaceChannel(session, null);
+  const { ctx } = session;
+  const range = ctx.settings.passivePorts;
+  const lease = await ctx.ports.lease(session.localAddress, range);
+  if (!lease) {
+    const text = `${range.min}-${range.max}`;
+    session.event({ type: 'passive-exhausted', range: text }, `No free passive port in ${text}: every port is in use`);
+    throw new FtpError(Reply.CantOpenData, `No free passive port (range ${text} is in use); try again later`);
+  }
+  if (session.closing) {
+    lease.release();
+    throw new FtpError(Reply.ServiceNotAvailable, 'Closing');
+  }
+  const channel = new PassiveChannel({
+    lease,
+    controlPeer: session.remoteAddress,
+    allowForeignPeer: () => ctx.settings.allowForeignDataPeer,
+    protection: () => session.dataProtection(),
+    timeoutMs: session.settings.dataConnectTimeoutMs,
+    onEvent: (event, text) => session.event(event, text),
+  });
+  session.dataChannel = channel;
+  return channel;
+}
+
+/** PORT/EPRT: checks the target against bounce attacks, then remembers it for the next transfer. */
+export function prepareActive(session: Session, command: 'PORT' | 'EPRT', target: ActiveTarget): void {
+  refuseAfterEpsvAll(session, command);
+  replaceChannel(session, null);
+  const text = formatEndpoint(target.host, target.port);
+  const check = checkActiveTarget(target, session.remoteAddress, session.ctx.settings.allowForeignActiveTarget);
+  if (!check.ok) {
+    const why =
+      check.reason === 'privileged-port'
+        ? `port ${target.port} is below 1024`
+        : `${target.host} is not your address (${session.remoteAddress})`;
+    session.event({ type: 'active-refused', target: text, reason: check.reason }, `Refused ${command} to ${text}: ${why}`);
+    throw new FtpError(Reply.SyntaxError, `Illegal ${command} command: ${why}`);
+  }
+  session.event({ type: 'active-requested', command, target: text }, `${command}: the server will connect to ${text}`);
+  session.dataChannel = new ActiveChannel({
+    target,
+    localAddress: session.localAddress,
+    protection: () => session.dataProtection(),
+    timeoutMs: session.settings.dataConnectTimeoutMs,
+    onEvent: (event, text2) => session.event(event, text2),
+  });
+}
+
+export function refuseAfterEpsvAll(session: Session, command: string): void {
+  if (session.epsvAll) throw new FtpError(Reply.BadSequence, `${command} is not allowed after EPSV ALL`);
+}

@@ -1,0 +1,17 @@
+import { Reply, reply } from '../session/reply.js';
+import { defineCommand, fsOf, pathArg } from './define.js';
+
+export default defineCommand({
+  verb: 'DELE',
+  syntax: 'DELE <path>',
+  help: 'Delete a file',
+  access: 'authenticated',
+  args: pathArg,
+  async run(session, raw) {
+    const fs = fsOf(session);
+    const path = fs.resolve(session.cwd, raw);
+    const size = await fs.delete(path);
+    session.ctx.usage.adjust(fs.root, -size, -1);
+    return reply(Reply.FileActionOk, `Deleted ${path}`);
+  },
+});

@@ -1,0 +1,17 @@
+import { Reply, reply } from '../session/reply.js';
+import { quotePath } from '../vfs/virtual-path.js';
+import { defineCommand, fsOf, pathArg } from './define.js';
+
+export default defineCommand({
+  verb: ['MKD', 'XMKD'],
+  syntax: 'MKD <path>',
+  help: 'Make a directory',
+  access: 'authenticated',
+  args: pathArg,
+  async run(session, raw) {
+    const fs = fsOf(session);
+    const path = fs.resolve(session.cwd, raw);
+    await fs.mkdir(path);
+    return reply(Reply.PathCreated, `${quotePath(path)} created`);
+  },
+});

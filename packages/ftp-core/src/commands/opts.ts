@@ -1,0 +1,29 @@
+import { FtpError } from '../errors.js';
+import { Reply, reply } from '../session/reply.js';
+import { MLST_FACTS, type MlstFact } from '../vfs/list-format.js';
+import { defineCommand, requiredArg } from './define.js';
+
+export default defineCommand({
+  verb: 'OPTS',
+  syntax: 'OPTS UTF8 ON | OPTS MLST fact;fact;',
+  help: 'Set options: UTF8 (always on), MLST facts (RFC 2389, RFC 3659)',
+  feat: 'UTF8',
+  access: 'none',
+  args: requiredArg,
+  run(session, raw) {
+    const m = /^\s*(\S+)\s*(.*)$/s.exec(raw);
+    const name = (m?.[1] ?? '').toUpperCase();
+    const value = (m?.[2] ?? '').trim();
+    if (name === 'UTF8' || name === 'UTF-8') {
+      if (value.toUpperCase() === 'OFF') throw new FtpError(Reply.NotImplementedForParameter, 'UTF-8 cannot be turned off');
+      return reply(Reply.Ok, 'UTF-8 is always on');
+    }
+    if (name === 'MLST') {
+      const wanted = value.split(';').map((f) => f.trim().toLowerCase()).filter((f) => f !== '');
+      const facts = MLST_FACTS.filter((f) => wanted.includes(f));
+      session.mlstFacts = new Set<MlstFact>(facts);
+      return reply(Reply.Ok, `MLST OPTS ${facts.map((f) => `${f};`).join('')}`);
+    }
+    throw new FtpError(Reply.ArgumentError, `Unknown option: ${name}`);
+  },
+});

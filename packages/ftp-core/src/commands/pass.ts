@@ -1,0 +1,74 @@
+import * as fsp from 'node:fs/promises';
+import { FtpError } from '../errors.js';
+import type { FtpAccount, LoginFailure } from '../ports.js';
+import { Reply, reply } from '../session/reply.js';
+import type { Session } from '../session/session.js';
+import { UserFs } from '../vfs/user-fs.js';
+import { defineCommand, optionalArg } from './define.js';
+
+/** Failed logins are answered after a short pause, the same for every reason (slows guessing). */
+const FAILED_LOGIN_DELAY_MS = 250;
+
+export default defineCommand({
+  verb: 'PASS',
+  syntax: 'PASS <password>',
+  help: 'Finish a login with the password',
+  access: 'none',
+  args: optionalArg,
+  async run(session, password) {
+    if (session.phase === 'authenticated') return reply(Reply.BadSequence, 'Already logged in');
+    const username = session.pendingUser;
+    if (session.phase !== 'awaitingPass' || username === null) throw new FtpError(Reply.BadSequence, 'Send USER first');
+    session.pendingUser = null;
+    session.phase = 'awaitingUser';
+    const result = await session.ctx.authenticator.login({
+      sessionId: session.id,
+      username,
+      password,
+      remoteAddress: session.remoteAddress,
+      tls: session.tls.control,
+    });
+    if (session.closing) return;
+    if (!result.ok) return failed(session, username, result.reason);
+    const account = result.account;
+    if (account.tls === 'required' && !session.tls.control) {
+      session.event({ type: 'login-failed', username, reason: 'tls-required' }, `Login as ${username} refused: this account requires TLS`);
+      return reply(Reply.NotLoggedIn, 'This account requires TLS: send AUTH TLS before logging in');
+    }
+    if (account.maxSessions !== null && session.ctx.sessionsOf(account.username, session) >= account.maxSessions) {
+      session.close('refused', reply(Reply.ServiceNotAvailable, `Too many sessions for ${account.username} (at most ${account.maxSessions})`));
+      return;
+    }
+    const fs = await openHome(session, account);
+    session.ctx.guard?.loginSucceeded(session.remoteAddress, account.username);
+    session.loggedIn(account, fs);
+    session.event({ type: 'login', username: account.username }, `Logged in as ${account.username}`);
+    return reply(Reply.LoggedIn, `User ${account.username} logged in`);
+  },
+});
+
+async function failed(session: Session, username: string, reason: LoginFailure): Promise<ReturnType<typeof reply>> {
+  session.ctx.guard?.loginFailed(session.remoteAddress, username, reason);
+  session.event({ type: 'login-failed', username, reason }, `Login as ${username} failed (${reason})`);
+  await new Promise((r) => setTimeout(r, FAILED_LOGIN_DELAY_MS));
+  return reply(Reply.NotLoggedIn, 'Login incorrect');
+}
+
+async function openHome(session: Session, account: FtpAccount): Promise<UserFs> {
+  try {
+    await fsp.mkdir(account.homeDir, { recursive: true });
+    const root = await fsp.realpath(account.homeDir);
+    return new UserFs({
+      root,
+      rules: account.permissions,
+      onDenied: (path, permission, rule) =>
+        session.event(
+          { type: 'permission-denied', path, permission, rule },
+          `Permission denied: ${permission} on ${path} (${rule === null ? 'no rule covers it' : `rule for ${rule}`})`,
+        ),
+    });
+  } catch (err) {
+    session.ctx.log.error({ sessionId: session.id, err, username: account.username }, 'home directory unavailable');
+    throw new FtpError(Reply.NotLoggedIn, 'Your home directory is not available; contact the administrator');
+  }
+}

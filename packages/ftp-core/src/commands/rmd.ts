@@ -1,0 +1,16 @@
+import { Reply, reply } from '../session/reply.js';
+import { defineCommand, fsOf, pathArg } from './define.js';
+
+export default defineCommand({
+  verb: ['RMD', 'XRMD'],
+  syntax: 'RMD <path>',
+  help: 'Remove an empty directory',
+  access: 'authenticated',
+  args: pathArg,
+  async run(session, raw) {
+    const fs = fsOf(session);
+    const path = fs.resolve(session.cwd, raw);
+    await fs.rmdir(path);
+    return reply(Reply.FileActionOk, `Removed ${path}`);
+  },
+});

@@ -1,0 +1,17 @@
+import { Reply, reply } from '../session/reply.js';
+import { defineCommand, fsOf, pathArg } from './define.js';
+
+export default defineCommand({
+  verb: 'RNFR',
+  syntax: 'RNFR <path>',
+  help: 'Rename from (followed by RNTO)',
+  access: 'authenticated',
+  args: pathArg,
+  async run(session, raw) {
+    const fs = fsOf(session);
+    const path = fs.resolve(session.cwd, raw);
+    await fs.checkRenameSource(path);
+    session.pendingRename = path;
+    return reply(Reply.PendingFurtherInfo, 'Ready for RNTO');
+  },
+});

@@ -1,0 +1,119 @@
+/** The pipelines behind RETR, STOR/APPE/STOU and the listings, built on runTransfer. */
+import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { FtpError } from '../errors.js';
+import { Reply } from '../session/reply.js';
+import type { Session } from '../session/session.js';
+import { fromNetworkAscii, toNetworkAscii } from '../transfer/ascii.js';
+import { quotaGuard } from '../transfer/quota.js';
+import { runTransfer } from '../transfer/run-transfer.js';
+import { throttle } from '../transfer/throttle.js';
+import type { UploadMode } from '../vfs/upload.js';
+import { fsOf } from './define.js';
+
+function modeName(session: Session): string {
+  return session.transferType === 'A' ? 'ASCII' : 'BINARY';
+}
+
+function takeOffset(session: Session): number {
+  const offset = session.restartOffset;
+  session.restartOffset = 0;
+  return offset;
+}
+
+export async function download(session: Session, raw: string): Promise<void> {
+  const fs = fsOf(session);
+  const path = fs.resolve(session.cwd, raw);
+  const offset = takeOffset(session);
+  const file = await fs.openRead(path, offset);
+  const rate = session.account?.downloadBytesPerSecond ?? null;
+  await runTransfer(session, {
+    direction: 'download',
+    path,
+    offset,
+    size: file.size,
+    announce: `Opening ${modeName(session)} mode data connection for ${path} (${file.size - offset} bytes)`,
+    move: async (data, signal, meter) => {
+      const stages: Transform[] = [];
+      if (session.transferType === 'A') stages.push(toNetworkAscii());
+      if (rate) stages.push(throttle(rate));
+      await pipeline([file.stream, ...stages, meter, data], { signal });
+    },
+    rollback: async () => {
+      file.stream.destroy();
+    },
+  });
+}
+
+/** STOR (replace or, after REST, resume), APPE (append) and STOU (a fresh name). */
+export async function upload(session: Session, path: string, mode: UploadMode, announce?: string): Promise<void> {
+  const fs = fsOf(session);
+  const offset = mode === 'append' ? 0 : takeOffset(session);
+  const effective: UploadMode = mode === 'replace' && offset > 0 ? 'resume' : mode;
+  const account = session.account;
+  let allowed = Infinity;
+  const usage = account && (account.quotaBytes !== null || account.quotaFiles !== null) ? await session.ctx.usage.usage(fs.root) : null;
+  const up = await fs.openWrite(path, effective, offset);
+  if (usage && account) {
+    const isNew = up.existingSize === null;
+    if (isNew && account.quotaFiles !== null && usage.files >= account.quotaFiles) {
+      await up.abort({ truncate: false });
+      session.event({ type: 'quota-exceeded', path, quotaBytes: account.quotaBytes, quotaFiles: account.quotaFiles }, `Upload of ${path} refused: file quota reached`);
+      throw new FtpError(Reply.ExceededStorage, `${path}: File quota exceeded (${account.quotaFiles} files)`);
+    }
+    // A replaced file frees its old size; a resumed one keeps what lies before the offset.
+    const freed = effective === 'replace' ? (up.existingSize ?? 0) : effective === 'resume' ? (up.existingSize ?? 0) - offset : 0;
+    if (account.quotaBytes !== null) allowed = Math.max(0, account.quotaBytes - usage.bytes + freed);
+  }
+  const rate = account?.uploadBytesPerSecond ?? null;
+  const before = up.existingSize ?? 0;
+  let written = 0;
+  await runTransfer(session, {
+    direction: 'upload',
+    path,
+    offset,
+    size: null,
+    announce: announce ?? `Opening ${modeName(session)} mode data connection for ${path}`,
+    move: async (data, signal, meter) => {
+      const stages: Transform[] = [meter];
+      if (session.transferType === 'A') stages.push(fromNetworkAscii());
+      if (allowed !== Infinity) stages.push(quotaGuard(allowed, path));
+      if (rate) stages.push(throttle(rate));
+      stages.push(counter((n) => (written += n)));
+      await pipeline([data, ...stages, up.stream], { signal });
+    },
+    commit: async () => {
+      await up.commit();
+      const after = effective === 'append' ? before + written : effective === 'resume' ? offset + written : written;
+      session.ctx.usage.adjust(fs.root, after - before, up.existingSize === null ? 1 : 0);
+    },
+    rollback: (why) => up.abort({ truncate: why === 'quota' }),
+  });
+}
+
+function counter(onBytes: (n: number) => void): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _enc, done: TransformCallback) {
+      onBytes(chunk.length);
+      done(null, chunk);
+    },
+  });
+}
+
+/** Sends lines produced by `lines` over a data connection (LIST, NLST, MLSD). */
+export async function listing(session: Session, path: string, lines: AsyncIterable<string>): Promise<void> {
+  await runTransfer(session, {
+    direction: 'listing',
+    path,
+    offset: 0,
+    size: null,
+    announce: `Opening ${modeName(session)} mode data connection for the listing of ${path}`,
+    move: async (data, signal, meter) => {
+      await pipeline([Readable.from(crlf(lines)), meter, data], { signal });
+    },
+  });
+}
+
+async function* crlf(lines: AsyncIterable<string>): AsyncIterable<Buffer> {
+  for await (const line of lines) yield Buffer.from(`${line}\r\n`, 'utf8');
+}

@@ -1,0 +1,128 @@
+/**
+ * Passive data channel: listens on a leased port from PASV/EPSV on, accepts the first connection from
+ * the control connection's address at once (no polling) and refuses others, unless foreign peers are
+ * allowed. Under PROT P the TLS handshake starts as soon as the client connects.
+ */
+import type { Socket } from 'node:net';
+import { serverTls } from '../tls/tls-provider.js';
+import { formatEndpoint, sameIp } from './addresses.js';
+import { DataChannelError, type ChannelEventSink, type DataChannel, type DataConnection, type DataProtection } from './data-channel.js';
+import type { PortLease } from './port-pool.js';
+
+export interface PassiveOptions {
+  lease: PortLease;
+  controlPeer: string;
+  allowForeignPeer: () => boolean;
+  /** Evaluated when the client connects: PROT P state at that moment. */
+  protection: () => DataProtection | null;
+  timeoutMs: number;
+  onEvent: ChannelEventSink;
+}
+
+export class PassiveChannel implements DataChannel {
+  readonly mode = 'passive' as const;
+  private connection: Promise<DataConnection> | null = null;
+  private socket: Socket | null = null;
+  private waiter: ((c: Promise<DataConnection>) => void) | null = null;
+  private closed = false;
+
+  constructor(private readonly opts: PassiveOptions) {
+    opts.lease.server.on('connection', (socket: Socket) => this.accept(socket));
+  }
+
+  get port(): number {
+    return this.opts.lease.port;
+  }
+
+  get description(): string {
+    return `passive on port ${this.opts.lease.port}`;
+  }
+
+  private accept(socket: Socket): void {
+    const peer = formatEndpoint(socket.remoteAddress ?? '?', socket.remotePort ?? 0);
+    socket.on('error', () => undefined);
+    if (this.closed || this.connection) {
+      socket.destroy();
+      return;
+    }
+    if (!this.opts.allowForeignPeer() && !sameIp(socket.remoteAddress ?? '', this.opts.controlPeer)) {
+      this.opts.onEvent(
+        { type: 'data-refused', peer, expected: this.opts.controlPeer, reason: 'foreign-peer' },
+        `Refused a data connection from ${peer}: it is not the control connection's address ${this.opts.controlPeer}`,
+      );
+      socket.destroy();
+      return;
+    }
+    // One connection per channel: stop listening so nobody else can take the port.
+    this.opts.lease.server.close();
+    this.socket = socket;
+    const local = formatEndpoint(socket.localAddress ?? '?', socket.localPort ?? 0);
+    const protection = this.opts.protection();
+    let connection: Promise<DataConnection>;
+    if (!protection) {
+      // Left paused: the transfer's pipeline starts reading, so no byte can be lost before it.
+      connection = Promise.resolve({ socket, local, peer, tls: false, tlsResumed: null });
+    } else {
+      connection = secure(socket, protection, { local, peer, timeoutMs: this.opts.timeoutMs });
+    }
+    connection.catch(() => undefined);
+    this.connection = connection;
+    this.waiter?.(connection);
+  }
+
+  open(signal: AbortSignal): Promise<DataConnection> {
+    return new Promise<DataConnection>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        finish();
+        this.opts.onEvent(
+          { type: 'data-timeout', mode: 'passive', port: this.opts.lease.port, waitedMs: this.opts.timeoutMs },
+          `The client did not connect to passive port ${this.opts.lease.port} within ${this.opts.timeoutMs / 1000} s`,
+        );
+        reject(new DataChannelError('timeout', 'No data connection was made'));
+      }, this.opts.timeoutMs);
+      const onAbort = (): void => {
+        finish();
+        reject(new DataChannelError('aborted', 'Aborted'));
+      };
+      const finish = (): void => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+        this.waiter = null;
+      };
+      signal.addEventListener('abort', onAbort);
+      const settle = (c: Promise<DataConnection>): void => {
+        finish();
+        c.then(resolve, reject);
+      };
+      if (this.connection) settle(this.connection);
+      else this.waiter = settle;
+    });
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.socket?.destroy();
+    this.opts.lease.release();
+  }
+}
+
+/** Runs the TLS handshake of a data connection and enforces session resumption when required. */
+export async function secure(
+  raw: Socket,
+  protection: DataProtection,
+  where: { local: string; peer: string; timeoutMs: number },
+): Promise<DataConnection> {
+  const { ready } = serverTls(raw, protection.context, where.timeoutMs);
+  let secured;
+  try {
+    secured = await ready;
+  } catch (err) {
+    throw new DataChannelError('tls-failed', (err as Error).message, where.peer);
+  }
+  if (protection.requireResumption && !secured.resumed) {
+    secured.socket.destroy();
+    throw new DataChannelError('tls-not-resumed', 'The data connection did not resume the TLS session', where.peer);
+  }
+  return { socket: secured.socket, local: where.local, peer: where.peer, tls: true, tlsResumed: secured.resumed };
+}

@@ -1,0 +1,245 @@
+/**
+ * The FTP server: listeners (plain and implicit FTPS), the accept-time limits, the session registry,
+ * live settings, and shutdown. Sessions reach it only through the EngineContext it builds.
+ */
+import { EventEmitter } from 'node:events';
+import { createServer, isIPv6, type Server, type Socket } from 'node:net';
+import { createRegistry } from './commands/registry.js';
+import { normalizeIp } from './data-channel/addresses.js';
+import { choosePassiveAddress, PassiveAddressResolver, pasvReplyText, usableIpv4 } from './data-channel/passive-address.js';
+import { PassivePortPool } from './data-channel/port-pool.js';
+import type { FtpServerEvents, SessionSnapshot } from './events.js';
+import type { AccessGuard, Authenticator, FtpSettings } from './ports.js';
+import type { EngineContext, EngineLogger } from './session/context.js';
+import { Reply, formatReply, reply } from './session/reply.js';
+import { Session } from './session/session.js';
+import { serverTls, TlsProvider, type TlsSource } from './tls/tls-provider.js';
+import { UsageTracker } from './transfer/quota.js';
+
+export interface FtpServerOptions {
+  authenticator: Authenticator;
+  /** Bans and per-address checks at connect time. */
+  guard?: AccessGuard;
+  /** Initial settings; change them later with updateSettings(). */
+  settings: FtpSettings;
+  /**
+   * Enables AUTH TLS / PBSZ / PROT and implicit FTPS. Called for each handshake, so a renewed
+   * certificate is picked up. Contexts should set minVersion TLSv1.2 (older protocols are refused anyway).
+   */
+  tls?: TlsSource | null;
+  logger?: EngineLogger;
+}
+
+export interface FtpServerStats {
+  sessions: number;
+  passivePortsInUse: number;
+  passivePortExhaustions: number;
+  commands: number;
+  errors: number;
+}
+
+const SILENT: EngineLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };
+const REFUSAL_GRACE_MS = 1000;
+
+export class FtpServer extends EventEmitter<FtpServerEvents> {
+  private current: FtpSettings;
+  private readonly ctx: EngineContext;
+  private readonly tlsProvider: TlsProvider | null;
+  private readonly ports = new PassivePortPool();
+  private readonly live = new Map<string, Session>();
+  private readonly servers: Server[] = [];
+  private readonly log: EngineLogger;
+  private counts = { commands: 0, errors: 0 };
+  private shuttingDown = false;
+  private drained: (() => void) | null = null;
+
+  constructor(private readonly options: FtpServerOptions) {
+    super();
+    this.current = { ...options.settings };
+    this.log = options.logger ?? SILENT;
+    this.tlsProvider = options.tls ? new TlsProvider(options.tls) : null;
+    const addresses = new PassiveAddressResolver();
+    addresses.warm(this.current);
+    const server = this;
+    this.ctx = {
+      get settings() {
+        return server.current;
+      },
+      authenticator: options.authenticator,
+      guard: options.guard ?? null,
+      tls: this.tlsProvider,
+      ports: this.ports,
+      addresses,
+      usage: new UsageTracker(),
+      commands: createRegistry(),
+      log: this.log,
+      emitTranscript: (line) => this.safeEmit('transcript', line),
+      emitSessionUpdate: (info) => this.safeEmit('session:update', info),
+      emitTransfer: (record) => this.safeEmit('transfer', record),
+      emitError: (sessionId, error) => {
+        if (this.listenerCount('error') > 0) this.safeEmit('error', { sessionId, error });
+      },
+      countCommand: () => void this.counts.commands++,
+      countError: () => void this.counts.errors++,
+      sessionsOf: (username, except) =>
+        [...this.live.values()].filter((s) => s !== except && !s.closing && s.account?.username === username).length,
+      sessionClosed: (session, reason) => {
+        this.live.delete(session.id);
+        this.safeEmit('session:close', { ...session.info(), ...session.totals, reason, endedAt: Date.now() });
+        if (this.live.size === 0) this.drained?.();
+      },
+    };
+  }
+
+  /** Emits without ever letting a listener's exception reach a session. */
+  private safeEmit<K extends keyof FtpServerEvents>(event: K, ...args: FtpServerEvents[K]): void {
+    try {
+      (this.emit as (e: K, ...a: FtpServerEvents[K]) => boolean)(event, ...args);
+    } catch (err) {
+      this.log.error({ err, event }, 'an FTP server event listener threw');
+    }
+  }
+
+  get settings(): FtpSettings {
+    return { ...this.current };
+  }
+
+  updateSettings(patch: Partial<FtpSettings>): void {
+    this.current = { ...this.current, ...patch };
+    this.ctx.addresses.warm(this.current);
+  }
+
+  /** host defaults to '::' (IPv4 and IPv6; falls back to 0.0.0.0 without IPv6). Port 0 = ephemeral. */
+  async listen(opts: { host?: string; port: number; implicitTlsPort?: number | null }): Promise<{ port: number; implicitTlsPort: number | null }> {
+    const port = await this.listenOne(opts.host, opts.port, false);
+    let implicitTlsPort: number | null = null;
+    if (opts.implicitTlsPort !== undefined && opts.implicitTlsPort !== null) {
+      if (!this.tlsProvider) throw new Error('Implicit FTPS needs the tls option');
+      implicitTlsPort = await this.listenOne(opts.host, opts.implicitTlsPort, true);
+    }
+    return { port, implicitTlsPort };
+  }
+
+  private async listenOne(host: string | undefined, port: number, implicitTls: boolean): Promise<number> {
+    const tryHost = (h: string): Promise<Server> =>
+      new Promise((resolve, reject) => {
+        const server = createServer((socket) => this.accept(socket, implicitTls));
+        server.once('error', reject);
+        server.listen({ host: h, port }, () => {
+          server.removeListener('error', reject);
+          server.on('error', (err) => this.log.error({ err }, 'FTP listener error'));
+          resolve(server);
+        });
+      });
+    let server: Server;
+    try {
+      server = await tryHost(host ?? '::');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (host !== undefined || (code !== 'EAFNOSUPPORT' && code !== 'EADDRNOTAVAIL')) throw err;
+      server = await tryHost('0.0.0.0');
+    }
+    this.servers.push(server);
+    const address = server.address();
+    return typeof address === 'object' && address ? address.port : port;
+  }
+
+  private accept(raw: Socket, implicitTls: boolean): void {
+    raw.on('error', () => undefined);
+    const ip = normalizeIp(raw.remoteAddress ?? '');
+    const refusal = this.refusal(ip);
+    if (refusal !== null) {
+      this.log.warn({ remoteAddress: ip, reason: refusal }, 'FTP connection refused');
+      if (implicitTls) raw.destroy();
+      else raw.end(formatReply(reply(Reply.ServiceNotAvailable, refusal)));
+      setTimeout(() => raw.destroy(), REFUSAL_GRACE_MS).unref();
+      return;
+    }
+    let session: Session;
+    if (implicitTls && this.tlsProvider) {
+      const context = this.tlsProvider.context();
+      const { socket, ready } = serverTls(raw, context, this.current.dataConnectTimeoutMs);
+      session = new Session(this.ctx, { socket, raw, implicitTls: { ready, context } });
+    } else {
+      session = new Session(this.ctx, { socket: raw, raw });
+    }
+    this.live.set(session.id, session);
+    this.safeEmit('session:open', session.info());
+    session.start();
+  }
+
+  /** Why a new connection from `ip` is refused, or null to admit it. */
+  private refusal(ip: string): string | null {
+    if (this.shuttingDown) return 'Server is shutting down';
+    const verdict = this.options.guard?.admit(ip);
+    if (verdict && !verdict.ok) return verdict.reason;
+    const { maxSessions, maxSessionsPerAddress } = this.current;
+    if (this.live.size >= maxSessions) return `Too many connections (at most ${maxSessions}); try again later`;
+    let fromIp = 0;
+    for (const s of this.live.values()) if (s.remoteAddress === ip) fromIp++;
+    if (fromIp >= maxSessionsPerAddress) return `Too many connections from your address (at most ${maxSessionsPerAddress})`;
+    return null;
+  }
+
+  /** Stops accepting; lets running transfers finish for up to graceMs; then 421 to every session. */
+  async close(opts: { graceMs?: number } = {}): Promise<void> {
+    const graceMs = opts.graceMs ?? 10_000;
+    this.shuttingDown = true;
+    await Promise.all(this.servers.map((l) => new Promise<void>((r) => l.close(() => r()))));
+    this.servers.length = 0;
+    const bye = reply(Reply.ServiceNotAvailable, 'Server shutting down');
+    for (const s of this.live.values()) if (!s.transfer) s.close('server-shutdown', bye);
+    const transfers = [...this.live.values()].flatMap((s) => (s.transfer ? [s.transfer.done] : []));
+    if (transfers.length > 0) await waitAtMost(Promise.all(transfers), graceMs);
+    for (const s of this.live.values()) s.close('server-shutdown', bye);
+    if (this.live.size > 0) await waitAtMost(new Promise<void>((r) => (this.drained = r)), 3000);
+  }
+
+  sessions(): SessionSnapshot[] {
+    return [...this.live.values()].map((s) => s.snapshot());
+  }
+
+  disconnect(sessionId: string): boolean {
+    const session = this.live.get(sessionId);
+    if (!session || session.closing) return false;
+    session.close('kicked', reply(Reply.ServiceNotAvailable, 'Disconnected by the administrator'));
+    return true;
+  }
+
+  /** The exact 227 reply a client at clientAddress would get on a control connection to localAddress. */
+  previewPassiveReply(clientAddress: string, localAddress: string): { reply: string; advertisedAddress: string } {
+    if (isIPv6(normalizeIp(clientAddress))) {
+      const r = reply(Reply.NotImplementedForParameter, 'PASV cannot describe an IPv6 address: use EPSV instead');
+      return { reply: formatReply(r).trimEnd(), advertisedAddress: '' };
+    }
+    const choice = choosePassiveAddress(this.current, clientAddress, localAddress);
+    const ip = usableIpv4(this.ctx.addresses.cached(choice.source));
+    if (!ip) return { reply: `(${choice.source} is being resolved; ask again in a moment)`, advertisedAddress: choice.source };
+    const port = this.current.passivePorts.min;
+    return { reply: formatReply(reply(Reply.EnteringPassive, pasvReplyText(ip, port))).trimEnd(), advertisedAddress: ip };
+  }
+
+  stats(): FtpServerStats {
+    return {
+      sessions: this.live.size,
+      passivePortsInUse: this.ports.portsInUse,
+      passivePortExhaustions: this.ports.exhaustions,
+      ...this.counts,
+    };
+  }
+}
+
+function waitAtMost(p: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    timer.unref();
+    void p.then(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+export function createFtpServer(options: FtpServerOptions): FtpServer {
+  return new FtpServer(options);
+}

@@ -1,0 +1,87 @@
+/**
+ * CRLF framing of the control connection. Bytes are buffered across chunks until LF (a bare LF is
+ * accepted, a trailing CR is dropped), a line is capped at 4 KiB, Telnet IAC sequences (sent by
+ * ftplib and others before ABOR) are removed, and undecodable UTF-8 is reported instead of decoded.
+ */
+export const MAX_LINE_BYTES = 4096;
+
+export type LineEvent =
+  | { kind: 'line'; text: string }
+  | { kind: 'too-long' }
+  | { kind: 'invalid-encoding' };
+
+const LF = 0x0a;
+const CR = 0x0d;
+const IAC = 0xff;
+
+export class LineReader {
+  private parts: Buffer[] = [];
+  private size = 0;
+  /** Set while the rest of an over-long line is being skipped. */
+  private discarding = false;
+  private readonly decoder = new TextDecoder('utf-8', { fatal: true });
+
+  /** Feeds a chunk; returns the complete lines (and problems) it finished, in order. */
+  push(chunk: Buffer): LineEvent[] {
+    const out: LineEvent[] = [];
+    let start = 0;
+    while (start < chunk.length) {
+      const lf = chunk.indexOf(LF, start);
+      const end = lf === -1 ? chunk.length : lf;
+      if (!this.discarding) {
+        const piece = chunk.subarray(start, end);
+        if (this.size + piece.length > MAX_LINE_BYTES) {
+          this.parts = [];
+          this.size = 0;
+          this.discarding = true;
+          out.push({ kind: 'too-long' });
+        } else if (piece.length > 0) {
+          this.parts.push(piece);
+          this.size += piece.length;
+        }
+      }
+      if (lf === -1) break;
+      if (this.discarding) this.discarding = false;
+      else out.push(this.finish());
+      start = lf + 1;
+    }
+    return out;
+  }
+
+  /** Drops any partial line (after AUTH TLS, the old framing ends). */
+  reset(): void {
+    this.parts = [];
+    this.size = 0;
+    this.discarding = false;
+  }
+
+  private finish(): LineEvent {
+    let bytes = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts);
+    this.parts = [];
+    this.size = 0;
+    bytes = stripTelnet(bytes);
+    if (bytes.length > 0 && bytes[bytes.length - 1] === CR) bytes = bytes.subarray(0, -1);
+    try {
+      return { kind: 'line', text: this.decoder.decode(bytes) };
+    } catch {
+      return { kind: 'invalid-encoding' };
+    }
+  }
+}
+
+/** Removes Telnet commands (IAC x, IAC IAC) that clients put before urgent commands such as ABOR. */
+function stripTelnet(bytes: Buffer): Buffer {
+  if (!bytes.includes(IAC)) return bytes;
+  const kept: number[] = [];
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i]!;
+    if (b === IAC) {
+      i++; // skip the command byte that follows
+      continue;
+    }
+    kept.push(b);
+  }
+  // Some clients also send the Telnet Data Mark (0xF2) as urgent data that arrives inline.
+  while (kept.length > 0 && (kept[0] === 0xf2 || kept[0] === 0xf4)) kept.shift();
+  return Buffer.from(kept);
+}

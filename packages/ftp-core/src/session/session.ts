@@ -1,0 +1,346 @@
+/**
+ * One control connection: a typed state machine. Only the dispatcher and the login/REIN commands change
+ * `phase`. Every reply goes through send() and every received command through recordCommand(), the
+ * two places that write the transcript (PASS is masked there).
+ */
+import { randomUUID } from 'node:crypto';
+import type { Socket } from 'node:net';
+import type { SecureContext, TLSSocket } from 'node:tls';
+import type { CloseReason, SessionEvent, SessionInfo, SessionSnapshot, SessionTotals, TranscriptKind, TransferDirection } from '../events.js';
+import type { FtpAccount, FtpSettings } from '../ports.js';
+import { formatEndpoint, normalizeIp } from '../data-channel/addresses.js';
+import type { DataChannel, DataProtection } from '../data-channel/data-channel.js';
+import { serverTls, type SecuredSocket } from '../tls/tls-provider.js';
+import { MLST_FACTS, type MlstFact } from '../vfs/list-format.js';
+import type { UserFs } from '../vfs/user-fs.js';
+import type { EngineContext } from './context.js';
+import { Dispatcher } from './dispatcher.js';
+import { LineReader } from './line-reader.js';
+import { Reply, formatReply, reply, replyTranscriptText, type FtpReply } from './reply.js';
+
+export type Phase = 'awaitingUser' | 'awaitingPass' | 'authenticated' | 'closing';
+
+/** A transfer in progress, as ABOR, STAT and the snapshot see it. */
+export interface ActiveTransfer {
+  direction: TransferDirection;
+  path: string;
+  startedAt: number;
+  size: number | null;
+  bytes: number;
+  abort(): void;
+  /** Settles after the transfer's final reply (226/426/…) was sent. */
+  done: Promise<void>;
+}
+
+export interface TlsState {
+  /** The control connection is TLS (AUTH TLS done, or implicit FTPS). */
+  control: boolean;
+  /** PBSZ 0 was received (RFC 4217 requires it before PROT). */
+  pbsz: boolean;
+  /** Data channel protection level: C(lear) or P(rivate). */
+  prot: 'C' | 'P';
+  /** The context of the control handshake; data handshakes reuse it so they can resume its session. */
+  context: SecureContext | null;
+}
+
+export interface SessionOptions {
+  socket: Socket | TLSSocket;
+  /** The accepted TCP socket (addresses are read from it). */
+  raw: Socket;
+  /** For implicit FTPS: the handshake already under way on `socket`. */
+  implicitTls?: { ready: Promise<SecuredSocket>; context: SecureContext };
+}
+
+const KILL_AFTER_MS = 2000;
+
+export class Session {
+  readonly id = randomUUID();
+  readonly startedAt = Date.now();
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly localAddress: string;
+  readonly localPort: number;
+  /** Settings snapshot taken when the session started (timeouts, limits). */
+  readonly settings: FtpSettings;
+  readonly dispatcher: Dispatcher;
+
+  phase: Phase = 'awaitingUser';
+  /** Name given by USER, waiting for PASS. */
+  pendingUser: string | null = null;
+  account: FtpAccount | null = null;
+  fs: UserFs | null = null;
+  /** Current virtual directory. */
+  cwd = '/';
+  /** TYPE: A (ASCII, RFC 959 default) or I (binary). */
+  transferType: 'A' | 'I' = 'A';
+  /** REST offset for the next RETR/STOR. */
+  restartOffset = 0;
+  /** RNFR source waiting for RNTO. */
+  pendingRename: string | null = null;
+  /** Prepared by PASV/EPSV/PORT/EPRT; taken by the next transfer. */
+  dataChannel: DataChannel | null = null;
+  /** After EPSV ALL, only EPSV may set up data connections (RFC 2428 §4). */
+  epsvAll = false;
+  tls: TlsState = { control: false, pbsz: false, prot: 'C', context: null };
+  /** Facts shown by MLST/MLSD (OPTS MLST). */
+  mlstFacts = new Set<MlstFact>(MLST_FACTS);
+  clientSoftware: string | null = null;
+  transfer: ActiveTransfer | null = null;
+  readonly totals: SessionTotals = { bytesIn: 0, bytesOut: 0, filesIn: 0, filesOut: 0 };
+  lastCommandAt = Date.now();
+
+  private socket: Socket | TLSSocket;
+  private reader = new LineReader();
+  private seq = 0;
+  private closeReason: CloseReason | null = null;
+  private finalized = false;
+  private idleTimer: NodeJS.Timeout | null = null;
+  private loginTimer: NodeJS.Timeout | null = null;
+  private readonly onData = (chunk: Buffer): void => this.dispatcher.receive(this.reader.push(chunk));
+  private readonly onClose = (): void => this.finalize();
+  private readonly onError = (): void => undefined;
+
+  constructor(
+    readonly ctx: EngineContext,
+    opts: SessionOptions,
+  ) {
+    this.settings = { ...ctx.settings };
+    this.remoteAddress = normalizeIp(opts.raw.remoteAddress ?? '');
+    this.remotePort = opts.raw.remotePort ?? 0;
+    this.localAddress = normalizeIp(opts.raw.localAddress ?? '');
+    this.localPort = opts.raw.localPort ?? 0;
+    this.socket = opts.socket;
+    this.dispatcher = new Dispatcher(this);
+    opts.raw.setNoDelay(true);
+    opts.raw.setKeepAlive(true, 60_000);
+    this.attach(this.socket);
+    if (opts.implicitTls) {
+      this.tls = { control: true, pbsz: false, prot: 'C', context: opts.implicitTls.context };
+      this.watchHandshake(opts.implicitTls.ready);
+    }
+  }
+
+  /** Sends the greeting and starts the login and idle timers. */
+  start(): void {
+    this.event(
+      { type: 'connected', remote: this.remoteEndpoint, local: formatEndpoint(this.localAddress, this.localPort), implicitTls: this.tls.control },
+      `Client ${this.remoteEndpoint} connected${this.tls.control ? ' with implicit TLS' : ''}`,
+    );
+    this.send(reply(Reply.ServiceReady, this.settings.banner));
+    this.armLoginTimer();
+    this.touch();
+  }
+
+  get remoteEndpoint(): string {
+    return formatEndpoint(this.remoteAddress, this.remotePort);
+  }
+
+  get closing(): boolean {
+    return this.phase === 'closing';
+  }
+
+  private attach(socket: Socket | TLSSocket): void {
+    socket.on('data', this.onData);
+    socket.on('close', this.onClose);
+    socket.on('error', this.onError);
+  }
+
+  private detach(socket: Socket | TLSSocket): void {
+    socket.removeListener('data', this.onData);
+    socket.removeListener('close', this.onClose);
+    // The error listener stays: the old socket must never throw an unhandled 'error'.
+  }
+
+  send(r: FtpReply): void {
+    if (this.socket.destroyed || !this.socket.writable) return;
+    this.socket.write(formatReply(r));
+    this.line('reply', replyTranscriptText(r));
+  }
+
+  /** Whether the client is not reading our replies fast enough. */
+  get controlBackedUp(): boolean {
+    return this.socket.writableNeedDrain;
+  }
+
+  waitForDrain(): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        this.socket.removeListener('drain', done);
+        this.socket.removeListener('close', done);
+        resolve();
+      };
+      this.socket.once('drain', done);
+      this.socket.once('close', done);
+    });
+  }
+
+  recordCommand(verb: string, arg: string): void {
+    const text = verb === 'PASS' ? 'PASS ****' : arg === '' ? verb : `${verb} ${arg}`;
+    this.line('command', text);
+  }
+
+  recordRawCommand(text: string): void {
+    this.line('command', text);
+  }
+
+  event(event: SessionEvent, text: string): void {
+    this.line('event', text, event);
+  }
+
+  private line(kind: TranscriptKind, text: string, event?: SessionEvent): void {
+    this.ctx.emitTranscript({ sessionId: this.id, seq: ++this.seq, at: Date.now(), kind, text, ...(event ? { event } : {}) });
+  }
+
+  /** Marks activity: restarts the idle timer. */
+  touch(): void {
+    this.lastCommandAt = Date.now();
+    if (this.closing) return;
+    if (this.idleTimer) this.idleTimer.refresh();
+    else this.idleTimer = setTimeout(() => this.onIdle(), this.settings.idleTimeoutMs);
+  }
+
+  private onIdle(): void {
+    this.idleTimer = null;
+    if (this.transfer) {
+      this.touch(); // a running transfer is activity; its data socket has its own timeout
+      return;
+    }
+    const idleMs = Date.now() - this.lastCommandAt;
+    this.event({ type: 'idle-timeout', idleMs }, `Idle for ${Math.round(idleMs / 1000)} s: disconnecting`);
+    this.close('idle-timeout', reply(Reply.ServiceNotAvailable, `Idle timeout (${Math.round(this.settings.idleTimeoutMs / 1000)} s): closing control connection`));
+  }
+
+  armLoginTimer(): void {
+    if (this.loginTimer) clearTimeout(this.loginTimer);
+    const waitedMs = this.settings.loginTimeoutMs;
+    this.loginTimer = setTimeout(() => {
+      if (this.phase === 'authenticated' || this.closing) return;
+      this.event({ type: 'login-timeout', waitedMs }, `No login within ${Math.round(waitedMs / 1000)} s: disconnecting`);
+      this.close('login-timeout', reply(Reply.ServiceNotAvailable, `Login timeout (${Math.round(waitedMs / 1000)} s): closing control connection`));
+    }, waitedMs);
+  }
+
+  loggedIn(account: FtpAccount, fs: UserFs): void {
+    this.account = account;
+    this.fs = fs;
+    this.cwd = '/';
+    this.pendingUser = null;
+    this.phase = 'authenticated';
+    if (this.loginTimer) clearTimeout(this.loginTimer);
+    this.loginTimer = null;
+    this.ctx.emitSessionUpdate(this.info());
+  }
+
+  /** REIN: back to the state right after the greeting (the control connection's TLS stays). */
+  reinitialize(): void {
+    this.dataChannel?.close();
+    Object.assign(this, {
+      phase: 'awaitingUser', pendingUser: null, account: null, fs: null, cwd: '/', transferType: 'A', restartOffset: 0,
+      pendingRename: null, dataChannel: null, epsvAll: false, mlstFacts: new Set(MLST_FACTS),
+    });
+    this.tls = { ...this.tls, pbsz: false, prot: 'C' };
+    this.armLoginTimer();
+    this.ctx.emitSessionUpdate(this.info());
+  }
+
+  /** The TLS settings for the next data connection, or null when it is in the clear. */
+  dataProtection(): DataProtection | null {
+    if (this.tls.prot !== 'P' || !this.tls.context) return null;
+    return { context: this.tls.context, requireResumption: this.ctx.settings.requireTlsSessionResumption };
+  }
+
+  /** Whether policy demands PROT P for data connections. */
+  get dataTlsRequired(): boolean {
+    return this.ctx.settings.tlsData === 'required' || this.account?.tls === 'required';
+  }
+
+  /** AUTH TLS: after the 234 reply, the socket is replaced by a TLS socket with a fresh line reader. */
+  upgradeToTls(context: SecureContext): void {
+    const raw = this.socket as Socket;
+    this.detach(raw);
+    this.reader = new LineReader();
+    this.dispatcher.clearQueue();
+    const { socket, ready } = serverTls(raw, context, this.settings.dataConnectTimeoutMs);
+    this.socket = socket;
+    this.attach(socket);
+    this.tls = { control: true, pbsz: false, prot: 'C', context };
+    this.watchHandshake(ready);
+  }
+
+  private watchHandshake(ready: Promise<SecuredSocket>): void {
+    ready.then(
+      (s) => {
+        this.event(
+          { type: 'tls-established', protocol: s.protocol, cipher: s.cipher, channel: 'control' },
+          `Control connection secured with ${s.protocol} (${s.cipher})`,
+        );
+        this.ctx.emitSessionUpdate(this.info());
+      },
+      (err: Error) => {
+        this.event({ type: 'tls-failed', channel: 'control', error: err.message }, `TLS handshake on the control connection failed: ${err.message}`);
+        this.close('error');
+      },
+    );
+  }
+
+  /** Ends the session: optional final reply (421/221), then the socket closes. Idempotent. */
+  close(reason: CloseReason, final?: FtpReply): void {
+    if (this.closing) return;
+    this.closeReason = reason;
+    this.phase = 'closing';
+    if (final) this.send(final);
+    this.clearTimers();
+    this.transfer?.abort();
+    this.dataChannel?.close();
+    this.dataChannel = null;
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), KILL_AFTER_MS).unref();
+  }
+
+  private clearTimers(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    if (this.loginTimer) clearTimeout(this.loginTimer);
+    this.idleTimer = this.loginTimer = null;
+  }
+
+  private finalize(): void {
+    if (this.finalized) return;
+    this.finalized = true;
+    const duringTransfer = this.transfer !== null;
+    const reason = this.closeReason ?? 'client-closed';
+    this.closeReason = reason;
+    this.phase = 'closing';
+    this.clearTimers();
+    this.transfer?.abort();
+    this.dataChannel?.close();
+    this.dataChannel = null;
+    this.event({ type: 'disconnected', reason, duringTransfer }, `Disconnected (${reason})${duringTransfer ? ' during a transfer' : ''}`);
+    this.ctx.sessionClosed(this, reason, duringTransfer);
+  }
+
+  info(): SessionInfo {
+    return {
+      id: this.id,
+      remoteAddress: this.remoteAddress,
+      remotePort: this.remotePort,
+      localAddress: this.localAddress,
+      localPort: this.localPort,
+      startedAt: this.startedAt,
+      tls: this.tls.control,
+      username: this.account?.username ?? null,
+      clientSoftware: this.clientSoftware,
+    };
+  }
+
+  snapshot(): SessionSnapshot {
+    const t = this.transfer;
+    const state = this.closing ? 'closing' : this.phase !== 'authenticated' ? 'awaiting-login' : t ? 'transferring' : 'idle';
+    return {
+      ...this.info(),
+      ...this.totals,
+      state,
+      lastCommandAt: this.lastCommandAt,
+      transfer: t ? { direction: t.direction, path: t.path, bytes: t.bytes, startedAt: t.startedAt, size: t.size } : null,
+    };
+  }
+}

@@ -1,0 +1,193 @@
+/**
+ * The life of one transfer on the control connection: checks, 150, open the data channel, move the
+ * bytes (the caller's pipeline), commit, then exactly one final reply (226, 426, 425, 452, 522, 552 …),
+ * and the transcript events around it. The channel is released whatever happens.
+ */
+import { Transform, type Duplex, type TransformCallback } from 'node:stream';
+import { DataChannelError, type DataConnection } from '../data-channel/data-channel.js';
+import { VfsError } from '../errors.js';
+import type { TransferDirection, TransferOutcome } from '../events.js';
+import { Reply, reply, type FtpReply } from '../session/reply.js';
+import type { ActiveTransfer, Session } from '../session/session.js';
+
+export interface TransferSpec {
+  direction: TransferDirection;
+  /** Virtual path, for replies and events. */
+  path: string;
+  offset: number;
+  size: number | null;
+  /** Text of the 150 reply. */
+  announce: string;
+  /** Moves the bytes with stream/promises.pipeline, passing `signal` and putting `meter` on the wire side. */
+  move(data: Duplex, signal: AbortSignal, meter: Transform): Promise<void>;
+  /** After the bytes moved, before 226 (e.g. rename the temp file into place). */
+  commit?(): Promise<void>;
+  /** When the transfer did not succeed (e.g. remove the temp file); `quota` means undo everything. */
+  rollback?(why: 'quota' | 'other'): Promise<void>;
+  /** Text of the 226 reply. */
+  completed?: string;
+}
+
+const NETWORK_ERRORS = new Set(['ECONNRESET', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOSE', 'ETIMEDOUT', 'ERR_STREAM_DESTROYED']);
+
+export async function runTransfer(session: Session, spec: TransferSpec): Promise<void> {
+  const channel = session.dataChannel;
+  if (!channel) {
+    await spec.rollback?.('other');
+    session.send(reply(Reply.CantOpenData, 'Use PASV, EPSV, PORT or EPRT first'));
+    return;
+  }
+  if (session.dataTlsRequired && session.tls.prot !== 'P') {
+    await spec.rollback?.('other');
+    session.send(reply(Reply.ProtNotAccepted, 'Data connections must be protected: send PBSZ 0 and PROT P'));
+    return;
+  }
+  session.dataChannel = null; // one channel serves one transfer
+  const controller = new AbortController();
+  let settle!: () => void;
+  const transfer: ActiveTransfer = {
+    direction: spec.direction,
+    path: spec.path,
+    startedAt: Date.now(),
+    size: spec.size,
+    bytes: 0,
+    abort: () => controller.abort(),
+    done: new Promise<void>((r) => (settle = r)),
+  };
+  session.transfer = transfer;
+  session.send(reply(Reply.FileStatusOk, spec.announce));
+
+  let conn: DataConnection | null = null;
+  let started = false;
+  let outcome: TransferOutcome = 'failed';
+  let error: string | undefined;
+  let final: FtpReply;
+  try {
+    conn = await channel.open(controller.signal);
+    session.event(
+      { type: 'data-opened', mode: channel.mode, local: conn.local, peer: conn.peer, tls: conn.tls, tlsResumed: conn.tlsResumed },
+      `Data connection (${channel.mode}) ${conn.peer} → ${conn.local} opened` +
+        (conn.tls ? `, TLS ${conn.tlsResumed ? 'resumed' : 'not resumed'}` : ', not encrypted'),
+    );
+    session.event(
+      { type: 'transfer-started', direction: spec.direction, path: spec.path, offset: spec.offset },
+      `${label(spec.direction)} of ${spec.path} started${spec.offset ? ` at offset ${spec.offset}` : ''}`,
+    );
+    const socket = conn.socket;
+    // A stalled data connection ends the transfer after the idle timeout.
+    socket.setTimeout(session.settings.idleTimeoutMs, () => socket.destroy(Object.assign(new Error('Data connection stalled'), { code: 'ETIMEDOUT' })));
+    started = true;
+    await spec.move(conn.socket, controller.signal, meter(transfer));
+    await spec.commit?.();
+    outcome = 'ok';
+    final = reply(Reply.ClosingData, spec.completed ?? 'Transfer complete');
+  } catch (err) {
+    ({ final, outcome, error } = failure(session, spec, err, controller.signal.aborted));
+    await spec.rollback?.(err instanceof VfsError && err.kind === 'quota-exceeded' ? 'quota' : 'other').catch(() => undefined);
+  } finally {
+    channel.close();
+  }
+  finish(session, { spec, transfer, conn, started, outcome, error });
+  session.transfer = null;
+  if (!session.closing) session.send(final);
+  settle();
+  session.touch();
+}
+
+function label(direction: TransferDirection): string {
+  return direction === 'upload' ? 'Upload' : direction === 'download' ? 'Download' : 'Listing';
+}
+
+function meter(transfer: ActiveTransfer): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _enc, done: TransformCallback) {
+      transfer.bytes += chunk.length;
+      done(null, chunk);
+    },
+  });
+}
+
+function failure(
+  session: Session,
+  spec: TransferSpec,
+  err: unknown,
+  aborted: boolean,
+): { final: FtpReply; outcome: TransferOutcome; error: string } {
+  if (aborted) return { final: reply(Reply.TransferAborted, 'Transfer aborted'), outcome: 'aborted', error: 'aborted by the client' };
+  if (err instanceof DataChannelError) {
+    if (err.failure === 'tls-not-resumed') {
+      session.event(
+        { type: 'data-refused', peer: err.peer ?? '', expected: session.remoteAddress, reason: 'tls-not-resumed' },
+        'Refused the data connection: it did not resume the control connection\'s TLS session',
+      );
+      return { final: reply(Reply.ProtocolNotSupported, 'Data connection refused: TLS session resumption is required'), outcome: 'failed', error: err.message };
+    }
+    if (err.failure === 'tls-failed') {
+      session.event({ type: 'tls-failed', channel: 'data', error: err.message }, `TLS handshake on the data connection failed: ${err.message}`);
+    }
+    return { final: reply(Reply.CantOpenData, `Can't open data connection: ${err.message}`), outcome: 'failed', error: err.message };
+  }
+  if (err instanceof VfsError && err.kind === 'quota-exceeded') {
+    const a = session.account;
+    session.event(
+      { type: 'quota-exceeded', path: spec.path, quotaBytes: a?.quotaBytes ?? null, quotaFiles: a?.quotaFiles ?? null },
+      `Upload of ${spec.path} stopped: quota exceeded`,
+    );
+    return { final: reply(Reply.ExceededStorage, `${spec.path}: Quota exceeded; upload stopped`), outcome: 'failed', error: 'quota exceeded' };
+  }
+  if (err instanceof VfsError && err.kind === 'disk-full') {
+    session.event({ type: 'disk-full', path: spec.path }, `Upload of ${spec.path} stopped: the disk is full`);
+    return { final: reply(Reply.InsufficientStorage, `${spec.path}: Insufficient storage space`), outcome: 'failed', error: 'disk full' };
+  }
+  const code = (err as NodeJS.ErrnoException | null)?.code ?? (err as Error | null)?.message;
+  if (code && NETWORK_ERRORS.has(code)) {
+    return { final: reply(Reply.TransferAborted, 'Data connection closed; transfer aborted'), outcome: 'failed', error: code };
+  }
+  if (err instanceof VfsError) {
+    return { final: reply(Reply.LocalError, `${spec.path}: ${err.kind.replace(/-/g, ' ')}`), outcome: 'failed', error: err.kind };
+  }
+  if ((err as NodeJS.ErrnoException | null)?.code === 'ENOSPC') {
+    session.event({ type: 'disk-full', path: spec.path }, `Upload of ${spec.path} stopped: the disk is full`);
+    return { final: reply(Reply.InsufficientStorage, `${spec.path}: Insufficient storage space`), outcome: 'failed', error: 'disk full' };
+  }
+  session.ctx.countError();
+  session.ctx.emitError(session.id, err);
+  session.ctx.log.error({ sessionId: session.id, err }, 'transfer failed');
+  return { final: reply(Reply.LocalError, 'Local error in processing; transfer failed'), outcome: 'failed', error: 'internal error' };
+}
+
+function finish(
+  session: Session,
+  r: { spec: TransferSpec; transfer: ActiveTransfer; conn: DataConnection | null; started: boolean; outcome: TransferOutcome; error: string | undefined },
+): void {
+  const { spec, transfer } = r;
+  if (r.conn) session.event({ type: 'data-closed', bytes: transfer.bytes }, `Data connection closed after ${transfer.bytes} bytes`);
+  if (spec.direction === 'upload') session.totals.bytesIn += transfer.bytes;
+  else session.totals.bytesOut += transfer.bytes;
+  if (r.outcome === 'ok' && spec.direction === 'upload') session.totals.filesIn++;
+  if (r.outcome === 'ok' && spec.direction === 'download') session.totals.filesOut++;
+  if (!r.started) return;
+  const durationMs = Date.now() - transfer.startedAt;
+  session.event(
+    {
+      type: 'transfer-finished',
+      direction: spec.direction,
+      path: spec.path,
+      bytes: transfer.bytes,
+      durationMs,
+      outcome: r.outcome,
+      ...(r.error ? { error: r.error } : {}),
+    },
+    `${label(spec.direction)} of ${spec.path} ${r.outcome === 'ok' ? 'finished' : r.outcome}: ${transfer.bytes} bytes in ${durationMs} ms` +
+      (r.error && r.outcome !== 'ok' ? ` (${r.error})` : ''),
+  );
+  session.ctx.emitTransfer({
+    sessionId: session.id,
+    direction: spec.direction,
+    path: spec.path,
+    bytes: transfer.bytes,
+    startedAt: transfer.startedAt,
+    durationMs,
+    outcome: r.outcome,
+  });
+}

@@ -1,0 +1,77 @@
+/**
+ * Safe uploads. A plain STOR writes `.<name>.ferry-upload-<id>` next to the target and renames it into
+ * place only when the whole upload succeeded, so a failed or aborted upload never truncates or replaces
+ * an existing file. APPE and REST+STOR write to the real file; a quota stop truncates it back.
+ */
+import { randomBytes } from 'node:crypto';
+import * as fsp from 'node:fs/promises';
+import type { Writable } from 'node:stream';
+import { posix } from 'node:path';
+import { fromFsError } from '../errors.js';
+
+export type UploadMode = 'replace' | 'append' | 'resume';
+
+export interface Upload {
+  stream: Writable;
+  /** Size of the file that existed before, or null for a new file. */
+  existingSize: number | null;
+  /** Renames the temporary file into place (replace) or just closes (append/resume). */
+  commit(): Promise<void>;
+  /** Undoes what can be undone: removes the temp file, or (when `truncate`) cuts the real file back. */
+  abort(opts: { truncate: boolean }): Promise<void>;
+}
+
+const TEMP_MARK = '.ferry-upload-';
+
+export function isUploadTempName(name: string): boolean {
+  return name.startsWith('.') && name.includes(TEMP_MARK);
+}
+
+export function uploadTempName(targetName: string): string {
+  return `.${targetName}${TEMP_MARK}${randomBytes(6).toString('hex')}`;
+}
+
+export async function openUpload(opts: {
+  disk: string;
+  vpath: string;
+  mode: UploadMode;
+  offset: number;
+  existingSize: number | null;
+}): Promise<Upload> {
+  const { disk, vpath, mode, existingSize } = opts;
+  const writePath = mode === 'replace' ? posix.join(posix.dirname(disk), uploadTempName(posix.basename(disk))) : disk;
+  const flags = mode === 'replace' ? 'wx' : mode === 'append' ? 'a' : existingSize === null ? 'w' : 'r+';
+  const handle = await fsp.open(writePath, flags, 0o644).catch((err: unknown) => Promise.reject(fromFsError(err, vpath)));
+  const start = mode === 'resume' ? opts.offset : undefined;
+  if (mode === 'resume') await handle.truncate(opts.offset).catch(() => undefined);
+  const stream = handle.createWriteStream({ start, highWaterMark: 64 * 1024 });
+  const closed = (): Promise<void> =>
+    stream.closed ? Promise.resolve() : new Promise<void>((resolve) => stream.once('close', () => resolve()));
+  let settled = false;
+  return {
+    stream,
+    existingSize,
+    async commit() {
+      settled = true;
+      await closed();
+      if (mode === 'replace') {
+        await fsp.rename(writePath, disk).catch(async (err: unknown) => {
+          await fsp.unlink(writePath).catch(() => undefined);
+          throw fromFsError(err, vpath);
+        });
+      }
+    },
+    async abort({ truncate }) {
+      if (settled) return;
+      settled = true;
+      if (!stream.destroyed) stream.destroy();
+      await closed();
+      if (mode === 'replace') await fsp.unlink(writePath).catch(() => undefined);
+      else if (truncate) {
+        const back = mode === 'resume' ? opts.offset : (existingSize ?? 0);
+        if (existingSize === null && mode === 'append') await fsp.unlink(disk).catch(() => undefined);
+        else await fsp.truncate(disk, back).catch(() => undefined);
+      }
+    },
+  };
+}

@@ -1,0 +1,240 @@
+/**
+ * A user's view of the disk. Every operation resolves a virtual path, checks the user's permission for
+ * it and checks (with realpath, so symlinks count) that it stays inside the home directory, before it
+ * touches the disk. Commands never build disk paths themselves.
+ */
+import type { Stats } from 'node:fs';
+import { constants as fsc } from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { FtpError, VfsError, fromFsError } from '../errors.js';
+import type { Permission, PermissionRule } from '../ports.js';
+import { Reply } from '../session/reply.js';
+import type { ListEntry } from './list-format.js';
+import { resolvePermissions, type ResolvedPermissions } from './permissions.js';
+import { isUploadTempName, openUpload, type Upload, type UploadMode } from './upload.js';
+import { baseName, isInsideRoot, joinVirtual, parentOf, resolveVirtual, toDiskPath } from './virtual-path.js';
+
+export interface UserFsOptions {
+  /** The real (realpath'ed) home directory. */
+  root: string;
+  rules: readonly PermissionRule[];
+  /** Told about every refusal, for the transcript. */
+  onDenied?: (path: string, permission: Permission, rule: string | null) => void;
+}
+
+export class UserFs {
+  readonly root: string;
+  private readonly rules: readonly PermissionRule[];
+  private readonly onDenied: UserFsOptions['onDenied'];
+
+  constructor(opts: UserFsOptions) {
+    this.root = opts.root;
+    this.rules = opts.rules;
+    this.onDenied = opts.onDenied;
+  }
+
+  resolve(cwd: string, raw: string): string {
+    return resolveVirtual(cwd, raw);
+  }
+
+  permissionsFor(virtualPath: string): ResolvedPermissions {
+    return resolvePermissions(this.rules, virtualPath);
+  }
+
+  private assertAllowed(permission: Permission, dir: string, subject: string): void {
+    const resolved = this.permissionsFor(dir);
+    if (resolved.allow.has(permission)) return;
+    this.onDenied?.(subject, permission, resolved.rule);
+    throw new VfsError('permission-denied', subject, { permission, rule: resolved.rule });
+  }
+
+  /**
+   * The disk path of `vpath` once its real location is known to be inside the root. For a path that
+   * does not exist yet, its nearest existing ancestor is checked instead.
+   */
+  private async contained(vpath: string): Promise<string> {
+    const disk = toDiskPath(this.root, vpath);
+    try {
+      const real = await fsp.realpath(disk);
+      if (!isInsideRoot(this.root, real)) throw new VfsError('outside-root', vpath);
+      return disk;
+    } catch (err) {
+      if (err instanceof VfsError) throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      if ((code === 'ENOENT' || code === 'ENOTDIR') && vpath !== '/') {
+        await this.contained(parentOf(vpath));
+        return disk;
+      }
+      throw fromFsError(err, vpath);
+    }
+  }
+
+  private async statContained(vpath: string): Promise<{ disk: string; stats: Stats }> {
+    const disk = await this.contained(vpath);
+    try {
+      return { disk, stats: await fsp.stat(disk) };
+    } catch (err) {
+      throw fromFsError(err, vpath);
+    }
+  }
+
+  /** Stats a file or directory (SIZE, MDTM, MLST): needs `list` where it lives. */
+  async stat(vpath: string): Promise<Stats> {
+    this.assertAllowed('list', parentOf(vpath), vpath);
+    return (await this.statContained(vpath)).stats;
+  }
+
+  /** Checks that `vpath` is a directory the user may enter (any permission there). */
+  async changeDir(vpath: string): Promise<void> {
+    const { stats } = await this.statContained(vpath);
+    if (!stats.isDirectory()) throw new VfsError('not-a-directory', vpath);
+    if (this.permissionsFor(vpath).allow.size === 0) this.assertAllowed('list', vpath, vpath);
+  }
+
+  /**
+   * Prepares a listing of `vpath` (LIST, NLST, MLSD, STAT <path>): checks `list` and existence now, so a
+   * refusal comes before the data connection opens, and returns the entries as an async iterable
+   * that reads the directory as it goes (one stat per entry). A file lists as itself.
+   */
+  async list(vpath: string): Promise<AsyncIterable<ListEntry>> {
+    const { disk, stats } = await this.statContained(vpath);
+    if (!stats.isDirectory()) {
+      this.assertAllowed('list', parentOf(vpath), vpath);
+      return single({ name: baseName(vpath), stats });
+    }
+    this.assertAllowed('list', vpath, vpath);
+    return this.readEntries(disk);
+  }
+
+  private async *readEntries(disk: string): AsyncIterable<ListEntry> {
+    const dir = await fsp.opendir(disk);
+    for await (const dirent of dir) {
+      const name = dirent.name;
+      if (/[\r\n]/.test(name) || isUploadTempName(name)) continue;
+      const full = `${disk}/${name}`;
+      try {
+        let stats = await fsp.lstat(full);
+        if (stats.isSymbolicLink()) {
+          // Only links that stay inside the home are shown, as what they point to.
+          const real = await fsp.realpath(full);
+          if (!isInsideRoot(this.root, real)) continue;
+          stats = await fsp.stat(full);
+        }
+        yield { name, stats };
+      } catch {
+        // Vanished or unreadable entries are skipped, like `ls` would after reporting them.
+      }
+    }
+  }
+
+  /** Opens a file for download at `offset` (REST); errors surface before any data connection opens. */
+  async openRead(vpath: string, offset: number): Promise<{ stream: Readable; size: number; handle: FileHandle }> {
+    this.assertAllowed('download', parentOf(vpath), vpath);
+    const disk = await this.contained(vpath);
+    let handle: FileHandle;
+    try {
+      handle = await fsp.open(disk, fsc.O_RDONLY | fsc.O_NONBLOCK);
+    } catch (err) {
+      throw fromFsError(err, vpath);
+    }
+    const stats = await handle.stat();
+    if (!stats.isFile()) {
+      await handle.close();
+      throw new VfsError(stats.isDirectory() ? 'is-a-directory' : 'not-found', vpath);
+    }
+    if (offset > stats.size) {
+      await handle.close();
+      throw new FtpError(Reply.InvalidRestart, `Restart offset ${offset} is beyond the end of the file (${stats.size})`);
+    }
+    const stream = handle.createReadStream({ start: offset, highWaterMark: 64 * 1024 });
+    return { stream, size: stats.size, handle };
+  }
+
+  /**
+   * Opens an upload. `replace` writes a hidden temporary file that is renamed into place on commit;
+   * `append` (APPE) and `resume` (REST + STOR) write to the real file, as clients expect.
+   */
+  async openWrite(vpath: string, mode: UploadMode, offset = 0): Promise<Upload> {
+    if (vpath === '/') throw new VfsError('is-a-directory', vpath);
+    const disk = await this.contained(vpath);
+    const existing = await fsp.stat(disk).catch(() => null);
+    if (existing?.isDirectory()) throw new VfsError('is-a-directory', vpath);
+    this.assertAllowed(existing ? 'overwrite' : 'upload', parentOf(vpath), vpath);
+    if (mode === 'resume' && offset > (existing?.size ?? 0)) {
+      throw new FtpError(Reply.InvalidRestart, `Restart offset ${offset} is beyond the end of the file`);
+    }
+    return openUpload({ disk, vpath, mode, offset, existingSize: existing?.size ?? null });
+  }
+
+  async mkdir(vpath: string): Promise<void> {
+    this.assertAllowed('mkdir', parentOf(vpath), vpath);
+    const disk = await this.contained(vpath);
+    await fsp.mkdir(disk).catch((err: unknown) => Promise.reject(fromFsError(err, vpath)));
+  }
+
+  async rmdir(vpath: string): Promise<void> {
+    if (vpath === '/') throw new VfsError('permission-denied', vpath);
+    this.assertAllowed('rmdir', parentOf(vpath), vpath);
+    const disk = await this.contained(vpath);
+    await fsp.rmdir(disk).catch((err: unknown) => Promise.reject(fromFsError(err, vpath)));
+  }
+
+  /** Deletes a file; resolves with its size (for quota accounting). */
+  async delete(vpath: string): Promise<number> {
+    this.assertAllowed('delete', parentOf(vpath), vpath);
+    const disk = await this.contained(vpath);
+    const stats = await fsp.lstat(disk).catch((err: unknown) => Promise.reject(fromFsError(err, vpath)));
+    if (stats.isDirectory()) throw new VfsError('is-a-directory', vpath);
+    await fsp.unlink(disk).catch((err: unknown) => Promise.reject(fromFsError(err, vpath)));
+    return stats.size;
+  }
+
+  /** Checks that a rename source exists and may be renamed (RNFR). */
+  async checkRenameSource(vpath: string): Promise<void> {
+    if (vpath === '/') throw new VfsError('permission-denied', vpath);
+    this.assertAllowed('rename', parentOf(vpath), vpath);
+    const disk = await this.contained(vpath);
+    await fsp.lstat(disk).catch((err: unknown) => Promise.reject(fromFsError(err, vpath)));
+  }
+
+  async rename(from: string, to: string): Promise<void> {
+    if (to === '/') throw new VfsError('permission-denied', to);
+    await this.checkRenameSource(from);
+    this.assertAllowed('rename', parentOf(to), to);
+    const fromDisk = await this.contained(from);
+    const toDisk = await this.contained(to);
+    if (await fsp.lstat(toDisk).then(() => true, () => false)) this.assertAllowed('overwrite', parentOf(to), to);
+    await fsp.rename(fromDisk, toDisk).catch((err: unknown) => Promise.reject(fromFsError(err, to)));
+  }
+
+  /** MFMT / MDTM with a time. */
+  async setModified(vpath: string, date: Date): Promise<void> {
+    this.assertAllowed('overwrite', parentOf(vpath), vpath);
+    const { disk } = await this.statContained(vpath);
+    await fsp.utimes(disk, date, date).catch((err: unknown) => Promise.reject(fromFsError(err, vpath)));
+  }
+
+  /** SITE CHMOD: permission bits only. */
+  async chmod(vpath: string, mode: number): Promise<void> {
+    this.assertAllowed('overwrite', parentOf(vpath), vpath);
+    const { disk } = await this.statContained(vpath);
+    await fsp.chmod(disk, mode & 0o777).catch((err: unknown) => Promise.reject(fromFsError(err, vpath)));
+  }
+
+  /** A name in `dir` that does not exist yet (STOU). */
+  async uniqueName(dir: string): Promise<string> {
+    for (let i = 0; i < 20; i++) {
+      const name = `ferry-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+      const vpath = joinVirtual(dir, name);
+      const exists = await fsp.lstat(toDiskPath(this.root, vpath)).then(() => true, () => false);
+      if (!exists) return vpath;
+    }
+    throw new VfsError('busy', dir);
+  }
+}
+
+async function* single(entry: ListEntry): AsyncIterable<ListEntry> {
+  yield entry;
+}
