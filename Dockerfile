@@ -40,10 +40,13 @@ RUN apt-get update \
 # The application stays root-owned and read-only for the user that runs it.
 COPY --from=build /out /app
 WORKDIR /app
-# FERRY_PASV_PORTS is smaller than Ferry's default: Docker publishes each port of a range one by one,
-# and the range must be published with the same numbers (docs/docker.md).
+# FERRY_FTP_HOST: IPv4, which every Docker network has (Docker forwards IPv6 clients to it); Ferry's
+# dual-stack default fails where the host has IPv6 switched off. FERRY_PASV_PORTS is smaller than
+# Ferry's default: Docker publishes each port of a range one by one, and the range must be published
+# with the same numbers (docs/docker.md).
 ENV NODE_ENV=production \
     FERRY_DATA_DIR=/data \
+    FERRY_FTP_HOST=0.0.0.0 \
     FERRY_FTP_PORT=2121 \
     FERRY_HTTP_HOST=0.0.0.0 \
     FERRY_HTTP_PORT=8080 \

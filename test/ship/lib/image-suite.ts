@@ -10,7 +10,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { repoRoot } from './context.js';
 import { readDockerfile } from './dockerfile.js';
 import { buildLikeImage, type ImageBuild } from './image.js';
-import { createFtpAccount, ftpRoundTrip, runHealthcheck, versionOf } from './probe.js';
+import { createFtpAccount, ftpRoundTrip, queryWithBuild, runDocumentedBackup, runHealthcheck, versionOf } from './probe.js';
 import { startImage, type StartedImage } from './start.js';
 
 export interface SuiteOptions {
@@ -25,6 +25,7 @@ export function imageSuite(opts: SuiteOptions): void {
   let node = '';
   let build: ImageBuild | null = null;
   let image: StartedImage | null = null;
+  let ftpAccount = '';
 
   beforeAll(async () => {
     node = await opts.node();
@@ -73,10 +74,24 @@ export function imageSuite(opts: SuiteOptions): void {
   it('accepts an FTP login for an account created over the REST API', async () => {
     const { image } = started();
     const account = await createFtpAccount(image);
+    ftpAccount = account.username;
     const result = await ftpRoundTrip(image, account, 'shipped\n');
     expect(result.welcomeCode).toBe(230);
     expect(result.listing).toContain('hello.txt');
     expect(result.downloaded).toBe('shipped\n');
+  });
+
+  it('backs up the live database with the command of docs/docker.md', async () => {
+    const { build, image } = started();
+    expect(ftpAccount).not.toBe(''); // the account created over the API, above
+    const docs = readFileSync(path.join(repoRoot, 'docs/docker.md'), 'utf8');
+    const paths = { app: build.app, data: image.dataDir, node };
+    const first = await runDocumentedBackup(docs, paths);
+    expect(first.output).toBe('');
+    expect(first.code).toBe(0);
+    const rows = await queryWithBuild(build.app, node, path.join(image.dataDir, 'ferry-backup.db'), 'SELECT username FROM users');
+    expect(rows).toContainEqual({ username: ftpAccount });
+    expect((await runDocumentedBackup(docs, paths)).code, 'VACUUM INTO never overwrites').not.toBe(0);
   });
 
   it('stops cleanly on SIGTERM, and the health check then fails', async () => {

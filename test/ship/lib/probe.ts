@@ -79,3 +79,39 @@ export async function ftpRoundTrip(image: StartedImage, account: { username: str
     client.close();
   }
 }
+
+/**
+ * The database backup command of docs/docker.md (`docker-compose exec -T ferry node -e ...`), run as
+ * it would run in the container, with /app and /data pointing at the build and its data folder.
+ */
+export function runDocumentedBackup(docs: string, paths: { app: string; data: string; node: string }): Promise<{ code: number | null; output: string }> {
+  const line = docs.split('\n').find((l) => l.startsWith('docker-compose exec -T ferry node -e '));
+  if (!line) throw new Error('docs/docker.md has no `docker-compose exec -T ferry node -e` backup line');
+  const command = line
+    .replace(/^docker-compose exec -T ferry node /, `'${paths.node}' `)
+    .replaceAll("'/app/", `'${paths.app}/`)
+    .replaceAll('/data/', `${paths.data}/`);
+  return new Promise((resolve, reject) => {
+    const child = spawn('/bin/sh', ['-c', command], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 20_000 });
+    let output = '';
+    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, output }));
+  });
+}
+
+/** Runs one read-only query on a SQLite file with the build's own better-sqlite3. */
+export function queryWithBuild(app: string, node: string, file: string, sql: string): Promise<unknown[]> {
+  const script = `const D = require(${JSON.stringify(`${app}/apps/server/node_modules/.pnpm/node_modules/better-sqlite3`)});
+    process.stdout.write(JSON.stringify(new D(process.argv[1], { readonly: true }).prepare(process.argv[2]).all()));`;
+  return new Promise((resolve, reject) => {
+    const child = spawn(node, ['-e', script, file, sql], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 20_000 });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out) as unknown[]) : reject(new Error(err))));
+  });
+}
