@@ -3,7 +3,7 @@
  * minus .dockerignore), listed and copied into a clean directory.
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 export const repoRoot = path.resolve(import.meta.dirname, '../../..');
@@ -52,8 +52,8 @@ function globToRegExp(pattern: string): RegExp {
   return new RegExp(`^${re}$`);
 }
 
-/** Every file of the build context, as POSIX paths relative to `root`. */
-export function listContext(root = repoRoot, rules = readDockerignore(path.join(root, '.dockerignore'))): string[] {
+/** Every file of the build context (or of its folder `under`), as POSIX paths relative to `root`. */
+export function listContext(root = repoRoot, rules = readDockerignore(path.join(root, '.dockerignore')), under = ''): string[] {
   const files: string[] = [];
   const walk = (relDir: string): void => {
     for (const entry of readdirSync(path.join(root, relDir), { withFileTypes: true })) {
@@ -66,7 +66,7 @@ export function listContext(root = repoRoot, rules = readDockerignore(path.join(
       else if (!isIgnored(rules, rel)) files.push(rel);
     }
   };
-  walk('');
+  walk(under);
   return files.sort();
 }
 
@@ -81,12 +81,25 @@ export function copyContext(dest: string, root = repoRoot): string[] {
   return files;
 }
 
-/** Paths git ignores in `root` (folders end with `/`), e.g. node_modules/, dist/, .env. */
-export function gitIgnoredPaths(root = repoRoot): string[] {
-  const out = execFileSync('git', ['ls-files', '--others', '--ignored', '--exclude-standard', '--directory', '-z'], {
-    cwd: root,
-    encoding: 'utf8',
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  return out.split('\0').filter(Boolean);
+/**
+ * Files the build context would contain although git ignores them (node_modules, dist, .env, ...):
+ * should be none. git reports an untracked folder holding only ignored files as the folder itself,
+ * so such folders are opened and their files asked about one by one.
+ */
+export function gitIgnoredInContext(root = repoRoot, rules = readDockerignore(path.join(root, '.dockerignore'))): string[] {
+  const git = (args: string[], input?: string) =>
+    execFileSync('git', args, { cwd: root, input, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: 30_000 });
+  const reported = git(['ls-files', '--others', '--ignored', '--exclude-standard', '--directory', '-z']).split('\0').filter(Boolean);
+  const candidates = reported
+    .map((p) => p.replace(/\/$/, ''))
+    .filter((p) => !isIgnored(rules, p))
+    .flatMap((p) => (statSync(path.join(root, p)).isDirectory() ? listContext(root, rules, p) : [p]));
+  if (candidates.length === 0) return [];
+  // check-ignore exits 1 when none of them is ignored
+  try {
+    return git(['check-ignore', '--stdin', '-z'], candidates.join('\0')).split('\0').filter(Boolean);
+  } catch (error) {
+    if ((error as { status?: number }).status === 1) return [];
+    throw error;
+  }
 }
