@@ -30,18 +30,23 @@ export async function verifyPassword(hash: string, plain: string): Promise<boole
 let dummy: Promise<string> | null = null;
 
 /**
- * Spends the time of one real verification against a hash of a random secret, so that a login for an unknown
- * account takes as long as a wrong password. The dummy hash is computed once, on first use of a store.
+ * Starts computing the dummy hash that unknown-account logins are verified against. Called when a store is
+ * created (never at import), so that the first unknown login does not pay for the hash as well.
  */
-export function warmDummyHash(): void {
-  if (dummy) return;
-  dummy = hashPassword(randomBytes(32).toString('base64url'));
-  dummy.catch(() => (dummy = null));
+export function warmDummyHash(): Promise<string> {
+  dummy ??= hashPassword(randomBytes(32).toString('base64url')).catch((error: unknown) => {
+    dummy = null; // try again next time rather than failing every unknown login from now on
+    throw error;
+  });
+  return dummy;
 }
 
+/**
+ * Spends the time of one real verification against a hash of a random secret, so that a login for an unknown
+ * account takes as long as a wrong password (no account enumeration by timing). Always false.
+ */
 export async function verifyAgainstDummy(plain: string): Promise<false> {
-  warmDummyHash();
-  await verifyPassword(await (dummy as Promise<string>), plain);
+  await verifyPassword(await warmDummyHash(), plain);
   return false;
 }
 

@@ -8,7 +8,7 @@ import { isUniqueViolation } from './sqlite-errors.js';
 /** Accounts of the web administration (separate from FTP users). */
 export function createAdminStore(db: Db) {
   const { orm } = handleOf(db);
-  warmDummyHash();
+  void warmDummyHash().catch(() => undefined);
 
   const toRecord = ({ passwordHash: _hash, ...admin }: typeof admins.$inferSelect): AdminRecord => admin;
 

@@ -49,7 +49,7 @@ function writeRules(tx: Tx, userId: number, rules: readonly PermissionRule[]): v
 /** FTP accounts and their permission rules. Usernames are case-sensitive. */
 export function createUserStore(db: Db) {
   const { orm } = handleOf(db);
-  warmDummyHash();
+  void warmDummyHash().catch(() => undefined);
 
   const rowOf = (username: string) => orm.select().from(users).where(eq(users.username, username)).get();
 
