@@ -66,6 +66,16 @@ describe('passive data connection never arrived', () => {
     expect(diagnose(idle.lines, contextFor(idle))).toEqual([]);
   });
 
+  it('a connection that arrived but was refused is explained by its own finding, not as a firewall problem', () => {
+    const t = new TranscriptBuilder();
+    t.connect().login();
+    t.pasv();
+    t.cmd('LIST');
+    t.event({ type: 'data-refused', peer: '198.51.100.99:40000', expected: t.client, reason: 'foreign-peer' });
+    t.event({ type: 'data-timeout', mode: 'passive', port: 50007, waitedMs: 20_000 }, 20_000);
+    expect(diagnose(t.lines, contextFor(t)).map((f) => f.code)).toEqual(['data-foreign-peer']);
+  });
+
   it('a data connection that arrives after a slow start is healthy', () => {
     const t = new TranscriptBuilder();
     t.connect().login();

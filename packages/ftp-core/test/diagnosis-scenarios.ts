@@ -160,6 +160,38 @@ export const SCENARIOS: Scenario[] = [
     t.event({ type: 'connected', remote: `${t.client}:5000`, local: `${t.server}:21`, implicitTls: false }, 0);
     t.reply('421 Service not available');
   }),
+  scenario('home folder unavailable', ['home-unavailable'], (t) => {
+    t.connect();
+    t.cmd('USER gina');
+    t.reply('331 Password required');
+    t.cmd('PASS ****');
+    t.reply('530 Your home directory is not available; contact the administrator');
+  }),
+  scenario('user session limit', ['too-many-connections'], (t) => {
+    t.connect();
+    t.cmd('USER hank');
+    t.reply('331 Password required');
+    t.cmd('PASS ****');
+    t.reply('421 Too many sessions for hank (at most 2)');
+    t.event({ type: 'disconnected', reason: 'refused', duringTransfer: false });
+  }),
+  scenario('command flood', ['command-flood'], (t) => {
+    t.connect().login();
+    for (let i = 0; i < 5; i++) t.cmd('NOOP', 1);
+    t.reply('421 Too many commands per second: closing control connection');
+    t.event({ type: 'disconnected', reason: 'flood', duringTransfer: false });
+  }),
+  scenario('plain data connection under PROT P (handshake times out)', ['data-not-protected'], (t) => {
+    t.connect().authTls().login();
+    t.cmd('PBSZ 0');
+    t.cmd('PROT P');
+    t.pasv();
+    t.cmd('LIST');
+    t.reply('150 Opening data connection');
+    t.event({ type: 'tls-failed', channel: 'data', error: 'TLS handshake timed out after 2000 ms' }, 2000);
+    t.reply("425 Can't open data connection: TLS handshake timed out after 2000 ms");
+    t.wait(20_000);
+  }),
   scenario('password guessing', ['login-unknown-user', 'login-bad-password', 'login-guessing'], (t) => {
     t.connect();
     for (const [user, reason] of [['admin', 'unknown-user'], ['root', 'unknown-user'], ['alice', 'bad-password']] as const) {
@@ -212,7 +244,7 @@ export const SCENARIOS: Scenario[] = [
   scenario('login timeout with a silent client', ['login-timeout'], (t) => {
     t.connect();
     t.event({ type: 'login-timeout', waitedMs: 30_000 }, 30_000);
-    t.reply('421 Login timeout');
+    t.reply('421 Login timeout (30 s): closing control connection');
     t.event({ type: 'disconnected', reason: 'login-timeout', duringTransfer: false });
   }),
 ];

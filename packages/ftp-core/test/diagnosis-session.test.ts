@@ -75,6 +75,36 @@ describe('login failures', () => {
   });
 });
 
+describe('limits and the home folder', () => {
+  it('a 421 to PASS names the per-user session limit; a 530 about the home folder names the folder setting', () => {
+    const t = new TranscriptBuilder();
+    t.connect();
+    t.cmd('USER hank');
+    const pass = t.cmd('PASS ****');
+    const refused = t.reply('421 Too many sessions for hank (at most 2)');
+    const limit = find(diagnose(t.lines, contextFor(t)), 'too-many-connections');
+    expect(limit.evidence).toEqual([pass, refused]);
+    expect(limit.title).toContain('"hank"');
+    expect(limit.fix).toContain('"Simultaneous sessions"');
+
+    const home = new TranscriptBuilder();
+    home.connect();
+    home.cmd('USER gina');
+    const pass2 = home.cmd('PASS ****');
+    const no = home.reply('530 Your home directory is not available; contact the administrator');
+    const f = find(diagnose(home.lines, contextFor(home)), 'home-unavailable');
+    expect(f.evidence).toEqual([pass2, no]);
+    expect(f.fix).toContain('"Home folder" of "gina"');
+  });
+
+  it('a wrong password is never mistaken for a missing home folder', () => {
+    const t = new TranscriptBuilder();
+    t.connect();
+    failLogin(t, 'gina', 'bad-password');
+    expect(diagnose(t.lines, contextFor(t)).map((f) => f.code)).toEqual(['login-bad-password']);
+  });
+});
+
 describe('files', () => {
   it('names the permission, path and rule, and accumulates denials', () => {
     const t = new TranscriptBuilder();

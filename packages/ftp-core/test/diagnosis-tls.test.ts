@@ -131,12 +131,40 @@ describe('TLS policy', () => {
     expect(f.fix).toContain(fix);
   });
 
-  it('PROT C refused, or AUTH accepted, is not "server refused TLS"', () => {
+  it('PROT C refused by policy means data must be encrypted; AUTH GSSAPI refused is not about TLS', () => {
     const t = new TranscriptBuilder();
     t.connect().authTls();
-    t.cmd('PROT C');
-    t.reply('534 PROT C is not allowed');
-    expect(codes(diagnose(t.lines, contextFor(t)))).toEqual([]);
+    const prot = t.cmd('PROT C');
+    const refused = t.reply('534 Data connections must be protected here: use PROT P');
+    const f = first(diagnose(t.lines, contextFor(t)), 'data-tls-required-by-policy');
+    expect(f.evidence).toEqual([prot, refused]);
+    expect(f.explanation).toContain('PROT C');
+
+    const gss = new TranscriptBuilder();
+    gss.connect();
+    gss.cmd('AUTH GSSAPI');
+    gss.reply('504 AUTH GSSAPI is not supported; use AUTH TLS');
+    gss.authTls();
+    expect(codes(diagnose(gss.lines, contextFor(gss)))).toEqual([]);
+  });
+
+  it('a data handshake failure is "not protected" only when the client did not speak TLS under PROT P', () => {
+    const t = new TranscriptBuilder();
+    t.connect().authTls().login();
+    t.cmd('PROT P');
+    t.pasv();
+    t.cmd('LIST');
+    const failed = t.event({ type: 'tls-failed', channel: 'data', error: 'wrong version number' });
+    const f = first(diagnose(t.lines, contextFor(t)), 'data-not-protected');
+    expect(f.evidence).toEqual([failed]);
+    expect(f.explanation).toContain('wrong version number');
+    expect(f.explanation).toContain('PROT P');
+
+    const cert = new TranscriptBuilder();
+    cert.connect().authTls().login();
+    cert.cmd('PROT P');
+    cert.event({ type: 'tls-failed', channel: 'data', error: 'tlsv1 alert unknown ca' });
+    expect(codes(diagnose(cert.lines, contextFor(cert)))).toEqual(['tls-handshake-failed']);
   });
 
   it('521 to a data command: data encryption required by policy', () => {

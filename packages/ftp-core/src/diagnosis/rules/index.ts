@@ -2,6 +2,7 @@
 import type { RuleFactory } from '../types.js';
 import { activeRule } from './active.js';
 import { advertisedAddressRule } from './advertised-address.js';
+import { connectionLimitsRule } from './connection-limits.js';
 import { filesRule } from './files.js';
 import { foreignPeerRule } from './foreign-peer.js';
 import { gaveUpRule } from './gave-up.js';
@@ -11,6 +12,7 @@ import { tlsPolicyRule } from './tls-policy.js';
 import { tlsRule } from './tls.js';
 
 export const RULES: readonly RuleFactory[] = [
+  connectionLimitsRule,
   loginRule,
   tlsPolicyRule,
   tlsRule,

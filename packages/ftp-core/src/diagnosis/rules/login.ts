@@ -1,11 +1,11 @@
 /**
  * Logins: why each failed (the client only ever sees 530; the operator sees the reason), a run of
- * failures that looks like guessing, and connections turned away before the greeting.
+ * failures that looks like guessing, and a home folder the server could not open.
  */
 import type { LoginFailure } from '../../ports.js';
 import { eventOf } from './common.js';
 import { formatList } from '../format.js';
-import { ReplyCode, replyCodeOf, replyMessageOf } from '../reply-codes.js';
+import { ReplyCode, replyCodeOf } from '../reply-codes.js';
 import type { FindingDraft, FindingSeverity, Rule } from '../types.js';
 
 export const LOGIN_UNKNOWN_USER = 'login-unknown-user';
@@ -14,9 +14,10 @@ export const LOGIN_ACCOUNT_DISABLED = 'login-account-disabled';
 export const LOGIN_ACCOUNT_EXPIRED = 'login-account-expired';
 export const LOGIN_ADDRESS_NOT_ALLOWED = 'login-address-not-allowed';
 export const LOGIN_GUESSING = 'login-guessing';
-export const ADDRESS_BANNED = 'address-banned';
-export const TOO_MANY_CONNECTIONS = 'too-many-connections';
-export const CONNECTION_REFUSED = 'connection-refused';
+export const HOME_UNAVAILABLE = 'home-unavailable';
+
+/** The engine's 530 when the account is fine but its home folder is not (it records no event for it). */
+const HOME_MESSAGE = /home director|home folder/i;
 
 /** Failures in a row (wrong user or password) that look like guessing rather than a typo. */
 export const GUESSING_THRESHOLD = 3;
@@ -73,10 +74,27 @@ function explainFailure(reason: Exclude<LoginFailure, 'tls-required'>, user: str
 export function loginRule(): Rule {
   const guesses: { seq: number; username: string }[] = [];
   let userSeq: number | null = null;
-  let replies = 0;
+  let failedSinceUser = false;
   return {
     observe({ line, facts }, out) {
       if (line.kind === 'command' && facts.lastCommand?.verb === 'USER') userSeq = line.seq;
+      if (eventOf(line, 'login-failed')) failedSinceUser = true;
+      if (line.kind === 'command' && facts.lastCommand?.verb === 'USER') failedSinceUser = false;
+      if (line.kind === 'reply' && facts.lastCommand?.verb === 'PASS' && !failedSinceUser && replyCodeOf(line.text) === ReplyCode.NotLoggedIn && HOME_MESSAGE.test(line.text)) {
+        const user = facts.username ?? 'the user';
+        out.report(
+          {
+            code: HOME_UNAVAILABLE,
+            severity: 'error',
+            title: `"${user}" could not log in: the home folder is not available`,
+            explanation: `The password was accepted, but the server could not create or open the home folder of "${user}", so the login was refused. The server log has the exact error (usually a folder that does not exist on a missing disk, or one the server process may not write to).`,
+            fix: `Check "Home folder" of "${user}" on the Users page, and that the folder exists and is writable by the user Ferry runs as.`,
+            at: line.at,
+          },
+          [facts.lastCommand.seq, line.seq],
+        );
+        return;
+      }
       const failed = eventOf(line, 'login-failed');
       if (failed && failed.reason !== 'tls-required') {
         const evidence = userSeq === null ? [line.seq] : [userSeq, line.seq];
@@ -102,42 +120,6 @@ export function loginRule(): Rule {
         );
         return;
       }
-      if (line.kind !== 'reply') return;
-      replies += 1;
-      // 421 instead of the greeting: the connection was turned away at the door.
-      if (replies > 1 || facts.commandCount > 0 || replyCodeOf(line.text) !== ReplyCode.ServiceNotAvailable) return;
-      const message = replyMessageOf(line.text);
-      const banned = /\bban/i.test(message);
-      const crowded = /too many|limit|maximum/i.test(message);
-      out.report(
-        banned
-          ? {
-              code: ADDRESS_BANNED,
-              severity: 'error',
-              title: `${facts.clientIp} is banned`,
-              explanation: `The server turned the connection away before the greeting because ${facts.clientIp} is banned, usually after repeated failed logins ("${message}").`,
-              fix: `If ${facts.clientIp} is a legitimate user, lift the ban on the Bans page and fix the password saved in their client.`,
-              at: line.at,
-            }
-          : crowded
-            ? {
-                code: TOO_MANY_CONNECTIONS,
-                severity: 'error',
-                title: 'Connection refused: too many connections',
-                explanation: `The server turned the connection away before the greeting because a connection limit was reached ("${message}"). Clients that open several parallel transfers hit the per-address limit first.`,
-                fix: 'Raise "Maximum sessions" or "Maximum sessions per client address" on the Settings page, or lower the number of simultaneous connections in the client.',
-                at: line.at,
-              }
-            : {
-                code: CONNECTION_REFUSED,
-                severity: 'error',
-                title: 'Connection refused before the greeting',
-                explanation: `The server turned the connection away before the greeting: "${message}".`,
-                fix: 'Look at the Bans page and the connection limits on the Settings page.',
-                at: line.at,
-              },
-        [line.seq],
-      );
     },
   };
 }

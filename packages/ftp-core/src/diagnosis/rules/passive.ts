@@ -28,6 +28,8 @@ export function passiveRule({ ctx }: RuleEnv): Rule {
   const { passivePorts, dataConnectTimeoutMs } = ctx.settings;
   const giveUpMs = Math.min(dataConnectTimeoutMs, CLIENT_GIVE_UP_MS);
   let pending: PendingWait | null = null;
+  /** A connection did arrive for the current PASV/EPSV but was refused or failed TLS: another finding explains it. */
+  let arrived = false;
 
   function report(out: FindingSink, wait: PendingWait, waitedMs: number, extra: number[], facts: SessionFactsView): void {
     const range = formatRange(passivePorts);
@@ -89,11 +91,13 @@ export function passiveRule({ ctx }: RuleEnv): Rule {
           report(out, pending, line.at - pending.dataCommand.at, [], facts);
         }
         pending = { seq: line.seq, at: line.at, dataCommand: null, ...listening };
+        arrived = false;
         return;
       }
       const timeout = eventOf(line, 'data-timeout');
       if (timeout?.mode === 'passive') {
-        if (pending) report(out, pending, timeout.waitedMs, [line.seq], facts);
+        if (arrived) pending = null;
+        else if (pending) report(out, pending, timeout.waitedMs, [line.seq], facts);
         else
           report(
             out,
@@ -106,8 +110,13 @@ export function passiveRule({ ctx }: RuleEnv): Rule {
         return;
       }
       const opened = eventOf(line, 'data-opened');
-      if (opened?.mode === 'passive' || eventOf(line, 'data-refused')) {
+      if (opened?.mode === 'passive') {
         pending = null;
+        return;
+      }
+      if (eventOf(line, 'data-refused') || eventOf(line, 'tls-failed')?.channel === 'data') {
+        pending = null;
+        arrived = true;
         return;
       }
       const exhausted = eventOf(line, 'passive-exhausted');

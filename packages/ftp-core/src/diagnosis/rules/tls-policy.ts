@@ -5,6 +5,7 @@
 import { eventOf } from './common.js';
 import { ReplyCode, replyCodeOf, replyMessageOf } from '../reply-codes.js';
 import { whereToSet } from '../format.js';
+import type { TranscriptLine } from '../../events.js';
 import type { FindingSink, Rule, SessionFactsView } from '../types.js';
 
 export const TLS_REQUIRED_BY_POLICY = 'tls-required-by-policy';
@@ -12,6 +13,7 @@ export const DATA_TLS_REQUIRED_BY_POLICY = 'data-tls-required-by-policy';
 export const TLS_REFUSED_BY_SERVER = 'tls-refused-by-server';
 
 const MENTIONS_TLS = /\b(TLS|SSL|encrypt)/i;
+const TLS_MECHANISMS = /^(TLS|TLS-C|TLS-P|SSL)$/i;
 const AUTH_REFUSALS: ReadonlySet<number> = new Set([ReplyCode.ParameterNotImplemented, ReplyCode.DeniedForPolicy, ReplyCode.SecurityResourceUnavailable]);
 const PROT_REFUSALS: ReadonlySet<number> = new Set([ReplyCode.ParameterNotImplemented, ReplyCode.DeniedForPolicy, ReplyCode.ProtLevelNotSupported]);
 
@@ -25,6 +27,20 @@ function controlRequired(out: FindingSink, at: number, evidence: number[], facts
       explanation: `The TLS setting of ${who}, or the server-wide "TLS (FTPS) › Control connection" setting, requires an encrypted connection, but the client sent its login without starting TLS (AUTH TLS). The login was refused so that the password is never accepted in clear text.`,
       fix: `In the client, choose "Require explicit FTP over TLS" (FTPES) for this server. If ${who} really has to use plain FTP, set its "TLS (FTPS)" option to "Allowed" on the Users page (the password then travels unencrypted).`,
       at,
+    },
+    evidence,
+  );
+}
+
+function dataRequired(out: FindingSink, line: TranscriptLine, evidence: number[], what: string): void {
+  out.report(
+    {
+      code: DATA_TLS_REQUIRED_BY_POLICY,
+      severity: 'error',
+      title: 'Data connections must be encrypted, but the client did not ask for it',
+      explanation: `The server requires encrypted data connections (the "TLS (FTPS) › Data connections" setting or the user's "TLS (FTPS)" option is Required), but the client ${what}.`,
+      fix: `Set the client to "Require explicit FTP over TLS" so that it protects data connections too, or set "TLS (FTPS) › Data connections" on the Settings page (and the user's "TLS (FTPS)" option) to Allowed; data then travels unencrypted.`,
+      at: line.at,
     },
     evidence,
   );
@@ -51,20 +67,15 @@ export function tlsPolicyRule(): Rule {
         return;
       }
       if (code === ReplyCode.DataProtectionRequired) {
-        out.report(
-          {
-            code: DATA_TLS_REQUIRED_BY_POLICY,
-            severity: 'error',
-            title: 'Data connections must be encrypted, but the client did not ask for it',
-            explanation: `The server requires encrypted data connections (the "TLS (FTPS) › Data connections" setting or the user's "TLS (FTPS)" option is Required), but the client sent ${command.verb} without first asking for protected data (PROT P), so it was refused with "${replyMessageOf(line.text)}".`,
-            fix: `Set the client to "Require explicit FTP over TLS" so that it protects data connections too, or set "TLS (FTPS) › Data connections" on the Settings page (and the user's "TLS (FTPS)" option) to Allowed; data then travels unencrypted.`,
-            at: line.at,
-          },
-          pair,
-        );
+        dataRequired(out, line, pair, `sent ${command.verb} without first asking for protected data (PROT P), so it was refused with "${replyMessageOf(line.text)}"`);
         return;
       }
-      const authRefused = command.verb === 'AUTH' && AUTH_REFUSALS.has(code);
+      if (command.verb === 'PROT' && command.arg.toUpperCase() === 'C' && code === ReplyCode.DeniedForPolicy) {
+        dataRequired(out, line, pair, `asked for unprotected data (PROT C) and was refused with "${replyMessageOf(line.text)}"`);
+        return;
+      }
+      // A refused AUTH GSSAPI or KERBEROS is not about TLS; clients then try AUTH TLS.
+      const authRefused = command.verb === 'AUTH' && TLS_MECHANISMS.test(command.arg) && AUTH_REFUSALS.has(code);
       const protRefused = command.verb === 'PROT' && command.arg.toUpperCase() === 'P' && PROT_REFUSALS.has(code);
       if (!authRefused && !protRefused) return;
       const noCertificate = code === ReplyCode.SecurityResourceUnavailable;

@@ -4,7 +4,8 @@
  */
 import { eventOf } from './common.js';
 import { whereToSet } from '../format.js';
-import type { Rule, RuleEnv } from '../types.js';
+import type { TranscriptLine } from '../../events.js';
+import type { FindingSink, Rule, RuleEnv } from '../types.js';
 
 export const TLS_HANDSHAKE_FAILED = 'tls-handshake-failed';
 export const DATA_NOT_PROTECTED = 'data-not-protected';
@@ -39,10 +40,37 @@ const HANDSHAKE_HINTS: ReadonlyArray<{ pattern: RegExp; meaning: string; fix: st
   },
 ];
 
+/** Handshake errors that mean the other side did not speak TLS (or said nothing at all). */
+const NOT_TLS = /wrong version number|http request|unknown protocol|packet length too long|timed? ?out/i;
+
 export function tlsRule({ ctx }: RuleEnv): Rule {
+  function reportNotProtected(out: FindingSink, line: TranscriptLine, how: { peer: string | null; error: string | null; protP: boolean }): void {
+    const asked = how.protP ? 'The client had asked for encrypted data transfers (PROT P)' : 'Data connections must be encrypted here';
+    const policy = ctx.settings.tlsData === 'required' ? ` ("TLS (FTPS) › Data connections" is set to Required)` : '';
+    const from = how.peer ? ` from ${how.peer}` : '';
+    const outcome = how.error ? `, and the TLS handshake the server started failed (${how.error})` : ', so the server refused it';
+    out.report(
+      {
+        code: DATA_NOT_PROTECTED,
+        severity: 'error',
+        title: 'The client opened an unencrypted data connection where TLS was required',
+        explanation: `${asked}${policy}, but its data connection${from} did not use TLS${outcome}. Either the client encrypts only the login, or a firewall's FTP helper or a proxy on the path interferes with the data connection.`,
+        fix: 'Set the client\'s encryption to "Require explicit FTP over TLS" so that it encrypts data connections too; if a firewall has an "FTP inspection/helper" feature, turn it off for this server.',
+        at: line.at,
+      },
+      [line.seq],
+    );
+  }
+
   return {
     observe({ line, facts }, out) {
       const failed = eventOf(line, 'tls-failed');
+      // Under PROT P the server starts TLS on every data connection; a client that then speaks
+      // plain FTP (or waits for plain data) makes that handshake fail or time out.
+      if (failed?.channel === 'data' && facts.protLevel === 'P' && NOT_TLS.test(failed.error)) {
+        reportNotProtected(out, line, { peer: null, error: failed.error, protP: true });
+        return;
+      }
       if (failed) {
         const hint = HANDSHAKE_HINTS.find((h) => h.pattern.test(failed.error));
         const where = failed.channel === 'control' ? 'control connection' : 'data connection';
@@ -61,19 +89,7 @@ export function tlsRule({ ctx }: RuleEnv): Rule {
       }
       const refused = eventOf(line, 'data-refused');
       if (refused?.reason === 'tls-required') {
-        const asked = facts.protLevel === 'P' ? 'The client had asked for encrypted data transfers (PROT P)' : 'Data connections must be encrypted here';
-        const policy = ctx.settings.tlsData === 'required' ? ` ("TLS (FTPS) › Data connections" is set to Required)` : '';
-        out.report(
-          {
-            code: DATA_NOT_PROTECTED,
-            severity: 'error',
-            title: 'The client opened an unencrypted data connection where TLS was required',
-            explanation: `${asked}${policy}, but its data connection from ${refused.peer} did not start TLS, so the server refused it. Either the client is set to encrypt only the login, or a firewall's FTP helper or a proxy on the path interferes with the data connection.`,
-            fix: 'Set the client\'s encryption to "Require explicit FTP over TLS" so that it encrypts data connections too; if a firewall has an "FTP inspection/helper" feature, turn it off for this server.',
-            at: line.at,
-          },
-          [line.seq],
-        );
+        reportNotProtected(out, line, { peer: refused.peer, error: null, protP: facts.protLevel === 'P' });
         return;
       }
       const notResumed = refused?.reason === 'tls-not-resumed';
