@@ -180,6 +180,16 @@ describe('the client gave up', () => {
     expect(find(diagnose(talker.lines, contextFor(talker)), 'login-timeout').explanation).toContain('never completed a login');
   });
 
+  it('closing while the server still waits for the data connection is not a broken transfer', () => {
+    const t = new TranscriptBuilder();
+    t.connect().login();
+    t.pasv();
+    t.cmd('RETR a');
+    t.reply('150 Opening data connection');
+    t.event({ type: 'disconnected', reason: 'client-closed', duringTransfer: true }, 800);
+    expect(diagnose(t.lines, contextFor(t, {}, t.at + 60_000))).toEqual([]);
+  });
+
   it('an ordinary QUIT or client close between transfers is no finding', () => {
     const t = new TranscriptBuilder();
     t.connect().login().healthyList();

@@ -107,9 +107,11 @@ export function gaveUpRule(): Rule {
       if (code && timedOut?.code === code) return; // already explained, with the duration
       if (code === IDLE_TIMEOUT) return idle(out, line.at, line.seq, null);
       if (code === LOGIN_TIMEOUT) return loginTimeout(out, line.at, line.seq, null, facts);
-      if (!gone.duringTransfer) return;
+      // duringTransfer is also set while the server still waits for the data connection; that
+      // wait is the passive or active rules' business.
       const transfer = started ?? failed;
-      const what = transfer ? `the ${VERB[transfer.direction] ?? transfer.direction} of ${transfer.path}` : 'a transfer';
+      if (!gone.duringTransfer || !transfer) return;
+      const what = `the ${VERB[transfer.direction] ?? transfer.direction} of ${transfer.path}`;
       out.report(
         {
           code: DISCONNECTED_MID_TRANSFER,
@@ -119,7 +121,7 @@ export function gaveUpRule(): Rule {
           fix: "Retry: most clients resume where they stopped. If it keeps happening on long transfers, turn on keep-alive in the client, or raise the idle-connection timeout of the firewall or router between them.",
           at: line.at,
         },
-        transfer ? [transfer.seq, line.seq] : [line.seq],
+        [transfer.seq, line.seq],
       );
     },
   };
