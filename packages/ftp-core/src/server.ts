@@ -185,7 +185,8 @@ export class FtpServer extends EventEmitter<FtpServerEvents> {
   async close(opts: { graceMs?: number } = {}): Promise<void> {
     const graceMs = opts.graceMs ?? 10_000;
     this.shuttingDown = true;
-    await Promise.all(this.servers.map((l) => new Promise<void>((r) => l.close(() => r()))));
+    // net.Server#close waits for every connection to end, so it is awaited only after the sessions closed.
+    const stopped = Promise.all(this.servers.map((l) => new Promise<void>((r) => l.close(() => r()))));
     this.servers.length = 0;
     const bye = reply(Reply.ServiceNotAvailable, 'Server shutting down');
     for (const s of this.live.values()) if (!s.transfer) s.close('server-shutdown', bye);
@@ -193,6 +194,7 @@ export class FtpServer extends EventEmitter<FtpServerEvents> {
     if (transfers.length > 0) await waitAtMost(Promise.all(transfers), graceMs);
     for (const s of this.live.values()) s.close('server-shutdown', bye);
     if (this.live.size > 0) await waitAtMost(new Promise<void>((r) => (this.drained = r)), 3000);
+    await waitAtMost(stopped, 1000);
   }
 
   sessions(): SessionSnapshot[] {
