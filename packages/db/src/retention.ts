@@ -44,7 +44,13 @@ export function pruneHistory(db: Db, opts: PruneOptions): PruneResult {
 
   for (let i = 0; i < MAX_CHUNKS; i++) {
     const deleted = orm.transaction((tx) => {
-      const rows = tx.select({ id: sessions.id, lines: lineCount }).from(sessions).where(lt(sessions.startedAt, opts.olderThan)).orderBy(asc(sessions.startedAt)).limit(CHUNK).all();
+      const rows = tx
+        .select({ id: sessions.id, lines: lineCount })
+        .from(sessions)
+        .where(lt(sessions.startedAt, opts.olderThan))
+        .orderBy(asc(sessions.startedAt))
+        .limit(CHUNK)
+        .all();
       if (rows.length) deleteSessions(rows);
       return rows.length;
     });
