@@ -131,8 +131,11 @@ describe('admin dashboard', () => {
     expect(await page.getByRole('status').filter({ hasText: 'Streaming live' }).count()).toBe(1);
     await saveScreenshot(page, '09-live-transcript');
 
-    await page.getByRole('button', { name: '⏸ Pause auto-scroll' }).click();
-    expect(await page.getByRole('button', { name: '▶ Resume auto-scroll' }).getAttribute('aria-pressed')).toBe('true');
+    const pause = page.getByRole('button', { name: 'Pause auto-scroll' });
+    expect(await pause.getAttribute('aria-pressed')).toBe('false');
+    await pause.click();
+    expect(await pause.getAttribute('aria-pressed')).toBe('true');
+    await expect.poll(() => page.getByRole('status').filter({ hasText: 'Auto-scroll paused' }).count(), POLL).toBe(1);
   });
 
   it('disconnects the session from the dashboard', async () => {
