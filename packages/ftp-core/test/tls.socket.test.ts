@@ -1,0 +1,188 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable, Writable } from 'node:stream';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { Client } from 'basic-ftp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { collect, RawClient } from './support/raw-client.js';
+import { startServer, testCertificate, type TestServer } from './support/server.js';
+
+const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
+function sink(): { stream: Writable; data: () => Buffer } {
+  const chunks: Buffer[] = [];
+  return { stream: new Writable({ write(c: Buffer, _e, cb) { chunks.push(c); cb(); } }), data: () => Buffer.concat(chunks) };
+}
+
+/** AUTH TLS over a raw socket; resolves once the control connection has a resumable session. */
+async function secureControl(port: number): Promise<{ c: RawClient; tls: TLSSocket }> {
+  const plain = await RawClient.connect(port);
+  expect((await plain.read()).code).toBe(220);
+  expect((await plain.send('AUTH TLS')).code).toBe(234);
+  plain.socket.removeAllListeners('data');
+  const tls = tlsConnect({ socket: plain.socket, rejectUnauthorized: false, servername: 'localhost' });
+  const session = new Promise<void>((r) => tls.once('session', () => r()));
+  await new Promise<void>((resolve, reject) => {
+    tls.once('secureConnect', resolve);
+    tls.once('error', reject);
+  });
+  const c = RawClient.wrap(tls);
+  expect((await c.send('USER alice')).code).toBe(331);
+  expect((await c.send('PASS secret')).code).toBe(230);
+  await session; // TLS 1.3 tickets arrive after the handshake
+  return { c, tls };
+}
+
+async function tlsData(port: number, control: TLSSocket, resume: boolean): Promise<{ socket: TLSSocket; data: Promise<Buffer>; ready: Promise<void> }> {
+  const socket = tlsConnect({
+    host: '127.0.0.1',
+    port,
+    rejectUnauthorized: false,
+    servername: 'localhost',
+    ...(resume ? { session: control.getSession() } : {}),
+  });
+  socket.on('error', () => undefined);
+  const ready = new Promise<void>((r) => socket.once('secureConnect', () => r()));
+  const data = collect(socket).catch(() => Buffer.alloc(0));
+  return { socket, data, ready };
+}
+
+describe('explicit and implicit FTPS', () => {
+  let t: TestServer;
+  beforeAll(async () => {
+    await testCertificate();
+    t = await startServer({ tls: true, implicitTls: true });
+  }, 30_000);
+  afterAll(async () => t.close());
+
+  it('basic-ftp with AUTH TLS and PROT P round-trips 1 MiB and lists', async () => {
+    const client = new Client(10_000);
+    await client.access({ host: '127.0.0.1', port: t.port, user: 'alice', password: 'secret', secure: true, secureOptions: { rejectUnauthorized: false } });
+    const payload = randomBytes(1024 * 1024);
+    await client.uploadFrom(Readable.from([payload]), 'tls.bin');
+    const out = sink();
+    await client.downloadTo(out.stream, 'tls.bin');
+    expect(sha(out.data())).toBe(sha(payload));
+    expect((await client.list()).map((f) => f.name)).toContain('tls.bin');
+    client.close();
+    expect(t.loginAttempts.at(-1)).toEqual({ username: 'alice', tls: true });
+    const opened = t.transcript.filter((l) => l.event?.type === 'data-opened').map((l) => l.event);
+    expect(opened.at(-1)).toMatchObject({ tls: true, tlsResumed: true });
+    expect(t.transcript.some((l) => l.event?.type === 'tls-established')).toBe(true);
+  });
+
+  it('implicit FTPS with basic-ftp', async () => {
+    const client = new Client(10_000);
+    await client.access({
+      host: '127.0.0.1',
+      port: t.implicitTlsPort!,
+      user: 'alice',
+      password: 'secret',
+      secure: 'implicit',
+      secureOptions: { rejectUnauthorized: false },
+    });
+    await client.uploadFrom(Readable.from([Buffer.from('implicit')]), 'implicit.txt');
+    expect(await readFile(join(t.home, 'implicit.txt'), 'utf8')).toBe('implicit');
+    client.close();
+  });
+
+  it('a node:tls data client resumes the control session for LIST, RETR and STOR', async () => {
+    await writeFile(join(t.home, 'r.txt'), 'resumed');
+    const { c, tls } = await secureControl(t.port);
+    expect((await c.send('PROT P')).code).toBe(503);
+    expect((await c.send('PBSZ 0')).code).toBe(200);
+    expect((await c.send('PROT P')).code).toBe(200);
+    let d = await tlsData(await c.epsv(), tls, true);
+    expect((await c.send('RETR r.txt')).code).toBe(150);
+    expect((await d.data).toString()).toBe('resumed');
+    expect((await c.read()).code).toBe(226);
+    d = await tlsData(await c.epsv(), tls, true);
+    expect((await c.send('NLST')).code).toBe(150);
+    expect((await d.data).toString()).toContain('r.txt');
+    expect((await c.read()).code).toBe(226);
+    d = await tlsData(await c.epsv(), tls, true);
+    expect((await c.send('STOR s.txt')).code).toBe(150);
+    await d.ready;
+    d.socket.end('stored over tls');
+    expect((await c.read()).code).toBe(226);
+    expect(await readFile(join(t.home, 's.txt'), 'utf8')).toBe('stored over tls');
+    const opened = t.transcript.filter((l) => l.event?.type === 'data-opened').slice(-3).map((l) => l.event);
+    expect(opened).toEqual([0, 1, 2].map(() => expect.objectContaining({ tls: true, tlsResumed: true })));
+    expect((await c.send('CCC')).code).toBe(534);
+    expect((await c.send('PROT S')).code).toBe(536);
+    c.close();
+  });
+
+  it('requireTlsSessionResumption refuses a data connection that does not resume', async () => {
+    t.server.updateSettings({ requireTlsSessionResumption: true });
+    try {
+      await writeFile(join(t.home, 'r2.txt'), 'x');
+      const { c, tls } = await secureControl(t.port);
+      await c.send('PBSZ 0');
+      await c.send('PROT P');
+      let d = await tlsData(await c.epsv(), tls, false);
+      expect((await c.send('RETR r2.txt')).code).toBe(150);
+      expect((await c.read()).code).toBe(522);
+      expect((await d.data).length).toBe(0);
+      d = await tlsData(await c.epsv(), tls, true);
+      expect((await c.send('RETR r2.txt')).code).toBe(150);
+      expect((await d.data).toString()).toBe('x');
+      expect((await c.read()).code).toBe(226);
+      expect(t.transcript.some((l) => l.event?.type === 'data-refused' && l.event.reason === 'tls-not-resumed')).toBe(true);
+      c.close();
+    } finally {
+      t.server.updateSettings({ requireTlsSessionResumption: false });
+    }
+  });
+});
+
+describe('TLS policies', () => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startServer({
+      tls: true,
+      accounts: { alice: { password: 'secret' }, bob: { password: 'pw', tls: 'required' } },
+    });
+  }, 30_000);
+  afterAll(async () => t.close());
+
+  it('an account that requires TLS gets 530 in the clear', async () => {
+    const c = await RawClient.connect(t.port);
+    await c.read();
+    await c.send('USER bob');
+    expect((await c.send('PASS pw')).code).toBe(530);
+    expect(t.transcript.some((l) => l.event?.type === 'login-failed' && l.event.reason === 'tls-required')).toBe(true);
+    c.close();
+  });
+
+  it('a server that requires TLS refuses USER in the clear, PROT C and clear transfers', async () => {
+    t.server.updateSettings({ tlsControl: 'required', tlsData: 'required' });
+    try {
+      const plain = await RawClient.connect(t.port);
+      await plain.read();
+      expect((await plain.send('USER alice')).code).toBe(530);
+      const feat = await plain.send('FEAT');
+      expect(feat.lines).toContain(' AUTH TLS');
+      plain.close();
+      const { c } = await secureControl(t.port);
+      await c.send('PBSZ 0');
+      expect((await c.send('PROT C')).code).toBe(534);
+      await c.epsv();
+      expect((await c.send('LIST')).code).toBe(521);
+      c.close();
+    } finally {
+      t.server.updateSettings({ tlsControl: 'allowed', tlsData: 'allowed' });
+    }
+  });
+
+  it('without a certificate AUTH TLS is 431', async () => {
+    const plainServer = await startServer();
+    const c = await RawClient.connect(plainServer.port);
+    await c.read();
+    expect((await c.send('AUTH TLS')).code).toBe(431);
+    expect((await c.send('AUTH KERBEROS')).code).toBe(504);
+    c.close();
+    await plainServer.close();
+  });
+});
