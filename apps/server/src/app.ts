@@ -1,0 +1,145 @@
+/**
+ * buildApp(deps) → the Fastify instance for the admin site, REST API and live stream. It never listens
+ * (main.ts does), so tests drive it with inject()/injectWS(). Registration is written out here, in order:
+ * security plugins, docs, public routes, the authenticated scope, and the web app last.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { API_PREFIX } from '@ferry/contract';
+import cookie from '@fastify/cookie';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import fastifyStatic from '@fastify/static';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import websocket from '@fastify/websocket';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { errorHandler, notFoundHandler } from './http-errors.js';
+import { authHook } from './plugins/auth.js';
+import { authRoutes, loginRoutes } from './routes/auth.js';
+import { defencesRoutes } from './routes/defences.js';
+import { healthRoutes } from './routes/health.js';
+import { liveRoutes } from './routes/live.js';
+import { serverRoutes } from './routes/server.js';
+import { sessionsRoutes } from './routes/sessions.js';
+import { settingsRoutes } from './routes/settings.js';
+import { usersRoutes } from './routes/users.js';
+import type { Services } from './services.js';
+
+/** apps/web's build output, found from src/ or dist/. */
+export const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../../web/dist/', import.meta.url));
+
+export interface AppOptions {
+  services: Services;
+  /** Secret for deriving CSRF tokens (main.ts keeps it in the data dir). */
+  csrfSecret: Buffer;
+  /** Admin browser session lifetime; default 12 h. */
+  sessionTtlMs?: number;
+  /** Admin login attempts per client address; default 10 per minute. */
+  loginRateLimit?: { max: number; timeWindowMs: number };
+  /** Built web app; default apps/web/dist. null = API only. */
+  webRoot?: string | null;
+  /** A pino logger (main.ts); omitted = no logging (tests). */
+  logger?: FastifyBaseLogger;
+  trustProxy?: boolean;
+}
+
+export const REDACTED_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'res.headers["set-cookie"]',
+  'password',
+  '*.password',
+  'token',
+  '*.token',
+];
+
+export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
+  const { services } = opts;
+  const app = Fastify({
+    ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
+    trustProxy: opts.trustProxy ?? false,
+    ajv: { customOptions: { removeAdditional: true, useDefaults: true, coerceTypes: 'array', allErrors: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.decorateRequest('admin', null);
+  app.setErrorHandler(errorHandler(() => services.metrics.httpError()));
+  app.setNotFoundHandler(notFoundHandler(opts.webRoot === undefined ? DEFAULT_WEB_ROOT : opts.webRoot));
+
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        // Svelte sets style attributes at runtime; scripts stay strictly external.
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+        fontSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'self'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+      },
+    },
+    // The admin site is often plain HTTP on a LAN: no HSTS, no upgrade-insecure-requests.
+    strictTransportSecurity: false,
+    crossOriginEmbedderPolicy: false,
+  });
+  await app.register(cookie);
+  await app.register(rateLimit, {
+    global: false,
+    errorResponseBuilder: (_req, context) => {
+      const error = new Error(`Too many attempts; retry in ${context.after}`) as Error & { statusCode: number; code: string };
+      error.statusCode = context.statusCode;
+      error.code = 'APP_RATE_LIMITED';
+      return error;
+    },
+  });
+  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Ferry admin API', version: services.info.version, description: 'Manage FTP accounts, sessions, transcripts and settings.' },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'A login token or an API token' },
+          cookie: { type: 'apiKey', in: 'cookie', name: 'ferry_session', description: 'Browser session; writes need X-CSRF-Token' },
+        },
+      },
+      security: [{ bearer: [] }, { cookie: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/api/docs', staticCSP: false });
+  app.get(`${API_PREFIX}/openapi.json`, { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(healthRoutes, { services });
+  await app.register(loginRoutes, {
+    prefix: API_PREFIX,
+    stores: services.stores,
+    csrfSecret: opts.csrfSecret,
+    sessionTtlMs: opts.sessionTtlMs ?? 12 * 3_600_000,
+    rateLimit: opts.loginRateLimit ?? { max: 10, timeWindowMs: 60_000 },
+  });
+  await app.register(
+    async (api) => {
+      api.addHook('onRequest', authHook({ tokens: services.stores.tokens, csrfSecret: opts.csrfSecret }));
+      await api.register(authRoutes, { stores: services.stores });
+      await api.register(usersRoutes, { services });
+      await api.register(sessionsRoutes, { services });
+      await api.register(serverRoutes, { services });
+      await api.register(settingsRoutes, { services });
+      await api.register(defencesRoutes, { services });
+      await api.register(liveRoutes, { hub: services.hub });
+    },
+    { prefix: API_PREFIX },
+  );
+
+  // Registered last: the dashboard, with deep links answered by index.html (see notFoundHandler).
+  const webRoot = opts.webRoot === undefined ? DEFAULT_WEB_ROOT : opts.webRoot;
+  if (webRoot && existsSync(`${webRoot}/index.html`)) {
+    await app.register(fastifyStatic, { root: webRoot, wildcard: false, index: ['index.html'] });
+  }
+  return app as unknown as FastifyInstance;
+}

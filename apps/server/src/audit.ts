@@ -1,0 +1,26 @@
+/** Every admin write leaves an audit entry: who, what, on what, when and from where. */
+import type { createAuditStore } from '@ferry/db';
+import type { FastifyRequest } from 'fastify';
+
+export type AuditStore = ReturnType<typeof createAuditStore>;
+
+export interface AuditFacts {
+  /** e.g. user.create, settings.update (see contract AuditEntry). */
+  action: string;
+  target: string | null;
+  detail?: unknown;
+  /** Defaults to the authenticated admin. */
+  actor?: string;
+}
+
+export function audit(store: AuditStore, req: FastifyRequest, facts: AuditFacts): void {
+  const { detail } = facts;
+  store.record({
+    at: Date.now(),
+    actor: facts.actor ?? req.admin?.username ?? 'anonymous',
+    action: facts.action,
+    target: facts.target,
+    address: req.ip,
+    detail: detail === undefined ? null : typeof detail === 'string' ? detail : JSON.stringify(detail),
+  });
+}

@@ -1,0 +1,121 @@
+/**
+ * Prometheus metrics (text exposition format 0.0.4) for GET /metrics: counters kept from the engine's
+ * events, gauges read at scrape time.
+ */
+import type { FtpServer, FtpServerEvents } from '@ferry/ftp-core';
+
+export interface MetricsSources {
+  server: FtpServer;
+  recorderStats?: () => { queued: number; written: number; dropped: number };
+  websocketClients?: () => number;
+  findingCounts?: () => Record<string, number>;
+  bans?: () => number;
+}
+
+export class Metrics {
+  #loginsOk = 0;
+  #loginsFailed = 0;
+  #bytesIn = 0;
+  #bytesOut = 0;
+  #sessionsTotal = 0;
+  #transfers = new Map<string, number>();
+  #engineErrors = 0;
+  #httpErrors = 0;
+  readonly #detach: () => void;
+
+  constructor(private readonly sources: MetricsSources) {
+    const { server } = sources;
+    const onLine = (...[line]: FtpServerEvents['transcript']) => {
+      if (line.event?.type === 'login') this.#loginsOk++;
+      else if (line.event?.type === 'login-failed') this.#loginsFailed++;
+    };
+    const onTransfer = (...[t]: FtpServerEvents['transfer']) => {
+      const key = `${t.direction}:${t.outcome}`;
+      this.#transfers.set(key, (this.#transfers.get(key) ?? 0) + 1);
+    };
+    const onClose = (...[s]: FtpServerEvents['session:close']) => {
+      this.#bytesIn += s.bytesIn;
+      this.#bytesOut += s.bytesOut;
+    };
+    const onOpen = () => void this.#sessionsTotal++;
+    const onError = () => void this.#engineErrors++;
+    server.on('transcript', onLine);
+    server.on('transfer', onTransfer);
+    server.on('session:close', onClose);
+    server.on('session:open', onOpen);
+    server.on('error', onError);
+    this.#detach = () => {
+      server.off('transcript', onLine);
+      server.off('transfer', onTransfer);
+      server.off('session:close', onClose);
+      server.off('session:open', onOpen);
+      server.off('error', onError);
+    };
+  }
+
+  /** Counts a 5xx answered by the admin API. */
+  httpError(): void {
+    this.#httpErrors++;
+  }
+
+  close(): void {
+    this.#detach();
+  }
+
+  render(): string {
+    const out: string[] = [];
+    const metric = (name: string, type: 'counter' | 'gauge', help: string, samples: [Record<string, string>, number][]) => {
+      out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+      for (const [labels, value] of samples) out.push(`${name}${formatLabels(labels)} ${value}`);
+    };
+    const stats = this.sources.server.stats();
+    const live = this.sources.server.sessions();
+    const liveIn = live.reduce((n, s) => n + s.bytesIn, 0);
+    const liveOut = live.reduce((n, s) => n + s.bytesOut, 0);
+    metric('ferry_ftp_sessions', 'gauge', 'FTP sessions connected now.', [[{}, stats.sessions]]);
+    metric('ferry_ftp_sessions_total', 'counter', 'FTP sessions opened since start.', [[{}, this.#sessionsTotal]]);
+    metric('ferry_ftp_logins_total', 'counter', 'FTP login attempts by result.', [
+      [{ result: 'ok' }, this.#loginsOk],
+      [{ result: 'failed' }, this.#loginsFailed],
+    ]);
+    metric('ferry_ftp_bytes_total', 'counter', 'Bytes transferred on data connections (closed and live sessions).', [
+      [{ direction: 'in' }, this.#bytesIn + liveIn],
+      [{ direction: 'out' }, this.#bytesOut + liveOut],
+    ]);
+    metric('ferry_ftp_transfers_total', 'counter', 'Finished transfers by direction and outcome.',
+      [...this.#transfers].map(([key, n]) => {
+        const [direction = '', outcome = ''] = key.split(':');
+        return [{ direction, outcome }, n];
+      }),
+    );
+    metric('ferry_ftp_commands_total', 'counter', 'FTP commands received.', [[{}, stats.commands]]);
+    metric('ferry_errors_total', 'counter', 'Internal errors survived, by component.', [
+      [{ component: 'ftp' }, stats.errors + this.#engineErrors],
+      [{ component: 'http' }, this.#httpErrors],
+    ]);
+    metric('ferry_passive_ports_in_use', 'gauge', 'Passive data ports listening now.', [[{}, stats.passivePortsInUse]]);
+    metric('ferry_passive_port_exhaustions_total', 'counter', 'PASV/EPSV refused because the port range was full.', [[{}, stats.passivePortExhaustions]]);
+    const recorder = this.sources.recorderStats?.();
+    if (recorder) {
+      metric('ferry_recorder_queue', 'gauge', 'Transcript items waiting to be written to SQLite.', [[{}, recorder.queued]]);
+      metric('ferry_recorder_written_total', 'counter', 'Transcript items written to SQLite.', [[{}, recorder.written]]);
+      metric('ferry_recorder_dropped_total', 'counter', 'Transcript items dropped because the queue was full.', [[{}, recorder.dropped]]);
+    }
+    if (this.sources.websocketClients) {
+      metric('ferry_websocket_clients', 'gauge', 'Admin browsers following the live stream.', [[{}, this.sources.websocketClients()]]);
+    }
+    if (this.sources.bans) metric('ferry_bans_active', 'gauge', 'Addresses banned now.', [[{}, this.sources.bans()]]);
+    if (this.sources.findingCounts) {
+      metric('ferry_findings_total', 'counter', 'Transcript-doctor findings stored, by code.',
+        Object.entries(this.sources.findingCounts()).map(([code, n]) => [{ code }, n]),
+      );
+    }
+    return `${out.join('\n')}\n`;
+  }
+}
+
+function formatLabels(labels: Record<string, string>): string {
+  const entries = Object.entries(labels);
+  if (entries.length === 0) return '';
+  return `{${entries.map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`).join(',')}}`;
+}

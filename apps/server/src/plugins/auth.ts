@@ -1,0 +1,101 @@
+/**
+ * Admin authentication: an onRequest hook registered inside the scope of the protected routes.
+ *
+ * A request authenticates with `Authorization: Bearer <token>` (scripts, API tokens or a login token) or
+ * with the httpOnly session cookie (the dashboard). Cookie-authenticated writes must carry X-CSRF-Token
+ * equal to the session's CSRF token, which is derived server-side (HMAC of the session id with a secret
+ * kept in the data dir), so it needs no storage and a cross-site page can neither read nor forge it.
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { createAuthTokenStore } from '@ferry/db';
+import type { FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
+import { Errors } from '../errors.js';
+
+export type AuthTokenStore = ReturnType<typeof createAuthTokenStore>;
+
+export const SESSION_COOKIE = 'ferry_session';
+
+export interface AdminPrincipal {
+  adminId: number;
+  username: string;
+  tokenId: string;
+  kind: 'session' | 'api';
+  via: 'cookie' | 'bearer';
+  /** Only for browser sessions (kind 'session'). */
+  csrfToken: string | null;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by the auth hook on protected routes; null elsewhere. */
+    admin: AdminPrincipal | null;
+  }
+  interface FastifyContextConfig {
+    /** Accept `?token=` (WebSocket: browsers cannot set headers on the upgrade request). */
+    allowQueryToken?: boolean;
+  }
+}
+
+export function csrfTokenFor(secret: Buffer, tokenId: string): string {
+  return createHmac('sha256', secret).update(`csrf:${tokenId}`).digest('base64url');
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+export interface AuthHookOptions {
+  tokens: AuthTokenStore;
+  csrfSecret: Buffer;
+  now?: () => number;
+}
+
+export function authHook(opts: AuthHookOptions): onRequestHookHandler {
+  const now = opts.now ?? Date.now;
+  return async function authenticate(req: FastifyRequest, _reply: FastifyReply) {
+    const bearer = bearerToken(req);
+    const cookie = req.cookies[SESSION_COOKIE];
+    const token = bearer ?? cookie ?? null;
+    if (!token) throw Errors.Unauthorized();
+    const verified = opts.tokens.verify(token, now());
+    if (!verified) throw Errors.Unauthorized();
+    const via = bearer ? 'bearer' : 'cookie';
+    const csrfToken = verified.kind === 'session' ? csrfTokenFor(opts.csrfSecret, verified.tokenId) : null;
+    if (via === 'cookie') {
+      if (!sameOrigin(req)) throw Errors.ForbiddenOrigin();
+      if (!SAFE_METHODS.has(req.method) && !req.ws) {
+        const sent = req.headers['x-csrf-token'];
+        if (typeof sent !== 'string' || csrfToken === null || !safeEqual(sent, csrfToken)) throw Errors.CsrfMismatch();
+      }
+    }
+    req.admin = { adminId: verified.adminId, username: verified.username, tokenId: verified.tokenId, kind: verified.kind, via, csrfToken };
+  };
+}
+
+function bearerToken(req: FastifyRequest): string | null {
+  const header = req.headers.authorization;
+  if (typeof header === 'string') {
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    if (match?.[1]) return match[1];
+  }
+  if (req.routeOptions.config.allowQueryToken) {
+    const token = (req.query as Record<string, unknown> | undefined)?.token;
+    if (typeof token === 'string' && token.length > 0) return token;
+  }
+  return null;
+}
+
+/** A browser sends Origin on cross-site writes and WebSocket upgrades; when present it must name this host. */
+function sameOrigin(req: FastifyRequest): boolean {
+  const origin = req.headers.origin;
+  if (origin === undefined) return true;
+  try {
+    return new URL(origin).host === req.headers.host;
+  } catch {
+    return false;
+  }
+}
+
+function safeEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}

@@ -1,0 +1,44 @@
+/** Server facts and the dashboard's overview. */
+import { Overview, ServerInfo } from '@ferry/contract';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { Services } from '../services.js';
+
+export interface ServerRouteOptions {
+  services: Pick<Services, 'stores' | 'hub' | 'info' | 'settings'>;
+}
+
+export function serverInfo(services: ServerRouteOptions['services']): ServerInfo {
+  const { info, settings } = services;
+  return {
+    version: info.version,
+    schemaVersion: info.schemaVersion,
+    ftpPort: info.ftpPort,
+    ftpsPort: info.ftpsPort,
+    passivePorts: settings.values.passivePorts,
+    advertisedAddress: settings.values.passiveAddress,
+    tlsFingerprint: info.tlsFingerprint(),
+    startedAt: info.startedAt,
+  };
+}
+
+export const serverRoutes: FastifyPluginAsyncTypebox<ServerRouteOptions> = async (app, { services }) => {
+  const { sessions } = services.stores;
+
+  app.get('/server', { schema: { tags: ['server'], response: { 200: ServerInfo } } }, async () => serverInfo(services));
+
+  app.get('/overview', { schema: { tags: ['server'], summary: 'Live sessions, transfers, today\u2019s traffic and recent logins', response: { 200: Overview } } }, async () => {
+    const live = services.hub.liveSessions();
+    const midnight = new Date();
+    midnight.setHours(0, 0, 0, 0);
+    const today = sessions.bytesSince(midnight.getTime());
+    return {
+      liveSessions: live.length,
+      activeTransfers: live.flatMap((s) => (s.transfer ? [{ sessionId: s.id, username: s.username, ...s.transfer }] : [])),
+      bytesInToday: today.bytesIn + live.reduce((n, s) => n + s.bytesIn, 0),
+      bytesOutToday: today.bytesOut + live.reduce((n, s) => n + s.bytesOut, 0),
+      recentLogins: sessions.recentLogins(10, true),
+      recentFailedLogins: sessions.recentLogins(10, false),
+      server: serverInfo(services),
+    };
+  });
+};

@@ -1,0 +1,50 @@
+/** Runtime settings (applied live to new sessions and new PASV replies) and the 227 preview. */
+import { PassivePreview, PassivePreviewQuery, Settings, UpdateSettingsBody } from '@ferry/contract';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { isIP } from 'node:net';
+import { Type } from 'typebox';
+import { audit } from '../audit.js';
+import { invalidField } from '../errors.js';
+import { normalizeAddress } from '../net/address.js';
+import type { Services } from '../services.js';
+
+export interface SettingsRouteOptions {
+  services: Pick<Services, 'stores' | 'ftp' | 'settings'>;
+}
+
+const PreviewQuery = Type.Object({
+  ...PassivePreviewQuery.properties,
+  localAddress: Type.Optional(Type.String({ minLength: 2, maxLength: 64, description: 'Server address the client connects to; default: the one this request reached' })),
+});
+
+export const settingsRoutes: FastifyPluginAsyncTypebox<SettingsRouteOptions> = async (app, { services }) => {
+  const { settings, ftp } = services;
+
+  app.get('/settings', { schema: { tags: ['settings'], response: { 200: Settings } } }, async () => settings.view());
+
+  app.patch(
+    '/settings',
+    { schema: { tags: ['settings'], summary: 'Change settings; env-fixed keys answer 409', body: UpdateSettingsBody, response: { 200: Settings } } },
+    async (req) => {
+      const before = settings.values;
+      settings.update(req.body);
+      ftp.updateSettings(settings.ftpSettings());
+      const changed = Object.fromEntries(Object.keys(req.body).map((k) => [k, { from: before[k as keyof typeof before], to: settings.values[k as keyof typeof before] }]));
+      audit(services.stores.audit, req, { action: 'settings.update', target: null, detail: changed });
+      return settings.view();
+    },
+  );
+
+  app.get(
+    '/settings/passive-preview',
+    { schema: { tags: ['settings'], summary: 'The exact 227 reply a client at clientAddress would get', querystring: PreviewQuery, response: { 200: PassivePreview } } },
+    async (req) => {
+      const clientAddress = normalizeAddress(req.query.clientAddress);
+      if (isIP(clientAddress) === 0) throw invalidField('clientAddress', `"${req.query.clientAddress}" is not an IP address`);
+      const localAddress = normalizeAddress(req.query.localAddress ?? req.socket.localAddress ?? '127.0.0.1');
+      if (isIP(localAddress) === 0) throw invalidField('localAddress', `"${req.query.localAddress}" is not an IP address`);
+      const preview = ftp.previewPassiveReply(clientAddress, localAddress);
+      return { clientAddress, reply: preview.reply, advertisedAddress: preview.advertisedAddress };
+    },
+  );
+};

@@ -1,0 +1,91 @@
+/** FTP accounts: list, create, read, change, delete. The password is write-only. */
+import { CreateUserBody, Page, PERMISSIONS, UpdateUserBody, User, UserListQuery, USERNAME_PATTERN, type PermissionRule } from '@ferry/contract';
+import { DuplicateError } from '@ferry/db';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { audit } from '../audit.js';
+import { Errors, invalidField } from '../errors.js';
+import { parseCidr } from '../net/address.js';
+import type { Services } from '../services.js';
+
+export interface UsersRouteOptions {
+  services: Pick<Services, 'stores' | 'authenticator'>;
+}
+
+const UserParams = Type.Object({ username: Type.String({ pattern: USERNAME_PATTERN }) });
+
+/** New accounts get every permission on their whole home folder. */
+export const DEFAULT_PERMISSIONS: PermissionRule[] = [{ path: '/', allow: [...PERMISSIONS] }];
+
+export const usersRoutes: FastifyPluginAsyncTypebox<UsersRouteOptions> = async (app, { services }) => {
+  const { users, audit: auditStore } = services.stores;
+
+  app.get('/users', { schema: { tags: ['users'], querystring: UserListQuery, response: { 200: Page(User) } } }, async (req) =>
+    users.list({ search: req.query.q, limit: req.query.limit ?? 50, cursor: req.query.cursor }),
+  );
+
+  app.post('/users', { schema: { tags: ['users'], body: CreateUserBody, response: { 201: User } } }, async (req, reply) => {
+    const body = req.body;
+    checkUserFields(body);
+    try {
+      const user = await users.create({
+        ...body,
+        homeDir: body.homeDir ?? `files/${body.username}`,
+        permissions: body.permissions ?? DEFAULT_PERMISSIONS,
+      });
+      services.authenticator.invalidate(user.username);
+      audit(auditStore, req, { action: 'user.create', target: user.username, detail: withoutPassword(body) });
+      return reply.code(201).send(user);
+    } catch (error) {
+      if (error instanceof DuplicateError) throw Errors.UserExists(body.username);
+      throw error;
+    }
+  });
+
+  app.get('/users/:username', { schema: { tags: ['users'], params: UserParams, response: { 200: User } } }, async (req) => {
+    const user = users.get(req.params.username);
+    if (!user) throw Errors.UserNotFound(req.params.username);
+    return user;
+  });
+
+  app.patch(
+    '/users/:username',
+    { schema: { tags: ['users'], summary: 'Change an account; applies to new logins', params: UserParams, body: UpdateUserBody, response: { 200: User } } },
+    async (req) => {
+      const { username } = req.params;
+      checkUserFields(req.body);
+      const user = await users.update(username, req.body);
+      if (!user) throw Errors.UserNotFound(username);
+      services.authenticator.invalidate(username);
+      audit(auditStore, req, { action: 'user.update', target: username, detail: withoutPassword(req.body) });
+      return user;
+    },
+  );
+
+  app.delete('/users/:username', { schema: { tags: ['users'], params: UserParams, response: { 204: Type.Null() } } }, async (req, reply) => {
+    const { username } = req.params;
+    if (!users.remove(username)) throw Errors.UserNotFound(username);
+    services.authenticator.invalidate(username);
+    audit(auditStore, req, { action: 'user.delete', target: username });
+    return reply.code(204).send(null);
+  });
+};
+
+/** What the schema cannot check: networks, and one rule per path. */
+function checkUserFields(body: { allowedCidrs?: string[]; permissions?: PermissionRule[] }): void {
+  body.allowedCidrs?.forEach((cidr, i) => {
+    if (!parseCidr(cidr)) throw invalidField(`allowedCidrs/${i}`, `"${cidr}" is not an address or network like 10.0.0.0/8`);
+  });
+  const seen = new Set<string>();
+  body.permissions?.forEach((rule, i) => {
+    const path = rule.path.length > 1 ? rule.path.replace(/\/+$/, '') : rule.path;
+    if (path.split('/').some((part) => part === '..' || part === '.')) throw invalidField(`permissions/${i}/path`, `"${rule.path}" must not contain . or .. segments`);
+    if (seen.has(path)) throw invalidField(`permissions/${i}/path`, `"${rule.path}" is listed twice`);
+    seen.add(path);
+  });
+}
+
+function withoutPassword(body: object): Record<string, unknown> {
+  const { password, ...rest } = body as Record<string, unknown>;
+  return password === undefined ? rest : { ...rest, password: 'changed' };
+}

@@ -1,0 +1,152 @@
+/**
+ * Wiring of everything below HTTP: the stores over one database, the engine with its ports implemented
+ * on those stores, session recording, the live hub and metrics. main.ts and the tests build the same
+ * graph with this function; buildApp then exposes it over HTTP.
+ */
+import {
+  createAdminStore,
+  createAuditStore,
+  createAuthTokenStore,
+  createBanStore,
+  createFindingStore,
+  createSessionRecorder,
+  createSessionStore,
+  createSettingsStore,
+  createTranscriptStore,
+  createUserStore,
+  schemaVersion,
+  type Db,
+} from '@ferry/db';
+import { createFtpServer, type FtpServer, type FtpServerOptions } from '@ferry/ftp-core';
+import { createAccessGuard, type BanGuard } from './adapters/access-guard.js';
+import { createDbAuthenticator, type DbAuthenticator } from './adapters/db-authenticator.js';
+import { LiveHub } from './adapters/live-hub.js';
+import { recordSessions, type Diagnose } from './adapters/session-recording.js';
+import type { Config } from './config.js';
+import { Metrics } from './metrics.js';
+import { RuntimeSettings } from './settings.js';
+
+export interface Stores {
+  users: ReturnType<typeof createUserStore>;
+  admins: ReturnType<typeof createAdminStore>;
+  tokens: ReturnType<typeof createAuthTokenStore>;
+  sessions: ReturnType<typeof createSessionStore>;
+  transcripts: ReturnType<typeof createTranscriptStore>;
+  findings: ReturnType<typeof createFindingStore>;
+  bans: ReturnType<typeof createBanStore>;
+  audit: ReturnType<typeof createAuditStore>;
+}
+
+/** Facts about this process for GET /server; ports are filled in once the listeners are bound. */
+export interface RuntimeInfo {
+  version: string;
+  schemaVersion: string;
+  startedAt: number;
+  ftpPort: number;
+  ftpsPort: number | null;
+  tlsFingerprint(): string | null;
+}
+
+export interface Services {
+  db: Db;
+  dataDir: string;
+  stores: Stores;
+  ftp: FtpServer;
+  authenticator: DbAuthenticator;
+  guard: BanGuard;
+  settings: RuntimeSettings;
+  recorder: ReturnType<typeof createSessionRecorder>;
+  hub: LiveHub;
+  metrics: Metrics;
+  info: RuntimeInfo;
+  /** Stops recording and the hub, flushes and closes the recorder. Does not close the engine or the database. */
+  dispose(): void;
+}
+
+export interface ServicesOptions {
+  db: Db;
+  dataDir: string;
+  version: string;
+  bans?: Config['bans'];
+  fixedSettings?: Config['fixedSettings'];
+  tls?: FtpServerOptions['tls'];
+  tlsFingerprint?: () => string | null;
+  logger?: FtpServerOptions['logger'];
+  /** The transcript doctor, once wired (see adapters/session-recording.ts). */
+  diagnose?: Diagnose;
+  credentialCacheTtlMs?: number;
+  progressIntervalMs?: number;
+}
+
+export function createServices(opts: ServicesOptions): Services {
+  const { db } = opts;
+  const stores: Stores = {
+    users: createUserStore(db),
+    admins: createAdminStore(db),
+    tokens: createAuthTokenStore(db),
+    sessions: createSessionStore(db),
+    transcripts: createTranscriptStore(db),
+    findings: createFindingStore(db),
+    bans: createBanStore(db),
+    audit: createAuditStore(db),
+  };
+  const settings = new RuntimeSettings(
+    createSettingsStore(db),
+    opts.fixedSettings ?? { values: {}, fixedBy: {} },
+    (key) => opts.logger?.warn({ key }, 'Ignoring an invalid stored setting; using its default'),
+  );
+  const authenticator = createDbAuthenticator({ users: stores.users, dataDir: opts.dataDir, cacheTtlMs: opts.credentialCacheTtlMs });
+  const bans = opts.bans;
+  const guard = createAccessGuard({
+    bans: stores.bans,
+    allowlist: bans?.allowlist ?? [],
+    threshold: bans?.threshold,
+    windowMs: bans?.windowMs,
+    baseDurationMs: bans?.baseDurationMs,
+    maxDurationMs: bans?.maxDurationMs,
+    onBan: (ban) => opts.logger?.warn({ address: ban.address, expiresAt: ban.expiresAt, offences: ban.offences }, 'Address banned after failed FTP logins'),
+  });
+  const ftp = createFtpServer({ authenticator, guard, settings: settings.ftpSettings(), tls: opts.tls ?? null, logger: opts.logger });
+  const recorder = createSessionRecorder(db);
+  const hub = new LiveHub(ftp, { progressIntervalMs: opts.progressIntervalMs });
+  const stopRecording = recordSessions(ftp, {
+    recorder,
+    findings: stores.findings,
+    diagnose: opts.diagnose,
+    onFindings: (sessionId, findings) => findings.forEach((finding) => hub.publish({ type: 'finding', sessionId, finding })),
+  });
+  const metrics = new Metrics({
+    server: ftp,
+    recorderStats: () => recorder.stats(),
+    websocketClients: () => hub.clientCount,
+    findingCounts: () => stores.findings.counts(),
+    bans: () => guard.list().length,
+  });
+  const info: RuntimeInfo = {
+    version: opts.version,
+    schemaVersion: schemaVersion(db),
+    startedAt: Date.now(),
+    ftpPort: 0,
+    ftpsPort: null,
+    tlsFingerprint: opts.tlsFingerprint ?? (() => null),
+  };
+  return {
+    db,
+    dataDir: opts.dataDir,
+    stores,
+    ftp,
+    authenticator,
+    guard,
+    settings,
+    recorder,
+    hub,
+    metrics,
+    info,
+    dispose() {
+      stopRecording();
+      hub.close();
+      metrics.close();
+      recorder.close();
+    },
+  };
+}

@@ -1,0 +1,84 @@
+/**
+ * The FTPS certificate: FERRY_TLS_CERT/KEY, or a self-signed one generated on first start into
+ * <data dir>/tls. The files are watched, and a changed certificate is used for the next handshake
+ * without a restart (an invalid new pair is logged and the old one kept).
+ */
+import { X509Certificate } from 'node:crypto';
+import { existsSync, readFileSync, unwatchFile, watchFile } from 'node:fs';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { createSecureContext, type SecureContext } from 'node:tls';
+import { generate } from 'selfsigned';
+
+export interface CertificateFiles {
+  certFile: string;
+  keyFile: string;
+}
+
+export interface TlsProvider {
+  secureContext(): SecureContext;
+  /** SHA-256 fingerprint of the current certificate (`AB:CD:...`). */
+  fingerprint(): string;
+  close(): void;
+}
+
+interface Log {
+  info(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+/** Creates <dataDir>/tls/{cert,key}.pem when missing; returns their paths. */
+export async function ensureSelfSigned(dataDir: string, log: Log): Promise<CertificateFiles & { generated: boolean }> {
+  const dir = path.join(dataDir, 'tls');
+  const certFile = path.join(dir, 'cert.pem');
+  const keyFile = path.join(dir, 'key.pem');
+  if (existsSync(certFile) && existsSync(keyFile)) return { certFile, keyFile, generated: false };
+  await mkdir(dir, { recursive: true });
+  const pems = await generate([{ name: 'commonName', value: 'Ferry FTP server' }], {
+    keySize: 2048,
+    algorithm: 'sha256',
+    notAfterDate: new Date(Date.now() + 5 * 365 * 86_400_000),
+    extensions: [
+      { name: 'basicConstraints', cA: false },
+      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
+      { name: 'extKeyUsage', serverAuth: true },
+      { name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }, { type: 7, ip: '127.0.0.1' }, { type: 7, ip: '::1' }] },
+    ],
+  });
+  await writeFile(keyFile, pems.private, { mode: 0o600 });
+  await chmod(keyFile, 0o600);
+  await writeFile(certFile, pems.cert);
+  log.info({ certFile }, 'Generated a self-signed FTPS certificate (set FERRY_TLS_CERT/FERRY_TLS_KEY to use your own)');
+  return { certFile, keyFile, generated: true };
+}
+
+function load(files: CertificateFiles): { context: SecureContext; fingerprint: string } {
+  const cert = readFileSync(files.certFile);
+  const key = readFileSync(files.keyFile);
+  const context = createSecureContext({ cert, key, minVersion: 'TLSv1.2' });
+  return { context, fingerprint: new X509Certificate(cert).fingerprint256 };
+}
+
+/** Loads the pair (throws when unreadable or invalid) and watches both files for changes. */
+export function createTlsProvider(files: CertificateFiles, log: Log, pollMs = 5000): TlsProvider {
+  let current = load(files);
+  const reload = (curr: { mtimeMs: number }, prev: { mtimeMs: number }) => {
+    if (curr.mtimeMs === prev.mtimeMs) return;
+    try {
+      const next = load(files);
+      if (next.fingerprint !== current.fingerprint) log.info({ fingerprint: next.fingerprint }, 'FTPS certificate reloaded');
+      current = next;
+    } catch (error) {
+      log.error({ err: error, certFile: files.certFile }, 'New FTPS certificate or key is invalid; keeping the previous one');
+    }
+  };
+  for (const file of [files.certFile, files.keyFile]) watchFile(file, { interval: pollMs, persistent: false }, reload);
+  return {
+    secureContext: () => current.context,
+    fingerprint: () => current.fingerprint,
+    close() {
+      unwatchFile(files.certFile, reload);
+      unwatchFile(files.keyFile, reload);
+    },
+  };
+}

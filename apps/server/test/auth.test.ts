@@ -1,0 +1,134 @@
+import { describe, expect, it } from 'vitest';
+import { ADMIN, sharedHarness, startHarness } from './harness.js';
+
+const shared = sharedHarness();
+
+describe('admin sign-in', () => {
+  it('returns a token, the CSRF token and an httpOnly SameSite=Strict cookie', async () => {
+    const { app } = shared();
+    const res = await app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: ADMIN });
+    expect(res.statusCode).toBe(200);
+    const body = res.json();
+    expect(body).toMatchObject({ username: 'admin', token: expect.any(String), csrfToken: expect.any(String) });
+    expect(body.expiresAt).toBeGreaterThan(Date.now());
+    const cookie = res.cookies.find((c) => c.name === 'ferry_session');
+    expect(cookie).toMatchObject({ value: body.token, httpOnly: true, sameSite: 'Strict', path: '/' });
+  });
+
+  it('answers 401 for a wrong password and for an unknown admin, identically', async () => {
+    const { app } = shared();
+    const wrong = await app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { ...ADMIN, password: 'nope-nope' } });
+    const unknown = await app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: 'ghost', password: 'nope-nope' } });
+    expect(wrong.statusCode).toBe(401);
+    expect(unknown.statusCode).toBe(401);
+    expect(wrong.json()).toEqual(unknown.json());
+    expect(wrong.json().error.code).toBe('APP_BAD_CREDENTIALS');
+  });
+
+  it('names the invalid field in a 400', async () => {
+    const { app } = shared();
+    const res = await app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: 'admin' } });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error).toMatchObject({ code: 'APP_VALIDATION', field: 'password' });
+  });
+
+  it('rate-limits login attempts per address with 429', async () => {
+    const { app } = await startHarness({ app: { loginRateLimit: { max: 3, timeWindowMs: 60_000 } } });
+    const codes: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const res = await app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { ...ADMIN, password: `wrong-${i}` } });
+      codes.push(res.statusCode);
+      if (res.statusCode === 429) expect(res.json().error.code).toBe('APP_RATE_LIMITED');
+    }
+    expect(codes).toEqual([401, 401, 401, 429, 429]);
+  });
+});
+
+describe('authentication of API requests', () => {
+  it('answers 401 without credentials or with a bad token', async () => {
+    const { app } = shared();
+    for (const headers of [{}, { authorization: 'Bearer not-a-token' }, { cookie: 'ferry_session=forged' }]) {
+      const res = await app.inject({ method: 'GET', url: '/api/v1/users', headers });
+      expect(res.statusCode).toBe(401);
+      expect(res.json().error.code).toBe('APP_UNAUTHORIZED');
+    }
+  });
+
+  it('accepts a Bearer token for reads and writes without CSRF', async () => {
+    const h = shared();
+    const me = await h.app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: await h.bearer() });
+    expect(me.json()).toMatchObject({ username: 'admin', via: 'bearer' });
+    const created = await h.app.inject({ method: 'POST', url: '/api/v1/auth/tokens', headers: await h.bearer(), payload: { name: 'ci' } });
+    expect(created.statusCode).toBe(201);
+  });
+
+  it('requires X-CSRF-Token on cookie-authenticated writes (403), not on reads', async () => {
+    const h = shared();
+    const { cookie, csrfToken } = await h.login();
+    const read = await h.app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: { cookie } });
+    expect(read.statusCode).toBe(200);
+    expect(read.json()).toEqual({ username: 'admin', via: 'cookie', csrfToken });
+
+    const payload = { username: 'csrf-victim', password: 'password-123' };
+    const missing = await h.app.inject({ method: 'POST', url: '/api/v1/users', headers: { cookie }, payload });
+    expect(missing.statusCode).toBe(403);
+    expect(missing.json().error.code).toBe('APP_CSRF');
+    const wrong = await h.app.inject({ method: 'POST', url: '/api/v1/users', headers: { cookie, 'x-csrf-token': 'x'.repeat(43) }, payload });
+    expect(wrong.statusCode).toBe(403);
+    const crossSite = await h.app.inject({
+      method: 'POST',
+      url: '/api/v1/users',
+      headers: { cookie, 'x-csrf-token': csrfToken, origin: 'https://evil.example' },
+      payload,
+    });
+    expect(crossSite.statusCode).toBe(403);
+    const ok = await h.app.inject({ method: 'POST', url: '/api/v1/users', headers: { cookie, 'x-csrf-token': csrfToken }, payload });
+    expect(ok.statusCode).toBe(201);
+  });
+
+  it('logout revokes the session', async () => {
+    const h = shared();
+    const login = await h.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: ADMIN });
+    const { csrfToken, token } = login.json<{ csrfToken: string; token: string }>();
+    const cookie = `ferry_session=${token}`;
+    const out = await h.app.inject({ method: 'POST', url: '/api/v1/auth/logout', headers: { cookie, 'x-csrf-token': csrfToken } });
+    expect(out.statusCode).toBe(204);
+    for (const headers of [{ cookie }, { authorization: `Bearer ${token}` }]) {
+      expect((await h.app.inject({ method: 'GET', url: '/api/v1/auth/me', headers })).statusCode).toBe(401);
+    }
+  });
+
+  it('expired sessions are refused', async () => {
+    const h = await startHarness({ app: { sessionTtlMs: 1 } });
+    const { token } = await h.login();
+    await new Promise((r) => setTimeout(r, 5));
+    expect((await h.app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: { authorization: `Bearer ${token}` } })).statusCode).toBe(401);
+  });
+});
+
+describe('API tokens', () => {
+  it('are created once with their secret, listed without it, usable, and revocable', async () => {
+    const h = shared();
+    const headers = await h.bearer();
+    const created = (await h.app.inject({ method: 'POST', url: '/api/v1/auth/tokens', headers, payload: { name: 'backup script' } })).json();
+    expect(created).toMatchObject({ name: 'backup script', token: expect.any(String), expiresAt: null });
+
+    const list = (await h.app.inject({ method: 'GET', url: '/api/v1/auth/tokens', headers })).json();
+    expect(list.nextCursor).toBeNull();
+    expect(list.items).toEqual(expect.arrayContaining([expect.objectContaining({ id: created.id, name: 'backup script' })]));
+    expect(JSON.stringify(list)).not.toContain(created.token);
+
+    const viaToken = await h.app.inject({ method: 'GET', url: '/api/v1/users', headers: { authorization: `Bearer ${created.token}` } });
+    expect(viaToken.statusCode).toBe(200);
+
+    expect((await h.app.inject({ method: 'DELETE', url: `/api/v1/auth/tokens/${created.id}`, headers })).statusCode).toBe(204);
+    expect((await h.app.inject({ method: 'DELETE', url: `/api/v1/auth/tokens/${created.id}`, headers })).statusCode).toBe(404);
+    const after = await h.app.inject({ method: 'GET', url: '/api/v1/users', headers: { authorization: `Bearer ${created.token}` } });
+    expect(after.statusCode).toBe(401);
+
+    const audit = (await h.app.inject({ method: 'GET', url: '/api/v1/audit', headers })).json();
+    const actions = audit.items.map((e: { action: string }) => e.action);
+    expect(actions).toEqual(expect.arrayContaining(['auth.login', 'token.create', 'token.revoke']));
+    expect(audit.items[0]).toMatchObject({ actor: 'admin', address: '127.0.0.1', at: expect.any(Number) });
+  });
+});

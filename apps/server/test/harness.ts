@@ -1,0 +1,102 @@
+/**
+ * Test harness: the real service graph (SQLite in a temp dir, the real engine) behind buildApp.
+ * The engine only listens when a test asks for it (`listenFtp`), on 127.0.0.1 and port 0.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { closeDb, createAdminStore, openDb } from '@ferry/db';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, onTestFinished } from 'vitest';
+import { buildApp, type AppOptions } from '../src/app.js';
+import type { Config } from '../src/config.js';
+import { createServices, type Services } from '../src/services.js';
+
+export const ADMIN = { username: 'admin', password: 'admin-password-1' };
+
+export interface Harness {
+  app: FastifyInstance;
+  services: Services;
+  dataDir: string;
+  /** Logs in as the admin over the API: Bearer token, cookie header and CSRF token. */
+  login(): Promise<{ token: string; cookie: string; csrfToken: string }>;
+  /** Shorthand for `{ authorization: 'Bearer …' }`. */
+  bearer(): Promise<Record<string, string>>;
+  listenFtp(): Promise<number>;
+  close(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  app?: Partial<Omit<AppOptions, 'services'>>;
+  fixedSettings?: Config['fixedSettings'];
+  bans?: Partial<Config['bans']>;
+  progressIntervalMs?: number;
+}
+
+/** A harness for one test, closed when the test finishes. */
+export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
+  const harness = await createHarness(opts);
+  onTestFinished(() => harness.close());
+  return harness;
+}
+
+/** One harness for every test of a file (password hashing is slow on a busy machine); use distinct names per test. */
+export function sharedHarness(opts: HarnessOptions = {}): () => Harness {
+  let harness: Harness | undefined;
+  beforeAll(async () => {
+    harness = await createHarness({ ...opts, app: { loginRateLimit: { max: 1000, timeWindowMs: 60_000 }, ...opts.app } });
+  });
+  afterAll(() => harness?.close());
+  return () => {
+    if (!harness) throw new Error('sharedHarness used outside a test');
+    return harness;
+  };
+}
+
+async function createHarness(opts: HarnessOptions): Promise<Harness> {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'ferry-server-'));
+  const db = openDb(path.join(dataDir, 'ferry.db'));
+  await createAdminStore(db).create(ADMIN.username, ADMIN.password);
+  const services = createServices({
+    db,
+    dataDir,
+    version: '0.0.0-test',
+    fixedSettings: opts.fixedSettings ?? { values: { passivePorts: '0-0' }, fixedBy: {} },
+    bans: { allowlist: [], threshold: 10, windowMs: 300_000, baseDurationMs: 60_000, maxDurationMs: 3_600_000, ...opts.bans },
+    progressIntervalMs: opts.progressIntervalMs,
+  });
+  const app = await buildApp({ services, csrfSecret: randomBytes(32), webRoot: null, ...opts.app });
+
+  let session: { token: string; cookie: string; csrfToken: string } | null = null;
+  const harness: Harness = {
+    app,
+    services,
+    dataDir,
+    async login() {
+      if (session) return session;
+      const res = await app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: ADMIN });
+      if (res.statusCode !== 200) throw new Error(`login failed: ${res.statusCode} ${res.body}`);
+      const body = res.json<{ token: string; csrfToken: string }>();
+      const cookie = res.cookies.find((c) => c.name === 'ferry_session');
+      session = { token: body.token, csrfToken: body.csrfToken, cookie: `ferry_session=${cookie?.value}` };
+      return session;
+    },
+    async bearer() {
+      return { authorization: `Bearer ${(await harness.login()).token}` };
+    },
+    async listenFtp() {
+      const bound = await services.ftp.listen({ host: '127.0.0.1', port: 0 });
+      services.info.ftpPort = bound.port;
+      return bound.port;
+    },
+    async close() {
+      await app.close();
+      await services.ftp.close({ graceMs: 0 });
+      services.dispose();
+      closeDb(db);
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+  return harness;
+}
