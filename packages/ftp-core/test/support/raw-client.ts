@@ -124,7 +124,9 @@ export async function readData(port: number, host = '127.0.0.1', localAddress?: 
     socket.once('connect', resolve);
     socket.once('error', reject);
   });
-  return { socket, data: collect(socket) };
+  const data = collect(socket);
+  data.catch(() => undefined); // callers that ignore the data must not leave a rejection unhandled
+  return { socket, data };
 }
 
 export function collect(socket: Socket): Promise<Buffer> {

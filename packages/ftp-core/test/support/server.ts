@@ -42,6 +42,7 @@ export async function startServer(
     tls?: boolean;
     implicitTls?: boolean;
     guard?: AccessGuard;
+    host?: string;
   } = {},
 ): Promise<TestServer> {
   const base = await realpath(await mkdtemp(join(tmpdir(), 'ferry-ftp-')));
@@ -82,7 +83,7 @@ export async function startServer(
   });
   const transcript: TranscriptLine[] = [];
   server.on('transcript', (line) => transcript.push(line));
-  const { port, implicitTlsPort } = await server.listen({ host: '127.0.0.1', port: 0, implicitTlsPort: opts.implicitTls ? 0 : null });
+  const { port, implicitTlsPort } = await server.listen({ host: opts.host ?? '127.0.0.1', port: 0, implicitTlsPort: opts.implicitTls ? 0 : null });
   const home = join(base, 'alice');
   await mkdir(home, { recursive: true });
   return {

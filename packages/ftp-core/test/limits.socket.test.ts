@@ -1,0 +1,239 @@
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { RawClient, readData } from './support/raw-client.js';
+import { startServer, type TestServer } from './support/server.js';
+
+const servers: TestServer[] = [];
+async function server(opts: Parameters<typeof startServer>[0]): Promise<TestServer> {
+  const s = await startServer(opts);
+  servers.push(s);
+  return s;
+}
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+});
+
+async function loggedIn(t: TestServer, user = 'alice', pass = 'secret', localAddress?: string): Promise<RawClient> {
+  const c = await RawClient.connect(t.port, { localAddress });
+  await c.login(user, pass);
+  await c.send('TYPE I');
+  return c;
+}
+
+async function storeOver(c: RawClient, name: string, payload: Buffer): Promise<number> {
+  const { port } = await c.pasv();
+  const { socket } = await readData(port);
+  const first = await c.send(`STOR ${name}`);
+  if (first.code !== 150) return first.code;
+  socket.on('error', () => undefined);
+  socket.end(payload);
+  return (await c.read()).code;
+}
+
+describe('session limits', () => {
+  it('refuses connections over maxSessions and maxSessionsPerAddress with 421', async () => {
+    const t = await server({ settings: { maxSessions: 3, maxSessionsPerAddress: 2 } });
+    const a = await RawClient.connect(t.port);
+    const b = await RawClient.connect(t.port);
+    expect((await a.read()).code).toBe(220);
+    expect((await b.read()).code).toBe(220);
+    const sameIp = await RawClient.connect(t.port);
+    expect((await sameIp.read()).text).toMatch(/^421 Too many connections from your address/);
+    const other = await RawClient.connect(t.port, { localAddress: '127.0.0.2' });
+    expect((await other.read()).code).toBe(220);
+    const full = await RawClient.connect(t.port, { localAddress: '127.0.0.3' });
+    expect((await full.read()).text).toMatch(/^421 Too many connections \(at most 3\)/);
+    for (const c of [a, b, sameIp, other, full]) c.close();
+  });
+
+  it('refuses a login over the account session limit with 421', async () => {
+    const t = await server({ accounts: { alice: { password: 'secret', maxSessions: 1 } } });
+    const a = await loggedIn(t);
+    const b = await RawClient.connect(t.port);
+    await b.read();
+    await b.send('USER alice');
+    expect((await b.send('PASS secret')).text).toBe('421 Too many sessions for alice (at most 1)');
+    await b.waitClosed();
+    a.close();
+  });
+
+  it('refuses addresses the guard rejects', async () => {
+    const failures: string[] = [];
+    const t = await server({
+      guard: {
+        admit: (ip) => (ip === '127.0.0.2' ? { ok: false, reason: 'Banned' } : { ok: true }),
+        loginFailed: (ip, user, reason) => failures.push(`${ip} ${user} ${reason}`),
+        loginSucceeded: () => undefined,
+      },
+    });
+    const banned = await RawClient.connect(t.port, { localAddress: '127.0.0.2' });
+    expect((await banned.read()).text).toBe('421 Banned');
+    const ok = await RawClient.connect(t.port);
+    await ok.read();
+    await ok.send('USER alice');
+    expect((await ok.send('PASS nope')).code).toBe(530);
+    expect(failures).toEqual(['127.0.0.1 alice bad-password']);
+    ok.close();
+    banned.close();
+  });
+});
+
+describe('passive ports and NAT', () => {
+  it('answers 425 when the passive range is exhausted, and counts it', async () => {
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise<void>((r) => probe.close(() => r()));
+    const t = await server({ settings: { passivePorts: { min: port, max: port } } });
+    const a = await loggedIn(t);
+    expect((await a.pasv()).port).toBe(port);
+    expect(t.server.stats().passivePortsInUse).toBe(1);
+    const b = await loggedIn(t);
+    const r = await b.send('PASV');
+    expect(r.code).toBe(425);
+    expect(r.text).toContain(`${port}-${port}`);
+    expect(t.server.stats().passivePortExhaustions).toBe(1);
+    a.close();
+    b.close();
+  });
+
+  it('advertises the configured address, per-network overrides, and previews the same reply', async () => {
+    const t = await server({
+      settings: {
+        passiveAddress: '203.0.113.5',
+        passiveLocalForPrivateClients: false,
+        passiveAddressOverrides: [{ cidr: '127.0.0.2/32', address: '192.0.2.9' }],
+      },
+    });
+    const one = await loggedIn(t);
+    const r1 = await one.send('PASV');
+    expect(r1.text).toMatch(/^227 Entering Passive Mode \(203,0,113,5,\d+,\d+\)$/);
+    const two = await loggedIn(t, 'alice', 'secret', '127.0.0.2');
+    const r2 = await two.send('PASV');
+    expect(r2.text).toMatch(/^227 Entering Passive Mode \(192,0,2,9,\d+,\d+\)$/);
+    expect(t.server.previewPassiveReply('127.0.0.2', '127.0.0.1').advertisedAddress).toBe('192.0.2.9');
+    expect(t.server.previewPassiveReply('198.51.100.7', '10.0.0.2')).toEqual({
+      reply: '227 Entering Passive Mode (203,0,113,5,0,0)',
+      advertisedAddress: '203.0.113.5',
+    });
+    t.server.updateSettings({ passiveLocalForPrivateClients: true });
+    expect(t.server.previewPassiveReply('10.1.2.3', '10.0.0.2').advertisedAddress).toBe('10.0.0.2');
+    expect(t.server.previewPassiveReply('::1', '::1').reply).toMatch(/^504 .*EPSV/);
+    one.close();
+    two.close();
+  });
+
+  it('resolves a hostname passive address', async () => {
+    const t = await server({ settings: { passiveAddress: 'localhost', passiveLocalForPrivateClients: false } });
+    const c = await loggedIn(t);
+    expect((await c.pasv()).host).toBe('127.0.0.1');
+    c.close();
+  });
+
+  it('refuses PASV to an IPv6 client and points at EPSV, which works', async () => {
+    const t = await startServer({ host: '::1' });
+    servers.push(t);
+    const c = await RawClient.connect(t.port, { host: '::1' });
+    await c.login();
+    const r = await c.send('PASV');
+    expect(r.code).toBe(504);
+    expect(r.text).toContain('EPSV');
+    const port = await c.epsv();
+    const { data } = await readData(port, '::1');
+    expect((await c.send('NLST')).code).toBe(150);
+    await data;
+    expect((await c.read()).code).toBe(226);
+    expect((await c.send('EPRT |2|::1|40000|')).code).toBe(200);
+    c.close();
+  });
+});
+
+describe('quota, rates and disk space', () => {
+  it('stops an upload over the byte quota with 552 and leaves no partial file', async () => {
+    const t = await server({ accounts: { alice: { password: 'secret', quotaBytes: 100_000 } } });
+    await writeFile(join(t.home, 'existing.bin'), randomBytes(50_000));
+    await writeFile(join(t.home, 'keep.bin'), 'old');
+    const c = await loggedIn(t);
+    expect(await storeOver(c, 'big.bin', randomBytes(80_000))).toBe(552);
+    expect(await storeOver(c, 'keep.bin', randomBytes(80_000))).toBe(552);
+    expect((await readdir(t.home)).sort()).toEqual(['existing.bin', 'keep.bin']);
+    expect(await readFile(join(t.home, 'keep.bin'), 'utf8')).toBe('old');
+    expect(await storeOver(c, 'small.bin', randomBytes(40_000))).toBe(226);
+    expect(t.transcript.some((l) => l.event?.type === 'quota-exceeded')).toBe(true);
+    c.close();
+  });
+
+  it('APPE over the quota is cut back to the original file', async () => {
+    const t = await server({ accounts: { alice: { password: 'secret', quotaBytes: 1000 } } });
+    await writeFile(join(t.home, 'log.txt'), 'start');
+    const c = await loggedIn(t);
+    const { port } = await c.pasv();
+    const { socket } = await readData(port);
+    expect((await c.send('APPE log.txt')).code).toBe(150);
+    socket.on('error', () => undefined);
+    socket.end(randomBytes(5000));
+    expect((await c.read()).code).toBe(552);
+    expect(await readFile(join(t.home, 'log.txt'), 'utf8')).toBe('start');
+    c.close();
+  });
+
+  it('enforces the file quota', async () => {
+    const t = await server({ accounts: { alice: { password: 'secret', quotaFiles: 1 } } });
+    await writeFile(join(t.home, 'one.txt'), '1');
+    const c = await loggedIn(t);
+    await c.pasv();
+    expect((await c.send('STOR two.txt')).code).toBe(552);
+    expect(await storeOver(c, 'one.txt', Buffer.from('replaced'))).toBe(226);
+    c.close();
+  });
+
+  it('limits download and upload byte rates', async () => {
+    const t = await server({ accounts: { alice: { password: 'secret', downloadBytesPerSecond: 400_000, uploadBytesPerSecond: 400_000 } } });
+    await writeFile(join(t.home, 'rate.bin'), randomBytes(200_000));
+    const c = await loggedIn(t);
+    const { port } = await c.pasv();
+    const { data } = await readData(port);
+    let started = Date.now();
+    await c.send('RETR rate.bin');
+    expect((await data).length).toBe(200_000);
+    await c.read();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(400);
+    started = Date.now();
+    expect(await storeOver(c, 'up.bin', randomBytes(200_000))).toBe(226);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(400);
+    c.close();
+  });
+
+  const canMount = ((): boolean => {
+    if (process.platform !== 'linux' || process.getuid?.() !== 0) return false;
+    try {
+      execFileSync('mount', ['--version'], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+
+  it.skipIf(!canMount)('answers 452 when the disk is full and removes the temporary file', async () => {
+    const t = await server({});
+    await mkdir(join(t.home, 'small'), { recursive: true });
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', join(t.home, 'small')]);
+    } catch {
+      return; // no mount permission in this sandbox
+    }
+    try {
+      const c = await loggedIn(t);
+      expect(await storeOver(c, 'small/full.bin', randomBytes(1024 * 1024))).toBe(452);
+      expect(await readdir(join(t.home, 'small'))).toEqual([]);
+      expect(t.transcript.some((l) => l.event?.type === 'disk-full')).toBe(true);
+      c.close();
+    } finally {
+      execFileSync('umount', ['-l', join(t.home, 'small')]);
+    }
+  });
+});
