@@ -86,6 +86,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     },
     // The admin site is often plain HTTP on a LAN: no HSTS, no upgrade-insecure-requests.
     strictTransportSecurity: false,
+    frameguard: { action: 'deny' },
     crossOriginEmbedderPolicy: false,
   });
   await app.register(cookie);
