@@ -30,7 +30,8 @@ export class LineReader {
       const end = lf === -1 ? chunk.length : lf;
       if (!this.discarding) {
         const piece = chunk.subarray(start, end);
-        if (this.size + piece.length > MAX_LINE_BYTES) {
+        // +1 leaves room for the CR of the CRLF.
+        if (this.size + piece.length > MAX_LINE_BYTES + 1) {
           this.parts = [];
           this.size = 0;
           this.discarding = true;
@@ -71,7 +72,7 @@ export class LineReader {
 
 /** Removes Telnet commands (IAC x, IAC IAC) that clients put before urgent commands such as ABOR. */
 function stripTelnet(bytes: Buffer): Buffer {
-  if (!bytes.includes(IAC)) return bytes;
+  if (!bytes.includes(IAC)) return stripLeadingMarks(bytes);
   const kept: number[] = [];
   for (let i = 0; i < bytes.length; i++) {
     const b = bytes[i]!;
@@ -81,7 +82,12 @@ function stripTelnet(bytes: Buffer): Buffer {
     }
     kept.push(b);
   }
-  // Some clients also send the Telnet Data Mark (0xF2) as urgent data that arrives inline.
-  while (kept.length > 0 && (kept[0] === 0xf2 || kept[0] === 0xf4)) kept.shift();
-  return Buffer.from(kept);
+  return stripLeadingMarks(Buffer.from(kept));
+}
+
+/** The Telnet Data Mark (0xF2) or IP (0xF4) sent as urgent data can arrive inline, without IAC. */
+function stripLeadingMarks(bytes: Buffer): Buffer {
+  let i = 0;
+  while (i < bytes.length && (bytes[i] === 0xf2 || bytes[i] === 0xf4)) i++;
+  return i === 0 ? bytes : bytes.subarray(i);
 }
