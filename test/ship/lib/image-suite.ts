@@ -10,7 +10,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { repoRoot } from './context.js';
 import { readDockerfile } from './dockerfile.js';
 import { buildLikeImage, type ImageBuild } from './image.js';
-import { createFtpAccount, ftpRoundTrip, queryWithBuild, runDocumentedBackup, runHealthcheck, versionOf } from './probe.js';
+import { createFtpAccount, ftpLoginRejection, ftpRoundTrip, queryWithBuild, runDocumentedBackup, runHealthcheck, versionOf } from './probe.js';
 import { startImage, type StartedImage } from './start.js';
 
 export interface SuiteOptions {
@@ -76,7 +76,7 @@ export function imageSuite(opts: SuiteOptions): void {
     const account = await createFtpAccount(image);
     ftpAccount = account.username;
     const result = await ftpRoundTrip(image, account, 'shipped\n');
-    expect(result.welcomeCode).toBe(230);
+    expect(await ftpLoginRejection(image, account.username)).toBe(530);
     expect(result.listing).toContain('hello.txt');
     expect(result.downloaded).toBe('shipped\n');
   });

@@ -61,10 +61,7 @@ export async function buildLikeImage(opts: BuildOptions): Promise<ImageBuild> {
         for (const source of sources) {
           const files = source === '.' ? context : context.filter((f) => f === source);
           if (files.length === 0) throw new Error(`line ${ins.line}: ${source} is not in the build context`);
-          for (const rel of files) {
-            mkdirSync(path.dirname(path.join(src, rel)), { recursive: true });
-            cpSync(path.join(repoRoot, rel), path.join(src, rel), { preserveTimestamps: true });
-          }
+          for (const rel of files) copyFile(rel, src);
         }
         log.push(`COPY ${ins.args}`);
         continue;
@@ -85,6 +82,16 @@ export async function buildLikeImage(opts: BuildOptions): Promise<ImageBuild> {
     throw new Error(`${(error as Error).message}\n--- build log ---\n${log.join('\n')}`);
   }
   return { app: out, log, remove: () => rmSync(tmp, { recursive: true, force: true }) };
+}
+
+/** Copies one context file; one deleted since the listing (a working tree in use) is left out, as Docker would. */
+function copyFile(rel: string, dest: string): void {
+  mkdirSync(path.dirname(path.join(dest, rel)), { recursive: true });
+  try {
+    cpSync(path.join(repoRoot, rel), path.join(dest, rel), { preserveTimestamps: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
 }
 
 function checkPnpmVersion(runs: string[], env: NodeJS.ProcessEnv): void {

@@ -57,11 +57,24 @@ export async function createFtpAccount(image: StartedImage, adminUser = 'admin')
   return account;
 }
 
+/** The reply code to a login with a wrong password (530 expected). */
+export async function ftpLoginRejection(image: StartedImage, username: string): Promise<number | undefined> {
+  const client = new Client(10_000);
+  try {
+    await client.access({ host: '127.0.0.1', port: image.ftpPort, user: username, password: 'not-the-password', secure: false });
+    return undefined;
+  } catch (error) {
+    return (error as { code?: number }).code;
+  } finally {
+    client.close();
+  }
+}
+
 /** Logs in over FTP, uploads a file, lists it and downloads it again; returns what came back. */
 export async function ftpRoundTrip(image: StartedImage, account: { username: string; password: string }, content: string) {
   const client = new Client(10_000);
   try {
-    const welcome = await client.access({ host: '127.0.0.1', port: image.ftpPort, user: account.username, password: account.password, secure: false });
+    await client.access({ host: '127.0.0.1', port: image.ftpPort, user: account.username, password: account.password, secure: false });
     await client.uploadFrom(Readable.from([Buffer.from(content)]), 'hello.txt');
     const listing = (await client.list()).map((f) => f.name);
     const chunks: Buffer[] = [];
@@ -74,7 +87,7 @@ export async function ftpRoundTrip(image: StartedImage, account: { username: str
       }),
       'hello.txt',
     );
-    return { welcomeCode: welcome.code, listing, downloaded: Buffer.concat(chunks).toString() };
+    return { listing, downloaded: Buffer.concat(chunks).toString() };
   } finally {
     client.close();
   }
