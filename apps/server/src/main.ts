@@ -10,9 +10,10 @@ import { readFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { closeDb, createAdminStore, MigrationError, openDb, pruneHistory, schemaVersion, type Db } from '@ferry/db';
-import { pino, type Logger } from 'pino';
-import { buildApp, REDACTED_PATHS } from './app.js';
+import type { Logger } from 'pino';
+import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
+import { createLogger } from './log.js';
 import { createServices } from './services.js';
 import { createTlsProvider, ensureSelfSigned, type TlsProvider } from './tls.js';
 
@@ -33,7 +34,7 @@ async function main(): Promise<void> {
     process.exitCode = 1;
     return;
   }
-  const log = pino({ level: config.logLevel, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } });
+  const log = createLogger(config.logLevel);
   /** For the few lines an operator must see whatever the log level. */
   const notice = log.child({}, { level: 'info' });
   process.on('uncaughtException', (err) => {

@@ -1,0 +1,102 @@
+import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { closeDb, createBanStore, openDb } from '@ferry/db';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { createAccessGuard } from '../src/adapters/access-guard.js';
+import { createLogger, redactUrl } from '../src/log.js';
+import { createTlsProvider, ensureSelfSigned } from '../src/tls.js';
+import { ADMIN, startHarness } from './harness.js';
+
+async function tempDir(prefix: string) {
+  const dir = await mkdtemp(path.join(tmpdir(), prefix));
+  onTestFinished(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+describe('logging', () => {
+  it('never writes passwords or tokens, including a WebSocket ?token=', async () => {
+    const lines: string[] = [];
+    const sink = new Writable({ write: (chunk, _e, done) => (lines.push(String(chunk)), done()) });
+    const h = await startHarness({ app: { logger: createLogger('trace', sink) } });
+    const login = await h.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: ADMIN });
+    const { token } = login.json<{ token: string }>();
+    await h.app.inject({ method: 'GET', url: '/api/v1/users', headers: { authorization: `Bearer ${token}` } });
+    await h.app.inject({ method: 'POST', url: '/api/v1/users', headers: { authorization: `Bearer ${token}` }, payload: { username: 'logged', password: 'user-secret-pw' } });
+    const ws = await h.app.injectWS(`/api/v1/events?token=${token}`);
+    ws.terminate();
+    const log = lines.join('');
+    expect(log).toContain('/api/v1/events?token=[redacted]');
+    expect(log).toContain('"url":"/api/v1/users"');
+    for (const secret of [token, ADMIN.password, 'user-secret-pw']) expect(log).not.toContain(secret);
+  });
+
+  it('redacts secrets in URLs', () => {
+    expect(redactUrl('/api/v1/events?token=abc&x=1')).toBe('/api/v1/events?token=[redacted]&x=1');
+    expect(redactUrl('/a?x=1&password=p')).toBe('/a?x=1&password=[redacted]');
+  });
+});
+
+describe('access guard', () => {
+  it('bans past the threshold, escalates on repeat, never bans the allow-list, and bans survive a restart', async () => {
+    const dir = await tempDir('ferry-guard-');
+    const file = path.join(dir, 'ferry.db');
+    let now = 1_000_000;
+    const db = openDb(file);
+    const guard = createAccessGuard({ bans: createBanStore(db), allowlist: ['10.0.0.0/8'], threshold: 3, windowMs: 60_000, baseDurationMs: 10_000, now: () => now });
+    const fail = (address: string, times: number) => {
+      for (let i = 0; i < times; i++) guard.loginFailed(address, 'x', 'bad-password');
+    };
+
+    fail('192.0.2.1', 2);
+    expect(guard.admit('192.0.2.1').ok).toBe(true);
+    now += 61_000; // the first two fall out of the window
+    fail('192.0.2.1', 2);
+    expect(guard.admit('192.0.2.1').ok).toBe(true);
+    fail('192.0.2.1', 1);
+    expect(guard.admit('::ffff:192.0.2.1')).toMatchObject({ ok: false });
+    expect(guard.admit('192.0.2.2').ok).toBe(true);
+    const first = guard.list()[0]!;
+    expect(first.expiresAt - now).toBe(10_000);
+
+    fail('10.1.2.3', 50);
+    expect(guard.admit('10.1.2.3').ok).toBe(true);
+
+    now += 10_001; // ban over; offend again: twice as long
+    expect(guard.admit('192.0.2.1').ok).toBe(true);
+    fail('192.0.2.1', 3);
+    const second = guard.list().find((b) => b.address === '192.0.2.1')!;
+    expect(second.offences).toBe(2);
+    expect(second.expiresAt - now).toBe(20_000);
+    closeDb(db);
+
+    const reopened = openDb(file);
+    onTestFinished(() => closeDb(reopened));
+    const restarted = createAccessGuard({ bans: createBanStore(reopened), allowlist: [], now: () => now });
+    expect(restarted.admit('192.0.2.1').ok).toBe(false);
+    expect(restarted.lift('192.0.2.1')).toBe(true);
+    expect(restarted.admit('192.0.2.1').ok).toBe(true);
+  });
+});
+
+describe('FTPS certificate', () => {
+  it('is generated once, and a replaced certificate is picked up without a restart', async () => {
+    const dir = await tempDir('ferry-tls-');
+    const log = { info: () => {}, error: () => {} };
+    const files = await ensureSelfSigned(dir, log);
+    expect(files.generated).toBe(true);
+    expect((await ensureSelfSigned(dir, log)).generated).toBe(false);
+    const provider = createTlsProvider(files, log, 20);
+    onTestFinished(() => provider.close());
+    const before = provider.fingerprint();
+    expect(before).toMatch(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
+    expect(provider.secureContext()).toBeDefined();
+
+    const other = await ensureSelfSigned(path.join(dir, 'other'), log);
+    await new Promise((r) => setTimeout(r, 30)); // a different mtime
+    await copyFile(other.keyFile, files.keyFile);
+    await copyFile(other.certFile, files.certFile);
+    await expect.poll(() => provider.fingerprint(), { timeout: 5000 }).not.toBe(before);
+  });
+});
