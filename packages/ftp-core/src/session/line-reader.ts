@@ -19,12 +19,15 @@ export class LineReader {
   private size = 0;
   /** Set while the rest of an over-long line is being skipped. */
   private discarding = false;
+  /** Set after an urgent `ABOR\r` was taken as a line: a LF that still arrives belongs to it. */
+  private skipLf = false;
   private readonly decoder = new TextDecoder('utf-8', { fatal: true });
 
   /** Feeds a chunk; returns the complete lines (and problems) it finished, in order. */
   push(chunk: Buffer): LineEvent[] {
     const out: LineEvent[] = [];
-    let start = 0;
+    let start = this.skipLf && chunk[0] === LF ? 1 : 0;
+    this.skipLf = false;
     while (start < chunk.length) {
       const lf = chunk.indexOf(LF, start);
       const end = lf === -1 ? chunk.length : lf;
@@ -46,7 +49,21 @@ export class LineReader {
       else out.push(this.finish());
       start = lf + 1;
     }
+    if (this.isUrgentAbort()) {
+      out.push(this.finish());
+      this.skipLf = true;
+    }
     return out;
+  }
+
+  /**
+   * Python's ftplib sends `ABOR\r\n` as TCP urgent data; without SO_OOBINLINE (which Node cannot
+   * set) the urgent LF never arrives in the stream, so a pending `ABOR\r` is a complete line.
+   */
+  private isUrgentAbort(): boolean {
+    if (this.discarding || this.size < 5 || this.size > 16) return false;
+    const pending = stripTelnet(Buffer.concat(this.parts));
+    return /^ABOR\r$/i.test(pending.toString('latin1'));
   }
 
   /** Drops any partial line (after AUTH TLS, the old framing ends). */
