@@ -2,13 +2,13 @@
 // Ferry's benchmark runner: starts Ferry (the real server process, recording transcripts as in
 // production), vsftpd, pure-ftpd and ftp-srv on loopback, runs each workload against each of them in the
 // same run, and prints medians and Ferry's ratio to each peer. See bench/README.md.
-import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, statfsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { writeBigFile } from './lib/fixtures.mjs';
+import { acquireRunLock, releaseRunLock } from './lib/lock.mjs';
 import { machineInfo } from './lib/proc.mjs';
 import { renderReport, summarize, writeJson } from './lib/report.mjs';
 import { SERVER_NAMES, startServers } from './lib/servers.mjs';
@@ -16,6 +16,7 @@ import { sessionWorkloads } from './lib/sessions.mjs';
 import { killAllStarted, stopServer } from './lib/spawn.mjs';
 import { streamWorkloads } from './lib/streams.mjs';
 import { makeCertificate, removeSystemUser } from './lib/system.mjs';
+import { reexecWithFileLimit } from './lib/ulimit.mjs';
 
 const WORKLOADS = [...streamWorkloads, ...sessionWorkloads];
 const USAGE = `usage: node bench/run.mjs [--quick] [--only ${WORKLOADS.map((w) => w.id).join(',')}]
@@ -37,15 +38,7 @@ if (args.help) {
   process.exit(0);
 }
 
-// Raise the open-file limit for this process and the servers it starts (1,000 sessions plus data sockets).
-if (!process.env.FERRY_BENCH_REEXEC) {
-  const script = 'ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"';
-  const r = spawnSync('bash', ['-c', script, 'bash', process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
-    stdio: 'inherit',
-    env: { ...process.env, FERRY_BENCH_REEXEC: '1' },
-  });
-  process.exit(r.status ?? 1);
-}
+reexecWithFileLimit();
 
 const log = (msg) => process.stderr.write(`[bench] ${msg}\n`);
 const list = (s, all) => (s ? s.split(',').map((x) => x.trim()).filter(Boolean) : all);
@@ -59,6 +52,7 @@ const ctx = {
   quick,
   repeats: Number(args.repeats ?? (quick ? 1 : 3)),
   bigBytes: quick ? 16 * 2 ** 20 : 2 ** 30,
+  tlsBytes: quick ? 8 * 2 ** 20 : 256 * 2 ** 20, // FTPS moves 3-10x slower: a smaller file keeps the run short
   streamTimeoutS: quick ? 20 : 120,
   smallFiles: quick ? 20 : 500,
   smallBudgetMs: quick ? 5_000 : 20_000,
@@ -75,6 +69,7 @@ const ctx = {
   password: `Bench-${randomBytes(9).toString('base64url')}`,
 };
 
+acquireRunLock();
 const startedAt = Date.now();
 const deadline = startedAt + ctx.deadlineMs;
 const shm = '/dev/shm';
@@ -87,7 +82,7 @@ const room = (dir) => {
   }
 };
 // the large file once (hard-linked into every root) + one upload per server + headroom
-const needed = ctx.bigBytes * (2 + names.length) + 256 * 2 ** 20;
+const needed = ctx.bigBytes * (2 + names.length) + ctx.tlsBytes + 256 * 2 ** 20;
 const parent = room(shm) > needed ? shm : tmpdir();
 ctx.base = mkdtempSync(join(parent, 'ferry-bench-'));
 chmodSync(ctx.base, 0o755); // vsftpd's sessions run as the bench user and must traverse it
@@ -103,10 +98,12 @@ async function cleanup() {
   removeSystemUser(log);
   if (!args.keep) rmSync(ctx.base, { recursive: true, force: true });
   else log(`kept ${ctx.base}`);
+  releaseRunLock();
 }
 process.on('exit', () => {
   killAllStarted();
   if (!cleaned) removeSystemUser(log);
+  releaseRunLock();
 });
 for (const sig of ['SIGINT', 'SIGTERM']) {
   process.on(sig, () => {
@@ -119,6 +116,8 @@ try {
   ctx.bigSource = join(ctx.base, 'big.src');
   log(`writing ${ctx.bigBytes / 2 ** 20} MiB test file`);
   writeBigFile(ctx.bigSource, ctx.bigBytes);
+  ctx.tlsSource = join(ctx.base, 'big-tls.src');
+  writeBigFile(ctx.tlsSource, ctx.tlsBytes);
   ctx.cert = makeCertificate(ctx.base);
   const started = await startServers(names, ctx, log);
   servers = started.servers;

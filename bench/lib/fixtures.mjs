@@ -5,6 +5,7 @@ import { randomFillSync } from 'node:crypto';
 import { join } from 'node:path';
 
 export const BIG = 'big.bin';
+export const BIG_TLS = 'big-tls.bin';
 export const SMALL64K = 'r64k.bin';
 export const LIST_DIR = 'list10k';
 export const UPLOAD_DIR = 'up';
@@ -24,9 +25,10 @@ export function writeBigFile(file, bytes) {
 }
 
 /** Populates a server's root; `owner` ({uid, gid}) for servers whose sessions run as a system user. */
-export function populateRoot(root, { bigSource, listEntries, owner }) {
+export function populateRoot(root, { bigSource, tlsSource, listEntries, owner }) {
   mkdirSync(root, { recursive: true, mode: 0o755 });
   linkSync(bigSource, join(root, BIG));
+  linkSync(tlsSource, join(root, BIG_TLS));
   writeSmall(join(root, SMALL64K), 64 * 1024);
   mkdirSync(join(root, UPLOAD_DIR), { mode: 0o755 });
   const listDir = join(root, LIST_DIR);

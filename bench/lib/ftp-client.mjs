@@ -87,6 +87,11 @@ export class FtpClient {
     for (const waiter of this.#waiters.splice(0)) waiter.reject(err);
   }
 
+  /** Why the control connection ended (error or close), or null while it is open. */
+  get failure() {
+    return this.#failure;
+  }
+
   /** The next reply from the server (queued replies first). */
   readReply() {
     const queued = this.#replies.shift();
@@ -143,13 +148,17 @@ export class FtpClient {
     return data;
   }
 
-  /** Runs a download-type command (RETR, LIST, MLSD); resolves with the bytes and lines received. */
-  async receive(command) {
+  /**
+   * Runs a download-type command (RETR, LIST, MLSD); resolves with the bytes and lines received.
+   * `onChunk` sees every data chunk (e.g. to hash it).
+   */
+  async receive(command, onChunk) {
     const data = await this.openData();
     let bytes = 0;
     let lines = 0;
     const done = new Promise((resolve, reject) => {
       data.on('data', (chunk) => {
+        onChunk?.(chunk);
         bytes += chunk.length;
         for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) lines += 1;
       });

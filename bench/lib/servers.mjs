@@ -50,6 +50,7 @@ export async function startServers(names, ctx, log) {
       } else throw new Error('unknown server');
       populateRoot(root, {
         bigSource: ctx.bigSource,
+        tlsSource: ctx.tlsSource,
         listEntries: ctx.listEntries,
         owner: name === 'vsftpd' || name === 'pure-ftpd' ? account : null,
       });

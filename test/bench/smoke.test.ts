@@ -1,0 +1,64 @@
+/**
+ * Smoke test of the benchmark runner (not a benchmark): `bench/run.mjs --quick --servers ferry` starts a real
+ * Ferry process, runs every workload at tiny sizes and prints the table. Figures are not checked, only that
+ * every workload ran against Ferry without an error and produced a figure.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const runner = fileURLToPath(new URL('../../bench/run.mjs', import.meta.url));
+
+interface Summary {
+  servers: string[];
+  metrics: { key: string; label: string }[];
+  medians: Record<string, Record<string, number | null>>;
+  errors: Record<string, Record<string, string>>;
+  skipped: Record<string, string>;
+}
+
+let work: string;
+let stdout: string;
+let summary: Summary;
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'ferry-bench-smoke-'));
+  const out = join(work, 'result.json');
+  ({ stdout } = await run(process.execPath, [runner, '--quick', '--servers', 'ferry', '--out', out], {
+    timeout: 40_000,
+    killSignal: 'SIGTERM', // the runner stops the server it started on SIGTERM
+    maxBuffer: 4 << 20,
+  }));
+  summary = JSON.parse(await readFile(out, 'utf8')) as Summary;
+}, 45_000);
+
+afterAll(async () => {
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
+describe('bench/run.mjs --quick --servers ferry', () => {
+  it('prints the table header and one row per metric', () => {
+    expect(stdout).toContain('| workload | better | ferry |');
+    for (const metric of summary.metrics) expect(stdout).toContain(`| ${metric.label} |`);
+  });
+
+  it('ran every workload against Ferry without an error', () => {
+    expect(summary.skipped).toEqual({});
+    expect(summary.servers).toEqual(['ferry']);
+    expect(summary.errors).toEqual({});
+  });
+
+  it('has a figure for every metric, and every session of the burst succeeded', () => {
+    const ferry = summary.medians['ferry'] ?? {};
+    for (const { key } of summary.metrics) expect(ferry[key], key).toEqual(expect.any(Number));
+    expect(ferry['retr.mbps']).toBeGreaterThan(0);
+    expect(ferry['burst.succeeded']).toBe(20);
+    expect(ferry['idle.held']).toBe(20);
+    expect(ferry['small.completed']).toBe(40);
+  });
+});
