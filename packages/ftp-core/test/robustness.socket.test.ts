@@ -126,6 +126,8 @@ describe('timeouts', () => {
 
   it('disconnect() kicks a session with 421; close() says 421 to everyone', async () => {
     const s = await startServer();
+    const closed: string[] = [];
+    s.server.on('session:close', (info) => closed.push(info.reason));
     const a = await RawClient.connect(s.port);
     await a.login();
     const id = s.server.sessions()[0]!.id;
@@ -133,6 +135,7 @@ describe('timeouts', () => {
     expect(s.server.disconnect('nope')).toBe(false);
     expect((await a.read()).code).toBe(421);
     await a.waitClosed();
+    await until(() => closed.includes('kicked'));
     const b = await RawClient.connect(s.port);
     await b.login();
     const closing = s.close();

@@ -32,6 +32,8 @@ export interface Command {
   feat?: CommandSpec<unknown>['feat'];
   access: Access;
   duringTransfer: boolean;
+  /** Runs the argument parser alone (throws FtpError on bad input). */
+  parse(raw: string): unknown;
   execute(session: Session, raw: string): Promise<FtpReply | void>;
 }
 
@@ -44,6 +46,7 @@ export function defineCommand<A>(spec: CommandSpec<A>): Command {
     feat: spec.feat,
     access: spec.access,
     duringTransfer: spec.duringTransfer ?? false,
+    parse: (raw) => spec.args(raw),
     async execute(session, raw) {
       return spec.run(session, spec.args(raw));
     },

@@ -234,10 +234,17 @@ export class Session {
   /** REIN: back to the state right after the greeting (the control connection's TLS stays). */
   reinitialize(): void {
     this.dataChannel?.close();
-    Object.assign(this, {
-      phase: 'awaitingUser', pendingUser: null, account: null, fs: null, cwd: '/', transferType: 'A', restartOffset: 0,
-      pendingRename: null, dataChannel: null, epsvAll: false, mlstFacts: new Set(MLST_FACTS),
-    });
+    this.dataChannel = null;
+    this.phase = 'awaitingUser';
+    this.pendingUser = null;
+    this.account = null;
+    this.fs = null;
+    this.cwd = '/';
+    this.transferType = 'A';
+    this.restartOffset = 0;
+    this.pendingRename = null;
+    this.epsvAll = false;
+    this.mlstFacts = new Set(MLST_FACTS);
     this.tls = { ...this.tls, pbsz: false, prot: 'C' };
     this.armLoginTimer();
     this.ctx.emitSessionUpdate(this.info());
