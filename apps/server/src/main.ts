@@ -147,7 +147,13 @@ async function ensureAdmin(db: Db, config: Readonly<Config>): Promise<string | n
 
 async function startTls(config: Readonly<Config>, log: Logger): Promise<TlsProvider> {
   const files = config.tls ?? (await ensureSelfSigned(config.dataDir, log));
-  const provider = createTlsProvider(files, log);
+  let provider: TlsProvider;
+  try {
+    provider = createTlsProvider(files, log);
+  } catch (error) {
+    const source = config.tls ? 'FERRY_TLS_CERT/FERRY_TLS_KEY' : `the generated certificate in ${files.certFile}`;
+    throw new Error(`Cannot load the FTPS certificate from ${source}: ${(error as Error).message}`);
+  }
   log.info({ certFile: files.certFile, fingerprint: provider.fingerprint() }, 'FTPS certificate loaded (SHA-256 fingerprint)');
   return provider;
 }

@@ -23,7 +23,7 @@ export interface Harness {
   login(): Promise<{ token: string; cookie: string; csrfToken: string }>;
   /** Shorthand for `{ authorization: 'Bearer …' }`. */
   bearer(): Promise<Record<string, string>>;
-  listenFtp(): Promise<number>;
+  listenFtp(host?: string): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -85,8 +85,8 @@ async function createHarness(opts: HarnessOptions): Promise<Harness> {
     async bearer() {
       return { authorization: `Bearer ${(await harness.login()).token}` };
     },
-    async listenFtp() {
-      const bound = await services.ftp.listen({ host: '127.0.0.1', port: 0 });
+    async listenFtp(host = '127.0.0.1') {
+      const bound = await services.ftp.listen({ host, port: 0 });
       services.info.ftpPort = bound.port;
       return bound.port;
     },

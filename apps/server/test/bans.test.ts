@@ -1,0 +1,43 @@
+/** The ban guard wired into the real engine: repeated bad passwords from one address, another address unaffected. */
+import { once } from 'node:events';
+import { connect } from 'node:net';
+import { Client } from 'basic-ftp';
+import { describe, expect, it } from 'vitest';
+import { startHarness } from './harness.js';
+
+/** The first reply line a client at `localAddress` gets on connect. */
+async function greeting(port: number, localAddress: string): Promise<string> {
+  const socket = connect({ host: '127.0.0.1', port, localAddress });
+  socket.setTimeout(5000, () => socket.destroy(new Error('no greeting')));
+  try {
+    const [chunk] = (await once(socket, 'data')) as [Buffer];
+    return chunk.toString('utf8').split('\r\n')[0] ?? '';
+  } finally {
+    socket.destroy();
+  }
+}
+
+describe('brute-force defence over FTP', () => {
+  it('bans 127.0.0.1 after repeated bad passwords while 127.0.0.2 still connects; the API lifts the ban', async () => {
+    const h = await startHarness({ bans: { threshold: 3 } });
+    const headers = await h.bearer();
+    await h.app.inject({ method: 'POST', url: '/api/v1/users', headers, payload: { username: 'erin', password: 'erin-password' } });
+    const port = await h.listenFtp('0.0.0.0');
+
+    for (let i = 0; i < 3; i++) {
+      const ftp = new Client(5000);
+      await expect(ftp.access({ host: '127.0.0.1', port, user: 'erin', password: `wrong-${i}` })).rejects.toThrow(/530/);
+      ftp.close();
+    }
+    expect(await greeting(port, '127.0.0.1')).toMatch(/^421/);
+    expect(await greeting(port, '127.0.0.2')).toMatch(/^220/);
+
+    const bans = (await h.app.inject({ method: 'GET', url: '/api/v1/bans', headers })).json();
+    expect(bans.items).toEqual([expect.objectContaining({ address: '127.0.0.1', offences: 1 })]);
+    expect((await h.app.inject({ method: 'DELETE', url: '/api/v1/bans/127.0.0.1', headers })).statusCode).toBe(204);
+    expect(await greeting(port, '127.0.0.1')).toMatch(/^220/);
+    const ok = new Client(5000);
+    await ok.access({ host: '127.0.0.1', port, user: 'erin', password: 'erin-password' });
+    ok.close();
+  });
+});
