@@ -53,12 +53,19 @@ export async function saveScreenshot(page: Page, name: string): Promise<string> 
   return file;
 }
 
-/** Collects console errors and uncaught page errors, to assert that a run produced none (CSP violations included). */
+/**
+ * Collects what should never happen in a run: console errors (CSP violations included), uncaught exceptions and
+ * 5xx replies. Expected 4xx replies (a 401 before sign-in, a 409 for a duplicate) are not errors of the page;
+ * Chromium's generic "Failed to load resource" console line for them is skipped.
+ */
 export function collectPageErrors(page: Page): string[] {
   const errors: string[] = [];
   page.on('console', (message) => {
-    if (message.type() === 'error') errors.push(message.text());
+    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) errors.push(message.text());
   });
   page.on('pageerror', (error) => errors.push(error.message));
+  page.on('response', (response) => {
+    if (response.status() >= 500) errors.push(`${response.status()} ${response.request().method()} ${response.url()}`);
+  });
   return errors;
 }

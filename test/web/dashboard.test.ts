@@ -112,6 +112,7 @@ describe('admin dashboard', () => {
 
     ftp = new Client(10_000);
     await ftp.access({ host: '127.0.0.1', port: system.ftpPort, user: FTP_USER, password: FTP_PASSWORD });
+    ftp.availableListCommands = ['LIST']; // basic-ftp would prefer MLSD
 
     // Appears without a reload, over the WebSocket.
     const row = page.getByRole('link', { name: FTP_USER });
@@ -191,21 +192,21 @@ describe('admin dashboard', () => {
   it('previews the 227 reply in Settings and shows the other admin pages', async () => {
     await nav('Settings').click();
     await page.getByRole('heading', { name: 'Network and passive mode' }).waitFor();
-    await page.getByLabel('Client address').fill('127.0.0.1');
+    await page.getByLabel('Client address', { exact: true }).fill('127.0.0.1');
     await page.getByRole('button', { name: 'Preview' }).click();
     await expect.poll(() => page.locator('pre.reply').innerText().catch(() => ''), POLL).toMatch(/^227 /);
     await saveScreenshot(page, '13-settings');
 
-    for (const [tab, heading, shot] of [
-      ['Bans', 'Banned addresses', '14-bans'],
-      ['Audit log', 'Audit log', '15-audit'],
-      ['API tokens', 'New API token', '16-tokens'],
-    ] as const) {
-      await page.getByRole('navigation', { name: 'Settings sections' }).getByRole('link', { name: tab }).click();
-      await page.getByRole('heading', { name: heading }).waitFor();
-      await saveScreenshot(page, shot);
-    }
+    const tab = (name: string) => page.getByRole('navigation', { name: 'Settings sections' }).getByRole('link', { name }).click();
+    await tab('Bans');
+    await page.getByRole('heading', { name: 'Banned addresses' }).waitFor();
+    await saveScreenshot(page, '14-bans');
+    await tab('Audit log');
     await expect.poll(() => page.getByRole('table').innerText().catch(() => ''), POLL).toContain('user.create');
+    await saveScreenshot(page, '15-audit');
+    await tab('API tokens');
+    await page.getByRole('heading', { name: 'New API token' }).waitFor();
+    await saveScreenshot(page, '16-tokens');
 
     await nav('Get connected').click();
     await page.getByRole('heading', { name: 'Firewall and router' }).waitFor();
@@ -230,7 +231,6 @@ describe('admin dashboard', () => {
   it('signs out, and produced no script errors', async () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('heading', { name: 'Sign in to Ferry' }).waitFor();
-    // 401s while signed out are expected; anything else (CSP violations, exceptions) is a defect.
-    expect(pageErrors.filter((e) => !/status of 401/.test(e))).toEqual([]);
+    expect(pageErrors).toEqual([]);
   });
 });

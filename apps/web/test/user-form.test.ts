@@ -26,6 +26,25 @@ describe('user form', () => {
     });
   });
 
+  it('sends only the changed fields when saving an edit', () => {
+    const model = userToForm(user);
+    expect(formToUpdateBody(model, user)).toEqual({ ok: true, body: {} });
+    model.enabled = false;
+    model.downloadBytesPerSecond = '10 MB';
+    model.permissions[1]!.allow.delete = true;
+    expect(formToUpdateBody(model, user)).toEqual({
+      ok: true,
+      body: {
+        enabled: false,
+        downloadBytesPerSecond: 10 * 1024 ** 2,
+        permissions: [user.permissions[0], { path: '/incoming', allow: ['list', 'upload', 'delete', 'mkdir'] }],
+      },
+    });
+    model.expiresAt = '';
+    model.quotaBytes = '';
+    expect(formToUpdateBody(model, user).ok && (formToUpdateBody(model, user) as { body: object }).body).toMatchObject({ quotaBytes: null });
+  });
+
   it('builds a create body with read-only defaults', () => {
     const model = { ...userToForm(), username: 'bob', password: 'correct horse', quotaBytes: '2 GB', allowedCidrs: '10.0.0.0/8, 127.0.0.1/32' };
     const result = formToCreateBody(model);
@@ -34,6 +53,7 @@ describe('user form', () => {
       quotaBytes: 2 * 1024 ** 3, allowedCidrs: ['10.0.0.0/8', '127.0.0.1/32'], enabled: true, tls: 'allowed',
     });
     expect(result.ok && 'homeDir' in result.body).toBe(false); // blank home: the server's default
+    expect(result.ok && Object.values(result.body).includes(null)).toBe(false); // unset limits are left out
   });
 
   it('reports field errors under the API field names', () => {

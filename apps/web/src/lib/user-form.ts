@@ -126,13 +126,22 @@ export function formToCreateBody(model: UserFormModel): FormResult<CreateUserBod
   if (!USERNAME.test(username)) errors['username'] = 'Use 1–64 letters, digits, dots, dashes, underscores or @, starting with a letter or digit.';
   if (model.password.length < 8) errors['password'] = 'Use at least 8 characters.';
   if (Object.keys(errors).length > 0) return { ok: false, errors };
-  return { ok: true, body: { username, password: model.password, ...fields } };
+  // Unset limits are left out rather than sent as null: the server's defaults apply.
+  const set = Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== null)) as Fields;
+  return { ok: true, body: { username, password: model.password, ...set } };
 }
 
-/** Validates the form for "Save changes"; the password is changed separately (reset password). */
-export function formToUpdateBody(model: UserFormModel): FormResult<UpdateUserBody> {
+/**
+ * Validates the form for "Save changes" and sends only what differs from `original` (all fields without it);
+ * the password is changed separately (reset password).
+ */
+export function formToUpdateBody(model: UserFormModel, original?: User): FormResult<UpdateUserBody> {
   const errors: Record<string, string> = {};
   const fields = readFields(model, errors);
   if (Object.keys(errors).length > 0) return { ok: false, errors };
-  return { ok: true, body: fields };
+  if (!original) return { ok: true, body: fields };
+  const changed = Object.entries(fields).filter(
+    ([key, value]) => JSON.stringify(value) !== JSON.stringify(original[key as keyof User]),
+  );
+  return { ok: true, body: Object.fromEntries(changed) as UpdateUserBody };
 }
