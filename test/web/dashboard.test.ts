@@ -122,6 +122,9 @@ describe('admin dashboard', () => {
     sessionId = decodeURIComponent(page.url().split('/').pop() ?? '');
     await expect.poll(transcriptText, POLL).toContain(`USER ${FTP_USER}`);
     expect(await transcriptText()).toContain('PASS ****');
+    // Nothing said between the login and opening the page is missing (backlog and stream are stitched together).
+    await expect.poll(transcriptText, POLL).toMatch(/Response:\s+230/);
+    await expect.poll(transcriptText, POLL).toMatch(/Command:\s+FEAT/);
     expect(await transcriptText()).not.toContain(FTP_PASSWORD);
 
     // LIST after the transcript is open: these lines can only arrive by streaming.

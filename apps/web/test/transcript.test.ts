@@ -1,6 +1,6 @@
 import type { Finding, TranscriptLine } from '@ferry/contract';
 import { describe, expect, it } from 'vitest';
-import { formatLine, lineToText, mergeLines, placeFindings, worstSeverity } from '../src/lib/transcript.js';
+import { formatLine, hasGaps, lineToText, mergeLines, placeFindings, worstSeverity } from '../src/lib/transcript.js';
 
 const at = new Date(2026, 10, 21, 14, 3, 7, 250).getTime();
 const line = (seq: number, kind: TranscriptLine['kind'], text: string, event?: Record<string, unknown>): TranscriptLine => ({
@@ -55,6 +55,12 @@ describe('mergeLines', () => {
     const live = [line(3, 'command', 'PASS ****'), line(5, 'command', 'LIST'), line(4, 'reply', '230 ok')];
     expect(mergeLines(backlog, live).map((l) => l.seq)).toEqual([1, 2, 3, 4, 5]);
     expect(mergeLines([line(9, 'reply', '226 ok')], backlog).map((l) => l.seq)).toEqual([1, 2, 3, 9]);
+  });
+
+  it('notices lines the browser has not seen yet', () => {
+    expect(hasGaps(backlog)).toBe(false);
+    expect(hasGaps([])).toBe(false);
+    expect(hasGaps([backlog[0]!, backlog[2]!])).toBe(true);
   });
 
   it('keeps the same array when nothing arrives and caps the length', () => {

@@ -1,11 +1,17 @@
 import type { Finding, LiveClientMessage, LiveMessage, LiveSession, TranscriptLine } from '@ferry/contract';
 import { eventsUrl, type Api } from './api.js';
-import { mergeLines } from './transcript.js';
+import { hasGaps, mergeLines } from './transcript.js';
 
 export type LinkState = 'connecting' | 'open' | 'reconnecting' | 'offline';
 
 const MAX_RECONNECTS = 30;
 const MAX_BACKOFF_MS = 10_000;
+/** Recent lines kept per session not being followed, so following one starts with what was just said. */
+const RECENT_LINES = 500;
+const RECENT_SESSIONS = 1000;
+/** The server stores lines in batches: when the backlog has holes, read it again a little later. */
+const BACKLOG_RETRIES = 3;
+const BACKLOG_RETRY_MS = 1000;
 
 /** A session that ended while someone was watching it. */
 export interface EndedSession {
@@ -30,6 +36,8 @@ export class LiveEvents {
   lines = $state.raw<TranscriptLine[]>([]);
   backlogError = $state<string | null>(null);
 
+  /** Not reactive: only read when a session is followed. */
+  #recent = new Map<string, TranscriptLine[]>();
   #socket: WebSocket | null = null;
   #attempts = 0;
   #timer: ReturnType<typeof setTimeout> | null = null;
@@ -58,21 +66,33 @@ export class LiveEvents {
     this.#open();
   }
 
-  /** Follows one session's transcript: loads what was said so far, then streams the rest. */
+  /**
+   * Follows one session's transcript: what this page already heard, plus what was said before (REST), then the
+   * rest as it streams. Every session's lines keep arriving (the table's finding badges need them all).
+   */
   async follow(id: string): Promise<void> {
     if (this.followedId === id) return;
     this.followedId = id;
-    this.lines = [];
+    this.lines = this.#recent.get(id) ?? [];
     this.backlogError = null;
-    this.#send({ type: 'subscribe', sessionId: id });
     const [lines, findings] = await Promise.allSettled([this.api.transcript(id), this.api.diagnosis(id)]);
     if (this.followedId !== id) return;
     if (lines.status === 'fulfilled') this.lines = mergeLines(lines.value, this.lines);
     else this.backlogError = lines.reason instanceof Error ? lines.reason.message : 'Could not load the transcript so far.';
     if (findings.status === 'fulfilled' && findings.value.length > 0) this.#setFindings(id, findings.value);
+    for (let attempt = 0; attempt < BACKLOG_RETRIES && lines.status === 'fulfilled' && hasGaps(this.lines); attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, BACKLOG_RETRY_MS));
+      if (this.followedId !== id) return;
+      try {
+        this.lines = mergeLines(this.lines, await this.api.transcript(id));
+      } catch {
+        return; // what we have stays on screen
+      }
+    }
   }
 
   unfollow(): void {
+    if (this.followedId) this.#recent.set(this.followedId, this.lines.slice(-RECENT_LINES));
     this.followedId = null;
     this.lines = [];
   }
@@ -89,7 +109,7 @@ export class LiveEvents {
     socket.addEventListener('open', () => {
       this.#attempts = 0;
       this.state = 'open';
-      if (this.followedId) this.#send({ type: 'subscribe', sessionId: this.followedId });
+      this.#send({ type: 'subscribe', sessionId: null });
     });
     socket.addEventListener('message', (event) => {
       if (typeof event.data !== 'string') return;
@@ -139,6 +159,7 @@ export class LiveEvents {
         break;
       case 'transcript':
         if (message.line.sessionId === this.followedId) this.lines = mergeLines(this.lines, [message.line]);
+        else this.#remember(message.line);
         break;
       case 'finding': {
         const known = this.findings[message.sessionId] ?? [];
@@ -148,6 +169,17 @@ export class LiveEvents {
         break;
       }
     }
+  }
+
+  #remember(line: TranscriptLine): void {
+    const lines = this.#recent.get(line.sessionId) ?? [];
+    if (lines.length === 0 && this.#recent.size >= RECENT_SESSIONS) {
+      const oldest = this.#recent.keys().next().value;
+      if (oldest !== undefined) this.#recent.delete(oldest);
+    }
+    lines.push(line);
+    if (lines.length > RECENT_LINES) lines.splice(0, lines.length - RECENT_LINES);
+    this.#recent.set(line.sessionId, lines);
   }
 
   #upsert(updates: LiveSession[]): void {

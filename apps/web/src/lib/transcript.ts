@@ -1,6 +1,7 @@
 import type { Finding, TranscriptLine } from '@ferry/contract';
 import { formatClock } from './format.js';
 
+
 /** How a line is shown: FileZilla-style labels, and a tone the stylesheet colours. */
 export type LineTone = 'command' | 'reply-ok' | 'reply-info' | 'reply-error' | 'event' | 'event-error';
 export type LineLabel = 'Command' | 'Response' | 'Status' | 'Error';
@@ -71,6 +72,14 @@ export function mergeLines(existing: readonly TranscriptLine[], incoming: readon
     merged = [...bySeq.values()].sort((a, b) => a.seq - b.seq);
   }
   return merged.length > max ? merged.slice(merged.length - max) : merged;
+}
+
+/** Whether consecutive lines skip a sequence number (a line the browser has not seen yet). */
+export function hasGaps(lines: readonly TranscriptLine[]): boolean {
+  for (let i = 1; i < lines.length; i++) {
+    if (lines[i]!.seq !== lines[i - 1]!.seq + 1) return true;
+  }
+  return false;
 }
 
 /**
