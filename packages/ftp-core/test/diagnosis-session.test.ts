@@ -112,7 +112,7 @@ describe('files', () => {
     const d1 = t.event({ type: 'permission-denied', path: '/reports/q1.pdf', permission: 'delete', rule: '/reports' });
     let f = find(diagnose(t.lines, contextFor(t)), 'permission-denied');
     expect(f.title).toBe('Permission denied: delete on /reports/q1.pdf');
-    expect(f.explanation).toContain('"dave" was not allowed to delete files /reports/q1.pdf (the rule for /reports does not allow "delete")');
+    expect(f.explanation).toContain('"dave" was not allowed to delete /reports/q1.pdf (the rule for /reports does not allow "delete")');
     expect(f.fix).toContain(`add "delete" to "dave"'s rule for /reports`);
     const d2 = t.event({ type: 'permission-denied', path: '/secret/x', permission: 'list', rule: null });
     t.event({ type: 'permission-denied', path: '/secret/x', permission: 'list', rule: null });
@@ -144,7 +144,7 @@ describe('the client gave up', () => {
     const finished = t.event({ type: 'transfer-finished', direction: 'download', path: '/movie.mkv', bytes: 3 * 1024 ** 2, durationMs: 2500, outcome: 'aborted' });
     const f = find(diagnose(t.lines, contextFor(t)), 'transfer-aborted');
     expect(f).toMatchObject({ severity: 'info', evidence: [started, abor, finished] });
-    expect(f.explanation).toContain('after 3.0 MiB in 2.5 seconds');
+    expect(f.explanation).toContain('after 3 MiB in 2.5 seconds');
   });
 
   it('a disconnect during a transfer names it, even after the transfer was marked failed', () => {

@@ -35,12 +35,12 @@ describe('TLS on the wire', () => {
   it('a plain data connection under PROT P names PROT P and the peer', () => {
     const t = new TranscriptBuilder();
     t.connect().authTls().login();
-    t.cmd('PROT P');
+    const prot = t.cmd('PROT P');
     t.pasv();
     t.cmd('LIST');
     const refused = t.event({ type: 'data-refused', peer: `${t.client}:50001`, expected: t.client, reason: 'tls-required' });
     const f = first(diagnose(t.lines, contextFor(t, { tlsData: 'required' })), 'data-not-protected');
-    expect(f.evidence).toEqual([refused]);
+    expect(f.evidence).toEqual([prot, refused]);
     expect(f.explanation).toContain('PROT P');
     expect(f.explanation).toContain('is set to Required');
     expect(f.explanation).toContain('203.0.113.7:50001');
@@ -89,7 +89,7 @@ describe('TLS policy', () => {
     expect(codes(findings)).toEqual(['tls-required-by-policy']);
     const f = first(findings, 'tls-required-by-policy');
     expect(f.evidence).toEqual([user, failed]);
-    expect(f.explanation).toContain('user bob');
+    expect(f.explanation).toContain('user "bob"');
     expect(f.fix).toContain('Require explicit FTP over TLS');
     expect(f.fix).toContain('Users page');
   });
@@ -151,12 +151,12 @@ describe('TLS policy', () => {
   it('a data handshake failure is "not protected" only when the client did not speak TLS under PROT P', () => {
     const t = new TranscriptBuilder();
     t.connect().authTls().login();
-    t.cmd('PROT P');
+    const prot = t.cmd('PROT P');
     t.pasv();
     t.cmd('LIST');
     const failed = t.event({ type: 'tls-failed', channel: 'data', error: 'wrong version number' });
     const f = first(diagnose(t.lines, contextFor(t)), 'data-not-protected');
-    expect(f.evidence).toEqual([failed]);
+    expect(f.evidence).toEqual([prot, failed]);
     expect(f.explanation).toContain('wrong version number');
     expect(f.explanation).toContain('PROT P');
 

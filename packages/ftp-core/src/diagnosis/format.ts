@@ -17,7 +17,7 @@ export function formatBytes(bytes: number): string {
     value /= 1024;
     unit += 1;
   }
-  const shown = unit === 0 ? String(value) : value.toFixed(value < 10 ? 1 : 0);
+  const shown = unit === 0 || Number.isInteger(value) ? String(value) : value.toFixed(value < 10 ? 1 : 0);
   return `${shown} ${UNITS[unit]}`;
 }
 

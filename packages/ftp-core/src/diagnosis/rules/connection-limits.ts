@@ -31,7 +31,7 @@ function atTheDoor(message: string, at: number, facts: SessionFactsView): Findin
       severity: 'error',
       title: 'Connection refused: too many connections',
       explanation: `The server turned the connection away before the greeting because a connection limit was reached ("${message}"). Clients that open several parallel transfers hit the per-address limit first.`,
-      fix: `Raise ${whereToSet('Maximum sessions')} or "Maximum sessions per client address", or lower the number of simultaneous connections in the client.`,
+      fix: 'Raise "Maximum sessions" or "Maximum sessions per client address" on the Settings page, or lower the number of simultaneous connections in the client.',
       at,
     };
   }

@@ -12,14 +12,14 @@ export const DISK_FULL = 'disk-full';
 
 /** Each permission as an operator reads it. */
 const PERMISSION_WORDS: Record<Permission, string> = {
-  list: 'list folders',
+  list: 'list',
   download: 'download',
   upload: 'upload',
-  overwrite: 'overwrite files',
-  delete: 'delete files',
+  overwrite: 'overwrite',
+  delete: 'delete',
   rename: 'rename',
-  mkdir: 'create folders',
-  rmdir: 'remove folders',
+  mkdir: 'create the folder',
+  rmdir: 'remove the folder',
 };
 
 interface Denial {
@@ -53,7 +53,6 @@ export function filesRule(): Rule {
       if (denied) {
         const denial: Denial = { path: denied.path, permission: denied.permission, rule: denied.rule };
         if (!denials.some((d) => d.path === denial.path && d.permission === denial.permission)) denials.push(denial);
-        const first = denials[0] ?? denial;
         out.report(
           {
             code: PERMISSION_DENIED,
@@ -63,7 +62,7 @@ export function filesRule(): Rule {
                 ? `Permission denied: ${denial.permission} on ${denial.path}`
                 : `Permission denied on ${denials.length} paths`,
             explanation: `${user} was not allowed to ${formatList(denials.map(describe))}. The nearest rule above a path decides; no rule means no access.`,
-            fix: `If ${user} should be allowed, open the user on the Users page and ${formatList(denials.map((d) => fixFor(d, user)), 2)}.${denials.length > 1 ? '' : ` (Nothing to change if ${first.path} is meant to be off limits.)`}`,
+            fix: `If ${user} should be allowed, open the user on the Users page and ${formatList(denials.map((d) => fixFor(d, user)), 2)}. Nothing needs to change for paths that are meant to be off limits.`,
             at: line.at,
           },
           [line.seq],

@@ -56,7 +56,7 @@ function explainFailure(reason: Exclude<LoginFailure, 'tls-required'>, user: str
       return {
         code: LOGIN_ACCOUNT_EXPIRED,
         severity: 'error',
-        title: `Login refused: user "${user}" has expired`,
+        title: `Login refused: the account "${user}" has expired`,
         explanation: `The account "${user}" is past its expiry date. ${same}`,
         fix: `Move or clear "Account expires" for "${user}" on the Users page.`,
       };

@@ -127,7 +127,7 @@ export function passiveRule({ ctx }: RuleEnv): Rule {
             severity: 'error',
             title: 'All passive ports were in use',
             explanation: `The client asked for passive mode, but every port of the passive range ${exhausted.range} was busy, so the server could not offer one. Each listing or transfer in progress, across all sessions, holds one port.`,
-            fix: `Widen the range in ${whereToSet('Passive port range', 'FERRY_PASV_PORTS')} (e.g. 100 ports more) and open the same wider TCP range in the firewall and router; or lower the number of simultaneous sessions.`,
+            fix: `Widen the passive range, for example by 100 ports, in ${whereToSet('Passive port range', 'FERRY_PASV_PORTS')}, and open the same wider TCP range in the firewall and router; or lower the number of simultaneous sessions.`,
             at: line.at,
           },
           [line.seq],

@@ -18,14 +18,14 @@ const AUTH_REFUSALS: ReadonlySet<number> = new Set([ReplyCode.ParameterNotImplem
 const PROT_REFUSALS: ReadonlySet<number> = new Set([ReplyCode.ParameterNotImplemented, ReplyCode.DeniedForPolicy, ReplyCode.ProtLevelNotSupported]);
 
 function controlRequired(out: FindingSink, at: number, evidence: number[], facts: SessionFactsView): void {
-  const who = facts.username ? `user ${facts.username}` : 'this user';
+  const who = facts.username ? `user "${facts.username}"` : 'this user';
   out.report(
     {
       code: TLS_REQUIRED_BY_POLICY,
       severity: 'error',
       title: 'TLS is required, but the client logged in without it',
       explanation: `The TLS setting of ${who}, or the server-wide "TLS (FTPS) › Control connection" setting, requires an encrypted connection, but the client sent its login without starting TLS (AUTH TLS). The login was refused so that the password is never accepted in clear text.`,
-      fix: `In the client, choose "Require explicit FTP over TLS" (FTPES) for this server. If ${who} really has to use plain FTP, set its "TLS (FTPS)" option to "Allowed" on the Users page (the password then travels unencrypted).`,
+      fix: `In the client, choose "Require explicit FTP over TLS" (FTPES) for this server. If ${who} really has to use plain FTP, set that user's "TLS (FTPS)" option to "Allowed" on the Users page (the password then travels unencrypted).`,
       at,
     },
     evidence,

@@ -44,6 +44,9 @@ const HANDSHAKE_HINTS: ReadonlyArray<{ pattern: RegExp; meaning: string; fix: st
 const NOT_TLS = /wrong version number|http request|unknown protocol|packet length too long|timed? ?out/i;
 
 export function tlsRule({ ctx }: RuleEnv): Rule {
+  /** The PROT P command the client sent, for evidence. */
+  let protSeq: number | null = null;
+
   function reportNotProtected(out: FindingSink, line: TranscriptLine, how: { peer: string | null; error: string | null; protP: boolean }): void {
     const asked = how.protP ? 'The client had asked for encrypted data transfers (PROT P)' : 'Data connections must be encrypted here';
     const policy = ctx.settings.tlsData === 'required' ? ` ("TLS (FTPS) › Data connections" is set to Required)` : '';
@@ -58,12 +61,13 @@ export function tlsRule({ ctx }: RuleEnv): Rule {
         fix: 'Set the client\'s encryption to "Require explicit FTP over TLS" so that it encrypts data connections too; if a firewall has an "FTP inspection/helper" feature, turn it off for this server.',
         at: line.at,
       },
-      [line.seq],
+      protSeq !== null && how.protP ? [protSeq, line.seq] : [line.seq],
     );
   }
 
   return {
     observe({ line, facts }, out) {
+      if (line.kind === 'command' && facts.lastCommand?.verb === 'PROT') protSeq = facts.protLevel === 'P' ? line.seq : null;
       const failed = eventOf(line, 'tls-failed');
       // Under PROT P the server starts TLS on every data connection; a client that then speaks
       // plain FTP (or waits for plain data) makes that handshake fail or time out.
