@@ -49,6 +49,7 @@ export async function newPage(browser: Browser, options: BrowserContextOptions =
 export async function saveScreenshot(page: Page, name: string): Promise<string> {
   await mkdir(ARTIFACTS_DIR, { recursive: true });
   const file = path.join(ARTIFACTS_DIR, `${name}.png`);
+  await page.evaluate(() => window.scrollTo(0, 0)); // sticky navigation is drawn where the page is scrolled to
   await page.screenshot({ path: file, fullPage: true, animations: 'disabled' });
   return file;
 }

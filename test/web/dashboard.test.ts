@@ -97,7 +97,8 @@ describe('admin dashboard', () => {
     await page.getByLabel('Username').fill(FTP_USER);
     await page.getByLabel('Password').fill(FTP_PASSWORD);
     await page.getByRole('button', { name: 'Create user' }).click();
-    await expect.poll(async () => (await page.locator('#user-username-error, form .alert.error').allInnerTexts()).join(' '), POLL).not.toBe('');
+    await expect.poll(() => page.locator('#user-username-error').innerText().catch(() => ''), POLL).toMatch(/exists/i);
+    expect(await page.getByLabel('Username').getAttribute('aria-invalid')).toBe('true');
     await saveScreenshot(page, '06-user-duplicate');
 
     await nav('Users').click();
