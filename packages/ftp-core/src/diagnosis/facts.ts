@@ -27,8 +27,8 @@ export class SessionFacts implements SessionFactsView {
   transfer: { seq: number; direction: string; path: string } | null = null;
 
   constructor(ctx: DiagnosisContext) {
-    this.clientIp = hostOf(ctx.sessionRemoteAddress);
-    this.serverIp = hostOf(ctx.sessionLocalAddress);
+    this.clientIp = ctx.sessionRemoteAddress ? hostOf(ctx.sessionRemoteAddress) : '';
+    this.serverIp = ctx.sessionLocalAddress ? hostOf(ctx.sessionLocalAddress) : '';
   }
 
   /** Applies one line. Called before the rules observe it. */

@@ -35,10 +35,13 @@ export interface DiagnosisContext {
   settings: DiagnosisSettings;
   /** The FTP control port clients connect to (e.g. 21). */
   controlPort: number;
-  /** The client's address as the server saw it (SessionInfo.remoteAddress), bare IP or `ip:port`. */
-  sessionRemoteAddress: string;
-  /** The server's end of the control connection (SessionInfo.localAddress). */
-  sessionLocalAddress: string;
+  /**
+   * The client's address as the server saw it (SessionInfo.remoteAddress), bare IP or `ip:port`.
+   * When omitted, the transcript's `connected` event supplies it.
+   */
+  sessionRemoteAddress?: string;
+  /** The server's end of the control connection (SessionInfo.localAddress); defaults like the remote one. */
+  sessionLocalAddress?: string;
   /** The clock: decides whether a wait that has not ended yet has already lasted too long. */
   now: () => number;
 }

@@ -17,10 +17,11 @@ interface Advertised {
   client: string;
 }
 
-function currentSetting(ctx: DiagnosisContext, advertised: string, serverIp: string): string {
+function currentSetting(ctx: DiagnosisContext, serverIp: string): string {
   const configured = ctx.settings.passiveAddress;
   if (configured) return `The advertised passive address is set to ${configured}.`;
-  return `No advertised passive address is set, so the server sent its own address on this connection (${serverIp || advertised}).`;
+  const own = serverIp ? ` (${serverIp})` : '';
+  return `No advertised passive address is set, so the server sent its own address on this connection${own}.`;
 }
 
 function valueToSet(facts: SessionFactsView, hostName: string | null, reachable: boolean): string {
@@ -34,17 +35,17 @@ export function advertisedAddressRule({ ctx }: RuleEnv): Rule {
   let hostName: string | null = null;
   let last: Advertised | null = null;
 
-  function report(out: FindingSink, adv: Advertised, why: string, valueHint: string, extra: number[]): void {
+  function report(out: FindingSink, adv: Advertised, found: { why: string; value: string; serverIp: string; extra: number[] }): void {
     out.report(
       {
         code: PASSIVE_ADDRESS_UNREACHABLE,
         severity: 'error',
         title: `The server told the client to connect to ${adv.address}, which it cannot reach`,
-        explanation: `In its PASV reply the server told the client at ${adv.client} to open data connections to ${adv.address}. ${why} ${currentSetting(ctx, adv.address, hostOf(ctx.sessionLocalAddress))}`,
-        fix: `Set ${whereToSet('Advertised address', 'FERRY_PASV_ADDRESS')} to ${valueHint}. With "Clients on private networks get the local address" on (the default), clients on your own network keep getting the local address.`,
+        explanation: `In its PASV reply the server told the client at ${adv.client} to open data connections to ${adv.address}. ${found.why} ${currentSetting(ctx, found.serverIp)}`,
+        fix: `Set ${whereToSet('Advertised address', 'FERRY_PASV_ADDRESS')} to ${found.value}. With "Clients on private networks get the local address" on (the default), clients on your own network keep getting the local address.`,
         at: adv.at,
       },
-      [adv.seq, ...extra],
+      [adv.seq, ...found.extra],
     );
   }
 
@@ -64,9 +65,11 @@ export function advertisedAddressRule({ ctx }: RuleEnv): Rule {
         const adv: Advertised = { seq: line.seq, at: line.at, address, client };
         if (isPublicAddress(client) && isNonPublicAddress(address)) {
           const kind = isLoopback(address) ? 'a loopback address (this machine only)' : 'a private address';
-          report(out, adv, `That is ${kind}, but the client connects from the internet, so its data connection cannot get there and listings and transfers fail.`, valueToSet(facts, hostName, false), []);
+          const why = `That is ${kind}, but the client connects from the internet, so its data connection cannot get there and listings and transfers fail.`;
+          report(out, adv, { why, value: valueToSet(facts, hostName, false), serverIp: facts.serverIp, extra: [] });
         } else if (isLoopback(address) && !isLoopback(client)) {
-          report(out, adv, 'That is a loopback address, which always means "this machine" to the client, so its data connection goes nowhere.', valueToSet(facts, hostName, true), []);
+          const why = 'That is a loopback address, which always means "this machine" to the client, so its data connection goes nowhere.';
+          report(out, adv, { why, value: valueToSet(facts, hostName, true), serverIp: facts.serverIp, extra: [] });
         } else if (isNonPublicAddress(address) && facts.serverIp && address !== facts.serverIp) {
           last = adv; // suspicious only if the data connection then fails to arrive
         }
@@ -74,13 +77,12 @@ export function advertisedAddressRule({ ctx }: RuleEnv): Rule {
       }
       const timeout = eventOf(line, 'data-timeout');
       if (timeout?.mode === 'passive' && last) {
-        report(
-          out,
-          last,
-          `That is not the address the client reached the server at (${facts.serverIp}), and no data connection arrived: the client was most likely sent to a network it cannot reach.`,
-          valueToSet(facts, hostName, true),
-          [line.seq],
-        );
+        report(out, last, {
+          why: `That is not the address the client reached the server at (${facts.serverIp}), and no data connection arrived: the client was most likely sent to a network it cannot reach.`,
+          value: valueToSet(facts, hostName, true),
+          serverIp: facts.serverIp,
+          extra: [line.seq],
+        });
         last = null;
         return;
       }
