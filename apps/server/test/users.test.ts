@@ -19,6 +19,18 @@ describe('/api/v1/users', () => {
     expect(read.json()).toEqual(user);
   });
 
+  it('keeps explicit nulls as null (no limit, never expires) on create and update', async () => {
+    const h = shared();
+    const headers = await h.bearer();
+    const nulls = { quotaBytes: null, quotaFiles: null, maxSessions: null, uploadBytesPerSecond: null, downloadBytesPerSecond: null, expiresAt: null };
+    const created = await h.app.inject({ method: 'POST', url: '/api/v1/users', headers, payload: { username: 'nulls', password: 'nulls-password', ...nulls } });
+    expect(created.statusCode).toBe(201);
+    expect(created.json()).toMatchObject(nulls);
+    await h.app.inject({ method: 'PATCH', url: '/api/v1/users/nulls', headers, payload: { quotaFiles: 5, expiresAt: Date.now() + 60_000 } });
+    const cleared = await h.app.inject({ method: 'PATCH', url: '/api/v1/users/nulls', headers, payload: { quotaFiles: null, expiresAt: null } });
+    expect(cleared.json()).toMatchObject({ quotaFiles: null, expiresAt: null });
+  });
+
   it('answers 409 naming the field for a duplicate, 404 for an unknown user', async () => {
     const h = shared();
     const headers = await h.bearer();

@@ -6,7 +6,8 @@ import { Type, type Static, type TSchema } from 'typebox';
 
 export const API_PREFIX = '/api/v1';
 
-const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+// Null first: Fastify's AJV coerces types, and with the value schema first it would turn null into 0 or "".
+const Nullable = <T extends TSchema>(schema: T) => Type.Union([Type.Null(), schema]);
 /** Epoch milliseconds. */
 const Timestamp = Type.Integer({ minimum: 0, description: 'Unix time in milliseconds' });
 
