@@ -9,3 +9,4 @@ export { Reply, formatReply } from './session/reply.js';
 export type { FtpReply, ReplyCode } from './session/reply.js';
 export * from './ports.js';
 export * from './events.js';
+export * from './diagnosis/index.js';

@@ -12,6 +12,7 @@ import type { FtpServerEvents, SessionSnapshot } from './events.js';
 import type { AccessGuard, Authenticator, FtpSettings } from './ports.js';
 import type { EngineContext, EngineLogger } from './session/context.js';
 import { Reply, formatReply, reply } from './session/reply.js';
+import { reportRefusal, type RefusalSink } from './session/refused.js';
 import { Session } from './session/session.js';
 import { serverTls, TlsProvider, type TlsSource } from './tls/tls-provider.js';
 import { UsageTracker } from './transfer/quota.js';
@@ -52,6 +53,12 @@ export class FtpServer extends EventEmitter<FtpServerEvents> {
   private counts = { commands: 0, errors: 0 };
   private shuttingDown = false;
   private drained: (() => void) | null = null;
+  /** Where refused connections are reported, as sessions of their own. */
+  private readonly refusals: RefusalSink = {
+    open: (info) => this.safeEmit('session:open', info),
+    line: (line) => this.safeEmit('transcript', line),
+    close: (info) => this.safeEmit('session:close', info),
+  };
 
   constructor(private readonly options: FtpServerOptions) {
     super();
@@ -150,8 +157,10 @@ export class FtpServer extends EventEmitter<FtpServerEvents> {
     const refusal = this.refusal(ip);
     if (refusal !== null) {
       this.log.warn({ remoteAddress: ip, reason: refusal }, 'FTP connection refused');
-      if (implicitTls) raw.destroy();
-      else raw.end(formatReply(reply(Reply.ServiceNotAvailable, refusal)));
+      const sent = implicitTls ? null : reply(Reply.ServiceNotAvailable, refusal);
+      reportRefusal(raw, implicitTls, sent, refusal, this.refusals); // before destroy() forgets the addresses
+      if (sent) raw.end(formatReply(sent));
+      else raw.destroy();
       setTimeout(() => raw.destroy(), REFUSAL_GRACE_MS).unref();
       return;
     }
