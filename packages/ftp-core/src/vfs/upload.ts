@@ -2,6 +2,10 @@
  * Safe uploads. A plain STOR writes `.<name>.ferry-upload-<id>` next to the target and renames it into
  * place only when the whole upload succeeded, so a failed or aborted upload never truncates or replaces
  * an existing file. APPE and REST+STOR write to the real file; a quota stop truncates it back.
+ *
+ * Temporary files left by a crash stay hidden (listings skip the names) and are removed when a listing comes
+ * across them: a temporary file is stale when no upload of this process writes it and it was last written
+ * before this process loaded the engine. No start-up walk over every home is needed.
  */
 import { randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
@@ -23,6 +27,19 @@ export interface Upload {
 
 const TEMP_MARK = '.ferry-upload-';
 
+/** When this process loaded the engine: no upload of this process wrote anything before. */
+const LOADED_AT = Date.now();
+/** Disk paths of the temporary files that uploads of this process are writing now. */
+const liveTemps = new Set<string>();
+
+/**
+ * A temporary upload file left by an earlier process (a crash). Both tests must hold, so a clock stepping
+ * back during an upload cannot make its own temporary file look stale.
+ */
+export function isStaleUploadTemp(diskPath: string, mtimeMs: number): boolean {
+  return mtimeMs < LOADED_AT && !liveTemps.has(diskPath);
+}
+
 export function isUploadTempName(name: string): boolean {
   return name.startsWith('.') && name.includes(TEMP_MARK);
 }
@@ -42,6 +59,7 @@ export async function openUpload(opts: {
   const writePath = mode === 'replace' ? posix.join(posix.dirname(disk), uploadTempName(posix.basename(disk))) : disk;
   const flags = mode === 'replace' ? 'wx' : mode === 'append' ? 'a' : existingSize === null ? 'w' : 'r+';
   const handle = await fsp.open(writePath, flags, 0o644).catch((err: unknown) => Promise.reject(fromFsError(err, vpath)));
+  if (mode === 'replace') liveTemps.add(writePath);
   const start = mode === 'resume' ? opts.offset : undefined;
   if (mode === 'resume') await handle.truncate(opts.offset).catch(() => undefined);
   const stream = handle.createWriteStream({ start, highWaterMark: 64 * 1024 });
@@ -55,10 +73,13 @@ export async function openUpload(opts: {
       settled = true;
       await closed();
       if (mode === 'replace') {
-        await fsp.rename(writePath, disk).catch(async (err: unknown) => {
-          await fsp.unlink(writePath).catch(() => undefined);
-          throw fromFsError(err, vpath);
-        });
+        await fsp
+          .rename(writePath, disk)
+          .catch(async (err: unknown) => {
+            await fsp.unlink(writePath).catch(() => undefined);
+            throw fromFsError(err, vpath);
+          })
+          .finally(() => liveTemps.delete(writePath));
       }
     },
     async abort({ truncate }) {
@@ -66,8 +87,10 @@ export async function openUpload(opts: {
       settled = true;
       if (!stream.destroyed) stream.destroy();
       await closed();
-      if (mode === 'replace') await fsp.unlink(writePath).catch(() => undefined);
-      else if (truncate) {
+      if (mode === 'replace') {
+        await fsp.unlink(writePath).catch(() => undefined);
+        liveTemps.delete(writePath);
+      } else if (truncate) {
         const back = mode === 'resume' ? opts.offset : (existingSize ?? 0);
         if (existingSize === null && mode === 'append') await fsp.unlink(disk).catch(() => undefined);
         else await fsp.truncate(disk, back).catch(() => undefined);

@@ -13,7 +13,7 @@ import type { Permission, PermissionRule } from '../ports.js';
 import { Reply } from '../session/reply.js';
 import type { ListEntry } from './list-format.js';
 import { resolvePermissions, type ResolvedPermissions } from './permissions.js';
-import { isUploadTempName, openUpload, type Upload, type UploadMode } from './upload.js';
+import { isStaleUploadTemp, isUploadTempName, openUpload, type Upload, type UploadMode } from './upload.js';
 import { baseName, isInsideRoot, joinVirtual, parentOf, resolveVirtual, toDiskPath } from './virtual-path.js';
 
 export interface UserFsOptions {
@@ -112,8 +112,12 @@ export class UserFs {
     const dir = await fsp.opendir(disk);
     for await (const dirent of dir) {
       const name = dirent.name;
-      if (/[\r\n]/.test(name) || isUploadTempName(name)) continue;
+      if (/[\r\n]/.test(name)) continue;
       const full = `${disk}/${name}`;
+      if (isUploadTempName(name)) {
+        await removeIfStale(full);
+        continue;
+      }
       try {
         let stats = await fsp.lstat(full);
         if (stats.isSymbolicLink()) {
@@ -232,6 +236,16 @@ export class UserFs {
       if (!exists) return vpath;
     }
     throw new VfsError('busy', dir);
+  }
+}
+
+/** Deletes a temporary upload file a crashed process left behind (see upload.ts); never throws. */
+async function removeIfStale(disk: string): Promise<void> {
+  try {
+    const stats = await fsp.lstat(disk);
+    if (stats.isFile() && isStaleUploadTemp(disk, stats.mtimeMs)) await fsp.unlink(disk);
+  } catch {
+    // gone already, or not ours to remove
   }
 }
 
