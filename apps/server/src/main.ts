@@ -11,6 +11,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { closeDb, createAdminStore, MigrationError, openDb, pruneHistory, schemaVersion, type Db } from '@ferry/db';
 import type { Logger } from 'pino';
+import { closeInterruptedSessions } from './adapters/interrupted-sessions.js';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger } from './log.js';
@@ -71,6 +72,8 @@ async function main(): Promise<void> {
     logger: log.child({ component: 'ftp' }),
   });
   services.ftp.on('error', ({ sessionId, error }) => log.error({ sessionId, err: error }, 'FTP session error'));
+  const interrupted = closeInterruptedSessions({ sessions: services.stores.sessions, transcripts: services.stores.transcripts, recorder: services.recorder });
+  if (interrupted > 0) log.warn({ sessions: interrupted }, 'Closed sessions an earlier run left open (it was killed or crashed)');
   const app = await buildApp({
     services,
     csrfSecret: await loadSecret(config.dataDir),

@@ -1,0 +1,44 @@
+/** Sessions a killed process left open are closed at the next start, at their last recorded activity. */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { closeDb, createSessionRecorder, createSessionStore, createTranscriptStore, openDb } from '@ferry/db';
+import { afterEach, describe, expect, it } from 'vitest';
+import { closeInterruptedSessions, INTERRUPTED_REASON } from '../src/adapters/interrupted-sessions.js';
+
+let dataDir = '';
+afterEach(async () => {
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+});
+
+const opened = (id: string, startedAt: number) => ({ id, remoteAddress: '127.0.0.1', remotePort: 40000, localAddress: '127.0.0.1', localPort: 2121, startedAt, tls: false });
+
+describe('closeInterruptedSessions', () => {
+  it('closes only the sessions without an end, with their last activity as end time', async () => {
+    dataDir = await mkdtemp(path.join(tmpdir(), 'ferry-interrupted-'));
+    const file = path.join(dataDir, 'ferry.db');
+
+    // The process that dies: one session finished, two still open (one of them with a transfer and lines).
+    const before = openDb(file);
+    const rec = createSessionRecorder(before);
+    rec.sessionOpened(opened('done', 1000));
+    rec.sessionClosed({ id: 'done', endedAt: 2000, reason: 'quit', bytesIn: 0, bytesOut: 0, filesIn: 0, filesOut: 0, outcome: 'ok' });
+    rec.sessionOpened(opened('busy', 3000));
+    for (let seq = 1; seq <= 3; seq++) rec.line({ sessionId: 'busy', seq, at: 3000 + seq * 100, kind: 'command', text: 'NOOP' });
+    rec.transfer({ sessionId: 'busy', direction: 'upload', path: '/a.bin', bytes: 500, startedAt: 3100, durationMs: 50, outcome: 'ok' });
+    rec.sessionOpened(opened('quiet', 4000));
+    closeDb(before); // flushes, as a crash after the last flush would leave it
+
+    const db = openDb(file);
+    try {
+      const stores = { sessions: createSessionStore(db), transcripts: createTranscriptStore(db), recorder: createSessionRecorder(db) };
+      expect(closeInterruptedSessions(stores)).toBe(2);
+      expect(stores.sessions.get('done')).toMatchObject({ endedAt: 2000, endReason: 'quit', outcome: 'ok' });
+      expect(stores.sessions.get('busy')).toMatchObject({ endedAt: 3300, endReason: INTERRUPTED_REASON, outcome: 'problems', bytesIn: 500, filesIn: 1 });
+      expect(stores.sessions.get('quiet')).toMatchObject({ endedAt: 4000, endReason: INTERRUPTED_REASON, outcome: 'problems' });
+      expect(closeInterruptedSessions(stores)).toBe(0);
+    } finally {
+      closeDb(db);
+    }
+  });
+});
