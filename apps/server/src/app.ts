@@ -18,6 +18,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { errorHandler, notFoundHandler } from './http-errors.js';
 import { authHook } from './plugins/auth.js';
 import { authRoutes, loginRoutes } from './routes/auth.js';
+import { connectivityRoutes } from './routes/connectivity.js';
 import { defencesRoutes } from './routes/defences.js';
 import { healthRoutes } from './routes/health.js';
 import { liveRoutes } from './routes/live.js';
@@ -121,6 +122,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       await api.register(usersRoutes, { services });
       await api.register(sessionsRoutes, { services });
       await api.register(serverRoutes, { services });
+      await api.register(connectivityRoutes, { services });
       await api.register(settingsRoutes, { services });
       await api.register(defencesRoutes, { services });
       await api.register(liveRoutes, { hub: services.hub });

@@ -2,13 +2,12 @@
  * Prometheus metrics (text exposition format 0.0.4) for GET /metrics: counters kept from the engine's
  * events, gauges read at scrape time.
  */
-import type { FtpServer, FtpServerEvents } from '@ferry/ftp-core';
+import { FINDING_CODES, type FtpServer, type FtpServerEvents } from '@ferry/ftp-core';
 
 export interface MetricsSources {
   server: FtpServer;
   recorderStats?: () => { queued: number; written: number; dropped: number };
   websocketClients?: () => number;
-  findingCounts?: () => Record<string, number>;
   bans?: () => number;
 }
 
@@ -18,6 +17,9 @@ export class Metrics {
   #bytesIn = 0;
   #bytesOut = 0;
   #sessionsTotal = 0;
+  #refused = 0;
+  /** Every code the doctor knows starts at 0, so each series exists from the first scrape. */
+  #findings = new Map<string, number>(FINDING_CODES.map((code) => [code, 0]));
   #transfers = new Map<string, number>();
   #engineErrors = 0;
   #httpErrors = 0;
@@ -34,6 +36,7 @@ export class Metrics {
       this.#transfers.set(key, (this.#transfers.get(key) ?? 0) + 1);
     };
     const onClose = (...[s]: FtpServerEvents['session:close']) => {
+      if (s.reason === 'refused') this.#refused++;
       this.#bytesIn += s.bytesIn;
       this.#bytesOut += s.bytesOut;
     };
@@ -51,6 +54,11 @@ export class Metrics {
       server.off('session:open', onOpen);
       server.off('error', onError);
     };
+  }
+
+  /** Counts findings of the transcript doctor as they first appear. */
+  countFindings(findings: readonly { code: string }[]): void {
+    for (const { code } of findings) this.#findings.set(code, (this.#findings.get(code) ?? 0) + 1);
   }
 
   /** Counts a 5xx answered by the admin API. */
@@ -73,7 +81,8 @@ export class Metrics {
     const liveIn = live.reduce((n, s) => n + s.bytesIn, 0);
     const liveOut = live.reduce((n, s) => n + s.bytesOut, 0);
     metric('ferry_ftp_sessions', 'gauge', 'FTP sessions connected now.', [[{}, stats.sessions]]);
-    metric('ferry_ftp_sessions_total', 'counter', 'FTP sessions opened since start.', [[{}, this.#sessionsTotal]]);
+    metric('ferry_ftp_sessions_total', 'counter', 'FTP sessions opened since start (refused connections included).', [[{}, this.#sessionsTotal]]);
+    metric('ferry_ftp_connections_refused_total', 'counter', 'FTP connections turned away at connect (ban, connection limits, shutdown).', [[{}, this.#refused]]);
     metric('ferry_ftp_logins_total', 'counter', 'FTP login attempts by result.', [
       [{ result: 'ok' }, this.#loginsOk],
       [{ result: 'failed' }, this.#loginsFailed],
@@ -105,11 +114,7 @@ export class Metrics {
       metric('ferry_websocket_clients', 'gauge', 'Admin browsers following the live stream.', [[{}, this.sources.websocketClients()]]);
     }
     if (this.sources.bans) metric('ferry_bans_active', 'gauge', 'Addresses banned now.', [[{}, this.sources.bans()]]);
-    if (this.sources.findingCounts) {
-      metric('ferry_findings_total', 'counter', 'Transcript-doctor findings stored, by code.',
-        Object.entries(this.sources.findingCounts()).map(([code, n]) => [{ code }, n]),
-      );
-    }
+    metric('ferry_findings_total', 'counter', 'Transcript-doctor findings made since start, by code.', [...this.#findings].map(([code, n]) => [{ code }, n]));
     return `${out.join('\n')}\n`;
   }
 }

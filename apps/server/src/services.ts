@@ -17,11 +17,11 @@ import {
   schemaVersion,
   type Db,
 } from '@ferry/db';
-import { createFtpServer, type FtpServer, type FtpServerOptions } from '@ferry/ftp-core';
+import { createFtpServer, createSessionDoctor, type DiagnosisSettings, type FtpServer, type FtpServerOptions } from '@ferry/ftp-core';
 import { createAccessGuard, type BanGuard } from './adapters/access-guard.js';
 import { createDbAuthenticator, type DbAuthenticator } from './adapters/db-authenticator.js';
 import { LiveHub } from './adapters/live-hub.js';
-import { recordSessions, type Diagnose } from './adapters/session-recording.js';
+import { recordSessions, type DoctorFactory } from './adapters/session-recording.js';
 import type { Config } from './config.js';
 import { Metrics } from './metrics.js';
 import { RuntimeSettings } from './settings.js';
@@ -72,8 +72,10 @@ export interface ServicesOptions {
   tls?: FtpServerOptions['tls'];
   tlsFingerprint?: () => string | null;
   logger?: FtpServerOptions['logger'];
-  /** The transcript doctor, once wired (see adapters/session-recording.ts). */
-  diagnose?: Diagnose;
+  /** The transcript doctor per session; default: the live doctor on the current settings. false = none. */
+  doctor?: DoctorFactory | false;
+  /** Findings of a running session are stored at most this often (default 1000 ms). */
+  findingsStoreDelayMs?: number;
   credentialCacheTtlMs?: number;
   progressIntervalMs?: number;
 }
@@ -109,18 +111,22 @@ export function createServices(opts: ServicesOptions): Services {
   const ftp = createFtpServer({ authenticator, guard, settings: settings.ftpSettings(), tls: opts.tls ?? null, logger: opts.logger });
   const recorder = createSessionRecorder(db);
   const hub = new LiveHub(ftp, { progressIntervalMs: opts.progressIntervalMs });
-  const stopRecording = recordSessions(ftp, {
-    recorder,
-    findings: stores.findings,
-    diagnose: opts.diagnose,
-    onFindings: (sessionId, findings) => findings.forEach((finding) => hub.publish({ type: 'finding', sessionId, finding })),
-  });
   const metrics = new Metrics({
     server: ftp,
     recorderStats: () => recorder.stats(),
     websocketClients: () => hub.clientCount,
-    findingCounts: () => stores.findings.counts(),
     bans: () => guard.list().length,
+  });
+  const stopRecording = recordSessions(ftp, {
+    recorder,
+    findings: stores.findings,
+    doctor: opts.doctor === false ? undefined : (opts.doctor ?? liveDoctor(settings)),
+    storeDelayMs: opts.findingsStoreDelayMs,
+    onFindings: (sessionId, findings) => {
+      metrics.countFindings(findings);
+      for (const finding of findings) hub.publish({ type: 'finding', sessionId, finding });
+    },
+    onError: (error, sessionId) => opts.logger?.error({ err: error, sessionId }, 'Transcript doctor failed for a session'),
   });
   const info: RuntimeInfo = {
     version: opts.version,
@@ -148,5 +154,25 @@ export function createServices(opts: ServicesOptions): Services {
       metrics.close();
       recorder.close();
     },
+  };
+}
+
+/** The transcript doctor for each new session, reading the settings as they are when it opens. */
+function liveDoctor(settings: RuntimeSettings): DoctorFactory {
+  let seen: RuntimeSettings['values'] | null = null;
+  let current: DiagnosisSettings | null = null;
+  return (session) => {
+    if (seen !== settings.values || !current) {
+      seen = settings.values;
+      const { passivePorts, passiveAddress, dataConnectTimeoutMs, requireTlsSessionResumption, tlsData } = settings.ftpSettings();
+      current = { passivePorts, passiveAddress, dataConnectTimeoutMs, requireTlsSessionResumption, tlsData };
+    }
+    return createSessionDoctor({
+      settings: current,
+      controlPort: session.localPort,
+      sessionRemoteAddress: session.remoteAddress,
+      sessionLocalAddress: session.localAddress,
+      now: Date.now,
+    });
   };
 }

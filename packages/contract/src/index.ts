@@ -235,6 +235,44 @@ export const Finding = Type.Object({
 });
 export type Finding = Static<typeof Finding>;
 
+export const CONNECTIVITY_CHECK_NAMES = ['resolve-address', 'public-address', 'control-port', 'ftps-port', 'passive-port'] as const;
+export const ConnectivityCheck = Type.Object({
+  name: Type.Enum(CONNECTIVITY_CHECK_NAMES),
+  ok: Type.Boolean(),
+  /** The check could not run (nothing to test against); `ok` is then false. */
+  skipped: Type.Boolean(),
+  detail: Type.String(),
+  /** What to change when it failed; null when it passed. */
+  fix: Nullable(Type.String()),
+});
+export type ConnectivityCheck = Static<typeof ConnectivityCheck>;
+
+/** One inbound rule for the firewall and the router's port forward. */
+export const FirewallRule = Type.Object({
+  protocol: Type.Literal('tcp'),
+  /** `21`, `50000-50100`, or `any` when no passive range is fixed. */
+  ports: Type.String(),
+  from: Type.Integer(),
+  to: Type.Integer(),
+  purpose: Type.String(),
+});
+export type FirewallRule = Static<typeof FirewallRule>;
+
+/** Where the tested address came from: the advertised-address setting, or (when unset) the address this request reached. */
+export const CONNECTIVITY_ADDRESS_SOURCES = ['setting', 'request'] as const;
+export const ConnectivityReport = Type.Object({
+  /** The address tested: the advertised passive address, or the request's host when none is set. */
+  advertisedAddress: Nullable(Type.String()),
+  addressSource: Type.Enum(CONNECTIVITY_ADDRESS_SOURCES),
+  /** The IP the address resolved to. */
+  resolvedAddress: Nullable(Type.String()),
+  /** Every check passed. */
+  ok: Type.Boolean(),
+  checks: Type.Array(ConnectivityCheck),
+  firewallRules: Type.Array(FirewallRule),
+});
+export type ConnectivityReport = Static<typeof ConnectivityReport>;
+
 // ---------- settings ----------
 
 export const PassiveAddressOverride = Type.Object({

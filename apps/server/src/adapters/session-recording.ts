@@ -2,29 +2,37 @@
  * Records what the engine reports into SQLite through packages/db's batched session recorder, and
  * decides each session's outcome when it closes.
  *
- * Seam for the transcript doctor: pass `diagnose`, a pure function from a finished session's transcript to
- * findings. They are stored with createFindingStore, pushed to live clients, and turn the outcome into
- * 'problems' when any has severity 'error'.
+ * The transcript doctor runs live: one SessionDoctor per session (from `doctor`) reads every line as it
+ * is emitted. New findings go to `onFindings` at once (the live hub and metrics); the session's findings
+ * are stored at most once per `storeDelayMs` while it runs and always at close, after finish() settled
+ * what was still pending. An error-severity finding makes the outcome 'problems'.
+ *
+ * Time-based findings need no timer here: the engine itself ends every wait it starts (data-timeout,
+ * idle-timeout, login-timeout events), so a silent client still produces the line that settles the rule.
  */
 import type { Finding } from '@ferry/contract';
 import type { createFindingStore, createSessionRecorder } from '@ferry/db';
-import type { FtpServer, FtpServerEvents, SessionEvent, TranscriptLine } from '@ferry/ftp-core';
+import type { FtpServer, FtpServerEvents, SessionDoctor, SessionEvent, SessionInfo } from '@ferry/ftp-core';
 
 type Recorder = ReturnType<typeof createSessionRecorder>;
 type FindingStore = ReturnType<typeof createFindingStore>;
 type FindingRecord = Parameters<FindingStore['replace']>[1][number];
 
-export type Diagnose = (lines: readonly TranscriptLine[]) => Finding[];
+/** Makes the doctor for a session that just opened. */
+export type DoctorFactory = (session: SessionInfo) => SessionDoctor;
 
 export interface SessionRecordingOptions {
   recorder: Recorder;
   findings?: FindingStore;
-  diagnose?: Diagnose;
-  /** Called with each session's findings (the live hub publishes them). */
+  /** The transcript doctor; without it, outcomes come from the engine's problem events alone. */
+  doctor?: DoctorFactory;
+  /** Called with findings as they first appear (the live hub publishes them, metrics count them). */
   onFindings?: (sessionId: string, findings: Finding[]) => void;
   onLogin?: (ok: boolean) => void;
-  /** Lines kept per session for the doctor; older ones are dropped from memory (never from the database). */
-  maxLinesInMemory?: number;
+  /** Findings of a running session are stored at most this often; default 1000 ms. */
+  storeDelayMs?: number;
+  /** A doctor or store failure; the session is recorded regardless. */
+  onError?: (error: unknown, sessionId: string) => void;
 }
 
 /** Event types that make a session's outcome 'problems' when no doctor is wired. */
@@ -39,27 +47,75 @@ const PROBLEM_EVENTS = new Set<SessionEvent['type']>([
   'disk-full',
 ]);
 
+/** How long stored findings may wait to be written with others. */
+const WRITE_BATCH_MS = 100;
+
 interface Tracked {
   address: string;
   loggedIn: boolean;
   loginFailed: boolean;
   problems: boolean;
-  lines: TranscriptLine[];
+  doctor: SessionDoctor | null;
+  /** Pending debounced store of the findings. */
+  storeTimer: NodeJS.Timeout | null;
+  /** Findings were stored while the session ran. */
+  stored: boolean;
 }
 
 /** Subscribes to the engine; returns a function that unsubscribes. */
 export function recordSessions(server: FtpServer, opts: SessionRecordingOptions): () => void {
   const { recorder } = opts;
-  const maxLines = opts.maxLinesInMemory ?? 5000;
+  const storeDelayMs = opts.storeDelayMs ?? 1000;
   const tracked = new Map<string, Tracked>();
   const track = (id: string): Tracked => {
     let t = tracked.get(id);
-    if (!t) tracked.set(id, (t = { address: '', loggedIn: false, loginFailed: false, problems: false, lines: [] }));
+    if (!t) tracked.set(id, (t = { address: '', loggedIn: false, loginFailed: false, problems: false, doctor: null, storeTimer: null, stored: false }));
     return t;
+  };
+  const failed = (sessionId: string, t: Tracked) => (error: unknown) => {
+    t.doctor = null; // a doctor that threw once is not trusted with the rest of the session
+    opts.onError?.(error, sessionId);
+  };
+  const publish = (sessionId: string, fresh: Finding[]) => {
+    if (fresh.length > 0) opts.onFindings?.(sessionId, fresh);
+  };
+  // Findings wait here briefly and are written together: a flood of short sessions (refused connects)
+  // then costs one recorder flush per batch instead of one per session.
+  const queued = new Map<string, Finding[]>();
+  let writeTimer: NodeJS.Timeout | null = null;
+  const writeQueued = () => {
+    if (writeTimer) clearTimeout(writeTimer);
+    writeTimer = null;
+    for (const [sessionId, list] of queued) {
+      try {
+        opts.findings?.replace(sessionId, list.map((f) => ({ ...f, sessionId }) as unknown as FindingRecord));
+      } catch (error) {
+        opts.onError?.(error, sessionId);
+      }
+    }
+    queued.clear();
+  };
+  const store = (sessionId: string, t: Tracked) => {
+    if (t.storeTimer) clearTimeout(t.storeTimer);
+    t.storeTimer = null;
+    if (!opts.findings || !t.doctor) return;
+    const all = t.doctor.findings();
+    if (all.length === 0 && !t.stored) return;
+    t.stored = true;
+    queued.set(sessionId, all);
+    writeTimer ??= setTimeout(writeQueued, WRITE_BATCH_MS).unref();
   };
 
   const onOpen: Listener<'session:open'> = (s) => {
-    track(s.id).address = s.remoteAddress;
+    const t = track(s.id);
+    t.address = s.remoteAddress;
+    if (opts.doctor) {
+      try {
+        t.doctor = opts.doctor(s);
+      } catch (error) {
+        failed(s.id, t)(error);
+      }
+    }
     recorder.sessionOpened({ id: s.id, remoteAddress: s.remoteAddress, remotePort: s.remotePort, localAddress: s.localAddress, localPort: s.localPort, startedAt: s.startedAt, tls: s.tls });
   };
   const onUpdate: Listener<'session:update'> = (s) => {
@@ -68,9 +124,17 @@ export function recordSessions(server: FtpServer, opts: SessionRecordingOptions)
   const onLine: Listener<'transcript'> = (line) => {
     const t = track(line.sessionId);
     recorder.line({ sessionId: line.sessionId, seq: line.seq, at: line.at, kind: line.kind, text: line.text, event: line.event });
-    if (opts.diagnose) {
-      t.lines.push(line);
-      if (t.lines.length > maxLines) t.lines.shift();
+    if (t.doctor) {
+      let fresh: Finding[] = [];
+      try {
+        fresh = t.doctor.push(line);
+      } catch (error) {
+        failed(line.sessionId, t)(error);
+      }
+      if (fresh.length > 0) {
+        publish(line.sessionId, fresh);
+        t.storeTimer ??= setTimeout(() => store(line.sessionId, t), storeDelayMs).unref();
+      }
     }
     const event = line.event;
     if (!event) return;
@@ -93,13 +157,14 @@ export function recordSessions(server: FtpServer, opts: SessionRecordingOptions)
     const t = track(s.id);
     tracked.delete(s.id);
     let problems = t.problems;
-    if (opts.diagnose) {
-      const found = safeDiagnose(opts.diagnose, t.lines);
-      if (found.length > 0) {
-        opts.findings?.replace(s.id, found.map((f) => ({ ...f, sessionId: s.id }) as unknown as FindingRecord));
-        opts.onFindings?.(s.id, found);
+    if (t.doctor) {
+      try {
+        publish(s.id, t.doctor.finish({ reason: s.reason, endedAt: s.endedAt }));
+        problems = t.doctor.findings().some((f) => f.severity === 'error');
+      } catch (error) {
+        failed(s.id, t)(error);
       }
-      problems = found.some((f) => f.severity === 'error');
+      store(s.id, t);
     }
     const outcome = !t.loggedIn && t.loginFailed ? 'login-failed' : problems ? 'problems' : 'ok';
     recorder.sessionClosed({ id: s.id, endedAt: s.endedAt, reason: s.reason, bytesIn: s.bytesIn, bytesOut: s.bytesOut, filesIn: s.filesIn, filesOut: s.filesOut, outcome });
@@ -111,6 +176,8 @@ export function recordSessions(server: FtpServer, opts: SessionRecordingOptions)
   server.on('transfer', onTransfer);
   server.on('session:close', onClose);
   return () => {
+    for (const t of tracked.values()) if (t.storeTimer) clearTimeout(t.storeTimer);
+    writeQueued();
     server.off('session:open', onOpen);
     server.off('session:update', onUpdate);
     server.off('transcript', onLine);
@@ -120,11 +187,3 @@ export function recordSessions(server: FtpServer, opts: SessionRecordingOptions)
 }
 
 type Listener<K extends keyof FtpServerEvents> = (...args: FtpServerEvents[K]) => void;
-
-function safeDiagnose(diagnose: Diagnose, lines: readonly TranscriptLine[]): Finding[] {
-  try {
-    return diagnose(lines);
-  } catch {
-    return [];
-  }
-}
