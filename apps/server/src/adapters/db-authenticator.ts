@@ -3,8 +3,9 @@
  *
  * The password is always verified first (the store spends the same time on unknown users), then the
  * account's own rules: enabled, expiry, allowed networks, TLS policy. A successful verification may be
- * cached briefly (key: username + sha256(password), never the password) so that clients opening many
- * sessions at once cost one argon2 hash; any change to the user through the API invalidates it.
+ * cached briefly (key: username + sha256(password), never the password), and logins with the same
+ * credentials that arrive while it runs wait for it, so that clients opening many sessions at once cost one
+ * argon2 hash; any change to the user through the API invalidates the cache.
  */
 import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
@@ -15,6 +16,7 @@ import { createCidrMatcher } from '../net/address.js';
 
 type UserStore = ReturnType<typeof createUserStore>;
 type UserRecord = NonNullable<ReturnType<UserStore['get']>>;
+type Verified = { ok: true; user: UserRecord } | { ok: false; reason: 'unknown-user' | 'bad-password' };
 
 export interface DbAuthenticatorOptions {
   users: UserStore;
@@ -36,17 +38,31 @@ export function createDbAuthenticator(opts: DbAuthenticatorOptions): DbAuthentic
   const cache = new Map<string, { user: UserRecord; expiresAt: number }>();
   const keyOf = (username: string, password: string) => `${username}\0${createHash('sha256').update(password).digest('hex')}`;
 
-  async function verify(attempt: LoginAttempt): Promise<{ ok: true; user: UserRecord } | { ok: false; reason: 'unknown-user' | 'bad-password' }> {
-    const key = ttl > 0 ? keyOf(attempt.username, attempt.password) : '';
-    const hit = ttl > 0 ? cache.get(key) : undefined;
+  /** Verifications running now, by cache key: sessions that log in together with the same credentials share one hash. */
+  const inflight = new Map<string, Promise<Verified>>();
+
+  async function verify(attempt: LoginAttempt): Promise<Verified> {
+    if (ttl <= 0) return opts.users.verifyLogin(attempt.username, attempt.password);
+    const key = keyOf(attempt.username, attempt.password);
+    const hit = cache.get(key);
     if (hit && hit.expiresAt > now()) return { ok: true, user: hit.user };
     if (hit) cache.delete(key);
-    const result = await opts.users.verifyLogin(attempt.username, attempt.password);
-    if (result.ok && ttl > 0) {
-      if (cache.size > 10_000) cache.clear();
-      cache.set(key, { user: result.user, expiresAt: now() + ttl });
+    const running = inflight.get(key);
+    if (running) return running;
+    const verification: Promise<Verified> = opts.users.verifyLogin(attempt.username, attempt.password).then((result) => {
+      // Not cached when the user was changed (invalidate) while the hash ran.
+      if (result.ok && inflight.get(key) === verification) {
+        if (cache.size > 10_000) cache.clear();
+        cache.set(key, { user: result.user, expiresAt: now() + ttl });
+      }
+      return result;
+    });
+    inflight.set(key, verification);
+    try {
+      return await verification;
+    } finally {
+      if (inflight.get(key) === verification) inflight.delete(key);
     }
-    return result;
   }
 
   return {
@@ -67,6 +83,7 @@ export function createDbAuthenticator(opts: DbAuthenticatorOptions): DbAuthentic
     },
     invalidate(username: string): void {
       for (const key of cache.keys()) if (key.startsWith(`${username}\0`)) cache.delete(key);
+      for (const key of inflight.keys()) if (key.startsWith(`${username}\0`)) inflight.delete(key);
     },
   };
 }
