@@ -1,5 +1,5 @@
 import type {
-  ApiToken, AuditEntry, Ban, CreatedToken, CreateTokenBody, CreateUserBody, Finding, LiveSession, LoginReply, Me,
+  ApiToken, AuditEntry, Ban, ConnectivityReport, CreatedToken, CreateTokenBody, CreateUserBody, Finding, LiveSession, LoginReply, Me,
   Overview, PageOf, PassivePreview, ServerInfo, SessionHistoryQuery, SessionRecord, Settings, TranscriptLine,
   UpdateSettingsBody, UpdateUserBody, User,
 } from '@ferry/contract';
@@ -91,7 +91,7 @@ export class Api {
   updateSettings = (body: UpdateSettingsBody) => this.request<Settings>('PATCH', '/settings', body);
   passivePreview = (clientAddress: string) =>
     this.request<PassivePreview>('GET', `/settings/passive-preview${toQueryString({ clientAddress })}`);
-  connectivity = () => this.request<unknown>('GET', '/connectivity');
+  connectivity = () => this.request<ConnectivityReport>('GET', '/connectivity');
   bans = async () => itemsOf(await this.request<Ban[] | PageOf<Ban>>('GET', '/bans'));
   liftBan = (address: string) => this.request<void>('DELETE', `/bans/${encodeURIComponent(address)}`);
   audit = (query: { limit?: number; cursor?: string | null }) => this.request<PageOf<AuditEntry>>('GET', `/audit${toQueryString(query)}`);
