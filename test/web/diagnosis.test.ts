@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Control, createUser, patchSettings, sessionOf } from '../diagnosis/support/doctor.js';
+import { Control, createUser, eventually, patchSettings, sessionOf } from '../diagnosis/support/doctor.js';
 import { collectPageErrors, launchBrowser, newPage, saveScreenshot } from '../support/browser.js';
 import { REPO_ROOT, startSystem, type System } from '../support/start-system.js';
 
@@ -68,16 +68,21 @@ describe('transcript doctor in the dashboard', () => {
   });
 
   it('shows the explanation and the fix beside the transcript lines that prove it', async () => {
-    const session = await sessionOf(system, '127.0.0.1', ftp!.localPort);
+    const { localPort } = ftp!;
     await ftp!.send('QUIT', 221);
     ftp!.close();
+    // History is read once when the page opens: wait until the closed session and its finding are stored.
+    const session = await eventually(async () => {
+      const s = await sessionOf(system, '127.0.0.1', localPort);
+      return s.endedAt !== null && s.findings === 1 ? s : undefined;
+    }, 'the closed session with its finding');
 
     await nav('History').click();
     await page.getByRole('heading', { name: 'History', level: 1 }).waitFor();
     const link = page.locator(`a[href="/sessions/history/${encodeURIComponent(session.id)}"]`);
     await expect.poll(() => link.count(), POLL).toBeGreaterThan(0);
     const historyRow = page.getByRole('row').filter({ has: link.first() });
-    await expect.poll(() => historyRow.locator('.badge.error', { hasText: 'Problems' }).count(), POLL).toBe(1);
+    expect(await historyRow.locator('.badge.error', { hasText: 'Problems' }).count()).toBe(1);
     expect(await historyRow.locator('.badge.error', { hasText: '1 finding' }).count()).toBe(1);
     await link.first().click();
 

@@ -80,11 +80,12 @@ describe('refused connections', () => {
   });
 
   it('implicit FTPS: no reply can be sent before the handshake, the reason is in the disconnect line', async () => {
-    const { t, closed } = await server({ guard: banGuard, implicitTls: true });
+    const { t, opened, closed } = await server({ guard: banGuard, implicitTls: true });
     const socket = tlsConnect({ host: '127.0.0.1', port: t.implicitTlsPort!, localAddress: '127.0.0.2', rejectUnauthorized: false });
     open.push({ close: () => socket.destroy() });
     await new Promise<void>((resolve) => socket.once('close', () => resolve()).once('error', () => undefined));
     await until(() => closed.length === 1);
+    expect(opened[0]).toMatchObject({ localPort: t.implicitTlsPort, tls: false });
     const lines = linesOf(t, closed[0]!.id);
     expect(lines.map((l) => l.kind)).toEqual(['event', 'event']);
     expect(lines[0]?.event).toMatchObject({ type: 'connected', implicitTls: true });

@@ -29,7 +29,7 @@ export function reportRefusal(raw: Socket, implicitTls: boolean, sent: FtpReply 
     localAddress: normalizeIp(raw.localAddress ?? ''),
     localPort: raw.localPort ?? 0,
     startedAt: at,
-    tls: implicitTls,
+    tls: false, // implicit FTPS too: the handshake never happens
     username: null,
     clientSoftware: null,
   };
