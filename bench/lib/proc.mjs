@@ -34,21 +34,79 @@ export function processTree(root) {
 }
 
 /**
- * CPU seconds (user + system) used by the tree so far, including children it has already reaped
- * (cutime/cstime), so sessions that ended during the measurement still count once reaped.
+ * CPU seconds (user + system) used by the tree so far. By default this includes children already reaped
+ * (cutime/cstime); `ownOnly` counts only the live processes' own time, for readings taken while the
+ * processes of interest are all alive.
  */
-export function treeCpuSeconds(root) {
+export function treeCpuSeconds(root, { ownOnly = false } = {}) {
   let ticks = 0;
   for (const pid of processTree(root)) {
     try {
       const f = statFields(pid);
       // after ')': state(0) ppid(1) ... utime(11) stime(12) cutime(13) cstime(14)
-      ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+      ticks += Number(f[11]) + Number(f[12]);
+      if (!ownOnly) ticks += Number(f[13]) + Number(f[14]);
     } catch {
       // exited: its time moves into the parent's cutime/cstime once reaped
     }
   }
   return ticks / CLK_TCK;
+}
+
+/** Own CPU ticks (utime + stime) of each live process of the tree, by PID. */
+export function treeCpuByPid(root) {
+  const out = new Map();
+  for (const pid of processTree(root)) {
+    try {
+      const f = statFields(pid);
+      out.set(pid, Number(f[11]) + Number(f[12]));
+    } catch {
+      // exited
+    }
+  }
+  return out;
+}
+
+function ownTicks(pid) {
+  const f = statFields(pid);
+  return Number(f[11]) + Number(f[12]);
+}
+
+/**
+ * Follows the CPU time of a server's process tree over an interval. Session processes of forking servers
+ * may exit the moment the client quits, before anyone can read them, so every process seen at start is
+ * re-read every `pollMs` and the tree is re-scanned for newcomers every 500 ms; a process that exits is
+ * counted with its last reading (at most `pollMs` of its CPU time is missed).
+ * Returns { stop(): seconds of CPU spent since the watch began }.
+ */
+export function watchTreeCpu(root, pollMs = 20) {
+  const first = treeCpuByPid(root);
+  const last = new Map(first);
+  const poll = () => {
+    for (const pid of last.keys()) {
+      try {
+        last.set(pid, ownTicks(pid));
+      } catch {
+        // exited: keep its last reading
+      }
+    }
+  };
+  const rescan = () => {
+    for (const [pid, t] of treeCpuByPid(root)) last.set(pid, t);
+  };
+  const timer = setInterval(poll, pollMs);
+  const scanTimer = setInterval(rescan, 500);
+  return {
+    stop() {
+      clearInterval(timer);
+      clearInterval(scanTimer);
+      poll();
+      rescan();
+      let ticks = 0;
+      for (const [pid, t] of last) ticks += t - (first.get(pid) ?? 0);
+      return ticks / CLK_TCK;
+    },
+  };
 }
 
 function rollup(pid, key) {

@@ -19,7 +19,7 @@ export function formatNumber(x) {
 
 /** Ferry's ratio to a peer; `ok` when Ferry is at least as good in the metric's direction. */
 export function ratio(ferry, peer, better) {
-  if (ferry === null || peer === null || peer === 0) return null;
+  if (ferry === null || peer === null || peer <= 0 || ferry < 0) return null;
   const r = ferry / peer;
   return { r, ok: better === 'higher' ? r >= 1 : r <= 1 };
 }

@@ -1,36 +1,48 @@
 // Single-stream transfers with curl (the client is not the bottleneck): RETR and STOR of the large file,
 // in clear and under FTPS (AUTH TLS, PROT P), with the server tree's CPU seconds per GiB moved.
 import { spawn } from 'node:child_process';
-import { treeCpuSeconds } from './proc.mjs';
+import { watchTreeCpu } from './proc.mjs';
 import { BIG, BIG_TLS, UPLOAD_DIR } from './fixtures.mjs';
-import { sleep } from './spawn.mjs';
 
 const GiB = 1024 ** 3;
 const sizeLabel = (bytes) => (bytes >= GiB ? `${bytes / GiB} GiB` : `${bytes / 2 ** 20} MiB`);
 
 /**
- * Runs curl with -v and reads its trace as it comes: `onPreliminary` is called the moment the server's
- * 150/125 reply arrives (the transfer is about to start; login and passive setup are over).
+ * Runs curl with -v and reads its trace as it comes: `onReply(code)` is called the moment the server's
+ * 150/125 (transfer starting; login and passive setup are over) and then its 226/250 (transfer complete,
+ * session still open) arrive.
  */
-function curl(args, timeoutMs, onPreliminary) {
+function curl(args, timeoutMs, onReply) {
   return new Promise((resolve, reject) => {
     const child = spawn('curl', ['-v', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
-    let seen = false;
+    let pending = '';
+    let started = false;
+    let completed = false;
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => {
       err += d;
-      if (!seen && /^< 1[25]0[ -]/m.test(err)) {
-        seen = true;
-        onPreliminary?.();
+      pending += d;
+      const lines = pending.split('\n');
+      pending = lines.pop();
+      for (const line of lines) {
+        const m = /^< (\d{3}) /.exec(line);
+        if (!m) continue;
+        if (!started && (m[1] === '150' || m[1] === '125')) {
+          started = true;
+          onReply?.(Number(m[1]));
+        } else if (started && !completed && (m[1] === '226' || m[1] === '250')) {
+          completed = true;
+          onReply?.(Number(m[1]));
+        }
       }
       if (err.length > 200_000) err = err.slice(-20_000);
     });
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.once('exit', (code) => {
       clearTimeout(timer);
-      if (code === 0) resolve({ out, seen });
+      if (code === 0) resolve({ out });
       else {
         const reason = err.split('\n').filter((l) => l.startsWith('curl:')).pop() ?? `exit ${code}`;
         reject(Object.assign(new Error(`curl exited ${code}: ${reason}`), { exitCode: code }));
@@ -46,8 +58,8 @@ const HANDSHAKE_ATTEMPTS = 3;
 /**
  * One transfer of the large file. Returns { mbps, cpuPerGiB, handshakeRetries }: MB/s (10^6 bytes) over
  * the transfer itself (curl's time_total - time_pretransfer: login excluded) and the server tree's CPU
- * seconds per GiB moved, counted from the 150 reply to the end of the session (so password hashing and the
- * TLS handshake are not counted as data-path cost; forking servers get 200 ms to reap the session).
+ * seconds per GiB moved, summed over the processes of its tree from the 150 reply to the 226 (so
+ * password hashing and the TLS handshake are not counted; see watchTreeCpu for forking servers).
  * A failed TLS handshake is retried (ftp-srv 4.6 answers AUTH TLS with 234 before it wraps the socket, so
  * a fast client's ClientHello is sometimes read as a plain command); retries are counted.
  */
@@ -60,17 +72,20 @@ export async function streamTransfer(server, ctx, { direction, tls }) {
   const pid = server.child.pid;
   let handshakeRetries = 0;
   for (let attempt = 1; ; attempt += 1) {
-    let cpuAtStart = null;
+    let watch = null;
+    let cpu = null;
     try {
-      const { out } = await curl(args, (ctx.streamTimeoutS + 10) * 1000, () => (cpuAtStart = treeCpuSeconds(pid)));
-      await sleep(200);
-      if (cpuAtStart === null) throw new Error('no 150/125 reply seen in the trace');
-      const cpu = treeCpuSeconds(pid) - cpuAtStart;
+      const { out } = await curl(args, (ctx.streamTimeoutS + 10) * 1000, () => {
+        if (!watch) watch = watchTreeCpu(pid);
+        else cpu = watch.stop();
+      });
+      if (cpu === null) throw new Error('no 150 and 226 replies seen in the trace');
       const [pre, total, down, up] = out.trim().split(' ').map(Number);
       const bytes = direction === 'retr' ? down : up;
       if (bytes !== size) throw new Error(`moved ${bytes} bytes, expected ${size}`);
       return { mbps: bytes / (total - pre) / 1e6, cpuPerGiB: cpu / (bytes / GiB), handshakeRetries };
     } catch (err) {
+      if (watch && cpu === null) watch.stop();
       if (!tls || err.exitCode !== TLS_HANDSHAKE_FAILED || attempt >= HANDSHAKE_ATTEMPTS) throw err;
       handshakeRetries += 1;
     }
