@@ -117,7 +117,7 @@ describe('limits over the real process', () => {
     t0 = performance.now();
     expect((await fast.upload('rate.bin', body)).code).toBe(226);
     expect(sha256(await fast.download('rate.bin'))).toBe(sha256(body));
-    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(performance.now() - t0).toBeLessThan(uploadMs); // both ways unthrottled beat one way throttled
     await fast.quit();
 
     const timeout = await timedOut;
