@@ -26,6 +26,7 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
   { name: 'FERRY_PASV_ADDRESS', default: '(unset)', description: 'IPv4 address or host name advertised in 227 replies (NAT). When set, fixes the setting.' },
   { name: 'FERRY_ADMIN_USER', default: 'admin', description: 'Admin account created on first start.' },
   { name: 'FERRY_ADMIN_PASSWORD', default: '(unset)', description: 'Its password (8+ characters); unset = a strong one is generated and printed once in the log.' },
+  { name: 'FERRY_FIRST_FTP_USER', default: 'ferry', description: 'FTP account created on first start, with a generated password printed once and full rights on its home folder; `none` = create no account.' },
   { name: 'FERRY_TLS_CERT', default: '(unset)', description: 'PEM certificate (chain) for FTPS; unset = a self-signed one is generated in the data dir. Reloaded when the file changes.' },
   { name: 'FERRY_TLS_KEY', default: '(unset)', description: 'PEM private key for FERRY_TLS_CERT (both or neither).' },
   { name: 'FERRY_LOG_LEVEL', default: 'info', description: 'fatal, error, warn, info, debug, trace or silent.' },
@@ -49,6 +50,8 @@ export interface Config {
   ftp: { host: string; port: number; ftpsPort: number | null };
   http: { host: string; port: number; trustProxy: boolean };
   admin: { username: string; password: string | null; sessionTtlMs: number; loginRateLimitPerMinute: number };
+  /** FTP account created on first start (null = none), so a fresh install can be tried with any FTP client at once. */
+  firstFtpUser: string | null;
   tls: { certFile: string; keyFile: string } | null;
   logLevel: LogLevel;
   bans: { allowlist: string[]; threshold: number; windowMs: number; baseDurationMs: number; maxDurationMs: number };
@@ -121,6 +124,11 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Readonl
   const password = env.FERRY_ADMIN_PASSWORD === undefined || env.FERRY_ADMIN_PASSWORD === '' ? null : env.FERRY_ADMIN_PASSWORD;
   if (password !== null && password.length < 8) problems.push('FERRY_ADMIN_PASSWORD: must be at least 8 characters');
 
+  const firstFtpUser = get('FERRY_FIRST_FTP_USER') ?? 'ferry';
+  if (firstFtpUser !== 'none' && !/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/.test(firstFtpUser)) {
+    problems.push(`FERRY_FIRST_FTP_USER: "${firstFtpUser}" must be 1-64 letters, digits, ".", "_", "@" or "-" (or none)`);
+  }
+
   const certFile = get('FERRY_TLS_CERT');
   const keyFile = get('FERRY_TLS_KEY');
   if ((certFile === undefined) !== (keyFile === undefined)) {
@@ -147,6 +155,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Readonl
       sessionTtlMs: int('FERRY_ADMIN_SESSION_HOURS', 12, 1, 24 * 90) * 3_600_000,
       loginRateLimitPerMinute: int('FERRY_LOGIN_RATE_LIMIT', 10, 1, 10_000),
     },
+    firstFtpUser: firstFtpUser === 'none' ? null : firstFtpUser,
     tls: certFile && keyFile ? { certFile: path.resolve(cwd, certFile), keyFile: path.resolve(cwd, keyFile) } : null,
     logLevel: logLevel as LogLevel,
     bans: {

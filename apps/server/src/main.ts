@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { closeDb, createAdminStore, MigrationError, openDb, pruneHistory, schemaVersion, type Db } from '@ferry/db';
+import { closeDb, createAdminStore, createUserStore, MigrationError, openDb, pruneHistory, schemaVersion, type Db } from '@ferry/db';
 import type { Logger } from 'pino';
 import { closeInterruptedSessions } from './adapters/interrupted-sessions.js';
 import { buildApp } from './app.js';
@@ -58,7 +58,9 @@ async function main(): Promise<void> {
   log.info({ dbFile: config.dbFile, schemaVersion: schemaVersion(db) }, 'Database open');
 
   const httpUrl = (port: number) => `http://${['0.0.0.0', '::'].includes(config.http.host) ? 'localhost' : config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host}:${port}/`;
+  const firstStart = createAdminStore(db).count() === 0;
   const generatedPassword = await ensureAdmin(db, config);
+  const firstFtpAccount = firstStart ? await createFirstFtpAccount(db, config) : null;
 
   const tls = await startTls(config, log);
   const services = createServices({
@@ -92,6 +94,12 @@ async function main(): Promise<void> {
     notice.warn(
       { adminUser: config.admin.username, adminUrl: httpUrl(httpPort) },
       `First start: created admin "${config.admin.username}" with password ${generatedPassword} (shown once; sign in at ${httpUrl(httpPort)} and keep it safe)`,
+    );
+  }
+  if (firstFtpAccount) {
+    notice.warn(
+      { ftpUser: firstFtpAccount.username, ftpPort: bound.port },
+      `First start: created FTP account "${firstFtpAccount.username}" with password ${firstFtpAccount.password} (shown once; connect to port ${bound.port}; manage it under Users)`,
     );
   }
   notice.info({ version: VERSION, ftpPort: bound.port, ftpsPort: bound.implicitTlsPort, httpPort, httpUrl: httpUrl(httpPort), tlsFingerprint: tls.fingerprint() }, 'Ferry listening');
@@ -146,6 +154,19 @@ async function ensureAdmin(db: Db, config: Readonly<Config>): Promise<string | n
   const password = config.admin.password ?? randomBytes(18).toString('base64url');
   await admins.create(config.admin.username, password);
   return config.admin.password === null ? password : null;
+}
+
+/**
+ * First start: an FTP account with a generated password and full rights on its own home folder, so a fresh install
+ * can be tried with any FTP client straight away. Never created again once any admin exists.
+ */
+async function createFirstFtpAccount(db: Db, config: Readonly<Config>): Promise<{ username: string; password: string } | null> {
+  if (config.firstFtpUser === null) return null;
+  const users = createUserStore(db);
+  if (users.get(config.firstFtpUser)) return null;
+  const password = randomBytes(12).toString('base64url');
+  await users.create({ username: config.firstFtpUser, password, homeDir: `files/${config.firstFtpUser}` });
+  return { username: config.firstFtpUser, password };
 }
 
 async function startTls(config: Readonly<Config>, log: Logger): Promise<TlsProvider> {
