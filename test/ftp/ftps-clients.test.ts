@@ -59,8 +59,10 @@ describe('curl', () => {
     const back = (await curl(['--ssl-reqd', `${url}/explicit.bin`])).stdout;
     expect(sha256(back)).toBe(sha256(payload));
 
-    await expect.poll(async () => (await lastTranscript()).text, { timeout: 10_000 }).toMatch(/^\S+ AUTH (TLS|SSL)$/m);
+    // wait until the whole session (through its disconnect) is in the database
+    await expect.poll(async () => (await lastTranscript()).text, { timeout: 10_000 }).toMatch(/^\S+ \*\*\* Disconnected/m);
     const { text, events } = await lastTranscript();
+    expect(text).toMatch(/^\S+ AUTH (TLS|SSL)$/m);
     expect(text).toMatch(/^\S+ PROT P$/m);
     expect(text).toMatch(/^\S+ PASS \*\*\*\*$/m);
     const data = events.filter((e) => e.type === 'data-opened');
