@@ -11,7 +11,7 @@ import { writeBigFile } from './lib/fixtures.mjs';
 import { acquireRunLock, releaseRunLock } from './lib/lock.mjs';
 import { machineInfo } from './lib/proc.mjs';
 import { renderReport, summarize, writeJson } from './lib/report.mjs';
-import { SERVER_NAMES, startServers } from './lib/servers.mjs';
+import { needsRunLock, SERVER_NAMES, startServers } from './lib/servers.mjs';
 import { sessionWorkloads } from './lib/sessions.mjs';
 import { killAllStarted, stopServer } from './lib/spawn.mjs';
 import { streamWorkloads } from './lib/streams.mjs';
@@ -69,7 +69,7 @@ const ctx = {
   password: `Bench-${randomBytes(9).toString('base64url')}`,
 };
 
-acquireRunLock();
+if (needsRunLock(names)) acquireRunLock();
 const startedAt = Date.now();
 const deadline = startedAt + ctx.deadlineMs;
 const shm = '/dev/shm';

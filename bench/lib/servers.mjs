@@ -12,13 +12,19 @@ import { ensurePackages, ensurePureFtpd, ensureSystemUser } from './system.mjs';
 export const SERVER_NAMES = ['ferry', 'vsftpd', 'pure-ftpd', 'ftp-srv'];
 const CACHE = fileURLToPath(new URL('../.cache/', import.meta.url));
 
-/** Passive ranges below Linux's ephemeral range (32768+), one per server so that they never collide. */
+/**
+ * Passive ranges below Linux's ephemeral range (32768+), one per peer so that they never collide. Ferry
+ * lets the OS pick (`0-0`), so a Ferry-only run needs no fixed ports and can run beside another run.
+ */
 const PASSIVE = {
   vsftpd: { min: 20000, max: 21999 },
   'pure-ftpd': { min: 22000, max: 23999 },
   'ftp-srv': { min: 24000, max: 25999 },
-  ferry: { min: 26000, max: 27999 },
+  ferry: { min: 0, max: 0 },
 };
+
+/** Runs that start a peer use fixed passive ranges and the bench system account: one such run at a time. */
+export const needsRunLock = (names) => names.some((n) => n !== 'ferry');
 
 /**
  * Starts the named servers. Returns { servers, skipped } where skipped maps a name to the reason it
