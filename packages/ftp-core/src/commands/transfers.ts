@@ -1,10 +1,11 @@
 /** The pipelines behind RETR, STOR/APPE/STOU and the listings, built on runTransfer. */
-import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { Readable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { FtpError } from '../errors.js';
 import { Reply } from '../session/reply.js';
 import type { Session } from '../session/session.js';
 import { fromNetworkAscii, toNetworkAscii } from '../transfer/ascii.js';
+import { meter, tally } from '../transfer/count.js';
 import { quotaGuard } from '../transfer/quota.js';
 import { runTransfer } from '../transfer/run-transfer.js';
 import { throttle } from '../transfer/throttle.js';
@@ -33,11 +34,14 @@ export async function download(session: Session, raw: string): Promise<void> {
     offset,
     size: file.size,
     announce: `Opening ${modeName(session)} mode data connection for ${path} (${file.size - offset} bytes)`,
-    move: async (data, signal, meter) => {
+    move: async (data, signal, count) => {
       const stages: Transform[] = [];
       if (session.transferType === 'A') stages.push(toNetworkAscii());
       if (rate) stages.push(throttle(rate));
-      await pipeline([file.stream, ...stages, meter, data], { signal });
+      if (stages.length > 0) return pipeline([file.stream, ...stages, meter(count), data], { signal });
+      const moved = pipeline(file.stream, data, { signal });
+      tally(file.stream, count); // binary: what is read is what is sent
+      await moved;
     },
     rollback: async () => {
       file.stream.destroy();
@@ -74,13 +78,18 @@ export async function upload(session: Session, path: string, mode: UploadMode, a
     offset,
     size: null,
     announce: announce ?? `Opening ${modeName(session)} mode data connection for ${path}`,
-    move: async (data, signal, meter) => {
-      const stages: Transform[] = [meter];
-      if (session.transferType === 'A') stages.push(fromNetworkAscii());
+    move: async (data, signal, count) => {
+      const ascii = session.transferType === 'A';
+      const stages: Transform[] = [];
+      if (ascii) stages.push(fromNetworkAscii());
       if (allowed !== Infinity) stages.push(quotaGuard(allowed, path));
       if (rate) stages.push(throttle(rate));
-      stages.push(counter((n) => (written += n)));
-      await pipeline([data, ...stages, up.stream], { signal });
+      // In binary mode the bytes written to disk are the bytes received.
+      const onWire = ascii ? count : (n: number) => void (count(n), (written += n));
+      if (ascii) stages.push(meter((n) => (written += n)));
+      const moved = stages.length > 0 ? pipeline([data, ...stages, up.stream], { signal }) : pipeline(data, up.stream, { signal });
+      tally(data, onWire);
+      await moved;
     },
     commit: async () => {
       await up.commit();
@@ -88,15 +97,6 @@ export async function upload(session: Session, path: string, mode: UploadMode, a
       session.ctx.usage.adjust(fs.root, after - before, up.existingSize === null ? 1 : 0);
     },
     rollback: (why) => up.abort({ truncate: why === 'quota' }),
-  });
-}
-
-function counter(onBytes: (n: number) => void): Transform {
-  return new Transform({
-    transform(chunk: Buffer, _enc, done: TransformCallback) {
-      onBytes(chunk.length);
-      done(null, chunk);
-    },
   });
 }
 
@@ -108,8 +108,8 @@ export async function listing(session: Session, path: string, lines: AsyncIterab
     offset: 0,
     size: null,
     announce: `Opening ${modeName(session)} mode data connection for the listing of ${path}`,
-    move: async (data, signal, meter) => {
-      await pipeline([Readable.from(crlf(lines)), meter, data], { signal });
+    move: async (data, signal, count) => {
+      await pipeline([Readable.from(crlf(lines)), meter(count), data], { signal });
     },
   });
 }

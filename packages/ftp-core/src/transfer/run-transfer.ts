@@ -3,7 +3,7 @@
  * bytes (the caller's pipeline), commit, then exactly one final reply (226, 426, 425, 452, 522, 552 …),
  * and the transcript events around it. The channel is released whatever happens.
  */
-import { Transform, type Duplex, type TransformCallback } from 'node:stream';
+import type { Duplex } from 'node:stream';
 import { DataChannelError, type DataConnection } from '../data-channel/data-channel.js';
 import { VfsError } from '../errors.js';
 import type { TransferDirection, TransferOutcome } from '../events.js';
@@ -18,8 +18,11 @@ export interface TransferSpec {
   size: number | null;
   /** Text of the 150 reply. */
   announce: string;
-  /** Moves the bytes with stream/promises.pipeline, passing `signal` and putting `meter` on the wire side. */
-  move(data: Duplex, signal: AbortSignal, meter: Transform): Promise<void>;
+  /**
+   * Moves the bytes with stream/promises.pipeline, passing `signal`, and reports the size of every chunk
+   * that crosses the wire to `count` (see transfer/count.ts: no extra stream stage on the plain path).
+   */
+  move(data: Duplex, signal: AbortSignal, count: (bytes: number) => void): Promise<void>;
   /** After the bytes moved, before 226 (e.g. rename the temp file into place). */
   commit?(): Promise<void>;
   /** When the transfer did not succeed (e.g. remove the temp file); `quota` means undo everything. */
@@ -77,7 +80,7 @@ export async function runTransfer(session: Session, spec: TransferSpec): Promise
     // A stalled data connection ends the transfer after the idle timeout.
     socket.setTimeout(session.settings.idleTimeoutMs, () => socket.destroy(Object.assign(new Error('Data connection stalled'), { code: 'ETIMEDOUT' })));
     started = true;
-    await spec.move(conn.socket, controller.signal, meter(transfer));
+    await spec.move(conn.socket, controller.signal, (n) => void (transfer.bytes += n));
     await spec.commit?.();
     outcome = 'ok';
     final = reply(Reply.ClosingData, spec.completed ?? 'Transfer complete');
@@ -96,15 +99,6 @@ export async function runTransfer(session: Session, spec: TransferSpec): Promise
 
 function label(direction: TransferDirection): string {
   return direction === 'upload' ? 'Upload' : direction === 'download' ? 'Download' : 'Listing';
-}
-
-function meter(transfer: ActiveTransfer): Transform {
-  return new Transform({
-    transform(chunk: Buffer, _enc, done: TransformCallback) {
-      transfer.bytes += chunk.length;
-      done(null, chunk);
-    },
-  });
 }
 
 function failure(

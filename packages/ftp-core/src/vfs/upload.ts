@@ -12,6 +12,7 @@ import * as fsp from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import { posix } from 'node:path';
 import { fromFsError } from '../errors.js';
+import { FILE_CHUNK_BYTES } from '../transfer/count.js';
 
 export type UploadMode = 'replace' | 'append' | 'resume';
 
@@ -62,7 +63,9 @@ export async function openUpload(opts: {
   if (mode === 'replace') liveTemps.add(writePath);
   const start = mode === 'resume' ? opts.offset : undefined;
   if (mode === 'resume') await handle.truncate(opts.offset).catch(() => undefined);
-  const stream = handle.createWriteStream({ start, highWaterMark: 64 * 1024 });
+  // Room for a megabyte in flight: the socket keeps being read while the disk writes, and what piles
+  // up meanwhile goes to disk in one writev.
+  const stream = handle.createWriteStream({ start, highWaterMark: FILE_CHUNK_BYTES });
   const closed = (): Promise<void> =>
     stream.closed ? Promise.resolve() : new Promise<void>((resolve) => stream.once('close', () => resolve()));
   let settled = false;

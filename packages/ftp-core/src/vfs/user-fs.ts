@@ -13,6 +13,7 @@ import type { Permission, PermissionRule } from '../ports.js';
 import { Reply } from '../session/reply.js';
 import type { ListEntry } from './list-format.js';
 import { resolvePermissions, type ResolvedPermissions } from './permissions.js';
+import { FILE_CHUNK_BYTES } from '../transfer/count.js';
 import { isStaleUploadTemp, isUploadTempName, openUpload, type Upload, type UploadMode } from './upload.js';
 import { baseName, isInsideRoot, joinVirtual, parentOf, resolveVirtual, toDiskPath } from './virtual-path.js';
 
@@ -152,7 +153,9 @@ export class UserFs {
       await handle.close();
       throw new FtpError(Reply.InvalidRestart, `Restart offset ${offset} is beyond the end of the file (${stats.size})`);
     }
-    const stream = handle.createReadStream({ start: offset, highWaterMark: 64 * 1024 });
+    // Large reads for large files; a small file gets a buffer of about its own size.
+    const highWaterMark = Math.min(FILE_CHUNK_BYTES, Math.max(64 * 1024, stats.size - offset));
+    const stream = handle.createReadStream({ start: offset, highWaterMark });
     return { stream, size: stats.size, handle };
   }
 
