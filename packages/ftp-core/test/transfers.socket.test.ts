@@ -56,6 +56,24 @@ describe('binary round trips with basic-ftp (passive)', () => {
     expect(list.map((f) => [f.name, f.size, f.isFile])).toEqual([['ünïcödé.txt', 5, true]]);
   });
 
+  it('lists a folder of several batches completely, in LIST and MLSD, with each entry once', async () => {
+    const dir = join(t.home, 'many');
+    await mkdir(dir);
+    const names = Array.from({ length: 1300 }, (_, i) => `n-${String(i).padStart(4, '0')}.txt`);
+    await Promise.all(names.map((n, i) => writeFile(join(dir, n), 'x'.repeat(i % 7))));
+    const list = await client.list('many');
+    expect(list.map((f) => f.name).sort()).toEqual(names);
+    expect(list.find((f) => f.name === 'n-0013.txt')?.size).toBe(13 % 7);
+    client.availableListCommands = ['MLSD'];
+    try {
+      const mlsd = await client.list('many');
+      expect(mlsd.map((f) => f.name).sort()).toEqual(names);
+      expect(mlsd.find((f) => f.name === 'n-0013.txt')).toMatchObject({ isFile: true, size: 13 % 7 });
+    } finally {
+      client.availableListCommands = ['LIST -a', 'LIST'];
+    }
+  });
+
   it('leaves no temporary upload files behind', async () => {
     const names = await readdir(t.home);
     expect(names.filter((n) => n.includes('ferry-upload'))).toEqual([]);

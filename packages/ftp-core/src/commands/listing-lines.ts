@@ -18,22 +18,32 @@ export function stripListOptions(raw: string): string {
   return rest.trim() === '' ? '' : rest;
 }
 
-export async function* lsLines(entries: AsyncIterable<ListEntry>): AsyncIterable<string> {
+/*
+ * Listings come from the VFS in batches (see UserFs.list) and leave here as batches of lines, so a
+ * 10,000-entry folder is a few dozen writes to the data connection rather than one per entry.
+ */
+
+export async function* lsLines(batches: AsyncIterable<ListEntry[]>): AsyncIterable<string[]> {
   const now = new Date();
-  for await (const entry of entries) yield formatListLine(entry, now);
+  for await (const batch of batches) yield batch.map((entry) => formatListLine(entry, now));
 }
 
-export async function* nameLines(entries: AsyncIterable<ListEntry>): AsyncIterable<string> {
-  for await (const entry of entries) yield entry.name;
+export async function* nameLines(batches: AsyncIterable<ListEntry[]>): AsyncIterable<string[]> {
+  for await (const batch of batches) yield batch.map((entry) => entry.name);
 }
 
 /** MLSD lines for the entries of directory `dir`. */
-export async function* factLines(session: Session, dir: string, entries: AsyncIterable<ListEntry>): AsyncIterable<string> {
+export async function* factLines(session: Session, dir: string, batches: AsyncIterable<ListEntry[]>): AsyncIterable<string[]> {
   const fs = fsOf(session);
   const inDir = fs.permissionsFor(dir).allow;
-  for await (const entry of entries) {
-    const self = entry.stats.isDirectory() ? fs.permissionsFor(joinVirtual(dir, entry.name)).allow : inDir;
-    yield formatFacts(entry, { facts: session.mlstFacts, perm: permFact(entry.stats.isDirectory(), inDir, self) });
+  const inDirPerm = { file: permFact(false, inDir, inDir) };
+  for await (const batch of batches) {
+    yield batch.map((entry) => {
+      const isDir = entry.stats.isDirectory();
+      // A file's perm fact depends only on its directory: computed once per listing.
+      const perm = isDir ? permFact(true, inDir, fs.permissionsFor(joinVirtual(dir, entry.name)).allow) : inDirPerm.file;
+      return formatFacts(entry, { facts: session.mlstFacts, perm });
+    });
   }
 }
 

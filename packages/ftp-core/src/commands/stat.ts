@@ -21,9 +21,12 @@ export default defineCommand({
     const fs = fsOf(session);
     const path = fs.resolve(session.cwd, target);
     const lines: string[] = [];
-    for await (const line of lsLines(await fs.list(path))) {
+    for await (const batch of lsLines(await fs.list(path))) {
+      for (const line of batch) {
+        if (lines.length >= MAX_STAT_LINES) break;
+        lines.push(` ${line}`);
+      }
       if (lines.length >= MAX_STAT_LINES) break;
-      lines.push(` ${line}`);
     }
     return reply(Reply.FileStatus, [`Status of ${path}:`, ...lines, 'End of status'].join('\n'));
   },

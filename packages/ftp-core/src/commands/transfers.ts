@@ -100,8 +100,8 @@ export async function upload(session: Session, path: string, mode: UploadMode, a
   });
 }
 
-/** Sends lines produced by `lines` over a data connection (LIST, NLST, MLSD). */
-export async function listing(session: Session, path: string, lines: AsyncIterable<string>): Promise<void> {
+/** Sends the batches of lines produced by `lines` over a data connection (LIST, NLST, MLSD). */
+export async function listing(session: Session, path: string, lines: AsyncIterable<string[]>): Promise<void> {
   await runTransfer(session, {
     direction: 'listing',
     path,
@@ -109,11 +109,15 @@ export async function listing(session: Session, path: string, lines: AsyncIterab
     size: null,
     announce: `Opening ${modeName(session)} mode data connection for the listing of ${path}`,
     move: async (data, signal, count) => {
-      await pipeline([Readable.from(crlf(lines)), meter(count), data], { signal });
+      const source = Readable.from(crlf(lines), { objectMode: false });
+      const moved = pipeline(source, data, { signal });
+      tally(source, count);
+      await moved;
     },
   });
 }
 
-async function* crlf(lines: AsyncIterable<string>): AsyncIterable<Buffer> {
-  for await (const line of lines) yield Buffer.from(`${line}\r\n`, 'utf8');
+/** One buffer per batch of lines. */
+async function* crlf(batches: AsyncIterable<string[]>): AsyncIterable<Buffer> {
+  for await (const batch of batches) if (batch.length > 0) yield Buffer.from(`${batch.join('\r\n')}\r\n`, 'utf8');
 }

@@ -13,9 +13,13 @@ import type { Permission, PermissionRule } from '../ports.js';
 import { Reply } from '../session/reply.js';
 import type { ListEntry } from './list-format.js';
 import { resolvePermissions, type ResolvedPermissions } from './permissions.js';
+import { lstatMany } from './stat-many.js';
 import { FILE_CHUNK_BYTES } from '../transfer/count.js';
 import { isStaleUploadTemp, isUploadTempName, openUpload, type Upload, type UploadMode } from './upload.js';
 import { baseName, isInsideRoot, joinVirtual, parentOf, resolveVirtual, toDiskPath } from './virtual-path.js';
+
+/** Entries read and stat'ed together in a listing. */
+const LIST_BATCH = 512;
 
 export interface UserFsOptions {
   /** The real (realpath'ed) home directory. */
@@ -96,10 +100,10 @@ export class UserFs {
 
   /**
    * Prepares a listing of `vpath` (LIST, NLST, MLSD, STAT <path>): checks `list` and existence now, so a
-   * refusal comes before the data connection opens, and returns the entries as an async iterable
-   * that reads the directory as it goes (one stat per entry). A file lists as itself.
+   * refusal comes before the data connection opens, and returns the entries as an async iterable of
+   * batches that reads the directory as it goes (one lstat per entry, many in flight). A file lists as itself.
    */
-  async list(vpath: string): Promise<AsyncIterable<ListEntry>> {
+  async list(vpath: string): Promise<AsyncIterable<ListEntry[]>> {
     const { disk, stats } = await this.statContained(vpath);
     if (!stats.isDirectory()) {
       this.assertAllowed('list', parentOf(vpath), vpath);
@@ -109,29 +113,44 @@ export class UserFs {
     return this.readEntries(disk);
   }
 
-  private async *readEntries(disk: string): AsyncIterable<ListEntry> {
-    const dir = await fsp.opendir(disk);
+  private async *readEntries(disk: string): AsyncIterable<ListEntry[]> {
+    const dir = await fsp.opendir(disk, { bufferSize: LIST_BATCH });
+    let names: string[] = [];
     for await (const dirent of dir) {
       const name = dirent.name;
-      if (/[\r\n]/.test(name)) continue;
-      const full = `${disk}/${name}`;
+      if (name.includes('\n') || name.includes('\r')) continue;
       if (isUploadTempName(name)) {
-        await removeIfStale(full);
+        await removeIfStale(`${disk}/${name}`);
         continue;
       }
-      try {
-        let stats = await fsp.lstat(full);
-        if (stats.isSymbolicLink()) {
-          // Only links that stay inside the home are shown, as what they point to.
-          const real = await fsp.realpath(full);
-          if (!isInsideRoot(this.root, real)) continue;
-          stats = await fsp.stat(full);
-        }
-        yield { name, stats };
-      } catch {
-        // Vanished or unreadable entries are skipped, like `ls` would after reporting them.
+      names.push(name);
+      if (names.length === LIST_BATCH) {
+        yield await this.statEntries(disk, names);
+        names = [];
       }
     }
+    if (names.length > 0) yield await this.statEntries(disk, names);
+  }
+
+  /** Vanished or unreadable entries are skipped, like `ls` would after reporting them. */
+  private async statEntries(disk: string, names: readonly string[]): Promise<ListEntry[]> {
+    const all = await lstatMany(names.map((name) => `${disk}/${name}`));
+    const entries: ListEntry[] = [];
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i]!;
+      let stats = all[i];
+      if (!stats) continue;
+      if (stats.isSymbolicLink()) {
+        // Only links that stay inside the home are shown, as what they point to.
+        const full = `${disk}/${name}`;
+        const real = await fsp.realpath(full).catch(() => null);
+        if (!real || !isInsideRoot(this.root, real)) continue;
+        stats = await fsp.stat(full).catch(() => null);
+        if (!stats) continue;
+      }
+      entries.push({ name, stats });
+    }
+    return entries;
   }
 
   /** Opens a file for download at `offset` (REST); errors surface before any data connection opens. */
@@ -252,6 +271,6 @@ async function removeIfStale(disk: string): Promise<void> {
   }
 }
 
-async function* single(entry: ListEntry): AsyncIterable<ListEntry> {
-  yield entry;
+async function* single(entry: ListEntry): AsyncIterable<ListEntry[]> {
+  yield [entry];
 }
