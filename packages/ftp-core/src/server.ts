@@ -210,6 +210,11 @@ export class FtpServer extends EventEmitter<FtpServerEvents> {
     return [...this.live.values()].map((s) => s.snapshot());
   }
 
+  /** One live session's snapshot, or null when it is not connected. */
+  session(sessionId: string): SessionSnapshot | null {
+    return this.live.get(sessionId)?.snapshot() ?? null;
+  }
+
   disconnect(sessionId: string): boolean {
     const session = this.live.get(sessionId);
     if (!session || session.closing) return false;

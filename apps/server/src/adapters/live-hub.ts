@@ -46,8 +46,9 @@ export class LiveHub {
     opts: LiveHubOptions = {},
   ) {
     this.#maxBuffered = opts.maxBufferedBytes ?? 1024 * 1024;
-    const onOpen = (info: SessionInfo) => this.publish({ type: 'session-open', session: this.#liveSession(info) });
-    const onUpdate = (info: SessionInfo) => this.publish({ type: 'session-update', session: this.#liveSession(info) });
+    // Nothing is built for an event when no browser is connected: session events are on every session's path.
+    const onOpen = (info: SessionInfo) => this.#clients.size > 0 && this.publish({ type: 'session-open', session: this.#liveSession(info) });
+    const onUpdate = (info: SessionInfo) => this.#clients.size > 0 && this.publish({ type: 'session-update', session: this.#liveSession(info) });
     const onClose = (info: SessionInfo & { reason: string; bytesIn: number; bytesOut: number; filesIn: number; filesOut: number }) => {
       this.#rates.delete(info.id);
       const session: LiveSession = { ...fromInfo(info), state: 'closing', bytesIn: info.bytesIn, bytesOut: info.bytesOut, filesIn: info.filesIn, filesOut: info.filesOut };
@@ -144,7 +145,7 @@ export class LiveHub {
   }
 
   #liveSession(info: SessionInfo): LiveSession {
-    const snapshot = this.server.sessions().find((s) => s.id === info.id);
+    const snapshot = this.server.session(info.id);
     if (snapshot) return this.#fromSnapshot(snapshot);
     return { ...fromInfo(info), state: 'awaiting-login', bytesIn: 0, bytesOut: 0, filesIn: 0, filesOut: 0 };
   }
