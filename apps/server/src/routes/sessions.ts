@@ -33,7 +33,7 @@ export const sessionsRoutes: FastifyPluginAsyncTypebox<SessionsRouteOptions> = a
 
   app.delete('/sessions/:id', { schema: { tags: ['sessions'], summary: 'Disconnect a live session (421)', params: SessionParams, response: { 204: Type.Null() } } }, async (req, reply) => {
     const { id } = req.params;
-    const live = services.ftp.sessions().find((s) => s.id === id);
+    const live = services.ftp.session(id);
     if (!live || !services.ftp.disconnect(id)) throw Errors.SessionNotFound(id);
     audit(services.stores.audit, req, { action: 'session.disconnect', target: id, detail: { username: live.username, remoteAddress: live.remoteAddress } });
     return reply.code(204).send(null);
