@@ -13,6 +13,8 @@ export type LineEvent =
 const LF = 0x0a;
 const CR = 0x0d;
 const IAC = 0xff;
+/** Whole lines are decoded at once (no streaming state), so every session can share one decoder. */
+const DECODER = new TextDecoder('utf-8', { fatal: true });
 
 export class LineReader {
   private parts: Buffer[] = [];
@@ -21,7 +23,6 @@ export class LineReader {
   private discarding = false;
   /** Set after an urgent `ABOR\r` was taken as a line: a LF that still arrives belongs to it. */
   private skipLf = false;
-  private readonly decoder = new TextDecoder('utf-8', { fatal: true });
 
   /** Feeds a chunk; returns the complete lines (and problems) it finished, in order. */
   push(chunk: Buffer): LineEvent[] {
@@ -80,7 +81,7 @@ export class LineReader {
     bytes = stripTelnet(bytes);
     if (bytes.length > 0 && bytes[bytes.length - 1] === CR) bytes = bytes.subarray(0, -1);
     try {
-      return { kind: 'line', text: this.decoder.decode(bytes) };
+      return { kind: 'line', text: DECODER.decode(bytes) };
     } catch {
       return { kind: 'invalid-encoding' };
     }

@@ -52,6 +52,7 @@ export interface SessionOptions {
 }
 
 const KILL_AFTER_MS = 2000;
+const ALL_FACTS: ReadonlySet<MlstFact> = new Set(MLST_FACTS);
 
 export class Session {
   readonly id = randomUUID();
@@ -82,8 +83,8 @@ export class Session {
   /** After EPSV ALL, only EPSV may set up data connections (RFC 2428 §4). */
   epsvAll = false;
   tls: TlsState = { control: false, pbsz: false, prot: 'C', context: null };
-  /** Facts shown by MLST/MLSD (OPTS MLST). */
-  mlstFacts = new Set<MlstFact>(MLST_FACTS);
+  /** Facts shown by MLST/MLSD (OPTS MLST replaces the set; the default one is shared). */
+  mlstFacts: ReadonlySet<MlstFact> = ALL_FACTS;
   clientSoftware: string | null = null;
   transfer: ActiveTransfer | null = null;
   readonly totals: SessionTotals = { bytesIn: 0, bytesOut: 0, filesIn: 0, filesOut: 0 };
@@ -104,7 +105,9 @@ export class Session {
     readonly ctx: EngineContext,
     opts: SessionOptions,
   ) {
-    this.settings = { ...ctx.settings };
+    // The server replaces its settings object on every change and never mutates it, so the session can
+    // keep the one current at its start instead of a copy of its own.
+    this.settings = ctx.settings;
     this.remoteAddress = normalizeIp(opts.raw.remoteAddress ?? '');
     this.remotePort = opts.raw.remotePort ?? 0;
     this.localAddress = normalizeIp(opts.raw.localAddress ?? '');
@@ -244,7 +247,7 @@ export class Session {
     this.restartOffset = 0;
     this.pendingRename = null;
     this.epsvAll = false;
-    this.mlstFacts = new Set(MLST_FACTS);
+    this.mlstFacts = ALL_FACTS;
     this.tls = { ...this.tls, pbsz: false, prot: 'C' };
     this.armLoginTimer();
     this.ctx.emitSessionUpdate(this.info());
