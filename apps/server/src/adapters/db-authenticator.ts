@@ -36,6 +36,8 @@ export function createDbAuthenticator(opts: DbAuthenticatorOptions): DbAuthentic
   const ttl = opts.cacheTtlMs ?? 30_000;
   const now = opts.now ?? Date.now;
   const cache = new Map<string, { user: UserRecord; expiresAt: number }>();
+  /** Homes created (or found) by this process: later logins leave them to the engine, which recreates a home removed since. */
+  const homesMade = new Set<string>();
   const keyOf = (username: string, password: string) => `${username}\0${createHash('sha256').update(password).digest('hex')}`;
 
   /** Verifications running now, by cache key: sessions that log in together with the same credentials share one hash. */
@@ -77,7 +79,10 @@ export function createDbAuthenticator(opts: DbAuthenticatorOptions): DbAuthentic
       }
       if (user.tls === 'required' && !attempt.tls) return { ok: false, reason: 'tls-required' };
       const account = toAccount(user, opts.dataDir);
-      await mkdir(account.homeDir, { recursive: true });
+      if (!homesMade.has(account.homeDir)) {
+        await mkdir(account.homeDir, { recursive: true });
+        homesMade.add(account.homeDir);
+      }
       opts.users.touchLogin(user.username, now());
       return { ok: true, account };
     },

@@ -56,8 +56,13 @@ async function failed(session: Session, username: string, reason: LoginFailure):
 
 async function openHome(session: Session, account: FtpAccount): Promise<UserFs> {
   try {
-    await fsp.mkdir(account.homeDir, { recursive: true });
-    const root = await fsp.realpath(account.homeDir);
+    // The home usually exists: resolve it first and create it only when it is missing (one round trip
+    // to the disk per login instead of two).
+    const root = await fsp.realpath(account.homeDir).catch(async (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+      await fsp.mkdir(account.homeDir, { recursive: true });
+      return fsp.realpath(account.homeDir);
+    });
     return new UserFs({
       root,
       rules: account.permissions,
