@@ -179,7 +179,9 @@ export class UserFs {
     // 150 is what is sent (as vsftpd does), so no read is spent on finding the end of a small file.
     const remaining = stats.size - offset;
     const highWaterMark = Math.min(FILE_CHUNK_BYTES, Math.max(64 * 1024, remaining));
-    const stream = handle.createReadStream({ start: offset, ...(remaining > 0 ? { end: stats.size - 1 } : {}), highWaterMark });
+    // emitClose off: the transfer ends when the last byte is read and sent; the file is closed after
+    // that without holding back the 226 for one more round trip to the thread pool.
+    const stream = handle.createReadStream({ start: offset, ...(remaining > 0 ? { end: stats.size - 1 } : {}), highWaterMark, emitClose: false });
     return { stream, size: stats.size, handle };
   }
 
