@@ -3,13 +3,15 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startFerry } from '../peers/ferry.mjs';
+import { startFerryEngine } from '../peers/ferry-engine.mjs';
 import { startFtpSrv } from '../peers/ftp-srv.mjs';
 import { startPureFtpd } from '../peers/pure-ftpd.mjs';
 import { startVsftpd } from '../peers/vsftpd.mjs';
 import { populateRoot } from './fixtures.mjs';
 import { ensurePackages, ensurePureFtpd, ensureSystemUser } from './system.mjs';
 
-export const SERVER_NAMES = ['ferry', 'vsftpd', 'pure-ftpd', 'ftp-srv'];
+/** `ferry-engine` is Ferry's FTP engine alone, nothing recorded: Ferry's ratio to it is the cost of recording. */
+export const SERVER_NAMES = ['ferry', 'vsftpd', 'pure-ftpd', 'ftp-srv', 'ferry-engine'];
 const CACHE = fileURLToPath(new URL('../.cache/', import.meta.url));
 
 /**
@@ -21,10 +23,11 @@ const PASSIVE = {
   'pure-ftpd': { min: 22000, max: 23999 },
   'ftp-srv': { min: 24000, max: 25999 },
   ferry: { min: 0, max: 0 },
+  'ferry-engine': { min: 0, max: 0 },
 };
 
 /** Runs that start a peer use fixed passive ranges and the bench system account: one such run at a time. */
-export const needsRunLock = (names) => names.some((n) => n !== 'ferry');
+export const needsRunLock = (names) => names.some((n) => n !== 'ferry' && n !== 'ferry-engine');
 
 /**
  * Starts the named servers. Returns { servers, skipped } where skipped maps a name to the reason it
@@ -44,6 +47,7 @@ export async function startServers(names, ctx, log) {
       let start;
       if (name === 'ferry') start = () => startFerry(common);
       else if (name === 'ftp-srv') start = () => startFtpSrv(common);
+      else if (name === 'ferry-engine') start = () => startFerryEngine(common);
       else if (!account) throw new Error('needs root to create the system user its sessions run as');
       else if (name === 'vsftpd') {
         const missing = ensurePackages([{ name: 'vsftpd', binary: '/usr/sbin/vsftpd' }], log);
