@@ -5,7 +5,7 @@
 import { EventEmitter } from 'node:events';
 import { createServer, isIPv6, type Server, type Socket } from 'node:net';
 import { createRegistry } from './commands/registry.js';
-import { normalizeIp } from './data-channel/addresses.js';
+import { normalizeIp } from './net/address.js';
 import { choosePassiveAddress, PassiveAddressResolver, pasvReplyText, usableIpv4 } from './data-channel/passive-address.js';
 import { PassivePortPool } from './data-channel/port-pool.js';
 import type { FtpServerEvents, SessionSnapshot } from './events.js';

@@ -6,7 +6,7 @@ import { ALL_COMMANDS, createRegistry } from '../src/commands/registry.js';
 import { defineCommand, noArgs } from '../src/commands/define.js';
 import { FtpError } from '../src/errors.js';
 import { choosePassiveAddress } from '../src/data-channel/passive-address.js';
-import { ipInCidr, isPrivateIp } from '../src/data-channel/addresses.js';
+import { isNonPublicAddress, matchesCidr } from '../src/net/address.js';
 import { DEFAULT_FTP_SETTINGS } from '../src/ports.js';
 import { formatReply, Reply } from '../src/session/reply.js';
 import { fromNetworkAscii, toNetworkAscii } from '../src/transfer/ascii.js';
@@ -73,15 +73,15 @@ describe('passive address choice', () => {
   });
 
   it('matches CIDRs and private ranges', () => {
-    expect(ipInCidr('10.1.1.1', '10.0.0.0/8')).toBe(true);
-    expect(ipInCidr('11.1.1.1', '10.0.0.0/8')).toBe(false);
-    expect(ipInCidr('fd00::1', 'fd00::/8')).toBe(true);
-    expect(ipInCidr('10.0.0.1', 'nonsense')).toBe(false);
-    expect(ipInCidr('10.0.0.1', '10.0.0.0/33')).toBe(false);
-    expect(isPrivateIp('172.20.1.1')).toBe(true);
-    expect(isPrivateIp('172.32.1.1')).toBe(false);
-    expect(isPrivateIp('::1')).toBe(true);
-    expect(isPrivateIp('2001:db8::1')).toBe(false);
+    expect(matchesCidr('10.1.1.1', '10.0.0.0/8')).toBe(true);
+    expect(matchesCidr('11.1.1.1', '10.0.0.0/8')).toBe(false);
+    expect(matchesCidr('fd00::1', 'fd00::/8')).toBe(true);
+    expect(matchesCidr('10.0.0.1', 'nonsense')).toBe(false);
+    expect(matchesCidr('10.0.0.1', '10.0.0.0/33')).toBe(false);
+    expect(isNonPublicAddress('172.20.1.1')).toBe(true);
+    expect(isNonPublicAddress('172.32.1.1')).toBe(false);
+    expect(isNonPublicAddress('::1')).toBe(true);
+    expect(isNonPublicAddress('2001:db8::1')).toBe(false);
   });
 });
 

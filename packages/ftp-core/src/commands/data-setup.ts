@@ -1,6 +1,6 @@
 /** Shared by PASV, EPSV, PORT and EPRT: replacing the session's prepared data channel. */
 import { ActiveChannel } from '../data-channel/active.js';
-import { formatEndpoint } from '../data-channel/addresses.js';
+import { formatEndpoint } from '../net/address.js';
 import type { DataChannel } from '../data-channel/data-channel.js';
 import { checkActiveTarget, type ActiveTarget } from '../data-channel/port-args.js';
 import { PassiveChannel } from '../data-channel/passive.js';

@@ -3,7 +3,7 @@
  * starts. The target was checked against bounce attacks when PORT/EPRT was accepted.
  */
 import { connect, type Socket } from 'node:net';
-import { formatEndpoint } from './addresses.js';
+import { formatEndpoint } from '../net/address.js';
 import { DataChannelError, type ChannelEventSink, type DataChannel, type DataConnection, type DataProtection } from './data-channel.js';
 import type { ActiveTarget } from './port-args.js';
 import { secure } from './passive.js';

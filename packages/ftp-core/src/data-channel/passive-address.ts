@@ -7,7 +7,7 @@
 import { lookup } from 'node:dns/promises';
 import { isIP, isIPv4 } from 'node:net';
 import type { FtpSettings } from '../ports.js';
-import { ipInCidr, isPrivateIp, normalizeIp } from './addresses.js';
+import { isNonPublicAddress, matchesCidr, normalizeIp } from '../net/address.js';
 
 const CACHE_MS = 60_000;
 
@@ -20,9 +20,9 @@ export interface PassiveAddressChoice {
 export function choosePassiveAddress(settings: FtpSettings, clientAddress: string, localAddress: string): PassiveAddressChoice {
   const local = normalizeIp(localAddress);
   for (const o of settings.passiveAddressOverrides) {
-    if (ipInCidr(clientAddress, o.cidr)) return { source: o.address, why: 'override' };
+    if (matchesCidr(clientAddress, o.cidr)) return { source: o.address, why: 'override' };
   }
-  if (settings.passiveLocalForPrivateClients && isPrivateIp(clientAddress)) return { source: local, why: 'private-client' };
+  if (settings.passiveLocalForPrivateClients && isNonPublicAddress(clientAddress)) return { source: local, why: 'private-client' };
   if (settings.passiveAddress) return { source: settings.passiveAddress, why: 'configured' };
   return { source: local, why: 'local' };
 }

@@ -5,7 +5,7 @@
  */
 import type { Socket } from 'node:net';
 import { serverTls } from '../tls/tls-provider.js';
-import { formatEndpoint, sameIp } from './addresses.js';
+import { formatEndpoint, sameHost } from '../net/address.js';
 import { DataChannelError, type ChannelEventSink, type DataChannel, type DataConnection, type DataProtection } from './data-channel.js';
 import type { PortLease } from './port-pool.js';
 
@@ -45,7 +45,7 @@ export class PassiveChannel implements DataChannel {
       socket.destroy();
       return;
     }
-    if (!this.opts.allowForeignPeer() && !sameIp(socket.remoteAddress ?? '', this.opts.controlPeer)) {
+    if (!this.opts.allowForeignPeer() && !sameHost(socket.remoteAddress ?? '', this.opts.controlPeer)) {
       this.opts.onEvent(
         { type: 'data-refused', peer, expected: this.opts.controlPeer, reason: 'foreign-peer' },
         `Refused a data connection from ${peer}: it is not the control connection's address ${this.opts.controlPeer}`,

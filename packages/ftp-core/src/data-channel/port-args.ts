@@ -1,6 +1,6 @@
 /** Parsing of PORT (RFC 959) and EPRT (RFC 2428) arguments, and the bounce-protection check. */
 import { isIPv4, isIPv6 } from 'node:net';
-import { sameIp } from './addresses.js';
+import { sameHost } from '../net/address.js';
 
 export interface ActiveTarget {
   host: string;
@@ -45,6 +45,6 @@ export function checkActiveTarget(
   allowForeignActiveTarget: boolean,
 ): ActiveTargetCheck {
   if (target.port < 1024) return { ok: false, reason: 'privileged-port' };
-  if (!allowForeignActiveTarget && !sameIp(target.host, controlPeer)) return { ok: false, reason: 'foreign-target' };
+  if (!allowForeignActiveTarget && !sameHost(target.host, controlPeer)) return { ok: false, reason: 'foreign-target' };
   return { ok: true };
 }

@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
-import { formatHostPort, isLoopback, isNonPublicAddress } from './address.js';
+import { formatHostPort, isLoopback, isNonPublicAddress } from '../net/address.js';
 import { formatRange, isAnyPortRange } from './format.js';
 import { closeServer, createServer, listenOnFreePort, probeTcp, resolveHost, withTimeout } from './probe.js';
 

@@ -3,7 +3,7 @@
  * reply answers), tracked once so that rules stay small.
  */
 import type { TranscriptLine } from '../events.js';
-import { hostOf } from './address.js';
+import { hostOf } from '../net/address.js';
 import type { DiagnosisContext, SessionFactsView } from './types.js';
 
 /** Splits a command line into verb and argument (`RETR a b.txt` → `RETR`, `a b.txt`). */

@@ -26,7 +26,7 @@ export {
   parseHostPort,
   sameHost,
   type Cidr,
-} from './address.js';
+} from '../net/address.js';
 export {
   checkConnectivity,
   type ConnectivityCheck,

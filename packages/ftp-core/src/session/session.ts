@@ -8,7 +8,7 @@ import type { Socket } from 'node:net';
 import type { SecureContext, TLSSocket } from 'node:tls';
 import type { CloseReason, SessionEvent, SessionInfo, SessionSnapshot, SessionTotals, TranscriptKind, TransferDirection } from '../events.js';
 import type { FtpAccount, FtpSettings } from '../ports.js';
-import { formatEndpoint, normalizeIp } from '../data-channel/addresses.js';
+import { formatEndpoint, normalizeIp } from '../net/address.js';
 import type { DataChannel, DataProtection } from '../data-channel/data-channel.js';
 import { serverTls, type SecuredSocket } from '../tls/tls-provider.js';
 import { MLST_FACTS, type MlstFact } from '../vfs/list-format.js';

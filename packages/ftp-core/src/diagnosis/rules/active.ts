@@ -2,7 +2,7 @@
  * Active mode (PORT/EPRT): the client named an address the server cannot reach (it is behind a
  * NAT), the server could not connect back, or the target was refused by policy.
  */
-import { hostOf, isNonPublicAddress, isPublicAddress, parseHostPort } from '../address.js';
+import { hostOf, isNonPublicAddress, isPublicAddress, parseHostPort } from '../../net/address.js';
 import { eventOf } from './common.js';
 import { formatDuration, whereToSet } from '../format.js';
 import type { FindingSink, Rule, SessionFactsView } from '../types.js';

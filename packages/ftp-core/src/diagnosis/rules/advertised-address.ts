@@ -3,7 +3,7 @@
  * client on the internet (the advertised address is not set, or set wrong), or an address that is
  * not this server's when the data connection then never arrived.
  */
-import { hostOf, isLoopback, isNonPublicAddress, isPublicAddress } from '../address.js';
+import { hostOf, isLoopback, isNonPublicAddress, isPublicAddress } from '../../net/address.js';
 import { eventOf } from './common.js';
 import { whereToSet } from '../format.js';
 import type { DiagnosisContext, FindingSink, Rule, RuleEnv, SessionFactsView } from '../types.js';

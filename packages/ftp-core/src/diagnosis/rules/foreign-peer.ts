@@ -3,7 +3,7 @@
  * the client sits behind a NAT or proxy that uses several public addresses, or someone else
  * tried to take the data port (port theft).
  */
-import { hostOf } from '../address.js';
+import { hostOf } from '../../net/address.js';
 import { eventOf } from './common.js';
 import { whereToSet } from '../format.js';
 import type { Rule } from '../types.js';

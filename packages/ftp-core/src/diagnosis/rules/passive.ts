@@ -2,7 +2,7 @@
  * Passive mode: the client was told where to connect for data but never did (a firewall or
  * router in front of the server blocks the passive range), or the range ran out of free ports.
  */
-import { hostOf, isNonPublicAddress, isPublicAddress } from '../address.js';
+import { hostOf, isNonPublicAddress, isPublicAddress } from '../../net/address.js';
 import { describeCommand, DATA_VERBS, eventOf } from './common.js';
 import { formatDuration, formatRange, isAnyPortRange, whereToSet } from '../format.js';
 import type { FindingSink, RuleEnv, Rule, SessionFactsView } from '../types.js';

@@ -1,5 +1,5 @@
 /**
- * Address helpers shared by the doctor's rules and the settings preview: which addresses are
+ * Address helpers for the data channels, the PASV address logic, the transcript doctor and apps/server: which addresses are
  * private or loopback, IPv4-mapped IPv6 unwrapping, `ip:port` parsing and CIDR matching.
  */
 import { BlockList, isIP, isIPv4 } from 'node:net';
@@ -41,6 +41,11 @@ export function hostOf(address: string): string {
 /** Formats host and port back the way the engine writes them (`[ip]:port` for IPv6). */
 export function formatHostPort(host: string, port: number): string {
   return isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** `ip:port` (`[ip]:port` for IPv6) of a socket address, as the transcript shows endpoints; IPv4-mapped unwrapped. */
+export function formatEndpoint(ip: string, port: number): string {
+  return formatHostPort(normalizeIp(ip), port);
 }
 
 function blockList(entries: ReadonlyArray<readonly [string, number, 'ipv4' | 'ipv6']>): BlockList {
