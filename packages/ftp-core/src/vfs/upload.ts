@@ -12,7 +12,7 @@ import * as fsp from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import { posix } from 'node:path';
 import { fromFsError } from '../errors.js';
-import { FILE_CHUNK_BYTES } from '../transfer/count.js';
+import { fileSink } from './file-sink.js';
 
 export type UploadMode = 'replace' | 'append' | 'resume';
 
@@ -27,6 +27,8 @@ export interface Upload {
 }
 
 const TEMP_MARK = '.ferry-upload-';
+/** Uploads reach the disk in writes of this size (after a small first one): 16 socket reads per round trip to the thread pool. */
+const UPLOAD_BATCH_BYTES = 1024 * 1024;
 
 /** When this process loaded the engine: no upload of this process wrote anything before. */
 const LOADED_AT = Date.now();
@@ -63,9 +65,8 @@ export async function openUpload(opts: {
   if (mode === 'replace') liveTemps.add(writePath);
   const start = mode === 'resume' ? opts.offset : undefined;
   if (mode === 'resume') await handle.truncate(opts.offset).catch(() => undefined);
-  // Room for a megabyte in flight: the socket keeps being read while the disk writes, and what piles
-  // up meanwhile goes to disk in one writev.
-  const stream = handle.createWriteStream({ start, highWaterMark: FILE_CHUNK_BYTES });
+  // One writev per batch, while the socket keeps being read (see file-sink.ts).
+  const stream = fileSink(handle, { start, batchBytes: UPLOAD_BATCH_BYTES });
   const closed = (): Promise<void> =>
     stream.closed ? Promise.resolve() : new Promise<void>((resolve) => stream.once('close', () => resolve()));
   let settled = false;

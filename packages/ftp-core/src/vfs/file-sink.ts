@@ -1,0 +1,104 @@
+/**
+ * The disk side of an upload: a Writable over an open file that gathers what the socket delivers (64 KiB
+ * a read) and writes it with one writev per `batchBytes`. A plain write stream would send every chunk to
+ * the thread pool on its own as soon as the previous write is back, which on a fast disk is one round trip
+ * per 64 KiB; here it is one per batch. Nothing is copied: the chunks go to writev as they came.
+ *
+ * Chunks are accepted before they reach the disk, so a write error surfaces at the next batch or at
+ * end(); 'finish' comes only once everything is on disk. destroy() waits for a write under way before it
+ * closes the file, so the caller can truncate or remove it afterwards.
+ */
+import { writev } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { Writable } from 'node:stream';
+
+const FIRST_WRITE_BYTES = 64 * 1024;
+
+export function fileSink(handle: FileHandle, opts: { start?: number; batchBytes: number }): Writable {
+  return new FileSink(handle, opts.start ?? null, opts.batchBytes);
+}
+
+class FileSink extends Writable {
+  #pending: Buffer[] = [];
+  #pendingBytes = 0;
+  /** Where the next batch goes; null = the file's own position (sequential writes, or O_APPEND). */
+  #position: number | null;
+  #writing: Promise<void> | null = null;
+  /** The first write is small, so an upload shows on disk as soon as it starts; later ones are whole batches. */
+  #threshold = FIRST_WRITE_BYTES;
+
+  constructor(
+    private readonly handle: FileHandle,
+    start: number | null,
+    private readonly batchBytes: number,
+  ) {
+    // Room for a batch being written and the next one gathering behind it.
+    super({ highWaterMark: 2 * batchBytes });
+    this.#position = start;
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null) => void): void {
+    this.#pending.push(chunk);
+    this.#pendingBytes += chunk.length;
+    if (this.#pendingBytes < this.#threshold) done();
+    else this.#flush(done);
+  }
+
+  override _final(done: (error?: Error | null) => void): void {
+    if (this.#pendingBytes > 0) this.#flush(done);
+    else done();
+  }
+
+  override _destroy(error: Error | null, done: (error?: Error | null) => void): void {
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    const writing = this.#writing ?? Promise.resolve();
+    void writing
+      .catch(() => undefined)
+      .then(() => this.handle.close())
+      .then(
+        () => done(error),
+        (closeError: unknown) => done(error ?? (closeError as Error)),
+      );
+  }
+
+  #flush(done: (error?: Error | null) => void): void {
+    this.#threshold = this.batchBytes;
+    const buffers = this.#pending;
+    const bytes = this.#pendingBytes;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    const at = this.#position;
+    if (at !== null) this.#position = at + bytes;
+    const writing = writeAll(this.handle.fd, buffers, at);
+    this.#writing = writing;
+    writing.then(
+      () => {
+        this.#writing = null;
+        done();
+      },
+      (error: Error) => {
+        this.#writing = null;
+        done(error);
+      },
+    );
+  }
+}
+
+/** writev until every byte is written (a regular file may take less than asked, e.g. just before ENOSPC). */
+function writeAll(fd: number, buffers: Buffer[], position: number | null): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const step = (list: Buffer[], at: number | null): void => {
+      writev(fd, list, at, (error, written) => {
+        if (error) return reject(error);
+        let rest = written;
+        let i = 0;
+        while (i < list.length && rest >= list[i]!.length) rest -= list[i++]!.length;
+        if (i === list.length) return resolve();
+        if (written === 0) return reject(Object.assign(new Error('The file accepted no more bytes'), { code: 'ENOSPC' }));
+        step([list[i]!.subarray(rest), ...list.slice(i + 1)], at === null ? null : at + written);
+      });
+    };
+    step(buffers, position);
+  });
+}

@@ -1,0 +1,47 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import { fileSink } from '../src/vfs/file-sink.js';
+
+let dir = '';
+afterEach(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+const chunks = (data: Buffer, size: number): Buffer[] => Array.from({ length: Math.ceil(data.length / size) }, (_, i) => data.subarray(i * size, (i + 1) * size));
+
+describe('fileSink', () => {
+  it('writes every chunk, in order, across small and full batches, and closes the file', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ferry-sink-'));
+    const data = randomBytes(3 * 1024 * 1024 + 12_345);
+    const handle = await open(join(dir, 'a.bin'), 'w');
+    const sink = fileSink(handle, { batchBytes: 256 * 1024 });
+    await pipeline(Readable.from(chunks(data, 64 * 1024 - 7)), sink);
+    expect((await readFile(join(dir, 'a.bin'))).equals(data)).toBe(true);
+    expect(sink.closed).toBe(true);
+  });
+
+  it('writes from `start` on when given (resume after REST) and keeps what lies before', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ferry-sink-'));
+    const before = randomBytes(1000);
+    const rest = randomBytes(700_000);
+    await writeFile(join(dir, 'b.bin'), before);
+    const handle = await open(join(dir, 'b.bin'), 'r+');
+    await pipeline(Readable.from(chunks(rest, 50_000)), fileSink(handle, { start: 1000, batchBytes: 128 * 1024 }));
+    expect((await readFile(join(dir, 'b.bin'))).equals(Buffer.concat([before, rest]))).toBe(true);
+  });
+
+  it('closes the file when destroyed mid-stream, after the write under way', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ferry-sink-'));
+    const handle = await open(join(dir, 'c.bin'), 'w');
+    const sink = fileSink(handle, { batchBytes: 64 * 1024 });
+    sink.write(randomBytes(100_000));
+    sink.destroy();
+    await new Promise((resolve) => sink.once('close', resolve));
+    await expect(handle.stat()).rejects.toThrow(); // closed: EBADF
+  });
+});
