@@ -1,9 +1,8 @@
-import { eq, sql } from 'drizzle-orm';
 import { handleOf, type Db } from './client.js';
-import { logins } from './schema/logins.js';
-import { sessions, type SessionOutcome } from './schema/sessions.js';
-import { transcriptLines, type TranscriptKind } from './schema/transcript-lines.js';
-import { transfers, type TransferDirection, type TransferOutcome } from './schema/transfers.js';
+import { prepareRecorderStatements } from './recorder-statements.js';
+import type { SessionOutcome } from './schema/sessions.js';
+import type { TranscriptKind } from './schema/transcript-lines.js';
+import type { TransferDirection, TransferOutcome } from './schema/transfers.js';
 
 export interface SessionOpened {
   id: string;
@@ -78,10 +77,6 @@ type Item =
 /** Defence in depth: the engine masks PASS before anyone sees it; a password must never reach the disk even if it did not. */
 const maskPassword = (kind: TranscriptKind, text: string) => (kind === 'command' && /^\s*PASS\b/i.test(text) ? 'PASS ****' : text);
 
-const p = sql.placeholder;
-/** A placeholder in UPDATE ... SET, where drizzle's types take only SQL (values are bound as given, unmapped). */
-const raw = (name: string) => sql`${sql.placeholder(name)}`;
-
 /**
  * Batched writer for everything a session produces. Calls only enqueue (O(1), never touching SQLite); the queue is
  * written in one transaction per flush, every `flushIntervalMs` or as soon as `maxBatch` items wait. The timers are
@@ -95,84 +90,47 @@ const raw = (name: string) => sql`${sql.placeholder(name)}`;
  */
 export function createSessionRecorder(db: Db, opts: RecorderOptions = {}) {
   const handle = handleOf(db);
-  const { orm } = handle;
   const flushIntervalMs = opts.flushIntervalMs ?? 100;
   const maxBatch = opts.maxBatch ?? 500;
   const maxQueued = Math.max(opts.maxQueued ?? 10_000, maxBatch);
 
-  const statements = {
-    open: orm
-      .insert(sessions)
-      .values({
-        id: p('id'),
-        clientAddress: p('remoteAddress'),
-        clientPort: p('remotePort'),
-        serverAddress: p('localAddress'),
-        serverPort: p('localPort'),
-        startedAt: p('startedAt'),
-        tls: p('tls'),
-      })
-      .onConflictDoNothing()
-      .prepare(),
-    update: orm
-      .update(sessions)
-      .set({ username: raw('username'), tls: raw('tls'), clientSoftware: raw('clientSoftware') })
-      .where(eq(sessions.id, p('id')))
-      .prepare(),
-    close: orm
-      .update(sessions)
-      .set({
-        endedAt: raw('endedAt'),
-        endReason: raw('reason'),
-        bytesIn: raw('bytesIn'),
-        bytesOut: raw('bytesOut'),
-        filesIn: raw('filesIn'),
-        filesOut: raw('filesOut'),
-        outcome: raw('outcome'),
-      })
-      .where(eq(sessions.id, p('id')))
-      .prepare(),
-    // A replayed sequence number is ignored rather than failing the batch.
-    line: orm
-      .insert(transcriptLines)
-      .values({ sessionId: p('sessionId'), seq: p('seq'), at: p('at'), kind: p('kind'), text: p('text'), event: p('event') })
-      .onConflictDoNothing()
-      .prepare(),
-    transfer: orm
-      .insert(transfers)
-      .values({
-        sessionId: p('sessionId'),
-        direction: p('direction'),
-        path: p('path'),
-        bytes: p('bytes'),
-        startedAt: p('startedAt'),
-        durationMs: p('durationMs'),
-        outcome: p('outcome'),
-      })
-      .prepare(),
-    login: orm
-      .insert(logins)
-      .values({ at: p('at'), sessionId: p('sessionId'), username: p('username'), address: p('address'), ok: p('ok'), reason: p('reason') })
-      .prepare(),
-  };
+  const statements = prepareRecorderStatements(handle.sqlite);
 
-  // better-sqlite3 binds booleans only as numbers.
   function apply(item: Item): void {
     switch (item.op) {
-      case 'open':
-        return void statements.open.run({ ...item.v, tls: item.v.tls ? 1 : 0 });
-      case 'update':
-        return void statements.update.run({ ...item.v, tls: item.v.tls ? 1 : 0 });
-      case 'close':
-        return void statements.close.run({ ...item.v });
-      case 'line':
-        return void statements.line.run({ ...item.v, text: maskPassword(item.v.kind, item.v.text), event: item.v.event ?? null });
-      case 'transfer':
-        return void statements.transfer.run({ ...item.v });
-      case 'login':
-        return void statements.login.run({ ...item.v, ok: item.v.ok ? 1 : 0 });
+      case 'open': {
+        const v = item.v;
+        return void statements.open.run(v.id, v.remoteAddress, v.remotePort, v.localAddress, v.localPort, v.startedAt, v.tls ? 1 : 0);
+      }
+      case 'update': {
+        const v = item.v;
+        return void statements.update.run(v.username, v.tls ? 1 : 0, v.clientSoftware, v.id);
+      }
+      case 'close': {
+        const v = item.v;
+        return void statements.close.run(v.endedAt, v.reason, v.bytesIn, v.bytesOut, v.filesIn, v.filesOut, v.outcome, v.id);
+      }
+      case 'line': {
+        const v = item.v;
+        const event = v.event === undefined || v.event === null ? null : JSON.stringify(v.event);
+        return void statements.line.run(v.sessionId, v.seq, v.at, v.kind, maskPassword(v.kind, v.text), event);
+      }
+      case 'transfer': {
+        const v = item.v;
+        return void statements.transfer.run(v.sessionId, v.direction, v.path, v.bytes, v.startedAt, v.durationMs, v.outcome);
+      }
+      case 'login': {
+        const v = item.v;
+        return void statements.login.run(v.at, v.sessionId, v.username, v.address, v.ok ? 1 : 0, v.reason);
+      }
     }
   }
+
+  /** One transaction per batch, built once. */
+  const applyAll = handle.sqlite.transaction((batch: Item[]) => {
+    for (const item of batch) apply(item);
+  });
+  const applyOne = handle.sqlite.transaction(apply);
 
   let queue: Item[] = [];
   let timer: NodeJS.Timeout | null = null;
@@ -213,7 +171,7 @@ export function createSessionRecorder(db: Db, opts: RecorderOptions = {}) {
     const batch = queue;
     queue = [];
     try {
-      orm.transaction(() => batch.forEach(apply));
+      applyAll(batch);
       written += batch.length;
       return;
     } catch (error) {
@@ -221,7 +179,7 @@ export function createSessionRecorder(db: Db, opts: RecorderOptions = {}) {
     }
     for (const item of batch) {
       try {
-        orm.transaction(() => apply(item));
+        applyOne(item);
         written++;
       } catch {
         dropped++;

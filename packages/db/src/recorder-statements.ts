@@ -1,0 +1,42 @@
+import type Database from 'better-sqlite3';
+import { getTableName } from 'drizzle-orm';
+import type { SQLiteColumn, SQLiteTable } from 'drizzle-orm/sqlite-core';
+import { logins } from './schema/logins.js';
+import { sessions } from './schema/sessions.js';
+import { transcriptLines } from './schema/transcript-lines.js';
+import { transfers } from './schema/transfers.js';
+
+/**
+ * The recorder's six writes as better-sqlite3 statements, prepared once per recorder and bound by position.
+ * They run hundreds of times per flush, where drizzle's per-call placeholder filling and value mapping cost
+ * more than SQLite's own work; table and column names still come from the drizzle schema.
+ * Values must already be in their stored form: booleans as 0/1, JSON as text.
+ */
+export function prepareRecorderStatements(sqlite: Database.Database): Record<'open' | 'update' | 'close' | 'line' | 'transfer' | 'login', Database.Statement> {
+  const q = (name: string) => `"${name}"`;
+  const cols = (list: SQLiteColumn[]) => list.map((c) => q(c.name)).join(', ');
+  const marks = (n: number) => Array.from({ length: n }, () => '?').join(', ');
+  const insert = (table: SQLiteTable, list: SQLiteColumn[], orIgnore: boolean) =>
+    sqlite.prepare(`insert ${orIgnore ? 'or ignore ' : ''}into ${q(getTableName(table))} (${cols(list)}) values (${marks(list.length)})`);
+  const updateSession = (list: SQLiteColumn[]) =>
+    sqlite.prepare(`update ${q(getTableName(sessions))} set ${list.map((c) => `${q(c.name)} = ?`).join(', ')} where ${q(sessions.id.name)} = ?`);
+
+  const s = sessions;
+  const t = transcriptLines;
+  const x = transfers;
+  const l = logins;
+  return {
+    /** id, clientAddress, clientPort, serverAddress, serverPort, startedAt, tls; a replayed open is ignored. */
+    open: insert(s, [s.id, s.clientAddress, s.clientPort, s.serverAddress, s.serverPort, s.startedAt, s.tls], true),
+    /** username, tls, clientSoftware, then id. */
+    update: updateSession([s.username, s.tls, s.clientSoftware]),
+    /** endedAt, endReason, bytesIn, bytesOut, filesIn, filesOut, outcome, then id. */
+    close: updateSession([s.endedAt, s.endReason, s.bytesIn, s.bytesOut, s.filesIn, s.filesOut, s.outcome]),
+    /** sessionId, seq, at, kind, text, event; a replayed sequence number is ignored rather than failing the batch. */
+    line: insert(t, [t.sessionId, t.seq, t.at, t.kind, t.text, t.event], true),
+    /** sessionId, direction, path, bytes, startedAt, durationMs, outcome. */
+    transfer: insert(x, [x.sessionId, x.direction, x.path, x.bytes, x.startedAt, x.durationMs, x.outcome], false),
+    /** at, sessionId, username, address, ok, reason. */
+    login: insert(l, [l.at, l.sessionId, l.username, l.address, l.ok, l.reason], false),
+  };
+}
