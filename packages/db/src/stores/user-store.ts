@@ -146,8 +146,15 @@ export function createUserStore(db: Db) {
     return user ? { ok: true, user } : { ok: false, reason: 'unknown-user' };
   }
 
+  // Runs on every FTP login: built and prepared once, not per call.
+  const touchLoginStatement = orm
+    .update(users)
+    .set({ lastLoginAt: sql`${sql.placeholder('at')}` })
+    .where(eq(users.username, sql.placeholder('username')))
+    .prepare();
+
   function touchLogin(username: string, at: number): void {
-    orm.update(users).set({ lastLoginAt: at }).where(eq(users.username, username)).run();
+    touchLoginStatement.run({ username, at });
   }
 
   return { create, get, list, update, remove, verifyLogin, touchLogin };
