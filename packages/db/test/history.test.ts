@@ -140,6 +140,20 @@ describe('finding store', () => {
     expect(findings.counts()).toEqual({ a: 1, c: 1 });
   });
 
+  it('replaces several sessions at once, all or nothing', () => {
+    const db = openMemoryDb();
+    seed(db, 2);
+    const findings = createFindingStore(db);
+    const f = (code: string, at: number) => ({ code, severity: 'error' as const, title: code, explanation: 'e', fix: 'f', evidence: [at, at + 1], at });
+    findings.replace('s000', [f('old', 1)]);
+    findings.replaceMany(new Map([['s000', [f('a', 2)]], ['s001', [f('b', 3), f('c', 4)]]]));
+    expect(findings.list('s000')).toEqual([f('a', 2)]);
+    expect(findings.list('s001')).toEqual([f('b', 3), f('c', 4)]);
+    // A session that does not exist fails the foreign key: the whole batch is rolled back.
+    expect(() => findings.replaceMany([['s000', []], ['gone', [f('d', 5)]]])).toThrow();
+    expect(findings.counts()).toEqual({ a: 1, b: 1, c: 1 });
+  });
+
   it('can be stored for a session whose opening is still queued in a recorder', () => {
     const db = openMemoryDb();
     const recorder = createSessionRecorder(db, { flushIntervalMs: 60_000 });

@@ -16,7 +16,6 @@ import type { FtpServer, FtpServerEvents, SessionDoctor, SessionEvent, SessionIn
 
 type Recorder = ReturnType<typeof createSessionRecorder>;
 type FindingStore = ReturnType<typeof createFindingStore>;
-type FindingRecord = Parameters<FindingStore['replace']>[1][number];
 
 /** Makes the doctor for a session that just opened. */
 export type DoctorFactory = (session: SessionInfo) => SessionDoctor;
@@ -86,14 +85,23 @@ export function recordSessions(server: FtpServer, opts: SessionRecordingOptions)
   const writeQueued = () => {
     if (writeTimer) clearTimeout(writeTimer);
     writeTimer = null;
-    for (const [sessionId, list] of queued) {
+    const findings = opts.findings;
+    if (!findings || queued.size === 0) return queued.clear();
+    const batch = [...queued];
+    queued.clear();
+    try {
+      findings.replaceMany(batch);
+      return;
+    } catch {
+      // One session's findings failed the batch (say, the session was pruned meanwhile): write them one by one.
+    }
+    for (const [sessionId, list] of batch) {
       try {
-        opts.findings?.replace(sessionId, list.map((f) => ({ ...f, sessionId }) as unknown as FindingRecord));
+        findings.replace(sessionId, list);
       } catch (error) {
         opts.onError?.(error, sessionId);
       }
     }
-    queued.clear();
   };
   const store = (sessionId: string, t: Tracked) => {
     if (t.storeTimer) clearTimeout(t.storeTimer);
@@ -123,7 +131,7 @@ export function recordSessions(server: FtpServer, opts: SessionRecordingOptions)
   };
   const onLine: Listener<'transcript'> = (line) => {
     const t = track(line.sessionId);
-    recorder.line({ sessionId: line.sessionId, seq: line.seq, at: line.at, kind: line.kind, text: line.text, event: line.event });
+    recorder.line(line); // queued as is, not copied: the engine never changes a line after emitting it
     if (t.doctor) {
       let fresh: Finding[] = [];
       try {

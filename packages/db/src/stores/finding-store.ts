@@ -1,4 +1,4 @@
-import { asc, count, eq } from 'drizzle-orm';
+import { asc, count, eq, sql } from 'drizzle-orm';
 import { handleOf, type Db } from '../client.js';
 import { findings } from '../schema/findings.js';
 import type { FindingRecord } from '../types.js';
@@ -8,16 +8,38 @@ export function createFindingStore(db: Db) {
   const handle = handleOf(db);
   const { orm } = handle;
 
+  // Prepared once per store: replacing runs for every session the doctor found something in.
+  const p = sql.placeholder;
+  const deleteOf = orm.delete(findings).where(eq(findings.sessionId, p('sessionId'))).prepare();
+  const insertOne = orm
+    .insert(findings)
+    .values({ sessionId: p('sessionId'), code: p('code'), severity: p('severity'), title: p('title'), explanation: p('explanation'), fix: p('fix'), evidence: p('evidence'), at: p('at') })
+    .prepare();
+  const write = (sessionId: string, list: readonly FindingRecord[]) => {
+    deleteOf.run({ sessionId });
+    for (const f of list) {
+      insertOne.run({ sessionId, code: f.code, severity: f.severity, title: f.title, explanation: f.explanation, fix: f.fix, evidence: f.evidence, at: f.at });
+    }
+  };
+  const writeMany = handle.sqlite.transaction((entries: Iterable<readonly [string, readonly FindingRecord[]]>) => {
+    for (const [sessionId, list] of entries) write(sessionId, list);
+  });
+
   /**
    * Replaces all findings of a session in one transaction (the doctor re-reads whole transcripts).
    * Queued recorder writes are flushed first, so a session opened moments ago already has its row.
    */
-  function replace(sessionId: string, list: FindingRecord[]): void {
+  function replace(sessionId: string, list: readonly FindingRecord[]): void {
+    replaceMany([[sessionId, list]]);
+  }
+
+  /**
+   * replace() for several sessions in one transaction, with one flush of the queued recorder writes.
+   * All or nothing: if one session's findings cannot be written (say, its session was pruned), none are.
+   */
+  function replaceMany(entries: Iterable<readonly [string, readonly FindingRecord[]]>): void {
     for (const recorder of handle.recorders) recorder.flush();
-    orm.transaction((tx) => {
-      tx.delete(findings).where(eq(findings.sessionId, sessionId)).run();
-      for (const f of list) tx.insert(findings).values({ ...f, sessionId }).run();
-    });
+    writeMany(entries);
   }
 
   function list(sessionId: string): FindingRecord[] {
@@ -43,7 +65,7 @@ export function createFindingStore(db: Db) {
     return Object.fromEntries(rows.map((r) => [r.code, r.n]));
   }
 
-  return { replace, list, counts };
+  return { replace, replaceMany, list, counts };
 }
 
 export type FindingStore = ReturnType<typeof createFindingStore>;
