@@ -5,6 +5,7 @@
  */
 import type { Duplex } from 'node:stream';
 import { DataChannelError, type DataConnection } from '../data-channel/data-channel.js';
+import { resetError, watchPeerEnd } from '../data-channel/peer-reset.js';
 import { VfsError } from '../errors.js';
 import type { TransferDirection, TransferOutcome } from '../events.js';
 import { Reply, reply, type FtpReply } from '../session/reply.js';
@@ -80,7 +81,10 @@ export async function runTransfer(session: Session, spec: TransferSpec): Promise
     // A stalled data connection ends the transfer after the idle timeout.
     socket.setTimeout(session.settings.idleTimeoutMs, () => socket.destroy(Object.assign(new Error('Data connection stalled'), { code: 'ETIMEDOUT' })));
     started = true;
-    await spec.move(conn.socket, controller.signal, (n) => void (transfer.bytes += n));
+    // An upload ends with the client's FIN; a reset that Node reported as an end must not commit it.
+    const ending = spec.direction === 'upload' ? watchPeerEnd(socket) : null;
+    await spec.move(socket, controller.signal, (n) => void (transfer.bytes += n));
+    if (ending?.reset) throw resetError();
     await spec.commit?.();
     outcome = 'ok';
     final = reply(Reply.ClosingData, spec.completed ?? 'Transfer complete');
