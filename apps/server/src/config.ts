@@ -24,6 +24,7 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
   { name: 'FERRY_HTTP_PORT', default: '8080', description: 'Admin site and REST API port. 0 = any free port.' },
   { name: 'FERRY_PASV_PORTS', default: '50000-50100', description: 'Passive data port range `min-max` (`0-0` = any free port). When set, fixes the setting.' },
   { name: 'FERRY_PASV_ADDRESS', default: '(unset)', description: 'IPv4 address or host name advertised in 227 replies (NAT). When set, fixes the setting.' },
+  { name: 'FERRY_PASV_LOCAL_FOR_PRIVATE', default: '(unset)', description: '`true`/`false`: whether clients on private networks get the control connection\'s local address in 227 replies (setting default true). Set `false` in containers, where the local address is the container\'s. When set, fixes the setting.' },
   { name: 'FERRY_ADMIN_USER', default: 'admin', description: 'Admin account created on first start.' },
   { name: 'FERRY_ADMIN_PASSWORD', default: '(unset)', description: 'Its password (8+ characters); unset = a strong one is generated and printed once in the log.' },
   { name: 'FERRY_FIRST_FTP_USER', default: 'ferry', description: 'FTP account created on first start, with a generated password printed once and full rights on its home folder; `none` = create no account.' },
@@ -113,6 +114,12 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Readonl
     if (!isAdvertisableAddress(pasvAddress)) problems.push(`FERRY_PASV_ADDRESS: "${pasvAddress}" is neither an IPv4 address nor a host name`);
     fixedValues.passiveAddress = pasvAddress;
     fixedBy.passiveAddress = 'FERRY_PASV_ADDRESS';
+  }
+  const localForPrivate = get('FERRY_PASV_LOCAL_FOR_PRIVATE')?.toLowerCase();
+  if (localForPrivate !== undefined) {
+    if (localForPrivate !== 'true' && localForPrivate !== 'false') problems.push(`FERRY_PASV_LOCAL_FOR_PRIVATE: "${localForPrivate}" must be true or false`);
+    fixedValues.passiveLocalForPrivateClients = localForPrivate === 'true';
+    fixedBy.passiveLocalForPrivateClients = 'FERRY_PASV_LOCAL_FOR_PRIVATE';
   }
   if (get('FERRY_RETENTION_DAYS') !== undefined) {
     fixedValues.transcriptRetentionDays = int('FERRY_RETENTION_DAYS', 30, 1, 3650);

@@ -33,7 +33,7 @@ describe('loadConfig', () => {
         FERRY_DATA_DIR: 'var', FERRY_FTP_PORT: '0', FERRY_FTPS_PORT: '990', FERRY_HTTP_PORT: '0', FERRY_HTTP_HOST: '127.0.0.1',
         FERRY_PASV_PORTS: '0-0', FERRY_PASV_ADDRESS: 'ftp.example.org', FERRY_ADMIN_USER: 'root', FERRY_ADMIN_PASSWORD: 'long enough',
         FERRY_TLS_CERT: 'c.pem', FERRY_TLS_KEY: 'k.pem', FERRY_LOG_LEVEL: 'warn', FERRY_BAN_ALLOWLIST: '10.0.0.0/8, 192.168.1.5',
-        FERRY_RETENTION_DAYS: '7',
+        FERRY_RETENTION_DAYS: '7', FERRY_PASV_LOCAL_FOR_PRIVATE: 'false',
       },
       '/srv',
     );
@@ -42,10 +42,16 @@ describe('loadConfig', () => {
     expect(config.http.host).toBe('127.0.0.1');
     expect(config.tls).toEqual({ certFile: '/srv/c.pem', keyFile: '/srv/k.pem' });
     expect(config.bans.allowlist).toEqual(['10.0.0.0/8', '192.168.1.5']);
-    expect(config.fixedSettings.values).toEqual({ passivePorts: '0-0', passiveAddress: 'ftp.example.org', transcriptRetentionDays: 7 });
+    expect(config.fixedSettings.values).toEqual({
+      passivePorts: '0-0',
+      passiveAddress: 'ftp.example.org',
+      passiveLocalForPrivateClients: false,
+      transcriptRetentionDays: 7,
+    });
     expect(config.fixedSettings.fixedBy).toEqual({
       passivePorts: 'FERRY_PASV_PORTS',
       passiveAddress: 'FERRY_PASV_ADDRESS',
+      passiveLocalForPrivateClients: 'FERRY_PASV_LOCAL_FOR_PRIVATE',
       transcriptRetentionDays: 'FERRY_RETENTION_DAYS',
     });
   });
@@ -61,10 +67,11 @@ describe('loadConfig', () => {
       FERRY_LOG_LEVEL: 'loud',
       FERRY_BAN_ALLOWLIST: '10.0.0.0/33',
       FERRY_HTTP_HOST: 'example',
+      FERRY_PASV_LOCAL_FOR_PRIVATE: 'sometimes',
     });
     const named = problems.map((p) => p.split(':')[0]);
     expect(named.sort()).toEqual(
-      ['FERRY_ADMIN_PASSWORD', 'FERRY_BAN_ALLOWLIST', 'FERRY_FTP_PORT', 'FERRY_HTTP_HOST', 'FERRY_HTTP_PORT', 'FERRY_LOG_LEVEL', 'FERRY_PASV_ADDRESS', 'FERRY_PASV_PORTS', 'FERRY_TLS_KEY'].sort(),
+      ['FERRY_ADMIN_PASSWORD', 'FERRY_BAN_ALLOWLIST', 'FERRY_FTP_PORT', 'FERRY_HTTP_HOST', 'FERRY_HTTP_PORT', 'FERRY_LOG_LEVEL', 'FERRY_PASV_ADDRESS', 'FERRY_PASV_LOCAL_FOR_PRIVATE', 'FERRY_PASV_PORTS', 'FERRY_TLS_KEY'].sort(),
     );
     expect(problems.find((p) => p.startsWith('FERRY_PASV_PORTS'))).toMatch(/greater than the last/);
   });
