@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lastTranscript, lftpMirrorRoundTrip } from '../support/cli-clients.js';
 import { startSystem, type System } from '../support/start-system.js';
 
 const run = promisify(execFile);
@@ -72,18 +73,10 @@ describe.each([
 
     // the stored transcript of the last session proves which data mode curl really used
     const verb = mode === 'active' ? /^\S+ (EPRT|PORT) /m : /^\S+ (EPSV|PASV)$/m;
-    await expect.poll(async () => lastTranscript(), { timeout: 10_000 }).toMatch(verb);
+    await expect.poll(async () => (await lastTranscript(system, user.username)).text, { timeout: 10_000 }).toMatch(verb);
   });
 });
 
-/** The plain-text transcript of the newest recorded session of the test user. */
-async function lastTranscript(): Promise<string> {
-  const history = await system.api('GET', `/api/v1/sessions/history?user=${user.username}&limit=1`);
-  const id = history.body.items[0]?.id;
-  if (!id) return '';
-  const res = await system.api('GET', `/api/v1/sessions/${id}/transcript?format=text`);
-  return String(res.body);
-}
 
 async function filesUnder(root: string): Promise<Map<string, string>> {
   const out = new Map<string, string>();
@@ -120,18 +113,7 @@ describe('lftp', () => {
     await mkdir(join(up, 'empty dir'), { recursive: true });
 
     const down = join(work, 'lftp-down');
-    const script = [
-      'set ftp:ssl-allow no',
-      'set net:max-retries 1',
-      'set net:timeout 15',
-      'set cmd:fail-exit yes',
-      `mirror -R --no-perms "${up}" /tree`,
-      `mirror --no-perms /tree "${down}"`,
-      'quit',
-    ].join('; ');
-    await run('lftp', ['-u', `${user.username},${user.password}`, '-p', String(system.ftpPort), '-e', script, '127.0.0.1'], {
-      timeout: 60_000,
-    });
+    await lftpMirrorRoundTrip({ system, user, settings: ['ftp:ssl-allow no'], local: up, remote: '/tree', back: down });
 
     expect(await filesUnder(down)).toEqual(await filesUnder(up));
     expect((await stat(join(down, 'empty dir'))).isDirectory()).toBe(true);

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lastTranscript, lftpMirrorRoundTrip } from '../support/cli-clients.js';
 import { startSystem, type System } from '../support/start-system.js';
 
 const run = promisify(execFile);
@@ -38,14 +39,6 @@ const curl = (args: string[]) =>
     encoding: 'buffer',
   });
 
-async function lastTranscript(): Promise<{ text: string; events: Array<Record<string, unknown>> }> {
-  const history = await system.api('GET', `/api/v1/sessions/history?user=${user.username}&limit=1`);
-  const id = history.body.items[0]?.id;
-  if (!id) return { text: '', events: [] };
-  const text = String((await system.api('GET', `/api/v1/sessions/${id}/transcript?format=text`)).body);
-  const lines = (await system.api('GET', `/api/v1/sessions/${id}/transcript`)).body.items as Array<{ event?: Record<string, unknown> }>;
-  return { text, events: lines.flatMap((l) => (l.event ? [l.event] : [])) };
-}
 
 describe('curl', () => {
   it('explicit FTPS (AUTH TLS + PROT P): upload, list, download, with resumed data sessions', async () => {
@@ -60,8 +53,8 @@ describe('curl', () => {
     expect(sha256(back)).toBe(sha256(payload));
 
     // wait until the whole session (through its disconnect) is in the database
-    await expect.poll(async () => (await lastTranscript()).text, { timeout: 10_000 }).toMatch(/^\S+ \*\*\* Disconnected/m);
-    const { text, events } = await lastTranscript();
+    await expect.poll(async () => (await lastTranscript(system, user.username)).text, { timeout: 10_000 }).toMatch(/^\S+ \*\*\* Disconnected/m);
+    const { text, events } = await lastTranscript(system, user.username);
     expect(text).toMatch(/^\S+ AUTH (TLS|SSL)$/m);
     expect(text).toMatch(/^\S+ PROT P$/m);
     expect(text).toMatch(/^\S+ PASS \*\*\*\*$/m);
@@ -90,19 +83,13 @@ describe('lftp', () => {
     const files = { 'a.bin': randomBytes(300_000), 'sub dir/b ü.txt': Buffer.from('grüße\n') };
     for (const [name, data] of Object.entries(files)) await writeFile(join(up, name), data);
     const down = join(work, 'lftp-down');
-    const script = [
-      'set ftp:ssl-force true',
-      'set ftp:ssl-protect-data true',
-      'set ssl:verify-certificate no',
-      'set net:max-retries 1',
-      'set net:timeout 15',
-      'set cmd:fail-exit yes',
-      `mirror -R --no-perms "${up}" /mirror`,
-      `mirror --no-perms /mirror "${down}"`,
-      'quit',
-    ].join('; ');
-    await run('lftp', ['-u', `${user.username},${user.password}`, '-p', String(system.ftpPort), '-e', script, '127.0.0.1'], {
-      timeout: 60_000,
+    await lftpMirrorRoundTrip({
+      system,
+      user,
+      settings: ['ftp:ssl-force true', 'ftp:ssl-protect-data true', 'ssl:verify-certificate no'],
+      local: up,
+      remote: '/mirror',
+      back: down,
     });
     for (const [name, data] of Object.entries(files)) expect(sha256(await readFile(join(down, name)))).toBe(sha256(data));
   });

@@ -1,0 +1,41 @@
+/**
+ * Helpers for the end-to-end tests that drive Ferry with command-line FTP clients: an lftp mirror round trip,
+ * and the newest recorded session of a user read back through the REST API.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import type { System } from './start-system.js';
+
+const run = promisify(execFile);
+
+/** `mirror -R local remote` then `mirror remote back` in one lftp session; `settings` are lftp `set` lines. */
+export async function lftpMirrorRoundTrip(opts: {
+  system: System;
+  user: { username: string; password: string };
+  settings: string[];
+  local: string;
+  remote: string;
+  back: string;
+}): Promise<void> {
+  const script = [
+    ...opts.settings.map((s) => `set ${s}`),
+    'set net:max-retries 1',
+    'set net:timeout 15',
+    'set cmd:fail-exit yes',
+    `mirror -R --no-perms "${opts.local}" ${opts.remote}`,
+    `mirror --no-perms ${opts.remote} "${opts.back}"`,
+    'quit',
+  ].join('; ');
+  const login = `${opts.user.username},${opts.user.password}`;
+  await run('lftp', ['-u', login, '-p', String(opts.system.ftpPort), '-e', script, '127.0.0.1'], { timeout: 60_000 });
+}
+
+/** The plain-text transcript and structured events of `username`'s newest recorded session (empty if none yet). */
+export async function lastTranscript(system: System, username: string): Promise<{ text: string; events: Array<Record<string, unknown>> }> {
+  const history = await system.api('GET', `/api/v1/sessions/history?user=${encodeURIComponent(username)}&limit=1`);
+  const id = history.body.items[0]?.id;
+  if (!id) return { text: '', events: [] };
+  const text = String((await system.api('GET', `/api/v1/sessions/${id}/transcript?format=text`)).body);
+  const lines = (await system.api('GET', `/api/v1/sessions/${id}/transcript`)).body.items as Array<{ event?: Record<string, unknown> }>;
+  return { text, events: lines.flatMap((l) => (l.event ? [l.event] : [])) };
+}
