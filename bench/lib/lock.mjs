@@ -22,7 +22,7 @@ export function acquireRunLock() {
     if (err.code !== 'EEXIST') throw err;
     const holder = Number(readFileSync(LOCK, 'utf8'));
     if (holder && holder !== process.pid && alive(holder)) {
-      throw new Error(`another benchmark run (pid ${holder}) is in progress (${LOCK})`);
+      throw new Error(`another benchmark run (pid ${holder}) is in progress (${LOCK})`, { cause: err });
     }
     writeFileSync(LOCK, String(process.pid));
   }

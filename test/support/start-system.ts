@@ -92,7 +92,7 @@ export async function startSystem(opts: StartOptions = {}): Promise<System> {
     killGroup();
     await Promise.race([exited, delay(2000)]);
     if (ownDataDir) await rm(dataDir, { recursive: true, force: true });
-    throw new Error(`${(error as Error).message}\n--- last output ---\n${lines.slice(-40).join('\n')}`);
+    throw new Error(`${(error as Error).message}\n--- last output ---\n${lines.slice(-40).join('\n')}`, { cause: error });
   }
 
   let token: string | null = null;

@@ -176,7 +176,7 @@ async function startTls(config: Readonly<Config>, log: Logger): Promise<TlsProvi
     provider = createTlsProvider(files, log);
   } catch (error) {
     const source = config.tls ? 'FERRY_TLS_CERT/FERRY_TLS_KEY' : `the generated certificate in ${files.certFile}`;
-    throw new Error(`Cannot load the FTPS certificate from ${source}: ${(error as Error).message}`);
+    throw new Error(`Cannot load the FTPS certificate from ${source}: ${(error as Error).message}`, { cause: error });
   }
   log.info({ certFile: files.certFile, fingerprint: provider.fingerprint() }, 'FTPS certificate loaded (SHA-256 fingerprint)');
   return provider;

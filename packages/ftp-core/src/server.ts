@@ -67,10 +67,10 @@ export class FtpServer extends EventEmitter<FtpServerEvents> {
     this.tlsProvider = options.tls ? new TlsProvider(options.tls) : null;
     const addresses = new PassiveAddressResolver();
     addresses.warm(this.current);
-    const server = this;
+    const currentSettings = () => this.current;
     this.ctx = {
       get settings() {
-        return server.current;
+        return currentSettings();
       },
       authenticator: options.authenticator,
       guard: options.guard ?? null,

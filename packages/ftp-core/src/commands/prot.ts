@@ -1,6 +1,6 @@
 import { FtpError } from '../errors.js';
 import { Reply, reply } from '../session/reply.js';
-import { defineCommand, requiredArg } from './define.js';
+import { defineCommand } from './define.js';
 
 export default defineCommand({
   verb: 'PROT',

@@ -118,6 +118,7 @@ export class Dispatcher {
     const arg = space === -1 ? '' : line.slice(space + 1);
     s.touch();
     if (!VERB.test(verb)) {
+      // eslint-disable-next-line no-control-regex -- control characters are exactly what is replaced
       s.recordRawCommand(line.replace(/[\0-\x1f]/g, '?').slice(0, 200));
       s.send(reply(Reply.SyntaxError, 'Syntax error, command unrecognized'));
       return this.bad();

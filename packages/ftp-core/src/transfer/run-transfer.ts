@@ -63,7 +63,7 @@ export async function runTransfer(session: Session, spec: TransferSpec): Promise
 
   let conn: DataConnection | null = null;
   let started = false;
-  let outcome: TransferOutcome = 'failed';
+  let outcome: TransferOutcome;
   let error: string | undefined;
   let final: FtpReply;
   try {
