@@ -1,33 +1,32 @@
 #!/usr/bin/env bash
-# `pnpm test`: make sure the system tools the end-to-end tests drive are present, build, then run every
-# vitest project (packages, server, web, e2e) and print one "N passed, N failed" line.
+# `pnpm test`: a supported Node (scripts/node.sh), the system tools the end-to-end tests drive, a build,
+# then every vitest project (packages, server, web, e2e) and one "N passed, N failed" line. A test file
+# that fails to load or whose set-up fails counts as failed there, never as skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/node.sh
+ferry_use_node
 export CHROMIUM_PATH="${CHROMIUM_PATH:-/usr/bin/chromium}"
 
-missing=()
+# chromium, lftp, curl, openssl: the end-to-end tests need them. podman and debootstrap: the container image
+# test (test/ship) builds and runs the real image with them, and says so when this machine cannot.
+missing=() optional=()
 [ -x "$CHROMIUM_PATH" ] || missing+=(chromium)
-command -v lftp >/dev/null || missing+=(lftp)
-command -v curl >/dev/null || missing+=(curl)
-command -v openssl >/dev/null || missing+=(openssl)
-if [ ${#missing[@]} -gt 0 ]; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "installing Debian packages: ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null
-  else
-    echo "missing tools: ${missing[*]} (install them, e.g. sudo apt-get install ${missing[*]})" >&2
-    exit 1
-  fi
+for tool in lftp curl openssl; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+for tool in podman debootstrap; do command -v "$tool" >/dev/null || optional+=("$tool"); done
+if [ $((${#missing[@]} + ${#optional[@]})) -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "installing Debian packages: ${missing[*]} ${optional[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq "${missing[@]}" "${optional[@]}" >/dev/null
+elif [ ${#missing[@]} -gt 0 ]; then
+  echo "missing tools: ${missing[*]} (install them, e.g. sudo apt-get install ${missing[*]})" >&2
+  exit 1
 fi
 
 pnpm build
-report="$(mktemp)"; rc=0
+report="$(mktemp)"
+rc=0
 pnpm exec vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || rc=$?
-node -e '
-  const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-  console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
-  if (r.numTotalTests === 0) { console.error("no tests ran"); process.exit(1); }
-' "$report" || rc=1
+node scripts/test-summary.mjs "$report" || rc=1
 rm -f "$report"
 exit $rc
