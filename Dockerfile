@@ -2,12 +2,10 @@
 # Ferry container image.   docker build -t ferry:latest .    (or: docker-compose build)
 # Operator guide: docs/docker.md. Checked without an engine by test/ship/.
 #
-# Node 22 (LTS, maintained to April 2027) is pinned by major. Not Node 24: better-sqlite3 12.x, the last line
-# that also runs on Node 20, aborts the process on Node 24 when V8 collects a prepared statement
-# ("Assertion failed: (env) != nullptr" in Statement::~Statement), which Ferry's own test suite reproduces.
-# A rebuild picks up Node's patch releases; CI runs the whole test suite on this same major (scripts/test-on-node.sh)
-# and builds and starts Ferry on it (test/ship/image-node-major.test.ts).
-ARG NODE_MAJOR=22
+# Node 24 (Active LTS) is pinned by major; Ferry supports Node 22, 24 and 26. A rebuild picks up Node's patch
+# releases. `pnpm start` and `pnpm test` fall back to this same major when the machine's Node is older than 22
+# (scripts/node.sh), and test/ship builds this Dockerfile for real and runs the container.
+ARG NODE_MAJOR=24
 
 # ---------------------------------------------------------------- build: compile, bundle, prune
 FROM node:${NODE_MAJOR}-bookworm-slim AS build
@@ -22,7 +20,7 @@ WORKDIR /src
 COPY pnpm-lock.yaml pnpm-workspace.yaml ./
 RUN pnpm fetch
 COPY . .
-# Offline install, build, production deploy into /out: the same script test/ship runs outside Docker.
+# Offline install, build, production deploy into /out.
 RUN ["bash", "scripts/image-build.sh", "/out"]
 
 # ---------------------------------------------------------------- runtime
