@@ -2,7 +2,8 @@
  * A connection refused at the door (ban, connection limit) is reported as a short session of its own,
  * so the operator sees it in History and the doctor can say why.
  */
-import { connect as tlsConnect } from 'node:tls';
+import type { TcpNetConnectOpts } from 'node:net';
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import { diagnose, type FtpServerEvents, type SessionInfo, type TranscriptLine } from '../src/index.js';
 import { RawClient } from './support/raw-client.js';
@@ -81,7 +82,9 @@ describe('refused connections', () => {
 
   it('implicit FTPS: no reply can be sent before the handshake, the reason is in the disconnect line', async () => {
     const { t, opened, closed } = await server({ guard: banGuard, implicitTls: true });
-    const socket = tlsConnect({ host: '127.0.0.1', port: t.implicitTlsPort!, localAddress: '127.0.0.2', rejectUnauthorized: false });
+    // tls.connect passes socket.connect() options such as localAddress through; its ConnectionOptions type omits them.
+    const options: ConnectionOptions & TcpNetConnectOpts = { host: '127.0.0.1', port: t.implicitTlsPort!, localAddress: '127.0.0.2', rejectUnauthorized: false };
+    const socket = tlsConnect(options);
     open.push({ close: () => socket.destroy() });
     await new Promise<void>((resolve) => socket.once('close', () => resolve()).once('error', () => undefined));
     await until(() => closed.length === 1);
