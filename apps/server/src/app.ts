@@ -1,6 +1,6 @@
 /**
  * buildApp(deps) → the Fastify instance for the admin site, REST API and live stream. It never listens
- * (main.ts does), so tests drive it with inject()/injectWS(). Registration is written out here, in order:
+ * (start.ts does), so tests drive it with inject()/injectWS(). Registration is written out here, in order:
  * security plugins, docs, public routes, the authenticated scope, and the web app last.
  */
 import { existsSync } from 'node:fs';
@@ -33,7 +33,7 @@ export const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../../web/dist/', import.
 
 export interface AppOptions {
   services: Services;
-  /** Secret for deriving CSRF tokens (main.ts keeps it in the data dir). */
+  /** Secret for deriving CSRF tokens (start.ts keeps it in the data dir). */
   csrfSecret: Buffer;
   /** Admin browser session lifetime; default 12 h. */
   sessionTtlMs?: number;
@@ -41,7 +41,7 @@ export interface AppOptions {
   loginRateLimit?: { max: number; timeWindowMs: number };
   /** Built web app; default apps/web/dist. null = API only. */
   webRoot?: string | null;
-  /** A pino logger (main.ts); omitted = no logging (tests). */
+  /** A pino logger (start.ts); omitted = no logging (tests). */
   logger?: FastifyBaseLogger;
   trustProxy?: boolean;
 }

@@ -1,5 +1,5 @@
 /**
- * Configuration from FERRY_* environment variables: read once in main.ts, validated here, passed down.
+ * Configuration from FERRY_* environment variables: read once in start.ts, validated here, passed down.
  * loadConfig fails with one ConfigError listing every problem, each naming its variable.
  */
 import { isIP } from 'node:net';

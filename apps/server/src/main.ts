@@ -1,199 +1,31 @@
 #!/usr/bin/env node
 /**
- * Ferry's process: loadConfig → openDb → first-run admin → TLS → engine + recording → admin site → listen.
- * Prints one JSON log line with msg "Ferry listening" (ftpPort, ftpsPort, httpPort, httpUrl) once both
- * servers accept connections. SIGTERM/SIGINT: stop accepting, let transfers finish (FERRY_SHUTDOWN_GRACE_MS),
- * flush the recorder, close the database, exit 0.
+ * Ferry's entry point. The command line comes first (cli.ts): --help and --version print and exit before any
+ * configuration is read, any file is created or the server's modules are loaded. Without arguments, start.ts starts Ferry.
  */
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import path from 'node:path';
-import { closeDb, createAdminStore, createUserStore, MigrationError, openDb, pruneHistory, schemaVersion, type Db } from '@ferry/db';
-import type { Logger } from 'pino';
-import { closeInterruptedSessions } from './adapters/interrupted-sessions.js';
-import { buildApp } from './app.js';
-import { ConfigError, loadConfig, type Config } from './config.js';
-import { createLogger } from './log.js';
-import { createServices } from './services.js';
-import { createTlsProvider, ensureSelfSigned, type TlsProvider } from './tls.js';
+import { helpText, parseArgs, USAGE_HINT } from './cli.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-const HOUR = 3_600_000;
 
 async function main(): Promise<void> {
-  if (process.argv.includes('--version')) {
-    process.stdout.write(`${VERSION}\n`);
-    return;
-  }
-  let config: Readonly<Config>;
-  try {
-    config = loadConfig(process.env);
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`ferry: ${error.message}\n`);
-    process.exitCode = 1;
-    return;
-  }
-  const log = createLogger(config.logLevel);
-  /** For the few lines an operator must see whatever the log level. */
-  const notice = log.child({}, { level: 'info' });
-  process.on('uncaughtException', (err) => {
-    log.fatal({ err }, 'Uncaught exception');
-    process.exit(1);
-  });
-
-  await mkdir(config.dataDir, { recursive: true });
-  let db: Db;
-  try {
-    db = openDb(config.dbFile);
-  } catch (error) {
-    if (error instanceof MigrationError) {
-      log.fatal({ err: error, dbFile: config.dbFile }, 'Database migration failed; the database was left as it was');
-      process.exitCode = 1;
+  const command = parseArgs(process.argv.slice(2));
+  switch (command.kind) {
+    case 'help':
+      process.stdout.write(helpText(VERSION));
       return;
+    case 'version':
+      process.stdout.write(`${VERSION}\n`);
+      return;
+    case 'error':
+      process.stderr.write(`ferry: ${command.message}\n${USAGE_HINT}\n`);
+      process.exitCode = 2;
+      return;
+    case 'start': {
+      const { start } = await import('./start.js');
+      await start(VERSION);
     }
-    throw error;
   }
-  log.info({ dbFile: config.dbFile, schemaVersion: schemaVersion(db) }, 'Database open');
-
-  const httpUrl = (port: number) => `http://${['0.0.0.0', '::'].includes(config.http.host) ? 'localhost' : config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host}:${port}/`;
-  const firstStart = createAdminStore(db).count() === 0;
-  const generatedPassword = await ensureAdmin(db, config);
-  const firstFtpAccount = firstStart ? await createFirstFtpAccount(db, config) : null;
-
-  const tls = await startTls(config, log);
-  const services = createServices({
-    db,
-    dataDir: config.dataDir,
-    version: VERSION,
-    bans: config.bans,
-    fixedSettings: config.fixedSettings,
-    tls,
-    tlsFingerprint: () => tls.fingerprint(),
-    logger: log.child({ component: 'ftp' }),
-  });
-  services.ftp.on('error', ({ sessionId, error }) => log.error({ sessionId, err: error }, 'FTP session error'));
-  const interrupted = closeInterruptedSessions({ sessions: services.stores.sessions, transcripts: services.stores.transcripts, recorder: services.recorder });
-  if (interrupted > 0) log.warn({ sessions: interrupted }, 'Closed sessions an earlier run left open (it was killed or crashed)');
-  const app = await buildApp({
-    services,
-    csrfSecret: await loadSecret(config.dataDir),
-    sessionTtlMs: config.admin.sessionTtlMs,
-    loginRateLimit: { max: config.admin.loginRateLimitPerMinute, timeWindowMs: 60_000 },
-    logger: log.child({ component: 'http' }),
-    trustProxy: config.http.trustProxy,
-  });
-
-  const bound = await services.ftp.listen({ host: config.ftp.host, port: config.ftp.port, implicitTlsPort: config.ftp.ftpsPort });
-  services.info.ftpPort = bound.port;
-  services.info.ftpsPort = bound.implicitTlsPort;
-  await app.listen({ host: config.http.host, port: config.http.port });
-  const httpPort = (app.server.address() as { port: number }).port;
-  if (generatedPassword) {
-    notice.warn(
-      { adminUser: config.admin.username, adminUrl: httpUrl(httpPort) },
-      `First start: created admin "${config.admin.username}" with password ${generatedPassword} (shown once; sign in at ${httpUrl(httpPort)} and keep it safe)`,
-    );
-  }
-  if (firstFtpAccount) {
-    notice.warn(
-      { ftpUser: firstFtpAccount.username, ftpPort: bound.port },
-      `First start: created FTP account "${firstFtpAccount.username}" with password ${firstFtpAccount.password} (shown once; connect to port ${bound.port}; manage it under Users)`,
-    );
-  }
-  notice.info({ version: VERSION, ftpPort: bound.port, ftpsPort: bound.implicitTlsPort, httpPort, httpUrl: httpUrl(httpPort), tlsFingerprint: tls.fingerprint() }, 'Ferry listening');
-
-  const prune = () => {
-    try {
-      const days = services.settings.values.transcriptRetentionDays;
-      const removed = pruneHistory(db, { olderThan: Date.now() - days * 24 * HOUR });
-      const tokens = services.stores.tokens.purgeExpired(Date.now());
-      if (removed.sessions > 0 || tokens > 0) log.info({ ...removed, tokens, retentionDays: days }, 'Pruned old history');
-    } catch (err) {
-      log.error({ err }, 'Pruning history failed');
-    }
-  };
-  prune();
-  const pruneTimer = setInterval(prune, HOUR);
-  pruneTimer.unref();
-
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    notice.info({ signal, graceMs: config.shutdownGraceMs }, 'Shutting down: waiting for running transfers');
-    const hardStop = setTimeout(() => {
-      log.error('Shutdown took too long; exiting');
-      process.exit(1);
-    }, config.shutdownGraceMs + 15_000);
-    hardStop.unref();
-    clearInterval(pruneTimer);
-    await Promise.all([services.ftp.close({ graceMs: config.shutdownGraceMs }), app.close()]);
-    services.dispose();
-    tls.close();
-    closeDb(db);
-    notice.info('Ferry stopped');
-    log.flush();
-    process.exitCode = 0;
-  };
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.on(signal, () => {
-      shutdown(signal).catch((err: unknown) => {
-        log.fatal({ err }, 'Shutdown failed');
-        process.exit(1);
-      });
-    });
-  }
-}
-
-/** First start: an admin from FERRY_ADMIN_USER/PASSWORD, or with a generated password (returned, to print once). */
-async function ensureAdmin(db: Db, config: Readonly<Config>): Promise<string | null> {
-  const admins = createAdminStore(db);
-  if (admins.count() > 0) return null;
-  const password = config.admin.password ?? randomBytes(18).toString('base64url');
-  await admins.create(config.admin.username, password);
-  return config.admin.password === null ? password : null;
-}
-
-/**
- * First start: an FTP account with a generated password and full rights on its own home folder, so a fresh install
- * can be tried with any FTP client straight away. Never created again once any admin exists.
- */
-async function createFirstFtpAccount(db: Db, config: Readonly<Config>): Promise<{ username: string; password: string } | null> {
-  if (config.firstFtpUser === null) return null;
-  const users = createUserStore(db);
-  if (users.get(config.firstFtpUser)) return null;
-  const password = randomBytes(12).toString('base64url');
-  await users.create({ username: config.firstFtpUser, password, homeDir: `files/${config.firstFtpUser}` });
-  return { username: config.firstFtpUser, password };
-}
-
-async function startTls(config: Readonly<Config>, log: Logger): Promise<TlsProvider> {
-  const files = config.tls ?? (await ensureSelfSigned(config.dataDir, log));
-  let provider: TlsProvider;
-  try {
-    provider = createTlsProvider(files, log);
-  } catch (error) {
-    const source = config.tls ? 'FERRY_TLS_CERT/FERRY_TLS_KEY' : `the generated certificate in ${files.certFile}`;
-    throw new Error(`Cannot load the FTPS certificate from ${source}: ${(error as Error).message}`, { cause: error });
-  }
-  log.info({ certFile: files.certFile, fingerprint: provider.fingerprint() }, 'FTPS certificate loaded (SHA-256 fingerprint)');
-  return provider;
-}
-
-/** The CSRF-derivation secret, kept in the data dir so sessions survive restarts. */
-async function loadSecret(dataDir: string): Promise<Buffer> {
-  const file = path.join(dataDir, 'session-secret');
-  try {
-    const secret = await readFile(file);
-    if (secret.length >= 32) return secret;
-  } catch {
-    // first start
-  }
-  const secret = randomBytes(32);
-  await writeFile(file, secret, { mode: 0o600 });
-  return secret;
 }
 
 main().catch((err: unknown) => {

@@ -1,6 +1,6 @@
 /**
  * Wiring of everything below HTTP: the stores over one database, the engine with its ports implemented
- * on those stores, session recording, the live hub and metrics. main.ts and the tests build the same
+ * on those stores, session recording, the live hub and metrics. start.ts and the tests build the same
  * graph with this function; buildApp then exposes it over HTTP.
  */
 import {
