@@ -21,7 +21,12 @@ const total = [...selfUs.values()].reduce((a, b) => a + b, 0);
 
 const label = (n) => {
   const f = n.callFrame;
-  const where = f.url ? `${f.url.replace(/^file:\/\//, '').replace(/.*\/node_modules\//, 'nm:').replace(/.*\/work\/main\//, '')}:${f.lineNumber + 1}` : '';
+  const where = f.url
+    ? `${f.url
+        .replace(/^file:\/\//, '')
+        .replace(/.*\/node_modules\//, 'nm:')
+        .replace(/.*\/work\/main\//, '')}:${f.lineNumber + 1}`
+    : '';
   return `${f.functionName || '(anonymous)'} ${where}`.trim();
 };
 

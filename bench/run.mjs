@@ -41,9 +41,18 @@ if (args.help) {
 reexecWithFileLimit();
 
 const log = (msg) => process.stderr.write(`[bench] ${msg}\n`);
-const list = (s, all) => (s ? s.split(',').map((x) => x.trim()).filter(Boolean) : all);
+const list = (s, all) =>
+  s
+    ? s
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean)
+    : all;
 const names = list(args.servers, SERVER_NAMES);
-const only = list(args.only, WORKLOADS.map((w) => w.id));
+const only = list(
+  args.only,
+  WORKLOADS.map((w) => w.id),
+);
 for (const n of names) if (!SERVER_NAMES.includes(n)) throw new Error(`unknown server ${n}\n${USAGE}`);
 for (const w of only) if (!WORKLOADS.some((x) => x.id === w)) throw new Error(`unknown workload ${w}\n${USAGE}`);
 

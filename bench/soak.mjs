@@ -29,7 +29,9 @@ const { values: args } = parseArgs({
   },
 });
 if (args.help) {
-  console.log('usage: node bench/soak.mjs [--sessions 1000] [--duration 60 (s, split over the rounds)] [--rounds 2] [--transferring 50] [--file-kib 256] [--keep]');
+  console.log(
+    'usage: node bench/soak.mjs [--sessions 1000] [--duration 60 (s, split over the rounds)] [--rounds 2] [--transferring 50] [--file-kib 256] [--keep]',
+  );
   process.exit(0);
 }
 reexecWithFileLimit();
@@ -76,7 +78,10 @@ try {
   const fdLeak = last.after.fds > before.fds + FD_TOLERANCE;
   // A garbage-collected heap keeps pages it has grown into; a leak is memory that keeps growing round after round.
   const growth = last.after.pss - first.after.pss;
-  const memoryLeak = ROUNDS > 1 ? growth > Math.max(MEMORY_TOLERANCE_KIB, 0.25 * (first.after.pss - before.pss)) : last.after.pss - before.pss > MEMORY_TOLERANCE_KIB;
+  const memoryLeak =
+    ROUNDS > 1
+      ? growth > Math.max(MEMORY_TOLERANCE_KIB, 0.25 * (first.after.pss - before.pss))
+      : last.after.pss - before.pss > MEMORY_TOLERANCE_KIB;
   const table = [
     '| | PSS (MiB) | RSS (MiB) | open fds | sessions on server |',
     '|---|---:|---:|---:|---:|',
@@ -142,9 +147,16 @@ async function round(r, sample, metrics, before) {
     for (const k of ['pss', 'rss', 'fds']) peak[k] = Math.max(peak[k], s[k]);
     peakSessions = Math.max(peakSessions, (await metrics()).ferry_ftp_sessions ?? 0);
     // idle sessions must still be there; a few NOOPs show they still answer
-    await Promise.all(idle.filter((c) => !c.failure).slice(0, 50).map((c) => c.expect('NOOP').catch((err) => count('noop', err))));
+    await Promise.all(
+      idle
+        .filter((c) => !c.failure)
+        .slice(0, 50)
+        .map((c) => c.expect('NOOP').catch((err) => count('noop', err))),
+    );
     const lost = idle.filter((c) => c.failure).length;
-    log(`round ${r}, ${Math.round((stopAt - Date.now()) / 1000)} s left: ${fmt(s)}, ${stats.transfers} transfers, ${lost} idle sessions lost`);
+    log(
+      `round ${r}, ${Math.round((stopAt - Date.now()) / 1000)} s left: ${fmt(s)}, ${stats.transfers} transfers, ${lost} idle sessions lost`,
+    );
   }
   await Promise.all(workers);
   const lostIdle = idle.filter((c) => c.failure).length;

@@ -14,7 +14,9 @@ const cell = (s) => s.replaceAll('|', '\\|');
 const table = [
   '| variable | default | meaning |',
   '|---|---|---|',
-  ...CONFIG_VARIABLES.map((v) => `| \`${v.name}\` | ${v.default === '(unset)' ? '(unset)' : `\`${v.default}\``} | ${cell(v.description)} |`),
+  ...CONFIG_VARIABLES.map(
+    (v) => `| \`${v.name}\` | ${v.default === '(unset)' ? '(unset)' : `\`${v.default}\``} | ${cell(v.description)} |`,
+  ),
   '',
 ].join('\n');
 const next = readme.slice(0, startLineEnd) + table + readme.slice(end);

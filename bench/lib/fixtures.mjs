@@ -15,7 +15,7 @@ export function writeBigFile(file, bytes) {
   const block = randomFillSync(Buffer.alloc(1 << 20));
   const fd = openSync(file, 'w', 0o644);
   try {
-    for (let written = 0; written < bytes; ) {
+    for (let written = 0; written < bytes;) {
       const n = Math.min(block.length, bytes - written);
       written += writeSync(fd, block, 0, n);
     }

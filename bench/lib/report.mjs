@@ -60,7 +60,9 @@ export function renderTable(summary) {
   const rows = metrics.map((m) => [
     m.label,
     m.better,
-    ...servers.map((s) => (summary.errors[s]?.[m.workload] && medians[s][m.key] == null ? 'error' : formatNumber(medians[s][m.key] ?? null))),
+    ...servers.map((s) =>
+      summary.errors[s]?.[m.workload] && medians[s][m.key] == null ? 'error' : formatNumber(medians[s][m.key] ?? null),
+    ),
     ...peers.map((p) => {
       const q = ratios[p][m.key];
       return q ? `${q.r.toFixed(2)}x${q.ok ? ' ok' : ''}` : '–';

@@ -46,7 +46,13 @@ export const sessionWorkloads = [
   {
     id: 'small',
     title: 'small files in one session',
-    metrics: [{ key: 'small.filesPerSec', label: (c) => `${c.smallFiles} x 4 KiB up + ${c.smallFiles} down, one session (files/s)`, better: 'higher' }],
+    metrics: [
+      {
+        key: 'small.filesPerSec',
+        label: (c) => `${c.smallFiles} x 4 KiB up + ${c.smallFiles} down, one session (files/s)`,
+        better: 'higher',
+      },
+    ],
     async run(server, ctx) {
       const n = ctx.smallFiles;
       const deadline = Date.now() + ctx.smallBudgetMs;
@@ -96,7 +102,11 @@ export const sessionWorkloads = [
     title: 'idle logged-in sessions',
     repeats: 1,
     metrics: [
-      { key: 'idle.kibPerSession', label: (c) => `${c.idleSessions.toLocaleString('en')} idle logged-in sessions: memory per session (KiB, PSS)`, better: 'lower' },
+      {
+        key: 'idle.kibPerSession',
+        label: (c) => `${c.idleSessions.toLocaleString('en')} idle logged-in sessions: memory per session (KiB, PSS)`,
+        better: 'lower',
+      },
       { key: 'idle.held', label: 'idle sessions held', better: 'higher' },
     ],
     async run(server, ctx) {
@@ -124,7 +134,11 @@ export const sessionWorkloads = [
     id: 'burst',
     title: 'clients at once (login, LIST, 64 KiB RETR, QUIT)',
     metrics: [
-      { key: 'burst.succeeded', label: (c) => `${c.burstClients} clients at once (login, LIST, 64 KiB RETR, QUIT): sessions that succeeded`, better: 'higher' },
+      {
+        key: 'burst.succeeded',
+        label: (c) => `${c.burstClients} clients at once (login, LIST, 64 KiB RETR, QUIT): sessions that succeeded`,
+        better: 'higher',
+      },
       { key: 'burst.sessionsPerSec', label: (c) => `${c.burstClients} clients at once: sessions/s`, better: 'higher' },
     ],
     async run(server, ctx) {
@@ -144,7 +158,11 @@ export const sessionWorkloads = [
       const seconds = (performance.now() - start) / 1000;
       const succeeded = settled.filter((s) => s.status === 'fulfilled').length;
       const firstError = settled.find((s) => s.status === 'rejected')?.reason?.message;
-      return { 'burst.succeeded': succeeded, 'burst.sessionsPerSec': succeeded / seconds, ...(firstError ? { 'burst.firstError': firstError } : {}) };
+      return {
+        'burst.succeeded': succeeded,
+        'burst.sessionsPerSec': succeeded / seconds,
+        ...(firstError ? { 'burst.firstError': firstError } : {}),
+      };
     },
   },
   {

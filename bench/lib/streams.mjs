@@ -44,7 +44,11 @@ function curl(args, timeoutMs, onReply) {
       clearTimeout(timer);
       if (code === 0) resolve({ out });
       else {
-        const reason = err.split('\n').filter((l) => l.startsWith('curl:')).pop() ?? `exit ${code}`;
+        const reason =
+          err
+            .split('\n')
+            .filter((l) => l.startsWith('curl:'))
+            .pop() ?? `exit ${code}`;
         reject(Object.assign(new Error(`curl exited ${code}: ${reason}`), { exitCode: code }));
       }
     });
@@ -138,4 +142,3 @@ export const streamWorkloads = [
     },
   },
 ];
-

@@ -36,7 +36,10 @@ export function ensurePureFtpd(cacheDir, log) {
   try {
     mkdirSync(cacheDir, { recursive: true });
     log(`downloading the pure-ftpd .deb into ${cacheDir} (unpacked there, not installed)`);
-    run('sh', ['-c', 'apt-get download pure-ftpd >/dev/null 2>&1 || (apt-get update -qq && apt-get download pure-ftpd)'], { cwd: cacheDir, timeout: 120_000 });
+    run('sh', ['-c', 'apt-get download pure-ftpd >/dev/null 2>&1 || (apt-get update -qq && apt-get download pure-ftpd)'], {
+      cwd: cacheDir,
+      timeout: 120_000,
+    });
     const deb = readdirSync(cacheDir).find((f) => /^pure-ftpd_.*\.deb$/.test(f));
     if (!deb) return null;
     run('dpkg-deb', ['-x', join(cacheDir, deb), join(cacheDir, 'root')]);
@@ -51,7 +54,10 @@ export function ensurePureFtpd(cacheDir, log) {
 function ensureDebianPackage(name, log) {
   log(`installing Debian package ${name}`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  run('sh', ['-c', `apt-get install -y -qq ${name} >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq ${name})`], { env, timeout: 300_000 });
+  run('sh', ['-c', `apt-get install -y -qq ${name} >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq ${name})`], {
+    env,
+    timeout: 300_000,
+  });
 }
 
 /**
@@ -99,7 +105,21 @@ export function removeSystemUser(log) {
 export function makeCertificate(dir) {
   const certFile = join(dir, 'cert.pem');
   const keyFile = join(dir, 'key.pem');
-  run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '2', '-subj', '/CN=127.0.0.1']);
+  run('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    keyFile,
+    '-out',
+    certFile,
+    '-days',
+    '2',
+    '-subj',
+    '/CN=127.0.0.1',
+  ]);
   const bundle = join(dir, 'cert-and-key.pem');
   writeFileSync(bundle, run('cat', [certFile, keyFile]), { mode: 0o600 });
   return { certFile, keyFile, bundle };

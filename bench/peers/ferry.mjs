@@ -61,7 +61,13 @@ export async function startFerry({ dir, root, password, pasv, cert, log }) {
   await waitForPort(httpPort, { child, timeoutMs: 30_000 });
   const base = `http://127.0.0.1:${httpPort}`;
   const { token } = await api(base, 'POST', '/auth/login', { username: 'admin', password: adminPassword });
-  await api(base, 'POST', '/users', { username: FERRY_USER, password, homeDir: root, permissions: [{ path: '/', allow: ALL_PERMISSIONS }] }, token);
+  await api(
+    base,
+    'POST',
+    '/users',
+    { username: FERRY_USER, password, homeDir: root, permissions: [{ path: '/', allow: ALL_PERMISSIONS }] },
+    token,
+  );
   try {
     await api(base, 'PATCH', '/settings', BENCH_SETTINGS, token);
   } catch (err) {

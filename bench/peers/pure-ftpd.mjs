@@ -16,18 +16,27 @@ export async function startPureFtpd({ dir, root, account, pasv, cert, binaries }
   writeFileSync(passwd, `${PURE_USER}:${account.passwordHash}:${account.uid}:${account.gid}::${root}/./::::::::::::\n`, { mode: 0o600 });
   run(binaries.pw, ['mkdb', pdb, '-f', passwd]);
   const args = [
-    '-S', `127.0.0.1,${port}`,
-    '-l', `puredb:${pdb}`,
+    '-S',
+    `127.0.0.1,${port}`,
+    '-l',
+    `puredb:${pdb}`,
     '-E', // no anonymous
     '-H', // don't resolve client names
     '-4',
-    '-p', `${pasv.min}:${pasv.max}`,
-    '-c', '4000', // max clients (default 50)
-    '-C', '4000', // max clients per address
-    '-I', '60', // idle minutes
-    '-L', '100000:10', // LIST limits: files, depth (default 10000:5 would cut the 10,000-entry folder short)
-    '-Y', '1', // TLS optional
-    '-2', `${cert.certFile},${cert.keyFile}`,
+    '-p',
+    `${pasv.min}:${pasv.max}`,
+    '-c',
+    '4000', // max clients (default 50)
+    '-C',
+    '4000', // max clients per address
+    '-I',
+    '60', // idle minutes
+    '-L',
+    '100000:10', // LIST limits: files, depth (default 10000:5 would cut the 10,000-entry folder short)
+    '-Y',
+    '1', // TLS optional
+    '-2',
+    `${cert.certFile},${cert.keyFile}`,
   ];
   const child = spawnServer(binaries.server, args, { logFile: join(dir, 'server.log') });
   await waitForPort(port, { child });

@@ -48,7 +48,13 @@ export async function startVsftpd({ dir, root, pasv, cert }) {
     require_ssl_reuse: 'NO',
     ssl_ciphers: 'HIGH',
   };
-  writeFileSync(config, Object.entries(lines).map(([k, v]) => `${k}=${v}\n`).join(''), { mode: 0o600 });
+  writeFileSync(
+    config,
+    Object.entries(lines)
+      .map(([k, v]) => `${k}=${v}\n`)
+      .join(''),
+    { mode: 0o600 },
+  );
   const child = spawnServer('/usr/sbin/vsftpd', [config], { logFile: join(dir, 'server.log') });
   await waitForPort(port, { child });
   return { name: 'vsftpd', port, child, user: SYSTEM_USER, supports: { mlsd: false, ftps: true } };

@@ -41,11 +41,21 @@ describe('Ferry lifecycle (pnpm start → API → FTP → SIGTERM)', () => {
 
     // Create the FTP account with curl, as a script would.
     const { stdout } = await run('curl', [
-      '--silent', '--show-error', '--max-time', '15',
-      '-X', 'POST', `${system.httpUrl}/api/v1/users`,
-      '-H', `Authorization: Bearer ${token}`, '-H', 'Content-Type: application/json',
-      '--data', JSON.stringify(USER),
-      '--write-out', '\n%{http_code}',
+      '--silent',
+      '--show-error',
+      '--max-time',
+      '15',
+      '-X',
+      'POST',
+      `${system.httpUrl}/api/v1/users`,
+      '-H',
+      `Authorization: Bearer ${token}`,
+      '-H',
+      'Content-Type: application/json',
+      '--data',
+      JSON.stringify(USER),
+      '--write-out',
+      '\n%{http_code}',
     ]);
     const [body = '', status] = stdout.trim().split('\n');
     expect(status).toBe('201');
@@ -69,12 +79,15 @@ describe('Ferry lifecycle (pnpm start → API → FTP → SIGTERM)', () => {
     // History and transcript over the API.
     let sessionId = '';
     await expect
-      .poll(async () => {
-        const res = await system!.api('GET', '/api/v1/sessions/history?user=dave');
-        const item = res.body.items?.[0];
-        sessionId = item?.id ?? '';
-        return item?.endedAt ?? null;
-      }, { timeout: 10_000 })
+      .poll(
+        async () => {
+          const res = await system!.api('GET', '/api/v1/sessions/history?user=dave');
+          const item = res.body.items?.[0];
+          sessionId = item?.id ?? '';
+          return item?.endedAt ?? null;
+        },
+        { timeout: 10_000 },
+      )
       .toEqual(expect.any(Number));
     const session = await system.api('GET', `/api/v1/sessions/${sessionId}`);
     expect(session.body).toMatchObject({ username: 'dave', outcome: 'ok', filesIn: 1, filesOut: 1, bytesIn: payload.length });

@@ -33,7 +33,11 @@ it('under Node 20 runs the command on the image major, announced in one line', (
   expect(run.stdout.trim().split('.')[0]).toBe(imageMajor);
   const notice = run.stderr.trim().split('\n');
   expect(notice).toHaveLength(1);
-  expect(notice[0]).toMatch(new RegExp(`^Node 20\\.\\d+\\.\\d+ is older than 22: using Node v${imageMajor}\\.\\d+\\.\\d+ from the npm registry \\(node_modules/\\.cache/ferry-node/${imageMajor}\\) for Ferry only`));
+  expect(notice[0]).toMatch(
+    new RegExp(
+      `^Node 20\\.\\d+\\.\\d+ is older than 22: using Node v${imageMajor}\\.\\d+\\.\\d+ from the npm registry \\(node_modules/\\.cache/ferry-node/${imageMajor}\\) for Ferry only`,
+    ),
+  );
   // the machine's own Node is untouched
   expect(execFileSync(join(oldNodeBin, 'node'), ['-p', 'process.versions.node'], { encoding: 'utf8' })).toMatch(/^20\./);
 });

@@ -14,7 +14,10 @@ beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'ferry-summary-'));
   writeFileSync(join(dir, 'vitest.config.mjs'), 'export default {};\n');
   writeFileSync(join(dir, 'passes.test.mjs'), "import { it } from 'vitest';\nit('passes', () => {});\n");
-  writeFileSync(join(dir, 'does-not-load.test.mjs'), "import './missing-module.mjs';\nimport { it } from 'vitest';\nit('never runs', () => {});\n");
+  writeFileSync(
+    join(dir, 'does-not-load.test.mjs'),
+    "import './missing-module.mjs';\nimport { it } from 'vitest';\nit('never runs', () => {});\n",
+  );
   writeFileSync(
     join(dir, 'set-up-fails.test.mjs'),
     "import { beforeAll, it } from 'vitest';\nbeforeAll(() => { throw new Error('set-up failed'); });\nit('a', () => {});\nit('b', () => {});\n",
@@ -25,11 +28,15 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 function summarize(files: string[]): { line: string; output: string; status: number | null } {
   const report = join(dir, 'report.json');
   rmSync(report, { force: true });
-  spawnSync(process.execPath, [join(REPO_ROOT, 'node_modules/vitest/vitest.mjs'), 'run', '--root', dir, '--reporter=json', `--outputFile.json=${report}`, ...files], {
-    cwd: dir,
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
+  spawnSync(
+    process.execPath,
+    [join(REPO_ROOT, 'node_modules/vitest/vitest.mjs'), 'run', '--root', dir, '--reporter=json', `--outputFile.json=${report}`, ...files],
+    {
+      cwd: dir,
+      encoding: 'utf8',
+      timeout: 60_000,
+    },
+  );
   expect(JSON.parse(readFileSync(report, 'utf8')).numTotalTests).toBeGreaterThan(0);
   const run = spawnSync(process.execPath, [join(REPO_ROOT, 'scripts/test-summary.mjs'), report], { cwd: dir, encoding: 'utf8' });
   const line = run.stdout.split('\n').find((l) => l.startsWith('tests: ')) ?? '';

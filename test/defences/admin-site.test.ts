@@ -21,7 +21,13 @@ afterAll(async () => {
 /** The CSP directives of a response, by name. */
 function csp(headers: Headers): Map<string, string[]> {
   const policy = headers.get('content-security-policy') ?? '';
-  return new Map(policy.split(';').map((d) => d.trim().split(/\s+/)).filter((p) => p[0]).map(([name = '', ...values]) => [name, values]));
+  return new Map(
+    policy
+      .split(';')
+      .map((d) => d.trim().split(/\s+/))
+      .filter((p) => p[0])
+      .map(([name = '', ...values]) => [name, values]),
+  );
 }
 
 function expectSecurityHeaders(res: Response, what: string): void {
@@ -38,7 +44,9 @@ function expectSecurityHeaders(res: Response, what: string): void {
 
 /** Inline <script> bodies and on*= handler attributes: what a CSP without 'unsafe-inline' would block. */
 function inlineScripts(html: string): string[] {
-  const blocks = [...html.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/gi)].filter(([, attrs = '', body = '']) => !/\bsrc=/i.test(attrs) && body.trim() !== '' && !/type=["']?application\/(ld\+)?json/i.test(attrs));
+  const blocks = [...html.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/gi)].filter(
+    ([, attrs = '', body = '']) => !/\bsrc=/i.test(attrs) && body.trim() !== '' && !/type=["']?application\/(ld\+)?json/i.test(attrs),
+  );
   const handlers = [...html.matchAll(/<[^>]+\son[a-z]+\s*=/gi)];
   return [...blocks.map((m) => m[0].slice(0, 80)), ...handlers.map((m) => m[0].slice(0, 80))];
 }
@@ -120,7 +128,8 @@ describe('admin site defences (real process)', () => {
     ];
     const check = async (sys: System) => {
       const entries = (await sys.api('GET', '/api/v1/audit?limit=200')).body.items as Record<string, unknown>[];
-      for (const e of expected) expect(entries, JSON.stringify(e)).toContainEqual(expect.objectContaining({ ...e, address: '127.0.0.1', at: expect.any(Number) }));
+      for (const e of expected)
+        expect(entries, JSON.stringify(e)).toContainEqual(expect.objectContaining({ ...e, address: '127.0.0.1', at: expect.any(Number) }));
       const settings = entries.find((e) => e.action === 'settings.update');
       expect(JSON.parse(String(settings?.detail))).toMatchObject({ banner: { to: 'Audited Ferry' } });
       for (const e of entries) expect(JSON.stringify(e)).not.toMatch(/audited-password|not-the-admin-password|e2e-admin-password/);

@@ -68,9 +68,7 @@ describe('brute-force defence (real process, real SQLite)', () => {
 
     const listed = await system.api('GET', '/api/v1/bans');
     expect(listed.status).toBe(200);
-    expect(listed.body.items).toEqual([
-      expect.objectContaining({ address: '127.0.0.1', offences: 1, expiresAt: expect.any(Number) }),
-    ]);
+    expect(listed.body.items).toEqual([expect.objectContaining({ address: '127.0.0.1', offences: 1, expiresAt: expect.any(Number) })]);
     expect(listed.body.items[0].expiresAt - listed.body.items[0].bannedAt).toBe(600_000);
 
     // Restart on the same data dir: the ban comes back from SQLite.

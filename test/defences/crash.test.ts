@@ -57,7 +57,11 @@ describe('kill -9 during uploads and transcript writing', () => {
     }
     await until(async () => {
       const res = await system!.api('GET', '/api/v1/sessions/history?user=carla');
-      finishedSessions.splice(0, Infinity, ...(res.body.items as { id: string; endedAt: number | null }[]).filter((s) => s.endedAt !== null).map((s) => s.id));
+      finishedSessions.splice(
+        0,
+        Infinity,
+        ...(res.body.items as { id: string; endedAt: number | null }[]).filter((s) => s.endedAt !== null).map((s) => s.id),
+      );
       return finishedSessions.length === 3;
     }, 'three finished sessions in the history');
 
@@ -83,7 +87,14 @@ describe('kill -9 during uploads and transcript writing', () => {
     })();
     await until(async () => {
       const temps = (await readdir(home)).filter((n) => n.includes('.ferry-upload-'));
-      const sizes = await Promise.all(temps.map((n) => stat(path.join(home, n)).then((s) => s.size, () => 0)));
+      const sizes = await Promise.all(
+        temps.map((n) =>
+          stat(path.join(home, n)).then(
+            (s) => s.size,
+            () => 0,
+          ),
+        ),
+      );
       return temps.length === 4 && sizes.every((s) => s > 0) && commands >= 200;
     }, 'four growing uploads and a busy transcript');
     // What the history holds just before the kill: five running sessions, one with a long transcript.
@@ -93,7 +104,10 @@ describe('kill -9 during uploads and transcript writing', () => {
       const running = (res.body.items as { id: string; endedAt: number | null }[]).filter((s) => s.endedAt === null);
       if (running.length !== 5) return false;
       for (const s of running) {
-        const lines = (await system!.api('GET', `/api/v1/sessions/${s.id}/transcript?limit=100000`)).body.items as { seq: number; text: string }[];
+        const lines = (await system!.api('GET', `/api/v1/sessions/${s.id}/transcript?limit=100000`)).body.items as {
+          seq: number;
+          text: string;
+        }[];
         if (lines.length > 100) recorded = { id: s.id, lines };
       }
       return recorded.lines.length > 100;
@@ -133,7 +147,10 @@ describe('kill -9 during uploads and transcript writing', () => {
     const cut = items.filter((s) => s.endReason === 'interrupted');
     expect(cut).toHaveLength(5);
     expect(cut.map((s) => s.id)).toContain(recorded.id);
-    const chatty = (await system.api('GET', `/api/v1/sessions/${recorded.id}/transcript?limit=100000`)).body.items as { seq: number; text: string }[];
+    const chatty = (await system.api('GET', `/api/v1/sessions/${recorded.id}/transcript?limit=100000`)).body.items as {
+      seq: number;
+      text: string;
+    }[];
     expect(chatty.length).toBeGreaterThanOrEqual(recorded.lines.length);
     expect(chatty.slice(0, recorded.lines.length)).toEqual(recorded.lines);
     expect(chatty.map((l) => l.seq)).toEqual(chatty.map((_, i) => i + 1));

@@ -39,7 +39,11 @@ describe('connectivity self-test', () => {
     const r = await report();
     expect(r).toMatchObject({ advertisedAddress: '127.0.0.1', addressSource: 'request', resolvedAddress: '127.0.0.1', ok: false });
     expect(r.checks.map((c) => c.name)).toEqual(['resolve-address', 'public-address', 'control-port', 'ftps-port', 'passive-port']);
-    expect(check(r, 'public-address')).toMatchObject({ ok: false, skipped: false, fix: expect.stringContaining('Advertised passive address') });
+    expect(check(r, 'public-address')).toMatchObject({
+      ok: false,
+      skipped: false,
+      fix: expect.stringContaining('Advertised passive address'),
+    });
     expect(check(r, 'control-port')).toMatchObject({ ok: true, detail: expect.stringContaining(`127.0.0.1:${system.ftpPort}`) });
     expect(check(r, 'control-port')?.detail).toContain('"220 ');
     expect(check(r, 'ftps-port')).toMatchObject({ ok: true, detail: expect.stringContaining(`:${system.ftpsPort}`) });

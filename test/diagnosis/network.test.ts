@@ -6,7 +6,18 @@
 import type { Finding } from '@ferry/contract';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSystem, type System } from '../support/start-system.js';
-import { closedPort, Control, createUser, dial, eventually, findingsOf, findingsWith, liveStream, patchSettings, sessionOf } from './support/doctor.js';
+import {
+  closedPort,
+  Control,
+  createUser,
+  dial,
+  eventually,
+  findingsOf,
+  findingsWith,
+  liveStream,
+  patchSettings,
+  sessionOf,
+} from './support/doctor.js';
 
 const USER = 'doc-erin';
 const PASSWORD = 'erin-ftp-password';
@@ -16,7 +27,9 @@ let system: System;
 const cleanup: (() => void)[] = [];
 
 beforeAll(async () => {
-  system = await startSystem({ env: { FERRY_BAN_THRESHOLD: String(BAN_THRESHOLD), FERRY_BAN_WINDOW_SECONDS: '300', FERRY_BAN_SECONDS: '600' } });
+  system = await startSystem({
+    env: { FERRY_BAN_THRESHOLD: String(BAN_THRESHOLD), FERRY_BAN_WINDOW_SECONDS: '300', FERRY_BAN_SECONDS: '600' },
+  });
   await createUser(system, USER, PASSWORD);
   await patchSettings(system, { dataConnectTimeoutSeconds: 1 });
 });
@@ -156,7 +169,9 @@ describe('network findings, provoked for real', () => {
     // The earlier sessions of 127.0.0.3 were failed logins, not refusals.
     const earlier = await system.api('GET', '/api/v1/sessions/history?address=127.0.0.3&outcome=login-failed');
     expect(earlier.body.items).toHaveLength(BAN_THRESHOLD);
-    expect(await findingsOf(system, earlier.body.items[0].id)).toEqual(expect.arrayContaining([expect.objectContaining({ code: 'login-bad-password' })]));
+    expect(await findingsOf(system, earlier.body.items[0].id)).toEqual(
+      expect.arrayContaining([expect.objectContaining({ code: 'login-bad-password' })]),
+    );
   });
 
   it('counts findings by code in /metrics', async () => {

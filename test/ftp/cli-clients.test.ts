@@ -77,7 +77,6 @@ describe.each([
   });
 });
 
-
 async function filesUnder(root: string): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   const walk = async (dir: string): Promise<void> => {

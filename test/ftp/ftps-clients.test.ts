@@ -39,7 +39,6 @@ const curl = (args: string[]) =>
     encoding: 'buffer',
   });
 
-
 describe('curl', () => {
   it('explicit FTPS (AUTH TLS + PROT P): upload, list, download, with resumed data sessions', async () => {
     const payload = randomBytes(1024 * 1024 + 3);
@@ -53,7 +52,9 @@ describe('curl', () => {
     expect(sha256(back)).toBe(sha256(payload));
 
     // wait until the whole session (through its disconnect) is in the database
-    await expect.poll(async () => (await lastTranscript(system, user.username)).text, { timeout: 10_000 }).toMatch(/^\S+ \*\*\* Disconnected/m);
+    await expect
+      .poll(async () => (await lastTranscript(system, user.username)).text, { timeout: 10_000 })
+      .toMatch(/^\S+ \*\*\* Disconnected/m);
     const { text, events } = await lastTranscript(system, user.username);
     expect(text).toMatch(/^\S+ AUTH (TLS|SSL)$/m);
     expect(text).toMatch(/^\S+ PROT P$/m);

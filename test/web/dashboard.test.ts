@@ -23,7 +23,11 @@ let pageErrors: string[];
 let ftp: Client | null = null;
 let sessionId = '';
 
-const transcriptText = () => page.getByRole('region', { name: 'Live transcript' }).innerText().catch(() => '');
+const transcriptText = () =>
+  page
+    .getByRole('region', { name: 'Live transcript' })
+    .innerText()
+    .catch(() => '');
 const nav = (name: string) => page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name });
 
 describe('admin dashboard', () => {
@@ -97,7 +101,16 @@ describe('admin dashboard', () => {
     await page.getByLabel('Username').fill(FTP_USER);
     await page.getByLabel('Password').fill(FTP_PASSWORD);
     await page.getByRole('button', { name: 'Create user' }).click();
-    await expect.poll(() => page.locator('#user-username-error').innerText().catch(() => ''), POLL).toMatch(/exists/i);
+    await expect
+      .poll(
+        () =>
+          page
+            .locator('#user-username-error')
+            .innerText()
+            .catch(() => ''),
+        POLL,
+      )
+      .toMatch(/exists/i);
     expect(await page.getByLabel('Username').getAttribute('aria-invalid')).toBe('true');
     await saveScreenshot(page, '06-user-duplicate');
 
@@ -198,7 +211,16 @@ describe('admin dashboard', () => {
     await page.getByRole('heading', { name: 'Network and passive mode' }).waitFor();
     await page.getByLabel('Client address', { exact: true }).fill('127.0.0.1');
     await page.getByRole('button', { name: 'Preview' }).click();
-    await expect.poll(() => page.locator('pre.reply').innerText().catch(() => ''), POLL).toMatch(/^227 /);
+    await expect
+      .poll(
+        () =>
+          page
+            .locator('pre.reply')
+            .innerText()
+            .catch(() => ''),
+        POLL,
+      )
+      .toMatch(/^227 /);
     await saveScreenshot(page, '13-settings');
 
     const tab = (name: string) => page.getByRole('navigation', { name: 'Settings sections' }).getByRole('link', { name }).click();
@@ -206,7 +228,16 @@ describe('admin dashboard', () => {
     await page.getByRole('heading', { name: 'Banned addresses' }).waitFor();
     await saveScreenshot(page, '14-bans');
     await tab('Audit log');
-    await expect.poll(() => page.getByRole('table').innerText().catch(() => ''), POLL).toContain('user.create');
+    await expect
+      .poll(
+        () =>
+          page
+            .getByRole('table')
+            .innerText()
+            .catch(() => ''),
+        POLL,
+      )
+      .toContain('user.create');
     await saveScreenshot(page, '15-audit');
     await tab('API tokens');
     await page.getByRole('heading', { name: 'New API token' }).waitFor();
@@ -218,7 +249,11 @@ describe('admin dashboard', () => {
   });
 
   it('works at phone width and in dark mode', async () => {
-    const phone = await newPage(browser, { viewport: { width: 390, height: 844 }, colorScheme: 'dark', storageState: await page.context().storageState() });
+    const phone = await newPage(browser, {
+      viewport: { width: 390, height: 844 },
+      colorScheme: 'dark',
+      storageState: await page.context().storageState(),
+    });
     await phone.goto(`${system.httpUrl}/users`);
     await phone.getByRole('heading', { name: 'Users', level: 1 }).waitFor();
     const menu = phone.getByRole('button', { name: 'Menu' });

@@ -46,7 +46,6 @@ export interface AppOptions {
   trustProxy?: boolean;
 }
 
-
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const { services } = opts;
   const app = Fastify({
@@ -94,7 +93,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
   await app.register(swagger, {
     openapi: {
-      info: { title: 'Ferry admin API', version: services.info.version, description: 'Manage FTP accounts, sessions, transcripts and settings.' },
+      info: {
+        title: 'Ferry admin API',
+        version: services.info.version,
+        description: 'Manage FTP accounts, sessions, transcripts and settings.',
+      },
       components: {
         securitySchemes: {
           bearer: { type: 'http', scheme: 'bearer', description: 'A login token or an API token' },

@@ -16,30 +16,81 @@ export interface ConfigVariable {
 
 /** Every variable Ferry reads, for the README and for `--help`-style listings. */
 export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
-  { name: 'FERRY_DATA_DIR', default: './data', description: 'SQLite database, generated certificate and default home folders (files/<user>).' },
+  {
+    name: 'FERRY_DATA_DIR',
+    default: './data',
+    description: 'SQLite database, generated certificate and default home folders (files/<user>).',
+  },
   { name: 'FERRY_FTP_HOST', default: '::', description: 'FTP listen address; `::` accepts IPv4 and IPv6 (dual-stack).' },
-  { name: 'FERRY_FTP_PORT', default: '2121', description: 'FTP control port (explicit FTPS via AUTH TLS on the same port). 0 = any free port.' },
+  {
+    name: 'FERRY_FTP_PORT',
+    default: '2121',
+    description: 'FTP control port (explicit FTPS via AUTH TLS on the same port). 0 = any free port.',
+  },
   { name: 'FERRY_FTPS_PORT', default: '(unset)', description: 'Implicit FTPS port; unset = implicit FTPS off.' },
-  { name: 'FERRY_HTTP_HOST', default: '0.0.0.0', description: 'Admin site listen address (IPv4 on all interfaces; `::` for dual-stack, `127.0.0.1` for local only).' },
+  {
+    name: 'FERRY_HTTP_HOST',
+    default: '0.0.0.0',
+    description: 'Admin site listen address (IPv4 on all interfaces; `::` for dual-stack, `127.0.0.1` for local only).',
+  },
   { name: 'FERRY_HTTP_PORT', default: '8080', description: 'Admin site and REST API port. 0 = any free port.' },
-  { name: 'FERRY_PASV_PORTS', default: '50000-50100', description: 'Passive data port range `min-max` (`0-0` = any free port). When set, fixes the setting.' },
-  { name: 'FERRY_PASV_ADDRESS', default: '(unset)', description: 'IPv4 address or host name advertised in 227 replies (NAT). When set, fixes the setting.' },
-  { name: 'FERRY_PASV_LOCAL_FOR_PRIVATE', default: '(unset)', description: '`true`/`false`: whether clients on private networks get the control connection\'s local address in 227 replies (setting default true). Set `false` in containers, where the local address is the container\'s. When set, fixes the setting.' },
+  {
+    name: 'FERRY_PASV_PORTS',
+    default: '50000-50100',
+    description: 'Passive data port range `min-max` (`0-0` = any free port). When set, fixes the setting.',
+  },
+  {
+    name: 'FERRY_PASV_ADDRESS',
+    default: '(unset)',
+    description: 'IPv4 address or host name advertised in 227 replies (NAT). When set, fixes the setting.',
+  },
+  {
+    name: 'FERRY_PASV_LOCAL_FOR_PRIVATE',
+    default: '(unset)',
+    description:
+      "`true`/`false`: whether clients on private networks get the control connection's local address in 227 replies (setting default true). Set `false` in containers, where the local address is the container's. When set, fixes the setting.",
+  },
   { name: 'FERRY_ADMIN_USER', default: 'admin', description: 'Admin account created on first start.' },
-  { name: 'FERRY_ADMIN_PASSWORD', default: '(unset)', description: 'Its password (8+ characters); unset = a strong one is generated and printed once in the log.' },
-  { name: 'FERRY_FIRST_FTP_USER', default: 'ferry', description: 'FTP account created on first start, with a generated password printed once and full rights on its home folder; `none` = create no account.' },
-  { name: 'FERRY_TLS_CERT', default: '(unset)', description: 'PEM certificate (chain) for FTPS; unset = a self-signed one is generated in the data dir. Reloaded when the file changes.' },
+  {
+    name: 'FERRY_ADMIN_PASSWORD',
+    default: '(unset)',
+    description: 'Its password (8+ characters); unset = a strong one is generated and printed once in the log.',
+  },
+  {
+    name: 'FERRY_FIRST_FTP_USER',
+    default: 'ferry',
+    description:
+      'FTP account created on first start, with a generated password printed once and full rights on its home folder; `none` = create no account.',
+  },
+  {
+    name: 'FERRY_TLS_CERT',
+    default: '(unset)',
+    description:
+      'PEM certificate (chain) for FTPS; unset = a self-signed one is generated in the data dir. Reloaded when the file changes.',
+  },
   { name: 'FERRY_TLS_KEY', default: '(unset)', description: 'PEM private key for FERRY_TLS_CERT (both or neither).' },
   { name: 'FERRY_LOG_LEVEL', default: 'info', description: 'fatal, error, warn, info, debug, trace or silent.' },
   { name: 'FERRY_BAN_ALLOWLIST', default: '(unset)', description: 'Comma-separated networks never banned, e.g. `10.0.0.0/8,192.168.1.5`.' },
   { name: 'FERRY_BAN_THRESHOLD', default: '10', description: 'Failed FTP logins from one address that trigger a ban…' },
   { name: 'FERRY_BAN_WINDOW_SECONDS', default: '300', description: '…within this many seconds.' },
   { name: 'FERRY_BAN_SECONDS', default: '900', description: 'First ban length; doubles on every repeat offence, up to 7 days.' },
-  { name: 'FERRY_RETENTION_DAYS', default: '(unset)', description: 'Days of session history and transcripts kept (setting default 30). When set, fixes the setting.' },
-  { name: 'FERRY_SHUTDOWN_GRACE_MS', default: '10000', description: 'On SIGTERM/SIGINT, how long running transfers may finish before sessions are closed.' },
+  {
+    name: 'FERRY_RETENTION_DAYS',
+    default: '(unset)',
+    description: 'Days of session history and transcripts kept (setting default 30). When set, fixes the setting.',
+  },
+  {
+    name: 'FERRY_SHUTDOWN_GRACE_MS',
+    default: '10000',
+    description: 'On SIGTERM/SIGINT, how long running transfers may finish before sessions are closed.',
+  },
   { name: 'FERRY_ADMIN_SESSION_HOURS', default: '12', description: 'Lifetime of an admin browser session.' },
   { name: 'FERRY_LOGIN_RATE_LIMIT', default: '10', description: 'Admin login attempts allowed per client address per minute.' },
-  { name: 'FERRY_TRUST_PROXY', default: 'false', description: '`true` when the admin site is behind a reverse proxy that sets X-Forwarded-For.' },
+  {
+    name: 'FERRY_TRUST_PROXY',
+    default: 'false',
+    description: '`true` when the admin site is behind a reverse proxy that sets X-Forwarded-For.',
+  },
 ];
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -111,13 +162,15 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Readonl
   }
   const pasvAddress = get('FERRY_PASV_ADDRESS');
   if (pasvAddress !== undefined) {
-    if (!isAdvertisableAddress(pasvAddress)) problems.push(`FERRY_PASV_ADDRESS: "${pasvAddress}" is neither an IPv4 address nor a host name`);
+    if (!isAdvertisableAddress(pasvAddress))
+      problems.push(`FERRY_PASV_ADDRESS: "${pasvAddress}" is neither an IPv4 address nor a host name`);
     fixedValues.passiveAddress = pasvAddress;
     fixedBy.passiveAddress = 'FERRY_PASV_ADDRESS';
   }
   const localForPrivate = get('FERRY_PASV_LOCAL_FOR_PRIVATE')?.toLowerCase();
   if (localForPrivate !== undefined) {
-    if (localForPrivate !== 'true' && localForPrivate !== 'false') problems.push(`FERRY_PASV_LOCAL_FOR_PRIVATE: "${localForPrivate}" must be true or false`);
+    if (localForPrivate !== 'true' && localForPrivate !== 'false')
+      problems.push(`FERRY_PASV_LOCAL_FOR_PRIVATE: "${localForPrivate}" must be true or false`);
     fixedValues.passiveLocalForPrivateClients = localForPrivate === 'true';
     fixedBy.passiveLocalForPrivateClients = 'FERRY_PASV_LOCAL_FOR_PRIVATE';
   }
@@ -127,7 +180,8 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Readonl
   }
 
   const username = get('FERRY_ADMIN_USER') ?? 'admin';
-  if (!/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/.test(username)) problems.push(`FERRY_ADMIN_USER: "${username}" must be 1-64 letters, digits, ".", "_", "@" or "-"`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/.test(username))
+    problems.push(`FERRY_ADMIN_USER: "${username}" must be 1-64 letters, digits, ".", "_", "@" or "-"`);
   const password = env.FERRY_ADMIN_PASSWORD === undefined || env.FERRY_ADMIN_PASSWORD === '' ? null : env.FERRY_ADMIN_PASSWORD;
   if (password !== null && password.length < 8) problems.push('FERRY_ADMIN_PASSWORD: must be at least 8 characters');
 
@@ -139,14 +193,23 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Readonl
   const certFile = get('FERRY_TLS_CERT');
   const keyFile = get('FERRY_TLS_KEY');
   if ((certFile === undefined) !== (keyFile === undefined)) {
-    problems.push(certFile === undefined ? 'FERRY_TLS_CERT: must be set together with FERRY_TLS_KEY' : 'FERRY_TLS_KEY: must be set together with FERRY_TLS_CERT');
+    problems.push(
+      certFile === undefined
+        ? 'FERRY_TLS_CERT: must be set together with FERRY_TLS_KEY'
+        : 'FERRY_TLS_KEY: must be set together with FERRY_TLS_CERT',
+    );
   }
 
   const logLevel = (get('FERRY_LOG_LEVEL') ?? 'info').toLowerCase();
-  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) problems.push(`FERRY_LOG_LEVEL: "${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel))
+    problems.push(`FERRY_LOG_LEVEL: "${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
 
-  const allowlist = (get('FERRY_BAN_ALLOWLIST') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-  for (const entry of allowlist) if (!parseCidr(entry)) problems.push(`FERRY_BAN_ALLOWLIST: "${entry}" is not an address or network like 10.0.0.0/8`);
+  const allowlist = (get('FERRY_BAN_ALLOWLIST') ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const entry of allowlist)
+    if (!parseCidr(entry)) problems.push(`FERRY_BAN_ALLOWLIST: "${entry}" is not an address or network like 10.0.0.0/8`);
 
   const trustProxy = (get('FERRY_TRUST_PROXY') ?? 'false').toLowerCase();
   if (trustProxy !== 'true' && trustProxy !== 'false') problems.push(`FERRY_TRUST_PROXY: "${trustProxy}" must be true or false`);

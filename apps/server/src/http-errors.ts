@@ -39,10 +39,17 @@ export function errorHandler(onServerError: () => void) {
       const message = `${field ?? where} ${issue?.message ?? 'is invalid'}`.trim();
       return send(reply, 400, { code: 'APP_VALIDATION', message, ...(field ? { field } : {}) });
     }
-    if (error instanceof InvalidCursorError) return send(reply, 400, { code: 'APP_VALIDATION', message: 'cursor is not valid', field: 'cursor' });
+    if (error instanceof InvalidCursorError)
+      return send(reply, 400, { code: 'APP_VALIDATION', message: 'cursor is not valid', field: 'cursor' });
     const status = error.statusCode ?? 500;
     if (status < 500) {
-      const code = error.code?.startsWith('APP_') ? error.code : status === 415 ? 'APP_UNSUPPORTED_MEDIA_TYPE' : status === 413 ? 'APP_TOO_LARGE' : 'APP_BAD_REQUEST';
+      const code = error.code?.startsWith('APP_')
+        ? error.code
+        : status === 415
+          ? 'APP_UNSUPPORTED_MEDIA_TYPE'
+          : status === 413
+            ? 'APP_TOO_LARGE'
+            : 'APP_BAD_REQUEST';
       return send(reply, status, { code, message: error.message });
     }
     req.log.error({ err: error }, 'Request failed');

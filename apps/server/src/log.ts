@@ -34,7 +34,11 @@ export function serializeRequest(req: RequestLike) {
 
 export function createLogger(level: string, destination?: DestinationStream): Logger {
   return pino(
-    { level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' }, serializers: { req: serializeRequest, err: pino.stdSerializers.err } },
+    {
+      level,
+      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+      serializers: { req: serializeRequest, err: pino.stdSerializers.err },
+    },
     destination,
   );
 }

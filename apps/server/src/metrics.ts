@@ -81,8 +81,12 @@ export class Metrics {
     const liveIn = live.reduce((n, s) => n + s.bytesIn, 0);
     const liveOut = live.reduce((n, s) => n + s.bytesOut, 0);
     metric('ferry_ftp_sessions', 'gauge', 'FTP sessions connected now.', [[{}, stats.sessions]]);
-    metric('ferry_ftp_sessions_total', 'counter', 'FTP sessions opened since start (refused connections included).', [[{}, this.#sessionsTotal]]);
-    metric('ferry_ftp_connections_refused_total', 'counter', 'FTP connections turned away at connect (ban, connection limits, shutdown).', [[{}, this.#refused]]);
+    metric('ferry_ftp_sessions_total', 'counter', 'FTP sessions opened since start (refused connections included).', [
+      [{}, this.#sessionsTotal],
+    ]);
+    metric('ferry_ftp_connections_refused_total', 'counter', 'FTP connections turned away at connect (ban, connection limits, shutdown).', [
+      [{}, this.#refused],
+    ]);
     metric('ferry_ftp_logins_total', 'counter', 'FTP login attempts by result.', [
       [{ result: 'ok' }, this.#loginsOk],
       [{ result: 'failed' }, this.#loginsFailed],
@@ -91,7 +95,10 @@ export class Metrics {
       [{ direction: 'in' }, this.#bytesIn + liveIn],
       [{ direction: 'out' }, this.#bytesOut + liveOut],
     ]);
-    metric('ferry_ftp_transfers_total', 'counter', 'Finished transfers by direction and outcome.',
+    metric(
+      'ferry_ftp_transfers_total',
+      'counter',
+      'Finished transfers by direction and outcome.',
       [...this.#transfers].map(([key, n]) => {
         const [direction = '', outcome = ''] = key.split(':');
         return [{ direction, outcome }, n];
@@ -103,7 +110,9 @@ export class Metrics {
       [{ component: 'http' }, this.#httpErrors],
     ]);
     metric('ferry_passive_ports_in_use', 'gauge', 'Passive data ports listening now.', [[{}, stats.passivePortsInUse]]);
-    metric('ferry_passive_port_exhaustions_total', 'counter', 'PASV/EPSV refused because the port range was full.', [[{}, stats.passivePortExhaustions]]);
+    metric('ferry_passive_port_exhaustions_total', 'counter', 'PASV/EPSV refused because the port range was full.', [
+      [{}, stats.passivePortExhaustions],
+    ]);
     const recorder = this.sources.recorderStats?.();
     if (recorder) {
       metric('ferry_recorder_queue', 'gauge', 'Transcript items waiting to be written to SQLite.', [[{}, recorder.queued]]);
@@ -114,7 +123,12 @@ export class Metrics {
       metric('ferry_websocket_clients', 'gauge', 'Admin browsers following the live stream.', [[{}, this.sources.websocketClients()]]);
     }
     if (this.sources.bans) metric('ferry_bans_active', 'gauge', 'Addresses banned now.', [[{}, this.sources.bans()]]);
-    metric('ferry_findings_total', 'counter', 'Transcript-doctor findings made since start, by code.', [...this.#findings].map(([code, n]) => [{ code }, n]));
+    metric(
+      'ferry_findings_total',
+      'counter',
+      'Transcript-doctor findings made since start, by code.',
+      [...this.#findings].map(([code, n]) => [{ code }, n]),
+    );
     return `${out.join('\n')}\n`;
   }
 }

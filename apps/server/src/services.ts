@@ -92,10 +92,8 @@ export function createServices(opts: ServicesOptions): Services {
     bans: createBanStore(db),
     audit: createAuditStore(db),
   };
-  const settings = new RuntimeSettings(
-    createSettingsStore(db),
-    opts.fixedSettings ?? { values: {}, fixedBy: {} },
-    (key) => opts.logger?.warn({ key }, 'Ignoring an invalid stored setting; using its default'),
+  const settings = new RuntimeSettings(createSettingsStore(db), opts.fixedSettings ?? { values: {}, fixedBy: {} }, (key) =>
+    opts.logger?.warn({ key }, 'Ignoring an invalid stored setting; using its default'),
   );
   const authenticator = createDbAuthenticator({ users: stores.users, dataDir: opts.dataDir, cacheTtlMs: opts.credentialCacheTtlMs });
   const bans = opts.bans;
@@ -106,7 +104,11 @@ export function createServices(opts: ServicesOptions): Services {
     windowMs: bans?.windowMs,
     baseDurationMs: bans?.baseDurationMs,
     maxDurationMs: bans?.maxDurationMs,
-    onBan: (ban) => opts.logger?.warn({ address: ban.address, expiresAt: ban.expiresAt, offences: ban.offences }, 'Address banned after failed FTP logins'),
+    onBan: (ban) =>
+      opts.logger?.warn(
+        { address: ban.address, expiresAt: ban.expiresAt, offences: ban.offences },
+        'Address banned after failed FTP logins',
+      ),
   });
   const ftp = createFtpServer({ authenticator, guard, settings: settings.ftpSettings(), tls: opts.tls ?? null, logger: opts.logger });
   const recorder = createSessionRecorder(db);

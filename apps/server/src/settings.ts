@@ -80,7 +80,8 @@ export function assertSettingsPatch(patch: Partial<SettingsValues>): void {
   }
   patch.passiveAddressOverrides?.forEach((o, i) => {
     if (parseCidr(o.cidr) === null) throw invalidField(`passiveAddressOverrides/${i}/cidr`, `"${o.cidr}" is not a network like 10.0.0.0/8`);
-    if (!isAdvertisableAddress(o.address)) throw invalidField(`passiveAddressOverrides/${i}/address`, `"${o.address}" is neither an IPv4 address nor a host name`);
+    if (!isAdvertisableAddress(o.address))
+      throw invalidField(`passiveAddressOverrides/${i}/address`, `"${o.address}" is neither an IPv4 address nor a host name`);
   });
 }
 

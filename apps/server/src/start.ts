@@ -51,7 +51,8 @@ export async function start(version: string): Promise<void> {
   }
   log.info({ dbFile: config.dbFile, schemaVersion: schemaVersion(db) }, 'Database open');
 
-  const httpUrl = (port: number) => `http://${['0.0.0.0', '::'].includes(config.http.host) ? 'localhost' : config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host}:${port}/`;
+  const httpUrl = (port: number) =>
+    `http://${['0.0.0.0', '::'].includes(config.http.host) ? 'localhost' : config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host}:${port}/`;
   const firstStart = createAdminStore(db).count() === 0;
   const generatedPassword = await ensureAdmin(db, config);
   const firstFtpAccount = firstStart ? await createFirstFtpAccount(db, config) : null;
@@ -68,7 +69,11 @@ export async function start(version: string): Promise<void> {
     logger: log.child({ component: 'ftp' }),
   });
   services.ftp.on('error', ({ sessionId, error }) => log.error({ sessionId, err: error }, 'FTP session error'));
-  const interrupted = closeInterruptedSessions({ sessions: services.stores.sessions, transcripts: services.stores.transcripts, recorder: services.recorder });
+  const interrupted = closeInterruptedSessions({
+    sessions: services.stores.sessions,
+    transcripts: services.stores.transcripts,
+    recorder: services.recorder,
+  });
   if (interrupted > 0) log.warn({ sessions: interrupted }, 'Closed sessions an earlier run left open (it was killed or crashed)');
   const app = await buildApp({
     services,
@@ -96,7 +101,17 @@ export async function start(version: string): Promise<void> {
       `First start: created FTP account "${firstFtpAccount.username}" with password ${firstFtpAccount.password} (shown once; connect to port ${bound.port}; manage it under Users)`,
     );
   }
-  notice.info({ version, ftpPort: bound.port, ftpsPort: bound.implicitTlsPort, httpPort, httpUrl: httpUrl(httpPort), tlsFingerprint: tls.fingerprint() }, 'Ferry listening');
+  notice.info(
+    {
+      version,
+      ftpPort: bound.port,
+      ftpsPort: bound.implicitTlsPort,
+      httpPort,
+      httpUrl: httpUrl(httpPort),
+      tlsFingerprint: tls.fingerprint(),
+    },
+    'Ferry listening',
+  );
 
   const prune = () => {
     try {

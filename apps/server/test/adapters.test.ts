@@ -23,7 +23,12 @@ describe('logging', () => {
     const login = await h.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: ADMIN });
     const { token } = login.json<{ token: string }>();
     await h.app.inject({ method: 'GET', url: '/api/v1/users', headers: { authorization: `Bearer ${token}` } });
-    await h.app.inject({ method: 'POST', url: '/api/v1/users', headers: { authorization: `Bearer ${token}` }, payload: { username: 'logged', password: 'user-secret-pw' } });
+    await h.app.inject({
+      method: 'POST',
+      url: '/api/v1/users',
+      headers: { authorization: `Bearer ${token}` },
+      payload: { username: 'logged', password: 'user-secret-pw' },
+    });
     const ws = await h.app.injectWS(`/api/v1/events?token=${token}`);
     ws.terminate();
     const log = lines.join('');
@@ -44,7 +49,14 @@ describe('access guard', () => {
     const file = path.join(dir, 'ferry.db');
     let now = 1_000_000;
     const db = openDb(file);
-    const guard = createAccessGuard({ bans: createBanStore(db), allowlist: ['10.0.0.0/8'], threshold: 3, windowMs: 60_000, baseDurationMs: 10_000, now: () => now });
+    const guard = createAccessGuard({
+      bans: createBanStore(db),
+      allowlist: ['10.0.0.0/8'],
+      threshold: 3,
+      windowMs: 60_000,
+      baseDurationMs: 10_000,
+      now: () => now,
+    });
     const fail = (address: string, times: number) => {
       for (let i = 0; i < times; i++) guard.loginFailed(address, 'x', 'bad-password');
     };

@@ -73,7 +73,12 @@ describe('authentication of API requests', () => {
     const missing = await h.app.inject({ method: 'POST', url: '/api/v1/users', headers: { cookie }, payload });
     expect(missing.statusCode).toBe(403);
     expect(missing.json().error.code).toBe('APP_CSRF');
-    const wrong = await h.app.inject({ method: 'POST', url: '/api/v1/users', headers: { cookie, 'x-csrf-token': 'x'.repeat(43) }, payload });
+    const wrong = await h.app.inject({
+      method: 'POST',
+      url: '/api/v1/users',
+      headers: { cookie, 'x-csrf-token': 'x'.repeat(43) },
+      payload,
+    });
     expect(wrong.statusCode).toBe(403);
     const crossSite = await h.app.inject({
       method: 'POST',
@@ -102,7 +107,9 @@ describe('authentication of API requests', () => {
     const h = await startHarness({ app: { sessionTtlMs: 1 } });
     const { token } = await h.login();
     await new Promise((r) => setTimeout(r, 5));
-    expect((await h.app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: { authorization: `Bearer ${token}` } })).statusCode).toBe(401);
+    expect((await h.app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: { authorization: `Bearer ${token}` } })).statusCode).toBe(
+      401,
+    );
   });
 });
 
@@ -110,7 +117,9 @@ describe('API tokens', () => {
   it('are created once with their secret, listed without it, usable, and revocable', async () => {
     const h = shared();
     const headers = await h.bearer();
-    const created = (await h.app.inject({ method: 'POST', url: '/api/v1/auth/tokens', headers, payload: { name: 'backup script' } })).json();
+    const created = (
+      await h.app.inject({ method: 'POST', url: '/api/v1/auth/tokens', headers, payload: { name: 'backup script' } })
+    ).json();
     expect(created).toMatchObject({ name: 'backup script', token: expect.any(String), expiresAt: null });
 
     const list = (await h.app.inject({ method: 'GET', url: '/api/v1/auth/tokens', headers })).json();

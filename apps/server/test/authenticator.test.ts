@@ -11,7 +11,13 @@ afterEach(async () => {
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
-const attempt = (password: string, i: number) => ({ sessionId: `s${i}`, username: 'burst', password, remoteAddress: '127.0.0.1', tls: false });
+const attempt = (password: string, i: number) => ({
+  sessionId: `s${i}`,
+  username: 'burst',
+  password,
+  remoteAddress: '127.0.0.1',
+  tls: false,
+});
 
 describe('db authenticator under a burst of logins', () => {
   it('hashes once for concurrent identical logins, separately for other passwords, and not past an invalidation', async () => {

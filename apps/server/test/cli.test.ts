@@ -53,7 +53,9 @@ describe.concurrent('main.js command line', () => {
     expect(run.stdout).toMatch(/^Ferry \d+\.\d+\.\d+/);
     expect(run.stdout).toContain('Usage: node apps/server/dist/main.js [--help | --version]');
     for (const variable of CONFIG_VARIABLES) {
-      expect(run.stdout).toContain(`  ${variable.name}  ${variable.default === '(unset)' ? '(unset by default)' : `(default: ${variable.default})`}\n`);
+      expect(run.stdout).toContain(
+        `  ${variable.name}  ${variable.default === '(unset)' ? '(unset by default)' : `(default: ${variable.default})`}\n`,
+      );
     }
     expect(run.stdout).not.toContain('`');
     expect(existsSync(run.dataDir)).toBe(false);
@@ -64,14 +66,17 @@ describe.concurrent('main.js command line', () => {
     { args: ['--bogus'], unknown: '--bogus' },
     { args: ['serve'], unknown: 'serve' },
     { args: ['--version', '-x'], unknown: '-x' },
-  ])('an unknown argument ($unknown in $args) is named with the usage hint, exit 2, nothing created', async ({ args, unknown }, context) => {
-    const run = await runMain(args, context);
-    expect(run.code).toBe(2);
-    expect(run.stdout).toBe('');
-    expect(run.stderr).toContain(`ferry: unknown argument '${unknown}'`);
-    expect(run.stderr).toContain('Usage: node apps/server/dist/main.js [--help | --version]');
-    expect(run.stderr).toContain('--help');
-    expect(existsSync(run.dataDir)).toBe(false);
-    expect(await readdir(run.cwd)).toEqual([]);
-  });
+  ])(
+    'an unknown argument ($unknown in $args) is named with the usage hint, exit 2, nothing created',
+    async ({ args, unknown }, context) => {
+      const run = await runMain(args, context);
+      expect(run.code).toBe(2);
+      expect(run.stdout).toBe('');
+      expect(run.stderr).toContain(`ferry: unknown argument '${unknown}'`);
+      expect(run.stderr).toContain('Usage: node apps/server/dist/main.js [--help | --version]');
+      expect(run.stderr).toContain('--help');
+      expect(existsSync(run.dataDir)).toBe(false);
+      expect(await readdir(run.cwd)).toEqual([]);
+    },
+  );
 });

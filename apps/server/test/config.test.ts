@@ -30,10 +30,21 @@ describe('loadConfig', () => {
   it('reads every variable and reports env-set runtime settings as fixed', () => {
     const config = loadConfig(
       {
-        FERRY_DATA_DIR: 'var', FERRY_FTP_PORT: '0', FERRY_FTPS_PORT: '990', FERRY_HTTP_PORT: '0', FERRY_HTTP_HOST: '127.0.0.1',
-        FERRY_PASV_PORTS: '0-0', FERRY_PASV_ADDRESS: 'ftp.example.org', FERRY_ADMIN_USER: 'root', FERRY_ADMIN_PASSWORD: 'long enough',
-        FERRY_TLS_CERT: 'c.pem', FERRY_TLS_KEY: 'k.pem', FERRY_LOG_LEVEL: 'warn', FERRY_BAN_ALLOWLIST: '10.0.0.0/8, 192.168.1.5',
-        FERRY_RETENTION_DAYS: '7', FERRY_PASV_LOCAL_FOR_PRIVATE: 'false',
+        FERRY_DATA_DIR: 'var',
+        FERRY_FTP_PORT: '0',
+        FERRY_FTPS_PORT: '990',
+        FERRY_HTTP_PORT: '0',
+        FERRY_HTTP_HOST: '127.0.0.1',
+        FERRY_PASV_PORTS: '0-0',
+        FERRY_PASV_ADDRESS: 'ftp.example.org',
+        FERRY_ADMIN_USER: 'root',
+        FERRY_ADMIN_PASSWORD: 'long enough',
+        FERRY_TLS_CERT: 'c.pem',
+        FERRY_TLS_KEY: 'k.pem',
+        FERRY_LOG_LEVEL: 'warn',
+        FERRY_BAN_ALLOWLIST: '10.0.0.0/8, 192.168.1.5',
+        FERRY_RETENTION_DAYS: '7',
+        FERRY_PASV_LOCAL_FOR_PRIVATE: 'false',
       },
       '/srv',
     );
@@ -71,7 +82,18 @@ describe('loadConfig', () => {
     });
     const named = problems.map((p) => p.split(':')[0]);
     expect(named.sort()).toEqual(
-      ['FERRY_ADMIN_PASSWORD', 'FERRY_BAN_ALLOWLIST', 'FERRY_FTP_PORT', 'FERRY_HTTP_HOST', 'FERRY_HTTP_PORT', 'FERRY_LOG_LEVEL', 'FERRY_PASV_ADDRESS', 'FERRY_PASV_LOCAL_FOR_PRIVATE', 'FERRY_PASV_PORTS', 'FERRY_TLS_KEY'].sort(),
+      [
+        'FERRY_ADMIN_PASSWORD',
+        'FERRY_BAN_ALLOWLIST',
+        'FERRY_FTP_PORT',
+        'FERRY_HTTP_HOST',
+        'FERRY_HTTP_PORT',
+        'FERRY_LOG_LEVEL',
+        'FERRY_PASV_ADDRESS',
+        'FERRY_PASV_LOCAL_FOR_PRIVATE',
+        'FERRY_PASV_PORTS',
+        'FERRY_TLS_KEY',
+      ].sort(),
     );
     expect(problems.find((p) => p.startsWith('FERRY_PASV_PORTS'))).toMatch(/greater than the last/);
   });
@@ -83,7 +105,20 @@ describe('loadConfig', () => {
 
   it('documents every variable it reads', () => {
     const names = CONFIG_VARIABLES.map((v) => v.name);
-    for (const name of ['FERRY_DATA_DIR', 'FERRY_FTP_PORT', 'FERRY_FTPS_PORT', 'FERRY_HTTP_PORT', 'FERRY_HTTP_HOST', 'FERRY_PASV_PORTS', 'FERRY_PASV_ADDRESS', 'FERRY_ADMIN_USER', 'FERRY_ADMIN_PASSWORD', 'FERRY_TLS_CERT', 'FERRY_TLS_KEY', 'FERRY_LOG_LEVEL']) {
+    for (const name of [
+      'FERRY_DATA_DIR',
+      'FERRY_FTP_PORT',
+      'FERRY_FTPS_PORT',
+      'FERRY_HTTP_PORT',
+      'FERRY_HTTP_HOST',
+      'FERRY_PASV_PORTS',
+      'FERRY_PASV_ADDRESS',
+      'FERRY_ADMIN_USER',
+      'FERRY_ADMIN_PASSWORD',
+      'FERRY_TLS_CERT',
+      'FERRY_TLS_KEY',
+      'FERRY_LOG_LEVEL',
+    ]) {
       expect(names).toContain(name);
     }
   });

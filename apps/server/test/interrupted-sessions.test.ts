@@ -11,7 +11,15 @@ afterEach(async () => {
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
-const opened = (id: string, startedAt: number) => ({ id, remoteAddress: '127.0.0.1', remotePort: 40000, localAddress: '127.0.0.1', localPort: 2121, startedAt, tls: false });
+const opened = (id: string, startedAt: number) => ({
+  id,
+  remoteAddress: '127.0.0.1',
+  remotePort: 40000,
+  localAddress: '127.0.0.1',
+  localPort: 2121,
+  startedAt,
+  tls: false,
+});
 
 describe('closeInterruptedSessions', () => {
   it('closes only the sessions without an end, with their last activity as end time', async () => {
@@ -34,7 +42,13 @@ describe('closeInterruptedSessions', () => {
       const stores = { sessions: createSessionStore(db), transcripts: createTranscriptStore(db), recorder: createSessionRecorder(db) };
       expect(closeInterruptedSessions(stores)).toBe(2);
       expect(stores.sessions.get('done')).toMatchObject({ endedAt: 2000, endReason: 'quit', outcome: 'ok' });
-      expect(stores.sessions.get('busy')).toMatchObject({ endedAt: 3300, endReason: INTERRUPTED_REASON, outcome: 'problems', bytesIn: 500, filesIn: 1 });
+      expect(stores.sessions.get('busy')).toMatchObject({
+        endedAt: 3300,
+        endReason: INTERRUPTED_REASON,
+        outcome: 'problems',
+        bytesIn: 500,
+        filesIn: 1,
+      });
       expect(stores.sessions.get('quiet')).toMatchObject({ endedAt: 4000, endReason: INTERRUPTED_REASON, outcome: 'problems' });
       expect(closeInterruptedSessions(stores)).toBe(0);
     } finally {

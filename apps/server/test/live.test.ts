@@ -64,7 +64,10 @@ describe('live events over a real FTP session', () => {
 
     // Recorded: history, one session, its transcript as JSON and as text.
     await expect
-      .poll(async () => (await h.app.inject({ method: 'GET', url: '/api/v1/sessions/history?user=alice', headers })).json().items[0]?.endedAt ?? null)
+      .poll(
+        async () =>
+          (await h.app.inject({ method: 'GET', url: '/api/v1/sessions/history?user=alice', headers })).json().items[0]?.endedAt ?? null,
+      )
       .toEqual(expect.any(Number));
     const record = (await h.app.inject({ method: 'GET', url: `/api/v1/sessions/${session.id}`, headers })).json();
     expect(record).toMatchObject({ id: session.id, username: 'alice', endReason: 'kicked', outcome: 'ok' });
@@ -78,7 +81,10 @@ describe('live events over a real FTP session', () => {
     expect(text.body).not.toContain(USER.password);
     const transfers = (await h.app.inject({ method: 'GET', url: `/api/v1/sessions/${session.id}/transfers`, headers })).json();
     expect(transfers.items).toEqual([expect.objectContaining({ direction: 'listing', outcome: 'ok' })]);
-    expect((await h.app.inject({ method: 'GET', url: `/api/v1/sessions/${session.id}/diagnosis`, headers })).json()).toEqual({ items: [], nextCursor: null });
+    expect((await h.app.inject({ method: 'GET', url: `/api/v1/sessions/${session.id}/diagnosis`, headers })).json()).toEqual({
+      items: [],
+      nextCursor: null,
+    });
     expect((await h.app.inject({ method: 'GET', url: '/api/v1/sessions/nope/transcript', headers })).statusCode).toBe(404);
 
     const metrics = (await h.app.inject({ method: 'GET', url: '/metrics' })).body;
@@ -91,7 +97,9 @@ describe('live events over a real FTP session', () => {
     const { ftpPort, httpPort, token } = await listening(h);
     await expect(follow(`ws://127.0.0.1:${httpPort}/api/v1/events`).opened).rejects.toThrow(/401/);
     const { cookie } = await h.login();
-    await expect(follow(`ws://127.0.0.1:${httpPort}/api/v1/events`, { headers: { cookie, origin: 'https://evil.example' } }).opened).rejects.toThrow(/403/);
+    await expect(
+      follow(`ws://127.0.0.1:${httpPort}/api/v1/events`, { headers: { cookie, origin: 'https://evil.example' } }).opened,
+    ).rejects.toThrow(/403/);
 
     const live = follow(`ws://127.0.0.1:${httpPort}/api/v1/events`, { headers: { authorization: `Bearer ${token}` } });
     await live.opened;
@@ -110,9 +118,15 @@ describe('LiveHub', () => {
     const h = await startHarness();
     const { token } = await h.login();
     const first = new Promise<LiveMessage>((resolve) => {
-      void h.app.injectWS('/api/v1/events', { headers: { authorization: `Bearer ${token}` } }, {
-        onInit: (ws) => ws.once('message', (data) => resolve(JSON.parse(String(data)) as LiveMessage)),
-      }).then((ws) => onTestFinished(() => ws.terminate()));
+      void h.app
+        .injectWS(
+          '/api/v1/events',
+          { headers: { authorization: `Bearer ${token}` } },
+          {
+            onInit: (ws) => ws.once('message', (data) => resolve(JSON.parse(String(data)) as LiveMessage)),
+          },
+        )
+        .then((ws) => onTestFinished(() => ws.terminate()));
     });
     expect(await first).toEqual({ type: 'hello', sessions: [] });
   });

@@ -15,7 +15,12 @@ describe('/api/v1/settings', () => {
     expect(got.fixedBy).toEqual({ passivePorts: 'FERRY_PASV_PORTS' });
     expect(got.values).toMatchObject({ passivePorts: '0-0', idleTimeoutSeconds: 300, transcriptRetentionDays: 30 });
 
-    const res = await h.app.inject({ method: 'PATCH', url: '/api/v1/settings', headers, payload: { banner: 'Welcome to Ferry', idleTimeoutSeconds: 60, passiveAddress: '203.0.113.7' } });
+    const res = await h.app.inject({
+      method: 'PATCH',
+      url: '/api/v1/settings',
+      headers,
+      payload: { banner: 'Welcome to Ferry', idleTimeoutSeconds: 60, passiveAddress: '203.0.113.7' },
+    });
     expect(res.statusCode).toBe(200);
     expect(res.json().values).toMatchObject({ banner: 'Welcome to Ferry', idleTimeoutSeconds: 60, passiveAddress: '203.0.113.7' });
     expect(h.services.ftp.settings).toMatchObject({ banner: 'Welcome to Ferry', idleTimeoutMs: 60_000, passiveAddress: '203.0.113.7' });
@@ -27,7 +32,12 @@ describe('/api/v1/settings', () => {
 
   it('answers 409 for a key fixed by the environment', async () => {
     const h = fixed();
-    const res = await h.app.inject({ method: 'PATCH', url: '/api/v1/settings', headers: await h.bearer(), payload: { passivePorts: '50000-50010' } });
+    const res = await h.app.inject({
+      method: 'PATCH',
+      url: '/api/v1/settings',
+      headers: await h.bearer(),
+      payload: { passivePorts: '50000-50010' },
+    });
     expect(res.statusCode).toBe(409);
     expect(res.json().error).toMatchObject({ code: 'APP_SETTING_FIXED', field: 'passivePorts' });
     expect(res.json().error.message).toContain('FERRY_PASV_PORTS');
@@ -55,11 +65,26 @@ describe('/api/v1/settings', () => {
       method: 'PATCH',
       url: '/api/v1/settings',
       headers,
-      payload: { passivePorts: '50000-50000', passiveAddress: '203.0.113.7', passiveLocalForPrivateClients: false, passiveAddressOverrides: [{ cidr: '10.0.0.0/8', address: '10.0.0.5' }] },
+      payload: {
+        passivePorts: '50000-50000',
+        passiveAddress: '203.0.113.7',
+        passiveLocalForPrivateClients: false,
+        passiveAddressOverrides: [{ cidr: '10.0.0.0/8', address: '10.0.0.5' }],
+      },
     });
     const preview = async (clientAddress: string) =>
-      (await h.app.inject({ method: 'GET', url: `/api/v1/settings/passive-preview?clientAddress=${clientAddress}&localAddress=192.168.1.2`, headers })).json();
-    expect(await preview('198.51.100.1')).toMatchObject({ clientAddress: '198.51.100.1', advertisedAddress: '203.0.113.7', reply: expect.stringMatching(/^227 .*203,0,113,7,/) });
+      (
+        await h.app.inject({
+          method: 'GET',
+          url: `/api/v1/settings/passive-preview?clientAddress=${clientAddress}&localAddress=192.168.1.2`,
+          headers,
+        })
+      ).json();
+    expect(await preview('198.51.100.1')).toMatchObject({
+      clientAddress: '198.51.100.1',
+      advertisedAddress: '203.0.113.7',
+      reply: expect.stringMatching(/^227 .*203,0,113,7,/),
+    });
     expect(await preview('10.1.2.3')).toMatchObject({ advertisedAddress: '10.0.0.5', reply: expect.stringContaining('10,0,0,5,') });
     const bad = await h.app.inject({ method: 'GET', url: '/api/v1/settings/passive-preview?clientAddress=not-an-ip', headers });
     expect(bad.statusCode).toBe(400);
@@ -94,7 +119,15 @@ describe('server, overview, health, metrics, docs', () => {
     expect(health.json()).toMatchObject({ status: 'ok', version: '0.0.0-test' });
     const metrics = await h.app.inject({ method: 'GET', url: '/metrics' });
     expect(metrics.headers['content-type']).toContain('text/plain');
-    for (const name of ['ferry_ftp_sessions ', 'ferry_ftp_logins_total{result="failed"}', 'ferry_ftp_bytes_total{direction="in"}', 'ferry_errors_total', 'ferry_passive_port_exhaustions_total', 'ferry_recorder_queue', 'ferry_websocket_clients']) {
+    for (const name of [
+      'ferry_ftp_sessions ',
+      'ferry_ftp_logins_total{result="failed"}',
+      'ferry_ftp_bytes_total{direction="in"}',
+      'ferry_errors_total',
+      'ferry_passive_port_exhaustions_total',
+      'ferry_recorder_queue',
+      'ferry_websocket_clients',
+    ]) {
       expect(metrics.body).toContain(name);
     }
   });
@@ -105,14 +138,23 @@ describe('server, overview, health, metrics, docs', () => {
     const server = (await h.app.inject({ method: 'GET', url: '/api/v1/server', headers })).json();
     expect(server).toMatchObject({ version: '0.0.0-test', schemaVersion: expect.any(String), passivePorts: '0-0', ftpsPort: null });
     const overview = (await h.app.inject({ method: 'GET', url: '/api/v1/overview', headers })).json();
-    expect(overview).toMatchObject({ liveSessions: 0, activeTransfers: [], bytesInToday: 0, recentLogins: [], recentFailedLogins: [], server });
+    expect(overview).toMatchObject({
+      liveSessions: 0,
+      activeTransfers: [],
+      bytesInToday: 0,
+      recentLogins: [],
+      recentFailedLogins: [],
+      server,
+    });
   });
 
   it('publishes OpenAPI and Swagger UI under the CSP, with security headers', async () => {
     const h = shared();
     const spec = (await h.app.inject({ method: 'GET', url: '/api/v1/openapi.json' })).json();
     expect(spec.openapi).toMatch(/^3\./);
-    expect(Object.keys(spec.paths)).toEqual(expect.arrayContaining(['/api/v1/users', '/api/v1/users/{username}', '/api/v1/sessions/{id}/transcript', '/api/v1/settings']));
+    expect(Object.keys(spec.paths)).toEqual(
+      expect.arrayContaining(['/api/v1/users', '/api/v1/users/{username}', '/api/v1/sessions/{id}/transcript', '/api/v1/settings']),
+    );
     const docs = await h.app.inject({ method: 'GET', url: '/api/docs/' });
     expect(docs.statusCode).toBe(200);
     expect(docs.body).not.toMatch(/<script>(?!\s*<\/script>)/); // no inline script
@@ -126,7 +168,10 @@ describe('server, overview, health, metrics, docs', () => {
   it('serves the dashboard with deep links answered by index.html', async () => {
     const webRoot = await mkdtemp(path.join(tmpdir(), 'ferry-web-'));
     onTestFinished(() => rm(webRoot, { recursive: true, force: true }));
-    await writeFile(path.join(webRoot, 'index.html'), '<!doctype html><title>Ferry</title><script type="module" src="/assets/app.js"></script>');
+    await writeFile(
+      path.join(webRoot, 'index.html'),
+      '<!doctype html><title>Ferry</title><script type="module" src="/assets/app.js"></script>',
+    );
     await mkdir(path.join(webRoot, 'assets'));
     await writeFile(path.join(webRoot, 'assets', 'app.js'), 'console.log(1)');
     const h = await startHarness({ app: { webRoot } });

@@ -9,10 +9,22 @@ describe('/api/v1/users', () => {
   it('creates a user with defaults and never returns the password', async () => {
     const h = shared();
     const headers = await h.bearer();
-    const res = await h.app.inject({ method: 'POST', url: '/api/v1/users', headers, payload: { username: 'alice', password: 'alice-password' } });
+    const res = await h.app.inject({
+      method: 'POST',
+      url: '/api/v1/users',
+      headers,
+      payload: { username: 'alice', password: 'alice-password' },
+    });
     expect(res.statusCode).toBe(201);
     const user = res.json();
-    expect(user).toMatchObject({ username: 'alice', enabled: true, homeDir: 'files/alice', permissions: [{ path: '/', allow: ALL }], allowedCidrs: [], tls: 'allowed' });
+    expect(user).toMatchObject({
+      username: 'alice',
+      enabled: true,
+      homeDir: 'files/alice',
+      permissions: [{ path: '/', allow: ALL }],
+      allowedCidrs: [],
+      tls: 'allowed',
+    });
     expect(res.body).not.toContain('alice-password');
     expect(Object.keys(user)).not.toContain('password');
     const read = await h.app.inject({ method: 'GET', url: '/api/v1/users/alice', headers });
@@ -22,12 +34,34 @@ describe('/api/v1/users', () => {
   it('keeps explicit nulls as null (no limit, never expires) on create and update', async () => {
     const h = shared();
     const headers = await h.bearer();
-    const nulls = { quotaBytes: null, quotaFiles: null, maxSessions: null, uploadBytesPerSecond: null, downloadBytesPerSecond: null, expiresAt: null };
-    const created = await h.app.inject({ method: 'POST', url: '/api/v1/users', headers, payload: { username: 'nulls', password: 'nulls-password', ...nulls } });
+    const nulls = {
+      quotaBytes: null,
+      quotaFiles: null,
+      maxSessions: null,
+      uploadBytesPerSecond: null,
+      downloadBytesPerSecond: null,
+      expiresAt: null,
+    };
+    const created = await h.app.inject({
+      method: 'POST',
+      url: '/api/v1/users',
+      headers,
+      payload: { username: 'nulls', password: 'nulls-password', ...nulls },
+    });
     expect(created.statusCode).toBe(201);
     expect(created.json()).toMatchObject(nulls);
-    await h.app.inject({ method: 'PATCH', url: '/api/v1/users/nulls', headers, payload: { quotaFiles: 5, expiresAt: Date.now() + 60_000 } });
-    const cleared = await h.app.inject({ method: 'PATCH', url: '/api/v1/users/nulls', headers, payload: { quotaFiles: null, expiresAt: null } });
+    await h.app.inject({
+      method: 'PATCH',
+      url: '/api/v1/users/nulls',
+      headers,
+      payload: { quotaFiles: 5, expiresAt: Date.now() + 60_000 },
+    });
+    const cleared = await h.app.inject({
+      method: 'PATCH',
+      url: '/api/v1/users/nulls',
+      headers,
+      payload: { quotaFiles: null, expiresAt: null },
+    });
     expect(cleared.json()).toMatchObject({ quotaFiles: null, expiresAt: null });
   });
 
@@ -40,7 +74,12 @@ describe('/api/v1/users', () => {
     expect(dup.statusCode).toBe(409);
     expect(dup.json().error).toMatchObject({ code: 'APP_USER_EXISTS', field: 'username' });
     for (const method of ['GET', 'PATCH', 'DELETE'] as const) {
-      const res = await h.app.inject({ method, url: '/api/v1/users/nobody', headers, ...(method === 'PATCH' ? { payload: { enabled: false } } : {}) });
+      const res = await h.app.inject({
+        method,
+        url: '/api/v1/users/nobody',
+        headers,
+        ...(method === 'PATCH' ? { payload: { enabled: false } } : {}),
+      });
       expect(res.statusCode).toBe(404);
       expect(res.json().error.code).toBe('APP_USER_NOT_FOUND');
     }
@@ -52,7 +91,17 @@ describe('/api/v1/users', () => {
     [{ username: 'ok', password: 'long-enough', permissions: [{ path: 'no-slash', allow: [] }] }, 'permissions/0/path'],
     [{ username: 'ok', password: 'long-enough', permissions: [{ path: '/', allow: ['fly'] }] }, 'permissions/0/allow/0'],
     [{ username: 'ok', password: 'long-enough', allowedCidrs: ['10.0.0.0/8', 'nonsense'] }, 'allowedCidrs/1'],
-    [{ username: 'ok', password: 'long-enough', permissions: [{ path: '/a', allow: [] }, { path: '/a/', allow: [] }] }, 'permissions/1/path'],
+    [
+      {
+        username: 'ok',
+        password: 'long-enough',
+        permissions: [
+          { path: '/a', allow: [] },
+          { path: '/a/', allow: [] },
+        ],
+      },
+      'permissions/1/path',
+    ],
     [{ username: 'ok', password: 'long-enough', quotaBytes: -1 }, 'quotaBytes'],
   ])('rejects %j with 400 naming %s', async (payload, field) => {
     const h = shared();
@@ -79,8 +128,14 @@ describe('/api/v1/users', () => {
     const first = (await h.app.inject({ method: 'GET', url: '/api/v1/users?q=page-&limit=2', headers })).json();
     expect(first.items).toHaveLength(2);
     expect(first.nextCursor).toEqual(expect.any(String));
-    const second = (await h.app.inject({ method: 'GET', url: `/api/v1/users?q=page-&limit=2&cursor=${encodeURIComponent(first.nextCursor)}`, headers })).json();
-    expect([...first.items, ...second.items].map((u: { username: string }) => u.username).sort()).toEqual(['page-u1', 'page-u2', 'page-u3']);
+    const second = (
+      await h.app.inject({ method: 'GET', url: `/api/v1/users?q=page-&limit=2&cursor=${encodeURIComponent(first.nextCursor)}`, headers })
+    ).json();
+    expect([...first.items, ...second.items].map((u: { username: string }) => u.username).sort()).toEqual([
+      'page-u1',
+      'page-u2',
+      'page-u3',
+    ]);
     const bad = await h.app.inject({ method: 'GET', url: '/api/v1/users?cursor=garbage', headers });
     expect(bad.statusCode).toBe(400);
     expect(bad.json().error.field).toBe('cursor');

@@ -35,7 +35,9 @@ describe('toFormErrors', () => {
   });
 
   it('uses the nearest known parent for nested fields', () => {
-    expect(toFormErrors(new ApiError(400, 'V', 'bad path', '/permissions/0/path'), known).fields).toEqual({ 'permissions.0.path': 'bad path' });
+    expect(toFormErrors(new ApiError(400, 'V', 'bad path', '/permissions/0/path'), known).fields).toEqual({
+      'permissions.0.path': 'bad path',
+    });
     expect(toFormErrors(new ApiError(400, 'V', 'bad allow', '/permissions/0/allow/1'), known).fields).toEqual({ permissions: 'bad allow' });
   });
 

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import {
-  byteSizeInput, formatAgo, formatBytes, formatDuration, formatLimit, formatRate, fromDateTimeInput, parseByteSize,
+  byteSizeInput,
+  formatAgo,
+  formatBytes,
+  formatDuration,
+  formatLimit,
+  formatRate,
+  fromDateTimeInput,
+  parseByteSize,
   toDateTimeInput,
 } from '../src/lib/format.js';
 

@@ -15,9 +15,21 @@ describe('history query', () => {
 
   it('builds the API query from the filter form', () => {
     expect(historyQuery(emptyHistoryFilters())).toEqual({});
-    const filters = { user: ' alice ', address: '127.0.0.1', from: '2026-11-20T08:00', to: '2026-11-21T18:30', outcome: 'problems' as const };
+    const filters = {
+      user: ' alice ',
+      address: '127.0.0.1',
+      from: '2026-11-20T08:00',
+      to: '2026-11-21T18:30',
+      outcome: 'problems' as const,
+    };
     expect(historyQuery(filters, { cursor: 'c2', limit: 25 })).toEqual({
-      user: 'alice', address: '127.0.0.1', from, to, outcome: 'problems', cursor: 'c2', limit: 25,
+      user: 'alice',
+      address: '127.0.0.1',
+      from,
+      to,
+      outcome: 'problems',
+      cursor: 'c2',
+      limit: 25,
     });
     expect(historyQuery({ ...emptyHistoryFilters(), from: 'garbage' })).toEqual({});
   });

@@ -3,11 +3,23 @@ import { describe, expect, it } from 'vitest';
 import { newOverride, settingsFieldKeys, settingsPatch, settingsToForm } from '../src/lib/settings-form.js';
 
 const values: SettingsValues = {
-  banner: 'Welcome to Ferry', passivePorts: '50000-50100', passiveAddress: null, passiveAddressOverrides: [],
-  passiveLocalForPrivateClients: true, allowForeignDataPeer: false, allowForeignActiveTarget: false,
-  idleTimeoutSeconds: 900, loginTimeoutSeconds: 30, dataConnectTimeoutSeconds: 10, maxSessions: 500,
-  maxSessionsPerAddress: 20, maxCommandsPerSecond: 50, tlsControl: 'allowed', tlsData: 'allowed',
-  requireTlsSessionResumption: true, transcriptRetentionDays: 30,
+  banner: 'Welcome to Ferry',
+  passivePorts: '50000-50100',
+  passiveAddress: null,
+  passiveAddressOverrides: [],
+  passiveLocalForPrivateClients: true,
+  allowForeignDataPeer: false,
+  allowForeignActiveTarget: false,
+  idleTimeoutSeconds: 900,
+  loginTimeoutSeconds: 30,
+  dataConnectTimeoutSeconds: 10,
+  maxSessions: 500,
+  maxSessionsPerAddress: 20,
+  maxCommandsPerSecond: 50,
+  tlsControl: 'allowed',
+  tlsData: 'allowed',
+  requireTlsSessionResumption: true,
+  transcriptRetentionDays: 30,
 };
 
 describe('settings form', () => {
@@ -24,7 +36,11 @@ describe('settings form', () => {
     const result = settingsPatch(model, values, { passivePorts: 'FERRY_PASV_PORTS' });
     expect(result).toEqual({
       ok: true,
-      body: { idleTimeoutSeconds: 600, passiveAddress: 'ftp.example.com', passiveAddressOverrides: [{ cidr: '10.0.0.0/8', address: '10.0.0.5' }] },
+      body: {
+        idleTimeoutSeconds: 600,
+        passiveAddress: 'ftp.example.com',
+        passiveAddressOverrides: [{ cidr: '10.0.0.0/8', address: '10.0.0.5' }],
+      },
     });
   });
 
@@ -35,6 +51,8 @@ describe('settings form', () => {
     model.passiveAddressOverrides.push(newOverride('', '1.2.3.4'));
     const result = settingsPatch(model, values, {});
     expect(result.ok ? {} : Object.keys(result.errors).sort()).toEqual(['maxSessions', 'passiveAddressOverrides.0.cidr', 'passivePorts']);
-    expect(settingsFieldKeys(model)).toEqual(expect.arrayContaining(['banner', 'passiveAddressOverrides', 'passiveAddressOverrides.0.address']));
+    expect(settingsFieldKeys(model)).toEqual(
+      expect.arrayContaining(['banner', 'passiveAddressOverrides', 'passiveAddressOverrides.0.address']),
+    );
   });
 });

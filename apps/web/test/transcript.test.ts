@@ -4,15 +4,31 @@ import { formatLine, hasGaps, lineToText, mergeLines, placeFindings, worstSeveri
 
 const at = new Date(2026, 10, 21, 14, 3, 7, 250).getTime();
 const line = (seq: number, kind: TranscriptLine['kind'], text: string, event?: Record<string, unknown>): TranscriptLine => ({
-  sessionId: 's1', seq, at, kind, text, ...(event ? { event } : {}),
+  sessionId: 's1',
+  seq,
+  at,
+  kind,
+  text,
+  ...(event ? { event } : {}),
 });
 const finding = (code: string, evidence: number[], severity: Finding['severity'] = 'error'): Finding => ({
-  code, severity, title: code, explanation: 'why', fix: 'what to do', evidence, at,
+  code,
+  severity,
+  title: code,
+  explanation: 'why',
+  fix: 'what to do',
+  evidence,
+  at,
 });
 
 describe('formatLine', () => {
   it('labels commands, replies and events like a client log', () => {
-    expect(formatLine(line(1, 'command', 'USER alice'))).toMatchObject({ label: 'Command', tone: 'command', text: 'USER alice', time: '14:03:07.250' });
+    expect(formatLine(line(1, 'command', 'USER alice'))).toMatchObject({
+      label: 'Command',
+      tone: 'command',
+      text: 'USER alice',
+      time: '14:03:07.250',
+    });
     expect(formatLine(line(2, 'command', 'PASS ****'))).toMatchObject({ label: 'Command', text: 'PASS ****' });
     expect(formatLine(line(3, 'reply', '230 Logged in'))).toMatchObject({ label: 'Response', tone: 'reply-ok', code: 230 });
     expect(formatLine(line(4, 'event', 'Data connection opened from 127.0.0.1:50123'))).toMatchObject({ label: 'Status', tone: 'event' });

@@ -4,10 +4,24 @@ import { PERMISSION_LIST } from '../src/lib/permissions.js';
 import { formToCreateBody, formToUpdateBody, userFieldKeys, userToForm } from '../src/lib/user-form.js';
 
 const user: User = {
-  username: 'alice', enabled: true, homeDir: 'alice', tls: 'required',
-  permissions: [{ path: '/', allow: ['list', 'download'] }, { path: '/incoming', allow: ['list', 'upload', 'mkdir'] }],
-  quotaBytes: 5 * 1024 ** 3, quotaFiles: 1000, maxSessions: 3, uploadBytesPerSecond: 1024 ** 2, downloadBytesPerSecond: null,
-  allowedCidrs: ['10.0.0.0/8', '192.168.1.0/24'], expiresAt: null, createdAt: 1, updatedAt: 2, lastLoginAt: null,
+  username: 'alice',
+  enabled: true,
+  homeDir: 'alice',
+  tls: 'required',
+  permissions: [
+    { path: '/', allow: ['list', 'download'] },
+    { path: '/incoming', allow: ['list', 'upload', 'mkdir'] },
+  ],
+  quotaBytes: 5 * 1024 ** 3,
+  quotaFiles: 1000,
+  maxSessions: 3,
+  uploadBytesPerSecond: 1024 ** 2,
+  downloadBytesPerSecond: null,
+  allowedCidrs: ['10.0.0.0/8', '192.168.1.0/24'],
+  expiresAt: null,
+  createdAt: 1,
+  updatedAt: 2,
+  lastLoginAt: null,
 };
 
 describe('user form', () => {
@@ -20,8 +34,17 @@ describe('user form', () => {
     expect(result).toEqual({
       ok: true,
       body: {
-        enabled: true, tls: 'required', homeDir: 'alice', permissions: user.permissions, quotaBytes: user.quotaBytes, quotaFiles: 1000,
-        maxSessions: 3, uploadBytesPerSecond: 1024 ** 2, downloadBytesPerSecond: null, allowedCidrs: user.allowedCidrs, expiresAt: null,
+        enabled: true,
+        tls: 'required',
+        homeDir: 'alice',
+        permissions: user.permissions,
+        quotaBytes: user.quotaBytes,
+        quotaFiles: 1000,
+        maxSessions: 3,
+        uploadBytesPerSecond: 1024 ** 2,
+        downloadBytesPerSecond: null,
+        allowedCidrs: user.allowedCidrs,
+        expiresAt: null,
       },
     });
   });
@@ -42,15 +65,28 @@ describe('user form', () => {
     });
     model.expiresAt = '';
     model.quotaBytes = '';
-    expect(formToUpdateBody(model, user).ok && (formToUpdateBody(model, user) as { body: object }).body).toMatchObject({ quotaBytes: null });
+    expect(formToUpdateBody(model, user).ok && (formToUpdateBody(model, user) as { body: object }).body).toMatchObject({
+      quotaBytes: null,
+    });
   });
 
   it('builds a create body with read-only defaults', () => {
-    const model = { ...userToForm(), username: 'bob', password: 'correct horse', quotaBytes: '2 GB', allowedCidrs: '10.0.0.0/8, 127.0.0.1/32' };
+    const model = {
+      ...userToForm(),
+      username: 'bob',
+      password: 'correct horse',
+      quotaBytes: '2 GB',
+      allowedCidrs: '10.0.0.0/8, 127.0.0.1/32',
+    };
     const result = formToCreateBody(model);
     expect(result.ok && result.body).toMatchObject({
-      username: 'bob', password: 'correct horse', permissions: [{ path: '/', allow: ['list', 'download'] }],
-      quotaBytes: 2 * 1024 ** 3, allowedCidrs: ['10.0.0.0/8', '127.0.0.1/32'], enabled: true, tls: 'allowed',
+      username: 'bob',
+      password: 'correct horse',
+      permissions: [{ path: '/', allow: ['list', 'download'] }],
+      quotaBytes: 2 * 1024 ** 3,
+      allowedCidrs: ['10.0.0.0/8', '127.0.0.1/32'],
+      enabled: true,
+      tls: 'allowed',
     });
     expect(result.ok && 'homeDir' in result.body).toBe(false); // blank home: the server's default
     expect(result.ok && Object.values(result.body).includes(null)).toBe(false); // unset limits are left out
@@ -65,7 +101,13 @@ describe('user form', () => {
     model.permissions[0]!.path = 'incoming';
     const result = formToCreateBody(model);
     expect(result.ok).toBe(false);
-    expect(Object.keys(result.ok ? {} : result.errors).sort()).toEqual(['maxSessions', 'password', 'permissions.0.path', 'quotaBytes', 'username']);
+    expect(Object.keys(result.ok ? {} : result.errors).sort()).toEqual([
+      'maxSessions',
+      'password',
+      'permissions.0.path',
+      'quotaBytes',
+      'username',
+    ]);
     expect(userFieldKeys(model)).toContain('permissions.0.path');
   });
 

@@ -22,8 +22,7 @@ export const ErrorBody = Type.Object({
 });
 export type ErrorBody = Static<typeof ErrorBody>;
 
-export const Page = <T extends TSchema>(item: T) =>
-  Type.Object({ items: Type.Array(item), nextCursor: Nullable(Type.String()) });
+export const Page = <T extends TSchema>(item: T) => Type.Object({ items: Type.Array(item), nextCursor: Nullable(Type.String()) });
 export interface PageOf<T> {
   items: T[];
   nextCursor: string | null;
@@ -51,7 +50,11 @@ export const LoginReply = Type.Object({
 });
 export type LoginReply = Static<typeof LoginReply>;
 
-export const Me = Type.Object({ username: Type.String(), csrfToken: Nullable(Type.String()), via: Type.Enum(['cookie', 'bearer'] as const) });
+export const Me = Type.Object({
+  username: Type.String(),
+  csrfToken: Nullable(Type.String()),
+  via: Type.Enum(['cookie', 'bearer'] as const),
+});
 export type Me = Static<typeof Me>;
 
 export const ApiToken = Type.Object({
@@ -118,9 +121,7 @@ export const CreateUserBody = Type.Object({
 });
 export type CreateUserBody = Static<typeof CreateUserBody>;
 
-export const UpdateUserBody = Type.Partial(
-  Type.Object({ password: Type.String({ minLength: 8, maxLength: 1024 }), ...userFields }),
-);
+export const UpdateUserBody = Type.Partial(Type.Object({ password: Type.String({ minLength: 8, maxLength: 1024 }), ...userFields }));
 export type UpdateUserBody = Static<typeof UpdateUserBody>;
 
 export const UserListQuery = Type.Object({

@@ -12,14 +12,18 @@ import { transfers } from './schema/transfers.js';
  * more than SQLite's own work; table and column names still come from the drizzle schema.
  * Values must already be in their stored form: booleans as 0/1, JSON as text.
  */
-export function prepareRecorderStatements(sqlite: Database.Database): Record<'open' | 'update' | 'close' | 'line' | 'transfer' | 'login', Database.Statement> {
+export function prepareRecorderStatements(
+  sqlite: Database.Database,
+): Record<'open' | 'update' | 'close' | 'line' | 'transfer' | 'login', Database.Statement> {
   const q = (name: string) => `"${name}"`;
   const cols = (list: SQLiteColumn[]) => list.map((c) => q(c.name)).join(', ');
   const marks = (n: number) => Array.from({ length: n }, () => '?').join(', ');
   const insert = (table: SQLiteTable, list: SQLiteColumn[], orIgnore: boolean) =>
     sqlite.prepare(`insert ${orIgnore ? 'or ignore ' : ''}into ${q(getTableName(table))} (${cols(list)}) values (${marks(list.length)})`);
   const updateSession = (list: SQLiteColumn[]) =>
-    sqlite.prepare(`update ${q(getTableName(sessions))} set ${list.map((c) => `${q(c.name)} = ?`).join(', ')} where ${q(sessions.id.name)} = ?`);
+    sqlite.prepare(
+      `update ${q(getTableName(sessions))} set ${list.map((c) => `${q(c.name)} = ?`).join(', ')} where ${q(sessions.id.name)} = ?`,
+    );
 
   const s = sessions;
   const t = transcriptLines;

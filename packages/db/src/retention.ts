@@ -37,7 +37,15 @@ export function pruneHistory(db: Db, opts: PruneOptions): PruneResult {
   const lineCount = sql<number>`(SELECT count(*) FROM transcript_lines WHERE transcript_lines.session_id = sessions.id)`.mapWith(Number);
 
   function deleteSessions(rows: { id: string; lines: number }[]): void {
-    orm.delete(sessions).where(inArray(sessions.id, rows.map((r) => r.id))).run();
+    orm
+      .delete(sessions)
+      .where(
+        inArray(
+          sessions.id,
+          rows.map((r) => r.id),
+        ),
+      )
+      .run();
     result.sessions += rows.length;
     result.lines += rows.reduce((n, r) => n + r.lines, 0);
   }

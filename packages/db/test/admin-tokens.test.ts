@@ -54,7 +54,9 @@ describe('auth token store', () => {
 
     const api = tokens.issue(admin.id, 'api', { name: 'deploy', expiresAt: null });
     expect(tokens.verify(api.token, 7_000)?.kind).toBe('api');
-    expect(tokens.listApi(admin.id)).toEqual([{ id: api.id, name: 'deploy', createdAt: expect.any(Number), lastUsedAt: 7_000, expiresAt: null }]);
+    expect(tokens.listApi(admin.id)).toEqual([
+      { id: api.id, name: 'deploy', createdAt: expect.any(Number), lastUsedAt: 7_000, expiresAt: null },
+    ]);
     expect(tokens.listApi()).toHaveLength(1); // browser sessions are not listed
 
     expect(tokens.purgeExpired(20_000)).toBe(1);

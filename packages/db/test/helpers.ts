@@ -44,7 +44,12 @@ export function migrationsCopy(keep: number, extra?: { tag: string; sql: string 
   journal.entries = journal.entries.slice(0, keep);
   if (extra) {
     const last = journal.entries.at(-1);
-    journal.entries.push({ ...last, idx: journal.entries.length, tag: extra.tag, when: (last?.when ?? 0) + 1000 } as Journal['entries'][number]);
+    journal.entries.push({
+      ...last,
+      idx: journal.entries.length,
+      tag: extra.tag,
+      when: (last?.when ?? 0) + 1000,
+    } as Journal['entries'][number]);
     writeFileSync(join(folder, `${extra.tag}.sql`), extra.sql);
   }
   writeFileSync(journalFile, JSON.stringify(journal));

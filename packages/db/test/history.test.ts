@@ -16,9 +16,26 @@ function seed(db: Db, n: number) {
   const outcomes: SessionOutcome[] = ['ok', 'login-failed', 'problems'];
   for (let i = 0; i < n; i++) {
     const id = `s${String(i).padStart(3, '0')}`;
-    recorder.sessionOpened({ id, remoteAddress: i % 2 ? '10.0.0.2' : '::1', remotePort: 40_000 + i, localAddress: i % 2 ? '10.0.0.1' : '::1', localPort: 21, startedAt: (i + 1) * 1000, tls: false });
+    recorder.sessionOpened({
+      id,
+      remoteAddress: i % 2 ? '10.0.0.2' : '::1',
+      remotePort: 40_000 + i,
+      localAddress: i % 2 ? '10.0.0.1' : '::1',
+      localPort: 21,
+      startedAt: (i + 1) * 1000,
+      tls: false,
+    });
     recorder.sessionUpdated({ id, username: i % 3 ? 'alice' : 'bob', tls: i % 4 === 0, clientSoftware: 'FileZilla' });
-    recorder.sessionClosed({ id, endedAt: (i + 1) * 1000 + 500, reason: 'quit', bytesIn: i, bytesOut: 2 * i, filesIn: 0, filesOut: 0, outcome: outcomes[i % 3] as SessionOutcome });
+    recorder.sessionClosed({
+      id,
+      endedAt: (i + 1) * 1000 + 500,
+      reason: 'quit',
+      bytesIn: i,
+      bytesOut: 2 * i,
+      filesIn: 0,
+      filesOut: 0,
+      outcome: outcomes[i % 3] as SessionOutcome,
+    });
   }
   recorder.close();
 }
@@ -29,7 +46,15 @@ describe('session history', () => {
     seed(db, 23);
     // Two sessions with the same start time are ordered by id.
     const recorder = createSessionRecorder(db);
-    recorder.sessionOpened({ id: 'tie', remoteAddress: '::1', remotePort: 1, localAddress: '::1', localPort: 21, startedAt: 23_000, tls: false });
+    recorder.sessionOpened({
+      id: 'tie',
+      remoteAddress: '::1',
+      remotePort: 1,
+      localAddress: '::1',
+      localPort: 21,
+      startedAt: 23_000,
+      tls: false,
+    });
     recorder.close();
     const store = createSessionStore(db);
     const ids: string[] = [];
@@ -99,15 +124,30 @@ describe('session history', () => {
     recorder.transfer({ sessionId: 's000', direction: 'upload', path: '/a', bytes: 100, startedAt: 50, durationMs: 5, outcome: 'ok' });
     recorder.transfer({ sessionId: 's000', direction: 'download', path: '/b', bytes: 30, startedAt: 60, durationMs: 5, outcome: 'ok' });
     recorder.transfer({ sessionId: 's000', direction: 'listing', path: '/', bytes: 7, startedAt: 70, durationMs: 1, outcome: 'ok' });
-    recorder.transfer({ sessionId: 's000', direction: 'upload', path: '/old', bytes: 1000, startedAt: 5, durationMs: 1, outcome: 'aborted' });
+    recorder.transfer({
+      sessionId: 's000',
+      direction: 'upload',
+      path: '/old',
+      bytes: 1000,
+      startedAt: 5,
+      durationMs: 1,
+      outcome: 'aborted',
+    });
     recorder.close();
     const store = createSessionStore(db);
-    expect(store.recentLogins(10, false).map((l) => [l.username, l.reason])).toEqual([['eve', 'unknown-user'], ['bob', 'bad-password']]);
+    expect(store.recentLogins(10, false).map((l) => [l.username, l.reason])).toEqual([
+      ['eve', 'unknown-user'],
+      ['bob', 'bad-password'],
+    ]);
     expect(store.recentLogins(10, true)).toEqual([{ at: 20, sessionId: 's000', username: 'bob', address: '::1', ok: true, reason: null }]);
     expect(store.recentLogins(1, false)).toHaveLength(1);
     expect(store.bytesSince(50)).toEqual({ bytesIn: 100, bytesOut: 37 });
     expect(store.bytesSince(1_000_000)).toEqual({ bytesIn: 0, bytesOut: 0 });
-    expect(createTranscriptStore(db).transfers('s000').map((t) => t.path)).toEqual(['/old', '/a', '/b', '/']);
+    expect(
+      createTranscriptStore(db)
+        .transfers('s000')
+        .map((t) => t.path),
+    ).toEqual(['/old', '/a', '/b', '/']);
   });
 });
 
@@ -131,7 +171,15 @@ describe('finding store', () => {
     const db = openMemoryDb();
     seed(db, 2);
     const findings = createFindingStore(db);
-    const f = (code: string, at: number) => ({ code, severity: 'warning' as const, title: code, explanation: 'e', fix: 'f', evidence: [at], at });
+    const f = (code: string, at: number) => ({
+      code,
+      severity: 'warning' as const,
+      title: code,
+      explanation: 'e',
+      fix: 'f',
+      evidence: [at],
+      at,
+    });
     findings.replace('s000', [f('a', 1), f('b', 2)]);
     findings.replace('s001', [f('a', 3)]);
     expect(findings.counts()).toEqual({ a: 2, b: 1 });
@@ -144,21 +192,49 @@ describe('finding store', () => {
     const db = openMemoryDb();
     seed(db, 2);
     const findings = createFindingStore(db);
-    const f = (code: string, at: number) => ({ code, severity: 'error' as const, title: code, explanation: 'e', fix: 'f', evidence: [at, at + 1], at });
+    const f = (code: string, at: number) => ({
+      code,
+      severity: 'error' as const,
+      title: code,
+      explanation: 'e',
+      fix: 'f',
+      evidence: [at, at + 1],
+      at,
+    });
     findings.replace('s000', [f('old', 1)]);
-    findings.replaceMany(new Map([['s000', [f('a', 2)]], ['s001', [f('b', 3), f('c', 4)]]]));
+    findings.replaceMany(
+      new Map([
+        ['s000', [f('a', 2)]],
+        ['s001', [f('b', 3), f('c', 4)]],
+      ]),
+    );
     expect(findings.list('s000')).toEqual([f('a', 2)]);
     expect(findings.list('s001')).toEqual([f('b', 3), f('c', 4)]);
     // A session that does not exist fails the foreign key: the whole batch is rolled back.
-    expect(() => findings.replaceMany([['s000', []], ['gone', [f('d', 5)]]])).toThrow();
+    expect(() =>
+      findings.replaceMany([
+        ['s000', []],
+        ['gone', [f('d', 5)]],
+      ]),
+    ).toThrow();
     expect(findings.counts()).toEqual({ a: 1, b: 1, c: 1 });
   });
 
   it('can be stored for a session whose opening is still queued in a recorder', () => {
     const db = openMemoryDb();
     const recorder = createSessionRecorder(db, { flushIntervalMs: 60_000 });
-    recorder.sessionOpened({ id: 'fresh', remoteAddress: '::1', remotePort: 1, localAddress: '::1', localPort: 21, startedAt: 1, tls: false });
-    createFindingStore(db).replace('fresh', [{ code: 'x', severity: 'error', title: 't', explanation: 'e', fix: 'f', evidence: [], at: 1 }]);
+    recorder.sessionOpened({
+      id: 'fresh',
+      remoteAddress: '::1',
+      remotePort: 1,
+      localAddress: '::1',
+      localPort: 21,
+      startedAt: 1,
+      tls: false,
+    });
+    createFindingStore(db).replace('fresh', [
+      { code: 'x', severity: 'error', title: 't', explanation: 'e', fix: 'f', evidence: [], at: 1 },
+    ]);
     expect(createSessionStore(db).get('fresh')?.findings).toBe(1);
     recorder.close();
   });

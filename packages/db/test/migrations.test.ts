@@ -19,7 +19,9 @@ import { committedTags, migrationsCopy, openTempDb, tempDir } from './helpers.js
 const tables = (file: string) => {
   const sqlite = new Database(file, { readonly: true });
   try {
-    return (sqlite.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`).all() as { name: string }[]).map((r) => r.name);
+    return (sqlite.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`).all() as { name: string }[]).map(
+      (r) => r.name,
+    );
   } finally {
     sqlite.close();
   }
@@ -40,7 +42,20 @@ describe('migrations', () => {
     expect(sqlite.pragma('busy_timeout', { simple: true })).toBe(5000);
     expect(sqlite.pragma('synchronous', { simple: true })).toBe(1); // NORMAL
     expect(tables(file)).toEqual(
-      expect.arrayContaining(['users', 'permission_rules', 'admins', 'auth_tokens', 'settings', 'sessions', 'transcript_lines', 'transfers', 'logins', 'findings', 'bans', 'audit_log']),
+      expect.arrayContaining([
+        'users',
+        'permission_rules',
+        'admins',
+        'auth_tokens',
+        'settings',
+        'sessions',
+        'transcript_lines',
+        'transfers',
+        'logins',
+        'findings',
+        'bans',
+        'audit_log',
+      ]),
     );
   });
 
@@ -59,7 +74,15 @@ describe('migrations', () => {
     expect(schemaVersion(old)).toBe(committedTags()[0]);
     await createUserStore(old).create({ username: 'Kept', password: 'kept-password', permissions: [{ path: '/in', allow: ['upload'] }] });
     const recorder = createSessionRecorder(old);
-    recorder.sessionOpened({ id: 's1', remoteAddress: '127.0.0.1', remotePort: 40000, localAddress: '127.0.0.1', localPort: 21, startedAt: 1000, tls: false });
+    recorder.sessionOpened({
+      id: 's1',
+      remoteAddress: '127.0.0.1',
+      remotePort: 40000,
+      localAddress: '127.0.0.1',
+      localPort: 21,
+      startedAt: 1000,
+      tls: false,
+    });
     recorder.line({ sessionId: 's1', seq: 1, at: 1001, kind: 'command', text: 'USER Kept' });
     closeDb(old);
     expect(tables(file)).not.toContain('audit_log');
@@ -70,7 +93,11 @@ describe('migrations', () => {
       const user = createUserStore(db).get('Kept');
       expect(user?.permissions).toEqual([{ path: '/in', allow: ['upload'] }]);
       expect((await createUserStore(db).verifyLogin('Kept', 'kept-password')).ok).toBe(true);
-      expect(createTranscriptStore(db).lines('s1').map((l) => l.text)).toEqual(['USER Kept']);
+      expect(
+        createTranscriptStore(db)
+          .lines('s1')
+          .map((l) => l.text),
+      ).toEqual(['USER Kept']);
       // The tables added by the newer migration work.
       createFindingStore(db).replace('s1', [{ code: 'x', severity: 'info', title: 't', explanation: 'e', fix: 'f', evidence: [1], at: 1 }]);
       createAuditStore(db).record({ at: 1, actor: 'admin', action: 'user.create', target: 'Kept', address: '127.0.0.1', detail: null });
@@ -92,7 +119,9 @@ describe('migrations', () => {
       sql: 'CREATE TABLE `half_done` (`id` integer);\n--> statement-breakpoint\nDELETE FROM `users`;\n--> statement-breakpoint\nALTER TABLE `no_such_table` ADD `x` integer;',
     });
     expect(() => openDbWith(file, { migrationsFolder: broken })).toThrow(MigrationError);
-    expect(() => openDbWith(file, { migrationsFolder: broken })).toThrow(/9999_broken failed at statement 3: no such table: no_such_table.*still at schema/);
+    expect(() => openDbWith(file, { migrationsFolder: broken })).toThrow(
+      /9999_broken failed at statement 3: no such table: no_such_table.*still at schema/,
+    );
 
     expect(tables(file)).toEqual(before);
     const reopened = openDb(file);
@@ -103,7 +132,9 @@ describe('migrations', () => {
 
   it('refuse a database written by a newer Ferry', () => {
     const file = join(tempDir(), 'ferry.db');
-    closeDb(openDbWith(file, { migrationsFolder: migrationsCopy(2, { tag: '9999_future', sql: 'CREATE TABLE `future` (`id` integer);' }) }));
+    closeDb(
+      openDbWith(file, { migrationsFolder: migrationsCopy(2, { tag: '9999_future', sql: 'CREATE TABLE `future` (`id` integer);' }) }),
+    );
     expect(() => openDb(file)).toThrow(/newer than this build of Ferry/);
   });
 

@@ -23,7 +23,8 @@ describe('session recorder', () => {
     ids.forEach((id, i) => recorder.sessionOpened(opened(id, 1_000 + i)));
     // Interleave the sessions as a busy server would, yielding to the event loop between rounds.
     for (let seq = 1; seq <= LINES; seq++) {
-      for (const id of ids) recorder.line({ sessionId: id, seq, at: 2_000 + seq, kind: seq % 2 ? 'command' : 'reply', text: `${id} line ${seq}` });
+      for (const id of ids)
+        recorder.line({ sessionId: id, seq, at: 2_000 + seq, kind: seq % 2 ? 'command' : 'reply', text: `${id} line ${seq}` });
       if (seq % 5 === 0) await sleep(1);
     }
     ids.forEach((id) =>
@@ -76,7 +77,11 @@ describe('session recorder', () => {
     second.line({ sessionId: 'c1', seq: 3, at: 3, kind: 'command', text: 'QUIT' });
     closeDb(db); // flushes `second` before the connection goes
     const reopened = openDb(file);
-    expect(createTranscriptStore(reopened).lines('c1').map((l) => l.seq)).toEqual([1, 3]);
+    expect(
+      createTranscriptStore(reopened)
+        .lines('c1')
+        .map((l) => l.seq),
+    ).toEqual([1, 3]);
     closeDb(reopened);
   });
 
@@ -85,7 +90,14 @@ describe('session recorder', () => {
     const recorder = createSessionRecorder(db);
     recorder.sessionOpened(opened('p1'));
     recorder.line({ sessionId: 'p1', seq: 1, at: 1, kind: 'command', text: 'PASS hunter2' });
-    recorder.line({ sessionId: 'p1', seq: 2, at: 2, kind: 'event', text: 'data connection opened', event: { type: 'data-open', port: 50_001 } });
+    recorder.line({
+      sessionId: 'p1',
+      seq: 2,
+      at: 2,
+      kind: 'event',
+      text: 'data connection opened',
+      event: { type: 'data-open', port: 50_001 },
+    });
     recorder.flush();
     const lines = createTranscriptStore(db).lines('p1');
     expect(lines[0]).toEqual({ sessionId: 'p1', seq: 1, at: 1, kind: 'command', text: 'PASS ****' });
@@ -101,7 +113,8 @@ describe('session recorder', () => {
     expect(recorder.stats().queued).toBe(100);
     recorder.sessionClosed({ id: 'burst', endedAt: 5, reason: 'quit', bytesIn: 0, bytesOut: 0, filesIn: 0, filesOut: 0, outcome: 'ok' });
     expect(recorder.stats()).toEqual({ queued: 101, written: 0, dropped: 901 });
-    for (let i = 0; i < 1_000; i++) recorder.login({ at: i, sessionId: 'burst', username: 'u', address: '127.0.0.1', ok: false, reason: 'bad-password' });
+    for (let i = 0; i < 1_000; i++)
+      recorder.login({ at: i, sessionId: 'burst', username: 'u', address: '127.0.0.1', ok: false, reason: 'bad-password' });
     expect(recorder.stats().queued).toBe(200); // the hard cap
     recorder.flush();
     expect(createTranscriptStore(db).lines('burst')).toHaveLength(99);

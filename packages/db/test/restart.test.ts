@@ -47,7 +47,11 @@ describe('restart', () => {
       expect(createBanStore(again).get('192.0.2.1')?.reason).toBe('flood');
       expect(createAuditStore(again).list({ limit: 10 }).items).toHaveLength(1);
       expect(createSessionStore(again).get('r1')).toMatchObject({ tls: true, endedAt: 20, bytesIn: 42, filesIn: 1, findings: 1 });
-      expect(createTranscriptStore(again).lines('r1').map((l) => l.text)).toEqual(['USER alice', '331 Password required']);
+      expect(
+        createTranscriptStore(again)
+          .lines('r1')
+          .map((l) => l.text),
+      ).toEqual(['USER alice', '331 Password required']);
       expect(createTranscriptStore(again).transfers('r1')).toHaveLength(1);
     } finally {
       closeDb(again);

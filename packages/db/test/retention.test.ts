@@ -10,11 +10,29 @@ function record(db: Db, n: number, lines: number, open: number[] = []) {
   const recorder = createSessionRecorder(db);
   for (let i = 0; i < n; i++) {
     const id = `s${i}`;
-    recorder.sessionOpened({ id, remoteAddress: '::1', remotePort: 1, localAddress: '::1', localPort: 21, startedAt: i * 1000, tls: false });
+    recorder.sessionOpened({
+      id,
+      remoteAddress: '::1',
+      remotePort: 1,
+      localAddress: '::1',
+      localPort: 21,
+      startedAt: i * 1000,
+      tls: false,
+    });
     for (let seq = 1; seq <= lines; seq++) recorder.line({ sessionId: id, seq, at: i * 1000 + seq, kind: 'reply', text: 'x' });
     recorder.transfer({ sessionId: id, direction: 'download', path: '/f', bytes: 1, startedAt: i * 1000, durationMs: 1, outcome: 'ok' });
     recorder.login({ at: i * 1000, sessionId: id, username: 'u', address: '::1', ok: true, reason: null });
-    if (!open.includes(i)) recorder.sessionClosed({ id, endedAt: i * 1000 + 999, reason: 'quit', bytesIn: 0, bytesOut: 0, filesIn: 0, filesOut: 0, outcome: 'ok' });
+    if (!open.includes(i))
+      recorder.sessionClosed({
+        id,
+        endedAt: i * 1000 + 999,
+        reason: 'quit',
+        bytesIn: 0,
+        bytesOut: 0,
+        filesIn: 0,
+        filesOut: 0,
+        outcome: 'ok',
+      });
   }
   recorder.close();
 }
@@ -41,7 +59,9 @@ describe('pruneHistory', () => {
     expect(result).toEqual({ sessions: 7, lines: 70, bans: 0 });
     expect(count(db, 'transcript_lines')).toBe(30);
     // s0 is the oldest but still open, so s1..s7 went instead.
-    const left = createSessionStore(db).history({ limit: 50 }).items.map((s) => s.id);
+    const left = createSessionStore(db)
+      .history({ limit: 50 })
+      .items.map((s) => s.id);
     expect(left).toEqual(['s9', 's8', 's0']);
   });
 

@@ -87,7 +87,12 @@ describe('user store', () => {
     const users = createUserStore(openMemoryDb());
     const created = await users.create({ username: 'dave', password: 'old-password', quotaFiles: 5 });
     await new Promise((r) => setTimeout(r, 2));
-    const updated = await users.update('dave', { password: 'new-password', enabled: false, quotaFiles: null, permissions: [{ path: '/x', allow: ['mkdir'] }] });
+    const updated = await users.update('dave', {
+      password: 'new-password',
+      enabled: false,
+      quotaFiles: null,
+      permissions: [{ path: '/x', allow: ['mkdir'] }],
+    });
     expect(updated).toMatchObject({ enabled: false, quotaFiles: null, homeDir: 'dave', permissions: [{ path: '/x', allow: ['mkdir'] }] });
     expect(updated!.updatedAt).toBeGreaterThan(created.updatedAt);
     expect(await users.verifyLogin('dave', 'old-password')).toEqual({ ok: false, reason: 'bad-password' });

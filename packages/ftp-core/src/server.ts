@@ -117,7 +117,11 @@ export class FtpServer extends EventEmitter<FtpServerEvents> {
   }
 
   /** host defaults to '::' (IPv4 and IPv6; falls back to 0.0.0.0 without IPv6). Port 0 = ephemeral. */
-  async listen(opts: { host?: string; port: number; implicitTlsPort?: number | null }): Promise<{ port: number; implicitTlsPort: number | null }> {
+  async listen(opts: {
+    host?: string;
+    port: number;
+    implicitTlsPort?: number | null;
+  }): Promise<{ port: number; implicitTlsPort: number | null }> {
     const port = await this.listenOne(opts.host, opts.port, false);
     let implicitTlsPort: number | null = null;
     if (opts.implicitTlsPort !== undefined && opts.implicitTlsPort !== null) {

@@ -15,7 +15,10 @@ beforeEach(async () => {
   c = await RawClient.connect(t.port);
   await c.login();
 });
-afterEach((ctx) => { if (ctx.task.result?.state === "fail") console.log(t.transcript.slice(-25).map((l) => l.text)); c.close(); });
+afterEach((ctx) => {
+  if (ctx.task.result?.state === 'fail') console.log(t.transcript.slice(-25).map((l) => l.text));
+  c.close();
+});
 
 async function pasvData(): Promise<{ data: Promise<Buffer> }> {
   const { port } = await c.pasv();

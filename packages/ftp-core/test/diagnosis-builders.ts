@@ -76,7 +76,14 @@ export class TranscriptBuilder {
   healthyList(port = 50007): this {
     this.pasv(undefined, port);
     this.cmd('LIST');
-    this.event({ type: 'data-opened', mode: 'passive', local: `${this.server}:${port}`, peer: `${this.client}:51002`, tls: false, tlsResumed: null });
+    this.event({
+      type: 'data-opened',
+      mode: 'passive',
+      local: `${this.server}:${port}`,
+      peer: `${this.client}:51002`,
+      tls: false,
+      tlsResumed: null,
+    });
     this.reply('150 Opening data connection');
     this.event({ type: 'transfer-started', direction: 'listing', path: '/', offset: 0 });
     this.event({ type: 'transfer-finished', direction: 'listing', path: '/', bytes: 320, durationMs: 4, outcome: 'ok' });

@@ -75,7 +75,12 @@ describe('checkConnectivity on loopback', () => {
 
   it('reports a closed control port with the port to open', async () => {
     const port = await closedPort();
-    const report = await checkConnectivity({ advertisedAddress: '127.0.0.1', controlPort: port, passivePorts: { min: 0, max: 0 }, timeoutMs: 1000 });
+    const report = await checkConnectivity({
+      advertisedAddress: '127.0.0.1',
+      controlPort: port,
+      passivePorts: { min: 0, max: 0 },
+      timeoutMs: 1000,
+    });
     const control = check(report, 'control-port');
     expect(control.ok).toBe(false);
     expect(control.detail).toContain('ECONNREFUSED');
@@ -85,12 +90,22 @@ describe('checkConnectivity on loopback', () => {
 
   it('tells apart a service that is not FTP and one that never speaks', async () => {
     const http = await fakeServer('HTTP/1.1 400 Bad Request\r\n\r\n');
-    const notFtp = await checkConnectivity({ advertisedAddress: '127.0.0.1', controlPort: http.port, passivePorts: { min: 0, max: 0 }, timeoutMs: 1000 });
+    const notFtp = await checkConnectivity({
+      advertisedAddress: '127.0.0.1',
+      controlPort: http.port,
+      passivePorts: { min: 0, max: 0 },
+      timeoutMs: 1000,
+    });
     expect(check(notFtp, 'control-port').detail).toContain('not with an FTP greeting: "HTTP/1.1 400 Bad Request"');
 
     const mute = await fakeServer(null);
     const started = Date.now();
-    const silent = await checkConnectivity({ advertisedAddress: '127.0.0.1', controlPort: mute.port, passivePorts: { min: 0, max: 0 }, timeoutMs: 300 });
+    const silent = await checkConnectivity({
+      advertisedAddress: '127.0.0.1',
+      controlPort: mute.port,
+      passivePorts: { min: 0, max: 0 },
+      timeoutMs: 300,
+    });
     expect(check(silent, 'control-port').detail).toContain('connected, but nothing was sent within 300 ms');
     expect(Date.now() - started).toBeLessThan(2000);
     await expect.poll(() => connections(mute.server)).toBe(0);
@@ -99,27 +114,47 @@ describe('checkConnectivity on loopback', () => {
   it('tests a port of a fixed passive range, and reports a range that is entirely busy', async () => {
     const control = await fakeServer('220 ready\r\n');
     const free = await closedPort();
-    const ok = await checkConnectivity({ advertisedAddress: '127.0.0.1', controlPort: control.port, passivePorts: { min: free, max: free }, timeoutMs: 1000 });
+    const ok = await checkConnectivity({
+      advertisedAddress: '127.0.0.1',
+      controlPort: control.port,
+      passivePorts: { min: free, max: free },
+      timeoutMs: 1000,
+    });
     expect(check(ok, 'passive-port')).toMatchObject({ ok: true });
     expect(check(ok, 'passive-port').detail).toContain(`port ${free}`);
     expect(ok.firewallRules.at(-1)).toMatchObject({ ports: String(free), from: free, to: free });
 
     const busy = await fakeServer(null, '::');
-    const full = await checkConnectivity({ advertisedAddress: '127.0.0.1', controlPort: control.port, passivePorts: { min: busy.port, max: busy.port }, timeoutMs: 1000 });
+    const full = await checkConnectivity({
+      advertisedAddress: '127.0.0.1',
+      controlPort: control.port,
+      passivePorts: { min: busy.port, max: busy.port },
+      timeoutMs: 1000,
+    });
     expect(check(full, 'passive-port')).toMatchObject({ ok: false, skipped: true });
     expect(check(full, 'passive-port').detail).toContain('in use');
   });
 
   it('resolves a host name to the address it tests', async () => {
     const control = await fakeServer('220 ready\r\n');
-    const report = await checkConnectivity({ advertisedAddress: 'localhost', controlPort: control.port, passivePorts: { min: 0, max: 0 }, timeoutMs: 1000 });
+    const report = await checkConnectivity({
+      advertisedAddress: 'localhost',
+      controlPort: control.port,
+      passivePorts: { min: 0, max: 0 },
+      timeoutMs: 1000,
+    });
     expect(report.resolvedAddress).toBe('127.0.0.1');
     expect(check(report, 'resolve-address').detail).toBe('localhost resolves to 127.0.0.1.');
     expect(check(report, 'control-port').ok).toBe(true);
   });
 
   it('without an advertised address it says what to set and tests nothing', async () => {
-    const report = await checkConnectivity({ advertisedAddress: null, controlPort: 21, ftpsPort: 990, passivePorts: { min: 50000, max: 50100 } });
+    const report = await checkConnectivity({
+      advertisedAddress: null,
+      controlPort: 21,
+      ftpsPort: 990,
+      passivePorts: { min: 50000, max: 50100 },
+    });
     expect(check(report, 'resolve-address')).toMatchObject({ ok: false, skipped: false });
     expect(check(report, 'resolve-address').fix).toContain('FERRY_PASV_ADDRESS');
     expect(report.checks.filter((c) => c.skipped).map((c) => c.name)).toEqual(['control-port', 'ftps-port', 'passive-port']);

@@ -30,11 +30,14 @@ describe('diagnose over recorded sessions', () => {
 });
 
 describe('context', () => {
-  it.each(SCENARIOS.map((s) => [s.name, s] as const))('without session addresses, the connected event supplies them: %s', (_name, scenario) => {
-    const { lines, ctx } = scenario.build();
-    const { sessionRemoteAddress: _remote, sessionLocalAddress: _local, ...rest } = ctx;
-    expect(diagnose(lines, rest)).toEqual(diagnose(lines, ctx));
-  });
+  it.each(SCENARIOS.map((s) => [s.name, s] as const))(
+    'without session addresses, the connected event supplies them: %s',
+    (_name, scenario) => {
+      const { lines, ctx } = scenario.build();
+      const { sessionRemoteAddress: _remote, sessionLocalAddress: _local, ...rest } = ctx;
+      expect(diagnose(lines, rest)).toEqual(diagnose(lines, ctx));
+    },
+  );
 });
 
 describe('createSessionDoctor', () => {

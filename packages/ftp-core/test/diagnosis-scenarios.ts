@@ -28,14 +28,26 @@ export const SCENARIOS: Scenario[] = [
   scenario('healthy session from the internet', [], (t) => {
     t.connect().login().healthyList().healthyList(50008).quit();
   }),
-  scenario('private address advertised to a LAN client', [], (t) => {
-    t.connect().login();
-    t.pasv('192.168.1.2', 50010);
-    t.cmd('LIST');
-    t.event({ type: 'data-opened', mode: 'passive', local: '192.168.1.2:50010', peer: `${LAN_CLIENT}:50999`, tls: false, tlsResumed: null });
-    t.reply('150 Here it comes');
-    t.quit();
-  }, LAN_CLIENT),
+  scenario(
+    'private address advertised to a LAN client',
+    [],
+    (t) => {
+      t.connect().login();
+      t.pasv('192.168.1.2', 50010);
+      t.cmd('LIST');
+      t.event({
+        type: 'data-opened',
+        mode: 'passive',
+        local: '192.168.1.2:50010',
+        peer: `${LAN_CLIENT}:50999`,
+        tls: false,
+        tlsResumed: null,
+      });
+      t.reply('150 Here it comes');
+      t.quit();
+    },
+    LAN_CLIENT,
+  ),
   scenario('passive data never arrived (server timeout)', ['passive-data-never-arrived'], (t) => {
     t.connect().login();
     t.pasv();
@@ -194,7 +206,11 @@ export const SCENARIOS: Scenario[] = [
   }),
   scenario('password guessing', ['login-unknown-user', 'login-bad-password', 'login-guessing'], (t) => {
     t.connect();
-    for (const [user, reason] of [['admin', 'unknown-user'], ['root', 'unknown-user'], ['alice', 'bad-password']] as const) {
+    for (const [user, reason] of [
+      ['admin', 'unknown-user'],
+      ['root', 'unknown-user'],
+      ['alice', 'bad-password'],
+    ] as const) {
       t.cmd(`USER ${user}`);
       t.cmd('PASS ****');
       t.event({ type: 'login-failed', username: user, reason });
@@ -223,7 +239,14 @@ export const SCENARIOS: Scenario[] = [
     t.event({ type: 'data-opened', mode: 'passive', local: `${t.server}:50007`, peer: `${t.client}:50001`, tls: false, tlsResumed: null });
     t.event({ type: 'transfer-started', direction: 'download', path: '/movie.mkv', offset: 0 });
     t.cmd('ABOR', 3000);
-    t.event({ type: 'transfer-finished', direction: 'download', path: '/movie.mkv', bytes: 5_000_000, durationMs: 3000, outcome: 'aborted' });
+    t.event({
+      type: 'transfer-finished',
+      direction: 'download',
+      path: '/movie.mkv',
+      bytes: 5_000_000,
+      durationMs: 3000,
+      outcome: 'aborted',
+    });
     t.reply('426 Transfer aborted');
     t.reply('226 ABOR successful');
   }),

@@ -8,7 +8,11 @@ function find(findings: Finding[], code: string): Finding {
   return f!;
 }
 
-function failLogin(t: TranscriptBuilder, username: string, reason: 'unknown-user' | 'bad-password' | 'disabled' | 'expired' | 'address-not-allowed'): number {
+function failLogin(
+  t: TranscriptBuilder,
+  username: string,
+  reason: 'unknown-user' | 'bad-password' | 'disabled' | 'expired' | 'address-not-allowed',
+): number {
   t.cmd(`USER ${username}`);
   t.reply('331 Password required');
   t.cmd('PASS ****');
@@ -141,7 +145,14 @@ describe('the client gave up', () => {
     t.connect().login();
     const started = t.event({ type: 'transfer-started', direction: 'download', path: '/movie.mkv', offset: 0 });
     const abor = t.cmd('ABOR');
-    const finished = t.event({ type: 'transfer-finished', direction: 'download', path: '/movie.mkv', bytes: 3 * 1024 ** 2, durationMs: 2500, outcome: 'aborted' });
+    const finished = t.event({
+      type: 'transfer-finished',
+      direction: 'download',
+      path: '/movie.mkv',
+      bytes: 3 * 1024 ** 2,
+      durationMs: 2500,
+      outcome: 'aborted',
+    });
     const f = find(diagnose(t.lines, contextFor(t)), 'transfer-aborted');
     expect(f).toMatchObject({ severity: 'info', evidence: [started, abor, finished] });
     expect(f.explanation).toContain('after 3 MiB in 2.5 seconds');
@@ -151,7 +162,15 @@ describe('the client gave up', () => {
     const t = new TranscriptBuilder();
     t.connect().login();
     const started = t.event({ type: 'transfer-started', direction: 'upload', path: '/big.iso', offset: 0 });
-    t.event({ type: 'transfer-finished', direction: 'upload', path: '/big.iso', bytes: 10, durationMs: 50_000, outcome: 'failed', error: 'ECONNRESET' });
+    t.event({
+      type: 'transfer-finished',
+      direction: 'upload',
+      path: '/big.iso',
+      bytes: 10,
+      durationMs: 50_000,
+      outcome: 'failed',
+      error: 'ECONNRESET',
+    });
     const gone = t.event({ type: 'disconnected', reason: 'client-closed', duringTransfer: true });
     const f = find(diagnose(t.lines, contextFor(t)), 'disconnected-mid-transfer');
     expect(f.evidence).toEqual([started, gone]);

@@ -19,7 +19,10 @@ const host = fc.oneof(
   fc.constantFrom('', '::ffff:127.0.0.1', '127.0.0.1 ', '256.1.1.1', 'localhost', '1.2.3', '::1%lo', '[::1]', '1.2.3.4|5'),
   fc.string({ maxLength: 12 }),
 );
-const port = fc.oneof(fc.integer({ min: -2, max: 70_000 }).map(String), fc.constantFrom('', '00080', '1e3', ' 21', '0x50', '65535', '65536'));
+const port = fc.oneof(
+  fc.integer({ min: -2, max: 70_000 }).map(String),
+  fc.constantFrom('', '00080', '1e3', ' 21', '0x50', '65535', '65536'),
+);
 
 describe('fuzzed PORT/EPRT arguments', () => {
   it('EPRT never throws and accepts only a matching family, a valid address and a port 1-65535', () => {
@@ -39,9 +42,17 @@ describe('fuzzed PORT/EPRT arguments', () => {
 
   it('accepts every well-formed EPRT', () => {
     fc.assert(
-      fc.property(fc.constantFrom('|', '!', '#'), fc.oneof(fc.ipV4().map((h) => [1, h] as const), fc.ipV6().map((h) => [2, h] as const)), fc.integer({ min: 1, max: 65_535 }), (d, [f, h], p) => {
-        expect(parseEprtArg(`${d}${f}${d}${h}${d}${p}${d}`)).toEqual({ host: h, port: p, family: f === 1 ? 4 : 6 });
-      }),
+      fc.property(
+        fc.constantFrom('|', '!', '#'),
+        fc.oneof(
+          fc.ipV4().map((h) => [1, h] as const),
+          fc.ipV6().map((h) => [2, h] as const),
+        ),
+        fc.integer({ min: 1, max: 65_535 }),
+        (d, [f, h], p) => {
+          expect(parseEprtArg(`${d}${f}${d}${h}${d}${p}${d}`)).toEqual({ host: h, port: p, family: f === 1 ? 4 : 6 });
+        },
+      ),
     );
   });
 
@@ -64,13 +75,19 @@ describe('fuzzed PORT/EPRT arguments', () => {
 
   it('the bounce check admits only the client itself (unless foreign targets are allowed) and never a privileged port', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.ipV4(), fc.constant('127.0.0.1')), fc.constantFrom('127.0.0.1', '::ffff:127.0.0.1', '10.0.0.9'), fc.integer({ min: 1, max: 65_535 }), fc.boolean(), (target, client, p, allowForeign) => {
-        const verdict = checkActiveTarget({ host: target, port: p, family: 4 }, client, allowForeign);
-        const same = client.replace(/^::ffff:/, '') === target;
-        if (p < 1024) expect(verdict).toEqual({ ok: false, reason: 'privileged-port' });
-        else if (!same && !allowForeign) expect(verdict).toEqual({ ok: false, reason: 'foreign-target' });
-        else expect(verdict).toEqual({ ok: true });
-      }),
+      fc.property(
+        fc.oneof(fc.ipV4(), fc.constant('127.0.0.1')),
+        fc.constantFrom('127.0.0.1', '::ffff:127.0.0.1', '10.0.0.9'),
+        fc.integer({ min: 1, max: 65_535 }),
+        fc.boolean(),
+        (target, client, p, allowForeign) => {
+          const verdict = checkActiveTarget({ host: target, port: p, family: 4 }, client, allowForeign);
+          const same = client.replace(/^::ffff:/, '') === target;
+          if (p < 1024) expect(verdict).toEqual({ ok: false, reason: 'privileged-port' });
+          else if (!same && !allowForeign) expect(verdict).toEqual({ ok: false, reason: 'foreign-target' });
+          else expect(verdict).toEqual({ ok: true });
+        },
+      ),
       { numRuns: 1000 },
     );
   });

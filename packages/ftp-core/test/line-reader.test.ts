@@ -11,7 +11,10 @@ const line = (text: string): LineEvent => ({ kind: 'line', text });
 describe('LineReader', () => {
   it.each([
     [['USER a\r\n'], [line('USER a')]],
-    [['US', 'ER a\r', '\nPASS b\r\n'], [line('USER a'), line('PASS b')]],
+    [
+      ['US', 'ER a\r', '\nPASS b\r\n'],
+      [line('USER a'), line('PASS b')],
+    ],
     [['NOOP\n'], [line('NOOP')]],
     [['NOOP'], []],
     [['\r\n'], [line('')]],
@@ -21,8 +24,14 @@ describe('LineReader', () => {
     [[Buffer.from([0xf2, 0x41, 0x42, 0x4f, 0x52, 0x0d, 0x0a])], [line('ABOR')]],
     [[Buffer.from([0x43, 0x57, 0x44, 0x20, 0xc3, 0x28, 0x0d, 0x0a])], [{ kind: 'invalid-encoding' }]],
     [['NO\0OP\r\n'], [line('NO\0OP')]],
-    [['ABOR\r', 'NOOP\r\n'], [line('ABOR'), line('NOOP')]],
-    [['ABOR\r', '\nNOOP\r\n'], [line('ABOR'), line('NOOP')]],
+    [
+      ['ABOR\r', 'NOOP\r\n'],
+      [line('ABOR'), line('NOOP')],
+    ],
+    [
+      ['ABOR\r', '\nNOOP\r\n'],
+      [line('ABOR'), line('NOOP')],
+    ],
     [['XABOR\r', '\n'], [line('XABOR')]],
   ] as [string[], LineEvent[]][])('%j → %j', (chunks, expected) => {
     expect(feed(chunks)).toEqual(expected);

@@ -51,7 +51,9 @@ describe('MLSx facts and time values', () => {
   it('formats facts', () => {
     const s = stats({ size: 5, mtime: new Date(Date.UTC(2024, 0, 2, 3, 4, 5)) });
     const all = new Set(['type', 'size', 'modify', 'perm', 'unique'] as const);
-    expect(formatFacts({ name: 'x y', stats: s }, { facts: all, perm: 'r' })).toBe('type=file;size=5;modify=20240102030405;perm=r;unique=801g4d2; x y');
+    expect(formatFacts({ name: 'x y', stats: s }, { facts: all, perm: 'r' })).toBe(
+      'type=file;size=5;modify=20240102030405;perm=r;unique=801g4d2; x y',
+    );
     expect(formatFacts({ name: 'x', stats: s }, { facts: new Set(['type'] as const), perm: '' })).toBe('type=file; x');
   });
 

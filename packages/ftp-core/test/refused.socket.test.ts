@@ -27,7 +27,8 @@ async function server(opts: Parameters<typeof startServer>[0]) {
 }
 
 const banGuard = {
-  admit: (ip: string) => (ip === '127.0.0.2' ? { ok: false as const, reason: 'Your address is banned until 12:00' } : { ok: true as const }),
+  admit: (ip: string) =>
+    ip === '127.0.0.2' ? { ok: false as const, reason: 'Your address is banned until 12:00' } : { ok: true as const },
   loginFailed: () => undefined,
   loginSucceeded: () => undefined,
 };
@@ -58,7 +59,12 @@ describe('refused connections', () => {
       [2, 'reply', '421 Your address is banned until 12:00'],
       [3, 'event', 'disconnected'],
     ]);
-    expect(lines[0]?.event).toEqual({ type: 'connected', remote: `127.0.0.2:${session!.remotePort}`, local: `127.0.0.1:${t.port}`, implicitTls: false });
+    expect(lines[0]?.event).toEqual({
+      type: 'connected',
+      remote: `127.0.0.2:${session!.remotePort}`,
+      local: `127.0.0.1:${t.port}`,
+      implicitTls: false,
+    });
     expect(lines[2]?.event).toEqual({ type: 'disconnected', reason: 'refused', duringTransfer: false });
     expect(t.server.stats().sessions).toBe(0);
     expect(doctorCodes(t, session!.id)).toEqual(['address-banned']);
@@ -83,7 +89,12 @@ describe('refused connections', () => {
   it('implicit FTPS: no reply can be sent before the handshake, the reason is in the disconnect line', async () => {
     const { t, opened, closed } = await server({ guard: banGuard, implicitTls: true });
     // tls.connect passes socket.connect() options such as localAddress through; its ConnectionOptions type omits them.
-    const options: ConnectionOptions & TcpNetConnectOpts = { host: '127.0.0.1', port: t.implicitTlsPort!, localAddress: '127.0.0.2', rejectUnauthorized: false };
+    const options: ConnectionOptions & TcpNetConnectOpts = {
+      host: '127.0.0.1',
+      port: t.implicitTlsPort!,
+      localAddress: '127.0.0.2',
+      rejectUnauthorized: false,
+    };
     const socket = tlsConnect(options);
     open.push({ close: () => socket.destroy() });
     await new Promise<void>((resolve) => socket.once('close', () => resolve()).once('error', () => undefined));

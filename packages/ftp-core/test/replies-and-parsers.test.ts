@@ -14,7 +14,9 @@ import { fromNetworkAscii, toNetworkAscii } from '../src/transfer/ascii.js';
 describe('replies', () => {
   it('formats single and multi-line replies (RFC 959 §4.2)', () => {
     expect(formatReply({ code: Reply.Ok, text: 'ok' })).toBe('200 ok\r\n');
-    expect(formatReply({ code: Reply.SystemStatus, text: 'Features:\n EPSV\n211 fake\nEnd' })).toBe('211-Features:\r\n EPSV\r\n 211 fake\r\n211 End\r\n');
+    expect(formatReply({ code: Reply.SystemStatus, text: 'Features:\n EPSV\n211 fake\nEnd' })).toBe(
+      '211-Features:\r\n EPSV\r\n 211 fake\r\n211 End\r\n',
+    );
     expect(formatReply({ code: Reply.Ok, text: 'a\rb\0c' })).toBe('200 a b c\r\n');
   });
 });
@@ -55,7 +57,11 @@ describe('command registry', () => {
 });
 
 describe('passive address choice', () => {
-  const s = { ...DEFAULT_FTP_SETTINGS, passiveAddress: '203.0.113.1', passiveAddressOverrides: [{ cidr: '10.0.0.0/8', address: '10.0.0.1' }] };
+  const s = {
+    ...DEFAULT_FTP_SETTINGS,
+    passiveAddress: '203.0.113.1',
+    passiveAddressOverrides: [{ cidr: '10.0.0.0/8', address: '10.0.0.1' }],
+  };
   it.each([
     ['10.2.3.4', '172.17.0.2', '10.0.0.1', 'override'],
     ['192.168.1.9', '172.17.0.2', '172.17.0.2', 'private-client'],

@@ -12,7 +12,15 @@ const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
 function sink(): { stream: Writable; data: () => Buffer } {
   const chunks: Buffer[] = [];
-  return { stream: new Writable({ write(c: Buffer, _e, cb) { chunks.push(c); cb(); } }), data: () => Buffer.concat(chunks) };
+  return {
+    stream: new Writable({
+      write(c: Buffer, _e, cb) {
+        chunks.push(c);
+        cb();
+      },
+    }),
+    data: () => Buffer.concat(chunks),
+  };
 }
 
 /** AUTH TLS over a raw socket; resolves once the control connection has a resumable session. */
@@ -34,7 +42,11 @@ async function secureControl(port: number): Promise<{ c: RawClient; tls: TLSSock
   return { c, tls };
 }
 
-async function tlsData(port: number, control: TLSSocket, resume: boolean): Promise<{ socket: TLSSocket; data: Promise<Buffer>; ready: Promise<void> }> {
+async function tlsData(
+  port: number,
+  control: TLSSocket,
+  resume: boolean,
+): Promise<{ socket: TLSSocket; data: Promise<Buffer>; ready: Promise<void> }> {
   const socket = tlsConnect({
     host: '127.0.0.1',
     port,
@@ -58,7 +70,14 @@ describe('explicit and implicit FTPS', () => {
 
   it('basic-ftp with AUTH TLS and PROT P round-trips 1 MiB and lists', async () => {
     const client = new Client(10_000);
-    await client.access({ host: '127.0.0.1', port: t.port, user: 'alice', password: 'secret', secure: true, secureOptions: { rejectUnauthorized: false } });
+    await client.access({
+      host: '127.0.0.1',
+      port: t.port,
+      user: 'alice',
+      password: 'secret',
+      secure: true,
+      secureOptions: { rejectUnauthorized: false },
+    });
     const payload = randomBytes(1024 * 1024);
     await client.uploadFrom(Readable.from([payload]), 'tls.bin');
     const out = sink();
@@ -107,7 +126,10 @@ describe('explicit and implicit FTPS', () => {
     d.socket.end('stored over tls');
     expect((await c.read()).code).toBe(226);
     expect(await readFile(join(t.home, 's.txt'), 'utf8')).toBe('stored over tls');
-    const opened = t.transcript.filter((l) => l.event?.type === 'data-opened').slice(-3).map((l) => l.event);
+    const opened = t.transcript
+      .filter((l) => l.event?.type === 'data-opened')
+      .slice(-3)
+      .map((l) => l.event);
     expect(opened).toEqual([0, 1, 2].map(() => expect.objectContaining({ tls: true, tlsResumed: true })));
     expect((await c.send('CCC')).code).toBe(534);
     expect((await c.send('PROT S')).code).toBe(536);

@@ -11,7 +11,12 @@ const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 function sink(): { stream: Writable; data: () => Buffer } {
   const chunks: Buffer[] = [];
   return {
-    stream: new Writable({ write(c: Buffer, _e, cb) { chunks.push(c); cb(); } }),
+    stream: new Writable({
+      write(c: Buffer, _e, cb) {
+        chunks.push(c);
+        cb();
+      },
+    }),
     data: () => Buffer.concat(chunks),
   };
 }
@@ -30,7 +35,11 @@ afterAll(async () => {
 });
 
 describe('binary round trips with basic-ftp (passive)', () => {
-  for (const [name, size] of [['0 B', 0], ['1 B', 1], ['1 MiB', 1024 * 1024]] as const) {
+  for (const [name, size] of [
+    ['0 B', 0],
+    ['1 B', 1],
+    ['1 MiB', 1024 * 1024],
+  ] as const) {
     it(`uploads and downloads ${name} byte for byte`, async () => {
       const payload = randomBytes(size);
       await client.uploadFrom(Readable.from([payload]), `file-${size}.bin`);

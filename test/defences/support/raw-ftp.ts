@@ -27,7 +27,10 @@ export class RawFtp {
   closed = false;
   private readonly timeoutMs: number;
 
-  private constructor(readonly socket: Socket, timeoutMs: number) {
+  private constructor(
+    readonly socket: Socket,
+    timeoutMs: number,
+  ) {
     this.timeoutMs = timeoutMs;
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => this.onData(chunk));

@@ -166,10 +166,13 @@ export async function findingsOf(system: System, sessionId: string): Promise<Fin
 
 /** Waits until the session's stored findings include every code in `codes`; returns them all. */
 export function findingsWith(system: System, sessionId: string, codes: string[]): Promise<Finding[]> {
-  return eventually(async () => {
-    const found = await findingsOf(system, sessionId);
-    return codes.every((code) => found.some((f) => f.code === code)) ? found : undefined;
-  }, `findings ${codes.join(', ')} of session ${sessionId}`);
+  return eventually(
+    async () => {
+      const found = await findingsOf(system, sessionId);
+      return codes.every((code) => found.some((f) => f.code === code)) ? found : undefined;
+    },
+    `findings ${codes.join(', ')} of session ${sessionId}`,
+  );
 }
 
 /** The live stream, collecting every message. */

@@ -49,7 +49,7 @@ export function closeInterruptedSessions(deps: InterruptedSessionsDeps): number 
 function lastLineAt(deps: InterruptedSessionsDeps, sessionId: string): number {
   let at = 0;
   let afterSeq: number | undefined;
-  for (let read = 0; read < MAX_LINES_READ; ) {
+  for (let read = 0; read < MAX_LINES_READ;) {
     const lines = deps.transcripts.lines(sessionId, { afterSeq, limit: 10_000 });
     const last = lines.at(-1);
     if (!last) break;

@@ -47,11 +47,20 @@ export class LiveHub {
   ) {
     this.#maxBuffered = opts.maxBufferedBytes ?? 1024 * 1024;
     // Nothing is built for an event when no browser is connected: session events are on every session's path.
-    const onOpen = (info: SessionInfo) => this.#clients.size > 0 && this.publish({ type: 'session-open', session: this.#liveSession(info) });
-    const onUpdate = (info: SessionInfo) => this.#clients.size > 0 && this.publish({ type: 'session-update', session: this.#liveSession(info) });
+    const onOpen = (info: SessionInfo) =>
+      this.#clients.size > 0 && this.publish({ type: 'session-open', session: this.#liveSession(info) });
+    const onUpdate = (info: SessionInfo) =>
+      this.#clients.size > 0 && this.publish({ type: 'session-update', session: this.#liveSession(info) });
     const onClose = (info: SessionInfo & { reason: string; bytesIn: number; bytesOut: number; filesIn: number; filesOut: number }) => {
       this.#rates.delete(info.id);
-      const session: LiveSession = { ...fromInfo(info), state: 'closing', bytesIn: info.bytesIn, bytesOut: info.bytesOut, filesIn: info.filesIn, filesOut: info.filesOut };
+      const session: LiveSession = {
+        ...fromInfo(info),
+        state: 'closing',
+        bytesIn: info.bytesIn,
+        bytesOut: info.bytesOut,
+        filesIn: info.filesIn,
+        filesOut: info.filesOut,
+      };
       this.publish({ type: 'session-close', session, reason: info.reason });
     };
     const onLine = (line: TranscriptLine) => this.publish({ type: 'transcript', line: line as LiveTranscriptLine });

@@ -68,7 +68,11 @@ export function recordSessions(server: FtpServer, opts: SessionRecordingOptions)
   const tracked = new Map<string, Tracked>();
   const track = (id: string): Tracked => {
     let t = tracked.get(id);
-    if (!t) tracked.set(id, (t = { address: '', loggedIn: false, loginFailed: false, problems: false, doctor: null, storeTimer: null, stored: false }));
+    if (!t)
+      tracked.set(
+        id,
+        (t = { address: '', loggedIn: false, loginFailed: false, problems: false, doctor: null, storeTimer: null, stored: false }),
+      );
     return t;
   };
   const failed = (sessionId: string, t: Tracked) => (error: unknown) => {
@@ -124,7 +128,15 @@ export function recordSessions(server: FtpServer, opts: SessionRecordingOptions)
         failed(s.id, t)(error);
       }
     }
-    recorder.sessionOpened({ id: s.id, remoteAddress: s.remoteAddress, remotePort: s.remotePort, localAddress: s.localAddress, localPort: s.localPort, startedAt: s.startedAt, tls: s.tls });
+    recorder.sessionOpened({
+      id: s.id,
+      remoteAddress: s.remoteAddress,
+      remotePort: s.remotePort,
+      localAddress: s.localAddress,
+      localPort: s.localPort,
+      startedAt: s.startedAt,
+      tls: s.tls,
+    });
   };
   const onUpdate: Listener<'session:update'> = (s) => {
     recorder.sessionUpdated({ id: s.id, username: s.username, tls: s.tls, clientSoftware: s.clientSoftware });
@@ -153,13 +165,28 @@ export function recordSessions(server: FtpServer, opts: SessionRecordingOptions)
     } else if (event.type === 'login-failed') {
       t.loginFailed = true;
       opts.onLogin?.(false);
-      recorder.login({ at: line.at, sessionId: line.sessionId, username: event.username, address: t.address, ok: false, reason: event.reason });
+      recorder.login({
+        at: line.at,
+        sessionId: line.sessionId,
+        username: event.username,
+        address: t.address,
+        ok: false,
+        reason: event.reason,
+      });
     } else if (PROBLEM_EVENTS.has(event.type) || (event.type === 'transfer-finished' && event.outcome === 'failed')) {
       t.problems = true;
     }
   };
   const onTransfer: Listener<'transfer'> = (tr) => {
-    recorder.transfer({ sessionId: tr.sessionId, direction: tr.direction, path: tr.path, bytes: tr.bytes, startedAt: tr.startedAt, durationMs: tr.durationMs, outcome: tr.outcome });
+    recorder.transfer({
+      sessionId: tr.sessionId,
+      direction: tr.direction,
+      path: tr.path,
+      bytes: tr.bytes,
+      startedAt: tr.startedAt,
+      durationMs: tr.durationMs,
+      outcome: tr.outcome,
+    });
   };
   const onClose: Listener<'session:close'> = (s) => {
     const t = track(s.id);
@@ -175,7 +202,16 @@ export function recordSessions(server: FtpServer, opts: SessionRecordingOptions)
       store(s.id, t);
     }
     const outcome = !t.loggedIn && t.loginFailed ? 'login-failed' : problems ? 'problems' : 'ok';
-    recorder.sessionClosed({ id: s.id, endedAt: s.endedAt, reason: s.reason, bytesIn: s.bytesIn, bytesOut: s.bytesOut, filesIn: s.filesIn, filesOut: s.filesOut, outcome });
+    recorder.sessionClosed({
+      id: s.id,
+      endedAt: s.endedAt,
+      reason: s.reason,
+      bytesIn: s.bytesIn,
+      bytesOut: s.bytesOut,
+      filesIn: s.filesIn,
+      filesOut: s.filesOut,
+      outcome,
+    });
   };
 
   server.on('session:open', onOpen);

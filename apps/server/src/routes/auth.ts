@@ -56,23 +56,31 @@ const TokenParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100
 export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (app, { stores }) => {
   const { tokens } = stores;
 
-  app.post('/auth/logout', { schema: { tags: ['auth'], summary: 'Revoke the current session or token', response: { 204: Type.Null() } } }, async (req, reply) => {
-    const admin = req.admin!;
-    tokens.revoke(admin.tokenId);
-    reply.clearCookie(SESSION_COOKIE, { path: '/' });
-    audit(stores.audit, req, { action: 'auth.logout', target: admin.username });
-    return reply.code(204).send(null);
-  });
+  app.post(
+    '/auth/logout',
+    { schema: { tags: ['auth'], summary: 'Revoke the current session or token', response: { 204: Type.Null() } } },
+    async (req, reply) => {
+      const admin = req.admin!;
+      tokens.revoke(admin.tokenId);
+      reply.clearCookie(SESSION_COOKIE, { path: '/' });
+      audit(stores.audit, req, { action: 'auth.logout', target: admin.username });
+      return reply.code(204).send(null);
+    },
+  );
 
   app.get('/auth/me', { schema: { tags: ['auth'], response: { 200: Me } } }, async (req) => {
     const admin = req.admin!;
     return { username: admin.username, csrfToken: admin.csrfToken, via: admin.via };
   });
 
-  app.get('/auth/tokens', { schema: { tags: ['auth'], summary: 'API tokens (secrets are never shown again)', response: { 200: Page(ApiToken) } } }, async () => ({
-    items: tokens.listApi(),
-    nextCursor: null,
-  }));
+  app.get(
+    '/auth/tokens',
+    { schema: { tags: ['auth'], summary: 'API tokens (secrets are never shown again)', response: { 200: Page(ApiToken) } } },
+    async () => ({
+      items: tokens.listApi(),
+      nextCursor: null,
+    }),
+  );
 
   app.post('/auth/tokens', { schema: { tags: ['auth'], body: CreateTokenBody, response: { 201: CreatedToken } } }, async (req, reply) => {
     const admin = req.admin!;
@@ -83,10 +91,14 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
     return reply.code(201).send({ id: issued.id, name: req.body.name, createdAt, lastUsedAt: null, expiresAt, token: issued.token });
   });
 
-  app.delete('/auth/tokens/:id', { schema: { tags: ['auth'], params: TokenParams, response: { 204: Type.Null() } } }, async (req, reply) => {
-    const { id } = req.params;
-    if (!tokens.listApi().some((t) => t.id === id) || !tokens.revoke(id)) throw Errors.TokenNotFound(id);
-    audit(stores.audit, req, { action: 'token.revoke', target: id });
-    return reply.code(204).send(null);
-  });
+  app.delete(
+    '/auth/tokens/:id',
+    { schema: { tags: ['auth'], params: TokenParams, response: { 204: Type.Null() } } },
+    async (req, reply) => {
+      const { id } = req.params;
+      if (!tokens.listApi().some((t) => t.id === id) || !tokens.revoke(id)) throw Errors.TokenNotFound(id);
+      audit(stores.audit, req, { action: 'token.revoke', target: id });
+      return reply.code(204).send(null);
+    },
+  );
 };

@@ -18,14 +18,22 @@ export const defencesRoutes: FastifyPluginAsyncTypebox<DefencesRouteOptions> = a
     nextCursor: null,
   }));
 
-  app.delete('/bans/:address', { schema: { tags: ['defences'], summary: 'Lift a ban', params: BanParams, response: { 204: Type.Null() } } }, async (req, reply) => {
-    const { address } = req.params;
-    if (!services.guard.lift(address)) throw Errors.BanNotFound(address);
-    audit(services.stores.audit, req, { action: 'ban.lift', target: address });
-    return reply.code(204).send(null);
-  });
+  app.delete(
+    '/bans/:address',
+    { schema: { tags: ['defences'], summary: 'Lift a ban', params: BanParams, response: { 204: Type.Null() } } },
+    async (req, reply) => {
+      const { address } = req.params;
+      if (!services.guard.lift(address)) throw Errors.BanNotFound(address);
+      audit(services.stores.audit, req, { action: 'ban.lift', target: address });
+      return reply.code(204).send(null);
+    },
+  );
 
-  app.get('/audit', { schema: { tags: ['defences'], summary: 'Admin actions, newest first', querystring: CursorQuery, response: { 200: Page(AuditEntry) } } }, async (req) =>
-    services.stores.audit.list({ limit: req.query.limit ?? 50, cursor: req.query.cursor }),
+  app.get(
+    '/audit',
+    {
+      schema: { tags: ['defences'], summary: 'Admin actions, newest first', querystring: CursorQuery, response: { 200: Page(AuditEntry) } },
+    },
+    async (req) => services.stores.audit.list({ limit: req.query.limit ?? 50, cursor: req.query.cursor }),
   );
 };

@@ -26,26 +26,59 @@ export const sessionsRoutes: FastifyPluginAsyncTypebox<SessionsRouteOptions> = a
     return session;
   };
 
-  app.get('/sessions', { schema: { tags: ['sessions'], summary: 'Sessions connected now', response: { 200: Page(LiveSession) } } }, async () => ({
-    items: services.hub.liveSessions(),
-    nextCursor: null,
-  }));
+  app.get(
+    '/sessions',
+    { schema: { tags: ['sessions'], summary: 'Sessions connected now', response: { 200: Page(LiveSession) } } },
+    async () => ({
+      items: services.hub.liveSessions(),
+      nextCursor: null,
+    }),
+  );
 
-  app.delete('/sessions/:id', { schema: { tags: ['sessions'], summary: 'Disconnect a live session (421)', params: SessionParams, response: { 204: Type.Null() } } }, async (req, reply) => {
-    const { id } = req.params;
-    const live = services.ftp.session(id);
-    if (!live || !services.ftp.disconnect(id)) throw Errors.SessionNotFound(id);
-    audit(services.stores.audit, req, { action: 'session.disconnect', target: id, detail: { username: live.username, remoteAddress: live.remoteAddress } });
-    return reply.code(204).send(null);
-  });
+  app.delete(
+    '/sessions/:id',
+    { schema: { tags: ['sessions'], summary: 'Disconnect a live session (421)', params: SessionParams, response: { 204: Type.Null() } } },
+    async (req, reply) => {
+      const { id } = req.params;
+      const live = services.ftp.session(id);
+      if (!live || !services.ftp.disconnect(id)) throw Errors.SessionNotFound(id);
+      audit(services.stores.audit, req, {
+        action: 'session.disconnect',
+        target: id,
+        detail: { username: live.username, remoteAddress: live.remoteAddress },
+      });
+      return reply.code(204).send(null);
+    },
+  );
 
-  app.get('/sessions/history', { schema: { tags: ['sessions'], summary: 'Recorded sessions, newest first', querystring: SessionHistoryQuery, response: { 200: Page(SessionRecord) } } }, async (req) => {
-    const q = req.query;
-    if (q.from !== undefined && q.to !== undefined && q.from > q.to) throw invalidField('from', 'from is after to');
-    return sessions.history({ user: q.user, address: q.address, from: q.from, to: q.to, outcome: q.outcome, limit: q.limit ?? 50, cursor: q.cursor });
-  });
+  app.get(
+    '/sessions/history',
+    {
+      schema: {
+        tags: ['sessions'],
+        summary: 'Recorded sessions, newest first',
+        querystring: SessionHistoryQuery,
+        response: { 200: Page(SessionRecord) },
+      },
+    },
+    async (req) => {
+      const q = req.query;
+      if (q.from !== undefined && q.to !== undefined && q.from > q.to) throw invalidField('from', 'from is after to');
+      return sessions.history({
+        user: q.user,
+        address: q.address,
+        from: q.from,
+        to: q.to,
+        outcome: q.outcome,
+        limit: q.limit ?? 50,
+        cursor: q.cursor,
+      });
+    },
+  );
 
-  app.get('/sessions/:id', { schema: { tags: ['sessions'], params: SessionParams, response: { 200: SessionRecord } } }, async (req) => recorded(req.params.id));
+  app.get('/sessions/:id', { schema: { tags: ['sessions'], params: SessionParams, response: { 200: SessionRecord } } }, async (req) =>
+    recorded(req.params.id),
+  );
 
   app.get(
     '/sessions/:id/transcript',
@@ -66,22 +99,35 @@ export const sessionsRoutes: FastifyPluginAsyncTypebox<SessionsRouteOptions> = a
       const lines = transcripts.lines(id, { afterSeq, limit });
       if (req.query.format === 'text') {
         // Plain text bypasses the JSON serializer of the 200 schema.
-        return reply.type('text/plain; charset=utf-8').serializer(String).send(transcriptText(lines) as never);
+        return reply
+          .type('text/plain; charset=utf-8')
+          .serializer(String)
+          .send(transcriptText(lines) as never);
       }
       const last = lines.at(-1);
       return { items: lines, nextCursor: lines.length === limit && last ? String(last.seq) : null };
     },
   );
 
-  app.get('/sessions/:id/transfers', { schema: { tags: ['sessions'], params: SessionParams, response: { 200: Page(Transfer) } } }, async (req) => {
-    recorded(req.params.id);
-    return { items: transcripts.transfers(req.params.id), nextCursor: null };
-  });
+  app.get(
+    '/sessions/:id/transfers',
+    { schema: { tags: ['sessions'], params: SessionParams, response: { 200: Page(Transfer) } } },
+    async (req) => {
+      recorded(req.params.id);
+      return { items: transcripts.transfers(req.params.id), nextCursor: null };
+    },
+  );
 
-  app.get('/sessions/:id/diagnosis', { schema: { tags: ['sessions'], summary: "The transcript doctor's findings", params: SessionParams, response: { 200: Page(Finding) } } }, async (req) => {
-    recorded(req.params.id);
-    return { items: findings.list(req.params.id), nextCursor: null };
-  });
+  app.get(
+    '/sessions/:id/diagnosis',
+    {
+      schema: { tags: ['sessions'], summary: "The transcript doctor's findings", params: SessionParams, response: { 200: Page(Finding) } },
+    },
+    async (req) => {
+      recorded(req.params.id);
+      return { items: findings.list(req.params.id), nextCursor: null };
+    },
+  );
 };
 
 /**

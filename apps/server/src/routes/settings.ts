@@ -14,7 +14,13 @@ export interface SettingsRouteOptions {
 
 const PreviewQuery = Type.Object({
   ...PassivePreviewQuery.properties,
-  localAddress: Type.Optional(Type.String({ minLength: 2, maxLength: 64, description: 'Server address the client connects to; default: the one this request reached' })),
+  localAddress: Type.Optional(
+    Type.String({
+      minLength: 2,
+      maxLength: 64,
+      description: 'Server address the client connects to; default: the one this request reached',
+    }),
+  ),
 });
 
 export const settingsRoutes: FastifyPluginAsyncTypebox<SettingsRouteOptions> = async (app, { services }) => {
@@ -24,12 +30,21 @@ export const settingsRoutes: FastifyPluginAsyncTypebox<SettingsRouteOptions> = a
 
   app.patch(
     '/settings',
-    { schema: { tags: ['settings'], summary: 'Change settings; env-fixed keys answer 409', body: UpdateSettingsBody, response: { 200: Settings } } },
+    {
+      schema: {
+        tags: ['settings'],
+        summary: 'Change settings; env-fixed keys answer 409',
+        body: UpdateSettingsBody,
+        response: { 200: Settings },
+      },
+    },
     async (req) => {
       const before = settings.values;
       settings.update(req.body);
       ftp.updateSettings(settings.ftpSettings());
-      const changed = Object.fromEntries(Object.keys(req.body).map((k) => [k, { from: before[k as keyof typeof before], to: settings.values[k as keyof typeof before] }]));
+      const changed = Object.fromEntries(
+        Object.keys(req.body).map((k) => [k, { from: before[k as keyof typeof before], to: settings.values[k as keyof typeof before] }]),
+      );
       audit(services.stores.audit, req, { action: 'settings.update', target: null, detail: changed });
       return settings.view();
     },
@@ -37,7 +52,14 @@ export const settingsRoutes: FastifyPluginAsyncTypebox<SettingsRouteOptions> = a
 
   app.get(
     '/settings/passive-preview',
-    { schema: { tags: ['settings'], summary: 'The exact 227 reply a client at clientAddress would get', querystring: PreviewQuery, response: { 200: PassivePreview } } },
+    {
+      schema: {
+        tags: ['settings'],
+        summary: 'The exact 227 reply a client at clientAddress would get',
+        querystring: PreviewQuery,
+        response: { 200: PassivePreview },
+      },
+    },
     async (req) => {
       const clientAddress = normalizeAddress(req.query.clientAddress);
       if (isIP(clientAddress) === 0) throw invalidField('clientAddress', `"${req.query.clientAddress}" is not an IP address`);

@@ -1,5 +1,14 @@
 /** FTP accounts: list, create, read, change, delete. The password is write-only. */
-import { CreateUserBody, Page, PERMISSIONS, UpdateUserBody, User, UserListQuery, USERNAME_PATTERN, type PermissionRule } from '@ferry/contract';
+import {
+  CreateUserBody,
+  Page,
+  PERMISSIONS,
+  UpdateUserBody,
+  User,
+  UserListQuery,
+  USERNAME_PATTERN,
+  type PermissionRule,
+} from '@ferry/contract';
 import { DuplicateError } from '@ferry/db';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
@@ -50,7 +59,15 @@ export const usersRoutes: FastifyPluginAsyncTypebox<UsersRouteOptions> = async (
 
   app.patch(
     '/users/:username',
-    { schema: { tags: ['users'], summary: 'Change an account; applies to new logins', params: UserParams, body: UpdateUserBody, response: { 200: User } } },
+    {
+      schema: {
+        tags: ['users'],
+        summary: 'Change an account; applies to new logins',
+        params: UserParams,
+        body: UpdateUserBody,
+        response: { 200: User },
+      },
+    },
     async (req) => {
       const { username } = req.params;
       checkUserFields(req.body);
@@ -62,13 +79,17 @@ export const usersRoutes: FastifyPluginAsyncTypebox<UsersRouteOptions> = async (
     },
   );
 
-  app.delete('/users/:username', { schema: { tags: ['users'], params: UserParams, response: { 204: Type.Null() } } }, async (req, reply) => {
-    const { username } = req.params;
-    if (!users.remove(username)) throw Errors.UserNotFound(username);
-    services.authenticator.invalidate(username);
-    audit(auditStore, req, { action: 'user.delete', target: username });
-    return reply.code(204).send(null);
-  });
+  app.delete(
+    '/users/:username',
+    { schema: { tags: ['users'], params: UserParams, response: { 204: Type.Null() } } },
+    async (req, reply) => {
+      const { username } = req.params;
+      if (!users.remove(username)) throw Errors.UserNotFound(username);
+      services.authenticator.invalidate(username);
+      audit(auditStore, req, { action: 'user.delete', target: username });
+      return reply.code(204).send(null);
+    },
+  );
 };
 
 /** What the schema cannot check: networks, and one rule per path. */
@@ -79,7 +100,8 @@ function checkUserFields(body: { allowedCidrs?: string[]; permissions?: Permissi
   const seen = new Set<string>();
   body.permissions?.forEach((rule, i) => {
     const path = rule.path.length > 1 ? rule.path.replace(/\/+$/, '') : rule.path;
-    if (path.split('/').some((part) => part === '..' || part === '.')) throw invalidField(`permissions/${i}/path`, `"${rule.path}" must not contain . or .. segments`);
+    if (path.split('/').some((part) => part === '..' || part === '.'))
+      throw invalidField(`permissions/${i}/path`, `"${rule.path}" must not contain . or .. segments`);
     if (seen.has(path)) throw invalidField(`permissions/${i}/path`, `"${rule.path}" is listed twice`);
     seen.add(path);
   });

@@ -19,7 +19,8 @@ export function toApiError(status: number, body: unknown): ApiError {
   if (error && typeof error.code === 'string' && typeof error.message === 'string') {
     return new ApiError(status, error.code, error.message, typeof error.field === 'string' ? error.field : undefined);
   }
-  const fallback = status === 401 ? 'Please sign in.' : status >= 500 ? 'The server had a problem. Try again.' : `Request failed (HTTP ${status}).`;
+  const fallback =
+    status === 401 ? 'Please sign in.' : status >= 500 ? 'The server had a problem. Try again.' : `Request failed (HTTP ${status}).`;
   return new ApiError(status, `HTTP_${status}`, fallback);
 }
 

@@ -1,7 +1,26 @@
 import type {
-  ApiToken, AuditEntry, Ban, ConnectivityReport, CreatedToken, CreateTokenBody, CreateUserBody, Finding, LiveSession, LoginReply, Me,
-  Overview, PageOf, PassivePreview, ServerInfo, SessionHistoryQuery, SessionRecord, Settings, TranscriptLine,
-  UpdateSettingsBody, UpdateUserBody, User,
+  ApiToken,
+  AuditEntry,
+  Ban,
+  ConnectivityReport,
+  CreatedToken,
+  CreateTokenBody,
+  CreateUserBody,
+  Finding,
+  LiveSession,
+  LoginReply,
+  Me,
+  Overview,
+  PageOf,
+  PassivePreview,
+  ServerInfo,
+  SessionHistoryQuery,
+  SessionRecord,
+  Settings,
+  TranscriptLine,
+  UpdateSettingsBody,
+  UpdateUserBody,
+  User,
 } from '@ferry/contract';
 import { ApiError, toApiError } from './api-errors.js';
 import { toQueryString } from './query.js';
@@ -69,8 +88,7 @@ export class Api {
     this.request<PageOf<User>>('GET', `/users${toQueryString(query)}`);
   user = (username: string) => this.request<User>('GET', `/users/${encodeURIComponent(username)}`);
   createUser = (body: CreateUserBody) => this.request<User>('POST', '/users', body);
-  updateUser = (username: string, body: UpdateUserBody) =>
-    this.request<User>('PATCH', `/users/${encodeURIComponent(username)}`, body);
+  updateUser = (username: string, body: UpdateUserBody) => this.request<User>('PATCH', `/users/${encodeURIComponent(username)}`, body);
   deleteUser = (username: string) => this.request<void>('DELETE', `/users/${encodeURIComponent(username)}`);
 
   // ---------- sessions ----------

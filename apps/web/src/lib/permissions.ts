@@ -5,7 +5,14 @@ import type { Permission } from '@ferry/contract';
  * that the TypeBox runtime stays out of the bundle; the type check below and a unit test keep them equal.
  */
 export const PERMISSION_LIST = [
-  'list', 'download', 'upload', 'overwrite', 'delete', 'rename', 'mkdir', 'rmdir',
+  'list',
+  'download',
+  'upload',
+  'overwrite',
+  'delete',
+  'rename',
+  'mkdir',
+  'rmdir',
 ] as const satisfies readonly Permission[];
 
 type Missing = Exclude<Permission, (typeof PERMISSION_LIST)[number]>;

@@ -28,7 +28,10 @@ export interface HistoryFilters {
 export const emptyHistoryFilters = (): HistoryFilters => ({ user: '', address: '', from: '', to: '', outcome: '' });
 
 /** Form values → API query (trimmed, times as epoch ms, blanks left out). */
-export function historyQuery(filters: HistoryFilters, page: { cursor?: string | null; limit?: number } = {}): SessionHistoryQuery & { cursor?: string } {
+export function historyQuery(
+  filters: HistoryFilters,
+  page: { cursor?: string | null; limit?: number } = {},
+): SessionHistoryQuery & { cursor?: string } {
   const query: SessionHistoryQuery & { cursor?: string } = {};
   const user = filters.user.trim();
   const address = filters.address.trim();

@@ -2,8 +2,13 @@ import type { SettingKey, SettingsValues, UpdateSettingsBody } from '@ferry/cont
 
 /** Settings whose inputs are whole numbers. */
 export const NUMBER_SETTINGS = [
-  'idleTimeoutSeconds', 'loginTimeoutSeconds', 'dataConnectTimeoutSeconds', 'maxSessions', 'maxSessionsPerAddress',
-  'maxCommandsPerSecond', 'transcriptRetentionDays',
+  'idleTimeoutSeconds',
+  'loginTimeoutSeconds',
+  'dataConnectTimeoutSeconds',
+  'maxSessions',
+  'maxSessionsPerAddress',
+  'maxCommandsPerSecond',
+  'transcriptRetentionDays',
 ] as const satisfies readonly SettingKey[];
 type NumberSetting = (typeof NUMBER_SETTINGS)[number];
 
@@ -62,7 +67,15 @@ export function settingsPatch(model: SettingsFormModel, current: SettingsValues,
     return { cidr: o.cidr.trim(), address: o.address.trim() };
   });
   if (model.banner.trim() === '') errors['banner'] = 'The banner cannot be empty.';
-  for (const key of ['banner', 'passiveLocalForPrivateClients', 'allowForeignDataPeer', 'allowForeignActiveTarget', 'tlsControl', 'tlsData', 'requireTlsSessionResumption'] as const) {
+  for (const key of [
+    'banner',
+    'passiveLocalForPrivateClients',
+    'allowForeignDataPeer',
+    'allowForeignActiveTarget',
+    'tlsControl',
+    'tlsData',
+    'requireTlsSessionResumption',
+  ] as const) {
     next[key] = model[key];
   }
   if (Object.keys(errors).length > 0) return { ok: false, errors };

@@ -1,7 +1,6 @@
 import type { Finding, TranscriptLine } from '@ferry/contract';
 import { formatClock } from './format.js';
 
-
 /** How a line is shown: FileZilla-style labels, and a tone the stylesheet colours. */
 export type LineTone = 'command' | 'reply-ok' | 'reply-info' | 'reply-error' | 'event' | 'event-error';
 export type LineLabel = 'Command' | 'Response' | 'Status' | 'Error';
@@ -42,7 +41,8 @@ export function formatLine(line: TranscriptLine): FormattedLine {
   if (line.kind === 'reply') {
     const match = REPLY_CODE.exec(text);
     const code = match ? Number(match[1]) : null;
-    const tone: LineTone = code === null ? 'reply-info' : code >= 400 ? 'reply-error' : code < 200 || code >= 300 ? 'reply-info' : 'reply-ok';
+    const tone: LineTone =
+      code === null ? 'reply-info' : code >= 400 ? 'reply-error' : code < 200 || code >= 300 ? 'reply-info' : 'reply-ok';
     return { seq: line.seq, time, label: 'Response', text, tone, code };
   }
   const failed = eventFailed(line);

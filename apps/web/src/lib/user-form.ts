@@ -33,8 +33,19 @@ export interface UserFormModel {
 
 /** Every key an error can be shown beside (rules add "permissions.N.path"). */
 export const USER_FIELDS = [
-  'username', 'password', 'homeDir', 'enabled', 'tls', 'permissions', 'quotaBytes', 'quotaFiles', 'maxSessions',
-  'uploadBytesPerSecond', 'downloadBytesPerSecond', 'allowedCidrs', 'expiresAt',
+  'username',
+  'password',
+  'homeDir',
+  'enabled',
+  'tls',
+  'permissions',
+  'quotaBytes',
+  'quotaFiles',
+  'maxSessions',
+  'uploadBytesPerSecond',
+  'downloadBytesPerSecond',
+  'allowedCidrs',
+  'expiresAt',
 ] as const;
 
 export const userFieldKeys = (model: UserFormModel): string[] => [
@@ -111,7 +122,10 @@ function readFields(model: UserFormModel, errors: Record<string, string>): Field
     maxSessions: count('maxSessions', 1, 10_000),
     uploadBytesPerSecond: size('uploadBytesPerSecond', 1),
     downloadBytesPerSecond: size('downloadBytesPerSecond', 1),
-    allowedCidrs: model.allowedCidrs.split(/[\s,]+/).map((s) => s.trim()).filter((s) => s !== ''),
+    allowedCidrs: model.allowedCidrs
+      .split(/[\s,]+/)
+      .map((s) => s.trim())
+      .filter((s) => s !== ''),
     expiresAt,
   };
   if (model.homeDir.trim() !== '') fields.homeDir = model.homeDir.trim();
@@ -123,7 +137,8 @@ export function formToCreateBody(model: UserFormModel): FormResult<CreateUserBod
   const errors: Record<string, string> = {};
   const fields = readFields(model, errors);
   const username = model.username.trim();
-  if (!USERNAME.test(username)) errors['username'] = 'Use 1–64 letters, digits, dots, dashes, underscores or @, starting with a letter or digit.';
+  if (!USERNAME.test(username))
+    errors['username'] = 'Use 1–64 letters, digits, dots, dashes, underscores or @, starting with a letter or digit.';
   if (model.password.length < 8) errors['password'] = 'Use at least 8 characters.';
   if (Object.keys(errors).length > 0) return { ok: false, errors };
   // Unset limits are left out rather than sent as null: the server's defaults apply.
@@ -140,8 +155,6 @@ export function formToUpdateBody(model: UserFormModel, original?: User): FormRes
   const fields = readFields(model, errors);
   if (Object.keys(errors).length > 0) return { ok: false, errors };
   if (!original) return { ok: true, body: fields };
-  const changed = Object.entries(fields).filter(
-    ([key, value]) => JSON.stringify(value) !== JSON.stringify(original[key as keyof User]),
-  );
+  const changed = Object.entries(fields).filter(([key, value]) => JSON.stringify(value) !== JSON.stringify(original[key as keyof User]));
   return { ok: true, body: Object.fromEntries(changed) as UpdateUserBody };
 }

@@ -23,7 +23,12 @@ export function createAuditStore(db: Db) {
       .orderBy(desc(auditLog.id))
       .limit(limit + 1)
       .all();
-    return toPage(rows, limit, (r) => r, (r) => [r.id]);
+    return toPage(
+      rows,
+      limit,
+      (r) => r,
+      (r) => [r.id],
+    );
   }
 
   return { record, list };

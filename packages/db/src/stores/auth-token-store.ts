@@ -45,7 +45,13 @@ export function createAuthTokenStore(db: Db) {
   function verify(token: string, now: number): TokenOwner | null {
     if (!TOKEN_PATTERN.test(token)) return null;
     const row = orm
-      .select({ tokenId: authTokens.id, adminId: authTokens.adminId, kind: authTokens.kind, expiresAt: authTokens.expiresAt, username: admins.username })
+      .select({
+        tokenId: authTokens.id,
+        adminId: authTokens.adminId,
+        kind: authTokens.kind,
+        expiresAt: authTokens.expiresAt,
+        username: admins.username,
+      })
       .from(authTokens)
       .innerJoin(admins, eq(admins.id, authTokens.adminId))
       .where(eq(authTokens.tokenHash, sha256(token)))
@@ -59,7 +65,13 @@ export function createAuthTokenStore(db: Db) {
   function listApi(adminId?: number): ApiTokenRecord[] {
     const isApi = eq(authTokens.kind, 'api');
     return orm
-      .select({ id: authTokens.id, name: authTokens.name, createdAt: authTokens.createdAt, lastUsedAt: authTokens.lastUsedAt, expiresAt: authTokens.expiresAt })
+      .select({
+        id: authTokens.id,
+        name: authTokens.name,
+        createdAt: authTokens.createdAt,
+        lastUsedAt: authTokens.lastUsedAt,
+        expiresAt: authTokens.expiresAt,
+      })
       .from(authTokens)
       .where(adminId === undefined ? isApi : and(isApi, eq(authTokens.adminId, adminId)))
       .orderBy(desc(authTokens.createdAt), desc(authTokens.id))
@@ -72,7 +84,10 @@ export function createAuthTokenStore(db: Db) {
 
   /** Deletes tokens expired at `now`; returns how many. */
   function purgeExpired(now: number): number {
-    return orm.delete(authTokens).where(and(isNotNull(authTokens.expiresAt), lte(authTokens.expiresAt, now))).run().changes;
+    return orm
+      .delete(authTokens)
+      .where(and(isNotNull(authTokens.expiresAt), lte(authTokens.expiresAt, now)))
+      .run().changes;
   }
 
   return { issue, verify, listApi, revoke, purgeExpired };

@@ -10,15 +10,36 @@ export function createFindingStore(db: Db) {
 
   // Prepared once per store: replacing runs for every session the doctor found something in.
   const p = sql.placeholder;
-  const deleteOf = orm.delete(findings).where(eq(findings.sessionId, p('sessionId'))).prepare();
+  const deleteOf = orm
+    .delete(findings)
+    .where(eq(findings.sessionId, p('sessionId')))
+    .prepare();
   const insertOne = orm
     .insert(findings)
-    .values({ sessionId: p('sessionId'), code: p('code'), severity: p('severity'), title: p('title'), explanation: p('explanation'), fix: p('fix'), evidence: p('evidence'), at: p('at') })
+    .values({
+      sessionId: p('sessionId'),
+      code: p('code'),
+      severity: p('severity'),
+      title: p('title'),
+      explanation: p('explanation'),
+      fix: p('fix'),
+      evidence: p('evidence'),
+      at: p('at'),
+    })
     .prepare();
   const write = (sessionId: string, list: readonly FindingRecord[]) => {
     deleteOf.run({ sessionId });
     for (const f of list) {
-      insertOne.run({ sessionId, code: f.code, severity: f.severity, title: f.title, explanation: f.explanation, fix: f.fix, evidence: f.evidence, at: f.at });
+      insertOne.run({
+        sessionId,
+        code: f.code,
+        severity: f.severity,
+        title: f.title,
+        explanation: f.explanation,
+        fix: f.fix,
+        evidence: f.evidence,
+        at: f.at,
+      });
     }
   };
   const writeMany = handle.sqlite.transaction((entries: Iterable<readonly [string, readonly FindingRecord[]]>) => {

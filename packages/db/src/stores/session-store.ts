@@ -46,7 +46,10 @@ const columns = {
 
 type Row = SessionRecord & { serverPort: number };
 
-const toRecord = ({ serverPort, serverAddress, ...row }: Row): SessionRecord => ({ ...row, serverAddress: hostPort(serverAddress, serverPort) });
+const toRecord = ({ serverPort, serverAddress, ...row }: Row): SessionRecord => ({
+  ...row,
+  serverAddress: hostPort(serverAddress, serverPort),
+});
 
 /** Reads of finished and running sessions. Writes go through the session recorder. */
 export function createSessionStore(db: Db) {
@@ -84,7 +87,14 @@ export function createSessionStore(db: Db) {
   /** The latest successful (`ok`) or failed logins, newest first. */
   function recentLogins(limit: number, ok: boolean): LoginEventRecord[] {
     return orm
-      .select({ at: logins.at, sessionId: logins.sessionId, username: logins.username, address: logins.address, ok: logins.ok, reason: logins.reason })
+      .select({
+        at: logins.at,
+        sessionId: logins.sessionId,
+        username: logins.username,
+        address: logins.address,
+        ok: logins.ok,
+        reason: logins.reason,
+      })
       .from(logins)
       .where(eq(logins.ok, ok))
       .orderBy(desc(logins.at), desc(logins.id))
@@ -96,8 +106,12 @@ export function createSessionStore(db: Db) {
   function bytesSince(at: number): { bytesIn: number; bytesOut: number } {
     const row = orm
       .select({
-        bytesIn: sql<number>`coalesce(sum(CASE WHEN ${transfers.direction} = 'upload' THEN ${transfers.bytes} ELSE 0 END), 0)`.mapWith(Number),
-        bytesOut: sql<number>`coalesce(sum(CASE WHEN ${transfers.direction} = 'upload' THEN 0 ELSE ${transfers.bytes} END), 0)`.mapWith(Number),
+        bytesIn: sql<number>`coalesce(sum(CASE WHEN ${transfers.direction} = 'upload' THEN ${transfers.bytes} ELSE 0 END), 0)`.mapWith(
+          Number,
+        ),
+        bytesOut: sql<number>`coalesce(sum(CASE WHEN ${transfers.direction} = 'upload' THEN 0 ELSE ${transfers.bytes} END), 0)`.mapWith(
+          Number,
+        ),
       })
       .from(transfers)
       .where(gte(transfers.startedAt, at))

@@ -6,7 +6,13 @@ export function createSettingsStore(db: Db) {
   const { orm } = handleOf(db);
 
   function get(): Record<string, unknown> {
-    return Object.fromEntries(orm.select().from(settings).all().map((row) => [row.key, JSON.parse(row.value) as unknown]));
+    return Object.fromEntries(
+      orm
+        .select()
+        .from(settings)
+        .all()
+        .map((row) => [row.key, JSON.parse(row.value) as unknown]),
+    );
   }
 
   /** Upserts every key in `patch` in one transaction; `undefined` values are skipped. */

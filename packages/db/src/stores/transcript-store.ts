@@ -16,7 +16,9 @@ export function createTranscriptStore(db: Db) {
     const rows = orm
       .select()
       .from(transcriptLines)
-      .where(and(eq(transcriptLines.sessionId, sessionId), opts.afterSeq === undefined ? undefined : gt(transcriptLines.seq, opts.afterSeq)))
+      .where(
+        and(eq(transcriptLines.sessionId, sessionId), opts.afterSeq === undefined ? undefined : gt(transcriptLines.seq, opts.afterSeq)),
+      )
       .orderBy(asc(transcriptLines.seq))
       .limit(limit)
       .all();

@@ -4,7 +4,15 @@ import { normalizeVirtualPath } from '../permissions.js';
 import { hashPassword, needsRehash, verifyAgainstDummy, verifyPassword, warmDummyHash } from '../passwords.js';
 import { PERMISSIONS, permissionRules } from '../schema/permission-rules.js';
 import { users, type UserRow } from '../schema/users.js';
-import { DuplicateError, type FtpUserFields, type FtpUserPatch, type FtpUserRecord, type NewFtpUser, type Page, type PermissionRule } from '../types.js';
+import {
+  DuplicateError,
+  type FtpUserFields,
+  type FtpUserPatch,
+  type FtpUserRecord,
+  type NewFtpUser,
+  type Page,
+  type PermissionRule,
+} from '../types.js';
 import { clampLimit, decodeCursor, toPage } from './cursor.js';
 import { isUniqueViolation } from './sqlite-errors.js';
 
@@ -106,7 +114,12 @@ export function createUserStore(db: Db) {
       .orderBy(asc(users.username))
       .limit(limit + 1)
       .all();
-    const page = toPage(rows, limit, (r) => r, (r) => [r.username]);
+    const page = toPage(
+      rows,
+      limit,
+      (r) => r,
+      (r) => [r.username],
+    );
     return { items: withRules(page.items), nextCursor: page.nextCursor };
   }
 

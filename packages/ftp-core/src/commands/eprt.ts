@@ -12,7 +12,8 @@ export default defineCommand({
   access: 'authenticated',
   args: (raw) => {
     const target = parseEprtArg(raw);
-    if (target && 'unsupportedFamily' in target) throw new FtpError(Reply.ProtocolNotSupported, 'Network protocol not supported, use (1,2)');
+    if (target && 'unsupportedFamily' in target)
+      throw new FtpError(Reply.ProtocolNotSupported, 'Network protocol not supported, use (1,2)');
     if (!target) throw new FtpError(Reply.ArgumentError, 'Expected EPRT |1|ipv4|port| or |2|ipv6|port|');
     return target;
   },

@@ -27,7 +27,13 @@ export default defineCommand({
     if (arg !== '' && arg !== family) throw new FtpError(Reply.ProtocolNotSupported, `Network protocol not supported, use (${family})`);
     const channel = await preparePassive(session);
     session.event(
-      { type: 'passive-listening', command: 'EPSV', advertisedAddress: session.localAddress, port: channel.port, clientAddress: session.remoteAddress },
+      {
+        type: 'passive-listening',
+        command: 'EPSV',
+        advertisedAddress: session.localAddress,
+        port: channel.port,
+        clientAddress: session.remoteAddress,
+      },
       `EPSV: listening on port ${channel.port}`,
     );
     return reply(Reply.EnteringExtendedPassive, `Entering Extended Passive Mode (|||${channel.port}|)`);

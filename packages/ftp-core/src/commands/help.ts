@@ -18,7 +18,14 @@ export default defineCommand({
     }
     const verbs = commands.flatMap((c) => c.verbs).sort();
     const rows: string[] = [];
-    for (let i = 0; i < verbs.length; i += 8) rows.push(' ' + verbs.slice(i, i + 8).map((v) => v.padEnd(5)).join(' '));
+    for (let i = 0; i < verbs.length; i += 8)
+      rows.push(
+        ' ' +
+          verbs
+            .slice(i, i + 8)
+            .map((v) => v.padEnd(5))
+            .join(' '),
+      );
     return reply(Reply.Help, ['The following commands are recognized:', ...rows, 'Help OK'].join('\n'));
   },
 });

@@ -19,7 +19,10 @@ export default defineCommand({
       return reply(Reply.Ok, 'UTF-8 is always on');
     }
     if (name === 'MLST') {
-      const wanted = value.split(';').map((f) => f.trim().toLowerCase()).filter((f) => f !== '');
+      const wanted = value
+        .split(';')
+        .map((f) => f.trim().toLowerCase())
+        .filter((f) => f !== '');
       const facts = MLST_FACTS.filter((f) => wanted.includes(f));
       session.mlstFacts = new Set<MlstFact>(facts);
       return reply(Reply.Ok, `MLST OPTS ${facts.map((f) => `${f};`).join('')}`);

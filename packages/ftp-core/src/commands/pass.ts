@@ -36,7 +36,10 @@ export default defineCommand({
       return reply(Reply.NotLoggedIn, 'This account requires TLS: send AUTH TLS before logging in');
     }
     if (account.maxSessions !== null && session.ctx.sessionsOf(account.username, session) >= account.maxSessions) {
-      session.close('refused', reply(Reply.ServiceNotAvailable, `Too many sessions for ${account.username} (at most ${account.maxSessions})`));
+      session.close(
+        'refused',
+        reply(Reply.ServiceNotAvailable, `Too many sessions for ${account.username} (at most ${account.maxSessions})`),
+      );
       return;
     }
     const fs = await openHome(session, account);

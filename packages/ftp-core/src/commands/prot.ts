@@ -19,7 +19,8 @@ export default defineCommand({
       return reply(Reply.Ok, 'Protection level set to C (clear)');
     }
     if (level === 'P') {
-      if (session.ctx.settings.tlsData === 'off') throw new FtpError(Reply.PolicyDenied, 'TLS on data connections is turned off here: use PROT C');
+      if (session.ctx.settings.tlsData === 'off')
+        throw new FtpError(Reply.PolicyDenied, 'TLS on data connections is turned off here: use PROT C');
       session.tls = { ...session.tls, prot: 'P' };
       return reply(Reply.Ok, 'Protection level set to P (private)');
     }

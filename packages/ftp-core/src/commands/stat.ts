@@ -36,7 +36,9 @@ function status(session: Session): string {
   const lines = ['Ferry FTP server status:', `Connected from ${session.remoteEndpoint}`];
   lines.push(session.account ? `Logged in as ${session.account.username}` : 'Not logged in');
   lines.push(`TYPE: ${session.transferType === 'A' ? 'ASCII' : 'BINARY'}; STRUcture: File; MODE: Stream`);
-  lines.push(`Control connection: ${session.tls.control ? 'TLS' : 'plain'}; data protection: ${session.tls.prot === 'P' ? 'private' : 'clear'}`);
+  lines.push(
+    `Control connection: ${session.tls.control ? 'TLS' : 'plain'}; data protection: ${session.tls.prot === 'P' ? 'private' : 'clear'}`,
+  );
   const t = session.transfer;
   if (t) lines.push(`Transferring ${t.path} (${t.direction}): ${t.bytes}${t.size !== null ? ` of ${t.size}` : ''} bytes`);
   else if (session.dataChannel) lines.push(`Data connection prepared: ${session.dataChannel.description}`);

@@ -62,7 +62,10 @@ export async function upload(session: Session, path: string, mode: UploadMode, a
     const isNew = up.existingSize === null;
     if (isNew && account.quotaFiles !== null && usage.files >= account.quotaFiles) {
       await up.abort({ truncate: false });
-      session.event({ type: 'quota-exceeded', path, quotaBytes: account.quotaBytes, quotaFiles: account.quotaFiles }, `Upload of ${path} refused: file quota reached`);
+      session.event(
+        { type: 'quota-exceeded', path, quotaBytes: account.quotaBytes, quotaFiles: account.quotaFiles },
+        `Upload of ${path} refused: file quota reached`,
+      );
       throw new FtpError(Reply.ExceededStorage, `${path}: File quota exceeded (${account.quotaFiles} files)`);
     }
     // A replaced file frees its old size; a resumed one keeps what lies before the offset.

@@ -10,7 +10,10 @@ export interface ActiveTarget {
 
 /** `h1,h2,h3,h4,p1,p2` → target; null when malformed. */
 export function parsePortArg(raw: string): ActiveTarget | null {
-  const parts = raw.trim().split(',').map((p) => p.trim());
+  const parts = raw
+    .trim()
+    .split(',')
+    .map((p) => p.trim());
   if (parts.length !== 6 || !parts.every((p) => /^\d{1,3}$/.test(p))) return null;
   const nums = parts.map(Number);
   if (nums.some((n) => n > 255)) return null;
@@ -39,11 +42,7 @@ export function parseEprtArg(raw: string): ActiveTarget | { unsupportedFamily: t
 export type ActiveTargetCheck = { ok: true } | { ok: false; reason: 'foreign-target' | 'privileged-port' };
 
 /** FTP bounce protection: the target must be the control peer, and never a privileged port. */
-export function checkActiveTarget(
-  target: ActiveTarget,
-  controlPeer: string,
-  allowForeignActiveTarget: boolean,
-): ActiveTargetCheck {
+export function checkActiveTarget(target: ActiveTarget, controlPeer: string, allowForeignActiveTarget: boolean): ActiveTargetCheck {
   if (target.port < 1024) return { ok: false, reason: 'privileged-port' };
   if (!allowForeignActiveTarget && !sameHost(target.host, controlPeer)) return { ok: false, reason: 'foreign-target' };
   return { ok: true };

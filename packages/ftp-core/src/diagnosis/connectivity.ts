@@ -58,22 +58,47 @@ export interface ConnectivityReport {
 const DEFAULT_TIMEOUT_MS = 3000;
 /** How many ports of the passive range to try before reporting it busy. */
 const MAX_PORT_TRIES = 20;
-const SET_ADDRESS = 'Set "Advertised passive address" on the Settings page (or FERRY_PASV_ADDRESS) to the public IP address or DNS name of this server.';
+const SET_ADDRESS =
+  'Set "Advertised passive address" on the Settings page (or FERRY_PASV_ADDRESS) to the public IP address or DNS name of this server.';
 const HAIRPIN =
   'The test runs from the server itself: if the address is the router\'s public one, the router must also support "NAT loopback" (hairpin NAT), so a failure here can also mean only that. Confirm from a machine outside your network.';
 
 export function firewallRules(opts: Pick<ConnectivityOptions, 'controlPort' | 'passivePorts' | 'ftpsPort'>): FirewallRule[] {
   const rules: FirewallRule[] = [
-    { protocol: 'tcp', ports: String(opts.controlPort), from: opts.controlPort, to: opts.controlPort, purpose: 'FTP control connection (login and commands)' },
+    {
+      protocol: 'tcp',
+      ports: String(opts.controlPort),
+      from: opts.controlPort,
+      to: opts.controlPort,
+      purpose: 'FTP control connection (login and commands)',
+    },
   ];
   if (opts.ftpsPort) {
-    rules.push({ protocol: 'tcp', ports: String(opts.ftpsPort), from: opts.ftpsPort, to: opts.ftpsPort, purpose: 'Implicit FTPS control connection' });
+    rules.push({
+      protocol: 'tcp',
+      ports: String(opts.ftpsPort),
+      from: opts.ftpsPort,
+      to: opts.ftpsPort,
+      purpose: 'Implicit FTPS control connection',
+    });
   }
   const { min, max } = opts.passivePorts;
   rules.push(
     isAnyPortRange(opts.passivePorts)
-      ? { protocol: 'tcp', ports: 'any', from: 1024, to: 65535, purpose: 'Passive data connections: no fixed range is set, so set FERRY_PASV_PORTS (e.g. 50000-50100) and open that instead' }
-      : { protocol: 'tcp', ports: formatRange(opts.passivePorts), from: min, to: max, purpose: 'Passive data connections (listings and transfers)' },
+      ? {
+          protocol: 'tcp',
+          ports: 'any',
+          from: 1024,
+          to: 65535,
+          purpose: 'Passive data connections: no fixed range is set, so set FERRY_PASV_PORTS (e.g. 50000-50100) and open that instead',
+        }
+      : {
+          protocol: 'tcp',
+          ports: formatRange(opts.passivePorts),
+          from: min,
+          to: max,
+          purpose: 'Passive data connections (listings and transfers)',
+        },
   );
   return rules;
 }
@@ -92,10 +117,18 @@ async function checkControl(ip: string, port: number, timeoutMs: number, hairpin
   const where = formatHostPort(ip, port);
   const result = await probeTcp(ip, port, { timeoutMs, readLine: true });
   if (!result.ok) {
-    return failed('control-port', `Could not get an FTP greeting from ${where}: ${result.error}.`, `Allow incoming TCP port ${port} in the firewall and forward it on the router to this server.${hairpin}`);
+    return failed(
+      'control-port',
+      `Could not get an FTP greeting from ${where}: ${result.error}.`,
+      `Allow incoming TCP port ${port} in the firewall and forward it on the router to this server.${hairpin}`,
+    );
   }
   if (!result.firstLine?.startsWith('220')) {
-    return failed('control-port', `${where} answered, but not with an FTP greeting: "${result.firstLine ?? ''}".`, `Another service answers there: make the router forward TCP port ${port} to this server.`);
+    return failed(
+      'control-port',
+      `${where} answered, but not with an FTP greeting: "${result.firstLine ?? ''}".`,
+      `Another service answers there: make the router forward TCP port ${port} to this server.`,
+    );
   }
   return passed('control-port', `Connected to ${where} and got the greeting "${result.firstLine}".`);
 }
@@ -103,7 +136,12 @@ async function checkControl(ip: string, port: number, timeoutMs: number, hairpin
 async function checkFtps(ip: string, port: number, timeoutMs: number, hairpin: string): Promise<ConnectivityCheck> {
   const where = formatHostPort(ip, port);
   const result = await probeTcp(ip, port, { timeoutMs, readLine: false });
-  if (!result.ok) return failed('ftps-port', `Could not connect to ${where}: ${result.error}.`, `Allow incoming TCP port ${port} in the firewall and forward it on the router to this server.${hairpin}`);
+  if (!result.ok)
+    return failed(
+      'ftps-port',
+      `Could not connect to ${where}: ${result.error}.`,
+      `Allow incoming TCP port ${port} in the firewall and forward it on the router to this server.${hairpin}`,
+    );
   return passed('ftps-port', `Connected to ${where}.`);
 }
 
@@ -114,7 +152,12 @@ function candidatePorts(range: { min: number; max: number }): number[] {
   return Array.from({ length: Math.min(size, MAX_PORT_TRIES) }, (_, i) => range.min + ((start + i) % size));
 }
 
-async function checkPassive(ip: string, range: { min: number; max: number }, timeoutMs: number, hairpin: string): Promise<ConnectivityCheck> {
+async function checkPassive(
+  ip: string,
+  range: { min: number; max: number },
+  timeoutMs: number,
+  hairpin: string,
+): Promise<ConnectivityCheck> {
   const token = `ferry-${randomBytes(8).toString('hex')}`;
   const accepted = new Set<Socket>();
   const server = createServer((socket) => {
@@ -126,19 +169,35 @@ async function checkPassive(ip: string, range: { min: number; max: number }, tim
   try {
     const port = await withTimeout(listenOnFreePort(server, candidatePorts(range)), timeoutMs);
     if (port === null) {
-      return skipped('passive-port', `Every port tried in the passive range ${formatRange(range)} is in use, so none could be tested.`, 'Widen the passive range (FERRY_PASV_PORTS) if this happens while the server is quiet.');
+      return skipped(
+        'passive-port',
+        `Every port tried in the passive range ${formatRange(range)} is in use, so none could be tested.`,
+        'Widen the passive range (FERRY_PASV_PORTS) if this happens while the server is quiet.',
+      );
     }
     const where = formatHostPort(ip, port);
     const result = await probeTcp(ip, port, { timeoutMs, readLine: true });
     if (!result.ok) {
-      return failed('passive-port', `Listened on port ${port} of the passive range and could not reach it at ${where}: ${result.error}.`, `Allow incoming TCP ports ${formatRange(range)} in the firewall and forward the whole range on the router to this server.${hairpin}`);
+      return failed(
+        'passive-port',
+        `Listened on port ${port} of the passive range and could not reach it at ${where}: ${result.error}.`,
+        `Allow incoming TCP ports ${formatRange(range)} in the firewall and forward the whole range on the router to this server.${hairpin}`,
+      );
     }
     if (result.firstLine !== token) {
-      return failed('passive-port', `${where} answered, but it was not this server's test listener.`, `The router forwards port ${port} somewhere else: forward the passive range ${formatRange(range)} to this server.`);
+      return failed(
+        'passive-port',
+        `${where} answered, but it was not this server's test listener.`,
+        `The router forwards port ${port} somewhere else: forward the passive range ${formatRange(range)} to this server.`,
+      );
     }
     return passed('passive-port', `Listened on passive port ${port} and reached it through ${where}.`);
   } catch (error) {
-    return failed('passive-port', `The passive port test did not finish: ${error instanceof Error ? error.message : String(error)}.`, 'Retry; if it persists, check the server log.');
+    return failed(
+      'passive-port',
+      `The passive port test did not finish: ${error instanceof Error ? error.message : String(error)}.`,
+      'Retry; if it persists, check the server log.',
+    );
   } finally {
     for (const socket of accepted) socket.destroy();
     await closeServer(server);
@@ -158,7 +217,13 @@ export async function checkConnectivity(opts: ConnectivityOptions): Promise<Conn
   const names: ConnectivityCheckName[] = ['control-port', ...(opts.ftpsPort ? (['ftps-port'] as const) : []), 'passive-port'];
 
   if (!opts.advertisedAddress) {
-    checks.push(failed('resolve-address', 'No advertised passive address is set: clients are told the address of the connection they came in on, which behind a router is a private one.', SET_ADDRESS));
+    checks.push(
+      failed(
+        'resolve-address',
+        'No advertised passive address is set: clients are told the address of the connection they came in on, which behind a router is a private one.',
+        SET_ADDRESS,
+      ),
+    );
     for (const name of names) checks.push(skipped(name, 'Skipped: there is no advertised address to test.'));
     return report(null);
   }
@@ -167,14 +232,26 @@ export async function checkConnectivity(opts: ConnectivityOptions): Promise<Conn
     ip = await resolveHost(opts.advertisedAddress, timeoutMs);
   } catch (error) {
     const why = error instanceof Error ? ((error as NodeJS.ErrnoException).code ?? error.message) : String(error);
-    checks.push(failed('resolve-address', `${opts.advertisedAddress} could not be resolved (${why}).`, `Check the spelling of the name, or its DNS record. ${SET_ADDRESS}`));
+    checks.push(
+      failed(
+        'resolve-address',
+        `${opts.advertisedAddress} could not be resolved (${why}).`,
+        `Check the spelling of the name, or its DNS record. ${SET_ADDRESS}`,
+      ),
+    );
     for (const name of names) checks.push(skipped(name, 'Skipped: the advertised address did not resolve.'));
     return report(null);
   }
-  checks.push(passed('resolve-address', ip === opts.advertisedAddress ? `${ip} is an IP address.` : `${opts.advertisedAddress} resolves to ${ip}.`));
+  checks.push(
+    passed('resolve-address', ip === opts.advertisedAddress ? `${ip} is an IP address.` : `${opts.advertisedAddress} resolves to ${ip}.`),
+  );
   checks.push(
     isNonPublicAddress(ip)
-      ? failed('public-address', `${ip} is a ${isLoopback(ip) ? 'loopback' : 'private'} address: only clients on ${isLoopback(ip) ? 'this machine' : 'your own network'} can reach it.`, SET_ADDRESS)
+      ? failed(
+          'public-address',
+          `${ip} is a ${isLoopback(ip) ? 'loopback' : 'private'} address: only clients on ${isLoopback(ip) ? 'this machine' : 'your own network'} can reach it.`,
+          SET_ADDRESS,
+        )
       : passed('public-address', `${ip} is a public address.`),
   );
   const hairpin = isNonPublicAddress(ip) ? '' : ` ${HAIRPIN}`;

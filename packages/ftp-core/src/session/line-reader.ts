@@ -5,10 +5,7 @@
  */
 export const MAX_LINE_BYTES = 4096;
 
-export type LineEvent =
-  | { kind: 'line'; text: string }
-  | { kind: 'too-long' }
-  | { kind: 'invalid-encoding' };
+export type LineEvent = { kind: 'line'; text: string } | { kind: 'too-long' } | { kind: 'invalid-encoding' };
 
 const LF = 0x0a;
 const CR = 0x0d;

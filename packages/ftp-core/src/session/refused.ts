@@ -35,8 +35,7 @@ export function reportRefusal(raw: Socket, implicitTls: boolean, sent: FtpReply 
   };
   const remote = formatEndpoint(info.remoteAddress, info.remotePort);
   let seq = 0;
-  const line = (rest: Pick<TranscriptLine, 'kind' | 'text' | 'event'>): void =>
-    sink.line({ sessionId: info.id, seq: ++seq, at, ...rest });
+  const line = (rest: Pick<TranscriptLine, 'kind' | 'text' | 'event'>): void => sink.line({ sessionId: info.id, seq: ++seq, at, ...rest });
 
   sink.open(info);
   line({

@@ -6,7 +6,15 @@
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { SecureContext, TLSSocket } from 'node:tls';
-import type { CloseReason, SessionEvent, SessionInfo, SessionSnapshot, SessionTotals, TranscriptKind, TransferDirection } from '../events.js';
+import type {
+  CloseReason,
+  SessionEvent,
+  SessionInfo,
+  SessionSnapshot,
+  SessionTotals,
+  TranscriptKind,
+  TransferDirection,
+} from '../events.js';
 import type { FtpAccount, FtpSettings } from '../ports.js';
 import { formatEndpoint, normalizeIp } from '../net/address.js';
 import type { DataChannel, DataProtection } from '../data-channel/data-channel.js';
@@ -126,7 +134,12 @@ export class Session {
   /** Sends the greeting and starts the login and idle timers. */
   start(): void {
     this.event(
-      { type: 'connected', remote: this.remoteEndpoint, local: formatEndpoint(this.localAddress, this.localPort), implicitTls: this.tls.control },
+      {
+        type: 'connected',
+        remote: this.remoteEndpoint,
+        local: formatEndpoint(this.localAddress, this.localPort),
+        implicitTls: this.tls.control,
+      },
       `Client ${this.remoteEndpoint} connected${this.tls.control ? ' with implicit TLS' : ''}`,
     );
     this.send(reply(Reply.ServiceReady, this.settings.banner));
@@ -210,7 +223,10 @@ export class Session {
     }
     const idleMs = Date.now() - this.lastCommandAt;
     this.event({ type: 'idle-timeout', idleMs }, `Idle for ${Math.round(idleMs / 1000)} s: disconnecting`);
-    this.close('idle-timeout', reply(Reply.ServiceNotAvailable, `Idle timeout (${Math.round(this.settings.idleTimeoutMs / 1000)} s): closing control connection`));
+    this.close(
+      'idle-timeout',
+      reply(Reply.ServiceNotAvailable, `Idle timeout (${Math.round(this.settings.idleTimeoutMs / 1000)} s): closing control connection`),
+    );
   }
 
   armLoginTimer(): void {
@@ -219,7 +235,10 @@ export class Session {
     this.loginTimer = setTimeout(() => {
       if (this.phase === 'authenticated' || this.closing) return;
       this.event({ type: 'login-timeout', waitedMs }, `No login within ${Math.round(waitedMs / 1000)} s: disconnecting`);
-      this.close('login-timeout', reply(Reply.ServiceNotAvailable, `Login timeout (${Math.round(waitedMs / 1000)} s): closing control connection`));
+      this.close(
+        'login-timeout',
+        reply(Reply.ServiceNotAvailable, `Login timeout (${Math.round(waitedMs / 1000)} s): closing control connection`),
+      );
     }, waitedMs);
   }
 
@@ -287,7 +306,10 @@ export class Session {
         this.ctx.emitSessionUpdate(this.info());
       },
       (err: Error) => {
-        this.event({ type: 'tls-failed', channel: 'control', error: err.message }, `TLS handshake on the control connection failed: ${err.message}`);
+        this.event(
+          { type: 'tls-failed', channel: 'control', error: err.message },
+          `TLS handshake on the control connection failed: ${err.message}`,
+        );
         this.close('error');
       },
     );

@@ -79,7 +79,9 @@ export async function runTransfer(session: Session, spec: TransferSpec): Promise
     );
     const socket = conn.socket;
     // A stalled data connection ends the transfer after the idle timeout.
-    socket.setTimeout(session.settings.idleTimeoutMs, () => socket.destroy(Object.assign(new Error('Data connection stalled'), { code: 'ETIMEDOUT' })));
+    socket.setTimeout(session.settings.idleTimeoutMs, () =>
+      socket.destroy(Object.assign(new Error('Data connection stalled'), { code: 'ETIMEDOUT' })),
+    );
     started = true;
     // An upload ends with the client's FIN; a reset that Node reported as an end must not commit it.
     const ending = spec.direction === 'upload' ? watchPeerEnd(socket) : null;
@@ -116,12 +118,19 @@ function failure(
     if (err.failure === 'tls-not-resumed') {
       session.event(
         { type: 'data-refused', peer: err.peer ?? '', expected: session.remoteAddress, reason: 'tls-not-resumed' },
-        'Refused the data connection: it did not resume the control connection\'s TLS session',
+        "Refused the data connection: it did not resume the control connection's TLS session",
       );
-      return { final: reply(Reply.ProtocolNotSupported, 'Data connection refused: TLS session resumption is required'), outcome: 'failed', error: err.message };
+      return {
+        final: reply(Reply.ProtocolNotSupported, 'Data connection refused: TLS session resumption is required'),
+        outcome: 'failed',
+        error: err.message,
+      };
     }
     if (err.failure === 'tls-failed') {
-      session.event({ type: 'tls-failed', channel: 'data', error: err.message }, `TLS handshake on the data connection failed: ${err.message}`);
+      session.event(
+        { type: 'tls-failed', channel: 'data', error: err.message },
+        `TLS handshake on the data connection failed: ${err.message}`,
+      );
     }
     return { final: reply(Reply.CantOpenData, `Can't open data connection: ${err.message}`), outcome: 'failed', error: err.message };
   }
@@ -131,7 +140,11 @@ function failure(
       { type: 'quota-exceeded', path: spec.path, quotaBytes: a?.quotaBytes ?? null, quotaFiles: a?.quotaFiles ?? null },
       `Upload of ${spec.path} stopped: quota exceeded`,
     );
-    return { final: reply(Reply.ExceededStorage, `${spec.path}: Quota exceeded; upload stopped`), outcome: 'failed', error: 'quota exceeded' };
+    return {
+      final: reply(Reply.ExceededStorage, `${spec.path}: Quota exceeded; upload stopped`),
+      outcome: 'failed',
+      error: 'quota exceeded',
+    };
   }
   if (err instanceof VfsError && err.kind === 'disk-full') {
     session.event({ type: 'disk-full', path: spec.path }, `Upload of ${spec.path} stopped: the disk is full`);
@@ -156,7 +169,14 @@ function failure(
 
 function finish(
   session: Session,
-  r: { spec: TransferSpec; transfer: ActiveTransfer; conn: DataConnection | null; started: boolean; outcome: TransferOutcome; error: string | undefined },
+  r: {
+    spec: TransferSpec;
+    transfer: ActiveTransfer;
+    conn: DataConnection | null;
+    started: boolean;
+    outcome: TransferOutcome;
+    error: string | undefined;
+  },
 ): void {
   const { spec, transfer } = r;
   if (r.conn) session.event({ type: 'data-closed', bytes: transfer.bytes }, `Data connection closed after ${transfer.bytes} bytes`);

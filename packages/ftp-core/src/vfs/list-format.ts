@@ -89,10 +89,7 @@ export function permFact(isDir: boolean, inParent: ReadonlySet<Permission>, inSe
 }
 
 /** `fact=value;…; name` for MLSD lines and MLST replies. */
-export function formatFacts(
-  entry: ListEntry,
-  opts: { facts: ReadonlySet<MlstFact>; perm: string },
-): string {
+export function formatFacts(entry: ListEntry, opts: { facts: ReadonlySet<MlstFact>; perm: string }): string {
   const { stats } = entry;
   const parts: string[] = [];
   if (opts.facts.has('type')) parts.push(`type=${stats.isDirectory() ? 'dir' : 'file'}`);

@@ -181,7 +181,12 @@ export class UserFs {
     const highWaterMark = Math.min(FILE_CHUNK_BYTES, Math.max(64 * 1024, remaining));
     // emitClose off: the transfer ends when the last byte is read and sent; the file is closed after
     // that without holding back the 226 for one more round trip to the thread pool.
-    const stream = handle.createReadStream({ start: offset, ...(remaining > 0 ? { end: stats.size - 1 } : {}), highWaterMark, emitClose: false });
+    const stream = handle.createReadStream({
+      start: offset,
+      ...(remaining > 0 ? { end: stats.size - 1 } : {}),
+      highWaterMark,
+      emitClose: false,
+    });
     return { stream, size: stats.size, handle };
   }
 
@@ -256,7 +261,13 @@ export class UserFs {
     this.assertAllowed('rename', parentOf(to), to);
     const fromDisk = await this.contained(from);
     const toDisk = await this.contained(to);
-    if (await fsp.lstat(toDisk).then(() => true, () => false)) this.assertAllowed('overwrite', parentOf(to), to);
+    if (
+      await fsp.lstat(toDisk).then(
+        () => true,
+        () => false,
+      )
+    )
+      this.assertAllowed('overwrite', parentOf(to), to);
     await fsp.rename(fromDisk, toDisk).catch((err: unknown) => Promise.reject(fromFsError(err, to)));
   }
 
@@ -279,7 +290,10 @@ export class UserFs {
     for (let i = 0; i < 20; i++) {
       const name = `ferry-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
       const vpath = joinVirtual(dir, name);
-      const exists = await fsp.lstat(toDiskPath(this.root, vpath)).then(() => true, () => false);
+      const exists = await fsp.lstat(toDiskPath(this.root, vpath)).then(
+        () => true,
+        () => false,
+      );
       if (!exists) return vpath;
     }
     throw new VfsError('busy', dir);

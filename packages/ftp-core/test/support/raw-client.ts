@@ -118,7 +118,11 @@ export class RawClient {
 }
 
 /** Connects a data socket and collects everything until the server closes it. */
-export async function readData(port: number, host = '127.0.0.1', localAddress?: string): Promise<{ socket: Socket; data: Promise<Buffer> }> {
+export async function readData(
+  port: number,
+  host = '127.0.0.1',
+  localAddress?: string,
+): Promise<{ socket: Socket; data: Promise<Buffer> }> {
   const socket = connect({ port, host, localAddress });
   await new Promise<void>((resolve, reject) => {
     socket.once('connect', resolve);
@@ -139,7 +143,9 @@ export function collect(socket: Socket): Promise<Buffer> {
 }
 
 /** A listener for active mode: resolves with the first connection. */
-export async function activeListener(host = '127.0.0.1'): Promise<{ port: number; accepted: Promise<Socket>; close(): void; count(): number }> {
+export async function activeListener(
+  host = '127.0.0.1',
+): Promise<{ port: number; accepted: Promise<Socket>; close(): void; count(): number }> {
   let n = 0;
   let resolveAccepted!: (s: Socket) => void;
   const accepted = new Promise<Socket>((r) => (resolveAccepted = r));

@@ -83,7 +83,11 @@ export async function startServer(
   });
   const transcript: TranscriptLine[] = [];
   server.on('transcript', (line) => transcript.push(line));
-  const { port, implicitTlsPort } = await server.listen({ host: opts.host ?? '127.0.0.1', port: 0, implicitTlsPort: opts.implicitTls ? 0 : null });
+  const { port, implicitTlsPort } = await server.listen({
+    host: opts.host ?? '127.0.0.1',
+    port: 0,
+    implicitTlsPort: opts.implicitTls ? 0 : null,
+  });
   const home = join(base, 'alice');
   await mkdir(home, { recursive: true });
   return {

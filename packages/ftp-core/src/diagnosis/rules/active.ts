@@ -20,7 +20,13 @@ function behindNat(target: string, facts: SessionFactsView): boolean {
 export function activeRule(): Rule {
   let request: { seq: number; commandSeq: number | null; command: string; target: string } | null = null;
 
-  function connectFailed(out: FindingSink, at: number, evidence: number[], detail: { target: string; why: string }, facts: SessionFactsView): void {
+  function connectFailed(
+    out: FindingSink,
+    at: number,
+    evidence: number[],
+    detail: { target: string; why: string },
+    facts: SessionFactsView,
+  ): void {
     const nat = behindNat(detail.target, facts)
       ? ` ${hostOf(detail.target)} is a private address while the client connects from ${facts.clientIp}: the client is behind a NAT router, and the server cannot reach inside that network.`
       : ' Active mode needs the client to accept an incoming connection, which firewalls and home routers block unless a port is forwarded.';

@@ -5,10 +5,7 @@ import type { SessionEvent, TranscriptLine } from '../../events.js';
 export const DATA_VERBS: ReadonlySet<string> = new Set(['RETR', 'STOR', 'STOU', 'APPE', 'LIST', 'NLST', 'MLSD']);
 
 /** The event of a line, narrowed to one type, or undefined. */
-export function eventOf<T extends SessionEvent['type']>(
-  line: TranscriptLine,
-  type: T,
-): Extract<SessionEvent, { type: T }> | undefined {
+export function eventOf<T extends SessionEvent['type']>(line: TranscriptLine, type: T): Extract<SessionEvent, { type: T }> | undefined {
   const event = line.event;
   if (line.kind !== 'event' || event?.type !== type) return undefined;
   return event as Extract<SessionEvent, { type: T }>;

@@ -62,7 +62,10 @@ export function filesRule(): Rule {
                 ? `Permission denied: ${denial.permission} on ${denial.path}`
                 : `Permission denied on ${denials.length} paths`,
             explanation: `${user} was not allowed to ${formatList(denials.map(describe))}. The nearest rule above a path decides; no rule means no access.`,
-            fix: `If ${user} should be allowed, open the user on the Users page and ${formatList(denials.map((d) => fixFor(d, user)), 2)}. Nothing needs to change for paths that are meant to be off limits.`,
+            fix: `If ${user} should be allowed, open the user on the Users page and ${formatList(
+              denials.map((d) => fixFor(d, user)),
+              2,
+            )}. Nothing needs to change for paths that are meant to be off limits.`,
             at: line.at,
           },
           [line.seq],

@@ -44,7 +44,7 @@ function loginTimeout(out: FindingSink, at: number, seq: number, waitedMs: numbe
       explanation: `The server closed the connection because the client did not log in${waited}. ${why}`,
       fix: silent
         ? 'If this is a real user, check the client\'s encryption setting: use "Require explicit FTP over TLS" or plain FTP on the normal port, and implicit FTPS only on the FTPS port.'
-        : 'Check the client\'s log for what it was waiting for.',
+        : "Check the client's log for what it was waiting for.",
       at,
     },
     [seq],
@@ -83,7 +83,7 @@ export function gaveUpRule(): Rule {
             severity: 'info',
             title: `The client cancelled the ${kind} of ${finished.path}`,
             explanation: `The client aborted the ${kind} of ${finished.path} after ${formatBytes(finished.bytes)} in ${formatDuration(finished.durationMs)}. Usually a user pressed Cancel; some clients also abort when they think the transfer stalled.`,
-            fix: 'Nothing on the server. If users did not cancel it themselves, look at the client\'s log for a timeout.',
+            fix: "Nothing on the server. If users did not cancel it themselves, look at the client's log for a timeout.",
             at: line.at,
           },
           [abortSeq, startSeq, line.seq].filter((s): s is number => s !== null && s !== undefined),
@@ -118,7 +118,7 @@ export function gaveUpRule(): Rule {
           severity: 'warning',
           title: `The connection closed during ${what}`,
           explanation: `The control connection ended (${gone.reason}) while ${what} was still running, so it did not complete. The client may have been closed, lost its network, or given up; during long transfers the control connection is silent, and some routers and firewalls drop connections that look idle.`,
-          fix: "Retry: most clients resume where they stopped. If it keeps happening on long transfers, turn on keep-alive in the client, or raise the idle-connection timeout of the firewall or router between them.",
+          fix: 'Retry: most clients resume where they stopped. If it keeps happening on long transfers, turn on keep-alive in the client, or raise the idle-connection timeout of the firewall or router between them.',
           at: line.at,
         },
         [transfer.seq, line.seq],

@@ -80,7 +80,13 @@ export function loginRule(): Rule {
       if (line.kind === 'command' && facts.lastCommand?.verb === 'USER') userSeq = line.seq;
       if (eventOf(line, 'login-failed')) failedSinceUser = true;
       if (line.kind === 'command' && facts.lastCommand?.verb === 'USER') failedSinceUser = false;
-      if (line.kind === 'reply' && facts.lastCommand?.verb === 'PASS' && !failedSinceUser && replyCodeOf(line.text) === ReplyCode.NotLoggedIn && HOME_MESSAGE.test(line.text)) {
+      if (
+        line.kind === 'reply' &&
+        facts.lastCommand?.verb === 'PASS' &&
+        !failedSinceUser &&
+        replyCodeOf(line.text) === ReplyCode.NotLoggedIn &&
+        HOME_MESSAGE.test(line.text)
+      ) {
         const user = facts.username ?? 'the user';
         out.report(
           {

@@ -101,7 +101,15 @@ export function passiveRule({ ctx }: RuleEnv): Rule {
         else
           report(
             out,
-            { seq: line.seq, at: line.at, command: 'PASV', advertisedAddress: '', clientAddress: '', port: timeout.port ?? 0, dataCommand: null },
+            {
+              seq: line.seq,
+              at: line.at,
+              command: 'PASV',
+              advertisedAddress: '',
+              clientAddress: '',
+              port: timeout.port ?? 0,
+              dataCommand: null,
+            },
             timeout.waitedMs,
             [],
             facts,

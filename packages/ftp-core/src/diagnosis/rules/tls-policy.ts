@@ -14,8 +14,16 @@ export const TLS_REFUSED_BY_SERVER = 'tls-refused-by-server';
 
 const MENTIONS_TLS = /\b(TLS|SSL|encrypt)/i;
 const TLS_MECHANISMS = /^(TLS|TLS-C|TLS-P|SSL)$/i;
-const AUTH_REFUSALS: ReadonlySet<number> = new Set([ReplyCode.ParameterNotImplemented, ReplyCode.DeniedForPolicy, ReplyCode.SecurityResourceUnavailable]);
-const PROT_REFUSALS: ReadonlySet<number> = new Set([ReplyCode.ParameterNotImplemented, ReplyCode.DeniedForPolicy, ReplyCode.ProtLevelNotSupported]);
+const AUTH_REFUSALS: ReadonlySet<number> = new Set([
+  ReplyCode.ParameterNotImplemented,
+  ReplyCode.DeniedForPolicy,
+  ReplyCode.SecurityResourceUnavailable,
+]);
+const PROT_REFUSALS: ReadonlySet<number> = new Set([
+  ReplyCode.ParameterNotImplemented,
+  ReplyCode.DeniedForPolicy,
+  ReplyCode.ProtLevelNotSupported,
+]);
 
 function controlRequired(out: FindingSink, at: number, evidence: number[], facts: SessionFactsView): void {
   const who = facts.username ? `user "${facts.username}"` : 'this user';
@@ -62,12 +70,21 @@ export function tlsPolicyRule(): Rule {
       if (code === null || !command) return;
       const pair = [command.seq, line.seq];
       const answersLogin = command.verb === 'USER' || command.verb === 'PASS';
-      if (answersLogin && !facts.controlTls && (code === ReplyCode.DeniedForPolicy || (code === ReplyCode.NotLoggedIn && MENTIONS_TLS.test(line.text)))) {
+      if (
+        answersLogin &&
+        !facts.controlTls &&
+        (code === ReplyCode.DeniedForPolicy || (code === ReplyCode.NotLoggedIn && MENTIONS_TLS.test(line.text)))
+      ) {
         controlRequired(out, line.at, pair, facts);
         return;
       }
       if (code === ReplyCode.DataProtectionRequired) {
-        dataRequired(out, line, pair, `sent ${command.verb} without first asking for protected data (PROT P), so it was refused with "${replyMessageOf(line.text)}"`);
+        dataRequired(
+          out,
+          line,
+          pair,
+          `sent ${command.verb} without first asking for protected data (PROT P), so it was refused with "${replyMessageOf(line.text)}"`,
+        );
         return;
       }
       if (command.verb === 'PROT' && command.arg.toUpperCase() === 'C' && code === ReplyCode.DeniedForPolicy) {

@@ -15,12 +15,14 @@ export const TLS_SESSION_NOT_RESUMED = 'tls-session-not-resumed';
 const HANDSHAKE_HINTS: ReadonlyArray<{ pattern: RegExp; meaning: string; fix: string }> = [
   {
     pattern: /certificate|unknown ca|alert (number )?4[2-8]\b/i,
-    meaning: "the client rejected the server's certificate (a self-signed certificate, or one whose name does not match the address the client uses)",
+    meaning:
+      "the client rejected the server's certificate (a self-signed certificate, or one whose name does not match the address the client uses)",
     fix: "Have the client trust the certificate (compare its SHA-256 fingerprint with the one shown on the Settings and Get connected pages), or install a certificate for the server's public name from a trusted authority with FERRY_TLS_CERT and FERRY_TLS_KEY.",
   },
   {
     pattern: /wrong version number|http request|unknown protocol|packet length too long/i,
-    meaning: 'the client did not speak TLS at all: typically a client set to implicit FTPS (port 990) talking to the normal port, or a plain FTP client on the implicit FTPS port',
+    meaning:
+      'the client did not speak TLS at all: typically a client set to implicit FTPS (port 990) talking to the normal port, or a plain FTP client on the implicit FTPS port',
     fix: 'Set the client to "Require explicit FTP over TLS" for the normal FTP port, or to implicit FTPS only for the FTPS port.',
   },
   {
@@ -47,7 +49,11 @@ export function tlsRule({ ctx }: RuleEnv): Rule {
   /** The PROT P command the client sent, for evidence. */
   let protSeq: number | null = null;
 
-  function reportNotProtected(out: FindingSink, line: TranscriptLine, how: { peer: string | null; error: string | null; protP: boolean }): void {
+  function reportNotProtected(
+    out: FindingSink,
+    line: TranscriptLine,
+    how: { peer: string | null; error: string | null; protP: boolean },
+  ): void {
     const asked = how.protP ? 'The client had asked for encrypted data transfers (PROT P)' : 'Data connections must be encrypted here';
     const policy = ctx.settings.tlsData === 'required' ? ` ("TLS (FTPS) › Data connections" is set to Required)` : '';
     const from = how.peer ? ` from ${how.peer}` : '';
@@ -84,7 +90,9 @@ export function tlsRule({ ctx }: RuleEnv): Rule {
             severity: 'error',
             title: `The TLS handshake on the ${where} failed`,
             explanation: `The client and the server could not set up encryption on the ${where} (${failed.error})${hint ? `: ${hint.meaning}` : ''}.`,
-            fix: hint?.fix ?? 'Compare the client\'s own log for the same moment; check that client and server agree on explicit vs implicit FTPS and that the client trusts the certificate.',
+            fix:
+              hint?.fix ??
+              "Compare the client's own log for the same moment; check that client and server agree on explicit vs implicit FTPS and that the client trusts the certificate.",
             at: line.at,
           },
           [line.seq],
