@@ -43,6 +43,7 @@ export async function startFerry({ dir, root, password, pasv, cert, log }) {
   const env = {
     NODE_ENV: 'production',
     FERRY_DATA_DIR: dataDir,
+    FERRY_HOME_ROOTS: root, // every peer serves the same folder
     FERRY_FTP_HOST: '127.0.0.1',
     FERRY_FTP_PORT: String(ftpPort),
     FERRY_HTTP_HOST: '127.0.0.1',

@@ -21,6 +21,12 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
     default: './data',
     description: 'SQLite database, generated certificate and default home folders (files/<user>).',
   },
+  {
+    name: 'FERRY_HOME_ROOTS',
+    default: '<data>/files',
+    description:
+      'Comma-separated folders that FTP home folders must lie in (absolute, or relative to FERRY_DATA_DIR). A home is never the data directory, one of its parents, or elsewhere inside it.',
+  },
   { name: 'FERRY_FTP_HOST', default: '::', description: 'FTP listen address; `::` accepts IPv4 and IPv6 (dual-stack).' },
   {
     name: 'FERRY_FTP_PORT',
@@ -98,6 +104,8 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export interface Config {
   dataDir: string;
+  /** Folders that FTP homes must lie in (absolute, resolved). */
+  homeRoots: string[];
   dbFile: string;
   ftp: { host: string; port: number; ftpsPort: number | null };
   http: { host: string; port: number; trustProxy: boolean };
@@ -145,6 +153,14 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Readonl
   };
 
   const dataDir = path.resolve(cwd, get('FERRY_DATA_DIR') ?? './data');
+  const homeRoots = (get('FERRY_HOME_ROOTS') ?? 'files')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((root) => {
+      if (root.includes('\0')) problems.push('FERRY_HOME_ROOTS: a folder contains a NUL character');
+      return path.resolve(dataDir, root);
+    });
   const ftpPort = port('FERRY_FTP_PORT', 2121);
   const ftpsPort = get('FERRY_FTPS_PORT') === undefined ? null : port('FERRY_FTPS_PORT', 0);
   const httpPort = port('FERRY_HTTP_PORT', 8080);
@@ -216,6 +232,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Readonl
 
   const config: Config = {
     dataDir,
+    homeRoots,
     dbFile: path.join(dataDir, 'ferry.db'),
     ftp: { host: host('FERRY_FTP_HOST', '::'), port: ftpPort, ftpsPort },
     http: { host: host('FERRY_HTTP_HOST', '0.0.0.0'), port: httpPort, trustProxy: trustProxy === 'true' },

@@ -3,6 +3,7 @@
  * on those stores, session recording, the live hub and metrics. start.ts and the tests build the same
  * graph with this function; buildApp then exposes it over HTTP.
  */
+import path from 'node:path';
 import {
   createAdminStore,
   createAuditStore,
@@ -23,6 +24,7 @@ import { createDbAuthenticator, type DbAuthenticator } from './adapters/db-authe
 import { LiveHub } from './adapters/live-hub.js';
 import { recordSessions, type DoctorFactory } from './adapters/session-recording.js';
 import type { Config } from './config.js';
+import type { HomePolicy } from './homes.js';
 import { Metrics } from './metrics.js';
 import { RuntimeSettings } from './settings.js';
 
@@ -50,6 +52,8 @@ export interface RuntimeInfo {
 export interface Services {
   db: Db;
   dataDir: string;
+  /** Where FTP home folders may be (FERRY_HOME_ROOTS). */
+  homes: HomePolicy;
   stores: Stores;
   ftp: FtpServer;
   authenticator: DbAuthenticator;
@@ -66,6 +70,8 @@ export interface Services {
 export interface ServicesOptions {
   db: Db;
   dataDir: string;
+  /** Folders FTP homes must lie in; default `<dataDir>/files`. */
+  homeRoots?: readonly string[];
   version: string;
   bans?: Config['bans'];
   fixedSettings?: Config['fixedSettings'];
@@ -95,7 +101,8 @@ export function createServices(opts: ServicesOptions): Services {
   const settings = new RuntimeSettings(createSettingsStore(db), opts.fixedSettings ?? { values: {}, fixedBy: {} }, (key) =>
     opts.logger?.warn({ key }, 'Ignoring an invalid stored setting; using its default'),
   );
-  const authenticator = createDbAuthenticator({ users: stores.users, dataDir: opts.dataDir, cacheTtlMs: opts.credentialCacheTtlMs });
+  const homes: HomePolicy = { dataDir: opts.dataDir, roots: opts.homeRoots ?? [path.join(opts.dataDir, 'files')] };
+  const authenticator = createDbAuthenticator({ users: stores.users, homes, log: opts.logger, cacheTtlMs: opts.credentialCacheTtlMs });
   const bans = opts.bans;
   const guard = createAccessGuard({
     bans: stores.bans,
@@ -141,6 +148,7 @@ export function createServices(opts: ServicesOptions): Services {
   return {
     db,
     dataDir: opts.dataDir,
+    homes,
     stores,
     ftp,
     authenticator,

@@ -13,6 +13,7 @@ import { closeInterruptedSessions } from './adapters/interrupted-sessions.js';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger } from './log.js';
+import { defaultHomeDir } from './homes.js';
 import { createServices } from './services.js';
 import { createTlsProvider, ensureSelfSigned, type TlsProvider } from './tls.js';
 
@@ -61,6 +62,7 @@ export async function start(version: string): Promise<void> {
   const services = createServices({
     db,
     dataDir: config.dataDir,
+    homeRoots: config.homeRoots,
     version,
     bans: config.bans,
     fixedSettings: config.fixedSettings,
@@ -174,7 +176,8 @@ async function createFirstFtpAccount(db: Db, config: Readonly<Config>): Promise<
   const users = createUserStore(db);
   if (users.get(config.firstFtpUser)) return null;
   const password = randomBytes(12).toString('base64url');
-  await users.create({ username: config.firstFtpUser, password, homeDir: `files/${config.firstFtpUser}` });
+  const homeDir = defaultHomeDir(config.firstFtpUser, { dataDir: config.dataDir, roots: config.homeRoots });
+  await users.create({ username: config.firstFtpUser, password, homeDir });
   return { username: config.firstFtpUser, password };
 }
 

@@ -28,7 +28,7 @@ describe('db authenticator under a burst of logins', () => {
       await store.create({ username: 'burst', password: 'burst-password' });
       let hashes = 0;
       const users = { ...store, verifyLogin: (u: string, p: string) => (hashes++, store.verifyLogin(u, p)) };
-      const auth = createDbAuthenticator({ users, dataDir });
+      const auth = createDbAuthenticator({ users, homes: { dataDir, roots: [path.join(dataDir, 'files')] } });
 
       const results = await Promise.all([
         ...Array.from({ length: 20 }, (_, i) => auth.login(attempt('burst-password', i))),

@@ -103,10 +103,20 @@ describe('loadConfig', () => {
     expect(problemsOf({ FERRY_PASV_PORTS: '0-0' })).toEqual([]);
   });
 
+  it('resolves FERRY_HOME_ROOTS against the data directory, default <data>/files, and refuses a NUL', () => {
+    expect(loadConfig({ FERRY_DATA_DIR: '/srv/ferry' }, '/').homeRoots).toEqual(['/srv/ferry/files']);
+    expect(loadConfig({ FERRY_DATA_DIR: '/srv/ferry', FERRY_HOME_ROOTS: 'homes, /mnt/ftp' }, '/').homeRoots).toEqual([
+      '/srv/ferry/homes',
+      '/mnt/ftp',
+    ]);
+    expect(problemsOf({ FERRY_HOME_ROOTS: '/mnt/a\0b' })[0]).toMatch(/^FERRY_HOME_ROOTS: .*NUL/);
+  });
+
   it('documents every variable it reads', () => {
     const names = CONFIG_VARIABLES.map((v) => v.name);
     for (const name of [
       'FERRY_DATA_DIR',
+      'FERRY_HOME_ROOTS',
       'FERRY_FTP_PORT',
       'FERRY_FTPS_PORT',
       'FERRY_HTTP_PORT',

@@ -49,7 +49,7 @@ export interface FtpUserRecord extends FtpUserFields {
 }
 
 /**
- * A new FTP account. Defaults: enabled, homeDir = the username (relative to the data directory),
+ * A new FTP account. Defaults: enabled, homeDir = files/<username> (relative to the data directory),
  * every permission on `/`, no quotas or rate limits, any address, no expiry, TLS allowed.
  */
 export type NewFtpUser = { username: string; password: string } & Partial<FtpUserFields>;

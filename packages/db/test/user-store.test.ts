@@ -10,7 +10,7 @@ describe('user store', () => {
     expect(alice).toMatchObject({
       username: 'alice',
       enabled: true,
-      homeDir: 'alice',
+      homeDir: 'files/alice',
       permissions: [{ path: '/', allow: [...PERMISSIONS] }],
       quotaBytes: null,
       maxSessions: null,
@@ -93,7 +93,12 @@ describe('user store', () => {
       quotaFiles: null,
       permissions: [{ path: '/x', allow: ['mkdir'] }],
     });
-    expect(updated).toMatchObject({ enabled: false, quotaFiles: null, homeDir: 'dave', permissions: [{ path: '/x', allow: ['mkdir'] }] });
+    expect(updated).toMatchObject({
+      enabled: false,
+      quotaFiles: null,
+      homeDir: 'files/dave',
+      permissions: [{ path: '/x', allow: ['mkdir'] }],
+    });
     expect(updated!.updatedAt).toBeGreaterThan(created.updatedAt);
     expect(await users.verifyLogin('dave', 'old-password')).toEqual({ ok: false, reason: 'bad-password' });
     expect((await users.verifyLogin('dave', 'new-password')).ok).toBe(true);

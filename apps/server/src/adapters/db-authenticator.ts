@@ -9,9 +9,17 @@
  */
 import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
-import path from 'node:path';
 import type { createUserStore } from '@ferry/db';
-import type { Authenticator, FtpAccount, LoginAttempt, LoginResult } from '@ferry/ftp-core';
+import {
+  FtpError,
+  Reply,
+  type Authenticator,
+  type EngineLogger,
+  type FtpAccount,
+  type LoginAttempt,
+  type LoginResult,
+} from '@ferry/ftp-core';
+import { homeDirProblem, resolveHomeDir, type HomePolicy } from '../homes.js';
 import { createCidrMatcher } from '../net/address.js';
 
 type UserStore = ReturnType<typeof createUserStore>;
@@ -20,8 +28,9 @@ type Verified = { ok: true; user: UserRecord } | { ok: false; reason: 'unknown-u
 
 export interface DbAuthenticatorOptions {
   users: UserStore;
-  /** Relative home folders are resolved against this (FERRY_DATA_DIR). */
-  dataDir: string;
+  /** Where homes may be; relative home folders are resolved against its data directory (FERRY_DATA_DIR). */
+  homes: HomePolicy;
+  log?: Pick<EngineLogger, 'error'>;
   /** 0 disables the cache. */
   cacheTtlMs?: number;
   now?: () => number;
@@ -78,7 +87,14 @@ export function createDbAuthenticator(opts: DbAuthenticatorOptions): DbAuthentic
         return { ok: false, reason: 'address-not-allowed' };
       }
       if (user.tls === 'required' && !attempt.tls) return { ok: false, reason: 'tls-required' };
-      const account = toAccount(user, opts.dataDir);
+      // Accounts saved before FERRY_HOME_ROOTS existed, or a symlink planted on the way since: refused like an
+      // unavailable home (530, which the doctor explains), never counted as a failed guess.
+      const problem = homeDirProblem(user.homeDir, opts.homes);
+      if (problem !== null) {
+        opts.log?.error({ username: user.username, homeDir: user.homeDir, problem }, 'FTP login refused: home folder not allowed');
+        throw new FtpError(Reply.NotLoggedIn, 'Your home directory is not available; contact the administrator');
+      }
+      const account = toAccount(user, opts.homes.dataDir);
       if (!homesMade.has(account.homeDir)) {
         await mkdir(account.homeDir, { recursive: true });
         homesMade.add(account.homeDir);
@@ -91,10 +107,6 @@ export function createDbAuthenticator(opts: DbAuthenticatorOptions): DbAuthentic
       for (const key of inflight.keys()) if (key.startsWith(`${username}\0`)) inflight.delete(key);
     },
   };
-}
-
-export function resolveHomeDir(homeDir: string, dataDir: string): string {
-  return path.resolve(dataDir, homeDir);
 }
 
 function toAccount(user: UserRecord, dataDir: string): FtpAccount {

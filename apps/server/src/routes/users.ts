@@ -9,16 +9,17 @@ import {
   USERNAME_PATTERN,
   type PermissionRule,
 } from '@ferry/contract';
-import { DuplicateError } from '@ferry/db';
+import { DuplicateError, normalizeVirtualPath } from '@ferry/db';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { audit } from '../audit.js';
 import { Errors, invalidField } from '../errors.js';
+import { defaultHomeDir, homeDirProblem, type HomePolicy } from '../homes.js';
 import { parseCidr } from '../net/address.js';
 import type { Services } from '../services.js';
 
 export interface UsersRouteOptions {
-  services: Pick<Services, 'stores' | 'authenticator'>;
+  services: Pick<Services, 'stores' | 'authenticator' | 'homes'>;
 }
 
 const UserParams = Type.Object({ username: Type.String({ pattern: USERNAME_PATTERN }) });
@@ -35,11 +36,11 @@ export const usersRoutes: FastifyPluginAsyncTypebox<UsersRouteOptions> = async (
 
   app.post('/users', { schema: { tags: ['users'], body: CreateUserBody, response: { 201: User } } }, async (req, reply) => {
     const body = req.body;
-    checkUserFields(body);
+    checkUserFields(body, services.homes);
     try {
       const user = await users.create({
         ...body,
-        homeDir: body.homeDir ?? `files/${body.username}`,
+        homeDir: body.homeDir ?? defaultHomeDir(body.username, services.homes),
         permissions: body.permissions ?? DEFAULT_PERMISSIONS,
       });
       services.authenticator.invalidate(user.username);
@@ -70,7 +71,7 @@ export const usersRoutes: FastifyPluginAsyncTypebox<UsersRouteOptions> = async (
     },
     async (req) => {
       const { username } = req.params;
-      checkUserFields(req.body);
+      checkUserFields(req.body, services.homes);
       const user = await users.update(username, req.body);
       if (!user) throw Errors.UserNotFound(username);
       services.authenticator.invalidate(username);
@@ -93,15 +94,19 @@ export const usersRoutes: FastifyPluginAsyncTypebox<UsersRouteOptions> = async (
 };
 
 /** What the schema cannot check: networks, and one rule per path. */
-function checkUserFields(body: { allowedCidrs?: string[]; permissions?: PermissionRule[] }): void {
+function checkUserFields(body: { homeDir?: string; allowedCidrs?: string[]; permissions?: PermissionRule[] }, homes: HomePolicy): void {
+  if (body.homeDir !== undefined) {
+    const problem = homeDirProblem(body.homeDir, homes);
+    if (problem !== null) throw invalidField('homeDir', `"${body.homeDir.replaceAll('\0', '\\0')}" ${problem}`);
+  }
   body.allowedCidrs?.forEach((cidr, i) => {
     if (!parseCidr(cidr)) throw invalidField(`allowedCidrs/${i}`, `"${cidr}" is not an address or network like 10.0.0.0/8`);
   });
   const seen = new Set<string>();
   body.permissions?.forEach((rule, i) => {
-    const path = rule.path.length > 1 ? rule.path.replace(/\/+$/, '') : rule.path;
-    if (path.split('/').some((part) => part === '..' || part === '.'))
+    if (rule.path.split('/').some((part) => part === '..' || part === '.'))
       throw invalidField(`permissions/${i}/path`, `"${rule.path}" must not contain . or .. segments`);
+    const path = normalizeVirtualPath(rule.path); // as the store saves it: `//x/` is `/x`
     if (seen.has(path)) throw invalidField(`permissions/${i}/path`, `"${rule.path}" is listed twice`);
     seen.add(path);
   });

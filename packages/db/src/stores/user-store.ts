@@ -23,7 +23,7 @@ export type LoginCheck = { ok: true; user: FtpUserRecord } | { ok: false; reason
 function defaults(username: string): FtpUserFields {
   return {
     enabled: true,
-    homeDir: username,
+    homeDir: `files/${username}`,
     permissions: [{ path: '/', allow: [...PERMISSIONS] }],
     quotaBytes: null,
     quotaFiles: null,
