@@ -50,9 +50,13 @@ describe('brute-force defence (real process, real SQLite)', () => {
     expect(wrong.text).toBe(unknown.text);
     expect(unknown.ms).toBeGreaterThanOrEqual(200);
     expect(wrong.ms).toBeGreaterThanOrEqual(200);
-    for (let i = 2; i < THRESHOLD; i++) {
+    for (let i = 2; i < THRESHOLD - 1; i++) {
       expect((await attempt(system.ftpPort, '127.0.0.1', USER.username, `guess-${i}`)).text).toBe(unknown.text);
     }
+    // The failure that reaches the threshold bans the address, and the ban closes the session at once.
+    const last = await attempt(system.ftpPort, '127.0.0.1', USER.username, 'guess-last');
+    expect(last.code).toBe(421);
+    expect(last.text).toMatch(/banned/i);
 
     // Banned now: 421 straight away, no 220, no chance to send a password.
     const refused = await greeting(system.ftpPort, '127.0.0.1');

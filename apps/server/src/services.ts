@@ -111,11 +111,14 @@ export function createServices(opts: ServicesOptions): Services {
     windowMs: bans?.windowMs,
     baseDurationMs: bans?.baseDurationMs,
     maxDurationMs: bans?.maxDurationMs,
-    onBan: (ban) =>
+    onBan: (ban) => {
+      // Every session from the address goes at once: a ban that only refused new connections let open ones keep guessing.
+      const closed = ftp.disconnectAddress(ban.address, `Address ${ban.address} is banned after repeated failed logins`);
       opts.logger?.warn(
-        { address: ban.address, expiresAt: ban.expiresAt, offences: ban.offences },
+        { address: ban.address, expiresAt: ban.expiresAt, offences: ban.offences, sessionsClosed: closed },
         'Address banned after failed FTP logins',
-      ),
+      );
+    },
   });
   const ftp = createFtpServer({ authenticator, guard, settings: settings.ftpSettings(), tls: opts.tls ?? null, logger: opts.logger });
   const recorder = createSessionRecorder(db);

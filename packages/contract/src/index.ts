@@ -93,7 +93,11 @@ export const USERNAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$';
 
 const userFields = {
   enabled: Type.Boolean(),
-  homeDir: Type.String({ minLength: 1, maxLength: 4096, description: 'Absolute, or relative to FERRY_DATA_DIR; must lie inside FERRY_HOME_ROOTS (default files/)' }),
+  homeDir: Type.String({
+    minLength: 1,
+    maxLength: 4096,
+    description: 'Absolute, or relative to FERRY_DATA_DIR; must lie inside FERRY_HOME_ROOTS (default files/)',
+  }),
   permissions: Type.Array(PermissionRule, { maxItems: 200 }),
   quotaBytes: Nullable(Type.Integer({ minimum: 0 })),
   quotaFiles: Nullable(Type.Integer({ minimum: 0 })),

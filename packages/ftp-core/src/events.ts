@@ -66,6 +66,12 @@ export const CLOSE_REASONS = [
   'idle-timeout',
   'login-timeout',
   'kicked',
+  /** The address was banned (its sessions lose their connection at once). */
+  'banned',
+  /** Too many failed logins on this one connection. */
+  'login-failures',
+  /** The account was disabled, expired, deleted or changed by an administrator. */
+  'account-changed',
   'server-shutdown',
   'refused',
   'flood',

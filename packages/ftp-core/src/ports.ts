@@ -32,6 +32,8 @@ export interface FtpAccount {
   downloadBytesPerSecond: number | null;
   /** Per-user TLS policy; 'required' means AUTH TLS before login and PROT P before any data transfer. */
   tls: TlsPolicy;
+  /** Epoch ms after which the account may do nothing more (its session is closed at the next command); null = never. */
+  expiresAt?: number | null;
 }
 
 /** Why a login failed. The FTP client always sees the same 530; operators see the reason. */

@@ -8,7 +8,7 @@ import { createRegistry } from './commands/registry.js';
 import { normalizeIp } from './net/address.js';
 import { choosePassiveAddress, PassiveAddressResolver, pasvReplyText, usableIpv4 } from './data-channel/passive-address.js';
 import { PassivePortPool } from './data-channel/port-pool.js';
-import type { FtpServerEvents, SessionSnapshot } from './events.js';
+import type { CloseReason, FtpServerEvents, SessionSnapshot } from './events.js';
 import type { AccessGuard, Authenticator, FtpSettings } from './ports.js';
 import type { EngineContext, EngineLogger } from './session/context.js';
 import { Reply, formatReply, reply } from './session/reply.js';
@@ -224,6 +224,33 @@ export class FtpServer extends EventEmitter<FtpServerEvents> {
     if (!session || session.closing) return false;
     session.close('kicked', reply(Reply.ServiceNotAvailable, 'Disconnected by the administrator'));
     return true;
+  }
+
+  /**
+   * Closes every session from `address` at once with 421 and `why` (a ban decided outside the engine): none
+   * keeps guessing passwords or transferring. Returns how many were closed.
+   */
+  disconnectAddress(address: string, why: string): number {
+    const ip = normalizeIp(address);
+    return this.closeWhere((s) => s.remoteAddress === ip, 'banned', why);
+  }
+
+  /**
+   * Closes every session logged in as `username` with 421 and `why` (the account was disabled, deleted or
+   * changed): the change applies at once, not at the next login. Returns how many were closed.
+   */
+  disconnectUser(username: string, why: string): number {
+    return this.closeWhere((s) => s.account?.username === username, 'account-changed', why);
+  }
+
+  private closeWhere(match: (s: Session) => boolean, reason: CloseReason, why: string): number {
+    let closed = 0;
+    for (const s of this.live.values()) {
+      if (s.closing || !match(s)) continue;
+      s.close(reason, reply(Reply.ServiceNotAvailable, `${why}: closing control connection`));
+      closed++;
+    }
+    return closed;
   }
 
   /** The exact 227 reply a client at clientAddress would get on a control connection to localAddress. */

@@ -106,7 +106,8 @@ describe('findings from real sessions', () => {
     await c.read();
     for (let i = 0; i < 3; i++) {
       await c.send('USER alice');
-      expect((await c.send('PASS wrong')).code).toBe(530);
+      // the third failure on one connection also closes it
+      expect((await c.send('PASS wrong')).code).toBe(i < 2 ? 530 : 421);
     }
     expect(codes(t)).toEqual(['login-bad-password', 'login-guessing']);
   });

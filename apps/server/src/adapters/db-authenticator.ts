@@ -120,5 +120,6 @@ function toAccount(user: UserRecord, dataDir: string): FtpAccount {
     uploadBytesPerSecond: user.uploadBytesPerSecond,
     downloadBytesPerSecond: user.downloadBytesPerSecond,
     tls: user.tls,
+    expiresAt: user.expiresAt,
   };
 }

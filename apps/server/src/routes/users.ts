@@ -19,7 +19,7 @@ import { parseCidr } from '../net/address.js';
 import type { Services } from '../services.js';
 
 export interface UsersRouteOptions {
-  services: Pick<Services, 'stores' | 'authenticator' | 'homes'>;
+  services: Pick<Services, 'stores' | 'authenticator' | 'homes' | 'ftp'>;
 }
 
 const UserParams = Type.Object({ username: Type.String({ pattern: USERNAME_PATTERN }) });
@@ -75,6 +75,8 @@ export const usersRoutes: FastifyPluginAsyncTypebox<UsersRouteOptions> = async (
       const user = await users.update(username, req.body);
       if (!user) throw Errors.UserNotFound(username);
       services.authenticator.invalidate(username);
+      const why = liveSessionsEnd(req.body, user);
+      if (why !== null) services.ftp.disconnectUser(username, why);
       audit(auditStore, req, { action: 'user.update', target: username, detail: withoutPassword(req.body) });
       return user;
     },
@@ -87,11 +89,25 @@ export const usersRoutes: FastifyPluginAsyncTypebox<UsersRouteOptions> = async (
       const { username } = req.params;
       if (!users.remove(username)) throw Errors.UserNotFound(username);
       services.authenticator.invalidate(username);
+      services.ftp.disconnectUser(username, 'Your account was deleted');
       audit(auditStore, req, { action: 'user.delete', target: username });
       return reply.code(204).send(null);
     },
   );
 };
+
+/**
+ * Why a change ends the account's live sessions (421 with this text), or null when they may go on. A change
+ * of what the account may do or who may use it (enabled, expiry, password, home, permissions, allowed
+ * networks, TLS policy) closes them: the client logs in again and gets the new rules, never a mix. Limits
+ * (quotas, byte rates, session count) apply from the next login.
+ */
+function liveSessionsEnd(change: Record<string, unknown>, user: { enabled: boolean; expiresAt: number | null }): string | null {
+  if (!user.enabled) return 'Your account was disabled';
+  if (user.expiresAt !== null && user.expiresAt <= Date.now()) return 'Your account has expired';
+  const access = ['password', 'homeDir', 'permissions', 'allowedCidrs', 'tls'].filter((field) => change[field] !== undefined);
+  return access.length > 0 ? `Your account was changed (${access.join(', ')})` : null;
+}
 
 /** What the schema cannot check: networks, and one rule per path. */
 function checkUserFields(body: { homeDir?: string; allowedCidrs?: string[]; permissions?: PermissionRule[] }, homes: HomePolicy): void {

@@ -9,6 +9,9 @@ import { defineCommand, optionalArg } from './define.js';
 /** Failed logins are answered after a short pause, the same for every reason (slows guessing). */
 const FAILED_LOGIN_DELAY_MS = 250;
 
+/** Failed logins one connection may make before it is closed (ProFTPD's MaxLoginAttempts, vsftpd's max_login_fails). */
+export const MAX_FAILED_LOGINS_PER_CONNECTION = 3;
+
 export default defineCommand({
   verb: 'PASS',
   syntax: 'PASS <password>',
@@ -21,6 +24,12 @@ export default defineCommand({
     if (session.phase !== 'awaitingPass' || username === null) throw new FtpError(Reply.BadSequence, 'Send USER first');
     session.pendingUser = null;
     session.phase = 'awaitingUser';
+    // A connection opened before its address was banned gets no further guess (the ban also closes it).
+    const admitted = session.ctx.guard?.admit(session.remoteAddress);
+    if (admitted && !admitted.ok) {
+      session.close('banned', reply(Reply.ServiceNotAvailable, `Closing: ${admitted.reason}`));
+      return;
+    }
     const result = await session.ctx.authenticator.login({
       sessionId: session.id,
       username,
@@ -50,10 +59,19 @@ export default defineCommand({
   },
 });
 
-async function failed(session: Session, username: string, reason: LoginFailure): Promise<ReturnType<typeof reply>> {
-  session.ctx.guard?.loginFailed(session.remoteAddress, username, reason);
+async function failed(session: Session, username: string, reason: LoginFailure): Promise<ReturnType<typeof reply> | undefined> {
   session.event({ type: 'login-failed', username, reason }, `Login as ${username} failed (${reason})`);
+  session.ctx.guard?.loginFailed(session.remoteAddress, username, reason); // may ban the address and close this session
+  const count = session.countFailedLogin();
   await new Promise((r) => setTimeout(r, FAILED_LOGIN_DELAY_MS));
+  if (session.closing) return;
+  if (count >= MAX_FAILED_LOGINS_PER_CONNECTION) {
+    session.close(
+      'login-failures',
+      reply(Reply.ServiceNotAvailable, `${count} failed logins on this connection: closing control connection`),
+    );
+    return;
+  }
   return reply(Reply.NotLoggedIn, 'Login incorrect');
 }
 

@@ -136,6 +136,11 @@ export class Dispatcher {
       s.send(reply(Reply.NotLoggedIn, 'Please log in with USER and PASS first'));
       return;
     }
+    const expiresAt = s.account?.expiresAt;
+    if (expiresAt != null && Date.now() >= expiresAt) {
+      s.close('account-changed', reply(Reply.ServiceNotAvailable, 'Your account has expired: closing control connection'));
+      return;
+    }
     try {
       const result = await cmd.execute(s, arg);
       if (result) s.send(result);

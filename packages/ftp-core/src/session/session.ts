@@ -105,6 +105,8 @@ export class Session {
   private finalized = false;
   private idleTimer: NodeJS.Timeout | null = null;
   private loginTimer: NodeJS.Timeout | null = null;
+  /** Failed logins on this connection; past MAX_FAILED_LOGINS_PER_CONNECTION it is closed. */
+  private failedLogins = 0;
   private readonly onData = (chunk: Buffer): void => this.dispatcher.receive(this.reader.push(chunk));
   private readonly onClose = (): void => this.finalize();
   private readonly onError = (): void => undefined;
@@ -253,6 +255,11 @@ export class Session {
     this.ctx.emitSessionUpdate(this.info());
   }
 
+  /** Counts a failed login on this connection (REIN does not reset it); returns the count so far. */
+  countFailedLogin(): number {
+    return ++this.failedLogins;
+  }
+
   /** REIN: back to the state right after the greeting (the control connection's TLS stays). */
   reinitialize(): void {
     this.dataChannel?.close();
@@ -268,7 +275,8 @@ export class Session {
     this.epsvAll = false;
     this.mlstFacts = ALL_FACTS;
     this.tls = { ...this.tls, pbsz: false, prot: 'C' };
-    this.armLoginTimer();
+    // Before a login the first deadline stands: REIN must not buy a client more time to guess.
+    if (this.loginTimer === null) this.armLoginTimer();
     this.ctx.emitSessionUpdate(this.info());
   }
 

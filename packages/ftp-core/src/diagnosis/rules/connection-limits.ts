@@ -51,6 +51,20 @@ export function connectionLimitsRule(): Rule {
   return {
     observe({ line, facts }, out) {
       const gone = eventOf(line, 'disconnected');
+      if (gone?.reason === 'banned' && replies > 1) {
+        out.report(
+          {
+            code: ADDRESS_BANNED,
+            severity: 'error',
+            title: `${facts.clientIp} was banned while connected`,
+            explanation: `${facts.clientIp} was banned after repeated failed logins (from this or another of its connections), and every session from that address was closed at once, this one included.`,
+            fix: `If ${facts.clientIp} is a legitimate user, lift the ban on the Bans page and fix the password saved in their client.`,
+            at: line.at,
+          },
+          floodSeq === null ? [line.seq] : [floodSeq, line.seq],
+        );
+        return;
+      }
       if (gone?.reason === 'flood') {
         out.report(
           {
