@@ -51,8 +51,13 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
     trustProxy: opts.trustProxy ?? false,
-    ajv: { customOptions: { removeAdditional: true, useDefaults: true, coerceTypes: 'array', allErrors: false } },
+    ajv: { customOptions: { removeAdditional: false, useDefaults: true, coerceTypes: 'array', allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
+  // Request bodies are strict: a field the API does not know, at any depth, is a 400 naming it, never
+  // silently dropped (or stored in the audit log).
+  app.addHook('onRoute', (route) => {
+    if (route.schema?.body) forbidUnknownFields(route.schema.body);
+  });
 
   app.decorateRequest('admin', null);
   app.setErrorHandler(errorHandler(() => services.metrics.httpError()));
@@ -139,4 +144,20 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     await app.register(fastifyStatic, { root: webRoot, wildcard: false, index: ['index.html'] });
   }
   return app as unknown as FastifyInstance;
+}
+
+/** Sets `additionalProperties: false` on every object schema in `schema` that does not say otherwise. */
+function forbidUnknownFields(schema: unknown): void {
+  if (schema === null || typeof schema !== 'object') return;
+  const node = schema as Record<string, unknown>;
+  if (node.type === 'object' && node.properties !== undefined && node.additionalProperties === undefined) node.additionalProperties = false;
+  for (const key of ['properties', 'patternProperties'] as const) {
+    const children = node[key];
+    if (children && typeof children === 'object') for (const child of Object.values(children)) forbidUnknownFields(child);
+  }
+  for (const key of ['items', 'additionalItems', 'not', 'then', 'else', 'if'] as const) forbidUnknownFields(node[key]);
+  for (const key of ['anyOf', 'oneOf', 'allOf', 'prefixItems'] as const) {
+    const list = node[key];
+    if (Array.isArray(list)) for (const child of list) forbidUnknownFields(child);
+  }
 }

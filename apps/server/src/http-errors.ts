@@ -36,7 +36,8 @@ export function errorHandler(onServerError: () => void) {
       const issue = error.validation[0] as ValidationIssue | undefined;
       const field = fieldOf(issue);
       const where = error.validationContext ?? 'request';
-      const message = `${field ?? where} ${issue?.message ?? 'is invalid'}`.trim();
+      const unknown = typeof issue?.params?.additionalProperty === 'string';
+      const message = `${field ?? where} ${unknown ? 'is not a known field' : (issue?.message ?? 'is invalid')}`.trim();
       return send(reply, 400, { code: 'APP_VALIDATION', message, ...(field ? { field } : {}) });
     }
     if (error instanceof InvalidCursorError)

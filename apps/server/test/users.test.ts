@@ -169,3 +169,45 @@ describe('/api/v1/users', () => {
     expect(await login('second-password')).toEqual({ ok: false, reason: 'expired' });
   });
 });
+
+describe('request bodies are strict', () => {
+  const shared = sharedHarness();
+
+  it.each([
+    ['POST', '/api/v1/users', { username: 'strict1', password: 'strict-password', nickname: 'x' }, 'nickname'],
+    [
+      'POST',
+      '/api/v1/users',
+      { username: 'strict2', password: 'strict-password', permissions: [{ path: '/', allow: ['list'], inherit: true }] },
+      'permissions/0/inherit',
+    ],
+    ['PATCH', '/api/v1/users/strict0', { enabled: false, extra: { deep: 'x'.repeat(10_000) } }, 'extra'],
+    ['PATCH', '/api/v1/users/strict0', { permissions: [{ path: '/', allow: ['list'], deep: { x: 1 } }] }, 'permissions/0/deep'],
+    ['PATCH', '/api/v1/settings', { loginTimeoutMs: 1500 }, 'loginTimeoutMs'],
+    [
+      'PATCH',
+      '/api/v1/settings',
+      { passiveAddressOverrides: [{ cidr: '10.0.0.0/8', address: '10.0.0.5', note: 'x' }] },
+      'passiveAddressOverrides/0/note',
+    ],
+  ] as const)(
+    '%s %s with an unknown field answers 400 naming it, changes nothing and audits nothing',
+    async (method, url, payload, field) => {
+      const h = shared();
+      const headers = await h.bearer();
+      await h.app.inject({ method: 'POST', url: '/api/v1/users', headers, payload: { username: 'strict0', password: 'strict-password' } });
+      const before = {
+        user: (await h.app.inject({ method: 'GET', url: '/api/v1/users/strict0', headers })).json(),
+        settings: (await h.app.inject({ method: 'GET', url: '/api/v1/settings', headers })).json(),
+        audit: (await h.app.inject({ method: 'GET', url: '/api/v1/audit', headers })).json().items.length,
+      };
+      const res = await h.app.inject({ method, url, headers, payload });
+      expect(res.statusCode).toBe(400);
+      expect(res.json().error).toMatchObject({ code: 'APP_VALIDATION', field, message: `${field} is not a known field` });
+      expect((await h.app.inject({ method: 'GET', url: '/api/v1/users/strict0', headers })).json()).toEqual(before.user);
+      expect((await h.app.inject({ method: 'GET', url: '/api/v1/settings', headers })).json()).toEqual(before.settings);
+      expect((await h.app.inject({ method: 'GET', url: '/api/v1/audit', headers })).json().items.length).toBe(before.audit);
+      expect((await h.app.inject({ method: 'GET', url: '/api/v1/users/strict1', headers })).statusCode).toBe(404);
+    },
+  );
+});
