@@ -4,6 +4,7 @@ import { formatEndpoint } from '../net/address.js';
 import type { DataChannel } from '../data-channel/data-channel.js';
 import { checkActiveTarget, type ActiveTarget } from '../data-channel/port-args.js';
 import { PassiveChannel } from '../data-channel/passive.js';
+import { leasesPerOwner } from '../data-channel/port-pool.js';
 import { FtpError } from '../errors.js';
 import { Reply } from '../session/reply.js';
 import type { Session } from '../session/session.js';
@@ -18,7 +19,17 @@ export async function preparePassive(session: Session): Promise<PassiveChannel> 
   replaceChannel(session, null);
   const { ctx } = session;
   const range = ctx.settings.passivePorts;
-  const lease = await ctx.ports.lease(session.localAddress, range);
+  const owners = [`address ${session.remoteAddress}`, ...(session.account ? [`user ${session.account.username}`] : [])];
+  const lease = await ctx.ports.lease(session.localAddress, range, owners);
+  if (lease && 'overLimit' in lease) {
+    const limit = leasesPerOwner(range);
+    const who = lease.overLimit.startsWith('user ') ? 'this account' : 'your address';
+    session.event(
+      { type: 'passive-refused', owner: lease.overLimit, limit },
+      `Refused a passive port: ${lease.overLimit} already holds ${limit} of them, the most one client may hold`,
+    );
+    throw new FtpError(Reply.CantOpenData, `Too many passive ports held by ${who} (at most ${limit}); use or close them first`);
+  }
   if (!lease) {
     const text = `${range.min}-${range.max}`;
     session.event({ type: 'passive-exhausted', range: text }, `No free passive port in ${text}: every port is in use`);

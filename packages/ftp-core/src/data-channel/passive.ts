@@ -26,8 +26,24 @@ export class PassiveChannel implements DataChannel {
   private waiter: ((c: Promise<DataConnection>) => void) | null = null;
   private closed = false;
 
+  /** Gives the port back when the client neither connects nor starts a transfer in time. */
+  private expiry: NodeJS.Timeout | null;
+
   constructor(private readonly opts: PassiveOptions) {
     opts.lease.server.on('connection', (socket: Socket) => this.accept(socket));
+    this.expiry = setTimeout(() => this.expire(), opts.timeoutMs);
+    this.expiry.unref();
+  }
+
+  /** An unused lease is released after the data-connect timeout (NOOPs on the control connection do not keep it). */
+  private expire(): void {
+    this.expiry = null;
+    if (this.closed || this.connection || this.waiter) return;
+    this.opts.onEvent(
+      { type: 'passive-expired', port: this.opts.lease.port, waitedMs: this.opts.timeoutMs },
+      `Released passive port ${this.opts.lease.port}: no data connection or transfer within ${this.opts.timeoutMs / 1000} s`,
+    );
+    this.close();
   }
 
   get port(): number {
@@ -55,6 +71,8 @@ export class PassiveChannel implements DataChannel {
     }
     // One connection per channel: stop listening so nobody else can take the port.
     this.opts.lease.server.close();
+    if (this.expiry) clearTimeout(this.expiry);
+    this.expiry = null;
     this.socket = socket;
     const local = formatEndpoint(socket.localAddress ?? '?', socket.localPort ?? 0);
     const protection = this.opts.protection();
@@ -71,6 +89,9 @@ export class PassiveChannel implements DataChannel {
   }
 
   open(signal: AbortSignal): Promise<DataConnection> {
+    if (this.closed && !this.connection) {
+      return Promise.reject(new DataChannelError('timeout', 'The passive port was released: send PASV or EPSV again'));
+    }
     return new Promise<DataConnection>((resolve, reject) => {
       const timer = setTimeout(() => {
         finish();
@@ -102,6 +123,8 @@ export class PassiveChannel implements DataChannel {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.expiry) clearTimeout(this.expiry);
+    this.expiry = null;
     this.socket?.destroy();
     this.opts.lease.release();
   }
