@@ -36,18 +36,21 @@ async function connected(localAddress: string): Promise<RawFtp> {
 describe('limits over the real process', () => {
   it('refuses sessions over the overall and per-address maximum with 421 and a clear message', async () => {
     await patchSettings(system, { maxSessions: 3, maxSessionsPerAddress: 2 });
-    const a1 = await connected('127.0.0.1');
-    const a2 = await connected('127.0.0.1');
-    expect((await a1.read()).code).toBe(220);
-    expect((await a2.read()).code).toBe(220);
+    // Logged in, so that only these limits apply (connections waiting to log in have tighter ones).
+    const login = async (localAddress: string) => {
+      const c = await RawFtp.login(system.ftpPort, 'lim', 'lim-password', { localAddress });
+      open.push(c);
+      return c;
+    };
+    const a1 = await login('127.0.0.1');
+    const a2 = await login('127.0.0.1');
     const a3 = await connected('127.0.0.1');
     const perAddress = await a3.read();
     expect(perAddress.code).toBe(421);
     expect(perAddress.text).toMatch(/too many connections from your address \(at most 2\)/i);
     await a3.waitClosed();
 
-    const b1 = await connected('127.0.0.2');
-    expect((await b1.read()).code).toBe(220);
+    const b1 = await login('127.0.0.2');
     const c1 = await connected('127.0.0.3');
     const overall = await c1.read();
     expect(overall.code).toBe(421);

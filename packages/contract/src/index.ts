@@ -296,8 +296,16 @@ export const settingsFields = {
   idleTimeoutSeconds: Type.Integer({ minimum: 10, maximum: 86_400 }),
   loginTimeoutSeconds: Type.Integer({ minimum: 5, maximum: 3_600 }),
   dataConnectTimeoutSeconds: Type.Integer({ minimum: 1, maximum: 600 }),
-  maxSessions: Type.Integer({ minimum: 1, maximum: 100_000 }),
-  maxSessionsPerAddress: Type.Integer({ minimum: 1, maximum: 100_000 }),
+  maxSessions: Type.Integer({
+    minimum: 1,
+    maximum: 100_000,
+    description: 'Sessions at once; connections still waiting to log in may hold half of them',
+  }),
+  maxSessionsPerAddress: Type.Integer({
+    minimum: 1,
+    maximum: 100_000,
+    description: 'Sessions at once from one client address; connections still waiting to log in may hold half of them',
+  }),
   maxCommandsPerSecond: Type.Integer({ minimum: 1, maximum: 100_000 }),
   tlsControl: Type.Enum(TLS_POLICIES),
   tlsData: Type.Enum(TLS_POLICIES),

@@ -189,8 +189,21 @@ export class FtpServer extends EventEmitter<FtpServerEvents> {
     const { maxSessions, maxSessionsPerAddress } = this.current;
     if (this.live.size >= maxSessions) return `Too many connections (at most ${maxSessions}); try again later`;
     let fromIp = 0;
-    for (const s of this.live.values()) if (s.remoteAddress === ip) fromIp++;
+    let waiting = 0;
+    let waitingFromIp = 0;
+    for (const s of this.live.values()) {
+      const loggedIn = s.phase === 'authenticated';
+      if (s.remoteAddress === ip) {
+        fromIp++;
+        if (!loggedIn) waitingFromIp++;
+      }
+      if (!loggedIn) waiting++;
+    }
     if (fromIp >= maxSessionsPerAddress) return `Too many connections from your address (at most ${maxSessionsPerAddress})`;
+    const limits = preLoginLimits(this.current);
+    if (waitingFromIp >= limits.perAddress)
+      return `Too many connections from your address waiting to log in (at most ${limits.perAddress}); try again later`;
+    if (waiting >= limits.overall) return `Too many connections waiting to log in (at most ${limits.overall}); try again later`;
     return null;
   }
 
@@ -274,6 +287,19 @@ export class FtpServer extends EventEmitter<FtpServerEvents> {
       ...this.counts,
     };
   }
+}
+
+/**
+ * Connections that have not logged in yet may hold at most half of maxSessions (the other half is kept for
+ * logged-in users) and half of maxSessionsPerAddress from one address (so one address cannot fill the
+ * waiting room). Without these, a flood of connections that never log in locks everyone out until the
+ * login timeout.
+ */
+export function preLoginLimits(settings: Pick<FtpSettings, 'maxSessions' | 'maxSessionsPerAddress'>): {
+  overall: number;
+  perAddress: number;
+} {
+  return { overall: Math.ceil(settings.maxSessions / 2), perAddress: Math.ceil(settings.maxSessionsPerAddress / 2) };
 }
 
 function waitAtMost(p: Promise<unknown>, ms: number): Promise<void> {
