@@ -1,15 +1,17 @@
 # syntax=docker/dockerfile:1
 # Ferry container image.   docker build -t ferry:latest .    (or: docker-compose build)
-# Operator guide: docs/docker.md. Checked without an engine by test/ship/.
+# Operator guide: docs/docker.md. test/ship/container.test.ts builds it with podman from a clean state and
+# runs the container.
 #
 # Node 24 (Active LTS) is pinned by major; Ferry supports Node 22, 24 and 26. A rebuild picks up Node's patch
 # releases. `pnpm start` and `pnpm test` fall back to this same major when the machine's Node is older than 22
-# (scripts/node.sh), and test/ship builds this Dockerfile for real and runs the container.
+# (scripts/node.sh).
 ARG NODE_MAJOR=24
 
 # ---------------------------------------------------------------- build: compile, bundle, prune
 FROM node:${NODE_MAJOR}-bookworm-slim AS build
-# node-gyp toolchain: better-sqlite3 and argon2 are compiled here, against this image's Node
+# node-gyp toolchain: argon2 is compiled here, against this image's Node (better-sqlite3 13 ships prebuilt
+# N-API binaries)
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
@@ -20,7 +22,8 @@ WORKDIR /src
 COPY pnpm-lock.yaml pnpm-workspace.yaml ./
 RUN pnpm fetch
 COPY . .
-# Offline install, build, production deploy into /out.
+# Install offline from the packages fetched above, build, and deploy the server's production dependencies
+# into /out (pnpm deploy reads registry metadata: the build needs the npm registry, no earlier build's cache).
 RUN ["bash", "scripts/image-build.sh", "/out"]
 
 # ---------------------------------------------------------------- runtime

@@ -7,9 +7,12 @@
 # native modules compiled for the `node` on PATH), apps/web/dist and the root package.json, and Ferry
 # starts there with `node apps/server/dist/main.js` (the Dockerfile's CMD).
 #
-# The Dockerfile's build stage runs exactly this script; test/ship runs it in a clean copy of the repo.
-# The install is --offline: the pnpm store must already hold every package of pnpm-lock.yaml
-# (`pnpm fetch` in the image; any earlier `pnpm install` on a workstation or in CI).
+# The Dockerfile's build stage runs this script after `pnpm fetch`, which put every package of
+# pnpm-lock.yaml in the pnpm store: the install is --offline. `pnpm deploy` resolves the production
+# dependencies again and needs the registry's metadata, which `pnpm fetch` does not keep, so it runs
+# --prefer-offline: packages come from the store, metadata from the registry (the build stage has
+# network access). Nothing depends on an earlier build's cache; test/ship/container.test.ts builds the
+# image from a clean state.
 set -euo pipefail
 out="${1:?usage: scripts/image-build.sh <out-dir>}"
 cd "$(dirname "$0")/.."
@@ -33,7 +36,7 @@ pnpm install --frozen-lockfile --offline --reporter=append-only
 pnpm build
 # --legacy: the workspace does not use injected workspace packages; legacy deploy copies the built
 # @ferry/* packages (with their dist/) and links production dependencies from the store.
-pnpm --filter @ferry/server deploy --prod --legacy --offline "$out/apps/server"
+pnpm --filter @ferry/server deploy --prod --legacy --prefer-offline "$out/apps/server"
 mkdir -p "$out/apps/web"
 cp -R apps/web/dist "$out/apps/web/dist"
 # apps/server/dist/main.js reads Ferry's version from ../../../package.json: the root manifest
