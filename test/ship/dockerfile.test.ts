@@ -1,6 +1,6 @@
 /**
- * The Dockerfile's structure (there is no engine to build it here) and the build context that
- * .dockerignore leaves. The image's build and start commands themselves run in image.test.ts.
+ * The Dockerfile's structure and the build context that .dockerignore leaves: quick checks that need no
+ * container engine. container.test.ts builds the image with podman and runs it.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -32,7 +32,7 @@ describe('Dockerfile', () => {
     expect(dockerfile.stages).toHaveLength(2);
   });
 
-  it('compiles native modules in the build stage with the repository\'s pnpm', () => {
+  it("compiles native modules in the build stage with the repository's pnpm", () => {
     expect(runs.some((r) => /apt-get install .*\bpython3\b/.test(r) && /\bmake\b/.test(r) && /\bg\+\+/.test(r))).toBe(true);
     const pnpm = rootPackage.packageManager.replace(/^pnpm@/, '');
     expect(runs).toContain(`npm install -g pnpm@${pnpm}`);
@@ -63,7 +63,11 @@ describe('Dockerfile', () => {
     expect(last(runtime, 'COPY')?.args).toBe('--from=build /out /app');
     expect(last(runtime, 'WORKDIR')?.args).toBe('/app');
     const cmd = execForm(last(runtime, 'CMD')!.args);
-    expect(rootPackage.scripts.start?.endsWith(`&& ${cmd.join(' ')}`)).toBe(true);
+    // `pnpm start` runs a script (bash scripts/start.sh) that ends by exec'ing the same command
+    const script = /^bash (\S+\.sh)$/.exec(rootPackage.scripts.start ?? '')?.[1];
+    expect(script, 'the start script').toBeDefined();
+    const lines = readFileSync(path.join(repoRoot, script!), 'utf8').trim().split('\n');
+    expect(lines.at(-1)).toBe(`exec ${cmd.join(' ')} "$@"`);
   });
 
   it('exposes the FTP, admin, implicit FTPS and passive ports it configures', () => {
@@ -138,7 +142,9 @@ describe('.dockerignore', () => {
       .stdout.split('\n')
       .filter(Boolean);
     expect(manifests.length).toBeGreaterThanOrEqual(5);
-    expect(context).toEqual(expect.arrayContaining([...manifests, 'pnpm-lock.yaml', 'pnpm-workspace.yaml', 'tsconfig.base.json', 'scripts/image-build.sh']));
+    expect(context).toEqual(
+      expect.arrayContaining([...manifests, 'pnpm-lock.yaml', 'pnpm-workspace.yaml', 'tsconfig.base.json', 'scripts/image-build.sh']),
+    );
     expect(context.filter((f) => f.split('/').includes('node_modules') || f.split('/').includes('dist'))).toEqual([]);
   });
 });

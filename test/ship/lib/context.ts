@@ -1,9 +1,9 @@
 /**
  * The Docker build context, without Docker: the files `docker build .` would send (the working tree
- * minus .dockerignore), listed and copied into a clean directory.
+ * minus .dockerignore), listed for dockerfile.test.ts's checks of .dockerignore.
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 export const repoRoot = path.resolve(import.meta.dirname, '../../..');
@@ -68,17 +68,6 @@ export function listContext(root = repoRoot, rules = readDockerignore(path.join(
   };
   walk(under);
   return files.sort();
-}
-
-/** Copy the build context of `root` into `dest` (which must not exist yet); returns the file list. */
-export function copyContext(dest: string, root = repoRoot): string[] {
-  const files = listContext(root);
-  mkdirSync(dest, { recursive: true });
-  for (const rel of files) {
-    mkdirSync(path.dirname(path.join(dest, rel)), { recursive: true });
-    cpSync(path.join(root, rel), path.join(dest, rel), { verbatimSymlinks: true, preserveTimestamps: true });
-  }
-  return files;
 }
 
 /**
