@@ -4,6 +4,7 @@
  * security plugins, docs, public routes, the authenticated scope, and the web app last.
  */
 import { existsSync } from 'node:fs';
+import type { Server as NetServer, Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { API_PREFIX } from '@ferry/contract';
 import cookie from '@fastify/cookie';
@@ -44,13 +45,25 @@ export interface AppOptions {
   /** A pino logger (start.ts); omitted = no logging (tests). */
   logger?: FastifyBaseLogger;
   trustProxy?: boolean;
+  /** Open connections to the admin port: in all, and from one address (not applied behind a trusted proxy). */
+  connectionLimits?: { total: number; perAddress: number };
 }
+
+/**
+ * Slow or half-sent requests must not pile up: headers within 10 s, a whole request within 30 s, idle
+ * keep-alive connections closed after 10 s (WebSocket streams are not affected once upgraded).
+ */
+const HTTP_TIMEOUTS = { headersTimeout: 10_000, connectionsCheckingInterval: 1_000 };
+const DEFAULT_CONNECTION_LIMITS = { total: 512, perAddress: 64 };
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const { services } = opts;
   const app = Fastify({
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
     trustProxy: opts.trustProxy ?? false,
+    http: HTTP_TIMEOUTS,
+    requestTimeout: 30_000, // Node enforces headersTimeout only when a request timeout is set too
+    keepAliveTimeout: 10_000,
     ajv: { customOptions: { removeAdditional: false, useDefaults: true, coerceTypes: 'array', allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
   // Request bodies are strict: a field the API does not know, at any depth, is a 400 naming it, never
@@ -59,6 +72,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     if (route.schema?.body) forbidUnknownFields(route.schema.body);
   });
 
+  limitConnections(app.server, opts.connectionLimits ?? DEFAULT_CONNECTION_LIMITS, !(opts.trustProxy ?? false));
   app.decorateRequest('admin', null);
   app.setErrorHandler(errorHandler(() => services.metrics.httpError()));
   app.setNotFoundHandler(notFoundHandler(opts.webRoot === undefined ? DEFAULT_WEB_ROOT : opts.webRoot));
@@ -160,4 +174,30 @@ function forbidUnknownFields(schema: unknown): void {
     const list = node[key];
     if (Array.isArray(list)) for (const child of list) forbidUnknownFields(child);
   }
+}
+
+/**
+ * Caps the admin port's open connections, in all and per client address: a client holding thousands of
+ * half-sent requests would otherwise use up the process's file descriptors, and the FTP side with them.
+ * Connections over a cap are closed at once, before any byte is read.
+ */
+function limitConnections(server: NetServer, limits: { total: number; perAddress: number }, perAddress: boolean): void {
+  let total = 0;
+  const byAddress = new Map<string, number>();
+  server.on('connection', (socket: Socket) => {
+    const address = socket.remoteAddress ?? '';
+    const fromAddress = byAddress.get(address) ?? 0;
+    if (total >= limits.total || (perAddress && fromAddress >= limits.perAddress)) {
+      socket.destroy();
+      return;
+    }
+    total++;
+    byAddress.set(address, fromAddress + 1);
+    socket.once('close', () => {
+      total--;
+      const n = (byAddress.get(address) ?? 1) - 1;
+      if (n <= 0) byAddress.delete(address);
+      else byAddress.set(address, n);
+    });
+  });
 }
