@@ -57,7 +57,10 @@ export function serverTls(raw: Socket, context: SecureContext, timeoutMs: number
     const onSecure = (): void => {
       clearTimeout(timer);
       socket.removeListener('error', fail);
-      socket.on('error', () => undefined);
+      // Node reports renegotiation floods as an error and carries on: end the connection instead.
+      socket.on('error', (err: NodeJS.ErrnoException) => {
+        if (err.code === 'ERR_TLS_SESSION_ATTACK') socket.destroy();
+      });
       const protocol = socket.getProtocol() ?? 'unknown';
       if (OUTDATED.has(protocol)) {
         fail(new Error(`${protocol} is not accepted (TLS 1.2 or newer required)`));
