@@ -37,17 +37,26 @@ async function storeOver(c: RawClient, name: string, payload: Buffer): Promise<n
 describe('session limits', () => {
   it('refuses connections over maxSessions and maxSessionsPerAddress with 421', async () => {
     const t = await server({ settings: { maxSessions: 3, maxSessionsPerAddress: 2 } });
-    const a = await RawClient.connect(t.port);
-    const b = await RawClient.connect(t.port);
-    expect((await a.read()).code).toBe(220);
-    expect((await b.read()).code).toBe(220);
+    // Logged in, so that only these limits apply (connections waiting to log in may hold half of each).
+    const a = await loggedIn(t);
+    const b = await loggedIn(t);
     const sameIp = await RawClient.connect(t.port);
     expect((await sameIp.read()).text).toMatch(/^421 Too many connections from your address/);
-    const other = await RawClient.connect(t.port, { localAddress: '127.0.0.2' });
-    expect((await other.read()).code).toBe(220);
+    const other = await loggedIn(t, 'alice', 'secret', '127.0.0.2');
     const full = await RawClient.connect(t.port, { localAddress: '127.0.0.3' });
     expect((await full.read()).text).toMatch(/^421 Too many connections \(at most 3\)/);
     for (const c of [a, b, sameIp, other, full]) c.close();
+  });
+
+  it('lets connections waiting to log in hold at most half of each limit', async () => {
+    const t = await server({ settings: { maxSessions: 8, maxSessionsPerAddress: 4 } });
+    const waiting = [];
+    for (let i = 0; i < 3; i++) waiting.push(await RawClient.connect(t.port));
+    const codes = [];
+    for (const c of waiting) codes.push((await c.read()).code);
+    expect(codes).toEqual([220, 220, 421]);
+    expect(await loggedIn(t, 'alice', 'secret', '127.0.0.2')).toBeTruthy();
+    for (const c of waiting) c.close();
   });
 
   it('refuses a login over the account session limit with 421', async () => {

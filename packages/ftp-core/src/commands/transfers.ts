@@ -6,7 +6,7 @@ import { Reply } from '../session/reply.js';
 import type { Session } from '../session/session.js';
 import { fromNetworkAscii, toNetworkAscii } from '../transfer/ascii.js';
 import { meter, tally } from '../transfer/count.js';
-import { quotaGuard } from '../transfer/quota.js';
+import { quotaGuard, type QuotaClaim } from '../transfer/quota.js';
 import { runTransfer } from '../transfer/run-transfer.js';
 import { throttle } from '../transfer/throttle.js';
 import type { UploadMode } from '../vfs/upload.js';
@@ -55,23 +55,29 @@ export async function upload(session: Session, path: string, mode: UploadMode, a
   const offset = mode === 'append' ? 0 : takeOffset(session);
   const effective: UploadMode = mode === 'replace' && offset > 0 ? 'resume' : mode;
   const account = session.account;
-  let allowed = Infinity;
-  const usage = account && (account.quotaBytes !== null || account.quotaFiles !== null) ? await session.ctx.usage.usage(fs.root) : null;
-  const up = await fs.openWrite(path, effective, offset);
-  if (usage && account) {
-    const isNew = up.existingSize === null;
-    if (isNew && account.quotaFiles !== null && usage.files >= account.quotaFiles) {
-      await up.abort({ truncate: false });
+  // The quota is claimed before the file is opened (a new file counts from its start) and settled when the
+  // upload commits, so parallel uploads share it.
+  let claim: QuotaClaim | null = null;
+  if (account && (account.quotaBytes !== null || account.quotaFiles !== null)) {
+    const isNew = await fs.stat(path).then(
+      () => false,
+      () => true,
+    );
+    claim = await session.ctx.usage.claim(fs.root, { bytes: account.quotaBytes, files: account.quotaFiles }, isNew);
+    if (claim === null) {
       session.event(
         { type: 'quota-exceeded', path, quotaBytes: account.quotaBytes, quotaFiles: account.quotaFiles },
         `Upload of ${path} refused: file quota reached`,
       );
       throw new FtpError(Reply.ExceededStorage, `${path}: File quota exceeded (${account.quotaFiles} files)`);
     }
-    // A replaced file frees its old size; a resumed one keeps what lies before the offset.
-    const freed = effective === 'replace' ? (up.existingSize ?? 0) : effective === 'resume' ? (up.existingSize ?? 0) - offset : 0;
-    if (account.quotaBytes !== null) allowed = Math.max(0, account.quotaBytes - usage.bytes + freed);
   }
+  const up = await fs.openWrite(path, effective, offset).catch((err: unknown) => {
+    claim?.drop();
+    throw err;
+  });
+  // A replaced file frees its old size; a resumed one keeps what lies before the offset.
+  const freed = effective === 'replace' ? (up.existingSize ?? 0) : effective === 'resume' ? (up.existingSize ?? 0) - offset : 0;
   const rate = account?.uploadBytesPerSecond ?? null;
   const before = up.existingSize ?? 0;
   let written = 0;
@@ -85,7 +91,7 @@ export async function upload(session: Session, path: string, mode: UploadMode, a
       const ascii = session.transferType === 'A';
       const stages: Transform[] = [];
       if (ascii) stages.push(fromNetworkAscii());
-      if (allowed !== Infinity) stages.push(quotaGuard(allowed, path));
+      if (claim && account?.quotaBytes !== null) stages.push(quotaGuard(claim, freed, path));
       if (rate) stages.push(throttle(rate));
       // In binary mode the bytes written to disk are the bytes received.
       const onWire = ascii ? count : (n: number) => void (count(n), (written += n));
@@ -95,11 +101,23 @@ export async function upload(session: Session, path: string, mode: UploadMode, a
       await moved;
     },
     commit: async () => {
-      await up.commit();
+      try {
+        await up.commit();
+      } catch (err) {
+        claim?.drop();
+        throw err;
+      }
       const after = effective === 'append' ? before + written : effective === 'resume' ? offset + written : written;
-      session.ctx.usage.adjust(fs.root, after - before, up.existingSize === null ? 1 : 0);
+      const files = up.existingSize === null ? 1 : 0;
+      if (claim) claim.settle(after - before, files);
+      else session.ctx.usage.adjust(fs.root, after - before, files);
     },
-    rollback: (why) => up.abort({ truncate: why === 'quota' }),
+    rollback: async (why) => {
+      claim?.drop();
+      // An upload the server refused (quota, full disk) leaves nothing; an interrupted APPE or resume keeps
+      // what arrived, so the client can resume it.
+      await up.abort({ truncate: why === 'refused' });
+    },
   });
 }
 

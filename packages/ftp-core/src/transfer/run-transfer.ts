@@ -27,7 +27,8 @@ export interface TransferSpec {
   /** After the bytes moved, before 226 (e.g. rename the temp file into place). */
   commit?(): Promise<void>;
   /** When the transfer did not succeed (e.g. remove the temp file); `quota` means undo everything. */
-  rollback?(why: 'quota' | 'other'): Promise<void>;
+  /** 'refused': the server stopped it (quota, full disk); 'other': the client or the network did. */
+  rollback?(why: 'refused' | 'other'): Promise<void>;
   /** Text of the 226 reply. */
   completed?: string;
 }
@@ -92,7 +93,10 @@ export async function runTransfer(session: Session, spec: TransferSpec): Promise
     final = reply(Reply.ClosingData, spec.completed ?? 'Transfer complete');
   } catch (err) {
     ({ final, outcome, error } = failure(session, spec, err, controller.signal.aborted));
-    await spec.rollback?.(err instanceof VfsError && err.kind === 'quota-exceeded' ? 'quota' : 'other').catch(() => undefined);
+    const refused =
+      (err instanceof VfsError && (err.kind === 'quota-exceeded' || err.kind === 'disk-full')) ||
+      (err as NodeJS.ErrnoException | null)?.code === 'ENOSPC';
+    await spec.rollback?.(refused ? 'refused' : 'other').catch(() => undefined);
   } finally {
     channel.close();
   }
