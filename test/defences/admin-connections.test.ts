@@ -64,3 +64,25 @@ describe('admin port under a slow-request flood', () => {
     expect(Math.max(...closed!) - started).toBeLessThan(15_000);
   }, 60_000);
 });
+
+describe('shutdown with a client that does not read', () => {
+  it('exits 0 within a few seconds of SIGTERM even while a response sits unread', async () => {
+    const own = await startSystem();
+    const port = Number(new URL(own.httpUrl).port);
+    const html = await (await fetch(`${own.httpUrl}/`)).text();
+    const asset = /src="([^"]+\.js)"/.exec(html)?.[1];
+    expect(asset).toBeTruthy();
+    // Ask for the dashboard's script many times on one connection and never read the answers.
+    const socket = connect({ host: '127.0.0.1', port });
+    sockets.push(socket);
+    socket.on('error', () => undefined);
+    await new Promise<void>((r) => socket.once('connect', () => r()));
+    socket.pause();
+    for (let i = 0; i < 50; i++) socket.write(`GET ${asset} HTTP/1.1\r\nHost: ferry\r\n\r\n`);
+    await new Promise((r) => setTimeout(r, 500));
+    const started = Date.now();
+    const code = await own.stop('SIGTERM');
+    expect(code).toBe(0);
+    expect(Date.now() - started).toBeLessThan(8_000);
+  }, 60_000);
+});

@@ -140,7 +140,7 @@ export async function start(version: string): Promise<void> {
     }, config.shutdownGraceMs + 15_000);
     hardStop.unref();
     clearInterval(pruneTimer);
-    await Promise.all([services.ftp.close({ graceMs: config.shutdownGraceMs }), app.close()]);
+    await Promise.all([services.ftp.close({ graceMs: config.shutdownGraceMs }), closeAdminSite(app)]);
     services.dispose();
     tls.close();
     closeDb(db);
@@ -206,4 +206,15 @@ async function loadSecret(dataDir: string): Promise<Buffer> {
   const secret = randomBytes(32);
   await writeFile(file, secret, { mode: 0o600 });
   return secret;
+}
+
+/** Closes the admin site; a client that does not read its response holds shutdown for 3 s at most. */
+async function closeAdminSite(app: { close(): Promise<void>; server: { closeAllConnections(): void } }): Promise<void> {
+  const force = setTimeout(() => app.server.closeAllConnections(), 3_000);
+  force.unref();
+  try {
+    await app.close();
+  } finally {
+    clearTimeout(force);
+  }
 }
