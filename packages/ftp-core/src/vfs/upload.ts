@@ -11,7 +11,9 @@ import { randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import { posix } from 'node:path';
-import { fromFsError } from '../errors.js';
+import { VfsError, fromFsError } from '../errors.js';
+import { descriptorPath } from './descriptor.js';
+import { isInsideRoot } from './virtual-path.js';
 import { fileSink } from './file-sink.js';
 
 export type UploadMode = 'replace' | 'append' | 'resume';
@@ -52,6 +54,8 @@ export function uploadTempName(targetName: string): string {
 }
 
 export async function openUpload(opts: {
+  /** The real home folder: the opened file must lie inside it. */
+  root: string;
   disk: string;
   vpath: string;
   mode: UploadMode;
@@ -60,8 +64,18 @@ export async function openUpload(opts: {
 }): Promise<Upload> {
   const { disk, vpath, mode, existingSize } = opts;
   const writePath = mode === 'replace' ? posix.join(posix.dirname(disk), uploadTempName(posix.basename(disk))) : disk;
-  const flags = mode === 'replace' ? 'wx' : mode === 'append' ? 'a' : existingSize === null ? 'w' : 'r+';
+  // A file this upload creates is created exclusively (x): it is then safe to remove again, and an
+  // existing file is never truncated by the open itself.
+  const created = mode === 'replace' || existingSize === null;
+  const flags = mode === 'replace' ? 'wx' : mode === 'append' ? (created ? 'ax' : 'a') : created ? 'wx' : 'r+';
   const handle = await fsp.open(writePath, flags, 0o644).catch((err: unknown) => Promise.reject(fromFsError(err, vpath)));
+  // A folder or file swapped for a symlink after the path checks must not let the upload write outside.
+  const opened = await descriptorPath(handle);
+  if (opened !== null && !isInsideRoot(opts.root, opened)) {
+    await handle.close();
+    if (created) await fsp.unlink(opened).catch(() => undefined);
+    throw new VfsError('outside-root', vpath);
+  }
   if (mode === 'replace') liveTemps.add(writePath);
   const start = mode === 'resume' ? opts.offset : undefined;
   if (mode === 'resume') await handle.truncate(opts.offset).catch(() => undefined);

@@ -15,8 +15,9 @@ import type { ListEntry } from './list-format.js';
 import { resolvePermissions, type ResolvedPermissions } from './permissions.js';
 import { lstatMany } from './stat-many.js';
 import { FILE_CHUNK_BYTES } from '../transfer/count.js';
+import { descriptorInside } from './descriptor.js';
 import { isStaleUploadTemp, isUploadTempName, openUpload, type Upload, type UploadMode } from './upload.js';
-import { baseName, isInsideRoot, joinVirtual, parentOf, resolveVirtual, toDiskPath } from './virtual-path.js';
+import { baseName, isInsideRoot, joinVirtual, parentOf, resolveVirtual, toDiskPath, toVirtualPath } from './virtual-path.js';
 
 /** Entries read and stat'ed together in a listing. */
 const LIST_BATCH = 512;
@@ -57,27 +58,38 @@ export class UserFs {
 
   /**
    * The disk path of `vpath` once its real location is known to be inside the root. For a path that
-   * does not exist yet, its nearest existing ancestor is checked instead.
+   * does not exist yet, its nearest existing ancestor is checked instead. With `need`, the permission is
+   * also checked where the path really leads: a symlink inside the home (`/pub/link -> ../private`) does
+   * not lend `/pub`'s rule to `/private`.
    */
-  private async contained(vpath: string): Promise<string> {
+  private async contained(vpath: string, need?: Need): Promise<string> {
+    const disk = toDiskPath(this.root, vpath);
+    const real = await this.realLocation(vpath);
+    if (!isInsideRoot(this.root, real)) throw new VfsError('outside-root', vpath);
+    if (need) {
+      const where = toVirtualPath(this.root, real);
+      if (where !== vpath) this.assertAllowed(need.permission, need.on === 'parent' ? parentOf(where) : where, vpath);
+    }
+    return disk;
+  }
+
+  /** The real disk location of `vpath`: symlinks of its existing part resolved, a missing tail kept. */
+  private async realLocation(vpath: string): Promise<string> {
     const disk = toDiskPath(this.root, vpath);
     try {
-      const real = await fsp.realpath(disk);
-      if (!isInsideRoot(this.root, real)) throw new VfsError('outside-root', vpath);
-      return disk;
+      return await fsp.realpath(disk);
     } catch (err) {
-      if (err instanceof VfsError) throw err;
       const code = (err as NodeJS.ErrnoException).code;
       if ((code === 'ENOENT' || code === 'ENOTDIR') && vpath !== '/') {
-        await this.contained(parentOf(vpath));
-        return disk;
+        const parent = await this.realLocation(parentOf(vpath));
+        return `${parent === '/' ? '' : parent}/${baseName(vpath)}`;
       }
       throw fromFsError(err, vpath);
     }
   }
 
-  private async statContained(vpath: string): Promise<{ disk: string; stats: Stats }> {
-    const disk = await this.contained(vpath);
+  private async statContained(vpath: string, need?: Need): Promise<{ disk: string; stats: Stats }> {
+    const disk = await this.contained(vpath, need);
     try {
       return { disk, stats: await fsp.stat(disk) };
     } catch (err) {
@@ -88,7 +100,7 @@ export class UserFs {
   /** Stats a file or directory (SIZE, MDTM, MLST): needs `list` where it lives. */
   async stat(vpath: string): Promise<Stats> {
     this.assertAllowed('list', parentOf(vpath), vpath);
-    return (await this.statContained(vpath)).stats;
+    return (await this.statContained(vpath, { permission: 'list', on: 'parent' })).stats;
   }
 
   /** Checks that `vpath` is a directory the user may enter (any permission there). */
@@ -107,9 +119,11 @@ export class UserFs {
     const { disk, stats } = await this.statContained(vpath);
     if (!stats.isDirectory()) {
       this.assertAllowed('list', parentOf(vpath), vpath);
+      await this.contained(vpath, { permission: 'list', on: 'parent' });
       return single({ name: baseName(vpath), stats });
     }
     this.assertAllowed('list', vpath, vpath);
+    await this.contained(vpath, { permission: 'list', on: 'self' });
     return this.readEntries(disk);
   }
 
@@ -156,12 +170,17 @@ export class UserFs {
   /** Opens a file for download at `offset` (REST); errors surface before any data connection opens. */
   async openRead(vpath: string, offset: number): Promise<{ stream: Readable; size: number; handle: FileHandle }> {
     this.assertAllowed('download', parentOf(vpath), vpath);
-    const disk = await this.contained(vpath);
+    const disk = await this.contained(vpath, { permission: 'download', on: 'parent' });
     // open and stat together: one round trip to the thread pool instead of two. What they see can only
     // differ if the file is swapped in between, and then the transfer fails on a read, as it would anyway.
     const [opened, stat] = await Promise.allSettled([fsp.open(disk, fsc.O_RDONLY | fsc.O_NONBLOCK), fsp.stat(disk)]);
     if (opened.status === 'rejected') throw fromFsError(opened.reason, vpath);
     const handle = opened.value;
+    // A symlink swapped in after the check above must not serve a file from outside the home.
+    if (!(await descriptorInside(handle, this.root))) {
+      await handle.close();
+      throw new VfsError('outside-root', vpath);
+    }
     if (stat.status === 'rejected') {
       await handle.close();
       throw fromFsError(stat.reason, vpath);
@@ -202,7 +221,7 @@ export class UserFs {
     if (mode === 'resume' && offset > (existing?.size ?? 0)) {
       throw new FtpError(Reply.InvalidRestart, `Restart offset ${offset} is beyond the end of the file`);
     }
-    return openUpload({ disk, vpath, mode, offset, existingSize: existing?.size ?? null });
+    return openUpload({ root: this.root, disk, vpath, mode, offset, existingSize: existing?.size ?? null });
   }
 
   /**
@@ -218,29 +237,33 @@ export class UserFs {
     ]);
     if (folder === null || entry?.isSymbolicLink()) {
       await this.contained(vpath);
-      return { disk, existing: await fsp.stat(disk).catch(() => null) };
+      const existing = await fsp.stat(disk).catch(() => null);
+      await this.contained(vpath, { permission: existing ? 'overwrite' : 'upload', on: 'parent' });
+      return { disk, existing };
     }
     if (!isInsideRoot(this.root, folder)) throw new VfsError('outside-root', vpath);
+    const where = toVirtualPath(this.root, folder);
+    if (where !== parentOf(vpath)) this.assertAllowed(entry ? 'overwrite' : 'upload', where, vpath);
     return { disk, existing: entry };
   }
 
   async mkdir(vpath: string): Promise<void> {
     this.assertAllowed('mkdir', parentOf(vpath), vpath);
-    const disk = await this.contained(vpath);
+    const disk = await this.contained(vpath, { permission: 'mkdir', on: 'parent' });
     await fsp.mkdir(disk).catch((err: unknown) => Promise.reject(fromFsError(err, vpath)));
   }
 
   async rmdir(vpath: string): Promise<void> {
     if (vpath === '/') throw new VfsError('permission-denied', vpath);
     this.assertAllowed('rmdir', parentOf(vpath), vpath);
-    const disk = await this.contained(vpath);
+    const disk = await this.contained(vpath, { permission: 'rmdir', on: 'parent' });
     await fsp.rmdir(disk).catch((err: unknown) => Promise.reject(fromFsError(err, vpath)));
   }
 
   /** Deletes a file; resolves with its size (for quota accounting). */
   async delete(vpath: string): Promise<number> {
     this.assertAllowed('delete', parentOf(vpath), vpath);
-    const disk = await this.contained(vpath);
+    const disk = await this.contained(vpath, { permission: 'delete', on: 'parent' });
     const stats = await fsp.lstat(disk).catch((err: unknown) => Promise.reject(fromFsError(err, vpath)));
     if (stats.isDirectory()) throw new VfsError('is-a-directory', vpath);
     await fsp.unlink(disk).catch((err: unknown) => Promise.reject(fromFsError(err, vpath)));
@@ -251,7 +274,7 @@ export class UserFs {
   async checkRenameSource(vpath: string): Promise<void> {
     if (vpath === '/') throw new VfsError('permission-denied', vpath);
     this.assertAllowed('rename', parentOf(vpath), vpath);
-    const disk = await this.contained(vpath);
+    const disk = await this.contained(vpath, { permission: 'rename', on: 'parent' });
     await fsp.lstat(disk).catch((err: unknown) => Promise.reject(fromFsError(err, vpath)));
   }
 
@@ -259,8 +282,8 @@ export class UserFs {
     if (to === '/') throw new VfsError('permission-denied', to);
     await this.checkRenameSource(from);
     this.assertAllowed('rename', parentOf(to), to);
-    const fromDisk = await this.contained(from);
-    const toDisk = await this.contained(to);
+    const fromDisk = await this.contained(from, { permission: 'rename', on: 'parent' });
+    const toDisk = await this.contained(to, { permission: 'rename', on: 'parent' });
     if (
       await fsp.lstat(toDisk).then(
         () => true,
@@ -274,14 +297,16 @@ export class UserFs {
   /** MFMT / MDTM with a time. */
   async setModified(vpath: string, date: Date): Promise<void> {
     this.assertAllowed('overwrite', parentOf(vpath), vpath);
-    const { disk } = await this.statContained(vpath);
+    const { disk } = await this.statContained(vpath, { permission: 'overwrite', on: 'parent' });
     await fsp.utimes(disk, date, date).catch((err: unknown) => Promise.reject(fromFsError(err, vpath)));
   }
 
   /** SITE CHMOD: permission bits only. */
   async chmod(vpath: string, mode: number): Promise<void> {
+    // The home itself keeps the modes the administrator gave it, whatever path leads there.
+    if (vpath === '/' || (await this.realLocation(vpath)) === this.root) throw new VfsError('permission-denied', vpath);
     this.assertAllowed('overwrite', parentOf(vpath), vpath);
-    const { disk } = await this.statContained(vpath);
+    const { disk } = await this.statContained(vpath, { permission: 'overwrite', on: 'parent' });
     await fsp.chmod(disk, mode & 0o777).catch((err: unknown) => Promise.reject(fromFsError(err, vpath)));
   }
 
@@ -298,6 +323,12 @@ export class UserFs {
     }
     throw new VfsError('busy', dir);
   }
+}
+
+/** A permission to check where a path really leads, on the folder holding it or on the path itself. */
+interface Need {
+  permission: Permission;
+  on: 'parent' | 'self';
 }
 
 /** Deletes a temporary upload file a crashed process left behind (see upload.ts); never throws. */

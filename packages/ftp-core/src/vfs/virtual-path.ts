@@ -50,6 +50,11 @@ export function toDiskPath(root: string, virtualPath: string): string {
   return virtualPath === '/' ? root : root + virtualPath;
 }
 
+/** The virtual path of a real disk path inside `root` (see isInsideRoot). */
+export function toVirtualPath(root: string, real: string): string {
+  return real === root ? '/' : real.slice(root.endsWith('/') ? root.length - 1 : root.length);
+}
+
 /** Whether the real disk path `candidate` is `root` or inside it. */
 export function isInsideRoot(root: string, candidate: string): boolean {
   return candidate === root || candidate.startsWith(root.endsWith('/') ? root : root + '/');
