@@ -6,6 +6,7 @@ import { isIP } from 'node:net';
 import path from 'node:path';
 import type { SettingKey } from '@ferry/contract';
 import { isAdvertisableAddress, parseCidr } from './net/address.js';
+import { passwordProblem } from './passwords.js';
 
 export interface ConfigVariable {
   name: string;
@@ -60,7 +61,7 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
   {
     name: 'FERRY_ADMIN_PASSWORD',
     default: '(unset)',
-    description: 'Its password (8+ characters); unset = a strong one is generated and printed once in the log.',
+    description: 'Its password (8+ characters, not a common password); unset = a strong one is generated and printed once in the log.',
   },
   {
     name: 'FERRY_FIRST_FTP_USER',
@@ -199,7 +200,8 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Readonl
   if (!/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/.test(username))
     problems.push(`FERRY_ADMIN_USER: "${username}" must be 1-64 letters, digits, ".", "_", "@" or "-"`);
   const password = env.FERRY_ADMIN_PASSWORD === undefined || env.FERRY_ADMIN_PASSWORD === '' ? null : env.FERRY_ADMIN_PASSWORD;
-  if (password !== null && password.length < 8) problems.push('FERRY_ADMIN_PASSWORD: must be at least 8 characters');
+  const passwordIssue = password === null ? null : passwordProblem(password);
+  if (passwordIssue !== null) problems.push(`FERRY_ADMIN_PASSWORD: ${passwordIssue}`);
 
   const firstFtpUser = get('FERRY_FIRST_FTP_USER') ?? 'ferry';
   if (firstFtpUser !== 'none' && !/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/.test(firstFtpUser)) {

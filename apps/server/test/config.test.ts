@@ -112,6 +112,11 @@ describe('loadConfig', () => {
     expect(problemsOf({ FERRY_HOME_ROOTS: '/mnt/a\0b' })[0]).toMatch(/^FERRY_HOME_ROOTS: .*NUL/);
   });
 
+  it('refuses a common admin password', () => {
+    expect(problemsOf({ FERRY_ADMIN_PASSWORD: 'Password1' })[0]).toMatch(/^FERRY_ADMIN_PASSWORD: is one of the most common passwords/);
+    expect(problemsOf({ FERRY_ADMIN_PASSWORD: 'correct horse battery' })).toEqual([]);
+  });
+
   it('documents every variable it reads', () => {
     const names = CONFIG_VARIABLES.map((v) => v.name);
     for (const name of [

@@ -211,3 +211,27 @@ describe('request bodies are strict', () => {
     },
   );
 });
+
+describe('passwords', () => {
+  const shared = sharedHarness();
+
+  it.each(['password123', 'Qwerty123', 'football', 'Trustno1'])(
+    'refuses the common password %j with a 400 naming password',
+    async (password) => {
+      const h = shared();
+      const headers = await h.bearer();
+      const created = await h.app.inject({ method: 'POST', url: '/api/v1/users', headers, payload: { username: 'pw1', password } });
+      expect(created.statusCode).toBe(400);
+      expect(created.json().error).toMatchObject({ field: 'password', message: expect.stringMatching(/most common passwords/) });
+      await h.app.inject({
+        method: 'POST',
+        url: '/api/v1/users',
+        headers,
+        payload: { username: 'pw2', password: 'a-fine-long-passphrase' },
+      });
+      const changed = await h.app.inject({ method: 'PATCH', url: '/api/v1/users/pw2', headers, payload: { password } });
+      expect(changed.statusCode).toBe(400);
+      expect(changed.json().error.field).toBe('password');
+    },
+  );
+});

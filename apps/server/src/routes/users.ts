@@ -16,6 +16,7 @@ import { audit } from '../audit.js';
 import { Errors, invalidField } from '../errors.js';
 import { defaultHomeDir, homeDirProblem, type HomePolicy } from '../homes.js';
 import { parseCidr } from '../net/address.js';
+import { passwordProblem } from '../passwords.js';
 import type { Services } from '../services.js';
 
 export interface UsersRouteOptions {
@@ -110,7 +111,14 @@ function liveSessionsEnd(change: Record<string, unknown>, user: { enabled: boole
 }
 
 /** What the schema cannot check: networks, and one rule per path. */
-function checkUserFields(body: { homeDir?: string; allowedCidrs?: string[]; permissions?: PermissionRule[] }, homes: HomePolicy): void {
+function checkUserFields(
+  body: { password?: string; homeDir?: string; allowedCidrs?: string[]; permissions?: PermissionRule[] },
+  homes: HomePolicy,
+): void {
+  if (body.password !== undefined) {
+    const problem = passwordProblem(body.password);
+    if (problem !== null) throw invalidField('password', `password ${problem}`);
+  }
   if (body.homeDir !== undefined) {
     const problem = homeDirProblem(body.homeDir, homes);
     if (problem !== null) throw invalidField('homeDir', `"${body.homeDir.replaceAll('\0', '\\0')}" ${problem}`);

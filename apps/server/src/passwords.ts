@@ -1,0 +1,18 @@
+/**
+ * The password rule for FTP accounts and the admin account: at least 8 characters, not one of the ~49,000
+ * most common passwords (zxcvbn's list, compared case-insensitively).
+ */
+import { dictionary } from '@zxcvbn-ts/language-common';
+
+export const MIN_PASSWORD_LENGTH = 8;
+
+let common: Set<string> | null = null;
+
+/** Why `password` may not be used, or null when it may. */
+export function passwordProblem(password: string): string | null {
+  if (password.length < MIN_PASSWORD_LENGTH) return `must be at least ${MIN_PASSWORD_LENGTH} characters`;
+  const lower = password.toLowerCase();
+  common ??= new Set(dictionary['passwords-common'].map((p) => p.toLowerCase()));
+  if (common.has(lower)) return 'is one of the most common passwords; choose one that is harder to guess';
+  return null;
+}
