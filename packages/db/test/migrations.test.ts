@@ -133,7 +133,9 @@ describe('migrations', () => {
   it('refuse a database written by a newer Ferry', () => {
     const file = join(tempDir(), 'ferry.db');
     closeDb(
-      openDbWith(file, { migrationsFolder: migrationsCopy(2, { tag: '9999_future', sql: 'CREATE TABLE `future` (`id` integer);' }) }),
+      openDbWith(file, {
+        migrationsFolder: migrationsCopy(committedTags().length, { tag: '9999_future', sql: 'CREATE TABLE `future` (`id` integer);' }),
+      }),
     );
     expect(() => openDb(file)).toThrow(/newer than this build of Ferry/);
   });

@@ -10,27 +10,29 @@ import type { createSessionRecorder, createSessionStore, createTranscriptStore }
 export const INTERRUPTED_REASON = 'interrupted';
 
 export interface InterruptedSessionsDeps {
-  sessions: Pick<ReturnType<typeof createSessionStore>, 'history'>;
-  transcripts: Pick<ReturnType<typeof createTranscriptStore>, 'lines' | 'transfers'>;
+  sessions: Pick<ReturnType<typeof createSessionStore>, 'unfinished'>;
+  transcripts: Pick<ReturnType<typeof createTranscriptStore>, 'lastLineAt' | 'transfers'>;
   recorder: Pick<ReturnType<typeof createSessionRecorder>, 'sessionClosed' | 'flush'>;
 }
 
 const PAGE = 500;
-/** Transcript lines read to find a session's last activity, at most (pages of 10 000). */
-const MAX_LINES_READ = 200_000;
 
-/** Closes every session without an end; returns how many. The store has no filter on "unfinished", so it pages. */
+/**
+ * Closes every session without an end; returns how many. Reads only those sessions (a partial index), so
+ * it costs the same with ten or a million sessions in the history.
+ */
 export function closeInterruptedSessions(deps: InterruptedSessionsDeps): number {
   let closed = 0;
-  let cursor: string | undefined;
-  do {
-    const page = deps.sessions.history({ limit: PAGE, cursor });
-    for (const s of page.items) {
-      if (s.endedAt !== null) continue;
+  const seen = new Set<string>();
+  for (;;) {
+    const page = deps.sessions.unfinished(PAGE);
+    if (page.some((s) => seen.has(s.id))) return closed; // not closable (never expected): do not loop
+    for (const s of page) {
+      seen.add(s.id);
       const transfers = deps.transcripts.transfers(s.id);
       deps.recorder.sessionClosed({
         id: s.id,
-        endedAt: Math.max(s.startedAt, lastLineAt(deps, s.id), ...transfers.map((t) => t.startedAt + t.durationMs)),
+        endedAt: Math.max(s.startedAt, deps.transcripts.lastLineAt(s.id), ...transfers.map((t) => t.startedAt + t.durationMs)),
         reason: INTERRUPTED_REASON,
         bytesIn: transfers.filter((t) => t.direction === 'upload').reduce((sum, t) => sum + t.bytes, 0),
         bytesOut: transfers.filter((t) => t.direction !== 'upload').reduce((sum, t) => sum + t.bytes, 0),
@@ -40,22 +42,7 @@ export function closeInterruptedSessions(deps: InterruptedSessionsDeps): number 
       });
       closed++;
     }
-    cursor = page.nextCursor ?? undefined;
-  } while (cursor !== undefined);
-  deps.recorder.flush();
-  return closed;
-}
-
-function lastLineAt(deps: InterruptedSessionsDeps, sessionId: string): number {
-  let at = 0;
-  let afterSeq: number | undefined;
-  for (let read = 0; read < MAX_LINES_READ;) {
-    const lines = deps.transcripts.lines(sessionId, { afterSeq, limit: 10_000 });
-    const last = lines.at(-1);
-    if (!last) break;
-    at = Math.max(at, last.at);
-    afterSeq = last.seq;
-    read += lines.length;
+    deps.recorder.flush(); // the next page no longer holds these
+    if (page.length < PAGE) return closed;
   }
-  return at;
 }

@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { index, integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 import { epochMs } from './columns.js';
 
@@ -33,5 +34,9 @@ export const sessions = sqliteTable(
     index('sessions_user_started_idx').on(t.username, t.startedAt),
     index('sessions_address_started_idx').on(t.clientAddress, t.startedAt),
     index('sessions_outcome_started_idx').on(t.outcome, t.startedAt),
+    // Sessions a crashed process never closed, found at start-up without reading the whole history.
+    index('sessions_unfinished_idx')
+      .on(t.startedAt)
+      .where(sql`${t.endedAt} IS NULL`),
   ],
 );

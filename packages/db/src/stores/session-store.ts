@@ -1,4 +1,4 @@
-import { and, desc, eq, gte, lt, lte, or, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, gte, isNull, lt, lte, or, sql, type SQL } from 'drizzle-orm';
 import { handleOf, type Db } from '../client.js';
 import { logins } from '../schema/logins.js';
 import { sessions, type SessionOutcome } from '../schema/sessions.js';
@@ -119,7 +119,12 @@ export function createSessionStore(db: Db) {
     return row ?? { bytesIn: 0, bytesOut: 0 };
   }
 
-  return { get, history, recentLogins, bytesSince };
+  /** Sessions that were never closed (a process that died), oldest first, at most `limit`: one index read. */
+  function unfinished(limit: number): SessionRecord[] {
+    return orm.select(columns).from(sessions).where(isNull(sessions.endedAt)).orderBy(sessions.startedAt).limit(limit).all().map(toRecord);
+  }
+
+  return { get, history, unfinished, recentLogins, bytesSince };
 }
 
 export type SessionStore = ReturnType<typeof createSessionStore>;

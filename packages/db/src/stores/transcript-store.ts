@@ -1,4 +1,4 @@
-import { and, asc, eq, gt } from 'drizzle-orm';
+import { and, asc, desc, eq, gt } from 'drizzle-orm';
 import { handleOf, type Db } from '../client.js';
 import { transcriptLines } from '../schema/transcript-lines.js';
 import { transfers } from '../schema/transfers.js';
@@ -43,7 +43,19 @@ export function createTranscriptStore(db: Db) {
       .all();
   }
 
-  return { lines, transfers: transfersOf };
+  /** When the session's last transcript line was written (0 when it has none): one primary-key read. */
+  function lastLineAt(sessionId: string): number {
+    const row = orm
+      .select({ at: transcriptLines.at })
+      .from(transcriptLines)
+      .where(eq(transcriptLines.sessionId, sessionId))
+      .orderBy(desc(transcriptLines.seq))
+      .limit(1)
+      .get();
+    return row?.at ?? 0;
+  }
+
+  return { lines, lastLineAt, transfers: transfersOf };
 }
 
 export type TranscriptStore = ReturnType<typeof createTranscriptStore>;

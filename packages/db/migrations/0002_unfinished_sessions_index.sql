@@ -1,0 +1,1 @@
+CREATE INDEX `sessions_unfinished_idx` ON `sessions` (`started_at`) WHERE "sessions"."ended_at" IS NULL;
