@@ -6,11 +6,22 @@
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { repoRoot } from './lib/context.js';
-import { composeBinary, createProject, expandRange, filledEnv, readRepoFile, type ComposeProject, type ComposeService } from './lib/compose.js';
+import {
+  composeBinary,
+  createProject,
+  expandRange,
+  filledEnv,
+  readRepoFile,
+  type ComposeProject,
+  type ComposeService,
+} from './lib/compose.js';
 import { envOf, finalStage, healthcheck, readDockerfile } from './lib/dockerfile.js';
 
 const missing = composeBinary === null;
-if (missing) console.warn('test/ship/compose: docker-compose is not installed (apt-get install docker-compose; .ci/run does), so these checks are skipped');
+if (missing)
+  console.warn(
+    'test/ship/compose: docker-compose is not installed (apt-get install docker-compose; .ci/run does), so these checks are skipped',
+  );
 
 describe.skipIf(missing)('docker-compose.yml', { timeout: 30_000 }, () => {
   const projects: ComposeProject[] = [];
