@@ -41,6 +41,7 @@ export type SessionEvent =
   | { type: 'data-opened'; mode: DataMode; local: string; peer: string; tls: boolean; tlsResumed: boolean | null }
   | { type: 'data-refused'; peer: string; expected: string; reason: 'foreign-peer' | 'tls-not-resumed' | 'tls-required' }
   | { type: 'passive-refused'; owner: string; limit: number }
+  | { type: 'refusals-counted'; count: number }
   | { type: 'passive-expired'; port: number; waitedMs: number }
   | { type: 'data-timeout'; mode: DataMode; port?: number; target?: string; waitedMs: number }
   | { type: 'data-connect-failed'; target: string; error: string }

@@ -12,10 +12,10 @@ import type { CloseReason, FtpServerEvents, SessionSnapshot } from './events.js'
 import type { AccessGuard, Authenticator, FtpSettings } from './ports.js';
 import type { EngineContext, EngineLogger } from './session/context.js';
 import { Reply, formatReply, reply } from './session/reply.js';
-import { reportRefusal, type RefusalSink } from './session/refused.js';
+import { RefusalReporter, type RefusalSink } from './session/refused.js';
 import { Session } from './session/session.js';
 import { serverTls, TlsProvider, type TlsSource } from './tls/tls-provider.js';
-import { UsageTracker } from './transfer/quota.js';
+import { DiskSpace, UsageTracker } from './transfer/quota.js';
 
 export interface FtpServerOptions {
   authenticator: Authenticator;
@@ -29,6 +29,10 @@ export interface FtpServerOptions {
    */
   tls?: TlsSource | null;
   logger?: EngineLogger;
+  /** Refusals of one address within this window are recorded once plus a count (default one minute). */
+  refusalWindowMs?: number;
+  /** Uploads are refused (452) while their disk has less free space than this; default 64 MiB, 0 = none. */
+  diskReserveBytes?: number;
 }
 
 export interface FtpServerStats {
@@ -41,6 +45,7 @@ export interface FtpServerStats {
 
 const SILENT: EngineLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };
 const REFUSAL_GRACE_MS = 1000;
+export const DEFAULT_DISK_RESERVE_BYTES = 64 * 1024 * 1024;
 
 export class FtpServer extends EventEmitter<FtpServerEvents> {
   private current: FtpSettings;
@@ -53,18 +58,20 @@ export class FtpServer extends EventEmitter<FtpServerEvents> {
   private counts = { commands: 0, errors: 0 };
   private shuttingDown = false;
   private drained: (() => void) | null = null;
-  /** Where refused connections are reported, as sessions of their own. */
-  private readonly refusals: RefusalSink = {
-    open: (info) => this.safeEmit('session:open', info),
-    line: (line) => this.safeEmit('transcript', line),
-    close: (info) => this.safeEmit('session:close', info),
-  };
+  /** Where refused connections are reported, as sessions of their own (aggregated per address and minute). */
+  private readonly refusals: RefusalReporter;
 
   constructor(private readonly options: FtpServerOptions) {
     super();
     this.current = { ...options.settings };
     this.log = options.logger ?? SILENT;
     this.tlsProvider = options.tls ? new TlsProvider(options.tls) : null;
+    const sink: RefusalSink = {
+      open: (info) => this.safeEmit('session:open', info),
+      line: (line) => this.safeEmit('transcript', line),
+      close: (info) => this.safeEmit('session:close', info),
+    };
+    this.refusals = new RefusalReporter(sink, options.refusalWindowMs);
     const addresses = new PassiveAddressResolver();
     addresses.warm(this.current);
     const currentSettings = () => this.current;
@@ -78,6 +85,7 @@ export class FtpServer extends EventEmitter<FtpServerEvents> {
       ports: this.ports,
       addresses,
       usage: new UsageTracker(),
+      disk: new DiskSpace(options.diskReserveBytes ?? DEFAULT_DISK_RESERVE_BYTES),
       commands: createRegistry(),
       log: this.log,
       emitTranscript: (line) => this.safeEmit('transcript', line),
@@ -162,7 +170,7 @@ export class FtpServer extends EventEmitter<FtpServerEvents> {
     if (refusal !== null) {
       this.log.warn({ remoteAddress: ip, reason: refusal }, 'FTP connection refused');
       const sent = implicitTls ? null : reply(Reply.ServiceNotAvailable, refusal);
-      reportRefusal(raw, implicitTls, sent, refusal, this.refusals); // before destroy() forgets the addresses
+      this.refusals.report(raw, implicitTls, sent, refusal); // before destroy() forgets the addresses
       if (sent) raw.end(formatReply(sent));
       else raw.destroy();
       setTimeout(() => raw.destroy(), REFUSAL_GRACE_MS).unref();
@@ -211,6 +219,7 @@ export class FtpServer extends EventEmitter<FtpServerEvents> {
   async close(opts: { graceMs?: number } = {}): Promise<void> {
     const graceMs = opts.graceMs ?? 10_000;
     this.shuttingDown = true;
+    this.refusals.close();
     // net.Server#close waits for every connection to end, so it is awaited only after the sessions closed.
     const stopped = Promise.all(this.servers.map((l) => new Promise<void>((r) => l.close(() => r()))));
     this.servers.length = 0;

@@ -5,7 +5,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RawClient, readData } from './support/raw-client.js';
-import { startServer, type TestServer } from './support/server.js';
+import { startServer, until, type TestServer } from './support/server.js';
 
 const servers: TestServer[] = [];
 async function server(opts: Parameters<typeof startServer>[0]): Promise<TestServer> {
@@ -88,6 +88,36 @@ describe('session limits', () => {
     expect(failures).toEqual(['127.0.0.1 alice bad-password']);
     ok.close();
     banned.close();
+  });
+});
+
+describe('refused connections', () => {
+  it('are recorded once per address and window, and the rest as one count', async () => {
+    const t = await server({
+      refusalWindowMs: 400,
+      guard: {
+        admit: (ip) => (ip === '127.0.0.2' ? { ok: false, reason: 'Banned' } : { ok: true }),
+        loginFailed: () => undefined,
+        loginSucceeded: () => undefined,
+      },
+    });
+    const opened: string[] = [];
+    t.server.on('session:open', (info) => opened.push(info.remoteAddress));
+    for (let i = 0; i < 30; i++) {
+      const c = await RawClient.connect(t.port, { localAddress: '127.0.0.2' });
+      expect((await c.read()).text).toBe('421 Banned');
+      c.close();
+    }
+    expect(opened).toEqual(['127.0.0.2']); // one entry for the first, the rest counted
+    await until(() => opened.length === 2, 3000);
+    const counted = t.transcript.find((l) => l.event?.type === 'refusals-counted');
+    expect(counted?.event).toEqual({ type: 'refusals-counted', count: 29 });
+    expect(counted?.text).toMatch(/^29 more connections from 127\.0\.0\.2 were refused within 400 ms \(Banned\)/);
+    // the next window starts with a full record again
+    const again = await RawClient.connect(t.port, { localAddress: '127.0.0.2' });
+    await again.read();
+    again.close();
+    await until(() => opened.length === 3, 3000);
   });
 });
 

@@ -2,7 +2,8 @@
  * A connection turned away at the door (ban, connection limit, shutdown) never becomes a Session, but
  * the operator still needs to see it: it is reported as a short session of its own, with the same
  * events a real one has (session:open, `connected`, the 421 reply, `disconnected`, session:close).
- * Everything is emitted at once and nothing is kept, so a flood of refused connects stays cheap.
+ * Everything is emitted at once. A flood is aggregated by RefusalReporter: the history gets one entry per
+ * address and minute, plus one with the count of the rest.
  */
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
@@ -50,4 +51,107 @@ export function reportRefusal(raw: Socket, implicitTls: boolean, sent: FtpReply 
     event: { type: 'disconnected', reason: 'refused', duringTransfer: false },
   });
   sink.close({ ...info, bytesIn: 0, bytesOut: 0, filesIn: 0, filesOut: 0, reason: 'refused', endedAt: at });
+}
+
+/** Addresses whose refusals are being counted at once, at most; refusals beyond are counted together. */
+const MAX_WINDOWS = 10_000;
+
+/**
+ * Reports refused connections without letting a client that loops connect/close flood the history: the
+ * first refusal of an address in a window (a minute) is reported in full, the others only counted, and when
+ * the window ends the count is reported as one entry of its own ("57 more connections ... refused").
+ */
+export class RefusalReporter {
+  private readonly windows = new Map<string, { until: number; more: number; reason: string; local: string }>();
+  private overflow = { more: 0, addresses: new Set<string>(), since: 0 };
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly sink: RefusalSink,
+    private readonly windowMs = 60_000,
+  ) {
+    this.timer = setInterval(() => this.flush(Date.now()), Math.max(50, Math.min(5_000, windowMs / 4)));
+    this.timer.unref();
+  }
+
+  report(raw: Socket, implicitTls: boolean, sent: FtpReply | null, reason: string): void {
+    const ip = normalizeIp(raw.remoteAddress ?? '');
+    const now = Date.now();
+    const window = this.windows.get(ip);
+    if (window && now < window.until) {
+      window.more++;
+      return;
+    }
+    if (window) this.summarize(ip, window);
+    if (!window && this.windows.size >= MAX_WINDOWS) {
+      if (this.overflow.more === 0) this.overflow.since = now;
+      this.overflow.more++;
+      if (this.overflow.addresses.size < 1_000_000) this.overflow.addresses.add(ip);
+      return;
+    }
+    reportRefusal(raw, implicitTls, sent, reason, this.sink);
+    this.windows.set(ip, { until: now + this.windowMs, more: 0, reason, local: normalizeIp(raw.localAddress ?? '') });
+  }
+
+  /** Reports the counts of windows that have ended. */
+  flush(now: number): void {
+    for (const [ip, window] of this.windows) {
+      if (window.until > now) continue;
+      this.windows.delete(ip);
+      this.summarize(ip, window);
+    }
+    if (this.overflow.more > 0 && now - this.overflow.since >= this.windowMs) {
+      const { more, addresses } = this.overflow;
+      this.overflow = { more: 0, addresses: new Set(), since: 0 };
+      this.summary(
+        '0.0.0.0',
+        '',
+        more,
+        `${more} connections from ${addresses.size} other addresses were refused (too many refused addresses to count one by one)`,
+      );
+    }
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+    this.flush(Number.POSITIVE_INFINITY);
+  }
+
+  private summarize(ip: string, window: { more: number; reason: string; local: string }): void {
+    if (window.more === 0) return;
+    const minutes = Math.round(this.windowMs / 60_000);
+    const span = minutes >= 1 ? `${minutes} minute${minutes === 1 ? '' : 's'}` : `${this.windowMs} ms`;
+    this.summary(
+      ip,
+      window.local,
+      window.more,
+      `${window.more} more connections from ${ip} were refused within ${span} (${window.reason}); counted, not recorded one by one`,
+    );
+  }
+
+  private summary(ip: string, local: string, count: number, text: string): void {
+    const at = Date.now();
+    const info: SessionInfo = {
+      id: randomUUID(),
+      remoteAddress: ip,
+      remotePort: 0,
+      localAddress: local,
+      localPort: 0,
+      startedAt: at,
+      tls: false,
+      username: null,
+      clientSoftware: null,
+    };
+    this.sink.open(info);
+    this.sink.line({ sessionId: info.id, seq: 1, at, kind: 'event', text, event: { type: 'refusals-counted', count } });
+    this.sink.line({
+      sessionId: info.id,
+      seq: 2,
+      at,
+      kind: 'event',
+      text: 'Disconnected (refused)',
+      event: { type: 'disconnected', reason: 'refused', duringTransfer: false },
+    });
+    this.sink.close({ ...info, bytesIn: 0, bytesOut: 0, filesIn: 0, filesOut: 0, reason: 'refused', endedAt: at });
+  }
 }

@@ -43,6 +43,7 @@ export async function startServer(
     implicitTls?: boolean;
     guard?: AccessGuard;
     host?: string;
+    refusalWindowMs?: number;
   } = {},
 ): Promise<TestServer> {
   const base = await realpath(await mkdtemp(join(tmpdir(), 'ferry-ftp-')));
@@ -78,6 +79,7 @@ export async function startServer(
   const server = createFtpServer({
     authenticator,
     guard: opts.guard,
+    refusalWindowMs: opts.refusalWindowMs,
     settings: { ...DEFAULT_FTP_SETTINGS, passivePorts: { min: 0, max: 0 }, ...opts.settings },
     tls: context ? { secureContext: () => context! } : null,
   });
