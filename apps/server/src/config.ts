@@ -28,6 +28,12 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
     description:
       'Comma-separated folders that FTP home folders must lie in (absolute, or relative to FERRY_DATA_DIR). A home is never the data directory, one of its parents, or elsewhere inside it.',
   },
+  {
+    name: 'FERRY_DISK_RESERVE_MB',
+    default: '64',
+    description:
+      'Free space kept for the database: uploads are refused (452) while their disk has less, and /healthz reports `degraded` while the data disk has less. 0 = no reserve.',
+  },
   { name: 'FERRY_FTP_HOST', default: '::', description: 'FTP listen address; `::` accepts IPv4 and IPv6 (dual-stack).' },
   {
     name: 'FERRY_FTP_PORT',
@@ -107,6 +113,8 @@ export interface Config {
   dataDir: string;
   /** Folders that FTP homes must lie in (absolute, resolved). */
   homeRoots: string[];
+  /** Free space kept for the database (bytes): see FERRY_DISK_RESERVE_MB. */
+  diskReserveBytes: number;
   dbFile: string;
   ftp: { host: string; port: number; ftpsPort: number | null };
   http: { host: string; port: number; trustProxy: boolean };
@@ -235,6 +243,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Readonl
   const config: Config = {
     dataDir,
     homeRoots,
+    diskReserveBytes: int('FERRY_DISK_RESERVE_MB', 64, 0, 1_048_576) * 1_048_576,
     dbFile: path.join(dataDir, 'ferry.db'),
     ftp: { host: host('FERRY_FTP_HOST', '::'), port: ftpPort, ftpsPort },
     http: { host: host('FERRY_HTTP_HOST', '0.0.0.0'), port: httpPort, trustProxy: trustProxy === 'true' },

@@ -117,7 +117,12 @@ export class Metrics {
     if (recorder) {
       metric('ferry_recorder_queue', 'gauge', 'Transcript items waiting to be written to SQLite.', [[{}, recorder.queued]]);
       metric('ferry_recorder_written_total', 'counter', 'Transcript items written to SQLite.', [[{}, recorder.written]]);
-      metric('ferry_recorder_dropped_total', 'counter', 'Transcript items dropped because the queue was full.', [[{}, recorder.dropped]]);
+      metric(
+        'ferry_recorder_dropped_total',
+        'counter',
+        'Transcript items dropped: the queue was full, or SQLite refused the write (a full disk).',
+        [[{}, recorder.dropped]],
+      );
     }
     if (this.sources.websocketClients) {
       metric('ferry_websocket_clients', 'gauge', 'Admin browsers following the live stream.', [[{}, this.sources.websocketClients()]]);

@@ -18,7 +18,14 @@ import {
   schemaVersion,
   type Db,
 } from '@ferry/db';
-import { createFtpServer, createSessionDoctor, type DiagnosisSettings, type FtpServer, type FtpServerOptions } from '@ferry/ftp-core';
+import {
+  createFtpServer,
+  createSessionDoctor,
+  DEFAULT_DISK_RESERVE_BYTES,
+  type DiagnosisSettings,
+  type FtpServer,
+  type FtpServerOptions,
+} from '@ferry/ftp-core';
 import { createAccessGuard, type BanGuard } from './adapters/access-guard.js';
 import { createDbAuthenticator, type DbAuthenticator } from './adapters/db-authenticator.js';
 import { LiveHub } from './adapters/live-hub.js';
@@ -54,6 +61,8 @@ export interface Services {
   dataDir: string;
   /** Where FTP home folders may be (FERRY_HOME_ROOTS). */
   homes: HomePolicy;
+  /** Free space kept for the database (bytes). */
+  diskReserveBytes: number;
   stores: Stores;
   ftp: FtpServer;
   authenticator: DbAuthenticator;
@@ -72,6 +81,8 @@ export interface ServicesOptions {
   dataDir: string;
   /** Folders FTP homes must lie in; default `<dataDir>/files`. */
   homeRoots?: readonly string[];
+  /** Free space uploads leave for the database; default 64 MiB. */
+  diskReserveBytes?: number;
   version: string;
   bans?: Config['bans'];
   fixedSettings?: Config['fixedSettings'];
@@ -120,7 +131,14 @@ export function createServices(opts: ServicesOptions): Services {
       );
     },
   });
-  const ftp = createFtpServer({ authenticator, guard, settings: settings.ftpSettings(), tls: opts.tls ?? null, logger: opts.logger });
+  const ftp = createFtpServer({
+    authenticator,
+    guard,
+    settings: settings.ftpSettings(),
+    tls: opts.tls ?? null,
+    logger: opts.logger,
+    diskReserveBytes: opts.diskReserveBytes,
+  });
   const recorder = createSessionRecorder(db);
   const hub = new LiveHub(ftp, { progressIntervalMs: opts.progressIntervalMs });
   const metrics = new Metrics({
@@ -152,6 +170,7 @@ export function createServices(opts: ServicesOptions): Services {
     db,
     dataDir: opts.dataDir,
     homes,
+    diskReserveBytes: opts.diskReserveBytes ?? DEFAULT_DISK_RESERVE_BYTES,
     stores,
     ftp,
     authenticator,

@@ -63,6 +63,7 @@ export async function start(version: string): Promise<void> {
     db,
     dataDir: config.dataDir,
     homeRoots: config.homeRoots,
+    diskReserveBytes: config.diskReserveBytes,
     version,
     bans: config.bans,
     fixedSettings: config.fixedSettings,

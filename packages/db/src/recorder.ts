@@ -74,6 +74,9 @@ type Item =
   | { op: 'transfer'; v: TransferInput }
   | { op: 'login'; v: LoginInput };
 
+/** SQLite's answers when the database cannot be written at all (a full disk, a read-only file), not just one bad item. */
+const UNWRITABLE = /^SQLITE_(FULL|READONLY|IOERR|CANTOPEN|CORRUPT|NOTADB)/;
+
 /** Defence in depth: the engine masks PASS before anyone sees it; a password must never reach the disk even if it did not. */
 const maskPassword = (kind: TranscriptKind, text: string) => (kind === 'command' && /^\s*PASS\b/i.test(text) ? 'PASS ****' : text);
 
@@ -138,6 +141,8 @@ export function createSessionRecorder(db: Db, opts: RecorderOptions = {}) {
   let closed = false;
   let written = 0;
   let dropped = 0;
+  /** Since when writes fail (a full disk, a read-only file), or null while they succeed. */
+  let failingSince: number | null = null;
 
   function report(error: unknown): void {
     try {
@@ -173,18 +178,25 @@ export function createSessionRecorder(db: Db, opts: RecorderOptions = {}) {
     try {
       applyAll(batch);
       written += batch.length;
+      failingSince = null;
       return;
     } catch (error) {
-      report(error);
+      if (failingSince === null) report(error); // once per spell of failures, not once per flush
     }
+    let ok = 0;
+    let unwritable = false;
     for (const item of batch) {
       try {
         applyOne(item);
         written++;
-      } catch {
+        ok++;
+      } catch (error) {
         dropped++;
+        unwritable ||= UNWRITABLE.test((error as { code?: string }).code ?? '');
       }
     }
+    if (ok > 0) failingSince = null;
+    else if (unwritable) failingSince ??= Date.now();
   }
 
   function close(): void {
@@ -206,7 +218,8 @@ export function createSessionRecorder(db: Db, opts: RecorderOptions = {}) {
     flush,
     /** Flushes and stops; later calls are counted as dropped. closeDb calls this too. */
     close,
-    stats: () => ({ queued: queue.length, written, dropped }),
+    /** `failingSince`: when writes started to fail (items are then dropped and counted), null while they succeed. */
+    stats: () => ({ queued: queue.length, written, dropped, failingSince }),
   };
 }
 

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it, vi } from 'vitest';
+import { handleOf } from '../src/client.js';
 import { closeDb, createSessionRecorder, createSessionStore, createTranscriptStore, openDb, pruneHistory } from '../src/index.js';
 import { openTempDb } from './helpers.js';
 
@@ -39,7 +40,7 @@ describe('session recorder', () => {
       expect(lines[0]?.text).toBe(`${id} line 1`);
     }
     expect(createSessionStore(db).get('s7')).toMatchObject({ endedAt: 9_000, endReason: 'quit', bytesOut: 2, filesOut: 1, outcome: 'ok' });
-    expect(recorder.stats()).toEqual({ queued: 0, written: SESSIONS * (LINES + 2), dropped: 0 });
+    expect(recorder.stats()).toEqual({ queued: 0, written: SESSIONS * (LINES + 2), dropped: 0, failingSince: null });
     recorder.close();
   });
 
@@ -112,7 +113,7 @@ describe('session recorder', () => {
     for (let seq = 1; seq <= 1_000; seq++) recorder.line({ sessionId: 'burst', seq, at: seq, kind: 'reply', text: 'x' });
     expect(recorder.stats().queued).toBe(100);
     recorder.sessionClosed({ id: 'burst', endedAt: 5, reason: 'quit', bytesIn: 0, bytesOut: 0, filesIn: 0, filesOut: 0, outcome: 'ok' });
-    expect(recorder.stats()).toEqual({ queued: 101, written: 0, dropped: 901 });
+    expect(recorder.stats()).toEqual({ queued: 101, written: 0, dropped: 901, failingSince: null });
     for (let i = 0; i < 1_000; i++)
       recorder.login({ at: i, sessionId: 'burst', username: 'u', address: '127.0.0.1', ok: false, reason: 'bad-password' });
     expect(recorder.stats().queued).toBe(200); // the hard cap
@@ -132,8 +133,31 @@ describe('session recorder', () => {
     recorder.line({ sessionId: 'ok1', seq: 2, at: 2, kind: 'reply', text: '331 Password required' });
     recorder.flush();
     expect(createTranscriptStore(db).lines('ok1')).toHaveLength(2);
-    expect(recorder.stats()).toEqual({ queued: 0, written: 3, dropped: 1 });
+    expect(recorder.stats()).toEqual({ queued: 0, written: 3, dropped: 1, failingSince: null });
     expect(errors).toHaveLength(1);
+    recorder.close();
+  });
+
+  it('on a database that refuses writes, drops and counts items without throwing, says since when, and recovers', () => {
+    const { db } = openTempDb();
+    const errors: unknown[] = [];
+    const recorder = createSessionRecorder(db, { onError: (e) => errors.push(e) });
+    const sqlite = handleOf(db).sqlite;
+    sqlite.pragma('query_only = ON'); // every write now fails, as on a full disk
+    const before = Date.now();
+    recorder.sessionOpened(opened('f1'));
+    recorder.line({ sessionId: 'f1', seq: 1, at: 1, kind: 'command', text: 'USER a' });
+    expect(() => recorder.flush()).not.toThrow();
+    recorder.line({ sessionId: 'f1', seq: 2, at: 2, kind: 'command', text: 'NOOP' });
+    recorder.flush();
+    const failing = recorder.stats();
+    expect(failing).toMatchObject({ queued: 0, written: 0, dropped: 3 });
+    expect(failing.failingSince).toBeGreaterThanOrEqual(before);
+    expect(errors).toHaveLength(1); // reported once per failing spell, not per flush
+    sqlite.pragma('query_only = OFF');
+    recorder.sessionOpened(opened('f2'));
+    recorder.flush();
+    expect(recorder.stats()).toMatchObject({ written: 1, failingSince: null });
     recorder.close();
   });
 

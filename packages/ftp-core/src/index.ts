@@ -1,5 +1,5 @@
 /** Ferry's FTP engine: the public surface that apps/server is written against. */
-export { createFtpServer, FtpServer } from './server.js';
+export { createFtpServer, DEFAULT_DISK_RESERVE_BYTES, FtpServer } from './server.js';
 export type { FtpServerOptions, FtpServerStats } from './server.js';
 export type { TlsSource } from './tls/tls-provider.js';
 export type { EngineLogger } from './session/context.js';

@@ -73,7 +73,14 @@ export function createAccessGuard(opts: AccessGuardOptions): BanGuard {
       failures.delete(address);
       const previous = opts.bans.get(address)?.offences ?? 0;
       const duration = Math.min(maxMs, baseMs * 2 ** Math.min(previous, 30));
-      const ban = opts.bans.ban(address, `${recent.length} failed logins within ${Math.round(windowMs / 1000)} s`, duration, t);
+      const reason = `${recent.length} failed logins within ${Math.round(windowMs / 1000)} s`;
+      let ban: BanRecord;
+      try {
+        ban = opts.bans.ban(address, reason, duration, t);
+      } catch {
+        // The database cannot be written (a full disk): the ban still holds, in memory, until a restart.
+        ban = { address, reason, offences: previous + 1, bannedAt: t, expiresAt: t + duration };
+      }
       active.set(address, ban.expiresAt);
       opts.onBan?.(ban);
     },

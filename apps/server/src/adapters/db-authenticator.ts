@@ -30,7 +30,7 @@ export interface DbAuthenticatorOptions {
   users: UserStore;
   /** Where homes may be; relative home folders are resolved against its data directory (FERRY_DATA_DIR). */
   homes: HomePolicy;
-  log?: Pick<EngineLogger, 'error'>;
+  log?: Pick<EngineLogger, 'error' | 'warn'>;
   /** 0 disables the cache. */
   cacheTtlMs?: number;
   now?: () => number;
@@ -99,7 +99,12 @@ export function createDbAuthenticator(opts: DbAuthenticatorOptions): DbAuthentic
         await mkdir(account.homeDir, { recursive: true });
         homesMade.add(account.homeDir);
       }
-      opts.users.touchLogin(user.username, now());
+      try {
+        opts.users.touchLogin(user.username, now());
+      } catch (err) {
+        // A full disk or a read-only database must not lock users out: the last-login time is a courtesy.
+        opts.log?.warn({ err, username: user.username }, 'Could not record the last login time');
+      }
       return { ok: true, account };
     },
     invalidate(username: string): void {

@@ -1,22 +1,64 @@
 /** Unauthenticated probes: GET /healthz (liveness and version) and GET /metrics (Prometheus). */
+import { statfs } from 'node:fs/promises';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Services } from '../services.js';
 
 export interface HealthRouteOptions {
-  services: Pick<Services, 'metrics' | 'info'>;
+  services: Pick<Services, 'metrics' | 'info' | 'recorder' | 'dataDir' | 'diskReserveBytes'>;
 }
 
-const Health = Type.Object({ status: Type.Literal('ok'), version: Type.String(), uptimeSeconds: Type.Integer() });
+const Health = Type.Object({
+  status: Type.Union([Type.Literal('ok'), Type.Literal('degraded')]),
+  /** Why the status is `degraded` (each a sentence); absent when `ok`. */
+  reasons: Type.Optional(Type.Array(Type.String())),
+  version: Type.String(),
+  uptimeSeconds: Type.Integer(),
+});
 
 export const healthRoutes: FastifyPluginAsyncTypebox<HealthRouteOptions> = async (app, { services }) => {
-  app.get('/healthz', { schema: { tags: ['server'], response: { 200: Health } } }, async () => ({
-    status: 'ok' as const,
-    version: services.info.version,
-    uptimeSeconds: Math.floor((Date.now() - services.info.startedAt) / 1000),
-  }));
+  // 200 also when degraded: Ferry still serves logins, downloads and the API, and a restart would not free the disk.
+  app.get(
+    '/healthz',
+    {
+      schema: {
+        tags: ['server'],
+        summary: 'Liveness, with `degraded` and the reasons when the database cannot be written',
+        response: { 200: Health },
+      },
+    },
+    async () => {
+      const reasons = await degradedBecause(services);
+      return {
+        status: reasons.length === 0 ? ('ok' as const) : ('degraded' as const),
+        ...(reasons.length > 0 ? { reasons } : {}),
+        version: services.info.version,
+        uptimeSeconds: Math.floor((Date.now() - services.info.startedAt) / 1000),
+      };
+    },
+  );
 
   app.get('/metrics', { schema: { tags: ['server'], summary: 'Prometheus text format', hide: false } }, async (_req, reply) =>
     reply.type('text/plain; version=0.0.4; charset=utf-8').send(services.metrics.render()),
   );
 };
+
+/** What keeps Ferry from working fully: the database refusing writes, the data disk below its reserve. */
+async function degradedBecause(services: HealthRouteOptions['services']): Promise<string[]> {
+  const reasons: string[] = [];
+  const failingSince = services.recorder.stats().failingSince;
+  if (failingSince !== null) {
+    reasons.push(`The database cannot be written since ${new Date(failingSince).toISOString()}: session history is not being recorded`);
+  }
+  if (services.diskReserveBytes > 0) {
+    const free = await statfs(services.dataDir).then(
+      (st) => st.bavail * st.bsize,
+      () => null,
+    );
+    if (free !== null && free < services.diskReserveBytes) {
+      const mib = (n: number) => `${Math.floor(n / 1_048_576)} MiB`;
+      reasons.push(`The data disk has ${mib(free)} free, below the reserve of ${mib(services.diskReserveBytes)}: uploads are refused`);
+    }
+  }
+  return reasons;
+}

@@ -57,7 +57,11 @@ export function createAuthTokenStore(db: Db) {
       .where(eq(authTokens.tokenHash, sha256(token)))
       .get();
     if (!row || (row.expiresAt !== null && row.expiresAt <= now)) return null;
-    orm.update(authTokens).set({ lastUsedAt: now }).where(eq(authTokens.id, row.tokenId)).run();
+    try {
+      orm.update(authTokens).set({ lastUsedAt: now }).where(eq(authTokens.id, row.tokenId)).run();
+    } catch {
+      // "last used" is a courtesy: a full disk must not lock the admins out of reading
+    }
     return { adminId: row.adminId, username: row.username, tokenId: row.tokenId, kind: row.kind };
   }
 

@@ -55,6 +55,11 @@ export async function upload(session: Session, path: string, mode: UploadMode, a
   const offset = mode === 'append' ? 0 : takeOffset(session);
   const effective: UploadMode = mode === 'replace' && offset > 0 ? 'resume' : mode;
   const account = session.account;
+  if (await session.ctx.disk.belowReserve(fs.root)) {
+    const mib = Math.round(session.ctx.disk.reserveBytes / 1048576);
+    session.event({ type: 'disk-full', path }, `Upload of ${path} refused: less than ${mib} MiB free on the server's disk`);
+    throw new FtpError(Reply.InsufficientStorage, `Insufficient storage space on the server (it keeps ${mib} MiB free); try again later`);
+  }
   // The quota is claimed before the file is opened (a new file counts from its start) and settled when the
   // upload commits, so parallel uploads share it.
   let claim: QuotaClaim | null = null;

@@ -4,7 +4,7 @@ import type { AccessGuard, Authenticator, FtpSettings } from '../ports.js';
 import type { PassiveAddressResolver } from '../data-channel/passive-address.js';
 import type { PassivePortPool } from '../data-channel/port-pool.js';
 import type { TlsProvider } from '../tls/tls-provider.js';
-import type { UsageTracker } from '../transfer/quota.js';
+import type { DiskSpace, UsageTracker } from '../transfer/quota.js';
 import type { CommandRegistry } from '../commands/define.js';
 import type { Session } from './session.js';
 
@@ -23,6 +23,8 @@ export interface EngineContext {
   readonly ports: PassivePortPool;
   readonly addresses: PassiveAddressResolver;
   readonly usage: UsageTracker;
+  /** The free-space reserve uploads leave (for the database on the same disk). */
+  readonly disk: DiskSpace;
   readonly commands: CommandRegistry;
   readonly log: EngineLogger;
   emitTranscript(line: TranscriptLine): void;

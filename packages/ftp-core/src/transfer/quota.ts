@@ -141,3 +141,36 @@ export function quotaGuard(claim: QuotaClaim, freed: number, path: string): Tran
     },
   });
 }
+
+/**
+ * Free space on the filesystem of a home, for the reserve that uploads leave to the database: asked of the
+ * system at most once a second per home (statfs), so small uploads stay cheap.
+ */
+export class DiskSpace {
+  private readonly cache = new Map<string, { at: number; free: number | null }>();
+
+  constructor(
+    /** Bytes an upload must leave free; 0 = no reserve. */
+    readonly reserveBytes: number,
+  ) {}
+
+  /** Bytes free for this process's writes on the filesystem holding `path`, or null when the system does not say. */
+  async free(path: string): Promise<number | null> {
+    const hit = this.cache.get(path);
+    if (hit && Date.now() - hit.at < 1_000) return hit.free;
+    const free = await fsp.statfs(path).then(
+      (st) => st.bavail * st.bsize,
+      () => null,
+    );
+    if (this.cache.size > 10_000) this.cache.clear();
+    this.cache.set(path, { at: Date.now(), free });
+    return free;
+  }
+
+  /** Whether an upload into `path` would eat into the reserve. */
+  async belowReserve(path: string): Promise<boolean> {
+    if (this.reserveBytes <= 0) return false;
+    const free = await this.free(path);
+    return free !== null && free < this.reserveBytes;
+  }
+}
