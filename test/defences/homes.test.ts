@@ -80,6 +80,9 @@ describe('home folders', () => {
     } finally {
       ftp.close();
     }
+    // the log is written asynchronously
+    for (let i = 0; i < 50 && !system.logs().some((l) => l.includes('home folder not allowed')); i++)
+      await new Promise((r) => setTimeout(r, 100));
     expect(system.logs().some((l) => l.includes('home folder not allowed') && l.includes('legacy'))).toBe(true);
   });
 });
