@@ -11,9 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startFerry } from './peers/ferry.mjs';
+import { attack } from './lib/attack.mjs';
 import { FtpClient } from './lib/ftp-client.mjs';
 import { treeFdCount, treeMemoryKiB } from './lib/proc.mjs';
-import { killAllStarted, sleep, stopServer } from './lib/spawn.mjs';
+import { freePortRange, killAllStarted, sleep, stopServer } from './lib/spawn.mjs';
 import { makeCertificate } from './lib/system.mjs';
 import { reexecWithFileLimit } from './lib/ulimit.mjs';
 
@@ -25,12 +26,14 @@ const { values: args } = parseArgs({
     transferring: { type: 'string', default: '50' },
     'file-kib': { type: 'string', default: '256' },
     keep: { type: 'boolean', default: false },
+    attack: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
 if (args.help) {
   console.log(
-    'usage: node bench/soak.mjs [--sessions 1000] [--duration 60 (s, split over the rounds)] [--rounds 2] [--transferring 50] [--file-kib 256] [--keep]',
+    'usage: node bench/soak.mjs [--sessions 1000] [--duration 60 (s, split over the rounds)] [--rounds 2] [--transferring 50] [--file-kib 256] [--keep]\n' +
+      '       node bench/soak.mjs --attack [--duration 30]   (a banned address looping, a pre-login flood and a port grabber; a normal client must be served every time)',
   );
   process.exit(0);
 }
@@ -59,53 +62,78 @@ try {
   const dir = join(base, 'ferry');
   const root = join(dir, 'root');
   mkdirSync(root, { recursive: true });
-  server = await startFerry({ dir, root, password, pasv: { min: 0, max: 0 }, cert: makeCertificate(base), log });
-  const pid = server.child.pid;
-  const metrics = () => ferryMetrics(server.httpPort);
-  const sample = () => ({ ...treeMemoryKiB(pid), fds: treeFdCount(pid) });
-  await sleep(1_000);
-  const before = sample();
-  log(`ferry pid ${pid}: ${fmt(before)} before`);
+  if (args.attack) {
+    // Ferry's own defaults (no benchmark settings), a ban after 5 failures, and a real passive range.
+    const range = await freePortRange(20);
+    server = await startFerry({
+      dir,
+      root,
+      password,
+      pasv: range,
+      cert: makeCertificate(base),
+      log,
+      env: { FERRY_BAN_THRESHOLD: '5', FERRY_FTP_HOST: '127.0.0.1' },
+      settings: null,
+    });
+    const seconds = Math.min(Number(args.duration), 600);
+    const r = await attack({ server, password, seconds, log });
+    const share = r.attempted === 0 ? 0 : (100 * r.served) / r.attempted;
+    console.log(
+      [
+        `Ferry under attack for ${seconds} s: normal client served ${r.served}/${r.attempted} sessions (${share.toFixed(1)}%)`,
+        `attackers: ${r.guesses} guesses then ${r.bannedKnocks} connects from the banned address; ${r.floodConnections} pre-login connections (${r.floodRefused} refused); ${r.grabbedPorts} passive ports leased to the grabber (${r.grabRefused} refused)`,
+      ].join('\n'),
+    );
+    process.exitCode = r.attempted > 0 && r.served === r.attempted ? 0 : 1;
+  } else {
+    server = await startFerry({ dir, root, password, pasv: { min: 0, max: 0 }, cert: makeCertificate(base), log });
+    const pid = server.child.pid;
+    const metrics = () => ferryMetrics(server.httpPort);
+    const sample = () => ({ ...treeMemoryKiB(pid), fds: treeFdCount(pid) });
+    await sleep(1_000);
+    const before = sample();
+    log(`ferry pid ${pid}: ${fmt(before)} before`);
 
-  const rounds = [];
-  for (let r = 1; r <= ROUNDS; r += 1) rounds.push(await round(r, sample, metrics, before));
-  const m = await metrics();
-  if (m.ferry_ftp_sessions > 0) errors['sessions still open on the server'] = m.ferry_ftp_sessions;
-  if (m.ferry_recorder_dropped_total > 0) errors['transcript items dropped'] = m.ferry_recorder_dropped_total;
+    const rounds = [];
+    for (let r = 1; r <= ROUNDS; r += 1) rounds.push(await round(r, sample, metrics, before));
+    const m = await metrics();
+    if (m.ferry_ftp_sessions > 0) errors['sessions still open on the server'] = m.ferry_ftp_sessions;
+    if (m.ferry_recorder_dropped_total > 0) errors['transcript items dropped'] = m.ferry_recorder_dropped_total;
 
-  const last = rounds.at(-1);
-  const first = rounds[0];
-  const fdLeak = last.after.fds > before.fds + FD_TOLERANCE;
-  // A garbage-collected heap keeps pages it has grown into; a leak is memory that keeps growing round after round.
-  const growth = last.after.pss - first.after.pss;
-  const memoryLeak =
-    ROUNDS > 1
-      ? growth > Math.max(MEMORY_TOLERANCE_KIB, 0.25 * (first.after.pss - before.pss))
-      : last.after.pss - before.pss > MEMORY_TOLERANCE_KIB;
-  const table = [
-    '| | PSS (MiB) | RSS (MiB) | open fds | sessions on server |',
-    '|---|---:|---:|---:|---:|',
-    `| before | ${mib(before.pss)} | ${mib(before.rss)} | ${before.fds} | 0 |`,
-    ...rounds.flatMap((x, i) => [
-      `| round ${i + 1}, peak with ${x.held} sessions | ${mib(x.peak.pss)} | ${mib(x.peak.rss)} | ${x.peak.fds} | ${x.peakSessions} |`,
-      `| round ${i + 1}, all closed | ${mib(x.after.pss)} | ${mib(x.after.rss)} | ${x.after.fds} | ${x.afterSessions} |`,
-    ]),
-  ];
-  console.log(
-    [
-      `Ferry soak: ${ROUNDS} round(s) of ${SESSIONS} sessions held ${HOLD_MS / 1000} s each, ${TRANSFERRING} of them transferring`,
-      `transfers: ${rounds.reduce((n, x) => n + x.transfers, 0)} (${mib(rounds.reduce((n, x) => n + x.bytes, 0) / 1024)} MiB, checksums verified); recorder: ${m.ferry_recorder_written_total ?? '?'} transcript items written, ${m.ferry_recorder_dropped_total ?? '?'} dropped`,
-      `errors: ${Object.keys(errors).length === 0 ? 'none' : JSON.stringify(errors)}`,
-      '',
-      ...table,
-      '',
-      `file descriptors: ${fdLeak ? `LEAK? ${last.after.fds - before.fds} more than before` : 'back to baseline'}`,
-      `memory: ${mib(last.after.pss - before.pss)} MiB above baseline after the last round; ${
-        ROUNDS > 1 ? `${mib(growth)} MiB more than after round 1` : 'one round only'
-      } -> ${memoryLeak ? 'LEAK?' : 'no leak (the heap keeps what it grew into, but does not keep growing)'}`,
-    ].join('\n'),
-  );
-  process.exitCode = fdLeak || memoryLeak || Object.keys(errors).length > 0 ? 1 : 0;
+    const last = rounds.at(-1);
+    const first = rounds[0];
+    const fdLeak = last.after.fds > before.fds + FD_TOLERANCE;
+    // A garbage-collected heap keeps pages it has grown into; a leak is memory that keeps growing round after round.
+    const growth = last.after.pss - first.after.pss;
+    const memoryLeak =
+      ROUNDS > 1
+        ? growth > Math.max(MEMORY_TOLERANCE_KIB, 0.25 * (first.after.pss - before.pss))
+        : last.after.pss - before.pss > MEMORY_TOLERANCE_KIB;
+    const table = [
+      '| | PSS (MiB) | RSS (MiB) | open fds | sessions on server |',
+      '|---|---:|---:|---:|---:|',
+      `| before | ${mib(before.pss)} | ${mib(before.rss)} | ${before.fds} | 0 |`,
+      ...rounds.flatMap((x, i) => [
+        `| round ${i + 1}, peak with ${x.held} sessions | ${mib(x.peak.pss)} | ${mib(x.peak.rss)} | ${x.peak.fds} | ${x.peakSessions} |`,
+        `| round ${i + 1}, all closed | ${mib(x.after.pss)} | ${mib(x.after.rss)} | ${x.after.fds} | ${x.afterSessions} |`,
+      ]),
+    ];
+    console.log(
+      [
+        `Ferry soak: ${ROUNDS} round(s) of ${SESSIONS} sessions held ${HOLD_MS / 1000} s each, ${TRANSFERRING} of them transferring`,
+        `transfers: ${rounds.reduce((n, x) => n + x.transfers, 0)} (${mib(rounds.reduce((n, x) => n + x.bytes, 0) / 1024)} MiB, checksums verified); recorder: ${m.ferry_recorder_written_total ?? '?'} transcript items written, ${m.ferry_recorder_dropped_total ?? '?'} dropped`,
+        `errors: ${Object.keys(errors).length === 0 ? 'none' : JSON.stringify(errors)}`,
+        '',
+        ...table,
+        '',
+        `file descriptors: ${fdLeak ? `LEAK? ${last.after.fds - before.fds} more than before` : 'back to baseline'}`,
+        `memory: ${mib(last.after.pss - before.pss)} MiB above baseline after the last round; ${
+          ROUNDS > 1 ? `${mib(growth)} MiB more than after round 1` : 'one round only'
+        } -> ${memoryLeak ? 'LEAK?' : 'no leak (the heap keeps what it grew into, but does not keep growing)'}`,
+      ].join('\n'),
+    );
+    process.exitCode = fdLeak || memoryLeak || Object.keys(errors).length > 0 ? 1 : 0;
+  }
 } finally {
   if (server) await stopServer(server.child, 12_000);
   killAllStarted();

@@ -14,9 +14,9 @@ export class FtpReplyError extends Error {
 
 export class FtpClient {
   /** Connects and waits for the greeting (any 2xx); rejects on a 4xx/5xx greeting or timeout. */
-  static async connect({ host = '127.0.0.1', port, timeoutMs = DEFAULT_TIMEOUT_MS }) {
-    const client = new FtpClient(host, timeoutMs);
-    const socket = net.connect({ host, port, noDelay: true });
+  static async connect({ host = '127.0.0.1', port, timeoutMs = DEFAULT_TIMEOUT_MS, localAddress }) {
+    const client = new FtpClient(host, timeoutMs, localAddress);
+    const socket = net.connect({ host, port, noDelay: true, localAddress });
     client.#attach(socket);
     await new Promise((resolve, reject) => {
       socket.once('connect', resolve);
@@ -37,9 +37,11 @@ export class FtpClient {
   #waiters = [];
   #failure = null;
 
-  constructor(host, timeoutMs) {
+  constructor(host, timeoutMs, localAddress) {
     this.host = host;
     this.timeoutMs = timeoutMs;
+    /** Where data connections come from too (the server accepts them only from the control connection's address). */
+    this.localAddress = localAddress;
   }
 
   #attach(socket) {
@@ -140,7 +142,7 @@ export class FtpClient {
       port = Number(n[5]) * 256 + Number(n[6]);
     }
     if (!port) throw new FtpReplyError('EPSV', epsv);
-    const data = net.connect({ host: this.host, port });
+    const data = net.connect({ host: this.host, port, localAddress: this.localAddress });
     await new Promise((resolve, reject) => {
       data.once('connect', resolve);
       data.once('error', reject);

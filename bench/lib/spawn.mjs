@@ -80,6 +80,23 @@ export function freePort() {
   });
 }
 
+/** `count` consecutive ports on 127.0.0.1 that were free a moment ago: `{ min, max }` (bounded tries). */
+export async function freePortRange(count) {
+  const isFree = (port) =>
+    new Promise((resolve) => {
+      const s = net.createServer();
+      s.once('error', () => resolve(false));
+      s.listen({ host: '127.0.0.1', port, exclusive: true }, () => s.close(() => resolve(true)));
+    });
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const min = 40_000 + Math.floor(Math.random() * 9_000);
+    let ok = true;
+    for (let p = min; p < min + count && ok; p++) ok = await isFree(p);
+    if (ok) return { min, max: min + count - 1 };
+  }
+  throw new Error(`no ${count} free consecutive ports`);
+}
+
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** SIGTERM to the group, then SIGKILL to whatever of the tree is left after `graceMs`. */

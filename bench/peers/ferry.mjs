@@ -33,7 +33,8 @@ async function api(base, method, path, body, token) {
   return text ? JSON.parse(text) : null;
 }
 
-export async function startFerry({ dir, root, password, pasv, cert, log }) {
+/** `env` adds or overrides variables; `settings` replaces BENCH_SETTINGS (null: Ferry's own defaults). */
+export async function startFerry({ dir, root, password, pasv, cert, log, env: extraEnv = {}, settings = BENCH_SETTINGS }) {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} not found: run pnpm build`);
   const ftpPort = await freePort();
   const httpPort = await freePort();
@@ -52,6 +53,7 @@ export async function startFerry({ dir, root, password, pasv, cert, log }) {
     FERRY_ADMIN_PASSWORD: adminPassword,
     FERRY_TLS_CERT: cert.certFile,
     FERRY_TLS_KEY: cert.keyFile,
+    ...extraEnv,
   };
   const child = spawnServer(process.execPath, [...(process.env.FERRY_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), MAIN], {
     env,
@@ -69,10 +71,21 @@ export async function startFerry({ dir, root, password, pasv, cert, log }) {
     { username: FERRY_USER, password, homeDir: root, permissions: [{ path: '/', allow: ALL_PERMISSIONS }] },
     token,
   );
-  try {
-    await api(base, 'PATCH', '/settings', BENCH_SETTINGS, token);
-  } catch (err) {
-    log(`ferry: settings not applied (${err.message}); running with its defaults`);
+  if (settings) {
+    try {
+      await api(base, 'PATCH', '/settings', settings, token);
+    } catch (err) {
+      log(`ferry: settings not applied (${err.message}); running with its defaults`);
+    }
   }
-  return { name: 'ferry', port: ftpPort, child, user: FERRY_USER, supports: { mlsd: true, ftps: true }, httpPort };
+  return {
+    name: 'ferry',
+    port: ftpPort,
+    child,
+    user: FERRY_USER,
+    supports: { mlsd: true, ftps: true },
+    httpPort,
+    /** The admin API as the admin: `api('POST', '/users', {...})`. */
+    api: (method, path, body) => api(base, method, path, body, token),
+  };
 }

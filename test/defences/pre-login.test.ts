@@ -52,6 +52,11 @@ describe('connections that never log in', () => {
     const others = [];
     for (const address of ['127.0.0.32', '127.0.0.33']) for (let i = 0; i < 10; i++) others.push(await knock(address));
     expect(others.filter((c) => c === 220)).toHaveLength(14);
+    // The waiting room is full: an address already waiting gets no more, but an address with no connection yet
+    // still gets in (maxSessions holds), so a flood cannot lock out a client it has not met.
+    const fresh = await RawFtp.connect(system.ftpPort, { localAddress: '127.0.0.34' });
+    open.push(fresh);
+    expect((await fresh.read()).code).toBe(220);
     const refused = await RawFtp.connect(system.ftpPort, { localAddress: '127.0.0.34' });
     open.push(refused);
     expect((await refused.read()).text).toMatch(/too many connections waiting to log in \(at most 30\)/i);

@@ -200,18 +200,21 @@ export class FtpServer extends EventEmitter<FtpServerEvents> {
     let waiting = 0;
     let waitingFromIp = 0;
     for (const s of this.live.values()) {
-      const loggedIn = s.phase === 'authenticated';
+      const beforeLogin = s.phase === 'awaitingUser' || s.phase === 'awaitingPass'; // not logged in, not closing
       if (s.remoteAddress === ip) {
         fromIp++;
-        if (!loggedIn) waitingFromIp++;
+        if (beforeLogin) waitingFromIp++;
       }
-      if (!loggedIn) waiting++;
+      if (beforeLogin) waiting++;
     }
     if (fromIp >= maxSessionsPerAddress) return `Too many connections from your address (at most ${maxSessionsPerAddress})`;
     const limits = preLoginLimits(this.current);
     if (waitingFromIp >= limits.perAddress)
       return `Too many connections from your address waiting to log in (at most ${limits.perAddress}); try again later`;
-    if (waiting >= limits.overall) return `Too many connections waiting to log in (at most ${limits.overall}); try again later`;
+    // An address with no connection yet is let in past the overall cap (maxSessions still holds): a flood from
+    // many addresses that keep connections open cannot lock out a client it has not met.
+    if (waiting >= limits.overall && waitingFromIp > 0)
+      return `Too many connections waiting to log in (at most ${limits.overall}); try again later`;
     return null;
   }
 
@@ -300,9 +303,9 @@ export class FtpServer extends EventEmitter<FtpServerEvents> {
 
 /**
  * Connections that have not logged in yet may hold at most half of maxSessions (the other half is kept for
- * logged-in users) and half of maxSessionsPerAddress from one address (so one address cannot fill the
- * waiting room). Without these, a flood of connections that never log in locks everyone out until the
- * login timeout.
+ * logged-in users and for addresses that have no connection yet) and half of maxSessionsPerAddress from one
+ * address (so one address cannot fill the waiting room). Without these, a flood of connections that never
+ * log in locks everyone out until the login timeout.
  */
 export function preLoginLimits(settings: Pick<FtpSettings, 'maxSessions' | 'maxSessionsPerAddress'>): {
   overall: number;
