@@ -143,3 +143,22 @@ describe('user store', () => {
     expect(() => users.list({ limit: 3, cursor: 'garbage' })).toThrow(InvalidCursorError);
   });
 });
+
+describe('changes and what is written alongside them', () => {
+  it('are written together or not at all (create, update, remove)', async () => {
+    const users = createUserStore(openMemoryDb());
+    const fail = () => {
+      throw new Error('audit write failed');
+    };
+    await expect(users.create({ username: 'zoe', password: 'zoe-password-1' }, fail)).rejects.toThrow('audit write failed');
+    expect(users.get('zoe')).toBeNull();
+    await users.create({ username: 'zoe', password: 'zoe-password-1' });
+    await expect(users.update('zoe', { enabled: false, permissions: [{ path: '/x', allow: ['list'] }] }, fail)).rejects.toThrow();
+    expect(users.get('zoe')).toMatchObject({ enabled: true, permissions: [{ path: '/', allow: expect.any(Array) }] });
+    expect(() => users.remove('zoe', fail)).toThrow();
+    expect(users.get('zoe')).not.toBeNull();
+    let written = 0;
+    expect(users.remove('zoe', () => void written++)).toBe(true);
+    expect(written).toBe(1);
+  });
+});

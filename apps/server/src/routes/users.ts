@@ -39,13 +39,15 @@ export const usersRoutes: FastifyPluginAsyncTypebox<UsersRouteOptions> = async (
     const body = req.body;
     checkUserFields(body, services.homes);
     try {
-      const user = await users.create({
-        ...body,
-        homeDir: body.homeDir ?? defaultHomeDir(body.username, services.homes),
-        permissions: body.permissions ?? DEFAULT_PERMISSIONS,
-      });
+      const user = await users.create(
+        {
+          ...body,
+          homeDir: body.homeDir ?? defaultHomeDir(body.username, services.homes),
+          permissions: body.permissions ?? DEFAULT_PERMISSIONS,
+        },
+        () => audit(auditStore, req, { action: 'user.create', target: body.username, detail: withoutPassword(body) }),
+      );
       services.authenticator.invalidate(user.username);
-      audit(auditStore, req, { action: 'user.create', target: user.username, detail: withoutPassword(body) });
       return reply.code(201).send(user);
     } catch (error) {
       if (error instanceof DuplicateError) throw Errors.UserExists(body.username);
@@ -73,12 +75,13 @@ export const usersRoutes: FastifyPluginAsyncTypebox<UsersRouteOptions> = async (
     async (req) => {
       const { username } = req.params;
       checkUserFields(req.body, services.homes);
-      const user = await users.update(username, req.body);
+      const user = await users.update(username, req.body, () =>
+        audit(auditStore, req, { action: 'user.update', target: username, detail: withoutPassword(req.body) }),
+      );
       if (!user) throw Errors.UserNotFound(username);
       services.authenticator.invalidate(username);
       const why = liveSessionsEnd(req.body, user);
       if (why !== null) services.ftp.disconnectUser(username, why);
-      audit(auditStore, req, { action: 'user.update', target: username, detail: withoutPassword(req.body) });
       return user;
     },
   );
@@ -88,10 +91,10 @@ export const usersRoutes: FastifyPluginAsyncTypebox<UsersRouteOptions> = async (
     { schema: { tags: ['users'], params: UserParams, response: { 204: Type.Null() } } },
     async (req, reply) => {
       const { username } = req.params;
-      if (!users.remove(username)) throw Errors.UserNotFound(username);
+      if (!users.remove(username, () => audit(auditStore, req, { action: 'user.delete', target: username })))
+        throw Errors.UserNotFound(username);
       services.authenticator.invalidate(username);
       services.ftp.disconnectUser(username, 'Your account was deleted');
-      audit(auditStore, req, { action: 'user.delete', target: username });
       return reply.code(204).send(null);
     },
   );

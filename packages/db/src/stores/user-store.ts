@@ -77,7 +77,11 @@ export function createUserStore(db: Db) {
     return row ? (withRules([row])[0] ?? null) : null;
   }
 
-  async function create(input: NewFtpUser): Promise<FtpUserRecord> {
+  /**
+   * `alongside` runs inside the same transaction as the change (e.g. writing its audit entry): both are
+   * written, or neither is.
+   */
+  async function create(input: NewFtpUser, alongside?: () => void): Promise<FtpUserRecord> {
     const { username, password, ...given } = input;
     if (rowOf(username)) throw new DuplicateError(`User ${username} already exists`);
     const fields = { ...defaults(username), ...columnsOf(given), permissions: given.permissions ?? defaults(username).permissions };
@@ -91,6 +95,7 @@ export function createUserStore(db: Db) {
           .returning({ id: users.id })
           .get();
         writeRules(tx, id, fields.permissions);
+        alongside?.();
       });
     } catch (error) {
       if (isUniqueViolation(error)) throw new DuplicateError(`User ${username} already exists`);
@@ -123,7 +128,7 @@ export function createUserStore(db: Db) {
     return { items: withRules(page.items), nextCursor: page.nextCursor };
   }
 
-  async function update(username: string, patch: FtpUserPatch): Promise<FtpUserRecord | null> {
+  async function update(username: string, patch: FtpUserPatch, alongside?: () => void): Promise<FtpUserRecord | null> {
     if (!rowOf(username)) return null;
     const { password, ...fields } = patch;
     const passwordHash = password === undefined ? undefined : await hashPassword(password);
@@ -133,13 +138,18 @@ export function createUserStore(db: Db) {
       const set = { ...columnsOf(fields), updatedAt: Date.now(), ...(passwordHash ? { passwordHash } : {}) };
       tx.update(users).set(set).where(eq(users.id, row.id)).run();
       if (fields.permissions) writeRules(tx, row.id, fields.permissions);
+      alongside?.();
       return true;
     });
     return found ? get(username) : null;
   }
 
-  function remove(username: string): boolean {
-    return orm.delete(users).where(eq(users.username, username)).run().changes > 0;
+  function remove(username: string, alongside?: () => void): boolean {
+    return orm.transaction(() => {
+      const removed = orm.delete(users).where(eq(users.username, username)).run().changes > 0;
+      if (removed) alongside?.();
+      return removed;
+    });
   }
 
   /** Checks a password; an unknown account costs the same argon2 verification as a wrong password. */
