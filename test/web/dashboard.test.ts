@@ -221,6 +221,10 @@ describe('admin dashboard', () => {
         POLL,
       )
       .toMatch(/^227 /);
+    // The generated FTPS certificate: its validity is shown (five years, so no warning).
+    const expiry = page.getByTestId('certificate-expiry');
+    await expect.poll(() => expiry.innerText().catch(() => ''), POLL).toMatch(/\d/);
+    expect(await expiry.innerText()).not.toMatch(/expire/);
     await saveScreenshot(page, '13-settings');
 
     const tab = (name: string) => page.getByRole('navigation', { name: 'Settings sections' }).getByRole('link', { name }).click();

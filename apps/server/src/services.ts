@@ -54,6 +54,8 @@ export interface RuntimeInfo {
   ftpPort: number;
   ftpsPort: number | null;
   tlsFingerprint(): string | null;
+  /** When the FTPS certificate expires (epoch ms), or null without one. */
+  tlsExpiresAt(): number | null;
 }
 
 export interface Services {
@@ -88,6 +90,7 @@ export interface ServicesOptions {
   fixedSettings?: Config['fixedSettings'];
   tls?: FtpServerOptions['tls'];
   tlsFingerprint?: () => string | null;
+  tlsExpiresAt?: () => number | null;
   logger?: FtpServerOptions['logger'];
   /** The transcript doctor per session; default: the live doctor on the current settings. false = none. */
   doctor?: DoctorFactory | false;
@@ -165,6 +168,7 @@ export function createServices(opts: ServicesOptions): Services {
     ftpPort: 0,
     ftpsPort: null,
     tlsFingerprint: opts.tlsFingerprint ?? (() => null),
+    tlsExpiresAt: opts.tlsExpiresAt ?? (() => null),
   };
   return {
     db,

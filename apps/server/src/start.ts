@@ -69,6 +69,7 @@ export async function start(version: string): Promise<void> {
     fixedSettings: config.fixedSettings,
     tls,
     tlsFingerprint: () => tls.fingerprint(),
+    tlsExpiresAt: () => tls.expiresAt(),
     logger: log.child({ component: 'ftp' }),
   });
   services.ftp.on('error', ({ sessionId, error }) => log.error({ sessionId, err: error }, 'FTP session error'));

@@ -19,12 +19,30 @@ export interface TlsProvider {
   secureContext(): SecureContext;
   /** SHA-256 fingerprint of the current certificate (`AB:CD:...`). */
   fingerprint(): string;
+  /** When the current certificate expires (epoch ms). */
+  expiresAt(): number;
   close(): void;
 }
 
 interface Log {
   info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
   error(obj: object, msg?: string): void;
+}
+
+/** A certificate that expires within this time is warned about, at start-up, on reload and once a day. */
+export const CERTIFICATE_WARNING_MS = 30 * 86_400_000;
+
+/** Logs a warning for a certificate close to its end, an error for an expired one; silent otherwise. */
+export function warnAboutExpiry(expiresAt: number, certFile: string, log: Log, now = Date.now()): void {
+  const days = Math.floor((expiresAt - now) / 86_400_000);
+  const when = new Date(expiresAt).toISOString();
+  if (expiresAt <= now) log.error({ certFile, expiresAt: when }, 'The FTPS certificate has expired: clients will refuse it');
+  else if (expiresAt - now < CERTIFICATE_WARNING_MS)
+    log.warn(
+      { certFile, expiresAt: when, days },
+      `The FTPS certificate expires in ${days} days: renew it (a replaced file is used without a restart)`,
+    );
 }
 
 /** Creates <dataDir>/tls/{cert,key}.pem when missing; returns their paths. */
@@ -75,7 +93,7 @@ export const FTPS_CIPHERS = [
   'ECDHE-RSA-AES128-GCM-SHA256',
 ].join(':');
 
-function load(files: CertificateFiles): { context: SecureContext; fingerprint: string } {
+function load(files: CertificateFiles): { context: SecureContext; fingerprint: string; expiresAt: number } {
   const cert = readFileSync(files.certFile);
   const key = readFileSync(files.keyFile);
   const context = createSecureContext({
@@ -87,17 +105,22 @@ function load(files: CertificateFiles): { context: SecureContext; fingerprint: s
     // Client-initiated renegotiation (TLS 1.2) is refused: each one costs the server a full handshake.
     secureOptions: constants.SSL_OP_NO_RENEGOTIATION,
   });
-  return { context, fingerprint: new X509Certificate(cert).fingerprint256 };
+  const x509 = new X509Certificate(cert);
+  return { context, fingerprint: x509.fingerprint256, expiresAt: Date.parse(x509.validTo) };
 }
 
 /** Loads the pair (throws when unreadable or invalid) and watches both files for changes. */
 export function createTlsProvider(files: CertificateFiles, log: Log, pollMs = 5000): TlsProvider {
   let current = load(files);
+  warnAboutExpiry(current.expiresAt, files.certFile, log);
+  const daily = setInterval(() => warnAboutExpiry(current.expiresAt, files.certFile, log), 86_400_000);
+  daily.unref();
   const reload = (curr: { mtimeMs: number }, prev: { mtimeMs: number }) => {
     if (curr.mtimeMs === prev.mtimeMs) return;
     try {
       const next = load(files);
       if (next.fingerprint !== current.fingerprint) log.info({ fingerprint: next.fingerprint }, 'FTPS certificate reloaded');
+      warnAboutExpiry(next.expiresAt, files.certFile, log);
       current = next;
     } catch (error) {
       log.error({ err: error, certFile: files.certFile }, 'New FTPS certificate or key is invalid; keeping the previous one');
@@ -107,7 +130,9 @@ export function createTlsProvider(files: CertificateFiles, log: Log, pollMs = 50
   return {
     secureContext: () => current.context,
     fingerprint: () => current.fingerprint,
+    expiresAt: () => current.expiresAt,
     close() {
+      clearInterval(daily);
       unwatchFile(files.certFile, reload);
       unwatchFile(files.keyFile, reload);
     },

@@ -6,7 +6,7 @@ import { closeDb, createBanStore, openDb } from '@ferry/db';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { createAccessGuard } from '../src/adapters/access-guard.js';
 import { createLogger, redactUrl } from '../src/log.js';
-import { createTlsProvider, ensureSelfSigned } from '../src/tls.js';
+import { createTlsProvider, ensureSelfSigned, warnAboutExpiry } from '../src/tls.js';
 import { ADMIN, startHarness } from './harness.js';
 
 async function tempDir(prefix: string) {
@@ -95,7 +95,7 @@ describe('access guard', () => {
 describe('FTPS certificate', () => {
   it('is generated once, and a replaced certificate is picked up without a restart', async () => {
     const dir = await tempDir('ferry-tls-');
-    const log = { info: () => {}, error: () => {} };
+    const log = { info: () => {}, warn: () => {}, error: () => {} };
     const files = await ensureSelfSigned(dir, log);
     expect(files.generated).toBe(true);
     expect((await ensureSelfSigned(dir, log)).generated).toBe(false);
@@ -110,5 +110,23 @@ describe('FTPS certificate', () => {
     await copyFile(other.keyFile, files.keyFile);
     await copyFile(other.certFile, files.certFile);
     await expect.poll(() => provider.fingerprint(), { timeout: 5000 }).not.toBe(before);
+    // the generated certificate is valid for five years
+    expect(provider.expiresAt()).toBeGreaterThan(Date.now() + 4 * 365 * 86_400_000);
+  });
+
+  it('warns about a certificate close to its end and reports an expired one as an error', () => {
+    const seen: string[] = [];
+    const log = {
+      info: () => {},
+      warn: (_o: object, m?: string) => void seen.push(`warn ${m}`),
+      error: (_o: object, m?: string) => void seen.push(`error ${m}`),
+    };
+    const now = Date.parse('2026-12-04T00:00:00Z');
+    warnAboutExpiry(now + 90 * 86_400_000, 'cert.pem', log, now);
+    expect(seen).toEqual([]);
+    warnAboutExpiry(now + 10.5 * 86_400_000, 'cert.pem', log, now);
+    expect(seen.pop()).toMatch(/^warn The FTPS certificate expires in 10 days/);
+    warnAboutExpiry(now - 1, 'cert.pem', log, now);
+    expect(seen.pop()).toMatch(/^error The FTPS certificate has expired/);
   });
 });

@@ -340,6 +340,7 @@ export const ServerInfo = Type.Object({
   passivePorts: Type.String(),
   advertisedAddress: Nullable(Type.String()),
   tlsFingerprint: Nullable(Type.String({ description: 'SHA-256 fingerprint of the FTPS certificate' })),
+  tlsExpiresAt: Nullable({ ...Timestamp, description: 'When the FTPS certificate expires' }),
   startedAt: Timestamp,
 });
 export type ServerInfo = Static<typeof ServerInfo>;

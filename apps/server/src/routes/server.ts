@@ -17,6 +17,7 @@ export function serverInfo(services: ServerRouteOptions['services']): ServerInfo
     passivePorts: settings.values.passivePorts,
     advertisedAddress: settings.values.passiveAddress,
     tlsFingerprint: info.tlsFingerprint(),
+    tlsExpiresAt: info.tlsExpiresAt(),
     startedAt: info.startedAt,
   };
 }
