@@ -86,3 +86,21 @@ describe('shutdown with a client that does not read', () => {
     expect(Date.now() - started).toBeLessThan(8_000);
   }, 60_000);
 });
+
+describe('behind a trusted reverse proxy', () => {
+  it('does not cap connections per address (they all come from the proxy), only in all', async () => {
+    const own = await startSystem({ env: { FERRY_TRUST_PROXY: 'true' } });
+    try {
+      const port = Number(new URL(own.httpUrl).port);
+      const slow = [];
+      for (let i = 0; i < 100; i++) slow.push(await halfRequest(port, '127.0.0.42'));
+      const early = await Promise.race([
+        Promise.any(slow.map((s) => s.closedAt)),
+        new Promise<null>((r) => setTimeout(() => r(null), 2000)),
+      ]);
+      expect(early).toBeNull(); // none closed at once
+    } finally {
+      await own.stop();
+    }
+  }, 60_000);
+});
