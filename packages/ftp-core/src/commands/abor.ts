@@ -15,9 +15,8 @@ export default defineCommand({
       await transfer.done; // the transfer answers 426 first (RFC 959 §4.1.3)
       return reply(Reply.ClosingData, 'Abort successful');
     }
-    if (session.dataChannel) {
-      session.dataChannel.close();
-      session.dataChannel = null;
+    if (session.preparedDataChannel) {
+      session.prepareDataChannel(null);
       return reply(Reply.ClosingData, 'No transfer to abort; data connection closed');
     }
     return reply(Reply.DataOpenNoTransfer, 'No transfer to abort');

@@ -1,4 +1,4 @@
-import { defineCommand, fsOf, pathArg } from './define.js';
+import { defineCommand, pathArg } from './define.js';
 import { upload } from './transfers.js';
 
 export default defineCommand({
@@ -7,5 +7,5 @@ export default defineCommand({
   help: 'Append to a file (created when missing)',
   access: 'authenticated',
   args: pathArg,
-  run: (session, raw) => upload(session, fsOf(session).resolve(session.cwd, raw), 'append'),
+  run: (session, raw) => upload(session, session.fs.resolve(session.cwd, raw), 'append'),
 });

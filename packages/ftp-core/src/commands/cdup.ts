@@ -1,6 +1,6 @@
 import { Reply, reply } from '../session/reply.js';
 import { parentOf } from '../vfs/virtual-path.js';
-import { defineCommand, fsOf, noArgs } from './define.js';
+import { defineCommand, noArgs } from './define.js';
 
 export default defineCommand({
   verb: ['CDUP', 'XCUP'],
@@ -10,7 +10,7 @@ export default defineCommand({
   args: noArgs,
   async run(session) {
     const path = parentOf(session.cwd);
-    await fsOf(session).changeDir(path);
+    await session.fs.changeDir(path);
     session.cwd = path;
     return reply(Reply.FileActionOk, `Directory changed to ${path}`);
   },

@@ -1,7 +1,9 @@
-/** Shared by PASV, EPSV, PORT and EPRT: replacing the session's prepared data channel. */
+/**
+ * Shared by PASV, EPSV, PORT and EPRT: replacing the session's prepared data channel. Both read the server's
+ * live policy (ports, timeouts, foreign peers) once, when the channel is prepared.
+ */
 import { ActiveChannel } from '../data-channel/active.js';
 import { formatEndpoint } from '../net/address.js';
-import type { DataChannel } from '../data-channel/data-channel.js';
 import { checkActiveTarget, type ActiveTarget } from '../data-channel/port-args.js';
 import { PassiveChannel } from '../data-channel/passive.js';
 import { leasesPerOwner } from '../data-channel/port-pool.js';
@@ -9,16 +11,12 @@ import { FtpError } from '../errors.js';
 import { Reply } from '../session/reply.js';
 import type { Session } from '../session/session.js';
 
-function replaceChannel(session: Session, channel: DataChannel | null): void {
-  session.dataChannel?.close();
-  session.dataChannel = channel;
-}
-
 /** Leases a passive port and starts accepting on it; 425 when the range is exhausted. */
 export async function preparePassive(session: Session): Promise<PassiveChannel> {
-  replaceChannel(session, null);
+  session.prepareDataChannel(null);
   const { ctx } = session;
-  const range = ctx.settings.passivePorts;
+  const policy = ctx.settings;
+  const range = policy.passivePorts;
   const owners = [`address ${session.remoteAddress}`, ...(session.account ? [`user ${session.account.username}`] : [])];
   const lease = await ctx.ports.lease(session.localAddress, range, owners);
   if (lease && 'overLimit' in lease) {
@@ -42,21 +40,22 @@ export async function preparePassive(session: Session): Promise<PassiveChannel> 
   const channel = new PassiveChannel({
     lease,
     controlPeer: session.remoteAddress,
-    allowForeignPeer: () => ctx.settings.allowForeignDataPeer,
+    allowForeignPeer: () => policy.allowForeignDataPeer,
     protection: () => session.dataProtection(),
-    timeoutMs: session.settings.dataConnectTimeoutMs,
+    timeoutMs: policy.dataConnectTimeoutMs,
     onEvent: (event, text) => session.event(event, text),
   });
-  session.dataChannel = channel;
+  session.prepareDataChannel(channel);
   return channel;
 }
 
 /** PORT/EPRT: checks the target against bounce attacks, then remembers it for the next transfer. */
 export function prepareActive(session: Session, command: 'PORT' | 'EPRT', target: ActiveTarget): void {
   refuseAfterEpsvAll(session, command);
-  replaceChannel(session, null);
+  session.prepareDataChannel(null);
   const text = formatEndpoint(target.host, target.port);
-  const check = checkActiveTarget(target, session.remoteAddress, session.ctx.settings.allowForeignActiveTarget);
+  const policy = session.ctx.settings;
+  const check = checkActiveTarget(target, session.remoteAddress, policy.allowForeignActiveTarget);
   if (!check.ok) {
     const why =
       check.reason === 'privileged-port'
@@ -66,13 +65,15 @@ export function prepareActive(session: Session, command: 'PORT' | 'EPRT', target
     throw new FtpError(Reply.SyntaxError, `Illegal ${command} command: ${why}`);
   }
   session.event({ type: 'active-requested', command, target: text }, `${command}: the server will connect to ${text}`);
-  session.dataChannel = new ActiveChannel({
-    target,
-    localAddress: session.localAddress,
-    protection: () => session.dataProtection(),
-    timeoutMs: session.settings.dataConnectTimeoutMs,
-    onEvent: (event, text2) => session.event(event, text2),
-  });
+  session.prepareDataChannel(
+    new ActiveChannel({
+      target,
+      localAddress: session.localAddress,
+      protection: () => session.dataProtection(),
+      timeoutMs: policy.dataConnectTimeoutMs,
+      onEvent: (event, text2) => session.event(event, text2),
+    }),
+  );
 }
 
 export function refuseAfterEpsvAll(session: Session, command: string): void {

@@ -4,32 +4,38 @@
  */
 import { FtpError } from '../errors.js';
 import { Reply, type FtpReply } from '../session/reply.js';
-import type { Session } from '../session/session.js';
+import type { AuthenticatedSession, Session } from '../session/session.js';
 
 export type Access = 'none' | 'authenticated';
 
-export interface CommandSpec<A> {
+interface SpecBase<A> {
   /** The verb, or the verb and its aliases (`['PWD', 'XPWD']`). */
   verb: string | readonly string[];
   syntax: string;
   help: string;
   /** A line for the FEAT reply (RFC 2389), or a function of the session (null = not advertised). */
   feat?: string | ((session: Session) => string | null);
-  access: Access;
   /** Also handled while a transfer runs (ABOR, STAT, QUIT). */
   duringTransfer?: boolean;
   /** Turns the raw argument text into what run() needs; throws FtpError(501) on bad input. */
   args: (raw: string) => A;
-  /** Returns the final reply, or nothing when it sent its replies itself. */
-  run(session: Session, args: A): Promise<FtpReply | void> | FtpReply | void;
 }
+
+type Run<S, A> = (session: S, args: A) => Promise<FtpReply | void> | FtpReply | void;
+
+/** A command's declaration. One that needs a login is given the session as an AuthenticatedSession. */
+export type CommandSpec<A> = SpecBase<A> &
+  (
+    | { access: 'none'; /** Returns the final reply, or nothing when it sent its replies itself. */ run: Run<Session, A> }
+    | { access: 'authenticated'; run: Run<AuthenticatedSession, A> }
+  );
 
 /** A declared command with its argument type erased (the registry holds many kinds). */
 export interface Command {
   verbs: readonly string[];
   syntax: string;
   help: string;
-  feat?: CommandSpec<unknown>['feat'];
+  feat?: SpecBase<unknown>['feat'];
   access: Access;
   duringTransfer: boolean;
   /** Runs the argument parser alone (throws FtpError on bad input). */
@@ -48,7 +54,10 @@ export function defineCommand<A>(spec: CommandSpec<A>): Command {
     duringTransfer: spec.duringTransfer ?? false,
     parse: (raw) => spec.args(raw),
     async execute(session, raw) {
-      return spec.run(session, spec.args(raw));
+      const args = spec.args(raw);
+      if (spec.access === 'none') return spec.run(session, args);
+      if (!session.isAuthenticated()) throw new FtpError(Reply.NotLoggedIn, 'Please log in with USER and PASS first');
+      return spec.run(session, args);
     },
   };
 }
@@ -85,10 +94,4 @@ export function integerArg(raw: string): number {
   const text = raw.trim();
   if (!/^\d{1,15}$/.test(text)) throw new FtpError(Reply.ArgumentError, 'Expected a non-negative integer');
   return Number(text);
-}
-
-/** The session's file system; only called from commands with access 'authenticated'. */
-export function fsOf(session: Session): NonNullable<Session['fs']> {
-  if (!session.fs) throw new FtpError(Reply.NotLoggedIn, 'Please log in with USER and PASS first');
-  return session.fs;
 }

@@ -1,8 +1,7 @@
 /** Turns VFS listings into the lines of LIST, NLST, MLSD and STAT <path>. */
-import type { Session } from '../session/session.js';
+import type { AuthenticatedSession } from '../session/session.js';
 import { formatFacts, formatListLine, permFact, type ListEntry } from '../vfs/list-format.js';
 import { joinVirtual, parentOf } from '../vfs/virtual-path.js';
-import { fsOf } from './define.js';
 
 /**
  * `LIST -la dir` → `dir`: leading option words are tolerated (FileZilla, lftp and curl send them),
@@ -33,8 +32,8 @@ export async function* nameLines(batches: AsyncIterable<ListEntry[]>): AsyncIter
 }
 
 /** MLSD lines for the entries of directory `dir`. */
-export async function* factLines(session: Session, dir: string, batches: AsyncIterable<ListEntry[]>): AsyncIterable<string[]> {
-  const fs = fsOf(session);
+export async function* factLines(session: AuthenticatedSession, dir: string, batches: AsyncIterable<ListEntry[]>): AsyncIterable<string[]> {
+  const fs = session.fs;
   const inDir = fs.permissionsFor(dir).allow;
   const inDirPerm = { file: permFact(false, inDir, inDir) };
   for await (const batch of batches) {
@@ -48,8 +47,8 @@ export async function* factLines(session: Session, dir: string, batches: AsyncIt
 }
 
 /** The MLST fact line for one path (its name shown as the full virtual path, RFC 3659 §7.2). */
-export function factLineFor(session: Session, path: string, entry: ListEntry): string {
-  const fs = fsOf(session);
+export function factLineFor(session: AuthenticatedSession, path: string, entry: ListEntry): string {
+  const fs = session.fs;
   const perm = permFact(entry.stats.isDirectory(), fs.permissionsFor(parentOf(path)).allow, fs.permissionsFor(path).allow);
   return formatFacts({ name: path, stats: entry.stats }, { facts: session.mlstFacts, perm });
 }

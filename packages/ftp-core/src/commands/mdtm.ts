@@ -1,6 +1,6 @@
 import { Reply, reply } from '../session/reply.js';
 import { parseTimeVal, timeVal } from '../vfs/list-format.js';
-import { defineCommand, fsOf, pathArg } from './define.js';
+import { defineCommand, pathArg } from './define.js';
 
 export default defineCommand({
   verb: 'MDTM',
@@ -10,7 +10,7 @@ export default defineCommand({
   access: 'authenticated',
   args: pathArg,
   async run(session, raw) {
-    const fs = fsOf(session);
+    const fs = session.fs;
     const m = /^(\d{14}(?:\.\d{1,3})?)\s+(.+)$/s.exec(raw);
     const date = m ? parseTimeVal(m[1]!) : null;
     if (m && date) {

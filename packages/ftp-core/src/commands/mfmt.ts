@@ -1,7 +1,7 @@
 import { FtpError } from '../errors.js';
 import { Reply, reply } from '../session/reply.js';
 import { parseTimeVal, timeVal } from '../vfs/list-format.js';
-import { defineCommand, fsOf } from './define.js';
+import { defineCommand } from './define.js';
 
 export default defineCommand({
   verb: 'MFMT',
@@ -16,7 +16,7 @@ export default defineCommand({
     return { date, raw: m[2]! };
   },
   async run(session, { date, raw }) {
-    const fs = fsOf(session);
+    const fs = session.fs;
     const path = fs.resolve(session.cwd, raw);
     await fs.setModified(path, date);
     return reply(Reply.FileStatus, `Modify=${timeVal(date)}; ${path}`);

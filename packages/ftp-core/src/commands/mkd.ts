@@ -1,6 +1,6 @@
 import { Reply, reply } from '../session/reply.js';
 import { quotePath } from '../vfs/virtual-path.js';
-import { defineCommand, fsOf, pathArg } from './define.js';
+import { defineCommand, pathArg } from './define.js';
 
 export default defineCommand({
   verb: ['MKD', 'XMKD'],
@@ -9,7 +9,7 @@ export default defineCommand({
   access: 'authenticated',
   args: pathArg,
   async run(session, raw) {
-    const fs = fsOf(session);
+    const fs = session.fs;
     const path = fs.resolve(session.cwd, raw);
     await fs.mkdir(path);
     return reply(Reply.PathCreated, `${quotePath(path)} created`);

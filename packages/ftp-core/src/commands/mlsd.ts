@@ -1,6 +1,6 @@
 import { VfsError } from '../errors.js';
 import { MLST_FACTS } from '../vfs/list-format.js';
-import { defineCommand, fsOf, optionalArg } from './define.js';
+import { defineCommand, optionalArg } from './define.js';
 import { factLines } from './listing-lines.js';
 import { listing } from './transfers.js';
 
@@ -12,7 +12,7 @@ export default defineCommand({
   access: 'authenticated',
   args: optionalArg,
   async run(session, raw) {
-    const fs = fsOf(session);
+    const fs = session.fs;
     const path = fs.resolve(session.cwd, raw);
     const stats = await fs.stat(path);
     if (!stats.isDirectory()) throw new VfsError('not-a-directory', path);

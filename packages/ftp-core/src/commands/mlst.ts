@@ -1,5 +1,5 @@
 import { Reply, reply } from '../session/reply.js';
-import { defineCommand, fsOf, optionalArg } from './define.js';
+import { defineCommand, optionalArg } from './define.js';
 import { factLineFor } from './listing-lines.js';
 
 export default defineCommand({
@@ -9,7 +9,7 @@ export default defineCommand({
   access: 'authenticated',
   args: optionalArg,
   async run(session, raw) {
-    const fs = fsOf(session);
+    const fs = session.fs;
     const path = fs.resolve(session.cwd, raw);
     const stats = await fs.stat(path);
     const line = factLineFor(session, path, { name: path, stats });

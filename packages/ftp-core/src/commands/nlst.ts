@@ -1,4 +1,4 @@
-import { defineCommand, fsOf, optionalArg } from './define.js';
+import { defineCommand, optionalArg } from './define.js';
 import { nameLines, stripListOptions } from './listing-lines.js';
 import { listing } from './transfers.js';
 
@@ -9,7 +9,7 @@ export default defineCommand({
   access: 'authenticated',
   args: optionalArg,
   async run(session, raw) {
-    const fs = fsOf(session);
+    const fs = session.fs;
     const path = fs.resolve(session.cwd, stripListOptions(raw));
     const entries = await fs.list(path);
     await listing(session, path, nameLines(entries));

@@ -20,10 +20,8 @@ export default defineCommand({
   args: optionalArg,
   async run(session, password) {
     if (session.phase === 'authenticated') return reply(Reply.BadSequence, 'Already logged in');
-    const username = session.pendingUser;
-    if (session.phase !== 'awaitingPass' || username === null) throw new FtpError(Reply.BadSequence, 'Send USER first');
-    session.pendingUser = null;
-    session.phase = 'awaitingUser';
+    const username = session.takePendingUser();
+    if (username === null) throw new FtpError(Reply.BadSequence, 'Send USER first');
     // A connection opened before its address was banned gets no further guess (the ban also closes it).
     const admitted = session.ctx.guard?.admit(session.remoteAddress);
     if (admitted && !admitted.ok) {

@@ -9,7 +9,7 @@ export default defineCommand({
   access: 'authenticated',
   args: integerArg,
   run(session, offset) {
-    session.restartOffset = offset;
+    session.setRestartOffset(offset);
     return reply(Reply.PendingFurtherInfo, `Restarting at ${offset}; send RETR or STOR`);
   },
 });

@@ -1,5 +1,5 @@
 import { Reply, reply } from '../session/reply.js';
-import { defineCommand, fsOf, pathArg } from './define.js';
+import { defineCommand, pathArg } from './define.js';
 
 export default defineCommand({
   verb: ['RMD', 'XRMD'],
@@ -8,7 +8,7 @@ export default defineCommand({
   access: 'authenticated',
   args: pathArg,
   async run(session, raw) {
-    const fs = fsOf(session);
+    const fs = session.fs;
     const path = fs.resolve(session.cwd, raw);
     await fs.rmdir(path);
     return reply(Reply.FileActionOk, `Removed ${path}`);

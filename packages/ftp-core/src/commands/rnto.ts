@@ -1,6 +1,6 @@
 import { FtpError } from '../errors.js';
 import { Reply, reply } from '../session/reply.js';
-import { defineCommand, fsOf, pathArg } from './define.js';
+import { defineCommand, pathArg } from './define.js';
 
 export default defineCommand({
   verb: 'RNTO',
@@ -9,10 +9,9 @@ export default defineCommand({
   access: 'authenticated',
   args: pathArg,
   async run(session, raw) {
-    const from = session.pendingRename;
-    session.pendingRename = null;
+    const from = session.takePendingRename();
     if (!from) throw new FtpError(Reply.BadSequence, 'Send RNFR first');
-    const fs = fsOf(session);
+    const fs = session.fs;
     const to = fs.resolve(session.cwd, raw);
     await fs.rename(from, to);
     return reply(Reply.FileActionOk, `Renamed ${from} to ${to}`);

@@ -1,6 +1,6 @@
 import { FtpError } from '../errors.js';
 import { Reply, reply } from '../session/reply.js';
-import { defineCommand, fsOf, requiredArg } from './define.js';
+import { defineCommand, requiredArg } from './define.js';
 
 const SUBCOMMANDS = ['CHMOD <mode> <path>', 'HELP'];
 
@@ -18,7 +18,7 @@ export default defineCommand({
     if (sub === 'CHMOD') {
       const args = /^([0-7]{3,4})\s+(.+)$/s.exec(rest);
       if (!args) throw new FtpError(Reply.ArgumentError, 'Expected SITE CHMOD <octal mode> <path>');
-      const fs = fsOf(session);
+      const fs = session.fs;
       const path = fs.resolve(session.cwd, args[2]!);
       await fs.chmod(path, parseInt(args[1]!, 8));
       return reply(Reply.Ok, `SITE CHMOD command successful`);

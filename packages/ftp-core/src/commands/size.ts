@@ -1,6 +1,6 @@
 import { FtpError } from '../errors.js';
 import { Reply, reply } from '../session/reply.js';
-import { defineCommand, fsOf, pathArg } from './define.js';
+import { defineCommand, pathArg } from './define.js';
 
 export default defineCommand({
   verb: 'SIZE',
@@ -10,7 +10,7 @@ export default defineCommand({
   access: 'authenticated',
   args: pathArg,
   async run(session, raw) {
-    const fs = fsOf(session);
+    const fs = session.fs;
     const path = fs.resolve(session.cwd, raw);
     const stats = await fs.stat(path);
     if (!stats.isFile()) throw new FtpError(Reply.FileNotAvailable, `${path}: not a regular file`);

@@ -1,7 +1,7 @@
 import { FtpError } from '../errors.js';
 import { Reply, reply } from '../session/reply.js';
 import type { Session } from '../session/session.js';
-import { defineCommand, fsOf, optionalArg } from './define.js';
+import { defineCommand, optionalArg } from './define.js';
 import { lsLines, stripListOptions } from './listing-lines.js';
 
 /** Listing lines over the control connection are capped, so STAT cannot build an unbounded reply. */
@@ -17,8 +17,8 @@ export default defineCommand({
   async run(session, raw) {
     const target = stripListOptions(raw);
     if (target === '' || session.transfer) return reply(Reply.SystemStatus, status(session));
-    if (session.phase !== 'authenticated') throw new FtpError(Reply.NotLoggedIn, 'Please log in with USER and PASS first');
-    const fs = fsOf(session);
+    if (!session.isAuthenticated()) throw new FtpError(Reply.NotLoggedIn, 'Please log in with USER and PASS first');
+    const fs = session.fs;
     const path = fs.resolve(session.cwd, target);
     const lines: string[] = [];
     for await (const batch of lsLines(await fs.list(path))) {
@@ -41,7 +41,7 @@ function status(session: Session): string {
   );
   const t = session.transfer;
   if (t) lines.push(`Transferring ${t.path} (${t.direction}): ${t.bytes}${t.size !== null ? ` of ${t.size}` : ''} bytes`);
-  else if (session.dataChannel) lines.push(`Data connection prepared: ${session.dataChannel.description}`);
+  else if (session.preparedDataChannel) lines.push(`Data connection prepared: ${session.preparedDataChannel.description}`);
   else lines.push('No data connection');
   lines.push('End of status');
   return lines.join('\n');

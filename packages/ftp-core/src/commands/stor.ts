@@ -1,4 +1,4 @@
-import { defineCommand, fsOf, pathArg } from './define.js';
+import { defineCommand, pathArg } from './define.js';
 import { upload } from './transfers.js';
 
 export default defineCommand({
@@ -7,5 +7,5 @@ export default defineCommand({
   help: 'Upload a file; it replaces the old one only when complete (after REST: resume in place)',
   access: 'authenticated',
   args: pathArg,
-  run: (session, raw) => upload(session, fsOf(session).resolve(session.cwd, raw), 'replace'),
+  run: (session, raw) => upload(session, session.fs.resolve(session.cwd, raw), 'replace'),
 });

@@ -1,5 +1,5 @@
 import { baseName } from '../vfs/virtual-path.js';
-import { defineCommand, fsOf, noArgs } from './define.js';
+import { defineCommand, noArgs } from './define.js';
 import { upload } from './transfers.js';
 
 export default defineCommand({
@@ -9,8 +9,8 @@ export default defineCommand({
   access: 'authenticated',
   args: noArgs,
   async run(session) {
-    const path = await fsOf(session).uniqueName(session.cwd);
-    session.restartOffset = 0;
+    const path = await session.fs.uniqueName(session.cwd);
+    session.takeRestartOffset(); // STOU ignores REST
     // RFC 1123 §4.1.2.9: the 150 reply carries the name as "FILE: name".
     await upload(session, path, 'replace', `FILE: ${baseName(path)}`);
   },

@@ -3,29 +3,22 @@ import { Readable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { FtpError } from '../errors.js';
 import { Reply } from '../session/reply.js';
-import type { Session } from '../session/session.js';
+import type { AuthenticatedSession, Session } from '../session/session.js';
 import { fromNetworkAscii, toNetworkAscii } from '../transfer/ascii.js';
 import { meter, tally } from '../transfer/count.js';
 import { quotaGuard, type QuotaClaim } from '../transfer/quota.js';
 import { runTransfer } from '../transfer/run-transfer.js';
 import { throttle } from '../transfer/throttle.js';
 import type { UploadMode } from '../vfs/upload.js';
-import { fsOf } from './define.js';
 
 function modeName(session: Session): string {
   return session.transferType === 'A' ? 'ASCII' : 'BINARY';
 }
 
-function takeOffset(session: Session): number {
-  const offset = session.restartOffset;
-  session.restartOffset = 0;
-  return offset;
-}
-
-export async function download(session: Session, raw: string): Promise<void> {
-  const fs = fsOf(session);
+export async function download(session: AuthenticatedSession, raw: string): Promise<void> {
+  const fs = session.fs;
   const path = fs.resolve(session.cwd, raw);
-  const offset = takeOffset(session);
+  const offset = session.takeRestartOffset();
   const file = await fs.openRead(path, offset);
   const rate = session.account?.downloadBytesPerSecond ?? null;
   await runTransfer(session, {
@@ -50,9 +43,9 @@ export async function download(session: Session, raw: string): Promise<void> {
 }
 
 /** STOR (replace or, after REST, resume), APPE (append) and STOU (a fresh name). */
-export async function upload(session: Session, path: string, mode: UploadMode, announce?: string): Promise<void> {
-  const fs = fsOf(session);
-  const offset = mode === 'append' ? 0 : takeOffset(session);
+export async function upload(session: AuthenticatedSession, path: string, mode: UploadMode, announce?: string): Promise<void> {
+  const fs = session.fs;
+  const offset = mode === 'append' ? 0 : session.takeRestartOffset();
   const effective: UploadMode = mode === 'replace' && offset > 0 ? 'resume' : mode;
   const account = session.account;
   if (await session.ctx.disk.belowReserve(fs.root)) {

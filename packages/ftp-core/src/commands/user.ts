@@ -14,8 +14,7 @@ export default defineCommand({
       session.event({ type: 'login-failed', username: name, reason: 'tls-required' }, `Login as ${name} refused: this server requires TLS`);
       return reply(Reply.NotLoggedIn, 'This server requires TLS: send AUTH TLS before USER');
     }
-    session.pendingUser = name;
-    session.phase = 'awaitingPass';
+    session.beginLogin(name);
     return reply(Reply.NeedPassword, `Password required for ${name}`);
   },
 });

@@ -131,7 +131,7 @@ export class Dispatcher {
       return this.bad();
     }
     this.garbage = 0;
-    if (verb !== 'RNTO') s.pendingRename = verb === 'RNFR' ? s.pendingRename : null;
+    if (verb !== 'RNTO' && verb !== 'RNFR') s.takePendingRename(); // RFC 959: RNTO must follow RNFR at once
     if (cmd.access === 'authenticated' && s.phase !== 'authenticated') {
       s.send(reply(Reply.NotLoggedIn, 'Please log in with USER and PASS first'));
       return;

@@ -28,6 +28,9 @@ import { Reply, formatReply, reply, replyTranscriptText, type FtpReply } from '.
 
 export type Phase = 'awaitingUser' | 'awaitingPass' | 'authenticated' | 'closing';
 
+/** A session with a logged-in user: what commands with access 'authenticated' receive. */
+export type AuthenticatedSession = Session & { readonly account: FtpAccount; readonly fs: UserFs };
+
 /** A transfer in progress, as ABOR, STAT and the snapshot see it. */
 export interface ActiveTransfer {
   direction: TransferDirection;
@@ -73,9 +76,10 @@ export class Session {
   readonly settings: FtpSettings;
   readonly dispatcher: Dispatcher;
 
-  phase: Phase = 'awaitingUser';
+  /** Changed only through beginLogin/takePendingUser, loggedIn, reinitialize and close. */
+  private currentPhase: Phase = 'awaitingUser';
   /** Name given by USER, waiting for PASS. */
-  pendingUser: string | null = null;
+  private pendingUser: string | null = null;
   account: FtpAccount | null = null;
   fs: UserFs | null = null;
   /** Current virtual directory. */
@@ -83,11 +87,11 @@ export class Session {
   /** TYPE: A (ASCII, RFC 959 default) or I (binary). */
   transferType: 'A' | 'I' = 'A';
   /** REST offset for the next RETR/STOR. */
-  restartOffset = 0;
+  private restartOffset = 0;
   /** RNFR source waiting for RNTO. */
-  pendingRename: string | null = null;
+  private pendingRename: string | null = null;
   /** Prepared by PASV/EPSV/PORT/EPRT; taken by the next transfer. */
-  dataChannel: DataChannel | null = null;
+  private dataChannel: DataChannel | null = null;
   /** After EPSV ALL, only EPSV may set up data connections (RFC 2428 §4). */
   epsvAll = false;
   tls: TlsState = { control: false, pbsz: false, prot: 'C', context: null };
@@ -153,8 +157,74 @@ export class Session {
     return formatEndpoint(this.remoteAddress, this.remotePort);
   }
 
+  get phase(): Phase {
+    return this.currentPhase;
+  }
+
   get closing(): boolean {
-    return this.phase === 'closing';
+    return this.currentPhase === 'closing';
+  }
+
+  /** Whether a user is logged in: commands with access 'authenticated' get the session as such. */
+  isAuthenticated(): this is AuthenticatedSession {
+    return this.currentPhase === 'authenticated' && this.account !== null && this.fs !== null;
+  }
+
+  /** USER: remembers the name until PASS. */
+  beginLogin(username: string): void {
+    this.pendingUser = username;
+    this.currentPhase = 'awaitingPass';
+  }
+
+  /** PASS: the name USER gave (null when USER did not come first); the session awaits USER again meanwhile. */
+  takePendingUser(): string | null {
+    if (this.currentPhase !== 'awaitingPass') return null;
+    const username = this.pendingUser;
+    this.pendingUser = null;
+    this.currentPhase = 'awaitingUser';
+    return username;
+  }
+
+  /** RNFR: the source for the next RNTO. */
+  setPendingRename(path: string): void {
+    this.pendingRename = path;
+  }
+
+  /** RNTO: the RNFR source, once (null when RNFR did not come just before). */
+  takePendingRename(): string | null {
+    const from = this.pendingRename;
+    this.pendingRename = null;
+    return from;
+  }
+
+  /** REST: the offset for the next RETR or STOR. */
+  setRestartOffset(offset: number): void {
+    this.restartOffset = offset;
+  }
+
+  /** RETR/STOR: the REST offset, once (0 when none was given). */
+  takeRestartOffset(): number {
+    const offset = this.restartOffset;
+    this.restartOffset = 0;
+    return offset;
+  }
+
+  /** PASV/EPSV/PORT/EPRT: replaces (and closes) the prepared data channel. */
+  prepareDataChannel(channel: DataChannel | null): void {
+    if (this.dataChannel !== channel) this.dataChannel?.close();
+    this.dataChannel = channel;
+  }
+
+  /** The channel the next transfer will use, if any (STAT). */
+  get preparedDataChannel(): DataChannel | null {
+    return this.dataChannel;
+  }
+
+  /** The next transfer: the prepared channel, once (one channel serves one transfer). */
+  takeDataChannel(): DataChannel | null {
+    const channel = this.dataChannel;
+    this.dataChannel = null;
+    return channel;
   }
 
   private attach(socket: Socket | TLSSocket): void {
@@ -235,7 +305,7 @@ export class Session {
     if (this.loginTimer) clearTimeout(this.loginTimer);
     const waitedMs = this.settings.loginTimeoutMs;
     this.loginTimer = setTimeout(() => {
-      if (this.phase === 'authenticated' || this.closing) return;
+      if (this.currentPhase === 'authenticated' || this.closing) return;
       this.event({ type: 'login-timeout', waitedMs }, `No login within ${Math.round(waitedMs / 1000)} s: disconnecting`);
       this.close(
         'login-timeout',
@@ -249,7 +319,7 @@ export class Session {
     this.fs = fs;
     this.cwd = '/';
     this.pendingUser = null;
-    this.phase = 'authenticated';
+    this.currentPhase = 'authenticated';
     if (this.loginTimer) clearTimeout(this.loginTimer);
     this.loginTimer = null;
     this.ctx.emitSessionUpdate(this.info());
@@ -264,7 +334,7 @@ export class Session {
   reinitialize(): void {
     this.dataChannel?.close();
     this.dataChannel = null;
-    this.phase = 'awaitingUser';
+    this.currentPhase = 'awaitingUser';
     this.pendingUser = null;
     this.account = null;
     this.fs = null;
@@ -327,7 +397,7 @@ export class Session {
   close(reason: CloseReason, final?: FtpReply): void {
     if (this.closing) return;
     this.closeReason = reason;
-    this.phase = 'closing';
+    this.currentPhase = 'closing';
     if (final) this.send(final);
     this.clearTimers();
     this.transfer?.abort();
@@ -349,7 +419,7 @@ export class Session {
     const duringTransfer = this.transfer !== null;
     const reason = this.closeReason ?? 'client-closed';
     this.closeReason = reason;
-    this.phase = 'closing';
+    this.currentPhase = 'closing';
     this.clearTimers();
     this.transfer?.abort();
     this.dataChannel?.close();

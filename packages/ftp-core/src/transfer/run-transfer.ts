@@ -36,18 +36,18 @@ export interface TransferSpec {
 const NETWORK_ERRORS = new Set(['ECONNRESET', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOSE', 'ETIMEDOUT', 'ERR_STREAM_DESTROYED']);
 
 export async function runTransfer(session: Session, spec: TransferSpec): Promise<void> {
-  const channel = session.dataChannel;
+  const channel = session.takeDataChannel(); // one channel serves one transfer
   if (!channel) {
     await spec.rollback?.('other');
     session.send(reply(Reply.CantOpenData, 'Use PASV, EPSV, PORT or EPRT first'));
     return;
   }
   if (session.dataTlsRequired && session.tls.prot !== 'P') {
+    session.prepareDataChannel(channel); // still prepared for the retry after PROT P
     await spec.rollback?.('other');
     session.send(reply(Reply.ProtNotAccepted, 'Data connections must be protected: send PBSZ 0 and PROT P'));
     return;
   }
-  session.dataChannel = null; // one channel serves one transfer
   const controller = new AbortController();
   let settle!: () => void;
   const transfer: ActiveTransfer = {
