@@ -3,7 +3,7 @@
  * place (toReply). A client never sees an internal error's message.
  */
 import type { Permission } from './ports.js';
-import { Reply, reply, type FtpReply, type ReplyCode } from './session/reply.js';
+import { Reply, reply, type FtpReply, type ReplyCode } from './reply.js';
 
 /** An error whose reply is meant for the client as is. */
 export class FtpError extends Error {

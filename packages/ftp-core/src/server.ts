@@ -11,7 +11,7 @@ import { PassivePortPool } from './data-channel/port-pool.js';
 import type { CloseReason, FtpServerEvents, SessionSnapshot } from './events.js';
 import type { AccessGuard, Authenticator, FtpSettings } from './ports.js';
 import type { EngineContext, EngineLogger } from './session/context.js';
-import { Reply, formatReply, reply } from './session/reply.js';
+import { Reply, formatReply, reply } from './reply.js';
 import { RefusalReporter, type RefusalSink } from './session/refused.js';
 import { Session } from './session/session.js';
 import { serverTls, TlsProvider, type TlsSource } from './tls/tls-provider.js';

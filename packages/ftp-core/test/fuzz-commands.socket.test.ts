@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALL_COMMANDS } from '../src/commands/registry.js';
-import { Reply } from '../src/session/reply.js';
+import { Reply } from '../src/reply.js';
 import { resolveVirtual } from '../src/vfs/virtual-path.js';
 import { RawClient, type RawReply } from './support/raw-client.js';
 import { startServer, type TestServer } from './support/server.js';

@@ -8,7 +8,7 @@ import { FtpError } from '../src/errors.js';
 import { choosePassiveAddress } from '../src/data-channel/passive-address.js';
 import { isNonPublicAddress, matchesCidr } from '../src/net/address.js';
 import { DEFAULT_FTP_SETTINGS } from '../src/ports.js';
-import { formatReply, Reply } from '../src/session/reply.js';
+import { formatReply, Reply } from '../src/reply.js';
 import { fromNetworkAscii, toNetworkAscii } from '../src/transfer/ascii.js';
 
 describe('replies', () => {

@@ -1,5 +1,5 @@
 import { FtpError } from '../errors.js';
-import { Reply } from '../session/reply.js';
+import { Reply } from '../reply.js';
 import { defineCommand, noArgs } from './define.js';
 
 export default defineCommand({

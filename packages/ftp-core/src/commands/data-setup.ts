@@ -8,7 +8,7 @@ import { checkActiveTarget, type ActiveTarget } from '../data-channel/port-args.
 import { PassiveChannel } from '../data-channel/passive.js';
 import { leasesPerOwner } from '../data-channel/port-pool.js';
 import { FtpError } from '../errors.js';
-import { Reply } from '../session/reply.js';
+import { Reply } from '../reply.js';
 import type { Session } from '../session/session.js';
 
 /** Leases a passive port and starts accepting on it; 425 when the range is exhausted. */

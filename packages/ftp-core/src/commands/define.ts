@@ -3,7 +3,7 @@
  * its own argument parser and its handler. The registry (registry.ts) collects them.
  */
 import { FtpError } from '../errors.js';
-import { Reply, type FtpReply } from '../session/reply.js';
+import { Reply, type FtpReply } from '../reply.js';
 import type { AuthenticatedSession, Session } from '../session/session.js';
 
 export type Access = 'none' | 'authenticated';

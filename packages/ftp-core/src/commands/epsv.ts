@@ -1,6 +1,6 @@
 import { isIPv6 } from 'node:net';
 import { FtpError } from '../errors.js';
-import { Reply, reply } from '../session/reply.js';
+import { Reply, reply } from '../reply.js';
 import { preparePassive } from './data-setup.js';
 import { defineCommand } from './define.js';
 

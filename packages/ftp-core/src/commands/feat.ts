@@ -1,4 +1,4 @@
-import { Reply, reply } from '../session/reply.js';
+import { Reply, reply } from '../reply.js';
 import { defineCommand, noArgs } from './define.js';
 
 /** EPSV first: it needs no NAT configuration and works over IPv6, so clients should prefer it. */

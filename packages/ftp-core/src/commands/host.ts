@@ -1,5 +1,5 @@
 import { FtpError } from '../errors.js';
-import { Reply, reply } from '../session/reply.js';
+import { Reply, reply } from '../reply.js';
 import { defineCommand, requiredArg } from './define.js';
 
 export default defineCommand({

@@ -1,5 +1,5 @@
 import { FtpError } from '../errors.js';
-import { Reply, reply } from '../session/reply.js';
+import { Reply, reply } from '../reply.js';
 import { parseTimeVal, timeVal } from '../vfs/list-format.js';
 import { defineCommand } from './define.js';
 

@@ -1,4 +1,4 @@
-import { Reply, reply } from '../session/reply.js';
+import { Reply, reply } from '../reply.js';
 import { quotePath } from '../vfs/virtual-path.js';
 import { defineCommand, pathArg } from './define.js';
 

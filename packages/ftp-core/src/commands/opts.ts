@@ -1,5 +1,5 @@
 import { FtpError } from '../errors.js';
-import { Reply, reply } from '../session/reply.js';
+import { Reply, reply } from '../reply.js';
 import { MLST_FACTS, type MlstFact } from '../vfs/list-format.js';
 import { defineCommand, requiredArg } from './define.js';
 

@@ -1,7 +1,7 @@
 import * as fsp from 'node:fs/promises';
 import { FtpError } from '../errors.js';
 import type { FtpAccount, LoginFailure } from '../ports.js';
-import { Reply, reply } from '../session/reply.js';
+import { Reply, reply } from '../reply.js';
 import type { Session } from '../session/session.js';
 import { UserFs } from '../vfs/user-fs.js';
 import { defineCommand, optionalArg } from './define.js';

@@ -1,7 +1,7 @@
 import { isIPv6 } from 'node:net';
 import { choosePassiveAddress, pasvReplyText, usableIpv4 } from '../data-channel/passive-address.js';
 import { FtpError } from '../errors.js';
-import { Reply, reply } from '../session/reply.js';
+import { Reply, reply } from '../reply.js';
 import { preparePassive, refuseAfterEpsvAll } from './data-setup.js';
 import { defineCommand, noArgs } from './define.js';
 

@@ -1,6 +1,6 @@
 import { parsePortArg } from '../data-channel/port-args.js';
 import { FtpError } from '../errors.js';
-import { Reply, reply } from '../session/reply.js';
+import { Reply, reply } from '../reply.js';
 import { prepareActive } from './data-setup.js';
 import { defineCommand } from './define.js';
 

@@ -1,4 +1,4 @@
-import { Reply, reply } from '../session/reply.js';
+import { Reply, reply } from '../reply.js';
 import { defineCommand, integerArg } from './define.js';
 
 export default defineCommand({

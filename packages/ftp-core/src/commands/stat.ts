@@ -1,5 +1,5 @@
 import { FtpError } from '../errors.js';
-import { Reply, reply } from '../session/reply.js';
+import { Reply, reply } from '../reply.js';
 import type { Session } from '../session/session.js';
 import { defineCommand, optionalArg } from './define.js';
 import { lsLines, stripListOptions } from './listing-lines.js';

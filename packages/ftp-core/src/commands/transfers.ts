@@ -2,7 +2,7 @@
 import { Readable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { FtpError } from '../errors.js';
-import { Reply } from '../session/reply.js';
+import { Reply } from '../reply.js';
 import type { AuthenticatedSession, Session } from '../session/session.js';
 import { fromNetworkAscii, toNetworkAscii } from '../transfer/ascii.js';
 import { meter, tally } from '../transfer/count.js';

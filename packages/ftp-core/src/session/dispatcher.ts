@@ -6,7 +6,7 @@
 import { toReply } from '../errors.js';
 import type { LineEvent } from './line-reader.js';
 import { MAX_LINE_BYTES } from './line-reader.js';
-import { Reply, reply } from './reply.js';
+import { Reply, reply } from '../reply.js';
 import type { Session } from './session.js';
 
 /** Consecutive bad lines (too long, undecodable, unknown) after which the client is disconnected. */

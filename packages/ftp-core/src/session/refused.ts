@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { formatEndpoint, normalizeIp } from '../net/address.js';
 import type { FtpServerEvents, SessionInfo, TranscriptLine } from '../events.js';
-import { replyTranscriptText, type FtpReply } from './reply.js';
+import { replyTranscriptText, type FtpReply } from '../reply.js';
 
 export interface RefusalSink {
   open(info: SessionInfo): void;

@@ -24,7 +24,7 @@ import type { UserFs } from '../vfs/user-fs.js';
 import type { EngineContext } from './context.js';
 import { Dispatcher } from './dispatcher.js';
 import { LineReader } from './line-reader.js';
-import { Reply, formatReply, reply, replyTranscriptText, type FtpReply } from './reply.js';
+import { Reply, formatReply, reply, replyTranscriptText, type FtpReply } from '../reply.js';
 
 export type Phase = 'awaitingUser' | 'awaitingPass' | 'authenticated' | 'closing';
 

@@ -8,7 +8,7 @@ import { DataChannelError, type DataConnection } from '../data-channel/data-chan
 import { resetError, watchPeerEnd } from '../data-channel/peer-reset.js';
 import { VfsError } from '../errors.js';
 import type { TransferDirection, TransferOutcome } from '../events.js';
-import { Reply, reply, type FtpReply } from '../session/reply.js';
+import { Reply, reply, type FtpReply } from '../reply.js';
 import type { ActiveTransfer, Session } from '../session/session.js';
 
 export interface TransferSpec {

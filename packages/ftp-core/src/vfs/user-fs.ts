@@ -10,7 +10,7 @@ import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { FtpError, VfsError, fromFsError } from '../errors.js';
 import type { Permission, PermissionRule } from '../ports.js';
-import { Reply } from '../session/reply.js';
+import { Reply } from '../reply.js';
 import type { ListEntry } from './list-format.js';
 import { resolvePermissions, type ResolvedPermissions } from './permissions.js';
 import { lstatMany } from './stat-many.js';
