@@ -1,6 +1,6 @@
 // Ferry as in production: the real server process (apps/server/dist/main.js) with its SQLite database,
 // session and transcript recording and the admin API; the FTP user is created through the REST API.
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, spawnServer, waitForPort } from '../lib/spawn.mjs';
@@ -37,7 +37,9 @@ async function api(base, method, path, body, token) {
 export async function startFerry({ dir, root, password, pasv, cert, log, env: extraEnv = {}, settings = BENCH_SETTINGS }) {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} not found: run pnpm build`);
   const ftpPort = await freePort();
-  const httpPort = await freePort();
+  let httpPort = await freePort();
+  // The system may hand out the port it just freed again: two equal ports would stop Ferry at start-up.
+  for (let i = 0; i < 10 && httpPort === ftpPort; i++) httpPort = await freePort();
   const dataDir = join(dir, 'data');
   mkdirSync(dataDir, { recursive: true });
   const adminPassword = `${password}-admin`;
@@ -60,8 +62,19 @@ export async function startFerry({ dir, root, password, pasv, cert, log, env: ex
     cwd: dir,
     logFile: join(dir, 'server.log'),
   });
-  await waitForPort(ftpPort, { child, timeoutMs: 30_000 });
-  await waitForPort(httpPort, { child, timeoutMs: 30_000 });
+  try {
+    await waitForPort(ftpPort, { child, timeoutMs: 30_000 });
+    await waitForPort(httpPort, { child, timeoutMs: 30_000 });
+  } catch (err) {
+    const tail = (() => {
+      try {
+        return readFileSync(join(dir, 'server.log'), 'utf8').trim().split('\n').slice(-5).join('\n');
+      } catch {
+        return '(no log)';
+      }
+    })();
+    throw new Error(`${err.message}; the server's last log lines:\n${tail}`, { cause: err });
+  }
   const base = `http://127.0.0.1:${httpPort}`;
   const { token } = await api(base, 'POST', '/auth/login', { username: 'admin', password: adminPassword });
   await api(

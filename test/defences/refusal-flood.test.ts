@@ -68,5 +68,8 @@ describe('a refused client looping connect/close', () => {
     expect(after - before).toBe(1); // 300 refusals, one entry (the count follows when the minute ends)
     const page = (await system.api('GET', '/api/v1/sessions/history?limit=20')).body.items as { clientAddress: string }[];
     expect(page.some((s) => s.clientAddress === '127.0.0.51')).toBe(true);
+    // and the log, too, has one line for them, not 300
+    const logged = system.logs().filter((l) => l.includes('FTP connection refused') && l.includes(attacker));
+    expect(logged.length).toBeLessThanOrEqual(2);
   }, 60_000);
 });

@@ -168,9 +168,10 @@ export class FtpServer extends EventEmitter<FtpServerEvents> {
     const ip = normalizeIp(raw.remoteAddress ?? '');
     const refusal = this.refusal(ip);
     if (refusal !== null) {
-      this.log.warn({ remoteAddress: ip, reason: refusal }, 'FTP connection refused');
       const sent = implicitTls ? null : reply(Reply.ServiceNotAvailable, refusal);
-      this.refusals.report(raw, implicitTls, sent, refusal); // before destroy() forgets the addresses
+      // before destroy() forgets the addresses; logged like it is recorded: once per address and minute
+      if (this.refusals.report(raw, implicitTls, sent, refusal))
+        this.log.warn({ remoteAddress: ip, reason: refusal }, 'FTP connection refused');
       if (sent) raw.end(formatReply(sent));
       else raw.destroy();
       setTimeout(() => raw.destroy(), REFUSAL_GRACE_MS).unref();

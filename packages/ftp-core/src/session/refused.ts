@@ -74,23 +74,25 @@ export class RefusalReporter {
     this.timer.unref();
   }
 
-  report(raw: Socket, implicitTls: boolean, sent: FtpReply | null, reason: string): void {
+  /** Reports a refusal; true when it was recorded in full (the first of its address in the window), false when only counted. */
+  report(raw: Socket, implicitTls: boolean, sent: FtpReply | null, reason: string): boolean {
     const ip = normalizeIp(raw.remoteAddress ?? '');
     const now = Date.now();
     const window = this.windows.get(ip);
     if (window && now < window.until) {
       window.more++;
-      return;
+      return false;
     }
     if (window) this.summarize(ip, window);
     if (!window && this.windows.size >= MAX_WINDOWS) {
       if (this.overflow.more === 0) this.overflow.since = now;
       this.overflow.more++;
       if (this.overflow.addresses.size < 1_000_000) this.overflow.addresses.add(ip);
-      return;
+      return false;
     }
     reportRefusal(raw, implicitTls, sent, reason, this.sink);
     this.windows.set(ip, { until: now + this.windowMs, more: 0, reason, local: normalizeIp(raw.localAddress ?? '') });
+    return true;
   }
 
   /** Reports the counts of windows that have ended. */
