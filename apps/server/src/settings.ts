@@ -87,7 +87,7 @@ export function assertSettingsPatch(patch: Partial<SettingsValues>): void {
 
 export interface SettingsStorePort {
   get(): Record<string, unknown>;
-  set(patch: Record<string, unknown>): void;
+  set(patch: Record<string, unknown>, alongside?: () => void): void;
 }
 
 /** The live settings: what GET /settings shows and what the engine runs with. */
@@ -114,14 +114,17 @@ export class RuntimeSettings {
     return toFtpSettings(this.#values);
   }
 
-  /** Validates, persists and returns the new values; throws 409 for keys fixed by the environment. */
-  update(patch: Partial<SettingsValues>): SettingsValues {
+  /**
+   * Validates, persists and returns the new values; throws 409 for keys fixed by the environment. `alongside`
+   * (the audit entry) is written in the same transaction; the values change only once both are written.
+   */
+  update(patch: Partial<SettingsValues>, alongside?: () => void): SettingsValues {
     for (const key of Object.keys(patch) as SettingKey[]) {
       const variable = this.fixed.fixedBy[key];
       if (variable) throw Errors.SettingFixed(key, variable);
     }
     assertSettingsPatch(patch);
-    this.store.set(patch);
+    this.store.set(patch, alongside);
     this.#values = { ...this.#values, ...patch };
     return this.#values;
   }

@@ -235,3 +235,27 @@ describe('passwords', () => {
     },
   );
 });
+
+describe('permission rule paths', () => {
+  const shared = sharedHarness();
+
+  it('counts //x and /x/ as the same path as /x: a 400 naming the rule, not a 409', async () => {
+    const h = shared();
+    const headers = await h.bearer();
+    const res = await h.app.inject({
+      method: 'POST',
+      url: '/api/v1/users',
+      headers,
+      payload: {
+        username: 'rules',
+        password: 'rules-password-1',
+        permissions: [
+          { path: '/x', allow: ['list'] },
+          { path: '//x/', allow: ['download'] },
+        ],
+      },
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error).toMatchObject({ field: 'permissions/1/path', message: expect.stringMatching(/listed twice/) });
+  });
+});

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createAuditStore, createBanStore, createSettingsStore } from '../src/index.js';
+import { createAdminStore, createAuditStore, createAuthTokenStore, createBanStore, createSettingsStore } from '../src/index.js';
 import { openMemoryDb } from './helpers.js';
 
 describe('settings store', () => {
@@ -74,5 +74,30 @@ describe('audit store', () => {
     const second = audit.list({ limit: 4, cursor: first.nextCursor ?? undefined });
     expect(second.items.map((e) => e.target)).toEqual(['u2', 'u1', 'u0']);
     expect(second.nextCursor).toBeNull();
+  });
+});
+
+describe('a change and what is written alongside it', () => {
+  it('are written together or not at all (settings, tokens, bans)', async () => {
+    const db = openMemoryDb();
+    const fail = () => {
+      throw new Error('audit write failed');
+    };
+    const settings = createSettingsStore(db);
+    expect(() => settings.set({ banner: 'changed' }, fail)).toThrow('audit write failed');
+    expect(settings.get()).toEqual({});
+
+    const admin = await createAdminStore(db).create('root', 'root-password');
+    const tokens = createAuthTokenStore(db);
+    expect(() => tokens.issue(admin.id, 'api', { name: 'x', expiresAt: null }, fail)).toThrow();
+    expect(tokens.listApi()).toEqual([]);
+    const kept = tokens.issue(admin.id, 'api', { name: 'kept', expiresAt: null });
+    expect(() => tokens.revoke(kept.id, fail)).toThrow();
+    expect(tokens.listApi()).toHaveLength(1);
+
+    const bans = createBanStore(db);
+    bans.ban('192.0.2.9', 'test', 60_000, Date.now());
+    expect(() => bans.lift('192.0.2.9', fail)).toThrow();
+    expect(bans.get('192.0.2.9')).not.toBeNull();
   });
 });

@@ -27,8 +27,8 @@ export interface AccessGuardOptions {
 
 export interface BanGuard extends AccessGuard {
   list(): BanRecord[];
-  /** Lifts a ban (API); false when the address was not banned. */
-  lift(address: string): boolean;
+  /** Lifts a ban (API); false when the address was not banned. `alongside` shares the transaction. */
+  lift(address: string, alongside?: () => void): boolean;
 }
 
 /** Failures remembered per address, at most; older ones fall out of the window anyway. */
@@ -89,11 +89,12 @@ export function createAccessGuard(opts: AccessGuardOptions): BanGuard {
     list() {
       return opts.bans.list(now());
     },
-    lift(address: string) {
+    lift(address: string, alongside?: () => void) {
       const normalized = normalizeAddress(address);
+      const lifted = opts.bans.lift(normalized, alongside);
       active.delete(normalized);
       failures.delete(normalized);
-      return opts.bans.lift(normalized);
+      return lifted;
     },
   };
 }

@@ -86,8 +86,9 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
     const admin = req.admin!;
     const expiresAt = req.body.expiresAt ?? null;
     const createdAt = Date.now();
-    const issued = tokens.issue(admin.adminId, 'api', { name: req.body.name, expiresAt });
-    audit(stores.audit, req, { action: 'token.create', target: issued.id, detail: { name: req.body.name, expiresAt } });
+    const issued = tokens.issue(admin.adminId, 'api', { name: req.body.name, expiresAt }, (id) =>
+      audit(stores.audit, req, { action: 'token.create', target: id, detail: { name: req.body.name, expiresAt } }),
+    );
     return reply.code(201).send({ id: issued.id, name: req.body.name, createdAt, lastUsedAt: null, expiresAt, token: issued.token });
   });
 
@@ -96,8 +97,8 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
     { schema: { tags: ['auth'], params: TokenParams, response: { 204: Type.Null() } } },
     async (req, reply) => {
       const { id } = req.params;
-      if (!tokens.listApi().some((t) => t.id === id) || !tokens.revoke(id)) throw Errors.TokenNotFound(id);
-      audit(stores.audit, req, { action: 'token.revoke', target: id });
+      const audited = () => audit(stores.audit, req, { action: 'token.revoke', target: id });
+      if (!tokens.listApi().some((t) => t.id === id) || !tokens.revoke(id, audited)) throw Errors.TokenNotFound(id);
       return reply.code(204).send(null);
     },
   );

@@ -23,8 +23,8 @@ export const defencesRoutes: FastifyPluginAsyncTypebox<DefencesRouteOptions> = a
     { schema: { tags: ['defences'], summary: 'Lift a ban', params: BanParams, response: { 204: Type.Null() } } },
     async (req, reply) => {
       const { address } = req.params;
-      if (!services.guard.lift(address)) throw Errors.BanNotFound(address);
-      audit(services.stores.audit, req, { action: 'ban.lift', target: address });
+      if (!services.guard.lift(address, () => audit(services.stores.audit, req, { action: 'ban.lift', target: address })))
+        throw Errors.BanNotFound(address);
       return reply.code(204).send(null);
     },
   );

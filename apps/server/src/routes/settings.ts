@@ -40,12 +40,12 @@ export const settingsRoutes: FastifyPluginAsyncTypebox<SettingsRouteOptions> = a
     },
     async (req) => {
       const before = settings.values;
-      settings.update(req.body);
-      ftp.updateSettings(settings.ftpSettings());
+      const after = { ...before, ...req.body };
       const changed = Object.fromEntries(
-        Object.keys(req.body).map((k) => [k, { from: before[k as keyof typeof before], to: settings.values[k as keyof typeof before] }]),
+        Object.keys(req.body).map((k) => [k, { from: before[k as keyof typeof before], to: after[k as keyof typeof before] }]),
       );
-      audit(services.stores.audit, req, { action: 'settings.update', target: null, detail: changed });
+      settings.update(req.body, () => audit(services.stores.audit, req, { action: 'settings.update', target: null, detail: changed }));
+      ftp.updateSettings(settings.ftpSettings());
       return settings.view();
     },
   );

@@ -31,13 +31,22 @@ export interface TokenOwner {
 export function createAuthTokenStore(db: Db) {
   const { orm } = handleOf(db);
 
-  function issue(adminId: number, kind: TokenKind, opts: { name?: string; expiresAt: number | null }): IssuedToken {
+  /** `alongside` (e.g. the audit entry) is written in the same transaction. */
+  function issue(
+    adminId: number,
+    kind: TokenKind,
+    opts: { name?: string; expiresAt: number | null },
+    alongside?: (id: string) => void,
+  ): IssuedToken {
     const token = randomBytes(32).toString('base64url');
     const id = randomUUID();
-    orm
-      .insert(authTokens)
-      .values({ id, adminId, kind, name: opts.name ?? kind, tokenHash: sha256(token), createdAt: Date.now(), expiresAt: opts.expiresAt })
-      .run();
+    orm.transaction(() => {
+      orm
+        .insert(authTokens)
+        .values({ id, adminId, kind, name: opts.name ?? kind, tokenHash: sha256(token), createdAt: Date.now(), expiresAt: opts.expiresAt })
+        .run();
+      alongside?.(id);
+    });
     return { id, token, expiresAt: opts.expiresAt };
   }
 
@@ -82,8 +91,12 @@ export function createAuthTokenStore(db: Db) {
       .all();
   }
 
-  function revoke(id: string): boolean {
-    return orm.delete(authTokens).where(eq(authTokens.id, id)).run().changes > 0;
+  function revoke(id: string, alongside?: () => void): boolean {
+    return orm.transaction(() => {
+      const revoked = orm.delete(authTokens).where(eq(authTokens.id, id)).run().changes > 0;
+      if (revoked) alongside?.();
+      return revoked;
+    });
   }
 
   /** Deletes tokens expired at `now`; returns how many. */

@@ -32,8 +32,12 @@ export function createBanStore(db: Db) {
   }
 
   /** Forgives the address entirely (its offence count starts again from zero). */
-  function lift(address: string): boolean {
-    return orm.delete(bans).where(eq(bans.address, address)).run().changes > 0;
+  function lift(address: string, alongside?: () => void): boolean {
+    return orm.transaction(() => {
+      const lifted = orm.delete(bans).where(eq(bans.address, address)).run().changes > 0;
+      if (lifted) alongside?.();
+      return lifted;
+    });
   }
 
   return { list, get, ban, lift };

@@ -15,8 +15,8 @@ export function createSettingsStore(db: Db) {
     );
   }
 
-  /** Upserts every key in `patch` in one transaction; `undefined` values are skipped. */
-  function set(patch: Record<string, unknown>): void {
+  /** Upserts every key in `patch` in one transaction (with `alongside`, e.g. the audit entry); `undefined` values are skipped. */
+  function set(patch: Record<string, unknown>, alongside?: () => void): void {
     const now = Date.now();
     orm.transaction((tx) => {
       for (const [key, value] of Object.entries(patch)) {
@@ -27,6 +27,7 @@ export function createSettingsStore(db: Db) {
           .onConflictDoUpdate({ target: settings.key, set: { value: json, updatedAt: now } })
           .run();
       }
+      alongside?.();
     });
   }
 
