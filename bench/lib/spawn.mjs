@@ -80,6 +80,24 @@ export function freePort() {
   });
 }
 
+/** `count` distinct TCP ports that were free a moment ago: all are held open together, so none repeats. */
+export async function freePorts(count) {
+  const servers = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const server = net.createServer();
+      await new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(0, '127.0.0.1', resolve);
+      });
+      servers.push(server);
+    }
+    return servers.map((server) => server.address().port);
+  } finally {
+    await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  }
+}
+
 /** `count` consecutive ports on 127.0.0.1 that were free a moment ago: `{ min, max }` (bounded tries). */
 export async function freePortRange(count) {
   const isFree = (port) =>

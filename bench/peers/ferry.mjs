@@ -3,7 +3,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, spawnServer, waitForPort } from '../lib/spawn.mjs';
+import { freePorts, spawnServer, waitForPort } from '../lib/spawn.mjs';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 export const MAIN = join(REPO, 'apps/server/dist/main.js');
@@ -36,10 +36,9 @@ async function api(base, method, path, body, token) {
 /** `env` adds or overrides variables; `settings` replaces BENCH_SETTINGS (null: Ferry's own defaults). */
 export async function startFerry({ dir, root, password, pasv, cert, log, env: extraEnv = {}, settings = BENCH_SETTINGS }) {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} not found: run pnpm build`);
-  const ftpPort = await freePort();
-  let httpPort = await freePort();
-  // The system may hand out the port it just freed again: two equal ports would stop Ferry at start-up.
-  for (let i = 0; i < 10 && httpPort === ftpPort; i++) httpPort = await freePort();
+  // Held open together while picked: the system may hand out a port it just freed again, and two equal
+  // ports would stop Ferry at start-up.
+  const [ftpPort, httpPort] = await freePorts(2);
   const dataDir = join(dir, 'data');
   mkdirSync(dataDir, { recursive: true });
   const adminPassword = `${password}-admin`;
