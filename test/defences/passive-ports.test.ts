@@ -21,8 +21,9 @@ async function freeRange(): Promise<number> {
       s.once('error', () => resolve(false));
       s.listen({ host: '127.0.0.1', port, exclusive: true }, () => s.close(() => resolve(true)));
     });
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 40_000 + Math.floor(Math.random() * 9_000);
+  // Below the ephemeral range (32768 and up), where a busy machine's closed connections linger in TIME_WAIT.
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 10_000);
     let ok = true;
     for (let p = base; p < base + PORTS && ok; p++) ok = await isFree(p);
     if (ok) return base;
