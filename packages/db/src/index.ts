@@ -17,6 +17,15 @@ export { createFindingStore, type FindingStore } from './stores/finding-store.js
 export { createBanStore, type BanStore } from './stores/ban-store.js';
 export { createAuditStore, type AuditStore, type AuditEvent } from './stores/audit-store.js';
 export {
+  createProbeStore,
+  PROBE_USERNAME_PREFIX,
+  type ProbeStore,
+  type NewProbe,
+  type CreatedProbe,
+  type ProbeLoginCheck,
+  type ProbeUse,
+} from './stores/probe-store.js';
+export {
   createSessionRecorder,
   type SessionRecorder,
   type RecorderOptions,

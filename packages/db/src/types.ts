@@ -153,6 +153,20 @@ export interface AuditRecord {
   detail: string | null;
 }
 
+/** A probe link's one-time FTP account (the password is never returned after creation). */
+export interface ProbeRecord {
+  id: string;
+  username: string;
+  createdAt: number;
+  expiresAt: number;
+  /** Logins it allows in all. */
+  maxSessions: number;
+  sessionsUsed: number;
+  /** The admin who created it. */
+  createdBy: string;
+  note: string | null;
+}
+
 /** A unique constraint refused the write (username taken, a permission path listed twice, ...). */
 export class DuplicateError extends Error {
   override name = 'DuplicateError';

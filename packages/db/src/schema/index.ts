@@ -10,3 +10,4 @@ export * from './logins.js';
 export * from './bans.js';
 export * from './findings.js';
 export * from './audit-log.js';
+export * from './probes.js';

@@ -1,0 +1,146 @@
+import { randomBytes, randomInt, randomUUID } from 'node:crypto';
+import { and, desc, eq, gt, inArray, lt, lte, sql } from 'drizzle-orm';
+import { handleOf, type Db } from '../client.js';
+import { hashPassword, verifyAgainstDummy, verifyPassword, warmDummyHash } from '../passwords.js';
+import { probes, type ProbeRow } from '../schema/probes.js';
+import { users } from '../schema/users.js';
+import type { ProbeRecord } from '../types.js';
+import { isUniqueViolation } from './sqlite-errors.js';
+
+export const PROBE_USERNAME_PREFIX = 'probe-';
+/** Attempts at a free username before giving up (26^8 names: a clash is already rare). */
+const NAME_ATTEMPTS = 5;
+/** The list is of links alive now (expired ones are swept); this only bounds a flood of them. */
+const LIST_LIMIT = 500;
+
+export interface NewProbe {
+  createdAt: number;
+  expiresAt: number;
+  maxSessions: number;
+  createdBy: string;
+  note?: string | null;
+}
+
+export interface CreatedProbe {
+  probe: ProbeRecord;
+  /** The secret; shown once, never stored. */
+  password: string;
+}
+
+export type ProbeLoginCheck = { ok: true; probe: ProbeRecord } | { ok: false; reason: 'unknown-user' | 'bad-password' };
+
+/** What counting a login found: counted, or why the link refuses it. */
+export type ProbeUse = 'counted' | 'expired' | 'used-up' | 'gone';
+
+const toRecord = ({ passwordHash: _hash, ...row }: ProbeRow): ProbeRecord => row;
+
+const randomName = () => PROBE_USERNAME_PREFIX + Array.from({ length: 8 }, () => String.fromCharCode(97 + randomInt(26))).join('');
+
+/** Probe links: one-time, read-only FTP credentials for testing from a customer's network. */
+export function createProbeStore(db: Db) {
+  const { orm } = handleOf(db);
+  void warmDummyHash().catch(() => undefined);
+
+  const rowOf = (username: string) => orm.select().from(probes).where(eq(probes.username, username)).get();
+
+  /** A fresh name, unused by probes and by FTP accounts alike. */
+  function freeName(): string {
+    for (let i = 0; i < NAME_ATTEMPTS; i++) {
+      const name = randomName();
+      const taken =
+        orm.select({ id: probes.id }).from(probes).where(eq(probes.username, name)).get() ??
+        orm.select({ id: users.id }).from(users).where(eq(users.username, name)).get();
+      if (!taken) return name;
+    }
+    throw new Error(`No free probe username after ${NAME_ATTEMPTS} attempts`);
+  }
+
+  /** A new link with a random username and password; `alongside` (e.g. the audit entry) is written in the same transaction. */
+  async function create(input: NewProbe, alongside?: (probe: ProbeRecord) => void): Promise<CreatedProbe> {
+    const password = randomBytes(15).toString('base64url');
+    const passwordHash = await hashPassword(password);
+    for (let attempt = 1; ; attempt++) {
+      const row = { id: randomUUID(), username: freeName(), passwordHash, sessionsUsed: 0, note: null, ...input };
+      try {
+        const probe = orm.transaction(() => {
+          const created = toRecord(orm.insert(probes).values(row).returning().get());
+          alongside?.(created);
+          return created;
+        });
+        return { probe, password };
+      } catch (error) {
+        // Another link took the name between the check and the insert.
+        if (!isUniqueViolation(error) || attempt >= NAME_ATTEMPTS) throw error;
+      }
+    }
+  }
+
+  function get(id: string): ProbeRecord | null {
+    const row = orm.select().from(probes).where(eq(probes.id, id)).get();
+    return row ? toRecord(row) : null;
+  }
+
+  function findByUsername(username: string): ProbeRecord | null {
+    const row = rowOf(username);
+    return row ? toRecord(row) : null;
+  }
+
+  /** Newest first (at most 500). */
+  function list(): ProbeRecord[] {
+    return orm.select().from(probes).orderBy(desc(probes.createdAt), desc(probes.id)).limit(LIST_LIMIT).all().map(toRecord);
+  }
+
+  function remove(id: string, alongside?: (probe: ProbeRecord) => void): ProbeRecord | null {
+    return orm.transaction(() => {
+      const row = orm.delete(probes).where(eq(probes.id, id)).returning().get();
+      if (!row) return null;
+      const removed = toRecord(row);
+      alongside?.(removed);
+      return removed;
+    });
+  }
+
+  /** Checks a password; an unknown name costs the same argon2 verification as a wrong password. */
+  async function verifyLogin(username: string, password: string): Promise<ProbeLoginCheck> {
+    const row = rowOf(username);
+    if (!row) {
+      await verifyAgainstDummy(password);
+      return { ok: false, reason: 'unknown-user' };
+    }
+    if (!(await verifyPassword(row.passwordHash, password))) return { ok: false, reason: 'bad-password' };
+    return { ok: true, probe: toRecord(row) };
+  }
+
+  /** Counts one login at `now` if the link is still valid and has logins left (one statement: concurrent logins cannot overdraw it). */
+  function countUse(id: string, now: number): ProbeUse {
+    const counted = orm
+      .update(probes)
+      .set({ sessionsUsed: sql`${probes.sessionsUsed} + 1` })
+      .where(and(eq(probes.id, id), gt(probes.expiresAt, now), lt(probes.sessionsUsed, probes.maxSessions)))
+      .run().changes;
+    if (counted > 0) return 'counted';
+    const row = get(id);
+    if (!row) return 'gone';
+    return row.expiresAt <= now ? 'expired' : 'used-up';
+  }
+
+  /** Deletes at most `limit` links expired at `now` (with their password hashes); returns them. */
+  function sweepExpired(now: number, limit = 200): ProbeRecord[] {
+    return orm.transaction(() => {
+      const ids = orm
+        .select({ id: probes.id })
+        .from(probes)
+        .where(lte(probes.expiresAt, now))
+        .orderBy(probes.expiresAt)
+        .limit(limit)
+        .all()
+        .map((r) => r.id);
+      if (ids.length === 0) return [];
+      return orm.delete(probes).where(inArray(probes.id, ids)).returning().all().map(toRecord);
+    });
+  }
+
+  return { create, get, findByUsername, list, remove, verifyLogin, countUse, sweepExpired };
+}
+
+export type ProbeStore = ReturnType<typeof createProbeStore>;

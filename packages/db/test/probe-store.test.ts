@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest';
+import { handleOf } from '../src/client.js';
+import { createAuditStore, createProbeStore } from '../src/index.js';
+import { openMemoryDb } from './helpers.js';
+
+const HOUR = 3_600_000;
+const newProbe = (over: Partial<Parameters<ReturnType<typeof createProbeStore>['create']>[0]> = {}) => ({
+  createdAt: 1_000,
+  expiresAt: 1_000 + HOUR,
+  maxSessions: 3,
+  createdBy: 'root',
+  ...over,
+});
+
+describe('probe store', () => {
+  it('creates a link with a probe-xxxxxxxx name and a random password, stores only an argon2id hash', async () => {
+    const db = openMemoryDb();
+    const probes = createProbeStore(db);
+    const { probe, password } = await probes.create(newProbe({ note: 'ACME, ticket 42' }));
+    expect(probe).toEqual({
+      id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      username: expect.stringMatching(/^probe-[a-z]{8}$/),
+      createdAt: 1_000,
+      expiresAt: 1_000 + HOUR,
+      maxSessions: 3,
+      sessionsUsed: 0,
+      createdBy: 'root',
+      note: 'ACME, ticket 42',
+    });
+    expect(password).toMatch(/^[A-Za-z0-9_-]{20}$/);
+    const stored = handleOf(db).sqlite.prepare('SELECT * FROM probes').all() as Record<string, unknown>[];
+    expect(JSON.stringify(stored)).not.toContain(password);
+    expect(stored[0]?.password_hash).toMatch(/^\$argon2id\$/);
+
+    const other = await probes.create(newProbe());
+    expect(other.probe.username).not.toBe(probe.username);
+    expect(other.password).not.toBe(password);
+    expect(other.probe.note).toBeNull();
+  });
+
+  it('gets, finds by username, lists newest first and deletes with its audit entry in one transaction', async () => {
+    const db = openMemoryDb();
+    const probes = createProbeStore(db);
+    const audit = createAuditStore(db);
+    const first = (await probes.create(newProbe({ createdAt: 1_000 }))).probe;
+    const second = (await probes.create(newProbe({ createdAt: 2_000 }))).probe;
+    expect(probes.get(first.id)).toEqual(first);
+    expect(probes.get('nope')).toBeNull();
+    expect(probes.findByUsername(second.username)).toEqual(second);
+    expect(probes.findByUsername('probe-unknown')).toBeNull();
+    expect(probes.list().map((p) => p.id)).toEqual([second.id, first.id]);
+
+    const record = () => audit.record({ at: 3, actor: 'root', action: 'probe.delete', target: first.id, address: '::1', detail: null });
+    expect(probes.remove(first.id, record)).toEqual(first);
+    expect(probes.remove(first.id, record)).toBeNull();
+    expect(probes.list().map((p) => p.id)).toEqual([second.id]);
+    expect(audit.list({ limit: 10 }).items.map((e) => e.action)).toEqual(['probe.delete']);
+
+    // The audit write fails: the link stays.
+    expect(() =>
+      probes.remove(second.id, () => {
+        throw new Error('disk full');
+      }),
+    ).toThrow('disk full');
+    expect(probes.get(second.id)).toEqual(second);
+  });
+
+  it('verifies the password like an account (unknown names and wrong passwords are both refused)', async () => {
+    const probes = createProbeStore(openMemoryDb());
+    const { probe, password } = await probes.create(newProbe());
+    expect(await probes.verifyLogin(probe.username, password)).toEqual({ ok: true, probe });
+    expect(await probes.verifyLogin(probe.username, 'wrong-password')).toEqual({ ok: false, reason: 'bad-password' });
+    expect(await probes.verifyLogin('probe-nobodyxx', password)).toEqual({ ok: false, reason: 'unknown-user' });
+  });
+
+  it('counts uses up to maxSessions, refuses after expiry, and says why', async () => {
+    const probes = createProbeStore(openMemoryDb());
+    const { probe } = await probes.create(newProbe({ maxSessions: 2 }));
+    expect(probes.countUse(probe.id, 2_000)).toBe('counted');
+    expect(probes.countUse(probe.id, 2_000)).toBe('counted');
+    expect(probes.countUse(probe.id, 2_000)).toBe('used-up');
+    expect(probes.get(probe.id)?.sessionsUsed).toBe(2);
+
+    const fresh = (await probes.create(newProbe({ maxSessions: 5 }))).probe;
+    expect(probes.countUse(fresh.id, fresh.expiresAt)).toBe('expired');
+    expect(probes.countUse(fresh.id, fresh.expiresAt - 1)).toBe('counted');
+    expect(probes.countUse('nope', 2_000)).toBe('gone');
+  });
+
+  it('sweeps expired links in bounded batches, leaving the others', async () => {
+    const probes = createProbeStore(openMemoryDb());
+    const expiries = [10_000, 20_000, 30_000, 90_000];
+    const created = [];
+    for (const expiresAt of expiries) created.push((await probes.create(newProbe({ expiresAt }))).probe);
+    expect(probes.sweepExpired(5_000)).toEqual([]);
+    expect(probes.sweepExpired(30_000, 2).map((p) => p.expiresAt)).toEqual([10_000, 20_000]);
+    expect(probes.sweepExpired(30_000, 2).map((p) => p.expiresAt)).toEqual([30_000]);
+    expect(probes.list().map((p) => p.id)).toEqual([created[3]?.id]);
+    expect(await probes.verifyLogin(created[0]?.username ?? '', 'x')).toEqual({ ok: false, reason: 'unknown-user' });
+  });
+
+  it('gives every link its own name', async () => {
+    const probes = createProbeStore(openMemoryDb());
+    const names = new Set<string>();
+    for (let i = 0; i < 10; i++) names.add((await probes.create(newProbe())).probe.username);
+    expect(names.size).toBe(10);
+  });
+});
