@@ -10,6 +10,7 @@ import {
   createAuthTokenStore,
   createBanStore,
   createFindingStore,
+  createProbeStore,
   createSessionRecorder,
   createSessionStore,
   createSettingsStore,
@@ -20,6 +21,7 @@ import {
 } from '@ferry/db';
 import {
   createFtpServer,
+  ClientHistory,
   createSessionDoctor,
   DEFAULT_DISK_RESERVE_BYTES,
   type DiagnosisSettings,
@@ -28,11 +30,13 @@ import {
 } from '@ferry/ftp-core';
 import { createAccessGuard, type BanGuard } from './adapters/access-guard.js';
 import { createDbAuthenticator, type DbAuthenticator } from './adapters/db-authenticator.js';
+import { PROBE_REPLIES, withProbeLogins } from './adapters/probe-authenticator.js';
 import { LiveHub } from './adapters/live-hub.js';
 import { recordSessions, type DoctorFactory } from './adapters/session-recording.js';
 import type { Config } from './config.js';
 import type { HomePolicy } from './homes.js';
 import { Metrics } from './metrics.js';
+import { startProbeSweep } from './probes/sweep.js';
 import { RuntimeSettings } from './settings.js';
 
 export interface Stores {
@@ -44,6 +48,7 @@ export interface Stores {
   findings: ReturnType<typeof createFindingStore>;
   bans: ReturnType<typeof createBanStore>;
   audit: ReturnType<typeof createAuditStore>;
+  probes: ReturnType<typeof createProbeStore>;
 }
 
 /** Facts about this process for GET /server; ports are filled in once the listeners are bound. */
@@ -74,6 +79,8 @@ export interface Services {
   hub: LiveHub;
   metrics: Metrics;
   info: RuntimeInfo;
+  /** The clock of probe links (creation, expiry at login, the sweep); Date.now unless a test moves it. */
+  now: () => number;
   /** Stops recording and the hub, flushes and closes the recorder. Does not close the engine or the database. */
   dispose(): void;
 }
@@ -98,6 +105,10 @@ export interface ServicesOptions {
   findingsStoreDelayMs?: number;
   credentialCacheTtlMs?: number;
   progressIntervalMs?: number;
+  /** See Services.now. */
+  now?: () => number;
+  /** How often expired probe links are removed; default 60 s. */
+  probeSweepIntervalMs?: number;
 }
 
 export function createServices(opts: ServicesOptions): Services {
@@ -111,12 +122,17 @@ export function createServices(opts: ServicesOptions): Services {
     findings: createFindingStore(db),
     bans: createBanStore(db),
     audit: createAuditStore(db),
+    probes: createProbeStore(db),
   };
+  const now = opts.now ?? Date.now;
   const settings = new RuntimeSettings(createSettingsStore(db), opts.fixedSettings ?? { values: {}, fixedBy: {} }, (key) =>
     opts.logger?.warn({ key }, 'Ignoring an invalid stored setting; using its default'),
   );
   const homes: HomePolicy = { dataDir: opts.dataDir, roots: opts.homeRoots ?? [path.join(opts.dataDir, 'files')] };
-  const authenticator = createDbAuthenticator({ users: stores.users, homes, log: opts.logger, cacheTtlMs: opts.credentialCacheTtlMs });
+  const authenticator = withProbeLogins(
+    createDbAuthenticator({ users: stores.users, homes, log: opts.logger, cacheTtlMs: opts.credentialCacheTtlMs }),
+    { probes: stores.probes, dataDir: opts.dataDir, now },
+  );
   const bans = opts.bans;
   const guard = createAccessGuard({
     bans: stores.bans,
@@ -161,6 +177,16 @@ export function createServices(opts: ServicesOptions): Services {
     },
     onError: (error, sessionId) => opts.logger?.error({ err: error, sessionId }, 'Transcript doctor failed for a session'),
   });
+  const stopProbeSweep = startProbeSweep({
+    probes: stores.probes,
+    now,
+    intervalMs: opts.probeSweepIntervalMs,
+    onSwept: (removed) => {
+      for (const probe of removed) ftp.disconnectUser(probe.username, PROBE_REPLIES.expired);
+      opts.logger?.info({ probes: removed.map((p) => p.username) }, 'Removed expired probe links');
+    },
+    onError: (err) => opts.logger?.error({ err }, 'Removing expired probe links failed'),
+  });
   const info: RuntimeInfo = {
     version: opts.version,
     schemaVersion: schemaVersion(db),
@@ -184,7 +210,9 @@ export function createServices(opts: ServicesOptions): Services {
     hub,
     metrics,
     info,
+    now,
     dispose() {
+      stopProbeSweep();
       stopRecording();
       hub.close();
       metrics.close();
@@ -195,6 +223,8 @@ export function createServices(opts: ServicesOptions): Services {
 
 /** The transcript doctor for each new session, reading the settings as they are when it opens. */
 function liveDoctor(settings: RuntimeSettings): DoctorFactory {
+  // One memory of every client's data connections, so that a session's findings can compare plain FTP and FTPS.
+  const history = new ClientHistory();
   let seen: RuntimeSettings['values'] | null = null;
   let current: DiagnosisSettings | null = null;
   return (session) => {
@@ -209,6 +239,7 @@ function liveDoctor(settings: RuntimeSettings): DoctorFactory {
       sessionRemoteAddress: session.remoteAddress,
       sessionLocalAddress: session.localAddress,
       now: Date.now,
+      history,
     });
   };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { diagnose, type Finding } from '../src/diagnosis/index.js';
-import { contextFor, LAN_CLIENT, TranscriptBuilder } from './diagnosis-builders.js';
+import { ClientHistory, diagnose, type Finding } from '../src/diagnosis/index.js';
+import { contextFor, LAN_CLIENT, SERVER_LAN, TranscriptBuilder } from './diagnosis-builders.js';
 
 function only(findings: Finding[], code: string): Finding {
   const found = findings.filter((f) => f.code === code);
@@ -59,11 +59,21 @@ describe('passive data connection never arrived', () => {
     quick.event({ type: 'disconnected', reason: 'client-closed', duringTransfer: false }, 500);
     expect(diagnose(quick.lines, contextFor(quick, {}, quick.at + 60_000))).toEqual([]);
 
+    // Still connected and idle after PASV: nothing shows yet that the connection failed.
     const idle = new TranscriptBuilder();
     idle.connect().login();
     idle.pasv();
     idle.cmd('NOOP', 30_000);
     expect(diagnose(idle.lines, contextFor(idle))).toEqual([]);
+
+    // A data command that fails on its own (no such file) ends the wait without a network problem.
+    const missing = new TranscriptBuilder();
+    missing.connect().login();
+    missing.pasv();
+    missing.cmd('RETR nothing.txt');
+    missing.reply('550 No such file or directory', 20);
+    missing.quit();
+    expect(diagnose(missing.lines, contextFor(missing))).toEqual([]);
   });
 
   it('a connection that arrived but was refused is explained by its own finding, not as a firewall problem', () => {
@@ -143,9 +153,11 @@ describe('advertised passive address', () => {
   it('an advertised public address and EPSV are never flagged', () => {
     const t = new TranscriptBuilder();
     t.connect().login();
-    t.pasv('198.51.100.10', 50007);
+    t.healthyList();
     t.cmd('EPSV');
     t.event({ type: 'passive-listening', command: 'EPSV', advertisedAddress: '10.0.0.5', port: 50008, clientAddress: t.client });
+    t.cmd('LIST');
+    t.event({ type: 'data-opened', mode: 'passive', local: '10.0.0.5:50008', peer: `${t.client}:1`, tls: false, tlsResumed: null });
     expect(diagnose(t.lines, contextFor(t))).toEqual([]);
   });
 });
@@ -209,5 +221,154 @@ describe('active mode', () => {
     t.connect().login();
     t.event({ type: 'active-refused', target: `${t.client}:25`, reason: 'privileged-port' });
     expect(only(diagnose(t.lines, contextFor(t)), 'active-target-refused').explanation).toContain('port 25 is below 1024');
+  });
+});
+
+describe('what a real NAT lab showed', () => {
+  it('a client that connects before LIST and gives up (curl, lftp, ftplib) leaves a finding, with the line it moved on with', () => {
+    const t = new TranscriptBuilder();
+    t.connect().login();
+    const offer = t.pasv('198.51.100.10', 50003);
+    const next = t.cmd('EPSV', 15);
+    t.event({ type: 'passive-listening', command: 'EPSV', advertisedAddress: '198.51.100.10', port: 50004, clientAddress: t.client });
+    const quit = t.cmd('QUIT', 12);
+    t.event({ type: 'disconnected', reason: 'quit', duringTransfer: false });
+    const f = only(diagnose(t.lines, contextFor(t, { passivePorts: { min: 50000, max: 50009 } })), 'passive-data-never-arrived');
+    expect(f.severity).toBe('error');
+    expect(f.evidence).toEqual(expect.arrayContaining([offer, next, quit]));
+    expect(f.explanation).toContain('moved on without it');
+  });
+
+  it('with only part of the range forwarded, every failed port is named beside the ones that worked', () => {
+    const t = new TranscriptBuilder();
+    t.connect().login();
+    t.healthyList(50001);
+    t.pasv('198.51.100.10', 50006);
+    t.cmd('PASV', 10);
+    t.event({ type: 'passive-listening', command: 'PASV', advertisedAddress: '198.51.100.10', port: 50007, clientAddress: t.client });
+    t.healthyList(50002);
+    t.pasv('198.51.100.10', 50008);
+    t.quit();
+    const f = only(diagnose(t.lines, contextFor(t, { passivePorts: { min: 50000, max: 50009 } })), 'passive-data-never-arrived');
+    expect(f.title).toContain('50006, 50007 and 50008');
+    expect(f.explanation).toContain('while 50001 and 50002 did');
+    expect(f.explanation).toContain('Only part of the passive range 50000-50009');
+    expect(f.fix).toContain('exactly TCP 50000-50009');
+  });
+
+  it('a private address that reached the client anyway is a warning about router helpers and FTPS', () => {
+    const plain = new TranscriptBuilder();
+    plain.connect().login();
+    plain.pasv('10.0.0.5', 50007);
+    plain.cmd('LIST');
+    plain.event({ type: 'data-opened', mode: 'passive', local: '10.0.0.5:50007', peer: `${plain.client}:1`, tls: false, tlsResumed: null });
+    plain.quit();
+    const warned = only(diagnose(plain.lines, contextFor(plain)), 'passive-address-unreachable');
+    expect(warned.severity).toBe('warning');
+    expect(warned.explanation).toContain("router's FTP helper");
+    expect(warned.explanation).toContain('FTPS fails where plain FTP works');
+    expect(warned.fix).toContain('FERRY_PASV_ADDRESS');
+
+    const tls = new TranscriptBuilder();
+    tls.connect().authTls().login();
+    tls.pasv('10.0.0.5', 50007);
+    tls.cmd('LIST');
+    tls.event({ type: 'data-opened', mode: 'passive', local: '10.0.0.5:50007', peer: `${tls.client}:1`, tls: true, tlsResumed: true });
+    const ignored = only(diagnose(tls.lines, contextFor(tls)), 'passive-address-unreachable');
+    expect(ignored.severity).toBe('warning');
+    expect(ignored.explanation).toContain('no router rewrote the reply');
+
+    // One failed offer keeps it an error, even when a later one got through.
+    const mixed = new TranscriptBuilder();
+    mixed.connect().login();
+    mixed.pasv('10.0.0.5', 50007);
+    mixed.cmd('PASV', 10);
+    mixed.event({ type: 'passive-listening', command: 'PASV', advertisedAddress: '10.0.0.5', port: 50008, clientAddress: mixed.client });
+    mixed.event({ type: 'data-opened', mode: 'passive', local: '10.0.0.5:50008', peer: `${mixed.client}:1`, tls: false, tlsResumed: null });
+    expect(only(diagnose(mixed.lines, contextFor(mixed)), 'passive-address-unreachable').severity).toBe('error');
+  });
+
+  it('an advertised host name that resolves to a private address on the server is named', () => {
+    const t = new TranscriptBuilder();
+    t.connect().login();
+    t.pasv('10.0.0.5', 50007);
+    t.quit();
+    const f = only(diagnose(t.lines, contextFor(t, { passiveAddress: 'ftp.example.net' })), 'passive-address-unreachable');
+    expect(f.explanation).toContain('set to the name ftp.example.net, which resolved on the server to 10.0.0.5');
+    expect(f.fix).toContain('split DNS');
+  });
+
+  it('a LAN client sent to the public address: hairpin NAT, with the setting and the override to use', () => {
+    const t = new TranscriptBuilder(LAN_CLIENT);
+    t.connect().login();
+    const offer = t.pasv('198.51.100.10', 50007);
+    t.cmd('QUIT', 30);
+    const f = only(diagnose(t.lines, contextFor(t, { passiveAddress: '198.51.100.10' })), 'passive-address-hairpin');
+    expect(f.evidence[0]).toBe(offer);
+    expect(f.explanation).toContain(`reached the server on its local network at ${SERVER_LAN}`);
+    expect(f.fix).toContain('Clients on private networks get the local address');
+    expect(f.fix).toContain(`192.168.1.0/24 → ${SERVER_LAN}`);
+
+    // The same offer answered by a data connection (the router does hairpin NAT) is fine.
+    const ok = new TranscriptBuilder(LAN_CLIENT);
+    ok.connect().login();
+    ok.pasv('198.51.100.10', 50007);
+    ok.event({ type: 'data-opened', mode: 'passive', local: `${SERVER_LAN}:50007`, peer: `${LAN_CLIENT}:1`, tls: false, tlsResumed: null });
+    ok.quit();
+    expect(diagnose(ok.lines, contextFor(ok, { passiveAddress: '198.51.100.10' }))).toEqual([]);
+  });
+
+  it('a refused PORT with a private address is explained as NAT, with the PORT line as evidence', () => {
+    const t = new TranscriptBuilder();
+    t.connect().authTls().login();
+    const port = t.cmd('PORT 192,168,0,10,195,80');
+    const refused = t.event({ type: 'active-refused', target: '192.168.0.10:50000', reason: 'foreign-target' });
+    const f = only(diagnose(t.lines, contextFor(t)), 'active-private-target');
+    expect(f.evidence).toEqual([port, refused]);
+    expect(f.explanation).toContain('cannot rewrite the encrypted PORT command');
+  });
+
+  it("plain works and FTPS fails from one client, in either order: the router's FTP helper", () => {
+    const history = new ClientHistory();
+    // Plain active first (the client's router rewrote PORT), then FTPS active refused.
+    const plain = new TranscriptBuilder();
+    plain.connect().login();
+    plain.cmd(`PORT ${plain.client.split('.').join(',')},195,80`);
+    plain.event({ type: 'active-requested', command: 'PORT', target: `${plain.client}:50000` });
+    plain.cmd('LIST');
+    plain.event({ type: 'data-opened', mode: 'active', local: `${SERVER_LAN}:20`, peer: `${plain.client}:50000`, tls: false, tlsResumed: null });
+    plain.quit();
+    expect(diagnose(plain.lines, { ...contextFor(plain), history })).toEqual([]);
+
+    const ftps = new TranscriptBuilder();
+    ftps.at = plain.at + 5000;
+    ftps.connect().authTls().login();
+    ftps.cmd('PORT 192,168,0,10,195,80');
+    ftps.event({ type: 'active-refused', target: '192.168.0.10:50000', reason: 'foreign-target' });
+    ftps.quit();
+    const found = diagnose(ftps.lines, { ...contextFor(ftps), history });
+    expect(found.map((f) => f.code).sort()).toEqual(['active-private-target', 'router-ftp-helper']);
+    const helper = only(found, 'router-ftp-helper');
+    expect(helper.severity).toBe('error');
+    expect(helper.explanation).toContain('active mode worked in plain FTP');
+    expect(helper.fix).toContain('passive mode');
+
+    // FTPS passive failed first; the plain session that works afterwards carries a warning.
+    const later = new ClientHistory();
+    const failing = new TranscriptBuilder();
+    failing.connect().authTls().login();
+    failing.pasv('10.0.0.5', 50007);
+    failing.quit();
+    const first = diagnose(failing.lines, { ...contextFor(failing), history: later });
+    expect(first.map((f) => f.code)).not.toContain('router-ftp-helper');
+    const working = new TranscriptBuilder();
+    working.at = failing.at + 5000;
+    working.connect().login();
+    working.pasv('10.0.0.5', 50008);
+    working.event({ type: 'data-opened', mode: 'passive', local: '10.0.0.5:50008', peer: `${working.client}:1`, tls: false, tlsResumed: null });
+    working.quit();
+    const second = only(diagnose(working.lines, { ...contextFor(working), history: later }), 'router-ftp-helper');
+    expect(second.severity).toBe('warning');
+    expect(second.fix).toContain('FERRY_PASV_ADDRESS');
   });
 });

@@ -3,7 +3,7 @@
  * doctor's tests: each says which finding codes it must produce, no more and no fewer.
  */
 import type { TranscriptLine } from '../src/events.js';
-import type { DiagnosisContext } from '../src/diagnosis/index.js';
+import { ClientHistory, type DiagnosisContext } from '../src/diagnosis/index.js';
 import { contextFor, LAN_CLIENT, TranscriptBuilder } from './diagnosis-builders.js';
 
 export interface Scenario {
@@ -62,6 +62,30 @@ export const SCENARIOS: Scenario[] = [
     t.wait(15_000);
     t.event({ type: 'disconnected', reason: 'client-closed', duringTransfer: false });
   }),
+  scenario('passive data never arrived (a client that connects first gives up)', ['passive-data-never-arrived'], (t) => {
+    t.connect().login();
+    t.pasv('198.51.100.10', 50007);
+    t.cmd('QUIT', 4000);
+    t.reply('221 Goodbye');
+    t.event({ type: 'disconnected', reason: 'quit', duringTransfer: false });
+  }),
+  scenario('public address sent to a LAN client, no hairpin NAT', ['passive-address-hairpin', 'passive-data-never-arrived'], (t) => {
+    t.connect().login();
+    t.pasv('198.51.100.10', 50007);
+    t.cmd('QUIT', 20);
+    t.event({ type: 'disconnected', reason: 'quit', duringTransfer: false });
+    return contextFor(t, { passiveAddress: '198.51.100.10' });
+  }, LAN_CLIENT),
+  scenario("plain passive worked, FTPS passive fails: a router's FTP helper", ['passive-address-unreachable', 'passive-data-never-arrived', 'router-ftp-helper'], (t) => {
+    const history = new ClientHistory();
+    history.note(t.client, { sessionId: 'plain', at: t.at - 60_000, tls: false, path: 'passive', worked: true, address: '10.0.0.5' });
+    t.connect().authTls().login();
+    t.cmd('PROT P');
+    t.pasv('10.0.0.5', 50007);
+    t.cmd('QUIT', 20);
+    t.event({ type: 'disconnected', reason: 'quit', duringTransfer: false });
+    return { ...contextFor(t), history };
+  }),
   scenario('passive ports exhausted', ['passive-ports-exhausted'], (t) => {
     t.connect().login();
     t.cmd('EPSV');
@@ -80,7 +104,14 @@ export const SCENARIOS: Scenario[] = [
     t.cmd('RETR big.iso');
     t.event({ type: 'data-refused', peer: '198.51.100.99:40000', expected: t.client, reason: 'foreign-peer' });
   }),
-  scenario('PORT to a private address from a public client', ['active-private-target', 'active-connect-failed'], (t) => {
+  scenario('PORT to a private address from a public client (refused: not its address)', ['active-private-target'], (t) => {
+    t.connect().login();
+    t.cmd('PORT 192,168,0,10,195,80');
+    t.event({ type: 'active-refused', target: '192.168.0.10:50000', reason: 'foreign-target' });
+    t.reply('500 Illegal PORT command: 192.168.0.10 is not your address (203.0.113.7)');
+    t.quit();
+  }),
+  scenario('PORT to a private address from a public client (foreign targets allowed)', ['active-private-target', 'active-connect-failed'], (t) => {
     t.connect().login();
     t.cmd('PORT 192,168,0,10,195,80');
     t.event({ type: 'active-requested', command: 'PORT', target: '192.168.0.10:50000' });

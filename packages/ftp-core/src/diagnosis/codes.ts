@@ -1,6 +1,6 @@
 /** Every finding code the doctor can produce: for metrics labels and the dashboard's filters. */
 import { ACTIVE_CONNECT_FAILED, ACTIVE_PRIVATE_TARGET, ACTIVE_TARGET_REFUSED } from './rules/active.js';
-import { PASSIVE_ADDRESS_UNREACHABLE } from './rules/advertised-address.js';
+import { PASSIVE_ADDRESS_HAIRPIN, PASSIVE_ADDRESS_UNREACHABLE } from './rules/advertised-address.js';
 import { DISK_FULL, PERMISSION_DENIED, QUOTA_EXCEEDED } from './rules/files.js';
 import { DATA_FOREIGN_PEER } from './rules/foreign-peer.js';
 import { DISCONNECTED_MID_TRANSFER, IDLE_TIMEOUT, LOGIN_TIMEOUT, TRANSFER_ABORTED } from './rules/gave-up.js';
@@ -15,6 +15,7 @@ import {
   LOGIN_UNKNOWN_USER,
 } from './rules/login.js';
 import { PASSIVE_NEVER_ARRIVED, PASSIVE_PORTS_EXHAUSTED } from './rules/passive.js';
+import { ROUTER_FTP_HELPER } from './rules/router-helper.js';
 import { DATA_TLS_REQUIRED_BY_POLICY, TLS_REFUSED_BY_SERVER, TLS_REQUIRED_BY_POLICY } from './rules/tls-policy.js';
 import { DATA_NOT_PROTECTED, TLS_HANDSHAKE_FAILED, TLS_SESSION_NOT_RESUMED } from './rules/tls.js';
 
@@ -22,10 +23,12 @@ export const FINDING_CODES = [
   PASSIVE_NEVER_ARRIVED,
   PASSIVE_PORTS_EXHAUSTED,
   PASSIVE_ADDRESS_UNREACHABLE,
+  PASSIVE_ADDRESS_HAIRPIN,
   DATA_FOREIGN_PEER,
   ACTIVE_PRIVATE_TARGET,
   ACTIVE_CONNECT_FAILED,
   ACTIVE_TARGET_REFUSED,
+  ROUTER_FTP_HELPER,
   TLS_HANDSHAKE_FAILED,
   DATA_NOT_PROTECTED,
   TLS_SESSION_NOT_RESUMED,

@@ -8,9 +8,7 @@
 import type { TranscriptLine } from '../events.js';
 import { SessionFacts } from './facts.js';
 import { RULES } from './rules/index.js';
-import type { DiagnosisContext, Finding, FindingDraft, FindingSeverity, FindingSink, Rule, SessionCloseInfo } from './types.js';
-
-const SEVERITY_RANK: Record<FindingSeverity, number> = { info: 0, warning: 1, error: 2 };
+import type { DiagnosisContext, Finding, FindingDraft, FindingSink, Rule, SessionCloseInfo } from './types.js';
 
 export interface SessionDoctor {
   /** Reads the next line; returns the findings that appeared for the first time because of it. */
@@ -36,11 +34,13 @@ class FindingBook implements FindingSink {
       this.#fresh.push(finding);
       return;
     }
-    // Same cause again: keep when it first showed, take the rule's latest wording, merge evidence.
+    // Same cause again: keep when it first showed, merge evidence, and take the rule's latest wording and
+    // severity. Rules keep what they learned, so the latest report is the whole picture: it names every
+    // failed port seen so far, or turns an error into a warning once the data connection did arrive.
     existing.title = draft.title;
     existing.explanation = draft.explanation;
     existing.fix = draft.fix;
-    if (SEVERITY_RANK[draft.severity] > SEVERITY_RANK[existing.severity]) existing.severity = draft.severity;
+    existing.severity = draft.severity;
     existing.evidence = [...new Set([...existing.evidence, ...evidence])].sort((a, b) => a - b);
   }
 

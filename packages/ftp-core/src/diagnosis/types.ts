@@ -4,6 +4,7 @@
  */
 import type { CloseReason, TranscriptLine } from '../events.js';
 import type { FtpSettings } from '../ports.js';
+import type { ClientHistory } from './client-history.js';
 
 export const FINDING_SEVERITIES = ['error', 'warning', 'info'] as const;
 export type FindingSeverity = (typeof FINDING_SEVERITIES)[number];
@@ -44,6 +45,11 @@ export interface DiagnosisContext {
   sessionLocalAddress?: string;
   /** The clock: decides whether a wait that has not ended yet has already lasted too long. */
   now: () => number;
+  /**
+   * What worked and failed in this client's other recent sessions, shared by every session's doctor; lets
+   * findings compare plain FTP with FTPS from one client. Without it each session is judged alone.
+   */
+  history?: ClientHistory;
 }
 
 /** How the session ended, if the caller knows more than the transcript says. */
@@ -55,7 +61,7 @@ export interface SessionCloseInfo {
 /** A finding as a rule reports it; the doctor adds the evidence and keeps the first `at`. */
 export type FindingDraft = Omit<Finding, 'evidence'>;
 
-/** Where rules report. Reporting a code again merges: evidence accumulates and the text is replaced. */
+/** Where rules report. Reporting a code again merges: evidence accumulates, text and severity are replaced. */
 export interface FindingSink {
   report(draft: FindingDraft, evidence: readonly number[]): void;
 }

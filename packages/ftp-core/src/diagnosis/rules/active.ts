@@ -17,6 +17,25 @@ function behindNat(target: string, facts: SessionFactsView): boolean {
   return isPublicAddress(facts.clientIp) && isNonPublicAddress(hostOf(target));
 }
 
+function privateTarget(out: FindingSink, at: number, evidence: number[], command: string, target: string, facts: SessionFactsView): void {
+  out.report(
+    {
+      code: ACTIVE_PRIVATE_TARGET,
+      severity: 'error',
+      title: 'The client is behind a NAT router but uses active mode',
+      explanation:
+        `With ${command} the client asked the server to connect to ${hostOf(target)}, a private address, while it connects from ${facts.clientIp}. ` +
+        'The client is on a private network behind a router; the server cannot open connections into it, so listings and transfers fail. ' +
+        (facts.controlTls
+          ? "Over FTPS a router's FTP helper cannot rewrite the encrypted PORT command, so active mode through NAT fails even where it works in plain FTP."
+          : "A router with an FTP helper (ALG) would have rewritten the address; this one did not."),
+      fix: USE_PASSIVE,
+      at,
+    },
+    evidence,
+  );
+}
+
 export function activeRule(): Rule {
   let request: { seq: number; commandSeq: number | null; command: string; target: string } | null = null;
 
@@ -50,24 +69,18 @@ export function activeRule(): Rule {
         const commandSeq = facts.lastCommand && ['PORT', 'EPRT'].includes(facts.lastCommand.verb) ? facts.lastCommand.seq : null;
         request = { seq: line.seq, commandSeq, command: requested.command, target: requested.target };
         const evidence = commandSeq === null ? [line.seq] : [commandSeq, line.seq];
-        if (behindNat(requested.target, facts)) {
-          out.report(
-            {
-              code: ACTIVE_PRIVATE_TARGET,
-              severity: 'error',
-              title: 'The client is behind a NAT router but uses active mode',
-              explanation: `With ${requested.command} the client asked the server to connect to ${hostOf(requested.target)}, a private address, while it connects from ${facts.clientIp}. The client is on a private network behind a router; the server cannot open connections into it, so listings and transfers fail.`,
-              fix: USE_PASSIVE,
-              at: line.at,
-            },
-            evidence,
-          );
-        }
+        if (behindNat(requested.target, facts)) privateTarget(out, line.at, evidence, requested.command, requested.target, facts);
         return;
       }
       const refused = eventOf(line, 'active-refused');
       if (refused) {
-        if (behindNat(refused.target, facts)) return; // explained by active-private-target
+        if (behindNat(refused.target, facts)) {
+          // The usual case: PORT names the client's private address, which is not the address it connects from.
+          const command = facts.lastCommand && ['PORT', 'EPRT'].includes(facts.lastCommand.verb) ? facts.lastCommand : null;
+          const evidence = command ? [command.seq, line.seq] : [line.seq];
+          privateTarget(out, line.at, evidence, command?.verb ?? 'PORT', refused.target, facts);
+          return;
+        }
         const target = parseHostPort(refused.target);
         const why =
           refused.reason === 'privileged-port'

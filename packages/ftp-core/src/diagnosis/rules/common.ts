@@ -1,5 +1,6 @@
 /** Small pieces several rules share. */
 import type { SessionEvent, TranscriptLine } from '../../events.js';
+import type { SessionFactsView } from '../types.js';
 
 /** Commands that open a data connection. */
 export const DATA_VERBS: ReadonlySet<string> = new Set(['RETR', 'STOR', 'STOU', 'APPE', 'LIST', 'NLST', 'MLSD']);
@@ -14,4 +15,18 @@ export function eventOf<T extends SessionEvent['type']>(line: TranscriptLine, ty
 /** The sentence fragment for a command line such as `LIST` or `RETR /a.zip`. */
 export function describeCommand(verb: string, arg: string): string {
   return arg ? `${verb} ${arg}` : verb;
+}
+
+/** Commands after which a passive port offered before is no longer going to be used. */
+const MOVES_ON: ReadonlySet<string> = new Set(['PASV', 'EPSV', 'PORT', 'EPRT', 'LPSV', 'LPRT', 'QUIT', 'REIN']);
+
+/**
+ * Whether this line shows that the client moved on from a passive offer: it asked for another data
+ * connection, quit, or the session ended. Clients such as curl, lftp and ftplib connect to the passive
+ * port before sending LIST or RETR; when that connection fails they never send the data command, and
+ * this is all the transcript shows.
+ */
+export function movedOn(line: TranscriptLine, facts: SessionFactsView): boolean {
+  if (line.kind === 'command') return MOVES_ON.has(facts.lastCommand?.verb ?? '');
+  return eventOf(line, 'disconnected') !== undefined;
 }

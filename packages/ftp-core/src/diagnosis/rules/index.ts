@@ -8,6 +8,7 @@ import { foreignPeerRule } from './foreign-peer.js';
 import { gaveUpRule } from './gave-up.js';
 import { loginRule } from './login.js';
 import { passiveRule } from './passive.js';
+import { routerHelperRule } from './router-helper.js';
 import { tlsPolicyRule } from './tls-policy.js';
 import { tlsRule } from './tls.js';
 
@@ -20,6 +21,7 @@ export const RULES: readonly RuleFactory[] = [
   passiveRule,
   foreignPeerRule,
   activeRule,
+  routerHelperRule,
   filesRule,
   gaveUpRule,
 ];
