@@ -3,13 +3,12 @@
  * One TypeBox schema per DTO; enum-like lists are single `as const` arrays.
  */
 import { Type, type Static, type TSchema } from 'typebox';
+import { Nullable, SESSION_OUTCOMES, Timestamp } from './common.js';
+
+export { SESSION_OUTCOMES, type SessionOutcome } from './common.js';
+export * from './probes.js';
 
 export const API_PREFIX = '/api/v1';
-
-// Null first: Fastify's AJV coerces types, and with the value schema first it would turn null into 0 or "".
-const Nullable = <T extends TSchema>(schema: T) => Type.Union([Type.Null(), schema]);
-/** Epoch milliseconds. */
-const Timestamp = Type.Integer({ minimum: 0, description: 'Unix time in milliseconds' });
 
 // ---------- errors and pages ----------
 
@@ -138,9 +137,6 @@ export const UserListQuery = Type.Object({
 export const TRANSCRIPT_KINDS = ['command', 'reply', 'event'] as const;
 export const TRANSFER_DIRECTIONS = ['upload', 'download', 'listing'] as const;
 export const SESSION_STATES = ['awaiting-login', 'idle', 'transferring', 'closing'] as const;
-/** ok: nothing went wrong; login-failed: never logged in; problems: the transcript doctor found errors. */
-export const SESSION_OUTCOMES = ['ok', 'login-failed', 'problems'] as const;
-export type SessionOutcome = (typeof SESSION_OUTCOMES)[number];
 
 export const LiveTransfer = Type.Object({
   direction: Type.Enum(TRANSFER_DIRECTIONS),
