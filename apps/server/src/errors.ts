@@ -40,6 +40,7 @@ export const Errors = {
   SessionNotFound: createError('APP_SESSION_NOT_FOUND', 'Session %s not found', 404),
   TokenNotFound: createError('APP_TOKEN_NOT_FOUND', 'API token %s not found', 404),
   BanNotFound: createError('APP_BAN_NOT_FOUND', 'No ban for %s', 404),
+  ProbeNotFound: createError('APP_PROBE_NOT_FOUND', 'Probe link %s not found', 404),
   SettingFixed: (key: string, variable: string) =>
     new AppError('APP_SETTING_FIXED', `${key} is fixed by the environment variable ${variable}`, 409, key),
   Internal: createError('APP_INTERNAL', 'Internal server error', 500),

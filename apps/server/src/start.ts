@@ -13,6 +13,7 @@ import { closeInterruptedSessions } from './adapters/interrupted-sessions.js';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger } from './log.js';
+import { ensureProbeFolder } from './probes/folder.js';
 import { defaultHomeDir } from './homes.js';
 import { createServices } from './services.js';
 import { createTlsProvider, ensureSelfSigned, type TlsProvider } from './tls.js';
@@ -54,6 +55,7 @@ export async function start(version: string): Promise<void> {
 
   const httpUrl = (port: number) =>
     `http://${['0.0.0.0', '::'].includes(config.http.host) ? 'localhost' : config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host}:${port}/`;
+  await ensureProbeFolder(config.dataDir);
   const firstStart = createAdminStore(db).count() === 0;
   const generatedPassword = await ensureAdmin(db, config);
   const firstFtpAccount = firstStart ? await createFirstFtpAccount(db, config) : null;

@@ -32,6 +32,9 @@ export interface HarnessOptions {
   fixedSettings?: Config['fixedSettings'];
   bans?: Partial<Config['bans']>;
   progressIntervalMs?: number;
+  /** The clock of probe links (see Services.now). */
+  now?: () => number;
+  probeSweepIntervalMs?: number;
 }
 
 /** A harness for one test, closed when the test finishes. */
@@ -65,6 +68,8 @@ async function createHarness(opts: HarnessOptions): Promise<Harness> {
     fixedSettings: opts.fixedSettings ?? { values: { passivePorts: '0-0' }, fixedBy: {} },
     bans: { allowlist: [], threshold: 10, windowMs: 300_000, baseDurationMs: 60_000, maxDurationMs: 3_600_000, ...opts.bans },
     progressIntervalMs: opts.progressIntervalMs,
+    now: opts.now,
+    probeSweepIntervalMs: opts.probeSweepIntervalMs,
   });
   const app = await buildApp({ services, csrfSecret: randomBytes(32), webRoot: null, ...opts.app });
 

@@ -38,6 +38,8 @@ export const usersRoutes: FastifyPluginAsyncTypebox<UsersRouteOptions> = async (
   app.post('/users', { schema: { tags: ['users'], body: CreateUserBody, response: { 201: User } } }, async (req, reply) => {
     const body = req.body;
     checkUserFields(body, services.homes);
+    // A probe link's name would shadow the account at login.
+    if (services.stores.probes.findByUsername(body.username)) throw Errors.UserExists(body.username);
     try {
       const user = await users.create(
         {

@@ -1,0 +1,118 @@
+/**
+ * Probe links ("Test from the customer's network"): create one (its password and the commands to send, shown
+ * once), list them, read one with its sessions and a verdict per way of connecting, delete one.
+ */
+import { CreatedProbe, CreateProbeBody, Page, Probe, PROBE_LIMITS, ProbeDetail } from '@ferry/contract';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { PROBE_REPLIES } from '../adapters/probe-authenticator.js';
+import { audit } from '../audit.js';
+import { Errors } from '../errors.js';
+import { probeCommands } from '../probes/commands.js';
+import { probeVerdicts } from '../probes/verdicts.js';
+import type { Services } from '../services.js';
+import { requestHost } from './connectivity.js';
+
+export interface ProbesRouteOptions {
+  services: Pick<Services, 'stores' | 'settings' | 'info' | 'ftp' | 'now'>;
+}
+
+const ProbeParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) });
+const MINUTE = 60_000;
+/** Sessions read for a verdict: a link allows at most PROBE_LIMITS.maxSessions.max logins. */
+const SESSIONS_READ = 100;
+/** Transcript lines read per session: a probe session's commands produce a few dozen. */
+const LINES_PER_SESSION = 2_000;
+
+export const probesRoutes: FastifyPluginAsyncTypebox<ProbesRouteOptions> = async (app, { services }) => {
+  const { probes, sessions, transcripts, findings } = services.stores;
+  const found = (id: string) => {
+    const probe = probes.get(id);
+    if (!probe) throw Errors.ProbeNotFound(id);
+    return probe;
+  };
+
+  app.post(
+    '/probes',
+    {
+      schema: {
+        tags: ['probes'],
+        summary: 'Create a probe link: one-time, read-only FTP credentials and the commands to send the customer (shown once)',
+        body: CreateProbeBody,
+        response: { 201: CreatedProbe },
+      },
+    },
+    async (req, reply) => {
+      const { ttlMinutes = PROBE_LIMITS.ttlMinutes.default, maxSessions = PROBE_LIMITS.maxSessions.default } = req.body;
+      const note = req.body.note?.trim() || null;
+      const createdAt = services.now();
+      const { probe, password } = await probes.create(
+        { createdAt, expiresAt: createdAt + ttlMinutes * MINUTE, maxSessions, createdBy: req.admin!.username, note },
+        (created) =>
+          audit(services.stores.audit, req, {
+            action: 'probe.create',
+            target: created.username,
+            detail: { ttlMinutes, maxSessions, note },
+          }),
+      );
+      const host = services.settings.values.passiveAddress ?? requestHost(req) ?? '127.0.0.1';
+      const commands = probeCommands({ host, port: services.info.ftpPort, username: probe.username, password });
+      return reply.code(201).send({ probe, password, commands });
+    },
+  );
+
+  app.get('/probes', { schema: { tags: ['probes'], summary: 'Probe links, newest first', response: { 200: Page(Probe) } } }, async () => ({
+    items: probes.list(),
+    nextCursor: null,
+  }));
+
+  app.get(
+    '/probes/:id',
+    {
+      schema: {
+        tags: ['probes'],
+        summary: 'A probe link, its sessions and a verdict per way of connecting (plain/FTPS × passive/active)',
+        params: ProbeParams,
+        response: { 200: ProbeDetail },
+      },
+    },
+    async (req) => {
+      const probe = found(req.params.id);
+      const recorded = sessions.history({ user: probe.username, limit: SESSIONS_READ }).items;
+      const evidence = recorded
+        .filter((s) => s.outcome !== 'login-failed')
+        .reverse()
+        .map((s) => ({ id: s.id, lines: transcripts.lines(s.id, { limit: LINES_PER_SESSION }), findings: findings.list(s.id) }));
+      return {
+        probe,
+        sessions: recorded.map((s) => ({
+          id: s.id,
+          startedAt: s.startedAt,
+          endedAt: s.endedAt,
+          remoteAddress: s.clientAddress,
+          outcome: s.outcome,
+        })),
+        verdicts: probeVerdicts(evidence),
+      };
+    },
+  );
+
+  app.delete(
+    '/probes/:id',
+    {
+      schema: {
+        tags: ['probes'],
+        summary: 'Delete a probe link: its logins stop working at once',
+        params: ProbeParams,
+        response: { 204: Type.Null() },
+      },
+    },
+    async (req, reply) => {
+      const { id } = req.params;
+      const removed = probes.remove(id, (probe) => audit(services.stores.audit, req, { action: 'probe.delete', target: probe.username }));
+      if (!removed) throw Errors.ProbeNotFound(id);
+      services.ftp.disconnectUser(removed.username, PROBE_REPLIES.deleted);
+      return reply.code(204).send(null);
+    },
+  );
+};
