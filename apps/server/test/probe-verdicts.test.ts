@@ -187,6 +187,7 @@ describe('probe commands', () => {
     expect(byId['curl-ftps-active']?.label).toContain('--insecure accepts the server');
     expect(byId['lftp-plain-passive']?.command).toBe(
       "lftp -u 'probe-abcdefgh,pa55-w_rd' -e 'set ftp:passive-mode on; set ftp:ssl-allow no; set net:timeout 20; set net:max-retries 2; " +
+        'set xfer:clobber on; ' +
         "ls; get ferry-probe.txt -o /dev/null; bye' 'ftp://ftp.example.com:2121'",
     );
     expect(byId['lftp-ftps-active']?.command).toContain(

@@ -44,6 +44,8 @@ function lftp(t: ProbeTarget, tls: boolean, mode: DataMode): string {
     // lftp retries a failing connection for a long time by default; one report is what the test needs.
     'net:timeout 20',
     'net:max-retries 2',
+    // Without it lftp refuses to "overwrite" /dev/null.
+    'xfer:clobber on',
   ];
   const script = [...settings.map((s) => `set ${s}`), 'ls', `get ${PROBE_FILE} -o /dev/null`, 'bye'].join('; ');
   return `lftp -u ${shellQuote(`${t.username},${t.password}`)} -e ${shellQuote(script)} ${shellQuote(`ftp://${formatHostPort(t.host, t.port)}`)}`;
