@@ -27,6 +27,8 @@ export interface StartOptions {
   command?: string[];
   /** How long to wait for the "Ferry listening" line (default 30 s). */
   startTimeoutMs?: number;
+  /** Where the test reaches the admin site, when not where Ferry says it listens (a server in a network namespace). */
+  httpUrl?: string;
 }
 
 export interface ApiResponse {
@@ -97,7 +99,7 @@ export async function startSystem(opts: StartOptions = {}): Promise<System> {
 
   let token: string | null = null;
   const system: System = {
-    httpUrl: listening.httpUrl.replace(/\/$/, ''),
+    httpUrl: (opts.httpUrl ?? listening.httpUrl).replace(/\/$/, ''),
     ftpPort: listening.ftpPort,
     ftpsPort: listening.ftpsPort,
     dataDir,

@@ -336,7 +336,14 @@ describe('what a real NAT lab showed', () => {
     plain.cmd(`PORT ${plain.client.split('.').join(',')},195,80`);
     plain.event({ type: 'active-requested', command: 'PORT', target: `${plain.client}:50000` });
     plain.cmd('LIST');
-    plain.event({ type: 'data-opened', mode: 'active', local: `${SERVER_LAN}:20`, peer: `${plain.client}:50000`, tls: false, tlsResumed: null });
+    plain.event({
+      type: 'data-opened',
+      mode: 'active',
+      local: `${SERVER_LAN}:20`,
+      peer: `${plain.client}:50000`,
+      tls: false,
+      tlsResumed: null,
+    });
     plain.quit();
     expect(diagnose(plain.lines, { ...contextFor(plain), history })).toEqual([]);
 
@@ -365,7 +372,14 @@ describe('what a real NAT lab showed', () => {
     working.at = failing.at + 5000;
     working.connect().login();
     working.pasv('10.0.0.5', 50008);
-    working.event({ type: 'data-opened', mode: 'passive', local: '10.0.0.5:50008', peer: `${working.client}:1`, tls: false, tlsResumed: null });
+    working.event({
+      type: 'data-opened',
+      mode: 'passive',
+      local: '10.0.0.5:50008',
+      peer: `${working.client}:1`,
+      tls: false,
+      tlsResumed: null,
+    });
     working.quit();
     const second = only(diagnose(working.lines, { ...contextFor(working), history: later }), 'router-ftp-helper');
     expect(second.severity).toBe('warning');

@@ -69,23 +69,32 @@ export const SCENARIOS: Scenario[] = [
     t.reply('221 Goodbye');
     t.event({ type: 'disconnected', reason: 'quit', duringTransfer: false });
   }),
-  scenario('public address sent to a LAN client, no hairpin NAT', ['passive-address-hairpin', 'passive-data-never-arrived'], (t) => {
-    t.connect().login();
-    t.pasv('198.51.100.10', 50007);
-    t.cmd('QUIT', 20);
-    t.event({ type: 'disconnected', reason: 'quit', duringTransfer: false });
-    return contextFor(t, { passiveAddress: '198.51.100.10' });
-  }, LAN_CLIENT),
-  scenario("plain passive worked, FTPS passive fails: a router's FTP helper", ['passive-address-unreachable', 'passive-data-never-arrived', 'router-ftp-helper'], (t) => {
-    const history = new ClientHistory();
-    history.note(t.client, { sessionId: 'plain', at: t.at - 60_000, tls: false, path: 'passive', worked: true, address: '10.0.0.5' });
-    t.connect().authTls().login();
-    t.cmd('PROT P');
-    t.pasv('10.0.0.5', 50007);
-    t.cmd('QUIT', 20);
-    t.event({ type: 'disconnected', reason: 'quit', duringTransfer: false });
-    return { ...contextFor(t), history };
-  }),
+  scenario(
+    'public address sent to a LAN client, no hairpin NAT',
+    ['passive-address-hairpin', 'passive-data-never-arrived'],
+    (t) => {
+      t.connect().login();
+      t.pasv('198.51.100.10', 50007);
+      t.cmd('QUIT', 20);
+      t.event({ type: 'disconnected', reason: 'quit', duringTransfer: false });
+      return contextFor(t, { passiveAddress: '198.51.100.10' });
+    },
+    LAN_CLIENT,
+  ),
+  scenario(
+    "plain passive worked, FTPS passive fails: a router's FTP helper",
+    ['passive-address-unreachable', 'passive-data-never-arrived', 'router-ftp-helper'],
+    (t) => {
+      const history = new ClientHistory();
+      history.note(t.client, { sessionId: 'plain', at: t.at - 60_000, tls: false, path: 'passive', worked: true, address: '10.0.0.5' });
+      t.connect().authTls().login();
+      t.cmd('PROT P');
+      t.pasv('10.0.0.5', 50007);
+      t.cmd('QUIT', 20);
+      t.event({ type: 'disconnected', reason: 'quit', duringTransfer: false });
+      return { ...contextFor(t), history };
+    },
+  ),
   scenario('passive ports exhausted', ['passive-ports-exhausted'], (t) => {
     t.connect().login();
     t.cmd('EPSV');
@@ -111,14 +120,18 @@ export const SCENARIOS: Scenario[] = [
     t.reply('500 Illegal PORT command: 192.168.0.10 is not your address (203.0.113.7)');
     t.quit();
   }),
-  scenario('PORT to a private address from a public client (foreign targets allowed)', ['active-private-target', 'active-connect-failed'], (t) => {
-    t.connect().login();
-    t.cmd('PORT 192,168,0,10,195,80');
-    t.event({ type: 'active-requested', command: 'PORT', target: '192.168.0.10:50000' });
-    t.reply('200 PORT command successful');
-    t.cmd('LIST');
-    t.event({ type: 'data-timeout', mode: 'active', target: '192.168.0.10:50000', waitedMs: 20_000 }, 20_000);
-  }),
+  scenario(
+    'PORT to a private address from a public client (foreign targets allowed)',
+    ['active-private-target', 'active-connect-failed'],
+    (t) => {
+      t.connect().login();
+      t.cmd('PORT 192,168,0,10,195,80');
+      t.event({ type: 'active-requested', command: 'PORT', target: '192.168.0.10:50000' });
+      t.reply('200 PORT command successful');
+      t.cmd('LIST');
+      t.event({ type: 'data-timeout', mode: 'active', target: '192.168.0.10:50000', waitedMs: 20_000 }, 20_000);
+    },
+  ),
   scenario('active connect refused by the client', ['active-connect-failed'], (t) => {
     t.connect().login();
     t.cmd(`EPRT |1|${t.client}|40001|`);

@@ -28,7 +28,7 @@ function privateTarget(out: FindingSink, at: number, evidence: number[], command
         'The client is on a private network behind a router; the server cannot open connections into it, so listings and transfers fail. ' +
         (facts.controlTls
           ? "Over FTPS a router's FTP helper cannot rewrite the encrypted PORT command, so active mode through NAT fails even where it works in plain FTP."
-          : "A router with an FTP helper (ALG) would have rewritten the address; this one did not."),
+          : 'A router with an FTP helper (ALG) would have rewritten the address; this one did not.'),
       fix: USE_PASSIVE,
       at,
     },

@@ -3,7 +3,7 @@
  * FTPS. The helper rewrites the address in plain-text PORT commands and 227 replies; it cannot read them
  * once they are encrypted. Needs the client's other sessions (DiagnosisContext.history).
  */
-import { hostOf } from '../../net/address.js';
+import { hostOf, isNonPublicAddress, isPublicAddress } from '../../net/address.js';
 import type { DataOutcome, DataPath } from '../client-history.js';
 import { eventOf, movedOn } from './common.js';
 import { whereToSet } from '../format.js';
@@ -20,7 +20,14 @@ export function routerHelperRule({ ctx }: RuleEnv): Rule {
   /** The data connection awaited now: after PASV (an address the helper may rewrite) or PORT/EPRT. */
   let awaiting: { path: DataPath; address: string } | null = null;
 
-  function report(out: FindingSink, facts: SessionFactsView, failed: DataOutcome, worked: DataOutcome, evidence: number[], thisFailed: boolean): void {
+  function report(
+    out: FindingSink,
+    facts: SessionFactsView,
+    failed: DataOutcome,
+    worked: DataOutcome,
+    evidence: number[],
+    thisFailed: boolean,
+  ): void {
     const here = failed.sessionId === worked.sessionId ? 'in this session' : `in session ${worked.sessionId} at ${clock(worked.at)} UTC`;
     const passive = failed.path === 'passive';
     out.report(
@@ -33,7 +40,8 @@ export function routerHelperRule({ ctx }: RuleEnv): Rule {
         explanation: passive
           ? `From ${facts.clientIp}, passive mode with PASV worked in plain FTP (${here}) and failed over FTPS, where the client was told ${failed.address || worked.address}. ` +
             "The router in front of this server has an FTP helper (ALG) that rewrites the private address in the server's plain-text 227 reply to its public one. " +
-            'Over FTPS the reply is encrypted, the router cannot rewrite it, and the client gets the private address.'
+            'Over FTPS the reply is encrypted, the router cannot rewrite it, and the client gets the private address. ' +
+            '(A plain-FTP client that ignores the address in 227 shows the same picture; the fix is the same.)'
           : `From ${facts.clientIp}, active mode worked in plain FTP (${here}) and failed over FTPS, where the client announced ${failed.address || worked.address}. ` +
             "The client's router has an FTP helper (ALG) that rewrites the client's private address in the plain-text PORT command and opens the port. " +
             'Over FTPS the command is encrypted, the router cannot see it, and the server cannot connect back.',
@@ -58,6 +66,9 @@ export function routerHelperRule({ ctx }: RuleEnv): Rule {
     const failed = mine.worked ? other : mine;
     const ok = mine.worked ? mine : other;
     if (!failed.tls || ok.tls) return; // FTPS working where plain fails is something else
+    // Only a private address needs rewriting: the same private 227 address, or a refused private PORT.
+    if (!isPublicAddress(facts.clientIp) || !isNonPublicAddress(failed.address)) return;
+    if (failed.path === 'passive' && ok.address !== failed.address) return;
     report(out, facts, failed, ok, evidence, !mine.worked);
   }
 
