@@ -3,7 +3,9 @@ import type {
   AuditEntry,
   Ban,
   ConnectivityReport,
+  CreatedProbe,
   CreatedToken,
+  CreateProbeBody,
   CreateTokenBody,
   CreateUserBody,
   Finding,
@@ -13,6 +15,8 @@ import type {
   Overview,
   PageOf,
   PassivePreview,
+  Probe,
+  ProbeDetail,
   ServerInfo,
   SessionHistoryQuery,
   SessionRecord,
@@ -101,6 +105,12 @@ export class Api {
     itemsOf(await this.request<{ items: TranscriptLine[] }>('GET', `/sessions/${encodeURIComponent(id)}/transcript`));
   diagnosis = async (id: string) =>
     itemsOf(await this.request<{ items: Finding[] }>('GET', `/sessions/${encodeURIComponent(id)}/diagnosis`));
+
+  // ---------- probe links ----------
+  probes = async () => itemsOf(await this.request<PageOf<Probe>>('GET', '/probes'));
+  probe = (id: string) => this.request<ProbeDetail>('GET', `/probes/${encodeURIComponent(id)}`);
+  createProbe = (body: CreateProbeBody) => this.request<CreatedProbe>('POST', '/probes', body);
+  deleteProbe = (id: string) => this.request<void>('DELETE', `/probes/${encodeURIComponent(id)}`);
 
   // ---------- server ----------
   overview = () => this.request<Overview>('GET', '/overview');
