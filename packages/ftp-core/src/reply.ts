@@ -124,3 +124,15 @@ export function formatReply(r: FtpReply): string {
 export function replyTranscriptText(r: FtpReply): string {
   return formatReply(r).replace(/\r\n$/, '').split('\r\n').join('\n');
 }
+
+/** The three-digit code at the start of a transcript's reply line (`530 Login incorrect.`, `211-Features`), or null. */
+export function replyCodeOf(text: string): number | null {
+  const match = /^([1-5]\d\d)[ -]/.exec(text) ?? /^([1-5]\d\d)$/.exec(text);
+  return match?.[1] ? Number(match[1]) : null;
+}
+
+/** The text after the code of a transcript's reply line, first line only. */
+export function replyMessageOf(text: string): string {
+  const first = text.split(/\r?\n/, 1)[0] ?? '';
+  return first.replace(/^\d{3}[ -]?/, '').trim();
+}

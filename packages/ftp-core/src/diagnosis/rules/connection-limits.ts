@@ -2,7 +2,7 @@
  * The server turned the client away or cut it off: a ban or a connection limit at the door, a
  * user's own session limit at login, a client that sent commands too fast.
  */
-import { ReplyCode, replyCodeOf, replyMessageOf } from '../reply-codes.js';
+import { Reply, replyCodeOf, replyMessageOf } from '../../reply.js';
 import { eventOf } from './common.js';
 import { whereToSet } from '../format.js';
 import type { FindingDraft, Rule, SessionFactsView } from '../types.js';
@@ -81,7 +81,7 @@ export function connectionLimitsRule(): Rule {
       }
       if (line.kind !== 'reply') return;
       replies += 1;
-      if (replyCodeOf(line.text) !== ReplyCode.ServiceNotAvailable) return;
+      if (replyCodeOf(line.text) !== Reply.ServiceNotAvailable) return;
       floodSeq = line.seq;
       const message = replyMessageOf(line.text);
       // 421 instead of the greeting: turned away at the door.

@@ -5,7 +5,7 @@
 import type { LoginFailure } from '../../ports.js';
 import { eventOf } from './common.js';
 import { formatList } from '../format.js';
-import { ReplyCode, replyCodeOf } from '../reply-codes.js';
+import { Reply, replyCodeOf } from '../../reply.js';
 import type { FindingDraft, FindingSeverity, Rule } from '../types.js';
 
 export const LOGIN_UNKNOWN_USER = 'login-unknown-user';
@@ -84,7 +84,7 @@ export function loginRule(): Rule {
         line.kind === 'reply' &&
         facts.lastCommand?.verb === 'PASS' &&
         !failedSinceUser &&
-        replyCodeOf(line.text) === ReplyCode.NotLoggedIn &&
+        replyCodeOf(line.text) === Reply.NotLoggedIn &&
         HOME_MESSAGE.test(line.text)
       ) {
         const user = facts.username ?? 'the user';

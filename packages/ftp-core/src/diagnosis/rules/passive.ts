@@ -6,7 +6,7 @@
 import { hostOf, isNonPublicAddress, isPublicAddress } from '../../net/address.js';
 import { describeCommand, DATA_VERBS, eventOf, movedOn } from './common.js';
 import { formatDuration, formatList, formatRange, isAnyPortRange, whereToSet } from '../format.js';
-import { replyCodeOf } from '../reply-codes.js';
+import { replyCodeOf } from '../../reply.js';
 import type { FindingSink, RuleEnv, Rule, SessionFactsView } from '../types.js';
 
 export const PASSIVE_NEVER_ARRIVED = 'passive-data-never-arrived';

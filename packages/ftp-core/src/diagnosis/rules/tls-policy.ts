@@ -3,7 +3,7 @@
  * client did not use it, or the client requires TLS and the server refused it.
  */
 import { eventOf } from './common.js';
-import { ReplyCode, replyCodeOf, replyMessageOf } from '../reply-codes.js';
+import { Reply, replyCodeOf, replyMessageOf } from '../../reply.js';
 import { whereToSet } from '../format.js';
 import type { TranscriptLine } from '../../events.js';
 import type { FindingSink, Rule, SessionFactsView } from '../types.js';
@@ -15,14 +15,14 @@ export const TLS_REFUSED_BY_SERVER = 'tls-refused-by-server';
 const MENTIONS_TLS = /\b(TLS|SSL|encrypt)/i;
 const TLS_MECHANISMS = /^(TLS|TLS-C|TLS-P|SSL)$/i;
 const AUTH_REFUSALS: ReadonlySet<number> = new Set([
-  ReplyCode.ParameterNotImplemented,
-  ReplyCode.DeniedForPolicy,
-  ReplyCode.SecurityResourceUnavailable,
+  Reply.NotImplementedForParameter,
+  Reply.PolicyDenied,
+  Reply.SecurityResourceUnavailable,
 ]);
 const PROT_REFUSALS: ReadonlySet<number> = new Set([
-  ReplyCode.ParameterNotImplemented,
-  ReplyCode.DeniedForPolicy,
-  ReplyCode.ProtLevelNotSupported,
+  Reply.NotImplementedForParameter,
+  Reply.PolicyDenied,
+  Reply.ProtNotSupported,
 ]);
 
 function controlRequired(out: FindingSink, at: number, evidence: number[], facts: SessionFactsView): void {
@@ -73,12 +73,12 @@ export function tlsPolicyRule(): Rule {
       if (
         answersLogin &&
         !facts.controlTls &&
-        (code === ReplyCode.DeniedForPolicy || (code === ReplyCode.NotLoggedIn && MENTIONS_TLS.test(line.text)))
+        (code === Reply.PolicyDenied || (code === Reply.NotLoggedIn && MENTIONS_TLS.test(line.text)))
       ) {
         controlRequired(out, line.at, pair, facts);
         return;
       }
-      if (code === ReplyCode.DataProtectionRequired) {
+      if (code === Reply.ProtNotAccepted) {
         dataRequired(
           out,
           line,
@@ -87,7 +87,7 @@ export function tlsPolicyRule(): Rule {
         );
         return;
       }
-      if (command.verb === 'PROT' && command.arg.toUpperCase() === 'C' && code === ReplyCode.DeniedForPolicy) {
+      if (command.verb === 'PROT' && command.arg.toUpperCase() === 'C' && code === Reply.PolicyDenied) {
         dataRequired(out, line, pair, `asked for unprotected data (PROT C) and was refused with "${replyMessageOf(line.text)}"`);
         return;
       }
@@ -95,7 +95,7 @@ export function tlsPolicyRule(): Rule {
       const authRefused = command.verb === 'AUTH' && TLS_MECHANISMS.test(command.arg) && AUTH_REFUSALS.has(code);
       const protRefused = command.verb === 'PROT' && command.arg.toUpperCase() === 'P' && PROT_REFUSALS.has(code);
       if (!authRefused && !protRefused) return;
-      const noCertificate = code === ReplyCode.SecurityResourceUnavailable;
+      const noCertificate = code === Reply.SecurityResourceUnavailable;
       const what = authRefused ? 'an encrypted connection (AUTH TLS)' : 'encrypted data connections (PROT P)';
       const cause = noCertificate
         ? 'the server has no TLS certificate to offer'
