@@ -19,11 +19,7 @@ const AUTH_REFUSALS: ReadonlySet<number> = new Set([
   Reply.PolicyDenied,
   Reply.SecurityResourceUnavailable,
 ]);
-const PROT_REFUSALS: ReadonlySet<number> = new Set([
-  Reply.NotImplementedForParameter,
-  Reply.PolicyDenied,
-  Reply.ProtNotSupported,
-]);
+const PROT_REFUSALS: ReadonlySet<number> = new Set([Reply.NotImplementedForParameter, Reply.PolicyDenied, Reply.ProtNotSupported]);
 
 function controlRequired(out: FindingSink, at: number, evidence: number[], facts: SessionFactsView): void {
   const who = facts.username ? `user "${facts.username}"` : 'this user';
