@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSystem, type System } from '../support/start-system.js';
 
 const run = promisify(execFile);
+const POLL = { timeout: 15_000, interval: 200 };
 let system: System;
 
 beforeAll(async () => {
@@ -84,7 +85,7 @@ describe('a probe link', () => {
           sessions: detail.sessions.length,
           verdicts: detail.verdicts.map((v) => [v.mode, v.state]),
         };
-      })
+      }, POLL)
       .toEqual({
         used: 6,
         sessions: 6,

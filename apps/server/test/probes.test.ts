@@ -11,6 +11,7 @@ import { sharedHarness, startHarness, type Harness } from './harness.js';
 
 const shared = sharedHarness();
 const MINUTE = 60_000;
+const POLL = { timeout: 10_000, interval: 100 };
 
 async function createProbe(h: Harness, payload: Record<string, unknown> = {}, headers: Record<string, string> = {}) {
   return h.app.inject({ method: 'POST', url: '/api/v1/probes', headers: { ...(await h.bearer()), ...headers }, payload });
@@ -196,12 +197,42 @@ describe('probe link logins', () => {
       .poll(async () => {
         const detail = (await h.app.inject({ method: 'GET', url: `/api/v1/probes/${probe.id}`, headers })).json<ProbeDetail>();
         return { used: detail.probe.sessionsUsed, sessions: detail.sessions.length, plainPassive: detail.verdicts[0]?.state };
-      })
+      }, POLL)
       .toEqual({ used: 2, sessions: 2, plainPassive: 'works' }); // the sessions that logged in
 
     // Deleting the link ends its logins.
     expect((await h.app.inject({ method: 'DELETE', url: `/api/v1/probes/${probe.id}`, headers })).statusCode).toBe(204);
     await expect(ftpLogin(port, probe.username, password)).rejects.toMatchObject({ code: 530, message: '530 Login incorrect' });
+  });
+
+  it('report a mode that fails with the title of the finding behind it', async () => {
+    const h = await startHarness();
+    const headers = await h.bearer();
+    const patched = await h.app.inject({ method: 'PATCH', url: '/api/v1/settings', headers, payload: { dataConnectTimeoutSeconds: 1 } });
+    expect(patched.statusCode).toBe(200);
+    const port = await h.listenFtp();
+    const { probe, password } = (await createProbe(h)).json<CreatedProbe>();
+
+    // A client whose passive data connection never gets through: EPSV, then RETR without connecting (the server
+    // answers 150, waits a second, then 425).
+    const ftp = await ftpLogin(port, probe.username, password);
+    try {
+      await ftp.send('EPSV');
+      expect((await ftp.send(`RETR ${PROBE_FILE}`)).code).toBe(150);
+      await expect
+        .poll(async () => {
+          const detail = (await h.app.inject({ method: 'GET', url: `/api/v1/probes/${probe.id}`, headers })).json<ProbeDetail>();
+          return detail.verdicts[0];
+        }, POLL)
+        .toMatchObject({
+          mode: 'plain-passive',
+          state: 'fails',
+          detail: 'The client never opened the passive data connection',
+          findingCodes: ['passive-data-never-arrived'],
+        });
+    } finally {
+      ftp.close();
+    }
   });
 
   it('refuse an expired link with a clear 530, and the sweep removes it (its sessions stay in history)', async () => {
@@ -220,7 +251,9 @@ describe('probe link logins', () => {
       (error: { message: string }) => error.message,
     );
     expect([`530 ${PROBE_REPLIES.expired}`, '530 Login incorrect']).toContain(refused);
-    await expect.poll(async () => (await h.app.inject({ method: 'GET', url: `/api/v1/probes/${probe.id}`, headers })).statusCode).toBe(404);
+    await expect
+      .poll(async () => (await h.app.inject({ method: 'GET', url: `/api/v1/probes/${probe.id}`, headers })).statusCode, POLL)
+      .toBe(404);
     const left = (await h.app.inject({ method: 'GET', url: '/api/v1/probes', headers })).json();
     expect(left.items.map((p: { id: string }) => p.id)).toEqual([other.id]);
     const history = (await h.app.inject({ method: 'GET', url: `/api/v1/sessions/history?user=${probe.username}`, headers })).json();
