@@ -13,8 +13,8 @@
  *     └─ pub  public client  198.51.100.20, 2001:db8::20
  *
  * Nothing touches the machine's own interfaces: every link is a veth pair between lab namespaces, created
- * inside them. Namespaces are named `ferrylab-<pid>-<host>`; `destroy()` removes them, a process exit
- * removes them too, and a new lab first removes those of lab runs whose process is gone.
+ * inside them. Namespaces are named `ferrylab-<pid>-<host>`; `destroy()` removes them, so do a process exit,
+ * SIGINT and SIGTERM, and a new lab first removes those of lab runs whose process is gone (killed with -9).
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -87,7 +87,7 @@ function firstLine(error: unknown): string {
 }
 
 /** Removes namespaces left by lab runs whose process no longer exists (a run killed with -9). */
-function removeStale(): void {
+export function removeStale(): void {
   if (!existsSync(NETNS_DIR)) return;
   for (const name of readdirSync(NETNS_DIR)) {
     const match = /^ferrylab-(\d+)-/.exec(name);
@@ -135,6 +135,11 @@ export class Lab {
   readonly ns: Record<Host, string>;
   #destroyed = false;
   readonly #onExit = () => this.destroy();
+  /** Interrupted (Ctrl-C, a CI timeout): remove the lab, then end the way the signal would have. */
+  readonly #onSignal = (signal: NodeJS.Signals) => {
+    this.destroy();
+    process.kill(process.pid, signal);
+  };
 
   private constructor() {
     this.ns = Object.fromEntries(HOSTS.map((h) => [h, `${PREFIX}${process.pid}-${h}`])) as Record<Host, string>;
@@ -145,6 +150,8 @@ export class Lab {
     removeStale();
     const lab = new Lab();
     process.once('exit', lab.#onExit);
+    process.once('SIGINT', lab.#onSignal);
+    process.once('SIGTERM', lab.#onSignal);
     try {
       lab.#build();
     } catch (error) {
@@ -217,6 +224,8 @@ export class Lab {
     if (this.#destroyed) return;
     this.#destroyed = true;
     process.off('exit', this.#onExit);
+    process.off('SIGINT', this.#onSignal);
+    process.off('SIGTERM', this.#onSignal);
     for (const host of [...HOSTS].reverse()) deleteNamespace(this.ns[host]);
   }
 
