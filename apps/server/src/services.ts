@@ -175,6 +175,9 @@ export function createServices(opts: ServicesOptions): Services {
       metrics.countFindings(findings);
       for (const finding of findings) hub.publish({ type: 'finding', sessionId, finding });
     },
+    onRevised: (sessionId, findings) => {
+      for (const finding of findings) hub.publish({ type: 'finding', sessionId, finding });
+    },
     onError: (error, sessionId) => opts.logger?.error({ err: error, sessionId }, 'Transcript doctor failed for a session'),
   });
   const stopProbeSweep = startProbeSweep({

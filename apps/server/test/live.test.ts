@@ -4,6 +4,7 @@
  */
 import { Client } from 'basic-ftp';
 import type { LiveMessage } from '@ferry/contract';
+import { connect, createServer } from 'node:net';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import WebSocket from 'ws';
 import { LiveHub, type LiveSocket } from '../src/adapters/live-hub.js';
@@ -92,6 +93,32 @@ describe('live events over a real FTP session', () => {
     expect(metrics).toMatch(/^ferry_websocket_clients 1$/m);
   });
 
+  it('sends a finding again when it changes: the failed passive port turns out to be only part of the range', async () => {
+    const base = await freeRange(4);
+    const h = await startHarness({ fixedSettings: { values: { passivePorts: `${base}-${base + 3}` }, fixedBy: {} } });
+    const { ftpPort, httpPort, token } = await listening(h);
+    const live = follow(`ws://127.0.0.1:${httpPort}/api/v1/events?token=${token}`);
+    await live.opened;
+    await expect.poll(() => live.messages[0]?.type).toBe('hello');
+    const findings = () => live.messages.flatMap((m) => (m.type === 'finding' ? [m.finding] : []));
+
+    const control = await rawControl(ftpPort);
+    onTestFinished(() => control.close());
+    await control.send(`USER ${USER.username}`, 331);
+    await control.send(`PASS ${USER.password}`, 230);
+    const first = await control.epsvPort();
+    const second = await control.epsvPort(); // the first offer abandoned: a connect-first client that gave up
+    await expect.poll(() => findings().map((f) => f.title)).toEqual(['The client never opened the passive data connection']);
+    const data = connect(second, '127.0.0.1');
+    onTestFinished(() => data.destroy());
+    data.on('error', () => undefined);
+    await control.send('NLST', 150);
+    await expect
+      .poll(() => findings().map((f) => f.title))
+      .toEqual(['The client never opened the passive data connection', `Passive port ${first} never got the data connection`]);
+    expect(findings()[1]?.explanation).toContain(`while ${second} did`);
+  });
+
   it('follows one session when subscribed, and refuses unauthenticated or cross-site upgrades', async () => {
     const h = await startHarness();
     const { ftpPort, httpPort, token } = await listening(h);
@@ -154,3 +181,51 @@ describe('LiveHub', () => {
     expect(sent).toHaveLength(1); // only the hello
   });
 });
+
+/** A port range of `size` ports free now, below the ephemeral range. */
+async function freeRange(size: number): Promise<number> {
+  const isFree = (port: number) =>
+    new Promise<boolean>((resolve) => {
+      const server = createServer();
+      server.once('error', () => resolve(false));
+      server.listen({ host: '127.0.0.1', port, exclusive: true }, () => server.close(() => resolve(true)));
+    });
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 10_000);
+    let ok = true;
+    for (let p = base; p < base + size && ok; p++) ok = await isFree(p);
+    if (ok) return base;
+  }
+  throw new Error('no free port range');
+}
+
+/** A bare FTP control connection: one command, one (single-line) reply. */
+async function rawControl(port: number) {
+  const socket = connect(port, '127.0.0.1');
+  const lines: string[] = [];
+  let buffer = '';
+  socket.setEncoding('utf8');
+  socket.on('data', (chunk: string) => {
+    buffer += chunk;
+    const parts = buffer.split('\r\n');
+    buffer = parts.pop() ?? '';
+    lines.push(...parts.filter((l) => /^\d{3} /.test(l)));
+  });
+  socket.on('error', () => undefined);
+  const next = async () => {
+    await expect.poll(() => lines.length, { timeout: 5000 }).toBeGreaterThan(0);
+    return lines.shift()!;
+  };
+  expect(await next()).toMatch(/^220 /);
+  const send = async (command: string, code: number) => {
+    socket.write(`${command}\r\n`);
+    const reply = await next();
+    expect(reply.slice(0, 3), `${command} → ${reply}`).toBe(String(code));
+    return reply;
+  };
+  return {
+    send,
+    epsvPort: async () => Number(/\|\|\|(\d+)\|/.exec(await send('EPSV', 229))?.[1]),
+    close: () => socket.destroy(),
+  };
+}

@@ -1,6 +1,6 @@
 import type { Finding, TranscriptLine } from '@ferry/contract';
 import { describe, expect, it } from 'vitest';
-import { formatLine, hasGaps, lineToText, mergeLines, placeFindings, worstSeverity } from '../src/lib/transcript.js';
+import { formatLine, hasGaps, lineToText, mergeFinding, mergeLines, placeFindings, worstSeverity } from '../src/lib/transcript.js';
 
 const at = new Date(2026, 10, 21, 14, 3, 7, 250).getTime();
 const line = (seq: number, kind: TranscriptLine['kind'], text: string, event?: Record<string, unknown>): TranscriptLine => ({
@@ -104,5 +104,28 @@ describe('placeFindings', () => {
     expect(worstSeverity([])).toBeNull();
     expect(worstSeverity([finding('a', [], 'info'), finding('b', [], 'warning')])).toBe('warning');
     expect(worstSeverity([finding('a', [], 'warning'), finding('b', [], 'error')])).toBe('error');
+  });
+});
+
+describe('mergeFinding', () => {
+  const finding = (code: string, severity: Finding['severity'], title: string): Finding => ({
+    code,
+    severity,
+    title,
+    explanation: '',
+    fix: '',
+    evidence: [1],
+    at,
+  });
+
+  it('adds a new code and replaces a known one in place', () => {
+    const known = [finding('a', 'error', 'A'), finding('b', 'error', 'B')];
+    expect(mergeFinding(known, finding('c', 'info', 'C')).map((f) => f.code)).toEqual(['a', 'b', 'c']);
+    const revised = mergeFinding(known, finding('a', 'warning', 'A, softened'));
+    expect(revised.map((f) => [f.code, f.severity, f.title])).toEqual([
+      ['a', 'warning', 'A, softened'],
+      ['b', 'error', 'B'],
+    ]);
+    expect(known[0]?.severity).toBe('error');
   });
 });

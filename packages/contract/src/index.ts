@@ -394,6 +394,7 @@ export type LiveMessage =
   | { type: 'session-close'; session: LiveSession; reason: string }
   | { type: 'transcript'; line: TranscriptLine }
   | { type: 'progress'; sessions: LiveSession[] }
+  /** A transcript-doctor finding when it appears, and again when it changes (same code: replaces it). */
   | { type: 'finding'; sessionId: string; finding: Finding };
 
 /** Messages a browser may send: follow every session's transcript (null) or one. */

@@ -70,6 +70,31 @@ describe('createSessionDoctor', () => {
     expect(finding?.at).toBe(t.lines[first - 1]?.at);
   });
 
+  it('hands out a finding again when it changes, so that a live view can replace it', () => {
+    const t = new TranscriptBuilder();
+    t.connect().login();
+    t.pasv('10.0.0.5', 50007);
+    t.cmd('LIST');
+    const opened = t.event({
+      type: 'data-opened',
+      mode: 'passive',
+      local: '10.0.0.5:50007',
+      peer: `${t.client}:1`,
+      tls: false,
+      tlsResumed: null,
+    });
+    const doctor = createSessionDoctor(contextFor(t));
+    const seen: { fresh: Finding[]; revised: Finding[] }[] = [];
+    for (const line of t.lines) seen.push({ fresh: doctor.push(line), revised: doctor.takeRevised() });
+    const appeared = seen.flatMap((s) => s.fresh);
+    expect(appeared.map((f) => [f.code, f.severity])).toEqual([['passive-address-unreachable', 'error']]);
+    // The data connection arrived anyway: the same finding, now a warning, handed out once more.
+    expect(seen[opened - 1]?.revised.map((f) => [f.code, f.severity])).toEqual([['passive-address-unreachable', 'warning']]);
+    expect(seen.flatMap((s) => s.revised)).toHaveLength(1);
+    expect(doctor.takeRevised()).toEqual([]);
+    expect(doctor.findings()[0]?.severity).toBe('warning');
+  });
+
   it('ignores replayed lines and lines after finish()', () => {
     const t = new TranscriptBuilder();
     t.connect();

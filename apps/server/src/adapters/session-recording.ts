@@ -27,6 +27,8 @@ export interface SessionRecordingOptions {
   doctor?: DoctorFactory;
   /** Called with findings as they first appear (the live hub publishes them, metrics count them). */
   onFindings?: (sessionId: string, findings: Finding[]) => void;
+  /** Called with findings that changed after they appeared (the live hub publishes them again). */
+  onRevised?: (sessionId: string, findings: Finding[]) => void;
   onLogin?: (ok: boolean) => void;
   /** Findings of a running session are stored at most this often; default 1000 ms. */
   storeDelayMs?: number;
@@ -146,13 +148,16 @@ export function recordSessions(server: FtpServer, opts: SessionRecordingOptions)
     recorder.line(line); // queued as is, not copied: the engine never changes a line after emitting it
     if (t.doctor) {
       let fresh: Finding[] = [];
+      let revised: Finding[] = [];
       try {
         fresh = t.doctor.push(line);
+        revised = t.doctor.takeRevised();
       } catch (error) {
         failed(line.sessionId, t)(error);
       }
-      if (fresh.length > 0) {
-        publish(line.sessionId, fresh);
+      if (fresh.length > 0) publish(line.sessionId, fresh);
+      if (revised.length > 0) opts.onRevised?.(line.sessionId, revised);
+      if (fresh.length + revised.length > 0) {
         t.storeTimer ??= setTimeout(() => store(line.sessionId, t), storeDelayMs).unref();
       }
     }
@@ -195,6 +200,8 @@ export function recordSessions(server: FtpServer, opts: SessionRecordingOptions)
     if (t.doctor) {
       try {
         publish(s.id, t.doctor.finish({ reason: s.reason, endedAt: s.endedAt }));
+        const revised = t.doctor.takeRevised();
+        if (revised.length > 0) opts.onRevised?.(s.id, revised);
         problems = t.doctor.findings().some((f) => f.severity === 'error');
       } catch (error) {
         failed(s.id, t)(error);

@@ -1,6 +1,6 @@
 import type { Finding, LiveClientMessage, LiveMessage, LiveSession, TranscriptLine } from '@ferry/contract';
 import { eventsUrl, type Api } from './api.js';
-import { hasGaps, mergeLines } from './transcript.js';
+import { hasGaps, mergeFinding, mergeLines } from './transcript.js';
 
 export type LinkState = 'connecting' | 'open' | 'reconnecting' | 'offline';
 
@@ -161,13 +161,9 @@ export class LiveEvents {
         if (message.line.sessionId === this.followedId) this.lines = mergeLines(this.lines, [message.line]);
         else this.#remember(message.line);
         break;
-      case 'finding': {
-        const known = this.findings[message.sessionId] ?? [];
-        if (!known.some((f) => f.code === message.finding.code && f.at === message.finding.at)) {
-          this.#setFindings(message.sessionId, [...known, message.finding]);
-        }
+      case 'finding':
+        this.#setFindings(message.sessionId, mergeFinding(this.findings[message.sessionId] ?? [], message.finding));
         break;
-      }
     }
   }
 

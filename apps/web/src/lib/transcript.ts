@@ -110,3 +110,13 @@ export function worstSeverity(findings: readonly Finding[]): Finding['severity']
   if (findings.some((f) => f.severity === 'warning')) return 'warning';
   return findings.length > 0 ? 'info' : null;
 }
+
+/**
+ * A session's findings with one more from the live stream. The server sends a finding when it appears
+ * and again when it changes; there is one per code, so the latest replaces the earlier one in place.
+ */
+export function mergeFinding(known: readonly Finding[], finding: Finding): Finding[] {
+  const index = known.findIndex((f) => f.code === finding.code);
+  if (index === -1) return [...known, finding];
+  return known.map((f, i) => (i === index ? finding : f));
+}

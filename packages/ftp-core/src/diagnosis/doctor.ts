@@ -16,6 +16,11 @@ export interface SessionDoctor {
   /** Every finding so far, in order of appearance, with all evidence accumulated. */
   findings(): Finding[];
   /**
+   * Findings that had appeared before and changed since the last call (a warning that became an error,
+   * another failed port named, more evidence): what a live view must replace.
+   */
+  takeRevised(): Finding[];
+  /**
    * Settles what is still pending (a data connection still awaited when the session ended) and
    * returns the findings that appeared for the first time. Lines pushed afterwards are ignored.
    */
@@ -25,6 +30,7 @@ export interface SessionDoctor {
 class FindingBook implements FindingSink {
   readonly #byCode = new Map<string, Finding>();
   #fresh: Finding[] = [];
+  readonly #revised = new Set<string>();
 
   report(draft: FindingDraft, evidence: readonly number[]): void {
     const existing = this.#byCode.get(draft.code);
@@ -37,11 +43,19 @@ class FindingBook implements FindingSink {
     // Same cause again: keep when it first showed, merge evidence, and take the rule's latest wording and
     // severity. Rules keep what they learned, so the latest report is the whole picture: it names every
     // failed port seen so far, or turns an error into a warning once the data connection did arrive.
+    const before = JSON.stringify(existing);
     existing.title = draft.title;
     existing.explanation = draft.explanation;
     existing.fix = draft.fix;
     existing.severity = draft.severity;
     existing.evidence = [...new Set([...existing.evidence, ...evidence])].sort((a, b) => a - b);
+    if (JSON.stringify(existing) !== before && !this.#fresh.includes(existing)) this.#revised.add(existing.code);
+  }
+
+  takeRevised(): Finding[] {
+    const revised = [...this.#revised].map((code) => copy(this.#byCode.get(code)!));
+    this.#revised.clear();
+    return revised;
   }
 
   takeFresh(): Finding[] {
@@ -78,6 +92,7 @@ export function createSessionDoctor(ctx: DiagnosisContext): SessionDoctor {
       return book.takeFresh();
     },
     findings: () => book.all(),
+    takeRevised: () => book.takeRevised(),
     finish(closeInfo) {
       if (finished) return [];
       finished = true;
