@@ -31,22 +31,38 @@ export function pasvReplyText(ip: string, port: number): string {
   return `Entering Passive Mode (${ip.split('.').join(',')},${port >> 8},${port & 255})`;
 }
 
-/** Resolves hostnames to IPv4 with a one-minute cache; IPs pass through. */
+export interface PassiveAddressResolverOptions {
+  /** Host name → IPv4 (default: dns.lookup, which reads /etc/hosts and DNS as the system does). */
+  lookup?: (host: string) => Promise<string>;
+  now?: () => number;
+}
+
+/**
+ * Resolves hostnames to IPv4 with a one-minute cache (dynamic DNS: a changed record is advertised within a
+ * minute); IPs pass through. A failed lookup keeps the last address that resolved.
+ */
 export class PassiveAddressResolver {
   private readonly cache = new Map<string, { ip: string | null; at: number; pending: Promise<string | null> | null }>();
+  private readonly lookup: (host: string) => Promise<string>;
+  private readonly now: () => number;
+
+  constructor(opts: PassiveAddressResolverOptions = {}) {
+    this.lookup = opts.lookup ?? (async (host) => (await lookup(host, { family: 4 })).address);
+    this.now = opts.now ?? Date.now;
+  }
 
   async resolve(source: string): Promise<string | null> {
     if (isIP(source)) return normalizeIp(source);
     const hit = this.cache.get(source);
-    if (hit && Date.now() - hit.at < CACHE_MS && hit.ip) return hit.ip;
+    if (hit && this.now() - hit.at < CACHE_MS && hit.ip) return hit.ip;
     if (hit?.pending) return hit.pending;
-    const pending = lookup(source, { family: 4 }).then(
-      (r) => r.address,
+    const pending = this.lookup(source).then(
+      (address) => address,
       () => null,
     );
     this.cache.set(source, { ip: hit?.ip ?? null, at: hit?.at ?? 0, pending });
     const ip = await pending;
-    this.cache.set(source, { ip: ip ?? hit?.ip ?? null, at: Date.now(), pending: null });
+    this.cache.set(source, { ip: ip ?? hit?.ip ?? null, at: this.now(), pending: null });
     return ip ?? hit?.ip ?? null;
   }
 
@@ -54,7 +70,7 @@ export class PassiveAddressResolver {
   cached(source: string): string | null {
     if (isIP(source)) return normalizeIp(source);
     const hit = this.cache.get(source);
-    if (!hit || Date.now() - hit.at >= CACHE_MS) void this.resolve(source);
+    if (!hit || this.now() - hit.at >= CACHE_MS) void this.resolve(source);
     return hit?.ip ?? null;
   }
 
