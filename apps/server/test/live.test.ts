@@ -103,14 +103,18 @@ describe('live events over a real FTP session', () => {
     const findings = () => live.messages.flatMap((m) => (m.type === 'finding' ? [m.finding] : []));
 
     const control = await rawControl(ftpPort);
-    onTestFinished(() => control.close());
+    onTestFinished(() => {
+      control.close();
+    });
     await control.send(`USER ${USER.username}`, 331);
     await control.send(`PASS ${USER.password}`, 230);
     const first = await control.epsvPort();
     const second = await control.epsvPort(); // the first offer abandoned: a connect-first client that gave up
     await expect.poll(() => findings().map((f) => f.title)).toEqual(['The client never opened the passive data connection']);
     const data = connect(second, '127.0.0.1');
-    onTestFinished(() => data.destroy());
+    onTestFinished(() => {
+      data.destroy();
+    });
     data.on('error', () => undefined);
     await control.send('NLST', 150);
     await expect
@@ -226,6 +230,6 @@ async function rawControl(port: number) {
   return {
     send,
     epsvPort: async () => Number(/\|\|\|(\d+)\|/.exec(await send('EPSV', 229))?.[1]),
-    close: () => socket.destroy(),
+    close: () => void socket.destroy(),
   };
 }
