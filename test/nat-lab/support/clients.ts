@@ -67,7 +67,7 @@ export async function runClient(lab: Lab, client: ClientName, o: ClientOptions):
     const host = o.server.includes(':') ? `[${o.server}]` : o.server;
     const argv = ['curl', '-sS', '--max-time', '25', '--connect-timeout', '4', '--user', `${o.user}:${o.password}`];
     if (o.tls) argv.push('--ssl-reqd', '--insecure');
-    if (o.mode === 'active') argv.push('--ftp-port', 'eth0'); // the lab host's one interface
+    if (o.mode === 'active') argv.push('--ftp-port', '-'); // the control connection's local address
     if (o.honourPasvAddress) argv.push('--disable-epsv', '--no-ftp-skip-pasv-ip');
     argv.push(`ftp://${host}/hello.txt`);
     const r = await run(argv);
