@@ -256,8 +256,10 @@ describe('probe link logins', () => {
       .toBe(404);
     const left = (await h.app.inject({ method: 'GET', url: '/api/v1/probes', headers })).json();
     expect(left.items.map((p: { id: string }) => p.id)).toEqual([other.id]);
-    const history = (await h.app.inject({ method: 'GET', url: `/api/v1/sessions/history?user=${probe.username}`, headers })).json();
-    expect(history.items.length).toBeGreaterThanOrEqual(1);
+    // Recorded asynchronously (the recorder writes every 100 ms).
+    const recorded = async () =>
+      (await h.app.inject({ method: 'GET', url: `/api/v1/sessions/history?user=${probe.username}`, headers })).json().items.length;
+    await expect.poll(recorded, POLL).toBeGreaterThanOrEqual(1);
   });
 
   it('refuse an expired link before the sweep with the expiry text', async () => {
