@@ -2,7 +2,8 @@
  * Prometheus metrics (text exposition format 0.0.4) for GET /metrics: counters kept from the engine's
  * events, gauges read at scrape time.
  */
-import { FINDING_CODES, type FtpServer, type FtpServerEvents } from '@ferry/ftp-core';
+import type { FtpServer, FtpServerEvents } from '@ferry/ftp-core';
+import { FINDING_CODES } from '@ferry/ftp-core/diagnosis';
 
 export interface MetricsSources {
   server: FtpServer;

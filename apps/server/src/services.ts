@@ -19,15 +19,8 @@ import {
   schemaVersion,
   type Db,
 } from '@ferry/db';
-import {
-  createFtpServer,
-  ClientHistory,
-  createSessionDoctor,
-  DEFAULT_DISK_RESERVE_BYTES,
-  type DiagnosisSettings,
-  type FtpServer,
-  type FtpServerOptions,
-} from '@ferry/ftp-core';
+import { createFtpServer, DEFAULT_DISK_RESERVE_BYTES, type FtpServer, type FtpServerOptions } from '@ferry/ftp-core';
+import { ClientHistory, createSessionDoctor, type DiagnosisSettings } from '@ferry/ftp-core/diagnosis';
 import { createAccessGuard, type BanGuard } from './adapters/access-guard.js';
 import { createDbAuthenticator, type DbAuthenticator } from './adapters/db-authenticator.js';
 import { PROBE_REPLIES, withProbeLogins } from './adapters/probe-authenticator.js';

@@ -1,4 +1,7 @@
-/** Ferry's FTP engine: the public surface that apps/server is written against. */
+/**
+ * Ferry's FTP engine: the public surface that apps/server is written against. The transcript doctor, which
+ * reads the engine's transcript lines, has its own entry point: '@ferry/ftp-core/diagnosis'.
+ */
 export { createFtpServer, DEFAULT_DISK_RESERVE_BYTES, FtpServer } from './server.js';
 export type { FtpServerOptions, FtpServerStats } from './server.js';
 export type { TlsSource } from './tls/tls-provider.js';
@@ -9,4 +12,5 @@ export { Reply, formatReply } from './reply.js';
 export type { FtpReply, ReplyCode } from './reply.js';
 export * from './ports.js';
 export * from './events.js';
-export * from './diagnosis/index.js';
+export { createCidrMatcher, formatHostPort, hostOf, normalizeIp, parseCidr, type Cidr } from './net/address.js';
+// The transcript doctor is the subpath export '@ferry/ftp-core/diagnosis'.

@@ -5,7 +5,8 @@
 import type { TcpNetConnectOpts } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
-import { diagnose, type FtpServerEvents, type SessionInfo, type TranscriptLine } from '../src/index.js';
+import { diagnose } from '../src/diagnosis/index.js';
+import type { FtpServerEvents, SessionInfo, TranscriptLine } from '../src/index.js';
 import { RawClient } from './support/raw-client.js';
 import { startServer, until, type TestServer } from './support/server.js';
 

@@ -12,7 +12,8 @@
  */
 import type { Finding } from '@ferry/contract';
 import type { createFindingStore, createSessionRecorder } from '@ferry/db';
-import type { FtpServer, FtpServerEvents, SessionDoctor, SessionEvent, SessionInfo } from '@ferry/ftp-core';
+import type { FtpServer, FtpServerEvents, SessionEvent, SessionInfo } from '@ferry/ftp-core';
+import type { SessionDoctor } from '@ferry/ftp-core/diagnosis';
 
 type Recorder = ReturnType<typeof createSessionRecorder>;
 type FindingStore = ReturnType<typeof createFindingStore>;

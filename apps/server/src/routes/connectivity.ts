@@ -4,7 +4,7 @@
  * the implicit FTPS port and a passive port, and lists the firewall rules to add.
  */
 import { ConnectivityReport } from '@ferry/contract';
-import { checkConnectivity } from '@ferry/ftp-core';
+import { checkConnectivity } from '@ferry/ftp-core/diagnosis';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { normalizeAddress } from '../net/address.js';

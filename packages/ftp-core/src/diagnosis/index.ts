@@ -1,27 +1,14 @@
 /**
- * The transcript doctor: explains, in plain language, why a session failed, from the session's
- * own transcript. Pure functions over TranscriptLine arrays, plus a connectivity self-test.
+ * The transcript doctor ('@ferry/ftp-core/diagnosis'): explains, in plain language, why a session failed,
+ * from the session's own transcript. Pure functions over TranscriptLine arrays, a memory of each client's
+ * recent data connections, and a connectivity self-test. It reads the engine's events and replies and
+ * nothing else of it.
  */
 export type { DiagnosisContext, DiagnosisSettings, Finding, FindingSeverity, SessionCloseInfo } from './types.js';
 export { FINDING_SEVERITIES } from './types.js';
 export { createSessionDoctor, diagnose, type SessionDoctor } from './doctor.js';
 export { FINDING_CODES, type FindingCode } from './codes.js';
 export { ClientHistory, type ClientHistoryOptions, type DataOutcome } from './client-history.js';
-export {
-  createCidrMatcher,
-  formatHostPort,
-  hostOf,
-  isLoopback,
-  isNonPublicAddress,
-  isPrivateAddress,
-  isPublicAddress,
-  matchesCidr,
-  normalizeIp,
-  parseCidr,
-  parseHostPort,
-  sameHost,
-  type Cidr,
-} from '../net/address.js';
 export {
   checkConnectivity,
   type ConnectivityCheck,

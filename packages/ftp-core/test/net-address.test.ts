@@ -12,7 +12,7 @@ import {
   parseCidr,
   parseHostPort,
   sameHost,
-} from '../src/diagnosis/index.js';
+} from '../src/net/address.js';
 
 describe('address classification', () => {
   it.each([
