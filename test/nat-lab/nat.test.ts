@@ -11,7 +11,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Finding } from '@ferry/contract';
+import type { CreatedProbe as ProbeCreated, Finding, ProbeDetail as ProbeResult } from '@ferry/contract';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectPageErrors, launchBrowser, newPage, saveScreenshot } from '../support/browser.js';
 import { HELLO, runClient, type ClientName, type ClientOptions } from './support/clients.js';
@@ -246,6 +246,42 @@ describe.skipIf(unavailable !== null)('the transcript doctor in a NAT lab', () =
     await expectRun('curl', { host: 'pub', server: ADDR.server6, tls: true }, WORKS);
     await setUp({ ...DEFAULT_SCENARIO, server: { forward: null, helper: false } }, {});
     await expectRun('curl', { host: 'pub', server: ADDR.server6 }, { ok: false, codes: ['passive-data-never-arrived'] });
+  });
+
+  it("a test link's commands, run from a customer network whose router has an FTP helper: a verdict per mode", async () => {
+    await setUp({ ...DEFAULT_SCENARIO, client: { helper: true, pool: false } }, {});
+    const system = ferry!.system;
+    const created = await system.api('POST', '/api/v1/probes', { ttlMinutes: 30, maxSessions: 20, note: 'NAT lab' });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const { probe, commands } = created.body as ProbeCreated;
+    const command = (id: string) => {
+      const found = commands.find((c) => c.id === id);
+      if (!found) throw new Error(`no command ${id} in ${commands.map((c) => c.id).join(', ')}`);
+      expect(found.command).toContain(ADDR.serverPublic); // the advertised address, as the customer reaches it
+      return found.command;
+    };
+    // As the customer pastes them, from the network behind the NAT router (curl cannot do active FTPS on
+    // Debian 12, so that mode runs with lftp, as the link's label says).
+    const outcomes: Record<string, number | null> = {};
+    for (const id of ['curl-plain-passive', 'curl-plain-active', 'curl-ftps-passive', 'lftp-ftps-active']) {
+      const started = Date.now();
+      const r = await lab.run('cli', ['sh', '-c', command(id)], { timeoutMs: 90_000 });
+      outcomes[id] = r.code;
+      await sessionsOfRun(system, ADDR.clientRouterPublic, started);
+    }
+    // lftp's exit code is its last command's (bye): the verdict below is what tells.
+    expect(outcomes).toMatchObject({ 'curl-plain-passive': 0, 'curl-plain-active': 0, 'curl-ftps-passive': 0 });
+
+    const detail = await system.api('GET', `/api/v1/probes/${probe.id}`);
+    expect(detail.status).toBe(200);
+    const verdicts = Object.fromEntries((detail.body as ProbeResult).verdicts.map((v) => [v.mode, v]));
+    const what = JSON.stringify(verdicts);
+    expect(verdicts['plain-passive']?.state, what).toBe('works');
+    expect(verdicts['plain-active']?.state, what).toBe('works');
+    expect(verdicts['ftps-passive']?.state, what).toBe('works');
+    expect(verdicts['ftps-active']?.state, what).toBe('fails');
+    expect(verdicts['ftps-active']?.findingCodes, what).toEqual(expect.arrayContaining(['active-private-target', 'router-ftp-helper']));
+    expect((detail.body as ProbeResult).sessions.every((s) => s.remoteAddress === ADDR.clientRouterPublic)).toBe(true);
   });
 
   it("shows a lab failure's explanation beside its transcript in the dashboard", async () => {
