@@ -100,7 +100,7 @@ export interface ServicesOptions {
   progressIntervalMs?: number;
   /** See Services.now. */
   now?: () => number;
-  /** How often expired probe links are removed; default 60 s. */
+  /** How often expired probe links are retired (and week-old retired ones deleted); default 60 s. */
   probeSweepIntervalMs?: number;
 }
 
@@ -177,11 +177,12 @@ export function createServices(opts: ServicesOptions): Services {
     probes: stores.probes,
     now,
     intervalMs: opts.probeSweepIntervalMs,
-    onSwept: (removed) => {
-      for (const probe of removed) ftp.disconnectUser(probe.username, PROBE_REPLIES.expired);
-      opts.logger?.info({ probes: removed.map((p) => p.username) }, 'Removed expired probe links');
+    onSwept: ({ retired, purged }) => {
+      for (const probe of retired) ftp.disconnectUser(probe.username, PROBE_REPLIES.expired);
+      if (retired.length > 0) opts.logger?.info({ probes: retired.map((p) => p.username) }, 'Retired expired probe links');
+      if (purged.length > 0) opts.logger?.info({ probes: purged.map((p) => p.username) }, 'Deleted probe links retired for 7 days');
     },
-    onError: (err) => opts.logger?.error({ err }, 'Removing expired probe links failed'),
+    onError: (err) => opts.logger?.error({ err }, 'Sweeping probe links failed'),
   });
   const info: RuntimeInfo = {
     version: opts.version,

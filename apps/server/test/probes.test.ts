@@ -2,11 +2,12 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
-import type { CreatedProbe, ProbeDetail } from '@ferry/contract';
+import type { CreatedProbe, Probe, ProbeDetail } from '@ferry/contract';
 import { Client } from 'basic-ftp';
 import { describe, expect, it } from 'vitest';
 import { PROBE_REPLIES } from '../src/adapters/probe-authenticator.js';
 import { PROBE_FILE } from '../src/probes/folder.js';
+import { RETIRED_PROBE_KEEP_MS } from '../src/probes/sweep.js';
 import { sharedHarness, startHarness, type Harness } from './harness.js';
 
 const shared = sharedHarness();
@@ -15,6 +16,12 @@ const POLL = { timeout: 10_000, interval: 100 };
 
 async function createProbe(h: Harness, payload: Record<string, unknown> = {}, headers: Record<string, string> = {}) {
   return h.app.inject({ method: 'POST', url: '/api/v1/probes', headers: { ...(await h.bearer()), ...headers }, payload });
+}
+
+/** The link as GET /probes lists it, or undefined when it is not listed. */
+async function listed(h: Harness, id: string): Promise<Probe | undefined> {
+  const list = (await h.app.inject({ method: 'GET', url: '/api/v1/probes', headers: await h.bearer() })).json<{ items: Probe[] }>();
+  return list.items.find((p) => p.id === id);
 }
 
 async function ftpLogin(port: number, user: string, password: string): Promise<Client> {
@@ -51,6 +58,7 @@ describe('probe links API', () => {
       sessionsUsed: 0,
       createdBy: 'admin',
       note: 'ACME, ticket 42',
+      state: 'active',
     });
     expect(body.probe.expiresAt - body.probe.createdAt).toBe(60 * MINUTE);
     expect(body.commands).toHaveLength(8);
@@ -199,6 +207,7 @@ describe('probe link logins', () => {
         return { used: detail.probe.sessionsUsed, sessions: detail.sessions.length, plainPassive: detail.verdicts[0]?.state };
       }, POLL)
       .toEqual({ used: 2, sessions: 2, plainPassive: 'works' }); // the sessions that logged in
+    expect(await listed(h, probe.id)).toMatchObject({ state: 'used-up', sessionsUsed: 2 });
 
     // Deleting the link ends its logins.
     expect((await h.app.inject({ method: 'DELETE', url: `/api/v1/probes/${probe.id}`, headers })).statusCode).toBe(204);
@@ -235,43 +244,68 @@ describe('probe link logins', () => {
     }
   });
 
-  it('refuse an expired link with a clear 530, and the sweep removes it (its sessions stay in history)', async () => {
-    let clock = Date.now();
-    const h = await startHarness({ now: () => clock, probeSweepIntervalMs: 50 });
-    const port = await h.listenFtp();
-    const headers = await h.bearer();
-    const { probe, password } = (await createProbe(h, { ttlMinutes: 5 })).json<CreatedProbe>();
-    const other = (await createProbe(h, { ttlMinutes: 60 })).json<CreatedProbe>().probe;
-    (await ftpLogin(port, probe.username, password)).close();
-
-    clock += 5 * MINUTE;
-    // The sweep may run first: then the link is gone and the login fails like any unknown name.
-    const refused = await ftpLogin(port, probe.username, password).then(
-      (ftp) => (ftp.close(), null),
-      (error: { message: string }) => error.message,
-    );
-    expect([`530 ${PROBE_REPLIES.expired}`, '530 Login incorrect']).toContain(refused);
-    await expect
-      .poll(async () => (await h.app.inject({ method: 'GET', url: `/api/v1/probes/${probe.id}`, headers })).statusCode, POLL)
-      .toBe(404);
-    const left = (await h.app.inject({ method: 'GET', url: '/api/v1/probes', headers })).json();
-    expect(left.items.map((p: { id: string }) => p.id)).toEqual([other.id]);
-    // Recorded asynchronously (the recorder writes every 100 ms).
-    const recorded = async () =>
-      (await h.app.inject({ method: 'GET', url: `/api/v1/sessions/history?user=${probe.username}`, headers })).json().items.length;
-    await expect.poll(recorded, POLL).toBeGreaterThanOrEqual(1);
-  });
-
-  it('refuse an expired link before the sweep with the expiry text', async () => {
+  it('refuse an expired link before the sweep with the expiry text, whatever the password, counting no use', async () => {
     let clock = Date.now();
     const h = await startHarness({ now: () => clock, probeSweepIntervalMs: 3_600_000 });
     const port = await h.listenFtp();
     const { probe, password } = (await createProbe(h, { ttlMinutes: 5 })).json<CreatedProbe>();
     clock += 5 * MINUTE;
+    for (const guess of [password, 'wrong-password']) {
+      await expect(ftpLogin(port, probe.username, guess)).rejects.toMatchObject({ code: 530, message: `530 ${PROBE_REPLIES.expired}` });
+    }
+    expect(await listed(h, probe.id)).toMatchObject({ state: 'expired', sessionsUsed: 0 });
+  });
+
+  it('keep an expired link for 7 days after the sweep retires it: the expiry text at login, listed as expired with its results', async () => {
+    let clock = Date.now();
+    const h = await startHarness({ now: () => clock, probeSweepIntervalMs: 50 });
+    const port = await h.listenFtp();
+    const headers = await h.bearer();
+    const { probe, password } = (await createProbe(h, { ttlMinutes: 5 })).json<CreatedProbe>();
+    clock += 1; // listed after it
+    const other = (await createProbe(h, { ttlMinutes: 60 })).json<CreatedProbe>();
+    const open = await ftpLogin(port, probe.username, password);
+    expect(await download(open, PROBE_FILE)).toBe(4096);
+
+    // The sweep retires the link and closes its open session: a sign that it ran.
+    clock += 5 * MINUTE;
+    await expect.poll(() => open.closed, POLL).toBe(true);
+    for (const guess of [password, 'wrong-password']) {
+      await expect(ftpLogin(port, probe.username, guess)).rejects.toMatchObject({ code: 530, message: `530 ${PROBE_REPLIES.expired}` });
+    }
+    await expect
+      .poll(async () => {
+        const detail = (await h.app.inject({ method: 'GET', url: `/api/v1/probes/${probe.id}`, headers })).json<ProbeDetail>();
+        return {
+          state: detail.probe.state,
+          used: detail.probe.sessionsUsed,
+          sessions: detail.sessions.length,
+          plainPassive: detail.verdicts[0]?.state,
+        };
+      }, POLL)
+      .toEqual({ state: 'expired', used: 1, sessions: 1, plainPassive: 'works' });
+    const list = (await h.app.inject({ method: 'GET', url: '/api/v1/probes', headers })).json<{ items: Probe[] }>();
+    expect(list.items.map((p) => [p.id, p.state])).toEqual([
+      [other.probe.id, 'active'],
+      [probe.id, 'expired'],
+    ]);
+
+    // A minute short of 7 days: still kept. The other link's session closing shows a sweep ran at that time.
+    const otherOpen = await ftpLogin(port, other.probe.username, other.password);
+    clock = probe.expiresAt + RETIRED_PROBE_KEEP_MS - MINUTE;
+    await expect.poll(() => otherOpen.closed, POLL).toBe(true);
+    expect(await listed(h, probe.id)).toMatchObject({ state: 'expired', sessionsUsed: 1 });
     await expect(ftpLogin(port, probe.username, password)).rejects.toMatchObject({ code: 530, message: `530 ${PROBE_REPLIES.expired}` });
-    const detail = (
-      await h.app.inject({ method: 'GET', url: `/api/v1/probes/${probe.id}`, headers: await h.bearer() })
-    ).json<ProbeDetail>();
-    expect(detail.probe.sessionsUsed).toBe(0);
+
+    // 7 days after its expiry it is deleted; its sessions stay in history.
+    clock += MINUTE;
+    await expect
+      .poll(async () => (await h.app.inject({ method: 'GET', url: `/api/v1/probes/${probe.id}`, headers })).statusCode, POLL)
+      .toBe(404);
+    expect(await listed(h, probe.id)).toBeUndefined();
+    expect(await listed(h, other.probe.id)).toMatchObject({ state: 'expired' });
+    await expect(ftpLogin(port, probe.username, password)).rejects.toMatchObject({ code: 530, message: '530 Login incorrect' });
+    const history = await h.app.inject({ method: 'GET', url: `/api/v1/sessions/history?user=${probe.username}`, headers });
+    expect(history.json().items.length).toBeGreaterThanOrEqual(1);
   });
 });

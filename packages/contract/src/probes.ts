@@ -15,6 +15,9 @@ export const probeMode = (tls: boolean, mode: DataMode): ProbeMode => `${tls ? '
 
 export const PROBE_TOOLS = ['curl', 'lftp'] as const;
 export type ProbeTool = (typeof PROBE_TOOLS)[number];
+/** Whether a link still lets the customer log in: `expired` wins over `used-up` (an expired link is refused as expired). */
+export const PROBE_STATES = ['active', 'used-up', 'expired'] as const;
+export type ProbeState = (typeof PROBE_STATES)[number];
 export const PROBE_VERDICT_STATES = ['untested', 'works', 'fails'] as const;
 export type ProbeVerdictState = (typeof PROBE_VERDICT_STATES)[number];
 
@@ -34,6 +37,9 @@ export const Probe = Type.Object({
   sessionsUsed: Type.Integer(),
   createdBy: Type.String({ description: 'The admin who created it' }),
   note: Nullable(Type.String()),
+  state: Type.Enum(PROBE_STATES, {
+    description: 'From the clock and the logins used; expired links stay listed with their results for 7 days, without credentials',
+  }),
 });
 export type Probe = Static<typeof Probe>;
 

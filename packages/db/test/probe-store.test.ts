@@ -68,9 +68,21 @@ describe('probe store', () => {
   it('verifies the password like an account (unknown names and wrong passwords are both refused)', async () => {
     const probes = createProbeStore(openMemoryDb());
     const { probe, password } = await probes.create(newProbe());
-    expect(await probes.verifyLogin(probe.username, password)).toEqual({ ok: true, probe });
-    expect(await probes.verifyLogin(probe.username, 'wrong-password')).toEqual({ ok: false, reason: 'bad-password' });
-    expect(await probes.verifyLogin('probe-nobodyxx', password)).toEqual({ ok: false, reason: 'unknown-user' });
+    expect(await probes.verifyLogin(probe.username, password, 2_000)).toEqual({ ok: true, probe });
+    expect(await probes.verifyLogin(probe.username, 'wrong-password', 2_000)).toEqual({ ok: false, reason: 'bad-password' });
+    expect(await probes.verifyLogin('probe-nobodyxx', password, 2_000)).toEqual({ ok: false, reason: 'unknown-user' });
+  });
+
+  it('refuses an expired link as expired whatever the password, retired or not', async () => {
+    const probes = createProbeStore(openMemoryDb());
+    const { probe, password } = await probes.create(newProbe());
+    for (const guess of [password, 'wrong-password']) {
+      expect(await probes.verifyLogin(probe.username, guess, probe.expiresAt)).toEqual({ ok: false, reason: 'expired' });
+    }
+    probes.retireExpired(probe.expiresAt);
+    for (const guess of [password, 'wrong-password']) {
+      expect(await probes.verifyLogin(probe.username, guess, probe.expiresAt + 1)).toEqual({ ok: false, reason: 'expired' });
+    }
   });
 
   it('counts uses up to maxSessions, refuses after expiry, and says why', async () => {
@@ -87,16 +99,44 @@ describe('probe store', () => {
     expect(probes.countUse('nope', 2_000)).toBe('gone');
   });
 
-  it('sweeps expired links in bounded batches, leaving the others', async () => {
-    const probes = createProbeStore(openMemoryDb());
-    const expiries = [10_000, 20_000, 30_000, 90_000];
+  it('retires expired links in bounded batches: the rows stay, their passwords no longer verify', async () => {
+    const db = openMemoryDb();
+    const probes = createProbeStore(db);
     const created = [];
-    for (const expiresAt of expiries) created.push((await probes.create(newProbe({ expiresAt }))).probe);
-    expect(probes.sweepExpired(5_000)).toEqual([]);
-    expect(probes.sweepExpired(30_000, 2).map((p) => p.expiresAt)).toEqual([10_000, 20_000]);
-    expect(probes.sweepExpired(30_000, 2).map((p) => p.expiresAt)).toEqual([30_000]);
-    expect(probes.list().map((p) => p.id)).toEqual([created[3]?.id]);
-    expect(await probes.verifyLogin(created[0]?.username ?? '', 'x')).toEqual({ ok: false, reason: 'unknown-user' });
+    for (const expiresAt of [10_000, 20_000, 30_000, 90_000]) created.push(await probes.create(newProbe({ expiresAt })));
+    expect(probes.retireExpired(5_000)).toEqual([]);
+    expect(probes.retireExpired(30_000, 2).map((p) => p.expiresAt)).toEqual([10_000, 20_000]);
+    expect(probes.retireExpired(30_000, 2).map((p) => p.expiresAt)).toEqual([30_000]);
+    expect(probes.retireExpired(30_000, 2)).toEqual([]); // retired once
+    expect(probes.list()).toHaveLength(4);
+
+    const hashes = handleOf(db).sqlite.prepare('SELECT password_hash FROM probes ORDER BY expires_at').pluck().all();
+    expect(hashes.slice(0, 3)).toEqual(['', '', '']);
+    expect(hashes[3]).toMatch(/^\$argon2id\$/);
+    // Even with a clock before its expiry, the old password of a retired link fails: its hash is gone.
+    const [first] = created;
+    expect(await probes.verifyLogin(first?.probe.username ?? '', first?.password ?? '', 5_000)).toEqual({
+      ok: false,
+      reason: 'bad-password',
+    });
+    expect(probes.countUse(first?.probe.id ?? '', 30_000)).toBe('expired');
+  });
+
+  it('purges retired links expired before a time in bounded batches, never a live or unretired one', async () => {
+    const probes = createProbeStore(openMemoryDb());
+    for (const expiresAt of [10_000, 20_000, 30_000, 40_000, 90_000]) await probes.create(newProbe({ expiresAt }));
+    probes.retireExpired(30_000);
+    expect(probes.purgeRetired(5_000)).toEqual([]);
+    // 40_000 has expired but is not retired yet: the sweep retires (and disconnects) before it purges.
+    expect(probes.purgeRetired(40_000, 2).map((p) => p.expiresAt)).toEqual([10_000, 20_000]);
+    expect(probes.purgeRetired(40_000, 2).map((p) => p.expiresAt)).toEqual([30_000]);
+    expect(probes.purgeRetired(100_000)).toEqual([]);
+    expect(
+      probes
+        .list()
+        .map((p) => p.expiresAt)
+        .sort((a, b) => a - b),
+    ).toEqual([40_000, 90_000]);
   });
 
   it('gives every link its own name', async () => {

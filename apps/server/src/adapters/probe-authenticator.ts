@@ -1,9 +1,12 @@
 /**
  * FTP logins of probe links, in front of the account authenticator. A name that belongs to a probe link is checked
- * against the link (argon2id, like an account); every other name goes to the accounts. A correct password on a link
- * that has expired or is used up gets a 530 that says so (the customer should ask for a new link, not retype the
- * password); a wrong one gets the usual failed login, with its delay and its count towards a ban. Each login counts
- * one use. A probe login may only list and download, in the probe folder.
+ * against the link (argon2id, like an account); every other name goes to the accounts. A link that has expired gets
+ * a 530 that says so whatever the password: its name is random and the link is dead (retired links keep only their
+ * name and results), so the reply gives nothing away, and it still costs one argon2 verification like any failed
+ * login. A correct password on a used-up link gets a 530 that says so (the customer should ask for a new link, not
+ * retype the password); a wrong one gets the usual failed login, with its delay and its count towards a ban. Each
+ * login counts one use; a refused one counts none. A deleted link is gone: its name is unknown like any other. A
+ * probe login may only list and download, in the probe folder.
  */
 import type { ProbeRecord, ProbeStore } from '@ferry/db';
 import { FtpError, Reply, type FtpAccount, type LoginAttempt, type LoginResult } from '@ferry/ftp-core';
@@ -34,8 +37,11 @@ export function withProbeLogins(accounts: DbAuthenticator, opts: ProbeLoginOptio
   return {
     async login(attempt: LoginAttempt): Promise<LoginResult> {
       if (!opts.probes.findByUsername(attempt.username)) return accounts.login(attempt);
-      const checked = await opts.probes.verifyLogin(attempt.username, attempt.password);
-      if (!checked.ok) return checked;
+      const checked = await opts.probes.verifyLogin(attempt.username, attempt.password, opts.now());
+      if (!checked.ok) {
+        if (checked.reason === 'expired') throw new FtpError(Reply.NotLoggedIn, PROBE_REPLIES.expired);
+        return { ok: false, reason: checked.reason };
+      }
       const use = opts.probes.countUse(checked.probe.id, opts.now());
       if (use === 'gone') return { ok: false, reason: 'unknown-user' };
       if (use === 'expired') throw new FtpError(Reply.NotLoggedIn, PROBE_REPLIES.expired);

@@ -1,8 +1,10 @@
 /**
  * Probe links ("Test from the customer's network"): create one (its password and the commands to send, shown
- * once), list them, read one with its sessions and a verdict per way of connecting, delete one.
+ * once), list them (expired ones too, for a week), read one with its sessions and a verdict per way of connecting,
+ * delete one.
  */
-import { CreatedProbe, CreateProbeBody, Page, Probe, PROBE_LIMITS, ProbeDetail } from '@ferry/contract';
+import { CreatedProbe, CreateProbeBody, Page, Probe, PROBE_LIMITS, ProbeDetail, type ProbeState } from '@ferry/contract';
+import type { ProbeRecord } from '@ferry/db';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { PROBE_REPLIES } from '../adapters/probe-authenticator.js';
@@ -24,6 +26,12 @@ const SESSIONS_READ = 100;
 /** Transcript lines read per session: a probe session's commands produce a few dozen. */
 const LINES_PER_SESSION = 2_000;
 
+/** Whether the link still lets the customer log in at `now`; the same order as the login's checks. */
+function probeState(probe: ProbeRecord, now: number): ProbeState {
+  if (probe.expiresAt <= now) return 'expired';
+  return probe.sessionsUsed >= probe.maxSessions ? 'used-up' : 'active';
+}
+
 export const probesRoutes: FastifyPluginAsyncTypebox<ProbesRouteOptions> = async (app, { services }) => {
   const { probes, sessions, transcripts, findings } = services.stores;
   const found = (id: string) => {
@@ -31,6 +39,7 @@ export const probesRoutes: FastifyPluginAsyncTypebox<ProbesRouteOptions> = async
     if (!probe) throw Errors.ProbeNotFound(id);
     return probe;
   };
+  const withState = (probe: ProbeRecord) => ({ ...probe, state: probeState(probe, services.now()) });
 
   app.post(
     '/probes',
@@ -57,14 +66,21 @@ export const probesRoutes: FastifyPluginAsyncTypebox<ProbesRouteOptions> = async
       );
       const host = services.settings.values.passiveAddress ?? requestHost(req) ?? '127.0.0.1';
       const commands = probeCommands({ host, port: services.info.ftpPort, username: probe.username, password });
-      return reply.code(201).send({ probe, password, commands });
+      return reply.code(201).send({ probe: withState(probe), password, commands });
     },
   );
 
-  app.get('/probes', { schema: { tags: ['probes'], summary: 'Probe links, newest first', response: { 200: Page(Probe) } } }, async () => ({
-    items: probes.list(),
-    nextCursor: null,
-  }));
+  app.get(
+    '/probes',
+    {
+      schema: {
+        tags: ['probes'],
+        summary: 'Probe links, newest first: live ones, and expired ones for 7 days after their expiry',
+        response: { 200: Page(Probe) },
+      },
+    },
+    async () => ({ items: probes.list().map(withState), nextCursor: null }),
+  );
 
   app.get(
     '/probes/:id',
@@ -84,7 +100,7 @@ export const probesRoutes: FastifyPluginAsyncTypebox<ProbesRouteOptions> = async
         .reverse()
         .map((s) => ({ id: s.id, lines: transcripts.lines(s.id, { limit: LINES_PER_SESSION }), findings: findings.list(s.id) }));
       return {
-        probe,
+        probe: withState(probe),
         sessions: recorded.map((s) => ({
           id: s.id,
           startedAt: s.startedAt,

@@ -3,7 +3,8 @@ import { createdAtField, epochMs } from './columns.js';
 
 /**
  * Probe links: one-time, read-only FTP credentials an operator sends a customer to test passive, active and
- * FTPS from the customer's network. Deleted when they expire; their sessions stay in history (by username).
+ * FTPS from the customer's network. Retired when they expire (the password hash is cleared, the row stays with
+ * its results for a week), then deleted; their sessions stay in history (by username).
  */
 export const probes = sqliteTable(
   'probes',
@@ -11,7 +12,7 @@ export const probes = sqliteTable(
     id: text('id').primaryKey(),
     /** `probe-` and 8 random lowercase letters; never the name of an FTP account. */
     username: text('username').notNull().unique(),
-    /** argon2id PHC string, like users.password_hash. */
+    /** argon2id PHC string, like users.password_hash; empty once the link is retired (no password verifies). */
     passwordHash: text('password_hash').notNull(),
     createdAt: createdAtField(),
     expiresAt: epochMs('expires_at').notNull(),

@@ -1,5 +1,5 @@
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
-import { and, desc, eq, gt, inArray, lt, lte, sql } from 'drizzle-orm';
+import { and, desc, eq, gt, inArray, lt, lte, ne, sql } from 'drizzle-orm';
 import { handleOf, type Db } from '../client.js';
 import { hashPassword, verifyAgainstDummy, verifyPassword, warmDummyHash } from '../passwords.js';
 import { probes, type ProbeRow } from '../schema/probes.js';
@@ -10,8 +10,10 @@ import { isUniqueViolation } from './sqlite-errors.js';
 export const PROBE_USERNAME_PREFIX = 'probe-';
 /** Attempts at a free username before giving up (26^8 names: a clash is already rare). */
 const NAME_ATTEMPTS = 5;
-/** The list is of links alive now (expired ones are swept); this only bounds a flood of them. */
+/** The list holds live links and retired ones for a week (then they are purged); this only bounds a flood of them. */
 const LIST_LIMIT = 500;
+/** The password hash of a retired link: no password verifies against it. */
+const RETIRED_HASH = '';
 
 export interface NewProbe {
   createdAt: number;
@@ -27,7 +29,7 @@ export interface CreatedProbe {
   password: string;
 }
 
-export type ProbeLoginCheck = { ok: true; probe: ProbeRecord } | { ok: false; reason: 'unknown-user' | 'bad-password' };
+export type ProbeLoginCheck = { ok: true; probe: ProbeRecord } | { ok: false; reason: 'unknown-user' | 'bad-password' | 'expired' };
 
 /** What counting a login found: counted, or why the link refuses it. */
 export type ProbeUse = 'counted' | 'expired' | 'used-up' | 'gone';
@@ -100,12 +102,15 @@ export function createProbeStore(db: Db) {
     });
   }
 
-  /** Checks a password; an unknown name costs the same argon2 verification as a wrong password. */
-  async function verifyLogin(username: string, password: string): Promise<ProbeLoginCheck> {
+  /**
+   * Checks a password at `now`. An unknown name, and the name of a link that has expired at `now` (retired or not
+   * yet), cost the same argon2 verification as a wrong password; an expired link is `expired` whatever the password.
+   */
+  async function verifyLogin(username: string, password: string, now: number): Promise<ProbeLoginCheck> {
     const row = rowOf(username);
-    if (!row) {
+    if (!row || row.expiresAt <= now) {
       await verifyAgainstDummy(password);
-      return { ok: false, reason: 'unknown-user' };
+      return { ok: false, reason: row ? 'expired' : 'unknown-user' };
     }
     if (!(await verifyPassword(row.passwordHash, password))) return { ok: false, reason: 'bad-password' };
     return { ok: true, probe: toRecord(row) };
@@ -124,13 +129,32 @@ export function createProbeStore(db: Db) {
     return row.expiresAt <= now ? 'expired' : 'used-up';
   }
 
-  /** Deletes at most `limit` links expired at `now` (with their password hashes); returns them. */
-  function sweepExpired(now: number, limit = 200): ProbeRecord[] {
+  /**
+   * Retires at most `limit` links expired at `now`, oldest expiry first: their password hashes are cleared, the rows
+   * stay (with their results) until purgeRetired. Returns the links retired.
+   */
+  function retireExpired(now: number, limit = 200): ProbeRecord[] {
     return orm.transaction(() => {
       const ids = orm
         .select({ id: probes.id })
         .from(probes)
-        .where(lte(probes.expiresAt, now))
+        .where(and(lte(probes.expiresAt, now), ne(probes.passwordHash, RETIRED_HASH)))
+        .orderBy(probes.expiresAt)
+        .limit(limit)
+        .all()
+        .map((r) => r.id);
+      if (ids.length === 0) return [];
+      return orm.update(probes).set({ passwordHash: RETIRED_HASH }).where(inArray(probes.id, ids)).returning().all().map(toRecord);
+    });
+  }
+
+  /** Deletes at most `limit` retired links that expired at or before `before`, oldest expiry first; returns them. */
+  function purgeRetired(before: number, limit = 200): ProbeRecord[] {
+    return orm.transaction(() => {
+      const ids = orm
+        .select({ id: probes.id })
+        .from(probes)
+        .where(and(lte(probes.expiresAt, before), eq(probes.passwordHash, RETIRED_HASH)))
         .orderBy(probes.expiresAt)
         .limit(limit)
         .all()
@@ -140,7 +164,7 @@ export function createProbeStore(db: Db) {
     });
   }
 
-  return { create, get, findByUsername, list, remove, verifyLogin, countUse, sweepExpired };
+  return { create, get, findByUsername, list, remove, verifyLogin, countUse, retireExpired, purgeRetired };
 }
 
 export type ProbeStore = ReturnType<typeof createProbeStore>;
