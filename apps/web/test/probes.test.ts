@@ -1,6 +1,6 @@
 import type { ProbeCommand } from '@ferry/contract';
 import { describe, expect, it } from 'vitest';
-import { commandsByTool, expiryText, usesText } from '../src/lib/probes.js';
+import { commandsByTool, expiryText, liveCreated, PROBE_STATE_BADGES, usesText } from '../src/lib/probes.js';
 
 const command = (tool: 'curl' | 'lftp', id: string): ProbeCommand => ({ id, label: id, tls: false, mode: 'passive', tool, command: id });
 
@@ -27,5 +27,21 @@ describe('probe links', () => {
   it('count the logins used', () => {
     expect(usesText({ sessionsUsed: 3, maxSessions: 20 })).toBe('3 of 20 logins used');
     expect(usesText({ sessionsUsed: 20, maxSessions: 20 })).toBe('used up');
+  });
+
+  it('badge every state, an expired link in grey', () => {
+    expect(PROBE_STATE_BADGES.active).toEqual({ kind: 'ok', label: 'Active' });
+    expect(PROBE_STATE_BADGES['used-up']).toEqual({ kind: 'warn', label: 'Used up' });
+    expect(PROBE_STATE_BADGES.expired).toEqual({ kind: 'muted', label: 'Expired' });
+  });
+
+  it('offer the new link for copying only while the list says it is active', () => {
+    const created = { probe: { id: 'p1', state: 'active' as const } };
+    expect(liveCreated(null, [])).toBeNull();
+    expect(liveCreated(created, null)).toBe(created); // the list is not loaded yet
+    expect(liveCreated(created, [{ id: 'p2', state: 'expired' }])).toBe(created);
+    expect(liveCreated(created, [{ id: 'p1', state: 'active' }])).toBe(created);
+    expect(liveCreated(created, [{ id: 'p1', state: 'expired' }])).toBeNull();
+    expect(liveCreated(created, [{ id: 'p1', state: 'used-up' }])).toBeNull();
   });
 });

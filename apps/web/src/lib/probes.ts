@@ -1,5 +1,13 @@
 /** Wording and grouping for probe links ("Test from the customer's network"). */
-import { PROBE_TOOLS, type Probe, type ProbeCommand, type ProbeMode, type ProbeTool, type ProbeVerdictState } from '@ferry/contract';
+import {
+  PROBE_TOOLS,
+  type Probe,
+  type ProbeCommand,
+  type ProbeMode,
+  type ProbeState,
+  type ProbeTool,
+  type ProbeVerdictState,
+} from '@ferry/contract';
 
 export const MODE_LABELS: Record<ProbeMode, string> = {
   'plain-passive': 'Plain FTP, passive',
@@ -14,6 +22,27 @@ export const STATE_BADGES: Record<ProbeVerdictState, { kind: 'ok' | 'error' | 'i
   fails: { kind: 'error', label: 'Fails' },
   untested: { kind: 'info', label: 'Not tested' },
 };
+
+/** Badge class and text per link state. */
+export const PROBE_STATE_BADGES: Record<ProbeState, { kind: 'ok' | 'warn' | 'muted'; label: string }> = {
+  active: { kind: 'ok', label: 'Active' },
+  'used-up': { kind: 'warn', label: 'Used up' },
+  expired: { kind: 'muted', label: 'Expired' },
+};
+
+/**
+ * The link to show the new link's credentials and commands for: the listed version of `created` (it may have
+ * expired or been used up since), or null once its credentials no longer work, so that nothing dead is offered
+ * for copying.
+ */
+export function liveCreated<T extends { probe: Pick<Probe, 'id' | 'state'> }>(
+  created: T | null,
+  listed: readonly Pick<Probe, 'id' | 'state'>[] | null,
+): T | null {
+  if (!created) return null;
+  const state = listed?.find((p) => p.id === created.probe.id)?.state ?? created.probe.state;
+  return state === 'active' ? created : null;
+}
 
 /** Choices for how long a link works (minutes), within the API's 5-1440. */
 export const VALIDITY_CHOICES = [
