@@ -184,7 +184,12 @@ describe('probe commands', () => {
         "curl --ftp-pasv --connect-timeout 20 --user 'probe-abcdefgh:pa55-w_rd' 'ftp://ftp.example.com:2121/ferry-probe.txt' -o /dev/null",
     });
     expect(byId['curl-ftps-active']?.command).toMatch(/^curl --ssl-reqd --insecure --ftp-port - /);
-    expect(byId['curl-ftps-active']?.label).toContain('--insecure accepts the server');
+    expect(byId['curl-ftps-active']?.label).toBe(
+      "curl: FTPS (explicit TLS), active mode (--insecure accepts the server's self-signed certificate); " +
+        'curl 7.87 and 7.88 cannot do active FTPS: use the lftp command for this mode',
+    );
+    // Only active FTPS: the other curl commands work in those versions.
+    expect(commands.filter((c) => c.label.includes('curl 7.87')).map((c) => c.id)).toEqual(['curl-ftps-active']);
     expect(byId['lftp-plain-passive']?.command).toBe(
       "lftp -u 'probe-abcdefgh,pa55-w_rd' -e 'set ftp:passive-mode on; set ftp:ssl-allow no; set net:timeout 20; set net:max-retries 2; " +
         'set xfer:clobber on; ' +

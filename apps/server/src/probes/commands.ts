@@ -21,7 +21,10 @@ export function shellQuote(text: string): string {
 
 function label(tool: ProbeTool, tls: boolean, mode: DataMode): string {
   const base = `${tool}: ${tls ? 'FTPS (explicit TLS)' : 'plain FTP'}, ${mode} mode`;
-  return tool === 'curl' && tls ? `${base} (--insecure accepts the server's self-signed certificate)` : base;
+  if (tool !== 'curl' || !tls) return base;
+  const insecure = `${base} (--insecure accepts the server's self-signed certificate)`;
+  // curl issue #10666: the curl of Debian 12 fails every active-mode FTPS transfer, whatever the network.
+  return mode === 'active' ? `${insecure}; curl 7.87 and 7.88 cannot do active FTPS: use the lftp command for this mode` : insecure;
 }
 
 function curl(t: ProbeTarget, tls: boolean, mode: DataMode): string {
