@@ -159,6 +159,22 @@ describe.skipIf(unavailable !== null)('the transcript doctor in a NAT lab', () =
     expect(finding(copedTls, 'passive-address-unreachable').explanation).toContain('no router rewrote the reply');
   });
 
+  it('a wrong advertised address: suspected when a PASV client fails, named once EPSV is seen to work from the client', async () => {
+    const wrong = '203.0.113.99';
+    await setUp(DEFAULT_SCENARIO, { passiveAddress: wrong });
+    const alone = await expectRun('ftplib', { host: 'pub' }, { ok: false, codes: ['passive-data-never-arrived'] });
+    expect(finding(alone, 'passive-data-never-arrived').explanation).toContain(`the client was sent to ${wrong}`);
+    await expectRun('curl', { host: 'pub' }, WORKS); // EPSV: the address the client connected to
+    const named = await expectRun(
+      'ftplib',
+      { host: 'pub' },
+      { ok: false, codes: ['passive-address-unreachable', 'passive-data-never-arrived'] },
+    );
+    const f = finding(named, 'passive-address-unreachable');
+    expect(f.title).toBe(`The advertised address ${wrong} is not where the client reaches this server`);
+    expect(f.fix).toContain('FERRY_PASV_ADDRESS');
+  });
+
   it("server router's FTP helper rewrites 227: plain FTP works, FTPS does not, and the doctor names the helper", async () => {
     await setUp({ ...DEFAULT_SCENARIO, server: { forward: PASSIVE, helper: true } }, { passiveAddress: null });
     const plain = await expectRun('ftplib', { host: 'pub' }, { ok: true, codes: ['passive-address-unreachable'] });

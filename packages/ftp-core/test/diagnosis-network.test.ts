@@ -385,4 +385,43 @@ describe('what a real NAT lab showed', () => {
     expect(second.severity).toBe('warning');
     expect(second.fix).toContain('FERRY_PASV_ADDRESS');
   });
+
+  it('a wrong public advertised address: suspected in the text, and named as the fault once EPSV is seen to work', () => {
+    const settings = { passiveAddress: '198.51.100.99', passivePorts: { min: 50000, max: 50009 } };
+    const alone = new TranscriptBuilder();
+    alone.connect().login();
+    alone.pasv('198.51.100.99', 50003);
+    alone.quit();
+    const suspected = only(diagnose(alone.lines, contextFor(alone, settings)), 'passive-data-never-arrived');
+    expect(suspected.explanation).toContain('Or the advertised address is wrong: the client was sent to 198.51.100.99');
+    expect(diagnose(alone.lines, contextFor(alone, settings)).map((f) => f.code)).toEqual(['passive-data-never-arrived']);
+
+    // The same client's EPSV worked (curl), then its PASV (a client that trusts 227) did not.
+    const history = new ClientHistory();
+    const epsv = new TranscriptBuilder();
+    epsv.connect().login();
+    epsv.cmd('EPSV');
+    epsv.event({ type: 'passive-listening', command: 'EPSV', advertisedAddress: '198.51.100.99', port: 50004, clientAddress: epsv.client });
+    epsv.event({
+      type: 'data-opened',
+      mode: 'passive',
+      local: `${SERVER_LAN}:50004`,
+      peer: `${epsv.client}:1`,
+      tls: false,
+      tlsResumed: null,
+    });
+    epsv.quit();
+    expect(diagnose(epsv.lines, { ...contextFor(epsv, settings), history })).toEqual([]);
+    const pasv = new TranscriptBuilder();
+    pasv.at = epsv.at + 1000;
+    pasv.connect().login();
+    const offer = pasv.pasv('198.51.100.99', 50005);
+    pasv.quit();
+    const found = diagnose(pasv.lines, { ...contextFor(pasv, settings), history });
+    expect(found.map((f) => f.code).sort()).toEqual(['passive-address-unreachable', 'passive-data-never-arrived']);
+    const wrong = only(found, 'passive-address-unreachable');
+    expect(wrong.title).toBe('The advertised address 198.51.100.99 is not where the client reaches this server');
+    expect(wrong.explanation).toContain('the ports are open, so the advertised address is wrong');
+    expect(wrong.evidence[0]).toBe(offer);
+  });
 });

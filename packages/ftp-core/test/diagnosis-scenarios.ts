@@ -86,7 +86,15 @@ export const SCENARIOS: Scenario[] = [
     ['passive-address-unreachable', 'passive-data-never-arrived', 'router-ftp-helper'],
     (t) => {
       const history = new ClientHistory();
-      history.note(t.client, { sessionId: 'plain', at: t.at - 60_000, tls: false, path: 'passive', worked: true, address: '10.0.0.5' });
+      history.note(t.client, {
+        sessionId: 'plain',
+        at: t.at - 60_000,
+        tls: false,
+        command: 'PASV',
+        path: 'passive',
+        worked: true,
+        address: '10.0.0.5',
+      });
       t.connect().authTls().login();
       t.cmd('PROT P');
       t.pasv('10.0.0.5', 50007);

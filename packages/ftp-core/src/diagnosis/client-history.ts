@@ -4,15 +4,17 @@
  * the mark of a router's FTP helper. In memory, bounded in clients, entries per client and age.
  */
 export type DataPath = 'passive' | 'active';
+export type DataCommand = 'PASV' | 'EPSV' | 'PORT' | 'EPRT';
 
 export interface DataOutcome {
   sessionId: string;
   at: number;
   /** Whether the control connection was encrypted (FTPS). */
   tls: boolean;
+  command: DataCommand;
   path: DataPath;
   worked: boolean;
-  /** The address the client was given (PASV) or asked for (PORT/EPRT). */
+  /** The address the client was given (PASV, EPSV) or asked for (PORT/EPRT). */
   address: string;
 }
 

@@ -8,7 +8,7 @@ export type { DiagnosisContext, DiagnosisSettings, Finding, FindingSeverity, Ses
 export { FINDING_SEVERITIES } from './types.js';
 export { createSessionDoctor, diagnose, type SessionDoctor } from './doctor.js';
 export { FINDING_CODES, type FindingCode } from './codes.js';
-export { ClientHistory, type ClientHistoryOptions, type DataOutcome } from './client-history.js';
+export { ClientHistory, type ClientHistoryOptions, type DataCommand, type DataOutcome, type DataPath } from './client-history.js';
 export {
   checkConnectivity,
   type ConnectivityCheck,

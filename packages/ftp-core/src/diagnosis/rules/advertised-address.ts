@@ -19,9 +19,10 @@ export const PASSIVE_ADDRESS_UNREACHABLE = 'passive-address-unreachable';
 export const PASSIVE_ADDRESS_HAIRPIN = 'passive-address-hairpin';
 
 /** Why an advertised address is suspect. */
-type Suspicion = 'private-to-public' | 'loopback' | 'not-local' | 'hairpin';
+type Suspicion = 'private-to-public' | 'loopback' | 'not-local' | 'hairpin' | 'configured';
 
 interface Advertised {
+  sessionId: string;
   seq: number;
   at: number;
   address: string;
@@ -90,6 +91,27 @@ export function advertisedAddressRule({ ctx }: RuleEnv): Rule {
   }
 
   function reportUnreached(out: FindingSink, adv: Advertised, facts: SessionFactsView, extra: number[]): void {
+    if (adv.suspicion === 'configured') {
+      // EPSV reuses the address the client connected to: if that worked through the same passive ports,
+      // the ports are open and the address in the PASV reply is what fails.
+      const epsv = ctx.history?.recent(adv.client, adv.at).find((o) => o.command === 'EPSV' && o.worked);
+      if (!epsv) return;
+      out.report(
+        {
+          code: PASSIVE_ADDRESS_UNREACHABLE,
+          severity: 'error',
+          title: `The advertised address ${adv.address} is not where the client reaches this server`,
+          explanation:
+            `In its PASV reply the server told the client at ${adv.client} to connect to ${adv.address}, and no data connection arrived. ` +
+            `Yet the same client's EPSV data connections, which go to the address it connected to, reached the passive ports (${epsv.sessionId === adv.sessionId ? 'in this session' : `session ${epsv.sessionId}`}): ` +
+            `the ports are open, so the advertised address is wrong. ${currentSetting(ctx, facts.serverIp, adv.address)}`,
+          fix: `Set ${whereToSet('Advertised address', 'FERRY_PASV_ADDRESS')} to the address clients connect to (the public IP of the router in front of this server, or a DNS name that resolves to it). Clients that use EPSV are not affected.`,
+          at: adv.at,
+        },
+        [adv.seq, ...extra],
+      );
+      return;
+    }
     if (adv.suspicion === 'hairpin') {
       const network = adv.client.includes('.') ? `${adv.client.split('.').slice(0, 3).join('.')}.0/24` : `${adv.client}/64`;
       out.report(
@@ -161,9 +183,11 @@ export function advertisedAddressRule({ ctx }: RuleEnv): Rule {
                 ? 'not-local'
                 : isNonPublicAddress(client) && !isLoopback(client) && isPublicAddress(address) && isNonPublicAddress(facts.serverIp)
                   ? 'hairpin'
-                  : null;
+                  : ctx.settings.passiveAddress && isPublicAddress(address) && address !== facts.serverIp
+                    ? 'configured' // a public address that may not be this server's: suspect only if EPSV works and PASV does not
+                    : null;
         if (!suspicion) return;
-        offer = { seq: line.seq, at: line.at, address, client, suspicion };
+        offer = { sessionId: line.sessionId, seq: line.seq, at: line.at, address, client, suspicion };
         if (suspicion === 'private-to-public' || suspicion === 'loopback') {
           // Wrong for sure: say so at once, and soften it if the connection arrives anyway.
           privateOffers.first ??= offer;

@@ -1,6 +1,7 @@
 /** Every rule the doctor runs, in the order their findings are listed when they appear together. */
 import type { RuleFactory } from '../types.js';
 import { activeRule } from './active.js';
+import { clientMemoryRule } from './client-memory.js';
 import { advertisedAddressRule } from './advertised-address.js';
 import { connectionLimitsRule } from './connection-limits.js';
 import { filesRule } from './files.js';
@@ -24,4 +25,6 @@ export const RULES: readonly RuleFactory[] = [
   routerHelperRule,
   filesRule,
   gaveUpRule,
+  // Last: the others read the client's memory as it was before the line they look at.
+  clientMemoryRule,
 ];

@@ -36,6 +36,13 @@ export function passiveRule({ ctx }: RuleEnv): Rule {
   const failures: { wait: PendingWait; waitedMs: number; evidence: number[] }[] = [];
   const reachedPorts: number[] = [];
 
+  /** A configured public address in PASV is the other usual suspect: only PASV clients use it. */
+  function wrongAddress(wait: PendingWait): string {
+    const address = hostOf(wait.advertisedAddress);
+    if (wait.command !== 'PASV' || !ctx.settings.passiveAddress || !isPublicAddress(address)) return '';
+    return ` Or the advertised address is wrong: the client was sent to ${address} (${whereToSet('Advertised address', 'FERRY_PASV_ADDRESS')}); if that is not the address clients reach this server at, that alone explains it, and clients that use EPSV work while PASV clients fail.`;
+  }
+
   function explainOne(wait: PendingWait, waitedMs: number): string {
     const target = !wait.advertisedAddress
       ? `port ${wait.port}`
@@ -75,7 +82,7 @@ export function passiveRule({ ctx }: RuleEnv): Rule {
         `the firewall rule or the router's port forward covers fewer ports than Ferry uses. ${explainOne(last.wait, last.waitedMs)}`
       : `${explainOne(last.wait, last.waitedMs)} Logging in worked, so the control port ${ctx.controlPort} gets through; ` +
         `something between the client and this server blocks the passive data ports (${range}): usually a firewall, ` +
-        `or a router whose port forward does not include the passive range.${alsoPrivate}`;
+        `or a router whose port forward does not include the passive range.${alsoPrivate || wrongAddress(last.wait)}`;
     const fix = isAnyPortRange(passivePorts)
       ? `Ferry picks any free port for passive connections, which no firewall can open in advance. Set a fixed range such as 50000-50100 in ${whereToSet('Passive port range', 'FERRY_PASV_PORTS')}, then allow and forward that TCP range to this server.`
       : partly

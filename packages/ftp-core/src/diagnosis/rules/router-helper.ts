@@ -3,9 +3,9 @@
  * FTPS. The helper rewrites the address in plain-text PORT commands and 227 replies; it cannot read them
  * once they are encrypted. Needs the client's other sessions (DiagnosisContext.history).
  */
-import { hostOf, isNonPublicAddress, isPublicAddress } from '../../net/address.js';
-import type { DataOutcome, DataPath } from '../client-history.js';
-import { eventOf, movedOn } from './common.js';
+import { isNonPublicAddress, isPublicAddress } from '../../net/address.js';
+import type { DataOutcome } from '../client-history.js';
+import { dataAttempts } from './data-attempts.js';
 import { whereToSet } from '../format.js';
 import type { FindingSink, Rule, RuleEnv, SessionFactsView } from '../types.js';
 
@@ -17,8 +17,7 @@ function clock(at: number): string {
 
 export function routerHelperRule({ ctx }: RuleEnv): Rule {
   const history = ctx.history;
-  /** The data connection awaited now: after PASV (an address the helper may rewrite) or PORT/EPRT. */
-  let awaiting: { path: DataPath; address: string } | null = null;
+  const attempts = dataAttempts();
 
   function report(
     out: FindingSink,
@@ -54,56 +53,34 @@ export function routerHelperRule({ ctx }: RuleEnv): Rule {
     );
   }
 
-  function outcome(out: FindingSink, facts: SessionFactsView, sessionId: string, at: number, worked: boolean, evidence: number[]): void {
-    const waited = awaiting;
-    awaiting = null;
-    if (!waited || !history || !facts.clientIp) return;
-    const mine: DataOutcome = { sessionId, at, tls: facts.controlTls, path: waited.path, worked, address: waited.address };
-    history.note(facts.clientIp, mine);
-    // A plain success and an FTPS failure of the same mode, whichever came first.
-    const other = history.recent(facts.clientIp, at).find((o) => o.path === mine.path && o.tls !== mine.tls && o.worked !== mine.worked);
-    if (!other) return;
-    const failed = mine.worked ? other : mine;
-    const ok = mine.worked ? mine : other;
-    if (!failed.tls || ok.tls) return; // FTPS working where plain fails is something else
-    // Only a private address needs rewriting: the same private 227 address, or a refused private PORT.
-    if (!isPublicAddress(facts.clientIp) || !isNonPublicAddress(failed.address)) return;
-    if (failed.path === 'passive' && ok.address !== failed.address) return;
-    report(out, facts, failed, ok, evidence, !mine.worked);
-  }
-
   return {
-    observe({ line, facts }, out) {
-      if (awaiting && movedOn(line, facts)) outcome(out, facts, line.sessionId, line.at, false, [line.seq]);
-      const listening = eventOf(line, 'passive-listening');
-      if (listening) {
-        awaiting = listening.command === 'PASV' ? { path: 'passive', address: hostOf(listening.advertisedAddress) } : null;
-        return;
-      }
-      const requested = eventOf(line, 'active-requested');
-      if (requested) {
-        awaiting = { path: 'active', address: hostOf(requested.target) };
-        return;
-      }
-      const refused = eventOf(line, 'active-refused');
-      if (refused) {
-        if (refused.reason !== 'foreign-target') return;
-        awaiting = { path: 'active', address: hostOf(refused.target) };
-        return outcome(out, facts, line.sessionId, line.at, false, [line.seq]);
-      }
-      if (eventOf(line, 'data-refused') || eventOf(line, 'tls-failed')?.channel === 'data') {
-        awaiting = null; // the connection arrived: whatever failed after that is not the router's doing
-        return;
-      }
-      const opened = eventOf(line, 'data-opened');
-      if (opened) {
-        if (awaiting?.path === opened.mode) outcome(out, facts, line.sessionId, line.at, true, [line.seq]);
-        return;
-      }
-      const timeout = eventOf(line, 'data-timeout');
-      if ((timeout && awaiting?.path === timeout.mode) || (eventOf(line, 'data-connect-failed') && awaiting?.path === 'active')) {
-        outcome(out, facts, line.sessionId, line.at, false, [line.seq]);
-      }
+    observe(obs, out) {
+      const ended = attempts.observe(obs);
+      const { facts, line } = obs;
+      if (!ended || !history || !facts.clientIp) return;
+      const { command, path, address } = ended.attempt;
+      if (command === 'EPSV') return; // no address in the reply: nothing for a router to rewrite
+      const mine: DataOutcome = {
+        sessionId: line.sessionId,
+        at: ended.at,
+        tls: facts.controlTls,
+        command,
+        path,
+        worked: ended.worked,
+        address,
+      };
+      // A plain success and an FTPS failure of the same mode, whichever came first (the memory holds earlier lines only).
+      const other = history
+        .recent(facts.clientIp, ended.at)
+        .find((o) => o.command !== 'EPSV' && o.path === path && o.tls !== mine.tls && o.worked !== mine.worked);
+      if (!other) return;
+      const failed = mine.worked ? other : mine;
+      const ok = mine.worked ? mine : other;
+      if (!failed.tls || ok.tls) return; // FTPS working where plain fails is something else
+      // Only a private address needs rewriting: the same private 227 address, or a refused private PORT.
+      if (!isPublicAddress(facts.clientIp) || !isNonPublicAddress(failed.address)) return;
+      if (failed.path === 'passive' && ok.address !== failed.address) return;
+      report(out, facts, failed, ok, [ended.seq], !mine.worked);
     },
   };
 }
