@@ -191,7 +191,7 @@ describe('probe commands', () => {
     // Only active FTPS: the other curl commands work in those versions.
     expect(commands.filter((c) => c.label.includes('curl 7.87')).map((c) => c.id)).toEqual(['curl-ftps-active']);
     expect(byId['lftp-plain-passive']?.command).toBe(
-      "lftp -u 'probe-abcdefgh,pa55-w_rd' -e 'set ftp:passive-mode on; set ftp:ssl-allow no; set net:timeout 20; set net:max-retries 2; " +
+      "lftp -u 'probe-abcdefgh,pa55-w_rd' -e 'set ftp:passive-mode on; set ftp:ssl-allow no; set net:timeout 20; set net:max-retries 2; set net:reconnect-interval-base 5; " +
         'set xfer:clobber on; ' +
         "ls; get ferry-probe.txt -o /dev/null; bye' 'ftp://ftp.example.com:2121'",
     );

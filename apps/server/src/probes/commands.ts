@@ -47,6 +47,8 @@ function lftp(t: ProbeTarget, tls: boolean, mode: DataMode): string {
     // lftp retries a failing connection for a long time by default; one report is what the test needs.
     'net:timeout 20',
     'net:max-retries 2',
+    // …and waits 30 s before a retry by default.
+    'net:reconnect-interval-base 5',
     // Without it lftp refuses to "overwrite" /dev/null.
     'xfer:clobber on',
   ];
