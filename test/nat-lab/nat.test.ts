@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { CreatedProbe as ProbeCreated, Finding, ProbeDetail as ProbeResult } from '@ferry/contract';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collectPageErrors, launchBrowser, newPage, saveScreenshot } from '../support/browser.js';
+import { collectPageErrors, launchBrowser, newPage, saveScreenshot, signIn } from '../support/browser.js';
 import { HELLO, runClient, type ClientName, type ClientOptions } from './support/clients.js';
 import { startLabFerry, type LabFerry } from './support/ferry.js';
 import { ADDR, Lab, labUnavailable, type Host } from './support/lab.js';
@@ -309,11 +309,7 @@ describe.skipIf(unavailable !== null)('the transcript doctor in a NAT lab', () =
     try {
       const page = await newPage(browser);
       const errors = collectPageErrors(page);
-      await page.goto(`${system.httpUrl}/`);
-      await page.getByLabel('Username').fill(system.adminUser);
-      await page.getByLabel('Password').fill(system.adminPassword);
-      await page.getByRole('button', { name: 'Sign in' }).click();
-      await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
+      await signIn(page, system);
       await page.goto(`${system.httpUrl}/sessions/history/${encodeURIComponent(session.id)}`);
       const transcript = page.getByRole('region', { name: 'Stored transcript' });
       const card = transcript.getByRole('article', { name: 'Diagnosis: The client never opened the passive data connection' });

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collectPageErrors, launchBrowser, newPage, saveScreenshot } from '../support/browser.js';
+import { collectPageErrors, launchBrowser, newPage, saveScreenshot, signIn } from '../support/browser.js';
 import { REPO_ROOT, startSystem, type System } from '../support/start-system.js';
 
 const run = promisify(execFile);
@@ -37,11 +37,7 @@ describe("test from the customer's network", () => {
   });
 
   it('creates a link, shows its commands once, reports what the customer ran, and deletes it', async () => {
-    await page.goto(`${system.httpUrl}/`);
-    await page.getByLabel('Username').fill(system.adminUser);
-    await page.getByLabel('Password').fill(system.adminPassword);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
+    await signIn(page, system);
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Get connected' }).click();
     await page.getByRole('heading', { name: "Test from the customer's network" }).waitFor();
     await page.getByText('No test links').waitFor();

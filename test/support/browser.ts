@@ -70,3 +70,12 @@ export function collectPageErrors(page: Page): string[] {
   });
   return errors;
 }
+
+/** Opens the admin site at `httpUrl`, signs in as the admin and waits for the Overview. */
+export async function signIn(page: Page, system: { httpUrl: string; adminUser: string; adminPassword: string }): Promise<void> {
+  await page.goto(`${system.httpUrl}/`);
+  await page.getByLabel('Username').fill(system.adminUser);
+  await page.getByLabel('Password').fill(system.adminPassword);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
+}

@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Control, createUser, eventually, patchSettings, sessionOf } from '../diagnosis/support/doctor.js';
-import { collectPageErrors, launchBrowser, newPage, saveScreenshot } from '../support/browser.js';
+import { collectPageErrors, launchBrowser, newPage, saveScreenshot, signIn } from '../support/browser.js';
 import { REPO_ROOT, startSystem, type System } from '../support/start-system.js';
 
 const FTP_USER = 'doc-frida';
@@ -36,11 +36,7 @@ describe('transcript doctor in the dashboard', () => {
     browser = await launchBrowser();
     page = await newPage(browser);
     pageErrors = collectPageErrors(page);
-    await page.goto(`${system.httpUrl}/`);
-    await page.getByLabel('Username').fill(system.adminUser);
-    await page.getByLabel('Password').fill(system.adminPassword);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
+    await signIn(page, system);
   });
 
   afterAll(async () => {

@@ -5,7 +5,7 @@
  * refused (foreign peer, TLS) ends the attempt without a verdict: another finding explains it.
  */
 import { hostOf } from '../../net/address.js';
-import type { DataCommand, DataPath } from '../client-history.js';
+import type { DataCommand, DataOutcome, DataPath } from '../client-history.js';
 import type { Observation } from '../types.js';
 import { eventOf, movedOn } from './common.js';
 
@@ -66,4 +66,10 @@ export function dataAttempts(): { observe(obs: Observation): AttemptEnd | null }
       return null;
     },
   };
+}
+
+/** An ended attempt as the doctor's memory of the client keeps it. */
+export function outcomeOf(ended: AttemptEnd, { line, facts }: Observation): DataOutcome {
+  const { command, path, address } = ended.attempt;
+  return { sessionId: line.sessionId, at: ended.at, tls: facts.controlTls, command, path, worked: ended.worked, address };
 }

@@ -5,7 +5,7 @@
  */
 import { isNonPublicAddress, isPublicAddress } from '../../net/address.js';
 import type { DataOutcome } from '../client-history.js';
-import { dataAttempts } from './data-attempts.js';
+import { dataAttempts, outcomeOf } from './data-attempts.js';
 import { whereToSet } from '../format.js';
 import type { FindingSink, Rule, RuleEnv, SessionFactsView } from '../types.js';
 
@@ -56,19 +56,11 @@ export function routerHelperRule({ ctx }: RuleEnv): Rule {
   return {
     observe(obs, out) {
       const ended = attempts.observe(obs);
-      const { facts, line } = obs;
+      const { facts } = obs;
       if (!ended || !history || !facts.clientIp) return;
-      const { command, path, address } = ended.attempt;
+      const mine = outcomeOf(ended, obs);
+      const { command, path } = mine;
       if (command === 'EPSV') return; // no address in the reply: nothing for a router to rewrite
-      const mine: DataOutcome = {
-        sessionId: line.sessionId,
-        at: ended.at,
-        tls: facts.controlTls,
-        command,
-        path,
-        worked: ended.worked,
-        address,
-      };
       // A plain success and an FTPS failure of the same mode, whichever came first (the memory holds earlier lines only).
       const other = history
         .recent(facts.clientIp, ended.at)
