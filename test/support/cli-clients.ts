@@ -27,7 +27,10 @@ export async function lftpMirrorRoundTrip(opts: {
     'quit',
   ].join('; ');
   const login = `${opts.user.username},${opts.user.password}`;
-  await run('lftp', ['-u', login, '-p', String(opts.system.ftpPort), '-e', script, '127.0.0.1'], { timeout: 60_000 });
+  // lftp writes names in the locale's charset: without a UTF-8 locale (a bare CI environment) it turns every
+  // non-ASCII character into '?'.
+  const env = { ...process.env, LC_ALL: 'C.UTF-8' };
+  await run('lftp', ['-u', login, '-p', String(opts.system.ftpPort), '-e', script, '127.0.0.1'], { timeout: 60_000, env });
 }
 
 /** The plain-text transcript and structured events of `username`'s newest recorded session (empty if none yet). */
