@@ -94,7 +94,7 @@ describe('ABOR, REST, ASCII, APPE, STOU', () => {
     socket.pause(); // the server blocks on backpressure mid-transfer
     expect((await c.send('RETR huge.bin')).code).toBe(150);
     await until(() => (t.server.sessions().find((s) => s.transfer)?.transfer?.bytes ?? 0) > 0);
-    c.write(Buffer.from([0xff, 0xf4, 0xff, 0xf2])); // Telnet IP + Synch, as ftplib sends
+    c.write(Buffer.from([0xff, 0xf4, 0xff, 0xf2])); // Telnet IP + Synch, as classic clients send (abor.socket.test.ts has every layout)
     expect((await c.send('ABOR')).code).toBe(426);
     expect((await c.read()).code).toBe(226);
     expect((await c.send('NOOP')).code).toBe(200);
