@@ -65,7 +65,7 @@ describe('login and session commands', () => {
     expect(feat.code).toBe(211);
     expect(feat.lines[1]).toBe(' EPSV');
     for (const f of [' SIZE', ' MDTM', ' REST STREAM', ' UTF8', ' MFMT', ' EPRT', ' CLNT', ' HOST']) expect(feat.lines).toContain(f);
-    expect(feat.lines.some((l) => l.startsWith(' MLST type*;size*;modify*;perm*;unique*;'))).toBe(true);
+    expect(feat.lines.some((l) => l.startsWith(' MLST type*;size*;modify*;perm*;unique*;UNIX.mode*;'))).toBe(true);
     const help = await c.send('HELP');
     expect(help.code).toBe(214);
     expect(help.text).toContain('XMKD');
@@ -174,7 +174,9 @@ describe('file commands', () => {
   it('MLST shows facts over the control connection', async () => {
     const r = await c.send('MLST f.txt');
     expect(r.code).toBe(250);
-    expect(r.lines[1]).toMatch(/^ type=file;size=6;modify=20200102030405;perm=adfrw;unique=[0-9a-f]+g[0-9a-f]+; \/f\.txt$/);
+    expect(r.lines[1]).toMatch(
+      /^ type=file;size=6;modify=20200102030405;perm=adfrw;unique=[0-9a-f]+g[0-9a-f]+;UNIX\.mode=0[0-7]{3}; \/f\.txt$/,
+    );
   });
 
   it('STAT <path> lists over the control connection', async () => {
@@ -200,8 +202,8 @@ describe('listings over passive data connections', () => {
     const nlst = await listOver('NLST l');
     expect(nlst.data.split('\r\n').filter(Boolean).sort()).toEqual(['one.txt', 'sub']);
     const mlsd = await listOver('MLSD l');
-    expect(mlsd.data).toMatch(/type=dir;modify=\d{14};perm=cdeflmp;unique=\w+; sub\r\n/);
-    expect(mlsd.data).toMatch(/type=file;size=1;modify=\d{14};perm=adfrw;unique=\w+; one\.txt\r\n/);
+    expect(mlsd.data).toMatch(/type=dir;modify=\d{14};perm=cdeflmp;unique=\w+;UNIX\.mode=0755; sub\r\n/);
+    expect(mlsd.data).toMatch(/type=file;size=1;modify=\d{14};perm=adfrw;unique=\w+;UNIX\.mode=0644; one\.txt\r\n/);
     expect((await c.send('MLSD l/one.txt')).code).toBe(550);
   });
 

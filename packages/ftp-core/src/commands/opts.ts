@@ -23,7 +23,8 @@ export default defineCommand({
         .split(';')
         .map((f) => f.trim().toLowerCase())
         .filter((f) => f !== '');
-      const facts = MLST_FACTS.filter((f) => wanted.includes(f));
+      // Fact names are case-insensitive (RFC 3659 §7.9); the reply spells them as FEAT does.
+      const facts = MLST_FACTS.filter((f) => wanted.includes(f.toLowerCase()));
       session.mlstFacts = new Set<MlstFact>(facts);
       return reply(Reply.Ok, `MLST OPTS ${facts.map((f) => `${f};`).join('')}`);
     }

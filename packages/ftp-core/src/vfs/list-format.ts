@@ -64,7 +64,12 @@ export function parseTimeVal(text: string): Date | null {
   return date;
 }
 
-export const MLST_FACTS = ['type', 'size', 'modify', 'perm', 'unique'] as const;
+/**
+ * UNIX.mode (the permission bits in octal, as ProFTPD and Pure-FTPd send them) lets clients such as NcFTP show
+ * real modes. UNIX.owner and UNIX.group are left out: they would name the server's own accounts, which mean
+ * nothing to an FTP user (every file belongs to the service's account) and tell an outsider about the host.
+ */
+export const MLST_FACTS = ['type', 'size', 'modify', 'perm', 'unique', 'UNIX.mode'] as const;
 export type MlstFact = (typeof MLST_FACTS)[number];
 
 /** RFC 3659 §7.5.5 perm fact letters from the permissions that apply to the entry and its directory. */
@@ -97,5 +102,11 @@ export function formatFacts(entry: ListEntry, opts: { facts: ReadonlySet<MlstFac
   if (opts.facts.has('modify')) parts.push(`modify=${timeVal(stats.mtime)}`);
   if (opts.facts.has('perm')) parts.push(`perm=${opts.perm}`);
   if (opts.facts.has('unique')) parts.push(`unique=${stats.dev.toString(16)}g${stats.ino.toString(16)}`);
+  if (opts.facts.has('UNIX.mode')) parts.push(`UNIX.mode=${unixMode(stats)}`);
   return `${parts.join(';')}; ${entry.name}`;
+}
+
+/** `0644`: the permission bits (with setuid, setgid and sticky) in octal, at least four digits. */
+export function unixMode(stats: Stats): string {
+  return (stats.mode & 0o7777).toString(8).padStart(4, '0');
 }
