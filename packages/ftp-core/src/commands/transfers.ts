@@ -119,14 +119,23 @@ export async function upload(session: AuthenticatedSession, path: string, mode: 
   });
 }
 
-/** Sends the batches of lines produced by `lines` over a data connection (LIST, NLST, MLSD). */
-export async function listing(session: Session, path: string, lines: AsyncIterable<string[]>): Promise<void> {
+/**
+ * Sends the batches of lines produced by `lines` over a data connection (LIST, NLST, MLSD); `completed` is
+ * the 226's text when it has more to say than "Transfer complete".
+ */
+export async function listing(
+  session: Session,
+  path: string,
+  lines: AsyncIterable<string[]>,
+  opts: { completed?: string | undefined } = {},
+): Promise<void> {
   await runTransfer(session, {
     direction: 'listing',
     path,
     offset: 0,
     size: null,
     announce: `Opening ${modeName(session)} mode data connection for the listing of ${path}`,
+    completed: opts.completed,
     move: async (data, signal, count) => {
       const source = Readable.from(crlf(lines), { objectMode: false });
       const moved = pipeline(source, data, { signal });
