@@ -105,6 +105,10 @@ export interface FtpSettings {
   tlsData: TlsPolicy;
   /** Refuse TLS data connections that do not resume the control connection's TLS session. */
   requireTlsSessionResumption: boolean;
+  /** Most bytes one HASH/XCRC/… request may hash (default 64 GiB; see commands/checksum.ts). */
+  checksumMaxBytes?: number;
+  /** Longest one HASH/XCRC/… request may hash before it is stopped with 451 (default 10 minutes). */
+  checksumTimeoutMs?: number;
 }
 
 export const DEFAULT_FTP_SETTINGS: FtpSettings = {

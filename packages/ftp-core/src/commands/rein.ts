@@ -1,4 +1,5 @@
 import { Reply, reply } from '../reply.js';
+import { selectHashAlgorithm } from './checksum.js';
 import { defineCommand, noArgs } from './define.js';
 
 export default defineCommand({
@@ -9,6 +10,7 @@ export default defineCommand({
   args: noArgs,
   run(session) {
     session.reinitialize();
+    selectHashAlgorithm(session, null);
     return reply(Reply.ServiceReady, 'Ready for a new user');
   },
 });
