@@ -1,7 +1,9 @@
 /**
  * Typed errors. An FtpError carries the reply the client gets; VFS errors are mapped to replies in one
- * place (toReply). A client never sees an internal error's message.
+ * place (toReply), and whatever ends a data transfer in one other (toTransferReply), which shares its
+ * texts. A client never sees an internal error's message.
  */
+import { DataChannelError, type DataFailure } from './data-channel/data-channel.js';
 import type { Permission } from './ports.js';
 import { Reply, reply, type FtpReply, type ReplyCode } from './reply.js';
 
@@ -93,4 +95,52 @@ export function toReply(err: unknown): FtpReply | null {
     return reply(code, text(err.path));
   }
   return null;
+}
+
+/** What ended a data transfer, for its events and its rollback. */
+export type TransferFailureCause =
+  'data-connection' | 'tls-failed' | 'tls-not-resumed' | 'connection-closed' | 'quota-exceeded' | 'disk-full' | 'file-system' | 'internal';
+
+/** A failed data transfer: the reply the client gets, and the detail that only the transcript keeps. */
+export interface TransferFailure {
+  reply: FtpReply;
+  cause: TransferFailureCause;
+  /** The detailed error for the operator (transcript, transfer event); never sent to the client. */
+  error: string;
+}
+
+/** Fixed texts: Node's messages (TLS alerts, socket errors) stay in the transcript. */
+const DATA_CHANNEL_REPLIES: Record<DataFailure, [TransferFailureCause, FtpReply]> = {
+  timeout: ['data-connection', reply(Reply.CantOpenData, "Can't open data connection: none was made in time")],
+  'connect-failed': ['data-connection', reply(Reply.CantOpenData, "Can't open data connection: could not connect to your address")],
+  'tls-failed': ['tls-failed', reply(Reply.CantOpenData, "Can't open data connection: TLS handshake failed")],
+  'tls-not-resumed': ['tls-not-resumed', reply(Reply.ProtocolNotSupported, 'Data connection refused: TLS session resumption is required')],
+  aborted: ['data-connection', reply(Reply.CantOpenData, "Can't open data connection")],
+};
+
+const NETWORK_ERRORS = new Set(['ECONNRESET', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOSE', 'ETIMEDOUT', 'ERR_STREAM_DESTROYED']);
+
+/**
+ * The one mapping from the error that ended a data transfer (after its 150) to its final reply. RFC 959
+ * §5.4 allows only transfer replies there: 425 (no data connection), 426 (it closed; transfer aborted),
+ * 451 (local error in processing: a file-system refusal mid-transfer is one, where before the 150 it
+ * would be a 550), 452/552 (storage). The client sees fixed texts and virtual paths only.
+ */
+export function toTransferReply(err: unknown, path: string): TransferFailure {
+  if (err instanceof DataChannelError) {
+    const [cause, r] = DATA_CHANNEL_REPLIES[err.failure];
+    return { reply: r, cause, error: err.message };
+  }
+  const code = (err as NodeJS.ErrnoException | null)?.code ?? (err as Error | null)?.message;
+  if (code && NETWORK_ERRORS.has(code)) {
+    return { reply: reply(Reply.TransferAborted, 'Data connection closed; transfer aborted'), cause: 'connection-closed', error: code };
+  }
+  const vfs = err instanceof VfsError ? err : fromFsError(err, path);
+  if (!(vfs instanceof VfsError)) {
+    return { reply: reply(Reply.LocalError, 'Local error in processing; transfer failed'), cause: 'internal', error: 'internal error' };
+  }
+  const [replyCode, text] = VFS_REPLIES[vfs.kind];
+  if (vfs.kind === 'quota-exceeded') return { reply: reply(replyCode, text(vfs.path)), cause: 'quota-exceeded', error: 'quota exceeded' };
+  if (vfs.kind === 'disk-full') return { reply: reply(replyCode, text(vfs.path)), cause: 'disk-full', error: 'disk full' };
+  return { reply: reply(Reply.LocalError, text(vfs.path)), cause: 'file-system', error: vfs.kind };
 }

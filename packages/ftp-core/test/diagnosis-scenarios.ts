@@ -253,7 +253,7 @@ export const SCENARIOS: Scenario[] = [
     t.cmd('LIST');
     t.reply('150 Opening data connection');
     t.event({ type: 'tls-failed', channel: 'data', error: 'TLS handshake timed out after 2000 ms' }, 2000);
-    t.reply("425 Can't open data connection: TLS handshake timed out after 2000 ms");
+    t.reply("425 Can't open data connection: TLS handshake failed");
     t.wait(20_000);
   }),
   scenario('password guessing', ['login-unknown-user', 'login-bad-password', 'login-guessing'], (t) => {

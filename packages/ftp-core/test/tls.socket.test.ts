@@ -5,7 +5,7 @@ import { Readable, Writable } from 'node:stream';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { Client } from 'basic-ftp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collect, RawClient } from './support/raw-client.js';
+import { collect, RawClient, readData } from './support/raw-client.js';
 import { startServer, testCertificate, type TestServer } from './support/server.js';
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
@@ -133,6 +133,21 @@ describe('explicit and implicit FTPS', () => {
     expect(opened).toEqual([0, 1, 2].map(() => expect.objectContaining({ tls: true, tlsResumed: true })));
     expect((await c.send('CCC')).code).toBe(534);
     expect((await c.send('PROT S')).code).toBe(536);
+    c.close();
+  });
+
+  it("a failed data handshake answers 425 with a fixed text; Node's error stays in the transcript", async () => {
+    const { c } = await secureControl(t.port);
+    await c.send('PBSZ 0');
+    await c.send('PROT P');
+    const { socket } = await readData(await c.epsv());
+    expect((await c.send('LIST')).code).toBe(150);
+    socket.end('this is not a TLS ClientHello\r\n');
+    const r = await c.read();
+    expect(r).toMatchObject({ code: 425, text: "425 Can't open data connection: TLS handshake failed" });
+    const failed = t.transcript.filter((l) => l.event?.type === 'tls-failed').at(-1)?.event;
+    expect(failed).toMatchObject({ channel: 'data', error: expect.any(String) });
+    expect((failed as { error: string }).error.length).toBeGreaterThan(0);
     c.close();
   });
 

@@ -4,9 +4,9 @@
  * and the transcript events around it. The channel is released whatever happens.
  */
 import type { Duplex } from 'node:stream';
-import { DataChannelError, type DataConnection } from '../data-channel/data-channel.js';
+import type { DataChannelError, DataConnection } from '../data-channel/data-channel.js';
 import { resetError, watchPeerEnd } from '../data-channel/peer-reset.js';
-import { VfsError } from '../errors.js';
+import { toTransferReply } from '../errors.js';
 import type { TransferDirection, TransferOutcome } from '../events.js';
 import { Reply, reply, type FtpReply } from '../reply.js';
 import type { ActiveTransfer, Session } from '../session/session.js';
@@ -32,8 +32,6 @@ export interface TransferSpec {
   /** Text of the 226 reply. */
   completed?: string;
 }
-
-const NETWORK_ERRORS = new Set(['ECONNRESET', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOSE', 'ETIMEDOUT', 'ERR_STREAM_DESTROYED']);
 
 export async function runTransfer(session: Session, spec: TransferSpec): Promise<void> {
   const channel = session.takeDataChannel(); // one channel serves one transfer
@@ -92,10 +90,8 @@ export async function runTransfer(session: Session, spec: TransferSpec): Promise
     outcome = 'ok';
     final = reply(Reply.ClosingData, spec.completed ?? 'Transfer complete');
   } catch (err) {
-    ({ final, outcome, error } = failure(session, spec, err, controller.signal.aborted));
-    const refused =
-      (err instanceof VfsError && (err.kind === 'quota-exceeded' || err.kind === 'disk-full')) ||
-      (err as NodeJS.ErrnoException | null)?.code === 'ENOSPC';
+    let refused: boolean;
+    ({ final, outcome, error, refused } = failure(session, spec, err, controller.signal.aborted));
     await spec.rollback?.(refused ? 'refused' : 'other').catch(() => undefined);
   } finally {
     channel.close();
@@ -116,59 +112,39 @@ function failure(
   spec: TransferSpec,
   err: unknown,
   aborted: boolean,
-): { final: FtpReply; outcome: TransferOutcome; error: string } {
-  if (aborted) return { final: reply(Reply.TransferAborted, 'Transfer aborted'), outcome: 'aborted', error: 'aborted by the client' };
-  if (err instanceof DataChannelError) {
-    if (err.failure === 'tls-not-resumed') {
+): { final: FtpReply; outcome: TransferOutcome; error: string; refused: boolean } {
+  if (aborted) {
+    return { final: reply(Reply.TransferAborted, 'Transfer aborted'), outcome: 'aborted', error: 'aborted by the client', refused: false };
+  }
+  const { reply: final, cause, error } = toTransferReply(err, spec.path);
+  switch (cause) {
+    case 'tls-not-resumed':
       session.event(
-        { type: 'data-refused', peer: err.peer ?? '', expected: session.remoteAddress, reason: 'tls-not-resumed' },
+        { type: 'data-refused', peer: (err as DataChannelError).peer ?? '', expected: session.remoteAddress, reason: 'tls-not-resumed' },
         "Refused the data connection: it did not resume the control connection's TLS session",
       );
-      return {
-        final: reply(Reply.ProtocolNotSupported, 'Data connection refused: TLS session resumption is required'),
-        outcome: 'failed',
-        error: err.message,
-      };
-    }
-    if (err.failure === 'tls-failed') {
+      break;
+    case 'tls-failed':
+      session.event({ type: 'tls-failed', channel: 'data', error }, `TLS handshake on the data connection failed: ${error}`);
+      break;
+    case 'quota-exceeded': {
+      const a = session.account;
       session.event(
-        { type: 'tls-failed', channel: 'data', error: err.message },
-        `TLS handshake on the data connection failed: ${err.message}`,
+        { type: 'quota-exceeded', path: spec.path, quotaBytes: a?.quotaBytes ?? null, quotaFiles: a?.quotaFiles ?? null },
+        `Upload of ${spec.path} stopped: quota exceeded`,
       );
+      break;
     }
-    return { final: reply(Reply.CantOpenData, `Can't open data connection: ${err.message}`), outcome: 'failed', error: err.message };
+    case 'disk-full':
+      session.event({ type: 'disk-full', path: spec.path }, `Upload of ${spec.path} stopped: the disk is full`);
+      break;
+    case 'internal':
+      session.ctx.countError();
+      session.ctx.emitError(session.id, err);
+      session.ctx.log.error({ sessionId: session.id, err }, 'transfer failed');
+      break;
   }
-  if (err instanceof VfsError && err.kind === 'quota-exceeded') {
-    const a = session.account;
-    session.event(
-      { type: 'quota-exceeded', path: spec.path, quotaBytes: a?.quotaBytes ?? null, quotaFiles: a?.quotaFiles ?? null },
-      `Upload of ${spec.path} stopped: quota exceeded`,
-    );
-    return {
-      final: reply(Reply.ExceededStorage, `${spec.path}: Quota exceeded; upload stopped`),
-      outcome: 'failed',
-      error: 'quota exceeded',
-    };
-  }
-  if (err instanceof VfsError && err.kind === 'disk-full') {
-    session.event({ type: 'disk-full', path: spec.path }, `Upload of ${spec.path} stopped: the disk is full`);
-    return { final: reply(Reply.InsufficientStorage, `${spec.path}: Insufficient storage space`), outcome: 'failed', error: 'disk full' };
-  }
-  const code = (err as NodeJS.ErrnoException | null)?.code ?? (err as Error | null)?.message;
-  if (code && NETWORK_ERRORS.has(code)) {
-    return { final: reply(Reply.TransferAborted, 'Data connection closed; transfer aborted'), outcome: 'failed', error: code };
-  }
-  if (err instanceof VfsError) {
-    return { final: reply(Reply.LocalError, `${spec.path}: ${err.kind.replace(/-/g, ' ')}`), outcome: 'failed', error: err.kind };
-  }
-  if ((err as NodeJS.ErrnoException | null)?.code === 'ENOSPC') {
-    session.event({ type: 'disk-full', path: spec.path }, `Upload of ${spec.path} stopped: the disk is full`);
-    return { final: reply(Reply.InsufficientStorage, `${spec.path}: Insufficient storage space`), outcome: 'failed', error: 'disk full' };
-  }
-  session.ctx.countError();
-  session.ctx.emitError(session.id, err);
-  session.ctx.log.error({ sessionId: session.id, err }, 'transfer failed');
-  return { final: reply(Reply.LocalError, 'Local error in processing; transfer failed'), outcome: 'failed', error: 'internal error' };
+  return { final, outcome: 'failed', error, refused: cause === 'quota-exceeded' || cause === 'disk-full' };
 }
 
 function finish(
