@@ -118,8 +118,22 @@ describe('XCRC', () => {
   });
 });
 
+describe('XMD5, XSHA1 and XSHA256', () => {
+  it.each([
+    ['XMD5', 'MD5'],
+    ['XSHA1', 'SHA-1'],
+    ['XSHA256', 'SHA-256'],
+  ] as const)('%s sums a whole file and a range like XCRC, and FEAT lists it', async (verb, algorithm) => {
+    const hex = (b: Buffer) => `250 ${sums[algorithm](b).toUpperCase()}`;
+    expect((await c.send(`${verb} big.bin`)).text).toBe(hex(payload));
+    expect((await c.send(`${verb} "big.bin" 100 2000000`)).text).toBe(hex(payload.subarray(100, 2000000)));
+    expect((await c.send(`${verb} big.bin 10 5`)).code).toBe(501);
+    expect((await c.send('FEAT')).text).toContain(` ${verb} filename;start;end`);
+  });
+});
+
 describe('refusals', () => {
-  it.each(['HASH', 'XCRC'])('%s answers 550 for what RETR would refuse', async (verb) => {
+  it.each(['HASH', 'XCRC', 'XMD5', 'XSHA1', 'XSHA256'])('%s answers 550 for what RETR would refuse', async (verb) => {
     for (const path of ['missing.bin', 'dir', '/', 'private/f.bin', 'listonly/f.bin', '../../etc/passwd', 'outside-link']) {
       const r = await c.send(`${verb} ${path}`);
       expect([path, r.code]).toEqual([path, 550]);

@@ -51,6 +51,9 @@ import syst from './syst.js';
 import type from './type.js';
 import user from './user.js';
 import xcrc from './xcrc.js';
+import xmd5 from './xmd5.js';
+import xsha1 from './xsha1.js';
+import xsha256 from './xsha256.js';
 
 export const ALL_COMMANDS: readonly Command[] = [
   abor,
@@ -101,8 +104,9 @@ export const ALL_COMMANDS: readonly Command[] = [
   type,
   user,
   xcrc,
-  // xmd5.ts, xsha1.ts and xsha256.ts join here once the dispatcher accepts verbs with digits (its VERB
-  // pattern is letters only, so today they would be answered 500 while FEAT advertised them).
+  xmd5,
+  xsha1,
+  xsha256,
 ];
 
 export function createRegistry(commands: readonly Command[] = ALL_COMMANDS): CommandRegistry {

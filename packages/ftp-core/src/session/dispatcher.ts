@@ -13,7 +13,8 @@ import type { Session } from './session.js';
 const GARBAGE_LIMIT = 10;
 /** Lines waiting behind a running command before the client counts as flooding. */
 const MAX_QUEUE = 256;
-const VERB = /^[A-Za-z]{3,4}$/;
+/** RFC 959 verbs have 3 or 4 letters; later extensions add digits and length (XSHA256). */
+const VERB = /^[A-Za-z][A-Za-z0-9]{2,6}$/;
 
 export class Dispatcher {
   private queue: LineEvent[] = [];
