@@ -8,12 +8,12 @@ source scripts/node.sh
 ferry_use_node
 export CHROMIUM_PATH="${CHROMIUM_PATH:-/usr/bin/chromium}"
 
-# chromium, lftp, curl, openssl: the end-to-end tests need them. podman and debootstrap: the container image
+# chromium, lftp, curl, openssl, and inetutils ftp, tnftp and ncftp (client interop): the end-to-end tests need them. podman and debootstrap: the container image
 # test (test/ship) builds and runs the real image with them, and says so when this machine cannot. iproute2,
 # iptables and python3: the NAT lab (test/nat-lab), which needs root too and says so when it cannot run.
 missing=() optional=()
 [ -x "$CHROMIUM_PATH" ] || missing+=(chromium)
-for tool in lftp curl openssl; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+for tool in lftp curl openssl inetutils-ftp tnftp ncftp; do command -v "$tool" >/dev/null || missing+=("$tool"); done
 for tool in podman debootstrap iptables python3; do command -v "$tool" >/dev/null || optional+=("$tool"); done
 command -v ip >/dev/null || optional+=(iproute2)
 if [ $((${#missing[@]} + ${#optional[@]})) -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
