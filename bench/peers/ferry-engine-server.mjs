@@ -18,9 +18,11 @@ const account = {
   downloadBytesPerSecond: null,
   tls: 'allowed',
 };
-const secureContext = opts.cert
-  ? createSecureContext({ cert: readFileSync(opts.cert.certFile), key: readFileSync(opts.cert.keyFile), minVersion: 'TLSv1.2' })
+const tlsOptions = opts.cert
+  ? { cert: readFileSync(opts.cert.certFile), key: readFileSync(opts.cert.keyFile), minVersion: 'TLSv1.2' }
   : null;
+const secureContext = tlsOptions ? createSecureContext(tlsOptions) : null;
+const dataContext = tlsOptions ? createSecureContext(tlsOptions) : null;
 const server = createFtpServer({
   authenticator: {
     async login({ username, password }) {
@@ -37,7 +39,7 @@ const server = createFtpServer({
     idleTimeoutMs: 3_600_000,
     loginTimeoutMs: 600_000,
   },
-  tls: secureContext ? { secureContext: () => secureContext } : null,
+  tls: secureContext ? { secureContext: () => secureContext, dataSecureContext: () => dataContext } : null,
 });
 const bound = await server.listen({ host: '127.0.0.1', port: opts.port });
 console.log(`ferry-engine listening on 127.0.0.1:${bound.port}`);

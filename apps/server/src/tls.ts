@@ -17,6 +17,8 @@ export interface CertificateFiles {
 
 export interface TlsProvider {
   secureContext(): SecureContext;
+  /** The same certificate in a second context, for data connections (see the engine's TlsSource). */
+  dataSecureContext(): SecureContext;
   /** SHA-256 fingerprint of the current certificate (`AB:CD:...`). */
   fingerprint(): string;
   /** When the current certificate expires (epoch ms). */
@@ -93,10 +95,10 @@ export const FTPS_CIPHERS = [
   'ECDHE-RSA-AES128-GCM-SHA256',
 ].join(':');
 
-function load(files: CertificateFiles): { context: SecureContext; fingerprint: string; expiresAt: number } {
+function load(files: CertificateFiles): { context: SecureContext; dataContext: SecureContext; fingerprint: string; expiresAt: number } {
   const cert = readFileSync(files.certFile);
   const key = readFileSync(files.keyFile);
-  const context = createSecureContext({
+  const options = {
     cert,
     key,
     minVersion: 'TLSv1.2',
@@ -104,9 +106,15 @@ function load(files: CertificateFiles): { context: SecureContext; fingerprint: s
     honorCipherOrder: true,
     // Client-initiated renegotiation (TLS 1.2) is refused: each one costs the server a full handshake.
     secureOptions: constants.SSL_OP_NO_RENEGOTIATION,
-  });
+  } as const;
   const x509 = new X509Certificate(cert);
-  return { context, fingerprint: x509.fingerprint256, expiresAt: Date.parse(x509.validTo) };
+  // Two contexts of one certificate: the engine gives data connections a ticket policy of their own.
+  return {
+    context: createSecureContext(options),
+    dataContext: createSecureContext(options),
+    fingerprint: x509.fingerprint256,
+    expiresAt: Date.parse(x509.validTo),
+  };
 }
 
 /** Loads the pair (throws when unreadable or invalid) and watches both files for changes. */
@@ -129,6 +137,7 @@ export function createTlsProvider(files: CertificateFiles, log: Log, pollMs = 50
   for (const file of [files.certFile, files.keyFile]) watchFile(file, { interval: pollMs, persistent: false }, reload);
   return {
     secureContext: () => current.context,
+    dataSecureContext: () => current.dataContext,
     fingerprint: () => current.fingerprint,
     expiresAt: () => current.expiresAt,
     close() {

@@ -353,7 +353,8 @@ export class Session {
   /** The TLS settings for the next data connection, or null when it is in the clear. */
   dataProtection(): DataProtection | null {
     if (this.tls.prot !== 'P' || !this.tls.context) return null;
-    return { context: this.tls.context, requireResumption: this.ctx.settings.requireTlsSessionResumption };
+    const context = this.ctx.tls?.dataContext() ?? this.tls.context;
+    return { context, requireResumption: this.ctx.settings.requireTlsSessionResumption };
   }
 
   /** Whether policy demands PROT P for data connections. */

@@ -72,16 +72,18 @@ export async function startServer(
     },
   };
   let context: SecureContext | null = null;
+  let dataContext: SecureContext | null = null;
   if (opts.tls || opts.implicitTls) {
     const { cert, key } = await testCertificate();
     context = createSecureContext({ cert, key, minVersion: 'TLSv1.2' });
+    dataContext = createSecureContext({ cert, key, minVersion: 'TLSv1.2' });
   }
   const server = createFtpServer({
     authenticator,
     guard: opts.guard,
     refusalWindowMs: opts.refusalWindowMs,
     settings: { ...DEFAULT_FTP_SETTINGS, passivePorts: { min: 0, max: 0 }, ...opts.settings },
-    tls: context ? { secureContext: () => context! } : null,
+    tls: context ? { secureContext: () => context!, dataSecureContext: () => dataContext! } : null,
   });
   const transcript: TranscriptLine[] = [];
   server.on('transcript', (line) => transcript.push(line));
