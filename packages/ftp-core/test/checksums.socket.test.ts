@@ -6,9 +6,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { chmod, mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PERMISSIONS } from '../src/index.js';
-import { RawClient, readData } from './support/raw-client.js';
+import { loggedInEachTest, RawClient, readData } from './support/raw-client.js';
 import { startServer, type TestServer } from './support/server.js';
 
 const MAX_BYTES = 4 * 1024 * 1024;
@@ -49,14 +49,10 @@ beforeAll(async () => {
   await symlink('/etc/passwd', join(t.home, 'outside-link'));
 });
 afterAll(async () => t.close());
-beforeEach(async () => {
-  c = await RawClient.connect(t.port);
-  await c.login();
-});
-afterEach((ctx) => {
-  if (ctx.task.result?.state === 'fail') console.log(t.transcript.slice(-25).map((l) => l.text));
-  c.close();
-});
+loggedInEachTest(
+  () => t,
+  (client) => (c = client),
+);
 
 describe('HASH and OPTS HASH', () => {
   it('advertises the algorithms with the selected one starred, and X commands with their ranges', async () => {

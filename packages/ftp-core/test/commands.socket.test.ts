@@ -1,7 +1,7 @@
 import { mkdir, readFile, stat, symlink, writeFile, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from 'vitest';
-import { RawClient, readData } from './support/raw-client.js';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { loggedInEachTest, RawClient, readData } from './support/raw-client.js';
 import { startServer, type TestServer } from './support/server.js';
 
 let t: TestServer;
@@ -11,14 +11,10 @@ beforeAll(async () => {
   t = await startServer();
 });
 afterAll(async () => t.close());
-beforeEach(async () => {
-  c = await RawClient.connect(t.port);
-  await c.login();
-});
-afterEach((ctx) => {
-  if (ctx.task.result?.state === 'fail') console.log(t.transcript.slice(-25).map((l) => l.text));
-  c.close();
-});
+loggedInEachTest(
+  () => t,
+  (client) => (c = client),
+);
 
 async function pasvData(): Promise<{ data: Promise<Buffer> }> {
   const { port } = await c.pasv();

@@ -5,10 +5,10 @@
  */
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_GLOB_MATCHES } from '../src/commands/glob-listing.js';
 import { PERMISSIONS } from '../src/index.js';
-import { RawClient, readData } from './support/raw-client.js';
+import { loggedInEachTest, RawClient, readData } from './support/raw-client.js';
 import { startServer, type TestServer } from './support/server.js';
 
 let t: TestServer;
@@ -50,14 +50,10 @@ beforeAll(async () => {
   await symlink('missing', join(t.home, 'link-broken.txt'));
 });
 afterAll(async () => t.close());
-beforeEach(async () => {
-  c = await RawClient.connect(t.port);
-  await c.login();
-});
-afterEach((ctx) => {
-  if (ctx.task.result?.state === 'fail') console.log(t.transcript.slice(-25).map((l) => l.text));
-  c.close();
-});
+loggedInEachTest(
+  () => t,
+  (client) => (c = client),
+);
 
 /** A listing command over a fresh passive connection: the first reply, the lines, the final reply. */
 async function listOver(command: string): Promise<{ first: number; lines: string[]; last: string }> {

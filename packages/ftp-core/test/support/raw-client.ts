@@ -1,4 +1,5 @@
 /** A minimal FTP control client over a raw socket, for exact reply codes. */
+import { afterEach, beforeEach } from 'vitest';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 
 export interface RawReply {
@@ -155,4 +156,29 @@ export async function activeListener(
   });
   await new Promise<void>((r) => server.listen(0, host, r));
   return { port: (server.address() as AddressInfo).port, accepted, close: () => server.close(), count: () => n };
+}
+
+/**
+ * For a test file: before each test a fresh control connection, logged in as alice, handed to `use`; after
+ * it the connection is closed, and a failed test prints the server's last transcript lines.
+ */
+export function loggedInEachTest(
+  server: () => { port: number; transcript: readonly { text: string }[] },
+  use: (c: RawClient) => void,
+): void {
+  let client: RawClient | null = null;
+  beforeEach(async () => {
+    client = await RawClient.connect(server().port);
+    await client.login();
+    use(client);
+  });
+  afterEach((ctx) => {
+    if (ctx.task.result?.state === 'fail')
+      console.log(
+        server()
+          .transcript.slice(-25)
+          .map((l) => l.text),
+      );
+    client?.close();
+  });
 }
