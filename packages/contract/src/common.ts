@@ -9,3 +9,10 @@ export const Timestamp = Type.Integer({ minimum: 0, description: 'Unix time in m
 /** ok: nothing went wrong; login-failed: never logged in; problems: the transcript doctor found errors. */
 export const SESSION_OUTCOMES = ['ok', 'login-failed', 'problems'] as const;
 export type SessionOutcome = (typeof SESSION_OUTCOMES)[number];
+
+/** How bad a transcript-doctor finding is; a history filter on one severity includes the worse ones. */
+export const FINDING_SEVERITIES = ['error', 'warning', 'info'] as const;
+export type FindingSeverity = (typeof FINDING_SEVERITIES)[number];
+
+/** What the connectivity self-test sends as CLNT, so its own sessions are labelled as such in history. */
+export const SELF_TEST_CLIENT = 'Ferry self-test';

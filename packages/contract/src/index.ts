@@ -3,10 +3,11 @@
  * One TypeBox schema per DTO; enum-like lists are single `as const` arrays.
  */
 import { Type, type Static, type TSchema } from 'typebox';
-import { Nullable, SESSION_OUTCOMES, Timestamp } from './common.js';
+import { FINDING_SEVERITIES, Nullable, SESSION_OUTCOMES, Timestamp } from './common.js';
 
-export { SESSION_OUTCOMES, type SessionOutcome } from './common.js';
+export { FINDING_SEVERITIES, SELF_TEST_CLIENT, SESSION_OUTCOMES, type FindingSeverity, type SessionOutcome } from './common.js';
 export * from './probes.js';
+export * from './reports.js';
 
 export const API_PREFIX = '/api/v1';
 
@@ -135,6 +136,7 @@ export const UserListQuery = Type.Object({
 // ---------- sessions and transcripts ----------
 
 export const TRANSCRIPT_KINDS = ['command', 'reply', 'event'] as const;
+export const TRANSCRIPT_SEVERITIES = ['error', 'warning'] as const;
 export const TRANSFER_DIRECTIONS = ['upload', 'download', 'listing'] as const;
 export const SESSION_STATES = ['awaiting-login', 'idle', 'transferring', 'closing'] as const;
 
@@ -170,7 +172,10 @@ export type LiveSession = Static<typeof LiveSession>;
 
 export const SessionRecord = Type.Object({
   id: Type.String(),
+  /** The user who logged in, or else the last user name a failed login tried. */
   username: Nullable(Type.String()),
+  /** The login failed and no account has that user name (`username` is what the client tried). */
+  unknownUser: Type.Boolean(),
   clientAddress: Type.String(),
   clientPort: Type.Integer(),
   serverAddress: Type.String(),
@@ -185,18 +190,47 @@ export const SessionRecord = Type.Object({
   filesIn: Type.Integer(),
   filesOut: Type.Integer(),
   findings: Type.Integer({ description: 'Number of transcript-doctor findings' }),
+  /** The worst severity among the findings; null without findings. */
+  worstSeverity: Nullable(Type.Enum(FINDING_SEVERITIES)),
 });
 export type SessionRecord = Static<typeof SessionRecord>;
 
-export const SessionHistoryQuery = Type.Object({
-  ...CursorQuery.properties,
-  user: Type.Optional(Type.String({ maxLength: 64 })),
-  address: Type.Optional(Type.String({ maxLength: 64 })),
+/** The filters of the history list, its CSV export and (without paging) the traffic report. */
+export const HistoryFilters = Type.Object({
+  q: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 200,
+      description: 'Full-text search over transcripts (file names, commands, replies, client software): words, "a phrase", prefix*',
+    }),
+  ),
+  user: Type.Optional(Type.String({ maxLength: 64, description: 'Part of the user name, any case (logged in or attempted)' })),
+  address: Type.Optional(
+    Type.String({ maxLength: 64, description: 'Client address: a prefix (203.0.113.) or a CIDR block (203.0.113.0/24, 2001:db8::/32)' }),
+  ),
+  finding: Type.Optional(Type.String({ pattern: '^[a-z0-9-]{1,64}$', description: 'A finding code, e.g. passive-data-never-arrived' })),
+  severity: Type.Optional(Type.Enum(FINDING_SEVERITIES, { description: 'Sessions with a finding of this severity or worse' })),
+  outcome: Type.Optional(Type.Enum(SESSION_OUTCOMES)),
+  tls: Type.Optional(Type.Boolean({ description: 'Only sessions with (true) or without (false) TLS on the control connection' })),
   from: Type.Optional(Timestamp),
   to: Type.Optional(Timestamp),
-  outcome: Type.Optional(Type.Enum(SESSION_OUTCOMES)),
 });
+export type HistoryFilters = Static<typeof HistoryFilters>;
+
+export const SessionHistoryQuery = Type.Object({ ...CursorQuery.properties, ...HistoryFilters.properties });
 export type SessionHistoryQuery = Static<typeof SessionHistoryQuery>;
+
+/** A transcript line matching `q`: `marks` are [start, end) offsets of the matched words in `excerpt`. */
+export const SearchHit = Type.Object({
+  seq: Type.Integer({ description: 'Transcript sequence number (the line number shown in transcripts)' }),
+  excerpt: Type.String(),
+  marks: Type.Array(Type.Object({ start: Type.Integer(), end: Type.Integer() })),
+});
+export type SearchHit = Static<typeof SearchHit>;
+
+/** A history row; with `q`, the first matching lines of its transcript (at most five). */
+export const HistoryItem = Type.Object({ ...SessionRecord.properties, hits: Type.Optional(Type.Array(SearchHit)) });
+export type HistoryItem = Static<typeof HistoryItem>;
 
 export const TranscriptLine = Type.Object({
   sessionId: Type.String(),
@@ -206,6 +240,8 @@ export const TranscriptLine = Type.Object({
   text: Type.String(),
   /** Structured event (see ftp-core's SessionEvent) on kind 'event'. */
   event: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  /** Set by the server on a line that reports a failure (error) or something worth a look (warning). */
+  severity: Type.Optional(Type.Enum(TRANSCRIPT_SEVERITIES)),
 });
 export type TranscriptLine = Static<typeof TranscriptLine>;
 
@@ -222,7 +258,6 @@ export type Transfer = Static<typeof Transfer>;
 
 // ---------- transcript doctor ----------
 
-export const FINDING_SEVERITIES = ['error', 'warning', 'info'] as const;
 export const Finding = Type.Object({
   /** Stable identifier of the kind of problem, e.g. `passive-data-never-arrived`. */
   code: Type.String(),
@@ -235,6 +270,18 @@ export const Finding = Type.Object({
   at: Timestamp,
 });
 export type Finding = Static<typeof Finding>;
+
+/** GET /sessions/{id}/transcript?format=json: everything recorded of one session. */
+export const SessionExport = Type.Object({
+  exportedAt: Timestamp,
+  /** The exporting server's version and IANA time zone. */
+  server: Type.Object({ version: Type.String(), timeZone: Type.String() }),
+  session: SessionRecord,
+  transcript: Type.Array(TranscriptLine),
+  transfers: Type.Array(Transfer),
+  findings: Type.Array(Finding),
+});
+export type SessionExport = Static<typeof SessionExport>;
 
 export const CONNECTIVITY_CHECK_NAMES = ['resolve-address', 'public-address', 'control-port', 'ftps-port', 'passive-port'] as const;
 export const ConnectivityCheck = Type.Object({
@@ -276,6 +323,8 @@ export type ConnectivityReport = Static<typeof ConnectivityReport>;
 
 // ---------- settings ----------
 
+export const DISPLAY_TIME_ZONES = ['server', 'browser'] as const;
+
 export const PassiveAddressOverride = Type.Object({
   cidr: Type.String({ minLength: 1, maxLength: 64 }),
   address: Type.String({ minLength: 1, maxLength: 253 }),
@@ -307,6 +356,8 @@ export const settingsFields = {
   tlsData: Type.Enum(TLS_POLICIES),
   requireTlsSessionResumption: Type.Boolean(),
   transcriptRetentionDays: Type.Integer({ minimum: 1, maximum: 3_650 }),
+  /** Which clock the dashboard shows times in: the server's time zone or each browser's own. */
+  displayTimeZone: Type.Enum(DISPLAY_TIME_ZONES),
 };
 export const SettingsValues = Type.Object(settingsFields);
 export type SettingsValues = Static<typeof SettingsValues>;
@@ -338,6 +389,8 @@ export const ServerInfo = Type.Object({
   tlsFingerprint: Nullable(Type.String({ description: 'SHA-256 fingerprint of the FTPS certificate' })),
   tlsExpiresAt: Nullable({ ...Timestamp, description: 'When the FTPS certificate expires' }),
   startedAt: Timestamp,
+  /** The server's IANA time zone, e.g. Europe/Berlin (UTC when the host has none). */
+  timeZone: Type.String(),
 });
 export type ServerInfo = Static<typeof ServerInfo>;
 
