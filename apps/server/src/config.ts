@@ -4,7 +4,7 @@
  */
 import { isIP } from 'node:net';
 import path from 'node:path';
-import type { SettingKey } from '@ferry/contract';
+import { SETTING_NAMES, SETTING_VARIABLES, type SettingKey } from '@ferry/contract';
 import { isAdvertisableAddress, parseCidr } from './net/address.js';
 import { passwordProblem } from './passwords.js';
 
@@ -14,6 +14,9 @@ export interface ConfigVariable {
   default: string;
   description: string;
 }
+
+/** The README's words for a variable that fixes a setting, with the setting's one name. */
+const fixes = (key: SettingKey) => `When set, fixes "${SETTING_NAMES[key]}" on the Settings page.`;
 
 /** Every variable Ferry reads, for the README and for `--help`-style listings. */
 export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
@@ -50,18 +53,19 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
   {
     name: 'FERRY_PASV_PORTS',
     default: '50000-50100',
-    description: 'Passive data port range `min-max` (`0-0` = any free port). When set, fixes the setting.',
+    description: `Passive data port range \`min-max\` (\`0-0\` = any free port). ${fixes('passivePorts')}`,
   },
   {
     name: 'FERRY_PASV_ADDRESS',
     default: '(unset)',
-    description: 'IPv4 address or host name advertised in 227 replies (NAT). When set, fixes the setting.',
+    description: `IPv4 address or host name advertised in 227 replies (NAT). ${fixes('passiveAddress')}`,
   },
   {
     name: 'FERRY_PASV_LOCAL_FOR_PRIVATE',
     default: '(unset)',
     description:
-      "`true`/`false`: whether clients on private networks get the control connection's local address in 227 replies (setting default true). Set `false` in containers, where the local address is the container's. When set, fixes the setting.",
+      "`true`/`false`: whether clients on private networks get the control connection's local address in 227 replies (setting default true). Set `false` in containers, where the local address is the container's. " +
+      fixes('passiveLocalForPrivateClients'),
   },
   { name: 'FERRY_ADMIN_USER', default: 'admin', description: 'Admin account created on first start.' },
   {
@@ -90,7 +94,7 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
   {
     name: 'FERRY_RETENTION_DAYS',
     default: '(unset)',
-    description: 'Days of session history and transcripts kept (setting default 30). When set, fixes the setting.',
+    description: `Days of session history and transcripts kept (setting default 30). ${fixes('transcriptRetentionDays')}`,
   },
   {
     name: 'FERRY_SHUTDOWN_GRACE_MS',
@@ -183,25 +187,25 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Readonl
     const problem = checkPassiveRange(pasvPorts);
     if (problem) problems.push(`FERRY_PASV_PORTS: ${problem}`);
     fixedValues.passivePorts = pasvPorts;
-    fixedBy.passivePorts = 'FERRY_PASV_PORTS';
+    fixedBy.passivePorts = SETTING_VARIABLES.passivePorts;
   }
   const pasvAddress = get('FERRY_PASV_ADDRESS');
   if (pasvAddress !== undefined) {
     if (!isAdvertisableAddress(pasvAddress))
       problems.push(`FERRY_PASV_ADDRESS: "${pasvAddress}" is neither an IPv4 address nor a host name`);
     fixedValues.passiveAddress = pasvAddress;
-    fixedBy.passiveAddress = 'FERRY_PASV_ADDRESS';
+    fixedBy.passiveAddress = SETTING_VARIABLES.passiveAddress;
   }
   const localForPrivate = get('FERRY_PASV_LOCAL_FOR_PRIVATE')?.toLowerCase();
   if (localForPrivate !== undefined) {
     if (localForPrivate !== 'true' && localForPrivate !== 'false')
       problems.push(`FERRY_PASV_LOCAL_FOR_PRIVATE: "${localForPrivate}" must be true or false`);
     fixedValues.passiveLocalForPrivateClients = localForPrivate === 'true';
-    fixedBy.passiveLocalForPrivateClients = 'FERRY_PASV_LOCAL_FOR_PRIVATE';
+    fixedBy.passiveLocalForPrivateClients = SETTING_VARIABLES.passiveLocalForPrivateClients;
   }
   if (get('FERRY_RETENTION_DAYS') !== undefined) {
     fixedValues.transcriptRetentionDays = int('FERRY_RETENTION_DAYS', 30, 1, 3650);
-    fixedBy.transcriptRetentionDays = 'FERRY_RETENTION_DAYS';
+    fixedBy.transcriptRetentionDays = SETTING_VARIABLES.transcriptRetentionDays;
   }
 
   const username = get('FERRY_ADMIN_USER') ?? 'admin';

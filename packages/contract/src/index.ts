@@ -363,6 +363,39 @@ export const SettingsValues = Type.Object(settingsFields);
 export type SettingsValues = Static<typeof SettingsValues>;
 export type SettingKey = keyof SettingsValues;
 
+/**
+ * Each setting's one name, used by the Settings page, the README and the transcript doctor's advice alike
+ * ("section › label" where the label alone would be ambiguous; the page shows the part after the last ›).
+ */
+export const SETTING_NAMES: { readonly [K in SettingKey]: string } = {
+  banner: 'Welcome banner',
+  passivePorts: 'Passive port range',
+  passiveAddress: 'Advertised address',
+  passiveAddressOverrides: 'Per-network overrides',
+  passiveLocalForPrivateClients: 'Clients on private networks get the local address',
+  allowForeignDataPeer: 'Allow data connections from another address',
+  allowForeignActiveTarget: 'Allow PORT/EPRT to another address',
+  idleTimeoutSeconds: 'Idle timeout (seconds)',
+  loginTimeoutSeconds: 'Login timeout (seconds)',
+  dataConnectTimeoutSeconds: 'Data connection timeout (seconds)',
+  maxSessions: 'Maximum sessions',
+  maxSessionsPerAddress: 'Maximum sessions per client address',
+  maxCommandsPerSecond: 'Commands per second per session',
+  tlsControl: 'TLS (FTPS) › Control connection',
+  tlsData: 'TLS (FTPS) › Data connections',
+  requireTlsSessionResumption: 'Require TLS session resumption on data connections',
+  transcriptRetentionDays: 'Keep transcripts (days)',
+  displayTimeZone: 'Show times in',
+};
+
+/** The environment variables that fix a setting: set, they override it and the page shows it read-only. */
+export const SETTING_VARIABLES: { readonly [K in SettingKey]?: string } = {
+  passivePorts: 'FERRY_PASV_PORTS',
+  passiveAddress: 'FERRY_PASV_ADDRESS',
+  passiveLocalForPrivateClients: 'FERRY_PASV_LOCAL_FOR_PRIVATE',
+  transcriptRetentionDays: 'FERRY_RETENTION_DAYS',
+};
+
 export const Settings = Type.Object({
   values: SettingsValues,
   /** Settings fixed by an environment variable: key -> variable name. They cannot be changed through the API. */

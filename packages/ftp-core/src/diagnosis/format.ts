@@ -41,8 +41,32 @@ export function formatList(items: readonly string[], max = 3): string {
   return `${shown.slice(0, -1).join(', ')} and ${shown[shown.length - 1]}`;
 }
 
+/**
+ * The settings the doctor's advice names, as the Settings page and the README name them (apps/server's tests
+ * hold this table equal to the contract's SETTING_NAMES and SETTING_VARIABLES), with the variable that fixes one.
+ */
+export const SETTING_NAMES = {
+  passivePorts: { name: 'Passive port range', variable: 'FERRY_PASV_PORTS' },
+  passiveAddress: { name: 'Advertised address', variable: 'FERRY_PASV_ADDRESS' },
+  passiveLocalForPrivateClients: { name: 'Clients on private networks get the local address', variable: 'FERRY_PASV_LOCAL_FOR_PRIVATE' },
+  allowForeignDataPeer: { name: 'Allow data connections from another address' },
+  allowForeignActiveTarget: { name: 'Allow PORT/EPRT to another address' },
+  idleTimeoutSeconds: { name: 'Idle timeout (seconds)' },
+  maxSessions: { name: 'Maximum sessions' },
+  maxSessionsPerAddress: { name: 'Maximum sessions per client address' },
+  maxCommandsPerSecond: { name: 'Commands per second per session' },
+  tlsControl: { name: 'TLS (FTPS) › Control connection' },
+  tlsData: { name: 'TLS (FTPS) › Data connections' },
+  requireTlsSessionResumption: { name: 'Require TLS session resumption on data connections' },
+} as const satisfies Record<string, { name: string; variable?: string }>;
+export type NamedSetting = keyof typeof SETTING_NAMES;
+
+/** A setting's name in quotes, as the Settings page shows it. */
+export const settingName = (key: NamedSetting): string => `"${SETTING_NAMES[key].name}"`;
+
 /** The sentence that tells an operator where a server setting lives. */
-export function whereToSet(setting: string, envVariable?: string): string {
-  const env = envVariable ? ` (or the ${envVariable} environment variable, which overrides the page)` : '';
-  return `"${setting}" on the Settings page${env}`;
+export function whereToSet(key: NamedSetting): string {
+  const setting: { name: string; variable?: string } = SETTING_NAMES[key];
+  const env = setting.variable ? ` (or the ${setting.variable} environment variable, which overrides the page)` : '';
+  return `"${setting.name}" on the Settings page${env}`;
 }

@@ -8,6 +8,7 @@ export type { DiagnosisContext, DiagnosisSettings, Finding, FindingSeverity, Ses
 export { FINDING_SEVERITIES } from './types.js';
 export { createSessionDoctor, diagnose, type SessionDoctor } from './doctor.js';
 export { FINDING_CODES, type FindingCode } from './codes.js';
+export { SETTING_NAMES, type NamedSetting } from './format.js';
 export { ClientHistory, type ClientHistoryOptions, type DataCommand, type DataOutcome, type DataPath } from './client-history.js';
 export {
   checkConnectivity,

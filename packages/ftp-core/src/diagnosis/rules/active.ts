@@ -94,7 +94,7 @@ export function activeRule(): Rule {
             explanation: `The client asked the server to connect to ${refused.target}, but ${why}.`,
             fix:
               refused.reason === 'foreign-target'
-                ? `${USE_PASSIVE} If this is a trusted server-to-server (FXP) transfer or a proxy, turn on ${whereToSet('Allow PORT/EPRT to another address')}.`
+                ? `${USE_PASSIVE} If this is a trusted server-to-server (FXP) transfer or a proxy, turn on ${whereToSet('allowForeignActiveTarget')}.`
                 : USE_PASSIVE,
             at: line.at,
           },

@@ -12,7 +12,7 @@
 import { isIP } from 'node:net';
 import { hostOf, isLoopback, isNonPublicAddress, isPublicAddress } from '../../net/address.js';
 import { eventOf, movedOn } from './common.js';
-import { whereToSet } from '../format.js';
+import { settingName, whereToSet } from '../format.js';
 import type { DiagnosisContext, FindingSink, Rule, RuleEnv, SessionFactsView } from '../types.js';
 
 export const PASSIVE_ADDRESS_UNREACHABLE = 'passive-address-unreachable';
@@ -30,7 +30,7 @@ interface Advertised {
   suspicion: Suspicion;
 }
 
-const LOCAL_FOR_PRIVATE = '"Clients on private networks get the local address"';
+const LOCAL_FOR_PRIVATE = settingName('passiveLocalForPrivateClients');
 const OVERRIDES = '"Per-network overrides"';
 
 function currentSetting(ctx: DiagnosisContext, serverIp: string, advertised: string): string {
@@ -65,7 +65,7 @@ export function advertisedAddressRule({ ctx }: RuleEnv): Rule {
     const adv = privateOffers.first;
     if (!adv) return;
     const kind = isLoopback(adv.address) ? 'a loopback address (this machine only)' : 'a private address';
-    const set = `Set ${whereToSet('Advertised address', 'FERRY_PASV_ADDRESS')} to ${valueToSet(ctx, facts, hostName, !isPublicAddress(adv.client))}.`;
+    const set = `Set ${whereToSet('passiveAddress')} to ${valueToSet(ctx, facts, hostName, !isPublicAddress(adv.client))}.`;
     const keep = ` With ${LOCAL_FOR_PRIVATE} on (the default), clients on your own network keep getting the local address.`;
     const worked = privateOffers.failed === 0 && privateOffers.reached > 0;
     const why = worked
@@ -105,7 +105,7 @@ export function advertisedAddressRule({ ctx }: RuleEnv): Rule {
             `In its PASV reply the server told the client at ${adv.client} to connect to ${adv.address}, and no data connection arrived. ` +
             `Yet the same client's EPSV data connections, which go to the address it connected to, reached the passive ports (${epsv.sessionId === adv.sessionId ? 'in this session' : `session ${epsv.sessionId}`}): ` +
             `the ports are open, so the advertised address is wrong. ${currentSetting(ctx, facts.serverIp, adv.address)}`,
-          fix: `Set ${whereToSet('Advertised address', 'FERRY_PASV_ADDRESS')} to the address clients connect to (the public IP of the router in front of this server, or a DNS name that resolves to it). Clients that use EPSV are not affected.`,
+          fix: `Set ${whereToSet('passiveAddress')} to the address clients connect to (the public IP of the router in front of this server, or a DNS name that resolves to it). Clients that use EPSV are not affected.`,
           at: adv.at,
         },
         [adv.seq, ...extra],
@@ -138,7 +138,7 @@ export function advertisedAddressRule({ ctx }: RuleEnv): Rule {
         severity: 'error',
         title: `The server told the client to connect to ${adv.address}, which it cannot reach`,
         explanation: `In its PASV reply the server told the client at ${adv.client} to open data connections to ${adv.address}. That is not the address the client reached the server at (${facts.serverIp}), and no data connection arrived: the client was most likely sent to a network it cannot reach. ${currentSetting(ctx, facts.serverIp, adv.address)}`,
-        fix: `Set ${whereToSet('Advertised address', 'FERRY_PASV_ADDRESS')} to ${valueToSet(ctx, facts, hostName, true)}. With ${LOCAL_FOR_PRIVATE} on (the default), clients on your own network keep getting the local address.`,
+        fix: `Set ${whereToSet('passiveAddress')} to ${valueToSet(ctx, facts, hostName, true)}. With ${LOCAL_FOR_PRIVATE} on (the default), clients on your own network keep getting the local address.`,
         at: adv.at,
       },
       [adv.seq, ...extra],

@@ -4,7 +4,7 @@
  */
 import { Reply, replyCodeOf, replyMessageOf } from '../../reply.js';
 import { eventOf } from './common.js';
-import { whereToSet } from '../format.js';
+import { settingName, whereToSet } from '../format.js';
 import type { FindingDraft, Rule, SessionFactsView } from '../types.js';
 
 export const ADDRESS_BANNED = 'address-banned';
@@ -31,7 +31,7 @@ function atTheDoor(message: string, at: number, facts: SessionFactsView): Findin
       severity: 'error',
       title: 'Connection refused: too many connections',
       explanation: `The server turned the connection away before the greeting because a connection limit was reached ("${message}"). Clients that open several parallel transfers hit the per-address limit first.`,
-      fix: 'Raise "Maximum sessions" or "Maximum sessions per client address" on the Settings page, or lower the number of simultaneous connections in the client.',
+      fix: `Raise ${settingName('maxSessions')} or ${settingName('maxSessionsPerAddress')} on the Settings page, or lower the number of simultaneous connections in the client.`,
       at,
     };
   }
@@ -72,7 +72,7 @@ export function connectionLimitsRule(): Rule {
             severity: 'warning',
             title: 'The client sent commands too fast and was disconnected',
             explanation: `The client sent more commands than the server accepts per second (or kept sending invalid ones), so the server closed the connection to protect itself. Sync tools that check many files one by one can do this.`,
-            fix: `If the client is legitimate, raise ${whereToSet('Commands per second per session')} or slow the client down (fewer parallel operations).`,
+            fix: `If the client is legitimate, raise ${whereToSet('maxCommandsPerSecond')} or slow the client down (fewer parallel operations).`,
             at: line.at,
           },
           floodSeq === null ? [line.seq] : [floodSeq, line.seq],

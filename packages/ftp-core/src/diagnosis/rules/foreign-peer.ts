@@ -30,7 +30,7 @@ export function foreignPeerRule(): Rule {
             'Usually the client is behind a NAT, a carrier-grade NAT or a proxy that sends different connections out through different public addresses; ' +
             'less often, someone else really tried to connect to the data port.',
           fix:
-            `If you know and trust the client's network, turn on ${whereToSet('Allow data connections from another address')}. ` +
+            `If you know and trust the client's network, turn on ${whereToSet('allowForeignDataPeer')}. ` +
             'Otherwise ask the client to connect through a network that uses a single public address, or to use active mode (PORT).',
           at: line.at,
         },

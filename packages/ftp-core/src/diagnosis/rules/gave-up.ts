@@ -21,7 +21,7 @@ function idle(out: FindingSink, at: number, seq: number, idleMs: number | null):
       severity: 'info',
       title: 'The session was closed for inactivity',
       explanation: `The server closed the connection after ${after}. That is normal when a user walks away; clients reconnect on their own.`,
-      fix: `Nothing, unless clients must stay connected while idle: then raise ${whereToSet('Idle timeout (seconds)')} or turn on keep-alive in the client.`,
+      fix: `Nothing, unless clients must stay connected while idle: then raise ${whereToSet('idleTimeoutSeconds')} or turn on keep-alive in the client.`,
       at,
     },
     [seq],

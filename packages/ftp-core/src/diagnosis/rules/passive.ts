@@ -40,7 +40,7 @@ export function passiveRule({ ctx }: RuleEnv): Rule {
   function wrongAddress(wait: PendingWait): string {
     const address = hostOf(wait.advertisedAddress);
     if (wait.command !== 'PASV' || !ctx.settings.passiveAddress || !isPublicAddress(address)) return '';
-    return ` Or the advertised address is wrong: the client was sent to ${address} (${whereToSet('Advertised address', 'FERRY_PASV_ADDRESS')}); if that is not the address clients reach this server at, that alone explains it, and clients that use EPSV work while PASV clients fail.`;
+    return ` Or the advertised address is wrong: the client was sent to ${address} (${whereToSet('passiveAddress')}); if that is not the address clients reach this server at, that alone explains it, and clients that use EPSV work while PASV clients fail.`;
   }
 
   function explainOne(wait: PendingWait, waitedMs: number): string {
@@ -84,10 +84,10 @@ export function passiveRule({ ctx }: RuleEnv): Rule {
         `something between the client and this server blocks the passive data ports (${range}): usually a firewall, ` +
         `or a router whose port forward does not include the passive range.${alsoPrivate || wrongAddress(last.wait)}`;
     const fix = isAnyPortRange(passivePorts)
-      ? `Ferry picks any free port for passive connections, which no firewall can open in advance. Set a fixed range such as 50000-50100 in ${whereToSet('Passive port range', 'FERRY_PASV_PORTS')}, then allow and forward that TCP range to this server.`
+      ? `Ferry picks any free port for passive connections, which no firewall can open in advance. Set a fixed range such as 50000-50100 in ${whereToSet('passivePorts')}, then allow and forward that TCP range to this server.`
       : partly
-        ? `Make the firewall rule and the router's port forward cover exactly TCP ${range}, the ${whereToSet('Passive port range', 'FERRY_PASV_PORTS')}; or narrow that range to the ports that are forwarded.`
-        : `Allow incoming TCP ports ${range} in every firewall in front of this server (host firewall, cloud security group) and forward the same range on the router to this machine, next to the control port ${ctx.controlPort}. The range is ${whereToSet('Passive port range', 'FERRY_PASV_PORTS')}; it must match the firewall rule exactly.`;
+        ? `Make the firewall rule and the router's port forward cover exactly TCP ${range}, the ${whereToSet('passivePorts')}; or narrow that range to the ports that are forwarded.`
+        : `Allow incoming TCP ports ${range} in every firewall in front of this server (host firewall, cloud security group) and forward the same range on the router to this machine, next to the control port ${ctx.controlPort}. The range is ${whereToSet('passivePorts')}; it must match the firewall rule exactly.`;
     out.report(
       {
         code: PASSIVE_NEVER_ARRIVED,
@@ -185,7 +185,7 @@ export function passiveRule({ ctx }: RuleEnv): Rule {
             severity: 'error',
             title: 'All passive ports were in use',
             explanation: `The client asked for passive mode, but every port of the passive range ${exhausted.range} was busy, so the server could not offer one. Each listing or transfer in progress, across all sessions, holds one port.`,
-            fix: `Widen the passive range, for example by 100 ports, in ${whereToSet('Passive port range', 'FERRY_PASV_PORTS')}, and open the same wider TCP range in the firewall and router; or lower the number of simultaneous sessions.`,
+            fix: `Widen the passive range, for example by 100 ports, in ${whereToSet('passivePorts')}, and open the same wider TCP range in the firewall and router; or lower the number of simultaneous sessions.`,
             at: line.at,
           },
           [line.seq],

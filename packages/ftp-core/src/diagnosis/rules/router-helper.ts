@@ -45,7 +45,7 @@ export function routerHelperRule({ ctx }: RuleEnv): Rule {
             "The client's router has an FTP helper (ALG) that rewrites the client's private address in the plain-text PORT command and opens the port. " +
             'Over FTPS the command is encrypted, the router cannot see it, and the server cannot connect back.',
         fix: passive
-          ? `Set ${whereToSet('Advertised address', 'FERRY_PASV_ADDRESS')} to this server's public address, so that no rewriting is needed, and turn the FTP helper (ALG) off on the router. Clients that use EPSV need no address at all.`
+          ? `Set ${whereToSet('passiveAddress')} to this server's public address, so that no rewriting is needed, and turn the FTP helper (ALG) off on the router. Clients that use EPSV need no address at all.`
           : 'Use passive mode for FTPS from this network (the client\'s "Passive" setting). Active FTPS through NAT needs a port range forwarded on the client\'s router and the client set to announce its public address.',
         at: Math.min(failed.at, worked.at),
       },

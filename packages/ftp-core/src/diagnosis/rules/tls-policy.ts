@@ -4,7 +4,7 @@
  */
 import { eventOf } from './common.js';
 import { Reply, replyCodeOf, replyMessageOf } from '../../reply.js';
-import { whereToSet } from '../format.js';
+import { settingName, whereToSet } from '../format.js';
 import type { TranscriptLine } from '../../events.js';
 import type { FindingSink, Rule, SessionFactsView } from '../types.js';
 
@@ -28,7 +28,7 @@ function controlRequired(out: FindingSink, at: number, evidence: number[], facts
       code: TLS_REQUIRED_BY_POLICY,
       severity: 'error',
       title: 'TLS is required, but the client logged in without it',
-      explanation: `The TLS setting of ${who}, or the server-wide "TLS (FTPS) › Control connection" setting, requires an encrypted connection, but the client sent its login without starting TLS (AUTH TLS). The login was refused so that the password is never accepted in clear text.`,
+      explanation: `The TLS setting of ${who}, or the server-wide ${settingName('tlsControl')} setting, requires an encrypted connection, but the client sent its login without starting TLS (AUTH TLS). The login was refused so that the password is never accepted in clear text.`,
       fix: `In the client, choose "Require explicit FTP over TLS" (FTPES) for this server. If ${who} really has to use plain FTP, set that user's "TLS (FTPS)" option to "Allowed" on the Users page (the password then travels unencrypted).`,
       at,
     },
@@ -42,8 +42,8 @@ function dataRequired(out: FindingSink, line: TranscriptLine, evidence: number[]
       code: DATA_TLS_REQUIRED_BY_POLICY,
       severity: 'error',
       title: 'Data connections must be encrypted, but the client did not ask for it',
-      explanation: `The server requires encrypted data connections (the "TLS (FTPS) › Data connections" setting or the user's "TLS (FTPS)" option is Required), but the client ${what}.`,
-      fix: `Set the client to "Require explicit FTP over TLS" so that it protects data connections too, or set "TLS (FTPS) › Data connections" on the Settings page (and the user's "TLS (FTPS)" option) to Allowed; data then travels unencrypted.`,
+      explanation: `The server requires encrypted data connections (the ${settingName('tlsData')} setting or the user's "TLS (FTPS)" option is Required), but the client ${what}.`,
+      fix: `Set the client to "Require explicit FTP over TLS" so that it protects data connections too, or set ${settingName('tlsData')} on the Settings page (and the user's "TLS (FTPS)" option) to Allowed; data then travels unencrypted.`,
       at: line.at,
     },
     evidence,
@@ -100,7 +100,7 @@ export function tlsPolicyRule(): Rule {
           : 'TLS for data connections is turned off on this server';
       const fix = noCertificate
         ? 'Configure a certificate with FERRY_TLS_CERT and FERRY_TLS_KEY (or let Ferry create its own at first start) and restart the server.'
-        : `Set ${whereToSet(authRefused ? 'TLS (FTPS) › Control connection' : 'TLS (FTPS) › Data connections')} to Allowed or Required. If this server is meant to be plain FTP only, set the client to "Only use plain FTP (insecure)".`;
+        : `Set ${whereToSet(authRefused ? 'tlsControl' : 'tlsData')} to Allowed or Required. If this server is meant to be plain FTP only, set the client to "Only use plain FTP (insecure)".`;
       out.report(
         {
           code: TLS_REFUSED_BY_SERVER,

@@ -3,7 +3,7 @@
  * and data connections that did not resume the control connection's TLS session.
  */
 import { eventOf } from './common.js';
-import { whereToSet } from '../format.js';
+import { settingName, whereToSet } from '../format.js';
 import type { TranscriptLine } from '../../events.js';
 import type { FindingSink, Rule, RuleEnv } from '../types.js';
 
@@ -55,7 +55,7 @@ export function tlsRule({ ctx }: RuleEnv): Rule {
     how: { peer: string | null; error: string | null; protP: boolean },
   ): void {
     const asked = how.protP ? 'The client had asked for encrypted data transfers (PROT P)' : 'Data connections must be encrypted here';
-    const policy = ctx.settings.tlsData === 'required' ? ` ("TLS (FTPS) › Data connections" is set to Required)` : '';
+    const policy = ctx.settings.tlsData === 'required' ? ` (${settingName('tlsData')} is set to Required)` : '';
     const from = how.peer ? ` from ${how.peer}` : '';
     const outcome = how.error ? `, and the TLS handshake the server started failed (${how.error})` : ', so the server refused it';
     out.report(
@@ -115,7 +115,7 @@ export function tlsRule({ ctx }: RuleEnv): Rule {
             explanation:
               'This server requires every encrypted data connection to reuse ("resume") the TLS session of the control connection, which proves it comes from the same client. ' +
               'The client started a fresh TLS session instead, so the data connection was refused. Some clients and libraries do not support session resumption.',
-            fix: `Use a client that resumes TLS sessions (FileZilla, WinSCP, lftp and curl do), or turn off ${whereToSet('Require TLS session resumption on data connections')}, which accepts such clients but protects less against stolen data connections.`,
+            fix: `Use a client that resumes TLS sessions (FileZilla, WinSCP, lftp and curl do), or turn off ${whereToSet('requireTlsSessionResumption')}, which accepts such clients but protects less against stolen data connections.`,
             at: line.at,
           },
           [line.seq],
