@@ -32,6 +32,7 @@ export function fromFtpSettings(s: FtpSettings, transcriptRetentionDays: number)
     tlsData: s.tlsData,
     requireTlsSessionResumption: s.requireTlsSessionResumption,
     transcriptRetentionDays,
+    displayTimeZone: 'server',
   };
 }
 

@@ -11,7 +11,7 @@ export { createUserStore, type UserStore, type LoginCheck } from './stores/user-
 export { createAdminStore, type AdminStore } from './stores/admin-store.js';
 export { createAuthTokenStore, type AuthTokenStore, type IssuedToken, type TokenOwner } from './stores/auth-token-store.js';
 export { createSettingsStore, type SettingsStore } from './stores/settings-store.js';
-export { createSessionStore, type SessionStore, type HistoryFilter } from './stores/session-store.js';
+export { createSessionStore, type SessionStore, type HistoryFilter, type HistoryFilters } from './stores/session-store.js';
 export { createTranscriptStore, type TranscriptStore } from './stores/transcript-store.js';
 export { createFindingStore, type FindingStore } from './stores/finding-store.js';
 export { createBanStore, type BanStore } from './stores/ban-store.js';

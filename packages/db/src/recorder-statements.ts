@@ -7,14 +7,14 @@ import { transcriptLines } from './schema/transcript-lines.js';
 import { transfers } from './schema/transfers.js';
 
 /**
- * The recorder's six writes as better-sqlite3 statements, prepared once per recorder and bound by position.
+ * The recorder's seven writes as better-sqlite3 statements, prepared once per recorder and bound by position.
  * They run hundreds of times per flush, where drizzle's per-call placeholder filling and value mapping cost
  * more than SQLite's own work; table and column names still come from the drizzle schema.
  * Values must already be in their stored form: booleans as 0/1, JSON as text.
  */
 export function prepareRecorderStatements(
   sqlite: Database.Database,
-): Record<'open' | 'update' | 'close' | 'line' | 'transfer' | 'login', Database.Statement> {
+): Record<'open' | 'update' | 'close' | 'line' | 'transfer' | 'login' | 'attempt', Database.Statement> {
   const q = (name: string) => `"${name}"`;
   const cols = (list: SQLiteColumn[]) => list.map((c) => q(c.name)).join(', ');
   const marks = (n: number) => Array.from({ length: n }, () => '?').join(', ');
@@ -32,8 +32,24 @@ export function prepareRecorderStatements(
   return {
     /** id, clientAddress, clientPort, serverAddress, serverPort, startedAt, tls; a replayed open is ignored. */
     open: insert(s, [s.id, s.clientAddress, s.clientPort, s.serverAddress, s.serverPort, s.startedAt, s.tls], true),
-    /** username, tls, clientSoftware, then id. */
-    update: updateSession([s.username, s.tls, s.clientSoftware]),
+    /**
+     * { username, tls, clientSoftware, id }. A null username (not logged in, or logged out by REIN) keeps the name
+     * recorded so far; a logged-in name clears the unknown-user mark of an earlier failed attempt.
+     */
+    update: sqlite.prepare(
+      `update ${q(getTableName(s))} set ${q(s.username.name)} = coalesce(@username, ${q(s.username.name)}), ` +
+        `${q(s.unknownUser.name)} = CASE WHEN @username IS NULL THEN ${q(s.unknownUser.name)} ELSE 0 END, ` +
+        `${q(s.tls.name)} = @tls, ${q(s.clientSoftware.name)} = @clientSoftware where ${q(s.id.name)} = @id`,
+    ),
+    /**
+     * { username, unknownUser, id } of a failed login: the session takes the name it tried, unless a login in it
+     * succeeded (that name stays).
+     */
+    attempt: sqlite.prepare(
+      `update ${q(getTableName(s))} set ${q(s.username.name)} = @username, ${q(s.unknownUser.name)} = @unknownUser ` +
+        `where ${q(s.id.name)} = @id ` +
+        `and not exists (select 1 from ${q(getTableName(l))} where ${q(l.sessionId.name)} = @id and ${q(l.ok.name)} = 1)`,
+    ),
     /** endedAt, endReason, bytesIn, bytesOut, filesIn, filesOut, outcome, then id. */
     close: updateSession([s.endedAt, s.endReason, s.bytesIn, s.bytesOut, s.filesIn, s.filesOut, s.outcome]),
     /** sessionId, seq, at, kind, text, event; a replayed sequence number is ignored rather than failing the batch. */

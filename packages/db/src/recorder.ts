@@ -107,7 +107,7 @@ export function createSessionRecorder(db: Db, opts: RecorderOptions = {}) {
       }
       case 'update': {
         const v = item.v;
-        return void statements.update.run(v.username, v.tls ? 1 : 0, v.clientSoftware, v.id);
+        return void statements.update.run({ username: v.username, tls: v.tls ? 1 : 0, clientSoftware: v.clientSoftware, id: v.id });
       }
       case 'close': {
         const v = item.v;
@@ -124,7 +124,9 @@ export function createSessionRecorder(db: Db, opts: RecorderOptions = {}) {
       }
       case 'login': {
         const v = item.v;
-        return void statements.login.run(v.at, v.sessionId, v.username, v.address, v.ok ? 1 : 0, v.reason);
+        statements.login.run(v.at, v.sessionId, v.username, v.address, v.ok ? 1 : 0, v.reason);
+        if (!v.ok) statements.attempt.run({ username: v.username, unknownUser: v.reason === 'unknown-user' ? 1 : 0, id: v.sessionId });
+        return;
       }
     }
   }

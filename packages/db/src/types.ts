@@ -90,8 +90,24 @@ export interface SessionRecord {
   bytesOut: number;
   filesIn: number;
   filesOut: number;
+  /** The login failed and no account has that user name (`username` is the name the client tried). */
+  unknownUser: boolean;
   /** Number of transcript-doctor findings. */
   findings: number;
+  /** The worst severity among the findings; null without findings. */
+  worstSeverity: FindingSeverity | null;
+}
+
+/** A transcript line matching a history search: `marks` are [start, end) offsets of the matched words in `excerpt`. */
+export interface SearchHitRecord {
+  seq: number;
+  excerpt: string;
+  marks: { start: number; end: number }[];
+}
+
+/** A history row; with a search, its first matching lines (at most five). */
+export interface HistoryItem extends SessionRecord {
+  hits?: SearchHitRecord[];
 }
 
 export interface TranscriptLineRecord {

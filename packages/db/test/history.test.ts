@@ -78,8 +78,9 @@ describe('session history', () => {
     const store = createSessionStore(db);
     const ids = (f: Parameters<typeof store.history>[0]) => store.history(f).items.map((s) => s.id);
     expect(ids({ user: 'bob', limit: 50 })).toEqual(['s009', 's006', 's003', 's000']);
-    expect(ids({ user: 'Bob', limit: 50 })).toEqual([]);
-    expect(ids({ address: '10.0.0.2', from: 4000, to: 8000, limit: 50 })).toEqual(['s007', 's005', 's003']);
+    expect(ids({ user: 'Bob', limit: 50 })).toEqual(['s009', 's006', 's003', 's000']);
+    expect(ids({ username: 'Bob', limit: 50 })).toEqual([]);
+    expect(ids({ addressPrefix: '10.0.0.2', from: 4000, to: 8000, limit: 50 })).toEqual(['s007', 's005', 's003']);
     expect(ids({ outcome: 'problems', user: 'alice', limit: 50 })).toEqual(['s011', 's008', 's005', 's002']);
     expect(ids({ from: 12_000, limit: 50 })).toEqual(['s011']);
   });
@@ -109,8 +110,10 @@ describe('session history', () => {
       filesIn: 0,
       filesOut: 0,
       findings: 2,
+      worstSeverity: 'error',
+      unknownUser: false,
     });
-    expect(store.get('s001')).toMatchObject({ serverAddress: '10.0.0.1:21', findings: 0 });
+    expect(store.get('s001')).toMatchObject({ serverAddress: '10.0.0.1:21', findings: 0, worstSeverity: null });
     expect(store.get('missing')).toBeNull();
   });
 

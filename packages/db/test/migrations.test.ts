@@ -7,7 +7,6 @@ import {
   closeDb,
   createAuditStore,
   createFindingStore,
-  createSessionRecorder,
   createTranscriptStore,
   createUserStore,
   MigrationError,
@@ -73,17 +72,14 @@ describe('migrations', () => {
     const old = openDbWith(file, { migrationsFolder: migrationsCopy(1) });
     expect(schemaVersion(old)).toBe(committedTags()[0]);
     await createUserStore(old).create({ username: 'Kept', password: 'kept-password', permissions: [{ path: '/in', allow: ['upload'] }] });
-    const recorder = createSessionRecorder(old);
-    recorder.sessionOpened({
-      id: 's1',
-      remoteAddress: '127.0.0.1',
-      remotePort: 40000,
-      localAddress: '127.0.0.1',
-      localPort: 21,
-      startedAt: 1000,
-      tls: false,
-    });
-    recorder.line({ sessionId: 's1', seq: 1, at: 1001, kind: 'command', text: 'USER Kept' });
+    // Written as that schema's tables are: today's recorder writes columns the old schema lacks.
+    const { sqlite } = handleOf(old);
+    sqlite
+      .prepare(
+        `INSERT INTO sessions (id, client_address, client_port, server_address, server_port, started_at) VALUES ('s1', '127.0.0.1', 40000, '127.0.0.1', 21, 1000)`,
+      )
+      .run();
+    sqlite.prepare(`INSERT INTO transcript_lines (session_id, seq, at, kind, text) VALUES ('s1', 1, 1001, 'command', 'USER Kept')`).run();
     closeDb(old);
     expect(tables(file)).not.toContain('audit_log');
 

@@ -94,7 +94,7 @@ export const probesRoutes: FastifyPluginAsyncTypebox<ProbesRouteOptions> = async
     },
     async (req) => {
       const probe = found(req.params.id);
-      const recorded = sessions.history({ user: probe.username, limit: SESSIONS_READ }).items;
+      const recorded = sessions.history({ username: probe.username, limit: SESSIONS_READ }).items;
       const evidence = recorded
         .filter((s) => s.outcome !== 'login-failed')
         .reverse()

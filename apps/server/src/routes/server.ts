@@ -19,7 +19,13 @@ export function serverInfo(services: ServerRouteOptions['services']): ServerInfo
     tlsFingerprint: info.tlsFingerprint(),
     tlsExpiresAt: info.tlsExpiresAt(),
     startedAt: info.startedAt,
+    timeZone: serverTimeZone(),
   };
+}
+
+/** The host's IANA time zone (what its clock shows), or UTC when the runtime knows none. */
+export function serverTimeZone(): string {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
 }
 
 export const serverRoutes: FastifyPluginAsyncTypebox<ServerRouteOptions> = async (app, { services }) => {

@@ -1,9 +1,21 @@
 /** Live sessions (from the engine) and recorded history, transcripts, transfers and findings (from SQLite). */
-import { Finding, LiveSession, Page, SessionHistoryQuery, SessionRecord, Transfer, TranscriptLine } from '@ferry/contract';
+import {
+  Finding,
+  HistoryItem,
+  LiveSession,
+  Page,
+  SessionHistoryQuery,
+  SessionRecord,
+  Transfer,
+  TranscriptLine,
+  type HistoryFilters,
+} from '@ferry/contract';
+import type { HistoryFilters as DbHistoryFilters } from '@ferry/db';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { audit } from '../audit.js';
 import { Errors, invalidField } from '../errors.js';
+import { createCidrMatcher, parseCidr } from '../net/address.js';
 import type { Services } from '../services.js';
 
 export interface SessionsRouteOptions {
@@ -58,21 +70,12 @@ export const sessionsRoutes: FastifyPluginAsyncTypebox<SessionsRouteOptions> = a
         tags: ['sessions'],
         summary: 'Recorded sessions, newest first',
         querystring: SessionHistoryQuery,
-        response: { 200: Page(SessionRecord) },
+        response: { 200: Page(HistoryItem) },
       },
     },
     async (req) => {
-      const q = req.query;
-      if (q.from !== undefined && q.to !== undefined && q.from > q.to) throw invalidField('from', 'from is after to');
-      return sessions.history({
-        user: q.user,
-        address: q.address,
-        from: q.from,
-        to: q.to,
-        outcome: q.outcome,
-        limit: q.limit ?? 50,
-        cursor: q.cursor,
-      });
+      const { cursor, limit, ...filters } = req.query;
+      return sessions.history({ ...historyFilters(filters), limit: limit ?? 50, cursor });
     },
   );
 
@@ -129,6 +132,23 @@ export const sessionsRoutes: FastifyPluginAsyncTypebox<SessionsRouteOptions> = a
     },
   );
 };
+
+/** The API's history filters as the store's: the address as a prefix or a CIDR block's matcher. Throws 400s naming the field. */
+export function historyFilters(q: HistoryFilters): DbHistoryFilters {
+  if (q.from !== undefined && q.to !== undefined && q.from > q.to) throw invalidField('from', 'from is after to');
+  const { address, ...rest } = q;
+  if (address === undefined || address === '') return rest;
+  if (!address.includes('/')) return { ...rest, addressPrefix: normalizeAddressPrefix(address) };
+  if (parseCidr(address) === null) throw invalidField('address', `"${address}" is not a network like 203.0.113.0/24 or 2001:db8::/32`);
+  return { ...rest, addressIn: createCidrMatcher([address]) };
+}
+
+/** Addresses are stored as the engine reports them: lower-case, IPv4 clients of a dual-stack listener without ::ffff:. */
+const normalizeAddressPrefix = (prefix: string) =>
+  prefix
+    .trim()
+    .toLowerCase()
+    .replace(/^::ffff:(?=\d)/, '');
 
 /**
  * Plain text like an FTP client's log: commands and replies verbatim (`USER alice`, `331 ...`,

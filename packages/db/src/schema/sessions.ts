@@ -12,6 +12,8 @@ export const sessions = sqliteTable(
     id: text('id').primaryKey(),
     /** The user who logged in (or last tried to); not a foreign key, so history outlives deleted accounts. */
     username: text('username'),
+    /** The login failed because no account has `username` (the name the client tried). */
+    unknownUser: integer('unknown_user', { mode: 'boolean' }).notNull().default(false),
     clientAddress: text('client_address').notNull(),
     clientPort: integer('client_port').notNull(),
     serverAddress: text('server_address').notNull(),

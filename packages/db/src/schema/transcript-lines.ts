@@ -1,4 +1,4 @@
-import { integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import { integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 import { epochMs } from './columns.js';
 import { sessions } from './sessions.js';
 
@@ -9,6 +9,11 @@ export type TranscriptKind = (typeof TRANSCRIPT_KINDS)[number];
 export const transcriptLines = sqliteTable(
   'transcript_lines',
   {
+    /**
+     * An explicit rowid: the full-text index (transcript_search, migration 0005) refers to lines by rowid, and only an
+     * INTEGER PRIMARY KEY keeps its value through VACUUM.
+     */
+    id: integer('id').primaryKey(),
     sessionId: text('session_id')
       .notNull()
       .references(() => sessions.id, { onDelete: 'cascade' }),
@@ -21,6 +26,6 @@ export const transcriptLines = sqliteTable(
     /** Structured event (JSON) for kind 'event'. */
     event: text('event', { mode: 'json' }).$type<Record<string, unknown>>(),
   },
-  // The primary key is the index for reading a transcript in order and for the cascade on delete.
-  (t) => [primaryKey({ columns: [t.sessionId, t.seq] })],
+  // The index for reading a transcript in order and for the cascade on delete; a replayed line is ignored by it.
+  (t) => [uniqueIndex('transcript_lines_session_seq_idx').on(t.sessionId, t.seq)],
 );

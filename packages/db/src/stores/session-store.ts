@@ -1,21 +1,39 @@
 import { and, desc, eq, gte, isNull, lt, lte, or, sql, type SQL } from 'drizzle-orm';
 import { handleOf, type Db } from '../client.js';
+import type { FindingSeverity } from '../schema/findings.js';
 import { logins } from '../schema/logins.js';
 import { sessions, type SessionOutcome } from '../schema/sessions.js';
 import { transfers } from '../schema/transfers.js';
-import type { LoginEventRecord, Page, SessionRecord } from '../types.js';
+import { excerptOf, parseSearch, toFtsQuery, type SearchTerm } from '../search/query.js';
+import type { HistoryItem, LoginEventRecord, Page, SearchHitRecord, SessionRecord } from '../types.js';
 import { clampLimit, decodeCursor, toPage } from './cursor.js';
 
-export interface HistoryFilter {
-  /** Exact username. */
+/** Which sessions a history read returns. Every field narrows the result; all are optional. */
+export interface HistoryFilters {
+  /** Full-text search over the transcripts: words, "a phrase", prefix* (see search/query.ts). */
+  q?: string;
+  /** Part of the user name, any case: the logged-in name or any name a login tried. */
   user?: string;
-  /** Exact client address. */
-  address?: string;
+  /** Exactly this user name (the session's own). */
+  username?: string;
+  /** Client addresses starting with this text (`203.0.113.`, `2001:db8:`). */
+  addressPrefix?: string;
+  /** Client addresses for which this returns true (a CIDR block's matcher, built by the caller). */
+  addressIn?: (address: string) => boolean;
+  /** Sessions with a finding of this code. */
+  finding?: string;
+  /** Sessions with a finding of this severity or worse. */
+  severity?: FindingSeverity;
+  outcome?: SessionOutcome;
+  /** TLS on the control connection (at any point of the session). */
+  tls?: boolean;
   /** Sessions started at or after this time. */
   from?: number;
   /** Sessions started at or before this time. */
   to?: number;
-  outcome?: SessionOutcome;
+}
+
+export interface HistoryFilter extends HistoryFilters {
   limit: number;
   cursor?: string;
 }
@@ -42,7 +60,25 @@ const columns = {
   // Spelled out: drizzle renders a column of the only table in FROM without its table name, which inside the
   // subquery would mean findings.id.
   findings: sql<number>`(SELECT count(*) FROM findings WHERE findings.session_id = sessions.id)`.mapWith(Number),
+  worstSeverity: sql<FindingSeverity | null>`(SELECT severity FROM findings WHERE findings.session_id = sessions.id
+    ORDER BY CASE severity WHEN 'error' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END LIMIT 1)`,
+  unknownUser: sessions.unknownUser,
 };
+
+/** The severities a filter on one severity includes: itself and the worse ones. */
+const SEVERITY_AND_WORSE: Record<FindingSeverity, FindingSeverity[]> = {
+  error: ['error'],
+  warning: ['error', 'warning'],
+  info: ['error', 'warning', 'info'],
+};
+
+/** Sessions read per query by historyAll. */
+const EXPORT_CHUNK = 1000;
+/** Hits returned per session with `q`. */
+const HITS_PER_SESSION = 5;
+
+/** `%`, `_` and the escape character itself, escaped for LIKE ... ESCAPE '\\'. */
+const likeEscape = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 type Row = SessionRecord & { serverPort: number };
 
@@ -53,35 +89,141 @@ const toRecord = ({ serverPort, serverAddress, ...row }: Row): SessionRecord => 
 
 /** Reads of finished and running sessions. Writes go through the session recorder. */
 export function createSessionStore(db: Db) {
-  const { orm } = handleOf(db);
+  const { orm, sqlite } = handleOf(db);
+
+  // A CIDR filter is a predicate of the caller's, asked by SQLite per candidate row while one read runs (better-sqlite3
+  // is synchronous, so no other read can change it meanwhile).
+  let addressTest: ((address: string) => boolean) | null = null;
+  sqlite.function('ferry_address_in', { deterministic: false }, (address) =>
+    typeof address === 'string' && addressTest?.(address) ? 1 : 0,
+  );
+  const withAddressTest = <T>(f: HistoryFilters, read: () => T): T => {
+    addressTest = f.addressIn ?? null;
+    try {
+      return read();
+    } finally {
+      addressTest = null;
+    }
+  };
+
+  /** Sessions with a transcript line matching the terms: one pass over the index's matches. */
+  const matching = (fts: string) =>
+    sql`${sessions.id} IN (SELECT transcript_lines.session_id FROM transcript_search
+      JOIN transcript_lines ON transcript_lines.id = transcript_search.rowid WHERE transcript_search MATCH ${fts})`;
+
+  /** The WHERE of a history read; null when the search has no words, which matches nothing. */
+  function conditions(f: HistoryFilters, terms: SearchTerm[] | null): (SQL | undefined)[] | null {
+    if (terms !== null && terms.length === 0) return null;
+    const user = f.user === undefined || f.user === '' ? undefined : `%${likeEscape(f.user)}%`;
+    return [
+      terms === null ? undefined : matching(toFtsQuery(terms)),
+      user === undefined
+        ? undefined
+        : sql`(${sessions.username} LIKE ${user} ESCAPE '\\' OR EXISTS (SELECT 1 FROM logins
+            WHERE logins.session_id = ${sessions.id} AND logins.username LIKE ${user} ESCAPE '\\'))`,
+      f.username === undefined ? undefined : eq(sessions.username, f.username),
+      f.addressPrefix === undefined ? undefined : sql`${sessions.clientAddress} LIKE ${`${likeEscape(f.addressPrefix)}%`} ESCAPE '\\'`,
+      f.addressIn === undefined ? undefined : sql`ferry_address_in(${sessions.clientAddress}) = 1`,
+      f.finding === undefined
+        ? undefined
+        : sql`EXISTS (SELECT 1 FROM findings WHERE findings.session_id = ${sessions.id} AND findings.code = ${f.finding})`,
+      f.severity === undefined
+        ? undefined
+        : sql`EXISTS (SELECT 1 FROM findings WHERE findings.session_id = ${sessions.id}
+            AND findings.severity IN (SELECT value FROM json_each(${JSON.stringify(SEVERITY_AND_WORSE[f.severity])})))`,
+      f.outcome === undefined ? undefined : eq(sessions.outcome, f.outcome),
+      f.tls === undefined ? undefined : eq(sessions.tls, f.tls),
+      f.from === undefined ? undefined : gte(sessions.startedAt, f.from),
+      f.to === undefined ? undefined : lte(sessions.startedAt, f.to),
+    ];
+  }
+
+  const searchTerms = (f: HistoryFilters) => (f.q === undefined ? null : parseSearch(f.q));
 
   function get(id: string): SessionRecord | null {
     const row = orm.select(columns).from(sessions).where(eq(sessions.id, id)).get();
     return row ? toRecord(row) : null;
   }
 
-  /** Newest first (by start time, then id), filtered, in pages. */
-  function history(f: HistoryFilter): Page<SessionRecord> {
+  /** The first matching lines (at most five) of each session, by sequence number, in one pass over the matches. */
+  function hitsOf(ids: string[], terms: SearchTerm[]): Map<string, SearchHitRecord[]> {
+    const hits = new Map<string, SearchHitRecord[]>();
+    if (ids.length === 0) return hits;
+    const rows = sqlite
+      .prepare(
+        `SELECT session_id AS sessionId, seq, text FROM (
+          SELECT l.session_id, l.seq, l.text, row_number() OVER (PARTITION BY l.session_id ORDER BY l.seq) AS n
+          FROM transcript_search JOIN transcript_lines l ON l.id = transcript_search.rowid
+          WHERE transcript_search MATCH ? AND l.session_id IN (SELECT value FROM json_each(?))
+        ) WHERE n <= ? ORDER BY session_id, seq`,
+      )
+      .all(toFtsQuery(terms), JSON.stringify(ids), HITS_PER_SESSION) as { sessionId: string; seq: number; text: string }[];
+    for (const row of rows) {
+      const list = hits.get(row.sessionId) ?? [];
+      list.push({ seq: row.seq, ...excerptOf(row.text, terms) });
+      hits.set(row.sessionId, list);
+    }
+    return hits;
+  }
+
+  /** Newest first (by start time, then id), filtered, in pages; with `q`, each item carries its first hits. */
+  function history(f: HistoryFilter): Page<HistoryItem> {
     const limit = clampLimit(f.limit);
-    const where: (SQL | undefined)[] = [
-      f.user === undefined ? undefined : eq(sessions.username, f.user),
-      f.address === undefined ? undefined : eq(sessions.clientAddress, f.address),
-      f.from === undefined ? undefined : gte(sessions.startedAt, f.from),
-      f.to === undefined ? undefined : lte(sessions.startedAt, f.to),
-      f.outcome === undefined ? undefined : eq(sessions.outcome, f.outcome),
-    ];
+    const terms = searchTerms(f);
+    const where = conditions(f, terms);
+    if (where === null) return { items: [], nextCursor: null };
     if (f.cursor) {
       const [startedAt, id] = decodeCursor(f.cursor, ['number', 'string']);
       where.push(or(lt(sessions.startedAt, startedAt), and(eq(sessions.startedAt, startedAt), lt(sessions.id, id))));
     }
-    const rows = orm
-      .select(columns)
-      .from(sessions)
-      .where(and(...where))
-      .orderBy(desc(sessions.startedAt), desc(sessions.id))
-      .limit(limit + 1)
-      .all();
-    return toPage(rows, limit, toRecord, (r) => [r.startedAt, r.id]);
+    const rows = withAddressTest(f, () =>
+      orm
+        .select(columns)
+        .from(sessions)
+        .where(and(...where))
+        .orderBy(desc(sessions.startedAt), desc(sessions.id))
+        .limit(limit + 1)
+        .all(),
+    );
+    const page = toPage(rows, limit, toRecord, (r) => [r.startedAt, r.id]);
+    if (terms === null) return page;
+    const hits = hitsOf(
+      page.items.map((s) => s.id),
+      terms,
+    );
+    return { ...page, items: page.items.map((s) => ({ ...s, hits: hits.get(s.id) ?? [] })) };
+  }
+
+  /** Every matching session, newest first, at most `max` (for exports), read in chunks by the same keyset as pages. */
+  function* historyAll(f: HistoryFilters, max: number): Generator<SessionRecord> {
+    const base = conditions(f, searchTerms(f));
+    if (base === null) return;
+    let remaining = Math.max(0, Math.trunc(max));
+    let after: { startedAt: number; id: string } | null = null;
+    while (remaining > 0) {
+      const key: { startedAt: number; id: string } | null = after;
+      const where: (SQL | undefined)[] = [
+        ...base,
+        key === null
+          ? undefined
+          : or(lt(sessions.startedAt, key.startedAt), and(eq(sessions.startedAt, key.startedAt), lt(sessions.id, key.id))),
+      ];
+      // The address predicate is installed only while SQLite reads a chunk, never across a yield.
+      const rows: Row[] = withAddressTest(f, () =>
+        orm
+          .select(columns)
+          .from(sessions)
+          .where(and(...where))
+          .orderBy(desc(sessions.startedAt), desc(sessions.id))
+          .limit(Math.min(EXPORT_CHUNK, remaining))
+          .all(),
+      );
+      for (const row of rows) yield toRecord(row);
+      const last: Row | undefined = rows.at(-1);
+      if (!last || rows.length < Math.min(EXPORT_CHUNK, remaining)) return;
+      remaining -= rows.length;
+      after = { startedAt: last.startedAt, id: last.id };
+    }
   }
 
   /** The latest successful (`ok`) or failed logins, newest first. */
@@ -124,7 +266,7 @@ export function createSessionStore(db: Db) {
     return orm.select(columns).from(sessions).where(isNull(sessions.endedAt)).orderBy(sessions.startedAt).limit(limit).all().map(toRecord);
   }
 
-  return { get, history, unfinished, recentLogins, bytesSince };
+  return { get, history, historyAll, unfinished, recentLogins, bytesSince };
 }
 
 export type SessionStore = ReturnType<typeof createSessionStore>;

@@ -14,7 +14,14 @@ export function createTranscriptStore(db: Db) {
   function lines(sessionId: string, opts: { afterSeq?: number; limit?: number } = {}): TranscriptLineRecord[] {
     const limit = Math.min(Math.max(Math.trunc(opts.limit ?? 1000) || 1, 1), MAX_LINES);
     const rows = orm
-      .select()
+      .select({
+        sessionId: transcriptLines.sessionId,
+        seq: transcriptLines.seq,
+        at: transcriptLines.at,
+        kind: transcriptLines.kind,
+        text: transcriptLines.text,
+        event: transcriptLines.event,
+      })
       .from(transcriptLines)
       .where(
         and(eq(transcriptLines.sessionId, sessionId), opts.afterSeq === undefined ? undefined : gt(transcriptLines.seq, opts.afterSeq)),
