@@ -100,7 +100,7 @@ export class FtpServer extends EventEmitter<FtpServerEvents> {
         [...this.live.values()].filter((s) => s !== except && !s.closing && s.account?.username === username).length,
       sessionClosed: (session, reason) => {
         this.live.delete(session.id);
-        this.safeEmit('session:close', { ...session.info(), ...session.totals, reason, endedAt: Date.now() });
+        this.safeEmit('session:close', { ...session.info(), ...session.liveTotals(), reason, endedAt: Date.now() });
         if (this.live.size === 0) this.drained?.();
       },
     };

@@ -25,7 +25,7 @@ export async function download(session: AuthenticatedSession, raw: string): Prom
     direction: 'download',
     path,
     offset,
-    size: file.size,
+    size: Math.max(0, file.size - offset), // what this transfer moves: the rest of the file after the REST offset
     announce: `Opening ${modeName(session)} mode data connection for ${path} (${file.size - offset} bytes)`,
     move: async (data, signal, count) => {
       const stages: Transform[] = [];
@@ -45,6 +45,7 @@ export async function download(session: AuthenticatedSession, raw: string): Prom
 /** STOR (replace or, after REST, resume), APPE (append) and STOU (a fresh name). */
 export async function upload(session: AuthenticatedSession, path: string, mode: UploadMode, announce?: string): Promise<void> {
   const fs = session.fs;
+  const announced = session.takeAllocation(); // the size an ALLO gave, else unknown
   const offset = mode === 'append' ? 0 : session.takeRestartOffset();
   const effective: UploadMode = mode === 'replace' && offset > 0 ? 'resume' : mode;
   const account = session.account;
@@ -83,7 +84,8 @@ export async function upload(session: AuthenticatedSession, path: string, mode: 
     direction: 'upload',
     path,
     offset,
-    size: null,
+    size: announced,
+
     announce: announce ?? `Opening ${modeName(session)} mode data connection for ${path}`,
     move: async (data, signal, count) => {
       const ascii = session.transferType === 'A';

@@ -36,7 +36,9 @@ export interface ActiveTransfer {
   direction: TransferDirection;
   path: string;
   startedAt: number;
+  /** The bytes this transfer will move (a download's file size after the REST offset, an upload's ALLO size); null when unknown. */
   size: number | null;
+  /** Bytes moved so far, counted as they cross the data connection. */
   bytes: number;
   abort(): void;
   /** Settles after the transfer's final reply (226/426/…) was sent. */
@@ -88,6 +90,8 @@ export class Session {
   transferType: 'A' | 'I' = 'A';
   /** REST offset for the next RETR/STOR. */
   private restartOffset = 0;
+  /** ALLO: the size the client announced for its next upload (shown as that upload's size), null when none. */
+  private allocation: number | null = null;
   /** RNFR source waiting for RNTO. */
   private pendingRename: string | null = null;
   /** Prepared by PASV/EPSV/PORT/EPRT; taken by the next transfer. */
@@ -207,6 +211,18 @@ export class Session {
     const offset = this.restartOffset;
     this.restartOffset = 0;
     return offset;
+  }
+
+  /** ALLO: remembers the announced size of the next upload. */
+  setAllocation(bytes: number | null): void {
+    this.allocation = bytes;
+  }
+
+  /** STOR/APPE/STOU: the size ALLO announced, once (null when none was given). */
+  takeAllocation(): number | null {
+    const bytes = this.allocation;
+    this.allocation = null;
+    return bytes;
   }
 
   /** PASV/EPSV/PORT/EPRT: replaces (and closes) the prepared data channel. */
@@ -341,6 +357,7 @@ export class Session {
     this.cwd = '/';
     this.transferType = 'A';
     this.restartOffset = 0;
+    this.allocation = null;
     this.pendingRename = null;
     this.epsvAll = false;
     this.mlstFacts = ALL_FACTS;
@@ -443,12 +460,27 @@ export class Session {
     };
   }
 
+  /**
+   * The session's traffic so far: finished transfers plus what the running one has moved. The running
+   * transfer's bytes join `totals` only when it ends, so without them a long download would show no
+   * progress in the session's counters until its last byte.
+   */
+  liveTotals(): SessionTotals {
+    const t = this.transfer;
+    const running = t ? t.bytes : 0;
+    return {
+      ...this.totals,
+      bytesIn: this.totals.bytesIn + (t?.direction === 'upload' ? running : 0),
+      bytesOut: this.totals.bytesOut + (t && t.direction !== 'upload' ? running : 0),
+    };
+  }
+
   snapshot(): SessionSnapshot {
     const t = this.transfer;
     const state = this.closing ? 'closing' : this.phase !== 'authenticated' ? 'awaiting-login' : t ? 'transferring' : 'idle';
     return {
       ...this.info(),
-      ...this.totals,
+      ...this.liveTotals(),
       state,
       lastCommandAt: this.lastCommandAt,
       transfer: t ? { direction: t.direction, path: t.path, bytes: t.bytes, startedAt: t.startedAt, size: t.size } : null,
