@@ -1,6 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { checkConnectivity, type ConnectivityReport } from '../src/diagnosis/index.js';
+import { startServer } from './support/server.js';
 
 const servers: Server[] = [];
 const sockets = new Set<Socket>();
@@ -163,5 +164,40 @@ describe('checkConnectivity on loopback', () => {
       { protocol: 'tcp', ports: '990', from: 990, to: 990, purpose: expect.stringContaining('FTPS') },
       { protocol: 'tcp', ports: '50000-50100', from: 50000, to: 50100, purpose: expect.stringContaining('Passive') },
     ]);
+  });
+});
+
+describe("the self-test's own FTP connection", () => {
+  it('says CLNT with the given name before QUIT, so the server records that client software', async () => {
+    const t = await startServer();
+    try {
+      const named: (string | null)[] = [];
+      t.server.on('session:update', (info) => named.push(info.clientSoftware));
+      const closed = new Promise<{ clientSoftware: string | null; reason: string }>((resolve) => t.server.once('session:close', resolve));
+      const report = await checkConnectivity({
+        advertisedAddress: '127.0.0.1',
+        controlPort: t.port,
+        passivePorts: { min: 0, max: 0 },
+        timeoutMs: 2000,
+        clientName: 'Ferry self-test',
+      });
+      expect(check(report, 'control-port').ok).toBe(true);
+      expect(await closed).toMatchObject({ clientSoftware: 'Ferry self-test', reason: 'quit' });
+      expect(named).toContain('Ferry self-test');
+      expect(t.transcript.map((l) => l.text)).toEqual(expect.arrayContaining(['CLNT Ferry self-test', 'QUIT']));
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('sends no CLNT without a name', async () => {
+    const control = await fakeServer('220 ready\r\n');
+    await checkConnectivity({
+      advertisedAddress: '127.0.0.1',
+      controlPort: control.port,
+      passivePorts: { min: 0, max: 0 },
+      timeoutMs: 1000,
+    });
+    await expect.poll(() => control.received.join('')).toBe('QUIT\r\n');
   });
 });

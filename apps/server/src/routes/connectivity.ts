@@ -1,9 +1,10 @@
 /**
  * GET /connectivity: the "Get connected" self-test. From the server itself, connects to the advertised
  * address (or, when none is set, to the address the admin used to reach this site) on the control port,
- * the implicit FTPS port and a passive port, and lists the firewall rules to add.
+ * the implicit FTPS port and a passive port, and lists the firewall rules to add. Its FTP connection says
+ * CLNT SELF_TEST_CLIENT, so the session it leaves in History is recognisably the test's.
  */
-import { ConnectivityReport } from '@ferry/contract';
+import { ConnectivityReport, SELF_TEST_CLIENT } from '@ferry/contract';
 import { checkConnectivity } from '@ferry/ftp-core/diagnosis';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
@@ -49,6 +50,7 @@ export const connectivityRoutes: FastifyPluginAsyncTypebox<ConnectivityRouteOpti
           passivePorts,
           ftpsPort: services.info.ftpsPort,
           timeoutMs,
+          clientName: SELF_TEST_CLIENT, // the test's FTP session is labelled as such in History
         }).then((report): ConnectivityReport => ({ ...report, addressSource: configured ? 'setting' : 'request' }));
         running.set(key, run);
         void run.finally(() => running.delete(key)).catch(() => undefined);

@@ -20,6 +20,8 @@ export interface ConnectivityOptions {
   ftpsPort?: number | null;
   /** Per check; default 3000 ms. */
   timeoutMs?: number;
+  /** Sent as CLNT on the test's own FTP connection, so its session is labelled in the transcripts. */
+  clientName?: string;
 }
 
 export const CONNECTIVITY_CHECKS = ['resolve-address', 'public-address', 'control-port', 'ftps-port', 'passive-port'] as const;
@@ -113,9 +115,14 @@ function skipped(name: ConnectivityCheckName, detail: string, fix: string | null
   return { name, ok: false, skipped: true, detail, fix };
 }
 
-async function checkControl(ip: string, port: number, timeoutMs: number, hairpin: string): Promise<ConnectivityCheck> {
+async function checkControl(
+  ip: string,
+  port: number,
+  opts: { timeoutMs: number; hairpin: string; clientName: string | undefined },
+): Promise<ConnectivityCheck> {
+  const { timeoutMs, hairpin } = opts;
   const where = formatHostPort(ip, port);
-  const result = await probeTcp(ip, port, { timeoutMs, readLine: true });
+  const result = await probeTcp(ip, port, { timeoutMs, readLine: true, clientName: opts.clientName });
   if (!result.ok) {
     return failed(
       'control-port',
@@ -255,7 +262,7 @@ export async function checkConnectivity(opts: ConnectivityOptions): Promise<Conn
       : passed('public-address', `${ip} is a public address.`),
   );
   const hairpin = isNonPublicAddress(ip) ? '' : ` ${HAIRPIN}`;
-  checks.push(await checkControl(ip, opts.controlPort, timeoutMs, hairpin));
+  checks.push(await checkControl(ip, opts.controlPort, { timeoutMs, hairpin, clientName: opts.clientName }));
   if (opts.ftpsPort) checks.push(await checkFtps(ip, opts.ftpsPort, timeoutMs, hairpin));
   checks.push(await checkPassive(ip, opts.passivePorts, timeoutMs, hairpin));
   return report(ip);

@@ -36,11 +36,21 @@ function errorText(error: unknown): string {
   return String(error);
 }
 
+export interface ProbeOptions {
+  timeoutMs: number;
+  /** Wait for the peer's first line (an FTP greeting) instead of succeeding once TCP is up. */
+  readLine: boolean;
+  /** Sent as CLNT before the QUIT that follows a greeting, so the server's transcript names who connected. */
+  clientName?: string | undefined;
+}
+
 /**
  * Connects to host:port. With `readLine`, waits for the first line the peer sends (an FTP greeting)
- * and then says QUIT; without it, succeeds as soon as the TCP connection is up.
+ * and then says CLNT (with `clientName`) and QUIT; without it, succeeds as soon as the TCP connection is up.
  */
-export function probeTcp(host: string, port: number, opts: { timeoutMs: number; readLine: boolean }): Promise<ProbeResult> {
+export function probeTcp(host: string, port: number, opts: ProbeOptions): Promise<ProbeResult> {
+  // A name cannot carry a line break into the command stream.
+  const clnt = opts.clientName ? `CLNT ${opts.clientName.replace(/[\r\n]+/g, ' ')}\r\n` : '';
   return new Promise((resolve) => {
     const socket = new Socket();
     let buffer = '';
@@ -62,9 +72,9 @@ export function probeTcp(host: string, port: number, opts: { timeoutMs: number; 
       socket.removeAllListeners('data');
       if (closed) return;
       if (polite && socket.writable) {
-        // Leave the server a clean QUIT in its transcript, but never wait long for its 221.
+        // Leave the server a clean CLNT and QUIT in its transcript, but never wait long for its 221.
         force = setTimeout(() => socket.destroy(), 250);
-        socket.end('QUIT\r\n');
+        socket.end(`${clnt}QUIT\r\n`);
       } else {
         socket.destroy();
       }
