@@ -24,6 +24,7 @@ import { defencesRoutes } from './routes/defences.js';
 import { healthRoutes } from './routes/health.js';
 import { liveRoutes } from './routes/live.js';
 import { probesRoutes } from './routes/probes.js';
+import { reportsRoutes } from './routes/reports.js';
 import { serverRoutes } from './routes/server.js';
 import { sessionsRoutes } from './routes/sessions.js';
 import { settingsRoutes } from './routes/settings.js';
@@ -149,6 +150,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       await api.register(settingsRoutes, { services });
       await api.register(defencesRoutes, { services });
       await api.register(probesRoutes, { services });
+      await api.register(reportsRoutes, { services });
       await api.register(liveRoutes, { hub: services.hub });
     },
     { prefix: API_PREFIX },

@@ -77,8 +77,8 @@ describe('live events over a real FTP session', () => {
     expect(json.items.map((l: { seq: number }) => l.seq)).toEqual(json.items.map((_: unknown, i: number) => i + 1));
     const text = await h.app.inject({ method: 'GET', url: `/api/v1/sessions/${session.id}/transcript?format=text`, headers });
     expect(text.headers['content-type']).toContain('text/plain');
-    expect(text.body).toMatch(/^\S+ USER alice$/m);
-    expect(text.body).toMatch(/^\S+ PASS \*\*\*\*$/m);
+    expect(text.body).toMatch(/^ +\d+ {2}\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} [+-]\d\d:\d\d {2}USER alice$/m);
+    expect(text.body).toMatch(/^ +\d+ {2}\S+ \S+ \S+ {2}PASS \*\*\*\*$/m);
     expect(text.body).not.toContain(USER.password);
     const transfers = (await h.app.inject({ method: 'GET', url: `/api/v1/sessions/${session.id}/transfers`, headers })).json();
     expect(transfers.items).toEqual([expect.objectContaining({ direction: 'listing', outcome: 'ok' })]);

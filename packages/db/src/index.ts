@@ -38,3 +38,17 @@ export {
 } from './recorder.js';
 export { pruneHistory, type PruneOptions, type PruneResult } from './retention.js';
 export * from './types.js';
+export {
+  createTrafficStore,
+  type TrafficStore,
+  type TrafficCounts,
+  type QuarterHourTraffic,
+  type UserTraffic,
+} from './stores/traffic-store.js';
+export {
+  trafficReport,
+  MAX_REPORT_DAYS,
+  type TrafficGrouping,
+  type TrafficReportRecord,
+  type TrafficRowRecord,
+} from './reports/traffic.js';

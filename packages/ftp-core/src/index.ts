@@ -14,3 +14,4 @@ export * from './ports.js';
 export * from './events.js';
 export { createCidrMatcher, formatHostPort, hostOf, normalizeIp, parseCidr, type Cidr } from './net/address.js';
 // The transcript doctor is the subpath export '@ferry/ftp-core/diagnosis'.
+export { transcriptSeverity, TRANSCRIPT_SEVERITIES, type TranscriptSeverity, type SeverityInput } from './transcript-severity.js';

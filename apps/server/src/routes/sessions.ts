@@ -8,23 +8,36 @@ import {
   SessionRecord,
   Transfer,
   TranscriptLine,
-  type HistoryFilters,
+  HistoryFilters,
+  type SessionExport,
 } from '@ferry/contract';
-import type { HistoryFilters as DbHistoryFilters } from '@ferry/db';
+import type { HistoryFilters as DbHistoryFilters, TranscriptLineRecord } from '@ferry/db';
+import { transcriptSeverity } from '@ferry/ftp-core';
+import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { audit } from '../audit.js';
 import { Errors, invalidField } from '../errors.js';
+import { historyCsv } from '../exports/history-csv.js';
+import { exportFileName, sessionText } from '../exports/session-text.js';
 import { createCidrMatcher, parseCidr } from '../net/address.js';
+import { serverTimeZone } from './server.js';
 import type { Services } from '../services.js';
 
 export interface SessionsRouteOptions {
-  services: Pick<Services, 'stores' | 'ftp' | 'hub'>;
+  services: Pick<Services, 'stores' | 'ftp' | 'hub' | 'info'>;
 }
+
+/** Most rows a CSV export of the history holds. */
+export const CSV_MAX_ROWS = 100_000;
 
 const SessionParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) });
 const TranscriptQuery = Type.Object({
-  format: Type.Optional(Type.Enum(['json', 'text'] as const, { default: 'json' })),
+  format: Type.Optional(
+    Type.Enum(['json', 'text'] as const, {
+      description: 'Without: a page of lines. json: the whole session as one SessionExport document; text: the same as plain text',
+    }),
+  ),
   /** Lines after this sequence number (the previous page's nextCursor). */
   cursor: Type.Optional(Type.String({ pattern: '^\\d{1,10}$' })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, default: 10_000 })),
@@ -32,6 +45,17 @@ const TranscriptQuery = Type.Object({
 
 export const sessionsRoutes: FastifyPluginAsyncTypebox<SessionsRouteOptions> = async (app, { services }) => {
   const { sessions, transcripts, findings } = services.stores;
+  /** Every line of a session, read 10,000 at a time. */
+  function* allLines(id: string) {
+    let afterSeq: number | undefined;
+    for (;;) {
+      const page = transcripts.lines(id, { afterSeq, limit: 10_000 });
+      yield* page;
+      const last = page.at(-1);
+      if (!last || page.length < 10_000) return;
+      afterSeq = last.seq;
+    }
+  }
   const recorded = (id: string) => {
     const session = sessions.get(id);
     if (!session) throw Errors.SessionNotFound(id);
@@ -79,6 +103,27 @@ export const sessionsRoutes: FastifyPluginAsyncTypebox<SessionsRouteOptions> = a
     },
   );
 
+  app.get(
+    '/sessions/history.csv',
+    {
+      schema: {
+        tags: ['sessions'],
+        summary: `The filtered history as CSV (newest first, at most ${CSV_MAX_ROWS.toLocaleString('en-US')} rows)`,
+        querystring: HistoryFilters,
+        produces: ['text/csv'],
+      },
+    },
+    async (req, reply) => {
+      const filters = historyFilters(req.query);
+      const timeZone = serverTimeZone();
+      const date = new Date().toISOString().slice(0, 10);
+      return reply
+        .type('text/csv; charset=utf-8')
+        .header('content-disposition', `attachment; filename="ferry-history-${date}.csv"`)
+        .send(Readable.from(historyCsv(sessions.historyAll(filters, CSV_MAX_ROWS), timeZone)));
+    },
+  );
+
   app.get('/sessions/:id', { schema: { tags: ['sessions'], params: SessionParams, response: { 200: SessionRecord } } }, async (req) =>
     recorded(req.params.id),
   );
@@ -96,19 +141,40 @@ export const sessionsRoutes: FastifyPluginAsyncTypebox<SessionsRouteOptions> = a
     },
     async (req, reply) => {
       const { id } = req.params;
-      recorded(id);
+      const session = recorded(id);
+      const timeZone = serverTimeZone();
+      if (req.query.format !== undefined) {
+        const exportedAt = Date.now();
+        const list = findings.list(id);
+        const extension = req.query.format === 'text' ? 'txt' : 'json';
+        reply.header('content-disposition', `attachment; filename="${exportFileName(session, timeZone, extension)}"`);
+        // Both bypass the JSON serializer of the 200 schema (a page of lines).
+        if (req.query.format === 'text') {
+          const server = { name: 'Ferry', version: services.info.version, timeZone };
+          const text = sessionText({ server, session, lines: allLines(id), findings: list, exportedAt });
+          return reply
+            .type('text/plain; charset=utf-8')
+            .serializer(String)
+            .send(text as never);
+        }
+        const document: SessionExport = {
+          exportedAt,
+          server: { version: services.info.version, timeZone },
+          session,
+          transcript: [...allLines(id)].map(withSeverity),
+          transfers: transcripts.transfers(id),
+          findings: list,
+        };
+        return reply
+          .type('application/json; charset=utf-8')
+          .serializer(JSON.stringify)
+          .send(document as never);
+      }
       const limit = req.query.limit ?? 10_000;
       const afterSeq = req.query.cursor === undefined ? undefined : Number(req.query.cursor);
       const lines = transcripts.lines(id, { afterSeq, limit });
-      if (req.query.format === 'text') {
-        // Plain text bypasses the JSON serializer of the 200 schema.
-        return reply
-          .type('text/plain; charset=utf-8')
-          .serializer(String)
-          .send(transcriptText(lines) as never);
-      }
       const last = lines.at(-1);
-      return { items: lines, nextCursor: lines.length === limit && last ? String(last.seq) : null };
+      return { items: lines.map(withSeverity), nextCursor: lines.length === limit && last ? String(last.seq) : null };
     },
   );
 
@@ -150,16 +216,8 @@ const normalizeAddressPrefix = (prefix: string) =>
     .toLowerCase()
     .replace(/^::ffff:(?=\d)/, '');
 
-/**
- * Plain text like an FTP client's log: commands and replies verbatim (`USER alice`, `331 ...`,
- * `PASS ****`), each line prefixed with its time; events as `*** ...`.
- */
-export function transcriptText(lines: readonly { at: number; kind: string; text: string }[]): string {
-  const out: string[] = [];
-  for (const line of lines) {
-    const time = new Date(line.at).toISOString().slice(11, 23);
-    const prefix = line.kind === 'event' ? '*** ' : '';
-    for (const part of line.text.split(/\r?\n/)) out.push(`${time} ${prefix}${part}`);
-  }
-  return out.length > 0 ? `${out.join('\n')}\n` : '';
+/** A stored line with the severity the dashboard colours it by. */
+export function withSeverity(line: TranscriptLineRecord): TranscriptLine {
+  const severity = transcriptSeverity(line);
+  return severity === undefined ? line : { ...line, severity };
 }

@@ -1,0 +1,89 @@
+/**
+ * The traffic report: the store's quarter hours folded into local hours or days of an IANA time zone. Folding in
+ * JavaScript, not SQL, keeps it right across DST changes: a local day has 23 or 25 hours then, and the hour repeated
+ * in autumn is two rows with the same local label but different starts.
+ */
+import type { Db } from '../client.js';
+import { createTrafficStore, QUARTER_HOUR_MS, type TrafficCounts } from '../stores/traffic-store.js';
+
+export type TrafficGrouping = 'hour' | 'day' | 'user';
+
+export interface TrafficRowRecord extends TrafficCounts {
+  /** Local `2026-12-04T13:00` or `2026-12-04`, or the user name. */
+  key: string;
+  /** Start of the hour or day (epoch ms); null per user. */
+  start: number | null;
+}
+
+export interface TrafficReportRecord {
+  by: TrafficGrouping;
+  /** The range covered: `from` moved back to the start of its local hour or day, `to` on to the end of its own. */
+  from: number;
+  to: number;
+  timeZone: string;
+  rows: TrafficRowRecord[];
+}
+
+const zero = (): TrafficCounts => ({ sessions: 0, failedLogins: 0, uploads: 0, downloads: 0, bytesIn: 0, bytesOut: 0 });
+
+/** Labels quarter hours with their local hour or day; the label includes the offset so a repeated hour stays apart. */
+function labeller(timeZone: string, by: 'hour' | 'day') {
+  const format = new Intl.DateTimeFormat('en-US', {
+    timeZone,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+  });
+  return (at: number): { key: string; group: string } => {
+    const p: Record<string, string> = {};
+    for (const part of format.formatToParts(new Date(at))) p[part.type] = part.value;
+    const day = `${p.year}-${p.month}-${p.day}`;
+    if (by === 'day') return { key: day, group: day };
+    const key = `${day}T${p.hour}:00`;
+    const local = Date.UTC(Number(p.year), Number(p.month) - 1, Number(p.day), Number(p.hour), Number(p.minute));
+    return { key, group: `${key} ${local - Math.floor(at / 60_000) * 60_000}` };
+  };
+}
+
+/** Longest range a report covers, so that one request cannot ask for years of quarter hours. */
+export const MAX_REPORT_DAYS = { hour: 31, day: 366, user: 366 } as const;
+
+/** Counts per local hour or day of `timeZone` (every one, empty ones as zeros, oldest first), or per user. */
+export function trafficReport(db: Db, opts: { by: TrafficGrouping; from: number; to: number; timeZone: string }): TrafficReportRecord {
+  const store = createTrafficStore(db);
+  const { by, timeZone } = opts;
+  if (by === 'user') {
+    const rows = store.byUser(opts.from, opts.to).map(({ username, ...counts }) => ({ key: username, start: null, ...counts }));
+    return { by, from: opts.from, to: opts.to, timeZone, rows };
+  }
+  const label = labeller(timeZone, by);
+  let from = Math.floor(opts.from / QUARTER_HOUR_MS) * QUARTER_HOUR_MS;
+  while (label(from - QUARTER_HOUR_MS).group === label(from).group) from -= QUARTER_HOUR_MS;
+  let to = Math.max(from + QUARTER_HOUR_MS, Math.ceil(opts.to / QUARTER_HOUR_MS) * QUARTER_HOUR_MS);
+  while (label(to).group === label(to - QUARTER_HOUR_MS).group) to += QUARTER_HOUR_MS;
+
+  const counted = new Map(store.byQuarterHour(from, to).map((q) => [q.start, q]));
+  const rows: TrafficRowRecord[] = [];
+  let group = '';
+  for (let at = from; at < to; at += QUARTER_HOUR_MS) {
+    const l = label(at);
+    if (l.group !== group) {
+      rows.push({ key: l.key, start: at, ...zero() });
+      group = l.group;
+    }
+    const q = counted.get(at);
+    const row = rows.at(-1);
+    if (q && row) {
+      row.sessions += q.sessions;
+      row.failedLogins += q.failedLogins;
+      row.uploads += q.uploads;
+      row.downloads += q.downloads;
+      row.bytesIn += q.bytesIn;
+      row.bytesOut += q.bytesOut;
+    }
+  }
+  return { by, from, to, timeZone, rows };
+}

@@ -1,0 +1,371 @@
+import { BlockList } from 'node:net';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { handleOf, openDbWith } from '../src/client.js';
+import {
+  closeDb,
+  createFindingStore,
+  createTranscriptStore,
+  openDb,
+  schemaVersion,
+  createSessionRecorder,
+  createSessionStore,
+  pruneHistory,
+  type Db,
+  type FindingSeverity,
+  type LineInput,
+} from '../src/index.js';
+import { committedTags, migrationsCopy, openTempDb, tempDir } from './helpers.js';
+
+interface Seeded {
+  id: string;
+  startedAt: number;
+  address?: string;
+  user?: string;
+  tls?: boolean;
+  lines: string[];
+}
+
+/** Records sessions through the real recorder; each line's kind follows its text (a reply starts with a code). */
+function record(db: Db, sessions: Seeded[]) {
+  const recorder = createSessionRecorder(db);
+  for (const s of sessions) {
+    recorder.sessionOpened({
+      id: s.id,
+      remoteAddress: s.address ?? '127.0.0.1',
+      remotePort: 40_000,
+      localAddress: '127.0.0.1',
+      localPort: 21,
+      startedAt: s.startedAt,
+      tls: s.tls ?? false,
+    });
+    if (s.user) recorder.sessionUpdated({ id: s.id, username: s.user, tls: s.tls ?? false, clientSoftware: null });
+    s.lines.forEach((text, i) => {
+      const line: LineInput = {
+        sessionId: s.id,
+        seq: i + 1,
+        at: s.startedAt + i,
+        kind: /^\d{3}[ -]/.test(text) ? 'reply' : 'command',
+        text,
+      };
+      recorder.line(line);
+    });
+  }
+  recorder.close();
+}
+
+const count = (db: Db, sql: string, ...args: unknown[]) =>
+  (
+    handleOf(db)
+      .sqlite.prepare(sql)
+      .get(...args) as { n: number }
+  ).n;
+const indexed = (db: Db, match: string) => count(db, 'SELECT count(*) AS n FROM transcript_search WHERE transcript_search MATCH ?', match);
+
+function invoiceHistory(db: Db) {
+  record(db, [
+    {
+      id: 'a',
+      startedAt: 1000,
+      user: 'alice',
+      lines: ['220 Ferry ready', 'CLNT FileZilla 3.66', 'USER alice', 'STOR invoice-2291.pdf', '226 Transfer complete'],
+    },
+    { id: 'b', startedAt: 2000, user: 'bob', lines: ['220 Ferry ready', 'RETR invoice-2292.pdf', '550 invoice-2292.pdf: No such file'] },
+    { id: 'c', startedAt: 3000, user: 'carol', lines: ['220 Ferry ready', 'CLNT lftp/4.9.2', 'LIST'] },
+  ]);
+}
+
+describe('history search', () => {
+  it('finds a file name whole, by its parts, by prefix and in any case, with the matching line and marks', () => {
+    const { db } = openTempDb();
+    invoiceHistory(db);
+    const store = createSessionStore(db);
+    const search = (q: string) => store.history({ q, limit: 50 }).items;
+    const ids = (q: string) => search(q).map((s) => s.id);
+
+    expect(search('invoice-2291.pdf')).toEqual([
+      expect.objectContaining({
+        id: 'a',
+        hits: [
+          {
+            seq: 4,
+            excerpt: 'STOR invoice-2291.pdf',
+            marks: [
+              { start: 5, end: 12 },
+              { start: 13, end: 17 },
+              { start: 18, end: 21 },
+            ],
+          },
+        ],
+      }),
+    ]);
+    expect(ids('invoice')).toEqual(['b', 'a']);
+    expect(ids('2291')).toEqual(['a']);
+    expect(ids('INVOICE-2292.PDF')).toEqual(['b']);
+    expect(ids('invoi*')).toEqual(['b', 'a']);
+    expect(ids('"invoice-229"*')).toEqual(['b', 'a']);
+    expect(ids('filezilla')).toEqual(['a']);
+    expect(ids('lftp')).toEqual(['c']);
+    expect(ids('invoice 550')).toEqual(['b']);
+    expect(ids('invoice lftp')).toEqual([]);
+    // Both of b's matching lines, the 550 reply with its marks.
+    expect(search('invoice-2292.pdf')[0]?.hits).toEqual([
+      {
+        seq: 2,
+        excerpt: 'RETR invoice-2292.pdf',
+        marks: [
+          { start: 5, end: 12 },
+          { start: 13, end: 17 },
+          { start: 18, end: 21 },
+        ],
+      },
+      {
+        seq: 3,
+        excerpt: '550 invoice-2292.pdf: No such file',
+        marks: [
+          { start: 4, end: 11 },
+          { start: 12, end: 16 },
+          { start: 17, end: 20 },
+        ],
+      },
+    ]);
+    // Without q, no hits field at all.
+    expect(store.history({ limit: 50 }).items[0]).not.toHaveProperty('hits');
+  });
+
+  it('never turns input into FTS syntax: operators, quotes, brackets and stray stars are words or nothing', () => {
+    const { db } = openTempDb();
+    invoiceHistory(db);
+    const store = createSessionStore(db);
+    for (const q of [
+      '"',
+      'AND',
+      'invoice OR',
+      'NOT invoice',
+      '(invoice',
+      'invoice)',
+      '*',
+      'a"b',
+      'NEAR(invoice pdf)',
+      'text:invoice',
+      '-invoice',
+      '^invoice',
+      '+',
+      'invoice AND "',
+    ]) {
+      expect(() => store.history({ q, limit: 10 }), q).not.toThrow();
+    }
+    expect(store.history({ q: 'NOT invoice', limit: 10 }).items).toEqual([]); // "not" is a word no line has
+    expect(store.history({ q: '(invoice', limit: 10 }).items.map((s) => s.id)).toEqual(['b', 'a']);
+    expect(store.history({ q: '***', limit: 10 }).items).toEqual([]);
+  });
+
+  it('returns at most five hits per session, the first ones, and pages with the search applied', () => {
+    const { db } = openTempDb();
+    const sessions = Array.from({ length: 7 }, (_, i) => ({
+      id: `s${i}`,
+      startedAt: 1000 * (i + 1),
+      lines: Array.from({ length: 8 }, (_, n) => `RETR report-${n}.csv`),
+    }));
+    record(db, [...sessions, { id: 'other', startedAt: 50_000, lines: ['RETR other.txt'] }]);
+    const store = createSessionStore(db);
+    const first = store.history({ q: 'report', limit: 3 });
+    expect(first.items.map((s) => s.id)).toEqual(['s6', 's5', 's4']);
+    expect(first.items[0]?.hits?.map((h) => h.seq)).toEqual([1, 2, 3, 4, 5]);
+    const second = store.history({ q: 'report', limit: 3, cursor: first.nextCursor ?? '' });
+    expect(second.items.map((s) => s.id)).toEqual(['s3', 's2', 's1']);
+    const third = store.history({ q: 'report', limit: 3, cursor: second.nextCursor ?? '' });
+    expect(third.items.map((s) => s.id)).toEqual(['s0']);
+    expect(third.nextCursor).toBeNull();
+  });
+
+  it('cuts a long line to an excerpt around its first match, with the marks moved along', () => {
+    const { db } = openTempDb();
+    const long = `550 ${'x'.repeat(300)} needle ${'y'.repeat(300)}`;
+    record(db, [{ id: 'long', startedAt: 1, lines: [long] }]);
+    const hit = createSessionStore(db).history({ q: 'needle', limit: 1 }).items[0]?.hits?.[0];
+    expect(hit?.excerpt.startsWith('…')).toBe(true);
+    expect(hit?.excerpt.endsWith('…')).toBe(true);
+    expect(hit?.excerpt.length).toBe(202);
+    const mark = hit?.marks[0];
+    expect(hit?.excerpt.slice(mark?.start, mark?.end)).toBe('needle');
+    expect(hit?.marks).toHaveLength(1);
+  });
+
+  it('loses the index entries of deleted sessions, by retention and by a direct delete (the cascade fires the trigger)', () => {
+    const { db } = openTempDb();
+    invoiceHistory(db);
+    expect(indexed(db, 'invoice')).toBe(3);
+    pruneHistory(db, { olderThan: 1500 }); // session a
+    expect(indexed(db, 'invoice')).toBe(2);
+    expect(indexed(db, 'filezilla')).toBe(0);
+    handleOf(db).sqlite.prepare(`DELETE FROM sessions WHERE id = 'b'`).run();
+    expect(indexed(db, 'invoice')).toBe(0);
+    expect(indexed(db, 'lftp')).toBe(1);
+    // The index agrees with its content table row by row.
+    expect(() =>
+      handleOf(db).sqlite.prepare(`INSERT INTO transcript_search (transcript_search, rank) VALUES ('integrity-check', 1)`).run(),
+    ).not.toThrow();
+    expect(createSessionStore(db).history({ q: 'invoice', limit: 10 }).items).toEqual([]);
+  });
+});
+
+describe('history filters', () => {
+  function filtered(db: Db) {
+    record(db, [
+      { id: 'v4', startedAt: 1000, address: '127.0.0.1', user: 'Alice', tls: true, lines: [] },
+      { id: 'doc', startedAt: 2000, address: '203.0.113.7', user: 'bob', lines: [] },
+      { id: 'v6', startedAt: 3000, address: '2001:db8::5', user: 'Malice', lines: [] },
+      { id: 'v6b', startedAt: 4000, address: '2001:db9::1', lines: [] },
+      { id: 'ten', startedAt: 5000, address: '10.1.2.3', lines: [] },
+    ]);
+    const findings = createFindingStore(db);
+    const finding = (code: string, severity: FindingSeverity) => ({
+      code,
+      severity,
+      title: code,
+      explanation: 'e',
+      fix: 'f',
+      evidence: [1],
+      at: 1,
+    });
+    findings.replace('v4', [finding('passive-data-never-arrived', 'error'), finding('slow', 'info')]);
+    findings.replace('doc', [finding('tls-not-resumed', 'warning')]);
+    findings.replace('v6', [finding('slow', 'info')]);
+  }
+  const cidr = (network: string, bits: number, family: 'ipv4' | 'ipv6') => {
+    const list = new BlockList();
+    list.addSubnet(network, bits, family);
+    return (address: string) => list.check(address, address.includes(':') ? 'ipv6' : 'ipv4');
+  };
+
+  it('by user (part of the name, any case), address prefix, CIDR v4 and v6, finding, severity and worse, and TLS', () => {
+    const { db } = openTempDb();
+    filtered(db);
+    const store = createSessionStore(db);
+    const ids = (f: Omit<Parameters<typeof store.history>[0], 'limit'>) => store.history({ ...f, limit: 50 }).items.map((s) => s.id);
+    expect(ids({ user: 'ALICE' })).toEqual(['v6', 'v4']);
+    expect(ids({ user: 'lic' })).toEqual(['v6', 'v4']);
+    expect(ids({ user: '%' })).toEqual([]); // LIKE wildcards are literal
+    expect(ids({ addressPrefix: '127.0.0' })).toEqual(['v4']);
+    expect(ids({ addressPrefix: '203.0.113.' })).toEqual(['doc']);
+    expect(ids({ addressPrefix: '2001:db8:' })).toEqual(['v6']);
+    expect(ids({ addressIn: cidr('127.0.0.0', 8, 'ipv4') })).toEqual(['v4']);
+    expect(ids({ addressIn: cidr('0.0.0.0', 1, 'ipv4') })).toEqual(['ten', 'v4']);
+    expect(ids({ addressIn: cidr('2001:db8::', 32, 'ipv6') })).toEqual(['v6']);
+    expect(ids({ addressIn: cidr('2001:db8::', 16, 'ipv6') })).toEqual(['v6b', 'v6']);
+    expect(ids({ finding: 'slow' })).toEqual(['v6', 'v4']);
+    expect(ids({ severity: 'error' })).toEqual(['v4']);
+    expect(ids({ severity: 'warning' })).toEqual(['doc', 'v4']);
+    expect(ids({ severity: 'info' })).toEqual(['v6', 'doc', 'v4']);
+    expect(ids({ tls: true })).toEqual(['v4']);
+    expect(ids({ tls: false })).toEqual(['ten', 'v6b', 'v6', 'doc']);
+    expect(ids({ severity: 'info', addressIn: cidr('0.0.0.0', 0, 'ipv4'), user: 'b' })).toEqual(['doc']);
+    expect(store.get('v4')).toMatchObject({ findings: 2, worstSeverity: 'error' });
+    expect(store.get('doc')).toMatchObject({ worstSeverity: 'warning' });
+    expect(store.get('ten')).toMatchObject({ findings: 0, worstSeverity: null });
+  });
+
+  it('pages correctly under a CIDR filter, and exports every match in order', () => {
+    const { db } = openTempDb();
+    record(
+      db,
+      Array.from({ length: 30 }, (_, i) => ({
+        id: `s${String(i).padStart(2, '0')}`,
+        startedAt: 1000 + i,
+        address: i % 3 === 0 ? '10.0.0.1' : '192.0.2.1',
+        lines: [],
+      })),
+    );
+    const store = createSessionStore(db);
+    const addressIn = cidr('10.0.0.0', 8, 'ipv4');
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = store.history({ addressIn, limit: 4, cursor });
+      seen.push(...page.items.map((s) => s.id));
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    expect(seen).toEqual(['s27', 's24', 's21', 's18', 's15', 's12', 's09', 's06', 's03', 's00']);
+    expect([...store.historyAll({ addressIn }, 100)].map((s) => s.id)).toEqual(seen);
+    expect([...store.historyAll({ addressIn }, 3)].map((s) => s.id)).toEqual(['s27', 's24', 's21']);
+  });
+});
+
+describe('failed logins', () => {
+  it('attribute the tried user name to the session, unknown or not, but never replace a successful login', () => {
+    const { db } = openTempDb();
+    record(
+      db,
+      ['unknown', 'wrong', 'later-ok', 'ok-first'].map((id, i) => ({ id, startedAt: 1000 * (i + 1), lines: [] })),
+    );
+    const recorder = createSessionRecorder(db);
+    const login = (sessionId: string, username: string, ok: boolean, reason: string | null) =>
+      recorder.login({ at: 1, sessionId, username, address: '127.0.0.1', ok, reason });
+    login('unknown', 'ghost', false, 'unknown-user');
+    login('wrong', 'alice', false, 'bad-password');
+    login('later-ok', 'ghost', false, 'unknown-user');
+    login('later-ok', 'alice', true, null);
+    recorder.sessionUpdated({ id: 'later-ok', username: 'alice', tls: false, clientSoftware: null });
+    login('ok-first', 'alice', true, null);
+    recorder.sessionUpdated({ id: 'ok-first', username: 'alice', tls: false, clientSoftware: null });
+    login('ok-first', 'ghost', false, 'unknown-user');
+    recorder.sessionUpdated({ id: 'ok-first', username: null, tls: false, clientSoftware: null }); // REIN
+    recorder.close();
+    const store = createSessionStore(db);
+    expect(store.get('unknown')).toMatchObject({ username: 'ghost', unknownUser: true });
+    expect(store.get('wrong')).toMatchObject({ username: 'alice', unknownUser: false });
+    expect(store.get('later-ok')).toMatchObject({ username: 'alice', unknownUser: false });
+    expect(store.get('ok-first')).toMatchObject({ username: 'alice', unknownUser: false });
+    // The user filter also finds a session by a name only a failed login in it tried.
+    expect(store.history({ user: 'ghost', limit: 10 }).items.map((s) => s.id)).toEqual(['ok-first', 'later-ok', 'unknown']);
+  });
+});
+
+describe('migrations 0004 and 0005', () => {
+  it('index the history recorded before them and attribute its failed logins', () => {
+    const file = join(tempDir(), 'old.db');
+    const old = openDbWith(file, { migrationsFolder: migrationsCopy(4) });
+    expect(schemaVersion(old)).toBe('0003_probe_links');
+    const { sqlite } = handleOf(old);
+    const session = sqlite.prepare(
+      `INSERT INTO sessions (id, client_address, client_port, server_address, server_port, started_at, username) VALUES (?, '127.0.0.1', 1, '127.0.0.1', 21, ?, ?)`,
+    );
+    const line = sqlite.prepare(`INSERT INTO transcript_lines (session_id, seq, at, kind, text) VALUES (?, ?, 1, 'command', ?)`);
+    const login = sqlite.prepare(`INSERT INTO logins (at, session_id, username, address, ok, reason) VALUES (?, ?, ?, '127.0.0.1', ?, ?)`);
+    session.run('old-ok', 1000, 'alice');
+    line.run('old-ok', 1, 'STOR invoice-2291.pdf');
+    line.run('old-ok', 2, 'CLNT WinSCP');
+    login.run(1, 'old-ok', 'alice', 1, null);
+    session.run('old-ghost', 2000, null);
+    line.run('old-ghost', 1, 'USER ghost');
+    login.run(1, 'old-ghost', 'ghost', 0, 'unknown-user');
+    session.run('old-wrong', 3000, null);
+    login.run(1, 'old-wrong', 'nobody', 0, 'unknown-user');
+    login.run(2, 'old-wrong', 'alice', 0, 'bad-password');
+    closeDb(old);
+
+    const db = openDb(file);
+    try {
+      expect(schemaVersion(db)).toBe(committedTags().at(-1));
+      const store = createSessionStore(db);
+      expect(store.history({ q: 'invoice-2291.pdf', limit: 10 }).items).toEqual([
+        expect.objectContaining({ id: 'old-ok', hits: [expect.objectContaining({ seq: 1, excerpt: 'STOR invoice-2291.pdf' })] }),
+      ]);
+      expect(store.history({ q: 'winscp', limit: 10 }).items.map((s) => s.id)).toEqual(['old-ok']);
+      expect(store.get('old-ok')).toMatchObject({ username: 'alice', unknownUser: false });
+      expect(store.get('old-ghost')).toMatchObject({ username: 'ghost', unknownUser: true });
+      expect(store.get('old-wrong')).toMatchObject({ username: 'alice', unknownUser: false });
+      // Lines written after the upgrade are indexed too, and the old lines kept their order.
+      record(db, [{ id: 'new', startedAt: 4000, lines: ['RETR invoice-2291.pdf'] }]);
+      expect(store.history({ q: '2291', limit: 10 }).items.map((s) => s.id)).toEqual(['new', 'old-ok']);
+      expect(
+        createTranscriptStore(db)
+          .lines('old-ok')
+          .map((l) => l.text),
+      ).toEqual(['STOR invoice-2291.pdf', 'CLNT WinSCP']);
+    } finally {
+      closeDb(db);
+    }
+  });
+});
