@@ -79,7 +79,7 @@ describe('transcript doctor in the dashboard', () => {
     await expect.poll(() => link.count(), POLL).toBeGreaterThan(0);
     const historyRow = page.getByRole('row').filter({ has: link.first() });
     expect(await historyRow.locator('.badge.error', { hasText: 'Problems' }).count()).toBe(1);
-    expect(await historyRow.locator('.badge.error', { hasText: '1 finding' }).count()).toBe(1);
+    expect(await historyRow.locator('[data-severity="error"]', { hasText: '1 finding' }).count()).toBe(1);
     await link.first().click();
 
     const transcript = page.getByRole('region', { name: 'Transcript' });

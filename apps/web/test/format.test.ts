@@ -1,13 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import {
   byteSizeInput,
+  displayTimeZone,
   formatAgo,
   formatBytes,
+  formatClock,
+  formatDate,
+  formatDateTime,
   formatDuration,
   formatLimit,
   formatRate,
   fromDateTimeInput,
   parseByteSize,
+  setDisplayTimeZone,
   toDateTimeInput,
 } from '../src/lib/format.js';
 
@@ -78,5 +83,27 @@ describe('durations and times', () => {
     expect(fromDateTimeInput(toDateTimeInput(at))).toBe(at);
     expect(fromDateTimeInput('')).toBeNull();
     expect(fromDateTimeInput('not a date')).toBeNull();
+  });
+});
+
+describe('timestamps in the display zone', () => {
+  const at = Date.UTC(2026, 11, 4, 21, 33, 22, 250);
+
+  it('shows date, seconds and the zone', () => {
+    expect(formatDateTime(at, 'UTC')).toBe('2026-12-04 21:33:22 UTC');
+    expect(formatDateTime(at, 'Europe/Berlin')).toBe('2026-12-04 22:33:22 GMT+1');
+    expect(formatDateTime(at, 'America/New_York')).toBe('2026-12-04 16:33:22 EST');
+    expect(formatDateTime(null)).toBe('–');
+    expect(formatClock(at, 'Asia/Kolkata')).toBe('03:03:22.250');
+    expect(formatDate(at, 'Pacific/Auckland')).toBe('2026-12-05');
+  });
+
+  it('formats in the zone the clock set, and ignores a zone Intl does not know', () => {
+    setDisplayTimeZone('Asia/Tokyo');
+    expect(formatDateTime(at)).toBe('2026-12-05 06:33:22 GMT+9');
+    expect(displayTimeZone()).toBe('Asia/Tokyo');
+    setDisplayTimeZone('Mars/Olympus_Mons');
+    expect(displayTimeZone()).toBe(Intl.DateTimeFormat().resolvedOptions().timeZone);
+    setDisplayTimeZone(undefined);
   });
 });

@@ -1,6 +1,16 @@
 import type { Finding, TranscriptLine } from '@ferry/contract';
 import { describe, expect, it } from 'vitest';
-import { formatLine, hasGaps, lineToText, mergeFinding, mergeLines, placeFindings, worstSeverity } from '../src/lib/transcript.js';
+import {
+  firstEvidence,
+  formatLine,
+  hasGaps,
+  lineToText,
+  markedSegments,
+  mergeFinding,
+  mergeLines,
+  placeFindings,
+  worstSeverity,
+} from '../src/lib/transcript.js';
 
 const at = new Date(2026, 10, 21, 14, 3, 7, 250).getTime();
 const line = (seq: number, kind: TranscriptLine['kind'], text: string, event?: Record<string, unknown>): TranscriptLine => ({
@@ -46,11 +56,51 @@ describe('formatLine', () => {
     expect(formatLine(line(1, 'reply', text))).toMatchObject({ tone, code });
   });
 
-  it('marks failed events as errors, from the structured event or the text', () => {
-    expect(formatLine(line(1, 'event', 'Passive data connection timed out after 10 s')).label).toBe('Error');
+  it("colours lines by the server's severity, never by the wording", () => {
+    const marked = (kind: TranscriptLine['kind'], text: string, severity: 'error' | 'warning') => ({ ...line(1, kind, text), severity });
+    expect(formatLine(marked('event', 'Passive data connection timed out after 10 s', 'error'))).toMatchObject({
+      label: 'Error',
+      tone: 'event-error',
+      severity: 'error',
+    });
+    expect(formatLine(marked('event', 'Permission denied: upload on /x', 'warning'))).toMatchObject({
+      label: 'Warning',
+      tone: 'event-warning',
+    });
+    expect(formatLine(marked('reply', '530 Login incorrect', 'warning'))).toMatchObject({ label: 'Response', tone: 'reply-warning' });
+    // Without the field: English words decide nothing.
+    expect(formatLine(line(1, 'event', 'Passive data connection timed out after 10 s'))).toMatchObject({ label: 'Status', tone: 'event' });
+  });
+
+  it('falls back to reply codes and structured events when the server sends no severity', () => {
+    expect(formatLine(line(1, 'reply', '550 No such file')).severity).toBe('error');
     expect(formatLine(line(1, 'event', 'Transfer finished', { type: 'transfer', outcome: 'aborted' })).tone).toBe('event-error');
     expect(formatLine(line(1, 'event', 'TLS handshake', { type: 'tls', ok: false })).tone).toBe('event-error');
     expect(formatLine(line(1, 'event', 'Transfer finished: 12 KB in 3 ms', { type: 'transfer', outcome: 'ok' })).tone).toBe('event');
+  });
+
+  it('cuts search excerpts at their marks, clamped and in order', () => {
+    expect(markedSegments('STOR invoice-2291.pdf', [{ start: 5, end: 21 }])).toEqual([
+      { text: 'STOR ', mark: false },
+      { text: 'invoice-2291.pdf', mark: true },
+    ]);
+    expect(
+      markedSegments('a b c', [
+        { start: 4, end: 9 },
+        { start: 0, end: 1 },
+      ]),
+    ).toEqual([
+      { text: 'a', mark: true },
+      { text: ' b ', mark: false },
+      { text: 'c', mark: true },
+    ]);
+    expect(markedSegments('<b>', [])).toEqual([{ text: '<b>', mark: false }]);
+    expect(markedSegments('abc', [{ start: 2, end: 1 }])).toEqual([{ text: 'abc', mark: false }]);
+  });
+
+  it('finds the first evidence line of all findings', () => {
+    expect(firstEvidence([])).toBeNull();
+    expect(firstEvidence([finding('a', [9, 12]), finding('b', [4])])).toBe(4);
   });
 
   it('renders the text form with aligned labels', () => {

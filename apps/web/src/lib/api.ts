@@ -9,6 +9,8 @@ import type {
   CreateTokenBody,
   CreateUserBody,
   Finding,
+  HistoryFilters,
+  HistoryItem,
   LiveSession,
   LoginReply,
   Me,
@@ -21,6 +23,8 @@ import type {
   SessionHistoryQuery,
   SessionRecord,
   Settings,
+  TrafficQuery,
+  TrafficReport,
   TranscriptLine,
   UpdateSettingsBody,
   UpdateUserBody,
@@ -99,12 +103,15 @@ export class Api {
   liveSessions = async () => itemsOf(await this.request<PageOf<LiveSession> | LiveSession[]>('GET', '/sessions'));
   disconnect = (id: string) => this.request<void>('DELETE', `/sessions/${encodeURIComponent(id)}`);
   history = (query: SessionHistoryQuery & { cursor?: string | null }) =>
-    this.request<PageOf<SessionRecord>>('GET', `/sessions/history${toQueryString(query)}`);
+    this.request<PageOf<HistoryItem>>('GET', `/sessions/history${toQueryString(query)}`);
   session = (id: string) => this.request<SessionRecord>('GET', `/sessions/${encodeURIComponent(id)}`);
   transcript = async (id: string) =>
     itemsOf(await this.request<{ items: TranscriptLine[] }>('GET', `/sessions/${encodeURIComponent(id)}/transcript`));
   diagnosis = async (id: string) =>
     itemsOf(await this.request<{ items: Finding[] }>('GET', `/sessions/${encodeURIComponent(id)}/diagnosis`));
+
+  // ---------- reports ----------
+  traffic = (query: TrafficQuery) => this.request<TrafficReport>('GET', `/reports/traffic${toQueryString(query)}`);
 
   // ---------- probe links ----------
   probes = async () => itemsOf(await this.request<PageOf<Probe>>('GET', '/probes'));
@@ -127,6 +134,12 @@ export class Api {
 
 /** Where a browser downloads a stored transcript as plain text (the cookie authenticates the GET). */
 export const transcriptTextUrl = (id: string) => `${API_BASE}/sessions/${encodeURIComponent(id)}/transcript?format=text`;
+
+/** The same transcript as one JSON document (SessionExport: session, lines, transfers, findings). */
+export const transcriptJsonUrl = (id: string) => `${API_BASE}/sessions/${encodeURIComponent(id)}/transcript?format=json`;
+
+/** The filtered history list as CSV, for a download link (same filters as the page, no paging). */
+export const historyCsvUrl = (filters: HistoryFilters) => `${API_BASE}/sessions/history.csv${toQueryString(filters)}`;
 
 /** The live-events WebSocket URL for the page's origin. */
 export const eventsUrl = (location: { protocol: string; host: string }) =>

@@ -1,6 +1,7 @@
 import { getContext, setContext } from 'svelte';
 import type { Api } from './api.js';
 import type { Auth } from './auth.svelte.js';
+import type { Clock } from './clock.svelte.js';
 import type { LiveEvents } from './live.svelte.js';
 import type { Router } from './router.svelte.js';
 
@@ -10,6 +11,8 @@ export interface AppContext {
   auth: Auth;
   router: Router;
   live: LiveEvents;
+  /** The time zone timestamps are shown in. */
+  clock: Clock;
 }
 
 const KEY = Symbol('ferry-app');

@@ -81,17 +81,96 @@ export function formatDuration(ms: number): string {
 
 const pad = (n: number, width = 2) => String(n).padStart(width, '0');
 
-/** Epoch ms → "14:03:07.250" in local time, the transcript's time column. */
-export function formatClock(at: number): string {
-  const d = new Date(at);
-  return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
+/**
+ * The IANA zone every timestamp is shown in: the server's or the browser's, per the displayTimeZone setting
+ * (set once by the Clock when the dashboard opens). undefined: the browser's own.
+ */
+let displayZone: string | undefined;
+
+export function setDisplayTimeZone(zone: string | undefined): void {
+  displayZone = zone && isTimeZone(zone) ? zone : undefined;
 }
 
-/** Epoch ms → "2026-11-21 14:03" in local time. */
-export function formatDateTime(at: number | null): string {
+/** The zone times are shown in (the browser's resolved zone when none was set). */
+export function displayTimeZone(): string {
+  return displayZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
+}
+
+export function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+interface WallTime {
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+  second: number;
+  zoneName: string;
+}
+
+const partsFormats = new Map<string, Intl.DateTimeFormat>();
+
+/** Epoch ms → the wall-clock fields in `zone` (undefined: the browser's). */
+function wallTime(at: number, zone: string | undefined): WallTime {
+  const key = zone ?? '';
+  let format = partsFormats.get(key);
+  if (!format) {
+    format = new Intl.DateTimeFormat('en-US', {
+      timeZone: zone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      timeZoneName: 'short',
+    });
+    partsFormats.set(key, format);
+  }
+  const parts: Record<string, string> = {};
+  for (const part of format.formatToParts(at)) parts[part.type] = part.value;
+  const num = (type: string) => Number(parts[type] ?? 0);
+  return {
+    year: num('year'),
+    month: num('month'),
+    day: num('day'),
+    hour: num('hour') % 24,
+    minute: num('minute'),
+    second: num('second'),
+    zoneName: parts['timeZoneName'] ?? '',
+  };
+}
+
+/** Epoch ms → "14:03:07.250" in the display zone, the transcript's time column. */
+export function formatClock(at: number, zone = displayZone): string {
+  const w = wallTime(at, zone);
+  return `${pad(w.hour)}:${pad(w.minute)}:${pad(w.second)}.${pad(((at % 1000) + 1000) % 1000, 3)}`;
+}
+
+/** Epoch ms → "2026-11-21 14:03:07 UTC": date, seconds and the zone, in the display zone. */
+export function formatDateTime(at: number | null, zone = displayZone): string {
   if (at === null) return '–';
-  const d = new Date(at);
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  const w = wallTime(at, zone);
+  return `${w.year}-${pad(w.month)}-${pad(w.day)} ${pad(w.hour)}:${pad(w.minute)}:${pad(w.second)} ${w.zoneName}`;
+}
+
+/** Epoch ms → "2026-11-21" in the display zone. */
+export function formatDate(at: number, zone = displayZone): string {
+  const w = wallTime(at, zone);
+  return `${w.year}-${pad(w.month)}-${pad(w.day)}`;
+}
+
+/** The short name of the display zone at `at` ("UTC", "GMT+1", "EST"). */
+export function zoneName(at = Date.now(), zone = displayZone): string {
+  return wallTime(at, zone).zoneName;
 }
 
 /** Epoch ms → "5 min ago" relative to now. */
@@ -103,15 +182,34 @@ export function formatAgo(at: number | null, now = Date.now()): string {
   return `${formatDuration(diff)} ago`;
 }
 
-/** Epoch ms → value for <input type="datetime-local"> (local time), and back. */
-export function toDateTimeInput(at: number | null): string {
+/** Epoch ms → value for <input type="datetime-local"> (wall time in `zone`, default the browser's), and back. */
+export function toDateTimeInput(at: number | null, zone?: string): string {
   if (at === null) return '';
-  const d = new Date(at);
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  const w = wallTime(at, zone);
+  return `${w.year}-${pad(w.month)}-${pad(w.day)}T${pad(w.hour)}:${pad(w.minute)}`;
 }
 
-export function fromDateTimeInput(value: string): number | null {
-  if (value.trim() === '') return null;
-  const at = new Date(value).getTime();
-  return Number.isNaN(at) ? null : at;
+const DATE_TIME_INPUT = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2}))?)?$/;
+
+export function fromDateTimeInput(value: string, zone?: string): number | null {
+  const match = DATE_TIME_INPUT.exec(value.trim());
+  if (!match) return null;
+  const [year, month, day, hour, minute, second] = match.slice(1).map((n) => Number(n ?? 0)) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const asUtc = Date.UTC(year, month - 1, day, hour, minute, second);
+  if (Number.isNaN(asUtc)) return null;
+  // The zone's offset at that moment; a second pass settles wall times next to a daylight-saving change.
+  const offsetAt = (at: number) => {
+    const w = wallTime(at, zone);
+    return Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second) - Math.floor(at / 1000) * 1000;
+  };
+  let at = asUtc - offsetAt(asUtc);
+  at = asUtc - offsetAt(at);
+  return at;
 }

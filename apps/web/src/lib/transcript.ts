@@ -2,8 +2,8 @@ import type { Finding, TranscriptLine } from '@ferry/contract';
 import { formatClock } from './format.js';
 
 /** How a line is shown: FileZilla-style labels, and a tone the stylesheet colours. */
-export type LineTone = 'command' | 'reply-ok' | 'reply-info' | 'reply-error' | 'event' | 'event-error';
-export type LineLabel = 'Command' | 'Response' | 'Status' | 'Error';
+export type LineTone = 'command' | 'reply-ok' | 'reply-info' | 'reply-warning' | 'reply-error' | 'event' | 'event-warning' | 'event-error';
+export type LineLabel = 'Command' | 'Response' | 'Status' | 'Warning' | 'Error';
 
 export interface FormattedLine {
   seq: number;
@@ -13,40 +13,66 @@ export interface FormattedLine {
   tone: LineTone;
   /** The reply code, for replies. */
   code: number | null;
+  /** How bad the line is: the server's `severity`, or what the reply code or structured event says without it. */
+  severity: 'error' | 'warning' | null;
 }
 
 const REPLY_CODE = /^(\d{3})(?:[ -]|$)/;
-const EVENT_FAILURE = /\b(fail(?:ed|ure)?|refused|timed? ?out|error|denied|reset|aborted|never)\b/i;
 
-function eventFailed(line: TranscriptLine): boolean {
+/**
+ * A line's severity when the server did not send one (a server older than the field): a 4xx/5xx reply code, or a
+ * structured event that reports a failure. Never guessed from the English wording of the text.
+ */
+function fallbackSeverity(line: TranscriptLine, code: number | null): 'error' | null {
+  if (line.kind === 'reply') return code !== null && code >= 400 ? 'error' : null;
   const event = line.event;
-  if (event) {
-    if (event['ok'] === false) return true;
-    const outcome = event['outcome'];
-    if (outcome === 'failed' || outcome === 'aborted') return true;
-    const type = event['type'];
-    if (typeof type === 'string' && /fail|error|timeout|refused/.test(type)) return true;
-  }
-  return EVENT_FAILURE.test(line.text);
+  if (line.kind !== 'event' || !event) return null;
+  if (event['ok'] === false) return 'error';
+  const outcome = event['outcome'];
+  return outcome === 'failed' || outcome === 'aborted' ? 'error' : null;
 }
 
 /**
  * One transcript line in the familiar client-log form: "Command: LIST", "Response: 150 …",
- * "Status: data connection opened from 127.0.0.1:53012" (or "Error:" when an event reports a failure).
+ * "Status: data connection opened from 127.0.0.1:53012" ("Error:" or "Warning:" when the server marks the line so).
  */
 export function formatLine(line: TranscriptLine): FormattedLine {
   const time = formatClock(line.at);
   const text = line.text.replace(/\r?\n$/, '');
-  if (line.kind === 'command') return { seq: line.seq, time, label: 'Command', text, tone: 'command', code: null };
+  const seq = line.seq;
+  if (line.kind === 'command') return { seq, time, label: 'Command', text, tone: 'command', code: null, severity: line.severity ?? null };
+  const match = line.kind === 'reply' ? REPLY_CODE.exec(text) : null;
+  const code = match ? Number(match[1]) : null;
+  const severity = line.severity ?? fallbackSeverity(line, code);
   if (line.kind === 'reply') {
-    const match = REPLY_CODE.exec(text);
-    const code = match ? Number(match[1]) : null;
-    const tone: LineTone =
-      code === null ? 'reply-info' : code >= 400 ? 'reply-error' : code < 200 || code >= 300 ? 'reply-info' : 'reply-ok';
-    return { seq: line.seq, time, label: 'Response', text, tone, code };
+    const tone: LineTone = severity ? `reply-${severity}` : code === null || code < 200 || code >= 300 ? 'reply-info' : 'reply-ok';
+    return { seq, time, label: 'Response', text, tone, code, severity };
   }
-  const failed = eventFailed(line);
-  return { seq: line.seq, time, label: failed ? 'Error' : 'Status', text, tone: failed ? 'event-error' : 'event', code: null };
+  const label: LineLabel = severity === 'error' ? 'Error' : severity === 'warning' ? 'Warning' : 'Status';
+  return { seq, time, label, text, tone: severity ? `event-${severity}` : 'event', code: null, severity };
+}
+
+/** A search hit's excerpt cut at its marks: [{text, mark}], for rendering as text nodes and <mark>s. */
+export function markedSegments(excerpt: string, marks: readonly { start: number; end: number }[]): { text: string; mark: boolean }[] {
+  const segments: { text: string; mark: boolean }[] = [];
+  let at = 0;
+  const sorted = [...marks].sort((a, b) => a.start - b.start);
+  for (const { start, end } of sorted) {
+    const from = Math.max(start, at, 0);
+    const to = Math.min(end, excerpt.length);
+    if (to <= from) continue;
+    if (from > at) segments.push({ text: excerpt.slice(at, from), mark: false });
+    segments.push({ text: excerpt.slice(from, to), mark: true });
+    at = to;
+  }
+  if (at < excerpt.length) segments.push({ text: excerpt.slice(at), mark: false });
+  return segments;
+}
+
+/** The first evidence line of the first finding that has one (where the session page's banner jumps to). */
+export function firstEvidence(findings: readonly Finding[]): number | null {
+  const seqs = findings.flatMap((f) => f.evidence);
+  return seqs.length === 0 ? null : Math.min(...seqs);
 }
 
 /** The plain-text form of a line, as in a client's message log. */
