@@ -244,6 +244,15 @@ describe('history search, session page, reports', () => {
     expect(await found.locator('.badge', { hasText: 'Login failed' }).count()).toBe(1);
     await saveScreenshot(page, 'history-5-failed-login');
 
+    // Back and forward step through searches.
+    await page.goBack();
+    await expect.poll(() => page.url(), POLL).toBe(`${system.httpUrl}/sessions/history`);
+    await expect.poll(() => page.locator('tr[data-session]').count(), POLL).toBe(3);
+    expect(await page.getByLabel('User').inputValue()).toBe('');
+    await page.goForward();
+    await expect.poll(() => page.locator('tr[data-session]').count(), POLL).toBe(1);
+    expect(await page.getByLabel('User').inputValue()).toBe('zED-7');
+
     // The link can be shared: opening it shows the same search.
     await page.goto(`${system.httpUrl}/sessions/history?user=zED-7`);
     await expect.poll(() => page.locator('tr[data-session]').count(), POLL).toBe(1);
