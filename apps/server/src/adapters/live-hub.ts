@@ -6,7 +6,7 @@
  * re-read the transcript over REST), so a stalled browser costs memory for at most that many bytes.
  */
 import type { LiveClientMessage, LiveMessage, LiveSession } from '@ferry/contract';
-import type { FtpServer, SessionInfo, SessionSnapshot, TranscriptLine } from '@ferry/ftp-core';
+import { transcriptSeverity, type FtpServer, type SessionInfo, type SessionSnapshot, type TranscriptLine } from '@ferry/ftp-core';
 
 /** The part of a `ws` WebSocket the hub uses. */
 export interface LiveSocket {
@@ -31,10 +31,15 @@ interface Client {
 }
 
 const OPEN = 1;
+/**
+ * The rate is measured over this much of the recent past: a transfer counted in large chunks (1 MiB file reads)
+ * would otherwise read as idle at every tick between two chunks.
+ */
+const RATE_WINDOW_MS = 3000;
 
 export class LiveHub {
   readonly #clients = new Set<Client>();
-  readonly #rates = new Map<string, { bytes: number; at: number; rate: number }>();
+  readonly #rates = new Map<string, { samples: { at: number; bytes: number }[]; rate: number }>();
   readonly #maxBuffered: number;
   readonly #timer: NodeJS.Timeout;
   readonly #detach: () => void;
@@ -63,7 +68,12 @@ export class LiveHub {
       };
       this.publish({ type: 'session-close', session, reason: info.reason });
     };
-    const onLine = (line: TranscriptLine) => this.publish({ type: 'transcript', line: line as LiveTranscriptLine });
+    // Lines carry the severity the dashboard colours them by, as the REST transcript's do.
+    const onLine = (line: TranscriptLine) => {
+      if (this.#clients.size === 0) return;
+      const severity = transcriptSeverity(line);
+      this.publish({ type: 'transcript', line: (severity ? { ...line, severity } : line) as LiveTranscriptLine });
+    };
     server.on('session:open', onOpen);
     server.on('session:update', onUpdate);
     server.on('session:close', onClose);
@@ -143,10 +153,15 @@ export class LiveHub {
         this.#rates.delete(s.id);
         continue;
       }
-      const prev = this.#rates.get(s.id);
-      const elapsed = prev ? now - prev.at : now - s.transfer.startedAt;
-      const delta = prev && s.transfer.bytes >= prev.bytes ? s.transfer.bytes - prev.bytes : s.transfer.bytes;
-      this.#rates.set(s.id, { bytes: s.transfer.bytes, at: now, rate: elapsed > 0 ? Math.round((delta * 1000) / elapsed) : 0 });
+      const { bytes, startedAt } = s.transfer;
+      let entry = this.#rates.get(s.id);
+      // A new transfer (fewer bytes than before) starts its own window at its start.
+      if (!entry || bytes < (entry.samples.at(-1)?.bytes ?? 0)) entry = { samples: [{ at: startedAt, bytes: 0 }], rate: 0 };
+      entry.samples.push({ at: now, bytes });
+      while (entry.samples.length > 2 && now - entry.samples[1]!.at >= RATE_WINDOW_MS) entry.samples.shift();
+      const first = entry.samples[0]!;
+      entry.rate = now > first.at ? Math.round(((bytes - first.bytes) * 1000) / (now - first.at)) : 0;
+      this.#rates.set(s.id, entry);
     }
     if (snapshots.length === 0 && this.#lastProgressEmpty) return;
     this.#lastProgressEmpty = snapshots.length === 0;
