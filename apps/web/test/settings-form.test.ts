@@ -20,11 +20,17 @@ const values: SettingsValues = {
   tlsData: 'allowed',
   requireTlsSessionResumption: true,
   transcriptRetentionDays: 30,
+  displayTimeZone: 'server',
 };
 
 describe('settings form', () => {
   it('sends nothing when nothing changed', () => {
     expect(settingsPatch(settingsToForm(values), values, {})).toEqual({ ok: true, body: {} });
+  });
+
+  it("sends the dashboard's clock choice when it changed", () => {
+    const model = { ...settingsToForm(values), displayTimeZone: 'browser' as const };
+    expect(settingsPatch(model, values, {})).toEqual({ ok: true, body: { displayTimeZone: 'browser' } });
   });
 
   it('sends only changed settings, typed, and never env-fixed ones', () => {

@@ -10,8 +10,22 @@ export class Router {
   search = $state('');
   route: RouteMatch<RouteName> | null = $derived(matchRoute(ROUTES, this.path));
   query: URLSearchParams = $derived(new URLSearchParams(this.search));
+  /** A navigation held back because the page has unsaved changes: leave() goes on with it, stay() drops it. */
+  pending = $state<string | null>(null);
 
-  #onPop = () => this.#read();
+  /** Pages with unsaved changes: each says whether leaving now would lose edits. */
+  #guards = new Set<() => boolean>();
+
+  #onPop = () => {
+    const target = location.pathname + location.search;
+    if (this.#blocked()) {
+      // Back/forward already moved the URL: put the page's own back and ask first.
+      history.pushState(null, '', this.path + this.search);
+      this.pending = target;
+      return;
+    }
+    this.#read();
+  };
   #onClick = (event: MouseEvent) => {
     if (event.defaultPrevented) return;
     const anchor = (event.target as Element | null)?.closest?.('a');
@@ -34,14 +48,48 @@ export class Router {
     document.removeEventListener('click', this.#onClick);
   }
 
-  navigate(href: string, options: { replace?: boolean } = {}): void {
+  /**
+   * Asks `hasUnsavedChanges` before every in-app navigation while the returned function has not been called;
+   * when it answers true the navigation waits in `pending` for leave() or stay().
+   */
+  guard(hasUnsavedChanges: () => boolean): () => void {
+    this.#guards.add(hasUnsavedChanges);
+    return () => {
+      this.#guards.delete(hasUnsavedChanges);
+      if (this.#guards.size === 0) this.pending = null;
+    };
+  }
+
+  /** Goes where the held-back navigation wanted to go, unsaved changes or not. */
+  leave(): void {
+    const target = this.pending;
+    this.pending = null;
+    if (target !== null) this.navigate(target, { force: true });
+  }
+
+  /** Stays on the page with the unsaved changes. */
+  stay(): void {
+    this.pending = null;
+  }
+
+  /** `force`: leave even a page with unsaved changes (after they were saved or deleted along with their subject). */
+  navigate(href: string, options: { replace?: boolean; force?: boolean } = {}): void {
     const url = new URL(href, location.origin);
     const target = url.pathname + url.search;
     if (target === location.pathname + location.search) return;
+    if (!options.force && this.#blocked()) {
+      this.pending = target;
+      return;
+    }
     if (options.replace) history.replaceState(null, '', target);
     else history.pushState(null, '', target);
     this.#read();
     if (!options.replace) window.scrollTo(0, 0);
+  }
+
+  #blocked(): boolean {
+    for (const hasUnsavedChanges of this.#guards) if (hasUnsavedChanges()) return true;
+    return false;
   }
 
   #read(): void {

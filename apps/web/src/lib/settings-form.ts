@@ -75,6 +75,7 @@ export function settingsPatch(model: SettingsFormModel, current: SettingsValues,
     'tlsControl',
     'tlsData',
     'requireTlsSessionResumption',
+    'displayTimeZone',
   ] as const) {
     next[key] = model[key];
   }
