@@ -114,7 +114,9 @@ describe('admin dashboard', () => {
     expect(await page.getByLabel('Username').getAttribute('aria-invalid')).toBe('true');
     await saveScreenshot(page, '06-user-duplicate');
 
+    // The refused form still holds what was typed: leaving asks first.
     await nav('Users').click();
+    await page.getByRole('dialog', { name: 'Leave without saving?' }).getByRole('button', { name: 'Leave page' }).click();
     await expect.poll(() => page.getByRole('link', { name: FTP_USER }).count(), POLL).toBe(1);
     await saveScreenshot(page, '07-users');
   });
@@ -157,7 +159,11 @@ describe('admin dashboard', () => {
   });
 
   it('disconnects the session from the dashboard', async () => {
-    await page.getByRole('button', { name: 'Disconnect' }).click();
+    await page.getByRole('button', { name: 'Disconnect…' }).click();
+    await page
+      .getByRole('dialog', { name: `Disconnect ${FTP_USER}?` })
+      .getByRole('button', { name: 'Disconnect' })
+      .click();
     const client = ftp!;
     await expect
       .poll(async () => {
