@@ -49,6 +49,7 @@ function record(db: Db, sessions: Seeded[]) {
         text,
       };
       recorder.line(line);
+      if (i % 1000 === 999) recorder.flush(); // the queue drops lines past 10,000
     });
   }
   recorder.close();
@@ -177,6 +178,26 @@ describe('history search', () => {
     const third = store.history({ q: 'report', limit: 3, cursor: second.nextCursor ?? '' });
     expect(third.items.map((s) => s.id)).toEqual(['s0']);
     expect(third.nextCursor).toBeNull();
+  });
+
+  it('gives the same sessions and hits for a word in more than 20,000 lines (checked per session, newest first)', () => {
+    const { db } = openTempDb();
+    const busy = (id: string, startedAt: number) => ({
+      id,
+      startedAt,
+      lines: ['220 Ferry ready', ...Array.from({ length: 7000 }, (_, n) => `RETR common-${n}.txt`)],
+    });
+    record(db, [busy('x', 1000), { id: 'none', startedAt: 1500, lines: ['RETR rare.txt'] }, busy('y', 2000), busy('z', 3000)]);
+    expect(indexed(db, 'common')).toBe(21_000);
+    const store = createSessionStore(db);
+    const first = store.history({ q: 'common', limit: 2 });
+    expect(first.items.map((s) => s.id)).toEqual(['z', 'y']);
+    expect(first.items[0]?.hits).toEqual(
+      [2, 3, 4, 5, 6].map((seq) => ({ seq, excerpt: `RETR common-${seq - 2}.txt`, marks: [{ start: 5, end: 11 }] })),
+    );
+    expect(store.history({ q: 'common', limit: 2, cursor: first.nextCursor ?? '' }).items.map((s) => s.id)).toEqual(['x']);
+    expect(store.history({ q: 'common 6999', limit: 5 }).items.map((s) => s.id)).toEqual(['z', 'y', 'x']);
+    expect(store.history({ q: 'rare', limit: 5 }).items.map((s) => s.id)).toEqual(['none']);
   });
 
   it('cuts a long line to an excerpt around its first match, with the marks moved along', () => {

@@ -74,6 +74,8 @@ const SEVERITY_AND_WORSE: Record<FindingSeverity, FindingSeverity[]> = {
 
 /** Sessions read per query by historyAll. */
 const EXPORT_CHUNK = 1000;
+/** Matching lines from which a search checks each session instead of collecting the sessions of every match. */
+const MANY_MATCHES = 20_000;
 /** Hits returned per session with `q`. */
 const HITS_PER_SESSION = 5;
 
@@ -106,10 +108,34 @@ export function createSessionStore(db: Db) {
     }
   };
 
-  /** Sessions with a transcript line matching the terms: one pass over the index's matches. */
-  const matching = (fts: string) =>
-    sql`${sessions.id} IN (SELECT transcript_lines.session_id FROM transcript_search
-      JOIN transcript_lines ON transcript_lines.id = transcript_search.rowid WHERE transcript_search MATCH ${fts})`;
+  const hitLines = sqlite.prepare(
+    `SELECT sessionId, seq, text FROM (
+      SELECT l.session_id AS sessionId, l.seq, l.text, row_number() OVER (PARTITION BY l.session_id ORDER BY l.seq) AS n
+      FROM transcript_lines l WHERE l.session_id IN (SELECT value FROM json_each(?))
+        AND +l.id IN (SELECT rowid FROM transcript_search WHERE transcript_search MATCH ?)
+    ) WHERE n <= ? ORDER BY sessionId, seq`,
+  );
+  const countMatches = sqlite.prepare(
+    'SELECT count(*) AS n FROM (SELECT rowid FROM transcript_search WHERE transcript_search MATCH ? LIMIT ?)',
+  );
+
+  /**
+   * Sessions with a transcript line matching the FTS query, by the cheaper of two plans (bench/history-search.mjs):
+   * a term in few lines gives the set of their sessions (one pass over the matches); a term in many lines is
+   * checked per session, newest first, against the set of matching line ids, so a page stops early instead of
+   * joining every match to its line. A query without matches matches no session.
+   */
+  function matching(fts: string): SQL {
+    const { n } = countMatches.get(fts, MANY_MATCHES) as { n: number };
+    if (n === 0) return sql`0`;
+    if (n < MANY_MATCHES) {
+      return sql`${sessions.id} IN (SELECT transcript_lines.session_id FROM transcript_search
+        JOIN transcript_lines ON transcript_lines.id = transcript_search.rowid WHERE transcript_search MATCH ${fts})`;
+    }
+    // `+l.id`: test membership row by row, reaching the lines through the session's index.
+    return sql`EXISTS (SELECT 1 FROM transcript_lines l WHERE l.session_id = sessions.id
+      AND +l.id IN (SELECT rowid FROM transcript_search WHERE transcript_search MATCH ${fts}))`;
+  }
 
   /** The WHERE of a history read; null when the search has no words, which matches nothing. */
   function conditions(f: HistoryFilters, terms: SearchTerm[] | null): (SQL | undefined)[] | null {
@@ -120,16 +146,16 @@ export function createSessionStore(db: Db) {
       user === undefined
         ? undefined
         : sql`(${sessions.username} LIKE ${user} ESCAPE '\\' OR EXISTS (SELECT 1 FROM logins
-            WHERE logins.session_id = ${sessions.id} AND logins.username LIKE ${user} ESCAPE '\\'))`,
+            WHERE logins.session_id = sessions.id AND logins.username LIKE ${user} ESCAPE '\\'))`,
       f.username === undefined ? undefined : eq(sessions.username, f.username),
       f.addressPrefix === undefined ? undefined : sql`${sessions.clientAddress} LIKE ${`${likeEscape(f.addressPrefix)}%`} ESCAPE '\\'`,
       f.addressIn === undefined ? undefined : sql`ferry_address_in(${sessions.clientAddress}) = 1`,
       f.finding === undefined
         ? undefined
-        : sql`EXISTS (SELECT 1 FROM findings WHERE findings.session_id = ${sessions.id} AND findings.code = ${f.finding})`,
+        : sql`EXISTS (SELECT 1 FROM findings WHERE findings.session_id = sessions.id AND findings.code = ${f.finding})`,
       f.severity === undefined
         ? undefined
-        : sql`EXISTS (SELECT 1 FROM findings WHERE findings.session_id = ${sessions.id}
+        : sql`EXISTS (SELECT 1 FROM findings WHERE findings.session_id = sessions.id
             AND findings.severity IN (SELECT value FROM json_each(${JSON.stringify(SEVERITY_AND_WORSE[f.severity])})))`,
       f.outcome === undefined ? undefined : eq(sessions.outcome, f.outcome),
       f.tls === undefined ? undefined : eq(sessions.tls, f.tls),
@@ -145,19 +171,16 @@ export function createSessionStore(db: Db) {
     return row ? toRecord(row) : null;
   }
 
-  /** The first matching lines (at most five) of each session, by sequence number, in one pass over the matches. */
+  /** The first matching lines (at most five) of each session, by sequence number. */
   function hitsOf(ids: string[], terms: SearchTerm[]): Map<string, SearchHitRecord[]> {
     const hits = new Map<string, SearchHitRecord[]>();
     if (ids.length === 0) return hits;
-    const rows = sqlite
-      .prepare(
-        `SELECT session_id AS sessionId, seq, text FROM (
-          SELECT l.session_id, l.seq, l.text, row_number() OVER (PARTITION BY l.session_id ORDER BY l.seq) AS n
-          FROM transcript_search JOIN transcript_lines l ON l.id = transcript_search.rowid
-          WHERE transcript_search MATCH ? AND l.session_id IN (SELECT value FROM json_each(?))
-        ) WHERE n <= ? ORDER BY session_id, seq`,
-      )
-      .all(toFtsQuery(terms), JSON.stringify(ids), HITS_PER_SESSION) as { sessionId: string; seq: number; text: string }[];
+    // The page's lines, each tested against the set of matching line ids (see `matching`).
+    const rows = hitLines.all(JSON.stringify(ids), toFtsQuery(terms), HITS_PER_SESSION) as {
+      sessionId: string;
+      seq: number;
+      text: string;
+    }[];
     for (const row of rows) {
       const list = hits.get(row.sessionId) ?? [];
       list.push({ seq: row.seq, ...excerptOf(row.text, terms) });
