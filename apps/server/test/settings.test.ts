@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
+import { createSettingsStore } from '@ferry/db';
 import { sharedHarness, startHarness } from './harness.js';
 
 describe('/api/v1/settings', () => {
@@ -28,6 +29,18 @@ describe('/api/v1/settings', () => {
     const audit = (await h.app.inject({ method: 'GET', url: '/api/v1/audit', headers })).json();
     expect(audit.items[0]).toMatchObject({ action: 'settings.update', actor: 'admin' });
     expect(audit.items[0].detail).toContain('Welcome to Ferry');
+  });
+
+  it('keeps the dashboard clock setting (server by default) in the database', async () => {
+    const h = free();
+    const headers = await h.bearer();
+    expect((await h.app.inject({ method: 'GET', url: '/api/v1/settings', headers })).json().values.displayTimeZone).toBe('server');
+    const res = await h.app.inject({ method: 'PATCH', url: '/api/v1/settings', headers, payload: { displayTimeZone: 'browser' } });
+    expect(res.json().values.displayTimeZone).toBe('browser');
+    expect(createSettingsStore(h.services.db).get()).toMatchObject({ displayTimeZone: 'browser' });
+    const bad = await h.app.inject({ method: 'PATCH', url: '/api/v1/settings', headers, payload: { displayTimeZone: 'Mars' } });
+    expect([bad.statusCode, bad.json().error.field]).toEqual([400, 'displayTimeZone']);
+    await h.app.inject({ method: 'PATCH', url: '/api/v1/settings', headers, payload: { displayTimeZone: 'server' } });
   });
 
   it('answers 409 for a key fixed by the environment', async () => {
@@ -137,6 +150,7 @@ describe('server, overview, health, metrics, docs', () => {
     const headers = await h.bearer();
     const server = (await h.app.inject({ method: 'GET', url: '/api/v1/server', headers })).json();
     expect(server).toMatchObject({ version: '0.0.0-test', schemaVersion: expect.any(String), passivePorts: '0-0', ftpsPort: null });
+    expect(server.timeZone).toBe(Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC');
     const overview = (await h.app.inject({ method: 'GET', url: '/api/v1/overview', headers })).json();
     expect(overview).toMatchObject({
       liveSessions: 0,

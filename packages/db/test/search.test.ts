@@ -299,6 +299,7 @@ describe('history filters', () => {
       })),
     );
     const store = createSessionStore(db);
+    const other = createSessionStore(db); // a second store on the same connection shares its SQL function
     const addressIn = cidr('10.0.0.0', 8, 'ipv4');
     const seen: string[] = [];
     let cursor: string | undefined;
@@ -310,6 +311,7 @@ describe('history filters', () => {
     expect(seen).toEqual(['s27', 's24', 's21', 's18', 's15', 's12', 's09', 's06', 's03', 's00']);
     expect([...store.historyAll({ addressIn }, 100)].map((s) => s.id)).toEqual(seen);
     expect([...store.historyAll({ addressIn }, 3)].map((s) => s.id)).toEqual(['s27', 's24', 's21']);
+    expect(other.history({ addressIn, limit: 2 }).items.map((s) => s.id)).toEqual(['s27', 's24']);
   });
 });
 

@@ -1,3 +1,4 @@
+import type Database from 'better-sqlite3';
 import { and, desc, eq, gte, isNull, lt, lte, or, sql, type SQL } from 'drizzle-orm';
 import { handleOf, type Db } from '../client.js';
 import type { FindingSeverity } from '../schema/findings.js';
@@ -89,22 +90,36 @@ const toRecord = ({ serverPort, serverAddress, ...row }: Row): SessionRecord => 
   serverAddress: hostPort(serverAddress, serverPort),
 });
 
+/**
+ * A CIDR filter is a predicate of the caller's, which SQLite asks per candidate row through the function
+ * ferry_address_in while one read runs (better-sqlite3 is synchronous, so no other read can change it meanwhile).
+ * One slot per connection: SQL functions belong to the connection, and every session store on it shares them.
+ */
+const addressSlots = new WeakMap<Database.Database, { test: ((address: string) => boolean) | null }>();
+
+function addressSlot(sqlite: Database.Database) {
+  let slot = addressSlots.get(sqlite);
+  if (!slot) {
+    const created: { test: ((address: string) => boolean) | null } = { test: null };
+    sqlite.function('ferry_address_in', { deterministic: false }, (address) =>
+      typeof address === 'string' && created.test?.(address) ? 1 : 0,
+    );
+    addressSlots.set(sqlite, (slot = created));
+  }
+  return slot;
+}
+
 /** Reads of finished and running sessions. Writes go through the session recorder. */
 export function createSessionStore(db: Db) {
   const { orm, sqlite } = handleOf(db);
 
-  // A CIDR filter is a predicate of the caller's, asked by SQLite per candidate row while one read runs (better-sqlite3
-  // is synchronous, so no other read can change it meanwhile).
-  let addressTest: ((address: string) => boolean) | null = null;
-  sqlite.function('ferry_address_in', { deterministic: false }, (address) =>
-    typeof address === 'string' && addressTest?.(address) ? 1 : 0,
-  );
+  const slot = addressSlot(sqlite);
   const withAddressTest = <T>(f: HistoryFilters, read: () => T): T => {
-    addressTest = f.addressIn ?? null;
+    slot.test = f.addressIn ?? null;
     try {
       return read();
     } finally {
-      addressTest = null;
+      slot.test = null;
     }
   };
 
