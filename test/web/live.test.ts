@@ -137,6 +137,14 @@ describe('live sessions', () => {
     await saveScreenshot(page, 'live-2-done');
   });
 
+  it('numbers the live transcript with links that mark their line', async () => {
+    const transcript = page.getByRole('region', { name: 'Live transcript' });
+    await transcript.getByRole('link', { name: 'Line 3', exact: true }).click();
+    await expect.poll(() => page.url(), POLL).toMatch(/\/sessions\/live\/[^/?]+\?line=3$/);
+    await expect.poll(() => transcript.locator('[aria-current="location"]').count(), POLL).toBe(1);
+    expect(await transcript.locator('[aria-current="location"]').innerText()).toMatch(/^3\b/);
+  });
+
   it('asks before disconnecting: Cancel keeps the session, confirming ends it', async () => {
     const [id] = await liveSessionIds();
     expect(id).toBeDefined();
