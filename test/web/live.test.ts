@@ -243,6 +243,20 @@ describe('live sessions', () => {
     await page.getByRole('heading', { name: 'Users', level: 1 }).waitFor();
     const stored = await system.api('GET', `/api/v1/users/${USER}`);
     expect(stored.body).toMatchObject({ quotaBytes: 3 * 1024 ** 3, quotaFiles: null });
+
+    // Settings, its per-network overrides included, ask the same way.
+    await nav('Settings').click();
+    await page.getByRole('heading', { name: 'Network and passive mode' }).waitFor();
+    await page.getByLabel('Welcome banner').fill('Changed, not saved');
+    await nav('Users').click();
+    await leave.waitFor();
+    await leave.getByRole('button', { name: 'Cancel' }).click();
+    await page.getByRole('button', { name: 'Discard changes' }).click();
+    await page.getByRole('button', { name: '+ Add override' }).click();
+    await nav('Users').click();
+    await leave.getByRole('button', { name: 'Leave page' }).click();
+    await page.getByRole('heading', { name: 'Users', level: 1 }).waitFor();
+    expect((await system.api('GET', '/api/v1/settings')).body.values).toMatchObject({ passiveAddressOverrides: [] });
     expect(pageErrors).toEqual([]);
   });
 });
