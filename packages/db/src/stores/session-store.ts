@@ -1,12 +1,13 @@
-import type Database from 'better-sqlite3';
 import { and, desc, eq, gte, isNull, lt, lte, or, sql, type SQL } from 'drizzle-orm';
 import { handleOf, type Db } from '../client.js';
 import type { FindingSeverity } from '../schema/findings.js';
 import { logins } from '../schema/logins.js';
 import { sessions, type SessionOutcome } from '../schema/sessions.js';
 import { transfers } from '../schema/transfers.js';
-import { excerptOf, parseSearch, toFtsQuery, type SearchTerm } from '../search/query.js';
-import type { HistoryItem, LoginEventRecord, Page, SearchHitRecord, SessionRecord } from '../types.js';
+import { addressSlot } from '../search/address-filter.js';
+import { parseSearch, toFtsQuery, type SearchTerm } from '../search/query.js';
+import { createTranscriptSearch } from '../search/transcript-search.js';
+import type { HistoryItem, LoginEventRecord, Page, SessionRecord } from '../types.js';
 import { clampLimit, decodeCursor, toPage } from './cursor.js';
 
 /** Which sessions a history read returns. Every field narrows the result; all are optional. */
@@ -75,10 +76,6 @@ const SEVERITY_AND_WORSE: Record<FindingSeverity, FindingSeverity[]> = {
 
 /** Sessions read per query by historyAll. */
 const EXPORT_CHUNK = 1000;
-/** Matching lines from which a search checks each session instead of collecting the sessions of every match. */
-const MANY_MATCHES = 20_000;
-/** Hits returned per session with `q`. */
-const HITS_PER_SESSION = 5;
 
 /** `%`, `_` and the escape character itself, escaped for LIKE ... ESCAPE '\\'. */
 const likeEscape = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
@@ -89,25 +86,6 @@ const toRecord = ({ serverPort, serverAddress, ...row }: Row): SessionRecord => 
   ...row,
   serverAddress: hostPort(serverAddress, serverPort),
 });
-
-/**
- * A CIDR filter is a predicate of the caller's, which SQLite asks per candidate row through the function
- * ferry_address_in while one read runs (better-sqlite3 is synchronous, so no other read can change it meanwhile).
- * One slot per connection: SQL functions belong to the connection, and every session store on it shares them.
- */
-const addressSlots = new WeakMap<Database.Database, { test: ((address: string) => boolean) | null }>();
-
-function addressSlot(sqlite: Database.Database) {
-  let slot = addressSlots.get(sqlite);
-  if (!slot) {
-    const created: { test: ((address: string) => boolean) | null } = { test: null };
-    sqlite.function('ferry_address_in', { deterministic: false }, (address) =>
-      typeof address === 'string' && created.test?.(address) ? 1 : 0,
-    );
-    addressSlots.set(sqlite, (slot = created));
-  }
-  return slot;
-}
 
 /** Reads of finished and running sessions. Writes go through the session recorder. */
 export function createSessionStore(db: Db) {
@@ -123,41 +101,14 @@ export function createSessionStore(db: Db) {
     }
   };
 
-  const hitLines = sqlite.prepare(
-    `SELECT sessionId, seq, text FROM (
-      SELECT l.session_id AS sessionId, l.seq, l.text, row_number() OVER (PARTITION BY l.session_id ORDER BY l.seq) AS n
-      FROM transcript_lines l WHERE l.session_id IN (SELECT value FROM json_each(?))
-        AND +l.id IN (SELECT rowid FROM transcript_search WHERE transcript_search MATCH ?)
-    ) WHERE n <= ? ORDER BY sessionId, seq`,
-  );
-  const countMatches = sqlite.prepare(
-    'SELECT count(*) AS n FROM (SELECT rowid FROM transcript_search WHERE transcript_search MATCH ? LIMIT ?)',
-  );
-
-  /**
-   * Sessions with a transcript line matching the FTS query, by the cheaper of two plans (bench/history-search.mjs):
-   * a term in few lines gives the set of their sessions (one pass over the matches); a term in many lines is
-   * checked per session, newest first, against the set of matching line ids, so a page stops early instead of
-   * joining every match to its line. A query without matches matches no session.
-   */
-  function matching(fts: string): SQL {
-    const { n } = countMatches.get(fts, MANY_MATCHES) as { n: number };
-    if (n === 0) return sql`0`;
-    if (n < MANY_MATCHES) {
-      return sql`${sessions.id} IN (SELECT transcript_lines.session_id FROM transcript_search
-        JOIN transcript_lines ON transcript_lines.id = transcript_search.rowid WHERE transcript_search MATCH ${fts})`;
-    }
-    // `+l.id`: test membership row by row, reaching the lines through the session's index.
-    return sql`EXISTS (SELECT 1 FROM transcript_lines l WHERE l.session_id = sessions.id
-      AND +l.id IN (SELECT rowid FROM transcript_search WHERE transcript_search MATCH ${fts}))`;
-  }
+  const search = createTranscriptSearch(sqlite);
 
   /** The WHERE of a history read; null when the search has no words, which matches nothing. */
   function conditions(f: HistoryFilters, terms: SearchTerm[] | null): (SQL | undefined)[] | null {
     if (terms !== null && terms.length === 0) return null;
     const user = f.user === undefined || f.user === '' ? undefined : `%${likeEscape(f.user)}%`;
     return [
-      terms === null ? undefined : matching(toFtsQuery(terms)),
+      terms === null ? undefined : search.matching(toFtsQuery(terms)),
       user === undefined
         ? undefined
         : sql`(${sessions.username} LIKE ${user} ESCAPE '\\' OR EXISTS (SELECT 1 FROM logins
@@ -186,24 +137,6 @@ export function createSessionStore(db: Db) {
     return row ? toRecord(row) : null;
   }
 
-  /** The first matching lines (at most five) of each session, by sequence number. */
-  function hitsOf(ids: string[], terms: SearchTerm[]): Map<string, SearchHitRecord[]> {
-    const hits = new Map<string, SearchHitRecord[]>();
-    if (ids.length === 0) return hits;
-    // The page's lines, each tested against the set of matching line ids (see `matching`).
-    const rows = hitLines.all(JSON.stringify(ids), toFtsQuery(terms), HITS_PER_SESSION) as {
-      sessionId: string;
-      seq: number;
-      text: string;
-    }[];
-    for (const row of rows) {
-      const list = hits.get(row.sessionId) ?? [];
-      list.push({ seq: row.seq, ...excerptOf(row.text, terms) });
-      hits.set(row.sessionId, list);
-    }
-    return hits;
-  }
-
   /** Newest first (by start time, then id), filtered, in pages; with `q`, each item carries its first hits. */
   function history(f: HistoryFilter): Page<HistoryItem> {
     const limit = clampLimit(f.limit);
@@ -225,7 +158,7 @@ export function createSessionStore(db: Db) {
     );
     const page = toPage(rows, limit, toRecord, (r) => [r.startedAt, r.id]);
     if (terms === null) return page;
-    const hits = hitsOf(
+    const hits = search.hits(
       page.items.map((s) => s.id),
       terms,
     );
