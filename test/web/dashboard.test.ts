@@ -270,6 +270,24 @@ describe('admin dashboard', () => {
     expect(await menu.getAttribute('aria-expanded')).toBe('false');
     expect(await phone.getByRole('navigation', { name: 'Main' }).isVisible()).toBe(false);
     await saveScreenshot(phone, '18-phone-users-dark');
+    // Every list is usable at 390 px: rows stack into labelled cards, nothing scrolls sideways.
+    const sideways = () =>
+      phone.evaluate(() => [...document.querySelectorAll('.table-wrap, html')].some((el) => el.scrollWidth > el.clientWidth + 1));
+    expect(await phone.locator('table.data tbody tr').first().locator('td[data-label="Home folder"]').isVisible()).toBe(true);
+    expect(await sideways()).toBe(false);
+    for (const [route, heading] of [
+      ['/settings/bans', 'Banned addresses'],
+      ['/settings/audit', 'Audit log'],
+      ['/settings/tokens', 'Tokens'],
+    ] as const) {
+      await phone.goto(`${system.httpUrl}${route}`);
+      await phone.getByRole('heading', { name: heading }).waitFor();
+      await phone.locator('.table-wrap, .state').first().waitFor();
+      expect(await sideways(), route).toBe(false);
+    }
+    await saveScreenshot(phone, '18b-phone-audit-dark');
+    await phone.goto(`${system.httpUrl}/users`);
+    await phone.getByRole('heading', { name: 'Users', level: 1 }).waitFor();
     await menu.click();
     await phone.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'History' }).click();
     await phone.getByRole('heading', { name: 'History', level: 1 }).waitFor();
