@@ -89,7 +89,8 @@ describe('live sessions', () => {
 
     const samples: { out: number; percent: number; text: string }[] = [];
     for (let i = 0; i < 4; i++) {
-      await expect.poll(async () => /\d+%/.test(await progress.innerText()), POLL).toBe(true);
+      // The first progress tick can come before the first bytes: wait for a start.
+      await expect.poll(async () => /\b[1-9]\d*%/.test(await progress.innerText()), POLL).toBe(true);
       const text = await progress.innerText();
       samples.push({ out: parseBytes(await out.innerText()), percent: Number(/(\d+)%/.exec(text)![1]), text });
       if (i === 1) await saveScreenshot(page, 'live-1-progress');
@@ -177,6 +178,9 @@ describe('live sessions', () => {
       await expect.poll(() => phoneRow.count(), POLL).toBe(1);
       await phoneRow.getByRole('link', { name: USER }).click();
       await phone.getByRole('button', { name: 'Disconnect…' }).waitFor();
+      // During a download, whose progress is the widest thing in the row.
+      const download = ftp.downloadTo(new Writable({ write: (_chunk, _enc, done) => done() }), 'big.bin').catch(() => undefined);
+      await expect.poll(async () => /\d+%/.test(await phoneRow.innerText()), POLL).toBe(true);
       const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
       expect(overflow).toBeLessThanOrEqual(0);
       // Every cell's label and value are on screen, not in a table wider than the phone.
@@ -184,8 +188,9 @@ describe('live sessions', () => {
       expect(box!.x).toBeGreaterThanOrEqual(0);
       expect(box!.x + box!.width).toBeLessThanOrEqual(390);
       await saveScreenshot(phone, 'live-4-phone');
+      ftp.close(); // ends the download early
+      await download;
     } finally {
-      await saveScreenshot(phone, 'live-4-phone');
       await phone.context().close();
       ftp.close();
       ftp = null;
