@@ -33,12 +33,21 @@ export async function lftpMirrorRoundTrip(opts: {
   await run('lftp', ['-u', login, '-p', String(opts.system.ftpPort), '-e', script, '127.0.0.1'], { timeout: 60_000, env });
 }
 
-/** The plain-text transcript and structured events of `username`'s newest recorded session (empty if none yet). */
+/**
+ * The transcript of `username`'s newest recorded session (empty if none yet) as `<seq> <line>` per line, taken from
+ * the plain-text export (whose header and date-time column are left out), and its structured events.
+ */
 export async function lastTranscript(system: System, username: string): Promise<{ text: string; events: Array<Record<string, unknown>> }> {
-  const history = await system.api('GET', `/api/v1/sessions/history?user=${encodeURIComponent(username)}&limit=1`);
-  const id = history.body.items[0]?.id;
+  // `user` matches part of a name: the newest session of exactly this user among the newest matches.
+  const history = await system.api('GET', `/api/v1/sessions/history?user=${encodeURIComponent(username)}&limit=100`);
+  const id = (history.body.items as { id: string; username: string | null }[]).find((s) => s.username === username)?.id;
   if (!id) return { text: '', events: [] };
-  const text = String((await system.api('GET', `/api/v1/sessions/${id}/transcript?format=text`)).body);
+  const exported = String((await system.api('GET', `/api/v1/sessions/${id}/transcript?format=text`)).body);
+  const text = exported
+    .slice(exported.indexOf('\n\n') + 2)
+    .split('\n')
+    .map((line) => line.replace(/^ *(\d*) {2}\S+ \S+ [+-]\d\d:\d\d {2}/, (_, seq: string) => `${seq} `))
+    .join('\n');
   const lines = (await system.api('GET', `/api/v1/sessions/${id}/transcript`)).body.items as Array<{ event?: Record<string, unknown> }>;
   return { text, events: lines.flatMap((l) => (l.event ? [l.event] : [])) };
 }
