@@ -49,7 +49,8 @@ describe("test from the customer's network", () => {
 
     const password = await page.locator('#probe-password').inputValue();
     expect(password).toMatch(/^[A-Za-z0-9_-]{20}$/);
-    await expect.poll(() => page.getByRole('button', { name: /^Copy / }).count(), POLL).toBe(9); // the password and 8 commands
+    const probes = page.getByRole('region', { name: "Test from the customer's network" }); // the page has other copy buttons too
+    await expect.poll(() => probes.getByRole('button', { name: /^Copy / }).count(), POLL).toBe(9); // the password and 8 commands
     const curl = await page.locator('#probe-command-curl-plain-passive').innerText();
     expect(curl).toContain(password);
     await page.getByRole('heading', { name: 'lftp' }).waitFor();
