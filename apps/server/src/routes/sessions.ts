@@ -1,4 +1,5 @@
 /** Live sessions (from the engine) and recorded history, transcripts, transfers and findings (from SQLite). */
+import { Readable } from 'node:stream';
 import {
   Finding,
   HistoryItem,
@@ -13,7 +14,6 @@ import {
 } from '@ferry/contract';
 import type { HistoryFilters as DbHistoryFilters, TranscriptLineRecord } from '@ferry/db';
 import { transcriptSeverity } from '@ferry/ftp-core';
-import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { audit } from '../audit.js';
@@ -133,7 +133,7 @@ export const sessionsRoutes: FastifyPluginAsyncTypebox<SessionsRouteOptions> = a
     {
       schema: {
         tags: ['sessions'],
-        summary: 'The transcript as JSON lines, or ?format=text as an FTP client log shows it',
+        summary: 'A page of transcript lines; ?format=json exports the whole session (SessionExport), ?format=text the same as plain text',
         params: SessionParams,
         querystring: TranscriptQuery,
         response: { 200: Page(TranscriptLine) },
