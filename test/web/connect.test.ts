@@ -92,22 +92,26 @@ describe('Get connected', () => {
     expect(facts).not.toContain('127.0.0.1');
   });
 
-  it("runs the self-test, whose own FTP session shows in History with the self-test's client name", async () => {
+  it("runs the self-test, whose own FTP sessions show in History with the self-test's client name", async () => {
     await page.getByRole('button', { name: 'Run self-test' }).click();
     const results = page.getByRole('list', { name: 'Self-test results' });
     await results.waitFor();
-    expect((await results.getByRole('listitem').allInnerTexts()).find((t) => t.includes('Control port'))).toMatch(/^OK/);
-    await expect
-      .poll(async () => {
-        const res = await system.api('GET', '/api/v1/sessions/history');
-        return (res.body.items as { clientSoftware: string | null }[]).filter((s) => s.clientSoftware === SELF_TEST_CLIENT).length;
-      }, POLL)
-      .toBe(1);
-    const res = await system.api('GET', '/api/v1/sessions/history');
-    const session = (res.body.items as { clientSoftware: string | null; localPort: number; serverPort?: number }[]).find(
-      (s) => s.clientSoftware === SELF_TEST_CLIENT,
-    );
-    expect(session).toMatchObject({ clientSoftware: 'Ferry self-test' });
+    const items = await results.getByRole('listitem').allInnerTexts();
+    expect(items.find((t) => t.includes('Control port'))).toMatch(/^OK/);
+    expect(items.find((t) => t.includes('Implicit FTPS port'))).toMatch(/^OK[\s\S]*with TLS/);
+    type Row = { clientSoftware: string | null; endedAt: number | null; tls: boolean };
+    const ended = async () => {
+      const res = await system.api('GET', '/api/v1/sessions/history');
+      return (res.body.items as Row[]).filter((s) => s.endedAt !== null);
+    };
+    // One session on the control port and one on the implicit FTPS port, both labelled, both over at once:
+    // nothing is left waiting for a TLS handshake (SELF_TEST_CLIENT is what the contract says the test sends).
+    await expect.poll(async () => (await ended()).length, POLL).toBe(2);
+    const sessions = await ended();
+    expect(sessions.map((s) => s.clientSoftware)).toEqual([SELF_TEST_CLIENT, SELF_TEST_CLIENT]);
+    expect(sessions.map((s) => s.tls).sort()).toEqual([false, true]); // the control port's and the implicit FTPS port's
+    expect(SELF_TEST_CLIENT).toBe('Ferry self-test');
+    expect((await system.api('GET', '/api/v1/sessions')).body.items).toEqual([]);
   });
 
   it('gives firewall rules for the configured control ports and passive range in every flavour', async () => {

@@ -1,7 +1,8 @@
-import { createServer, type Server, type Socket } from 'node:net';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import { checkConnectivity, type ConnectivityReport } from '../src/diagnosis/index.js';
-import { startServer } from './support/server.js';
+import { startServer, testCertificate } from './support/server.js';
 
 const servers: Server[] = [];
 const sockets = new Set<Socket>();
@@ -30,6 +31,22 @@ async function fakeServer(greet: string | null, host = '127.0.0.1'): Promise<{ s
   return { server, port: address.port, received };
 }
 
+/** A TLS server on an OS-chosen port that sends `greet` inside the TLS session (an implicit FTPS port). */
+async function fakeTlsServer(greet: string): Promise<{ server: Server; port: number }> {
+  const { cert, key } = await testCertificate();
+  const server = createTlsServer({ cert, key }, (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('end', () => socket.end());
+    socket.on('error', () => undefined);
+    socket.resume(); // read (and drop) what the probe says, so its end is seen
+    socket.write(greet);
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, port: (server.address() as AddressInfo).port };
+}
+
 async function closedPort(): Promise<number> {
   const { server, port } = await fakeServer(null);
   servers.splice(servers.indexOf(server), 1);
@@ -50,7 +67,7 @@ function connections(server: Server): Promise<number> {
 describe('checkConnectivity on loopback', () => {
   it('reads the greeting, reaches a passive port and the FTPS port, and lists the firewall rules', async () => {
     const control = await fakeServer('220 Ferry FTP server ready\r\n');
-    const ftps = await fakeServer(null);
+    const ftps = await fakeTlsServer('220 Ferry FTPS ready\r\n');
     const report = await checkConnectivity({
       advertisedAddress: '127.0.0.1',
       controlPort: control.port,
@@ -62,7 +79,7 @@ describe('checkConnectivity on loopback', () => {
     expect(check(report, 'resolve-address').ok).toBe(true);
     expect(check(report, 'control-port')).toMatchObject({ ok: true, fix: null });
     expect(check(report, 'control-port').detail).toContain('"220 Ferry FTP server ready"');
-    expect(check(report, 'ftps-port').ok).toBe(true);
+    expect(check(report, 'ftps-port')).toMatchObject({ ok: true, detail: expect.stringContaining('with TLS') });
     expect(check(report, 'passive-port').ok).toBe(true);
     // Loopback cannot serve clients on the internet: that check fails, so the whole report does.
     expect(check(report, 'public-address')).toMatchObject({ ok: false });
@@ -185,6 +202,32 @@ describe("the self-test's own FTP connection", () => {
       expect(await closed).toMatchObject({ clientSoftware: 'Ferry self-test', reason: 'quit' });
       expect(named).toContain('Ferry self-test');
       expect(t.transcript.map((l) => l.text)).toEqual(expect.arrayContaining(['CLNT Ferry self-test', 'QUIT']));
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('does the same over implicit FTPS, and leaves no session waiting for a TLS handshake', async () => {
+    const t = await startServer({ implicitTls: true });
+    try {
+      const closed: { clientSoftware: string | null; reason: string; tls: boolean }[] = [];
+      t.server.on('session:close', (info) => closed.push(info));
+      const report = await checkConnectivity({
+        advertisedAddress: '127.0.0.1',
+        controlPort: t.port,
+        ftpsPort: t.implicitTlsPort,
+        passivePorts: { min: 0, max: 0 },
+        timeoutMs: 2000,
+        clientName: 'Ferry self-test',
+      });
+      expect(check(report, 'ftps-port')).toMatchObject({ ok: true });
+      await expect.poll(() => closed.length).toBe(2);
+      expect(closed).toEqual([
+        expect.objectContaining({ clientSoftware: 'Ferry self-test', reason: 'quit', tls: false }),
+        expect.objectContaining({ clientSoftware: 'Ferry self-test', reason: 'quit', tls: true }),
+      ]);
+      expect(t.server.sessions()).toEqual([]);
+      expect(t.transcript.filter((l) => /TLS handshake/.test(l.text))).toEqual([]);
     } finally {
       await t.close();
     }

@@ -140,16 +140,31 @@ async function checkControl(
   return passed('control-port', `Connected to ${where} and got the greeting "${result.firstLine}".`);
 }
 
-async function checkFtps(ip: string, port: number, timeoutMs: number, hairpin: string): Promise<ConnectivityCheck> {
+/**
+ * A TLS handshake and the greeting inside it, then CLNT and QUIT: a bare TCP connect that closes before any
+ * handshake would leave the server a session waiting for one, and a failed TLS handshake in its history.
+ */
+async function checkFtps(
+  ip: string,
+  port: number,
+  opts: { timeoutMs: number; hairpin: string; clientName: string | undefined },
+): Promise<ConnectivityCheck> {
   const where = formatHostPort(ip, port);
-  const result = await probeTcp(ip, port, { timeoutMs, readLine: false });
+  const result = await probeTcp(ip, port, { timeoutMs: opts.timeoutMs, readLine: true, tls: true, clientName: opts.clientName });
   if (!result.ok)
     return failed(
       'ftps-port',
-      `Could not connect to ${where}: ${result.error}.`,
-      `Allow incoming TCP port ${port} in the firewall and forward it on the router to this server.${hairpin}`,
+      `Could not get an FTP greeting over TLS from ${where}: ${result.error}.`,
+      `Allow incoming TCP port ${port} in the firewall and forward it on the router to this server.${opts.hairpin}`,
     );
-  return passed('ftps-port', `Connected to ${where}.`);
+  if (!result.firstLine?.startsWith('220')) {
+    return failed(
+      'ftps-port',
+      `${where} answered over TLS, but not with an FTP greeting: "${result.firstLine ?? ''}".`,
+      `Another service answers there: make the router forward TCP port ${port} to this server.`,
+    );
+  }
+  return passed('ftps-port', `Connected to ${where} with TLS and got the greeting "${result.firstLine}".`);
 }
 
 function candidatePorts(range: { min: number; max: number }): number[] {
@@ -263,7 +278,7 @@ export async function checkConnectivity(opts: ConnectivityOptions): Promise<Conn
   );
   const hairpin = isNonPublicAddress(ip) ? '' : ` ${HAIRPIN}`;
   checks.push(await checkControl(ip, opts.controlPort, { timeoutMs, hairpin, clientName: opts.clientName }));
-  if (opts.ftpsPort) checks.push(await checkFtps(ip, opts.ftpsPort, timeoutMs, hairpin));
+  if (opts.ftpsPort) checks.push(await checkFtps(ip, opts.ftpsPort, { timeoutMs, hairpin, clientName: opts.clientName }));
   checks.push(await checkPassive(ip, opts.passivePorts, timeoutMs, hairpin));
   return report(ip);
 }

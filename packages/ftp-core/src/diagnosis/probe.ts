@@ -4,6 +4,7 @@
  */
 import { lookup } from 'node:dns/promises';
 import { createServer, isIP, Socket, type Server } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 
 export type ProbeResult = { ok: true; firstLine: string | null } | { ok: false; error: string };
 
@@ -42,17 +43,29 @@ export interface ProbeOptions {
   readLine: boolean;
   /** Sent as CLNT before the QUIT that follows a greeting, so the server's transcript names who connected. */
   clientName?: string | undefined;
+  /**
+   * Implicit TLS: handshake first, then read the greeting inside it. The certificate is not verified: this
+   * checks that the port is reachable and speaks FTPS, and a self-signed certificate is normal here.
+   */
+  tls?: boolean;
 }
 
 /**
- * Connects to host:port. With `readLine`, waits for the first line the peer sends (an FTP greeting)
- * and then says CLNT (with `clientName`) and QUIT; without it, succeeds as soon as the TCP connection is up.
+ * Connects to host:port (with `tls`, and a TLS handshake). With `readLine`, waits for the first line the peer
+ * sends (an FTP greeting) and then says CLNT (with `clientName`) and QUIT; without it, succeeds as soon as the
+ * connection is up.
  */
 export function probeTcp(host: string, port: number, opts: ProbeOptions): Promise<ProbeResult> {
   // A name cannot carry a line break into the command stream.
   const clnt = opts.clientName ? `CLNT ${opts.clientName.replace(/[\r\n]+/g, ' ')}\r\n` : '';
   return new Promise((resolve) => {
-    const socket = new Socket();
+    let secured = false;
+    const socket = opts.tls
+      ? tlsConnect({ host, port, rejectUnauthorized: false, servername: isIP(host) ? undefined : host, minVersion: 'TLSv1.2' }, () => {
+          secured = true;
+          if (!opts.readLine) finish({ ok: true, firstLine: null }, false);
+        })
+      : new Socket();
     let buffer = '';
     let result: ProbeResult | null = null;
     let closed = false;
@@ -80,7 +93,11 @@ export function probeTcp(host: string, port: number, opts: ProbeOptions): Promis
       }
     };
     const timer = setTimeout(() => {
-      const stage = socket.connecting ? 'no answer to the connection attempt' : 'connected, but nothing was sent';
+      const stage = socket.connecting
+        ? 'no answer to the connection attempt'
+        : opts.tls && !secured
+          ? 'connected, but the TLS handshake did not finish'
+          : 'connected, but nothing was sent';
       finish({ ok: false, error: `${stage} within ${opts.timeoutMs} ms` }, false);
     }, opts.timeoutMs);
     socket.on('error', (error) => finish({ ok: false, error: errorText(error) }, false));
@@ -91,9 +108,11 @@ export function probeTcp(host: string, port: number, opts: ProbeOptions): Promis
         finish({ ok: true, firstLine: buffer.slice(0, end === -1 ? MAX_LINE : end).replace(/\r$/, '') }, true);
       }
     });
-    socket.connect({ host, port }, () => {
-      if (!opts.readLine) finish({ ok: true, firstLine: null }, false);
-    });
+    if (!opts.tls) {
+      socket.connect({ host, port }, () => {
+        if (!opts.readLine) finish({ ok: true, firstLine: null }, false);
+      });
+    }
   });
 }
 
