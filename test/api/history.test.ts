@@ -128,6 +128,17 @@ describe('history search and filters', () => {
     expect(await bad('severity=fatal')).toEqual({ status: 400, field: 'severity' });
     expect((await system.api('GET', '/api/v1/sessions/history.csv?address=1.2.3.4%2F40')).status).toBe(400);
   });
+
+  it('answers 400 naming an unknown query parameter instead of ignoring it (a typo must not list everyone)', async () => {
+    for (const path of [
+      '/api/v1/sessions/history?usr=hist',
+      '/api/v1/sessions/history.csv?usr=hist',
+      '/api/v1/reports/traffic?by=day&usr=hist',
+    ]) {
+      const res = await system.api('GET', path);
+      expect([res.status, res.body.error?.field, res.body.error?.message], path).toEqual([400, 'usr', 'usr is not a known field']);
+    }
+  });
 });
 
 describe('exports', () => {

@@ -68,10 +68,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     keepAliveTimeout: 10_000,
     ajv: { customOptions: { removeAdditional: false, useDefaults: true, coerceTypes: 'array', allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
-  // Request bodies are strict: a field the API does not know, at any depth, is a 400 naming it, never
-  // silently dropped (or stored in the audit log).
+  // Request bodies and query strings are strict: a field or parameter the API does not know, at any depth, is a
+  // 400 naming it, never silently dropped (or stored in the audit log): `?usr=alice` must not list everyone.
   app.addHook('onRoute', (route) => {
     if (route.schema?.body) forbidUnknownFields(route.schema.body);
+    if (route.schema?.querystring) forbidUnknownFields(route.schema.querystring);
   });
 
   limitConnections(app.server, opts.connectionLimits ?? DEFAULT_CONNECTION_LIMITS, !(opts.trustProxy ?? false));
