@@ -20,10 +20,21 @@ describe('transferProgress', () => {
     [5000, 4000, 100, 99, 0],
     [0, 0, 0, 100, 0],
   ])('%i of %s bytes at %i B/s → %i%%, %s ms left', (bytes, size, rate, percent, eta) => {
-    expect(transferProgress(transfer(bytes, size, rate))).toEqual({ percent, etaMs: eta, bytesPerSecond: rate });
+    expect(transferProgress(transfer(bytes, size, rate))).toMatchObject({ percent, etaMs: eta, bytesPerSecond: rate });
   });
 
   it('has no percentage or time left when the size is unknown (an upload without ALLO)', () => {
-    expect(transferProgress(transfer(123_456, null, 50_000))).toEqual({ percent: null, etaMs: null, bytesPerSecond: 50_000 });
+    expect(transferProgress(transfer(123_456, null, 50_000))).toEqual({
+      percent: null,
+      etaMs: null,
+      bytesPerSecond: 50_000,
+      pace: 'moving',
+    });
+  });
+
+  it('tells a transfer that has not started from one that stalled', () => {
+    expect(transferProgress(transfer(0, 1000, 0)).pace).toBe('starting');
+    expect(transferProgress(transfer(500, 1000, 0)).pace).toBe('stalled');
+    expect(transferProgress(transfer(500, null, 0)).pace).toBe('stalled');
   });
 });

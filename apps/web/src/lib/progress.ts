@@ -9,6 +9,8 @@ export interface TransferProgress {
   /** Time left at the current rate; null when the size or the rate is unknown. */
   etaMs: number | null;
   bytesPerSecond: number;
+  /** starting: no byte yet; stalled: bytes moved before, none lately; moving otherwise. */
+  pace: 'starting' | 'moving' | 'stalled';
 }
 
 /**
@@ -17,10 +19,11 @@ export interface TransferProgress {
  */
 export function transferProgress(transfer: LiveTransfer): TransferProgress {
   const { size, bytes, bytesPerSecond } = transfer;
-  if (size === null || size < 0) return { percent: null, etaMs: null, bytesPerSecond };
-  if (size === 0) return { percent: 100, etaMs: 0, bytesPerSecond };
+  const pace = bytesPerSecond > 0 ? 'moving' : bytes === 0 ? 'starting' : 'stalled';
+  if (size === null || size < 0) return { percent: null, etaMs: null, bytesPerSecond, pace };
+  if (size === 0) return { percent: 100, etaMs: 0, bytesPerSecond, pace };
   const percent = Math.min(99, Math.floor((bytes / size) * 100));
   const left = Math.max(0, size - bytes);
   const etaMs = bytesPerSecond > 0 ? Math.round((left / bytesPerSecond) * 1000) : null;
-  return { percent, etaMs, bytesPerSecond };
+  return { percent, etaMs, bytesPerSecond, pace };
 }
