@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { SETTING_NAMES } from '@ferry/contract';
 import { Client } from 'basic-ftp';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -232,6 +233,21 @@ describe('admin dashboard', () => {
     await expect.poll(() => expiry.innerText().catch(() => ''), POLL).toMatch(/\d/);
     expect(await expiry.innerText()).not.toMatch(/expire/);
     await saveScreenshot(page, '13-settings');
+    // Every setting is labelled by its one name (the README and the doctor use the same), within its section.
+    const shown = await page.locator('form[aria-label="Server settings"]').evaluate((form) =>
+      [...form.querySelectorAll('section')].map((section) => ({
+        section: section.querySelector('h2')?.textContent?.trim() ?? '',
+        labels: [...section.querySelectorAll('label, h3')].map((el) => el.textContent?.trim() ?? ''),
+      })),
+    );
+    for (const name of Object.values(SETTING_NAMES)) {
+      const [section, label] = name.includes(' › ') ? name.split(' › ') : [null, name];
+      const where = shown.filter((s) => section === null || s.section === section);
+      expect(
+        where.some((s) => s.labels.includes(label!)),
+        name,
+      ).toBe(true);
+    }
 
     const tab = (name: string) => page.getByRole('navigation', { name: 'Settings sections' }).getByRole('link', { name }).click();
     await tab('Bans');

@@ -145,8 +145,9 @@ export const LiveTransfer = Type.Object({
   path: Type.String(),
   bytes: Type.Integer(),
   startedAt: Timestamp,
+  /** Bytes this transfer will move when known: a download's file size less a REST offset, an upload's ALLO. */
   size: Nullable(Type.Integer()),
-  /** Bytes per second over the last progress interval. */
+  /** Bytes per second over the last 3 seconds. */
   bytesPerSecond: Type.Number(),
 });
 
