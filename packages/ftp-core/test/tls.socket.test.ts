@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
+import { connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
@@ -109,6 +110,16 @@ describe('explicit and implicit FTPS', () => {
     await client.uploadFrom(Readable.from([Buffer.from('implicit')]), 'implicit.txt');
     expect(await readFile(join(t.home, 'implicit.txt'), 'utf8')).toBe('implicit');
     client.close();
+  });
+
+  it('a client that closes before the TLS handshake on the implicit port leaves no session waiting for it', async () => {
+    const before = t.server.sessions().length;
+    const raw = tcpConnect(t.implicitTlsPort!, '127.0.0.1');
+    await new Promise<void>((resolve) => raw.once('connect', resolve));
+    await expect.poll(() => t.server.sessions().length, { timeout: 2000, interval: 20 }).toBe(before + 1);
+    raw.end();
+    // Far sooner than the handshake timeout (the data-connection timeout, 10 s here): the slot is free at once.
+    await expect.poll(() => t.server.sessions().length, { timeout: 1500, interval: 20 }).toBe(before);
   });
 
   it('a node:tls data client resumes the control session for LIST, RETR and STOR', async () => {

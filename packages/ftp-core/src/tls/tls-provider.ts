@@ -93,11 +93,16 @@ export function serverTls(raw: Socket, context: SecureContext, timeoutMs: number
     const fail = (err: Error): void => {
       clearTimeout(timer);
       socket.removeListener('secure', onSecure);
+      raw.removeListener('close', onClose);
       socket.destroy();
       reject(err);
     };
+    // A peer that hangs up before its ClientHello ends the wait at once: TLSSocket reports no error for that, and
+    // the connection would otherwise hold its slot until the handshake timeout.
+    const onClose = (): void => fail(new Error('the connection closed before the TLS handshake'));
     const onSecure = (): void => {
       clearTimeout(timer);
+      raw.removeListener('close', onClose);
       socket.removeListener('error', fail);
       // Node reports renegotiation floods as an error and carries on: end the connection instead.
       socket.on('error', (err: NodeJS.ErrnoException) => {
@@ -112,6 +117,7 @@ export function serverTls(raw: Socket, context: SecureContext, timeoutMs: number
     };
     socket.once('secure', onSecure);
     socket.once('error', fail);
+    raw.once('close', onClose);
   });
   ready.catch(() => undefined);
   return { socket, ready };
