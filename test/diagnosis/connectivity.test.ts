@@ -42,7 +42,7 @@ describe('connectivity self-test', () => {
     expect(check(r, 'public-address')).toMatchObject({
       ok: false,
       skipped: false,
-      fix: expect.stringContaining('Advertised passive address'),
+      fix: expect.stringContaining('"Advertised address" on the Settings page'),
     });
     expect(check(r, 'control-port')).toMatchObject({ ok: true, detail: expect.stringContaining(`127.0.0.1:${system.ftpPort}`) });
     expect(check(r, 'control-port')?.detail).toContain('"220 ');

@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { formatHostPort, isLoopback, isNonPublicAddress } from '../net/address.js';
-import { formatRange, isAnyPortRange } from './format.js';
+import { formatRange, isAnyPortRange, settingName, whereToSet } from './format.js';
 import { closeServer, createServer, listenOnFreePort, probeTcp, resolveHost, withTimeout } from './probe.js';
 
 export interface ConnectivityOptions {
@@ -60,8 +60,7 @@ export interface ConnectivityReport {
 const DEFAULT_TIMEOUT_MS = 3000;
 /** How many ports of the passive range to try before reporting it busy. */
 const MAX_PORT_TRIES = 20;
-const SET_ADDRESS =
-  'Set "Advertised passive address" on the Settings page (or FERRY_PASV_ADDRESS) to the public IP address or DNS name of this server.';
+const SET_ADDRESS = `Set ${whereToSet('passiveAddress')} to the public IP address or DNS name of this server.`;
 const HAIRPIN =
   'The test runs from the server itself: if the address is the router\'s public one, the router must also support "NAT loopback" (hairpin NAT), so a failure here can also mean only that. Confirm from a machine outside your network.';
 
@@ -92,7 +91,7 @@ export function firewallRules(opts: Pick<ConnectivityOptions, 'controlPort' | 'p
           ports: 'any',
           from: 1024,
           to: 65535,
-          purpose: 'Passive data connections: no fixed range is set, so set FERRY_PASV_PORTS (e.g. 50000-50100) and open that instead',
+          purpose: `Passive data connections: no fixed range is set, so set ${settingName('passivePorts')} (e.g. 50000-50100) and open that instead`,
         }
       : {
           protocol: 'tcp',
@@ -194,7 +193,7 @@ async function checkPassive(
       return skipped(
         'passive-port',
         `Every port tried in the passive range ${formatRange(range)} is in use, so none could be tested.`,
-        'Widen the passive range (FERRY_PASV_PORTS) if this happens while the server is quiet.',
+        `Widen ${whereToSet('passivePorts')} if this happens while the server is quiet.`,
       );
     }
     const where = formatHostPort(ip, port);
