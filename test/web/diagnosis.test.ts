@@ -99,7 +99,7 @@ describe('transcript doctor in the dashboard', () => {
     expect(before.text).toMatch(/did not connect to passive port \d+ within 1 s/);
     const marked = await transcript.locator('li.evidence').allInnerTexts();
     expect(marked.some((text) => /Command:\s+LIST/.test(text))).toBe(true);
-    expect(await page.getByRole('status').filter({ hasText: 'found 1 problem' }).count()).toBe(1);
+    expect(await page.getByRole('status').filter({ hasText: 'found 1 error;' }).count()).toBe(1);
     await card.scrollIntoViewIfNeeded();
     await saveScreenshot(page, 'diagnosis-2-session-finding');
   });

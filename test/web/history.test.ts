@@ -179,7 +179,7 @@ describe('history search, session page, reports', () => {
   });
 
   it('links the finding banner and the evidence to their lines, and the page is no taller than its content', async () => {
-    const banner = page.getByRole('status').filter({ hasText: 'found 1 problem' });
+    const banner = page.getByRole('status').filter({ hasText: 'found 1 warning;' });
     expect(await banner.count()).toBe(1);
     const jump = banner.getByRole('link', { name: /Go to the first evidence \(line \d+\)/ });
     const evidence = Number(/line (\d+)/.exec(await jump.innerText())?.[1]);

@@ -1,6 +1,7 @@
 import type { Finding, TranscriptLine } from '@ferry/contract';
 import { describe, expect, it } from 'vitest';
 import {
+  countFindings,
   firstEvidence,
   formatLine,
   hasGaps,
@@ -96,6 +97,15 @@ describe('formatLine', () => {
     ]);
     expect(markedSegments('<b>', [])).toEqual([{ text: '<b>', mark: false }]);
     expect(markedSegments('abc', [{ start: 2, end: 1 }])).toEqual([{ text: 'abc', mark: false }]);
+  });
+
+  it('counts findings by severity, worst first', () => {
+    expect(countFindings([])).toBe('');
+    expect(countFindings([finding('a', [1], 'warning')])).toBe('1 warning');
+    expect(countFindings([finding('a', [1], 'info'), finding('b', [2]), finding('c', [3], 'warning'), finding('d', [4], 'warning')])).toBe(
+      '1 error, 2 warnings and 1 note',
+    );
+    expect(countFindings([finding('a', [1]), finding('b', [2])])).toBe('2 errors');
   });
 
   it('finds the first evidence line of all findings', () => {

@@ -137,6 +137,16 @@ export function worstSeverity(findings: readonly Finding[]): Finding['severity']
   return findings.length > 0 ? 'info' : null;
 }
 
+/** What the doctor found, counted by severity, worst first: `1 error and 2 warnings`, `1 note`. */
+export function countFindings(findings: readonly Finding[]): string {
+  const nouns = { error: 'error', warning: 'warning', info: 'note' } as const;
+  const parts = (['error', 'warning', 'info'] as const)
+    .map((severity) => [severity, findings.filter((f) => f.severity === severity).length] as const)
+    .filter(([, n]) => n > 0)
+    .map(([severity, n]) => `${n} ${nouns[severity]}${n === 1 ? '' : 's'}`);
+  return parts.length <= 1 ? (parts[0] ?? '') : `${parts.slice(0, -1).join(', ')} and ${parts.at(-1)}`;
+}
+
 /**
  * A session's findings with one more from the live stream. The server sends a finding when it appears
  * and again when it changes; there is one per code, so the latest replaces the earlier one in place.
