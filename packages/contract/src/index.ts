@@ -8,6 +8,7 @@ import { FINDING_SEVERITIES, Nullable, SESSION_OUTCOMES, Timestamp } from './com
 export { FINDING_SEVERITIES, SELF_TEST_CLIENT, SESSION_OUTCOMES, type FindingSeverity, type SessionOutcome } from './common.js';
 export * from './probes.js';
 export * from './reports.js';
+export * from './zoned-time.js';
 
 export const API_PREFIX = '/api/v1';
 

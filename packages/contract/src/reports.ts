@@ -32,6 +32,18 @@ export const TrafficRow = Type.Object({
 });
 export type TrafficRow = Static<typeof TrafficRow>;
 
+/** The counted columns of a traffic row. */
+export const TRAFFIC_COUNTS = ['sessions', 'failedLogins', 'uploads', 'downloads', 'bytesIn', 'bytesOut'] as const;
+export type TrafficCounts = Pick<TrafficRow, (typeof TRAFFIC_COUNTS)[number]>;
+
+/** Every count zero. */
+export const noTraffic = (): TrafficCounts => ({ sessions: 0, failedLogins: 0, uploads: 0, downloads: 0, bytesIn: 0, bytesOut: 0 });
+
+/** Adds `counts` to `total`, in place. */
+export function addTraffic(total: TrafficCounts, counts: TrafficCounts): void {
+  for (const key of TRAFFIC_COUNTS) total[key] += counts[key];
+}
+
 /** Hours and days come without gaps (empty ones as zeros), oldest first; users by traffic, largest first. */
 export const TrafficReport = Type.Object({
   by: Type.Enum(TRAFFIC_GROUPINGS),

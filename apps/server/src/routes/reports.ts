@@ -1,9 +1,8 @@
 /** Traffic reports from the recorded history: per hour, per day (in a time zone) or per user. */
-import { TrafficQuery, TrafficReport } from '@ferry/contract';
+import { isTimeZone, TrafficQuery, TrafficReport } from '@ferry/contract';
 import { MAX_REPORT_DAYS, trafficReport } from '@ferry/db';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { invalidField } from '../errors.js';
-import { isTimeZone } from '../exports/zoned-time.js';
 import type { Services } from '../services.js';
 import { serverTimeZone } from './server.js';
 

@@ -1,4 +1,5 @@
 /** Number formatting shared by every page: bytes, rates, durations and timestamps. */
+import { isTimeZone, shortZoneName, wallClock, wallDate } from '@ferry/contract';
 
 const UNITS = ['B', 'KB', 'MB', 'GB', 'TB', 'PB'] as const;
 const UNIT_FACTORS: Record<string, number> = {
@@ -96,81 +97,27 @@ export function displayTimeZone(): string {
   return displayZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
 }
 
-export function isTimeZone(zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: zone });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-interface WallTime {
-  year: number;
-  month: number;
-  day: number;
-  hour: number;
-  minute: number;
-  second: number;
-  zoneName: string;
-}
-
-const partsFormats = new Map<string, Intl.DateTimeFormat>();
-
-/** Epoch ms → the wall-clock fields in `zone` (undefined: the browser's). */
-function wallTime(at: number, zone: string | undefined): WallTime {
-  const key = zone ?? '';
-  let format = partsFormats.get(key);
-  if (!format) {
-    format = new Intl.DateTimeFormat('en-US', {
-      timeZone: zone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      second: '2-digit',
-      timeZoneName: 'short',
-    });
-    partsFormats.set(key, format);
-  }
-  const parts: Record<string, string> = {};
-  for (const part of format.formatToParts(at)) parts[part.type] = part.value;
-  const num = (type: string) => Number(parts[type] ?? 0);
-  return {
-    year: num('year'),
-    month: num('month'),
-    day: num('day'),
-    hour: num('hour') % 24,
-    minute: num('minute'),
-    second: num('second'),
-    zoneName: parts['timeZoneName'] ?? '',
-  };
-}
-
 /** Epoch ms → "14:03:07.250" in the display zone, the transcript's time column. */
 export function formatClock(at: number, zone = displayZone): string {
-  const w = wallTime(at, zone);
-  return `${pad(w.hour)}:${pad(w.minute)}:${pad(w.second)}.${pad(((at % 1000) + 1000) % 1000, 3)}`;
+  const w = wallClock(at, zone);
+  return `${pad(w.hour)}:${pad(w.minute)}:${pad(w.second)}.${pad(w.millisecond, 3)}`;
 }
 
 /** Epoch ms → "2026-11-21 14:03:07 UTC": date, seconds and the zone, in the display zone. */
 export function formatDateTime(at: number | null, zone = displayZone): string {
   if (at === null) return '–';
-  const w = wallTime(at, zone);
-  return `${w.year}-${pad(w.month)}-${pad(w.day)} ${pad(w.hour)}:${pad(w.minute)}:${pad(w.second)} ${w.zoneName}`;
+  const w = wallClock(at, zone);
+  return `${wallDate(w)} ${pad(w.hour)}:${pad(w.minute)}:${pad(w.second)} ${shortZoneName(at, zone)}`;
 }
 
 /** Epoch ms → "2026-11-21" in the display zone. */
 export function formatDate(at: number, zone = displayZone): string {
-  const w = wallTime(at, zone);
-  return `${w.year}-${pad(w.month)}-${pad(w.day)}`;
+  return wallDate(wallClock(at, zone));
 }
 
 /** The short name of the display zone at `at` ("UTC", "GMT+1", "EST"). */
 export function zoneName(at = Date.now(), zone = displayZone): string {
-  return wallTime(at, zone).zoneName;
+  return shortZoneName(at, zone);
 }
 
 /** Epoch ms → "5 min ago" relative to now. */
@@ -185,8 +132,8 @@ export function formatAgo(at: number | null, now = Date.now()): string {
 /** Epoch ms → value for <input type="datetime-local"> (wall time in `zone`, default the browser's), and back. */
 export function toDateTimeInput(at: number | null, zone?: string): string {
   if (at === null) return '';
-  const w = wallTime(at, zone);
-  return `${w.year}-${pad(w.month)}-${pad(w.day)}T${pad(w.hour)}:${pad(w.minute)}`;
+  const w = wallClock(at, zone);
+  return `${wallDate(w)}T${pad(w.hour)}:${pad(w.minute)}`;
 }
 
 const DATE_TIME_INPUT = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2}))?)?$/;
@@ -206,7 +153,7 @@ export function fromDateTimeInput(value: string, zone?: string): number | null {
   if (Number.isNaN(asUtc)) return null;
   // The zone's offset at that moment; a second pass settles wall times next to a daylight-saving change.
   const offsetAt = (at: number) => {
-    const w = wallTime(at, zone);
+    const w = wallClock(at, zone);
     return Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second) - Math.floor(at / 1000) * 1000;
   };
   let at = asUtc - offsetAt(asUtc);

@@ -1,5 +1,5 @@
 /** Traffic report helpers: the chart's series, totals and the CSV export of report tables. */
-import type { TrafficRow } from '@ferry/contract';
+import { addTraffic, noTraffic, type TrafficCounts, type TrafficRow } from '@ferry/contract';
 import { formatBytes } from './format.js';
 
 export const TRAFFIC_SERIES = [
@@ -19,16 +19,9 @@ export function describeCounts(row: Pick<TrafficRow, SeriesKey>): string {
 }
 
 /** The sum of every numeric column. */
-export function trafficTotals(rows: readonly TrafficRow[]): Omit<TrafficRow, 'key' | 'start'> {
-  const total = { sessions: 0, failedLogins: 0, uploads: 0, downloads: 0, bytesIn: 0, bytesOut: 0 };
-  for (const row of rows) {
-    total.sessions += row.sessions;
-    total.failedLogins += row.failedLogins;
-    total.uploads += row.uploads;
-    total.downloads += row.downloads;
-    total.bytesIn += row.bytesIn;
-    total.bytesOut += row.bytesOut;
-  }
+export function trafficTotals(rows: readonly TrafficRow[]): TrafficCounts {
+  const total = noTraffic();
+  for (const row of rows) addTraffic(total, row);
   return total;
 }
 

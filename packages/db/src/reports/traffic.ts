@@ -3,6 +3,7 @@
  * JavaScript, not SQL, keeps it right across DST changes: a local day has 23 or 25 hours then, and the hour repeated
  * in autumn is two rows with the same local label but different starts.
  */
+import { addTraffic, noTraffic, wallClock, wallDate } from '@ferry/contract';
 import type { Db } from '../client.js';
 import { createTrafficStore, QUARTER_HOUR_MS, type TrafficCounts } from '../stores/traffic-store.js';
 
@@ -24,27 +25,14 @@ export interface TrafficReportRecord {
   rows: TrafficRowRecord[];
 }
 
-const zero = (): TrafficCounts => ({ sessions: 0, failedLogins: 0, uploads: 0, downloads: 0, bytesIn: 0, bytesOut: 0 });
-
 /** Labels quarter hours with their local hour or day; the label includes the offset so a repeated hour stays apart. */
 function labeller(timeZone: string, by: 'hour' | 'day') {
-  const format = new Intl.DateTimeFormat('en-US', {
-    timeZone,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-  });
   return (at: number): { key: string; group: string } => {
-    const p: Record<string, string> = {};
-    for (const part of format.formatToParts(new Date(at))) p[part.type] = part.value;
-    const day = `${p.year}-${p.month}-${p.day}`;
+    const w = wallClock(at, timeZone);
+    const day = wallDate(w);
     if (by === 'day') return { key: day, group: day };
-    const key = `${day}T${p.hour}:00`;
-    const local = Date.UTC(Number(p.year), Number(p.month) - 1, Number(p.day), Number(p.hour), Number(p.minute));
-    return { key, group: `${key} ${local - Math.floor(at / 60_000) * 60_000}` };
+    const key = `${day}T${String(w.hour).padStart(2, '0')}:00`;
+    return { key, group: `${key} ${w.offsetMinutes}` };
   };
 }
 
@@ -71,19 +59,12 @@ export function trafficReport(db: Db, opts: { by: TrafficGrouping; from: number;
   for (let at = from; at < to; at += QUARTER_HOUR_MS) {
     const l = label(at);
     if (l.group !== group) {
-      rows.push({ key: l.key, start: at, ...zero() });
+      rows.push({ key: l.key, start: at, ...noTraffic() });
       group = l.group;
     }
     const q = counted.get(at);
     const row = rows.at(-1);
-    if (q && row) {
-      row.sessions += q.sessions;
-      row.failedLogins += q.failedLogins;
-      row.uploads += q.uploads;
-      row.downloads += q.downloads;
-      row.bytesIn += q.bytesIn;
-      row.bytesOut += q.bytesOut;
-    }
+    if (q && row) addTraffic(row, q);
   }
   return { by, from, to, timeZone, rows };
 }
