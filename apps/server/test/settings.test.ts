@@ -167,8 +167,23 @@ describe('server, overview, health, metrics, docs', () => {
     const spec = (await h.app.inject({ method: 'GET', url: '/api/v1/openapi.json' })).json();
     expect(spec.openapi).toMatch(/^3\./);
     expect(Object.keys(spec.paths)).toEqual(
-      expect.arrayContaining(['/api/v1/users', '/api/v1/users/{username}', '/api/v1/sessions/{id}/transcript', '/api/v1/settings']),
+      expect.arrayContaining([
+        '/api/v1/users',
+        '/api/v1/users/{username}',
+        '/api/v1/sessions/{id}/transcript',
+        '/api/v1/settings',
+        '/api/v1/sessions/history',
+        '/api/v1/sessions/history.csv',
+        '/api/v1/reports/traffic',
+      ]),
     );
+    // The history's filters are documented as query parameters, the same for the list and its CSV.
+    const params = (path: string) =>
+      (spec.paths[path].get.parameters as { name: string; in: string }[]).filter((p) => p.in === 'query').map((p) => p.name);
+    const filters = ['q', 'user', 'address', 'finding', 'severity', 'outcome', 'tls', 'from', 'to'];
+    expect(params('/api/v1/sessions/history')).toEqual(expect.arrayContaining([...filters, 'limit', 'cursor']));
+    expect(params('/api/v1/sessions/history.csv')).toEqual(expect.arrayContaining(filters));
+    expect(params('/api/v1/reports/traffic')).toEqual(expect.arrayContaining(['by', 'from', 'to', 'timeZone']));
     const docs = await h.app.inject({ method: 'GET', url: '/api/docs/' });
     expect(docs.statusCode).toBe(200);
     expect(docs.body).not.toMatch(/<script>(?!\s*<\/script>)/); // no inline script
