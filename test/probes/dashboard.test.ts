@@ -4,13 +4,11 @@
  * Works while the results are open, and the link is deleted after a confirmation.
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collectPageErrors, launchBrowser, newPage, saveScreenshot, signIn } from '../support/browser.js';
-import { REPO_ROOT, startSystem, type System } from '../support/start-system.js';
+import { openDashboard, saveScreenshot, signIn } from '../support/browser.js';
+import { startSystem, type System } from '../support/start-system.js';
 
 const run = promisify(execFile);
 const POLL = { timeout: 20_000, interval: 250 };
@@ -22,13 +20,8 @@ let pageErrors: string[];
 
 describe("test from the customer's network", () => {
   beforeAll(async () => {
-    if (!existsSync(path.join(REPO_ROOT, 'apps/web/dist/index.html'))) {
-      throw new Error('apps/web/dist/index.html is missing: run `pnpm build` first');
-    }
     system = await startSystem();
-    browser = await launchBrowser();
-    page = await newPage(browser);
-    pageErrors = collectPageErrors(page);
+    ({ browser, page, pageErrors } = await openDashboard(system, { signedIn: false }));
   });
 
   afterAll(async () => {

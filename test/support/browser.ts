@@ -6,6 +6,8 @@
  *   const page = await newPage(browser, { baseURL: system.httpUrl });
  *   await saveScreenshot(page, 'overview');            // test/artifacts/overview.png, full page
  *   await browser.close();
+ *
+ *   const { browser, page, pageErrors } = await openDashboard(system);   // the usual beforeAll: signed in
  */
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -78,4 +80,38 @@ export async function signIn(page: Page, system: { httpUrl: string; adminUser: s
   await page.getByLabel('Password').fill(system.adminPassword);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
+}
+
+/** The dashboard the browser tests load is the built one: a missing build fails the test file instead of serving 404s. */
+export function requireBuiltDashboard(): void {
+  const index = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../apps/web/dist/index.html');
+  if (!existsSync(index)) throw new Error('apps/web/dist/index.html is missing: run `pnpm build` first');
+}
+
+export interface Dashboard {
+  browser: Browser;
+  page: Page;
+  /** What collectPageErrors gathers on the page: assert it is empty at the end. */
+  pageErrors: string[];
+}
+
+/**
+ * A browser test's usual start: Chromium, a fresh page (with `options`), its script errors collected and, unless
+ * `signedIn` is false, signed in as the admin with the Overview shown.
+ */
+export async function openDashboard(
+  system: { httpUrl: string; adminUser: string; adminPassword: string },
+  { signedIn = true, ...options }: BrowserContextOptions & { signedIn?: boolean } = {},
+): Promise<Dashboard> {
+  requireBuiltDashboard();
+  const browser = await launchBrowser();
+  try {
+    const page = await newPage(browser, options);
+    const pageErrors = collectPageErrors(page);
+    if (signedIn) await signIn(page, system);
+    return { browser, page, pageErrors };
+  } catch (error) {
+    await browser.close();
+    throw error;
+  }
 }

@@ -4,14 +4,12 @@
  * passive range, the certificate fingerprint only breaks between bytes, copy buttons copy, the self-test's own
  * FTP session is labelled in History, and the page fits a 390 px phone.
  */
-import { existsSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
-import path from 'node:path';
 import { SELF_TEST_CLIENT } from '@ferry/contract';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collectPageErrors, launchBrowser, newPage, saveScreenshot, signIn } from '../support/browser.js';
-import { REPO_ROOT, startSystem, type System } from '../support/start-system.js';
+import { openDashboard, saveScreenshot } from '../support/browser.js';
+import { startSystem, type System } from '../support/start-system.js';
 
 const POLL = { timeout: 15_000, interval: 200 };
 const HOST = 'ftp.example.test';
@@ -59,9 +57,6 @@ function renderedLines(page: Page, testId: string): Promise<string[]> {
 
 describe('Get connected', () => {
   beforeAll(async () => {
-    if (!existsSync(path.join(REPO_ROOT, 'apps/web/dist/index.html'))) {
-      throw new Error('apps/web/dist/index.html is missing: run `pnpm build` first');
-    }
     ftpPort = await freePort();
     ftpsPort = await freePort();
     const base = 41_000 + Math.floor(Math.random() * 2000) * 10;
@@ -70,11 +65,8 @@ describe('Get connected', () => {
       env: { FERRY_FTP_PORT: String(ftpPort), FERRY_FTPS_PORT: String(ftpsPort), FERRY_PASV_PORTS: `${pasv.min}-${pasv.max}` },
     });
     expect(system.ftpPort).toBe(ftpPort);
-    browser = await launchBrowser();
-    page = await newPage(browser);
+    ({ browser, page, pageErrors } = await openDashboard(system));
     await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: system.httpUrl });
-    pageErrors = collectPageErrors(page);
-    await signIn(page, system);
   });
 
   afterAll(async () => {

@@ -3,15 +3,13 @@
  * watch that user's FTP session appear and its transcript stream in without reloading, disconnect it, find it in
  * History and download its transcript. Full-page screenshots of every page land in test/artifacts/.
  */
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { SETTING_NAMES } from '@ferry/contract';
 import { Client } from 'basic-ftp';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collectPageErrors, launchBrowser, newPage, saveScreenshot } from '../support/browser.js';
-import { REPO_ROOT, startSystem, type System } from '../support/start-system.js';
+import { newPage, openDashboard, saveScreenshot } from '../support/browser.js';
+import { startSystem, type System } from '../support/start-system.js';
 
 const FTP_USER = 'e2e-dana';
 const FTP_PASSWORD = 'dana-secret-42';
@@ -33,13 +31,8 @@ const nav = (name: string) => page.getByRole('navigation', { name: 'Main' }).get
 
 describe('admin dashboard', () => {
   beforeAll(async () => {
-    if (!existsSync(path.join(REPO_ROOT, 'apps/web/dist/index.html'))) {
-      throw new Error('apps/web/dist/index.html is missing: run `pnpm build` first');
-    }
     system = await startSystem();
-    browser = await launchBrowser();
-    page = await newPage(browser);
-    pageErrors = collectPageErrors(page);
+    ({ browser, page, pageErrors } = await openDashboard(system, { signedIn: false }));
   });
 
   afterAll(async () => {

@@ -4,13 +4,11 @@
  * explanation and the fix right after the transcript lines that prove it. The Get connected page runs the
  * self-test and lists the checks and the firewall rules. Screenshots land in test/artifacts/.
  */
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Control, createUser, eventually, patchSettings, sessionOf } from '../diagnosis/support/doctor.js';
-import { collectPageErrors, launchBrowser, newPage, saveScreenshot, signIn } from '../support/browser.js';
-import { REPO_ROOT, startSystem, type System } from '../support/start-system.js';
+import { openDashboard, saveScreenshot } from '../support/browser.js';
+import { startSystem, type System } from '../support/start-system.js';
 
 const FTP_USER = 'doc-frida';
 const FTP_PASSWORD = 'frida-ftp-password';
@@ -27,16 +25,10 @@ const nav = (name: string) => page.getByRole('navigation', { name: 'Main' }).get
 
 describe('transcript doctor in the dashboard', () => {
   beforeAll(async () => {
-    if (!existsSync(path.join(REPO_ROOT, 'apps/web/dist/index.html'))) {
-      throw new Error('apps/web/dist/index.html is missing: run `pnpm build` first');
-    }
     system = await startSystem();
     await createUser(system, FTP_USER, FTP_PASSWORD);
     await patchSettings(system, { dataConnectTimeoutSeconds: 1 });
-    browser = await launchBrowser();
-    page = await newPage(browser);
-    pageErrors = collectPageErrors(page);
-    await signIn(page, system);
+    ({ browser, page, pageErrors } = await openDashboard(system));
   });
 
   afterAll(async () => {

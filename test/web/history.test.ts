@@ -7,17 +7,15 @@
  * what they should, no page is taller than its content, the charts draw the traffic, and the pages fit 390 px.
  * Screenshots: test/artifacts/history-*.png.
  */
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { Client } from 'basic-ftp';
 import { SELF_TEST_CLIENT, type HistoryItem } from '@ferry/contract';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Control, eventually } from '../diagnosis/support/doctor.js';
-import { collectPageErrors, launchBrowser, newPage, saveScreenshot, signIn } from '../support/browser.js';
-import { REPO_ROOT, startSystem, type System } from '../support/start-system.js';
+import { collectPageErrors, newPage, openDashboard, saveScreenshot } from '../support/browser.js';
+import { startSystem, type System } from '../support/start-system.js';
 
 const USER = 'hist-ivy';
 const PASSWORD = 'ivy-ftp-password';
@@ -84,9 +82,6 @@ async function ftpSessions(): Promise<void> {
 
 describe('history search, session page, reports', () => {
   beforeAll(async () => {
-    if (!existsSync(path.join(REPO_ROOT, 'apps/web/dist/index.html'))) {
-      throw new Error('apps/web/dist/index.html is missing: run `pnpm build` first');
-    }
     // The server's clock runs in Berlin and the browser's in New York, so each zone setting shows its own.
     system = await startSystem({ env: { TZ: SERVER_ZONE } });
     // Everything but delete, so the DELE at the end is refused: a warning finding (permission-denied), nothing worse.
@@ -109,10 +104,7 @@ describe('history search, session page, reports', () => {
     expect(long.worstSeverity).toBe('warning');
     expect(failed.unknownUser).toBe(true);
 
-    browser = await launchBrowser();
-    page = await newPage(browser, { timezoneId: BROWSER_ZONE });
-    pageErrors = collectPageErrors(page);
-    await signIn(page, system);
+    ({ browser, page, pageErrors } = await openDashboard(system, { timezoneId: BROWSER_ZONE }));
   });
 
   afterAll(async () => {

@@ -3,15 +3,13 @@
  * percentage move while it runs (not only at its 226), the selected row is one colour across, Disconnect asks
  * first, the user editor warns before unsaved changes are left behind, and the page fits a 390 px phone.
  */
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import { Client } from 'basic-ftp';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collectPageErrors, launchBrowser, newPage, saveScreenshot, signIn } from '../support/browser.js';
-import { REPO_ROOT, startSystem, type System } from '../support/start-system.js';
+import { newPage, openDashboard, saveScreenshot } from '../support/browser.js';
+import { startSystem, type System } from '../support/start-system.js';
 
 const USER = 'live-lena';
 const PASSWORD = 'lena-secret-42';
@@ -51,19 +49,13 @@ async function liveSessionIds(): Promise<string[]> {
 
 describe('live sessions', () => {
   beforeAll(async () => {
-    if (!existsSync(path.join(REPO_ROOT, 'apps/web/dist/index.html'))) {
-      throw new Error('apps/web/dist/index.html is missing: run `pnpm build` first');
-    }
     system = await startSystem();
     const created = await system.api('POST', '/api/v1/users', { username: USER, password: PASSWORD, downloadBytesPerSecond: RATE });
     expect(created.status).toBe(201);
     const uploader = await loginFtp();
     await uploader.uploadFrom(Readable.from([randomBytes(SIZE)]), 'big.bin');
     uploader.close();
-    browser = await launchBrowser();
-    page = await newPage(browser);
-    pageErrors = collectPageErrors(page);
-    await signIn(page, system);
+    ({ browser, page, pageErrors } = await openDashboard(system));
   });
 
   afterAll(async () => {
