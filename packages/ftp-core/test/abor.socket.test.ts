@@ -7,8 +7,8 @@
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { RawClient, readData } from './support/raw-client.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loggedInEachTest, RawClient, readData } from './support/raw-client.js';
 import { startServer, until, type TestServer } from './support/server.js';
 
 const IAC = 0xff;
@@ -39,12 +39,11 @@ beforeAll(async () => {
   await writeFile(join(t.home, 'huge.bin'), randomBytes(32 * 1024 * 1024));
 });
 afterAll(async () => t.close());
-beforeEach(async () => {
-  c = await RawClient.connect(t.port);
-  await c.login();
-  await c.send('TYPE I');
-});
-afterEach(() => c.close());
+loggedInEachTest(
+  () => t,
+  (client) => (c = client),
+  { binary: true },
+);
 
 const transferBytes = (): number => t.server.sessions().find((s) => s.transfer)?.transfer?.bytes ?? 0;
 const lastFinished = () => t.transcript.filter((l) => l.event?.type === 'transfer-finished').at(-1)?.event;

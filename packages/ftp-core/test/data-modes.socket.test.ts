@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { activeListener, collect, RawClient, readData } from './support/raw-client.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { activeListener, collect, loggedInEachTest, RawClient, readData } from './support/raw-client.js';
 import { startServer, until, type TestServer } from './support/server.js';
 
 let t: TestServer;
@@ -13,12 +13,11 @@ beforeAll(async () => {
   t = await startServer();
 });
 afterAll(async () => t.close());
-beforeEach(async () => {
-  c = await RawClient.connect(t.port);
-  await c.login();
-  await c.send('TYPE I');
-});
-afterEach(() => c.close());
+loggedInEachTest(
+  () => t,
+  (client) => (c = client),
+  { binary: true },
+);
 
 const portArg = (port: number, host = '127,0,0,1'): string => `${host},${port >> 8},${port & 255}`;
 

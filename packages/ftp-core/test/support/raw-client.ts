@@ -160,16 +160,18 @@ export async function activeListener(
 
 /**
  * For a test file: before each test a fresh control connection, logged in as alice, handed to `use`; after
- * it the connection is closed, and a failed test prints the server's last transcript lines.
+ * it the connection is closed, and a failed test prints the server's last transcript lines. `binary`: TYPE I first.
  */
 export function loggedInEachTest(
   server: () => { port: number; transcript: readonly { text: string }[] },
   use: (c: RawClient) => void,
+  { binary = false }: { binary?: boolean } = {},
 ): void {
   let client: RawClient | null = null;
   beforeEach(async () => {
     client = await RawClient.connect(server().port);
     await client.login();
+    if (binary) await client.send('TYPE I');
     use(client);
   });
   afterEach((ctx) => {
