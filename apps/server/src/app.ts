@@ -17,7 +17,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { errorHandler, notFoundHandler } from './http-errors.js';
-import { authHook } from './plugins/auth.js';
+import { authHook, declareRoles } from './plugins/auth.js';
+import { adminsRoutes } from './routes/admins.js';
 import { authRoutes, loginRoutes } from './routes/auth.js';
 import { connectivityRoutes } from './routes/connectivity.js';
 import { defencesRoutes } from './routes/defences.js';
@@ -136,14 +137,24 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(loginRoutes, {
     prefix: API_PREFIX,
     stores: services.stores,
+    settings: services.settings,
     csrfSecret: opts.csrfSecret,
     sessionTtlMs: opts.sessionTtlMs ?? 12 * 3_600_000,
     rateLimit: opts.loginRateLimit ?? { max: 10, timeWindowMs: 60_000 },
   });
   await app.register(
     async (api) => {
-      api.addHook('onRequest', authHook({ tokens: services.stores.tokens, csrfSecret: opts.csrfSecret }));
-      await api.register(authRoutes, { stores: services.stores });
+      api.addHook('onRoute', declareRoles);
+      api.addHook(
+        'onRequest',
+        authHook({
+          tokens: services.stores.tokens,
+          csrfSecret: opts.csrfSecret,
+          requireTwoFactor: () => services.settings.values.requireTwoFactor,
+        }),
+      );
+      await api.register(authRoutes, { services });
+      await api.register(adminsRoutes, { services });
       await api.register(usersRoutes, { services });
       await api.register(sessionsRoutes, { services });
       await api.register(serverRoutes, { services });

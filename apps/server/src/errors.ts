@@ -11,6 +11,8 @@ export class AppError extends Error {
     readonly statusCode: number,
     /** The request field at fault (400 and 409 replies). */
     readonly field?: string,
+    /** TOTP_INVALID: codes left before sign-in is locked. */
+    readonly remainingAttempts?: number,
   ) {
     super(message);
     this.name = 'AppError';
@@ -24,6 +26,16 @@ export function createError(code: string, template: string, statusCode: number, 
   const make = (...args: (string | number)[]) => new AppError(code, format(template, ...args), statusCode, field);
   return Object.assign(make, { code, statusCode });
 }
+
+/** A wrong two-factor code at sign-in: 401 with the tries left. */
+export const totpInvalid = (remainingAttempts: number, field: 'totp' | 'recoveryCode') =>
+  new AppError(
+    'TOTP_INVALID',
+    `Wrong ${field === 'totp' ? 'code' : 'recovery code'}; ${remainingAttempts} ${remainingAttempts === 1 ? 'try' : 'tries'} left before two-factor sign-in is locked`,
+    401,
+    field,
+    remainingAttempts,
+  );
 
 /** A 400 for a field that passed the schema but is still wrong (e.g. an invalid CIDR). */
 export const invalidField = (field: string, message: string) => new AppError('APP_VALIDATION', message, 400, field);
@@ -43,5 +55,16 @@ export const Errors = {
   ProbeNotFound: createError('APP_PROBE_NOT_FOUND', 'Probe link %s not found', 404),
   SettingFixed: (key: string, variable: string) =>
     new AppError('APP_SETTING_FIXED', `${key} is fixed by the environment variable ${variable}`, 409, key),
+  TotpRequired: createError('TOTP_REQUIRED', 'Enter the code of your authenticator app (or a recovery code)', 401),
+  TotpLocked: createError('TOTP_LOCKED', 'Too many wrong codes; two-factor sign-in is locked until %s', 429),
+  TotpEnrolmentRequired: createError(
+    'APP_TOTP_ENROLMENT_REQUIRED',
+    'Two-factor sign-in is required for every admin: set it up first (POST /api/v1/auth/totp)',
+    403,
+  ),
+  RoleTooLow: createError('APP_FORBIDDEN_ROLE', 'This needs the %s role; you have the %s role', 403),
+  AdminNotFound: createError('APP_ADMIN_NOT_FOUND', 'Admin %s not found', 404),
+  AdminExists: createError('APP_ADMIN_EXISTS', 'Admin %s already exists', 409, 'username'),
+  LastOwner: createError('APP_LAST_OWNER', '%s', 409, 'role'),
   Internal: createError('APP_INTERNAL', 'Internal server error', 500),
 } as const;

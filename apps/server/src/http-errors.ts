@@ -23,14 +23,19 @@ export function fieldOf(issue: ValidationIssue | undefined): string | undefined 
   return name || undefined;
 }
 
-function send(reply: FastifyReply, status: number, body: { code: string; message: string; field?: string }) {
+function send(reply: FastifyReply, status: number, body: { code: string; message: string; field?: string; remainingAttempts?: number }) {
   return reply.code(status).type('application/json; charset=utf-8').send({ error: body });
 }
 
 export function errorHandler(onServerError: () => void) {
   return function handle(error: FastifyError, req: FastifyRequest, reply: FastifyReply) {
     if (error instanceof AppError) {
-      return send(reply, error.statusCode, { code: error.code, message: error.message, ...(error.field ? { field: error.field } : {}) });
+      return send(reply, error.statusCode, {
+        code: error.code,
+        message: error.message,
+        ...(error.field ? { field: error.field } : {}),
+        ...(error.remainingAttempts === undefined ? {} : { remainingAttempts: error.remainingAttempts }),
+      });
     }
     if (error.validation) {
       const issue = error.validation[0] as ValidationIssue | undefined;

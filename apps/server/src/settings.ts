@@ -33,6 +33,8 @@ export function fromFtpSettings(s: FtpSettings, transcriptRetentionDays: number)
     requireTlsSessionResumption: s.requireTlsSessionResumption,
     transcriptRetentionDays,
     displayTimeZone: 'server',
+    requireTwoFactor: false,
+    viewersDownloadTranscripts: true,
   };
 }
 

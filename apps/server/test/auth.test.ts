@@ -67,7 +67,15 @@ describe('authentication of API requests', () => {
     const { cookie, csrfToken } = await h.login();
     const read = await h.app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: { cookie } });
     expect(read.statusCode).toBe(200);
-    expect(read.json()).toEqual({ username: 'admin', via: 'cookie', csrfToken });
+    expect(read.json()).toEqual({
+      username: 'admin',
+      role: 'owner',
+      via: 'cookie',
+      csrfToken,
+      totpEnabled: false,
+      totpEnrolmentRequired: false,
+      recoveryCodesLeft: 0,
+    });
 
     const payload = { username: 'csrf-victim', password: 'password-123' };
     const missing = await h.app.inject({ method: 'POST', url: '/api/v1/users', headers: { cookie }, payload });

@@ -21,6 +21,8 @@ const values: SettingsValues = {
   requireTlsSessionResumption: true,
   transcriptRetentionDays: 30,
   displayTimeZone: 'server',
+  requireTwoFactor: false,
+  viewersDownloadTranscripts: true,
 };
 
 describe('settings form', () => {

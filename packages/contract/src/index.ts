@@ -7,6 +7,7 @@ import { FINDING_SEVERITIES, Nullable, SESSION_OUTCOMES, Timestamp } from './com
 
 export { FINDING_SEVERITIES, SELF_TEST_CLIENT, SESSION_OUTCOMES, type FindingSeverity, type SessionOutcome } from './common.js';
 export * from './probes.js';
+export * from './team.js';
 export * from './reports.js';
 export * from './zoned-time.js';
 
@@ -19,6 +20,9 @@ export const ErrorBody = Type.Object({
     code: Type.String({ description: 'Stable machine-readable code, e.g. APP_USER_NOT_FOUND' }),
     message: Type.String(),
     field: Type.Optional(Type.String({ description: 'The invalid field, for 400 replies' })),
+    remainingAttempts: Type.Optional(
+      Type.Integer({ minimum: 0, description: 'Two-factor codes left before sign-in is locked (TOTP_INVALID)' }),
+    ),
   }),
 });
 export type ErrorBody = Static<typeof ErrorBody>;
@@ -34,48 +38,7 @@ export const CursorQuery = Type.Object({
   cursor: Type.Optional(Type.String({ maxLength: 200 })),
 });
 
-// ---------- auth ----------
-
-export const LoginBody = Type.Object({
-  username: Type.String({ minLength: 1, maxLength: 64 }),
-  password: Type.String({ minLength: 1, maxLength: 1024 }),
-});
-export type LoginBody = Static<typeof LoginBody>;
-
-export const LoginReply = Type.Object({
-  token: Type.String(),
-  expiresAt: Timestamp,
-  username: Type.String(),
-  /** Send back as the X-CSRF-Token header on cookie-authenticated writes. */
-  csrfToken: Type.String(),
-});
-export type LoginReply = Static<typeof LoginReply>;
-
-export const Me = Type.Object({
-  username: Type.String(),
-  csrfToken: Nullable(Type.String()),
-  via: Type.Enum(['cookie', 'bearer'] as const),
-});
-export type Me = Static<typeof Me>;
-
-export const ApiToken = Type.Object({
-  id: Type.String(),
-  name: Type.String(),
-  createdAt: Timestamp,
-  lastUsedAt: Nullable(Timestamp),
-  expiresAt: Nullable(Timestamp),
-});
-export type ApiToken = Static<typeof ApiToken>;
-
-export const CreateTokenBody = Type.Object({
-  name: Type.String({ minLength: 1, maxLength: 100 }),
-  expiresAt: Type.Optional(Nullable(Timestamp)),
-});
-export type CreateTokenBody = Static<typeof CreateTokenBody>;
-
-/** Returned once at creation: the secret is never shown again. */
-export const CreatedToken = Type.Object({ ...ApiToken.properties, token: Type.String() });
-export type CreatedToken = Static<typeof CreatedToken>;
+// ---------- admins, sign-in and tokens: see team.ts ----------
 
 // ---------- FTP users ----------
 
@@ -360,6 +323,9 @@ export const settingsFields = {
   transcriptRetentionDays: Type.Integer({ minimum: 1, maximum: 3_650 }),
   /** Which clock the dashboard shows times in: the server's time zone or each browser's own. */
   displayTimeZone: Type.Enum(DISPLAY_TIME_ZONES),
+  /** Security settings (owner only): */
+  requireTwoFactor: Type.Boolean({ description: 'Every admin must sign in with a two-factor code; API tokens are not affected' }),
+  viewersDownloadTranscripts: Type.Boolean({ description: 'Admins with the viewer role may download transcripts as text or JSON' }),
 };
 export const SettingsValues = Type.Object(settingsFields);
 export type SettingsValues = Static<typeof SettingsValues>;
@@ -388,7 +354,12 @@ export const SETTING_NAMES: { readonly [K in SettingKey]: string } = {
   requireTlsSessionResumption: 'Require TLS session resumption on data connections',
   transcriptRetentionDays: 'Keep transcripts (days)',
   displayTimeZone: 'Show times in',
+  requireTwoFactor: 'Require two-factor sign-in for all admins',
+  viewersDownloadTranscripts: 'Viewers may download transcripts',
 };
+
+/** Settings only an owner may change. */
+export const SECURITY_SETTINGS: readonly SettingKey[] = ['requireTwoFactor', 'viewersDownloadTranscripts'];
 
 /** The environment variables that fix a setting: set, they override it and the page shows it read-only. */
 export const SETTING_VARIABLES: { readonly [K in SettingKey]?: string } = {

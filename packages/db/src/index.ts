@@ -8,8 +8,23 @@ export { ARGON2_OPTIONS, hashPassword, verifyPassword } from './passwords.js';
 export { permissionsFor, normalizeVirtualPath } from './permissions.js';
 export { PERMISSIONS } from './schema/permission-rules.js';
 export { createUserStore, type UserStore, type LoginCheck } from './stores/user-store.js';
-export { createAdminStore, type AdminStore } from './stores/admin-store.js';
-export { createAuthTokenStore, type AuthTokenStore, type IssuedToken, type TokenOwner } from './stores/auth-token-store.js';
+export {
+  createAdminStore,
+  effectiveRole,
+  normaliseRecoveryCode,
+  TOTP_LOCK_MS,
+  TOTP_MAX_FAILURES,
+  type AdminStore,
+  type TotpFailure,
+  type TotpState,
+} from './stores/admin-store.js';
+export {
+  createAuthTokenStore,
+  type AuthTokenStore,
+  type IssueOptions,
+  type IssuedToken,
+  type TokenOwner,
+} from './stores/auth-token-store.js';
 export { createSettingsStore, type SettingsStore } from './stores/settings-store.js';
 export { createSessionStore, type SessionStore, type HistoryFilter, type HistoryFilters } from './stores/session-store.js';
 export { createTranscriptStore, type TranscriptStore } from './stores/transcript-store.js';

@@ -3,6 +3,7 @@
  * TranscriptLine, Transfer, Finding, Ban, AuditEntry, ApiToken) without depending on it.
  * All times are Unix epoch milliseconds.
  */
+import type { AdminRole } from '@ferry/contract';
 import type { FindingSeverity } from './schema/findings.js';
 import type { Permission } from './schema/permission-rules.js';
 import type { SessionOutcome } from './schema/sessions.js';
@@ -11,7 +12,17 @@ import type { TranscriptKind } from './schema/transcript-lines.js';
 import type { TransferDirection, TransferOutcome } from './schema/transfers.js';
 import type { TlsPolicy } from './schema/users.js';
 
-export type { FindingSeverity, Permission, SessionOutcome, TokenKind, TranscriptKind, TransferDirection, TransferOutcome, TlsPolicy };
+export type {
+  AdminRole,
+  FindingSeverity,
+  Permission,
+  SessionOutcome,
+  TokenKind,
+  TranscriptKind,
+  TransferDirection,
+  TransferOutcome,
+  TlsPolicy,
+};
 
 export interface PermissionRule {
   /** Virtual absolute path such as `/` or `/incoming`; applies to it and everything below. */
@@ -60,6 +71,8 @@ export type FtpUserPatch = { password?: string } & Partial<FtpUserFields>;
 export interface AdminRecord {
   id: number;
   username: string;
+  role: AdminRole;
+  totpEnabled: boolean;
   createdAt: number;
   updatedAt: number;
   lastLoginAt: number | null;
@@ -68,9 +81,22 @@ export interface AdminRecord {
 export interface ApiTokenRecord {
   id: string;
   name: string;
+  role: AdminRole;
+  /** The creating admin's name. */
+  createdBy: string;
   createdAt: number;
   lastUsedAt: number | null;
   expiresAt: number | null;
+}
+
+/** A browser session of an admin. */
+export interface AdminSessionRecord {
+  id: string;
+  createdAt: number;
+  lastUsedAt: number | null;
+  expiresAt: number | null;
+  address: string | null;
+  userAgent: string | null;
 }
 
 export interface SessionRecord {
@@ -186,6 +212,11 @@ export interface ProbeRecord {
 /** A unique constraint refused the write (username taken, a permission path listed twice, ...). */
 export class DuplicateError extends Error {
   override name = 'DuplicateError';
+}
+
+/** The change would leave no admin with the owner role. */
+export class LastOwnerError extends Error {
+  override name = 'LastOwnerError';
 }
 
 /** A pagination cursor that this package did not produce. */

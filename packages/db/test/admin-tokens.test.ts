@@ -17,8 +17,9 @@ describe('admin store', () => {
     expect(await admins.verify('root', 'wrong')).toBeNull();
     expect(await admins.verify('nobody', 'root-password')).toBeNull();
     const verified = await admins.verify('root', 'root-password');
-    expect(verified?.id).toBe(root.id);
-    expect(verified?.lastLoginAt).not.toBeNull();
+    expect(verified).toMatchObject({ id: root.id, role: 'owner', totpEnabled: false, lastLoginAt: null });
+    admins.recordLogin(root.id, 1234);
+    expect(admins.getByName('root')?.lastLoginAt).toBe(1234);
 
     expect(await admins.setPassword(root.id, 'new-password')).toBe(true);
     expect(await admins.setPassword(9999, 'new-password')).toBe(false);
@@ -47,7 +48,14 @@ describe('auth token store', () => {
     const admin = await createAdminStore(db).create('root', 'root-password');
     const tokens = createAuthTokenStore(db);
     const session = tokens.issue(admin.id, 'session', { expiresAt: 10_000 });
-    expect(tokens.verify(session.token, 5_000)).toEqual({ adminId: admin.id, username: 'root', tokenId: session.id, kind: 'session' });
+    expect(tokens.verify(session.token, 5_000)).toEqual({
+      adminId: admin.id,
+      username: 'root',
+      tokenId: session.id,
+      kind: 'session',
+      role: 'owner',
+      totpEnabled: false,
+    });
     expect(tokens.verify(session.token, 10_000)).toBeNull();
     // One character changed (never to itself: a token ending in 'A' once made this test pass the real token).
     const altered = `${session.token.slice(0, -1)}${session.token.endsWith('A') ? 'B' : 'A'}`;
@@ -57,7 +65,7 @@ describe('auth token store', () => {
     const api = tokens.issue(admin.id, 'api', { name: 'deploy', expiresAt: null });
     expect(tokens.verify(api.token, 7_000)?.kind).toBe('api');
     expect(tokens.listApi(admin.id)).toEqual([
-      { id: api.id, name: 'deploy', createdAt: expect.any(Number), lastUsedAt: 7_000, expiresAt: null },
+      { id: api.id, name: 'deploy', role: 'owner', createdBy: 'root', createdAt: expect.any(Number), lastUsedAt: 7_000, expiresAt: null },
     ]);
     expect(tokens.listApi()).toHaveLength(1); // browser sessions are not listed
 

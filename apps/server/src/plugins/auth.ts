@@ -5,10 +5,16 @@
  * with the httpOnly session cookie (the dashboard). Cookie-authenticated writes must carry X-CSRF-Token
  * equal to the session's CSRF token, which is derived server-side (HMAC of the session id with a secret
  * kept in the data dir), so it needs no storage and a cross-site page can neither read nor forge it.
+ *
+ * Every protected route declares the lowest role it needs in its config (`config: { role: 'operator' }`);
+ * `declareRoles` refuses to register a route without one and writes the role into the OpenAPI document.
+ * A browser session of an admin who must still set up two-factor sign-in reaches only the routes marked
+ * `duringTotpEnrolment` (sign-in state, enrolment, password, sign-out).
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { roleAtLeast, type AdminRole } from '@ferry/contract';
 import type { createAuthTokenStore } from '@ferry/db';
-import type { FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
+import type { FastifyReply, FastifyRequest, onRequestHookHandler, RouteOptions } from 'fastify';
 import { Errors } from '../errors.js';
 
 export type AuthTokenStore = ReturnType<typeof createAuthTokenStore>;
@@ -23,6 +29,11 @@ export interface AdminPrincipal {
   via: 'cookie' | 'bearer';
   /** Only for browser sessions (kind 'session'). */
   csrfToken: string | null;
+  /** What this request may do: the admin's role, or an API token's (never above its creator's). */
+  role: AdminRole;
+  totpEnabled: boolean;
+  /** A browser session that must set up two-factor sign-in before anything else. */
+  totpEnrolmentRequired: boolean;
 }
 
 declare module 'fastify' {
@@ -33,6 +44,10 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Accept `?token=` (WebSocket: browsers cannot set headers on the upgrade request). */
     allowQueryToken?: boolean;
+    /** The lowest admin role that may call the route; required on every protected route. */
+    role?: AdminRole;
+    /** Open to a session that must still set up two-factor sign-in. */
+    duringTotpEnrolment?: boolean;
   }
 }
 
@@ -45,6 +60,8 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 export interface AuthHookOptions {
   tokens: AuthTokenStore;
   csrfSecret: Buffer;
+  /** The "require two-factor sign-in for all admins" setting, read per request. */
+  requireTwoFactor: () => boolean;
   now?: () => number;
 }
 
@@ -66,8 +83,35 @@ export function authHook(opts: AuthHookOptions): onRequestHookHandler {
         if (typeof sent !== 'string' || csrfToken === null || !safeEqual(sent, csrfToken)) throw Errors.CsrfMismatch();
       }
     }
-    req.admin = { adminId: verified.adminId, username: verified.username, tokenId: verified.tokenId, kind: verified.kind, via, csrfToken };
+    const totpEnrolmentRequired = verified.kind === 'session' && !verified.totpEnabled && opts.requireTwoFactor();
+    req.admin = {
+      adminId: verified.adminId,
+      username: verified.username,
+      tokenId: verified.tokenId,
+      kind: verified.kind,
+      via,
+      csrfToken,
+      role: verified.role,
+      totpEnabled: verified.totpEnabled,
+      totpEnrolmentRequired,
+    };
+    const { role: needed, duringTotpEnrolment } = req.routeOptions.config;
+    if (totpEnrolmentRequired && !duringTotpEnrolment) throw Errors.TotpEnrolmentRequired();
+    if (!needed || !roleAtLeast(verified.role, needed)) throw Errors.RoleTooLow(needed ?? 'owner', verified.role);
   };
+}
+
+/**
+ * onRoute hook for the protected scope: a route without a declared role is a programming error (caught at
+ * start-up and by every test), and the role is written into the route's OpenAPI operation.
+ */
+export function declareRoles(route: RouteOptions): void {
+  const role = route.config?.role;
+  if (!role) throw new Error(`${String(route.method)} ${route.url} declares no admin role (config.role)`);
+  const schema = (route.schema ??= {}) as Record<string, unknown>;
+  schema['x-ferry-role'] = role;
+  const needs = `Needs the **${role}** role or higher.`;
+  schema.description = typeof schema.description === 'string' ? `${schema.description}\n\n${needs}` : needs;
 }
 
 function bearerToken(req: FastifyRequest): string | null {

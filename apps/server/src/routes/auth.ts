@@ -1,14 +1,39 @@
-/** Admin sign-in, sign-out, who-am-I, and long-lived API tokens for scripts. */
-import { ApiToken, CreatedToken, CreateTokenBody, LoginBody, LoginReply, Me, Page } from '@ferry/contract';
+/**
+ * Signing in and out, one's own account (password, two-factor sign-in, browser sessions) and API tokens.
+ * Sign-in: password first; an admin with two-factor sign-in then needs the app's code or a recovery code
+ * (401 TOTP_REQUIRED until the body carries one). Wrong codes count per admin, not per address: five in a row
+ * lock codes out for 15 minutes, however many addresses the guesses come from.
+ */
+import {
+  AdminSession,
+  ApiToken,
+  ChangePasswordBody,
+  CreatedToken,
+  CreateTokenBody,
+  DisableTotpBody,
+  LoginBody,
+  LoginReply,
+  Me,
+  Page,
+  RecoveryCodes,
+  roleAtLeast,
+  TotpCodeBody,
+  TotpEnrolment,
+} from '@ferry/contract';
+import type { AdminRecord } from '@ferry/db';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { audit } from '../audit.js';
-import { Errors } from '../errors.js';
+import { Errors, invalidField, totpInvalid } from '../errors.js';
+import { passwordProblem } from '../passwords.js';
 import { csrfTokenFor, SESSION_COOKIE } from '../plugins/auth.js';
-import type { Stores } from '../services.js';
+import type { Services, Stores } from '../services.js';
+import { newRecoveryCodes, newTotpSecret, totpStep, totpUri } from '../two-factor.js';
 
 export interface LoginRouteOptions {
   stores: Pick<Stores, 'admins' | 'tokens' | 'audit'>;
+  settings: Pick<Services['settings'], 'values'>;
   csrfSecret: Buffer;
   sessionTtlMs: number;
   /** Attempts per client address per window. */
@@ -21,18 +46,41 @@ export const loginRoutes: FastifyPluginAsyncTypebox<LoginRouteOptions> = async (
   app.post(
     '/auth/login',
     {
-      schema: { tags: ['auth'], summary: 'Sign in; sets the session cookie', body: LoginBody, response: { 200: LoginReply } },
+      schema: {
+        tags: ['auth'],
+        summary: 'Sign in; sets the session cookie',
+        description:
+          'An admin with two-factor sign-in gets 401 TOTP_REQUIRED until the body also carries `totp` (or `recoveryCode`); ' +
+          'a wrong code gets 401 TOTP_INVALID with `remainingAttempts`, and after five in a row 429 TOTP_LOCKED for 15 minutes.',
+        body: LoginBody,
+        response: { 200: LoginReply },
+        security: [],
+      },
       config: { rateLimit: { max: opts.rateLimit.max, timeWindow: opts.rateLimit.timeWindowMs } },
     },
     async (req, reply) => {
       const { username, password } = req.body;
+      const failed = (reason: string) =>
+        audit(opts.stores.audit, req, { action: 'auth.login-failed', target: username, actor: username, detail: { reason } });
       const admin = await admins.verify(username, password);
       if (!admin) {
-        audit(opts.stores.audit, req, { action: 'auth.login-failed', target: username, actor: username });
+        failed('wrong username or password');
         throw Errors.BadCredentials();
       }
-      const expiresAt = Date.now() + opts.sessionTtlMs;
-      const issued = tokens.issue(admin.id, 'session', { name: 'browser session', expiresAt });
+      let recoveryCodesLeft: number | undefined;
+      if (admin.totpEnabled) {
+        const usedRecoveryCode = secondFactor(admin, req.body, failed);
+        if (usedRecoveryCode) recoveryCodesLeft = admins.recoveryCodesLeft(admin.id);
+      }
+      const now = Date.now();
+      admins.recordLogin(admin.id, now);
+      const expiresAt = now + opts.sessionTtlMs;
+      const issued = tokens.issue(admin.id, 'session', {
+        name: 'browser session',
+        expiresAt,
+        address: req.ip,
+        userAgent: req.headers['user-agent'] ?? null,
+      });
       reply.setCookie(SESSION_COOKIE, issued.token, {
         path: '/',
         httpOnly: true,
@@ -40,25 +88,63 @@ export const loginRoutes: FastifyPluginAsyncTypebox<LoginRouteOptions> = async (
         secure: req.protocol === 'https',
         expires: new Date(expiresAt),
       });
-      audit(opts.stores.audit, req, { action: 'auth.login', target: username, actor: username });
-      return { token: issued.token, expiresAt, username: admin.username, csrfToken: csrfTokenFor(opts.csrfSecret, issued.id) };
+      audit(opts.stores.audit, req, {
+        action: 'auth.login',
+        target: username,
+        actor: username,
+        ...(recoveryCodesLeft === undefined ? {} : { detail: { recoveryCode: true, recoveryCodesLeft } }),
+      });
+      return {
+        token: issued.token,
+        expiresAt,
+        username: admin.username,
+        role: admin.role,
+        csrfToken: csrfTokenFor(opts.csrfSecret, issued.id),
+        totpEnrolmentRequired: !admin.totpEnabled && opts.settings.values.requireTwoFactor,
+        ...(recoveryCodesLeft === undefined ? {} : { recoveryCodesLeft }),
+      };
     },
   );
+
+  /** Checks the code or recovery code of an admin with two-factor sign-in; true when a recovery code was used. */
+  function secondFactor(admin: AdminRecord, body: LoginBody, failed: (reason: string) => void): boolean {
+    const now = Date.now();
+    const state = admins.totpState(admin.id);
+    if (!state?.secret) return false;
+    if (state.lockedUntil !== null && state.lockedUntil > now) {
+      failed('two-factor sign-in locked');
+      throw Errors.TotpLocked(new Date(state.lockedUntil).toISOString());
+    }
+    if (body.totp === undefined && body.recoveryCode === undefined) throw Errors.TotpRequired();
+    const field = body.totp !== undefined ? 'totp' : 'recoveryCode';
+    if (field === 'totp') {
+      const step = totpStep(state.secret, body.totp!, now);
+      if (step !== null && admins.acceptTotpStep(admin.id, step)) return false;
+    } else if (admins.useRecoveryCode(admin.id, body.recoveryCode!, now)) {
+      return true;
+    }
+    const failure = admins.recordTotpFailure(admin.id, now);
+    failed(field === 'totp' ? 'wrong two-factor code' : 'wrong recovery code');
+    if (failure.lockedUntil !== null) throw Errors.TotpLocked(new Date(failure.lockedUntil).toISOString());
+    throw totpInvalid(failure.remainingAttempts, field);
+  }
 };
 
 export interface AuthRouteOptions {
-  stores: Pick<Stores, 'tokens' | 'audit'>;
+  services: Pick<Services, 'stores' | 'settings'>;
 }
 
 const TokenParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) });
 
-/** Protected: sign-out, /auth/me and API tokens. */
-export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (app, { stores }) => {
-  const { tokens } = stores;
+/** Protected: sign-out, /auth/me, one's own password, two-factor sign-in and sessions, and API tokens. */
+export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (app, { services }) => {
+  const { stores } = services;
+  const { tokens, admins } = stores;
+  const self = { role: 'viewer', duringTotpEnrolment: true } as const;
 
   app.post(
     '/auth/logout',
-    { schema: { tags: ['auth'], summary: 'Revoke the current session or token', response: { 204: Type.Null() } } },
+    { schema: { tags: ['auth'], summary: 'Revoke the current session or token', response: { 204: Type.Null() } }, config: self },
     async (req, reply) => {
       const admin = req.admin!;
       tokens.revoke(admin.tokenId);
@@ -68,38 +154,242 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
     },
   );
 
-  app.get('/auth/me', { schema: { tags: ['auth'], response: { 200: Me } } }, async (req) => {
-    const admin = req.admin!;
-    return { username: admin.username, csrfToken: admin.csrfToken, via: admin.via };
-  });
+  app.get(
+    '/auth/me',
+    { schema: { tags: ['auth'], summary: 'Who is signed in, with which role', response: { 200: Me } }, config: self },
+    async (req) => {
+      const admin = req.admin!;
+      return {
+        username: admin.username,
+        role: admin.role,
+        csrfToken: admin.csrfToken,
+        via: admin.via,
+        totpEnabled: admin.totpEnabled,
+        totpEnrolmentRequired: admin.totpEnrolmentRequired,
+        recoveryCodesLeft: admin.totpEnabled ? admins.recoveryCodesLeft(admin.adminId) : 0,
+      };
+    },
+  );
+
+  app.post(
+    '/auth/password',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Change your own password; your other browser sessions are signed out',
+        body: ChangePasswordBody,
+        response: { 204: Type.Null() },
+      },
+      config: self,
+    },
+    async (req, reply) => {
+      const admin = req.admin!;
+      const { currentPassword, newPassword } = req.body;
+      if (!(await admins.checkPassword(admin.adminId, currentPassword)))
+        throw invalidField('currentPassword', 'The current password is wrong');
+      const problem = passwordProblem(newPassword);
+      if (problem) throw invalidField('newPassword', `The new password ${problem}`);
+      if (newPassword === currentPassword) throw invalidField('newPassword', 'The new password is the current one');
+      await admins.setPassword(admin.adminId, newPassword, {
+        signOut: admin.kind === 'session' ? { except: admin.tokenId } : 'all',
+        alongside: () => audit(stores.audit, req, { action: 'auth.password-change', target: admin.username }),
+      });
+      return reply.code(204).send(null);
+    },
+  );
+
+  // ---------- two-factor sign-in ----------
+
+  app.post(
+    '/auth/totp',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Start setting up two-factor sign-in: a secret and its otpauth:// URI for the QR code',
+        description: 'Not in force until confirmed with a code (POST /auth/totp/confirm). Starting again replaces an unconfirmed secret.',
+        response: { 200: TotpEnrolment },
+      },
+      config: self,
+    },
+    async (req) => {
+      const admin = req.admin!;
+      if (admin.totpEnabled) throw invalidField('totp', 'Two-factor sign-in is already on; turn it off first to set up a new phone');
+      const secret = newTotpSecret();
+      admins.beginTotp(admin.adminId, secret);
+      return { secret, otpauthUrl: totpUri(secret, admin.username, hostName(req)) };
+    },
+  );
+
+  app.post(
+    '/auth/totp/confirm',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Confirm two-factor sign-in with a code from the app; returns ten recovery codes, shown once',
+        body: TotpCodeBody,
+        response: { 200: RecoveryCodes },
+      },
+      config: self,
+    },
+    async (req) => {
+      const admin = req.admin!;
+      const state = admins.totpState(admin.adminId);
+      const now = Date.now();
+      if (!state?.pendingSecret) throw invalidField('code', 'Start with POST /auth/totp: there is no set-up to confirm');
+      if (state.lockedUntil !== null && state.lockedUntil > now) throw Errors.TotpLocked(new Date(state.lockedUntil).toISOString());
+      const step = totpStep(state.pendingSecret, req.body.code, now);
+      if (step === null) {
+        const failure = admins.recordTotpFailure(admin.adminId, now);
+        if (failure.lockedUntil !== null) throw Errors.TotpLocked(new Date(failure.lockedUntil).toISOString());
+        throw invalidField('code', `Wrong code: check the phone's clock; ${failure.remainingAttempts} tries left`);
+      }
+      const recoveryCodes = newRecoveryCodes();
+      admins.confirmTotp(admin.adminId, step, recoveryCodes, () =>
+        audit(stores.audit, req, { action: 'auth.totp-enable', target: admin.username }),
+      );
+      return { recoveryCodes };
+    },
+  );
+
+  app.delete(
+    '/auth/totp',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Turn your two-factor sign-in off (your password is required)',
+        body: DisableTotpBody,
+        response: { 204: Type.Null() },
+      },
+      config: self,
+    },
+    async (req, reply) => {
+      const admin = req.admin!;
+      if (!(await admins.checkPassword(admin.adminId, req.body.password))) throw invalidField('password', 'The password is wrong');
+      admins.disableTotp(admin.adminId, () => audit(stores.audit, req, { action: 'auth.totp-disable', target: admin.username }));
+      return reply.code(204).send(null);
+    },
+  );
+
+  // ---------- browser sessions ----------
+
+  app.get(
+    '/auth/sessions',
+    { schema: { tags: ['auth'], summary: 'Your browser sessions', response: { 200: Page(AdminSession) } }, config: self },
+    async (req) => {
+      const admin = req.admin!;
+      return { items: tokens.listSessions(admin.adminId).map((s) => ({ ...s, current: s.id === admin.tokenId })), nextCursor: null };
+    },
+  );
+
+  app.delete(
+    '/auth/sessions',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Sign out everywhere: end all your browser sessions, this one too',
+        response: { 204: Type.Null() },
+      },
+      config: self,
+    },
+    async (req, reply) => {
+      const admin = req.admin!;
+      tokens.revokeSessions(admin.adminId, {
+        alongside: (count) =>
+          audit(stores.audit, req, { action: 'auth.sign-out-everywhere', target: admin.username, detail: { sessions: count } }),
+      });
+      if (admin.kind === 'session') reply.clearCookie(SESSION_COOKIE, { path: '/' });
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.delete(
+    '/auth/sessions/:id',
+    {
+      schema: { tags: ['auth'], summary: 'End one of your browser sessions', params: TokenParams, response: { 204: Type.Null() } },
+      config: self,
+    },
+    async (req, reply) => {
+      const admin = req.admin!;
+      const { id } = req.params;
+      const owner = tokens.owner(id);
+      if (owner?.adminId !== admin.adminId || owner.kind !== 'session') throw Errors.SessionNotFound(id);
+      tokens.revoke(id, () => audit(stores.audit, req, { action: 'auth.session-revoke', target: admin.username }));
+      if (id === admin.tokenId) reply.clearCookie(SESSION_COOKIE, { path: '/' });
+      return reply.code(204).send(null);
+    },
+  );
+
+  // ---------- API tokens ----------
+
+  const mayManageAll = (req: FastifyRequest) => req.admin!.role === 'owner';
 
   app.get(
     '/auth/tokens',
-    { schema: { tags: ['auth'], summary: 'API tokens (secrets are never shown again)', response: { 200: Page(ApiToken) } } },
-    async () => ({
-      items: tokens.listApi(),
-      nextCursor: null,
-    }),
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'API tokens: your own, or every admin’s for an owner (secrets are never shown again)',
+        response: { 200: Page(ApiToken) },
+      },
+      config: { role: 'admin' },
+    },
+    async (req) => ({ items: tokens.listApi(mayManageAll(req) ? undefined : req.admin!.adminId), nextCursor: null }),
   );
 
-  app.post('/auth/tokens', { schema: { tags: ['auth'], body: CreateTokenBody, response: { 201: CreatedToken } } }, async (req, reply) => {
-    const admin = req.admin!;
-    const expiresAt = req.body.expiresAt ?? null;
-    const createdAt = Date.now();
-    const issued = tokens.issue(admin.adminId, 'api', { name: req.body.name, expiresAt }, (id) =>
-      audit(stores.audit, req, { action: 'token.create', target: id, detail: { name: req.body.name, expiresAt } }),
-    );
-    return reply.code(201).send({ id: issued.id, name: req.body.name, createdAt, lastUsedAt: null, expiresAt, token: issued.token });
-  });
+  app.post(
+    '/auth/tokens',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Create an API token with a role no higher than yours and an optional expiry; the secret is shown once',
+        body: CreateTokenBody,
+        response: { 201: CreatedToken },
+      },
+      config: { role: 'admin' },
+    },
+    async (req, reply) => {
+      const admin = req.admin!;
+      const role = req.body.role ?? admin.role;
+      if (!roleAtLeast(admin.role, role)) throw invalidField('role', `A token cannot have more rights than you: at most ${admin.role}`);
+      const expiresAt = req.body.expiresAt ?? null;
+      const createdAt = Date.now();
+      if (expiresAt !== null && expiresAt <= createdAt) throw invalidField('expiresAt', 'The expiry must lie in the future');
+      const issued = tokens.issue(admin.adminId, 'api', { name: req.body.name, expiresAt, role }, (id) =>
+        audit(stores.audit, req, { action: 'token.create', target: id, detail: { name: req.body.name, role, expiresAt } }),
+      );
+      return reply.code(201).send({
+        id: issued.id,
+        name: req.body.name,
+        role,
+        createdBy: admin.username,
+        createdAt,
+        lastUsedAt: null,
+        expiresAt,
+        token: issued.token,
+      });
+    },
+  );
 
   app.delete(
     '/auth/tokens/:id',
-    { schema: { tags: ['auth'], params: TokenParams, response: { 204: Type.Null() } } },
+    {
+      schema: { tags: ['auth'], summary: 'Revoke an API token (yours; an owner any)', params: TokenParams, response: { 204: Type.Null() } },
+      config: { role: 'admin' },
+    },
     async (req, reply) => {
       const { id } = req.params;
+      const owner = tokens.owner(id);
+      const allowed = owner?.kind === 'api' && (owner.adminId === req.admin!.adminId || mayManageAll(req));
       const audited = () => audit(stores.audit, req, { action: 'token.revoke', target: id });
-      if (!tokens.listApi().some((t) => t.id === id) || !tokens.revoke(id, audited)) throw Errors.TokenNotFound(id);
+      if (!allowed || !tokens.revoke(id, audited)) throw Errors.TokenNotFound(id);
       return reply.code(204).send(null);
     },
   );
 };
+
+/** The host the admin site was reached at, for the authenticator app's label. */
+function hostName(req: FastifyRequest): string | null {
+  const host = req.headers.host;
+  if (!host) return null;
+  return host.replace(/:\d+$/, '').replace(/^\[|\]$/g, '') || null;
+}

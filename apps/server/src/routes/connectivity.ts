@@ -31,6 +31,7 @@ export const connectivityRoutes: FastifyPluginAsyncTypebox<ConnectivityRouteOpti
   app.get(
     '/connectivity',
     {
+      config: { role: 'operator' },
       schema: {
         tags: ['server'],
         summary: 'Self-test: reach the advertised address on the control, FTPS and a passive port; the firewall rules to add',

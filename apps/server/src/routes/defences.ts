@@ -13,14 +13,21 @@ export interface DefencesRouteOptions {
 const BanParams = Type.Object({ address: Type.String({ minLength: 2, maxLength: 64 }) });
 
 export const defencesRoutes: FastifyPluginAsyncTypebox<DefencesRouteOptions> = async (app, { services }) => {
-  app.get('/bans', { schema: { tags: ['defences'], summary: 'Addresses banned now', response: { 200: Page(Ban) } } }, async () => ({
-    items: services.guard.list(),
-    nextCursor: null,
-  }));
+  app.get(
+    '/bans',
+    { config: { role: 'viewer' }, schema: { tags: ['defences'], summary: 'Addresses banned now', response: { 200: Page(Ban) } } },
+    async () => ({
+      items: services.guard.list(),
+      nextCursor: null,
+    }),
+  );
 
   app.delete(
     '/bans/:address',
-    { schema: { tags: ['defences'], summary: 'Lift a ban', params: BanParams, response: { 204: Type.Null() } } },
+    {
+      config: { role: 'operator' },
+      schema: { tags: ['defences'], summary: 'Lift a ban', params: BanParams, response: { 204: Type.Null() } },
+    },
     async (req, reply) => {
       const { address } = req.params;
       if (!services.guard.lift(address, () => audit(services.stores.audit, req, { action: 'ban.lift', target: address })))
@@ -32,6 +39,7 @@ export const defencesRoutes: FastifyPluginAsyncTypebox<DefencesRouteOptions> = a
   app.get(
     '/audit',
     {
+      config: { role: 'admin' },
       schema: { tags: ['defences'], summary: 'Admin actions, newest first', querystring: CursorQuery, response: { 200: Page(AuditEntry) } },
     },
     async (req) => services.stores.audit.list({ limit: req.query.limit ?? 50, cursor: req.query.cursor }),

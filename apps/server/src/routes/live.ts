@@ -16,7 +16,7 @@ export const liveRoutes: FastifyPluginAsyncTypebox<LiveRouteOptions> = async (ap
     '/events',
     {
       websocket: true,
-      config: { allowQueryToken: true },
+      config: { allowQueryToken: true, role: 'viewer' },
       schema: {
         tags: ['live'],
         summary: 'WebSocket of LiveMessage JSON; send {"type":"subscribe","sessionId":<id|null>} to follow one session or all',

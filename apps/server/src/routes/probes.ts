@@ -44,6 +44,7 @@ export const probesRoutes: FastifyPluginAsyncTypebox<ProbesRouteOptions> = async
   app.post(
     '/probes',
     {
+      config: { role: 'admin' },
       schema: {
         tags: ['probes'],
         summary: 'Create a probe link: one-time, read-only FTP credentials and the commands to send the customer (shown once)',
@@ -73,6 +74,7 @@ export const probesRoutes: FastifyPluginAsyncTypebox<ProbesRouteOptions> = async
   app.get(
     '/probes',
     {
+      config: { role: 'viewer' },
       schema: {
         tags: ['probes'],
         summary: 'Probe links, newest first: live ones, and expired ones for 7 days after their expiry',
@@ -85,6 +87,7 @@ export const probesRoutes: FastifyPluginAsyncTypebox<ProbesRouteOptions> = async
   app.get(
     '/probes/:id',
     {
+      config: { role: 'viewer' },
       schema: {
         tags: ['probes'],
         summary: 'A probe link, its sessions and a verdict per way of connecting (plain/FTPS × passive/active)',
@@ -116,6 +119,7 @@ export const probesRoutes: FastifyPluginAsyncTypebox<ProbesRouteOptions> = async
   app.delete(
     '/probes/:id',
     {
+      config: { role: 'admin' },
       schema: {
         tags: ['probes'],
         summary: 'Delete a probe link: its logins stop working at once',

@@ -18,6 +18,7 @@ export const reportsRoutes: FastifyPluginAsyncTypebox<ReportsRouteOptions> = asy
   app.get(
     '/reports/traffic',
     {
+      config: { role: 'viewer' },
       schema: {
         tags: ['reports'],
         summary: 'Sessions, failed logins, files and bytes per hour or day (no gaps, oldest first) or per user (largest first)',

@@ -31,11 +31,14 @@ export function serverTimeZone(): string {
 export const serverRoutes: FastifyPluginAsyncTypebox<ServerRouteOptions> = async (app, { services }) => {
   const { sessions } = services.stores;
 
-  app.get('/server', { schema: { tags: ['server'], response: { 200: ServerInfo } } }, async () => serverInfo(services));
+  app.get('/server', { config: { role: 'viewer' }, schema: { tags: ['server'], response: { 200: ServerInfo } } }, async () =>
+    serverInfo(services),
+  );
 
   app.get(
     '/overview',
     {
+      config: { role: 'viewer' },
       schema: {
         tags: ['server'],
         summary: 'Live sessions, transfers, today\u2019s traffic and recent logins',

@@ -25,7 +25,7 @@ import { serverTimeZone } from './server.js';
 import type { Services } from '../services.js';
 
 export interface SessionsRouteOptions {
-  services: Pick<Services, 'stores' | 'ftp' | 'hub' | 'info'>;
+  services: Pick<Services, 'stores' | 'ftp' | 'hub' | 'info' | 'settings'>;
 }
 
 /** Most rows a CSV export of the history holds. */
@@ -64,7 +64,7 @@ export const sessionsRoutes: FastifyPluginAsyncTypebox<SessionsRouteOptions> = a
 
   app.get(
     '/sessions',
-    { schema: { tags: ['sessions'], summary: 'Sessions connected now', response: { 200: Page(LiveSession) } } },
+    { config: { role: 'viewer' }, schema: { tags: ['sessions'], summary: 'Sessions connected now', response: { 200: Page(LiveSession) } } },
     async () => ({
       items: services.hub.liveSessions(),
       nextCursor: null,
@@ -73,7 +73,10 @@ export const sessionsRoutes: FastifyPluginAsyncTypebox<SessionsRouteOptions> = a
 
   app.delete(
     '/sessions/:id',
-    { schema: { tags: ['sessions'], summary: 'Disconnect a live session (421)', params: SessionParams, response: { 204: Type.Null() } } },
+    {
+      config: { role: 'operator' },
+      schema: { tags: ['sessions'], summary: 'Disconnect a live session (421)', params: SessionParams, response: { 204: Type.Null() } },
+    },
     async (req, reply) => {
       const { id } = req.params;
       const live = services.ftp.session(id);
@@ -90,6 +93,7 @@ export const sessionsRoutes: FastifyPluginAsyncTypebox<SessionsRouteOptions> = a
   app.get(
     '/sessions/history',
     {
+      config: { role: 'viewer' },
       schema: {
         tags: ['sessions'],
         summary: 'Recorded sessions, newest first',
@@ -106,6 +110,7 @@ export const sessionsRoutes: FastifyPluginAsyncTypebox<SessionsRouteOptions> = a
   app.get(
     '/sessions/history.csv',
     {
+      config: { role: 'viewer' },
       schema: {
         tags: ['sessions'],
         summary: `The filtered history as CSV (newest first, at most ${CSV_MAX_ROWS.toLocaleString('en-US')} rows)`,
@@ -124,16 +129,20 @@ export const sessionsRoutes: FastifyPluginAsyncTypebox<SessionsRouteOptions> = a
     },
   );
 
-  app.get('/sessions/:id', { schema: { tags: ['sessions'], params: SessionParams, response: { 200: SessionRecord } } }, async (req) =>
-    recorded(req.params.id),
+  app.get(
+    '/sessions/:id',
+    { config: { role: 'viewer' }, schema: { tags: ['sessions'], params: SessionParams, response: { 200: SessionRecord } } },
+    async (req) => recorded(req.params.id),
   );
 
   app.get(
     '/sessions/:id/transcript',
     {
+      config: { role: 'viewer' },
       schema: {
         tags: ['sessions'],
         summary: 'A page of transcript lines; ?format=json exports the whole session (SessionExport), ?format=text the same as plain text',
+        description: 'Viewers may download (?format) only while the setting viewersDownloadTranscripts is on.',
         params: SessionParams,
         querystring: TranscriptQuery,
         response: { 200: Page(TranscriptLine) },
@@ -144,6 +153,8 @@ export const sessionsRoutes: FastifyPluginAsyncTypebox<SessionsRouteOptions> = a
       const session = recorded(id);
       const timeZone = serverTimeZone();
       if (req.query.format !== undefined) {
+        if (req.admin!.role === 'viewer' && !services.settings.values.viewersDownloadTranscripts)
+          throw Errors.RoleTooLow('operator', 'viewer');
         const exportedAt = Date.now();
         const list = findings.list(id);
         const extension = req.query.format === 'text' ? 'txt' : 'json';
@@ -180,7 +191,7 @@ export const sessionsRoutes: FastifyPluginAsyncTypebox<SessionsRouteOptions> = a
 
   app.get(
     '/sessions/:id/transfers',
-    { schema: { tags: ['sessions'], params: SessionParams, response: { 200: Page(Transfer) } } },
+    { config: { role: 'viewer' }, schema: { tags: ['sessions'], params: SessionParams, response: { 200: Page(Transfer) } } },
     async (req) => {
       recorded(req.params.id);
       return { items: transcripts.transfers(req.params.id), nextCursor: null };
@@ -190,6 +201,7 @@ export const sessionsRoutes: FastifyPluginAsyncTypebox<SessionsRouteOptions> = a
   app.get(
     '/sessions/:id/diagnosis',
     {
+      config: { role: 'viewer' },
       schema: { tags: ['sessions'], summary: "The transcript doctor's findings", params: SessionParams, response: { 200: Page(Finding) } },
     },
     async (req) => {

@@ -1,10 +1,10 @@
 /** Runtime settings (applied live to new sessions and new PASV replies) and the 227 preview. */
-import { PassivePreview, PassivePreviewQuery, Settings, UpdateSettingsBody } from '@ferry/contract';
+import { PassivePreview, PassivePreviewQuery, SECURITY_SETTINGS, Settings, UpdateSettingsBody } from '@ferry/contract';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { isIP } from 'node:net';
 import { Type } from 'typebox';
 import { audit } from '../audit.js';
-import { invalidField } from '../errors.js';
+import { Errors, invalidField } from '../errors.js';
 import { normalizeAddress } from '../net/address.js';
 import type { Services } from '../services.js';
 
@@ -26,19 +26,25 @@ const PreviewQuery = Type.Object({
 export const settingsRoutes: FastifyPluginAsyncTypebox<SettingsRouteOptions> = async (app, { services }) => {
   const { settings, ftp } = services;
 
-  app.get('/settings', { schema: { tags: ['settings'], response: { 200: Settings } } }, async () => settings.view());
+  app.get('/settings', { config: { role: 'viewer' }, schema: { tags: ['settings'], response: { 200: Settings } } }, async () =>
+    settings.view(),
+  );
 
   app.patch(
     '/settings',
     {
+      config: { role: 'admin' },
       schema: {
         tags: ['settings'],
-        summary: 'Change settings; env-fixed keys answer 409',
+        summary: 'Change settings; env-fixed keys answer 409; the security settings need the owner role',
         body: UpdateSettingsBody,
         response: { 200: Settings },
       },
     },
     async (req) => {
+      for (const key of SECURITY_SETTINGS) {
+        if (req.body[key] !== undefined && req.admin!.role !== 'owner') throw Errors.RoleTooLow('owner', req.admin!.role);
+      }
       const before = settings.values;
       const after = { ...before, ...req.body };
       const changed = Object.fromEntries(
@@ -53,6 +59,7 @@ export const settingsRoutes: FastifyPluginAsyncTypebox<SettingsRouteOptions> = a
   app.get(
     '/settings/passive-preview',
     {
+      config: { role: 'viewer' },
       schema: {
         tags: ['settings'],
         summary: 'The exact 227 reply a client at clientAddress would get',

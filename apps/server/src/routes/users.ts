@@ -31,41 +31,52 @@ export const DEFAULT_PERMISSIONS: PermissionRule[] = [{ path: '/', allow: [...PE
 export const usersRoutes: FastifyPluginAsyncTypebox<UsersRouteOptions> = async (app, { services }) => {
   const { users, audit: auditStore } = services.stores;
 
-  app.get('/users', { schema: { tags: ['users'], querystring: UserListQuery, response: { 200: Page(User) } } }, async (req) =>
-    users.list({ search: req.query.q, limit: req.query.limit ?? 50, cursor: req.query.cursor }),
+  app.get(
+    '/users',
+    { config: { role: 'viewer' }, schema: { tags: ['users'], querystring: UserListQuery, response: { 200: Page(User) } } },
+    async (req) => users.list({ search: req.query.q, limit: req.query.limit ?? 50, cursor: req.query.cursor }),
   );
 
-  app.post('/users', { schema: { tags: ['users'], body: CreateUserBody, response: { 201: User } } }, async (req, reply) => {
-    const body = req.body;
-    checkUserFields(body, services.homes);
-    // A probe link's name would shadow the account at login.
-    if (services.stores.probes.findByUsername(body.username)) throw Errors.UserExists(body.username);
-    try {
-      const user = await users.create(
-        {
-          ...body,
-          homeDir: body.homeDir ?? defaultHomeDir(body.username, services.homes),
-          permissions: body.permissions ?? DEFAULT_PERMISSIONS,
-        },
-        () => audit(auditStore, req, { action: 'user.create', target: body.username, detail: withoutPassword(body) }),
-      );
-      services.authenticator.invalidate(user.username);
-      return reply.code(201).send(user);
-    } catch (error) {
-      if (error instanceof DuplicateError) throw Errors.UserExists(body.username);
-      throw error;
-    }
-  });
+  app.post(
+    '/users',
+    { config: { role: 'admin' }, schema: { tags: ['users'], body: CreateUserBody, response: { 201: User } } },
+    async (req, reply) => {
+      const body = req.body;
+      checkUserFields(body, services.homes);
+      // A probe link's name would shadow the account at login.
+      if (services.stores.probes.findByUsername(body.username)) throw Errors.UserExists(body.username);
+      try {
+        const user = await users.create(
+          {
+            ...body,
+            homeDir: body.homeDir ?? defaultHomeDir(body.username, services.homes),
+            permissions: body.permissions ?? DEFAULT_PERMISSIONS,
+          },
+          () => audit(auditStore, req, { action: 'user.create', target: body.username, detail: withoutPassword(body) }),
+        );
+        services.authenticator.invalidate(user.username);
+        return reply.code(201).send(user);
+      } catch (error) {
+        if (error instanceof DuplicateError) throw Errors.UserExists(body.username);
+        throw error;
+      }
+    },
+  );
 
-  app.get('/users/:username', { schema: { tags: ['users'], params: UserParams, response: { 200: User } } }, async (req) => {
-    const user = users.get(req.params.username);
-    if (!user) throw Errors.UserNotFound(req.params.username);
-    return user;
-  });
+  app.get(
+    '/users/:username',
+    { config: { role: 'viewer' }, schema: { tags: ['users'], params: UserParams, response: { 200: User } } },
+    async (req) => {
+      const user = users.get(req.params.username);
+      if (!user) throw Errors.UserNotFound(req.params.username);
+      return user;
+    },
+  );
 
   app.patch(
     '/users/:username',
     {
+      config: { role: 'admin' },
       schema: {
         tags: ['users'],
         summary: 'Change an account; applies to new logins',
@@ -90,7 +101,7 @@ export const usersRoutes: FastifyPluginAsyncTypebox<UsersRouteOptions> = async (
 
   app.delete(
     '/users/:username',
-    { schema: { tags: ['users'], params: UserParams, response: { 204: Type.Null() } } },
+    { config: { role: 'admin' }, schema: { tags: ['users'], params: UserParams, response: { 204: Type.Null() } } },
     async (req, reply) => {
       const { username } = req.params;
       if (!users.remove(username, () => audit(auditStore, req, { action: 'user.delete', target: username })))

@@ -32,8 +32,8 @@ export class Auth {
 
   /** Throws ApiError (401: wrong credentials; 429: too many attempts). */
   async login(username: string, password: string): Promise<void> {
-    const reply = await this.api.login(username, password);
-    this.#signedIn({ username: reply.username, csrfToken: reply.csrfToken, via: 'cookie' });
+    await this.api.login(username, password);
+    this.#signedIn(await this.api.me());
   }
 
   async logout(): Promise<void> {

@@ -1,3 +1,4 @@
+import { ADMIN_ROLES } from '@ferry/contract';
 import { index, integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 import { admins } from './admins.js';
 import { createdAtField, epochMs } from './columns.js';
@@ -20,6 +21,11 @@ export const authTokens = sqliteTable(
     createdAt: createdAtField(),
     lastUsedAt: epochMs('last_used_at'),
     expiresAt: epochMs('expires_at'),
+    /** API tokens: the rights given at creation (capped by the creator's role at each use). Sessions: null (the admin's role). */
+    role: text('role', { enum: ADMIN_ROLES }),
+    /** Browser sessions: where and with what they were signed in. */
+    address: text('address'),
+    userAgent: text('user_agent'),
   },
   (t) => [index('auth_tokens_admin_kind_idx').on(t.adminId, t.kind), index('auth_tokens_expires_idx').on(t.expiresAt)],
 );

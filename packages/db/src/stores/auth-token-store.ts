@@ -1,9 +1,11 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { and, desc, eq, isNotNull, lte } from 'drizzle-orm';
+import type { AdminRole } from '@ferry/contract';
+import { and, desc, eq, isNotNull, lte, ne } from 'drizzle-orm';
 import { handleOf, type Db } from '../client.js';
 import { admins } from '../schema/admins.js';
 import { authTokens, type TokenKind } from '../schema/auth-tokens.js';
-import type { ApiTokenRecord } from '../types.js';
+import type { AdminSessionRecord, ApiTokenRecord } from '../types.js';
+import { effectiveRole } from './admin-store.js';
 
 /** 32 random bytes in base64url: 43 characters. */
 const TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
@@ -22,6 +24,19 @@ export interface TokenOwner {
   username: string;
   tokenId: string;
   kind: TokenKind;
+  /** What the request may do: the admin's role, or for an API token its own role capped by the admin's. */
+  role: AdminRole;
+  totpEnabled: boolean;
+}
+
+export interface IssueOptions {
+  name?: string;
+  expiresAt: number | null;
+  /** API tokens: their rights (null = the creator's role). */
+  role?: AdminRole | null;
+  /** Browser sessions: where and with what they were signed in. */
+  address?: string | null;
+  userAgent?: string | null;
 }
 
 /**
@@ -32,18 +47,24 @@ export function createAuthTokenStore(db: Db) {
   const { orm } = handleOf(db);
 
   /** `alongside` (e.g. the audit entry) is written in the same transaction. */
-  function issue(
-    adminId: number,
-    kind: TokenKind,
-    opts: { name?: string; expiresAt: number | null },
-    alongside?: (id: string) => void,
-  ): IssuedToken {
+  function issue(adminId: number, kind: TokenKind, opts: IssueOptions, alongside?: (id: string) => void): IssuedToken {
     const token = randomBytes(32).toString('base64url');
     const id = randomUUID();
     orm.transaction(() => {
       orm
         .insert(authTokens)
-        .values({ id, adminId, kind, name: opts.name ?? kind, tokenHash: sha256(token), createdAt: Date.now(), expiresAt: opts.expiresAt })
+        .values({
+          id,
+          adminId,
+          kind,
+          name: opts.name ?? kind,
+          tokenHash: sha256(token),
+          createdAt: Date.now(),
+          expiresAt: opts.expiresAt,
+          role: opts.role ?? null,
+          address: opts.address ?? null,
+          userAgent: opts.userAgent?.slice(0, 300) ?? null,
+        })
         .run();
       alongside?.(id);
     });
@@ -59,7 +80,10 @@ export function createAuthTokenStore(db: Db) {
         adminId: authTokens.adminId,
         kind: authTokens.kind,
         expiresAt: authTokens.expiresAt,
+        tokenRole: authTokens.role,
         username: admins.username,
+        adminRole: admins.role,
+        totpSecret: admins.totpSecret,
       })
       .from(authTokens)
       .innerJoin(admins, eq(admins.id, authTokens.adminId))
@@ -71,7 +95,14 @@ export function createAuthTokenStore(db: Db) {
     } catch {
       // "last used" is a courtesy: a full disk must not lock the admins out of reading
     }
-    return { adminId: row.adminId, username: row.username, tokenId: row.tokenId, kind: row.kind };
+    return {
+      adminId: row.adminId,
+      username: row.username,
+      tokenId: row.tokenId,
+      kind: row.kind,
+      role: effectiveRole(row.adminRole, row.kind === 'api' ? row.tokenRole : null),
+      totpEnabled: row.totpSecret !== null,
+    };
   }
 
   /** API tokens (not browser sessions), newest first; all admins' when `adminId` is omitted. */
@@ -81,14 +112,54 @@ export function createAuthTokenStore(db: Db) {
       .select({
         id: authTokens.id,
         name: authTokens.name,
+        tokenRole: authTokens.role,
+        adminRole: admins.role,
+        createdBy: admins.username,
         createdAt: authTokens.createdAt,
         lastUsedAt: authTokens.lastUsedAt,
         expiresAt: authTokens.expiresAt,
       })
       .from(authTokens)
+      .innerJoin(admins, eq(admins.id, authTokens.adminId))
       .where(adminId === undefined ? isApi : and(isApi, eq(authTokens.adminId, adminId)))
       .orderBy(desc(authTokens.createdAt), desc(authTokens.id))
+      .all()
+      .map(({ tokenRole, adminRole, ...token }) => ({ ...token, role: tokenRole ?? adminRole }));
+  }
+
+  /** An admin's browser sessions, newest first. */
+  function listSessions(adminId: number): AdminSessionRecord[] {
+    return orm
+      .select({
+        id: authTokens.id,
+        createdAt: authTokens.createdAt,
+        lastUsedAt: authTokens.lastUsedAt,
+        expiresAt: authTokens.expiresAt,
+        address: authTokens.address,
+        userAgent: authTokens.userAgent,
+      })
+      .from(authTokens)
+      .where(and(eq(authTokens.adminId, adminId), eq(authTokens.kind, 'session')))
+      .orderBy(desc(authTokens.createdAt), desc(authTokens.id))
       .all();
+  }
+
+  /** Ends an admin's browser sessions, all or all but `except`; returns how many. `alongside` runs in the same transaction. */
+  function revokeSessions(adminId: number, opts: { except?: string; alongside?: (count: number) => void } = {}): number {
+    return orm.transaction(() => {
+      const mine = and(eq(authTokens.adminId, adminId), eq(authTokens.kind, 'session'));
+      const n = orm
+        .delete(authTokens)
+        .where(opts.except === undefined ? mine : and(mine, ne(authTokens.id, opts.except)))
+        .run().changes;
+      opts.alongside?.(n);
+      return n;
+    });
+  }
+
+  /** The token's owner and kind, without using it. */
+  function owner(id: string): { adminId: number; kind: TokenKind } | null {
+    return orm.select({ adminId: authTokens.adminId, kind: authTokens.kind }).from(authTokens).where(eq(authTokens.id, id)).get() ?? null;
   }
 
   function revoke(id: string, alongside?: () => void): boolean {
@@ -107,7 +178,7 @@ export function createAuthTokenStore(db: Db) {
       .run().changes;
   }
 
-  return { issue, verify, listApi, revoke, purgeExpired };
+  return { issue, verify, listApi, listSessions, revokeSessions, owner, revoke, purgeExpired };
 }
 
 export type AuthTokenStore = ReturnType<typeof createAuthTokenStore>;
