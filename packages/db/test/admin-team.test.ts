@@ -62,7 +62,12 @@ describe('passwords and sessions', () => {
     const here = tokens.issue(admin.id, 'session', { expiresAt: null, address: '192.0.2.1', userAgent: 'Firefox' });
     const there = tokens.issue(admin.id, 'session', { expiresAt: null, address: '192.0.2.2', userAgent: 'Chrome' });
     const api = tokens.issue(admin.id, 'api', { name: 'ci', expiresAt: null });
-    expect(tokens.listSessions(admin.id).map((s) => s.address).sort()).toEqual(['192.0.2.1', '192.0.2.2']);
+    expect(
+      tokens
+        .listSessions(admin.id)
+        .map((s) => s.address)
+        .sort(),
+    ).toEqual(['192.0.2.1', '192.0.2.2']);
 
     await admins.setPassword(admin.id, 'changed-password', { signOut: { except: here.id } });
     expect(tokens.verify(here.token, 1)).not.toBeNull();
