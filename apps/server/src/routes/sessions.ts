@@ -150,11 +150,12 @@ export const sessionsRoutes: FastifyPluginAsyncTypebox<SessionsRouteOptions> = a
     },
     async (req, reply) => {
       const { id } = req.params;
+      const download = req.query.format !== undefined;
+      if (download && req.admin!.role === 'viewer' && !services.settings.values.viewersDownloadTranscripts)
+        throw Errors.RoleTooLow('operator', 'viewer');
       const session = recorded(id);
       const timeZone = serverTimeZone();
-      if (req.query.format !== undefined) {
-        if (req.admin!.role === 'viewer' && !services.settings.values.viewersDownloadTranscripts)
-          throw Errors.RoleTooLow('operator', 'viewer');
+      if (download) {
         const exportedAt = Date.now();
         const list = findings.list(id);
         const extension = req.query.format === 'text' ? 'txt' : 'json';

@@ -45,6 +45,11 @@ export const settingsRoutes: FastifyPluginAsyncTypebox<SettingsRouteOptions> = a
       for (const key of SECURITY_SETTINGS) {
         if (req.body[key] !== undefined && req.admin!.role !== 'owner') throw Errors.RoleTooLow('owner', req.admin!.role);
       }
+      // Requiring two-factor sign-in of everyone starts with oneself: otherwise the owner's own session would be
+      // shut out of everything but the enrolment.
+      if (req.body.requireTwoFactor === true && !settings.values.requireTwoFactor && !req.admin!.totpEnabled) {
+        throw invalidField('requireTwoFactor', 'Set up two-factor sign-in for your own account first (Account page)');
+      }
       const before = settings.values;
       const after = { ...before, ...req.body };
       const changed = Object.fromEntries(
