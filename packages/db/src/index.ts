@@ -67,3 +67,12 @@ export {
   type TrafficReportRecord,
   type TrafficRowRecord,
 } from './reports/traffic.js';
+export {
+  backupDatabase,
+  restoreDatabase,
+  databaseInUse,
+  BackupError,
+  DatabaseInUseError,
+  type BackupResult,
+  type RestoreResult,
+} from './backup.js';
