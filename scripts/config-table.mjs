@@ -1,9 +1,9 @@
 // Rewrites the generated tables in README.md: the configuration variables (apps/server's CONFIG_VARIABLES) and the
-// runtime settings (the contract's SETTING_NAMES and SETTING_VARIABLES). Run after `pnpm build`.
+// runtime settings (the contract's SETTING_NAMES and SETTING_VARIABLES) and the admin roles (ROLE_DESCRIPTIONS). Run after `pnpm build`.
 // `--check` only reports whether the README is up to date (exit 1 if not).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { CONFIG_VARIABLES } from '../apps/server/dist/config.js';
-import { SETTING_NAMES, SETTING_VARIABLES } from '../packages/contract/dist/index.js';
+import { ADMIN_ROLES, ROLE_DESCRIPTIONS, SETTING_NAMES, SETTING_VARIABLES } from '../packages/contract/dist/index.js';
 
 const readmeUrl = new URL('../README.md', import.meta.url);
 const readme = readFileSync(readmeUrl, 'utf8');
@@ -32,6 +32,11 @@ next = fill(next, 'settings', [
     const variable = SETTING_VARIABLES[key];
     return `| ${cell(name)} | \`${key}\` | ${variable ? `\`${variable}\`` : '–'} |`;
   }),
+]);
+next = fill(next, 'roles', [
+  '| role | may |',
+  '|---|---|',
+  ...ADMIN_ROLES.map((role) => `| \`${role}\` | ${cell(ROLE_DESCRIPTIONS[role])} |`),
 ]);
 
 if (process.argv.includes('--check')) {

@@ -48,6 +48,8 @@ export interface AppOptions {
   /** A pino logger (start.ts); omitted = no logging (tests). */
   logger?: FastifyBaseLogger;
   trustProxy?: boolean;
+  /** How often an open live stream's sign-in is checked again; default 10 s. */
+  liveRecheckMs?: number;
   /** Open connections to the admin port: in all, and from one address (not applied behind a trusted proxy). */
   connectionLimits?: { total: number; perAddress: number };
 }
@@ -163,7 +165,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       await api.register(defencesRoutes, { services });
       await api.register(probesRoutes, { services });
       await api.register(reportsRoutes, { services });
-      await api.register(liveRoutes, { hub: services.hub });
+      await api.register(liveRoutes, { hub: services.hub, tokens: services.stores.tokens, recheckMs: opts.liveRecheckMs });
     },
     { prefix: API_PREFIX },
   );

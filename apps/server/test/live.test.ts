@@ -8,6 +8,7 @@ import { connect, createServer } from 'node:net';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import WebSocket from 'ws';
 import { LiveHub, type LiveSocket } from '../src/adapters/live-hub.js';
+import { SIGNED_OUT_CLOSE_CODE } from '../src/routes/live.js';
 import { startHarness, type Harness } from './harness.js';
 
 const USER = { username: 'alice', password: 'alice-password' };
@@ -160,6 +161,21 @@ describe('LiveHub', () => {
         .then((ws) => onTestFinished(() => ws.terminate()));
     });
     expect(await first).toEqual({ type: 'hello', sessions: [] });
+  });
+
+  it('closes an open stream once its sign-in ends (sign out everywhere)', async () => {
+    const h = await startHarness({ app: { liveRecheckMs: 100 } });
+    const { token } = await h.login();
+    await h.app.listen({ host: '127.0.0.1', port: 0 });
+    const httpPort = (h.app.server.address() as { port: number }).port;
+    const live = follow(`ws://127.0.0.1:${httpPort}/api/v1/events?token=${token}`);
+    await live.opened;
+    const closed = new Promise<number>((resolve) => live.ws.once('close', (code) => resolve(code)));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(live.ws.readyState).toBe(WebSocket.OPEN); // still signed in: it stays open
+    const out = await h.app.inject({ method: 'DELETE', url: '/api/v1/auth/sessions', headers: { authorization: `Bearer ${token}` } });
+    expect(out.statusCode).toBe(204);
+    expect(await closed).toBe(SIGNED_OUT_CLOSE_CODE);
   });
 
   it('drops a client that does not keep up instead of buffering without limit', async () => {

@@ -11,10 +11,11 @@ export type AdminRole = (typeof ADMIN_ROLES)[number];
 
 /** What each role adds to the one before it (the Admins page and the README show these). */
 export const ROLE_DESCRIPTIONS: { readonly [R in AdminRole]: string } = {
-  viewer: 'Reads everything: live sessions, history, users, settings and reports; changes nothing',
-  operator: 'Also reads and downloads transcripts, disconnects sessions and lifts bans',
-  admin: 'Also manages FTP users, settings, bans, connectivity checks and their own API tokens',
-  owner: 'Also manages admins, their passwords and two-factor sign-in, and the security settings',
+  viewer: 'Watches live sessions and reads history, transcripts, FTP users, settings, bans and reports; changes nothing',
+  operator: 'Also disconnects FTP sessions, lifts bans and runs the connectivity self-test',
+  admin:
+    'Also manages FTP users, settings and customer connectivity checks, reads the audit log and the admins, and has API tokens of their own',
+  owner: 'Also manages admins (roles, passwords, two-factor sign-in), every API token and the security settings',
 };
 
 /** True when `role` may do what `needed` may. */

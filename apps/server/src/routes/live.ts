@@ -2,16 +2,25 @@
  * GET /api/v1/events: the live stream (WebSocket). Authenticated like every protected route; browsers,
  * which cannot set headers on the upgrade, use the session cookie or `?token=`.
  * Listeners are attached synchronously in the handler, as @fastify/websocket requires.
+ * A stream outlives the request that opened it, so its sign-in is checked again every `recheckMs`: a session
+ * signed out, a token revoked or expired, or an admin removed closes the stream (code 4401).
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { LiveHub } from '../adapters/live-hub.js';
+import type { Stores } from '../services.js';
 
 export interface LiveRouteOptions {
   hub: LiveHub;
+  tokens: Stores['tokens'];
+  /** How often an open stream's sign-in is checked; default 10 s. */
+  recheckMs?: number;
 }
 
-export const liveRoutes: FastifyPluginAsyncTypebox<LiveRouteOptions> = async (app, { hub }) => {
+/** WebSocket close code for a stream whose sign-in ended (4000–4999 are the application's). */
+export const SIGNED_OUT_CLOSE_CODE = 4401;
+
+export const liveRoutes: FastifyPluginAsyncTypebox<LiveRouteOptions> = async (app, { hub, tokens, recheckMs = 10_000 }) => {
   app.get(
     '/events',
     {
@@ -23,8 +32,14 @@ export const liveRoutes: FastifyPluginAsyncTypebox<LiveRouteOptions> = async (ap
         querystring: Type.Object({ token: Type.Optional(Type.String({ maxLength: 200 })) }),
       },
     },
-    (socket) => {
+    (socket, req) => {
       hub.attach(socket);
+      const { tokenId } = req.admin!;
+      const timer = setInterval(() => {
+        if (!tokens.isValid(tokenId, Date.now())) socket.close(SIGNED_OUT_CLOSE_CODE, 'Signed out');
+      }, recheckMs);
+      timer.unref();
+      socket.once('close', () => clearInterval(timer));
     },
   );
 };

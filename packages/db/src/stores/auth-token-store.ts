@@ -157,6 +157,12 @@ export function createAuthTokenStore(db: Db) {
     });
   }
 
+  /** True while the token exists and has not expired at `now` (without recording a use). */
+  function isValid(id: string, now: number): boolean {
+    const row = orm.select({ expiresAt: authTokens.expiresAt }).from(authTokens).where(eq(authTokens.id, id)).get();
+    return row !== undefined && (row.expiresAt === null || row.expiresAt > now);
+  }
+
   /** The token's owner and kind, without using it. */
   function owner(id: string): { adminId: number; kind: TokenKind } | null {
     return orm.select({ adminId: authTokens.adminId, kind: authTokens.kind }).from(authTokens).where(eq(authTokens.id, id)).get() ?? null;
@@ -178,7 +184,7 @@ export function createAuthTokenStore(db: Db) {
       .run().changes;
   }
 
-  return { issue, verify, listApi, listSessions, revokeSessions, owner, revoke, purgeExpired };
+  return { issue, verify, isValid, listApi, listSessions, revokeSessions, owner, revoke, purgeExpired };
 }
 
 export type AuthTokenStore = ReturnType<typeof createAuthTokenStore>;
