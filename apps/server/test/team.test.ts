@@ -141,6 +141,20 @@ describe('team administration', () => {
       expect((await login({ username: 'gina', password: 'gina-new-pass-2' })).statusCode).toBe(200);
     });
 
+    it('a stolen session cannot guess the current password: ten tries a minute per admin', async () => {
+      const una = await addAdmin('una', 'viewer');
+      const statuses: number[] = [];
+      for (let i = 0; i < 11; i++) {
+        const res = await inject('POST', '/auth/password', una.headers, { currentPassword: `guess-${i}`, newPassword: 'una-new-password' });
+        statuses.push(res.statusCode);
+      }
+      expect(statuses).toEqual([...Array<number>(10).fill(400), 429]);
+      // Per admin, not per address: another admin from the same address is not affected.
+      const vic = await addAdmin('vic', 'viewer');
+      const other = await inject('POST', '/auth/password', vic.headers, { currentPassword: 'wrong', newPassword: 'vic-new-password' });
+      expect(other.statusCode).toBe(400);
+    });
+
     it("an owner resets another admin's password, which signs them out", async () => {
       const hank = await addAdmin('hank', 'admin');
       const reset = await inject('PATCH', '/admins/hank', await owner(), { password: 'hank-reset-pw-9' });

@@ -141,6 +141,11 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
   const { stores } = services;
   const { tokens, admins } = stores;
   const self = { role: 'viewer', duringTotpEnrolment: true } as const;
+  /** Routes that check a password or code: ten tries a minute per admin, so a stolen session cannot guess on. */
+  const guarded = {
+    ...self,
+    rateLimit: { max: 10, timeWindow: 60_000, hook: 'preHandler', keyGenerator: (req: FastifyRequest) => `admin:${req.admin?.adminId}` },
+  } as const;
 
   app.post(
     '/auth/logout',
@@ -180,7 +185,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
         body: ChangePasswordBody,
         response: { 204: Type.Null() },
       },
-      config: self,
+      config: guarded,
     },
     async (req, reply) => {
       const admin = req.admin!;
@@ -229,7 +234,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
         body: TotpCodeBody,
         response: { 200: RecoveryCodes },
       },
-      config: self,
+      config: guarded,
     },
     async (req) => {
       const admin = req.admin!;
@@ -260,7 +265,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
         body: DisableTotpBody,
         response: { 204: Type.Null() },
       },
-      config: self,
+      config: guarded,
     },
     async (req, reply) => {
       const admin = req.admin!;
