@@ -2,6 +2,7 @@
  * The password rule for FTP accounts and the admin account: at least 8 characters, not one of the ~49,000
  * most common passwords (zxcvbn's list, compared case-insensitively).
  */
+import { randomBytes } from 'node:crypto';
 import { dictionary } from '@zxcvbn-ts/language-common';
 
 export const MIN_PASSWORD_LENGTH = 8;
@@ -16,3 +17,6 @@ export function passwordProblem(password: string): string | null {
   if (common.has(lower)) return 'is one of the most common passwords; choose one that is harder to guess';
   return null;
 }
+
+/** A generated password: 18 random bytes in base64url (24 characters). */
+export const generatePassword = () => randomBytes(18).toString('base64url');

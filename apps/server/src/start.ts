@@ -15,6 +15,7 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger } from './log.js';
 import { ensureProbeFolder } from './probes/folder.js';
 import { defaultHomeDir } from './homes.js';
+import { writePidFile } from './pid-file.js';
 import { createServices } from './services.js';
 import { createTlsProvider, ensureSelfSigned, type TlsProvider } from './tls.js';
 
@@ -40,6 +41,9 @@ export async function start(version: string): Promise<void> {
   });
 
   await mkdir(config.dataDir, { recursive: true });
+  // ferry.pid: `ferry restore` refuses while it names this process (pid-file.ts).
+  const removePidFile = writePidFile(config.dataDir);
+  process.on('exit', removePidFile);
   let db: Db;
   try {
     db = openDb(config.dbFile);
@@ -58,6 +62,7 @@ export async function start(version: string): Promise<void> {
   await ensureProbeFolder(config.dataDir);
   const firstStart = createAdminStore(db).count() === 0;
   const generatedPassword = await ensureAdmin(db, config);
+  if (!firstStart) await warnIfAdminPasswordUnused(db, config, notice);
   const firstFtpAccount = firstStart ? await createFirstFtpAccount(db, config) : null;
 
   const tls = await startTls(config, log);
@@ -148,6 +153,7 @@ export async function start(version: string): Promise<void> {
     services.dispose();
     tls.close();
     closeDb(db);
+    removePidFile();
     notice.info('Ferry stopped');
     log.flush();
     process.exitCode = 0;
@@ -169,6 +175,25 @@ async function ensureAdmin(db: Db, config: Readonly<Config>): Promise<string | n
   const password = config.admin.password ?? randomBytes(18).toString('base64url');
   await admins.create(config.admin.username, password);
   return config.admin.password === null ? password : null;
+}
+
+/**
+ * FERRY_ADMIN_PASSWORD only sets the first admin's password. When it no longer is the password of FERRY_ADMIN_USER's
+ * admin (changed since, or that admin is gone), say so and how to change the password, instead of letting the
+ * operator believe the variable applies. The password itself is never logged.
+ */
+async function warnIfAdminPasswordUnused(db: Db, config: Readonly<Config>, log: Logger): Promise<void> {
+  const { username, password } = config.admin;
+  if (password === null) return;
+  const admins = createAdminStore(db);
+  const admin = admins.getByName(username);
+  if (admin && (await admins.checkPassword(admin.id, password))) return;
+  log.warn(
+    { adminUser: username },
+    `FERRY_ADMIN_PASSWORD only applies at first start, and ${admin ? `admin "${username}" has another password now` : `there is no admin "${username}" (FERRY_ADMIN_USER)`}: ` +
+      `nothing was changed. To change an admin's password, use the Account page or run "ferry admin reset-password ${admin ? username : '<name>'}"; ` +
+      'the variable can be removed.',
+  );
 }
 
 /**

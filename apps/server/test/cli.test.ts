@@ -1,82 +1,88 @@
 /**
- * main.js's command line, as a real process: --help and -h print the usage and every configuration variable and
- * exit 0, an unknown argument exits 2 naming it; neither starts a server nor creates the data dir.
- * Runs the built dist/main.js (`pnpm build` first, as for every test that imports the workspace packages).
+ * The command line's parser and texts (cli.ts), without a process: every command with its arguments, the options,
+ * and the errors that exit 2. test/cli/ runs the built main.js for real.
  */
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { describe, expect, it, type TestContext } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { errorText, helpText, parseArgs, usageText, type CliCommand } from '../src/cli.js';
 import { CONFIG_VARIABLES } from '../src/config.js';
 
-const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  /** The process's working directory: empty unless it created something. */
-  cwd: string;
-  dataDir: string;
-}
-
-/** Runs main.js in an empty temporary directory; kills it if it is still running after 10 s (a server started). */
-async function runMain(args: string[], { onTestFinished }: TestContext): Promise<Run> {
-  const cwd = await mkdtemp(path.join(tmpdir(), 'ferry-cli-'));
-  onTestFinished(() => rm(cwd, { recursive: true, force: true }));
-  const dataDir = path.join(cwd, 'explicit-data');
-  // Port 0 everywhere, so that a regression that starts the server cannot collide with anything.
-  const env = { ...process.env, FERRY_DATA_DIR: dataDir, FERRY_FTP_PORT: '0', FERRY_HTTP_PORT: '0', FERRY_PASV_PORTS: '0-0' };
-  const child = spawn(process.execPath, [MAIN, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  const code = await new Promise<number | null>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (exitCode) => resolve(exitCode));
-  }).finally(() => clearTimeout(timer));
-  return { code, stdout, stderr, cwd, dataDir };
-}
-
-// Concurrent: each test is one short-lived process, and loading the server's modules dominates.
-describe.concurrent('main.js command line', () => {
-  it.for(['--help', '-h'])('%s prints the usage and every configuration variable, exits 0 and creates nothing', async (flag, context) => {
-    expect(existsSync(MAIN), `${MAIN} is missing: run pnpm build`).toBe(true);
-    const run = await runMain([flag], context);
-    expect(run.stderr).toBe('');
-    expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(/^Ferry \d+\.\d+\.\d+/);
-    expect(run.stdout).toContain('Usage: node apps/server/dist/main.js [--help | --version]');
-    for (const variable of CONFIG_VARIABLES) {
-      expect(run.stdout).toContain(
-        `  ${variable.name}  ${variable.default === '(unset)' ? '(unset by default)' : `(default: ${variable.default})`}\n`,
-      );
-    }
-    expect(run.stdout).not.toContain('`');
-    expect(existsSync(run.dataDir)).toBe(false);
-    expect(await readdir(run.cwd)).toEqual([]);
+describe('parseArgs', () => {
+  it.for<[string[], CliCommand]>([
+    [[], { kind: 'serve' }],
+    [['serve'], { kind: 'serve' }],
+    [['help'], { kind: 'help' }],
+    [['--help'], { kind: 'help' }],
+    [['-h'], { kind: 'help' }],
+    [['backup', '--help'], { kind: 'help' }],
+    [['admin', '-h'], { kind: 'help' }],
+    [['--version'], { kind: 'version' }],
+    [['check-config'], { kind: 'check-config' }],
+    [['admin', 'reset-password', 'alice'], { kind: 'admin-reset-password', username: 'alice' }],
+    [['admin', 'disable-2fa', 'bob.smith@example.com'], { kind: 'admin-disable-2fa', username: 'bob.smith@example.com' }],
+    [['backup', 'ferry-2026-12-05.db'], { kind: 'backup', file: 'ferry-2026-12-05.db', force: false }],
+    [['backup', '/backups/ferry.db', '--force'], { kind: 'backup', file: '/backups/ferry.db', force: true }],
+    [['backup', '--force', 'x.db'], { kind: 'backup', file: 'x.db', force: true }],
+    [['backup', '--', '--odd-name.db'], { kind: 'backup', file: '--odd-name.db', force: false }],
+    [['restore', 'ferry-2026-12-05.db'], { kind: 'restore', file: 'ferry-2026-12-05.db' }],
+  ])('%j → %j', ([args, expected]) => {
+    expect(parseArgs(args)).toEqual(expected);
   });
 
-  it.for([
-    { args: ['--bogus'], unknown: '--bogus' },
-    { args: ['serve'], unknown: 'serve' },
-    { args: ['--version', '-x'], unknown: '-x' },
-  ])(
-    'an unknown argument ($unknown in $args) is named with the usage hint, exit 2, nothing created',
-    async ({ args, unknown }, context) => {
-      const run = await runMain(args, context);
-      expect(run.code).toBe(2);
-      expect(run.stdout).toBe('');
-      expect(run.stderr).toContain(`ferry: unknown argument '${unknown}'`);
-      expect(run.stderr).toContain('Usage: node apps/server/dist/main.js [--help | --version]');
-      expect(run.stderr).toContain('--help');
-      expect(existsSync(run.dataDir)).toBe(false);
-      expect(await readdir(run.cwd)).toEqual([]);
-    },
-  );
+  it.for<[string[], string]>([
+    [['bogus'], "unknown command 'bogus'"],
+    [['--bogus'], "unknown option '--bogus'"],
+    [['-x'], "unknown option '-x'"],
+    [['--version', '-x'], "unknown option '-x'"],
+    [['backup', 'x.db', '--forse'], "unknown option '--forse'"],
+    [['--help=yes'], "option '--help' takes no value"],
+    [['admin'], "'admin' needs a subcommand: reset-password or disable-2fa"],
+    [['admin', 'delete', 'alice'], "unknown admin subcommand 'delete' (there are reset-password and disable-2fa)"],
+    [['admin', 'reset-password'], "'admin reset-password' needs <name>: ferry admin reset-password <name>"],
+    [['admin', 'disable-2fa'], "'admin disable-2fa' needs <name>: ferry admin disable-2fa <name>"],
+    [['backup'], "'backup' needs <file>: ferry backup <file> [--force]"],
+    [['restore'], "'restore' needs <file>: ferry restore <file>"],
+    [['admin', 'reset-password', 'alice', 'bob'], "unexpected argument 'bob' after 'admin reset-password'"],
+    [['check-config', 'now'], "unexpected argument 'now' after 'check-config'"],
+    [['serve', 'now'], "unexpected argument 'now' after 'serve'"],
+    [['restore', 'x.db', '--force'], "'--force' only applies to backup"],
+    [['--force'], "'--force' only applies to backup"],
+  ])('%j is an error: %s', ([args, message]) => {
+    expect(parseArgs(args)).toEqual({ kind: 'error', message });
+  });
+});
+
+describe('texts', () => {
+  it('the usage lists every command and the exit codes', () => {
+    const usage = usageText();
+    for (const synopsis of [
+      'serve',
+      'admin reset-password <name>',
+      'admin disable-2fa <name>',
+      'check-config',
+      'backup <file> [--force]',
+      'restore <file>',
+      'help',
+      '-h, --help',
+      '--version',
+    ]) {
+      expect(usage).toMatch(new RegExp(`^  ${synopsis.replace(/[[\]]/g, '\\$&')} `, 'm'));
+    }
+    expect(usage).toContain('Usage: ferry [command] [options]');
+    expect(usage).toContain('node apps/server/dist/main.js [command] [options]');
+    expect(usage).toContain('Exit codes: 0 done; 1 the command failed');
+    expect(Math.max(...usage.split('\n').map((l) => l.length))).toBeLessThanOrEqual(100);
+  });
+
+  it('the help adds every configuration variable; an error names the problem above the usage', () => {
+    const help = helpText('1.2.3');
+    expect(help).toMatch(/^Ferry 1\.2\.3: /);
+    expect(help).toContain(usageText());
+    for (const v of CONFIG_VARIABLES) {
+      expect(help).toContain(`  ${v.name}  ${v.default === '(unset)' ? '(unset by default)' : `(default: ${v.default})`}\n`);
+    }
+    expect(help).not.toContain('`');
+    const error = errorText("unknown command 'bogus'");
+    expect(error).toMatch(/^ferry: unknown command 'bogus'\n\nUsage: ferry/);
+    expect(error).not.toContain('FERRY_DATA_DIR');
+  });
 });

@@ -2,14 +2,13 @@
  * The admin team, by name: everyone from the admin role up may read it; only owners change it. One owner
  * always remains (the store refuses to demote or delete the last one, inside the same transaction).
  */
-import { randomBytes } from 'node:crypto';
 import { Admin, AdminParams, CreateAdminBody, CreatedAdmin, Page, UpdateAdminBody } from '@ferry/contract';
 import { DuplicateError, LastOwnerError, type AdminRecord } from '@ferry/db';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { audit } from '../audit.js';
 import { Errors, invalidField } from '../errors.js';
-import { passwordProblem } from '../passwords.js';
+import { generatePassword, passwordProblem } from '../passwords.js';
 import type { Services } from '../services.js';
 
 export interface AdminsRouteOptions {
@@ -17,9 +16,6 @@ export interface AdminsRouteOptions {
 }
 
 const toDto = ({ id: _id, ...admin }: AdminRecord): Admin => admin;
-
-/** A generated password: 18 random bytes in base64url (24 characters). */
-export const generatePassword = () => randomBytes(18).toString('base64url');
 
 export const adminsRoutes: FastifyPluginAsyncTypebox<AdminsRouteOptions> = async (app, { services }) => {
   const { admins } = services.stores;

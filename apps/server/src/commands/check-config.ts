@@ -1,0 +1,49 @@
+/**
+ * `ferry check-config`: loadConfig exactly as start-up runs it, then a short summary of what Ferry would use.
+ * Reads nothing but the environment (and whether the database exists); creates nothing.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { CONFIG_VARIABLES } from '../config.js';
+import { readConfig, type CommandIo } from './io.js';
+
+export function checkConfig(io: CommandIo): void {
+  const config = readConfig(io);
+  const fixed = config.fixedSettings.values;
+  const defaultOf = (name: string) => CONFIG_VARIABLES.find((v) => v.name === name)?.default ?? '';
+  const port = (p: number) => (p === 0 ? 'any free port' : `port ${p}`);
+  const rows: [string, string][] = [
+    [
+      'Data folder',
+      `${config.dataDir} (database ${path.basename(config.dbFile)}: ${existsSync(config.dbFile) ? 'exists' : 'created at first start'})`,
+    ],
+    [
+      'FTP',
+      `${port(config.ftp.port)} on ${config.ftp.host}, explicit FTPS on the same port; implicit FTPS ${config.ftp.ftpsPort === null ? 'off' : `on ${port(config.ftp.ftpsPort)}`}`,
+    ],
+    ['Admin site', `${port(config.http.port)} on ${config.http.host}${config.http.trustProxy ? ', behind a reverse proxy' : ''}`],
+    [
+      'Passive ports',
+      typeof fixed.passivePorts === 'string'
+        ? `${fixed.passivePorts === '0-0' ? 'any free port' : fixed.passivePorts} (FERRY_PASV_PORTS)`
+        : `as set on the Settings page (default ${defaultOf('FERRY_PASV_PORTS')})`,
+    ],
+    [
+      'Passive address',
+      typeof fixed.passiveAddress === 'string' ? `${fixed.passiveAddress} (FERRY_PASV_ADDRESS)` : 'as set on the Settings page',
+    ],
+    [
+      'TLS',
+      config.tls
+        ? `certificate ${config.tls.certFile}, key ${config.tls.keyFile}`
+        : `a self-signed certificate in ${path.join(config.dataDir, 'tls')} (generated at first start)`,
+    ],
+    [
+      'First admin',
+      `${config.admin.username} (${config.admin.password === null ? 'password generated at first start' : 'password from FERRY_ADMIN_PASSWORD'})`,
+    ],
+    ['Log level', config.logLevel],
+  ];
+  io.out('The configuration is valid.\n');
+  for (const [label, value] of rows) io.out(`  ${label.padEnd(17)}${value}\n`);
+}
