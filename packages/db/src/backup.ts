@@ -81,7 +81,7 @@ export interface RestoreResult {
 /**
  * Puts the backup `source` in place of the database `target`, which no process may have open.
  *
- * First `source` is copied beside `target` and checked there: it must open as SQLite, pass `PRAGMA integrity_check`,
+ * First `source` is copied beside `target` and checked there (the database is not touched if it is refused): it must open as SQLite, pass `PRAGMA integrity_check`,
  * hold Ferry's tables and migrations, and have no migration this build does not know (a newer Ferry's database).
  * Then the current database is kept as `<target>.before-restore-<time>` (its `-wal` moved with it, so it stays
  * complete), a stale `-shm` is deleted, and the checked copy is renamed over `target` in one step. A `-wal` left by a
@@ -92,7 +92,6 @@ export function restoreDatabase(source: string, target: string, now = new Date()
   target = resolve(target);
   if (resolve(source) === target) throw new BackupError('The file to restore is the database itself');
   if (!existsSync(source)) throw new BackupError(`${source} does not exist`);
-  assertNotInUse(target);
 
   const temp = join(dirname(target), `.${basename(target)}.${process.pid}.restoring`);
   removeWithSideFiles(temp);
@@ -108,7 +107,8 @@ export function restoreDatabase(source: string, target: string, now = new Date()
   }
 
   try {
-    // Checked again just before the swap: a server may have started while the copy was checked.
+    // Only now, so that a refused file leaves the database untouched: the check's connection folds a -wal that a
+    // killed server left into the database as it closes, and that database is the one kept below.
     assertNotInUse(target);
     let previous: string | null = null;
     if (existsSync(target)) {
