@@ -3,6 +3,7 @@
  * while it is stopped: the printed password signs in through the API and the old one no longer does, the admin's
  * browser sessions end, two-factor sign-in goes off, and each change leaves an audit entry by "command line".
  */
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -145,6 +146,7 @@ describe('ferry admin', () => {
   it('reset-password while Ferry is stopped; the next start warns that FERRY_ADMIN_PASSWORD no longer applies', async () => {
     expect(await running().stop()).toBe(0);
     system = null;
+    expect(existsSync(path.join(dataDir, 'ferry.pid')), 'a clean stop removes ferry.pid').toBe(false);
     const run = await ferry(['admin', 'reset-password', 'admin']);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
