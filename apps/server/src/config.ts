@@ -67,11 +67,16 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
       "`true`/`false`: whether clients on private networks get the control connection's local address in 227 replies (setting default true). Set `false` in containers, where the local address is the container's. " +
       fixes('passiveLocalForPrivateClients'),
   },
-  { name: 'FERRY_ADMIN_USER', default: 'admin', description: 'Admin account created on first start.' },
+  {
+    name: 'FERRY_ADMIN_USER',
+    default: 'admin',
+    description: 'The first admin (an owner), created on the first start only; add more admins in the admin site.',
+  },
   {
     name: 'FERRY_ADMIN_PASSWORD',
     default: '(unset)',
-    description: 'Its password (8+ characters, not a common password); unset = a strong one is generated and printed once in the log.',
+    description:
+      'Its password (8+ characters, not a common password), used on the first start only: unset = a strong one is generated and printed once in the log. Changing it later changes nothing (a warning says so); use the Account page or `ferry admin reset-password <name>`.',
   },
   {
     name: 'FERRY_FIRST_FTP_USER',
