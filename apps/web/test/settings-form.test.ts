@@ -52,6 +52,14 @@ describe('settings form', () => {
     });
   });
 
+  it('sends the security settings only when an owner changed them', () => {
+    const model = { ...settingsToForm(values), requireTwoFactor: true, banner: 'Hello' };
+    expect(settingsPatch(model, values, {})).toEqual({ ok: true, body: { requireTwoFactor: true, banner: 'Hello' } });
+    // Below the owner role the security inputs are read-only: the rest saves without them.
+    const admin = { ...settingsToForm(values), banner: 'Hello' };
+    expect(settingsPatch(admin, values, {})).toEqual({ ok: true, body: { banner: 'Hello' } });
+  });
+
   it('reports unusable values under their setting keys', () => {
     const model = settingsToForm(values);
     model.maxSessions = 'many';

@@ -7,6 +7,8 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly field?: string,
+    /** TOTP_INVALID: wrong codes left before two-factor sign-in is locked. */
+    readonly remainingAttempts?: number,
   ) {
     super(message);
     this.name = 'ApiError';
@@ -17,7 +19,13 @@ export class ApiError extends Error {
 export function toApiError(status: number, body: unknown): ApiError {
   const error = (body as Partial<ErrorBody> | null)?.error;
   if (error && typeof error.code === 'string' && typeof error.message === 'string') {
-    return new ApiError(status, error.code, error.message, typeof error.field === 'string' ? error.field : undefined);
+    return new ApiError(
+      status,
+      error.code,
+      error.message,
+      typeof error.field === 'string' ? error.field : undefined,
+      typeof error.remainingAttempts === 'number' ? error.remainingAttempts : undefined,
+    );
   }
   const fallback =
     status === 401 ? 'Please sign in.' : status >= 500 ? 'The server had a problem. Try again.' : `Request failed (HTTP ${status}).`;

@@ -1,4 +1,6 @@
 import type {
+  Admin,
+  AdminSession,
   ApiToken,
   AuditEntry,
   Ban,
@@ -7,11 +9,14 @@ import type {
   CreatedToken,
   CreateProbeBody,
   CreateTokenBody,
+  CreateAdminBody,
+  CreatedAdmin,
   CreateUserBody,
   Finding,
   HistoryFilters,
   HistoryItem,
   LiveSession,
+  LoginBody,
   LoginReply,
   Me,
   Overview,
@@ -19,13 +24,16 @@ import type {
   PassivePreview,
   Probe,
   ProbeDetail,
+  RecoveryCodes,
   ServerInfo,
   SessionHistoryQuery,
   SessionRecord,
   Settings,
+  TotpEnrolment,
   TrafficQuery,
   TrafficReport,
   TranscriptLine,
+  UpdateAdminBody,
   UpdateSettingsBody,
   UpdateUserBody,
   User,
@@ -49,6 +57,8 @@ export class Api {
   csrfToken: string | null = null;
   /** Called on a 401 from anything but the sign-in request itself. */
   onUnauthorized: () => void = () => {};
+  /** Called on a 403 APP_TOTP_ENROLMENT_REQUIRED: two-factor sign-in became required while signed in. */
+  onEnrolmentRequired: () => void = () => {};
 
   constructor(private readonly fetcher: typeof fetch = (...args) => fetch(...args)) {}
 
@@ -78,18 +88,34 @@ export class Api {
     }
     if (!response.ok) {
       if (response.status === 401 && path !== '/auth/login') this.onUnauthorized();
-      throw toApiError(response.status, parsed);
+      const error = toApiError(response.status, parsed);
+      if (error.code === 'APP_TOTP_ENROLMENT_REQUIRED') this.onEnrolmentRequired();
+      throw error;
     }
     return parsed as T;
   }
 
   // ---------- auth ----------
-  login = (username: string, password: string) => this.request<LoginReply>('POST', '/auth/login', { username, password });
+  login = (body: LoginBody) => this.request<LoginReply>('POST', '/auth/login', body);
   logout = () => this.request<void>('POST', '/auth/logout');
   me = () => this.request<Me>('GET', '/auth/me');
+  changePassword = (currentPassword: string, newPassword: string) =>
+    this.request<void>('POST', '/auth/password', { currentPassword, newPassword });
+  startTotp = () => this.request<TotpEnrolment>('POST', '/auth/totp');
+  confirmTotp = (code: string) => this.request<RecoveryCodes>('POST', '/auth/totp/confirm', { code });
+  disableTotp = (password: string) => this.request<void>('DELETE', '/auth/totp', { password });
+  browserSessions = async () => itemsOf(await this.request<PageOf<AdminSession>>('GET', '/auth/sessions'));
+  endBrowserSession = (id: string) => this.request<void>('DELETE', `/auth/sessions/${encodeURIComponent(id)}`);
+  signOutEverywhere = () => this.request<void>('DELETE', '/auth/sessions');
   tokens = async () => itemsOf(await this.request<ApiToken[] | PageOf<ApiToken>>('GET', '/auth/tokens'));
   createToken = (body: CreateTokenBody) => this.request<CreatedToken>('POST', '/auth/tokens', body);
   revokeToken = (id: string) => this.request<void>('DELETE', `/auth/tokens/${encodeURIComponent(id)}`);
+
+  // ---------- admins ----------
+  admins = async () => itemsOf(await this.request<PageOf<Admin>>('GET', '/admins'));
+  createAdmin = (body: CreateAdminBody) => this.request<CreatedAdmin>('POST', '/admins', body);
+  updateAdmin = (username: string, body: UpdateAdminBody) => this.request<Admin>('PATCH', `/admins/${encodeURIComponent(username)}`, body);
+  deleteAdmin = (username: string) => this.request<void>('DELETE', `/admins/${encodeURIComponent(username)}`);
 
   // ---------- users ----------
   users = (query: { q?: string; limit?: number; cursor?: string | null }) =>

@@ -1,6 +1,7 @@
-import type { Me } from '@ferry/contract';
+import type { LoginBody, Me } from '@ferry/contract';
 import type { Api } from './api.js';
 import { ApiError } from './api-errors.js';
+import { abilitiesOf } from './roles.js';
 
 export type AuthStatus = 'checking' | 'signed-out' | 'signed-in';
 
@@ -12,9 +13,14 @@ export class Auth {
   expired = $state(false);
   /** Set when /auth/me itself failed for another reason than 401 (server unreachable). */
   problem = $state<string | null>(null);
+  /** Recovery codes left after a sign-in that used one (for a reminder to make new ones); null otherwise. */
+  recoveryCodesLeft = $state<number | null>(null);
+  /** What the signed-in admin's role lets the dashboard offer. */
+  readonly can = $derived(abilitiesOf(this.me?.role ?? null));
 
   constructor(private readonly api: Api) {
     api.onUnauthorized = () => this.#lost();
+    api.onEnrolmentRequired = () => void this.refresh().catch(() => undefined);
   }
 
   async connect(): Promise<void> {
@@ -30,9 +36,20 @@ export class Auth {
     }
   }
 
-  /** Throws ApiError (401: wrong credentials; 429: too many attempts). */
-  async login(username: string, password: string): Promise<void> {
-    await this.api.login(username, password);
+  /**
+   * Throws ApiError: 401 APP_BAD_CREDENTIALS (wrong password), TOTP_REQUIRED (send a code too), TOTP_INVALID
+   * (with remainingAttempts); 429 TOTP_LOCKED or too many attempts.
+   */
+  async login(body: LoginBody): Promise<void> {
+    const reply = await this.api.login(body);
+    this.api.csrfToken = reply.csrfToken;
+    const me = await this.api.me();
+    this.#signedIn(me);
+    this.recoveryCodesLeft = reply.recoveryCodesLeft ?? null;
+  }
+
+  /** Reads /auth/me again (after two-factor sign-in was turned on or off). */
+  async refresh(): Promise<void> {
     this.#signedIn(await this.api.me());
   }
 
@@ -43,8 +60,18 @@ export class Auth {
       this.api.csrfToken = null;
       this.me = null;
       this.expired = false;
+      this.recoveryCodesLeft = null;
       this.status = 'signed-out';
     }
+  }
+
+  /** After the server already ended this session (sign out everywhere): back to the sign-in page, without a request. */
+  signedOut(): void {
+    this.api.csrfToken = null;
+    this.me = null;
+    this.expired = false;
+    this.recoveryCodesLeft = null;
+    this.status = 'signed-out';
   }
 
   #signedIn(me: Me): void {

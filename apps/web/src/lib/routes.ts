@@ -16,6 +16,8 @@ export const ROUTES = [
   { name: 'bans', pattern: '/settings/bans' },
   { name: 'audit', pattern: '/settings/audit' },
   { name: 'tokens', pattern: '/settings/tokens' },
+  { name: 'admins', pattern: '/admins' },
+  { name: 'account', pattern: '/account' },
 ] as const satisfies readonly RouteDef[];
 
 export type RouteName = (typeof ROUTES)[number]['name'];
@@ -37,4 +39,6 @@ export const paths = {
   bans: () => '/settings/bans',
   audit: () => '/settings/audit',
   tokens: () => '/settings/tokens',
+  admins: () => '/admins',
+  account: () => '/account',
 };

@@ -45,7 +45,8 @@ export type SettingsResult = { ok: true; body: UpdateSettingsBody } | { ok: fals
 
 /**
  * The PATCH body: only settings that changed and are not fixed by an environment variable,
- * or field errors for values that cannot be sent.
+ * or field errors for values that cannot be sent. (Unchanged security settings are never sent, so an admin
+ * below the owner role, whose security inputs are read-only, saves the rest without a 403.)
  */
 export function settingsPatch(model: SettingsFormModel, current: SettingsValues, fixed: Record<string, string>): SettingsResult {
   const errors: Record<string, string> = {};
@@ -76,6 +77,8 @@ export function settingsPatch(model: SettingsFormModel, current: SettingsValues,
     'tlsData',
     'requireTlsSessionResumption',
     'displayTimeZone',
+    'requireTwoFactor',
+    'viewersDownloadTranscripts',
   ] as const) {
     next[key] = model[key];
   }

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { abilitiesOf, roleLabel, roleNeededFor, rolesUpTo } from '../src/lib/roles.js';
+
+describe('abilitiesOf', () => {
+  it.each([
+    ['viewer', []],
+    ['operator', ['disconnect', 'liftBans', 'selfTest']],
+    [
+      'admin',
+      ['disconnect', 'liftBans', 'selfTest', 'editUsers', 'editSettings', 'manageProbes', 'readAudit', 'readAdmins', 'manageTokens'],
+    ],
+    [
+      'owner',
+      [
+        'disconnect',
+        'liftBans',
+        'selfTest',
+        'editUsers',
+        'editSettings',
+        'manageProbes',
+        'readAudit',
+        'readAdmins',
+        'manageTokens',
+        'manageAdmins',
+        'editSecurity',
+      ],
+    ],
+  ] as const)('%s may do exactly %j', (role, allowed) => {
+    const can = abilitiesOf(role);
+    const granted = Object.entries(can)
+      .filter(([, yes]) => yes)
+      .map(([ability]) => ability);
+    expect(granted.sort()).toEqual([...allowed].sort());
+  });
+
+  it('gives nobody signed in nothing', () => {
+    expect(Object.values(abilitiesOf(null)).some(Boolean)).toBe(false);
+  });
+});
+
+describe('roles', () => {
+  it('names the lowest role an ability needs', () => {
+    expect(roleNeededFor('editUsers')).toBe('admin');
+    expect(roleNeededFor('disconnect')).toBe('operator');
+    expect(roleNeededFor('editSecurity')).toBe('owner');
+  });
+
+  it('lets a role hand on its own role and those below it', () => {
+    expect(rolesUpTo('viewer')).toEqual(['viewer']);
+    expect(rolesUpTo('admin')).toEqual(['viewer', 'operator', 'admin']);
+    expect(rolesUpTo('owner')).toEqual(['viewer', 'operator', 'admin', 'owner']);
+  });
+
+  it('capitalises role names for labels', () => {
+    expect(roleLabel('operator')).toBe('Operator');
+  });
+});
