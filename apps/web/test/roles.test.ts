@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { abilitiesOf, roleLabel, roleNeededFor, rolesUpTo } from '../src/lib/roles.js';
+import { abilitiesOf, mayDownloadTranscripts, roleLabel, roleNeededFor, rolesUpTo } from '../src/lib/roles.js';
 
 describe('abilitiesOf', () => {
   it.each([
@@ -49,6 +49,13 @@ describe('roles', () => {
     expect(rolesUpTo('viewer')).toEqual(['viewer']);
     expect(rolesUpTo('admin')).toEqual(['viewer', 'operator', 'admin']);
     expect(rolesUpTo('owner')).toEqual(['viewer', 'operator', 'admin', 'owner']);
+  });
+
+  it('lets viewers download transcripts only while the setting allows it', () => {
+    expect(mayDownloadTranscripts('viewer', false)).toBe(false);
+    expect(mayDownloadTranscripts('viewer', true)).toBe(true);
+    expect(mayDownloadTranscripts('operator', false)).toBe(true);
+    expect(mayDownloadTranscripts(null, true)).toBe(false);
   });
 
   it('capitalises role names for labels', () => {

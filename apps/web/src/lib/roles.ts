@@ -56,5 +56,9 @@ export const roleNeededFor = (ability: keyof Abilities): AdminRole => NEEDS[abil
 /** The roles `role` may hand on (to an API token): its own and every one below it. */
 export const rolesUpTo = (role: AdminRole): AdminRole[] => ADMIN_ROLES.filter((r) => roleAtLeast(role, r));
 
+/** Transcript downloads: operators and up always; viewers only while the owner's setting allows it. */
+export const mayDownloadTranscripts = (role: AdminRole | null, viewersDownloadTranscripts: boolean): boolean =>
+  role !== null && (roleAtLeast(role, 'operator') || viewersDownloadTranscripts);
+
 /** "Viewer", "Operator", … for labels. */
 export const roleLabel = (role: AdminRole): string => role.charAt(0).toUpperCase() + role.slice(1);
