@@ -3,6 +3,8 @@
  * page; the operator sets up two-factor sign-in on the Account page (the code computed from the secret the page
  * shows), signs in again with password and code, sees a live FTP session, cannot edit FTP users (the editor says
  * so, and the API answers 403), and disconnects the session; the owner's audit log then shows both admins' actions.
+ * Last, the owner sets up their own two-factor sign-in and requires it of everyone: a new viewer then sees only the
+ * set-up until it is done, and afterwards a dashboard without controls that change anything.
  */
 import { readFile } from 'node:fs/promises';
 import { Client } from 'basic-ftp';
@@ -13,6 +15,8 @@ import { collectPageErrors, newPage, openDashboard, saveScreenshot } from '../su
 import { startSystem, type System } from '../support/start-system.js';
 
 const OPERATOR = 'olga-operator';
+const VIEWER = 'vera-viewer';
+const VIEWER_PASSWORD = 'Vera-reads-only-7';
 const FTP_USER = 'team-tom';
 const FTP_PASSWORD = 'tom-secret-42';
 const POLL = { timeout: 15_000, interval: 200 };
@@ -229,6 +233,69 @@ describe('team administration', () => {
     } finally {
       await phone.context().close();
     }
+  });
+
+  it('shows only the two-factor set-up to admins without it, once an owner with it requires it', async () => {
+    const created = await system.api('POST', '/api/v1/admins', { username: VIEWER, role: 'viewer', password: VIEWER_PASSWORD });
+    expect(created.status).toBe(201);
+    await nav(owner, 'Settings').click();
+    await owner.getByRole('navigation', { name: 'Settings sections' }).getByRole('link', { name: 'Server' }).click();
+    // Requiring it of everyone starts with oneself: until then the switch is off limits, with a link to Account.
+    const require = owner.getByLabel('Require two-factor sign-in for all admins');
+    await require.waitFor();
+    expect(await require.isDisabled()).toBe(true);
+    await owner.getByRole('link', { name: 'Account page' }).click();
+    await owner.getByRole('button', { name: 'Set up two-factor sign-in' }).click();
+    const ownerSecret = (await owner.getByTestId('totp-secret').innerText()).trim();
+    await owner.getByLabel('Code from the app').fill(TOTP.generate({ secret: Secret.fromBase32(ownerSecret) }));
+    await owner.getByRole('button', { name: 'Turn on two-factor sign-in' }).click();
+    await owner.getByRole('button', { name: 'I have saved them' }).click();
+    await owner.getByText('10 recovery codes left').waitFor();
+
+    await nav(owner, 'Settings').click();
+    await require.check();
+    await owner.getByRole('button', { name: 'Save settings' }).click();
+    await expect.poll(() => owner.getByRole('status').filter({ hasText: 'Settings saved' }).count(), POLL).toBe(1);
+    await owner.getByRole('heading', { name: 'Security' }).scrollIntoViewIfNeeded();
+    await saveScreenshot(owner, 'team-10-security-settings');
+
+    // A viewer signing in now sees only the set-up (and Sign out); the API refuses everything else meanwhile.
+    const viewer = await newPage(browser);
+    const viewerErrors = collectPageErrors(viewer);
+    try {
+      await viewer.goto(`${system.httpUrl}/`);
+      await viewer.getByLabel('Username').fill(VIEWER);
+      await viewer.getByLabel('Password').fill(VIEWER_PASSWORD);
+      await viewer.getByRole('button', { name: 'Sign in' }).click();
+      await viewer.getByRole('heading', { name: 'Set up two-factor sign-in', level: 1 }).waitFor();
+      expect(await viewer.getByRole('navigation', { name: 'Main' }).count()).toBe(0);
+      const refused = await viewer.evaluate(async () => (await fetch('/api/v1/sessions')).json());
+      expect(refused).toMatchObject({ error: { code: 'APP_TOTP_ENROLMENT_REQUIRED' } });
+      const viewerSecret = (await viewer.getByTestId('totp-secret').innerText()).trim();
+      await saveScreenshot(viewer, 'team-11-enrolment-required');
+
+      const code = TOTP.generate({ secret: Secret.fromBase32(viewerSecret) });
+      await viewer.getByLabel('Code from the app').fill(code);
+      await viewer.getByRole('button', { name: 'Turn on two-factor sign-in' }).click();
+      await expect.poll(() => viewer.getByRole('list', { name: 'Recovery codes' }).getByRole('listitem').count(), POLL).toBe(10);
+      await viewer.getByRole('button', { name: 'I have saved them' }).click();
+      await viewer.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
+      // A viewer changes nothing: no Admins, no new users, read-only settings without the save button.
+      expect(await nav(viewer, 'Admins').count()).toBe(0);
+      await nav(viewer, 'Users').click();
+      await viewer.getByRole('heading', { name: 'Users', level: 1 }).waitFor();
+      expect(await viewer.getByRole('link', { name: '+ New user' }).count()).toBe(0);
+      await nav(viewer, 'Get connected').click();
+      await viewer.getByRole('heading', { name: 'Self-test' }).waitFor();
+      expect(await viewer.getByRole('button', { name: 'Run self-test' }).count()).toBe(0);
+      expect(viewerErrors).toEqual([]);
+    } finally {
+      await viewer.context().close();
+    }
+
+    // The owner, with two-factor sign-in, keeps the whole dashboard.
+    await owner.reload();
+    await owner.getByRole('heading', { name: 'Settings', level: 1 }).waitFor();
     expect(ownerErrors).toEqual([]);
     expect(operatorErrors).toEqual([]);
   });
