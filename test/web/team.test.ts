@@ -34,6 +34,8 @@ let operatorPassword = '';
 let secret = '';
 /** The 30-second step whose code turned two-factor sign-in on: the server refuses it a second time. */
 let usedStep = 0;
+/** The operator's recovery codes, as the page showed them once. */
+let recoveryCodes: string[] = [];
 let ftp: Client | null = null;
 
 /** A main navigation link by its label (Live sessions carries a count after it). */
@@ -49,7 +51,8 @@ async function ftpSessionIds(): Promise<string[]> {
 
 describe('team administration', () => {
   beforeAll(async () => {
-    system = await startSystem();
+    // Every admin here signs in several times within a minute: more than the default 10 attempts per address.
+    system = await startSystem({ env: { FERRY_LOGIN_RATE_LIMIT: '100' } });
     const created = await system.api('POST', '/api/v1/users', { username: FTP_USER, password: FTP_PASSWORD });
     expect(created.status).toBe(201);
     ({ browser, page: owner, pageErrors: ownerErrors } = await openDashboard(system));
@@ -114,6 +117,7 @@ describe('team administration', () => {
     const codes = operator.getByRole('list', { name: 'Recovery codes' }).getByRole('listitem');
     await expect.poll(() => codes.count(), POLL).toBe(10);
     const shown = await codes.allInnerTexts();
+    recoveryCodes = shown.map((code) => code.trim());
     const download = operator.waitForEvent('download');
     await operator.getByRole('link', { name: 'Download as text' }).click();
     const file = await readFile((await (await download).path())!, 'utf8');
@@ -193,6 +197,36 @@ describe('team administration', () => {
     await saveScreenshot(operator, 'team-6-disconnected');
     ftp.close();
     ftp = null;
+  });
+
+  it('signs the operator in with a recovery code instead, and says how many are left', async () => {
+    await operator.getByRole('navigation', { name: 'Main' }).getByRole('button', { name: 'Sign out', exact: true }).click();
+    await operator.getByLabel('Username').fill(OPERATOR);
+    await operator.getByLabel('Password').fill(operatorPassword);
+    await operator.getByRole('button', { name: 'Sign in' }).click();
+    await operator.getByRole('button', { name: 'Use a recovery code instead' }).click();
+    await operator.getByLabel('Recovery code').fill(recoveryCodes[0]!);
+    await operator.getByRole('button', { name: 'Verify and sign in' }).click();
+    await expect.poll(() => operator.getByRole('status').filter({ hasText: 'You signed in with a recovery code' }).count(), POLL).toBe(1);
+    expect(await operator.getByRole('status').filter({ hasText: 'recovery code' }).first().innerText()).toContain('9 codes are left');
+    await saveScreenshot(operator, 'team-6b-recovery-code-used');
+  });
+
+  it('lets the owner make an API token with a lower role and the proposed 90-day expiry', async () => {
+    await nav(owner, 'Settings').click();
+    await owner.getByRole('navigation', { name: 'Settings sections' }).getByRole('link', { name: 'API tokens' }).click();
+    expect(await owner.getByLabel('Expires after').inputValue()).toBe('90');
+    expect(await owner.getByLabel('Role').locator('option').allInnerTexts()).toEqual(['Viewer', 'Operator', 'Admin', 'Owner']);
+    await owner.getByLabel('Name').fill('monitoring');
+    await owner.getByLabel('Role').selectOption('viewer');
+    await owner.getByRole('button', { name: 'Create token' }).click();
+    const row = owner.getByRole('row').filter({ hasText: 'monitoring' });
+    await expect.poll(() => row.count(), POLL).toBe(1);
+    expect(await row.locator('td[data-label="Role"]').innerText()).toBe('Viewer');
+    expect(await row.locator('td[data-label="Created by"]').innerText()).toBe(system.adminUser);
+    const expires = Date.parse((await row.locator('td[data-label="Expires"]').innerText()).replace(' UTC', 'Z').replace(' ', 'T'));
+    expect(Math.abs(expires - (Date.now() + 90 * 86_400_000))).toBeLessThan(5 * 60_000);
+    await saveScreenshot(owner, 'team-6c-api-token');
   });
 
   it("shows both admins' actions in the owner's audit log", async () => {
