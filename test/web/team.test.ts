@@ -195,7 +195,7 @@ describe('team administration', () => {
     await dialog.getByRole('button', { name: 'Disconnect' }).click();
     await expect.poll(() => ftpSessionIds(), POLL).toEqual([]);
     await saveScreenshot(operator, 'team-6-disconnected');
-    ftp.close();
+    ftp?.close();
     ftp = null;
   });
 
