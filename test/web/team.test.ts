@@ -333,4 +333,59 @@ describe('team administration', () => {
     expect(ownerErrors).toEqual([]);
     expect(operatorErrors).toEqual([]);
   });
+
+  it('lets the owner change roles, reset a password, turn off two-factor and delete, but not demote the last owner', async () => {
+    await nav(owner, 'Admins').click();
+    const row = (name: string) => owner.getByRole('row').filter({ has: owner.getByRole('cell', { name: new RegExp(`^${name}`) }) });
+    const dialog = owner.getByRole('dialog');
+
+    // The last owner stays an owner: the API's APP_LAST_OWNER message shows in the dialog.
+    await row(system.adminUser)
+      .getByRole('button', { name: /^Role…/ })
+      .click();
+    await dialog.getByLabel('New role').selectOption('admin');
+    await dialog.getByRole('button', { name: 'Change role' }).click();
+    await expect.poll(() => dialog.getByRole('alert').innerText(), POLL).toMatch(/owner/i);
+    await saveScreenshot(owner, 'team-12-last-owner');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+
+    await row(OPERATOR)
+      .getByRole('button', { name: /^Role…/ })
+      .click();
+    await dialog.getByLabel('New role').selectOption('admin');
+    await dialog.getByRole('button', { name: 'Change role' }).click();
+    await expect.poll(() => row(OPERATOR).locator('td[data-label="Role"]').innerText(), POLL).toBe('Admin');
+
+    await row(OPERATOR)
+      .getByRole('button', { name: /^Reset password…/ })
+      .click();
+    await dialog.getByRole('button', { name: 'Generate' }).click();
+    await dialog.getByRole('button', { name: 'Set password' }).click();
+    const reset = (await owner.getByTestId('reset-password').innerText()).trim();
+    expect(reset).toMatch(/^[A-Za-z0-9_-]{24}$/);
+    const signIn = await fetch(`${system.httpUrl}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: OPERATOR, password: reset }),
+    });
+    expect((await signIn.json()).error.code).toBe('TOTP_REQUIRED'); // the new password is right; the code is next
+
+    await row(OPERATOR)
+      .getByRole('button', { name: /^Turn off two-factor…/ })
+      .click();
+    await dialog.getByRole('button', { name: 'Turn off two-factor' }).click();
+    await expect.poll(() => row(OPERATOR).locator('td[data-label="Two-factor"]').innerText(), POLL).toBe('Off');
+
+    await row(VIEWER)
+      .getByRole('button', { name: /^Delete…/ })
+      .click();
+    await dialog.getByRole('button', { name: 'Delete admin' }).click();
+    await expect.poll(() => row(VIEWER).count(), POLL).toBe(0);
+    const admins = await system.api('GET', '/api/v1/admins');
+    expect(admins.body.items.map((a: { username: string; role: string }) => `${a.username}:${a.role}`).sort()).toEqual([
+      `${system.adminUser}:owner`,
+      `${OPERATOR}:admin`,
+    ]);
+    expect(ownerErrors).toEqual([]);
+  });
 });
