@@ -13,6 +13,8 @@ export class AppError extends Error {
     readonly field?: string,
     /** TOTP_INVALID: codes left before sign-in is locked. */
     readonly remainingAttempts?: number,
+    /** TOTP_LOCKED: when codes are accepted again. */
+    readonly lockedUntil?: number,
   ) {
     super(message);
     this.name = 'AppError';
@@ -37,6 +39,17 @@ export const totpInvalid = (remainingAttempts: number, field: 'totp' | 'recovery
     remainingAttempts,
   );
 
+/** Too many wrong two-factor codes in a row: 429 until `lockedUntil`. */
+export const totpLocked = (lockedUntil: number) =>
+  new AppError(
+    'TOTP_LOCKED',
+    `Too many wrong codes; two-factor sign-in is locked until ${new Date(lockedUntil).toISOString()}`,
+    429,
+    undefined,
+    undefined,
+    lockedUntil,
+  );
+
 /** A 400 for a field that passed the schema but is still wrong (e.g. an invalid CIDR). */
 export const invalidField = (field: string, message: string) => new AppError('APP_VALIDATION', message, 400, field);
 
@@ -56,7 +69,6 @@ export const Errors = {
   SettingFixed: (key: string, variable: string) =>
     new AppError('APP_SETTING_FIXED', `${key} is fixed by the environment variable ${variable}`, 409, key),
   TotpRequired: createError('TOTP_REQUIRED', 'Enter the code of your authenticator app (or a recovery code)', 401),
-  TotpLocked: createError('TOTP_LOCKED', 'Too many wrong codes; two-factor sign-in is locked until %s', 429),
   TotpEnrolmentRequired: createError(
     'APP_TOTP_ENROLMENT_REQUIRED',
     'Two-factor sign-in is required for every admin: set it up first (POST /api/v1/auth/totp)',

@@ -23,7 +23,11 @@ export function fieldOf(issue: ValidationIssue | undefined): string | undefined 
   return name || undefined;
 }
 
-function send(reply: FastifyReply, status: number, body: { code: string; message: string; field?: string; remainingAttempts?: number }) {
+function send(
+  reply: FastifyReply,
+  status: number,
+  body: { code: string; message: string; field?: string; remainingAttempts?: number; lockedUntil?: number },
+) {
   return reply.code(status).type('application/json; charset=utf-8').send({ error: body });
 }
 
@@ -35,6 +39,7 @@ export function errorHandler(onServerError: () => void) {
         message: error.message,
         ...(error.field ? { field: error.field } : {}),
         ...(error.remainingAttempts === undefined ? {} : { remainingAttempts: error.remainingAttempts }),
+        ...(error.lockedUntil === undefined ? {} : { lockedUntil: error.lockedUntil }),
       });
     }
     if (error.validation) {

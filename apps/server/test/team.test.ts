@@ -226,6 +226,7 @@ describe('team administration', () => {
       const fifth = await login({ username: 'jay', password: jay.password, totp: bad });
       expect(fifth.statusCode).toBe(429);
       expect(fifth.json().error.code).toBe('TOTP_LOCKED');
+      expect(fifth.json().error.lockedUntil).toBeGreaterThan(Date.now() + 14 * 60_000);
       // Locked: even the right code is refused until the lock ends.
       const right = await login({ username: 'jay', password: jay.password, totp: nextCode(secret) });
       expect(right.statusCode).toBe(429);

@@ -36,13 +36,12 @@ describe('normaliseCode', () => {
 
 describe('lockEnd', () => {
   it("reads the lock's end from a TOTP_LOCKED reply", () => {
-    const error = toApiError(429, {
-      error: { code: 'TOTP_LOCKED', message: 'Too many wrong codes; two-factor sign-in is locked until 2026-12-05T01:15:00.000Z' },
-    });
-    expect(lockEnd(error)).toBe(Date.parse('2026-12-05T01:15:00.000Z'));
+    const lockedUntil = Date.parse('2026-12-05T01:15:00.000Z');
+    const error = toApiError(429, { error: { code: 'TOTP_LOCKED', message: 'Too many wrong codes', lockedUntil } });
+    expect(lockEnd(error)).toBe(lockedUntil);
   });
 
-  it('is null for other errors and for a message without a time', () => {
+  it('is null for other errors and for a reply without the time', () => {
     expect(lockEnd(new ApiError(401, 'TOTP_INVALID', 'Wrong code'))).toBeNull();
     expect(lockEnd(new ApiError(429, 'TOTP_LOCKED', 'Locked'))).toBeNull();
     expect(lockEnd(new Error('x'))).toBeNull();

@@ -23,6 +23,7 @@ export const ErrorBody = Type.Object({
     remainingAttempts: Type.Optional(
       Type.Integer({ minimum: 0, description: 'Two-factor codes left before sign-in is locked (TOTP_INVALID)' }),
     ),
+    lockedUntil: Type.Optional({ ...Timestamp, description: 'When two-factor sign-in is open again (TOTP_LOCKED)' }),
   }),
 });
 export type ErrorBody = Static<typeof ErrorBody>;

@@ -25,7 +25,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { audit } from '../audit.js';
-import { Errors, invalidField, totpInvalid } from '../errors.js';
+import { Errors, invalidField, totpInvalid, totpLocked } from '../errors.js';
 import { passwordProblem } from '../passwords.js';
 import { csrfTokenFor, SESSION_COOKIE } from '../plugins/auth.js';
 import type { Services, Stores } from '../services.js';
@@ -113,7 +113,7 @@ export const loginRoutes: FastifyPluginAsyncTypebox<LoginRouteOptions> = async (
     if (!state?.secret) return false;
     if (state.lockedUntil !== null && state.lockedUntil > now) {
       failed('two-factor sign-in locked');
-      throw Errors.TotpLocked(new Date(state.lockedUntil).toISOString());
+      throw totpLocked(state.lockedUntil);
     }
     if (body.totp === undefined && body.recoveryCode === undefined) throw Errors.TotpRequired();
     const field = body.totp !== undefined ? 'totp' : 'recoveryCode';
@@ -125,7 +125,7 @@ export const loginRoutes: FastifyPluginAsyncTypebox<LoginRouteOptions> = async (
     }
     const failure = admins.recordTotpFailure(admin.id, now);
     failed(field === 'totp' ? 'wrong two-factor code' : 'wrong recovery code');
-    if (failure.lockedUntil !== null) throw Errors.TotpLocked(new Date(failure.lockedUntil).toISOString());
+    if (failure.lockedUntil !== null) throw totpLocked(failure.lockedUntil);
     throw totpInvalid(failure.remainingAttempts, field);
   }
 };
@@ -241,11 +241,11 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
       const state = admins.totpState(admin.adminId);
       const now = Date.now();
       if (!state?.pendingSecret) throw invalidField('code', 'Start with POST /auth/totp: there is no set-up to confirm');
-      if (state.lockedUntil !== null && state.lockedUntil > now) throw Errors.TotpLocked(new Date(state.lockedUntil).toISOString());
+      if (state.lockedUntil !== null && state.lockedUntil > now) throw totpLocked(state.lockedUntil);
       const step = totpStep(state.pendingSecret, req.body.code, now);
       if (step === null) {
         const failure = admins.recordTotpFailure(admin.adminId, now);
-        if (failure.lockedUntil !== null) throw Errors.TotpLocked(new Date(failure.lockedUntil).toISOString());
+        if (failure.lockedUntil !== null) throw totpLocked(failure.lockedUntil);
         throw invalidField('code', `Wrong code: check the phone's clock; ${failure.remainingAttempts} tries left`);
       }
       const recoveryCodes = newRecoveryCodes();

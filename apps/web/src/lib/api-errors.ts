@@ -9,6 +9,8 @@ export class ApiError extends Error {
     readonly field?: string,
     /** TOTP_INVALID: wrong codes left before two-factor sign-in is locked. */
     readonly remainingAttempts?: number,
+    /** TOTP_LOCKED: when codes are accepted again. */
+    readonly lockedUntil?: number,
   ) {
     super(message);
     this.name = 'ApiError';
@@ -25,6 +27,7 @@ export function toApiError(status: number, body: unknown): ApiError {
       error.message,
       typeof error.field === 'string' ? error.field : undefined,
       typeof error.remainingAttempts === 'number' ? error.remainingAttempts : undefined,
+      typeof error.lockedUntil === 'number' ? error.lockedUntil : undefined,
     );
   }
   const fallback =

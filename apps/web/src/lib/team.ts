@@ -22,11 +22,10 @@ export function normaliseCode(input: string): string {
   return /^\d+$/.test(digits) ? digits : input.trim();
 }
 
-/** When a TOTP_LOCKED reply's lock ends (its message ends with an ISO time), or null if it names none. */
+/** When a TOTP_LOCKED reply's lock ends, or null for other errors. */
 export function lockEnd(error: unknown): number | null {
   if (!(error instanceof ApiError) || error.code !== 'TOTP_LOCKED') return null;
-  const match = /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z/.exec(error.message);
-  return match ? Date.parse(match[0]) : null;
+  return error.lockedUntil ?? null;
 }
 
 /** The text file of recovery codes an admin downloads once, to keep somewhere safe. */
