@@ -1,8 +1,9 @@
 /**
  * The container image, for real: podman builds the repository's Dockerfile from a clean copy of the work
  * tree (no node_modules, no dist, no build cache), runs it, and clients check what an operator relies on:
- * the health check, the admin site, an FTP upload and an FTPS download with checksums, and a SIGTERM in
- * the middle of an upload that still ends with 226 and exit code 0.
+ * the health check, the admin site, an FTP upload and an FTPS download with checksums, docs/docker.md's
+ * `ferry backup` and `ferry admin reset-password` in the running container, and a SIGTERM in the middle of an
+ * upload that still ends with 226 and exit code 0.
  *
  * TEST-ONLY base image: no image registry can be reached from the test machines, so the Dockerfile's
  * base, node:<NODE_MAJOR>-bookworm-slim, is a local stand-in built by lib/container-base.sh (Debian
@@ -245,25 +246,47 @@ describe(`container image (podman, ${baseImage})`, () => {
     expect(sha256(readFileSync(path.join(data, 'files/ferry/upload.bin'))), 'the file in the /data volume').toBe(sha256(payload));
   });
 
+  /** A command of docs/docker.md (`docker-compose exec [-T] ferry ferry …`), run in the test's container. */
+  function documented(prefix: string): string[] {
+    const docs = readFileSync(path.join(repoRoot, 'docs/docker.md'), 'utf8');
+    const line = docs.split('\n').find((l) => l.startsWith(prefix));
+    expect(line, `docs/docker.md has a line starting with ${prefix}`).toBeDefined();
+    const command = line!.replace(/\s+#.*$/, '').replace(/^docker-compose exec (-T )?ferry /, '');
+    return ['exec', id, ...command.split(/\s+/)];
+  }
+
   it('backs up the live database with the command of docs/docker.md', async (ctx) => {
     running(ctx);
-    const docs = readFileSync(path.join(repoRoot, 'docs/docker.md'), 'utf8');
-    const line = docs.split('\n').find((l) => l.startsWith('docker-compose exec -T ferry node -e '));
-    expect(line, 'the backup line of docs/docker.md').toBeDefined();
-    const command = line!.replace(/^docker-compose exec -T ferry /, `podman --storage-driver vfs exec ${id} `);
-    const first = await run(['/bin/sh', '-c', command], { timeoutMs: MINUTE });
+    const backup = documented('docker-compose exec -T ferry ferry backup ');
+    const first = await podman(backup, MINUTE);
     expect(first.code, first.stderr).toBe(0);
     const users = await podman([
       'exec',
       id,
       'node',
       '-e',
-      line!.match(/require\('[^']+'\)/)![0] +
-        "('/data/ferry-backup.db', { readonly: true }).prepare('SELECT username FROM users').all().forEach((u) => console.log(u.username))",
+      "require('/app/apps/server/node_modules/.pnpm/node_modules/better-sqlite3')('/data/ferry-backup.db', { readonly: true })" +
+        ".prepare('SELECT username FROM users').all().forEach((u) => console.log(u.username))",
     ]);
     expect(users.stdout.split('\n')).toContain('ferry');
-    expect((await run(['/bin/sh', '-c', command], { timeoutMs: MINUTE })).code, 'VACUUM INTO never overwrites').not.toBe(0);
+    expect((await podman(backup, MINUTE)).code, 'a backup never overwrites without --force').toBe(1);
     expect((await podman(['exec', id, 'rm', '/data/ferry-backup.db'])).code).toBe(0);
+  });
+
+  it("resets the admin's password with the command of docs/docker.md, and the printed one signs in", async (ctx) => {
+    const { httpPort } = running(ctx);
+    const reset = await podman(documented('docker-compose exec ferry ferry admin reset-password admin'), MINUTE);
+    expect(reset.code, reset.stderr).toBe(0);
+    const printed = /^New password for admin "admin": (\S+)$/m.exec(reset.stdout)?.[1];
+    expect(printed, reset.stdout).toBeDefined();
+    const signIn = (password: string) =>
+      fetch(`http://127.0.0.1:${httpPort}/api/v1/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: 'admin', password }),
+      });
+    expect((await signIn(printed!)).status).toBe(200);
+    expect((await signIn(adminPassword)).status).toBe(401);
   });
 
   it(
