@@ -13,11 +13,18 @@ export interface AuditFacts {
   actor?: string;
 }
 
+/** Who acts: the admin, and for an API token which one (several scripts may share an admin). */
+function actorOf(req: FastifyRequest): string {
+  const admin = req.admin;
+  if (!admin) return 'anonymous';
+  return admin.kind === 'api' ? `${admin.username} (API token "${admin.tokenName}")` : admin.username;
+}
+
 export function audit(store: AuditStore, req: FastifyRequest, facts: AuditFacts): void {
   const { detail } = facts;
   store.record({
     at: Date.now(),
-    actor: facts.actor ?? req.admin?.username ?? 'anonymous',
+    actor: facts.actor ?? actorOf(req),
     action: facts.action,
     target: facts.target,
     address: req.ip,

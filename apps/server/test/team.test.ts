@@ -319,6 +319,17 @@ describe('team administration', () => {
       const nell = await addAdmin('nell', 'admin');
       expect((await inject('GET', '/auth/tokens', nell.headers)).json().items).toEqual([]);
       expect((await inject('DELETE', `/auth/tokens/${created.json().id as string}`, nell.headers)).statusCode).toBe(404);
+
+      // The audit log says which token acted, not only whose.
+      const writer = await inject('POST', '/auth/tokens', max.headers, { name: 'provisioning', role: 'admin' });
+      const byToken = { authorization: `Bearer ${writer.json().token as string}` };
+      expect((await inject('POST', '/users', byToken, { username: 'made-by-token', password: 'token-made-pw-1' })).statusCode).toBe(201);
+      const audit = (await inject('GET', '/audit?limit=5', await owner())).json<{
+        items: { action: string; target: string; actor: string }[];
+      }>();
+      expect(audit.items.find((e) => e.action === 'user.create' && e.target === 'made-by-token')?.actor).toBe(
+        'max (API token "provisioning")',
+      );
     });
 
     it('stop working when they expire', async () => {

@@ -436,7 +436,10 @@ export type Ban = Static<typeof Ban>;
 export const AuditEntry = Type.Object({
   id: Type.Integer(),
   at: Timestamp,
-  actor: Type.String(),
+  actor: Type.String({
+    description:
+      "The admin's name; with an API token, also the token's: `alice (API token \"deploy\")`; `command line` for ferry's commands",
+  }),
   action: Type.String({ description: 'e.g. user.create, user.update, session.disconnect, settings.update' }),
   target: Nullable(Type.String()),
   address: Type.String(),

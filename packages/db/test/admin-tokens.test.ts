@@ -53,6 +53,7 @@ describe('auth token store', () => {
       username: 'root',
       tokenId: session.id,
       kind: 'session',
+      name: 'session',
       role: 'owner',
       totpEnabled: false,
     });

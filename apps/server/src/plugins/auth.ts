@@ -26,6 +26,8 @@ export interface AdminPrincipal {
   username: string;
   tokenId: string;
   kind: 'session' | 'api';
+  /** The token's name (an API token's, as its creator gave it). */
+  tokenName: string;
   via: 'cookie' | 'bearer';
   /** Only for browser sessions (kind 'session'). */
   csrfToken: string | null;
@@ -89,6 +91,7 @@ export function authHook(opts: AuthHookOptions): onRequestHookHandler {
       username: verified.username,
       tokenId: verified.tokenId,
       kind: verified.kind,
+      tokenName: verified.name,
       via,
       csrfToken,
       role: verified.role,

@@ -7,7 +7,7 @@ export const auditLog = sqliteTable(
   {
     id: integer('id').primaryKey({ autoIncrement: true }),
     at: epochMs('at').notNull(),
-    /** Admin username, or e.g. `api-token:<name>`. */
+    /** The admin's name, with the token's for API tokens (`alice (API token "deploy")`), or `command line`. */
     actor: text('actor').notNull(),
     /** e.g. user.create, user.update, session.disconnect, settings.update */
     action: text('action').notNull(),

@@ -24,6 +24,8 @@ export interface TokenOwner {
   username: string;
   tokenId: string;
   kind: TokenKind;
+  /** The token's name ("browser session" for sessions). */
+  name: string;
   /** What the request may do: the admin's role, or for an API token its own role capped by the admin's. */
   role: AdminRole;
   totpEnabled: boolean;
@@ -79,6 +81,7 @@ export function createAuthTokenStore(db: Db) {
         tokenId: authTokens.id,
         adminId: authTokens.adminId,
         kind: authTokens.kind,
+        name: authTokens.name,
         expiresAt: authTokens.expiresAt,
         tokenRole: authTokens.role,
         username: admins.username,
@@ -100,6 +103,7 @@ export function createAuthTokenStore(db: Db) {
       username: row.username,
       tokenId: row.tokenId,
       kind: row.kind,
+      name: row.name,
       role: effectiveRole(row.adminRole, row.kind === 'api' ? row.tokenRole : null),
       totpEnabled: row.totpSecret !== null,
     };
