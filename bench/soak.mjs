@@ -50,6 +50,15 @@ const log = (msg) => process.stderr.write(`[soak] ${msg}\n`);
 
 const base = mkdtempSync(join(tmpdir(), 'ferry-soak-'));
 chmodSync(base, 0o755);
+// Every wait below is bounded; this is the backstop: a soak that has not finished by then reports and fails.
+const WATCHDOG_S = Math.min(Number(args.duration), 3_600) + 600;
+setTimeout(() => {
+  log(`did not finish within ${WATCHDOG_S} s: stopping`);
+  killAllStarted();
+  if (!args.keep) rmSync(base, { recursive: true, force: true });
+  process.exit(1);
+}, WATCHDOG_S * 1000).unref();
+
 const password = `Soak-${randomBytes(9).toString('base64url')}`;
 const errors = {};
 const count = (kind, err) => {
@@ -77,11 +86,12 @@ try {
     });
     const seconds = Math.min(Number(args.duration), 600);
     const r = await attack({ server, password, seconds, log });
+    if (r.floodUnanswered > 0) log(`${r.floodUnanswered} flood connections were never greeted within 5 s (the listen queue was full)`);
     const share = r.attempted === 0 ? 0 : (100 * r.served) / r.attempted;
     console.log(
       [
         `Ferry under attack for ${seconds} s: normal client served ${r.served}/${r.attempted} sessions (${share.toFixed(1)}%)`,
-        `attackers: ${r.guesses} guesses then ${r.bannedKnocks} connects from the banned address; ${r.floodConnections} pre-login connections (${r.floodRefused} refused); ${r.grabbedPorts} passive ports leased to the grabber (${r.grabRefused} refused)`,
+        `attackers: ${r.guesses} guesses then ${r.bannedKnocks} connects from the banned address; ${r.floodConnections} pre-login connections (${r.floodRefused} refused, ${r.floodUnanswered} never greeted); ${r.grabbedPorts} passive ports leased to the grabber (${r.grabRefused} refused)`,
       ].join('\n'),
     );
     process.exitCode = r.attempted > 0 && r.served === r.attempted ? 0 : 1;

@@ -15,6 +15,9 @@ const GUESSER = '127.0.0.66';
 /** Enough addresses to fill every session slot (24 x 50 > 1,000) if connections that never log in were not capped. */
 const FLOODERS = Array.from({ length: 24 }, (_, i) => `127.0.1.${i + 1}`);
 const GRABBER = '127.0.0.71';
+/** A flood connection the server has not greeted (or closed) by then is given up: one whose handshake the kernel
+ * completed while the listen queue was full is never accepted and would otherwise wait forever. */
+const GREETING_WAIT_MS = 5_000;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const sha = (b) => createHash('sha256').update(b).digest('hex');
 
@@ -23,7 +26,19 @@ export async function attack({ server, password, seconds, log }) {
   const deadline = Date.now() + seconds * 1000;
   const grabberPassword = `Grab-${randomBytes(9).toString('base64url')}`;
   await server.api('POST', '/users', { username: 'grabber', password: grabberPassword });
-  const stats = { guesses: 0, bannedKnocks: 0, floodConnections: 0, floodRefused: 0, grabbedPorts: 0, grabRefused: 0 };
+  const stats = {
+    guesses: 0,
+    bannedKnocks: 0,
+    floodConnections: 0,
+    floodRefused: 0,
+    floodUnanswered: 0,
+    grabbedPorts: 0,
+    grabRefused: 0,
+  };
+  const progress = setInterval(
+    () => log(`attack: ${Math.max(0, Math.round((deadline - Date.now()) / 1000))} s left, ${JSON.stringify(stats)}`),
+    10_000,
+  );
 
   const attackers = [
     guess(server, deadline, stats),
@@ -33,6 +48,7 @@ export async function attack({ server, password, seconds, log }) {
   await sleep(1_500); // let the attack build up before the normal client starts
   const normal = await normalClient(server, password, deadline, log);
   await Promise.allSettled(attackers);
+  clearInterval(progress);
   return { ...normal, ...stats };
 }
 
@@ -75,8 +91,13 @@ async function flood(server, address, deadline, stats) {
       opening.push(
         new Promise((resolve) => {
           const s = net.connect({ host: '127.0.0.1', port: server.port, localAddress: address });
+          const unanswered = setTimeout(() => {
+            stats.floodUnanswered++;
+            s.destroy();
+          }, GREETING_WAIT_MS);
           s.on('error', () => undefined);
           s.once('data', (d) => {
+            clearTimeout(unanswered);
             stats.floodConnections++;
             if (String(d).startsWith('421')) {
               stats.floodRefused++;
@@ -87,7 +108,7 @@ async function flood(server, address, deadline, stats) {
             }
             resolve();
           });
-          s.once('close', resolve);
+          s.once('close', () => (clearTimeout(unanswered), resolve()));
         }),
       );
     }

@@ -5,6 +5,18 @@ import net from 'node:net';
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 
+/** Resolves once `socket` is connected; rejects on its error or after `timeoutMs` (and destroys it). */
+function connected(socket, timeoutMs) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`not connected within ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.once('connect', () => (clearTimeout(timer), resolve()));
+    socket.once('error', (err) => (clearTimeout(timer), reject(err)));
+  });
+}
+
 export class FtpReplyError extends Error {
   constructor(command, reply) {
     super(`${command.startsWith('PASS ') ? 'PASS ****' : command} -> ${reply.code} ${reply.text.split('\n')[0]}`);
@@ -18,10 +30,7 @@ export class FtpClient {
     const client = new FtpClient(host, timeoutMs, localAddress);
     const socket = net.connect({ host, port, noDelay: true, localAddress });
     client.#attach(socket);
-    await new Promise((resolve, reject) => {
-      socket.once('connect', resolve);
-      socket.once('error', reject);
-    });
+    await connected(socket, timeoutMs);
     const greeting = await client.readReply();
     if (greeting.code >= 300) {
       client.destroy();
@@ -143,10 +152,7 @@ export class FtpClient {
     }
     if (!port) throw new FtpReplyError('EPSV', epsv);
     const data = net.connect({ host: this.host, port, localAddress: this.localAddress });
-    await new Promise((resolve, reject) => {
-      data.once('connect', resolve);
-      data.once('error', reject);
-    });
+    await connected(data, this.timeoutMs);
     return data;
   }
 
