@@ -4,8 +4,10 @@
  */
 import { Type, type Static, type TSchema } from 'typebox';
 import { FINDING_SEVERITIES, Nullable, SESSION_OUTCOMES, Timestamp } from './common.js';
+import { GROUP_NAME_PATTERN, Mount, PermissionRule, TLS_POLICIES } from './groups.js';
 
 export { FINDING_SEVERITIES, SELF_TEST_CLIENT, SESSION_OUTCOMES, type FindingSeverity, type SessionOutcome } from './common.js';
+export * from './groups.js';
 export * from './probes.js';
 export * from './team.js';
 export * from './reports.js';
@@ -43,17 +45,6 @@ export const CursorQuery = Type.Object({
 
 // ---------- FTP users ----------
 
-export const PERMISSIONS = ['list', 'download', 'upload', 'overwrite', 'delete', 'rename', 'mkdir', 'rmdir'] as const;
-export type Permission = (typeof PERMISSIONS)[number];
-export const TLS_POLICIES = ['off', 'allowed', 'required'] as const;
-export type TlsPolicy = (typeof TLS_POLICIES)[number];
-
-export const PermissionRule = Type.Object({
-  path: Type.String({ minLength: 1, maxLength: 1024, pattern: '^/', description: 'Virtual path, e.g. / or /incoming' }),
-  allow: Type.Array(Type.Enum(PERMISSIONS), { uniqueItems: true }),
-});
-export type PermissionRule = Static<typeof PermissionRule>;
-
 export const USERNAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$';
 
 const userFields = {
@@ -64,14 +55,23 @@ const userFields = {
     description: 'Absolute, or relative to FERRY_DATA_DIR; must lie inside FERRY_HOME_ROOTS (default files/)',
   }),
   permissions: Type.Array(PermissionRule, { maxItems: 200 }),
-  quotaBytes: Nullable(Type.Integer({ minimum: 0 })),
-  quotaFiles: Nullable(Type.Integer({ minimum: 0 })),
-  maxSessions: Nullable(Type.Integer({ minimum: 1, maximum: 10_000 })),
-  uploadBytesPerSecond: Nullable(Type.Integer({ minimum: 1 })),
-  downloadBytesPerSecond: Nullable(Type.Integer({ minimum: 1 })),
-  allowedCidrs: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 100 }),
-  expiresAt: Nullable(Timestamp),
-  tls: Type.Enum(TLS_POLICIES),
+  groups: Type.Array(Type.String({ pattern: GROUP_NAME_PATTERN }), {
+    maxItems: 50,
+    uniqueItems: true,
+    description: 'Groups in order: for a setting the user leaves unset, the first group that sets it decides',
+  }),
+  mounts: Type.Array(Mount, { maxItems: 50, description: 'Virtual folders in this user\'s tree (its groups\' mounts add to these)' }),
+  quotaBytes: Nullable(Type.Integer({ minimum: 0, description: 'null: from the groups, else unlimited' })),
+  quotaFiles: Nullable(Type.Integer({ minimum: 0, description: 'null: from the groups, else unlimited' })),
+  maxSessions: Nullable(Type.Integer({ minimum: 1, maximum: 10_000, description: 'null: from the groups, else unlimited' })),
+  uploadBytesPerSecond: Nullable(Type.Integer({ minimum: 1, description: 'null: from the groups, else unlimited' })),
+  downloadBytesPerSecond: Nullable(Type.Integer({ minimum: 1, description: 'null: from the groups, else unlimited' })),
+  allowedCidrs: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), {
+    maxItems: 100,
+    description: 'Empty: from the groups, else any address',
+  }),
+  expiresAt: Nullable({ ...Timestamp, description: 'null: from the groups, else never' }),
+  tls: Nullable(Type.Enum(TLS_POLICIES, { description: 'null: from the groups, else allowed' })),
 };
 
 export const User = Type.Object({
@@ -83,14 +83,21 @@ export const User = Type.Object({
 });
 export type User = Static<typeof User>;
 
+const createFolders = Type.Boolean({
+  description: 'Create the folders that the permission rules name and that do not exist yet (in the home or a mounted folder)',
+});
+
 export const CreateUserBody = Type.Object({
   username: Type.String({ pattern: USERNAME_PATTERN }),
   password: Type.String({ minLength: 8, maxLength: 1024 }),
   ...Type.Partial(Type.Object(userFields)).properties,
+  createFolders: Type.Optional(createFolders),
 });
 export type CreateUserBody = Static<typeof CreateUserBody>;
 
-export const UpdateUserBody = Type.Partial(Type.Object({ password: Type.String({ minLength: 8, maxLength: 1024 }), ...userFields }));
+export const UpdateUserBody = Type.Partial(
+  Type.Object({ password: Type.String({ minLength: 8, maxLength: 1024 }), ...userFields, createFolders }),
+);
 export type UpdateUserBody = Static<typeof UpdateUserBody>;
 
 export const UserListQuery = Type.Object({

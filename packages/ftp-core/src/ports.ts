@@ -3,15 +3,21 @@
  * ftp-core implements none of them against a database; apps/server wires them to packages/db.
  */
 
-/** The eight permissions a path rule can grant (named after SFTPGo's, not pyftpdlib's letters). */
-export const PERMISSIONS = ['list', 'download', 'upload', 'overwrite', 'delete', 'rename', 'mkdir', 'rmdir'] as const;
-export type Permission = (typeof PERMISSIONS)[number];
+import type { PermissionRule } from './permissions.js';
 
-/** A rule for a virtual directory and everything below it. The longest matching path wins; no rule means no access. */
-export interface PermissionRule {
-  /** Virtual, absolute, normalised path such as `/` or `/incoming`. */
+export { PERMISSIONS, type Permission, type PermissionRule } from './permissions.js';
+
+/** A virtual folder mounted into an account's tree. */
+export interface AccountMount {
+  /** Virtual, absolute, normalised path where it appears, such as `/shared/reports`; never `/`, never inside another mount. */
   path: string;
-  allow: Permission[];
+  /** The virtual folder's name (transcript, listings, quotas). */
+  folder: string;
+  /** Absolute directory on disk; a missing one is reported and the mount left out, never created. */
+  hostDir: string;
+  /** The folder's own quota, for everything stored in it by every user; null = unlimited. */
+  quotaBytes: number | null;
+  quotaFiles: number | null;
 }
 
 /** Whether TLS is refused, optional or mandatory. */
@@ -23,7 +29,10 @@ export interface FtpAccount {
   username: string;
   /** Absolute directory on disk that is `/` for this user; created on login when missing. */
   homeDir: string;
+  /** Every rule that applies (the user's and its groups', merged); paths normalised. */
   permissions: PermissionRule[];
+  /** Virtual folders in the tree; files in them count against the folder's quota, not the account's. */
+  mounts?: AccountMount[];
   /** null = unlimited. */
   quotaBytes: number | null;
   quotaFiles: number | null;
