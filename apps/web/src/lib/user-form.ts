@@ -1,8 +1,9 @@
-import type { CreateUserBody, Permission, TlsPolicy, UpdateUserBody, User } from '@ferry/contract';
+import type { CreateUserBody, TlsPolicy, UpdateUserBody, User } from '@ferry/contract';
+import { PERMISSIONS, type Permission } from '@ferry/contract/permissions';
 import { byteSizeInput, fromDateTimeInput, parseByteSize, toDateTimeInput } from './format.js';
-import { PERMISSION_LIST } from './permissions.js';
 
 export const TLS_CHOICES = ['off', 'allowed', 'required'] as const satisfies readonly TlsPolicy[];
+export const TLS_LABELS: Record<TlsPolicy, string> = { off: 'Off (plain FTP only)', allowed: 'Allowed', required: 'Required' };
 const USERNAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/; // the contract's USERNAME_PATTERN
 
 export interface RuleModel {
@@ -18,7 +19,8 @@ export interface UserFormModel {
   password: string;
   homeDir: string;
   enabled: boolean;
-  tls: TlsPolicy;
+  /** '' leaves it to the groups (and else allows TLS). */
+  tls: TlsPolicy | '';
   permissions: RuleModel[];
   quotaBytes: string;
   quotaFiles: string;
@@ -55,7 +57,7 @@ export const userFieldKeys = (model: UserFormModel): string[] => [
 
 let nextKey = 1;
 export function newRule(path = '/', allow: readonly Permission[] = ['list', 'download']): RuleModel {
-  const flags = Object.fromEntries(PERMISSION_LIST.map((p) => [p, allow.includes(p)])) as Record<Permission, boolean>;
+  const flags = Object.fromEntries(PERMISSIONS.map((p) => [p, allow.includes(p)])) as Record<Permission, boolean>;
   return { key: nextKey++, path, allow: flags };
 }
 
@@ -67,7 +69,7 @@ export function userToForm(user?: User): UserFormModel {
     password: '',
     homeDir: user?.homeDir ?? '',
     enabled: user?.enabled ?? true,
-    tls: user?.tls ?? 'allowed',
+    tls: user?.tls ?? '',
     permissions: user ? user.permissions.map((rule) => newRule(rule.path, rule.allow)) : [newRule('/', ['list', 'download'])],
     quotaBytes: byteSizeInput(user?.quotaBytes ?? null),
     quotaFiles: text(user?.quotaFiles ?? null),
@@ -104,7 +106,7 @@ function readFields(model: UserFormModel, errors: Record<string, string>): Field
   const permissions = model.permissions.map((rule, i) => {
     const path = rule.path.trim();
     if (!path.startsWith('/')) errors[`permissions.${i}.path`] = 'A folder path starts with /, e.g. /incoming.';
-    return { path, allow: PERMISSION_LIST.filter((p) => rule.allow[p]) };
+    return { path, allow: PERMISSIONS.filter((p) => rule.allow[p]) };
   });
   const seen = new Set<string>();
   permissions.forEach((rule, i) => {
@@ -115,7 +117,7 @@ function readFields(model: UserFormModel, errors: Record<string, string>): Field
   if (model.expiresAt.trim() !== '' && expiresAt === null) errors['expiresAt'] = 'Enter a date and time.';
   const fields: Fields = {
     enabled: model.enabled,
-    tls: model.tls,
+    tls: model.tls === '' ? null : model.tls,
     permissions,
     quotaBytes: size('quotaBytes', 0),
     quotaFiles: count('quotaFiles', 0),
