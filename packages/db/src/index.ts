@@ -5,9 +5,19 @@
 export { openDb, closeDb, schemaVersion, type Db } from './client.js';
 export { MigrationError } from './migrate.js';
 export { ARGON2_OPTIONS, hashPassword, verifyPassword } from './passwords.js';
-export { permissionsFor, normalizeVirtualPath } from './permissions.js';
-export { PERMISSIONS } from './schema/permission-rules.js';
+export { PERMISSIONS } from '@ferry/ftp-core/permissions';
 export { createUserStore, type UserStore, type LoginCheck } from './stores/user-store.js';
+export { createGroupStore, type GroupStore } from './stores/group-store.js';
+export { createFolderStore, type FolderStore } from './stores/folder-store.js';
+export {
+  resolveEffective,
+  type EffectiveInput,
+  type EffectiveMount,
+  type EffectiveRecord,
+  type EffectiveRule,
+  type SettingSource,
+  type Sourced,
+} from './effective.js';
 export {
   createAdminStore,
   effectiveRole,

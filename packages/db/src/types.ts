@@ -5,7 +5,7 @@
  */
 import type { AdminRole } from '@ferry/contract';
 import type { FindingSeverity } from './schema/findings.js';
-import type { Permission } from './schema/permission-rules.js';
+import type { Permission, PermissionRule } from '@ferry/ftp-core/permissions';
 import type { SessionOutcome } from './schema/sessions.js';
 import type { TokenKind } from './schema/auth-tokens.js';
 import type { TranscriptKind } from './schema/transcript-lines.js';
@@ -22,12 +22,17 @@ export type {
   TransferDirection,
   TransferOutcome,
   TlsPolicy,
+  PermissionRule,
 };
 
-export interface PermissionRule {
-  /** Virtual absolute path such as `/` or `/incoming`; applies to it and everything below. */
+/** A virtual folder at a path of a user's (or a group's members') tree. */
+export interface MountRecord {
+  /** The virtual folder's name. */
+  folder: string;
+  /** Normalised absolute virtual path, never `/`. */
   path: string;
-  allow: Permission[];
+  /** A permission rule at `path` in the owner's layer (unless the owner has a rule there); null = the rules decide. */
+  allow: Permission[] | null;
 }
 
 export interface Page<T> {
@@ -36,20 +41,26 @@ export interface Page<T> {
   nextCursor: string | null;
 }
 
+/**
+ * An FTP account as stored. A null limit, an empty `allowedCidrs`, a null `expiresAt` or `tls` mean "not
+ * set": the first of the user's groups that sets it decides, else unlimited, any address, never, allowed.
+ */
 export interface FtpUserFields {
   enabled: boolean;
   /** Absolute, or relative to the server's data directory (resolved by the server, not here). */
   homeDir: string;
   permissions: PermissionRule[];
+  /** Group names in order (first = most important). */
+  groups: string[];
+  mounts: MountRecord[];
   quotaBytes: number | null;
   quotaFiles: number | null;
   maxSessions: number | null;
   uploadBytesPerSecond: number | null;
   downloadBytesPerSecond: number | null;
-  /** Empty = any client address. */
   allowedCidrs: string[];
   expiresAt: number | null;
-  tls: TlsPolicy;
+  tls: TlsPolicy | null;
 }
 
 export interface FtpUserRecord extends FtpUserFields {
@@ -61,12 +72,67 @@ export interface FtpUserRecord extends FtpUserFields {
 
 /**
  * A new FTP account. Defaults: enabled, homeDir = files/<username> (relative to the data directory),
- * every permission on `/`, no quotas or rate limits, any address, no expiry, TLS allowed.
+ * every permission on `/`, no groups or mounts, and every limit, network list, expiry and TLS policy unset.
  */
 export type NewFtpUser = { username: string; password: string } & Partial<FtpUserFields>;
 
-/** Fields to change; `permissions` replaces the whole list; `password` is re-hashed. */
+/** Fields to change; `permissions`, `groups` and `mounts` replace the whole list; `password` is re-hashed. */
 export type FtpUserPatch = { password?: string } & Partial<FtpUserFields>;
+
+/** What a group gives its members; null (or an empty list) = the group does not set it. */
+export interface GroupFields {
+  description: string;
+  permissions: PermissionRule[];
+  mounts: MountRecord[];
+  quotaBytes: number | null;
+  quotaFiles: number | null;
+  maxSessions: number | null;
+  uploadBytesPerSecond: number | null;
+  downloadBytesPerSecond: number | null;
+  allowedCidrs: string[];
+  tls: TlsPolicy | null;
+  expiresAt: number | null;
+}
+
+export interface GroupRecord extends GroupFields {
+  name: string;
+  /** Users in the group. */
+  members: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type NewGroup = { name: string } & Partial<GroupFields>;
+export type GroupPatch = Partial<GroupFields>;
+
+export interface FolderFields {
+  description: string;
+  /** Absolute, or relative to the server's data directory (resolved by the server, not here). */
+  hostDir: string;
+  quotaBytes: number | null;
+  quotaFiles: number | null;
+}
+
+export interface FolderRecord extends FolderFields {
+  name: string;
+  /** Users that mount it themselves, and groups that mount it for their members; sorted. */
+  mountedBy: { users: string[]; groups: string[] };
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type NewFolder = { name: string; hostDir: string } & Partial<Omit<FolderFields, 'hostDir'>>;
+export type FolderPatch = Partial<FolderFields>;
+
+/** The bulk actions on users; the group ones need `group`. */
+export type UserBulkAction = 'enable' | 'disable' | 'delete' | 'add-to-group' | 'remove-from-group';
+
+export interface UserBulkOutcome {
+  /** Users the action was applied to (in the order given). */
+  done: string[];
+  /** Names that are not users. */
+  notFound: string[];
+}
 
 export interface AdminRecord {
   id: number;
@@ -212,6 +278,36 @@ export interface ProbeRecord {
 /** A unique constraint refused the write (username taken, a permission path listed twice, ...). */
 export class DuplicateError extends Error {
   override name = 'DuplicateError';
+}
+
+/** A write names a group or virtual folder that does not exist. */
+export class UnknownNameError extends Error {
+  override name = 'UnknownNameError';
+  constructor(
+    readonly kind: 'group' | 'folder',
+    readonly missing: string,
+  ) {
+    super(`No ${kind === 'group' ? 'group' : 'virtual folder'} named ${missing}`);
+  }
+}
+
+/** A virtual folder cannot be deleted while users or groups mount it. */
+export class FolderInUseError extends Error {
+  override name = 'FolderInUseError';
+  constructor(
+    readonly folder: string,
+    readonly mountedBy: { users: string[]; groups: string[] },
+  ) {
+    super(`Virtual folder ${folder} is mounted by ${describeOwners(mountedBy)}`);
+  }
+}
+
+/** `users alice, bob and groups Sales` */
+export function describeOwners({ users, groups }: { users: string[]; groups: string[] }): string {
+  const parts = [];
+  if (users.length > 0) parts.push(`${users.length === 1 ? 'user' : 'users'} ${users.join(', ')}`);
+  if (groups.length > 0) parts.push(`${groups.length === 1 ? 'group' : 'groups'} ${groups.join(', ')}`);
+  return parts.join(' and ') || 'nobody';
 }
 
 /** The change would leave no admin with the owner role. */

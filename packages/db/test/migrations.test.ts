@@ -9,6 +9,7 @@ import {
   createFindingStore,
   createTranscriptStore,
   createUserStore,
+  hashPassword,
   MigrationError,
   openDb,
   schemaVersion,
@@ -71,9 +72,14 @@ describe('migrations', () => {
     const file = join(tempDir(), 'old.db');
     const old = openDbWith(file, { migrationsFolder: migrationsCopy(1) });
     expect(schemaVersion(old)).toBe(committedTags()[0]);
-    await createUserStore(old).create({ username: 'Kept', password: 'kept-password', permissions: [{ path: '/in', allow: ['upload'] }] });
-    // Written as that schema's tables are: today's recorder writes columns the old schema lacks.
+    // Written as that schema's tables are: today's stores and recorder use tables and columns the old schema lacks.
     const { sqlite } = handleOf(old);
+    sqlite
+      .prepare(
+        `INSERT INTO users (username, password_hash, home_dir, allowed_cidrs, tls, created_at, updated_at) VALUES ('Kept', ?, 'files/Kept', '[]', 'required', 1, 1)`,
+      )
+      .run(await hashPassword('kept-password'));
+    sqlite.prepare(`INSERT INTO permission_rules (user_id, path, allow) VALUES (1, '/in', '["upload"]')`).run();
     sqlite
       .prepare(
         `INSERT INTO sessions (id, client_address, client_port, server_address, server_port, started_at) VALUES ('s1', '127.0.0.1', 40000, '127.0.0.1', 21, 1000)`,
@@ -88,6 +94,8 @@ describe('migrations', () => {
       expect(schemaVersion(db)).toBe(committedTags().at(-1));
       const user = createUserStore(db).get('Kept');
       expect(user?.permissions).toEqual([{ path: '/in', allow: ['upload'] }]);
+      // users.tls became nullable (0007): the rebuilt table keeps each account's policy.
+      expect(user).toMatchObject({ tls: 'required', groups: [], mounts: [] });
       expect((await createUserStore(db).verifyLogin('Kept', 'kept-password')).ok).toBe(true);
       expect(
         createTranscriptStore(db)

@@ -16,7 +16,9 @@ describe('user store', () => {
       maxSessions: null,
       allowedCidrs: [],
       expiresAt: null,
-      tls: 'allowed',
+      tls: null,
+      groups: [],
+      mounts: [],
       lastLoginAt: null,
     });
     expect(alice.createdAt).toBeGreaterThanOrEqual(before);

@@ -1,5 +1,7 @@
 export * from './users.js';
 export * from './permission-rules.js';
+export * from './groups.js';
+export * from './folders.js';
 export * from './admins.js';
 export * from './auth-tokens.js';
 export * from './settings.js';

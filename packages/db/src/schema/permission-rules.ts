@@ -1,8 +1,8 @@
 import { integer, sqliteTable, text, unique } from 'drizzle-orm/sqlite-core';
+import type { Permission } from '@ferry/ftp-core/permissions';
 import { users } from './users.js';
 
-export const PERMISSIONS = ['list', 'download', 'upload', 'overwrite', 'delete', 'rename', 'mkdir', 'rmdir'] as const;
-export type Permission = (typeof PERMISSIONS)[number];
+export { PERMISSIONS, type Permission } from '@ferry/ftp-core/permissions';
 
 /** One row per (user, virtual directory). The longest matching path wins; no matching rule means no access. */
 export const permissionRules = sqliteTable(

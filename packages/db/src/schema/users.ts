@@ -18,10 +18,11 @@ export const users = sqliteTable('users', {
   maxSessions: integer('max_sessions'),
   uploadBytesPerSecond: integer('upload_bytes_per_second'),
   downloadBytesPerSecond: integer('download_bytes_per_second'),
-  /** JSON array of CIDRs; empty = any address. */
+  /** JSON array of CIDRs; empty = from the groups, else any address. */
   allowedCidrs: text('allowed_cidrs', { mode: 'json' }).$type<string[]>().notNull(),
   expiresAt: epochMs('expires_at'),
-  tls: text('tls', { enum: TLS_POLICIES }).notNull().default('allowed'),
+  /** null = from the groups, else allowed. */
+  tls: text('tls', { enum: TLS_POLICIES }),
   createdAt: createdAtField(),
   updatedAt: updatedAtField(),
   lastLoginAt: epochMs('last_login_at'),

@@ -1,22 +1,27 @@
-import { and, asc, eq, gt, inArray, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, max, sql, type SQL } from 'drizzle-orm';
+import { PERMISSIONS } from '@ferry/ftp-core/permissions';
 import { handleOf, type Db, type Orm } from '../client.js';
-import { normalizeVirtualPath } from '../permissions.js';
+import { resolveEffective, type EffectiveRecord } from '../effective.js';
 import { hashPassword, needsRehash, verifyAgainstDummy, verifyPassword, warmDummyHash } from '../passwords.js';
-import { PERMISSIONS, permissionRules } from '../schema/permission-rules.js';
+import { virtualFolders } from '../schema/folders.js';
+import { groupMembers } from '../schema/groups.js';
+import { permissionRules } from '../schema/permission-rules.js';
 import { users, type UserRow } from '../schema/users.js';
 import {
   DuplicateError,
+  UnknownNameError,
   type FtpUserFields,
   type FtpUserPatch,
   type FtpUserRecord,
   type NewFtpUser,
   type Page,
   type PermissionRule,
+  type UserBulkAction,
+  type UserBulkOutcome,
 } from '../types.js';
+import { groupIds, groupsOfUsers, mountsOf, normaliseRules, writeMounts } from './account-parts.js';
 import { clampLimit, decodeCursor, toPage } from './cursor.js';
 import { isUniqueViolation } from './sqlite-errors.js';
-
-type Tx = Parameters<Parameters<Orm['transaction']>[0]>[0];
 
 export type LoginCheck = { ok: true; user: FtpUserRecord } | { ok: false; reason: 'unknown-user' | 'bad-password' };
 
@@ -25,6 +30,8 @@ function defaults(username: string): FtpUserFields {
     enabled: true,
     homeDir: `files/${username}`,
     permissions: [{ path: '/', allow: [...PERMISSIONS] }],
+    groups: [],
+    mounts: [],
     quotaBytes: null,
     quotaFiles: null,
     maxSessions: null,
@@ -32,54 +39,74 @@ function defaults(username: string): FtpUserFields {
     downloadBytesPerSecond: null,
     allowedCidrs: [],
     expiresAt: null,
-    tls: 'allowed',
+    tls: null,
   };
 }
 
-/** Column values for the plain (non-permission, non-password) fields present in `fields`. */
+/** Column values for the plain fields present in `fields` (not rules, groups, mounts or the password). */
 function columnsOf(fields: Partial<FtpUserFields>) {
-  const { permissions: _permissions, ...columns } = fields;
-  return Object.fromEntries(Object.entries(columns).filter(([, v]) => v !== undefined)) as Partial<Omit<FtpUserFields, 'permissions'>>;
+  const { permissions: _permissions, groups: _groups, mounts: _mounts, ...columns } = fields;
+  return Object.fromEntries(Object.entries(columns).filter(([, v]) => v !== undefined)) as Partial<
+    Omit<FtpUserFields, 'permissions' | 'groups' | 'mounts'>
+  >;
 }
 
-function writeRules(tx: Tx, userId: number, rules: readonly PermissionRule[]): void {
-  tx.delete(permissionRules).where(eq(permissionRules.userId, userId)).run();
-  const seen = new Set<string>();
-  for (const rule of rules) {
-    const path = normalizeVirtualPath(rule.path);
-    if (seen.has(path)) throw new DuplicateError(`Permission path ${path} is listed twice`);
-    seen.add(path);
-    const allow = PERMISSIONS.filter((p) => rule.allow.includes(p));
-    tx.insert(permissionRules).values({ userId, path, allow }).run();
-  }
+function writeRules(orm: Orm, userId: number, rules: readonly PermissionRule[]): void {
+  orm.delete(permissionRules).where(eq(permissionRules.userId, userId)).run();
+  for (const rule of normaliseRules(rules))
+    orm
+      .insert(permissionRules)
+      .values({ userId, ...rule })
+      .run();
 }
 
-/** FTP accounts and their permission rules. Usernames are case-sensitive. */
+function writeGroups(orm: Orm, userId: number, names: readonly string[]): void {
+  if (new Set(names).size !== names.length) throw new DuplicateError('A group is listed twice');
+  const ids = groupIds(orm, names);
+  orm.delete(groupMembers).where(eq(groupMembers.userId, userId)).run();
+  ids.forEach((groupId, position) => orm.insert(groupMembers).values({ userId, groupId, position }).run());
+}
+
+/** The lists that replace the stored ones when present in `fields`. */
+function writeLists(orm: Orm, userId: number, fields: Partial<FtpUserFields>): void {
+  if (fields.permissions) writeRules(orm, userId, fields.permissions);
+  if (fields.groups) writeGroups(orm, userId, fields.groups);
+  if (fields.mounts) writeMounts(orm, { userId }, fields.mounts);
+}
+
+/**
+ * FTP accounts: their rules, groups (in order) and mounts, the settings they end up with, and bulk changes.
+ * Usernames are case-sensitive.
+ */
 export function createUserStore(db: Db) {
   const { orm } = handleOf(db);
   void warmDummyHash().catch(() => undefined);
 
   const rowOf = (username: string) => orm.select().from(users).where(eq(users.username, username)).get();
 
-  function withRules(rows: UserRow[]): FtpUserRecord[] {
+  function withLists(rows: UserRow[]): FtpUserRecord[] {
     const ids = rows.map((r) => r.id);
     const rules = ids.length
       ? orm.select().from(permissionRules).where(inArray(permissionRules.userId, ids)).orderBy(asc(permissionRules.path)).all()
       : [];
+    const groupsOf = groupsOfUsers(orm, ids);
+    const mountsOfUser = mountsOf(orm, 'user', ids);
     return rows.map(({ id, passwordHash: _hash, ...row }) => ({
       ...row,
       permissions: rules.filter((r) => r.userId === id).map((r) => ({ path: r.path, allow: r.allow })),
+      groups: (groupsOf.get(id) ?? []).map((g) => g.name),
+      mounts: mountsOfUser.get(id) ?? [],
     }));
   }
 
   function get(username: string): FtpUserRecord | null {
     const row = rowOf(username);
-    return row ? (withRules([row])[0] ?? null) : null;
+    return row ? (withLists([row])[0] ?? null) : null;
   }
 
   /**
    * `alongside` runs inside the same transaction as the change (e.g. writing its audit entry): both are
-   * written, or neither is.
+   * written, or neither is. An unknown group or folder is an UnknownNameError, a path listed twice a DuplicateError.
    */
   async function create(input: NewFtpUser, alongside?: () => void): Promise<FtpUserRecord> {
     const { username, password, ...given } = input;
@@ -88,13 +115,13 @@ export function createUserStore(db: Db) {
     const passwordHash = await hashPassword(password);
     const now = Date.now();
     try {
-      orm.transaction((tx) => {
-        const { id } = tx
+      orm.transaction(() => {
+        const { id } = orm
           .insert(users)
           .values({ ...columnsOf(fields), username, passwordHash, createdAt: now, updatedAt: now } as typeof users.$inferInsert)
           .returning({ id: users.id })
           .get();
-        writeRules(tx, id, fields.permissions);
+        writeLists(orm, id, { ...given, permissions: fields.permissions });
         alongside?.();
       });
     } catch (error) {
@@ -125,19 +152,19 @@ export function createUserStore(db: Db) {
       (r) => r,
       (r) => [r.username],
     );
-    return { items: withRules(page.items), nextCursor: page.nextCursor };
+    return { items: withLists(page.items), nextCursor: page.nextCursor };
   }
 
   async function update(username: string, patch: FtpUserPatch, alongside?: () => void): Promise<FtpUserRecord | null> {
     if (!rowOf(username)) return null;
     const { password, ...fields } = patch;
     const passwordHash = password === undefined ? undefined : await hashPassword(password);
-    const found = orm.transaction((tx) => {
-      const row = tx.select({ id: users.id }).from(users).where(eq(users.username, username)).get();
+    const found = orm.transaction(() => {
+      const row = orm.select({ id: users.id }).from(users).where(eq(users.username, username)).get();
       if (!row) return false;
       const set = { ...columnsOf(fields), updatedAt: Date.now(), ...(passwordHash ? { passwordHash } : {}) };
-      tx.update(users).set(set).where(eq(users.id, row.id)).run();
-      if (fields.permissions) writeRules(tx, row.id, fields.permissions);
+      orm.update(users).set(set).where(eq(users.id, row.id)).run();
+      writeLists(orm, row.id, fields);
       alongside?.();
       return true;
     });
@@ -150,6 +177,74 @@ export function createUserStore(db: Db) {
       if (removed) alongside?.();
       return removed;
     });
+  }
+
+  /**
+   * One action on many users in one transaction with `alongside` (the audit entry). Names that are not users
+   * are reported, not an error; a group action names an existing group (else UnknownNameError, nothing done).
+   * add-to-group puts the group last in each user's order and leaves members as they are.
+   */
+  function bulk(
+    action: UserBulkAction,
+    usernames: readonly string[],
+    opts: { group?: string; alongside?: () => void } = {},
+  ): UserBulkOutcome {
+    return orm.transaction(() => {
+      const rows = usernames.length
+        ? orm
+            .select({ id: users.id, username: users.username })
+            .from(users)
+            .where(inArray(users.username, [...usernames]))
+            .all()
+        : [];
+      const ids = new Map(rows.map((r) => [r.username, r.id]));
+      const done = usernames.filter((name) => ids.has(name));
+      const userIds = done.map((name) => ids.get(name) as number);
+      const notFound = usernames.filter((name) => !ids.has(name));
+      const now = Date.now();
+      if (action === 'enable' || action === 'disable') {
+        if (userIds.length)
+          orm
+            .update(users)
+            .set({ enabled: action === 'enable', updatedAt: now })
+            .where(inArray(users.id, userIds))
+            .run();
+      } else if (action === 'delete') {
+        if (userIds.length) orm.delete(users).where(inArray(users.id, userIds)).run();
+      } else {
+        if (opts.group === undefined) throw new UnknownNameError('group', '(none given)');
+        const [groupId] = groupIds(orm, [opts.group]) as [number];
+        for (const userId of userIds) {
+          const member = and(eq(groupMembers.userId, userId), eq(groupMembers.groupId, groupId));
+          if (action === 'remove-from-group') orm.delete(groupMembers).where(member).run();
+          else if (!orm.select().from(groupMembers).where(member).get()) {
+            const last = orm
+              .select({ at: max(groupMembers.position) })
+              .from(groupMembers)
+              .where(eq(groupMembers.userId, userId))
+              .get();
+            orm
+              .insert(groupMembers)
+              .values({ userId, groupId, position: (last?.at ?? -1) + 1 })
+              .run();
+          }
+        }
+        if (userIds.length) orm.update(users).set({ updatedAt: now }).where(inArray(users.id, userIds)).run();
+      }
+      opts.alongside?.();
+      return { done, notFound };
+    });
+  }
+
+  /** The settings the user's logins get (its groups and folders applied), or null for an unknown user. */
+  function effective(username: string): EffectiveRecord | null {
+    const row = rowOf(username);
+    if (!row) return null;
+    const [user] = withLists([row]) as [FtpUserRecord];
+    const groups = groupsOfUsers(orm, [row.id]).get(row.id) ?? [];
+    const names = [...new Set([...user.mounts, ...groups.flatMap((g) => g.mounts)].map((m) => m.folder))];
+    const folders = names.length ? orm.select().from(virtualFolders).where(inArray(virtualFolders.name, names)).all() : [];
+    return resolveEffective({ user, groups, folders: new Map(folders.map((f) => [f.name, f])) });
   }
 
   /** Checks a password; an unknown account costs the same argon2 verification as a wrong password. */
@@ -180,7 +275,7 @@ export function createUserStore(db: Db) {
     touchLoginStatement.run({ username, at });
   }
 
-  return { create, get, list, update, remove, verifyLogin, touchLogin };
+  return { create, get, list, update, remove, bulk, effective, verifyLogin, touchLogin };
 }
 
 export type UserStore = ReturnType<typeof createUserStore>;
