@@ -29,7 +29,11 @@ export type VfsErrorKind =
   | 'invalid-name'
   | 'disk-full'
   | 'quota-exceeded'
-  | 'busy';
+  | 'busy'
+  /** The path is where a virtual folder is mounted: it cannot be removed, replaced or renamed. */
+  | 'mount-point'
+  /** The folder holds a mount point below it, so it cannot be removed or renamed either. */
+  | 'holds-mount';
 
 /** A filesystem refusal, about a virtual path (never a disk path). */
 export class VfsError extends Error {
@@ -85,6 +89,8 @@ const VFS_REPLIES: Record<VfsErrorKind, [ReplyCode, (p: string) => string]> = {
   'disk-full': [Reply.InsufficientStorage, (p) => `${p}: Insufficient storage space`],
   'quota-exceeded': [Reply.ExceededStorage, (p) => `${p}: Quota exceeded`],
   busy: [Reply.FileUnavailable, (p) => `${p}: File busy, try again`],
+  'mount-point': [Reply.FileNotAvailable, (p) => `${p}: Is a mounted folder; it cannot be removed, replaced or renamed`],
+  'holds-mount': [Reply.FileNotAvailable, (p) => `${p}: Holds a mounted folder; it cannot be removed or renamed`],
 };
 
 /** The one mapping from errors to client replies; null for errors the dispatcher must treat as internal. */

@@ -5,7 +5,7 @@
  * session is one ordered TranscriptLine. Lines of kind 'event' carry a structured SessionEvent, so
  * the transcript doctor (src/diagnosis) and the dashboard can reason about them without parsing text.
  */
-import type { LoginFailure, Permission } from './ports.js';
+import type { LoginFailure, MountUnavailableReason, Permission } from './ports.js';
 
 export type TranscriptKind = 'command' | 'reply' | 'event';
 
@@ -59,6 +59,8 @@ export type SessionEvent =
   | { type: 'permission-denied'; path: string; permission: Permission; rule: string | null }
   | { type: 'quota-exceeded'; path: string; quotaBytes: number | null; quotaFiles: number | null }
   | { type: 'disk-full'; path: string }
+  /** At login: a mounted virtual folder was left out of the tree (its host folder is missing, or not a folder). */
+  | { type: 'mount-unavailable'; folder: string; path: string; hostDir: string; reason: MountUnavailableReason }
   | { type: 'idle-timeout'; idleMs: number }
   | { type: 'login-timeout'; waitedMs: number }
   | { type: 'disconnected'; reason: CloseReason; duringTransfer: boolean };

@@ -15,3 +15,10 @@ export * from './events.js';
 export { createCidrMatcher, formatHostPort, hostOf, normalizeIp, parseCidr, type Cidr } from './net/address.js';
 // The transcript doctor is the subpath export '@ferry/ftp-core/diagnosis'.
 export { transcriptSeverity, TRANSCRIPT_SEVERITIES, type TranscriptSeverity, type SeverityInput } from './transcript-severity.js';
+export { openUserFs, HomeUnavailableError, type OpenUserFsOptions } from './vfs/open-user-fs.js';
+export { DEFAULT_CROSS_FOLDER_RENAME_MAX_BYTES } from './vfs/cross-area-move.js';
+export type { UserFs, UserFsOptions } from './vfs/user-fs.js';
+export type { FsArea } from './vfs/areas.js';
+export type { Usage } from './transfer/quota.js';
+export type { ListEntry } from './vfs/list-format.js';
+export { resolveVirtual } from './vfs/virtual-path.js';

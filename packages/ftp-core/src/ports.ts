@@ -20,6 +20,13 @@ export interface AccountMount {
   quotaFiles: number | null;
 }
 
+/**
+ * Why a mounted folder was left out of a user's tree at login: its host folder does not exist, is not a
+ * folder, cannot be opened, or a file (or a link leading out of the home) stands where its parent folder goes.
+ */
+export const MOUNT_UNAVAILABLE_REASONS = ['missing', 'not-a-directory', 'unreadable', 'parent-blocked'] as const;
+export type MountUnavailableReason = (typeof MOUNT_UNAVAILABLE_REASONS)[number];
+
 /** Whether TLS is refused, optional or mandatory. */
 export const TLS_POLICIES = ['off', 'allowed', 'required'] as const;
 export type TlsPolicy = (typeof TLS_POLICIES)[number];
@@ -118,6 +125,12 @@ export interface FtpSettings {
   checksumMaxBytes?: number;
   /** Longest one HASH/XCRC/… request may hash before it is stopped with 451 (default 10 minutes). */
   checksumTimeoutMs?: number;
+  /**
+   * Largest file RNFR/RNTO moves between two areas of a user's tree (the home and a mounted virtual folder,
+   * or two folders), which takes a copy and a delete rather than a rename; larger files and folders are
+   * refused with 553. Default 64 MiB.
+   */
+  crossFolderRenameMaxBytes?: number;
 }
 
 export const DEFAULT_FTP_SETTINGS: FtpSettings = {

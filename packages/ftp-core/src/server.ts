@@ -9,13 +9,16 @@ import { normalizeIp } from './net/address.js';
 import { choosePassiveAddress, PassiveAddressResolver, pasvReplyText, usableIpv4 } from './data-channel/passive-address.js';
 import { PassivePortPool } from './data-channel/port-pool.js';
 import type { CloseReason, FtpServerEvents, SessionSnapshot } from './events.js';
-import type { AccessGuard, Authenticator, FtpSettings } from './ports.js';
+import type { AccessGuard, Authenticator, FtpAccount, FtpSettings } from './ports.js';
 import type { EngineContext, EngineLogger } from './session/context.js';
 import { Reply, formatReply, reply } from './reply.js';
 import { RefusalReporter, type RefusalSink } from './session/refused.js';
 import { Session } from './session/session.js';
 import { serverTls, TlsProvider, type TlsSource } from './tls/tls-provider.js';
-import { DiskSpace, UsageTracker } from './transfer/quota.js';
+import { DiskSpace, UsageTracker, type Usage } from './transfer/quota.js';
+import { DEFAULT_CROSS_FOLDER_RENAME_MAX_BYTES } from './vfs/cross-area-move.js';
+import { openUserFs, type OpenUserFsOptions } from './vfs/open-user-fs.js';
+import type { UserFs } from './vfs/user-fs.js';
 
 export interface FtpServerOptions {
   authenticator: Authenticator;
@@ -290,6 +293,26 @@ export class FtpServer extends EventEmitter<FtpServerEvents> {
     if (!ip) return { reply: `(${choice.source} is being resolved; ask again in a moment)`, advertisedAddress: choice.source };
     const port = this.current.passivePorts.min;
     return { reply: formatReply(reply(Reply.EnteringPassive, pasvReplyText(ip, port))).trimEnd(), advertisedAddress: ip };
+  }
+
+  /**
+   * Storage used under a real root (a home, or a virtual folder's host folder) as the engine counts it for
+   * quotas: measured at most every 30 s and kept up to date by uploads, deletes and moves in between.
+   */
+  storageUsage(root: string): Promise<Usage> {
+    return this.ctx.usage.usage(root);
+  }
+
+  /**
+   * An account's tree as a login opens it (home and mounted folders), for the admin's file browser
+   * (`enforcePermissions: false`); usage counts are the engine's own.
+   */
+  openUserFs(account: FtpAccount, opts: OpenUserFsOptions = {}): Promise<UserFs> {
+    return openUserFs(account, {
+      usage: this.ctx.usage,
+      crossFolderRenameMaxBytes: this.current.crossFolderRenameMaxBytes ?? DEFAULT_CROSS_FOLDER_RENAME_MAX_BYTES,
+      ...opts,
+    });
   }
 
   stats(): FtpServerStats {

@@ -28,6 +28,7 @@ const WARNING_EVENTS = new Set<string>([
   'refusals-counted',
   'idle-timeout',
   'login-timeout',
+  'mount-unavailable',
 ] satisfies SessionEvent['type'][]);
 
 /** A line as the engine emits it or as the database returns it (its event then untyped JSON). */

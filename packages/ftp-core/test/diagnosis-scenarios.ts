@@ -231,6 +231,15 @@ export const SCENARIOS: Scenario[] = [
     t.cmd('PASS ****');
     t.reply('530 Your home directory is not available; contact the administrator');
   }),
+  scenario('mounted folder missing on the server', ['mount-unavailable'], (t) => {
+    t.connect();
+    t.cmd('USER gina');
+    t.reply('331 Password required');
+    t.cmd('PASS ****');
+    t.event({ type: 'mount-unavailable', folder: 'reports', path: '/shared/reports', hostDir: '/srv/reports', reason: 'missing' });
+    t.event({ type: 'login', username: 'gina' });
+    t.reply('230 User gina logged in');
+  }),
   scenario('user session limit', ['too-many-connections'], (t) => {
     t.connect();
     t.cmd('USER hank');

@@ -11,7 +11,7 @@ export default defineCommand({
     const fs = session.fs;
     const path = fs.resolve(session.cwd, raw);
     const size = await fs.delete(path);
-    session.ctx.usage.adjust(fs.root, -size, -1);
+    session.ctx.usage.adjust(fs.areaOf(path).root, -size, -1);
     return reply(Reply.FileActionOk, `Deleted ${path}`);
   },
 });

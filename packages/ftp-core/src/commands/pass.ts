@@ -1,9 +1,10 @@
-import * as fsp from 'node:fs/promises';
 import { FtpError } from '../errors.js';
-import type { FtpAccount, LoginFailure } from '../ports.js';
+import type { FtpAccount, LoginFailure, MountUnavailableReason } from '../ports.js';
 import { Reply, reply } from '../reply.js';
 import type { Session } from '../session/session.js';
-import { UserFs } from '../vfs/user-fs.js';
+import { DEFAULT_CROSS_FOLDER_RENAME_MAX_BYTES } from '../vfs/cross-area-move.js';
+import { openUserFs } from '../vfs/open-user-fs.js';
+import type { UserFs } from '../vfs/user-fs.js';
 import { defineCommand, optionalArg } from './define.js';
 
 /** Failed logins are answered after a short pause, the same for every reason (slows guessing). */
@@ -49,7 +50,7 @@ export default defineCommand({
       );
       return;
     }
-    const fs = await openHome(session, account);
+    const fs = await openTree(session, account);
     session.ctx.guard?.loginSucceeded(session.remoteAddress, account.username);
     session.loggedIn(account, fs);
     session.event({ type: 'login', username: account.username }, `Logged in as ${account.username}`);
@@ -73,22 +74,21 @@ async function failed(session: Session, username: string, reason: LoginFailure):
   return reply(Reply.NotLoggedIn, 'Login incorrect');
 }
 
-async function openHome(session: Session, account: FtpAccount): Promise<UserFs> {
+/** The account's tree (see openUserFs); refusals and left-out folders go to the transcript. */
+async function openTree(session: Session, account: FtpAccount): Promise<UserFs> {
   try {
-    // The home usually exists: resolve it first and create it only when it is missing (one round trip
-    // to the disk per login instead of two).
-    const root = await fsp.realpath(account.homeDir).catch(async (err: NodeJS.ErrnoException) => {
-      if (err.code !== 'ENOENT') throw err;
-      await fsp.mkdir(account.homeDir, { recursive: true });
-      return fsp.realpath(account.homeDir);
-    });
-    return new UserFs({
-      root,
-      rules: account.permissions,
+    return await openUserFs(account, {
+      usage: session.ctx.usage,
+      crossFolderRenameMaxBytes: session.settings.crossFolderRenameMaxBytes ?? DEFAULT_CROSS_FOLDER_RENAME_MAX_BYTES,
       onDenied: (path, permission, rule) =>
         session.event(
           { type: 'permission-denied', path, permission, rule },
           `Permission denied: ${permission} on ${path} (${rule === null ? 'no rule covers it' : `rule for ${rule}`})`,
+        ),
+      onMountUnavailable: (mount, reason) =>
+        session.event(
+          { type: 'mount-unavailable', folder: mount.folder, path: mount.path, hostDir: mount.hostDir, reason },
+          `Folder ${mount.folder} is not available at ${mount.path} (${MOUNT_REASON_TEXT[reason]}); it is left out`,
         ),
     });
   } catch (err) {
@@ -96,3 +96,10 @@ async function openHome(session: Session, account: FtpAccount): Promise<UserFs> 
     throw new FtpError(Reply.NotLoggedIn, 'Your home directory is not available; contact the administrator');
   }
 }
+
+const MOUNT_REASON_TEXT: Record<MountUnavailableReason, string> = {
+  missing: 'its folder on the server does not exist',
+  'not-a-directory': 'its path on the server is not a folder',
+  unreadable: 'its folder on the server cannot be opened',
+  'parent-blocked': 'a file or an outside link in the home is in the way',
+};

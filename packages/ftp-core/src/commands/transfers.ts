@@ -49,7 +49,9 @@ export async function upload(session: AuthenticatedSession, path: string, mode: 
   const offset = mode === 'append' ? 0 : session.takeRestartOffset();
   const effective: UploadMode = mode === 'replace' && offset > 0 ? 'resume' : mode;
   const account = session.account;
-  if (await session.ctx.disk.belowReserve(fs.root)) {
+  // The home's files count against the account's quota, a mounted folder's against the folder's (shared by its users).
+  const area = fs.areaOf(path);
+  if (await session.ctx.disk.belowReserve(area.root)) {
     const mib = Math.round(session.ctx.disk.reserveBytes / 1048576);
     session.event({ type: 'disk-full', path }, `Upload of ${path} refused: less than ${mib} MiB free on the server's disk`);
     throw new FtpError(Reply.InsufficientStorage, `Insufficient storage space on the server (it keeps ${mib} MiB free); try again later`);
@@ -57,18 +59,19 @@ export async function upload(session: AuthenticatedSession, path: string, mode: 
   // The quota is claimed before the file is opened (a new file counts from its start) and settled when the
   // upload commits, so parallel uploads share it.
   let claim: QuotaClaim | null = null;
-  if (account && (account.quotaBytes !== null || account.quotaFiles !== null)) {
+  if (area.quotaBytes !== null || area.quotaFiles !== null) {
     const isNew = await fs.stat(path).then(
       () => false,
       () => true,
     );
-    claim = await session.ctx.usage.claim(fs.root, { bytes: account.quotaBytes, files: account.quotaFiles }, isNew);
+    claim = await session.ctx.usage.claim(area.root, { bytes: area.quotaBytes, files: area.quotaFiles }, isNew);
     if (claim === null) {
+      const whose = area.folder === null ? '' : ` of the folder ${area.folder}`;
       session.event(
-        { type: 'quota-exceeded', path, quotaBytes: account.quotaBytes, quotaFiles: account.quotaFiles },
-        `Upload of ${path} refused: file quota reached`,
+        { type: 'quota-exceeded', path, quotaBytes: area.quotaBytes, quotaFiles: area.quotaFiles },
+        `Upload of ${path} refused: file quota${whose} reached`,
       );
-      throw new FtpError(Reply.ExceededStorage, `${path}: File quota exceeded (${account.quotaFiles} files)`);
+      throw new FtpError(Reply.ExceededStorage, `${path}: File quota${whose} exceeded (${area.quotaFiles} files)`);
     }
   }
   const up = await fs.openWrite(path, effective, offset).catch((err: unknown) => {
@@ -91,7 +94,7 @@ export async function upload(session: AuthenticatedSession, path: string, mode: 
       const ascii = session.transferType === 'A';
       const stages: Transform[] = [];
       if (ascii) stages.push(fromNetworkAscii());
-      if (claim && account?.quotaBytes !== null) stages.push(quotaGuard(claim, freed, path));
+      if (claim && area.quotaBytes !== null) stages.push(quotaGuard(claim, freed, path));
       if (rate) stages.push(throttle(rate));
       // In binary mode the bytes written to disk are the bytes received.
       const onWire = ascii ? count : (n: number) => void (count(n), (written += n));
@@ -110,7 +113,7 @@ export async function upload(session: AuthenticatedSession, path: string, mode: 
       const after = effective === 'append' ? before + written : effective === 'resume' ? offset + written : written;
       const files = up.existingSize === null ? 1 : 0;
       if (claim) claim.settle(after - before, files);
-      else session.ctx.usage.adjust(fs.root, after - before, files);
+      else session.ctx.usage.adjust(area.root, after - before, files);
     },
     rollback: async (why) => {
       claim?.drop();

@@ -13,6 +13,7 @@ import {
   LOGIN_BAD_PASSWORD,
   LOGIN_GUESSING,
   LOGIN_UNKNOWN_USER,
+  MOUNT_UNAVAILABLE,
 } from './rules/login.js';
 import { PASSIVE_NEVER_ARRIVED, PASSIVE_PORTS_EXHAUSTED } from './rules/passive.js';
 import { ROUTER_FTP_HELPER } from './rules/router-helper.js';
@@ -46,6 +47,7 @@ export const FINDING_CODES = [
   CONNECTION_REFUSED,
   COMMAND_FLOOD,
   HOME_UNAVAILABLE,
+  MOUNT_UNAVAILABLE,
   PERMISSION_DENIED,
   QUOTA_EXCEEDED,
   DISK_FULL,

@@ -1,7 +1,8 @@
 /**
- * A user's view of the disk. Every operation resolves a virtual path, checks the user's permission for
- * it and checks (with realpath, so symlinks count) that it stays inside the home directory, before it
- * touches the disk. Commands never build disk paths themselves.
+ * A user's view of the disk: the home at `/` plus the virtual folders mounted into it (see areas.ts). Every
+ * operation resolves a virtual path, finds its area, checks the user's permission for the full virtual path
+ * and checks (with realpath, so symlinks count) that it stays inside that area's root, before it touches
+ * the disk. Commands never build disk paths themselves.
  */
 import type { Stats } from 'node:fs';
 import { constants as fsc } from 'node:fs';
@@ -9,15 +10,18 @@ import * as fsp from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { FtpError, VfsError, fromFsError } from '../errors.js';
+import { PermissionTable, type ResolvedPermissions } from '../permissions.js';
 import type { Permission, PermissionRule } from '../ports.js';
 import { Reply } from '../reply.js';
+import type { UsageTracker } from '../transfer/quota.js';
+import { diskPathIn, FsAreas, virtualPathIn, type FsArea } from './areas.js';
+import { DEFAULT_CROSS_FOLDER_RENAME_MAX_BYTES, moveAcrossAreas } from './cross-area-move.js';
 import type { ListEntry } from './list-format.js';
-import { resolvePermissions, type ResolvedPermissions } from './permissions.js';
 import { lstatMany } from './stat-many.js';
 import { FILE_CHUNK_BYTES } from '../transfer/count.js';
 import { descriptorInside } from './descriptor.js';
 import { isStaleUploadTemp, isUploadTempName, openUpload, type Upload, type UploadMode } from './upload.js';
-import { baseName, isInsideRoot, joinVirtual, parentOf, resolveVirtual, toDiskPath, toVirtualPath } from './virtual-path.js';
+import { baseName, isInsideRoot, joinVirtual, parentOf, resolveVirtual } from './virtual-path.js';
 
 /** Entries read and stat'ed together in a listing. */
 const LIST_BATCH = 512;
@@ -26,18 +30,45 @@ export interface UserFsOptions {
   /** The real (realpath'ed) home directory. */
   root: string;
   rules: readonly PermissionRule[];
+  /** The virtual folders in the tree, their roots realpath'ed (see openUserFs); none by default. */
+  mounts?: readonly FsArea[];
+  /** The account's quota, for files in the home; null or absent = unlimited. */
+  quotaBytes?: number | null;
+  quotaFiles?: number | null;
+  /** false: the user's permissions are reported but not enforced (the admin's file browser); containment always is. */
+  enforcePermissions?: boolean;
+  /** Usage counts kept right by moves between areas, which also respect the target's quota. */
+  usage?: UsageTracker;
+  /** Largest file a rename between two areas copies (see FtpSettings.crossFolderRenameMaxBytes). */
+  crossFolderRenameMaxBytes?: number;
   /** Told about every refusal, for the transcript. */
   onDenied?: (path: string, permission: Permission, rule: string | null) => void;
 }
 
 export class UserFs {
+  /** The real home directory. */
   readonly root: string;
-  private readonly rules: readonly PermissionRule[];
+  private readonly table: PermissionTable;
+  private readonly areas: FsAreas;
+  private readonly enforce: boolean;
+  private readonly usage: UsageTracker | undefined;
+  private readonly moveMaxBytes: number;
   private readonly onDenied: UserFsOptions['onDenied'];
 
   constructor(opts: UserFsOptions) {
     this.root = opts.root;
-    this.rules = opts.rules;
+    this.table = new PermissionTable(opts.rules);
+    const home: FsArea = {
+      path: '/',
+      root: opts.root,
+      folder: null,
+      quotaBytes: opts.quotaBytes ?? null,
+      quotaFiles: opts.quotaFiles ?? null,
+    };
+    this.areas = new FsAreas(home, opts.mounts ?? []);
+    this.enforce = opts.enforcePermissions ?? true;
+    this.usage = opts.usage;
+    this.moveMaxBytes = opts.crossFolderRenameMaxBytes ?? DEFAULT_CROSS_FOLDER_RENAME_MAX_BYTES;
     this.onDenied = opts.onDenied;
   }
 
@@ -46,42 +77,64 @@ export class UserFs {
   }
 
   permissionsFor(virtualPath: string): ResolvedPermissions {
-    return resolvePermissions(this.rules, virtualPath);
+    return this.table.resolve(virtualPath);
+  }
+
+  /** The area `vpath` belongs to: where it is stored and whose quota it counts against. */
+  areaOf(vpath: string): FsArea {
+    return this.areas.of(vpath);
+  }
+
+  /** The virtual folder mounted at `vpath` itself, if any. */
+  mountAt(vpath: string): FsArea | undefined {
+    return this.areas.mountAt(vpath);
+  }
+
+  /** The home and every mounted folder. */
+  allAreas(): FsArea[] {
+    return this.areas.all();
   }
 
   private assertAllowed(permission: Permission, dir: string, subject: string): void {
+    if (!this.enforce) return;
     const resolved = this.permissionsFor(dir);
     if (resolved.allow.has(permission)) return;
     this.onDenied?.(subject, permission, resolved.rule);
     throw new VfsError('permission-denied', subject, { permission, rule: resolved.rule });
   }
 
-  /**
-   * The disk path of `vpath` once its real location is known to be inside the root. For a path that
-   * does not exist yet, its nearest existing ancestor is checked instead. With `need`, the permission is
-   * also checked where the path really leads: a symlink inside the home (`/pub/link -> ../private`) does
-   * not lend `/pub`'s rule to `/private`.
-   */
-  private async contained(vpath: string, need?: Need): Promise<string> {
-    const disk = toDiskPath(this.root, vpath);
-    const real = await this.realLocation(vpath);
-    if (!isInsideRoot(this.root, real)) throw new VfsError('outside-root', vpath);
-    if (need) {
-      const where = toVirtualPath(this.root, real);
-      if (where !== vpath) this.assertAllowed(need.permission, need.on === 'parent' ? parentOf(where) : where, vpath);
-    }
-    return disk;
+  /** Refuses to remove or rename a mount point, or a folder that holds one. */
+  private assertNoMount(vpath: string): void {
+    if (this.areas.mountAt(vpath)) throw new VfsError('mount-point', vpath);
+    if (this.areas.holdsMount(vpath)) throw new VfsError('holds-mount', vpath);
   }
 
-  /** The real disk location of `vpath`: symlinks of its existing part resolved, a missing tail kept. */
-  private async realLocation(vpath: string): Promise<string> {
-    const disk = toDiskPath(this.root, vpath);
+  /**
+   * The disk path of `vpath` once its real location is known to be inside its area's root. For a path
+   * that does not exist yet, its nearest existing ancestor is checked instead. With `need`, the permission
+   * is also checked where the path really leads: a symlink inside the home (`/pub/link -> ../private`)
+   * does not lend `/pub`'s rule to `/private`.
+   */
+  private async contained(vpath: string, need?: Need): Promise<string> {
+    const area = this.areas.of(vpath);
+    const real = await this.realLocation(area, vpath);
+    if (!isInsideRoot(area.root, real)) throw new VfsError('outside-root', vpath);
+    if (need) {
+      const where = virtualPathIn(area, real);
+      if (where !== vpath) this.assertAllowed(need.permission, need.on === 'parent' ? parentOf(where) : where, vpath);
+    }
+    return diskPathIn(area, vpath);
+  }
+
+  /** The real disk location of `vpath` (of `area`): symlinks of its existing part resolved, a missing tail kept. */
+  private async realLocation(area: FsArea, vpath: string): Promise<string> {
+    const disk = diskPathIn(area, vpath);
     try {
       return await fsp.realpath(disk);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if ((code === 'ENOENT' || code === 'ENOTDIR') && vpath !== '/') {
-        const parent = await this.realLocation(parentOf(vpath));
+      if ((code === 'ENOENT' || code === 'ENOTDIR') && vpath !== area.path) {
+        const parent = await this.realLocation(area, parentOf(vpath));
         return `${parent === '/' ? '' : parent}/${baseName(vpath)}`;
       }
       throw fromFsError(err, vpath);
@@ -124,30 +177,36 @@ export class UserFs {
     }
     this.assertAllowed('list', vpath, vpath);
     await this.contained(vpath, { permission: 'list', on: 'self' });
-    return this.readEntries(disk);
+    return this.readEntries(this.areas.of(vpath), disk, this.areas.mountsIn(vpath));
   }
 
-  private async *readEntries(disk: string): AsyncIterable<ListEntry[]> {
+  /** The folder's own entries (a same-named one hidden by a mount point), then its mount points as folders. */
+  private async *readEntries(area: FsArea, disk: string, mounts: readonly FsArea[]): AsyncIterable<ListEntry[]> {
+    const mounted = new Set(mounts.map((m) => baseName(m.path)));
     const dir = await fsp.opendir(disk, { bufferSize: LIST_BATCH });
     let names: string[] = [];
     for await (const dirent of dir) {
       const name = dirent.name;
-      if (name.includes('\n') || name.includes('\r')) continue;
+      if (name.includes('\n') || name.includes('\r') || mounted.has(name)) continue;
       if (isUploadTempName(name)) {
         await removeIfStale(`${disk}/${name}`);
         continue;
       }
       names.push(name);
       if (names.length === LIST_BATCH) {
-        yield await this.statEntries(disk, names);
+        yield await this.statEntries(area, disk, names);
         names = [];
       }
     }
-    if (names.length > 0) yield await this.statEntries(disk, names);
+    if (names.length > 0) yield await this.statEntries(area, disk, names);
+    if (mounts.length === 0) return;
+    // A mount point shows its host folder's stats; one that vanished since login is left out.
+    const stats = await Promise.all(mounts.map((m) => fsp.stat(m.root).catch(() => null)));
+    yield mounts.flatMap((m, i) => (stats[i]?.isDirectory() ? [{ name: baseName(m.path), stats: stats[i] }] : []));
   }
 
   /** Vanished or unreadable entries are skipped, like `ls` would after reporting them. */
-  private async statEntries(disk: string, names: readonly string[]): Promise<ListEntry[]> {
+  private async statEntries(area: FsArea, disk: string, names: readonly string[]): Promise<ListEntry[]> {
     const all = await lstatMany(names.map((name) => `${disk}/${name}`));
     const entries: ListEntry[] = [];
     for (let i = 0; i < names.length; i++) {
@@ -155,10 +214,10 @@ export class UserFs {
       let stats = all[i];
       if (!stats) continue;
       if (stats.isSymbolicLink()) {
-        // Only links that stay inside the home are shown, as what they point to.
+        // Only links that stay inside the area (the home, or the mounted folder) are shown, as what they point to.
         const full = `${disk}/${name}`;
         const real = await fsp.realpath(full).catch(() => null);
-        if (!real || !isInsideRoot(this.root, real)) continue;
+        if (!real || !isInsideRoot(area.root, real)) continue;
         stats = await fsp.stat(full).catch(() => null);
         if (!stats) continue;
       }
@@ -176,8 +235,8 @@ export class UserFs {
     const [opened, stat] = await Promise.allSettled([fsp.open(disk, fsc.O_RDONLY | fsc.O_NONBLOCK), fsp.stat(disk)]);
     if (opened.status === 'rejected') throw fromFsError(opened.reason, vpath);
     const handle = opened.value;
-    // A symlink swapped in after the check above must not serve a file from outside the home.
-    if (!(await descriptorInside(handle, this.root))) {
+    // A symlink swapped in after the check above must not serve a file from outside the area.
+    if (!(await descriptorInside(handle, this.areas.of(vpath).root))) {
       await handle.close();
       throw new VfsError('outside-root', vpath);
     }
@@ -214,14 +273,14 @@ export class UserFs {
    * `append` (APPE) and `resume` (REST + STOR) write to the real file, as clients expect.
    */
   async openWrite(vpath: string, mode: UploadMode, offset = 0): Promise<Upload> {
-    if (vpath === '/') throw new VfsError('is-a-directory', vpath);
+    if (vpath === '/' || this.areas.mountAt(vpath)) throw new VfsError('is-a-directory', vpath);
     const { disk, existing } = await this.uploadTarget(vpath);
     if (existing?.isDirectory()) throw new VfsError('is-a-directory', vpath);
     this.assertAllowed(existing ? 'overwrite' : 'upload', parentOf(vpath), vpath);
     if (mode === 'resume' && offset > (existing?.size ?? 0)) {
       throw new FtpError(Reply.InvalidRestart, `Restart offset ${offset} is beyond the end of the file`);
     }
-    return openUpload({ root: this.root, disk, vpath, mode, offset, existingSize: existing?.size ?? null });
+    return openUpload({ root: this.areas.of(vpath).root, disk, vpath, mode, offset, existingSize: existing?.size ?? null });
   }
 
   /**
@@ -230,9 +289,10 @@ export class UserFs {
    * contained; a link, or a folder that cannot be resolved, takes the general path (its checks, its errors).
    */
   private async uploadTarget(vpath: string): Promise<{ disk: string; existing: Stats | null }> {
-    const disk = toDiskPath(this.root, vpath);
+    const area = this.areas.of(vpath); // not a mount point (see openWrite): its folder is in the same area
+    const disk = diskPathIn(area, vpath);
     const [folder, entry] = await Promise.all([
-      fsp.realpath(toDiskPath(this.root, parentOf(vpath))).catch(() => null),
+      fsp.realpath(diskPathIn(area, parentOf(vpath))).catch(() => null),
       fsp.lstat(disk).catch(() => null),
     ]);
     if (folder === null || entry?.isSymbolicLink()) {
@@ -241,20 +301,22 @@ export class UserFs {
       await this.contained(vpath, { permission: existing ? 'overwrite' : 'upload', on: 'parent' });
       return { disk, existing };
     }
-    if (!isInsideRoot(this.root, folder)) throw new VfsError('outside-root', vpath);
-    const where = toVirtualPath(this.root, folder);
+    if (!isInsideRoot(area.root, folder)) throw new VfsError('outside-root', vpath);
+    const where = virtualPathIn(area, folder);
     if (where !== parentOf(vpath)) this.assertAllowed(entry ? 'overwrite' : 'upload', where, vpath);
     return { disk, existing: entry };
   }
 
   async mkdir(vpath: string): Promise<void> {
     this.assertAllowed('mkdir', parentOf(vpath), vpath);
+    if (this.areas.mountAt(vpath)) throw new VfsError('already-exists', vpath);
     const disk = await this.contained(vpath, { permission: 'mkdir', on: 'parent' });
     await fsp.mkdir(disk).catch((err: unknown) => Promise.reject(fromFsError(err, vpath)));
   }
 
   async rmdir(vpath: string): Promise<void> {
     if (vpath === '/') throw new VfsError('permission-denied', vpath);
+    this.assertNoMount(vpath);
     this.assertAllowed('rmdir', parentOf(vpath), vpath);
     const disk = await this.contained(vpath, { permission: 'rmdir', on: 'parent' });
     await fsp.rmdir(disk).catch((err: unknown) => Promise.reject(fromFsError(err, vpath)));
@@ -262,6 +324,7 @@ export class UserFs {
 
   /** Deletes a file; resolves with its size (for quota accounting). */
   async delete(vpath: string): Promise<number> {
+    if (this.areas.mountAt(vpath)) throw new VfsError('mount-point', vpath);
     this.assertAllowed('delete', parentOf(vpath), vpath);
     const disk = await this.contained(vpath, { permission: 'delete', on: 'parent' });
     const stats = await fsp.lstat(disk).catch((err: unknown) => Promise.reject(fromFsError(err, vpath)));
@@ -273,14 +336,20 @@ export class UserFs {
   /** Checks that a rename source exists and may be renamed (RNFR). */
   async checkRenameSource(vpath: string): Promise<void> {
     if (vpath === '/') throw new VfsError('permission-denied', vpath);
+    this.assertNoMount(vpath);
     this.assertAllowed('rename', parentOf(vpath), vpath);
     const disk = await this.contained(vpath, { permission: 'rename', on: 'parent' });
     await fsp.lstat(disk).catch((err: unknown) => Promise.reject(fromFsError(err, vpath)));
   }
 
+  /**
+   * RNFR + RNTO. Within one area a rename(2); between two areas (their roots may be on different disks) a
+   * file up to crossFolderRenameMaxBytes is copied and its source deleted (see cross-area-move.ts).
+   */
   async rename(from: string, to: string): Promise<void> {
     if (to === '/') throw new VfsError('permission-denied', to);
     await this.checkRenameSource(from);
+    this.assertNoMount(to);
     this.assertAllowed('rename', parentOf(to), to);
     const fromDisk = await this.contained(from, { permission: 'rename', on: 'parent' });
     const toDisk = await this.contained(to, { permission: 'rename', on: 'parent' });
@@ -291,6 +360,17 @@ export class UserFs {
       )
     )
       this.assertAllowed('overwrite', parentOf(to), to);
+    const fromArea = this.areas.of(from);
+    const toArea = this.areas.of(to);
+    if (fromArea !== toArea) {
+      await moveAcrossAreas({
+        from: { vpath: from, disk: fromDisk, area: fromArea },
+        to: { vpath: to, disk: toDisk, area: toArea },
+        maxBytes: this.moveMaxBytes,
+        usage: this.usage,
+      });
+      return;
+    }
     await fsp.rename(fromDisk, toDisk).catch((err: unknown) => Promise.reject(fromFsError(err, to)));
   }
 
@@ -303,8 +383,9 @@ export class UserFs {
 
   /** SITE CHMOD: permission bits only. */
   async chmod(vpath: string, mode: number): Promise<void> {
-    // The home itself keeps the modes the administrator gave it, whatever path leads there.
-    if (vpath === '/' || (await this.realLocation(vpath)) === this.root) throw new VfsError('permission-denied', vpath);
+    // The home and every mounted folder keep the modes the administrator gave them, whatever path leads there.
+    const area = this.areas.of(vpath);
+    if (vpath === area.path || (await this.realLocation(area, vpath)) === area.root) throw new VfsError('permission-denied', vpath);
     this.assertAllowed('overwrite', parentOf(vpath), vpath);
     const { disk } = await this.statContained(vpath, { permission: 'overwrite', on: 'parent' });
     await fsp.chmod(disk, mode & 0o777).catch((err: unknown) => Promise.reject(fromFsError(err, vpath)));
@@ -315,7 +396,7 @@ export class UserFs {
     for (let i = 0; i < 20; i++) {
       const name = `ferry-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
       const vpath = joinVirtual(dir, name);
-      const exists = await fsp.lstat(toDiskPath(this.root, vpath)).then(
+      const exists = await fsp.lstat(diskPathIn(this.areas.of(vpath), vpath)).then(
         () => true,
         () => false,
       );

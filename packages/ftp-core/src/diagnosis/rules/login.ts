@@ -2,7 +2,7 @@
  * Logins: why each failed (the client only ever sees 530; the operator sees the reason), a run of
  * failures that looks like guessing, and a home folder the server could not open.
  */
-import type { LoginFailure } from '../../ports.js';
+import type { LoginFailure, MountUnavailableReason } from '../../ports.js';
 import { eventOf } from './common.js';
 import { formatList } from '../format.js';
 import { Reply, replyCodeOf } from '../../reply.js';
@@ -15,6 +15,27 @@ export const LOGIN_ACCOUNT_EXPIRED = 'login-account-expired';
 export const LOGIN_ADDRESS_NOT_ALLOWED = 'login-address-not-allowed';
 export const LOGIN_GUESSING = 'login-guessing';
 export const HOME_UNAVAILABLE = 'home-unavailable';
+export const MOUNT_UNAVAILABLE = 'mount-unavailable';
+
+/** What is wrong with a mounted folder's host folder, and what the admin does about it. */
+const MOUNT_PROBLEMS: Record<MountUnavailableReason, { what: (dir: string) => string; fix: (dir: string) => string }> = {
+  missing: {
+    what: (dir) => `its folder on the server, ${dir}, does not exist`,
+    fix: (dir) => `Create ${dir} on the server (writable by the user Ferry runs as), or change the folder's path on the Folders page.`,
+  },
+  'not-a-directory': {
+    what: (dir) => `its path on the server, ${dir}, is not a folder`,
+    fix: (dir) => `Move the file at ${dir} aside and create a folder there, or change the folder's path on the Folders page.`,
+  },
+  unreadable: {
+    what: (dir) => `the server cannot open its folder ${dir}`,
+    fix: (dir) => `Give the user Ferry runs as access to ${dir} (and every folder above it), then log in again.`,
+  },
+  'parent-blocked': {
+    what: () => `a file, or a link leading out of the home, stands where the folder holding it would be created in the home`,
+    fix: () => `Remove or rename that file in the user's home folder, or mount the folder at another path.`,
+  },
+};
 
 /** The engine's 530 when the account is fine but its home folder is not (it records no event for it). */
 const HOME_MESSAGE = /home director|home folder/i;
@@ -98,6 +119,23 @@ export function loginRule(): Rule {
             at: line.at,
           },
           [facts.lastCommand.seq, line.seq],
+        );
+        return;
+      }
+      const unmounted = eventOf(line, 'mount-unavailable');
+      if (unmounted) {
+        const user = facts.username ? `"${facts.username}"` : 'the user';
+        const problem = MOUNT_PROBLEMS[unmounted.reason];
+        out.report(
+          {
+            code: MOUNT_UNAVAILABLE,
+            severity: 'warning',
+            title: `Folder "${unmounted.folder}" was left out of ${user}'s files at ${unmounted.path}`,
+            explanation: `The login worked, but the virtual folder "${unmounted.folder}" could not be mounted at ${unmounted.path}: ${problem.what(unmounted.hostDir)}. Ferry never creates a folder's host folder itself, so ${user} does not see ${unmounted.path} in this session; the rest of the files work as usual.`,
+            fix: problem.fix(unmounted.hostDir),
+            at: line.at,
+          },
+          [line.seq],
         );
         return;
       }
