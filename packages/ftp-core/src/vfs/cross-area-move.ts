@@ -7,13 +7,15 @@
 import { constants as fsc } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { posix } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { FtpError, VfsError, fromFsError } from '../errors.js';
 import { Reply } from '../reply.js';
 import type { UsageTracker } from '../transfer/quota.js';
 import type { FsArea } from './areas.js';
 import { descriptorInside } from './descriptor.js';
 import { uploadTempName } from './upload.js';
+
+/** Bytes read and written at a time while copying. */
+const COPY_CHUNK_BYTES = 1024 * 1024;
 
 /** Default for FtpSettings.crossFolderRenameMaxBytes: 64 MiB. */
 export const DEFAULT_CROSS_FOLDER_RENAME_MAX_BYTES = 64 * 1024 * 1024;
@@ -25,6 +27,11 @@ export interface CrossAreaMove {
   maxBytes: number;
   /** Keeps both areas' usage right, and enforces the target's quota; absent = no quota accounting. */
   usage: UsageTracker | undefined;
+}
+
+function sizeText(bytes: number): string {
+  if (bytes < 1024 * 1024) return `${Math.ceil(bytes / 1024)} KiB`;
+  return `${Math.ceil(bytes / (1024 * 1024))} MiB`;
 }
 
 function place(area: FsArea): string {
@@ -40,10 +47,9 @@ export async function moveAcrossAreas(move: CrossAreaMove): Promise<void> {
     throw new FtpError(Reply.BadFileName, `${from.vpath}: Folders cannot be moved ${between}; create the folder there and move its files`);
   }
   if (source.size > move.maxBytes) {
-    const mib = (n: number): string => `${Math.ceil(n / 1048576)} MiB`;
     throw new FtpError(
       Reply.BadFileName,
-      `${from.vpath}: Too large to move ${between} (${mib(source.size)}; at most ${mib(move.maxBytes)}); download and upload it instead`,
+      `${from.vpath}: Too large to move ${between} (${sizeText(source.size)}; at most ${sizeText(move.maxBytes)}); download and upload it instead`,
     );
   }
   const existing = await fsp.lstat(to.disk).catch(() => null);
@@ -87,9 +93,15 @@ async function copyContained(move: CrossAreaMove, temp: string): Promise<void> {
     const output = await fsp.open(temp, 'wx', 0o644).catch((err: unknown) => Promise.reject(fromFsError(err, to.vpath)));
     try {
       if (!(await descriptorInside(output, to.area.root))) throw new VfsError('outside-root', to.vpath);
-      await pipeline(input.createReadStream({ autoClose: false }), output.createWriteStream({ autoClose: false })).catch((err: unknown) =>
-        Promise.reject(fromFsError(err, to.vpath)),
-      );
+      // A file that grows while it is copied stops at the limit like a larger one.
+      const buffer = Buffer.allocUnsafe(COPY_CHUNK_BYTES);
+      for (let at = 0; ;) {
+        const { bytesRead } = await input.read(buffer, 0, buffer.length, at);
+        if (bytesRead === 0) break;
+        at += bytesRead;
+        if (at > move.maxBytes) throw new VfsError('busy', from.vpath);
+        await output.write(buffer, 0, bytesRead).catch((err: unknown) => Promise.reject(fromFsError(err, to.vpath)));
+      }
     } finally {
       await output.close().catch(() => undefined);
     }
