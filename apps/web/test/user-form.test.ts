@@ -42,6 +42,8 @@ describe('user form', () => {
         downloadBytesPerSecond: null,
         allowedCidrs: user.allowedCidrs,
         expiresAt: null,
+        groups: [],
+        mounts: [],
       },
     });
   });
@@ -113,5 +115,52 @@ describe('user form', () => {
     model.permissions[1]!.path = '/';
     const result = formToUpdateBody(model);
     expect(result.ok ? {} : result.errors).toEqual({ 'permissions.1.path': 'This folder already has a rule.' });
+  });
+
+  it('keeps the order of groups and sends mounts with or without permissions of their own', () => {
+    const member: User = {
+      ...user,
+      tls: null,
+      groups: ['Sales', 'Everyone'],
+      mounts: [
+        { folder: 'reports', path: '/reports' },
+        { folder: 'drop', path: '/drop', allow: ['upload'] },
+      ],
+    };
+    const model = userToForm(member);
+    expect(model.tls).toBe('');
+    expect(formToUpdateBody(model, member)).toEqual({ ok: true, body: {} }); // no allow equals allow: null
+    model.groups.reverse();
+    model.mounts[0]!.restrict = true;
+    const result = formToUpdateBody(model, member);
+    expect(result).toEqual({
+      ok: true,
+      body: {
+        groups: ['Everyone', 'Sales'],
+        mounts: [
+          { folder: 'reports', path: '/reports', allow: ['list', 'download'] },
+          { folder: 'drop', path: '/drop', allow: ['upload'] },
+        ],
+      },
+    });
+  });
+
+  it('checks mounts: a folder, a path that is not /, one mount per path', () => {
+    const model = userToForm(user);
+    model.mounts = userToForm({
+      ...user,
+      mounts: [
+        { folder: 'a', path: '/x' },
+        { folder: 'b', path: '/x/' },
+      ],
+    }).mounts;
+    model.mounts.push({ ...model.mounts[0]!, key: -1, folder: '', path: '/' });
+    const result = formToUpdateBody(model);
+    expect(result.ok ? {} : result.errors).toEqual({
+      'mounts.1.path': 'Another folder is mounted here.',
+      'mounts.2.folder': 'Choose a virtual folder.',
+      'mounts.2.path': 'Where it appears, e.g. /shared/reports (not /).',
+    });
+    expect(userFieldKeys(model)).toEqual(expect.arrayContaining(['groups', 'mounts.2.folder', 'mounts.2.path']));
   });
 });

@@ -11,7 +11,13 @@ import type {
   CreateTokenBody,
   CreateAdminBody,
   CreatedAdmin,
+  CreateFolderBody,
+  CreateGroupBody,
   CreateUserBody,
+  EffectiveSettings,
+  FileListing,
+  Folder,
+  Group,
   Finding,
   HistoryFilters,
   HistoryItem,
@@ -34,9 +40,13 @@ import type {
   TrafficReport,
   TranscriptLine,
   UpdateAdminBody,
+  UpdateFolderBody,
+  UpdateGroupBody,
   UpdateSettingsBody,
   UpdateUserBody,
   User,
+  UserBulkBody,
+  UserBulkResult,
 } from '@ferry/contract';
 import { ApiError, toApiError } from './api-errors.js';
 import { toQueryString } from './query.js';
@@ -124,6 +134,28 @@ export class Api {
   createUser = (body: CreateUserBody) => this.request<User>('POST', '/users', body);
   updateUser = (username: string, body: UpdateUserBody) => this.request<User>('PATCH', `/users/${encodeURIComponent(username)}`, body);
   deleteUser = (username: string) => this.request<void>('DELETE', `/users/${encodeURIComponent(username)}`);
+  effectiveSettings = (username: string) => this.request<EffectiveSettings>('GET', `/users/${encodeURIComponent(username)}/effective`);
+  bulkUsers = (body: UserBulkBody) => this.request<UserBulkResult>('POST', '/users/bulk', body);
+
+  // ---------- a user's files, as the user sees them ----------
+  userFiles = (username: string, path: string) =>
+    this.request<FileListing>('GET', `/users/${encodeURIComponent(username)}/files${toQueryString({ path })}`);
+  createUserFolder = (username: string, path: string) =>
+    this.request<void>('POST', `/users/${encodeURIComponent(username)}/files`, { path });
+  removeUserFolder = (username: string, path: string) =>
+    this.request<void>('DELETE', `/users/${encodeURIComponent(username)}/files${toQueryString({ path })}`);
+
+  // ---------- groups and virtual folders ----------
+  groups = async () => itemsOf(await this.request<Group[] | PageOf<Group>>('GET', '/groups'));
+  group = (name: string) => this.request<Group>('GET', `/groups/${encodeURIComponent(name)}`);
+  createGroup = (body: CreateGroupBody) => this.request<Group>('POST', '/groups', body);
+  updateGroup = (name: string, body: UpdateGroupBody) => this.request<Group>('PATCH', `/groups/${encodeURIComponent(name)}`, body);
+  deleteGroup = (name: string) => this.request<void>('DELETE', `/groups/${encodeURIComponent(name)}`);
+  folders = async () => itemsOf(await this.request<Folder[] | PageOf<Folder>>('GET', '/folders'));
+  folder = (name: string) => this.request<Folder>('GET', `/folders/${encodeURIComponent(name)}`);
+  createFolder = (body: CreateFolderBody) => this.request<Folder>('POST', '/folders', body);
+  updateFolder = (name: string, body: UpdateFolderBody) => this.request<Folder>('PATCH', `/folders/${encodeURIComponent(name)}`, body);
+  deleteFolder = (name: string) => this.request<void>('DELETE', `/folders/${encodeURIComponent(name)}`);
 
   // ---------- sessions ----------
   liveSessions = async () => itemsOf(await this.request<PageOf<LiveSession> | LiveSession[]>('GET', '/sessions'));
@@ -166,6 +198,10 @@ export const transcriptJsonUrl = (id: string) => `${API_BASE}/sessions/${encodeU
 
 /** The filtered history list as CSV, for a download link (same filters as the page, no paging). */
 export const historyCsvUrl = (filters: HistoryFilters) => `${API_BASE}/sessions/history.csv${toQueryString(filters)}`;
+
+/** Where a browser downloads one of a user's files (the cookie authenticates the GET). */
+export const userFileUrl = (username: string, path: string) =>
+  `${API_BASE}/users/${encodeURIComponent(username)}/files/content${toQueryString({ path })}`;
 
 /** The live-events WebSocket URL for the page's origin. */
 export const eventsUrl = (location: { protocol: string; host: string }) =>

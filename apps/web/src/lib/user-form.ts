@@ -1,134 +1,64 @@
-import type { CreateUserBody, TlsPolicy, UpdateUserBody, User } from '@ferry/contract';
-import { PERMISSIONS, type Permission } from '@ferry/contract/permissions';
-import { byteSizeInput, fromDateTimeInput, parseByteSize, toDateTimeInput } from './format.js';
+import type { CreateUserBody, Mount, UpdateUserBody, User } from '@ferry/contract';
+import {
+  LIMIT_FIELDS,
+  limitsToForm,
+  mountsToForm,
+  newRule,
+  readLimits,
+  readMounts,
+  readRules,
+  rowFieldKeys,
+  rulesToForm,
+  type LimitsModel,
+  type MountModel,
+  type RuleModel,
+} from './access-form.js';
 
-export const TLS_CHOICES = ['off', 'allowed', 'required'] as const satisfies readonly TlsPolicy[];
-export const TLS_LABELS: Record<TlsPolicy, string> = { off: 'Off (plain FTP only)', allowed: 'Allowed', required: 'Required' };
+export { TLS_CHOICES, TLS_LABELS } from './access-form.js';
+
 const USERNAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/; // the contract's USERNAME_PATTERN
 
-export interface RuleModel {
-  /** Stable key for the keyed each block while rules are added and removed. */
-  key: number;
-  path: string;
-  allow: Record<Permission, boolean>;
-}
-
 /** The user form as its inputs hold it. Field names equal the API's, so its field errors land in place. */
-export interface UserFormModel {
+export interface UserFormModel extends LimitsModel {
   username: string;
   password: string;
   homeDir: string;
   enabled: boolean;
-  /** '' leaves it to the groups (and else allows TLS). */
-  tls: TlsPolicy | '';
   permissions: RuleModel[];
-  quotaBytes: string;
-  quotaFiles: string;
-  maxSessions: string;
-  uploadBytesPerSecond: string;
-  downloadBytesPerSecond: string;
-  /** One network per line. */
-  allowedCidrs: string;
-  /** datetime-local value, empty for "never". */
-  expiresAt: string;
+  /** Group names in order: the first group that sets something the user leaves unset decides. */
+  groups: string[];
+  mounts: MountModel[];
 }
 
-/** Every key an error can be shown beside (rules add "permissions.N.path"). */
-export const USER_FIELDS = [
-  'username',
-  'password',
-  'homeDir',
-  'enabled',
-  'tls',
-  'permissions',
-  'quotaBytes',
-  'quotaFiles',
-  'maxSessions',
-  'uploadBytesPerSecond',
-  'downloadBytesPerSecond',
-  'allowedCidrs',
-  'expiresAt',
-] as const;
+/** Every key an error can be shown beside (rows add "permissions.N.path", "mounts.N.folder" and "mounts.N.path"). */
+export const USER_FIELDS = ['username', 'password', 'homeDir', 'enabled', 'permissions', 'groups', 'mounts', ...LIMIT_FIELDS] as const;
 
-export const userFieldKeys = (model: UserFormModel): string[] => [
-  ...USER_FIELDS,
-  ...model.permissions.map((_, i) => `permissions.${i}.path`),
-];
-
-let nextKey = 1;
-export function newRule(path = '/', allow: readonly Permission[] = ['list', 'download']): RuleModel {
-  const flags = Object.fromEntries(PERMISSIONS.map((p) => [p, allow.includes(p)])) as Record<Permission, boolean>;
-  return { key: nextKey++, path, allow: flags };
-}
+export const userFieldKeys = (model: UserFormModel): string[] => [...USER_FIELDS, ...rowFieldKeys(model.permissions, model.mounts)];
 
 /** A new user starts with read-only access to their home folder. */
 export function userToForm(user?: User): UserFormModel {
-  const text = (n: number | null) => (n === null ? '' : String(n));
   return {
     username: user?.username ?? '',
     password: '',
     homeDir: user?.homeDir ?? '',
     enabled: user?.enabled ?? true,
-    tls: user?.tls ?? '',
-    permissions: user ? user.permissions.map((rule) => newRule(rule.path, rule.allow)) : [newRule('/', ['list', 'download'])],
-    quotaBytes: byteSizeInput(user?.quotaBytes ?? null),
-    quotaFiles: text(user?.quotaFiles ?? null),
-    maxSessions: text(user?.maxSessions ?? null),
-    uploadBytesPerSecond: byteSizeInput(user?.uploadBytesPerSecond ?? null),
-    downloadBytesPerSecond: byteSizeInput(user?.downloadBytesPerSecond ?? null),
-    allowedCidrs: (user?.allowedCidrs ?? []).join('\n'),
-    expiresAt: toDateTimeInput(user?.expiresAt ?? null),
+    permissions: user ? rulesToForm(user.permissions) : [newRule('/', ['list', 'download'])],
+    groups: [...(user?.groups ?? [])],
+    mounts: mountsToForm(user?.mounts ?? []),
+    ...limitsToForm(user),
   };
 }
 
-type Fields = Omit<UpdateUserBody, 'password'> & Required<Pick<UpdateUserBody, 'permissions'>>;
+type Fields = Omit<UpdateUserBody, 'password' | 'createFolders'> & Required<Pick<UpdateUserBody, 'permissions'>>;
 export type FormResult<T> = { ok: true; body: T } | { ok: false; errors: Record<string, string> };
 
 function readFields(model: UserFormModel, errors: Record<string, string>): Fields {
-  const size = (key: keyof UserFormModel, min: number) => {
-    const value = parseByteSize(String(model[key]));
-    if (value === undefined || (value !== null && value < min)) {
-      errors[key] = 'Enter a size such as 500 MB, or leave empty for no limit.';
-      return null;
-    }
-    return value;
-  };
-  const count = (key: keyof UserFormModel, min: number, max = Number.MAX_SAFE_INTEGER) => {
-    const raw = String(model[key]).trim();
-    if (raw === '') return null;
-    const value = Number(raw);
-    if (!Number.isInteger(value) || value < min || value > max) {
-      errors[key] = `Enter a whole number from ${min}${max < Number.MAX_SAFE_INTEGER ? ` to ${max}` : ''}, or leave empty.`;
-      return null;
-    }
-    return value;
-  };
-  const permissions = model.permissions.map((rule, i) => {
-    const path = rule.path.trim();
-    if (!path.startsWith('/')) errors[`permissions.${i}.path`] = 'A folder path starts with /, e.g. /incoming.';
-    return { path, allow: PERMISSIONS.filter((p) => rule.allow[p]) };
-  });
-  const seen = new Set<string>();
-  permissions.forEach((rule, i) => {
-    if (seen.has(rule.path)) errors[`permissions.${i}.path`] = 'This folder already has a rule.';
-    seen.add(rule.path);
-  });
-  const expiresAt = fromDateTimeInput(model.expiresAt);
-  if (model.expiresAt.trim() !== '' && expiresAt === null) errors['expiresAt'] = 'Enter a date and time.';
   const fields: Fields = {
     enabled: model.enabled,
-    tls: model.tls === '' ? null : model.tls,
-    permissions,
-    quotaBytes: size('quotaBytes', 0),
-    quotaFiles: count('quotaFiles', 0),
-    maxSessions: count('maxSessions', 1, 10_000),
-    uploadBytesPerSecond: size('uploadBytesPerSecond', 1),
-    downloadBytesPerSecond: size('downloadBytesPerSecond', 1),
-    allowedCidrs: model.allowedCidrs
-      .split(/[\s,]+/)
-      .map((s) => s.trim())
-      .filter((s) => s !== ''),
-    expiresAt,
+    permissions: readRules(model.permissions, errors),
+    groups: [...model.groups],
+    mounts: readMounts(model.mounts, errors),
+    ...readLimits(model, errors),
   };
   if (model.homeDir.trim() !== '') fields.homeDir = model.homeDir.trim();
   return fields;
@@ -143,7 +73,7 @@ export function formToCreateBody(model: UserFormModel): FormResult<CreateUserBod
     errors['username'] = 'Use 1–64 letters, digits, dots, dashes, underscores or @, starting with a letter or digit.';
   if (model.password.length < 8) errors['password'] = 'Use at least 8 characters.';
   if (Object.keys(errors).length > 0) return { ok: false, errors };
-  // Unset limits are left out rather than sent as null: the server's defaults apply.
+  // Unset limits are left out rather than sent as null: the groups' settings, else the server's defaults, apply.
   const set = Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== null)) as Fields;
   return { ok: true, body: { username, password: model.password, ...set } };
 }
@@ -157,6 +87,19 @@ export function formToUpdateBody(model: UserFormModel, original?: User): FormRes
   const fields = readFields(model, errors);
   if (Object.keys(errors).length > 0) return { ok: false, errors };
   if (!original) return { ok: true, body: fields };
-  const changed = Object.entries(fields).filter(([key, value]) => JSON.stringify(value) !== JSON.stringify(original[key as keyof User]));
+  const changed = Object.entries(fields).filter(([key, value]) => !sameValue(key, value, original[key as keyof User]));
   return { ok: true, body: Object.fromEntries(changed) as UpdateUserBody };
+}
+
+/** Equal as JSON, whatever the key order; a mount without `allow` equals one with allow null (both: the tree's rules). */
+function sameValue(key: string, a: unknown, b: unknown): boolean {
+  const comparable = (value: unknown) =>
+    key === 'mounts' && Array.isArray(value)
+      ? (value as Mount[]).map((m) => ({ folder: m.folder, path: m.path, allow: m.allow ?? null }))
+      : value;
+  const sorted = (_key: string, value: unknown) =>
+    value !== null && typeof value === 'object' && !Array.isArray(value)
+      ? Object.fromEntries(Object.entries(value).sort(([x], [y]) => (x < y ? -1 : 1)))
+      : value;
+  return JSON.stringify(comparable(a), sorted) === JSON.stringify(comparable(b), sorted);
 }
