@@ -62,6 +62,11 @@ export const Errors = {
   NotFound: createError('APP_NOT_FOUND', 'No route %s %s', 404),
   UserNotFound: createError('APP_USER_NOT_FOUND', 'User %s not found', 404),
   UserExists: createError('APP_USER_EXISTS', 'User %s already exists', 409, 'username'),
+  /** The files API: a path in a user's tree (home and mounted folders). */
+  FileNotFound: createError('APP_FILE_NOT_FOUND', '%s does not exist', 404, 'path'),
+  FileExists: createError('APP_FILE_EXISTS', '%s already exists', 409, 'path'),
+  FolderNotEmpty: createError('APP_FOLDER_NOT_EMPTY', '%s is not empty; only empty folders can be removed', 409, 'path'),
+  HomeUnavailable: createError('APP_HOME_UNAVAILABLE', 'The home folder of %s is not available: %s', 409),
   SessionNotFound: createError('APP_SESSION_NOT_FOUND', 'Session %s not found', 404),
   TokenNotFound: createError('APP_TOKEN_NOT_FOUND', 'API token %s not found', 404),
   BanNotFound: createError('APP_BAN_NOT_FOUND', 'No ban for %s', 404),
