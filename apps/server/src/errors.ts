@@ -62,6 +62,12 @@ export const Errors = {
   NotFound: createError('APP_NOT_FOUND', 'No route %s %s', 404),
   UserNotFound: createError('APP_USER_NOT_FOUND', 'User %s not found', 404),
   UserExists: createError('APP_USER_EXISTS', 'User %s already exists', 409, 'username'),
+  GroupNotFound: createError('APP_GROUP_NOT_FOUND', 'Group %s not found', 404),
+  GroupExists: createError('APP_GROUP_EXISTS', 'Group %s already exists', 409, 'name'),
+  FolderNotFound: createError('APP_FOLDER_NOT_FOUND', 'Virtual folder %s not found', 404),
+  FolderExists: createError('APP_FOLDER_EXISTS', 'Virtual folder %s already exists', 409, 'name'),
+  /** Deleting a virtual folder that users or groups still mount: the message names them. */
+  FolderInUse: createError('APP_FOLDER_IN_USE', 'Virtual folder %s is mounted by %s; remove those mounts first', 409, 'name'),
   /** The files API: a path in a user's tree (home and mounted folders). */
   FileNotFound: createError('APP_FILE_NOT_FOUND', '%s does not exist', 404, 'path'),
   FileExists: createError('APP_FILE_EXISTS', '%s already exists', 409, 'path'),

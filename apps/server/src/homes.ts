@@ -4,7 +4,7 @@
  * the TLS key and the session secret live there). Checked on the real path, so a symlink on the way cannot
  * lead out, both when an account is saved and at every login (accounts saved before the rule existed).
  */
-import { realpathSync } from 'node:fs';
+import { realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 export interface HomePolicy {
@@ -55,4 +55,19 @@ export function defaultHomeDir(username: string, policy: HomePolicy): string {
   const home = path.join(policy.roots[0] ?? path.join(policy.dataDir, 'files'), username);
   const relative = path.relative(policy.dataDir, home);
   return relative.startsWith('..') || path.isAbsolute(relative) ? home : relative.split(path.sep).join('/');
+}
+
+/**
+ * Why a virtual folder's hostDir cannot be mounted now, or null when it can: it must pass the same rule as
+ * a home folder (homeDirProblem) and exist as a folder. Unlike homes, a folder's directory is never created
+ * at login (it is created when the folder is saved).
+ */
+export function folderDirProblem(hostDir: string, policy: HomePolicy): string | null {
+  const problem = homeDirProblem(hostDir, policy);
+  if (problem !== null) return problem;
+  try {
+    return statSync(resolveHomeDir(hostDir, policy.dataDir)).isDirectory() ? null : 'is not a folder';
+  } catch {
+    return 'does not exist';
+  }
 }

@@ -10,6 +10,8 @@ import {
   createAuthTokenStore,
   createBanStore,
   createFindingStore,
+  createFolderStore,
+  createGroupStore,
   createProbeStore,
   createSessionRecorder,
   createSessionStore,
@@ -22,7 +24,7 @@ import {
 import { createFtpServer, DEFAULT_DISK_RESERVE_BYTES, type FtpServer, type FtpServerOptions } from '@ferry/ftp-core';
 import { ClientHistory, createSessionDoctor, type DiagnosisSettings } from '@ferry/ftp-core/diagnosis';
 import { createAccessGuard, type BanGuard } from './adapters/access-guard.js';
-import { createDbAuthenticator, type DbAuthenticator } from './adapters/db-authenticator.js';
+import { createDbAuthenticator, type AccountAuthenticator } from './adapters/db-authenticator.js';
 import { PROBE_REPLIES, withProbeLogins } from './adapters/probe-authenticator.js';
 import { LiveHub } from './adapters/live-hub.js';
 import { recordSessions, type DoctorFactory } from './adapters/session-recording.js';
@@ -34,6 +36,8 @@ import { RuntimeSettings } from './settings.js';
 
 export interface Stores {
   users: ReturnType<typeof createUserStore>;
+  groups: ReturnType<typeof createGroupStore>;
+  folders: ReturnType<typeof createFolderStore>;
   admins: ReturnType<typeof createAdminStore>;
   tokens: ReturnType<typeof createAuthTokenStore>;
   sessions: ReturnType<typeof createSessionStore>;
@@ -65,7 +69,8 @@ export interface Services {
   diskReserveBytes: number;
   stores: Stores;
   ftp: FtpServer;
-  authenticator: DbAuthenticator;
+  /** FTP logins (accounts and probe links), cache invalidation, and the account a user's logins get (files API). */
+  authenticator: AccountAuthenticator;
   guard: BanGuard;
   settings: RuntimeSettings;
   recorder: ReturnType<typeof createSessionRecorder>;
@@ -108,6 +113,8 @@ export function createServices(opts: ServicesOptions): Services {
   const { db } = opts;
   const stores: Stores = {
     users: createUserStore(db),
+    groups: createGroupStore(db),
+    folders: createFolderStore(db),
     admins: createAdminStore(db),
     tokens: createAuthTokenStore(db),
     sessions: createSessionStore(db),
@@ -122,10 +129,12 @@ export function createServices(opts: ServicesOptions): Services {
     opts.logger?.warn({ key }, 'Ignoring an invalid stored setting; using its default'),
   );
   const homes: HomePolicy = { dataDir: opts.dataDir, roots: opts.homeRoots ?? [path.join(opts.dataDir, 'files')] };
-  const authenticator = withProbeLogins(
-    createDbAuthenticator({ users: stores.users, homes, log: opts.logger, cacheTtlMs: opts.credentialCacheTtlMs }),
-    { probes: stores.probes, dataDir: opts.dataDir, now },
-  );
+  const accounts = createDbAuthenticator({ users: stores.users, homes, log: opts.logger, cacheTtlMs: opts.credentialCacheTtlMs });
+  const authenticator: AccountAuthenticator = {
+    ...withProbeLogins(accounts, { probes: stores.probes, dataDir: opts.dataDir, now }),
+    invalidateAll: () => accounts.invalidateAll(),
+    account: (username) => accounts.account(username),
+  };
   const bans = opts.bans;
   const guard = createAccessGuard({
     bans: stores.bans,

@@ -30,6 +30,18 @@ const MATRIX: Record<string, AdminRole> = {
   'GET /api/v1/users/{username}': 'viewer',
   'PATCH /api/v1/users/{username}': 'admin',
   'DELETE /api/v1/users/{username}': 'admin',
+  'GET /api/v1/users/{username}/effective': 'viewer',
+  'POST /api/v1/users/bulk': 'admin',
+  'GET /api/v1/groups': 'viewer',
+  'POST /api/v1/groups': 'admin',
+  'GET /api/v1/groups/{name}': 'viewer',
+  'PATCH /api/v1/groups/{name}': 'admin',
+  'DELETE /api/v1/groups/{name}': 'admin',
+  'GET /api/v1/folders': 'viewer',
+  'POST /api/v1/folders': 'admin',
+  'GET /api/v1/folders/{name}': 'viewer',
+  'PATCH /api/v1/folders/{name}': 'admin',
+  'DELETE /api/v1/folders/{name}': 'admin',
   'GET /api/v1/users/{username}/files': 'viewer',
   'POST /api/v1/users/{username}/files': 'admin',
   'DELETE /api/v1/users/{username}/files': 'admin',
@@ -65,7 +77,7 @@ const WEBSOCKET = 'GET /api/v1/events';
 const PUBLIC = ['POST /api/v1/auth/login', 'GET /healthz', 'GET /metrics'];
 
 /** Values for path parameters that name nothing, and bodies that fail validation: an allowed call changes nothing. */
-const PARAMS: Record<string, string> = { id: 'no-such-id', username: 'no-such-name', address: '192.0.2.99' };
+const PARAMS: Record<string, string> = { id: 'no-such-id', username: 'no-such-name', name: 'no-such-name', address: '192.0.2.99' };
 const url = (path: string) => path.replace(/\{(\w+)\}/g, (_m, name: string) => PARAMS[name] ?? 'x');
 
 /** Calls that end the caller's own sign-in run last, each with a fresh one. */

@@ -23,7 +23,9 @@ describe('/api/v1/users', () => {
       homeDir: 'files/alice',
       permissions: [{ path: '/', allow: ALL }],
       allowedCidrs: [],
-      tls: 'allowed',
+      groups: [],
+      mounts: [],
+      tls: null,
     });
     expect(res.body).not.toContain('alice-password');
     expect(Object.keys(user)).not.toContain('password');

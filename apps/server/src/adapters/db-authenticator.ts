@@ -2,33 +2,34 @@
  * The engine's Authenticator port over packages/db's user store.
  *
  * The password is always verified first (the store spends the same time on unknown users), then the
- * account's own rules: enabled, expiry, allowed networks, TLS policy. A successful verification may be
- * cached briefly (key: username + sha256(password), never the password), and logins with the same
- * credentials that arrive while it runs wait for it, so that clients opening many sessions at once cost one
- * argon2 hash; any change to the user through the API invalidates the cache.
+ * account's effective settings (its own, filled in from its groups): enabled, expiry, allowed networks,
+ * TLS policy. A successful verification may be cached briefly (key: username + sha256(password), never the
+ * password) with those settings, and logins with the same credentials that arrive while it runs wait for
+ * it, so that clients opening many sessions at once cost one argon2 hash; any change to the user, one of
+ * its groups or a virtual folder through the API invalidates the cache.
+ *
+ * Homes are created by the engine when a session opens its file system, not here.
  */
 import { createHash } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
-import type { createUserStore } from '@ferry/db';
+import type { EffectiveRecord, UserStore } from '@ferry/db';
 import {
   FtpError,
   Reply,
+  type AccountMount,
   type Authenticator,
   type EngineLogger,
   type FtpAccount,
   type LoginAttempt,
   type LoginResult,
 } from '@ferry/ftp-core';
-import { homeDirProblem, resolveHomeDir, type HomePolicy } from '../homes.js';
+import { folderDirProblem, homeDirProblem, resolveHomeDir, type HomePolicy } from '../homes.js';
 import { createCidrMatcher } from '../net/address.js';
 
-type UserStore = ReturnType<typeof createUserStore>;
-type UserRecord = NonNullable<ReturnType<UserStore['get']>>;
-type Verified = { ok: true; user: UserRecord } | { ok: false; reason: 'unknown-user' | 'bad-password' };
+type Verified = { ok: true; effective: EffectiveRecord } | { ok: false; reason: 'unknown-user' | 'bad-password' };
 
 export interface DbAuthenticatorOptions {
-  users: UserStore;
-  /** Where homes may be; relative home folders are resolved against its data directory (FERRY_DATA_DIR). */
+  users: Pick<UserStore, 'verifyLogin' | 'effective' | 'touchLogin'>;
+  /** Where homes and virtual folders may be; relative ones are resolved against its data directory (FERRY_DATA_DIR). */
   homes: HomePolicy;
   log?: Pick<EngineLogger, 'error' | 'warn'>;
   /** 0 disables the cache. */
@@ -41,30 +42,58 @@ export interface DbAuthenticator extends Authenticator {
   invalidate(username: string): void;
 }
 
-export function createDbAuthenticator(opts: DbAuthenticatorOptions): DbAuthenticator {
+/** The account authenticator with what the admin API needs besides logins. */
+export interface AccountAuthenticator extends DbAuthenticator {
+  /** Forget every cached credential (a group or virtual folder changed). */
+  invalidateAll(): void;
+  /**
+   * The account a login of `username` would get now (effective rules, limits and mounts), without a
+   * password check and whether or not the account is enabled; null for an unknown user.
+   * @throws HomeNotAllowedError when the home folder fails the FERRY_HOME_ROOTS rule.
+   */
+  account(username: string): FtpAccount | null;
+}
+
+/** The account's home folder is outside the allowed roots (or not allowed for another reason). */
+export class HomeNotAllowedError extends Error {
+  override name = 'HomeNotAllowedError';
+  constructor(
+    readonly username: string,
+    readonly problem: string,
+  ) {
+    super(`The home folder of ${username} ${problem}`);
+  }
+}
+
+export function createDbAuthenticator(opts: DbAuthenticatorOptions): AccountAuthenticator {
   const ttl = opts.cacheTtlMs ?? 30_000;
   const now = opts.now ?? Date.now;
-  const cache = new Map<string, { user: UserRecord; expiresAt: number }>();
-  /** Homes created (or found) by this process: later logins leave them to the engine, which recreates a home removed since. */
-  const homesMade = new Set<string>();
+  const cache = new Map<string, { effective: EffectiveRecord; expiresAt: number }>();
   const keyOf = (username: string, password: string) => `${username}\0${createHash('sha256').update(password).digest('hex')}`;
 
   /** Verifications running now, by cache key: sessions that log in together with the same credentials share one hash. */
   const inflight = new Map<string, Promise<Verified>>();
 
+  async function check(attempt: LoginAttempt): Promise<Verified> {
+    const result = await opts.users.verifyLogin(attempt.username, attempt.password);
+    if (!result.ok) return result;
+    const effective = opts.users.effective(attempt.username);
+    return effective ? { ok: true, effective } : { ok: false, reason: 'unknown-user' };
+  }
+
   async function verify(attempt: LoginAttempt): Promise<Verified> {
-    if (ttl <= 0) return opts.users.verifyLogin(attempt.username, attempt.password);
+    if (ttl <= 0) return check(attempt);
     const key = keyOf(attempt.username, attempt.password);
     const hit = cache.get(key);
-    if (hit && hit.expiresAt > now()) return { ok: true, user: hit.user };
+    if (hit && hit.expiresAt > now()) return { ok: true, effective: hit.effective };
     if (hit) cache.delete(key);
     const running = inflight.get(key);
     if (running) return running;
-    const verification: Promise<Verified> = opts.users.verifyLogin(attempt.username, attempt.password).then((result) => {
+    const verification: Promise<Verified> = check(attempt).then((result) => {
       // Not cached when the user was changed (invalidate) while the hash ran.
       if (result.ok && inflight.get(key) === verification) {
         if (cache.size > 10_000) cache.clear();
-        cache.set(key, { user: result.user, expiresAt: now() + ttl });
+        cache.set(key, { effective: result.effective, expiresAt: now() + ttl });
       }
       return result;
     });
@@ -76,55 +105,83 @@ export function createDbAuthenticator(opts: DbAuthenticatorOptions): DbAuthentic
     }
   }
 
+  /** The engine's account for effective settings; mounts whose folder is not allowed or missing are left out and logged. */
+  function accountOf(effective: EffectiveRecord): FtpAccount {
+    const problem = homeDirProblem(effective.homeDir, opts.homes);
+    if (problem !== null) throw new HomeNotAllowedError(effective.username, problem);
+    const mounts: AccountMount[] = [];
+    for (const mount of effective.mounts) {
+      const unavailable = folderDirProblem(mount.hostDir, opts.homes);
+      if (unavailable !== null) {
+        opts.log?.warn(
+          { username: effective.username, folder: mount.folder, hostDir: mount.hostDir, problem: unavailable },
+          'Virtual folder left out of an FTP account: its folder on the server is not usable',
+        );
+        continue;
+      }
+      const { path, folder, quotaBytes, quotaFiles } = mount;
+      mounts.push({ path, folder, hostDir: resolveHomeDir(mount.hostDir, opts.homes.dataDir), quotaBytes, quotaFiles });
+    }
+    return {
+      username: effective.username,
+      homeDir: resolveHomeDir(effective.homeDir, opts.homes.dataDir),
+      permissions: effective.permissions.map((r) => ({ path: r.path, allow: [...r.allow] })),
+      mounts,
+      quotaBytes: effective.quotaBytes.value,
+      quotaFiles: effective.quotaFiles.value,
+      maxSessions: effective.maxSessions.value,
+      uploadBytesPerSecond: effective.uploadBytesPerSecond.value,
+      downloadBytesPerSecond: effective.downloadBytesPerSecond.value,
+      tls: effective.tls.value,
+      expiresAt: effective.expiresAt.value,
+    };
+  }
+
+  const forget = (username: string) => {
+    for (const key of cache.keys()) if (key.startsWith(`${username}\0`)) cache.delete(key);
+    for (const key of inflight.keys()) if (key.startsWith(`${username}\0`)) inflight.delete(key);
+  };
+
   return {
     async login(attempt: LoginAttempt): Promise<LoginResult> {
       const verified = await verify(attempt);
       if (!verified.ok) return verified;
-      const { user } = verified;
-      if (!user.enabled) return { ok: false, reason: 'disabled' };
-      if (user.expiresAt !== null && user.expiresAt <= now()) return { ok: false, reason: 'expired' };
-      if (user.allowedCidrs.length > 0 && !createCidrMatcher(user.allowedCidrs)(attempt.remoteAddress)) {
-        return { ok: false, reason: 'address-not-allowed' };
-      }
-      if (user.tls === 'required' && !attempt.tls) return { ok: false, reason: 'tls-required' };
-      // Accounts saved before FERRY_HOME_ROOTS existed, or a symlink planted on the way since: refused like an
-      // unavailable home (530, which the doctor explains), never counted as a failed guess.
-      const problem = homeDirProblem(user.homeDir, opts.homes);
-      if (problem !== null) {
-        opts.log?.error({ username: user.username, homeDir: user.homeDir, problem }, 'FTP login refused: home folder not allowed');
+      const { effective } = verified;
+      if (!effective.enabled) return { ok: false, reason: 'disabled' };
+      const expiresAt = effective.expiresAt.value;
+      if (expiresAt !== null && expiresAt <= now()) return { ok: false, reason: 'expired' };
+      const cidrs = effective.allowedCidrs.value;
+      if (cidrs.length > 0 && !createCidrMatcher(cidrs)(attempt.remoteAddress)) return { ok: false, reason: 'address-not-allowed' };
+      if (effective.tls.value === 'required' && !attempt.tls) return { ok: false, reason: 'tls-required' };
+      let account: FtpAccount;
+      try {
+        account = accountOf(effective);
+      } catch (error) {
+        if (!(error instanceof HomeNotAllowedError)) throw error;
+        // Accounts saved before FERRY_HOME_ROOTS existed, or a symlink planted on the way since: refused like an
+        // unavailable home (530, which the doctor explains), never counted as a failed guess.
+        opts.log?.error(
+          { username: effective.username, homeDir: effective.homeDir, problem: error.problem },
+          'FTP login refused: home folder not allowed',
+        );
         throw new FtpError(Reply.NotLoggedIn, 'Your home directory is not available; contact the administrator');
       }
-      const account = toAccount(user, opts.homes.dataDir);
-      if (!homesMade.has(account.homeDir)) {
-        await mkdir(account.homeDir, { recursive: true });
-        homesMade.add(account.homeDir);
-      }
       try {
-        opts.users.touchLogin(user.username, now());
+        opts.users.touchLogin(effective.username, now());
       } catch (err) {
         // A full disk or a read-only database must not lock users out: the last-login time is a courtesy.
-        opts.log?.warn({ err, username: user.username }, 'Could not record the last login time');
+        opts.log?.warn({ err, username: effective.username }, 'Could not record the last login time');
       }
       return { ok: true, account };
     },
-    invalidate(username: string): void {
-      for (const key of cache.keys()) if (key.startsWith(`${username}\0`)) cache.delete(key);
-      for (const key of inflight.keys()) if (key.startsWith(`${username}\0`)) inflight.delete(key);
+    invalidate: forget,
+    invalidateAll(): void {
+      cache.clear();
+      inflight.clear();
     },
-  };
-}
-
-function toAccount(user: UserRecord, dataDir: string): FtpAccount {
-  return {
-    username: user.username,
-    homeDir: resolveHomeDir(user.homeDir, dataDir),
-    permissions: user.permissions.map((r) => ({ path: r.path, allow: [...r.allow] })),
-    quotaBytes: user.quotaBytes,
-    quotaFiles: user.quotaFiles,
-    maxSessions: user.maxSessions,
-    uploadBytesPerSecond: user.uploadBytesPerSecond,
-    downloadBytesPerSecond: user.downloadBytesPerSecond,
-    tls: user.tls,
-    expiresAt: user.expiresAt,
+    account(username: string): FtpAccount | null {
+      const effective = opts.users.effective(username);
+      return effective ? accountOf(effective) : null;
+    },
   };
 }

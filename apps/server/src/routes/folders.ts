@@ -1,9 +1,116 @@
 /** Virtual folders: named folders on the server, mounted into users' and groups' trees. */
+import { mkdir } from 'node:fs/promises';
+import { CreateFolderBody, Folder, FolderParams, UpdateFolderBody } from '@ferry/contract';
+import { describeOwners, DuplicateError, FolderInUseError } from '@ferry/db';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { audit } from '../audit.js';
+import { Errors, invalidField } from '../errors.js';
+import { homeDirProblem, resolveHomeDir, type HomePolicy } from '../homes.js';
 import type { Services } from '../services.js';
 
 export interface FoldersRouteOptions {
-  services: Services;
+  services: Pick<Services, 'stores' | 'authenticator' | 'ftp' | 'homes'>;
 }
 
-export const foldersRoutes: FastifyPluginAsyncTypebox<FoldersRouteOptions> = async () => {};
+/**
+ * The folder on the server must pass the rule for homes (inside FERRY_HOME_ROOTS, away from Ferry's own
+ * files); it is created when missing, so that the folder is usable as soon as it is saved.
+ */
+async function prepareHostDir(hostDir: string, homes: HomePolicy): Promise<void> {
+  const problem = homeDirProblem(hostDir, homes);
+  if (problem !== null) throw invalidField('hostDir', `"${hostDir.replaceAll('\0', '\\0')}" ${problem}`);
+  try {
+    await mkdir(resolveHomeDir(hostDir, homes.dataDir), { recursive: true });
+  } catch (error) {
+    throw invalidField('hostDir', `"${hostDir}" cannot be created: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+}
+
+export const foldersRoutes: FastifyPluginAsyncTypebox<FoldersRouteOptions> = async (app, { services }) => {
+  const { folders, audit: auditStore } = services.stores;
+
+  app.get('/folders', { config: { role: 'viewer' }, schema: { tags: ['folders'], response: { 200: Type.Array(Folder) } } }, async () =>
+    folders.list(),
+  );
+
+  app.post(
+    '/folders',
+    { config: { role: 'admin' }, schema: { tags: ['folders'], body: CreateFolderBody, response: { 201: Folder } } },
+    async (req, reply) => {
+      const body = req.body;
+      if (folders.get(body.name)) throw Errors.FolderExists(body.name);
+      await prepareHostDir(body.hostDir, services.homes);
+      try {
+        const folder = folders.create(body, () => audit(auditStore, req, { action: 'folder.create', target: body.name, detail: body }));
+        return reply.code(201).send(folder);
+      } catch (error) {
+        if (error instanceof DuplicateError) throw Errors.FolderExists(body.name);
+        throw error;
+      }
+    },
+  );
+
+  app.get(
+    '/folders/:name',
+    { config: { role: 'viewer' }, schema: { tags: ['folders'], params: FolderParams, response: { 200: Folder } } },
+    async (req) => {
+      const folder = folders.get(req.params.name);
+      if (!folder) throw Errors.FolderNotFound(req.params.name);
+      return folder;
+    },
+  );
+
+  app.patch(
+    '/folders/:name',
+    {
+      config: { role: 'admin' },
+      schema: {
+        tags: ['folders'],
+        summary: 'Change a virtual folder; a new hostDir ends the sessions of everyone who sees it, quotas apply from their next login',
+        params: FolderParams,
+        body: UpdateFolderBody,
+        response: { 200: Folder },
+      },
+    },
+    async (req) => {
+      const { name } = req.params;
+      if (!folders.get(name)) throw Errors.FolderNotFound(name);
+      if (req.body.hostDir !== undefined) await prepareHostDir(req.body.hostDir, services.homes);
+      const folder = folders.update(name, req.body, () =>
+        audit(auditStore, req, { action: 'folder.update', target: name, detail: req.body }),
+      );
+      if (!folder) throw Errors.FolderNotFound(name);
+      services.authenticator.invalidateAll();
+      if (req.body.hostDir !== undefined) {
+        for (const username of folders.seenBy(name)) services.ftp.disconnectUser(username, `The virtual folder ${name} was moved`);
+      }
+      return folder;
+    },
+  );
+
+  app.delete(
+    '/folders/:name',
+    {
+      config: { role: 'admin' },
+      schema: {
+        tags: ['folders'],
+        summary: 'Delete a virtual folder (not its files on the server); refused with 409 while users or groups mount it',
+        params: FolderParams,
+        response: { 204: Type.Null() },
+      },
+    },
+    async (req, reply) => {
+      const { name } = req.params;
+      try {
+        if (!folders.remove(name, () => audit(auditStore, req, { action: 'folder.delete', target: name })))
+          throw Errors.FolderNotFound(name);
+      } catch (error) {
+        if (error instanceof FolderInUseError) throw Errors.FolderInUse(name, describeOwners(error.mountedBy));
+        throw error;
+      }
+      services.authenticator.invalidateAll();
+      return reply.code(204).send(null);
+    },
+  );
+};

@@ -1,9 +1,130 @@
 /** Groups of FTP users that share permission rules, limits and virtual folders. */
+import { CreateGroupBody, Group, GroupParams, UpdateGroupBody, type Mount } from '@ferry/contract';
+import { DuplicateError, UnknownNameError } from '@ferry/db';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { audit } from '../audit.js';
+import { Errors, invalidField } from '../errors.js';
 import type { Services } from '../services.js';
+import { checkCidrs, checkMounts, checkRules, mountRecords } from './account-checks.js';
 
 export interface GroupsRouteOptions {
-  services: Services;
+  services: Pick<Services, 'stores' | 'authenticator' | 'ftp'>;
 }
 
-export const groupsRoutes: FastifyPluginAsyncTypebox<GroupsRouteOptions> = async () => {};
+/** Fields whose change ends the members' live sessions (they log in again and get the new rules); limits apply from the next login. */
+const ACCESS_FIELDS = ['permissions', 'mounts', 'allowedCidrs', 'tls'] as const;
+
+function storeFields<T extends { mounts?: Mount[] }>(body: T) {
+  const { mounts, ...rest } = body;
+  return { ...rest, ...(mounts ? { mounts: mountRecords(mounts) } : {}) };
+}
+
+export const groupsRoutes: FastifyPluginAsyncTypebox<GroupsRouteOptions> = async (app, { services }) => {
+  const { groups, folders, audit: auditStore } = services.stores;
+
+  const check = (body: UpdateGroupBody) => {
+    checkRules(body.permissions);
+    checkCidrs(body.allowedCidrs);
+    checkMounts(body.mounts, { missingFolders: folders.missing });
+  };
+  const refusal = (error: unknown): never => {
+    if (error instanceof UnknownNameError) throw invalidField('mounts', error.message);
+    throw error;
+  };
+  /** Members get the group's new settings at their next login; a change of access also ends their sessions now. */
+  const applyToMembers = (members: string[], reason: string | null) => {
+    for (const username of members) {
+      services.authenticator.invalidate(username);
+      if (reason !== null) services.ftp.disconnectUser(username, reason);
+    }
+  };
+
+  app.get('/groups', { config: { role: 'viewer' }, schema: { tags: ['groups'], response: { 200: Type.Array(Group) } } }, async () =>
+    groups.list(),
+  );
+
+  app.post(
+    '/groups',
+    { config: { role: 'admin' }, schema: { tags: ['groups'], body: CreateGroupBody, response: { 201: Group } } },
+    async (req, reply) => {
+      const body = req.body;
+      check(body);
+      if (groups.get(body.name)) throw Errors.GroupExists(body.name);
+      try {
+        const group = groups.create(storeFields(body), () =>
+          audit(auditStore, req, { action: 'group.create', target: body.name, detail: body }),
+        );
+        return reply.code(201).send(group);
+      } catch (error) {
+        if (error instanceof DuplicateError) throw Errors.GroupExists(body.name);
+        return refusal(error);
+      }
+    },
+  );
+
+  app.get(
+    '/groups/:name',
+    { config: { role: 'viewer' }, schema: { tags: ['groups'], params: GroupParams, response: { 200: Group } } },
+    async (req) => {
+      const group = groups.get(req.params.name);
+      if (!group) throw Errors.GroupNotFound(req.params.name);
+      return group;
+    },
+  );
+
+  app.patch(
+    '/groups/:name',
+    {
+      config: { role: 'admin' },
+      schema: {
+        tags: ['groups'],
+        summary:
+          "Change a group; a change of rules, mounts, networks or TLS ends its members' sessions, limits apply from their next login",
+        params: GroupParams,
+        body: UpdateGroupBody,
+        response: { 200: Group },
+      },
+    },
+    async (req) => {
+      const { name } = req.params;
+      check(req.body);
+      let group;
+      try {
+        group = groups.update(name, storeFields(req.body), () =>
+          audit(auditStore, req, { action: 'group.update', target: name, detail: req.body }),
+        );
+      } catch (error) {
+        return refusal(error);
+      }
+      if (!group) throw Errors.GroupNotFound(name);
+      const changed = ACCESS_FIELDS.filter((field) => req.body[field] !== undefined);
+      const expired = group.expiresAt !== null && group.expiresAt <= Date.now() && req.body.expiresAt !== undefined;
+      const reason =
+        changed.length > 0 ? `Your group ${name} was changed (${changed.join(', ')})` : expired ? `Your group ${name} has expired` : null;
+      applyToMembers(groups.members(name), reason);
+      return group;
+    },
+  );
+
+  app.delete(
+    '/groups/:name',
+    {
+      config: { role: 'admin' },
+      schema: {
+        tags: ['groups'],
+        summary: 'Delete a group; its members stay, and their sessions end',
+        params: GroupParams,
+        response: { 204: Type.Null() },
+      },
+    },
+    async (req, reply) => {
+      const { name } = req.params;
+      const members = groups.members(name);
+      if (!groups.remove(name, () => audit(auditStore, req, { action: 'group.delete', target: name, detail: { members } })))
+        throw Errors.GroupNotFound(name);
+      applyToMembers(members, `Your group ${name} was deleted`);
+      return reply.code(204).send(null);
+    },
+  );
+};

@@ -1,23 +1,27 @@
-/** FTP accounts: list, create, read, change, delete. The password is write-only. */
+/** FTP accounts: list, create, read, change, delete, bulk actions, and the settings a login gets. The password is write-only. */
 import {
   CreateUserBody,
+  EffectiveSettings,
   Page,
   PERMISSIONS,
   UpdateUserBody,
   User,
+  UserBulkBody,
+  UserBulkResult,
   UserListQuery,
   USERNAME_PATTERN,
+  type Mount,
   type PermissionRule,
 } from '@ferry/contract';
-import { DuplicateError, normalizeVirtualPath } from '@ferry/db';
+import { DuplicateError, UnknownNameError, type EffectiveRecord, type FtpUserRecord } from '@ferry/db';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { audit } from '../audit.js';
 import { Errors, invalidField } from '../errors.js';
-import { defaultHomeDir, homeDirProblem, type HomePolicy } from '../homes.js';
-import { parseCidr } from '../net/address.js';
+import { defaultHomeDir, folderDirProblem, homeDirProblem, resolveHomeDir, type HomePolicy } from '../homes.js';
 import { passwordProblem } from '../passwords.js';
 import type { Services } from '../services.js';
+import { checkCidrs, checkMounts, checkRules, mountRecords, type OtherMount } from './account-checks.js';
 
 export interface UsersRouteOptions {
   services: Pick<Services, 'stores' | 'authenticator' | 'homes' | 'ftp'>;
@@ -28,8 +32,20 @@ const UserParams = Type.Object({ username: Type.String({ pattern: USERNAME_PATTE
 /** New accounts get every permission on their whole home folder. */
 export const DEFAULT_PERMISSIONS: PermissionRule[] = [{ path: '/', allow: [...PERMISSIONS] }];
 
+/** The fields of a create or update body that go to the store (mounts without `allow` get null). */
+function storeFields<T extends { mounts?: Mount[]; createFolders?: boolean }>(body: T) {
+  const { mounts, createFolders: _createFolders, ...rest } = body;
+  return { ...rest, ...(mounts ? { mounts: mountRecords(mounts) } : {}) };
+}
+
 export const usersRoutes: FastifyPluginAsyncTypebox<UsersRouteOptions> = async (app, { services }) => {
   const { users, audit: auditStore } = services.stores;
+
+  /** A store refusal that the checks could only miss in a race (a group or folder deleted meanwhile). */
+  const storeRefusal = (error: unknown): never => {
+    if (error instanceof UnknownNameError) throw invalidField(error.kind === 'group' ? 'groups' : 'mounts', error.message);
+    throw error;
+  };
 
   app.get(
     '/users',
@@ -42,13 +58,13 @@ export const usersRoutes: FastifyPluginAsyncTypebox<UsersRouteOptions> = async (
     { config: { role: 'admin' }, schema: { tags: ['users'], body: CreateUserBody, response: { 201: User } } },
     async (req, reply) => {
       const body = req.body;
-      checkUserFields(body, services.homes);
+      checkUserFields(body, services, null);
       // A probe link's name would shadow the account at login.
       if (services.stores.probes.findByUsername(body.username)) throw Errors.UserExists(body.username);
       try {
         const user = await users.create(
           {
-            ...body,
+            ...storeFields(body),
             homeDir: body.homeDir ?? defaultHomeDir(body.username, services.homes),
             permissions: body.permissions ?? DEFAULT_PERMISSIONS,
           },
@@ -58,8 +74,50 @@ export const usersRoutes: FastifyPluginAsyncTypebox<UsersRouteOptions> = async (
         return reply.code(201).send(user);
       } catch (error) {
         if (error instanceof DuplicateError) throw Errors.UserExists(body.username);
-        throw error;
+        return storeRefusal(error);
       }
+    },
+  );
+
+  app.post(
+    '/users/bulk',
+    {
+      config: { role: 'admin' },
+      schema: {
+        tags: ['users'],
+        summary: 'Enable, disable or delete users, or add them to or remove them from a group, in one transaction',
+        body: UserBulkBody,
+        response: { 200: UserBulkResult },
+      },
+    },
+    async (req) => {
+      const { action, usernames, group } = req.body;
+      const forGroup = action === 'add-to-group' || action === 'remove-from-group';
+      if (forGroup && group === undefined) throw invalidField('group', `${action} needs a group`);
+      if (forGroup && group !== undefined && !services.stores.groups.get(group))
+        throw invalidField('group', `There is no group named ${group}`);
+      const result = users.bulk(action, usernames, {
+        group: forGroup ? group : undefined,
+        alongside: ({ done, notFound }) =>
+          audit(auditStore, req, {
+            action: 'user.bulk',
+            target: done.join(', ') || null,
+            detail: { action, ...(forGroup ? { group } : {}), usernames: done, notFound },
+          }),
+      });
+      const reason =
+        action === 'disable'
+          ? 'Your account was disabled'
+          : action === 'delete'
+            ? 'Your account was deleted'
+            : forGroup
+              ? 'Your account was changed (groups)'
+              : null;
+      for (const username of result.done) {
+        services.authenticator.invalidate(username);
+        if (reason !== null) services.ftp.disconnectUser(username, reason);
+      }
+      return result;
     },
   );
 
@@ -70,6 +128,24 @@ export const usersRoutes: FastifyPluginAsyncTypebox<UsersRouteOptions> = async (
       const user = users.get(req.params.username);
       if (!user) throw Errors.UserNotFound(req.params.username);
       return user;
+    },
+  );
+
+  app.get(
+    '/users/:username/effective',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        tags: ['users'],
+        summary: "The settings the user's logins get, each with where it comes from (the user, a group, or the default)",
+        params: UserParams,
+        response: { 200: EffectiveSettings },
+      },
+    },
+    async (req) => {
+      const effective = users.effective(req.params.username);
+      if (!effective) throw Errors.UserNotFound(req.params.username);
+      return effectiveSettings(effective, services.homes);
     },
   );
 
@@ -87,10 +163,14 @@ export const usersRoutes: FastifyPluginAsyncTypebox<UsersRouteOptions> = async (
     },
     async (req) => {
       const { username } = req.params;
-      checkUserFields(req.body, services.homes);
-      const user = await users.update(username, req.body, () =>
-        audit(auditStore, req, { action: 'user.update', target: username, detail: withoutPassword(req.body) }),
-      );
+      const existing = users.get(username);
+      if (!existing) throw Errors.UserNotFound(username);
+      checkUserFields(req.body, services, existing);
+      const user = await users
+        .update(username, storeFields(req.body), () =>
+          audit(auditStore, req, { action: 'user.update', target: username, detail: withoutPassword(req.body) }),
+        )
+        .catch(storeRefusal);
       if (!user) throw Errors.UserNotFound(username);
       services.authenticator.invalidate(username);
       const why = liveSessionsEnd(req.body, user);
@@ -115,41 +195,81 @@ export const usersRoutes: FastifyPluginAsyncTypebox<UsersRouteOptions> = async (
 
 /**
  * Why a change ends the account's live sessions (421 with this text), or null when they may go on. A change
- * of what the account may do or who may use it (enabled, expiry, password, home, permissions, allowed
- * networks, TLS policy) closes them: the client logs in again and gets the new rules, never a mix. Limits
- * (quotas, byte rates, session count) apply from the next login.
+ * of what the account may do or who may use it (enabled, expiry, password, home, permissions, groups, mounts,
+ * allowed networks, TLS policy) closes them: the client logs in again and gets the new rules, never a mix.
+ * Limits (quotas, byte rates, session count) apply from the next login.
  */
 function liveSessionsEnd(change: Record<string, unknown>, user: { enabled: boolean; expiresAt: number | null }): string | null {
   if (!user.enabled) return 'Your account was disabled';
   if (user.expiresAt !== null && user.expiresAt <= Date.now()) return 'Your account has expired';
-  const access = ['password', 'homeDir', 'permissions', 'allowedCidrs', 'tls'].filter((field) => change[field] !== undefined);
+  const access = ['password', 'homeDir', 'permissions', 'groups', 'mounts', 'allowedCidrs', 'tls'].filter(
+    (field) => change[field] !== undefined,
+  );
   return access.length > 0 ? `Your account was changed (${access.join(', ')})` : null;
 }
 
-/** What the schema cannot check: networks, and one rule per path. */
-function checkUserFields(
-  body: { password?: string; homeDir?: string; allowedCidrs?: string[]; permissions?: PermissionRule[] },
-  homes: HomePolicy,
-): void {
+interface UserFieldsBody {
+  password?: string;
+  homeDir?: string;
+  allowedCidrs?: string[];
+  permissions?: PermissionRule[];
+  groups?: string[];
+  mounts?: Mount[];
+}
+
+/** What the schema cannot check: the password, the home, networks, rules, groups and mounts (against the groups' mounts too). */
+function checkUserFields(body: UserFieldsBody, services: UsersRouteOptions['services'], existing: FtpUserRecord | null): void {
+  const { groups, folders } = services.stores;
   if (body.password !== undefined) {
     const problem = passwordProblem(body.password);
     if (problem !== null) throw invalidField('password', `password ${problem}`);
   }
-  if (body.homeDir !== undefined) {
-    const problem = homeDirProblem(body.homeDir, homes);
-    if (problem !== null) throw invalidField('homeDir', `"${body.homeDir.replaceAll('\0', '\\0')}" ${problem}`);
-  }
-  body.allowedCidrs?.forEach((cidr, i) => {
-    if (!parseCidr(cidr)) throw invalidField(`allowedCidrs/${i}`, `"${cidr}" is not an address or network like 10.0.0.0/8`);
-  });
+  if (body.homeDir !== undefined) homeProblem(body.homeDir, services.homes);
+  checkCidrs(body.allowedCidrs);
+  checkRules(body.permissions);
   const seen = new Set<string>();
-  body.permissions?.forEach((rule, i) => {
-    if (rule.path.split('/').some((part) => part === '..' || part === '.'))
-      throw invalidField(`permissions/${i}/path`, `"${rule.path}" must not contain . or .. segments`);
-    const path = normalizeVirtualPath(rule.path); // as the store saves it: `//x/` is `/x`
-    if (seen.has(path)) throw invalidField(`permissions/${i}/path`, `"${rule.path}" is listed twice`);
-    seen.add(path);
+  body.groups?.forEach((name, i) => {
+    if (seen.has(name)) throw invalidField(`groups/${i}`, `Group ${name} is listed twice`);
+    seen.add(name);
+    if (groups.missing([name]).length > 0) throw invalidField(`groups/${i}`, `There is no group named ${name}`);
   });
+  const groupNames = body.groups ?? existing?.groups ?? [];
+  const groupMounts: OtherMount[] = groupNames.flatMap(
+    (name) => groups.get(name)?.mounts.map((m) => ({ path: m.path, owner: `group ${name}` })) ?? [],
+  );
+  if (body.mounts) {
+    checkMounts(body.mounts, { missingFolders: folders.missing, others: groupMounts });
+  } else if (body.groups && existing && existing.mounts.length > 0) {
+    // New groups against the mounts the user keeps: the group that brings the clash is at fault.
+    body.groups.forEach((name, i) => {
+      const own = groups.get(name)?.mounts.map((m) => ({ path: m.path, owner: `group ${name}` })) ?? [];
+      try {
+        checkMounts(mountsAsBody(existing), { missingFolders: () => [], others: own });
+      } catch (error) {
+        throw invalidField(`groups/${i}`, `Group ${name} mounts a folder where the user has one: ${(error as Error).message}`);
+      }
+    });
+  }
+}
+
+const mountsAsBody = (user: FtpUserRecord): Mount[] => user.mounts.map((m) => ({ folder: m.folder, path: m.path, allow: m.allow }));
+
+function homeProblem(homeDir: string, homes: HomePolicy): void {
+  const problem = homeDirProblem(homeDir, homes);
+  if (problem !== null) throw invalidField('homeDir', `"${homeDir.replaceAll('\0', '\\0')}" ${problem}`);
+}
+
+/** The store's effective settings with the folders on the server resolved, and whether each mount can be used now. */
+function effectiveSettings(effective: EffectiveRecord, homes: HomePolicy): EffectiveSettings {
+  return {
+    ...effective,
+    homeDir: resolveHomeDir(effective.homeDir, homes.dataDir),
+    mounts: effective.mounts.map((m) => ({
+      ...m,
+      hostDir: resolveHomeDir(m.hostDir, homes.dataDir),
+      available: folderDirProblem(m.hostDir, homes) === null,
+    })),
+  };
 }
 
 function withoutPassword(body: object): Record<string, unknown> {

@@ -187,7 +187,7 @@ export function createUserStore(db: Db) {
   function bulk(
     action: UserBulkAction,
     usernames: readonly string[],
-    opts: { group?: string; alongside?: () => void } = {},
+    opts: { group?: string; alongside?: (outcome: UserBulkOutcome) => void } = {},
   ): UserBulkOutcome {
     return orm.transaction(() => {
       const rows = usernames.length
@@ -231,7 +231,7 @@ export function createUserStore(db: Db) {
         }
         if (userIds.length) orm.update(users).set({ updatedAt: now }).where(inArray(users.id, userIds)).run();
       }
-      opts.alongside?.();
+      opts.alongside?.({ done, notFound });
       return { done, notFound };
     });
   }
