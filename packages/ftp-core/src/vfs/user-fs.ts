@@ -16,15 +16,12 @@ import { Reply } from '../reply.js';
 import type { UsageTracker } from '../transfer/quota.js';
 import { diskPathIn, FsAreas, virtualPathIn, type FsArea } from './areas.js';
 import { DEFAULT_CROSS_FOLDER_RENAME_MAX_BYTES, moveAcrossAreas } from './cross-area-move.js';
+import { readFolder } from './folder-entries.js';
 import type { ListEntry } from './list-format.js';
-import { lstatMany } from './stat-many.js';
 import { FILE_CHUNK_BYTES } from '../transfer/count.js';
 import { descriptorInside } from './descriptor.js';
-import { isStaleUploadTemp, isUploadTempName, openUpload, type Upload, type UploadMode } from './upload.js';
+import { openUpload, type Upload, type UploadMode } from './upload.js';
 import { baseName, isInsideRoot, joinVirtual, parentOf, resolveVirtual } from './virtual-path.js';
-
-/** Entries read and stat'ed together in a listing. */
-const LIST_BATCH = 512;
 
 export interface UserFsOptions {
   /** The real (realpath'ed) home directory. */
@@ -177,53 +174,7 @@ export class UserFs {
     }
     this.assertAllowed('list', vpath, vpath);
     await this.contained(vpath, { permission: 'list', on: 'self' });
-    return this.readEntries(this.areas.of(vpath), disk, this.areas.mountsIn(vpath));
-  }
-
-  /** The folder's own entries (a same-named one hidden by a mount point), then its mount points as folders. */
-  private async *readEntries(area: FsArea, disk: string, mounts: readonly FsArea[]): AsyncIterable<ListEntry[]> {
-    const mounted = new Set(mounts.map((m) => baseName(m.path)));
-    const dir = await fsp.opendir(disk, { bufferSize: LIST_BATCH });
-    let names: string[] = [];
-    for await (const dirent of dir) {
-      const name = dirent.name;
-      if (name.includes('\n') || name.includes('\r') || mounted.has(name)) continue;
-      if (isUploadTempName(name)) {
-        await removeIfStale(`${disk}/${name}`);
-        continue;
-      }
-      names.push(name);
-      if (names.length === LIST_BATCH) {
-        yield await this.statEntries(area, disk, names);
-        names = [];
-      }
-    }
-    if (names.length > 0) yield await this.statEntries(area, disk, names);
-    if (mounts.length === 0) return;
-    // A mount point shows its host folder's stats; one that vanished since login is left out.
-    const stats = await Promise.all(mounts.map((m) => fsp.stat(m.root).catch(() => null)));
-    yield mounts.flatMap((m, i) => (stats[i]?.isDirectory() ? [{ name: baseName(m.path), stats: stats[i] }] : []));
-  }
-
-  /** Vanished or unreadable entries are skipped, like `ls` would after reporting them. */
-  private async statEntries(area: FsArea, disk: string, names: readonly string[]): Promise<ListEntry[]> {
-    const all = await lstatMany(names.map((name) => `${disk}/${name}`));
-    const entries: ListEntry[] = [];
-    for (let i = 0; i < names.length; i++) {
-      const name = names[i]!;
-      let stats = all[i];
-      if (!stats) continue;
-      if (stats.isSymbolicLink()) {
-        // Only links that stay inside the area (the home, or the mounted folder) are shown, as what they point to.
-        const full = `${disk}/${name}`;
-        const real = await fsp.realpath(full).catch(() => null);
-        if (!real || !isInsideRoot(area.root, real)) continue;
-        stats = await fsp.stat(full).catch(() => null);
-        if (!stats) continue;
-      }
-      entries.push({ name, stats });
-    }
-    return entries;
+    return readFolder(this.areas.of(vpath), disk, this.areas.mountsIn(vpath));
   }
 
   /** Opens a file for download at `offset` (REST); errors surface before any data connection opens. */
@@ -410,16 +361,6 @@ export class UserFs {
 interface Need {
   permission: Permission;
   on: 'parent' | 'self';
-}
-
-/** Deletes a temporary upload file a crashed process left behind (see upload.ts); never throws. */
-async function removeIfStale(disk: string): Promise<void> {
-  try {
-    const stats = await fsp.lstat(disk);
-    if (stats.isFile() && isStaleUploadTemp(disk, stats.mtimeMs)) await fsp.unlink(disk);
-  } catch {
-    // gone already, or not ours to remove
-  }
 }
 
 async function* single(entry: ListEntry): AsyncIterable<ListEntry[]> {
