@@ -138,8 +138,8 @@ export class Api {
   bulkUsers = (body: UserBulkBody) => this.request<UserBulkResult>('POST', '/users/bulk', body);
 
   // ---------- a user's files, as the user sees them ----------
-  userFiles = (username: string, path: string) =>
-    this.request<FileListing>('GET', `/users/${encodeURIComponent(username)}/files${toQueryString({ path })}`);
+  userFiles = (username: string, path: string, limit?: number) =>
+    this.request<FileListing>('GET', `/users/${encodeURIComponent(username)}/files${toQueryString({ path, limit })}`);
   createUserFolder = (username: string, path: string) =>
     this.request<void>('POST', `/users/${encodeURIComponent(username)}/files`, { path });
   removeUserFolder = (username: string, path: string) =>
