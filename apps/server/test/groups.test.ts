@@ -381,3 +381,29 @@ describe("a group's rules at an FTP login", () => {
     }
   });
 });
+
+describe('createFolders', () => {
+  const h = sharedHarness();
+  const call = api(h);
+
+  it("creates the folders a user's rules name, in the home and in a mounted folder", async () => {
+    expect((await call('POST', '/folders', { name: 'drop', hostDir: 'files/drop' })).status).toBe(201);
+    const res = await call('POST', '/users', {
+      username: 'maker',
+      password: 'maker-password-1',
+      permissions: [
+        { path: '/', allow: ['list'] },
+        { path: '/incoming/2026', allow: ['list', 'upload'] },
+        { path: '/drop/in', allow: ['list', 'upload'] },
+      ],
+      mounts: [{ folder: 'drop', path: '/drop' }],
+      createFolders: true,
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    expect(existsSync(path.join(h().dataDir, 'files/maker/incoming/2026'))).toBe(true);
+    expect(existsSync(path.join(h().dataDir, 'files/drop/in'))).toBe(true);
+    const patched = await call('PATCH', '/users/maker', { permissions: [{ path: '/later', allow: ['list'] }], createFolders: true });
+    expect(patched.status).toBe(200);
+    expect(existsSync(path.join(h().dataDir, 'files/maker/later'))).toBe(true);
+  });
+});

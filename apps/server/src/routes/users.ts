@@ -15,6 +15,7 @@ import {
 } from '@ferry/contract';
 import { DuplicateError, UnknownNameError, type EffectiveRecord, type FtpUserRecord } from '@ferry/db';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { normalizeRulePath } from '@ferry/ftp-core/permissions';
 import { Type } from 'typebox';
 import { audit } from '../audit.js';
 import { Errors, invalidField } from '../errors.js';
@@ -22,6 +23,7 @@ import { defaultHomeDir, folderDirProblem, homeDirProblem, resolveHomeDir, type 
 import { passwordProblem } from '../passwords.js';
 import type { Services } from '../services.js';
 import { checkCidrs, checkMounts, checkRules, mountRecords, type OtherMount } from './account-checks.js';
+import { createFoldersInTree } from './files.js';
 
 export interface UsersRouteOptions {
   services: Pick<Services, 'stores' | 'authenticator' | 'homes' | 'ftp'>;
@@ -71,6 +73,7 @@ export const usersRoutes: FastifyPluginAsyncTypebox<UsersRouteOptions> = async (
           () => audit(auditStore, req, { action: 'user.create', target: body.username, detail: withoutPassword(body) }),
         );
         services.authenticator.invalidate(user.username);
+        if (body.createFolders) await createRuleFolders(services, user.username, body.permissions ?? user.permissions);
         return reply.code(201).send(user);
       } catch (error) {
         if (error instanceof DuplicateError) throw Errors.UserExists(body.username);
@@ -173,6 +176,7 @@ export const usersRoutes: FastifyPluginAsyncTypebox<UsersRouteOptions> = async (
         .catch(storeRefusal);
       if (!user) throw Errors.UserNotFound(username);
       services.authenticator.invalidate(username);
+      if (req.body.createFolders) await createRuleFolders(services, username, req.body.permissions ?? user.permissions);
       const why = liveSessionsEnd(req.body, user);
       if (why !== null) services.ftp.disconnectUser(username, why);
       return user;
@@ -192,6 +196,20 @@ export const usersRoutes: FastifyPluginAsyncTypebox<UsersRouteOptions> = async (
     },
   );
 };
+
+/**
+ * createFolders: the folders the user's rules name that do not exist yet, in the home or a mounted folder, as
+ * the user's tree resolves them (`rules`: the body's, so that an error names the rule as sent). Runs after the account is saved; a folder that cannot be made (a file in the
+ * way) is a 400 naming its rule, and the account stays saved.
+ */
+async function createRuleFolders(services: UsersRouteOptions['services'], username: string, rules: PermissionRule[]): Promise<void> {
+  const account = services.authenticator.account(username);
+  if (!account) return;
+  for (const [i, rule] of rules.entries()) {
+    if (normalizeRulePath(rule.path) !== '/')
+      await createFoldersInTree(services.ftp, account, { paths: [rule.path], field: `permissions/${i}/path` });
+  }
+}
 
 /**
  * Why a change ends the account's live sessions (421 with this text), or null when they may go on. A change
