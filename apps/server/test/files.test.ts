@@ -1,6 +1,9 @@
 import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { Writable } from 'node:stream';
+import { Client } from 'basic-ftp';
 import { describe, expect, it } from 'vitest';
+import { createFoldersInTree } from '../src/routes/files.js';
 import { sharedHarness, type Harness } from './harness.js';
 
 const ALL = ['list', 'download', 'upload', 'overwrite', 'delete', 'rename', 'mkdir', 'rmdir'];
@@ -190,6 +193,52 @@ describe('/api/v1/users/:username/files', () => {
       const res = await h.app.inject({ ...call, headers });
       expect(res.statusCode, call.url).toBe(403);
       expect(res.json().error.code).toBe('APP_FORBIDDEN_ROLE');
+    }
+  });
+
+  it('createFoldersInTree makes missing rule folders in the home and in mounted folders, confined like FTP', async () => {
+    const h = shared();
+    const { home, host } = await userWithMount(h, 'ruler');
+    const account = h.services.authenticator.account('ruler')!;
+    const made = await createFoldersInTree(h.services.ftp, account, {
+      paths: ['/in/box', '/docs', '/shared/reports/out/'],
+      field: 'permissions',
+    });
+    expect(made).toEqual(['/in', '/in/box', '/shared/reports/out']);
+    expect((await stat(path.join(home, 'in', 'box'))).isDirectory()).toBe(true);
+    expect((await stat(path.join(host, 'out'))).isDirectory()).toBe(true);
+    await expect(createFoldersInTree(h.services.ftp, account, { paths: ['/a.txt/x'], field: 'permissions' })).rejects.toMatchObject({
+      statusCode: 400,
+      field: 'permissions',
+    });
+    await expect(createFoldersInTree(h.services.ftp, account, { paths: ['/../x'] })).rejects.toMatchObject({
+      statusCode: 400,
+      field: 'path',
+    });
+  });
+
+  it('the FTP user sees the same tree: the mounted folder, its files, and its permissions', async () => {
+    const h = shared();
+    await userWithMount(h, 'ftpuser');
+    const port = await h.listenFtp();
+    const client = new Client(10_000);
+    try {
+      await client.access({ host: '127.0.0.1', port, user: 'ftpuser', password: 'ftpuser-password' });
+      expect((await client.list('/shared')).map((e) => `${e.name}:${e.isDirectory}`)).toEqual(['reports:true']);
+      const chunks: Buffer[] = [];
+      await client.downloadTo(
+        new Writable({
+          write(chunk: Buffer, _enc, done) {
+            chunks.push(chunk);
+            done();
+          },
+        }),
+        '/shared/reports/q1.csv',
+      );
+      expect(Buffer.concat(chunks).toString()).toBe('a,b\n1,2\n');
+      await expect(client.ensureDir('/shared/reports/new')).rejects.toThrow(/550/);
+    } finally {
+      client.close();
     }
   });
 });

@@ -128,6 +128,9 @@ describe('a mounted folder in the tree', () => {
     expect((await r.send('CWD /reports/up')).code).toBe(550);
     expect((await r.send('SIZE /reports/up/secret.txt')).code).toBe(550);
     expect((await r.send('MKD /reports/up/made')).code).toBe(550);
+    // A link in the home into the folder's host folder leads out of the home: the folder is reached only by its mount path.
+    await symlink(reports, join(t.home, 'side-door'));
+    expect((await r.send('SIZE /side-door/q1.csv')).code).toBe(550);
     await expect(stat(join(hosts, 'made'))).rejects.toThrow();
     r.close();
   });
@@ -201,6 +204,24 @@ describe('moving between the home and a mounted folder', () => {
     expect((await r.send('RNTO /box/folder')).text).toMatch(/^553 \/folder: Folders cannot be moved/);
     // Nothing half-done is left in the target.
     expect((await readdir(dir)).sort()).toEqual([]);
+    r.close();
+  });
+
+  it('replaces an existing file in the target, keeping both usage counts right', async () => {
+    const dir = await mkdtemp(join(hosts, 'replace-'));
+    const t = await serve({ accounts: { alice: { password: 'secret', mounts: [mount('/box', dir, { quotaFiles: 10 })] } } });
+    await writeFile(join(dir, 'same.txt'), 'old content');
+    await writeFile(join(t.home, 'same.txt'), 'new');
+    const folderRoot = await realpath(dir);
+    expect(await t.server.storageUsage(folderRoot)).toEqual({ bytes: 11, files: 1 });
+    expect(await t.server.storageUsage(t.home)).toEqual({ bytes: 3, files: 1 });
+    const r = await raw(t);
+    expect((await r.send('RNFR /same.txt')).code).toBe(350);
+    expect((await r.send('RNTO /box/same.txt')).code).toBe(250);
+    expect(await readFile(join(dir, 'same.txt'), 'utf8')).toBe('new');
+    expect(await readdir(dir)).toEqual(['same.txt']);
+    expect(await t.server.storageUsage(folderRoot)).toEqual({ bytes: 3, files: 1 });
+    expect(await t.server.storageUsage(t.home)).toEqual({ bytes: 0, files: 0 });
     r.close();
   });
 
