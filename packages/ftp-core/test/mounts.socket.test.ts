@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { diagnose } from '../src/diagnosis/index.js';
 import type { AccountMount } from '../src/index.js';
 import { settings } from './diagnosis-builders.js';
-import { RawClient } from './support/raw-client.js';
+import { RawClient, readData } from './support/raw-client.js';
 import { startServer, until, type TestServer } from './support/server.js';
 
 /** Host folders live outside every home, as they do on a real server. */
@@ -60,6 +60,16 @@ async function raw(t: TestServer, user = 'alice'): Promise<RawClient> {
   return c;
 }
 
+/** NLST over a fresh passive connection: the names it sends. */
+async function nlst(c: RawClient, command: string): Promise<string[]> {
+  const { port } = await c.pasv();
+  const { data } = await readData(port);
+  expect((await c.send(command)).code).toBe(150);
+  const lines = (await data).toString('utf8').split('\r\n').filter(Boolean);
+  expect((await c.read()).code).toBe(226);
+  return lines;
+}
+
 async function upload(c: Client, path: string, data: Buffer | string): Promise<void> {
   await c.uploadFrom(Readable.from([Buffer.from(data)]), path);
 }
@@ -101,6 +111,9 @@ describe('a mounted folder in the tree', () => {
     expect((await r.send('SIZE q1.csv')).text).toBe('213 8');
     const stats = await r.send('STAT /shared');
     expect(stats.text).toContain('reports');
+    // A pattern matches mount points like any folder (NLST with a glob), and NLST of the parent names it.
+    expect(await nlst(r, 'NLST /shared/rep*')).toEqual(['/shared/reports']);
+    expect(await nlst(r, 'NLST /shared')).toEqual(['reports']);
     r.close();
   });
 
