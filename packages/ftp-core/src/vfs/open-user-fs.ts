@@ -48,12 +48,14 @@ export async function openUserFs(account: FtpAccount, opts: OpenUserFsOptions = 
   } catch (cause) {
     throw new HomeUnavailableError(account.homeDir, { cause });
   }
+  // All at once: a login with mounts waits for the slowest one, not for the sum of them.
+  const wanted = account.mounts ?? [];
+  const opened = await Promise.all(wanted.map((mount) => openMount(root, mount)));
   const mounts: FsArea[] = [];
-  for (const mount of account.mounts ?? []) {
-    const opened = await openMount(root, mount);
-    if (typeof opened === 'string') opts.onMountUnavailable?.(mount, opened);
-    else mounts.push(opened);
-  }
+  opened.forEach((result, i) => {
+    if (typeof result === 'string') opts.onMountUnavailable?.(wanted[i]!, result);
+    else mounts.push(result);
+  });
   return new UserFs({
     root,
     rules: account.permissions,
