@@ -27,6 +27,7 @@ describe('transcriptSeverity', () => {
     [event({ type: 'transfer-finished', outcome: 'aborted' }), 'warning'],
     [event({ type: 'transfer-finished', outcome: 'ok' }), undefined],
     [event({ type: 'idle-timeout', idleMs: 1 }), 'warning'],
+    [event({ type: 'mount-unavailable', folder: 'f', path: '/f', hostDir: '/srv/f', reason: 'missing' }), 'warning'],
     [event({ type: 'disconnected', reason: 'client-closed', duringTransfer: true }), 'warning'],
     [event({ type: 'disconnected', reason: 'quit', duringTransfer: false }), undefined],
     [event({ type: 'login', username: 'bob' }), undefined],
