@@ -247,6 +247,12 @@ describe('moving between the home and a mounted folder', () => {
     const r = await raw(t);
     expect((await r.send('RNFR /five.bin')).code).toBe(350);
     expect((await r.send('RNTO /box/five.bin')).code).toBe(552);
+    expect(t.transcript.find((l) => l.event?.type === 'quota-exceeded')?.event).toEqual({
+      type: 'quota-exceeded',
+      path: '/box/five.bin',
+      quotaBytes: 4 * KiB,
+      quotaFiles: null,
+    });
     expect((await stat(join(t.home, 'five.bin'))).size).toBe(5 * KiB);
     expect(await readdir(dir)).toEqual([]);
     r.close();
