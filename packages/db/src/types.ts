@@ -35,6 +35,8 @@ export interface MountRecord {
   allow: Permission[] | null;
 }
 
+export * from './group-types.js';
+
 export interface Page<T> {
   items: T[];
   /** Pass back as `cursor` for the next page; null on the last page. */
@@ -78,61 +80,6 @@ export type NewFtpUser = { username: string; password: string } & Partial<FtpUse
 
 /** Fields to change; `permissions`, `groups` and `mounts` replace the whole list; `password` is re-hashed. */
 export type FtpUserPatch = { password?: string } & Partial<FtpUserFields>;
-
-/** What a group gives its members; null (or an empty list) = the group does not set it. */
-export interface GroupFields {
-  description: string;
-  permissions: PermissionRule[];
-  mounts: MountRecord[];
-  quotaBytes: number | null;
-  quotaFiles: number | null;
-  maxSessions: number | null;
-  uploadBytesPerSecond: number | null;
-  downloadBytesPerSecond: number | null;
-  allowedCidrs: string[];
-  tls: TlsPolicy | null;
-  expiresAt: number | null;
-}
-
-export interface GroupRecord extends GroupFields {
-  name: string;
-  /** Users in the group. */
-  members: number;
-  createdAt: number;
-  updatedAt: number;
-}
-
-export type NewGroup = { name: string } & Partial<GroupFields>;
-export type GroupPatch = Partial<GroupFields>;
-
-export interface FolderFields {
-  description: string;
-  /** Absolute, or relative to the server's data directory (resolved by the server, not here). */
-  hostDir: string;
-  quotaBytes: number | null;
-  quotaFiles: number | null;
-}
-
-export interface FolderRecord extends FolderFields {
-  name: string;
-  /** Users that mount it themselves, and groups that mount it for their members; sorted. */
-  mountedBy: { users: string[]; groups: string[] };
-  createdAt: number;
-  updatedAt: number;
-}
-
-export type NewFolder = { name: string; hostDir: string } & Partial<Omit<FolderFields, 'hostDir'>>;
-export type FolderPatch = Partial<FolderFields>;
-
-/** The bulk actions on users; the group ones need `group`. */
-export type UserBulkAction = 'enable' | 'disable' | 'delete' | 'add-to-group' | 'remove-from-group';
-
-export interface UserBulkOutcome {
-  /** Users the action was applied to (in the order given). */
-  done: string[];
-  /** Names that are not users. */
-  notFound: string[];
-}
 
 export interface AdminRecord {
   id: number;
