@@ -3,7 +3,7 @@
  * API (real SQLite, real HTTP via inject), and a group's rules at an FTP login.
  */
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { Client } from 'basic-ftp';
@@ -405,5 +405,33 @@ describe('createFolders', () => {
     const patched = await call('PATCH', '/users/maker', { permissions: [{ path: '/later', allow: ['list'] }], createFolders: true });
     expect(patched.status).toBe(200);
     expect(existsSync(path.join(h().dataDir, 'files/maker/later'))).toBe(true);
+  });
+});
+
+describe('a folder whose directory is gone', () => {
+  const h = sharedHarness();
+  const call = api(h);
+
+  it('is shown as unavailable and left out of the account a login gets', async () => {
+    expect((await call('POST', '/folders', { name: 'vanishing', hostDir: 'files/vanishing' })).status).toBe(201);
+    const user = await call('POST', '/users', {
+      username: 'vic',
+      password: 'vic-password-1',
+      mounts: [{ folder: 'vanishing', path: '/v' }],
+    });
+    expect(user.status).toBe(201);
+    await rm(path.join(h().dataDir, 'files/vanishing'), { recursive: true });
+    expect((await call('GET', '/users/vic/effective')).body.mounts).toEqual([
+      expect.objectContaining({ folder: 'vanishing', path: '/v', available: false, source: 'user' }),
+    ]);
+    expect(h().services.authenticator.account('vic')?.mounts).toEqual([]);
+    const login = await h().services.authenticator.login({
+      sessionId: 's',
+      username: 'vic',
+      password: 'vic-password-1',
+      remoteAddress: '127.0.0.1',
+      tls: false,
+    });
+    expect(login.ok && login.account.mounts).toEqual([]);
   });
 });
