@@ -5,6 +5,8 @@
  * mount, a new folder, the virtual folder's own storage), lets a rule create its missing folder on save,
  * bulk-disables a user after a confirmation, and is refused deleting a folder that is still mounted.
  */
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDashboard, saveScreenshot } from '../support/browser.js';
@@ -146,12 +148,22 @@ describe('groups, virtual folders and a user’s files', () => {
     await expect.poll(() => page.getByTestId('missing-folder').count(), POLL).toBe(0);
   });
 
-  it('walks the user’s files: the mount, a new folder, the virtual folder’s storage', async () => {
-    await page.getByRole('link', { name: 'Browse files' }).first().click();
+  it('walks the user’s files: the mount, a download, a new folder, the virtual folder’s storage', async () => {
+    const home = path.join(system.dataDir, 'files', ALICE);
+    await mkdir(home, { recursive: true });
+    await writeFile(path.join(home, 'welcome.txt'), 'Hello, Sales');
+    await page.getByRole('link', { name: 'Browse files' }).click();
     await page.getByRole('heading', { name: `Files of ${ALICE}`, level: 1 }).waitFor();
     const mountRow = page.getByRole('row').filter({ hasText: `virtual folder ${FOLDER}` });
     await expect.poll(() => mountRow.count(), POLL).toBe(1);
     await expect.poll(() => page.getByRole('row').filter({ hasText: 'incoming' }).count(), POLL).toBe(1);
+    const fileRow = page.getByRole('row').filter({ hasText: 'welcome.txt' });
+    expect(await fileRow.innerText()).toContain('12 B');
+    // Folders and mounts come before files.
+    expect((await page.getByRole('row').allInnerTexts()).findIndex((text) => text.includes('welcome.txt'))).toBe(3);
+    await screenshots('4-files-home');
+    const [download] = await Promise.all([page.waitForEvent('download'), fileRow.getByRole('link', { name: /^Download/ }).click()]);
+    expect(download.suggestedFilename()).toBe('welcome.txt');
 
     await mountRow.getByRole('link', { name: FOLDER }).click();
     await expect.poll(() => page.getByTestId('storage').innerText(), POLL).toMatch(/of 1 GB/);
@@ -159,7 +171,7 @@ describe('groups, virtual folders and a user’s files', () => {
     await page.getByLabel('New folder in /reports').fill('2026-12');
     await page.getByRole('button', { name: 'Create folder' }).click();
     await expect.poll(() => page.getByRole('link', { name: '2026-12' }).count(), POLL).toBe(1);
-    await screenshots('4-files');
+    await screenshots('4-files-mount');
 
     await page
       .getByRole('row')
@@ -200,6 +212,7 @@ describe('groups, virtual folders and a user’s files', () => {
   it('refuses to delete a folder that is still mounted and says why', async () => {
     await nav('Virtual folders').click();
     await expect.poll(() => row(FOLDER).innerText(), POLL).toContain(`group ${GROUP}`);
+    await screenshots('6-folders');
     await row(FOLDER).getByRole('link', { name: FOLDER, exact: true }).click();
     await page.getByRole('button', { name: 'Delete folder…' }).click();
     const dialog = page.getByRole('dialog', { name: `Delete virtual folder ${FOLDER}?` });
