@@ -3,9 +3,10 @@
  * and a group that mounts it, puts two users in the group (one in the user editor, one with a bulk action), sees
  * in the effective settings that their quota and the mount come "from group Sales", walks a user's files (the
  * mount, a new folder, the virtual folder's own storage), lets a rule create its missing folder on save,
- * bulk-disables a user after a confirmation, and is refused deleting a folder that is still mounted.
+ * bulk-disables a user after a confirmation, and is refused deleting a folder that is still mounted; a mount whose
+ * folder on the server is gone is flagged as unavailable.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -220,6 +221,18 @@ describe('groups, virtual folders and a user’s files', () => {
     await expect.poll(() => dialog.getByRole('alert').innerText(), POLL).toMatch(/mount/i);
     await dialog.getByRole('button', { name: 'Cancel' }).click();
     expect((await system.api('GET', `/api/v1/folders/${FOLDER}`)).status).toBe(200);
+  });
+
+  it('flags a mount whose folder on the server is gone', async () => {
+    await rm(path.join(system.dataDir, 'files', 'shared', 'reports'), { recursive: true, force: true });
+    await nav('Users').click();
+    await row(ALICE).getByRole('link', { name: ALICE, exact: true }).click();
+    const mount = page
+      .getByRole('region', { name: 'Effective settings' })
+      .getByRole('table', { name: /^Virtual folders/ })
+      .getByRole('row')
+      .filter({ hasText: '/reports' });
+    await expect.poll(() => mount.innerText(), POLL).toContain('unavailable');
     expect(pageErrors).toEqual([]);
   });
 });
