@@ -127,7 +127,21 @@ export function resolvePermissions(rules: readonly PermissionRule[], virtualPath
  * as fast as a user with one.
  */
 export class PermissionTable {
+  private static readonly prepared = new WeakMap<readonly PermissionRule[], PermissionTable>();
   private readonly byPath = new Map<string, ResolvedPermissions>();
+
+  /**
+   * The table for `rules`, prepared once per rules array: logins that share an account's rules (an
+   * authenticator that caches the account) share one table. The rules must not change afterwards.
+   */
+  static of(rules: readonly PermissionRule[]): PermissionTable {
+    let table = PermissionTable.prepared.get(rules);
+    if (!table) {
+      table = new PermissionTable(rules);
+      PermissionTable.prepared.set(rules, table);
+    }
+    return table;
+  }
 
   constructor(rules: readonly PermissionRule[]) {
     // Longest path wins, and two rules with one normalised path cannot both win: the first is kept.

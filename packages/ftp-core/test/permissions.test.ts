@@ -199,3 +199,12 @@ describe('mergeRules', () => {
     );
   });
 });
+
+describe('PermissionTable.of', () => {
+  it('prepares one table per rules array, so logins that share an account share it', () => {
+    const rules = [{ path: '/pub', allow: ['list' as const] }];
+    expect(PermissionTable.of(rules)).toBe(PermissionTable.of(rules));
+    expect(PermissionTable.of([...rules])).not.toBe(PermissionTable.of(rules));
+    expect(PermissionTable.of(rules).resolve('/pub/a')).toEqual({ allow: new Set(['list']), rule: '/pub' });
+  });
+});

@@ -105,6 +105,21 @@ export function createDbAuthenticator(opts: DbAuthenticatorOptions): AccountAuth
     }
   }
 
+  /**
+   * The engine's rules for effective settings, made once per cached record: logins with cached credentials
+   * share one array, and so the engine's prepared permission table (a thousand rules from twenty groups cost
+   * a login nothing after the first).
+   */
+  const rules = new WeakMap<EffectiveRecord, FtpAccount['permissions']>();
+  const rulesOf = (effective: EffectiveRecord): FtpAccount['permissions'] => {
+    let made = rules.get(effective);
+    if (!made) {
+      made = Object.freeze(effective.permissions.map((r) => ({ path: r.path, allow: [...r.allow] }))) as FtpAccount['permissions'];
+      rules.set(effective, made);
+    }
+    return made;
+  };
+
   /** The engine's account for effective settings; mounts whose folder is not allowed or missing are left out and logged. */
   function accountOf(effective: EffectiveRecord): FtpAccount {
     const problem = homeDirProblem(effective.homeDir, opts.homes);
@@ -125,7 +140,7 @@ export function createDbAuthenticator(opts: DbAuthenticatorOptions): AccountAuth
     return {
       username: effective.username,
       homeDir: resolveHomeDir(effective.homeDir, opts.homes.dataDir),
-      permissions: effective.permissions.map((r) => ({ path: r.path, allow: [...r.allow] })),
+      permissions: rulesOf(effective),
       mounts,
       quotaBytes: effective.quotaBytes.value,
       quotaFiles: effective.quotaFiles.value,

@@ -54,7 +54,7 @@ export class UserFs {
 
   constructor(opts: UserFsOptions) {
     this.root = opts.root;
-    this.table = new PermissionTable(opts.rules);
+    this.table = PermissionTable.of(opts.rules);
     const home: FsArea = {
       path: '/',
       root: opts.root,
