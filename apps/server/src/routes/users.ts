@@ -31,7 +31,10 @@ export interface UsersRouteOptions {
 
 const UserParams = Type.Object({ username: Type.String({ pattern: USERNAME_PATTERN }) });
 
-/** New accounts get every permission on their whole home folder. */
+/**
+ * A new account without rules of its own gets every permission on its whole home folder, unless it joins
+ * groups: then its groups' rules decide (a rule of its own on `/` would override theirs).
+ */
 export const DEFAULT_PERMISSIONS: PermissionRule[] = [{ path: '/', allow: [...PERMISSIONS] }];
 
 /** The fields of a create or update body that go to the store (mounts without `allow` get null). */
@@ -68,7 +71,7 @@ export const usersRoutes: FastifyPluginAsyncTypebox<UsersRouteOptions> = async (
           {
             ...storeFields(body),
             homeDir: body.homeDir ?? defaultHomeDir(body.username, services.homes),
-            permissions: body.permissions ?? DEFAULT_PERMISSIONS,
+            permissions: body.permissions ?? ((body.groups?.length ?? 0) > 0 ? [] : DEFAULT_PERMISSIONS),
           },
           () => audit(auditStore, req, { action: 'user.create', target: body.username, detail: withoutPassword(body) }),
         );
