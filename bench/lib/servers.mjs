@@ -10,8 +10,14 @@ import { startVsftpd } from '../peers/vsftpd.mjs';
 import { populateRoot } from './fixtures.mjs';
 import { ensurePackages, ensurePureFtpd, ensureSystemUser } from './system.mjs';
 
-/** `ferry-engine` is Ferry's FTP engine alone, nothing recorded: Ferry's ratio to it is the cost of recording. */
-export const SERVER_NAMES = ['ferry', 'vsftpd', 'pure-ftpd', 'ftp-srv', 'ferry-engine'];
+/**
+ * `ferry-engine` is Ferry's FTP engine alone, nothing recorded: Ferry's ratio to it is the cost of recording.
+ * `ferry-groups` is Ferry with its user in 20 groups of 50 permission rules each: its ratio to `ferry` is
+ * what groups cost logins and listings.
+ */
+export const SERVER_NAMES = ['ferry', 'vsftpd', 'pure-ftpd', 'ftp-srv', 'ferry-engine', 'ferry-groups'];
+/** The `ferry-groups` user's groups: 20 groups × 50 rules, as an organisation with many teams might have. */
+const GROUPS = { count: 20, rulesEach: 50 };
 const CACHE = fileURLToPath(new URL('../.cache/', import.meta.url));
 
 /**
@@ -24,10 +30,11 @@ const PASSIVE = {
   'ftp-srv': { min: 24000, max: 25999 },
   ferry: { min: 0, max: 0 },
   'ferry-engine': { min: 0, max: 0 },
+  'ferry-groups': { min: 0, max: 0 },
 };
 
 /** Runs that start a peer use fixed passive ranges and the bench system account: one such run at a time. */
-export const needsRunLock = (names) => names.some((n) => n !== 'ferry' && n !== 'ferry-engine');
+export const needsRunLock = (names) => names.some((n) => !n.startsWith('ferry'));
 
 /**
  * Starts the named servers. Returns { servers, skipped } where skipped maps a name to the reason it
@@ -46,6 +53,7 @@ export async function startServers(names, ctx, log) {
     try {
       let start;
       if (name === 'ferry') start = () => startFerry(common);
+      else if (name === 'ferry-groups') start = () => startFerry({ ...common, name, groups: GROUPS });
       else if (name === 'ftp-srv') start = () => startFtpSrv(common);
       else if (name === 'ferry-engine') start = () => startFerryEngine(common);
       else if (!account) throw new Error('needs root to create the system user its sessions run as');

@@ -33,8 +33,23 @@ async function api(base, method, path, body, token) {
   return text ? JSON.parse(text) : null;
 }
 
-/** `env` adds or overrides variables; `settings` replaces BENCH_SETTINGS (null: Ferry's own defaults). */
-export async function startFerry({ dir, root, password, pasv, cert, log, env: extraEnv = {}, settings = BENCH_SETTINGS }) {
+/**
+ * `env` adds or overrides variables; `settings` replaces BENCH_SETTINGS (null: Ferry's own defaults);
+ * `groups: { count, rulesEach }` puts the user in that many groups of that many rules (on folders the
+ * workloads never touch, so they only cost resolving), reported as `name`.
+ */
+export async function startFerry({
+  dir,
+  root,
+  password,
+  pasv,
+  cert,
+  log,
+  env: extraEnv = {},
+  settings = BENCH_SETTINGS,
+  groups = null,
+  name = 'ferry',
+}) {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} not found: run pnpm build`);
   // Held open together while picked: the system may hand out a port it just freed again, and two equal
   // ports would stop Ferry at start-up.
@@ -83,6 +98,18 @@ export async function startFerry({ dir, root, password, pasv, cert, log, env: ex
     { username: FERRY_USER, password, homeDir: root, permissions: [{ path: '/', allow: ALL_PERMISSIONS }] },
     token,
   );
+  if (groups) {
+    const names = [];
+    for (let g = 0; g < groups.count; g++) {
+      const permissions = Array.from({ length: groups.rulesEach }, (_, r) => ({
+        path: `/team-${g}/folder-${r}`,
+        allow: ['list', 'download'],
+      }));
+      names.push(`team-${g}`);
+      await api(base, 'POST', '/groups', { name: `team-${g}`, permissions }, token);
+    }
+    await api(base, 'PATCH', `/users/${FERRY_USER}`, { groups: names }, token);
+  }
   if (settings) {
     try {
       await api(base, 'PATCH', '/settings', settings, token);
@@ -91,7 +118,7 @@ export async function startFerry({ dir, root, password, pasv, cert, log, env: ex
     }
   }
   return {
-    name: 'ferry',
+    name,
     port: ftpPort,
     child,
     user: FERRY_USER,
