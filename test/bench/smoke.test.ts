@@ -62,3 +62,26 @@ describe('bench/run.mjs --quick --servers ferry', () => {
     expect(ferry['small.completed']).toBe(40);
   });
 });
+
+describe('bench/run.mjs --quick --servers ferry,ferry-groups (the user in 20 groups of 50 rules)', () => {
+  let groups: Summary;
+  beforeAll(async () => {
+    const out = join(work, 'groups.json');
+    await run(process.execPath, [runner, '--quick', '--servers', 'ferry,ferry-groups', '--only', 'login,small,list', '--out', out], {
+      timeout: 40_000,
+      killSignal: 'SIGTERM',
+      maxBuffer: 4 << 20,
+    });
+    groups = JSON.parse(await readFile(out, 'utf8')) as Summary;
+  }, 45_000);
+
+  it('measures logins, small files and listings for both, side by side', () => {
+    expect(groups.skipped).toEqual({});
+    expect(groups.errors).toEqual({});
+    expect(groups.servers).toEqual(['ferry', 'ferry-groups']);
+    for (const server of groups.servers) {
+      for (const key of ['login.latencyMs', 'small.filesPerSec', 'list.seconds'])
+        expect(groups.medians[server]?.[key], `${server} ${key}`).toEqual(expect.any(Number));
+    }
+  });
+});
