@@ -131,8 +131,10 @@ describe('groups, virtual folders and a user’s files', () => {
       .getByRole('row')
       .filter({ hasText: '/reports' });
     expect(await rule.innerText()).toMatch(/List, Download, Upload\s+from group Sales/);
-    await effective.scrollIntoViewIfNeeded();
     await screenshots('3-effective');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await saveScreenshot(page, 'groups-3-effective-dark');
+    await page.emulateMedia({ colorScheme: 'light' });
   });
 
   it('offers to create a rule’s missing folder and creates it on save', async () => {
