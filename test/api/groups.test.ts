@@ -167,4 +167,25 @@ describe('a team with a shared folder', () => {
       carol.close();
     }
   });
+
+  it('closes the sessions of everyone who sees a folder when its directory changes, and only theirs', async () => {
+    const bob = await ftp('bob');
+    const carol = await ftp('carol');
+    try {
+      const moved = await system.api('PATCH', '/api/v1/folders/reports', { hostDir: 'files/shared/reports-2027' });
+      expect(moved.status, JSON.stringify(moved.body)).toBe(200);
+      await expect(bob.list('/')).rejects.toThrow();
+      expect((await carol.list('/')).map((e) => e.name)).toContain('incoming');
+    } finally {
+      bob.close();
+      carol.close();
+    }
+    const again = await ftp('bob');
+    try {
+      // The new directory is empty: what bob sees now is the moved folder.
+      expect(await again.list('/shared/reports')).toEqual([]);
+    } finally {
+      again.close();
+    }
+  });
 });
