@@ -45,6 +45,17 @@ describe('group form', () => {
     expect(created.ok && created.body).toMatchObject({ name: 'Field team', tls: null, quotaBytes: null, mounts: [], permissions: [] });
   });
 
+  it("sends only what changed, since the server ends members' sessions for every access field it gets", () => {
+    const model = groupToForm(group);
+    expect(formToGroupBody(model, false, group)).toEqual({ ok: true, body: {} });
+    model.quotaBytes = '3 GB';
+    model.mounts[0]!.path = '/monthly';
+    expect(formToGroupBody(model, false, group)).toEqual({
+      ok: true,
+      body: { quotaBytes: 3 * 1024 ** 3, mounts: [{ folder: 'reports', path: '/monthly', allow: null }] },
+    });
+  });
+
   it('names the invalid fields', () => {
     const model = groupToForm(group);
     model.name = ' bad/name';

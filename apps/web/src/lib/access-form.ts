@@ -167,3 +167,25 @@ export const rowFieldKeys = (rules: readonly unknown[], mounts: readonly unknown
   ...rules.map((_, i) => `permissions.${i}.path`),
   ...mounts.flatMap((_, i) => [`mounts.${i}.folder`, `mounts.${i}.path`]),
 ];
+
+/**
+ * The fields whose value differs from `original`'s: what a PATCH should send (the server treats a field it
+ * receives as changed, e.g. ends a group's members' sessions when its rules are sent).
+ */
+export function changedFields<T extends object>(fields: T, original: object): Partial<T> {
+  const before = original as Record<string, unknown>;
+  return Object.fromEntries(Object.entries(fields).filter(([key, value]) => !sameValue(key, value, before[key]))) as Partial<T>;
+}
+
+/** Equal as JSON, whatever the key order; a mount without `allow` equals one with allow null (both: the tree's rules). */
+function sameValue(key: string, a: unknown, b: unknown): boolean {
+  const comparable = (value: unknown) =>
+    key === 'mounts' && Array.isArray(value)
+      ? (value as Mount[]).map((m) => ({ folder: m.folder, path: m.path, allow: m.allow ?? null }))
+      : value;
+  const sorted = (_key: string, value: unknown) =>
+    value !== null && typeof value === 'object' && !Array.isArray(value)
+      ? Object.fromEntries(Object.entries(value).sort(([x], [y]) => (x < y ? -1 : 1)))
+      : value;
+  return JSON.stringify(comparable(a), sorted) === JSON.stringify(comparable(b), sorted);
+}

@@ -1,5 +1,6 @@
 import type { CreateFolderBody, CreateGroupBody, Folder, Group, UpdateFolderBody, UpdateGroupBody } from '@ferry/contract';
 import {
+  changedFields,
   LIMIT_FIELDS,
   limitsToForm,
   mountsToForm,
@@ -40,10 +41,13 @@ export function groupToForm(group?: Group): GroupFormModel {
   };
 }
 
-/** Validates the group form; a new group gets its name in the body, an existing one only its fields. */
+/**
+ * Validates the group form. A new group gets its name in the body; for an existing one (`creating` false) only
+ * what differs from `original` is sent, since the server ends members' sessions for every access field it gets.
+ */
 export function formToGroupBody(model: GroupFormModel, creating: true): FormResult<CreateGroupBody>;
-export function formToGroupBody(model: GroupFormModel, creating: false): FormResult<UpdateGroupBody>;
-export function formToGroupBody(model: GroupFormModel, creating: boolean): FormResult<CreateGroupBody | UpdateGroupBody> {
+export function formToGroupBody(model: GroupFormModel, creating: false, original?: Group): FormResult<UpdateGroupBody>;
+export function formToGroupBody(model: GroupFormModel, creating: boolean, original?: Group): FormResult<CreateGroupBody | UpdateGroupBody> {
   const errors: Record<string, string> = {};
   const name = model.name.trim();
   if (creating && !GROUP_NAME.test(name))
@@ -55,7 +59,8 @@ export function formToGroupBody(model: GroupFormModel, creating: boolean): FormR
     ...readLimits(model, errors),
   };
   if (Object.keys(errors).length > 0) return { ok: false, errors };
-  return { ok: true, body: creating ? { name, ...fields } : fields };
+  if (creating) return { ok: true, body: { name, ...fields } };
+  return { ok: true, body: original ? changedFields(fields, original) : fields };
 }
 
 /** The virtual folder form. */

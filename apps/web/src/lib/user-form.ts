@@ -1,5 +1,6 @@
-import type { CreateUserBody, Mount, UpdateUserBody, User } from '@ferry/contract';
+import type { CreateUserBody, UpdateUserBody, User } from '@ferry/contract';
 import {
+  changedFields,
   LIMIT_FIELDS,
   limitsToForm,
   mountsToForm,
@@ -86,20 +87,5 @@ export function formToUpdateBody(model: UserFormModel, original?: User): FormRes
   const errors: Record<string, string> = {};
   const fields = readFields(model, errors);
   if (Object.keys(errors).length > 0) return { ok: false, errors };
-  if (!original) return { ok: true, body: fields };
-  const changed = Object.entries(fields).filter(([key, value]) => !sameValue(key, value, original[key as keyof User]));
-  return { ok: true, body: Object.fromEntries(changed) as UpdateUserBody };
-}
-
-/** Equal as JSON, whatever the key order; a mount without `allow` equals one with allow null (both: the tree's rules). */
-function sameValue(key: string, a: unknown, b: unknown): boolean {
-  const comparable = (value: unknown) =>
-    key === 'mounts' && Array.isArray(value)
-      ? (value as Mount[]).map((m) => ({ folder: m.folder, path: m.path, allow: m.allow ?? null }))
-      : value;
-  const sorted = (_key: string, value: unknown) =>
-    value !== null && typeof value === 'object' && !Array.isArray(value)
-      ? Object.fromEntries(Object.entries(value).sort(([x], [y]) => (x < y ? -1 : 1)))
-      : value;
-  return JSON.stringify(comparable(a), sorted) === JSON.stringify(comparable(b), sorted);
+  return { ok: true, body: original ? changedFields(fields, original) : fields };
 }
