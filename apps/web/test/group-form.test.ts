@@ -87,6 +87,13 @@ describe('folder form', () => {
     });
   });
 
+  it('sends only what changed (a hostDir it receives ends the sessions of everyone who sees the folder)', () => {
+    const model = folderToForm(folder);
+    expect(formToFolderBody(model, false, folder)).toEqual({ ok: true, body: {} });
+    model.description = 'Monthly';
+    expect(formToFolderBody(model, false, folder)).toEqual({ ok: true, body: { description: 'Monthly' } });
+  });
+
   it('needs a name and a folder on the server', () => {
     const result = formToFolderBody({ ...folderToForm(), name: 'has space', quotaBytes: 'lots' }, true);
     expect(Object.keys(result.ok ? {} : result.errors).sort()).toEqual(['hostDir', 'name', 'quotaBytes']);

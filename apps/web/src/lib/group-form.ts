@@ -84,9 +84,14 @@ export function folderToForm(folder?: Folder): FolderFormModel {
   };
 }
 
+/** Validates the folder form; for an existing folder only what differs from `original` (a new hostDir ends sessions). */
 export function formToFolderBody(model: FolderFormModel, creating: true): FormResult<CreateFolderBody>;
-export function formToFolderBody(model: FolderFormModel, creating: false): FormResult<UpdateFolderBody>;
-export function formToFolderBody(model: FolderFormModel, creating: boolean): FormResult<CreateFolderBody | UpdateFolderBody> {
+export function formToFolderBody(model: FolderFormModel, creating: false, original?: Folder): FormResult<UpdateFolderBody>;
+export function formToFolderBody(
+  model: FolderFormModel,
+  creating: boolean,
+  original?: Folder,
+): FormResult<CreateFolderBody | UpdateFolderBody> {
   const errors: Record<string, string> = {};
   const name = model.name.trim();
   if (creating && !FOLDER_NAME.test(name))
@@ -101,5 +106,6 @@ export function formToFolderBody(model: FolderFormModel, creating: boolean): For
     errors['quotaFiles'] = 'Enter a whole number, or leave empty for no limit.';
   if (Object.keys(errors).length > 0) return { ok: false, errors };
   const fields = { description: model.description.trim(), hostDir, quotaBytes: quotaBytes ?? null, quotaFiles };
-  return { ok: true, body: creating ? { name, ...fields } : fields };
+  if (creating) return { ok: true, body: { name, ...fields } };
+  return { ok: true, body: original ? changedFields(fields, original) : fields };
 }
