@@ -10,7 +10,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDashboard, saveScreenshot } from '../support/browser.js';
+import { ARTIFACTS_DIR, openDashboard, saveScreenshot } from '../support/browser.js';
 import { startSystem, type System } from '../support/start-system.js';
 
 const GROUP = 'Sales';
@@ -139,13 +139,14 @@ describe('groups, virtual folders and a user’s files', () => {
 
   it('offers to create a rule’s missing folder and creates it on save', async () => {
     await page.getByRole('button', { name: '+ Add folder rule' }).click();
-    const path = page.getByLabel(/^Folder of rule \d+$/).last();
-    await path.fill('/incoming');
-    await path.blur();
+    const rulePath = page.getByLabel(/^Folder of rule \d+$/).last();
+    await rulePath.fill('/incoming');
+    await rulePath.blur();
     const missing = page.getByTestId('missing-folder');
     await expect.poll(() => missing.innerText(), POLL).toContain('does not exist');
     await missing.getByRole('button', { name: 'Create it on save' }).click();
     await expect.poll(() => missing.innerText(), POLL).toContain('created when you save');
+    await page.getByRole('region', { name: 'Permissions' }).screenshot({ path: path.join(ARTIFACTS_DIR, 'groups-3b-missing-folder.png') });
     await page.getByRole('button', { name: 'Save changes' }).click();
     await expect.poll(() => status('missing folders were created').count(), POLL).toBe(1);
     await expect.poll(() => page.getByTestId('missing-folder').count(), POLL).toBe(0);
