@@ -15,8 +15,6 @@ import {
   type RuleModel,
 } from './access-form.js';
 
-export { TLS_CHOICES, TLS_LABELS } from './access-form.js';
-
 const USERNAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/; // the contract's USERNAME_PATTERN
 
 /** The user form as its inputs hold it. Field names equal the API's, so its field errors land in place. */
