@@ -172,6 +172,15 @@ describe('a team with a shared folder', () => {
     const bob = await ftp('bob');
     const carol = await ftp('carol');
     try {
+      // A save that changes nothing about access (a form sends every field) leaves sessions alone.
+      const sales = (await system.api('GET', '/api/v1/groups/Sales')).body;
+      const unchanged = [
+        await system.api('PATCH', '/api/v1/folders/reports', { hostDir: 'files/shared/reports', description: 'Reports' }),
+        await system.api('PATCH', '/api/v1/groups/Sales', { permissions: sales.permissions, mounts: sales.mounts, description: 'Sales' }),
+      ];
+      expect(unchanged.map((r) => r.status)).toEqual([200, 200]);
+      expect((await bob.list('/shared/reports')).length).toBeGreaterThan(0);
+
       const moved = await system.api('PATCH', '/api/v1/folders/reports', { hostDir: 'files/shared/reports-2027' });
       expect(moved.status, JSON.stringify(moved.body)).toBe(200);
       await expect(bob.list('/')).rejects.toThrow();

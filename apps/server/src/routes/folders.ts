@@ -75,14 +75,15 @@ export const foldersRoutes: FastifyPluginAsyncTypebox<FoldersRouteOptions> = asy
     },
     async (req) => {
       const { name } = req.params;
-      if (!folders.get(name)) throw Errors.FolderNotFound(name);
+      const before = folders.get(name);
+      if (!before) throw Errors.FolderNotFound(name);
       if (req.body.hostDir !== undefined) await prepareHostDir(req.body.hostDir, services.homes);
       const folder = folders.update(name, req.body, () =>
         audit(auditStore, req, { action: 'folder.update', target: name, detail: req.body }),
       );
       if (!folder) throw Errors.FolderNotFound(name);
       services.authenticator.invalidateAll();
-      if (req.body.hostDir !== undefined) {
+      if (folder.hostDir !== before.hostDir) {
         for (const username of folders.seenBy(name)) services.ftp.disconnectUser(username, `The virtual folder ${name} was moved`);
       }
       return folder;

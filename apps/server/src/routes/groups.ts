@@ -89,6 +89,7 @@ export const groupsRoutes: FastifyPluginAsyncTypebox<GroupsRouteOptions> = async
     async (req) => {
       const { name } = req.params;
       check(req.body);
+      const before = groups.get(name);
       let group;
       try {
         group = groups.update(name, storeFields(req.body), () =>
@@ -98,7 +99,8 @@ export const groupsRoutes: FastifyPluginAsyncTypebox<GroupsRouteOptions> = async
         return refusal(error);
       }
       if (!group) throw Errors.GroupNotFound(name);
-      const changed = ACCESS_FIELDS.filter((field) => req.body[field] !== undefined);
+      // What really changed (the dashboard may send a field unchanged): rules and mounts as stored, normalised.
+      const changed = ACCESS_FIELDS.filter((field) => JSON.stringify(before?.[field]) !== JSON.stringify(group[field]));
       const expired = group.expiresAt !== null && group.expiresAt <= Date.now() && req.body.expiresAt !== undefined;
       const reason =
         changed.length > 0 ? `Your group ${name} was changed (${changed.join(', ')})` : expired ? `Your group ${name} has expired` : null;

@@ -180,7 +180,7 @@ export const usersRoutes: FastifyPluginAsyncTypebox<UsersRouteOptions> = async (
       if (!user) throw Errors.UserNotFound(username);
       services.authenticator.invalidate(username);
       if (req.body.createFolders) await createRuleFolders(services, username, req.body.permissions ?? user.permissions);
-      const why = liveSessionsEnd(req.body, user);
+      const why = liveSessionsEnd(req.body, existing, user);
       if (why !== null) services.ftp.disconnectUser(username, why);
       return user;
     },
@@ -220,12 +220,15 @@ async function createRuleFolders(services: UsersRouteOptions['services'], userna
  * allowed networks, TLS policy) closes them: the client logs in again and gets the new rules, never a mix.
  * Limits (quotas, byte rates, session count) apply from the next login.
  */
-function liveSessionsEnd(change: Record<string, unknown>, user: { enabled: boolean; expiresAt: number | null }): string | null {
+function liveSessionsEnd(change: { password?: string }, before: FtpUserRecord, user: FtpUserRecord): string | null {
   if (!user.enabled) return 'Your account was disabled';
   if (user.expiresAt !== null && user.expiresAt <= Date.now()) return 'Your account has expired';
-  const access = ['password', 'homeDir', 'permissions', 'groups', 'mounts', 'allowedCidrs', 'tls'].filter(
-    (field) => change[field] !== undefined,
-  );
+  // What really changed, as stored (a form may send a field unchanged); a password sent is a new password.
+  const fields = ['homeDir', 'permissions', 'groups', 'mounts', 'allowedCidrs', 'tls'] as const;
+  const access = [
+    ...(change.password !== undefined ? ['password'] : []),
+    ...fields.filter((field) => JSON.stringify(before[field]) !== JSON.stringify(user[field])),
+  ];
   return access.length > 0 ? `Your account was changed (${access.join(', ')})` : null;
 }
 
