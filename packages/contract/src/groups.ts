@@ -31,7 +31,7 @@ export const Mount = Type.Object({
     Nullable(
       Type.Array(Type.Enum(PERMISSIONS), {
         uniqueItems: true,
-        description: 'A permission rule for the mount path; null or absent: the tree\'s rules decide',
+        description: "A permission rule for the mount path; null or absent: the tree's rules decide",
       }),
     ),
   ),
@@ -102,8 +102,9 @@ export type Folder = Static<typeof Folder>;
 export const CreateFolderBody = Type.Object({
   name: Type.String({ pattern: FOLDER_NAME_PATTERN }),
   hostDir: folderFields.hostDir,
-  ...Type.Partial(Type.Object({ description: folderFields.description, quotaBytes: folderFields.quotaBytes, quotaFiles: folderFields.quotaFiles }))
-    .properties,
+  ...Type.Partial(
+    Type.Object({ description: folderFields.description, quotaBytes: folderFields.quotaBytes, quotaFiles: folderFields.quotaFiles }),
+  ).properties,
 });
 export type CreateFolderBody = Static<typeof CreateFolderBody>;
 

@@ -60,7 +60,7 @@ const userFields = {
     uniqueItems: true,
     description: 'Groups in order: for a setting the user leaves unset, the first group that sets it decides',
   }),
-  mounts: Type.Array(Mount, { maxItems: 50, description: 'Virtual folders in this user\'s tree (its groups\' mounts add to these)' }),
+  mounts: Type.Array(Mount, { maxItems: 50, description: "Virtual folders in this user's tree (its groups' mounts add to these)" }),
   quotaBytes: Nullable(Type.Integer({ minimum: 0, description: 'null: from the groups, else unlimited' })),
   quotaFiles: Nullable(Type.Integer({ minimum: 0, description: 'null: from the groups, else unlimited' })),
   maxSessions: Nullable(Type.Integer({ minimum: 1, maximum: 10_000, description: 'null: from the groups, else unlimited' })),
