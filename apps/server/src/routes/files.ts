@@ -130,6 +130,7 @@ export const filesRoutes: FastifyPluginAsyncTypebox<FilesRouteOptions> = async (
         summary: "Downloads a file of the user's tree (application/octet-stream, as an attachment)",
         params: UserParams,
         querystring: FilePathQuery,
+        produces: ['application/octet-stream'],
       },
     },
     async (req, reply) => {
