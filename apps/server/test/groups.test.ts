@@ -313,6 +313,23 @@ describe("users' groups, mounts, effective settings and bulk actions", () => {
     expect(res.body.error).toMatchObject({ code: 'APP_VALIDATION', field: 'groups/1' });
   });
 
+  it("refuses new group mounts that clash with a member's own or another of its groups' (400 naming the mount and the member)", async () => {
+    await setUp();
+    await call('POST', '/groups', { name: 'Clash' });
+    await call('POST', '/users', {
+      username: 'uma',
+      password: 'uma-password-1',
+      groups: ['Clash'],
+      mounts: [{ folder: 'archive', path: '/old' }],
+    });
+    const own = await call('PATCH', '/groups/Clash', { mounts: [{ folder: 'team', path: '/old/inner' }] });
+    expect(own.status).toBe(400);
+    expect(own.body.error).toMatchObject({ code: 'APP_VALIDATION', field: 'mounts/0/path' });
+    expect(own.body.error.message).toContain('user uma');
+    expect((await call('PATCH', '/groups/Clash', { mounts: [{ folder: 'team', path: '/elsewhere' }] })).status).toBe(200);
+    expect((await call('GET', '/groups/Clash')).body.mounts).toEqual([{ folder: 'team', path: '/elsewhere', allow: null }]);
+  });
+
   it('applies bulk actions in one go, reports unknown names and audits once', async () => {
     await setUp();
     for (const username of ['bulk-a', 'bulk-b', 'bulk-c'])
@@ -378,6 +395,33 @@ describe("a group's rules at an FTP login", () => {
       expect((await again.list('/')).map((e) => e.name)).toEqual(['x.txt']);
     } finally {
       again.close();
+    }
+  });
+});
+
+describe("a group's expiry", () => {
+  it('ends the sessions of the members it applies to, not of a member with an expiry of its own', async () => {
+    const h = await startHarness();
+    const call = api(() => h);
+    expect((await call('POST', '/groups', { name: 'Temps', permissions: [{ path: '/', allow: ['list'] }] })).status).toBe(201);
+    const later = Date.now() + 86_400_000;
+    for (const [username, own] of [
+      ['temp-a', null],
+      ['temp-b', later],
+    ] as const) {
+      const res = await call('POST', '/users', { username, password: `${username}-password`, groups: ['Temps'], expiresAt: own });
+      expect(res.status, JSON.stringify(res.body)).toBe(201);
+    }
+    const port = await h.listenFtp();
+    const sessions = [new Client(5000), new Client(5000)];
+    try {
+      await sessions[0]!.access({ host: '127.0.0.1', port, user: 'temp-a', password: 'temp-a-password' });
+      await sessions[1]!.access({ host: '127.0.0.1', port, user: 'temp-b', password: 'temp-b-password' });
+      expect((await call('PATCH', '/groups/Temps', { expiresAt: Date.now() - 1000 })).status).toBe(200);
+      await expect(sessions[0]!.list('/')).rejects.toThrow(/421|closed|ECONNRESET|FIN packet/i);
+      expect(await sessions[1]!.list('/')).toEqual([]);
+    } finally {
+      for (const s of sessions) s.close();
     }
   });
 });

@@ -21,7 +21,25 @@ function storeFields<T extends { mounts?: Mount[] }>(body: T) {
 }
 
 export const groupsRoutes: FastifyPluginAsyncTypebox<GroupsRouteOptions> = async (app, { services }) => {
-  const { groups, folders, audit: auditStore } = services.stores;
+  const { groups, folders, users, audit: auditStore } = services.stores;
+
+  /**
+   * A group's new mounts against what its members already have at those paths (their own mounts and their
+   * other groups'): a clash would silently drop the group's folder for that member, so it is refused instead.
+   */
+  const checkMembersMounts = (name: string, mounts: readonly Mount[]) => {
+    for (const username of groups.members(name)) {
+      const user = users.get(username);
+      if (!user) continue;
+      const others = [
+        ...user.mounts.map((m) => ({ path: m.path, owner: `user ${username}` })),
+        ...user.groups
+          .filter((g) => g !== name)
+          .flatMap((g) => groups.get(g)?.mounts.map((m) => ({ path: m.path, owner: `group ${g} of user ${username}` })) ?? []),
+      ];
+      checkMounts(mounts, { missingFolders: () => [], others });
+    }
+  };
 
   const check = (body: UpdateGroupBody) => {
     checkRules(body.permissions);
@@ -90,6 +108,7 @@ export const groupsRoutes: FastifyPluginAsyncTypebox<GroupsRouteOptions> = async
       const { name } = req.params;
       check(req.body);
       const before = groups.get(name);
+      if (before && req.body.mounts) checkMembersMounts(name, req.body.mounts);
       let group;
       try {
         group = groups.update(name, storeFields(req.body), () =>
@@ -101,10 +120,19 @@ export const groupsRoutes: FastifyPluginAsyncTypebox<GroupsRouteOptions> = async
       if (!group) throw Errors.GroupNotFound(name);
       // What really changed (the dashboard may send a field unchanged): rules and mounts as stored, normalised.
       const changed = ACCESS_FIELDS.filter((field) => JSON.stringify(before?.[field]) !== JSON.stringify(group[field]));
-      const expired = group.expiresAt !== null && group.expiresAt <= Date.now() && req.body.expiresAt !== undefined;
-      const reason =
-        changed.length > 0 ? `Your group ${name} was changed (${changed.join(', ')})` : expired ? `Your group ${name} has expired` : null;
-      applyToMembers(groups.members(name), reason);
+      const members = groups.members(name);
+      if (changed.length > 0) {
+        applyToMembers(members, `Your group ${name} was changed (${changed.join(', ')})`);
+      } else {
+        // A past expiry ends the sessions of the members it applies to (not of those with an expiry of their own).
+        const now = Date.now();
+        for (const username of members) {
+          services.authenticator.invalidate(username);
+          const expiresAt = users.effective(username)?.expiresAt.value ?? null;
+          if (req.body.expiresAt !== undefined && expiresAt !== null && expiresAt <= now)
+            services.ftp.disconnectUser(username, `Your group ${name} has expired`);
+        }
+      }
       return group;
     },
   );
