@@ -6,10 +6,12 @@
  * is created on save so the user can upload at once.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { Client, FTPError } from 'basic-ftp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lastTranscript } from '../support/cli-clients.js';
 import { startSystem, type System } from '../support/start-system.js';
 
 const PASSWORD = 'team-member-password';
@@ -196,5 +198,31 @@ describe('a team with a shared folder', () => {
     } finally {
       again.close();
     }
+  });
+
+  it("leaves a folder whose directory is gone out of the members' trees; the transcript and the doctor say which", async () => {
+    await rm(path.join(system.dataDir, 'files/shared/reports-2027'), { recursive: true });
+    const bob = await ftp('bob');
+    try {
+      expect((await bob.list('/shared')).map((e) => e.name)).not.toContain('reports');
+      expect(await refusal(bob.cd('/shared/reports'))).toBe(550);
+      await upload(bob, '/still-works.txt', Buffer.from('the home is fine'));
+      await bob.send('QUIT');
+    } finally {
+      bob.close();
+    }
+    await expect
+      .poll(async () => (await lastTranscript(system, 'bob')).events.filter((e) => e['type'] === 'mount-unavailable'), { timeout: 10_000 })
+      .toEqual([expect.objectContaining({ folder: 'reports', path: '/shared/reports', reason: 'missing' })]);
+    const history = await system.api('GET', '/api/v1/sessions/history?user=bob&limit=1');
+    await expect
+      .poll(
+        async () =>
+          ((await system.api('GET', `/api/v1/sessions/${history.body.items[0].id}/diagnosis`)).body.items as { code: string }[]).map(
+            (f) => f.code,
+          ),
+        { timeout: 10_000 },
+      )
+      .toContain('mount-unavailable');
   });
 });

@@ -22,7 +22,7 @@ import {
   type LoginAttempt,
   type LoginResult,
 } from '@ferry/ftp-core';
-import { folderDirProblem, homeDirProblem, resolveHomeDir, type HomePolicy } from '../homes.js';
+import { homeDirProblem, resolveHomeDir, type HomePolicy } from '../homes.js';
 import { createCidrMatcher } from '../net/address.js';
 
 type Verified = { ok: true; effective: EffectiveRecord } | { ok: false; reason: 'unknown-user' | 'bad-password' };
@@ -120,17 +120,21 @@ export function createDbAuthenticator(opts: DbAuthenticatorOptions): AccountAuth
     return made;
   };
 
-  /** The engine's account for effective settings; mounts whose folder is not allowed or missing are left out and logged. */
+  /**
+   * The engine's account for effective settings. A mount whose folder is not allowed (outside FERRY_HOME_ROOTS,
+   * or led out by a symlink) is left out and logged; a missing folder is left to the engine, which leaves it
+   * out of the tree and records it in the session's transcript, where the doctor explains it.
+   */
   function accountOf(effective: EffectiveRecord): FtpAccount {
     const problem = homeDirProblem(effective.homeDir, opts.homes);
     if (problem !== null) throw new HomeNotAllowedError(effective.username, problem);
     const mounts: AccountMount[] = [];
     for (const mount of effective.mounts) {
-      const unavailable = folderDirProblem(mount.hostDir, opts.homes);
+      const unavailable = homeDirProblem(mount.hostDir, opts.homes);
       if (unavailable !== null) {
         opts.log?.warn(
           { username: effective.username, folder: mount.folder, hostDir: mount.hostDir, problem: unavailable },
-          'Virtual folder left out of an FTP account: its folder on the server is not usable',
+          'Virtual folder left out of an FTP account: its folder on the server is not allowed',
         );
         continue;
       }
