@@ -7,6 +7,7 @@ import { FINDING_SEVERITIES, Nullable, SESSION_OUTCOMES, Timestamp } from './com
 import { GROUP_NAME_PATTERN, Mount, PermissionRule, TLS_POLICIES } from './groups.js';
 
 export { FINDING_SEVERITIES, SELF_TEST_CLIENT, SESSION_OUTCOMES, type FindingSeverity, type SessionOutcome } from './common.js';
+export * from './events.js';
 export * from './groups.js';
 export * from './probes.js';
 export * from './team.js';

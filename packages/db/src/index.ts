@@ -40,6 +40,18 @@ export { createSessionStore, type SessionStore, type HistoryFilter, type History
 export { createTranscriptStore, type TranscriptStore } from './stores/transcript-store.js';
 export { createFindingStore, type FindingStore } from './stores/finding-store.js';
 export { createBanStore, type BanStore } from './stores/ban-store.js';
+export {
+  createEventStore,
+  prepareOutbox,
+  type EventStore,
+  type EventRuleInput,
+  type EventRuleRecord,
+  type OutboxEvent,
+  type DeliveryRecord,
+  type DeliveryStatus,
+  type DeliveryFilter,
+  type AttemptResult,
+} from './stores/event-store.js';
 export { createAuditStore, type AuditStore, type AuditEvent } from './stores/audit-store.js';
 export {
   createProbeStore,

@@ -1,5 +1,6 @@
 import { handleOf, type Db } from './client.js';
 import { prepareRecorderStatements } from './recorder-statements.js';
+import { prepareOutbox, type OutboxEvent } from './stores/event-store.js';
 import type { SessionOutcome } from './schema/sessions.js';
 import type { TranscriptKind } from './schema/transcript-lines.js';
 import type { TransferDirection, TransferOutcome } from './schema/transfers.js';
@@ -62,6 +63,8 @@ export interface RecorderOptions {
   maxBatch?: number;
   /** Queue length beyond which transcript lines are dropped (see createSessionRecorder). Default 10 000. */
   maxQueued?: number;
+  /** Called after a flush that wrote events to the outbox (the event dispatcher delivers them). */
+  onEvents?: () => void;
   /** Told about a write that failed; the recorder carries on. */
   onError?: (error: unknown) => void;
 }
@@ -72,7 +75,8 @@ type Item =
   | { op: 'close'; v: SessionClosed }
   | { op: 'line'; v: LineInput }
   | { op: 'transfer'; v: TransferInput }
-  | { op: 'login'; v: LoginInput };
+  | { op: 'login'; v: LoginInput }
+  | { op: 'event'; v: OutboxEvent };
 
 /** SQLite's answers when the database cannot be written at all (a full disk, a read-only file), not just one bad item. */
 const UNWRITABLE = /^SQLITE_(FULL|READONLY|IOERR|CANTOPEN|CORRUPT|NOTADB)/;
@@ -98,6 +102,9 @@ export function createSessionRecorder(db: Db, opts: RecorderOptions = {}) {
   const maxQueued = Math.max(opts.maxQueued ?? 10_000, maxBatch);
 
   const statements = prepareRecorderStatements(handle.sqlite);
+  const writeOutbox = prepareOutbox(handle.sqlite);
+  /** Events were written since the last onEvents call. */
+  let eventsWritten = false;
 
   function apply(item: Item): void {
     switch (item.op) {
@@ -122,6 +129,10 @@ export function createSessionRecorder(db: Db, opts: RecorderOptions = {}) {
         const v = item.v;
         return void statements.transfer.run(v.sessionId, v.direction, v.path, v.bytes, v.startedAt, v.durationMs, v.outcome);
       }
+      case 'event':
+        writeOutbox(item.v);
+        eventsWritten = true;
+        return;
       case 'login': {
         const v = item.v;
         statements.login.run(v.at, v.sessionId, v.username, v.address, v.ok ? 1 : 0, v.reason);
@@ -155,7 +166,8 @@ export function createSessionRecorder(db: Db, opts: RecorderOptions = {}) {
   }
 
   function enqueue(item: Item): void {
-    const limit = item.op === 'line' ? maxQueued : 2 * maxQueued;
+    // Events are never dropped while anything else is accepted: an event lost here is lost for good.
+    const limit = item.op === 'line' ? maxQueued : item.op === 'event' ? 3 * maxQueued : 2 * maxQueued;
     if (closed || queue.length >= limit) {
       dropped++;
       return;
@@ -181,8 +193,9 @@ export function createSessionRecorder(db: Db, opts: RecorderOptions = {}) {
       applyAll(batch);
       written += batch.length;
       failingSince = null;
-      return;
+      return notifyEvents();
     } catch (error) {
+      eventsWritten = false; // rolled back
       if (failingSince === null) report(error); // once per spell of failures, not once per flush
     }
     let ok = 0;
@@ -199,6 +212,17 @@ export function createSessionRecorder(db: Db, opts: RecorderOptions = {}) {
     }
     if (ok > 0) failingSince = null;
     else if (unwritable) failingSince ??= Date.now();
+    notifyEvents();
+  }
+
+  function notifyEvents(): void {
+    if (!eventsWritten) return;
+    eventsWritten = false;
+    try {
+      opts.onEvents?.();
+    } catch (error) {
+      report(error);
+    }
   }
 
   function close(): void {
@@ -217,6 +241,8 @@ export function createSessionRecorder(db: Db, opts: RecorderOptions = {}) {
     line: (v: LineInput) => enqueue({ op: 'line', v }),
     transfer: (v: TransferInput) => enqueue({ op: 'transfer', v }),
     login: (v: LoginInput) => enqueue({ op: 'login', v }),
+    /** An event some rule picked: written to the outbox in the same transaction as the lines queued before it. */
+    event: (v: OutboxEvent) => enqueue({ op: 'event', v }),
     flush,
     /** Flushes and stops; later calls are counted as dropped. closeDb calls this too. */
     close,

@@ -13,3 +13,4 @@ export * from './bans.js';
 export * from './findings.js';
 export * from './audit-log.js';
 export * from './probes.js';
+export * from './events.js';

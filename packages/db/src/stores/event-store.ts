@@ -1,0 +1,403 @@
+import type Database from 'better-sqlite3';
+import { and, asc, desc, eq, inArray, lt, notInArray, sql, type SQL } from 'drizzle-orm';
+import { handleOf, type Db } from '../client.js';
+import { eventDeliveries, eventMarks, eventRules, events } from '../schema/events.js';
+import type { Page } from '../types.js';
+import { clampLimit, decodeCursor, toPage } from './cursor.js';
+
+export interface EventRuleInput {
+  name: string;
+  enabled: boolean;
+  events: string[];
+  filters: Record<string, unknown>;
+  actions: { id: string; kind: string }[];
+  secret: string;
+}
+export interface EventRuleRecord extends Omit<EventRuleInput, 'secret'> {
+  id: number;
+  secretSet: boolean;
+  counters: { matched: number; delivered: number; failed: number; pending: number };
+  lastMatchedAt: number | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** An event some rule picked, with one delivery per action: written in one go, with what caused it. */
+export interface OutboxEvent {
+  id: string;
+  type: string;
+  occurredAt: number;
+  test: boolean;
+  data: object;
+  deliveries: { ruleId: number; ruleName: string; actionId: string; actionKind: string; target: string; nextAttemptAt: number }[];
+}
+
+export type DeliveryStatus = 'pending' | 'delivered' | 'failed' | 'cancelled';
+export interface DeliveryRecord {
+  id: number;
+  event: { id: string; type: string; occurredAt: number; test: boolean; data: Record<string, unknown> };
+  ruleId: number | null;
+  ruleName: string;
+  actionId: string;
+  actionKind: string;
+  target: string;
+  status: DeliveryStatus;
+  attempts: number;
+  lastAttemptAt: number | null;
+  nextAttemptAt: number | null;
+  lastError: string | null;
+  lastCode: number | null;
+  output: string | null;
+  deliveredAt: number | null;
+  createdAt: number;
+}
+export interface AttemptResult {
+  at: number;
+  error: string | null;
+  code: number | null;
+  output: string | null;
+}
+export interface DeliveryFilter {
+  status?: DeliveryStatus;
+  ruleId?: number;
+  type?: string;
+  eventId?: string;
+}
+
+/**
+ * The outbox's write as plain statements, for callers that already hold a transaction (the session recorder
+ * writes events in the same transaction as the transcript lines that caused them).
+ */
+export function prepareOutbox(sqlite: Database.Database): (event: OutboxEvent) => void {
+  const insertEvent = sqlite.prepare('insert or ignore into "events" ("id", "type", "occurred_at", "test", "data") values (?, ?, ?, ?, ?)');
+  const insertDelivery = sqlite.prepare(
+    'insert into "event_deliveries" ("event_id", "rule_id", "rule_name", "action_id", "action_kind", "target", "status", "attempts", "next_attempt_at", "created_at") ' +
+      "values (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)",
+  );
+  const countMatch = sqlite.prepare('update "event_rules" set "matched" = "matched" + 1, "last_matched_at" = ? where "id" = ?');
+  return (e) => {
+    if (insertEvent.run(e.id, e.type, e.occurredAt, e.test ? 1 : 0, JSON.stringify(e.data)).changes === 0) return; // written before
+    const rules = new Set<number>();
+    for (const d of e.deliveries) {
+      // A rule deleted since the event matched: its deliveries go with it.
+      if (!rules.has(d.ruleId) && countMatch.run(e.occurredAt, d.ruleId).changes === 0) continue;
+      rules.add(d.ruleId);
+      insertDelivery.run(e.id, d.ruleId, d.ruleName, d.actionId, d.actionKind, d.target, d.nextAttemptAt, e.occurredAt);
+    }
+  };
+}
+
+/**
+ * Event rules, the outbox and the delivery log. Rule changes take an `alongside` callback run in the same
+ * transaction (the audit entry). A delivery's change of state updates its rule's counters in the same
+ * transaction, so the counters always agree with the log.
+ */
+export function createEventStore(db: Db) {
+  const { orm, sqlite } = handleOf(db);
+  const writeOutbox = prepareOutbox(sqlite);
+  const pendingByRule = () =>
+    new Map(
+      orm
+        .select({ ruleId: eventDeliveries.ruleId, n: sql<number>`count(*)`.mapWith(Number) })
+        .from(eventDeliveries)
+        .where(eq(eventDeliveries.status, 'pending'))
+        .groupBy(eventDeliveries.ruleId)
+        .all()
+        .map((r) => [r.ruleId, r.n]),
+    );
+
+  function toRule(row: typeof eventRules.$inferSelect, pending: number): EventRuleRecord {
+    return {
+      id: row.id,
+      name: row.name,
+      enabled: row.enabled,
+      events: row.events,
+      filters: row.filters,
+      actions: row.actions,
+      secretSet: row.secret !== '',
+      counters: { matched: row.matched, delivered: row.delivered, failed: row.failed, pending },
+      lastMatchedAt: row.lastMatchedAt,
+      createdAt: row.createdAt,
+      updatedAt: row.updatedAt,
+    };
+  }
+
+  function listRules(): EventRuleRecord[] {
+    const pending = pendingByRule();
+    return orm
+      .select()
+      .from(eventRules)
+      .orderBy(asc(eventRules.id))
+      .all()
+      .map((r) => toRule(r, pending.get(r.id) ?? 0));
+  }
+
+  function getRule(id: number): EventRuleRecord | null {
+    const row = orm.select().from(eventRules).where(eq(eventRules.id, id)).get();
+    if (!row) return null;
+    const [p] = orm
+      .select({ n: sql<number>`count(*)`.mapWith(Number) })
+      .from(eventDeliveries)
+      .where(and(eq(eventDeliveries.ruleId, id), eq(eventDeliveries.status, 'pending')))
+      .all();
+    return toRule(row, p?.n ?? 0);
+  }
+
+  /** Rules with their secrets, for the matcher and the dispatcher. */
+  function rulesWithSecrets(): (EventRuleRecord & { secret: string })[] {
+    return orm
+      .select()
+      .from(eventRules)
+      .orderBy(asc(eventRules.id))
+      .all()
+      .map((r) => ({ ...toRule(r, 0), secret: r.secret }));
+  }
+
+  function createRule(input: EventRuleInput, alongside?: (rule: EventRuleRecord) => void): EventRuleRecord {
+    const now = Date.now();
+    return orm.transaction(() => {
+      const { id } = orm
+        .insert(eventRules)
+        .values({ ...input, createdAt: now, updatedAt: now })
+        .returning({ id: eventRules.id })
+        .get();
+      const rule = getRule(id) as EventRuleRecord;
+      alongside?.(rule);
+      return rule;
+    });
+  }
+
+  /** Pending deliveries of actions the rule no longer has are cancelled. */
+  function updateRule(id: number, patch: Partial<EventRuleInput>, alongside?: (rule: EventRuleRecord) => void): EventRuleRecord | null {
+    return orm.transaction(() => {
+      const changed = orm
+        .update(eventRules)
+        .set({ ...patch, updatedAt: Date.now() })
+        .where(eq(eventRules.id, id))
+        .run().changes;
+      if (changed === 0) return null;
+      if (patch.actions) {
+        const kept = patch.actions.map((a) => a.id);
+        const gone = kept.length > 0 ? notInArray(eventDeliveries.actionId, kept) : undefined;
+        cancelPending(and(eq(eventDeliveries.ruleId, id), gone), id, 'Its action was removed from the rule');
+      }
+      const rule = getRule(id) as EventRuleRecord;
+      alongside?.(rule);
+      return rule;
+    });
+  }
+
+  /** Pending deliveries are cancelled and kept in the log (without the rule). */
+  function removeRule(id: number, alongside?: () => void): boolean {
+    return orm.transaction(() => {
+      cancelPending(eq(eventDeliveries.ruleId, id), id, 'Its rule was deleted');
+      const removed = orm.delete(eventRules).where(eq(eventRules.id, id)).run().changes > 0;
+      if (removed) alongside?.();
+      return removed;
+    });
+  }
+
+  function cancelPending(where: SQL | undefined, ruleId: number, reason: string): void {
+    const n = orm
+      .update(eventDeliveries)
+      .set({ status: 'cancelled', nextAttemptAt: null, lastError: reason })
+      .where(and(where, eq(eventDeliveries.status, 'pending')))
+      .run().changes;
+    if (n > 0) orm.update(eventRules).set({ failed: sql`${eventRules.failed} + ${n}` }).where(eq(eventRules.id, ruleId)).run();
+  }
+
+  /** Writes an event and its deliveries in one transaction (or in the caller's, when it holds one). */
+  const inTransaction = sqlite.transaction((event: OutboxEvent) => writeOutbox(event));
+  const enqueue = (event: OutboxEvent): void => inTransaction(event);
+
+  const deliverySelect = {
+    d: eventDeliveries,
+    e: events,
+  };
+  const toDelivery = ({ d, e }: { d: typeof eventDeliveries.$inferSelect; e: typeof events.$inferSelect }): DeliveryRecord => ({
+    id: d.id,
+    event: { id: e.id, type: e.type, occurredAt: e.occurredAt, test: e.test, data: JSON.parse(e.data) as Record<string, unknown> },
+    ruleId: d.ruleId,
+    ruleName: d.ruleName,
+    actionId: d.actionId,
+    actionKind: d.actionKind,
+    target: d.target,
+    status: d.status as DeliveryStatus,
+    attempts: d.attempts,
+    lastAttemptAt: d.lastAttemptAt,
+    nextAttemptAt: d.nextAttemptAt,
+    lastError: d.lastError,
+    lastCode: d.lastCode,
+    output: d.output,
+    deliveredAt: d.deliveredAt,
+    createdAt: d.createdAt,
+  });
+  const selectDeliveries = () => orm.select(deliverySelect).from(eventDeliveries).innerJoin(events, eq(events.id, eventDeliveries.eventId));
+
+  function getDelivery(id: number): DeliveryRecord | null {
+    const row = selectDeliveries().where(eq(eventDeliveries.id, id)).get();
+    return row ? toDelivery(row) : null;
+  }
+
+  function getDeliveries(ids: readonly number[]): DeliveryRecord[] {
+    if (ids.length === 0) return [];
+    return selectDeliveries().where(inArray(eventDeliveries.id, [...ids])).orderBy(asc(eventDeliveries.id)).all().map(toDelivery);
+  }
+
+  /** Newest first. */
+  function listDeliveries(q: DeliveryFilter & { limit: number; cursor?: string }): Page<DeliveryRecord> {
+    const limit = clampLimit(q.limit);
+    const rows = selectDeliveries()
+      .where(
+        and(
+          q.status ? eq(eventDeliveries.status, q.status) : undefined,
+          q.ruleId ? eq(eventDeliveries.ruleId, q.ruleId) : undefined,
+          q.type ? eq(events.type, q.type) : undefined,
+          q.eventId ? eq(eventDeliveries.eventId, q.eventId) : undefined,
+          q.cursor ? lt(eventDeliveries.id, decodeCursor(q.cursor, ['number'])[0]) : undefined,
+        ),
+      )
+      .orderBy(desc(eventDeliveries.id))
+      .limit(limit + 1)
+      .all();
+    return toPage(rows, limit, toDelivery, (r) => [r.d.id]);
+  }
+
+  /** Pending deliveries due at `now`, oldest due first. */
+  function due(now: number, limit: number, excluding: ReadonlySet<number> = new Set()): DeliveryRecord[] {
+    return selectDeliveries()
+      .where(
+        and(
+          eq(eventDeliveries.status, 'pending'),
+          sql`${eventDeliveries.nextAttemptAt} <= ${now}`,
+          excluding.size > 0 ? notInArray(eventDeliveries.id, [...excluding]) : undefined,
+        ),
+      )
+      .orderBy(asc(eventDeliveries.nextAttemptAt), asc(eventDeliveries.id))
+      .limit(limit)
+      .all()
+      .map(toDelivery);
+  }
+
+  /** When the next pending delivery is due, or null with none pending. */
+  function nextDueAt(): number | null {
+    const row = orm
+      .select({ at: sql<number | null>`min(${eventDeliveries.nextAttemptAt})` })
+      .from(eventDeliveries)
+      .where(eq(eventDeliveries.status, 'pending'))
+      .get();
+    return row?.at ?? null;
+  }
+
+  /** Pending deliveries of one action (an e-mail digest sends them together), oldest first. */
+  function pendingOf(ruleId: number, actionId: string, limit: number): DeliveryRecord[] {
+    return selectDeliveries()
+      .where(and(eq(eventDeliveries.status, 'pending'), eq(eventDeliveries.ruleId, ruleId), eq(eventDeliveries.actionId, actionId)))
+      .orderBy(asc(eventDeliveries.id))
+      .limit(limit)
+      .all()
+      .map(toDelivery);
+  }
+
+  const bump = (ruleId: number | null, column: 'delivered' | 'failed', by: number) => {
+    if (ruleId !== null && by !== 0) orm.update(eventRules).set({ [column]: sql`${eventRules[column]} + ${by}` }).where(eq(eventRules.id, ruleId)).run();
+  };
+
+  /**
+   * Records an attempt. `next`: the time of the next attempt, or null to give up (failed). Only a pending
+   * delivery changes: one cancelled meanwhile stays cancelled.
+   */
+  const recordAttempt = (
+    id: number,
+    r: AttemptResult,
+    outcome: { delivered: true } | { delivered: false; next: number | null },
+  ): void =>
+    orm.transaction(() => {
+      const row = orm.select({ ruleId: eventDeliveries.ruleId }).from(eventDeliveries).where(and(eq(eventDeliveries.id, id), eq(eventDeliveries.status, 'pending'))).get();
+      if (!row) return;
+      const status: DeliveryStatus = outcome.delivered ? 'delivered' : outcome.next === null ? 'failed' : 'pending';
+      orm
+        .update(eventDeliveries)
+        .set({
+          status,
+          attempts: sql`${eventDeliveries.attempts} + 1`,
+          lastAttemptAt: r.at,
+          lastError: r.error,
+          lastCode: r.code,
+          output: r.output,
+          nextAttemptAt: outcome.delivered ? null : outcome.next,
+          deliveredAt: outcome.delivered ? r.at : null,
+        })
+        .where(eq(eventDeliveries.id, id))
+        .run();
+      if (status === 'delivered') bump(row.ruleId, 'delivered', 1);
+      if (status === 'failed') bump(row.ruleId, 'failed', 1);
+    });
+
+  /**
+   * "Retry now": a pending or failed delivery is due at `now`. Returns the delivery, null when there is none,
+   * or 'done' for one delivered or cancelled.
+   */
+  function retryNow(id: number, now: number): DeliveryRecord | 'done' | null {
+    return orm.transaction(() => {
+      const row = orm.select({ status: eventDeliveries.status, ruleId: eventDeliveries.ruleId }).from(eventDeliveries).where(eq(eventDeliveries.id, id)).get();
+      if (!row) return null;
+      if (row.status === 'delivered' || row.status === 'cancelled' || row.ruleId === null) return 'done';
+      orm.update(eventDeliveries).set({ status: 'pending', nextAttemptAt: now }).where(eq(eventDeliveries.id, id)).run();
+      if (row.status === 'failed') bump(row.ruleId, 'failed', -1);
+      return getDelivery(id);
+    });
+  }
+
+  function pendingCount(): number {
+    return orm
+      .select({ n: sql<number>`count(*)`.mapWith(Number) })
+      .from(eventDeliveries)
+      .where(eq(eventDeliveries.status, 'pending'))
+      .get()!.n;
+  }
+
+  /** Deletes events older than `olderThan` none of whose deliveries is pending (their deliveries go with them). */
+  function prune(olderThan: number): number {
+    return sqlite
+      .prepare(
+        `delete from "events" where "occurred_at" < ? and not exists (select 1 from "event_deliveries" d where d."event_id" = "events"."id" and d."status" = 'pending')`,
+      )
+      .run(olderThan).changes;
+  }
+
+  function mark(key: string): string | null {
+    return orm.select({ value: eventMarks.value }).from(eventMarks).where(eq(eventMarks.key, key)).get()?.value ?? null;
+  }
+  function setMark(key: string, value: string): void {
+    orm
+      .insert(eventMarks)
+      .values({ key, value, updatedAt: Date.now() })
+      .onConflictDoUpdate({ target: eventMarks.key, set: { value, updatedAt: Date.now() } })
+      .run();
+  }
+
+  return {
+    listRules,
+    getRule,
+    rulesWithSecrets,
+    createRule,
+    updateRule,
+    removeRule,
+    enqueue,
+    getDelivery,
+    getDeliveries,
+    listDeliveries,
+    due,
+    nextDueAt,
+    pendingOf,
+    recordAttempt,
+    retryNow,
+    pendingCount,
+    prune,
+    mark,
+    setMark,
+  };
+}
+
+export type EventStore = ReturnType<typeof createEventStore>;
