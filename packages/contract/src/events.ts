@@ -409,3 +409,13 @@ export const TestEventReply = Type.Object({
   deliveries: Type.Array(EventDelivery, { description: 'As they stand after the first attempt (or its timeout)' }),
 });
 export type TestEventReply = Static<typeof TestEventReply>;
+
+/** GET /event-actions: what the server allows actions to use (set by the operator in the environment). */
+export const EventActionSetup = Type.Object({
+  email: Type.Object({
+    configured: Type.Boolean({ description: 'FERRY_SMTP_URL is set' }),
+    from: Nullable(Type.String({ description: 'FERRY_SMTP_FROM' })),
+  }),
+  commands: Type.Array(Type.String(), { description: 'Programs command actions may run (FERRY_EVENT_COMMANDS)' }),
+});
+export type EventActionSetup = Static<typeof EventActionSetup>;
