@@ -22,6 +22,7 @@ import { adminsRoutes } from './routes/admins.js';
 import { authRoutes, loginRoutes } from './routes/auth.js';
 import { connectivityRoutes } from './routes/connectivity.js';
 import { defencesRoutes } from './routes/defences.js';
+import { eventRoutes } from './routes/events.js';
 import { filesRoutes } from './routes/files.js';
 import { foldersRoutes } from './routes/folders.js';
 import { groupsRoutes } from './routes/groups.js';
@@ -171,6 +172,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       await api.register(defencesRoutes, { services });
       await api.register(probesRoutes, { services });
       await api.register(reportsRoutes, { services });
+      await api.register(eventRoutes, { services });
       await api.register(liveRoutes, { hub: services.hub, tokens: services.stores.tokens, recheckMs: opts.liveRecheckMs });
     },
     { prefix: API_PREFIX },

@@ -113,6 +113,21 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
     default: 'false',
     description: '`true` when the admin site is behind a reverse proxy that sets X-Forwarded-For.',
   },
+  {
+    name: 'FERRY_SMTP_URL',
+    default: '(unset)',
+    description:
+      'SMTP server for e-mail event actions: `smtp://user:password@mail.example.com:587` (STARTTLS when offered) or `smtps://…:465` (TLS); unset = no e-mail actions.',
+  },
+  { name: 'FERRY_SMTP_FROM', default: '(unset)', description: 'Sender of event e-mails, e.g. `Ferry <ferry@example.com>`; required with FERRY_SMTP_URL.' },
+  {
+    name: 'FERRY_EVENT_COMMANDS',
+    default: '(unset)',
+    description: 'Comma-separated absolute paths of the programs command event actions may run; unset = no command actions.',
+  },
+  { name: 'FERRY_EVENT_RETRY_SECONDS', default: '10', description: 'Delay before the first retry of a failed event delivery; doubles after each…' },
+  { name: 'FERRY_EVENT_RETRY_MAX_SECONDS', default: '3600', description: '…up to this many seconds between attempts (±25 % jitter)…' },
+  { name: 'FERRY_EVENT_GIVE_UP_HOURS', default: '24', description: '…and a delivery not done this many hours after its event is marked failed.' },
 ];
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -134,6 +149,12 @@ export interface Config {
   logLevel: LogLevel;
   bans: { allowlist: string[]; threshold: number; windowMs: number; baseDurationMs: number; maxDurationMs: number };
   shutdownGraceMs: number;
+  events: {
+    smtp: { url: string; from: string } | null;
+    /** Programs command actions may run (absolute, resolved). */
+    commands: string[];
+    retry: { baseMs: number; maxDelayMs: number; giveUpAfterMs: number };
+  };
   /** Runtime settings pinned by environment variables (values in the API's shape). */
   fixedSettings: { values: Partial<Record<SettingKey, unknown>>; fixedBy: Partial<Record<SettingKey, string>> };
 }
@@ -249,6 +270,27 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Readonl
   const trustProxy = (get('FERRY_TRUST_PROXY') ?? 'false').toLowerCase();
   if (trustProxy !== 'true' && trustProxy !== 'false') problems.push(`FERRY_TRUST_PROXY: "${trustProxy}" must be true or false`);
 
+  const smtpUrl = get('FERRY_SMTP_URL');
+  const smtpFrom = get('FERRY_SMTP_FROM');
+  if (smtpUrl !== undefined) {
+    let protocol = '';
+    try {
+      protocol = new URL(smtpUrl).protocol;
+    } catch {
+      // reported below
+    }
+    // The URL is never echoed: it may hold the SMTP password.
+    if (protocol !== 'smtp:' && protocol !== 'smtps:') problems.push('FERRY_SMTP_URL: must be a URL like smtp://user:password@host:587 or smtps://host:465');
+    if (smtpFrom === undefined) problems.push('FERRY_SMTP_FROM: must be set with FERRY_SMTP_URL (the sender of event e-mails)');
+  } else if (smtpFrom !== undefined) problems.push('FERRY_SMTP_FROM: set FERRY_SMTP_URL too, or remove it');
+  const eventCommands = (get('FERRY_EVENT_COMMANDS') ?? '')
+    .split(',')
+    .map((c) => c.trim())
+    .filter((c) => c !== '');
+  for (const command of eventCommands) {
+    if (!path.isAbsolute(command)) problems.push(`FERRY_EVENT_COMMANDS: "${command}" must be an absolute path`);
+  }
+
   const config: Config = {
     dataDir,
     homeRoots,
@@ -273,6 +315,15 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Readonl
       maxDurationMs: 7 * 86_400_000,
     },
     shutdownGraceMs: int('FERRY_SHUTDOWN_GRACE_MS', 10_000, 0, 3_600_000),
+    events: {
+      smtp: smtpUrl !== undefined && smtpFrom !== undefined ? { url: smtpUrl, from: smtpFrom } : null,
+      commands: eventCommands.map((c) => path.resolve(c)),
+      retry: {
+        baseMs: int('FERRY_EVENT_RETRY_SECONDS', 10, 1, 86_400) * 1000,
+        maxDelayMs: int('FERRY_EVENT_RETRY_MAX_SECONDS', 3600, 1, 86_400) * 1000,
+        giveUpAfterMs: int('FERRY_EVENT_GIVE_UP_HOURS', 24, 1, 24 * 30) * 3_600_000,
+      },
+    },
     fixedSettings: { values: fixedValues, fixedBy },
   };
   if (problems.length > 0) throw new ConfigError(problems);

@@ -73,6 +73,10 @@ export const Errors = {
   FileExists: createError('APP_FILE_EXISTS', '%s already exists', 409, 'path'),
   FolderNotEmpty: createError('APP_FOLDER_NOT_EMPTY', '%s is not empty; only empty folders can be removed', 409, 'path'),
   HomeUnavailable: createError('APP_HOME_UNAVAILABLE', 'The home folder of %s is not available: %s', 409),
+  EventRuleNotFound: createError('APP_EVENT_RULE_NOT_FOUND', 'Event rule %s not found', 404),
+  DeliveryNotFound: createError('APP_DELIVERY_NOT_FOUND', 'Event delivery %s not found', 404),
+  /** "Retry now" on a delivery that is done: delivered, or cancelled with its rule or action. */
+  DeliveryDone: createError('APP_DELIVERY_DONE', 'Event delivery %s is %s; there is nothing to retry', 409),
   SessionNotFound: createError('APP_SESSION_NOT_FOUND', 'Session %s not found', 404),
   TokenNotFound: createError('APP_TOKEN_NOT_FOUND', 'API token %s not found', 404),
   BanNotFound: createError('APP_BAN_NOT_FOUND', 'No ban for %s', 404),

@@ -3,6 +3,7 @@
  * events, gauges read at scrape time.
  */
 import type { FtpServer, FtpServerEvents } from '@ferry/ftp-core';
+import { ACTION_KINDS, EVENT_TYPES } from '@ferry/contract';
 import { FINDING_CODES } from '@ferry/ftp-core/diagnosis';
 
 export interface MetricsSources {
@@ -10,6 +11,8 @@ export interface MetricsSources {
   recorderStats?: () => { queued: number; written: number; dropped: number };
   websocketClients?: () => number;
   bans?: () => number;
+  /** Event deliveries waiting in the outbox. */
+  eventsPending?: () => number;
 }
 
 export class Metrics {
@@ -22,6 +25,12 @@ export class Metrics {
   /** Every code the doctor knows starts at 0, so each series exists from the first scrape. */
   #findings = new Map<string, number>(FINDING_CODES.map((code) => [code, 0]));
   #transfers = new Map<string, number>();
+  /** Events some rule picked, by type; every type starts at 0. */
+  #events = new Map<string, number>(EVENT_TYPES.map((type) => [type, 0]));
+  /** Delivery attempts by action kind and result. */
+  #attempts = new Map<string, number>(
+    ACTION_KINDS.flatMap((kind) => ['delivered', 'retry', 'failed'].map((result) => [`${kind}:${result}`, 0] as [string, number])),
+  );
   #engineErrors = 0;
   #httpErrors = 0;
   readonly #detach: () => void;
@@ -60,6 +69,17 @@ export class Metrics {
   /** Counts findings of the transcript doctor as they first appear. */
   countFindings(findings: readonly { code: string }[]): void {
     for (const { code } of findings) this.#findings.set(code, (this.#findings.get(code) ?? 0) + 1);
+  }
+
+  /** Counts an event some rule picked. */
+  countEvent(type: string): void {
+    this.#events.set(type, (this.#events.get(type) ?? 0) + 1);
+  }
+
+  /** Counts a delivery attempt: delivered, to be retried, or given up. */
+  countAttempt(kind: string, result: 'delivered' | 'retry' | 'failed'): void {
+    const key = `${kind}:${result}`;
+    this.#attempts.set(key, (this.#attempts.get(key) ?? 0) + 1);
   }
 
   /** Counts a 5xx answered by the admin API. */
@@ -135,6 +155,26 @@ export class Metrics {
       'Transcript-doctor findings made since start, by code.',
       [...this.#findings].map(([code, n]) => [{ code }, n]),
     );
+    metric(
+      'ferry_events_total',
+      'counter',
+      'Events picked by at least one event rule since start, by type.',
+      [...this.#events].map(([type, n]) => [{ type }, n]),
+    );
+    metric(
+      'ferry_event_delivery_attempts_total',
+      'counter',
+      'Event delivery attempts since start, by action kind and result (delivered, retry: failed and retried later, failed: given up).',
+      [...this.#attempts].map(([key, n]) => {
+        const [kind = '', result = ''] = key.split(':');
+        return [{ kind, result }, n];
+      }),
+    );
+    if (this.sources.eventsPending) {
+      metric('ferry_event_deliveries_pending', 'gauge', 'Event deliveries waiting for their first attempt or a retry.', [
+        [{}, this.sources.eventsPending()],
+      ]);
+    }
     return `${out.join('\n')}\n`;
   }
 }

@@ -9,6 +9,7 @@ import {
   createAuditStore,
   createAuthTokenStore,
   createBanStore,
+  createEventStore,
   createFindingStore,
   createFolderStore,
   createGroupStore,
@@ -31,6 +32,11 @@ import { recordSessions, type DoctorFactory } from './adapters/session-recording
 import type { Config } from './config.js';
 import type { HomePolicy } from './homes.js';
 import { Metrics } from './metrics.js';
+import { DEFAULT_RETRY, EventDispatcher, type RetryPolicy } from './events/dispatcher.js';
+import { Mailer, type SmtpConfig } from './events/email.js';
+import { RuleMatcher } from './events/matching.js';
+import { EventOutbox } from './events/outbox.js';
+import { checkCertificate, engineEvents, findingEvents, SessionDirectory, sessionClosedEvent } from './events/sources.js';
 import { startProbeSweep } from './probes/sweep.js';
 import { RuntimeSettings } from './settings.js';
 
@@ -46,6 +52,21 @@ export interface Stores {
   bans: ReturnType<typeof createBanStore>;
   audit: ReturnType<typeof createAuditStore>;
   probes: ReturnType<typeof createProbeStore>;
+  events: ReturnType<typeof createEventStore>;
+}
+
+/** Event actions: rules, the outbox, the delivery worker and what actions may use. */
+export interface EventServices {
+  matcher: RuleMatcher;
+  outbox: EventOutbox;
+  dispatcher: EventDispatcher;
+  mailer: Mailer;
+  /** Programs command actions may run (FERRY_EVENT_COMMANDS). */
+  commands: readonly string[];
+  /** Reloads the rules after a change. */
+  reload(): void;
+  /** Looks at the FTPS certificate now (also done daily). */
+  checkCertificate(): void;
 }
 
 /** Facts about this process for GET /server; ports are filled in once the listeners are bound. */
@@ -76,11 +97,12 @@ export interface Services {
   recorder: ReturnType<typeof createSessionRecorder>;
   hub: LiveHub;
   metrics: Metrics;
+  events: EventServices;
   info: RuntimeInfo;
   /** The clock of probe links (creation, expiry at login, the sweep); Date.now unless a test moves it. */
   now: () => number;
-  /** Stops recording and the hub, flushes and closes the recorder. Does not close the engine or the database. */
-  dispose(): void;
+  /** Stops recording and the hub, flushes and closes the recorder, stops event deliveries (pending ones stay pending). Does not close the engine or the database. */
+  dispose(): Promise<void>;
 }
 
 export interface ServicesOptions {
@@ -107,6 +129,14 @@ export interface ServicesOptions {
   now?: () => number;
   /** How often expired probe links are retired (and week-old retired ones deleted); default 60 s. */
   probeSweepIntervalMs?: number;
+  /** Event actions: SMTP for e-mail, the programs command actions may run, the retry schedule. */
+  events?: {
+    smtp?: SmtpConfig | null;
+    commands?: readonly string[];
+    retry?: RetryPolicy;
+    /** How often the FTPS certificate's expiry is looked at; default daily. */
+    certificateCheckMs?: number;
+  };
 }
 
 export function createServices(opts: ServicesOptions): Services {
@@ -123,6 +153,7 @@ export function createServices(opts: ServicesOptions): Services {
     bans: createBanStore(db),
     audit: createAuditStore(db),
     probes: createProbeStore(db),
+    events: createEventStore(db),
   };
   const now = opts.now ?? Date.now;
   const settings = new RuntimeSettings(createSettingsStore(db), opts.fixedSettings ?? { values: {}, fixedBy: {} }, (key) =>
@@ -146,6 +177,14 @@ export function createServices(opts: ServicesOptions): Services {
     onBan: (ban) => {
       // Every session from the address goes at once: a ban that only refused new connections let open ones keep guessing.
       const closed = ftp.disconnectAddress(ban.address, `Address ${ban.address} is banned after repeated failed logins`);
+      if (outbox.wants('ban.created')) {
+        outbox.direct('ban.created', {
+          clientAddress: ban.address,
+          expiresAt: ban.expiresAt,
+          offences: ban.offences,
+          reason: `Repeated failed FTP logins (ban number ${ban.offences} for this address)`,
+        });
+      }
       opts.logger?.warn(
         { address: ban.address, expiresAt: ban.expiresAt, offences: ban.offences, sessionsClosed: closed },
         'Address banned after failed FTP logins',
@@ -160,20 +199,67 @@ export function createServices(opts: ServicesOptions): Services {
     logger: opts.logger,
     diskReserveBytes: opts.diskReserveBytes,
   });
-  const recorder = createSessionRecorder(db);
+  let dispatcher: EventDispatcher | null = null;
+  const recorder = createSessionRecorder(db, { onEvents: () => dispatcher?.wake() });
+  const matcher = new RuleMatcher((user) => stores.users.get(user)?.groups ?? []);
+  const loadRules = () => matcher.load(stores.events.rulesWithSecrets());
+  loadRules();
+  let metricsRef: Metrics | null = null;
+  const outbox = new EventOutbox({
+    store: stores.events,
+    recorder,
+    matcher,
+    onWritten: () => dispatcher?.wake(),
+    onMatched: (type) => metricsRef?.countEvent(type),
+  });
+  const mailer = new Mailer(opts.events?.smtp ?? null);
+  dispatcher = new EventDispatcher({
+    store: stores.events,
+    rule: (id) => matcher.rule(id),
+    mailer,
+    userAgent: `Ferry/${opts.version}`,
+    retry: opts.events?.retry ?? DEFAULT_RETRY,
+    onAttempt: (kind, result, delivery, attempt) => {
+      metricsRef?.countAttempt(kind, result);
+      if (result === 'failed') {
+        opts.logger?.warn(
+          { deliveryId: delivery.id, eventId: delivery.event.id, rule: delivery.ruleName, action: kind, target: delivery.target, error: attempt.error },
+          'Event delivery given up',
+        );
+      }
+    },
+    onError: (err) => opts.logger?.error({ err }, 'Event dispatcher failed'),
+  });
+  const sessionDirectory = new SessionDirectory(ftp);
+  const stopEngineEvents = engineEvents(ftp, outbox, sessionDirectory);
+  // Every audit entry is also an admin.changed event, written in the same transaction as the entry.
+  const auditRecord = stores.audit.record;
+  stores.audit.record = (entry) => {
+    auditRecord(entry);
+    if (outbox.wants('admin.changed')) {
+      outbox.direct('admin.changed', { actor: entry.actor, action: entry.action, target: entry.target, address: entry.address, detail: entry.detail });
+    }
+  };
   const hub = new LiveHub(ftp, { progressIntervalMs: opts.progressIntervalMs });
   const metrics = new Metrics({
     server: ftp,
     recorderStats: () => recorder.stats(),
     websocketClients: () => hub.clientCount,
     bans: () => guard.list().length,
+    eventsPending: () => stores.events.pendingCount(),
   });
+  metricsRef = metrics;
   const stopRecording = recordSessions(ftp, {
     recorder,
     findings: stores.findings,
     doctor: opts.doctor === false ? undefined : (opts.doctor ?? liveDoctor(settings)),
     storeDelayMs: opts.findingsStoreDelayMs,
+    onClosed: (s, outcome) => {
+      sessionClosedEvent(outbox, s, outcome);
+      sessionDirectory.forget(s.id);
+    },
     onFindings: (sessionId, findings) => {
+      findingEvents(outbox, sessionDirectory, sessionId, findings);
       metrics.countFindings(findings);
       for (const finding of findings) hub.publish({ type: 'finding', sessionId, finding });
     },
@@ -193,6 +279,26 @@ export function createServices(opts: ServicesOptions): Services {
     },
     onError: (err) => opts.logger?.error({ err }, 'Sweeping probe links failed'),
   });
+  const certificate = () => {
+    try {
+      checkCertificate(outbox, stores.events, { expiresAt: info.tlsExpiresAt(), fingerprint: info.tlsFingerprint() }, Date.now());
+    } catch (err) {
+      opts.logger?.error({ err }, 'Checking the FTPS certificate for events failed');
+    }
+  };
+  const certificateTimer = setInterval(certificate, opts.events?.certificateCheckMs ?? 86_400_000);
+  certificateTimer.unref();
+  setImmediate(certificate).unref();
+  dispatcher.wake();
+  const events: EventServices = {
+    matcher,
+    outbox,
+    dispatcher,
+    mailer,
+    commands: opts.events?.commands ?? [],
+    reload: loadRules,
+    checkCertificate: certificate,
+  };
   const info: RuntimeInfo = {
     version: opts.version,
     schemaVersion: schemaVersion(db),
@@ -215,14 +321,20 @@ export function createServices(opts: ServicesOptions): Services {
     recorder,
     hub,
     metrics,
+    events,
     info,
     now,
-    dispose() {
+    async dispose() {
+      clearInterval(certificateTimer);
       stopProbeSweep();
+      stopEngineEvents();
       stopRecording();
+      sessionDirectory.close();
       hub.close();
       metrics.close();
       recorder.close();
+      await dispatcher.close();
+      mailer.close();
     },
   };
 }

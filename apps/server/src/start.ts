@@ -78,6 +78,7 @@ export async function start(version: string): Promise<void> {
     tlsFingerprint: () => tls.fingerprint(),
     tlsExpiresAt: () => tls.expiresAt(),
     logger: log.child({ component: 'ftp' }),
+    events: config.events,
   });
   services.ftp.on('error', ({ sessionId, error }) => log.error({ sessionId, err: error }, 'FTP session error'));
   const interrupted = closeInterruptedSessions({
@@ -129,7 +130,8 @@ export async function start(version: string): Promise<void> {
       const days = services.settings.values.transcriptRetentionDays;
       const removed = pruneHistory(db, { olderThan: Date.now() - days * 24 * HOUR });
       const tokens = services.stores.tokens.purgeExpired(Date.now());
-      if (removed.sessions > 0 || tokens > 0) log.info({ ...removed, tokens, retentionDays: days }, 'Pruned old history');
+      const events = services.stores.events.prune(Date.now() - days * 24 * HOUR);
+      if (removed.sessions > 0 || tokens > 0 || events > 0) log.info({ ...removed, tokens, events, retentionDays: days }, 'Pruned old history');
     } catch (err) {
       log.error({ err }, 'Pruning history failed');
     }
@@ -150,7 +152,7 @@ export async function start(version: string): Promise<void> {
     hardStop.unref();
     clearInterval(pruneTimer);
     await Promise.all([services.ftp.close({ graceMs: config.shutdownGraceMs }), closeAdminSite(app)]);
-    services.dispose();
+    await services.dispose();
     tls.close();
     closeDb(db);
     removePidFile();

@@ -11,7 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, onTestFinished } from 'vitest';
 import { buildApp, type AppOptions } from '../src/app.js';
 import type { Config } from '../src/config.js';
-import { createServices, type Services } from '../src/services.js';
+import { createServices, type Services, type ServicesOptions } from '../src/services.js';
 
 export const ADMIN = { username: 'admin', password: 'admin-password-1' };
 
@@ -35,6 +35,8 @@ export interface HarnessOptions {
   /** The clock of probe links (see Services.now). */
   now?: () => number;
   probeSweepIntervalMs?: number;
+  /** Event actions (SMTP, allowed commands, retry schedule). */
+  events?: ServicesOptions['events'];
 }
 
 /** A harness for one test, closed when the test finishes. */
@@ -70,6 +72,7 @@ async function createHarness(opts: HarnessOptions): Promise<Harness> {
     progressIntervalMs: opts.progressIntervalMs,
     now: opts.now,
     probeSweepIntervalMs: opts.probeSweepIntervalMs,
+    events: opts.events,
   });
   const app = await buildApp({ services, csrfSecret: randomBytes(32), webRoot: null, ...opts.app });
 
@@ -98,7 +101,7 @@ async function createHarness(opts: HarnessOptions): Promise<Harness> {
     async close() {
       await app.close();
       await services.ftp.close({ graceMs: 0 });
-      services.dispose();
+      await services.dispose();
       closeDb(db);
       await rm(dataDir, { recursive: true, force: true });
     },

@@ -107,12 +107,32 @@ export interface SessionTotals {
 
 export interface TransferRecord {
   sessionId: string;
+  /** The account logged in. */
+  username: string | null;
   direction: TransferDirection;
   path: string;
+  /** The file on disk (null for listings). */
+  hostPath: string | null;
+  /** Where the transfer started (REST); 0 for a whole file. */
+  offset: number;
   bytes: number;
   startedAt: number;
   durationMs: number;
   outcome: TransferOutcome;
+  error?: string;
+}
+
+/** A change to a user's tree by a command other than an upload (those are TransferRecords). */
+export interface FileChange {
+  sessionId: string;
+  username: string;
+  action: 'deleted' | 'renamed' | 'folder-created' | 'folder-removed';
+  /** Virtual path (the new one for a rename). */
+  path: string;
+  hostPath: string;
+  /** A rename's old path. */
+  from?: string;
+  hostFrom?: string;
 }
 
 /** A live snapshot of a session, for the API's session list and progress updates. */
@@ -129,6 +149,8 @@ export interface FtpServerEvents {
   'session:close': [SessionInfo & SessionTotals & { reason: CloseReason; endedAt: number }];
   transcript: [TranscriptLine];
   transfer: [TransferRecord];
+  /** DELE, RNTO, MKD and RMD that succeeded. */
+  file: [FileChange];
   /** An internal error the engine survived (logged by the app with the session id). */
   error: [{ sessionId: string | null; error: unknown }];
 }

@@ -94,6 +94,7 @@ export class FtpServer extends EventEmitter<FtpServerEvents> {
       emitTranscript: (line) => this.safeEmit('transcript', line),
       emitSessionUpdate: (info) => this.safeEmit('session:update', info),
       emitTransfer: (record) => this.safeEmit('transfer', record),
+      emitFileChange: (change) => this.safeEmit('file', change),
       emitError: (sessionId, error) => {
         if (this.listenerCount('error') > 0) this.safeEmit('error', { sessionId, error });
       },

@@ -10,7 +10,7 @@
  * Time-based findings need no timer here: the engine itself ends every wait it starts (data-timeout,
  * idle-timeout, login-timeout events), so a silent client still produces the line that settles the rule.
  */
-import type { Finding } from '@ferry/contract';
+import type { Finding, SessionOutcome } from '@ferry/contract';
 import type { createFindingStore, createSessionRecorder } from '@ferry/db';
 import type { FtpServer, FtpServerEvents, SessionEvent, SessionInfo } from '@ferry/ftp-core';
 import type { SessionDoctor } from '@ferry/ftp-core/diagnosis';
@@ -31,6 +31,8 @@ export interface SessionRecordingOptions {
   /** Called with findings that changed after they appeared (the live hub publishes them again). */
   onRevised?: (sessionId: string, findings: Finding[]) => void;
   onLogin?: (ok: boolean) => void;
+  /** A session ended, with the outcome decided here (after its last findings). */
+  onClosed?: (session: FtpServerEvents['session:close'][0], outcome: SessionOutcome) => void;
   /** Findings of a running session are stored at most this often; default 1000 ms. */
   storeDelayMs?: number;
   /** A doctor or store failure; the session is recorded regardless. */
@@ -209,7 +211,7 @@ export function recordSessions(server: FtpServer, opts: SessionRecordingOptions)
       }
       store(s.id, t);
     }
-    const outcome = !t.loggedIn && t.loginFailed ? 'login-failed' : problems ? 'problems' : 'ok';
+    const outcome: SessionOutcome = !t.loggedIn && t.loginFailed ? 'login-failed' : problems ? 'problems' : 'ok';
     recorder.sessionClosed({
       id: s.id,
       endedAt: s.endedAt,
@@ -220,6 +222,7 @@ export function recordSessions(server: FtpServer, opts: SessionRecordingOptions)
       filesOut: s.filesOut,
       outcome,
     });
+    opts.onClosed?.(s, outcome);
   };
 
   server.on('session:open', onOpen);

@@ -43,7 +43,20 @@ export function checkConfig(io: CommandIo): void {
       `${config.admin.username} (${config.admin.password === null ? 'password generated at first start' : 'password from FERRY_ADMIN_PASSWORD'})`,
     ],
     ['Log level', config.logLevel],
+    [
+      'Event e-mail',
+      config.events.smtp
+        ? `through ${smtpHost(config.events.smtp.url)} as ${config.events.smtp.from}`
+        : 'off (FERRY_SMTP_URL unset)',
+    ],
+    ['Event commands', config.events.commands.length > 0 ? config.events.commands.join(', ') : 'off (FERRY_EVENT_COMMANDS unset)'],
   ];
   io.out('The configuration is valid.\n');
   for (const [label, value] of rows) io.out(`  ${label.padEnd(17)}${value}\n`);
+}
+
+/** The SMTP server without the user and password the URL may hold. */
+function smtpHost(url: string): string {
+  const u = new URL(url);
+  return `${u.protocol}//${u.host}`;
 }

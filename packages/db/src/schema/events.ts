@@ -1,3 +1,4 @@
+import type { EventAction, EventFilters, EventType } from '@ferry/contract';
 import { index, integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 import { createdAtField, epochMs, updatedAtField } from './columns.js';
 
@@ -9,9 +10,9 @@ export const eventRules = sqliteTable('event_rules', {
   id: integer('id').primaryKey({ autoIncrement: true }),
   name: text('name').notNull(),
   enabled: integer('enabled', { mode: 'boolean' }).notNull(),
-  events: text('events', { mode: 'json' }).$type<string[]>().notNull(),
-  filters: text('filters', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
-  actions: text('actions', { mode: 'json' }).$type<{ id: string; kind: string }[]>().notNull(),
+  events: text('events', { mode: 'json' }).$type<EventType[]>().notNull(),
+  filters: text('filters', { mode: 'json' }).$type<EventFilters>().notNull(),
+  actions: text('actions', { mode: 'json' }).$type<(EventAction & { id: string })[]>().notNull(),
   /** The webhook signing secret (HMAC-SHA256 key). */
   secret: text('secret').notNull(),
   matched: integer('matched').notNull().default(0),

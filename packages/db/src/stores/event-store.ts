@@ -1,3 +1,4 @@
+import type { EventAction, EventFilters, EventType } from '@ferry/contract';
 import type Database from 'better-sqlite3';
 import { and, asc, desc, eq, inArray, lt, notInArray, sql, type SQL } from 'drizzle-orm';
 import { handleOf, type Db } from '../client.js';
@@ -8,9 +9,10 @@ import { clampLimit, decodeCursor, toPage } from './cursor.js';
 export interface EventRuleInput {
   name: string;
   enabled: boolean;
-  events: string[];
-  filters: Record<string, unknown>;
-  actions: { id: string; kind: string }[];
+  events: EventType[];
+  filters: EventFilters;
+  /** Every action with its id. */
+  actions: (EventAction & { id: string })[];
   secret: string;
 }
 export interface EventRuleRecord extends Omit<EventRuleInput, 'secret'> {
@@ -280,11 +282,11 @@ export function createEventStore(db: Db) {
   }
 
   /** When the next pending delivery is due, or null with none pending. */
-  function nextDueAt(): number | null {
+  function nextDueAt(excluding: ReadonlySet<number> = new Set()): number | null {
     const row = orm
       .select({ at: sql<number | null>`min(${eventDeliveries.nextAttemptAt})` })
       .from(eventDeliveries)
-      .where(eq(eventDeliveries.status, 'pending'))
+      .where(and(eq(eventDeliveries.status, 'pending'), excluding.size > 0 ? notInArray(eventDeliveries.id, [...excluding]) : undefined))
       .get();
     return row?.at ?? null;
   }

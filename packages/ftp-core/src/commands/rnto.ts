@@ -24,6 +24,15 @@ export default defineCommand({
       }
       throw err;
     });
+    session.ctx.emitFileChange({
+      sessionId: session.id,
+      username: session.account.username,
+      action: 'renamed',
+      path: to,
+      hostPath: fs.hostPath(to),
+      from,
+      hostFrom: fs.hostPath(from),
+    });
     return reply(Reply.FileActionOk, `Renamed ${from} to ${to}`);
   },
 });

@@ -1,5 +1,5 @@
 /** What a session needs from the server that owns it (implemented by FtpServer). */
-import type { CloseReason, SessionInfo, TranscriptLine, TransferRecord } from '../events.js';
+import type { CloseReason, SessionInfo, TranscriptLine, TransferRecord, FileChange } from '../events.js';
 import type { AccessGuard, Authenticator, FtpSettings } from '../ports.js';
 import type { PassiveAddressResolver } from '../data-channel/passive-address.js';
 import type { PassivePortPool } from '../data-channel/port-pool.js';
@@ -30,6 +30,7 @@ export interface EngineContext {
   emitTranscript(line: TranscriptLine): void;
   emitSessionUpdate(info: SessionInfo): void;
   emitTransfer(record: TransferRecord): void;
+  emitFileChange(change: FileChange): void;
   emitError(sessionId: string | null, error: unknown): void;
   countCommand(): void;
   countError(): void;

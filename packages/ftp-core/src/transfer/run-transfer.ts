@@ -181,11 +181,15 @@ function finish(
   );
   session.ctx.emitTransfer({
     sessionId: session.id,
+    username: session.account?.username ?? null,
     direction: spec.direction,
     path: spec.path,
+    hostPath: spec.direction === 'listing' || !session.fs ? null : session.fs.hostPath(spec.path),
+    offset: spec.offset,
     bytes: transfer.bytes,
     startedAt: transfer.startedAt,
     durationMs,
     outcome: r.outcome,
+    ...(r.error ? { error: r.error } : {}),
   });
 }

@@ -82,6 +82,11 @@ export class UserFs {
     return this.areas.of(vpath);
   }
 
+  /** Where `vpath` is on disk (inside its area's root; symlinks below it not followed). */
+  hostPath(vpath: string): string {
+    return diskPathIn(this.areas.of(vpath), vpath);
+  }
+
   /** The virtual folder mounted at `vpath` itself, if any. */
   mountAt(vpath: string): FsArea | undefined {
     return this.areas.mountAt(vpath);
