@@ -14,7 +14,14 @@ import type {
   CreateFolderBody,
   CreateGroupBody,
   CreateUserBody,
+  CreateEventRuleBody,
+  DeliveriesQuery,
   EffectiveSettings,
+  EventActionSetup,
+  EventDelivery,
+  EventRule,
+  EventType,
+  EventTypeDescription,
   FileListing,
   Folder,
   Group,
@@ -29,17 +36,20 @@ import type {
   PageOf,
   PassivePreview,
   Probe,
+  SavedEventRule,
   ProbeDetail,
   RecoveryCodes,
   ServerInfo,
   SessionHistoryQuery,
   SessionRecord,
+  TestEventReply,
   Settings,
   TotpEnrolment,
   TrafficQuery,
   TrafficReport,
   TranscriptLine,
   UpdateAdminBody,
+  UpdateEventRuleBody,
   UpdateFolderBody,
   UpdateGroupBody,
   UpdateSettingsBody,
@@ -176,6 +186,19 @@ export class Api {
   probe = (id: string) => this.request<ProbeDetail>('GET', `/probes/${encodeURIComponent(id)}`);
   createProbe = (body: CreateProbeBody) => this.request<CreatedProbe>('POST', '/probes', body);
   deleteProbe = (id: string) => this.request<void>('DELETE', `/probes/${encodeURIComponent(id)}`);
+
+  // ---------- event actions ----------
+  eventTypes = () => this.request<EventTypeDescription[]>('GET', '/event-types');
+  eventActionSetup = () => this.request<EventActionSetup>('GET', '/event-actions');
+  eventRules = async () => itemsOf(await this.request<EventRule[] | PageOf<EventRule>>('GET', '/event-rules'));
+  eventRule = (id: number) => this.request<EventRule>('GET', `/event-rules/${id}`);
+  createEventRule = (body: CreateEventRuleBody) => this.request<SavedEventRule>('POST', '/event-rules', body);
+  updateEventRule = (id: number, body: UpdateEventRuleBody) => this.request<SavedEventRule>('PATCH', `/event-rules/${id}`, body);
+  deleteEventRule = (id: number) => this.request<void>('DELETE', `/event-rules/${id}`);
+  testEventRule = (id: number, type?: EventType) => this.request<TestEventReply>('POST', `/event-rules/${id}/test`, type ? { type } : {});
+  eventDeliveries = (query: DeliveriesQuery) => this.request<PageOf<EventDelivery>>('GET', `/event-deliveries${toQueryString(query)}`);
+  eventDelivery = (id: number) => this.request<EventDelivery>('GET', `/event-deliveries/${id}`);
+  retryDelivery = (id: number) => this.request<EventDelivery>('POST', `/event-deliveries/${id}/retry`);
 
   // ---------- server ----------
   overview = () => this.request<Overview>('GET', '/overview');

@@ -27,6 +27,10 @@ export interface Abilities {
   manageTokens: boolean;
   /** Change the security settings (SECURITY_SETTINGS). */
   editSecurity: boolean;
+  /** Create, change, test and delete event rules. */
+  editEventRules: boolean;
+  /** Retry an event delivery now. */
+  retryDeliveries: boolean;
 }
 
 /** The lowest role each ability needs (the same as the API's routes declare). */
@@ -34,12 +38,14 @@ const NEEDS: { readonly [K in keyof Abilities]: AdminRole } = {
   disconnect: 'operator',
   liftBans: 'operator',
   selfTest: 'operator',
+  retryDeliveries: 'operator',
   editUsers: 'admin',
   editSettings: 'admin',
   manageProbes: 'admin',
   readAudit: 'admin',
   readAdmins: 'admin',
   manageTokens: 'admin',
+  editEventRules: 'admin',
   manageAdmins: 'owner',
   editSecurity: 'owner',
 };
