@@ -257,7 +257,7 @@ const ActionId = Type.String({
   pattern: '^[a-z0-9-]{1,40}$',
   description: 'Stable within the rule (the delivery log refers to it); given by the server when absent',
 });
-const TimeoutMs = (def: number) => Type.Integer({ minimum: 100, maximum: 120_000, default: def, description: 'Milliseconds' });
+const TimeoutMs = (def: number) => Type.Integer({ minimum: 100, maximum: 120_000, description: `Milliseconds; default ${def}` });
 
 export const WebhookAction = Type.Object({
   id: Type.Optional(ActionId),
@@ -289,7 +289,9 @@ export const CommandAction = Type.Object({
     }),
   ),
   timeoutMs: Type.Optional(TimeoutMs(30_000)),
-  outputLimitBytes: Type.Optional(Type.Integer({ minimum: 256, maximum: 1_048_576, default: 65_536 })),
+  outputLimitBytes: Type.Optional(
+    Type.Integer({ minimum: 256, maximum: 1_048_576, description: 'How much of the output (its end) the log keeps; default 65536' }),
+  ),
 });
 export const EventAction = Type.Union([WebhookAction, EmailAction, CommandAction]);
 export type EventAction = Static<typeof EventAction>;

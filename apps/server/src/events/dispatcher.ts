@@ -103,7 +103,11 @@ export class EventDispatcher {
     try {
       const now = this.#now();
       const free = this.#concurrency - this.#inflight.size;
-      if (free > 0) for (const delivery of this.opts.store.due(now, free, this.#inflight)) this.#start(delivery);
+      if (free > 0) {
+        for (const delivery of this.opts.store.due(now, free, this.#inflight)) {
+          if (!this.#inflight.has(delivery.id)) this.#start(delivery); // not already in a digest started just before
+        }
+      }
       const next = this.opts.store.nextDueAt(this.#inflight);
       // Due now but no free slot: the next attempt to finish wakes us.
       if (next !== null && next <= now && this.#inflight.size >= this.#concurrency) return;

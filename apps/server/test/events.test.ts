@@ -1,0 +1,524 @@
+/**
+ * Event actions in one process: rules through the admin API (real SQLite, inject), events from real FTP sessions
+ * (basic-ftp over loopback), deliveries to real receivers (node:http, smtp-server, a shell script), retries,
+ * digests, cancellation, and the pieces underneath (matching, backoff, e-mail composition, certificate warnings).
+ */
+import { createHmac } from 'node:crypto';
+import { once } from 'node:events';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { EVENT_CATALOGUE, EVENT_TYPES, type Event } from '@ferry/contract';
+import { Client } from 'basic-ftp';
+import { SMTPServer } from 'smtp-server';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { nextAttemptAt } from '../src/events/dispatcher.js';
+import { compose } from '../src/events/email.js';
+import { RuleMatcher, type RuleDefinition } from '../src/events/matching.js';
+import { checkCertificate } from '../src/events/sources.js';
+import { startHarness, type Harness, type HarnessOptions } from './harness.js';
+
+type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+const FAST_RETRY = { baseMs: 100, maxDelayMs: 400, giveUpAfterMs: 60_000 };
+const SECRET = 'a-webhook-secret-of-32-characters';
+
+interface Received {
+  headers: IncomingMessage['headers'];
+  raw: string;
+  event: Event;
+}
+
+/** A webhook receiver on loopback; `answer` decides each reply's status (default 200). */
+async function receiver(answer: (n: number, event: Event) => number = () => 200) {
+  const received: Received[] = [];
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks).toString('utf8');
+      const event = JSON.parse(raw) as Event;
+      received.push({ headers: req.headers, raw, event });
+      res.writeHead(answer(received.length, event), { 'content-type': 'text/plain' }).end('thanks');
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  onTestFinished(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, received };
+}
+
+async function until<T>(what: string, probe: () => T | Promise<T>, timeoutMs = 10_000): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function setup(opts: HarnessOptions = {}) {
+  const h = await startHarness({ events: { retry: FAST_RETRY }, ...opts });
+  const call = async (method: Method, url: string, payload?: object) => {
+    const res = await h.app.inject({ method, url: `/api/v1${url}`, headers: await h.bearer(), ...(payload ? { payload } : {}) });
+    return { status: res.statusCode, body: res.body ? res.json() : null };
+  };
+  const port = await h.listenFtp();
+  const ftp = async (user: string, password: string) => {
+    const client = new Client(10_000);
+    onTestFinished(() => client.close());
+    await client.access({ host: '127.0.0.1', port, user, password });
+    return client;
+  };
+  return { h, call, ftp, port };
+}
+
+function verifySignature(r: Received, secret: string): boolean {
+  const m = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(String(r.headers['ferry-signature']));
+  if (!m) return false;
+  const expected = createHmac('sha256', secret).update(`${m[1]}.${r.raw}`).digest('hex');
+  return expected === m[2] && Math.abs(Date.now() / 1000 - Number(m[1])) < 300;
+}
+
+describe('event rules through the API', () => {
+  it('sends upload.completed from a real FTP upload to a signed webhook, and logs and counts the delivery', async () => {
+    const { h, call, ftp } = await setup();
+    const hook = await receiver();
+    const rule = await call('POST', '/event-rules', {
+      name: 'CSV uploads',
+      events: ['upload.completed'],
+      filters: { paths: ['/incoming/**/*.csv'] },
+      actions: [{ kind: 'webhook', url: `${hook.url}?token=abc` }],
+      secret: SECRET,
+    });
+    expect(rule.status, JSON.stringify(rule.body)).toBe(201);
+    expect(rule.body).toMatchObject({ secret: SECRET, secretSet: true, enabled: true, counters: { matched: 0 } });
+    expect(rule.body.actions[0].id).toMatch(/^[a-z0-9-]+$/);
+    expect((await call('GET', `/event-rules/${rule.body.id}`)).body).not.toHaveProperty('secret');
+
+    expect((await call('POST', '/users', { username: 'ula', password: 'ula-password-1' })).status).toBe(201);
+    const client = await ftp('ula', 'ula-password-1');
+    await client.ensureDir('/incoming/2026');
+    await client.uploadFrom(Readable.from(Buffer.alloc(1234, 7)), 'report.csv');
+    await client.uploadFrom(Readable.from(Buffer.alloc(10, 7)), 'notes.txt'); // outside the glob: no event
+
+    await until('the webhook', () => hook.received.length >= 1);
+    const [got] = hook.received as [Received];
+    expect(verifySignature(got, SECRET)).toBe(true);
+    expect(verifySignature(got, 'another-secret-of-enough-length')).toBe(false);
+    expect(got.headers['ferry-event-type']).toBe('upload.completed');
+    expect(got.headers['idempotency-key']).toBe(got.event.id);
+    expect(got.headers['ferry-event-id']).toBe(got.event.id);
+    expect(got.headers['user-agent']).toBe('Ferry/0.0.0-test');
+    expect(got.event).toMatchObject({
+      type: 'upload.completed',
+      test: false,
+      data: { user: 'ula', path: '/incoming/2026/report.csv', size: 1234, offset: 0, clientAddress: '127.0.0.1' },
+    });
+    const hostPath = String(got.event.data.hostPath);
+    expect((await readFile(hostPath)).length).toBe(1234);
+    expect(path.isAbsolute(hostPath)).toBe(true);
+
+    const log = await until('the delivery to be recorded', async () => {
+      const page = await call('GET', `/event-deliveries?ruleId=${rule.body.id}`);
+      return page.body.items[0]?.status === 'delivered' ? page.body : null;
+    });
+    expect(log.items).toHaveLength(1);
+    expect(log.items[0]).toMatchObject({ actionKind: 'webhook', attempts: 1, lastCode: 200, output: 'thanks', lastError: null });
+    expect(log.items[0].target).toBe(hook.url); // the query (a token) is not shown
+    expect(hook.received).toHaveLength(1);
+    const counted = (await call('GET', `/event-rules/${rule.body.id}`)).body;
+    expect(counted.counters).toEqual({ matched: 1, delivered: 1, failed: 0, pending: 0 });
+    const metrics = await h.app.inject({ method: 'GET', url: '/metrics', headers: await h.bearer() });
+    expect(metrics.body).toContain('ferry_events_total{type="upload.completed"} 1');
+    expect(metrics.body).toContain('ferry_event_delivery_attempts_total{kind="webhook",result="delivered"} 1');
+    expect(metrics.body).toContain('ferry_event_deliveries_pending 0');
+  });
+
+  it('retries a failing receiver with the same event id until it answers 2xx', async () => {
+    const { call, ftp } = await setup();
+    const hook = await receiver((n) => (n <= 2 ? 503 : 204));
+    const rule = await call('POST', '/event-rules', { name: 'mkdir', events: ['folder.created'], actions: [{ kind: 'webhook', url: hook.url }] });
+    expect(rule.status).toBe(201);
+    expect((await call('POST', '/users', { username: 'rex', password: 'rex-password-1' })).status).toBe(201);
+    await (await ftp('rex', 'rex-password-1')).send('MKD made');
+    await until('three attempts', () => hook.received.length >= 3, 15_000);
+    const ids = new Set(hook.received.map((r) => r.event.id));
+    expect(ids.size).toBe(1);
+    const delivery = await until('delivered', async () => {
+      const d = (await call('GET', '/event-deliveries')).body.items[0];
+      return d?.status === 'delivered' ? d : null;
+    });
+    expect(delivery).toMatchObject({ attempts: 3, lastCode: 204, event: { type: 'folder.created', data: { path: '/made', user: 'rex' } } });
+  });
+
+  it('gives a delivery up after the retry window, and "retry now" sends it again', async () => {
+    const { call, ftp } = await setup({ events: { retry: { baseMs: 100, maxDelayMs: 100, giveUpAfterMs: 300 } } });
+    let up = false;
+    const hook = await receiver(() => (up ? 200 : 500));
+    const rule = await call('POST', '/event-rules', { name: 'deletes', events: ['file.deleted'], actions: [{ kind: 'webhook', url: hook.url }] });
+    expect((await call('POST', '/users', { username: 'dina', password: 'dina-password-1' })).status).toBe(201);
+    const client = await ftp('dina', 'dina-password-1');
+    await client.uploadFrom(Readable.from(Buffer.from('x')), 'gone.txt');
+    await client.remove('gone.txt');
+    const failed = await until('given up', async () => {
+      const d = (await call('GET', '/event-deliveries?status=failed')).body.items[0];
+      return d ?? null;
+    });
+    expect(failed.lastError).toBe('HTTP 500');
+    expect(failed.nextAttemptAt).toBeNull();
+    expect((await call('GET', `/event-rules/${rule.body.id}`)).body.counters).toMatchObject({ failed: 1, delivered: 0, pending: 0 });
+
+    up = true;
+    const retried = await call('POST', `/event-deliveries/${failed.id}/retry`);
+    expect(retried.status).toBe(200);
+    expect(retried.body).toMatchObject({ status: 'delivered', lastCode: 200, attempts: failed.attempts + 1 });
+    expect((await call('GET', `/event-rules/${rule.body.id}`)).body.counters).toMatchObject({ failed: 0, delivered: 1 });
+    const again = await call('POST', `/event-deliveries/${failed.id}/retry`);
+    expect(again.status).toBe(409);
+    expect(again.body.error.code).toBe('APP_DELIVERY_DONE');
+    expect((await call('POST', '/event-deliveries/999999/retry')).status).toBe(404);
+  });
+
+  it('sends a test event to every action of a rule, whatever its filters, and replies with the results', async () => {
+    const { call } = await setup();
+    const ok = await receiver();
+    const broken = await receiver(() => 500);
+    const rule = await call('POST', '/event-rules', {
+      name: 'two hooks',
+      enabled: false,
+      events: ['finding.raised'],
+      filters: { minSeverity: 'error', findingCodes: ['passive-data-never-arrived'] },
+      actions: [
+        { kind: 'webhook', url: ok.url },
+        { kind: 'webhook', url: broken.url },
+      ],
+    });
+    expect(rule.status, JSON.stringify(rule.body)).toBe(201);
+    const test = await call('POST', `/event-rules/${rule.body.id}/test`, {});
+    expect(test.status, JSON.stringify(test.body)).toBe(200);
+    expect(test.body.event).toMatchObject({ type: 'finding.raised', test: true, data: EVENT_CATALOGUE['finding.raised'].example });
+    expect(test.body.deliveries.map((d: { status: string }) => d.status)).toEqual(['delivered', 'pending']);
+    expect(test.body.deliveries[1]).toMatchObject({ lastCode: 500, lastError: 'HTTP 500', attempts: 1 });
+    expect(ok.received[0]?.event.test).toBe(true);
+  });
+
+  it('cancels pending deliveries of a deleted rule or a removed action, and keeps them in the log', async () => {
+    const { call, ftp } = await setup({ events: { retry: { baseMs: 60_000, maxDelayMs: 60_000, giveUpAfterMs: 3_600_000 } } });
+    const down = 'http://127.0.0.1:9/hook'; // discard port: nothing listens
+    const rule = await call('POST', '/event-rules', {
+      name: 'to nowhere',
+      events: ['login.succeeded'],
+      actions: [
+        { id: 'first', kind: 'webhook', url: down },
+        { id: 'second', kind: 'webhook', url: `${down}2` },
+      ],
+    });
+    expect((await call('POST', '/users', { username: 'nia', password: 'nia-password-1' })).status).toBe(201);
+    await ftp('nia', 'nia-password-1');
+    await until('two attempted deliveries', async () => {
+      const items = (await call('GET', '/event-deliveries?status=pending')).body.items as { attempts: number }[];
+      return items.length === 2 && items.every((d) => d.attempts === 1);
+    });
+    const patched = await call('PATCH', `/event-rules/${rule.body.id}`, { actions: [rule.body.actions[0]] });
+    expect(patched.status).toBe(200);
+    expect(patched.body).not.toHaveProperty('secret');
+    const items = (await call('GET', '/event-deliveries')).body.items as { actionId: string; status: string; lastError: string }[];
+    expect(items.find((d) => d.actionId === 'second')).toMatchObject({ status: 'cancelled', lastError: 'Its action was removed from the rule' });
+    expect(items.find((d) => d.actionId === 'first')?.status).toBe('pending');
+
+    expect((await call('DELETE', `/event-rules/${rule.body.id}`)).status).toBe(204);
+    const after = (await call('GET', '/event-deliveries')).body.items as { status: string; ruleId: number | null; ruleName: string }[];
+    expect(after.map((d) => d.status)).toEqual(['cancelled', 'cancelled']);
+    expect(after.every((d) => d.ruleId === null && d.ruleName === 'to nowhere')).toBe(true);
+  });
+
+  it('refuses rules it can tell are wrong, naming the field', async () => {
+    const { call } = await setup();
+    const bad = async (body: object) => (await call('POST', '/event-rules', { name: 'bad', events: ['upload.completed'], ...body })).body.error;
+    const hook = { kind: 'webhook', url: 'http://127.0.0.1:9/' };
+    expect(await bad({ actions: [{ kind: 'webhook', url: 'ftp://example.com/' }] })).toMatchObject({ field: 'actions/0/url' });
+    expect(await bad({ actions: [{ kind: 'webhook', url: 'not a url' }] })).toMatchObject({ field: 'actions/0/url' });
+    expect(await bad({ actions: [{ kind: 'webhook', url: 'https://user:pw@example.com/' }] })).toMatchObject({ field: 'actions/0/url' });
+    expect(await bad({ actions: [{ kind: 'email', to: ['ops@example.com'] }] })).toMatchObject({ field: 'actions/0/kind' });
+    expect(await bad({ actions: [{ kind: 'command', command: '/bin/true' }] })).toMatchObject({ field: 'actions/0/command' });
+    expect(await bad({ events: ['login.failed'], filters: { paths: ['/x/**'] }, actions: [hook] })).toMatchObject({ field: 'filters/paths' });
+    expect(await bad({ filters: { networks: ['300.1.2.3/8'] }, actions: [hook] })).toMatchObject({ field: 'filters/networks/0' });
+    expect(await bad({ filters: { groups: ['nobody'] }, actions: [hook] })).toMatchObject({ field: 'filters/groups/0' });
+    expect(await bad({ events: ['finding.raised'], filters: { findingCodes: ['made-up'] }, actions: [hook] })).toMatchObject({
+      field: 'filters/findingCodes/0',
+    });
+    expect(await bad({ actions: [hook, hook].map((a) => ({ ...a, id: 'same' })) })).toMatchObject({ field: 'actions/1/id' });
+    const unknown = await bad({ actions: [hook], colour: 'red' });
+    expect(unknown).toMatchObject({ code: 'APP_VALIDATION', field: 'colour' });
+    expect(await bad({ actions: [] })).toMatchObject({ code: 'APP_VALIDATION', field: 'actions' });
+    expect(await bad({ events: ['upload.started'], actions: [hook] })).toMatchObject({ code: 'APP_VALIDATION', field: 'events/0' });
+    expect(await bad({ actions: [{ kind: 'webhook', url: 'http://127.0.0.1:9/', timeoutMs: 5 }] })).toMatchObject({ field: 'actions/0/timeoutMs' });
+    expect((await call('GET', '/event-rules')).body).toEqual([]);
+  });
+
+  it('publishes the catalogue with payload schemas and examples, and what actions may use', async () => {
+    const { call } = await setup();
+    const types = (await call('GET', '/event-types')).body as { type: string; payload: { properties: object }; example: Event }[];
+    expect(types.map((t) => t.type)).toEqual([...EVENT_TYPES]);
+    for (const t of types) expect(Object.keys(t.payload.properties).sort()).toEqual(Object.keys(t.example.data).sort());
+    expect((await call('GET', '/event-actions')).body).toEqual({ email: { configured: false, from: null }, commands: [] });
+  });
+
+  it('turns every audit entry into admin.changed, without secrets, and bans into ban.created', async () => {
+    const { call, port } = await setup({ bans: { threshold: 2 } });
+    const hook = await receiver();
+    const rule = await call('POST', '/event-rules', {
+      name: 'admin and bans',
+      events: ['admin.changed', 'ban.created'],
+      actions: [{ kind: 'webhook', url: hook.url }],
+      secret: SECRET,
+    });
+    expect(rule.status).toBe(201);
+    expect((await call('PATCH', `/event-rules/${rule.body.id}`, { rotateSecret: true })).body.secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const changed = await until('admin.changed', () => hook.received.find((r) => r.event.type === 'admin.changed'));
+    expect(changed.event.data).toMatchObject({ action: 'event-rule.update', actor: 'admin', target: `${rule.body.id} admin and bans` });
+    expect(changed.raw).not.toContain(SECRET);
+    expect(String(changed.event.data.detail)).toContain('(changed)');
+
+    for (let i = 0; i < 2; i++) {
+      const client = new Client(5_000);
+      await client.access({ host: '127.0.0.1', port, user: 'nobody', password: 'wrong' }).catch(() => undefined);
+      client.close();
+    }
+    const ban = await until('ban.created', () => hook.received.find((r) => r.event.type === 'ban.created'));
+    expect(ban.event.data).toMatchObject({ clientAddress: '127.0.0.1', offences: 1 });
+  });
+});
+
+describe('e-mail actions', () => {
+  const mails: { to: string[]; raw: string }[] = [];
+  let smtp: SMTPServer;
+  let smtpPort = 0;
+  beforeAll(async () => {
+    smtp = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS'],
+      logger: false,
+      onData(stream, session, callback) {
+        const chunks: Buffer[] = [];
+        stream.on('data', (c: Buffer) => chunks.push(c));
+        stream.on('end', () => {
+          mails.push({ to: session.envelope.rcptTo.map((r) => r.address), raw: Buffer.concat(chunks).toString('utf8') });
+          callback();
+        });
+      },
+    });
+    smtp.listen(0, '127.0.0.1');
+    await once(smtp.server, 'listening');
+    smtpPort = (smtp.server.address() as AddressInfo).port;
+  });
+  afterAll(() => new Promise<void>((resolve) => smtp.close(() => resolve())));
+
+  it('collects noisy events into one digest e-mail', async () => {
+    const smtpConfig = { url: `smtp://127.0.0.1:${smtpPort}`, from: 'Ferry <ferry@example.com>' };
+    const { h, call, port } = await setup({ events: { retry: FAST_RETRY, smtp: smtpConfig } });
+    expect((await call('GET', '/event-actions')).body.email).toEqual({ configured: true, from: smtpConfig.from });
+    const rule = await call('POST', '/event-rules', {
+      name: 'failed logins',
+      events: ['login.failed'],
+      actions: [{ kind: 'email', to: ['ops@example.com'], digestMinutes: 60 }],
+    });
+    expect(rule.status, JSON.stringify(rule.body)).toBe(201);
+    for (const user of ['mallory', 'trudy', 'eve']) {
+      const client = new Client(5_000);
+      await client.access({ host: '127.0.0.1', port, user, password: 'wrong' }).catch(() => undefined);
+      client.close();
+    }
+    const pending = await until('three pending deliveries', async () => {
+      const items = (await call('GET', '/event-deliveries?status=pending')).body.items as { id: number; nextAttemptAt: number; attempts: number }[];
+      return items.length === 3 ? items : null;
+    });
+    // Due at the end of the digest window, not now.
+    for (const d of pending) expect(d).toMatchObject({ attempts: 0, nextAttemptAt: Math.ceil((d.nextAttemptAt - 1) / 3_600_000) * 3_600_000 });
+    expect(pending[0]!.nextAttemptAt).toBeGreaterThan(Date.now());
+    expect(mails).toHaveLength(0);
+    // The window ends (moved forward in the database): all three go in one message.
+    for (const d of pending) h.services.stores.events.retryNow(d.id, Date.now());
+    h.services.events.dispatcher.wake();
+    await until('the digest', () => mails.length >= 1);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(mails).toHaveLength(1);
+    expect(mails[0]!.to).toEqual(['ops@example.com']);
+    expect(mails[0]!.raw).toMatch(/Subject: \[Ferry\] 3 events: login\.failed/);
+    for (const user of ['mallory', 'trudy', 'eve']) expect(mails[0]!.raw).toContain(user);
+    const delivered = (await call('GET', '/event-deliveries?status=delivered')).body.items;
+    expect(delivered).toHaveLength(3);
+  });
+
+  it('records an unreachable SMTP server as a failed attempt with the reason', async () => {
+    const { call } = await setup({ events: { retry: FAST_RETRY, smtp: { url: 'smtp://127.0.0.1:9', from: 'ferry@example.com' } } });
+    const rule = await call('POST', '/event-rules', { name: 'mail', events: ['login.failed'], actions: [{ kind: 'email', to: ['ops@example.com'] }] });
+    const test = await call('POST', `/event-rules/${rule.body.id}/test`, {});
+    expect(test.body.deliveries[0]).toMatchObject({ status: 'pending', attempts: 1 });
+    expect(test.body.deliveries[0].lastError).toMatch(/ECONNREFUSED/);
+  });
+});
+
+describe('command actions', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'ferry-commands-'));
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('runs an allowed program without a shell, with the event on stdin and chosen fields in its environment', async () => {
+    const script = path.join(dir, 'on-event.sh');
+    const out = path.join(dir, 'out');
+    await writeFile(
+      script,
+      `#!/bin/sh\ncat > "${out}.json"\nprintf '%s|%s|%s|%s' "$FERRY_EVENT_TYPE" "$FERRY_PATH" "$FERRY_USER" "\${FERRY_SMTP_URL:-none}" > "${out}.env"\necho done\n`,
+    );
+    await chmod(script, 0o755);
+    const failing = path.join(dir, 'fails.sh');
+    await writeFile(failing, '#!/bin/sh\necho "line one"\necho "bad thing" >&2\nexit 3\n');
+    await chmod(failing, 0o755);
+    const unrunnable = path.join(dir, 'not-executable.sh');
+    await writeFile(unrunnable, '#!/bin/sh\n');
+    process.env.FERRY_SMTP_URL = 'smtp://secret@example.com'; // must not reach the program
+    onTestFinished(() => void delete process.env.FERRY_SMTP_URL);
+    const { call, ftp } = await setup({ events: { retry: FAST_RETRY, commands: [script, failing, unrunnable] } });
+    expect((await call('GET', '/event-actions')).body.commands).toEqual([script, failing, unrunnable]);
+    const refused = await call('POST', '/event-rules', { name: 'x', events: ['folder.created'], actions: [{ kind: 'command', command: unrunnable }] });
+    expect(refused.body.error).toMatchObject({ field: 'actions/0/command' });
+    expect(refused.body.error.message).toContain('not executable');
+    const badEnv = await call('POST', '/event-rules', {
+      name: 'x',
+      events: ['folder.created'],
+      actions: [{ kind: 'command', command: script, env: ['size'] }],
+    });
+    expect(badEnv.body.error).toMatchObject({ field: 'actions/0/env/0' });
+
+    const rule = await call('POST', '/event-rules', {
+      name: 'folders',
+      events: ['folder.created'],
+      actions: [
+        { kind: 'command', command: script, env: ['path', 'user'] },
+        { kind: 'command', command: failing, args: ['--flag'] },
+      ],
+    });
+    expect(rule.status, JSON.stringify(rule.body)).toBe(201);
+    expect((await call('POST', '/users', { username: 'cmd', password: 'cmd-password-1' })).status).toBe(201);
+    await (await ftp('cmd', 'cmd-password-1')).send('MKD new folder');
+    const env = await until('the program to run', () => readFile(`${out}.env`, 'utf8').catch(() => null));
+    expect(env).toBe('folder.created|/new folder|cmd|none');
+    const event = JSON.parse(await readFile(`${out}.json`, 'utf8')) as Event;
+    expect(event).toMatchObject({ type: 'folder.created', data: { path: '/new folder', user: 'cmd' } });
+    const log = await until('both attempts', async () => {
+      const items = (await call('GET', '/event-deliveries')).body.items as { target: string; attempts: number }[];
+      return items.length === 2 && items.every((d) => d.attempts >= 1) ? items : null;
+    });
+    expect(log.find((d) => d.target === script)).toMatchObject({ status: 'delivered', lastCode: 0, output: 'done\n' });
+    const bad = log.find((d) => d.target === `${failing} --flag`);
+    expect(bad).toMatchObject({ lastCode: 3, lastError: 'Exited with code 3' });
+    expect((bad as unknown as { output: string }).output).toContain('bad thing');
+  });
+});
+
+describe('matching, backoff, composition and certificate warnings', () => {
+  const rule = (over: Partial<RuleDefinition>): RuleDefinition => ({
+    id: 1,
+    name: 'r',
+    enabled: true,
+    events: ['upload.completed', 'login.failed', 'finding.raised'],
+    filters: {},
+    actions: [{ id: 'a', kind: 'webhook', url: 'http://127.0.0.1:9/' }],
+    secret: SECRET,
+    ...over,
+  });
+
+  it('applies each filter only to the events that carry its field', () => {
+    const m = new RuleMatcher((user) => (user === 'gina' ? ['Sales'] : []));
+    m.load([rule({ filters: { paths: ['/in/**/*.csv'], groups: ['Sales'], networks: ['203.0.113.0/24'], minBytes: 100 } })]);
+    const upload = (over: object) => m.match('upload.completed', { user: 'gina', path: '/in/a/b.csv', clientAddress: '::ffff:203.0.113.9', size: 100, ...over });
+    expect(upload({})).toHaveLength(1);
+    expect(upload({ path: '/out/b.csv' })).toHaveLength(0);
+    expect(upload({ path: '/in/b.CSV' })).toHaveLength(0);
+    expect(upload({ user: 'hal' })).toHaveLength(0);
+    expect(upload({ clientAddress: '198.51.100.1' })).toHaveLength(0);
+    expect(upload({ size: 99 })).toHaveLength(0);
+    // login.failed has no path or size: those filters do not apply; user and network still do.
+    expect(m.match('login.failed', { user: 'gina', clientAddress: '203.0.113.9' })).toHaveLength(1);
+    expect(m.match('login.failed', { user: 'gina', clientAddress: '198.51.100.1' })).toHaveLength(0);
+    expect(m.match('ban.created', { clientAddress: '203.0.113.9' })).toHaveLength(0); // not one of the rule's events
+
+    m.load([rule({ filters: { minSeverity: 'warning' } }), rule({ id: 2, enabled: false })]);
+    const finding = (severity: string) => m.match('finding.raised', { code: 'x', severity, user: null, clientAddress: '127.0.0.1' }).length;
+    expect([finding('error'), finding('warning'), finding('info')]).toEqual([1, 1, 0]);
+    expect(m.wants('finding.raised')).toBe(true);
+    expect(m.wants('session.closed')).toBe(false);
+    expect(m.rule(2)?.enabled).toBe(false);
+  });
+
+  it('backs off exponentially with jitter, up to a maximum delay, and gives up after the window', () => {
+    const policy = { baseMs: 10_000, maxDelayMs: 3_600_000, giveUpAfterMs: 86_400_000 };
+    const at = (attempts: number, random: number, now = 0) => nextAttemptAt(policy, attempts, 0, now, () => random);
+    expect([1, 2, 3, 4].map((n) => at(n, 0.5))).toEqual([10_000, 20_000, 40_000, 80_000]);
+    expect(at(1, 0)).toBe(7_500);
+    expect(at(1, 1)).toBe(12_500);
+    expect(at(20, 0.5)).toBe(3_600_000);
+    expect(at(40, 0.5)).toBe(3_600_000);
+    expect(at(5, 0.5, 86_300_000)).toBeNull();
+    // Attempts over a day: about 30, never closer than 7.5 s after the first failure.
+    let now = 0;
+    let attempts = 0;
+    for (let next = at(1, 0.5); next !== null; next = nextAttemptAt(policy, ++attempts + 1, 0, now, () => 0.5)) now = next;
+    expect(attempts).toBeGreaterThan(20);
+    expect(attempts).toBeLessThan(40);
+  });
+
+  it('escapes HTML and keeps subjects on one line, whatever the event data holds', () => {
+    const event: Event = {
+      id: 'e1',
+      type: 'upload.completed',
+      occurredAt: Date.UTC(2026, 11, 5),
+      test: false,
+      data: { user: 'ann', path: '/in/<script>alert(1)</script>\r\nBcc: victim@example.com.txt', size: 3 },
+    };
+    const plain = compose({ kind: 'email', to: ['a@example.com'] }, [event]);
+    expect(plain.subject).not.toMatch(/[\r\n]/);
+    expect(plain.html).not.toContain('<script>');
+    expect(plain.html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+    expect(plain.text).toContain('path: /in/<script>');
+    const templated = compose(
+      { kind: 'email', to: ['a@example.com'], subject: 'Got {{data.path}}', html: '<b>{{data.path}}</b> by {{data.user}} ({{type}})' },
+      [event],
+    );
+    expect(templated.subject).toBe('Got /in/<script>alert(1)</script> Bcc: victim@example.com.txt');
+    expect(templated.html).toBe('<b>/in/&lt;script&gt;alert(1)&lt;/script&gt;\r\nBcc: victim@example.com.txt</b> by ann (upload.completed)');
+  });
+
+  it('warns once per certificate at 30, 7 and 1 days before it expires', async () => {
+    const h = await startHarness();
+    const hook = await receiver();
+    const created = await h.app.inject({
+      method: 'POST',
+      url: '/api/v1/event-rules',
+      headers: await h.bearer(),
+      payload: { name: 'cert', events: ['certificate.expiring'], actions: [{ kind: 'webhook', url: hook.url }] },
+    });
+    expect(created.statusCode).toBe(201);
+    const day = 86_400_000;
+    const expiresAt = Date.UTC(2027, 0, 31);
+    const check = (daysBefore: number, fingerprint = 'AA:BB') =>
+      checkCertificate(h.services.events.outbox, h.services.stores.events, { expiresAt, fingerprint }, expiresAt - daysBefore * day);
+    for (const days of [45, 31, 29.5, 20, 10, 6.5, 6, 3, 0.5, 0.2]) check(days);
+    check(20, 'CC:DD'); // a new certificate starts over
+    await until('four warnings', () => hook.received.length >= 4);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(hook.received.map((r) => [r.event.data.threshold, r.event.data.daysLeft, r.event.data.fingerprint])).toEqual([
+      [30, 29, 'AA:BB'],
+      [7, 6, 'AA:BB'],
+      [1, 0, 'AA:BB'],
+      [30, 20, 'CC:DD'],
+    ]);
+  });
+});
