@@ -12,10 +12,10 @@ export type AdminRole = (typeof ADMIN_ROLES)[number];
 /** What each role adds to the one before it (the Admins page and the README show these). */
 export const ROLE_DESCRIPTIONS: { readonly [R in AdminRole]: string } = {
   viewer:
-    'Watches live sessions and reads history, transcripts, FTP users, groups, virtual folders, settings, bans and reports; changes nothing',
-  operator: 'Also disconnects FTP sessions, lifts bans and runs the connectivity self-test',
+    'Watches live sessions and reads history, transcripts, FTP users, groups, virtual folders, settings, bans, reports, event rules and deliveries; changes nothing',
+  operator: 'Also disconnects FTP sessions, lifts bans, retries event deliveries and runs the connectivity self-test',
   admin:
-    "Also manages FTP users, groups, virtual folders and users' files, settings and customer connectivity checks, reads the audit log and the admins, and has API tokens of their own",
+    "Also manages FTP users, groups, virtual folders and users' files, event rules, settings and customer connectivity checks, reads the audit log and the admins, and has API tokens of their own",
   owner: 'Also manages admins (roles, passwords, two-factor sign-in), every API token and the security settings',
 };
 
