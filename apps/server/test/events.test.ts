@@ -236,6 +236,30 @@ describe('event rules through the API', () => {
     expect(after.every((d) => d.ruleId === null && d.ruleName === 'to nowhere')).toBe(true);
   });
 
+  it('keeps delivering to other actions while one receiver hangs', async () => {
+    const { call, ftp } = await setup();
+    const hanging = createServer(() => undefined); // accepts, never answers
+    hanging.listen(0, '127.0.0.1');
+    await once(hanging, 'listening');
+    onTestFinished(() => {
+      hanging.closeAllConnections();
+      hanging.close();
+    });
+    const ok = await receiver();
+    const slow = `http://127.0.0.1:${(hanging.address() as AddressInfo).port}/`;
+    expect((await call('POST', '/event-rules', { name: 'hangs', events: ['folder.created'], actions: [{ kind: 'webhook', url: slow, timeoutMs: 20_000 }] })).status).toBe(201);
+    expect((await call('POST', '/event-rules', { name: 'answers', events: ['folder.created'], actions: [{ kind: 'webhook', url: ok.url }] })).status).toBe(201);
+    expect((await call('POST', '/users', { username: 'hal', password: 'hal-password-1' })).status).toBe(201);
+    const client = await ftp('hal', 'hal-password-1');
+    const started = Date.now();
+    for (let i = 0; i < 30; i++) await client.send(`MKD d${i}`);
+    await until('every event at the answering receiver', () => ok.received.length >= 30, 10_000);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    const pending = (await call('GET', '/event-deliveries?status=pending&limit=100')).body.items as { ruleName: string }[];
+    expect(pending).toHaveLength(30);
+    expect(pending.every((d) => d.ruleName === 'hangs')).toBe(true);
+  });
+
   it('refuses rules it can tell are wrong, naming the field', async () => {
     const { call } = await setup();
     const bad = async (body: object) => (await call('POST', '/event-rules', { name: 'bad', events: ['upload.completed'], ...body })).body.error;

@@ -45,6 +45,8 @@ export interface DispatcherOptions {
   onError?: (error: unknown) => void;
 }
 
+/** Attempts running at once for one action: a receiver that hangs holds these slots, not everyone's. */
+const PER_ACTION = 4;
 /** Longest sleep between two looks at the outbox, in case a wake-up was missed. */
 const IDLE_POLL_MS = 30_000;
 /** Events one digest e-mail carries at most (the rest go in the next). */
@@ -52,6 +54,8 @@ const DIGEST_MAX = 200;
 
 export class EventDispatcher {
   readonly #inflight = new Set<number>();
+  /** Attempts running per action (`ruleId:actionId`). */
+  readonly #perAction = new Map<string, number>();
   readonly #running = new Set<Promise<void>>();
   readonly #waiters = new Map<number, (() => void)[]>();
   readonly #abort = new AbortController();
@@ -102,15 +106,27 @@ export class EventDispatcher {
     this.#timer = null;
     try {
       const now = this.#now();
-      const free = this.#concurrency - this.#inflight.size;
+      let free = this.#concurrency - this.#inflight.size;
+      let held = false;
       if (free > 0) {
-        for (const delivery of this.opts.store.due(now, free, this.#inflight)) {
-          if (!this.#inflight.has(delivery.id)) this.#start(delivery); // not already in a digest started just before
+        // Look further than the free slots: the oldest due may all belong to an action that is at its cap.
+        for (const delivery of this.opts.store.due(now, free * 4, this.#inflight)) {
+          if (free === 0) break;
+          if (this.#inflight.has(delivery.id)) continue; // already in a digest started just before
+          if ((this.#perAction.get(actionKey(delivery)) ?? 0) >= PER_ACTION) {
+            held = true;
+            continue;
+          }
+          this.#start(delivery);
+          free--;
         }
       }
       const next = this.opts.store.nextDueAt(this.#inflight);
-      // Due now but no free slot: the next attempt to finish wakes us.
-      if (next !== null && next <= now && this.#inflight.size >= this.#concurrency) return;
+      // Due now but every slot it could take is busy: the next attempt to finish wakes us.
+      if (next !== null && next <= now && (free === 0 || held)) {
+        this.#timer = setTimeout(() => this.#poll(), IDLE_POLL_MS).unref();
+        return;
+      }
       const wait = next === null ? IDLE_POLL_MS : Math.min(Math.max(next - now, 20), IDLE_POLL_MS);
       this.#timer = setTimeout(() => this.#poll(), wait).unref();
     } catch (error) {
@@ -130,9 +146,14 @@ export class EventDispatcher {
         .filter((d) => d.id === delivery.id || (!this.#inflight.has(d.id) && (d.nextAttemptAt ?? 0) <= now && !d.event.test));
     }
     for (const d of batch) this.#inflight.add(d.id);
+    const key = actionKey(delivery);
+    this.#perAction.set(key, (this.#perAction.get(key) ?? 0) + 1);
     const run = this.#attempt(batch, rule)
       .catch((error: unknown) => this.opts.onError?.(error))
       .finally(() => {
+        const left = (this.#perAction.get(key) ?? 1) - 1;
+        if (left > 0) this.#perAction.set(key, left);
+        else this.#perAction.delete(key);
         for (const d of batch) this.#inflight.delete(d.id);
         this.#running.delete(run);
         this.wake();
@@ -177,3 +198,5 @@ export class EventDispatcher {
     }
   }
 }
+
+const actionKey = (d: DeliveryRecord) => `${d.ruleId ?? ''}:${d.actionId}`;
