@@ -119,15 +119,27 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
     description:
       'SMTP server for e-mail event actions: `smtp://user:password@mail.example.com:587` (STARTTLS when offered) or `smtps://…:465` (TLS); unset = no e-mail actions.',
   },
-  { name: 'FERRY_SMTP_FROM', default: '(unset)', description: 'Sender of event e-mails, e.g. `Ferry <ferry@example.com>`; required with FERRY_SMTP_URL.' },
+  {
+    name: 'FERRY_SMTP_FROM',
+    default: '(unset)',
+    description: 'Sender of event e-mails, e.g. `Ferry <ferry@example.com>`; required with FERRY_SMTP_URL.',
+  },
   {
     name: 'FERRY_EVENT_COMMANDS',
     default: '(unset)',
     description: 'Comma-separated absolute paths of the programs command event actions may run; unset = no command actions.',
   },
-  { name: 'FERRY_EVENT_RETRY_SECONDS', default: '10', description: 'Delay before the first retry of a failed event delivery; doubles after each…' },
+  {
+    name: 'FERRY_EVENT_RETRY_SECONDS',
+    default: '10',
+    description: 'Delay before the first retry of a failed event delivery; doubles after each…',
+  },
   { name: 'FERRY_EVENT_RETRY_MAX_SECONDS', default: '3600', description: '…up to this many seconds between attempts (±25 % jitter)…' },
-  { name: 'FERRY_EVENT_GIVE_UP_HOURS', default: '24', description: '…and a delivery not done this many hours after its event is marked failed.' },
+  {
+    name: 'FERRY_EVENT_GIVE_UP_HOURS',
+    default: '24',
+    description: '…and a delivery not done this many hours after its event is marked failed.',
+  },
 ];
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -280,7 +292,8 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Readonl
       // reported below
     }
     // The URL is never echoed: it may hold the SMTP password.
-    if (protocol !== 'smtp:' && protocol !== 'smtps:') problems.push('FERRY_SMTP_URL: must be a URL like smtp://user:password@host:587 or smtps://host:465');
+    if (protocol !== 'smtp:' && protocol !== 'smtps:')
+      problems.push('FERRY_SMTP_URL: must be a URL like smtp://user:password@host:587 or smtps://host:465');
     if (smtpFrom === undefined) problems.push('FERRY_SMTP_FROM: must be set with FERRY_SMTP_URL (the sender of event e-mails)');
   } else if (smtpFrom !== undefined) problems.push('FERRY_SMTP_FROM: set FERRY_SMTP_URL too, or remove it');
   const eventCommands = (get('FERRY_EVENT_COMMANDS') ?? '')

@@ -223,7 +223,14 @@ export function createServices(opts: ServicesOptions): Services {
       metricsRef?.countAttempt(kind, result);
       if (result === 'failed') {
         opts.logger?.warn(
-          { deliveryId: delivery.id, eventId: delivery.event.id, rule: delivery.ruleName, action: kind, target: delivery.target, error: attempt.error },
+          {
+            deliveryId: delivery.id,
+            eventId: delivery.event.id,
+            rule: delivery.ruleName,
+            action: kind,
+            target: delivery.target,
+            error: attempt.error,
+          },
           'Event delivery given up',
         );
       }
@@ -237,7 +244,13 @@ export function createServices(opts: ServicesOptions): Services {
   stores.audit.record = (entry) => {
     auditRecord(entry);
     if (outbox.wants('admin.changed')) {
-      outbox.direct('admin.changed', { actor: entry.actor, action: entry.action, target: entry.target, address: entry.address, detail: entry.detail });
+      outbox.direct('admin.changed', {
+        actor: entry.actor,
+        action: entry.action,
+        target: entry.target,
+        address: entry.address,
+        detail: entry.detail,
+      });
     }
   };
   const hub = new LiveHub(ftp, { progressIntervalMs: opts.progressIntervalMs });

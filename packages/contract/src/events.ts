@@ -224,7 +224,11 @@ export type EventTypeDescription = Static<typeof EventTypeDescription>;
 
 export const EventFilters = Type.Object(
   {
-    users: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 100, uniqueItems: true, description: 'FTP accounts; empty: any' }),
+    users: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), {
+      maxItems: 100,
+      uniqueItems: true,
+      description: 'FTP accounts; empty: any',
+    }),
     groups: Type.Array(Type.String({ pattern: GROUP_NAME_PATTERN }), {
       maxItems: 50,
       uniqueItems: true,
@@ -269,7 +273,9 @@ export const EmailAction = Type.Object({
   id: Type.Optional(ActionId),
   kind: Type.Literal('email'),
   to: Type.Array(Type.String({ minLength: 3, maxLength: 254, pattern: '^[^\\s@<>,;]+@[^\\s@<>,;]+$' }), { minItems: 1, maxItems: 20 }),
-  subject: Type.Optional(Type.String({ maxLength: 300, description: 'Template: {{type}}, {{occurredAt}}, {{data.user}}, … (default per event)' })),
+  subject: Type.Optional(
+    Type.String({ maxLength: 300, description: 'Template: {{type}}, {{occurredAt}}, {{data.user}}, … (default per event)' }),
+  ),
   text: Type.Optional(Type.String({ maxLength: 20_000, description: 'Plain-text template (default: the event’s fields)' })),
   html: Type.Optional(Type.String({ maxLength: 50_000, description: 'HTML template; every value is HTML-escaped' })),
   digestMinutes: Type.Optional(
@@ -279,7 +285,11 @@ export const EmailAction = Type.Object({
 export const CommandAction = Type.Object({
   id: Type.Optional(ActionId),
   kind: Type.Literal('command'),
-  command: Type.String({ minLength: 1, maxLength: 4096, description: 'Absolute path of a program allowed by FERRY_EVENT_COMMANDS; run without a shell' }),
+  command: Type.String({
+    minLength: 1,
+    maxLength: 4096,
+    description: 'Absolute path of a program allowed by FERRY_EVENT_COMMANDS; run without a shell',
+  }),
   args: Type.Optional(Type.Array(Type.String({ maxLength: 4096 }), { maxItems: 50 })),
   env: Type.Optional(
     Type.Array(Type.String({ pattern: '^[A-Za-z][A-Za-z0-9]{0,40}$' }), {

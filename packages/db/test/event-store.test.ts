@@ -20,7 +20,14 @@ const event = (id: string, ruleId: number, at = 1000): OutboxEvent => ({
   occurredAt: at,
   test: false,
   data: { path: `/${id}` },
-  deliveries: ['a', 'b'].map((actionId) => ({ ruleId, ruleName: 'r', actionId, actionKind: 'webhook', target: actionId, nextAttemptAt: at })),
+  deliveries: ['a', 'b'].map((actionId) => ({
+    ruleId,
+    ruleName: 'r',
+    actionId,
+    actionKind: 'webhook',
+    target: actionId,
+    nextAttemptAt: at,
+  })),
 });
 
 describe('event store', () => {

@@ -45,9 +45,7 @@ export function checkConfig(io: CommandIo): void {
     ['Log level', config.logLevel],
     [
       'Event e-mail',
-      config.events.smtp
-        ? `through ${smtpHost(config.events.smtp.url)} as ${config.events.smtp.from}`
-        : 'off (FERRY_SMTP_URL unset)',
+      config.events.smtp ? `through ${smtpHost(config.events.smtp.url)} as ${config.events.smtp.from}` : 'off (FERRY_SMTP_URL unset)',
     ],
     ['Event commands', config.events.commands.length > 0 ? config.events.commands.join(', ') : 'off (FERRY_EVENT_COMMANDS unset)'],
   ];

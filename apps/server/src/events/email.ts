@@ -30,7 +30,8 @@ export class Mailer {
   }
 
   async send(action: EmailAction, events: readonly Event[], signal: AbortSignal): Promise<Attempt> {
-    if (!this.config) return { ok: false, code: null, output: null, error: 'E-mail is not set up: FERRY_SMTP_URL is not set', permanent: true };
+    if (!this.config)
+      return { ok: false, code: null, output: null, error: 'E-mail is not set up: FERRY_SMTP_URL is not set', permanent: true };
     this.#transport ??= nodemailer.createTransport(this.config.url, {
       connectionTimeout: TIMEOUT_MS,
       greetingTimeout: TIMEOUT_MS,
@@ -46,7 +47,12 @@ export class Mailer {
       return { ok: true, code: null, output: info.response ?? null, error: null };
     } catch (error) {
       const e = error as { code?: string; responseCode?: number; message?: string };
-      return { ok: false, code: e.responseCode ?? null, output: null, error: [e.code, e.message].filter(Boolean).join(': ') || String(error) };
+      return {
+        ok: false,
+        code: e.responseCode ?? null,
+        output: null,
+        error: [e.code, e.message].filter(Boolean).join(': ') || String(error),
+      };
     }
   }
 
@@ -118,18 +124,20 @@ export function compose(action: EmailAction, events: readonly Event[]): { subjec
   if (!first) throw new Error('no events to send');
   if (events.length === 1) {
     const description = EVENT_CATALOGUE[first.type].description;
-    const subject = action.subject ? render(action.subject, first, oneLine) : `[Ferry] ${description}${gist(first) ? `: ${gist(first)}` : ''}`;
+    const subject = action.subject
+      ? render(action.subject, first, oneLine)
+      : `[Ferry] ${description}${gist(first) ? `: ${gist(first)}` : ''}`;
     const text = action.text ? render(action.text, first, (t) => t) : `${description}.\n\n${fieldLines(first).join('\n')}\n`;
-    const html = action.html
-      ? render(action.html, first, escapeHtml)
-      : `<p>${escapeHtml(description)}.</p>${fieldTable(first)}`;
+    const html = action.html ? render(action.html, first, escapeHtml) : `<p>${escapeHtml(description)}.</p>${fieldTable(first)}`;
     return { subject: oneLine(subject).slice(0, 300), text, html };
   }
   const types = [...new Set(events.map((e) => e.type))];
   const subject = `[Ferry] ${events.length} events: ${types.join(', ')}`;
-  const text = events
-    .map((e) => (action.text ? render(action.text, e, (t) => t) : fieldLines(e).join('\n')))
-    .join('\n\n---\n\n');
+  const text = events.map((e) => (action.text ? render(action.text, e, (t) => t) : fieldLines(e).join('\n'))).join('\n\n---\n\n');
   const html = events.map((e) => (action.html ? render(action.html, e, escapeHtml) : fieldTable(e))).join('<hr>');
-  return { subject: oneLine(subject).slice(0, 300), text: `${events.length} events.\n\n${text}\n`, html: `<p>${events.length} events.</p>${html}` };
+  return {
+    subject: oneLine(subject).slice(0, 300),
+    text: `${events.length} events.\n\n${text}\n`,
+    html: `<p>${events.length} events.</p>${html}`,
+  };
 }

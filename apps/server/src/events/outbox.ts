@@ -101,6 +101,13 @@ export class EventOutbox {
   }
 
   #delivery(rule: RuleDefinition, action: EventAction, due: number): OutboxEvent['deliveries'][number] {
-    return { ruleId: rule.id, ruleName: rule.name, actionId: action.id ?? '', actionKind: action.kind, target: actionTarget(action), nextAttemptAt: due };
+    return {
+      ruleId: rule.id,
+      ruleName: rule.name,
+      actionId: action.id ?? '',
+      actionKind: action.kind,
+      target: actionTarget(action),
+      nextAttemptAt: due,
+    };
   }
 }

@@ -62,7 +62,13 @@ export function engineEvents(server: FtpServer, outbox: EventOutbox, sessions: S
     } else if (e.type === 'login-failed' && outbox.wants('login.failed')) {
       outbox.session('login.failed', { ...facts(line.sessionId), user: e.username, reason: e.reason });
     } else if (e.type === 'quota-exceeded' && outbox.wants('quota.exceeded')) {
-      outbox.session('quota.exceeded', { ...facts(line.sessionId), path: e.path, hostPath: null, quotaBytes: e.quotaBytes, quotaFiles: e.quotaFiles });
+      outbox.session('quota.exceeded', {
+        ...facts(line.sessionId),
+        path: e.path,
+        hostPath: null,
+        quotaBytes: e.quotaBytes,
+        quotaFiles: e.quotaFiles,
+      });
     }
   };
   const onTransfer: Listener<'transfer'> = (t) => {
@@ -105,11 +111,7 @@ export function engineEvents(server: FtpServer, outbox: EventOutbox, sessions: S
 }
 
 /** A session's end, with the outcome session recording decided. */
-export function sessionClosedEvent(
-  outbox: EventOutbox,
-  s: FtpServerEvents['session:close'][0],
-  outcome: string,
-): void {
+export function sessionClosedEvent(outbox: EventOutbox, s: FtpServerEvents['session:close'][0], outcome: string): void {
   if (!outbox.wants('session.closed')) return;
   outbox.session('session.closed', {
     sessionId: s.id,
@@ -164,6 +166,11 @@ export function checkCertificate(
   const key = `certificate.expiring:${cert.fingerprint}`;
   const sent = Number(store.mark(key) ?? Infinity);
   if (sent <= threshold) return;
-  outbox.direct('certificate.expiring', { expiresAt: cert.expiresAt, daysLeft: Math.max(daysLeft, 0), threshold, fingerprint: cert.fingerprint });
+  outbox.direct('certificate.expiring', {
+    expiresAt: cert.expiresAt,
+    daysLeft: Math.max(daysLeft, 0),
+    threshold,
+    fingerprint: cert.fingerprint,
+  });
   store.setMark(key, String(threshold));
 }

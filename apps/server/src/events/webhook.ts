@@ -52,7 +52,12 @@ export async function sendWebhook(action: WebhookAction, out: Outgoing, signal: 
       body,
     });
   } catch (error) {
-    return { ok: false, code: null, output: null, error: timeout.aborted ? `No reply within ${action.timeoutMs ?? 10_000} ms` : describe(error) };
+    return {
+      ok: false,
+      code: null,
+      output: null,
+      error: timeout.aborted ? `No reply within ${action.timeoutMs ?? 10_000} ms` : describe(error),
+    };
   }
   let output: string | null = null;
   try {
@@ -65,7 +70,11 @@ export async function sendWebhook(action: WebhookAction, out: Outgoing, signal: 
     ok,
     code: res.status,
     output,
-    error: ok ? null : res.status >= 300 && res.status < 400 ? `Redirect (${res.status}) not followed: update the URL` : `HTTP ${res.status}`,
+    error: ok
+      ? null
+      : res.status >= 300 && res.status < 400
+        ? `Redirect (${res.status}) not followed: update the URL`
+        : `HTTP ${res.status}`,
   };
 }
 

@@ -51,7 +51,11 @@ const fieldsOf = (types: readonly EventType[]) => new Set(types.flatMap((t) => O
 
 /** Longest an action may take, for requests that wait for an attempt. */
 const waitFor = (actions: readonly EventAction[]) =>
-  Math.min(Math.max(1_000, ...actions.map((a) => (a.kind === 'email' ? 25_000 : (a.timeoutMs ?? (a.kind === 'webhook' ? 10_000 : 30_000))))) + 2_000, 60_000);
+  Math.min(
+    Math.max(1_000, ...actions.map((a) => (a.kind === 'email' ? 25_000 : (a.timeoutMs ?? (a.kind === 'webhook' ? 10_000 : 30_000))))) +
+      2_000,
+    60_000,
+  );
 
 function toRule(r: EventRuleRecord): EventRule {
   return { ...r, filters: { ...NO_FILTERS, ...r.filters } };
@@ -74,7 +78,8 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventsRouteOptions> = async 
       if (!groups.get(g)) throw invalidField(`filters/groups/${i}`, `There is no group ${g}`);
     });
     filters.findingCodes.forEach((c, i) => {
-      if (!(FINDING_CODES as readonly string[]).includes(c)) throw invalidField(`filters/findingCodes/${i}`, `"${c}" is not a finding code of the transcript doctor`);
+      if (!(FINDING_CODES as readonly string[]).includes(c))
+        throw invalidField(`filters/findingCodes/${i}`, `"${c}" is not a finding code of the transcript doctor`);
     });
     const unusable = unusableFilter(events, filters);
     if (unusable) {
@@ -92,19 +97,27 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventsRouteOptions> = async 
         if (problem) throw invalidField(`actions/${i}/url`, `The URL ${problem}`);
       } else if (action.kind === 'email') {
         if (!ev.mailer.configured) {
-          throw invalidField(`actions/${i}/kind`, 'E-mail actions need an SMTP server: the operator sets FERRY_SMTP_URL and FERRY_SMTP_FROM');
+          throw invalidField(
+            `actions/${i}/kind`,
+            'E-mail actions need an SMTP server: the operator sets FERRY_SMTP_URL and FERRY_SMTP_FROM',
+          );
         }
         for (const part of ['subject', 'text', 'html'] as const) {
           for (const [, name = ''] of (action[part] ?? '').matchAll(TEMPLATE_FIELD)) {
             const known = TEMPLATE_NAMES.has(name) || (name.startsWith('data.') && fields.has(name.slice(5)));
-            if (!known) throw invalidField(`actions/${i}/${part}`, `{{${name}}} is not a field of these events (use {{type}}, {{occurredAt}}, {{data.<field>}}…)`);
+            if (!known)
+              throw invalidField(
+                `actions/${i}/${part}`,
+                `{{${name}}} is not a field of these events (use {{type}}, {{occurredAt}}, {{data.<field>}}…)`,
+              );
           }
         }
       } else {
         const problem = await commandProblem(action.command, ev.commands);
         if (problem) throw invalidField(`actions/${i}/command`, problem);
         (action.env ?? []).forEach((field, j) => {
-          if (!fields.has(field)) throw invalidField(`actions/${i}/env/${j}`, `${field} is not a field of these events (${[...fields].join(', ')})`);
+          if (!fields.has(field))
+            throw invalidField(`actions/${i}/env/${j}`, `${field} is not a field of these events (${[...fields].join(', ')})`);
         });
       }
       out.push({ ...action, id });
@@ -122,7 +135,11 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventsRouteOptions> = async 
     '/event-types',
     {
       config: { role: 'viewer' },
-      schema: { tags: ['events'], summary: 'The events Ferry sends, with their payload schemas and examples', response: { 200: Type.Array(EventTypeDescription) } },
+      schema: {
+        tags: ['events'],
+        summary: 'The events Ferry sends, with their payload schemas and examples',
+        response: { 200: Type.Array(EventTypeDescription) },
+      },
     },
     async () =>
       EVENT_TYPES.map((type) => ({
@@ -130,7 +147,13 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventsRouteOptions> = async 
         description: EVENT_CATALOGUE[type].description,
         filters: [...EVENT_CATALOGUE[type].filters],
         payload: EventPayloads[type],
-        example: { id: '00000000-0000-4000-8000-000000000000', type, occurredAt: 1767225600000, test: true, data: EVENT_CATALOGUE[type].example },
+        example: {
+          id: '00000000-0000-4000-8000-000000000000',
+          type,
+          occurredAt: 1767225600000,
+          test: true,
+          data: EVENT_CATALOGUE[type].example,
+        },
       })),
   );
 
@@ -138,13 +161,19 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventsRouteOptions> = async 
     '/event-actions',
     {
       config: { role: 'viewer' },
-      schema: { tags: ['events'], summary: 'What actions may use: e-mail (SMTP set up?) and the programs commands may run', response: { 200: EventActionSetup } },
+      schema: {
+        tags: ['events'],
+        summary: 'What actions may use: e-mail (SMTP set up?) and the programs commands may run',
+        response: { 200: EventActionSetup },
+      },
     },
     async () => ({ email: { configured: ev.mailer.configured, from: ev.mailer.from }, commands: [...ev.commands] }),
   );
 
-  app.get('/event-rules', { config: { role: 'viewer' }, schema: { tags: ['events'], response: { 200: Type.Array(EventRule) } } }, async () =>
-    store.listRules().map(toRule),
+  app.get(
+    '/event-rules',
+    { config: { role: 'viewer' }, schema: { tags: ['events'], response: { 200: Type.Array(EventRule) } } },
+    async () => store.listRules().map(toRule),
   );
 
   app.post(
@@ -164,7 +193,9 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventsRouteOptions> = async 
       const actions = await checked(body.events, filters, body.actions);
       const secret = body.secret ?? randomBytes(32).toString('base64url');
       const input: EventRuleInput = { name: body.name, enabled: body.enabled ?? true, events: body.events, filters, actions, secret };
-      const rule = store.createRule(input, (r) => audit(auditStore, req, { action: 'event-rule.create', target: `${r.id} ${r.name}`, detail: described(body) }));
+      const rule = store.createRule(input, (r) =>
+        audit(auditStore, req, { action: 'event-rule.create', target: `${r.id} ${r.name}`, detail: described(body) }),
+      );
       ev.reload();
       return reply.code(201).send({ ...toRule(rule), secret });
     },
@@ -209,7 +240,9 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventsRouteOptions> = async 
         actions,
         ...(secret ? { secret } : {}),
       };
-      const rule = store.updateRule(id, patch, (r) => audit(auditStore, req, { action: 'event-rule.update', target: `${r.id} ${r.name}`, detail: described(body) }));
+      const rule = store.updateRule(id, patch, (r) =>
+        audit(auditStore, req, { action: 'event-rule.update', target: `${r.id} ${r.name}`, detail: described(body) }),
+      );
       if (!rule) throw Errors.EventRuleNotFound(id);
       ev.reload();
       return { ...toRule(rule), ...(secret ? { secret } : {}) };
@@ -243,7 +276,8 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventsRouteOptions> = async 
       config: { role: 'admin' },
       schema: {
         tags: ['events'],
-        summary: "Send a test event (example data, test: true) to every action of the rule, whatever its filters; replies after the first attempts",
+        summary:
+          'Send a test event (example data, test: true) to every action of the rule, whatever its filters; replies after the first attempts',
         params: EventRuleParams,
         body: Type.Optional(TestEventBody),
         response: { 200: TestEventReply },
@@ -269,7 +303,12 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventsRouteOptions> = async 
     '/event-deliveries',
     {
       config: { role: 'viewer' },
-      schema: { tags: ['events'], summary: 'The delivery log, newest first', querystring: DeliveriesQuery, response: { 200: Page(EventDelivery) } },
+      schema: {
+        tags: ['events'],
+        summary: 'The delivery log, newest first',
+        querystring: DeliveriesQuery,
+        response: { 200: Page(EventDelivery) },
+      },
     },
     async (req) => {
       const q = req.query;
@@ -306,8 +345,13 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventsRouteOptions> = async 
       if (!before) throw Errors.DeliveryNotFound(id);
       const result = store.retryNow(id, now);
       if (result === null) throw Errors.DeliveryNotFound(id);
-      if (result === 'done') throw Errors.DeliveryDone(id, before.ruleId === null && before.status === 'pending' ? 'without its rule' : before.status);
-      audit(auditStore, req, { action: 'event-delivery.retry', target: String(id), detail: { eventId: before.event.id, rule: before.ruleName } });
+      if (result === 'done')
+        throw Errors.DeliveryDone(id, before.ruleId === null && before.status === 'pending' ? 'without its rule' : before.status);
+      audit(auditStore, req, {
+        action: 'event-delivery.retry',
+        target: String(id),
+        detail: { eventId: before.event.id, rule: before.ruleName },
+      });
       const rule = before.ruleId === null ? undefined : ev.matcher.rule(before.ruleId);
       await ev.dispatcher.attempted([id], waitFor(rule?.actions ?? []));
       return toDelivery(store.getDelivery(id) as DeliveryRecord);

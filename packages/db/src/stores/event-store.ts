@@ -205,7 +205,12 @@ export function createEventStore(db: Db) {
       .set({ status: 'cancelled', nextAttemptAt: null, lastError: reason })
       .where(and(where, eq(eventDeliveries.status, 'pending')))
       .run().changes;
-    if (n > 0) orm.update(eventRules).set({ failed: sql`${eventRules.failed} + ${n}` }).where(eq(eventRules.id, ruleId)).run();
+    if (n > 0)
+      orm
+        .update(eventRules)
+        .set({ failed: sql`${eventRules.failed} + ${n}` })
+        .where(eq(eventRules.id, ruleId))
+        .run();
   }
 
   /** Writes an event and its deliveries in one transaction (or in the caller's, when it holds one). */
@@ -243,7 +248,11 @@ export function createEventStore(db: Db) {
 
   function getDeliveries(ids: readonly number[]): DeliveryRecord[] {
     if (ids.length === 0) return [];
-    return selectDeliveries().where(inArray(eventDeliveries.id, [...ids])).orderBy(asc(eventDeliveries.id)).all().map(toDelivery);
+    return selectDeliveries()
+      .where(inArray(eventDeliveries.id, [...ids]))
+      .orderBy(asc(eventDeliveries.id))
+      .all()
+      .map(toDelivery);
   }
 
   /** Newest first. */
@@ -302,20 +311,25 @@ export function createEventStore(db: Db) {
   }
 
   const bump = (ruleId: number | null, column: 'delivered' | 'failed', by: number) => {
-    if (ruleId !== null && by !== 0) orm.update(eventRules).set({ [column]: sql`${eventRules[column]} + ${by}` }).where(eq(eventRules.id, ruleId)).run();
+    if (ruleId !== null && by !== 0)
+      orm
+        .update(eventRules)
+        .set({ [column]: sql`${eventRules[column]} + ${by}` })
+        .where(eq(eventRules.id, ruleId))
+        .run();
   };
 
   /**
    * Records an attempt. `next`: the time of the next attempt, or null to give up (failed). Only a pending
    * delivery changes: one cancelled meanwhile stays cancelled.
    */
-  const recordAttempt = (
-    id: number,
-    r: AttemptResult,
-    outcome: { delivered: true } | { delivered: false; next: number | null },
-  ): void =>
+  const recordAttempt = (id: number, r: AttemptResult, outcome: { delivered: true } | { delivered: false; next: number | null }): void =>
     orm.transaction(() => {
-      const row = orm.select({ ruleId: eventDeliveries.ruleId }).from(eventDeliveries).where(and(eq(eventDeliveries.id, id), eq(eventDeliveries.status, 'pending'))).get();
+      const row = orm
+        .select({ ruleId: eventDeliveries.ruleId })
+        .from(eventDeliveries)
+        .where(and(eq(eventDeliveries.id, id), eq(eventDeliveries.status, 'pending')))
+        .get();
       if (!row) return;
       const status: DeliveryStatus = outcome.delivered ? 'delivered' : outcome.next === null ? 'failed' : 'pending';
       orm
@@ -342,7 +356,11 @@ export function createEventStore(db: Db) {
    */
   function retryNow(id: number, now: number): DeliveryRecord | 'done' | null {
     return orm.transaction(() => {
-      const row = orm.select({ status: eventDeliveries.status, ruleId: eventDeliveries.ruleId }).from(eventDeliveries).where(eq(eventDeliveries.id, id)).get();
+      const row = orm
+        .select({ status: eventDeliveries.status, ruleId: eventDeliveries.ruleId })
+        .from(eventDeliveries)
+        .where(eq(eventDeliveries.id, id))
+        .get();
       if (!row) return null;
       if (row.status === 'delivered' || row.status === 'cancelled' || row.ruleId === null) return 'done';
       orm.update(eventDeliveries).set({ status: 'pending', nextAttemptAt: now }).where(eq(eventDeliveries.id, id)).run();

@@ -12,7 +12,13 @@ export default defineCommand({
     const path = fs.resolve(session.cwd, raw);
     const size = await fs.delete(path);
     session.ctx.usage.adjust(fs.areaOf(path).root, -size, -1);
-    session.ctx.emitFileChange({ sessionId: session.id, username: session.account.username, action: 'deleted', path, hostPath: fs.hostPath(path) });
+    session.ctx.emitFileChange({
+      sessionId: session.id,
+      username: session.account.username,
+      action: 'deleted',
+      path,
+      hostPath: fs.hostPath(path),
+    });
     return reply(Reply.FileActionOk, `Deleted ${path}`);
   },
 });

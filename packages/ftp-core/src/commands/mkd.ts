@@ -12,7 +12,13 @@ export default defineCommand({
     const fs = session.fs;
     const path = fs.resolve(session.cwd, raw);
     await fs.mkdir(path);
-    session.ctx.emitFileChange({ sessionId: session.id, username: session.account.username, action: 'folder-created', path, hostPath: fs.hostPath(path) });
+    session.ctx.emitFileChange({
+      sessionId: session.id,
+      username: session.account.username,
+      action: 'folder-created',
+      path,
+      hostPath: fs.hostPath(path),
+    });
     return reply(Reply.PathCreated, `${quotePath(path)} created`);
   },
 });

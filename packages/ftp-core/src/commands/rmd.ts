@@ -11,7 +11,13 @@ export default defineCommand({
     const fs = session.fs;
     const path = fs.resolve(session.cwd, raw);
     await fs.rmdir(path);
-    session.ctx.emitFileChange({ sessionId: session.id, username: session.account.username, action: 'folder-removed', path, hostPath: fs.hostPath(path) });
+    session.ctx.emitFileChange({
+      sessionId: session.id,
+      username: session.account.username,
+      action: 'folder-removed',
+      path,
+      hostPath: fs.hostPath(path),
+    });
     return reply(Reply.FileActionOk, `Removed ${path}`);
   },
 });
