@@ -410,6 +410,37 @@ describe('e-mail actions', () => {
     expect(delivered).toHaveLength(3);
   });
 
+  it('e-mails an upload, HTML-escaping what the client chose (a file name with markup)', async () => {
+    const smtpConfig = { url: `smtp://127.0.0.1:${smtpPort}`, from: 'ferry@example.com' };
+    const { call, ftp } = await setup({ events: { retry: FAST_RETRY, smtp: smtpConfig } });
+    const rule = await call('POST', '/event-rules', {
+      name: 'uploads by mail',
+      events: ['upload.completed'],
+      actions: [
+        {
+          kind: 'email',
+          to: ['in@example.com'],
+          subject: 'New file {{data.path}}',
+          html: '<p>{{data.user}} sent <b>{{data.path}}</b></p>',
+        },
+      ],
+    });
+    expect(rule.status, JSON.stringify(rule.body)).toBe(201);
+    const before = mails.length;
+    expect((await call('POST', '/users', { username: 'mia', password: 'mia-password-1' })).status).toBe(201);
+    const client = await ftp('mia', 'mia-password-1');
+    await client.uploadFrom(Readable.from(Buffer.from('hi')), '<img src=x onerror=alert(1)>.txt');
+    await until('the e-mail', () => mails.length > before);
+    const raw = mails
+      .at(-1)!
+      .raw.replace(/=\r?\n/g, '')
+      .replace(/=3D/g, '=');
+    expect(mails.at(-1)!.to).toEqual(['in@example.com']);
+    expect(raw).toContain('Subject: New file /<img src=x onerror=alert(1)>.txt');
+    expect(raw).toContain('<p>mia sent <b>/&lt;img src=x onerror=alert(1)&gt;.txt</b></p>');
+    expect(raw).not.toContain('<b>/<img');
+  });
+
   it('records an unreachable SMTP server as a failed attempt with the reason', async () => {
     const { call } = await setup({ events: { retry: FAST_RETRY, smtp: { url: 'smtp://127.0.0.1:9', from: 'ferry@example.com' } } });
     const rule = await call('POST', '/event-rules', {
