@@ -11,7 +11,7 @@ import { writeBigFile } from './lib/fixtures.mjs';
 import { acquireRunLock, releaseRunLock } from './lib/lock.mjs';
 import { machineInfo } from './lib/proc.mjs';
 import { renderReport, summarize, writeJson } from './lib/report.mjs';
-import { needsRunLock, SERVER_NAMES, startServers } from './lib/servers.mjs';
+import { needsRunLock, SERVER_NAMES, startServers, VARIANTS } from './lib/servers.mjs';
 import { sessionWorkloads } from './lib/sessions.mjs';
 import { killAllStarted, stopServer } from './lib/spawn.mjs';
 import { streamWorkloads } from './lib/streams.mjs';
@@ -74,6 +74,7 @@ const ctx = {
   loginParallel: quick ? 20 : 1_000,
   loginBudgetMs: quick ? 4_000 : 8_000,
   settleMs: quick ? 400 : 2_000,
+  drainTimeoutMs: quick ? 10_000 : 60_000, // ferry-events: its webhook deliveries, after each run (not timed)
   deadlineMs: quick ? 50_000 : 14 * 60_000,
   password: `Bench-${randomBytes(9).toString('base64url')}`,
 };
@@ -102,7 +103,7 @@ let cleaned = false;
 async function cleanup() {
   if (cleaned) return;
   cleaned = true;
-  await Promise.all(servers.map((s) => stopServer(s.child)));
+  await Promise.all(servers.map((s) => (s.stop ? s.stop() : stopServer(s.child))));
   killAllStarted();
   removeSystemUser(log);
   if (!args.keep) rmSync(ctx.base, { recursive: true, force: true });
@@ -143,12 +144,21 @@ try {
       }
       for (const server of servers) {
         if (workload.needs && !server.supports[workload.needs]) continue;
+        if (server.workloads && !server.workloads.includes(workload.id)) continue;
         if (errors[server.name]?.[workload.id]) continue; // failed once: don't spend the budget again
         try {
           const values = await workload.run(server, ctx);
           for (const [key, v] of Object.entries(values)) (samples[server.name][key] ??= []).push(v);
           const shown = workload.metrics.map((m) => `${m.key}=${fmt(values[m.key])}`).join(' ');
           log(`${workload.id} #${r + 1} ${server.name}: ${shown}`);
+          if (server.settle) {
+            // untimed: waits until the rule has every upload of the run and the receiver every delivery
+            const d = await server.settle(values['small.uploaded'] ?? 0, ctx.drainTimeoutMs);
+            const when = d.done ? `drained ${d.seconds.toFixed(2)} s after the run` : `not drained after ${d.seconds.toFixed(0)} s`;
+            log(
+              `${server.name}: ${d.received} webhooks received, rule matched ${d.matched}/${d.expected} uploads, ${d.pending} pending (${when})`,
+            );
+          }
         } catch (err) {
           (errors[server.name] ??= {})[workload.id] = String(err.message).split('\n')[0];
           log(`${workload.id} #${r + 1} ${server.name}: ERROR ${errors[server.name][workload.id]}`);
@@ -156,6 +166,11 @@ try {
       }
     }
     log(`${workload.id}: ${((Date.now() - workloadStart) / 1000).toFixed(1)} s`);
+  }
+  const webhooks = {};
+  for (const server of servers) {
+    if (!server.webhooks) continue;
+    webhooks[server.name] = { ...(await server.webhooks()), smallUploads: sum(samples[server.name]['small.uploaded']) };
   }
   const date = new Date().toISOString();
   const summary = summarize({
@@ -168,6 +183,8 @@ try {
     samples,
     errors,
     notes,
+    variants: VARIANTS,
+    webhooks,
     seconds: (Date.now() - startedAt) / 1000,
   });
   console.log(renderReport(summary));
@@ -176,6 +193,10 @@ try {
   log(`wrote ${file}`);
 } finally {
   await cleanup();
+}
+
+function sum(xs = []) {
+  return xs.reduce((a, b) => a + b, 0);
 }
 
 function fmt(v) {

@@ -25,10 +25,24 @@ export function ratio(ferry, peer, better) {
 }
 
 /**
- * samples: { [server]: { [metricKey]: number[] } }; errors: { [server]: { [workloadId]: message } }.
+ * samples: { [server]: { [metricKey]: number[] } }; errors: { [server]: { [workloadId]: message } };
+ * variants: servers.mjs's VARIANTS; webhooks: { [server]: counts } from servers with an event rule.
  * Returns the summary object written as JSON.
  */
-export function summarize({ ctx, machine, date, workloads, servers, skipped, samples, errors, notes, seconds }) {
+export function summarize({
+  ctx,
+  machine,
+  date,
+  workloads,
+  servers,
+  skipped,
+  samples,
+  errors,
+  notes,
+  variants = {},
+  webhooks = {},
+  seconds,
+}) {
   const metrics = workloads.flatMap((w) =>
     w.metrics.map((m) => ({ ...m, workload: w.id, label: typeof m.label === 'function' ? m.label(ctx) : m.label })),
   );
@@ -45,7 +59,56 @@ export function summarize({ ctx, machine, date, workloads, servers, skipped, sam
       for (const m of metrics) ratios[p][m.key] = ratio(medians.ferry[m.key] ?? null, medians[p][m.key] ?? null, m.better);
     }
   }
-  return { date, machine, seconds, options: publicOptions(ctx), servers, skipped, metrics, medians, samples, ratios, errors, notes };
+  const comparisons = compareVariants({ variants, servers, metrics, medians, samples });
+  return {
+    date,
+    machine,
+    seconds,
+    options: publicOptions(ctx),
+    servers,
+    skipped,
+    metrics,
+    medians,
+    samples,
+    ratios,
+    comparisons,
+    webhooks,
+    errors,
+    notes,
+  };
+}
+
+/**
+ * Each variant that ran beside the server it varies: its median over that server's, per metric it lists, with
+ * the ratio of each repeat (the servers ran one after the other in every repeat) when both have all of them.
+ */
+function compareVariants({ variants, servers, metrics, medians, samples }) {
+  const out = [];
+  for (const [variant, spec] of Object.entries(variants)) {
+    if (!servers.includes(variant) || !servers.includes(spec.of)) continue;
+    for (const [key, name] of Object.entries(spec.metrics)) {
+      const metric = metrics.find((m) => m.key === key);
+      const mine = medians[variant][key] ?? null;
+      const theirs = medians[spec.of][key] ?? null;
+      if (!metric || mine === null || theirs === null || theirs <= 0) continue;
+      const r = mine / theirs;
+      const a = samples[variant]?.[key] ?? [];
+      const b = samples[spec.of]?.[key] ?? [];
+      out.push({
+        variant,
+        of: spec.of,
+        key,
+        name,
+        unit: /\(([^()]+)\)$/.exec(metric.label)?.[1] ?? '',
+        better: metric.better,
+        tolerance: spec.tolerance,
+        ratio: r,
+        within: metric.better === 'higher' ? r >= 1 - spec.tolerance : r <= 1 + spec.tolerance,
+        repeats: a.length === b.length && a.length > 1 ? a.map((x, i) => x / b[i]) : null,
+      });
+    }
+  }
+  return out;
 }
 
 function publicOptions(ctx) {
@@ -88,12 +151,35 @@ export function renderReport(summary) {
     'Ratios are Ferry / peer. "ok" marks Ferry at least as good as the peer in the direction shown',
     '(higher is better: ratio >= 1; lower is better: ratio <= 1). "–" = not measured or not supported.',
   ];
+  if (summary.comparisons.length > 0) out.push('');
+  for (const c of summary.comparisons) out.push(renderComparison(c));
+  for (const [name, w] of Object.entries(summary.webhooks)) out.push(renderWebhooks(name, w));
   for (const [name, reason] of Object.entries(summary.skipped)) out.push(`skipped ${name}: ${reason}`);
   for (const [name, errs] of Object.entries(summary.errors)) {
     for (const [workload, message] of Object.entries(errs)) out.push(`error ${name} ${workload}: ${message}`);
   }
   for (const note of summary.notes) out.push(`note: ${note}`);
   return out.join('\n');
+}
+
+/** `ferry-events / ferry, small files: 0.98 (files/s; within 5 %: yes; repeats 0.97, 0.98, 1.01)` */
+export function renderComparison(c) {
+  const unit = [c.unit, c.better === 'lower' ? 'lower is better' : null].filter(Boolean).join(', ');
+  const details = [unit, `within ${Math.round(c.tolerance * 100)} %: ${c.within ? 'yes' : 'no'}`];
+  if (c.repeats) details.push(`repeats ${c.repeats.map((r) => r.toFixed(2)).join(', ')}`);
+  return `${c.variant} / ${c.of}, ${c.name}: ${c.ratio.toFixed(2)} (${details.filter(Boolean).join('; ')})`;
+}
+
+/** How many of the rule's events the webhook receiver got: the rule was live during the run. */
+export function renderWebhooks(name, w) {
+  const n = (x) => x.toLocaleString('en');
+  const again = w.requests > w.events ? ` (+${n(w.requests - w.events)} sent again)` : '';
+  const bad = w.badSignatures > 0 ? `, ${n(w.badSignatures)} with a bad signature` : '';
+  const { matched, delivered, failed, pending } = w.rule;
+  return (
+    `${name}: ${n(w.events)} webhook deliveries received${again}${bad} for ${n(w.smallUploads)} small-file uploads ` +
+    `(Ferry's rule: matched ${n(matched)}, delivered ${n(delivered)}, failed ${n(failed)}, pending ${n(pending)})`
+  );
 }
 
 export function writeJson(file, summary) {

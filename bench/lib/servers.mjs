@@ -13,9 +13,29 @@ import { ensurePackages, ensurePureFtpd, ensureSystemUser } from './system.mjs';
 /**
  * `ferry-engine` is Ferry's FTP engine alone, nothing recorded: Ferry's ratio to it is the cost of recording.
  * `ferry-groups` is Ferry with its user in 20 groups of 50 permission rules each: its ratio to `ferry` is
- * what groups cost logins and listings.
+ * what groups cost logins and listings. `ferry-events` is Ferry with a webhook rule on every upload: its
+ * ratio to `ferry` is what event actions cost the small-file workload.
  */
-export const SERVER_NAMES = ['ferry', 'vsftpd', 'pure-ftpd', 'ftp-srv', 'ferry-engine', 'ferry-groups'];
+export const SERVER_NAMES = ['ferry', 'vsftpd', 'pure-ftpd', 'ftp-srv', 'ferry-engine', 'ferry-groups', 'ferry-events'];
+
+/**
+ * Ferry started differently, compared with Ferry as it is: the report prints `<variant> / <of>` for each
+ * metric listed (with its name there) and whether it is within `tolerance` of 1 in the metric's direction.
+ * `workloads` (optional) limits the variant to the workloads where it differs from `of`.
+ */
+export const VARIANTS = {
+  'ferry-groups': {
+    of: 'ferry',
+    tolerance: 0.1,
+    metrics: { 'login.latencyMs': 'login latency', 'small.filesPerSec': 'small files', 'list.seconds': 'LIST' },
+  },
+  'ferry-events': {
+    of: 'ferry',
+    tolerance: 0.05,
+    metrics: { 'small.filesPerSec': 'small files' },
+    workloads: ['small'], // the rule only acts on uploads: the other workloads would measure plain Ferry again
+  },
+};
 /** The `ferry-groups` user's groups: 20 groups × 50 rules, as an organisation with many teams might have. */
 const GROUPS = { count: 20, rulesEach: 50 };
 const CACHE = fileURLToPath(new URL('../.cache/', import.meta.url));
@@ -31,6 +51,7 @@ const PASSIVE = {
   ferry: { min: 0, max: 0 },
   'ferry-engine': { min: 0, max: 0 },
   'ferry-groups': { min: 0, max: 0 },
+  'ferry-events': { min: 0, max: 0 },
 };
 
 /** Runs that start a peer use fixed passive ranges and the bench system account: one such run at a time. */
@@ -54,6 +75,7 @@ export async function startServers(names, ctx, log) {
       let start;
       if (name === 'ferry') start = () => startFerry(common);
       else if (name === 'ferry-groups') start = () => startFerry({ ...common, name, groups: GROUPS });
+      else if (name === 'ferry-events') start = () => startFerry({ ...common, name, eventRule: true });
       else if (name === 'ftp-srv') start = () => startFtpSrv(common);
       else if (name === 'ferry-engine') start = () => startFerryEngine(common);
       else if (!account) throw new Error('needs root to create the system user its sessions run as');
@@ -73,6 +95,7 @@ export async function startServers(names, ctx, log) {
         owner: name === 'vsftpd' || name === 'pure-ftpd' ? account : null,
       });
       const server = await start();
+      if (VARIANTS[name]?.workloads) server.workloads = VARIANTS[name].workloads;
       servers.push(server);
       log(`${name}: listening on 127.0.0.1:${server.port} (pid ${server.child.pid}, log ${join(dir, 'server.log')})`);
     } catch (err) {

@@ -67,7 +67,7 @@ export const sessionWorkloads = [
           if (bytes !== SMALL_FILE.length) throw new Error(`RETR s-${i}.bin: ${bytes} bytes`);
         }
         const seconds = (performance.now() - start) / 1000;
-        return { 'small.filesPerSec': done / seconds, 'small.completed': done };
+        return { 'small.filesPerSec': done / seconds, 'small.completed': done, 'small.uploaded': uploaded };
       } finally {
         await client.quit();
       }

@@ -1,14 +1,16 @@
 // Ferry as in production: the real server process (apps/server/dist/main.js) with its SQLite database,
 // session and transcript recording and the admin API; the FTP user is created through the REST API.
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePorts, spawnServer, waitForPort } from '../lib/spawn.mjs';
+import { freePorts, sleep, spawnServer, stopServer, waitForLine, waitForPort } from '../lib/spawn.mjs';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 export const MAIN = join(REPO, 'apps/server/dist/main.js');
 export const FERRY_USER = 'benchuser';
 const ALL_PERMISSIONS = ['list', 'download', 'upload', 'overwrite', 'delete', 'rename', 'mkdir', 'rmdir'];
+const RECEIVER = fileURLToPath(new URL('./webhook-receiver.mjs', import.meta.url));
 
 /**
  * Limits the other servers are also run without: the benchmark opens 1,000 sessions from one address and
@@ -36,7 +38,9 @@ async function api(base, method, path, body, token) {
 /**
  * `env` adds or overrides variables; `settings` replaces BENCH_SETTINGS (null: Ferry's own defaults);
  * `groups: { count, rulesEach }` puts the user in that many groups of that many rules (on folders the
- * workloads never touch, so they only cost resolving), reported as `name`.
+ * workloads never touch, so they only cost resolving); `eventRule: true` starts a webhook receiver
+ * (`webhook-receiver.mjs`, stopped with the server) and one enabled rule sending every `upload.completed`
+ * to it. Reported as `name`.
  */
 export async function startFerry({
   dir,
@@ -48,6 +52,7 @@ export async function startFerry({
   env: extraEnv = {},
   settings = BENCH_SETTINGS,
   groups = null,
+  eventRule = false,
   name = 'ferry',
 }) {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} not found: run pnpm build`);
@@ -117,7 +122,7 @@ export async function startFerry({
       log(`ferry: settings not applied (${err.message}); running with its defaults`);
     }
   }
-  return {
+  const server = {
     name,
     port: ftpPort,
     child,
@@ -126,5 +131,77 @@ export async function startFerry({
     httpPort,
     /** The admin API as the admin: `api('POST', '/users', {...})`. */
     api: (method, path, body) => api(base, method, path, body, token),
+  };
+  if (eventRule) {
+    try {
+      Object.assign(server, await addWebhookRule({ dir, call: server.api, log, name }));
+    } catch (err) {
+      await stopServer(child);
+      throw err;
+    }
+    const { receiver } = server;
+    server.stop = async () => {
+      await stopServer(child);
+      await stopServer(receiver);
+    };
+  }
+  return server;
+}
+
+/**
+ * Starts the webhook receiver and creates the rule that sends it every `upload.completed`. Returns what the
+ * server object gains: `receiver` (its process), `settle(uploads)` (waits, untimed, until the rule has
+ * matched that many more uploads and the receiver has every delivery) and `webhooks()` (the counts).
+ */
+async function addWebhookRule({ dir, call, log, name }) {
+  const secret = randomBytes(24).toString('base64url');
+  const receiver = spawnServer(process.execPath, [RECEIVER], {
+    env: { FERRY_BENCH_WEBHOOK_SECRET: secret },
+    cwd: dir,
+    logFile: join(dir, 'receiver.log'),
+  });
+  let rule;
+  let url;
+  try {
+    const line = await waitForLine(receiver, /^listening on \d+/, 10_000);
+    url = `http://127.0.0.1:${line.split(' ').pop()}`;
+    rule = await call('POST', '/event-rules', {
+      name: 'bench: uploads to the receiver',
+      events: ['upload.completed'],
+      actions: [{ kind: 'webhook', url: `${url}/ferry-events` }],
+      secret,
+    });
+  } catch (err) {
+    await stopServer(receiver);
+    throw err;
+  }
+  log(`${name}: rule ${rule.id} sends upload.completed to ${url} (receiver pid ${receiver.pid})`);
+  const received = async () => {
+    const res = await fetch(`${url}/count`);
+    return res.json();
+  };
+  const counters = async () => (await call('GET', `/event-rules/${rule.id}`)).counters;
+  let expected = 0;
+  const drainSeconds = [];
+  return {
+    receiver,
+    async settle(uploads, timeoutMs) {
+      expected += uploads;
+      const start = Date.now();
+      for (;;) {
+        const [c, got] = await Promise.all([counters(), received()]);
+        const done = c.matched >= expected && c.pending === 0 && got.requests >= c.delivered;
+        if (done || Date.now() - start > timeoutMs) {
+          const seconds = (Date.now() - start) / 1000;
+          if (done) drainSeconds.push(seconds);
+          return { done, seconds, expected, ...c, received: got.events };
+        }
+        await sleep(25);
+      }
+    },
+    async webhooks() {
+      const [ruleCounters, got] = await Promise.all([counters(), received()]);
+      return { ...got, rule: ruleCounters, drainSeconds };
+    },
   };
 }

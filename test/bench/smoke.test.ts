@@ -20,6 +20,18 @@ interface Summary {
   medians: Record<string, Record<string, number | null>>;
   errors: Record<string, Record<string, string>>;
   skipped: Record<string, string>;
+  comparisons: { variant: string; of: string; key: string; ratio: number; within: boolean }[];
+  webhooks: Record<
+    string,
+    {
+      requests: number;
+      events: number;
+      badSignatures: number;
+      byType: Record<string, number>;
+      smallUploads: number;
+      rule: { matched: number; delivered: number; failed: number; pending: number };
+    }
+  >;
 }
 
 let work: string;
@@ -83,5 +95,42 @@ describe('bench/run.mjs --quick --servers ferry,ferry-groups (the user in 20 gro
       for (const key of ['login.latencyMs', 'small.filesPerSec', 'list.seconds'])
         expect(groups.medians[server]?.[key], `${server} ${key}`).toEqual(expect.any(Number));
     }
+  });
+});
+
+describe('bench/run.mjs --quick --servers ferry,ferry-events --only small (a webhook rule on every upload)', () => {
+  let events: Summary;
+  let printed: string;
+  beforeAll(async () => {
+    const out = join(work, 'events.json');
+    ({ stdout: printed } = await run(
+      process.execPath,
+      [runner, '--quick', '--servers', 'ferry,ferry-events', '--only', 'small', '--out', out],
+      {
+        timeout: 40_000,
+        killSignal: 'SIGTERM',
+        maxBuffer: 4 << 20,
+      },
+    ));
+    events = JSON.parse(await readFile(out, 'utf8')) as Summary;
+  }, 45_000);
+
+  it('measures small files for both and prints the ratio of ferry-events to ferry', () => {
+    expect(events.skipped).toEqual({});
+    expect(events.errors).toEqual({});
+    expect(events.servers).toEqual(['ferry', 'ferry-events']);
+    for (const server of events.servers) expect(events.medians[server]?.['small.filesPerSec'], server).toEqual(expect.any(Number));
+    expect(events.comparisons).toEqual([expect.objectContaining({ variant: 'ferry-events', of: 'ferry', key: 'small.filesPerSec' })]);
+    expect(printed).toMatch(/^ferry-events \/ ferry, small files: \d+\.\d\d \(files\/s; within 5 %: (yes|no)\)$/m);
+  });
+
+  it('the receiver got a signed webhook for every upload the rule matched', () => {
+    const hooks = events.webhooks['ferry-events'];
+    expect(hooks?.smallUploads).toBe(20);
+    expect(hooks?.rule).toEqual({ matched: 20, delivered: 20, failed: 0, pending: 0 });
+    expect(hooks?.events).toBe(20);
+    expect(hooks?.byType).toEqual({ 'upload.completed': 20 });
+    expect(hooks?.badSignatures).toBe(0);
+    expect(printed).toMatch(/^ferry-events: 20 webhook deliveries received for 20 small-file uploads /m);
   });
 });
