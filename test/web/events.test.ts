@@ -246,3 +246,70 @@ describe('event rules and their deliveries', () => {
     expect(pageErrors).toEqual([]);
   });
 });
+
+describe('e-mail and command actions on a server set up for them', () => {
+  beforeAll(async () => {
+    // Nothing listens on the SMTP port: e-mails fail and wait for a retry, which is all this needs.
+    system = await startSystem({
+      env: { FERRY_SMTP_URL: 'smtp://127.0.0.1:9', FERRY_SMTP_FROM: 'Ferry <ferry@example.com>', FERRY_EVENT_COMMANDS: '/bin/cat' },
+    });
+    ({ browser, page, pageErrors } = await openDashboard(system));
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await system?.stop();
+  });
+
+  it('creates a rule with an e-mail digest and a command, shows the server’s field errors in place, and runs the command', async () => {
+    await page.goto(`${system.httpUrl}/events/rules/new`);
+    await page.getByRole('heading', { name: 'New event rule', level: 1 }).waitFor();
+    await page.getByLabel('Name', { exact: true }).fill('Findings to the on-call desk');
+    await page.getByRole('checkbox', { name: /^finding\.raised / }).check();
+    await page.getByRole('checkbox', { name: /^login\.failed / }).check();
+    await page.getByLabel('Finding codes', { exact: true }).fill('passive-data-never-arrived');
+    await page.getByLabel('Findings this bad or worse').selectOption('warning');
+    await page.getByLabel('Groups', { exact: true }).fill('Nobody');
+
+    await page.getByRole('button', { name: '+ E-mail' }).click();
+    await page.getByLabel('Recipients').fill('oncall@example.com, ops@example.com');
+    await page.getByLabel('Subject').fill('[Ferry] {{type}} for {{data.user}}');
+    await page.getByLabel('Digest every (minutes)').fill('60');
+    await page.getByRole('button', { name: '+ Command' }).click();
+    await expect.poll(() => page.getByLabel('Program').inputValue(), POLL).toBe('/bin/cat');
+    await page.getByRole('checkbox', { name: 'FERRY_CLIENT_ADDRESS' }).check();
+    await page.getByLabel('Output kept').fill('4 KB');
+
+    await page.getByRole('button', { name: 'Create rule' }).click();
+    const groupsError = page.locator('#filter-groups-error');
+    await expect.poll(() => groupsError.innerText(), POLL).toContain('There is no group Nobody');
+    expect(await page.getByLabel('Groups', { exact: true }).getAttribute('aria-invalid')).toBe('true');
+    await screenshots('9-email-command');
+    await page.getByLabel('Groups', { exact: true }).fill('');
+    await page.getByRole('button', { name: 'Create rule' }).click();
+    await page.getByRole('heading', { name: 'Findings to the on-call desk', level: 1 }).waitFor();
+
+    const [rule] = (await system.api('GET', '/api/v1/event-rules')).body;
+    expect(rule).toMatchObject({
+      events: ['login.failed', 'finding.raised'],
+      filters: { findingCodes: ['passive-data-never-arrived'], minSeverity: 'warning', groups: [] },
+      actions: [
+        { kind: 'email', to: ['oncall@example.com', 'ops@example.com'], subject: '[Ferry] {{type}} for {{data.user}}', digestMinutes: 60 },
+        { kind: 'command', command: '/bin/cat', env: ['clientAddress'], outputLimitBytes: 4096 },
+      ],
+    });
+
+    await page.getByLabel('Example event').selectOption('finding.raised');
+    await page.getByRole('button', { name: 'Send a test event' }).click();
+    const command = page.getByRole('status', { name: 'Test result' }).getByRole('row').filter({ hasText: '/bin/cat' });
+    await expect.poll(() => command.innerText(), { ...POLL, timeout: 40_000 }).toMatch(/Delivered\s+exit 0/);
+    await screenshots('10-email-command-tested');
+
+    // cat echoes the event it read on its standard input: the output in the log is the event itself.
+    await page.getByRole('link', { name: 'See it in the deliveries' }).click();
+    const row = deliveryRows().filter({ hasText: '/bin/cat' });
+    await row.getByRole('button', { name: /^Details/ }).click();
+    await expect.poll(async () => JSON.parse(await page.getByLabel('Output').innerText()).type, POLL).toBe('finding.raised');
+    expect(pageErrors).toEqual([]);
+  });
+});

@@ -25,7 +25,7 @@ export const EVENT_GROUPS: readonly { label: string; types: readonly EventType[]
   { label: 'Logins and sessions', types: ['login.succeeded', 'login.failed', 'session.closed'] },
   { label: 'Transfers', types: ['upload.completed', 'download.completed', 'transfer.failed', 'quota.exceeded'] },
   { label: 'Files and folders', types: ['file.deleted', 'file.renamed', 'folder.created', 'folder.removed'] },
-  { label: 'Security and administration', types: ['ban.created', 'finding.raised', 'certificate.expiring', 'admin.changed'] },
+  { label: 'Security and admin', types: ['ban.created', 'finding.raised', 'certificate.expiring', 'admin.changed'] },
 ];
 
 export const ACTION_LABELS: Record<ActionKind, string> = { webhook: 'Webhook', email: 'E-mail', command: 'Command' };
