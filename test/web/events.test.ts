@@ -3,7 +3,7 @@
  * HTTP receiver run by the test, copies the signing secret shown once, sends a test event from the rule's page and
  * sees it delivered (the receiver checks the signature), finds it in the delivery log (filters in the URL, the event
  * in the row's details), uses "Retry now" on a delivery the receiver refused with a 500, rotates the secret and
- * deletes the rule; every page fits a 390 px phone without sideways scrolling.
+ * pages through the log and deletes the rule; every page fits a 390 px phone without sideways scrolling.
  */
 import { createHmac } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
@@ -230,6 +230,21 @@ describe('event rules and their deliveries', () => {
     expect(signedWith(secret, last)).toBe(false);
   });
 
+  it('pages the log with Load more', async () => {
+    const [rule] = (await system.api('GET', '/api/v1/event-rules')).body;
+    for (let i = 0; i < 25; i++) expect((await system.api('POST', `/api/v1/event-rules/${rule.id}/test`, {})).status).toBe(200);
+    await nav('Events').click();
+    await tab('Deliveries').click();
+    await expect.poll(() => deliveryRows().count(), POLL).toBe(25);
+    await page.getByRole('button', { name: 'Load more' }).click();
+    await expect.poll(() => deliveryRows().count(), POLL).toBe(28);
+    expect(await page.getByRole('button', { name: 'Load more' }).count()).toBe(0);
+    const ids = await deliveryRows().evaluateAll((rows) => rows.map((row) => Number(row.getAttribute('data-delivery'))));
+    expect(ids).toEqual([...ids].sort((a, b) => b - a));
+    await tab('Rules').click();
+    await page.getByRole('link', { name: RULE, exact: true }).click();
+  });
+
   it('deletes the rule; its deliveries stay in the log', async () => {
     await page.getByRole('button', { name: 'Delete rule…' }).click();
     await page
@@ -238,7 +253,7 @@ describe('event rules and their deliveries', () => {
       .click();
     await page.getByText('No event rules yet').waitFor();
     await tab('Deliveries').click();
-    await expect.poll(() => deliveryRows().count(), POLL).toBe(3);
+    await expect.poll(() => deliveryRows().count(), POLL).toBe(25);
     expect(await deliveryRows().first().innerText()).toContain('(deleted)');
     await page.emulateMedia({ colorScheme: 'dark' });
     await saveScreenshot(page, 'events-8-deliveries-dark');
