@@ -178,7 +178,8 @@ export function renderWebhooks(name, w) {
   const { matched, delivered, failed, pending } = w.rule;
   return (
     `${name}: ${n(w.events)} webhook deliveries received${again}${bad} for ${n(w.smallUploads)} small-file uploads ` +
-    `(Ferry's rule: matched ${n(matched)}, delivered ${n(delivered)}, failed ${n(failed)}, pending ${n(pending)})`
+    `(Ferry's rule: matched ${n(matched)}, delivered ${n(delivered)}, failed ${n(failed)}, pending ${n(pending)}; ` +
+    `the receiver used ${w.receiverCpuSeconds.toFixed(2)} s of CPU)`
   );
 }
 

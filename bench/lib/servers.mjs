@@ -32,7 +32,7 @@ export const VARIANTS = {
   'ferry-events': {
     of: 'ferry',
     tolerance: 0.05,
-    metrics: { 'small.filesPerSec': 'small files' },
+    metrics: { 'small.filesPerSec': 'small files', 'small.cpuMsPerFile': 'Ferry CPU per small file' },
     workloads: ['small'], // the rule only acts on uploads: the other workloads would measure plain Ferry again
   },
 };

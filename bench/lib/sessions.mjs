@@ -2,7 +2,7 @@
 // listings, idle sessions' memory, a burst of simultaneous clients, and logins.
 import { FtpClient } from './ftp-client.mjs';
 import { LIST_DIR, SMALL64K, UPLOAD_DIR } from './fixtures.mjs';
-import { treeMemoryKiB } from './proc.mjs';
+import { treeCpuSeconds, treeMemoryKiB } from './proc.mjs';
 import { sleep } from './spawn.mjs';
 
 const SMALL_FILE = Buffer.alloc(4096, 0x61);
@@ -52,12 +52,14 @@ export const sessionWorkloads = [
         label: (c) => `${c.smallFiles} x 4 KiB up + ${c.smallFiles} down, one session (files/s)`,
         better: 'higher',
       },
+      { key: 'small.cpuMsPerFile', label: 'server CPU per small file, up or down (ms)', better: 'lower' },
     ],
     async run(server, ctx) {
       const n = ctx.smallFiles;
       const deadline = Date.now() + ctx.smallBudgetMs;
       const client = await session(server, ctx, 30_000);
       try {
+        const cpuStart = treeCpuSeconds(server.child.pid); // after the login: the session's process (if any) is in the tree
         const start = performance.now();
         let done = 0;
         for (let i = 0; i < n && Date.now() < deadline; i += 1, done += 1) await client.store(`${UPLOAD_DIR}/s-${i}.bin`, SMALL_FILE);
@@ -67,7 +69,13 @@ export const sessionWorkloads = [
           if (bytes !== SMALL_FILE.length) throw new Error(`RETR s-${i}.bin: ${bytes} bytes`);
         }
         const seconds = (performance.now() - start) / 1000;
-        return { 'small.filesPerSec': done / seconds, 'small.completed': done, 'small.uploaded': uploaded };
+        const cpuMs = (treeCpuSeconds(server.child.pid) - cpuStart) * 1000;
+        return {
+          'small.filesPerSec': done / seconds,
+          'small.cpuMsPerFile': done > 0 ? cpuMs / done : null,
+          'small.completed': done,
+          'small.uploaded': uploaded,
+        };
       } finally {
         await client.quit();
       }

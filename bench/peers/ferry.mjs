@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { treeCpuSeconds } from '../lib/proc.mjs';
 import { freePorts, sleep, spawnServer, stopServer, waitForLine, waitForPort } from '../lib/spawn.mjs';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -201,7 +202,7 @@ async function addWebhookRule({ dir, call, log, name }) {
     },
     async webhooks() {
       const [ruleCounters, got] = await Promise.all([counters(), received()]);
-      return { ...got, rule: ruleCounters, drainSeconds };
+      return { ...got, rule: ruleCounters, drainSeconds, receiverCpuSeconds: treeCpuSeconds(receiver.pid) };
     },
   };
 }
