@@ -107,23 +107,23 @@ export class EventDispatcher {
     try {
       const now = this.#now();
       let free = this.#concurrency - this.#inflight.size;
-      let held = false;
-      if (free > 0) {
-        // Look further than the free slots: the oldest due may all belong to an action that is at its cap.
-        for (const delivery of this.opts.store.due(now, free * 4, this.#inflight)) {
+      // Actions at their cap are left out in the query: however many of their deliveries are due, they do not
+      // hide the others'. Starting one can bring its action to the cap, so ask again until nothing more starts.
+      while (free > 0) {
+        let started = 0;
+        for (const delivery of this.opts.store.due(now, free, this.#inflight, this.#busyActions())) {
           if (free === 0) break;
           if (this.#inflight.has(delivery.id)) continue; // already in a digest started just before
-          if ((this.#perAction.get(actionKey(delivery)) ?? 0) >= PER_ACTION) {
-            held = true;
-            continue;
-          }
+          if ((this.#perAction.get(actionKey(delivery)) ?? 0) >= PER_ACTION) continue; // reached its cap in this round
           this.#start(delivery);
           free--;
+          started++;
         }
+        if (started === 0) break;
       }
-      const next = this.opts.store.nextDueAt(this.#inflight);
-      // Due now but every slot it could take is busy: the next attempt to finish wakes us.
-      if (next !== null && next <= now && (free === 0 || held)) {
+      const next = this.opts.store.nextDueAt(this.#inflight, this.#busyActions());
+      // Due now but every slot is busy: the next attempt to finish wakes us (as it does for an action at its cap).
+      if (next !== null && next <= now) {
         this.#timer = setTimeout(() => this.#poll(), IDLE_POLL_MS).unref();
         return;
       }
@@ -133,6 +133,17 @@ export class EventDispatcher {
       this.opts.onError?.(error);
       this.#timer = setTimeout(() => this.#poll(), 5_000).unref();
     }
+  }
+
+  /** The actions running as many attempts as they may. */
+  #busyActions(): ActionRef[] {
+    const busy: ActionRef[] = [];
+    for (const [key, n] of this.#perAction) {
+      if (n < PER_ACTION) continue;
+      const at = key.indexOf(':');
+      busy.push({ ruleId: at === 0 ? null : Number(key.slice(0, at)), actionId: key.slice(at + 1) });
+    }
+    return busy;
   }
 
   #start(delivery: DeliveryRecord): void {
@@ -198,5 +209,8 @@ export class EventDispatcher {
     }
   }
 }
+
+/** An action of a rule, as the store's `due` takes them to leave out. */
+type ActionRef = NonNullable<Parameters<EventStore['due']>[3]>[number];
 
 const actionKey = (d: DeliveryRecord) => `${d.ruleId ?? ''}:${d.actionId}`;

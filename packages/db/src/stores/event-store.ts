@@ -1,6 +1,6 @@
 import type { EventAction, EventFilters, EventType } from '@ferry/contract';
 import type Database from 'better-sqlite3';
-import { and, asc, desc, eq, inArray, lt, notInArray, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, isNull, lt, not, notInArray, sql, type SQL } from 'drizzle-orm';
 import { handleOf, type Db } from '../client.js';
 import { eventDeliveries, eventMarks, eventRules, events } from '../schema/events.js';
 import type { Page } from '../types.js';
@@ -58,6 +58,11 @@ export interface AttemptResult {
   error: string | null;
   code: number | null;
   output: string | null;
+}
+/** An action of a rule (a deleted rule's deliveries have ruleId null). */
+export interface ActionRef {
+  ruleId: number | null;
+  actionId: string;
 }
 export interface DeliveryFilter {
   status?: DeliveryStatus;
@@ -274,14 +279,31 @@ export function createEventStore(db: Db) {
     return toPage(rows, limit, toDelivery, (r) => [r.d.id]);
   }
 
-  /** Pending deliveries due at `now`, oldest due first. */
-  function due(now: number, limit: number, excluding: ReadonlySet<number> = new Set()): DeliveryRecord[] {
+  /** Conditions leaving out the deliveries of these actions (the dispatcher's, at their cap of attempts at once). */
+  const notOfActions = (actions: readonly ActionRef[]) =>
+    actions.map((a) =>
+      not(
+        and(
+          a.ruleId === null ? isNull(eventDeliveries.ruleId) : eq(eventDeliveries.ruleId, a.ruleId),
+          eq(eventDeliveries.actionId, a.actionId),
+        )!,
+      ),
+    );
+
+  /** Pending deliveries due at `now`, oldest due first, leaving out `excluding` and the deliveries of `busyActions`. */
+  function due(
+    now: number,
+    limit: number,
+    excluding: ReadonlySet<number> = new Set(),
+    busyActions: readonly ActionRef[] = [],
+  ): DeliveryRecord[] {
     return selectDeliveries()
       .where(
         and(
           eq(eventDeliveries.status, 'pending'),
           sql`${eventDeliveries.nextAttemptAt} <= ${now}`,
           excluding.size > 0 ? notInArray(eventDeliveries.id, [...excluding]) : undefined,
+          ...notOfActions(busyActions),
         ),
       )
       .orderBy(asc(eventDeliveries.nextAttemptAt), asc(eventDeliveries.id))
@@ -290,12 +312,18 @@ export function createEventStore(db: Db) {
       .map(toDelivery);
   }
 
-  /** When the next pending delivery is due, or null with none pending. */
-  function nextDueAt(excluding: ReadonlySet<number> = new Set()): number | null {
+  /** When the next pending delivery is due, or null with none pending (leaving out the same as `due`). */
+  function nextDueAt(excluding: ReadonlySet<number> = new Set(), busyActions: readonly ActionRef[] = []): number | null {
     const row = orm
       .select({ at: sql<number | null>`min(${eventDeliveries.nextAttemptAt})` })
       .from(eventDeliveries)
-      .where(and(eq(eventDeliveries.status, 'pending'), excluding.size > 0 ? notInArray(eventDeliveries.id, [...excluding]) : undefined))
+      .where(
+        and(
+          eq(eventDeliveries.status, 'pending'),
+          excluding.size > 0 ? notInArray(eventDeliveries.id, [...excluding]) : undefined,
+          ...notOfActions(busyActions),
+        ),
+      )
       .get();
     return row?.at ?? null;
   }
