@@ -2,7 +2,8 @@
  * Event deliveries when receivers misbehave, with a real Ferry process, basic-ftp and real receivers:
  * a webhook receiver down for a minute gets every event once it is back (same ids on retries); 500
  * undelivered events survive kill -9 and are all delivered after the restart; a receiver that accepts
- * connections and never answers does not slow uploads down, and its deliveries end in a timeout error.
+ * connections and never answers does not slow uploads down, nor hold up another rule's deliveries behind its
+ * backlog, and its deliveries end in a timeout error.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
