@@ -170,7 +170,11 @@ try {
   const webhooks = {};
   for (const server of servers) {
     if (!server.webhooks) continue;
-    webhooks[server.name] = { ...(await server.webhooks()), smallUploads: sum(samples[server.name]['small.uploaded']) };
+    try {
+      webhooks[server.name] = { ...(await server.webhooks()), smallUploads: sum(samples[server.name]['small.uploaded']) };
+    } catch (err) {
+      notes.push(`${server.name}: webhook counts not read (${err.message})`);
+    }
   }
   const date = new Date().toISOString();
   const summary = summarize({

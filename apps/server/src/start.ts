@@ -131,7 +131,8 @@ export async function start(version: string): Promise<void> {
       const removed = pruneHistory(db, { olderThan: Date.now() - days * 24 * HOUR });
       const tokens = services.stores.tokens.purgeExpired(Date.now());
       const events = services.stores.events.prune(Date.now() - days * 24 * HOUR);
-      if (removed.sessions > 0 || tokens > 0 || events > 0) log.info({ ...removed, tokens, events, retentionDays: days }, 'Pruned old history');
+      if (removed.sessions > 0 || tokens > 0 || events > 0)
+        log.info({ ...removed, tokens, events, retentionDays: days }, 'Pruned old history');
     } catch (err) {
       log.error({ err }, 'Pruning history failed');
     }
