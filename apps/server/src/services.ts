@@ -32,11 +32,12 @@ import { recordSessions, type DoctorFactory } from './adapters/session-recording
 import type { Config } from './config.js';
 import type { HomePolicy } from './homes.js';
 import { Metrics } from './metrics.js';
-import { DEFAULT_RETRY, EventDispatcher, type RetryPolicy } from './events/dispatcher.js';
+import { DEFAULT_RETRY, type RetryPolicy } from './events/dispatcher.js';
 import { Mailer, type SmtpConfig } from './events/email.js';
 import { RuleMatcher } from './events/matching.js';
 import { EventOutbox } from './events/outbox.js';
 import { checkCertificate, engineEvents, findingEvents, SessionDirectory, sessionClosedEvent } from './events/sources.js';
+import { DeliveryWorker } from './events/worker-client.js';
 import { startProbeSweep } from './probes/sweep.js';
 import { RuntimeSettings } from './settings.js';
 
@@ -59,7 +60,8 @@ export interface Stores {
 export interface EventServices {
   matcher: RuleMatcher;
   outbox: EventOutbox;
-  dispatcher: EventDispatcher;
+  /** The delivery worker, in its own thread. */
+  dispatcher: DeliveryWorker;
   mailer: Mailer;
   /** Programs command actions may run (FERRY_EVENT_COMMANDS). */
   commands: readonly string[];
@@ -199,7 +201,7 @@ export function createServices(opts: ServicesOptions): Services {
     logger: opts.logger,
     diskReserveBytes: opts.diskReserveBytes,
   });
-  let dispatcher: EventDispatcher | null = null;
+  let dispatcher: DeliveryWorker | null = null;
   const recorder = createSessionRecorder(db, { onEvents: () => dispatcher?.wake() });
   const matcher = new RuleMatcher((user) => stores.users.get(user)?.groups ?? []);
   const loadRules = () => matcher.load(stores.events.rulesWithSecrets());
@@ -213,30 +215,24 @@ export function createServices(opts: ServicesOptions): Services {
     onMatched: (type) => metricsRef?.countEvent(type),
   });
   const mailer = new Mailer(opts.events?.smtp ?? null);
-  dispatcher = new EventDispatcher({
-    store: stores.events,
-    rule: (id) => matcher.rule(id),
-    mailer,
+  dispatcher = new DeliveryWorker({
+    dbFile: db.file,
+    smtp: opts.events?.smtp ?? null,
+    commands: opts.events?.commands ?? [],
     userAgent: `Ferry/${opts.version}`,
     retry: opts.events?.retry ?? DEFAULT_RETRY,
-    onAttempt: (kind, result, delivery, attempt) => {
-      metricsRef?.countAttempt(kind, result);
-      if (result === 'failed') {
+    onAttempt: (a) => {
+      metricsRef?.countAttempt(a.kind, a.outcome);
+      if (a.outcome === 'failed') {
         opts.logger?.warn(
-          {
-            deliveryId: delivery.id,
-            eventId: delivery.event.id,
-            rule: delivery.ruleName,
-            action: kind,
-            target: delivery.target,
-            error: attempt.error,
-          },
+          { deliveryId: a.deliveryId, eventId: a.eventId, rule: a.ruleName, action: a.kind, target: a.target, error: a.error },
           'Event delivery given up',
         );
       }
     },
-    onError: (err) => opts.logger?.error({ err }, 'Event dispatcher failed'),
+    onError: (message) => opts.logger?.error({ error: message }, 'Event delivery thread failed'),
   });
+  const deliveries = dispatcher;
   const sessionDirectory = new SessionDirectory(ftp);
   const stopEngineEvents = engineEvents(ftp, outbox, sessionDirectory);
   // Every audit entry is also an admin.changed event, written in the same transaction as the entry.
@@ -302,14 +298,16 @@ export function createServices(opts: ServicesOptions): Services {
   const certificateTimer = setInterval(certificate, opts.events?.certificateCheckMs ?? 86_400_000);
   certificateTimer.unref();
   setImmediate(certificate).unref();
-  dispatcher.wake();
   const events: EventServices = {
     matcher,
     outbox,
-    dispatcher,
+    dispatcher: deliveries,
     mailer,
     commands: opts.events?.commands ?? [],
-    reload: loadRules,
+    reload: () => {
+      loadRules();
+      deliveries.reload();
+    },
     checkCertificate: certificate,
   };
   const info: RuntimeInfo = {
@@ -346,7 +344,7 @@ export function createServices(opts: ServicesOptions): Services {
       hub.close();
       metrics.close();
       recorder.close();
-      await dispatcher.close();
+      await deliveries.close();
       mailer.close();
     },
   };

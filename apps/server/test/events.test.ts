@@ -15,7 +15,9 @@ import { EVENT_CATALOGUE, EVENT_TYPES, type Event } from '@ferry/contract';
 import { Client } from 'basic-ftp';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { nextAttemptAt } from '../src/events/dispatcher.js';
+import { closeDb, createEventStore, openDb } from '@ferry/db';
+import { EventDispatcher, nextAttemptAt } from '../src/events/dispatcher.js';
+import { Mailer } from '../src/events/email.js';
 import { compose } from '../src/events/email.js';
 import { RuleMatcher, type RuleDefinition } from '../src/events/matching.js';
 import { checkCertificate } from '../src/events/sources.js';
@@ -515,6 +517,49 @@ describe('command actions', () => {
     const bad = log.find((d) => d.target === `${failing} --flag`);
     expect(bad).toMatchObject({ lastCode: 3, lastError: 'Exited with code 3' });
     expect((bad as unknown as { output: string }).output).toContain('bad thing');
+  });
+  it('runs a command only while FERRY_EVENT_COMMANDS still allows it', async () => {
+    const script = path.join(dir, 'was-allowed.sh');
+    const ran = path.join(dir, 'was-allowed.ran');
+    await writeFile(script, `#!/bin/sh\ntouch "${ran}"\n`);
+    await chmod(script, 0o755);
+    const db = openDb(path.join(dir, 'allowlist.db'));
+    onTestFinished(() => closeDb(db));
+    const store = createEventStore(db);
+    const rule = store.createRule({
+      name: 'old rule',
+      enabled: true,
+      events: ['folder.created'],
+      filters: { users: [], groups: [], paths: [], networks: [], findingCodes: [], minSeverity: null, minBytes: null },
+      actions: [{ id: 'run', kind: 'command', command: script }],
+      secret: SECRET,
+    });
+    store.enqueue({
+      id: 'e-allow',
+      type: 'folder.created',
+      occurredAt: Date.now(),
+      test: false,
+      data: { path: '/x' },
+      deliveries: [
+        { ruleId: rule.id, ruleName: rule.name, actionId: 'run', actionKind: 'command', target: script, nextAttemptAt: Date.now() },
+      ],
+    });
+    const [definition] = store.rulesWithSecrets();
+    const dispatcher = new EventDispatcher({
+      store,
+      rule: () => definition,
+      mailer: new Mailer(null),
+      userAgent: 'Ferry/test',
+      commands: [],
+    });
+    const [pending] = store.due(Date.now(), 10);
+    await dispatcher.attempted([pending!.id], 5_000);
+    await dispatcher.close();
+    expect(store.getDelivery(pending!.id)).toMatchObject({
+      status: 'failed',
+      lastError: `${script} is no longer allowed by FERRY_EVENT_COMMANDS`,
+    });
+    await expect(readFile(ran)).rejects.toThrow(/ENOENT/);
   });
 });
 

@@ -4,6 +4,7 @@
  * succeeds or it is given up, so a restart (or kill -9) resumes where the last run stopped. A delivery whose
  * attempt was cut short by a crash is sent again with the same event id: at least once, deduplicated by id.
  */
+import path from 'node:path';
 import type { EmailAction, Event, EventType } from '@ferry/contract';
 import type { DeliveryRecord, EventStore } from '@ferry/db';
 import type { Attempt, Outgoing } from './attempt.js';
@@ -38,6 +39,8 @@ export interface DispatcherOptions {
   mailer: Mailer;
   userAgent: string;
   retry?: RetryPolicy;
+  /** Programs command actions may run (FERRY_EVENT_COMMANDS now, not when the rule was saved). */
+  commands?: readonly string[];
   /** Attempts running at once; default 16. */
   concurrency?: number;
   now?: () => number;
@@ -187,7 +190,15 @@ export class EventDispatcher {
           attempt = await sendWebhook(action, out, signal);
           break;
         case 'command':
-          attempt = await runCommand(action, out, signal);
+          attempt = (this.opts.commands ?? []).includes(path.resolve(action.command))
+            ? await runCommand(action, out, signal)
+            : {
+                ok: false,
+                code: null,
+                output: null,
+                error: `${action.command} is no longer allowed by FERRY_EVENT_COMMANDS`,
+                permanent: true,
+              };
           break;
         case 'email':
           attempt = await this.opts.mailer.send(action as EmailAction, batch.map(event), signal);
