@@ -45,7 +45,14 @@ export function openDbWith(file: string, opts: { migrationsFolder: string }): Db
     sqlite.pragma('foreign_keys = ON');
     const schemaVersion = applyMigrations(sqlite, opts.migrationsFolder);
     const db = Object.freeze({ file }) as Db;
-    handles.set(db, { orm: drizzle(sqlite, { schema }), sqlite, schemaVersion, recorders: new Set() });
+    const orm = drizzle(sqlite, { schema });
+    // Every transaction takes the write lock when it begins. Ferry has two connections (the event delivery
+    // thread has its own): a deferred transaction that reads and then writes would fail at once with
+    // SQLITE_BUSY_SNAPSHOT when the other connection committed in between, instead of waiting its turn.
+    const deferred = orm.transaction.bind(orm);
+    orm.transaction = ((fn: never, config?: { behavior?: 'deferred' | 'immediate' | 'exclusive' }) =>
+      deferred(fn, { behavior: 'immediate', ...config })) as typeof orm.transaction;
+    handles.set(db, { orm, sqlite, schemaVersion, recorders: new Set() });
     return db;
   } catch (error) {
     sqlite.close();

@@ -190,7 +190,7 @@ export function createSessionRecorder(db: Db, opts: RecorderOptions = {}) {
     const batch = queue;
     queue = [];
     try {
-      applyAll(batch);
+      applyAll.immediate(batch);
       written += batch.length;
       failingSince = null;
       return notifyEvents();
@@ -202,7 +202,7 @@ export function createSessionRecorder(db: Db, opts: RecorderOptions = {}) {
     let unwritable = false;
     for (const item of batch) {
       try {
-        applyOne(item);
+        applyOne.immediate(item);
         written++;
         ok++;
       } catch (error) {

@@ -7,6 +7,8 @@
  * anything else (including a redirect, which is not followed) is retried.
  */
 import { createHmac } from 'node:crypto';
+import http from 'node:http';
+import https from 'node:https';
 import type { WebhookAction } from '@ferry/contract';
 import type { Attempt, Outgoing } from './attempt.js';
 
@@ -30,76 +32,82 @@ export function webhookUrlProblem(text: string): string | null {
   return null;
 }
 
-export async function sendWebhook(action: WebhookAction, out: Outgoing, signal: AbortSignal): Promise<Attempt> {
+/** Connections to receivers are kept open between deliveries (most events go to the same few URLs). */
+const agents = {
+  'http:': new http.Agent({ keepAlive: true, maxSockets: 16 }),
+  'https:': new https.Agent({ keepAlive: true, maxSockets: 16 }),
+};
+/** A reply body larger than this is not read to the end: the connection is dropped instead. */
+const DRAIN_LIMIT = 64 * 1024;
+
+export function sendWebhook(action: WebhookAction, out: Outgoing, signal: AbortSignal): Promise<Attempt> {
   const body = JSON.stringify(out.event);
   const t = Math.floor(Date.now() / 1000);
-  const timeout = AbortSignal.timeout(action.timeoutMs ?? 10_000);
-  const both = AbortSignal.any([signal, timeout]);
-  let res: Response;
-  try {
-    res = await fetch(action.url, {
+  const timeoutMs = action.timeoutMs ?? 10_000;
+  const url = new URL(action.url);
+  const client = url.protocol === 'https:' ? https : http;
+  return new Promise((resolve) => {
+    let settled = false;
+    const finish = (attempt: Attempt) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+      resolve(attempt);
+    };
+    const req = client.request(url, {
       method: 'POST',
-      redirect: 'manual',
-      signal: both,
+      agent: agents[url.protocol as 'http:' | 'https:'],
       headers: {
         'content-type': 'application/json',
+        'content-length': Buffer.byteLength(body),
         'user-agent': out.userAgent,
         'ferry-event-id': out.event.id,
         'ferry-event-type': out.event.type,
         'idempotency-key': out.event.id,
         'ferry-signature': `t=${t},v1=${sign(out.secret, t, body)}`,
       },
-      body,
     });
-  } catch (error) {
-    return {
-      ok: false,
-      code: null,
-      output: null,
-      error: timeout.aborted ? `No reply within ${action.timeoutMs ?? 10_000} ms` : describe(error),
+    const timer = setTimeout(() => {
+      req.destroy();
+      finish({ ok: false, code: null, output: null, error: `No reply within ${timeoutMs} ms` });
+    }, timeoutMs);
+    const onAbort = () => {
+      req.destroy();
+      finish({ ok: false, code: null, output: null, error: 'Ferry is shutting down' });
     };
-  }
-  let output: string | null = null;
-  try {
-    output = await readSome(res, KEPT_REPLY_BYTES);
-  } catch {
-    // the status is what counts; a reply body cut short (or too slow) is not kept
-  }
-  const ok = res.status >= 200 && res.status < 300;
-  return {
-    ok,
-    code: res.status,
-    output,
-    error: ok
-      ? null
-      : res.status >= 300 && res.status < 400
-        ? `Redirect (${res.status}) not followed: update the URL`
-        : `HTTP ${res.status}`,
-  };
-}
-
-async function readSome(res: Response, limit: number): Promise<string | null> {
-  if (!res.body) return null;
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  try {
-    while (size < limit) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(value);
-      size += value.length;
-    }
-  } finally {
-    void reader.cancel().catch(() => undefined);
-  }
-  const text = Buffer.concat(chunks).subarray(0, limit).toString('utf8');
-  return text === '' ? null : text;
-}
-
-/** fetch's errors say "fetch failed" and keep the reason in `cause`. */
-function describe(error: unknown): string {
-  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  if (cause?.message) return cause.code && !cause.message.includes(cause.code) ? `${cause.code}: ${cause.message}` : cause.message;
-  return (error as Error).message ?? String(error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    req.on('error', (error: NodeJS.ErrnoException) =>
+      finish({
+        ok: false,
+        code: null,
+        output: null,
+        error: error.code && !error.message.includes(error.code) ? `${error.code}: ${error.message}` : error.message,
+      }),
+    );
+    req.on('response', (res) => {
+      const status = res.statusCode ?? 0;
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (chunk: Buffer) => {
+        if (size < KEPT_REPLY_BYTES) chunks.push(chunk);
+        size += chunk.length;
+        if (size > DRAIN_LIMIT) res.destroy();
+      });
+      const done = () => {
+        const text = Buffer.concat(chunks).subarray(0, KEPT_REPLY_BYTES).toString('utf8');
+        const ok = status >= 200 && status < 300;
+        finish({
+          ok,
+          code: status,
+          output: text === '' ? null : text,
+          error: ok ? null : status >= 300 && status < 400 ? `Redirect (${status}) not followed: update the URL` : `HTTP ${status}`,
+        });
+      };
+      res.on('end', done);
+      res.on('close', done); // cut short (too long, or the receiver hung up): the status still counts
+      res.on('error', () => undefined);
+    });
+    req.end(body);
+  });
 }

@@ -1,6 +1,6 @@
 import type { EventAction, EventFilters, EventType } from '@ferry/contract';
 import type Database from 'better-sqlite3';
-import { and, asc, desc, eq, inArray, isNull, lt, not, notInArray, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, lt, notInArray, sql, type SQL } from 'drizzle-orm';
 import { handleOf, type Db } from '../client.js';
 import { eventDeliveries, eventMarks, eventRules, events } from '../schema/events.js';
 import type { Page } from '../types.js';
@@ -220,7 +220,7 @@ export function createEventStore(db: Db) {
 
   /** Writes an event and its deliveries in one transaction (or in the caller's, when it holds one). */
   const inTransaction = sqlite.transaction((event: OutboxEvent) => writeOutbox(event));
-  const enqueue = (event: OutboxEvent): void => inTransaction(event);
+  const enqueue = (event: OutboxEvent): void => inTransaction.immediate(event);
 
   const deliverySelect = {
     d: eventDeliveries,
@@ -279,16 +279,83 @@ export function createEventStore(db: Db) {
     return toPage(rows, limit, toDelivery, (r) => [r.d.id]);
   }
 
-  /** Conditions leaving out the deliveries of these actions (the dispatcher's, at their cap of attempts at once). */
-  const notOfActions = (actions: readonly ActionRef[]) =>
-    actions.map((a) =>
-      not(
-        and(
-          a.ruleId === null ? isNull(eventDeliveries.ruleId) : eq(eventDeliveries.ruleId, a.ruleId),
-          eq(eventDeliveries.actionId, a.actionId),
-        )!,
-      ),
-    );
+  // The delivery worker's queries, prepared once: they run for every delivery. What to leave out is passed
+  // as JSON arrays, so that one statement serves any number of deliveries and actions.
+  const DELIVERY_COLUMNS =
+    'd.id, d.event_id, d.rule_id, d.rule_name, d.action_id, d.action_kind, d.target, d.status, d.attempts, d.last_attempt_at, ' +
+    'd.next_attempt_at, d.last_error, d.last_code, d.output, d.delivered_at, d.created_at, e.type, e.occurred_at, e.test, e.data';
+  const LEAVE_OUT =
+    "d.id not in (select value from json_each(?)) and (coalesce(d.rule_id, '') || ':' || d.action_id) not in (select value from json_each(?))";
+  const dueStatement = sqlite.prepare(
+    `select ${DELIVERY_COLUMNS} from event_deliveries d join events e on e.id = d.event_id ` +
+      `where d.status = 'pending' and d.next_attempt_at <= ? and ${LEAVE_OUT} order by d.next_attempt_at, d.id limit ?`,
+  );
+  const nextDueStatement = sqlite.prepare(
+    `select min(d.next_attempt_at) as at from event_deliveries d where d.status = 'pending' and ${LEAVE_OUT}`,
+  );
+  const pendingOfStatement = sqlite.prepare(
+    `select ${DELIVERY_COLUMNS} from event_deliveries d join events e on e.id = d.event_id ` +
+      `where d.status = 'pending' and d.rule_id = ? and d.action_id = ? order by d.id limit ?`,
+  );
+  const attemptStatements = {
+    find: sqlite.prepare("select rule_id from event_deliveries where id = ? and status = 'pending'"),
+    update: sqlite.prepare(
+      'update event_deliveries set status = ?, attempts = attempts + 1, last_attempt_at = ?, last_error = ?, last_code = ?, output = ?, ' +
+        'next_attempt_at = ?, delivered_at = ? where id = ?',
+    ),
+    delivered: sqlite.prepare('update event_rules set delivered = delivered + 1 where id = ?'),
+    failed: sqlite.prepare('update event_rules set failed = failed + 1 where id = ?'),
+  };
+  interface Row {
+    id: number;
+    event_id: string;
+    rule_id: number | null;
+    rule_name: string;
+    action_id: string;
+    action_kind: string;
+    target: string;
+    status: DeliveryStatus;
+    attempts: number;
+    last_attempt_at: number | null;
+    next_attempt_at: number | null;
+    last_error: string | null;
+    last_code: number | null;
+    output: string | null;
+    delivered_at: number | null;
+    created_at: number;
+    type: string;
+    occurred_at: number;
+    test: number;
+    data: string;
+  }
+  const fromRow = (r: Row): DeliveryRecord => ({
+    id: r.id,
+    event: {
+      id: r.event_id,
+      type: r.type,
+      occurredAt: r.occurred_at,
+      test: r.test === 1,
+      data: JSON.parse(r.data) as Record<string, unknown>,
+    },
+    ruleId: r.rule_id,
+    ruleName: r.rule_name,
+    actionId: r.action_id,
+    actionKind: r.action_kind,
+    target: r.target,
+    status: r.status,
+    attempts: r.attempts,
+    lastAttemptAt: r.last_attempt_at,
+    nextAttemptAt: r.next_attempt_at,
+    lastError: r.last_error,
+    lastCode: r.last_code,
+    output: r.output,
+    deliveredAt: r.delivered_at,
+    createdAt: r.created_at,
+  });
+  const leaveOut = (excluding: ReadonlySet<number>, busyActions: readonly ActionRef[]) => [
+    JSON.stringify([...excluding]),
+    JSON.stringify(busyActions.map((a) => `${a.ruleId ?? ''}:${a.actionId}`)),
+  ];
 
   /** Pending deliveries due at `now`, oldest due first, leaving out `excluding` and the deliveries of `busyActions`. */
   function due(
@@ -297,45 +364,17 @@ export function createEventStore(db: Db) {
     excluding: ReadonlySet<number> = new Set(),
     busyActions: readonly ActionRef[] = [],
   ): DeliveryRecord[] {
-    return selectDeliveries()
-      .where(
-        and(
-          eq(eventDeliveries.status, 'pending'),
-          sql`${eventDeliveries.nextAttemptAt} <= ${now}`,
-          excluding.size > 0 ? notInArray(eventDeliveries.id, [...excluding]) : undefined,
-          ...notOfActions(busyActions),
-        ),
-      )
-      .orderBy(asc(eventDeliveries.nextAttemptAt), asc(eventDeliveries.id))
-      .limit(limit)
-      .all()
-      .map(toDelivery);
+    return (dueStatement.all(now, ...leaveOut(excluding, busyActions), limit) as Row[]).map(fromRow);
   }
 
   /** When the next pending delivery is due, or null with none pending (leaving out the same as `due`). */
   function nextDueAt(excluding: ReadonlySet<number> = new Set(), busyActions: readonly ActionRef[] = []): number | null {
-    const row = orm
-      .select({ at: sql<number | null>`min(${eventDeliveries.nextAttemptAt})` })
-      .from(eventDeliveries)
-      .where(
-        and(
-          eq(eventDeliveries.status, 'pending'),
-          excluding.size > 0 ? notInArray(eventDeliveries.id, [...excluding]) : undefined,
-          ...notOfActions(busyActions),
-        ),
-      )
-      .get();
-    return row?.at ?? null;
+    return (nextDueStatement.get(...leaveOut(excluding, busyActions)) as { at: number | null } | undefined)?.at ?? null;
   }
 
   /** Pending deliveries of one action (an e-mail digest sends them together), oldest first. */
   function pendingOf(ruleId: number, actionId: string, limit: number): DeliveryRecord[] {
-    return selectDeliveries()
-      .where(and(eq(eventDeliveries.status, 'pending'), eq(eventDeliveries.ruleId, ruleId), eq(eventDeliveries.actionId, actionId)))
-      .orderBy(asc(eventDeliveries.id))
-      .limit(limit)
-      .all()
-      .map(toDelivery);
+    return (pendingOfStatement.all(ruleId, actionId, limit) as Row[]).map(fromRow);
   }
 
   const bump = (ruleId: number | null, column: 'delivered' | 'failed', by: number) => {
@@ -347,36 +386,32 @@ export function createEventStore(db: Db) {
         .run();
   };
 
+  const attemptTransaction = sqlite.transaction(
+    (id: number, r: AttemptResult, outcome: { delivered: true } | { delivered: false; next: number | null }) => {
+      const row = attemptStatements.find.get(id) as { rule_id: number | null } | undefined;
+      if (!row) return;
+      const status: DeliveryStatus = outcome.delivered ? 'delivered' : outcome.next === null ? 'failed' : 'pending';
+      attemptStatements.update.run(
+        status,
+        r.at,
+        r.error,
+        r.code,
+        r.output,
+        outcome.delivered ? null : outcome.next,
+        outcome.delivered ? r.at : null,
+        id,
+      );
+      if (row.rule_id !== null && status === 'delivered') attemptStatements.delivered.run(row.rule_id);
+      if (row.rule_id !== null && status === 'failed') attemptStatements.failed.run(row.rule_id);
+    },
+  );
+
   /**
    * Records an attempt. `next`: the time of the next attempt, or null to give up (failed). Only a pending
    * delivery changes: one cancelled meanwhile stays cancelled.
    */
   const recordAttempt = (id: number, r: AttemptResult, outcome: { delivered: true } | { delivered: false; next: number | null }): void =>
-    orm.transaction(() => {
-      const row = orm
-        .select({ ruleId: eventDeliveries.ruleId })
-        .from(eventDeliveries)
-        .where(and(eq(eventDeliveries.id, id), eq(eventDeliveries.status, 'pending')))
-        .get();
-      if (!row) return;
-      const status: DeliveryStatus = outcome.delivered ? 'delivered' : outcome.next === null ? 'failed' : 'pending';
-      orm
-        .update(eventDeliveries)
-        .set({
-          status,
-          attempts: sql`${eventDeliveries.attempts} + 1`,
-          lastAttemptAt: r.at,
-          lastError: r.error,
-          lastCode: r.code,
-          output: r.output,
-          nextAttemptAt: outcome.delivered ? null : outcome.next,
-          deliveredAt: outcome.delivered ? r.at : null,
-        })
-        .where(eq(eventDeliveries.id, id))
-        .run();
-      if (status === 'delivered') bump(row.ruleId, 'delivered', 1);
-      if (status === 'failed') bump(row.ruleId, 'failed', 1);
-    });
+    attemptTransaction.immediate(id, r, outcome);
 
   /**
    * "Retry now": a pending or failed delivery is due at `now`. Returns the delivery, null when there is none,

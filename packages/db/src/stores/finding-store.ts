@@ -60,7 +60,7 @@ export function createFindingStore(db: Db) {
    */
   function replaceMany(entries: Iterable<readonly [string, readonly FindingRecord[]]>): void {
     for (const recorder of handle.recorders) recorder.flush();
-    writeMany(entries);
+    writeMany.immediate(entries);
   }
 
   function list(sessionId: string): FindingRecord[] {
