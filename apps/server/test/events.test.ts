@@ -134,10 +134,13 @@ describe('event rules through the API', () => {
     expect(hook.received).toHaveLength(1);
     const counted = (await call('GET', `/event-rules/${rule.body.id}`)).body;
     expect(counted.counters).toEqual({ matched: 1, delivered: 1, failed: 0, pending: 0 });
-    const metrics = await h.app.inject({ method: 'GET', url: '/metrics', headers: await h.bearer() });
-    expect(metrics.body).toContain('ferry_events_total{type="upload.completed"} 1');
-    expect(metrics.body).toContain('ferry_event_delivery_attempts_total{kind="webhook",result="delivered"} 1');
-    expect(metrics.body).toContain('ferry_event_deliveries_pending 0');
+    // The delivery thread reports its attempts right after recording them.
+    const metrics = await until('the attempt in the metrics', async () => {
+      const body = (await h.app.inject({ method: 'GET', url: '/metrics', headers: await h.bearer() })).body;
+      return body.includes('ferry_event_delivery_attempts_total{kind="webhook",result="delivered"} 1') ? body : null;
+    });
+    expect(metrics).toContain('ferry_events_total{type="upload.completed"} 1');
+    expect(metrics).toContain('ferry_event_deliveries_pending 0');
   });
 
   it('retries a failing receiver with the same event id until it answers 2xx', async () => {

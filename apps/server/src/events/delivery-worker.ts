@@ -48,7 +48,7 @@ port.on('message', (message: ToWorker) => {
       return dispatcher.wake();
     case 'reload':
       loadRules();
-      return dispatcher.wake();
+      return dispatcher.dropQueued();
     case 'attempted':
       return void dispatcher
         .attempted(message.ids, message.timeoutMs)

@@ -50,6 +50,10 @@ export interface DispatcherOptions {
 
 /** Attempts running at once for one action: a receiver that hangs holds these slots, not everyone's. */
 const PER_ACTION = 4;
+/** Due deliveries taken from the database at once, queued per action at most, and in all. */
+const BATCH = 64;
+const PER_ACTION_QUEUE = 64;
+const MAX_QUEUED = 512;
 /** Longest sleep between two looks at the outbox, in case a wake-up was missed. */
 const IDLE_POLL_MS = 30_000;
 /** Events one digest e-mail carries at most (the rest go in the next). */
@@ -61,6 +65,12 @@ export class EventDispatcher {
   readonly #perAction = new Map<string, number>();
   readonly #running = new Set<Promise<void>>();
   readonly #waiters = new Map<number, (() => void)[]>();
+  /** Finished attempts waiting to be recorded. */
+  readonly #completed: { batch: DeliveryRecord[]; attempt: Attempt }[] = [];
+  #recording = false;
+  /** Due deliveries taken from the database, waiting for a slot, per action (`ruleId:actionId`). */
+  readonly #queued = new Map<string, DeliveryRecord[]>();
+  #queuedCount = 0;
   readonly #abort = new AbortController();
   readonly #retry: RetryPolicy;
   readonly #concurrency: number;
@@ -109,28 +119,27 @@ export class EventDispatcher {
     this.#timer = null;
     try {
       const now = this.#now();
-      let free = this.#concurrency - this.#inflight.size;
-      // Actions at their cap are left out in the query: however many of their deliveries are due, they do not
-      // hide the others'. Starting one can bring its action to the cap, so ask again until nothing more starts.
-      while (free > 0) {
-        let started = 0;
-        for (const delivery of this.opts.store.due(now, free, this.#inflight, this.#busyActions())) {
-          if (free === 0) break;
-          if (this.#inflight.has(delivery.id)) continue; // already in a digest started just before
-          if ((this.#perAction.get(actionKey(delivery)) ?? 0) >= PER_ACTION) continue; // reached its cap in this round
-          this.#start(delivery);
-          free--;
-          started++;
+      // Due deliveries are taken from the database in batches and queued here per action, so that a busy action
+      // costs one query per batch rather than one per delivery. Queued ones count as taken (the query leaves them
+      // out); an action whose queue is full is left out too, so its backlog does not hide the others'.
+      const room = MAX_QUEUED - this.#queuedCount;
+      if (room > 0) {
+        for (const delivery of this.opts.store.due(now, Math.min(room, BATCH), this.#inflight, this.#fullActions())) {
+          if (this.#inflight.has(delivery.id)) continue; // in a digest started just before
+          const key = actionKey(delivery);
+          const queue = this.#queued.get(key) ?? [];
+          if (queue.length >= PER_ACTION_QUEUE) continue;
+          queue.push(delivery);
+          this.#queued.set(key, queue);
+          this.#inflight.add(delivery.id);
+          this.#queuedCount++;
         }
-        if (started === 0) break;
       }
-      const next = this.opts.store.nextDueAt(this.#inflight, this.#busyActions());
-      // Due now but every slot is busy: the next attempt to finish wakes us (as it does for an action at its cap).
-      if (next !== null && next <= now) {
-        this.#timer = setTimeout(() => this.#poll(), IDLE_POLL_MS).unref();
-        return;
-      }
-      const wait = next === null ? IDLE_POLL_MS : Math.min(Math.max(next - now, 20), IDLE_POLL_MS);
+      this.#startQueued();
+      // Finishing attempts start the queued ones and look again when the queues run low; the timer is for
+      // retries that fall due meanwhile (and due ones held back by a full queue: at most a second later).
+      const next = this.opts.store.nextDueAt(this.#inflight, this.#fullActions());
+      const wait = next === null ? IDLE_POLL_MS : Math.min(Math.max(next - now, next <= now ? 1_000 : 20), IDLE_POLL_MS);
       this.#timer = setTimeout(() => this.#poll(), wait).unref();
     } catch (error) {
       this.opts.onError?.(error);
@@ -138,15 +147,36 @@ export class EventDispatcher {
     }
   }
 
-  /** The actions running as many attempts as they may. */
-  #busyActions(): ActionRef[] {
-    const busy: ActionRef[] = [];
-    for (const [key, n] of this.#perAction) {
-      if (n < PER_ACTION) continue;
-      const at = key.indexOf(':');
-      busy.push({ ruleId: at === 0 ? null : Number(key.slice(0, at)), actionId: key.slice(at + 1) });
+  /** Starts queued deliveries while there are free slots and their actions are under their cap. */
+  #startQueued(): void {
+    for (const [key, queue] of this.#queued) {
+      while (queue.length > 0 && this.#running.size < this.#concurrency && (this.#perAction.get(key) ?? 0) < PER_ACTION) {
+        const delivery = queue.shift() as DeliveryRecord;
+        this.#queuedCount--;
+        this.#inflight.delete(delivery.id); // #start takes it (with its digest) again
+        this.#start(delivery);
+      }
+      if (queue.length === 0) this.#queued.delete(key);
     }
-    return busy;
+  }
+
+  /** Forgets the queued deliveries (the rules changed): they are read again, as they are now. */
+  dropQueued(): void {
+    for (const queue of this.#queued.values()) for (const d of queue) this.#inflight.delete(d.id);
+    this.#queued.clear();
+    this.#queuedCount = 0;
+    this.wake();
+  }
+
+  /** The actions whose queue is full. */
+  #fullActions(): ActionRef[] {
+    const full: ActionRef[] = [];
+    for (const [key, queue] of this.#queued) {
+      if (queue.length < PER_ACTION_QUEUE) continue;
+      const at = key.indexOf(':');
+      full.push({ ruleId: at === 0 ? null : Number(key.slice(0, at)), actionId: key.slice(at + 1) });
+    }
+    return full;
   }
 
   #start(delivery: DeliveryRecord): void {
@@ -155,27 +185,100 @@ export class EventDispatcher {
     const action = rule?.actions.find((a) => a.id === delivery.actionId);
     if (action?.kind === 'email' && action.digestMinutes && delivery.ruleId !== null && !delivery.event.test) {
       const now = this.#now();
+      // The digest takes every due delivery of its action, those queued here included.
+      const key = actionKey(delivery);
+      const queue = this.#queued.get(key) ?? [];
+      const queued = new Set(queue.map((d) => d.id));
       batch = this.opts.store
         .pendingOf(delivery.ruleId, delivery.actionId, DIGEST_MAX)
-        .filter((d) => d.id === delivery.id || (!this.#inflight.has(d.id) && (d.nextAttemptAt ?? 0) <= now && !d.event.test));
+        .filter(
+          (d) => d.id === delivery.id || queued.has(d.id) || (!this.#inflight.has(d.id) && (d.nextAttemptAt ?? 0) <= now && !d.event.test),
+        );
+      const taken = new Set(batch.map((d) => d.id));
+      for (let i = queue.length - 1; i >= 0; i--) {
+        if (!taken.has((queue[i] as DeliveryRecord).id)) continue;
+        queue.splice(i, 1); // in place: #startQueued is walking this queue
+        this.#queuedCount--;
+      }
+      if (queue.length === 0) this.#queued.delete(key);
     }
     for (const d of batch) this.#inflight.add(d.id);
     const key = actionKey(delivery);
     this.#perAction.set(key, (this.#perAction.get(key) ?? 0) + 1);
+    // A delivery stays in flight until its attempt is recorded: taken again before that, it would be sent twice.
     const run = this.#attempt(batch, rule)
-      .catch((error: unknown) => this.opts.onError?.(error))
+      .then(
+        (attempt) => {
+          if (attempt) this.#completed.push({ batch, attempt });
+          else this.#release(batch);
+        },
+        (error: unknown) => {
+          this.opts.onError?.(error);
+          this.#release(batch);
+        },
+      )
       .finally(() => {
-        const left = (this.#perAction.get(key) ?? 1) - 1;
-        if (left > 0) this.#perAction.set(key, left);
-        else this.#perAction.delete(key);
-        for (const d of batch) this.#inflight.delete(d.id);
         this.#running.delete(run);
-        this.wake();
+        this.#recordSoon();
       });
     this.#running.add(run);
   }
 
-  async #attempt(batch: DeliveryRecord[], rule: RuleDefinition | undefined): Promise<void> {
+  #release(batch: readonly DeliveryRecord[]): void {
+    const [first] = batch;
+    if (!first) return;
+    const key = actionKey(first);
+    const left = (this.#perAction.get(key) ?? 1) - 1;
+    if (left > 0) this.#perAction.set(key, left);
+    else this.#perAction.delete(key);
+    for (const d of batch) this.#inflight.delete(d.id);
+  }
+
+  /** Attempts that finished in the same turn of the event loop are recorded in one transaction. */
+  #recordSoon(): void {
+    if (this.#recording) return;
+    this.#recording = true;
+    setImmediate(() => {
+      this.#recording = false;
+      this.#record();
+    });
+  }
+
+  #record(): void {
+    const done = this.#completed.splice(0);
+    if (done.length === 0) return this.wake();
+    const at = this.#now();
+    const rows = done.flatMap(({ batch, attempt }) =>
+      batch.map((d) => {
+        const next = attempt.ok || attempt.permanent ? null : nextAttemptAt(this.#retry, d.attempts + 1, d.event.occurredAt, at);
+        return { d, attempt, next };
+      }),
+    );
+    try {
+      this.opts.store.recordAttempts(
+        rows.map(({ d, attempt, next }) => ({
+          id: d.id,
+          result: { at, error: attempt.error, code: attempt.code, output: attempt.output },
+          outcome: attempt.ok ? ({ delivered: true } as const) : ({ delivered: false, next } as const),
+        })),
+      );
+    } catch (error) {
+      // Not recorded: still pending in the database, so they are sent again (same event ids).
+      this.opts.onError?.(error);
+    }
+    for (const { d, attempt, next } of rows) {
+      this.opts.onAttempt?.(d.actionKind, attempt.ok ? 'delivered' : next === null ? 'failed' : 'retry', d, attempt);
+      for (const resolve of this.#waiters.get(d.id) ?? []) resolve();
+      this.#waiters.delete(d.id);
+    }
+    for (const { batch } of done) this.#release(batch);
+    this.#startQueued();
+    // Look in the database again only when the queues run low (or empty: a timer then waits for the next due).
+    if (this.#queuedCount < BATCH / 2) this.wake();
+  }
+
+  /** Runs the action; null when Ferry is shutting down (the delivery stays pending, tried again after the restart). */
+  async #attempt(batch: DeliveryRecord[], rule: RuleDefinition | undefined): Promise<Attempt | null> {
     const [first] = batch as [DeliveryRecord];
     const action = rule?.actions.find((a) => a.id === first.actionId);
     const event = (d: DeliveryRecord): Event => ({ ...d.event, type: d.event.type as EventType });
@@ -205,19 +308,7 @@ export class EventDispatcher {
           break;
       }
     }
-    if (this.#abort.signal.aborted) return; // shutting down: left pending, tried again after the restart
-    const at = this.#now();
-    for (const d of batch) {
-      const next = attempt.ok || attempt.permanent ? null : nextAttemptAt(this.#retry, d.attempts + 1, d.event.occurredAt, at);
-      this.opts.store.recordAttempt(
-        d.id,
-        { at, error: attempt.error, code: attempt.code, output: attempt.output },
-        attempt.ok ? { delivered: true } : { delivered: false, next },
-      );
-      this.opts.onAttempt?.(d.actionKind, attempt.ok ? 'delivered' : next === null ? 'failed' : 'retry', d, attempt);
-      for (const resolve of this.#waiters.get(d.id) ?? []) resolve();
-      this.#waiters.delete(d.id);
-    }
+    return this.#abort.signal.aborted ? null : attempt;
   }
 }
 

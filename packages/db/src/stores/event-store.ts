@@ -413,6 +413,13 @@ export function createEventStore(db: Db) {
   const recordAttempt = (id: number, r: AttemptResult, outcome: { delivered: true } | { delivered: false; next: number | null }): void =>
     attemptTransaction.immediate(id, r, outcome);
 
+  /** recordAttempt for several deliveries, in one transaction. */
+  const recordAttempts = sqlite.transaction(
+    (list: readonly { id: number; result: AttemptResult; outcome: { delivered: true } | { delivered: false; next: number | null } }[]) => {
+      for (const { id, result, outcome } of list) attemptTransaction(id, result, outcome);
+    },
+  ).immediate;
+
   /**
    * "Retry now": a pending or failed delivery is due at `now`. Returns the delivery, null when there is none,
    * or 'done' for one delivered or cancelled.
@@ -475,6 +482,7 @@ export function createEventStore(db: Db) {
     nextDueAt,
     pendingOf,
     recordAttempt,
+    recordAttempts: (list: Parameters<typeof recordAttempts>[0]) => recordAttempts(list),
     retryNow,
     pendingCount,
     prune,
