@@ -446,6 +446,41 @@ describe('e-mail actions', () => {
     expect(raw).not.toContain('<b>/<img');
   });
 
+  it('signs in to an SMTP server that requires it, with the user and password of FERRY_SMTP_URL', async () => {
+    const logins: string[] = [];
+    const received: string[] = [];
+    const authSmtp = new SMTPServer({
+      authMethods: ['PLAIN', 'LOGIN'],
+      allowInsecureAuth: true,
+      disabledCommands: ['STARTTLS'],
+      logger: false,
+      onAuth(auth, _session, callback) {
+        logins.push(`${auth.username}:${auth.password}`);
+        if (auth.username === 'mailer' && auth.password === 'p@ss w0rd') return callback(null, { user: auth.username });
+        callback(new Error('Invalid username or password'));
+      },
+      onData(stream, _session, callback) {
+        stream.on('data', (c: Buffer) => received.push(c.toString('utf8')));
+        stream.on('end', () => callback());
+      },
+    });
+    authSmtp.listen(0, '127.0.0.1');
+    await once(authSmtp.server, 'listening');
+    onTestFinished(() => new Promise<void>((resolve) => authSmtp.close(() => resolve())));
+    const port = (authSmtp.server.address() as AddressInfo).port;
+    const url = `smtp://mailer:${encodeURIComponent('p@ss w0rd')}@127.0.0.1:${port}`;
+    const { call } = await setup({ events: { retry: FAST_RETRY, smtp: { url, from: 'ferry@example.com' } } });
+    const rule = await call('POST', '/event-rules', {
+      name: 'mail',
+      events: ['ban.created'],
+      actions: [{ kind: 'email', to: ['sec@example.com'] }],
+    });
+    const test = await call('POST', `/event-rules/${rule.body.id}/test`, {});
+    expect(test.body.deliveries[0]).toMatchObject({ status: 'delivered' });
+    expect(logins).toEqual(['mailer:p@ss w0rd']);
+    expect(received.join('')).toContain('ban.created');
+  });
+
   it('records an unreachable SMTP server as a failed attempt with the reason', async () => {
     const { call } = await setup({ events: { retry: FAST_RETRY, smtp: { url: 'smtp://127.0.0.1:9', from: 'ferry@example.com' } } });
     const rule = await call('POST', '/event-rules', {
@@ -521,6 +556,44 @@ describe('command actions', () => {
     expect(bad).toMatchObject({ lastCode: 3, lastError: 'Exited with code 3' });
     expect((bad as unknown as { output: string }).output).toContain('bad thing');
   });
+  it('kills a program that runs too long, with what it started, and keeps only the end of a long output', async () => {
+    const slow = path.join(dir, 'slow.sh');
+    const childPidFile = path.join(dir, 'slow.child');
+    await writeFile(slow, `#!/bin/sh\nsleep 30 &\necho $! > "${childPidFile}"\nwait\n`);
+    await chmod(slow, 0o755);
+    const chatty = path.join(dir, 'chatty.sh');
+    await writeFile(chatty, '#!/bin/sh\ni=0\nwhile [ $i -lt 400 ]; do echo "line $i of the output"; i=$((i+1)); done\n');
+    await chmod(chatty, 0o755);
+    const { call } = await setup({ events: { retry: FAST_RETRY, commands: [slow, chatty] } });
+    const rule = await call('POST', '/event-rules', {
+      name: 'programs',
+      events: ['folder.created'],
+      actions: [
+        { kind: 'command', command: slow, timeoutMs: 500 },
+        { kind: 'command', command: chatty, outputLimitBytes: 256 },
+      ],
+    });
+    expect(rule.status, JSON.stringify(rule.body)).toBe(201);
+    const started = Date.now();
+    const test = await call('POST', `/event-rules/${rule.body.id}/test`, {});
+    expect(Date.now() - started).toBeLessThan(10_000);
+    const [killed, long] = test.body.deliveries as { lastError: string; output: string; status: string; lastCode: number }[];
+    expect(killed).toMatchObject({ status: 'pending', lastError: 'Killed after 500 ms (timeout)' });
+    const child = Number(await readFile(childPidFile, 'utf8'));
+    await until('the program’s child to be gone', () => {
+      try {
+        process.kill(child, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    });
+    expect(long).toMatchObject({ status: 'delivered', lastCode: 0 });
+    expect(Buffer.byteLength(long!.output)).toBeLessThanOrEqual(256 + 3);
+    expect(long!.output.startsWith('…')).toBe(true);
+    expect(long!.output.endsWith('line 399 of the output\n')).toBe(true);
+  });
+
   it('runs a command only while FERRY_EVENT_COMMANDS still allows it', async () => {
     const script = path.join(dir, 'was-allowed.sh');
     const ran = path.join(dir, 'was-allowed.ran');
