@@ -9,7 +9,7 @@ import { closeDb, createEventStore, openDb } from '@ferry/db';
 import { EventDispatcher } from './dispatcher.js';
 import { Mailer } from './email.js';
 import type { RuleDefinition } from './matching.js';
-import type { FromWorker, ToWorker, WorkerSettings } from './worker-client.js';
+import type { AttemptReport, FromWorker, ToWorker, WorkerSettings } from './worker-client.js';
 
 const port = parentPort;
 if (!port) throw new Error('delivery-worker.js runs in a worker thread');
@@ -21,6 +21,13 @@ const loadRules = () => void (rules = new Map(store.rulesWithSecrets().map((r) =
 loadRules();
 const mailer = new Mailer(settings.smtp);
 const post = (message: FromWorker) => port.postMessage(message);
+/** Attempts are reported in one message per turn of the event loop, not one each. */
+let reports: AttemptReport[] = [];
+const sendReports = () => {
+  const list = reports;
+  reports = [];
+  post({ type: 'attempts', list });
+};
 const dispatcher = new EventDispatcher({
   store,
   rule: (id) => rules.get(id),
@@ -28,17 +35,10 @@ const dispatcher = new EventDispatcher({
   userAgent: settings.userAgent,
   retry: settings.retry,
   commands: settings.commands,
-  onAttempt: (kind, outcome, d, attempt) =>
-    post({
-      type: 'attempt',
-      kind,
-      outcome,
-      deliveryId: d.id,
-      eventId: d.event.id,
-      ruleName: d.ruleName,
-      target: d.target,
-      error: attempt.error,
-    }),
+  onAttempt: (kind, outcome, d, attempt) => {
+    if (reports.length === 0) setImmediate(sendReports);
+    reports.push({ kind, outcome, deliveryId: d.id, eventId: d.event.id, ruleName: d.ruleName, target: d.target, error: attempt.error });
+  },
   onError: (error) => post({ type: 'error', message: error instanceof Error ? (error.stack ?? error.message) : String(error) }),
 });
 

@@ -25,23 +25,26 @@ export type ToWorker =
   | { type: 'attempted'; requestId: number; ids: readonly number[]; timeoutMs: number }
   | { type: 'close' };
 
+/** One attempt, as the main thread counts and logs it. */
+export interface AttemptReport {
+  kind: string;
+  outcome: AttemptOutcome;
+  deliveryId: number;
+  eventId: string;
+  ruleName: string;
+  target: string;
+  error: string | null;
+}
+
 export type FromWorker =
-  | {
-      type: 'attempt';
-      kind: string;
-      outcome: AttemptOutcome;
-      deliveryId: number;
-      eventId: string;
-      ruleName: string;
-      target: string;
-      error: string | null;
-    }
+  /** The attempts of one turn of the worker's event loop, in one message. */
+  | { type: 'attempts'; list: AttemptReport[] }
   | { type: 'attempted'; requestId: number }
   | { type: 'error'; message: string }
   | { type: 'closed' };
 
 export interface DeliveryWorkerOptions extends WorkerSettings {
-  onAttempt?: (attempt: Extract<FromWorker, { type: 'attempt' }>) => void;
+  onAttempt?: (attempt: AttemptReport) => void;
   onError?: (message: string) => void;
 }
 
@@ -71,7 +74,7 @@ export class DeliveryWorker {
     const worker = new Worker(workerScript(), { workerData: settings satisfies WorkerSettings });
     worker.unref();
     worker.on('message', (m: FromWorker) => {
-      if (m.type === 'attempt') this.opts.onAttempt?.(m);
+      if (m.type === 'attempts') for (const a of m.list) this.opts.onAttempt?.(a);
       else if (m.type === 'error') this.opts.onError?.(m.message);
       else if (m.type === 'attempted') {
         this.#waiting.get(m.requestId)?.();
