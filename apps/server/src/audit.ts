@@ -1,8 +1,8 @@
 /** Every admin write leaves an audit entry: who, what, on what, when and from where. */
-import type { createAuditStore } from '@ferry/db';
+import type { AuditStore } from '@ferry/db';
 import type { FastifyRequest } from 'fastify';
 
-export type AuditStore = ReturnType<typeof createAuditStore>;
+export type { AuditStore };
 
 export interface AuditFacts {
   /** e.g. user.create, settings.update (see contract AuditEntry). */

@@ -20,7 +20,20 @@ import {
   createTranscriptStore,
   createUserStore,
   schemaVersion,
+  type AdminStore,
+  type AuditStore,
+  type AuthTokenStore,
+  type BanStore,
   type Db,
+  type EventStore,
+  type FindingStore,
+  type FolderStore,
+  type GroupStore,
+  type ProbeStore,
+  type SessionRecorder,
+  type SessionStore,
+  type TranscriptStore,
+  type UserStore,
 } from '@ferry/db';
 import { createFtpServer, DEFAULT_DISK_RESERVE_BYTES, type FtpServer, type FtpServerOptions } from '@ferry/ftp-core';
 import { ClientHistory, createSessionDoctor, type DiagnosisSettings } from '@ferry/ftp-core/diagnosis';
@@ -42,18 +55,18 @@ import { startProbeSweep } from './probes/sweep.js';
 import { RuntimeSettings } from './settings.js';
 
 export interface Stores {
-  users: ReturnType<typeof createUserStore>;
-  groups: ReturnType<typeof createGroupStore>;
-  folders: ReturnType<typeof createFolderStore>;
-  admins: ReturnType<typeof createAdminStore>;
-  tokens: ReturnType<typeof createAuthTokenStore>;
-  sessions: ReturnType<typeof createSessionStore>;
-  transcripts: ReturnType<typeof createTranscriptStore>;
-  findings: ReturnType<typeof createFindingStore>;
-  bans: ReturnType<typeof createBanStore>;
-  audit: ReturnType<typeof createAuditStore>;
-  probes: ReturnType<typeof createProbeStore>;
-  events: ReturnType<typeof createEventStore>;
+  users: UserStore;
+  groups: GroupStore;
+  folders: FolderStore;
+  admins: AdminStore;
+  tokens: AuthTokenStore;
+  sessions: SessionStore;
+  transcripts: TranscriptStore;
+  findings: FindingStore;
+  bans: BanStore;
+  audit: AuditStore;
+  probes: ProbeStore;
+  events: EventStore;
 }
 
 /** Event actions: rules, the outbox, the delivery worker and what actions may use. */
@@ -96,7 +109,7 @@ export interface Services {
   authenticator: AccountAuthenticator;
   guard: BanGuard;
   settings: RuntimeSettings;
-  recorder: ReturnType<typeof createSessionRecorder>;
+  recorder: SessionRecorder;
   hub: LiveHub;
   metrics: Metrics;
   events: EventServices;

@@ -6,11 +6,10 @@
  * is banned, for twice as long on every repeat offence (capped). Allow-listed networks are never banned.
  * Bans live in SQLite, so they survive restarts.
  */
-import type { createBanStore } from '@ferry/db';
+import type { BanStore } from '@ferry/db';
 import type { AccessGuard, LoginFailure } from '@ferry/ftp-core';
 import { createCidrMatcher, normalizeAddress } from '../net/address.js';
 
-type BanStore = ReturnType<typeof createBanStore>;
 type BanRecord = ReturnType<BanStore['ban']>;
 
 export interface AccessGuardOptions {

@@ -5,14 +5,14 @@
  * reason `interrupted`, the outcome `problems`, and as end time its last recorded activity (its last
  * transcript line or transfer), since the real moment of the crash is unknown.
  */
-import type { createSessionRecorder, createSessionStore, createTranscriptStore } from '@ferry/db';
+import type { SessionRecorder, SessionStore, TranscriptStore } from '@ferry/db';
 
 export const INTERRUPTED_REASON = 'interrupted';
 
 export interface InterruptedSessionsDeps {
-  sessions: Pick<ReturnType<typeof createSessionStore>, 'unfinished'>;
-  transcripts: Pick<ReturnType<typeof createTranscriptStore>, 'lastLineAt' | 'transfers'>;
-  recorder: Pick<ReturnType<typeof createSessionRecorder>, 'sessionClosed' | 'flush'>;
+  sessions: Pick<SessionStore, 'unfinished'>;
+  transcripts: Pick<TranscriptStore, 'lastLineAt' | 'transfers'>;
+  recorder: Pick<SessionRecorder, 'sessionClosed' | 'flush'>;
 }
 
 const PAGE = 500;

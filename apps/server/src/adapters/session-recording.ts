@@ -11,18 +11,16 @@
  * idle-timeout, login-timeout events), so a silent client still produces the line that settles the rule.
  */
 import type { Finding, SessionOutcome } from '@ferry/contract';
-import type { createFindingStore, createSessionRecorder } from '@ferry/db';
+import type { FindingStore, SessionRecorder } from '@ferry/db';
 import type { FtpServer, FtpServerEvents, SessionEvent, SessionInfo } from '@ferry/ftp-core';
 import type { SessionDoctor } from '@ferry/ftp-core/diagnosis';
 
-type Recorder = ReturnType<typeof createSessionRecorder>;
-type FindingStore = ReturnType<typeof createFindingStore>;
 
 /** Makes the doctor for a session that just opened. */
 export type DoctorFactory = (session: SessionInfo) => SessionDoctor;
 
 export interface SessionRecordingOptions {
-  recorder: Recorder;
+  recorder: SessionRecorder;
   findings?: FindingStore;
   /** The transcript doctor; without it, outcomes come from the engine's problem events alone. */
   doctor?: DoctorFactory;
@@ -30,7 +28,6 @@ export interface SessionRecordingOptions {
   onFindings?: (sessionId: string, findings: Finding[]) => void;
   /** Called with findings that changed after they appeared (the live hub publishes them again). */
   onRevised?: (sessionId: string, findings: Finding[]) => void;
-  onLogin?: (ok: boolean) => void;
   /** A session ended, with the outcome decided here (after its last findings). */
   onClosed?: (session: FtpServerEvents['session:close'][0], outcome: SessionOutcome) => void;
   /** Findings of a running session are stored at most this often; default 1000 ms. */
@@ -168,11 +165,9 @@ export function recordSessions(server: FtpServer, opts: SessionRecordingOptions)
     if (!event) return;
     if (event.type === 'login') {
       t.loggedIn = true;
-      opts.onLogin?.(true);
       recorder.login({ at: line.at, sessionId: line.sessionId, username: event.username, address: t.address, ok: true, reason: null });
     } else if (event.type === 'login-failed') {
       t.loginFailed = true;
-      opts.onLogin?.(false);
       recorder.login({
         at: line.at,
         sessionId: line.sessionId,

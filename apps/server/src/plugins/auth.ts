@@ -13,11 +13,11 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { roleAtLeast, type AdminRole } from '@ferry/contract';
-import type { createAuthTokenStore } from '@ferry/db';
+import type { AuthTokenStore } from '@ferry/db';
 import type { FastifyReply, FastifyRequest, onRequestHookHandler, RouteOptions } from 'fastify';
 import { Errors } from '../errors.js';
 
-export type AuthTokenStore = ReturnType<typeof createAuthTokenStore>;
+export type { AuthTokenStore };
 
 export const SESSION_COOKIE = 'ferry_session';
 
