@@ -15,7 +15,6 @@ import type { FindingStore, SessionRecorder } from '@ferry/db';
 import type { FtpServer, FtpServerEvents, SessionEvent, SessionInfo } from '@ferry/ftp-core';
 import type { SessionDoctor } from '@ferry/ftp-core/diagnosis';
 
-
 /** Makes the doctor for a session that just opened. */
 export type DoctorFactory = (session: SessionInfo) => SessionDoctor;
 
