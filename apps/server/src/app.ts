@@ -18,6 +18,7 @@ import websocket from '@fastify/websocket';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { errorHandler, notFoundHandler } from './http-errors.js';
 import { authHook, declareRoles } from './plugins/auth.js';
+import { RequestLog } from './plugins/request-log.js';
 import { adminsRoutes } from './routes/admins.js';
 import { authRoutes, loginRoutes } from './routes/auth.js';
 import { connectivityRoutes } from './routes/connectivity.js';
@@ -51,6 +52,8 @@ export interface AppOptions {
   webRoot?: string | null;
   /** A pino logger (start.ts); omitted = no logging (tests). */
   logger?: FastifyBaseLogger;
+  /** Log requests to /healthz and /metrics too (FERRY_LOG_HEALTH_REQUESTS); default false. */
+  logHealthRequests?: boolean;
   trustProxy?: boolean;
   /** How often an open live stream's sign-in is checked again; default 10 s. */
   liveRecheckMs?: number;
@@ -69,6 +72,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const { services } = opts;
   const app = Fastify({
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
+    logController: new RequestLog(opts.logHealthRequests ?? false),
     trustProxy: opts.trustProxy ?? false,
     http: HTTP_TIMEOUTS,
     requestTimeout: 30_000, // Node enforces headersTimeout only when a request timeout is set too

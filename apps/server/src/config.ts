@@ -92,6 +92,18 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
   },
   { name: 'FERRY_TLS_KEY', default: '(unset)', description: 'PEM private key for FERRY_TLS_CERT (both or neither).' },
   { name: 'FERRY_LOG_LEVEL', default: 'info', description: 'fatal, error, warn, info, debug, trace or silent.' },
+  {
+    name: 'FERRY_LOG_FORMAT',
+    default: 'auto',
+    description:
+      '`json` (one JSON object a line: ISO-8601 `time`, level name, `event` on FTP activity), `pretty` (readable lines), or `auto`: pretty when stdout is a terminal, else JSON.',
+  },
+  {
+    name: 'FERRY_LOG_HEALTH_REQUESTS',
+    default: 'false',
+    description:
+      '`true` = also log requests to /healthz and /metrics (left out by default: health checks and scrapers would fill the log).',
+  },
   { name: 'FERRY_BAN_ALLOWLIST', default: '(unset)', description: 'Comma-separated networks never banned, e.g. `10.0.0.0/8,192.168.1.5`.' },
   { name: 'FERRY_BAN_THRESHOLD', default: '10', description: 'Failed FTP logins from one address that trigger a ban…' },
   { name: 'FERRY_BAN_WINDOW_SECONDS', default: '300', description: '…within this many seconds.' },
@@ -144,6 +156,8 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
 export interface Config {
   dataDir: string;
@@ -159,6 +173,9 @@ export interface Config {
   firstFtpUser: string | null;
   tls: { certFile: string; keyFile: string } | null;
   logLevel: LogLevel;
+  logFormat: LogFormat;
+  /** Log requests to /healthz and /metrics too. */
+  logHealthRequests: boolean;
   bans: { allowlist: string[]; threshold: number; windowMs: number; baseDurationMs: number; maxDurationMs: number };
   shutdownGraceMs: number;
   events: {
@@ -272,6 +289,13 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Readonl
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel))
     problems.push(`FERRY_LOG_LEVEL: "${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
 
+  const logFormat = (get('FERRY_LOG_FORMAT') ?? 'auto').toLowerCase();
+  if (!(LOG_FORMATS as readonly string[]).includes(logFormat))
+    problems.push(`FERRY_LOG_FORMAT: "${logFormat}" is not one of ${LOG_FORMATS.join(', ')}`);
+  const logHealthRequests = (get('FERRY_LOG_HEALTH_REQUESTS') ?? 'false').toLowerCase();
+  if (logHealthRequests !== 'true' && logHealthRequests !== 'false')
+    problems.push(`FERRY_LOG_HEALTH_REQUESTS: "${logHealthRequests}" must be true or false`);
+
   const allowlist = (get('FERRY_BAN_ALLOWLIST') ?? '')
     .split(',')
     .map((s) => s.trim())
@@ -320,6 +344,8 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Readonl
     firstFtpUser: firstFtpUser === 'none' ? null : firstFtpUser,
     tls: certFile && keyFile ? { certFile: path.resolve(cwd, certFile), keyFile: path.resolve(cwd, keyFile) } : null,
     logLevel: logLevel as LogLevel,
+    logFormat: logFormat as LogFormat,
+    logHealthRequests: logHealthRequests === 'true',
     bans: {
       allowlist,
       threshold: int('FERRY_BAN_THRESHOLD', 10, 1, 100_000),

@@ -1,8 +1,14 @@
 /**
- * The process logger: pino JSON lines with secrets removed. Passwords and tokens are censored by key
- * (`redact`), and request URLs lose their `token=` query value (the WebSocket may authenticate that way).
+ * The process logger: pino with secrets removed. Passwords and tokens are censored by key (`redact`), and
+ * request URLs lose their `token=` query value (the WebSocket may authenticate that way).
+ *
+ * Two formats (FERRY_LOG_FORMAT): `json`, one JSON object a line with an ISO-8601 UTC `time` and the level's
+ * name, for log shippers, fail2ban and `docker logs`; `pretty`, coloured lines for a person at a terminal.
+ * `auto` (the default) picks pretty when stdout is a terminal.
  */
 import { pino, type DestinationStream, type Logger } from 'pino';
+import { build as prettyStream } from 'pino-pretty';
+import type { LogFormat } from './config.js';
 
 export const REDACTED_PATHS = [
   'req.headers.authorization',
@@ -32,13 +38,40 @@ export function serializeRequest(req: RequestLike) {
   return { method: req.method, url: redactUrl(req.url ?? ''), host: req.host, remoteAddress: req.ip, remotePort: req.socket?.remotePort };
 }
 
-export function createLogger(level: string, destination?: DestinationStream): Logger {
+export interface LoggerOptions {
+  level: string;
+  /** Default `json` when a destination is given (tests), else `auto`. */
+  format?: LogFormat;
+  /** Default: stdout. */
+  destination?: DestinationStream;
+  /** Whether stdout is a terminal (for `auto`); default process.stdout.isTTY. */
+  isTerminal?: boolean;
+}
+
+export function createLogger(opts: LoggerOptions): Logger {
+  const format = opts.format ?? (opts.destination ? 'json' : 'auto');
+  const pretty = format === 'pretty' || (format === 'auto' && (opts.isTerminal ?? process.stdout.isTTY === true));
+  const common = {
+    level: opts.level,
+    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    serializers: { req: serializeRequest, err: pino.stdSerializers.err },
+  };
+  if (pretty) {
+    const stream = prettyStream({
+      colorize: opts.destination ? false : process.stdout.isTTY === true,
+      translateTime: 'SYS:yyyy-mm-dd HH:MM:ss.l',
+      ignore: 'pid,hostname,event',
+      sync: true,
+      ...(opts.destination ? { destination: opts.destination as NodeJS.WritableStream } : {}),
+    });
+    return pino(common, stream);
+  }
   return pino(
     {
-      level,
-      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-      serializers: { req: serializeRequest, err: pino.stdSerializers.err },
+      ...common,
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
     },
-    destination,
+    opts.destination,
   );
 }

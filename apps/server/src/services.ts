@@ -37,6 +37,7 @@ import {
 } from '@ferry/db';
 import { createFtpServer, DEFAULT_DISK_RESERVE_BYTES, type FtpServer, type FtpServerOptions } from '@ferry/ftp-core';
 import { ClientHistory, createSessionDoctor, type DiagnosisSettings } from '@ferry/ftp-core/diagnosis';
+import { ACTIVITY_EVENTS } from './adapters/activity-log.js';
 import { createAccessGuard, type BanGuard } from './adapters/access-guard.js';
 import { createDbAuthenticator, type AccountAuthenticator } from './adapters/db-authenticator.js';
 import { PROBE_REPLIES, withProbeLogins } from './adapters/probe-authenticator.js';
@@ -201,8 +202,14 @@ export function createServices(opts: ServicesOptions): Services {
         });
       }
       opts.logger?.warn(
-        { address: ban.address, expiresAt: ban.expiresAt, offences: ban.offences, sessionsClosed: closed },
-        'Address banned after failed FTP logins',
+        {
+          event: ACTIVITY_EVENTS.ban,
+          clientAddress: ban.address,
+          expiresAt: new Date(ban.expiresAt).toISOString(),
+          offences: ban.offences,
+          sessionsClosed: closed,
+        },
+        `FTP client address banned after failed logins: ${ban.address} until ${new Date(ban.expiresAt).toISOString()}`,
       );
     },
   });

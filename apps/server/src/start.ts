@@ -9,6 +9,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { closeDb, createAdminStore, createUserStore, MigrationError, openDb, pruneHistory, schemaVersion, type Db } from '@ferry/db';
 import type { Logger } from 'pino';
+import { logFtpActivity } from './adapters/activity-log.js';
 import { closeInterruptedSessions } from './adapters/interrupted-sessions.js';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
@@ -32,7 +33,7 @@ export async function start(version: string): Promise<void> {
     process.exitCode = 1;
     return;
   }
-  const log = createLogger(config.logLevel);
+  const log = createLogger({ level: config.logLevel, format: config.logFormat });
   /** For the few lines an operator must see whatever the log level. */
   const notice = log.child({}, { level: 'info' });
   process.on('uncaughtException', (err) => {
@@ -80,6 +81,7 @@ export async function start(version: string): Promise<void> {
     logger: log.child({ component: 'ftp' }),
     events: config.events,
   });
+  const stopActivityLog = logFtpActivity(services.ftp, log.child({ component: 'ftp' }));
   services.ftp.on('error', ({ sessionId, error }) => log.error({ sessionId, err: error }, 'FTP session error'));
   const interrupted = closeInterruptedSessions({
     sessions: services.stores.sessions,
@@ -94,6 +96,7 @@ export async function start(version: string): Promise<void> {
     loginRateLimit: { max: config.admin.loginRateLimitPerMinute, timeWindowMs: 60_000 },
     logger: log.child({ component: 'http' }),
     trustProxy: config.http.trustProxy,
+    logHealthRequests: config.logHealthRequests,
   });
 
   const bound = await services.ftp.listen({ host: config.ftp.host, port: config.ftp.port, implicitTlsPort: config.ftp.ftpsPort });
@@ -153,6 +156,7 @@ export async function start(version: string): Promise<void> {
     hardStop.unref();
     clearInterval(pruneTimer);
     await Promise.all([services.ftp.close({ graceMs: config.shutdownGraceMs }), closeAdminSite(app)]);
+    stopActivityLog();
     await services.dispose();
     tls.close();
     closeDb(db);

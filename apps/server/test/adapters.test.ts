@@ -19,7 +19,7 @@ describe('logging', () => {
   it('never writes passwords or tokens, including a WebSocket ?token=', async () => {
     const lines: string[] = [];
     const sink = new Writable({ write: (chunk, _e, done) => (lines.push(String(chunk)), done()) });
-    const h = await startHarness({ app: { logger: createLogger('trace', sink) } });
+    const h = await startHarness({ app: { logger: createLogger({ level: 'trace', destination: sink }) } });
     const login = await h.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: ADMIN });
     const { token } = login.json<{ token: string }>();
     await h.app.inject({ method: 'GET', url: '/api/v1/users', headers: { authorization: `Bearer ${token}` } });
@@ -35,6 +35,59 @@ describe('logging', () => {
     expect(log).toContain('/api/v1/events?token=[redacted]');
     expect(log).toContain('"url":"/api/v1/users"');
     for (const secret of [token, ADMIN.password, 'user-secret-pw']) expect(log).not.toContain(secret);
+  });
+
+  it('writes JSON lines with ISO-8601 times and level names, one line per request, none for /healthz and /metrics', async () => {
+    const lines: string[] = [];
+    const sink = new Writable({ write: (chunk, _e, done) => (lines.push(...String(chunk).split('\n').filter(Boolean)), done()) });
+    const h = await startHarness({ app: { logger: createLogger({ level: 'debug', destination: sink }) } });
+    for (const url of ['/healthz', '/metrics', '/healthz?x=1', '/api/v1/server']) await h.app.inject({ method: 'GET', url });
+    const parsed = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    for (const line of parsed) {
+      expect(line.time).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+      expect(typeof line.level).toBe('string');
+    }
+    const requests = parsed.filter((l) => l.event === 'http.request');
+    expect(requests.map((l) => [l.level, l.method, l.url, l.statusCode])).toEqual([['info', 'GET', '/api/v1/server', 401]]);
+    expect(requests[0]?.durationMs).toEqual(expect.any(Number));
+  });
+
+  it('logs /healthz and /metrics requests when asked to', async () => {
+    const lines: string[] = [];
+    const sink = new Writable({ write: (chunk, _e, done) => (lines.push(...String(chunk).split('\n').filter(Boolean)), done()) });
+    const h = await startHarness({ app: { logger: createLogger({ level: 'info', destination: sink }), logHealthRequests: true } });
+    await h.app.inject({ method: 'GET', url: '/healthz' });
+    await h.app.inject({ method: 'GET', url: '/metrics' });
+    const urls = lines
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l.event === 'http.request')
+      .map((l) => l.url);
+    expect(urls).toEqual(['/healthz', '/metrics']);
+  });
+
+  it('writes readable lines in the pretty format', () => {
+    const lines: string[] = [];
+    const sink = new Writable({ write: (chunk, _e, done) => (lines.push(String(chunk)), done()) });
+    const log = createLogger({ level: 'info', format: 'pretty', destination: sink });
+    log.info({ event: 'ftp.login', user: 'alice', password: 'not-shown' }, 'FTP login: alice from 192.0.2.1');
+    const text = lines.join('');
+    expect(text).toMatch(/^\[\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3}\] INFO: FTP login: alice from 192\.0\.2\.1/);
+    expect(text).toContain('user: "alice"');
+    expect(text).not.toContain('not-shown');
+    expect(() => JSON.parse(text)).toThrow();
+  });
+
+  it('picks pretty for a terminal and JSON otherwise, unless told', () => {
+    const capture = (format: 'auto' | 'json' | 'pretty', isTerminal: boolean) => {
+      const lines: string[] = [];
+      const sink = new Writable({ write: (chunk, _e, done) => (lines.push(String(chunk)), done()) });
+      createLogger({ level: 'info', format, destination: sink, isTerminal }).info('hello');
+      return lines.join('').startsWith('{') ? 'json' : 'pretty';
+    };
+    expect(capture('auto', true)).toBe('pretty');
+    expect(capture('auto', false)).toBe('json');
+    expect(capture('json', true)).toBe('json');
+    expect(capture('pretty', false)).toBe('pretty');
   });
 
   it('redacts secrets in URLs', () => {
