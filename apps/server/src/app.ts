@@ -20,6 +20,7 @@ import { errorHandler, notFoundHandler } from './http-errors.js';
 import { authHook, declareRoles } from './plugins/auth.js';
 import { RequestLog } from './plugins/request-log.js';
 import { adminsRoutes } from './routes/admins.js';
+import { API_TAGS, documentOperation, prepareRouteSchemas, refResolver, registerApiSchemas } from './routes/openapi.js';
 import { authRoutes, loginRoutes } from './routes/auth.js';
 import { connectivityRoutes } from './routes/connectivity.js';
 import { defencesRoutes } from './routes/defences.js';
@@ -79,12 +80,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     keepAliveTimeout: 10_000,
     ajv: { customOptions: { removeAdditional: false, useDefaults: true, coerceTypes: 'array', allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
-  // Request bodies and query strings are strict: a field or parameter the API does not know, at any depth, is a
-  // 400 naming it, never silently dropped (or stored in the audit log): `?usr=alice` must not list everyone.
-  app.addHook('onRoute', (route) => {
-    if (route.schema?.body) forbidUnknownFields(route.schema.body);
-    if (route.schema?.querystring) forbidUnknownFields(route.schema.querystring);
-  });
+  // The contract's named schemas, registered once; routes refer to them, and their bodies and query strings refuse
+  // unknown fields (a 400 naming the field). See routes/openapi.ts.
+  app.addHook('onRoute', prepareRouteSchemas());
+  registerApiSchemas(app);
 
   limitConnections(app.server, opts.connectionLimits ?? DEFAULT_CONNECTION_LIMITS, !(opts.trustProxy ?? false));
   app.decorateRequest('admin', null);
@@ -130,7 +129,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         title: 'Ferry admin API',
         version: services.info.version,
         description: 'Manage FTP accounts, sessions, transcripts and settings.',
+        license: { name: 'Apache-2.0', url: 'https://www.apache.org/licenses/LICENSE-2.0' },
       },
+      // Relative: the document is served by the Ferry it describes.
+      servers: [{ url: '/', description: 'This Ferry server' }],
       components: {
         securitySchemes: {
           bearer: { type: 'http', scheme: 'bearer', description: 'A login token or an API token' },
@@ -138,7 +140,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         },
       },
       security: [{ bearer: [] }, { cookie: [] }],
+      tags: API_TAGS,
     },
+    refResolver,
+    transform: documentOperation,
   });
   await app.register(swaggerUi, { routePrefix: '/api/docs', staticCSP: false });
   app.get(`${API_PREFIX}/openapi.json`, { schema: { hide: true } }, async () => app.swagger());
@@ -188,22 +193,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     await app.register(fastifyStatic, { root: webRoot, wildcard: false, index: ['index.html'] });
   }
   return app as unknown as FastifyInstance;
-}
-
-/** Sets `additionalProperties: false` on every object schema in `schema` that does not say otherwise. */
-function forbidUnknownFields(schema: unknown): void {
-  if (schema === null || typeof schema !== 'object') return;
-  const node = schema as Record<string, unknown>;
-  if (node.type === 'object' && node.properties !== undefined && node.additionalProperties === undefined) node.additionalProperties = false;
-  for (const key of ['properties', 'patternProperties'] as const) {
-    const children = node[key];
-    if (children && typeof children === 'object') for (const child of Object.values(children)) forbidUnknownFields(child);
-  }
-  for (const key of ['items', 'additionalItems', 'not', 'then', 'else', 'if'] as const) forbidUnknownFields(node[key]);
-  for (const key of ['anyOf', 'oneOf', 'allOf', 'prefixItems'] as const) {
-    const list = node[key];
-    if (Array.isArray(list)) for (const child of list) forbidUnknownFields(child);
-  }
 }
 
 /**

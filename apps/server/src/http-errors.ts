@@ -4,6 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import type { ErrorBody } from '@ferry/contract';
 import { InvalidCursorError } from '@ferry/db';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from './errors.js';
@@ -23,11 +24,8 @@ export function fieldOf(issue: ValidationIssue | undefined): string | undefined 
   return name || undefined;
 }
 
-function send(
-  reply: FastifyReply,
-  status: number,
-  body: { code: string; message: string; field?: string; remainingAttempts?: number; lockedUntil?: number },
-) {
+/** The one place an error body is written: its shape is the contract's ErrorBody, which the OpenAPI document publishes. */
+function send(reply: FastifyReply, status: number, body: ErrorBody['error']) {
   return reply.code(status).type('application/json; charset=utf-8').send({ error: body });
 }
 

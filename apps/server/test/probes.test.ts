@@ -162,7 +162,11 @@ describe('probe links API', () => {
     expect(Object.keys(spec.paths['/api/v1/probes'])).toEqual(['post', 'get']);
     expect(Object.keys(spec.paths['/api/v1/probes/{id}'])).toEqual(['get', 'delete']);
     expect(spec.paths['/api/v1/probes'].post.tags).toEqual(['probes']);
-    expect(spec.paths['/api/v1/probes'].post.requestBody.content['application/json'].schema.additionalProperties).toBe(false);
+    // The body is the named component, which refuses unknown fields.
+    expect(spec.paths['/api/v1/probes'].post.requestBody.content['application/json'].schema).toEqual({
+      $ref: '#/components/schemas/CreateProbeBody',
+    });
+    expect(spec.components.schemas.CreateProbeBody.additionalProperties).toBe(false);
   });
 
   it('keeps FTP account names apart from live probe links (409)', async () => {

@@ -202,22 +202,28 @@ export const EVENT_CATALOGUE: { readonly [T in EventType]: EventTypeInfo } = {
 };
 
 /** The JSON a webhook receives, a command reads on stdin and an e-mail describes. */
-export const Event = Type.Object({
-  id: Type.String({ description: 'Stable across retries and restarts: receivers deduplicate on it (also sent as Idempotency-Key)' }),
-  type: Type.Enum(EVENT_TYPES),
-  occurredAt: Timestamp,
-  test: Type.Boolean({ description: 'Sent with "send a test event", with example data' }),
-  data: Type.Record(Type.String(), Type.Unknown(), { description: 'See GET /event-types for each type’s fields' }),
-});
+export const Event = Type.Object(
+  {
+    id: Type.String({ description: 'Stable across retries and restarts: receivers deduplicate on it (also sent as Idempotency-Key)' }),
+    type: Type.Enum(EVENT_TYPES),
+    occurredAt: Timestamp,
+    test: Type.Boolean({ description: 'Sent with "send a test event", with example data' }),
+    data: Type.Record(Type.String(), Type.Unknown(), { description: 'See GET /event-types for each type’s fields' }),
+  },
+  { $id: 'Event' },
+);
 export type Event = Static<typeof Event>;
 
-export const EventTypeDescription = Type.Object({
-  type: Type.Enum(EVENT_TYPES),
-  description: Type.String(),
-  filters: Type.Array(Type.Enum(EVENT_FILTERS), { description: 'The rule filters that apply to this event' }),
-  payload: Type.Unknown({ description: 'JSON Schema of the event’s data' }),
-  example: Event,
-});
+export const EventTypeDescription = Type.Object(
+  {
+    type: Type.Enum(EVENT_TYPES),
+    description: Type.String(),
+    filters: Type.Array(Type.Enum(EVENT_FILTERS), { description: 'The rule filters that apply to this event' }),
+    payload: Type.Unknown({ description: 'JSON Schema of the event’s data' }),
+    example: Event,
+  },
+  { $id: 'EventTypeDescription' },
+);
 export type EventTypeDescription = Static<typeof EventTypeDescription>;
 
 // ---------- rules ----------
@@ -247,6 +253,7 @@ export const EventFilters = Type.Object(
     minBytes: Nullable(Type.Integer({ minimum: 0, description: 'Transfers of at least this many bytes' })),
   },
   {
+    $id: 'EventFilters',
     description:
       'All set filters must match. A filter applies only to the events that carry its field (GET /event-types lists them); ' +
       'a rule is refused when one of its filters applies to none of its events.',
@@ -263,47 +270,56 @@ const ActionId = Type.String({
 });
 const TimeoutMs = (def: number) => Type.Integer({ minimum: 100, maximum: 120_000, description: `Milliseconds; default ${def}` });
 
-export const WebhookAction = Type.Object({
-  id: Type.Optional(ActionId),
-  kind: Type.Literal('webhook'),
-  url: Type.String({ minLength: 1, maxLength: 2048, description: 'http:// or https:// URL the event is POSTed to' }),
-  timeoutMs: Type.Optional(TimeoutMs(10_000)),
-});
-export const EmailAction = Type.Object({
-  id: Type.Optional(ActionId),
-  kind: Type.Literal('email'),
-  to: Type.Array(Type.String({ minLength: 3, maxLength: 254, pattern: '^[^\\s@<>,;]+@[^\\s@<>,;]+$' }), { minItems: 1, maxItems: 20 }),
-  subject: Type.Optional(
-    Type.String({ maxLength: 300, description: 'Template: {{type}}, {{occurredAt}}, {{data.user}}, … (default per event)' }),
-  ),
-  text: Type.Optional(Type.String({ maxLength: 20_000, description: 'Plain-text template (default: the event’s fields)' })),
-  html: Type.Optional(Type.String({ maxLength: 50_000, description: 'HTML template; every value is HTML-escaped' })),
-  digestMinutes: Type.Optional(
-    Nullable(Type.Integer({ minimum: 1, maximum: 1440, description: 'Collect the events into one e-mail every N minutes' })),
-  ),
-});
-export const CommandAction = Type.Object({
-  id: Type.Optional(ActionId),
-  kind: Type.Literal('command'),
-  command: Type.String({
-    minLength: 1,
-    maxLength: 4096,
-    description: 'Absolute path of a program allowed by FERRY_EVENT_COMMANDS; run without a shell',
-  }),
-  args: Type.Optional(Type.Array(Type.String({ maxLength: 4096 }), { maxItems: 50 })),
-  env: Type.Optional(
-    Type.Array(Type.String({ pattern: '^[A-Za-z][A-Za-z0-9]{0,40}$' }), {
-      maxItems: 30,
-      uniqueItems: true,
-      description: 'Data fields passed as FERRY_<FIELD> variables (e.g. path → FERRY_PATH); the whole event is on stdin',
+export const WebhookAction = Type.Object(
+  {
+    id: Type.Optional(ActionId),
+    kind: Type.Literal('webhook'),
+    url: Type.String({ minLength: 1, maxLength: 2048, description: 'http:// or https:// URL the event is POSTed to' }),
+    timeoutMs: Type.Optional(TimeoutMs(10_000)),
+  },
+  { $id: 'WebhookAction' },
+);
+export const EmailAction = Type.Object(
+  {
+    id: Type.Optional(ActionId),
+    kind: Type.Literal('email'),
+    to: Type.Array(Type.String({ minLength: 3, maxLength: 254, pattern: '^[^\\s@<>,;]+@[^\\s@<>,;]+$' }), { minItems: 1, maxItems: 20 }),
+    subject: Type.Optional(
+      Type.String({ maxLength: 300, description: 'Template: {{type}}, {{occurredAt}}, {{data.user}}, … (default per event)' }),
+    ),
+    text: Type.Optional(Type.String({ maxLength: 20_000, description: 'Plain-text template (default: the event’s fields)' })),
+    html: Type.Optional(Type.String({ maxLength: 50_000, description: 'HTML template; every value is HTML-escaped' })),
+    digestMinutes: Type.Optional(
+      Nullable(Type.Integer({ minimum: 1, maximum: 1440, description: 'Collect the events into one e-mail every N minutes' })),
+    ),
+  },
+  { $id: 'EmailAction' },
+);
+export const CommandAction = Type.Object(
+  {
+    id: Type.Optional(ActionId),
+    kind: Type.Literal('command'),
+    command: Type.String({
+      minLength: 1,
+      maxLength: 4096,
+      description: 'Absolute path of a program allowed by FERRY_EVENT_COMMANDS; run without a shell',
     }),
-  ),
-  timeoutMs: Type.Optional(TimeoutMs(30_000)),
-  outputLimitBytes: Type.Optional(
-    Type.Integer({ minimum: 256, maximum: 1_048_576, description: 'How much of the output (its end) the log keeps; default 65536' }),
-  ),
-});
-export const EventAction = Type.Union([WebhookAction, EmailAction, CommandAction]);
+    args: Type.Optional(Type.Array(Type.String({ maxLength: 4096 }), { maxItems: 50 })),
+    env: Type.Optional(
+      Type.Array(Type.String({ pattern: '^[A-Za-z][A-Za-z0-9]{0,40}$' }), {
+        maxItems: 30,
+        uniqueItems: true,
+        description: 'Data fields passed as FERRY_<FIELD> variables (e.g. path → FERRY_PATH); the whole event is on stdin',
+      }),
+    ),
+    timeoutMs: Type.Optional(TimeoutMs(30_000)),
+    outputLimitBytes: Type.Optional(
+      Type.Integer({ minimum: 256, maximum: 1_048_576, description: 'How much of the output (its end) the log keeps; default 65536' }),
+    ),
+  },
+  { $id: 'CommandAction' },
+);
+export const EventAction = Type.Union([WebhookAction, EmailAction, CommandAction], { $id: 'EventAction' });
 export type EventAction = Static<typeof EventAction>;
 export type WebhookAction = Static<typeof WebhookAction>;
 export type EmailAction = Static<typeof EmailAction>;
@@ -319,23 +335,29 @@ const ruleFields = {
   actions: Type.Array(EventAction, { minItems: 1, maxItems: 10 }),
 };
 
-export const RuleCounters = Type.Object({
-  matched: Type.Integer({ minimum: 0, description: 'Events the rule picked' }),
-  delivered: Type.Integer({ minimum: 0, description: 'Deliveries that succeeded' }),
-  failed: Type.Integer({ minimum: 0, description: 'Deliveries given up (after retries) or cancelled' }),
-  pending: Type.Integer({ minimum: 0, description: 'Deliveries waiting or being retried' }),
-});
+export const RuleCounters = Type.Object(
+  {
+    matched: Type.Integer({ minimum: 0, description: 'Events the rule picked' }),
+    delivered: Type.Integer({ minimum: 0, description: 'Deliveries that succeeded' }),
+    failed: Type.Integer({ minimum: 0, description: 'Deliveries given up (after retries) or cancelled' }),
+    pending: Type.Integer({ minimum: 0, description: 'Deliveries waiting or being retried' }),
+  },
+  { $id: 'RuleCounters' },
+);
 
-export const EventRule = Type.Object({
-  id: Type.Integer(),
-  ...ruleFields,
-  /** Whether webhooks are signed (always true: a secret is made when none is given). */
-  secretSet: Type.Boolean(),
-  counters: RuleCounters,
-  lastMatchedAt: Nullable(Timestamp),
-  createdAt: Timestamp,
-  updatedAt: Timestamp,
-});
+export const EventRule = Type.Object(
+  {
+    id: Type.Integer(),
+    ...ruleFields,
+    /** Whether webhooks are signed (always true: a secret is made when none is given). */
+    secretSet: Type.Boolean(),
+    counters: RuleCounters,
+    lastMatchedAt: Nullable(Timestamp),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  },
+  { $id: 'EventRule' },
+);
 export type EventRule = Static<typeof EventRule>;
 
 const Secret = Type.String({
@@ -344,36 +366,45 @@ const Secret = Type.String({
   description: 'Webhook signing secret; shown only in the reply that sets it',
 });
 
-export const CreateEventRuleBody = Type.Object({
-  name: ruleFields.name,
-  enabled: Type.Optional(Type.Boolean({ default: true })),
-  events: ruleFields.events,
-  filters: Type.Optional(Type.Partial(EventFilters)),
-  actions: ruleFields.actions,
-  secret: Type.Optional(Secret),
-});
+export const CreateEventRuleBody = Type.Object(
+  {
+    name: ruleFields.name,
+    enabled: Type.Optional(Type.Boolean({ default: true })),
+    events: ruleFields.events,
+    filters: Type.Optional(Type.Partial(EventFilters)),
+    actions: ruleFields.actions,
+    secret: Type.Optional(Secret),
+  },
+  { $id: 'CreateEventRuleBody' },
+);
 export type CreateEventRuleBody = Static<typeof CreateEventRuleBody>;
 
-export const UpdateEventRuleBody = Type.Object({
-  name: Type.Optional(ruleFields.name),
-  enabled: Type.Optional(Type.Boolean()),
-  events: Type.Optional(ruleFields.events),
-  filters: Type.Optional(Type.Partial(EventFilters)),
-  actions: Type.Optional(ruleFields.actions),
-  secret: Type.Optional(Secret),
-  rotateSecret: Type.Optional(Type.Boolean({ description: 'Make a new signing secret (returned once)' })),
-});
+export const UpdateEventRuleBody = Type.Object(
+  {
+    name: Type.Optional(ruleFields.name),
+    enabled: Type.Optional(Type.Boolean()),
+    events: Type.Optional(ruleFields.events),
+    filters: Type.Optional(Type.Partial(EventFilters)),
+    actions: Type.Optional(ruleFields.actions),
+    secret: Type.Optional(Secret),
+    rotateSecret: Type.Optional(Type.Boolean({ description: 'Make a new signing secret (returned once)' })),
+  },
+  { $id: 'UpdateEventRuleBody' },
+);
 export type UpdateEventRuleBody = Static<typeof UpdateEventRuleBody>;
 
 /** A rule as created or changed: with its signing secret when this request set or made it. */
-export const SavedEventRule = Type.Object({ ...EventRule.properties, secret: Type.Optional(Type.String()) });
+export const SavedEventRule = Type.Object({ ...EventRule.properties, secret: Type.Optional(Type.String()) }, { $id: 'SavedEventRule' });
 export type SavedEventRule = Static<typeof SavedEventRule>;
 
 export const EventRuleParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
 
-export const TestEventBody = Type.Object({
-  type: Type.Optional(Type.Enum(EVENT_TYPES, { description: 'Default: the rule’s first event type' })),
-});
+export const TestEventBody = Type.Object(
+  {
+    type: Type.Optional(Type.Enum(EVENT_TYPES, { description: 'Default: the rule’s first event type' })),
+  },
+  { $id: 'TestEventBody' },
+);
 
 // ---------- deliveries ----------
 
@@ -381,27 +412,30 @@ export const TestEventBody = Type.Object({
 export const DELIVERY_STATUSES = ['pending', 'delivered', 'failed', 'cancelled'] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 
-export const EventDelivery = Type.Object({
-  id: Type.Integer(),
-  event: Event,
-  ruleId: Nullable(Type.Integer()),
-  ruleName: Type.String(),
-  actionId: Type.String(),
-  actionKind: Type.Enum(ACTION_KINDS),
-  /** The URL, the recipients or the command. */
-  target: Type.String(),
-  status: Type.Enum(DELIVERY_STATUSES),
-  attempts: Type.Integer({ minimum: 0 }),
-  lastAttemptAt: Nullable(Timestamp),
-  nextAttemptAt: Nullable({ ...Timestamp, description: 'When a pending delivery is tried next' }),
-  lastError: Nullable(Type.String()),
-  /** HTTP status of a webhook, exit code of a command. */
-  lastCode: Nullable(Type.Integer()),
-  /** The end of a command's output or of a webhook's reply body. */
-  output: Nullable(Type.String()),
-  deliveredAt: Nullable(Timestamp),
-  createdAt: Timestamp,
-});
+export const EventDelivery = Type.Object(
+  {
+    id: Type.Integer(),
+    event: Event,
+    ruleId: Nullable(Type.Integer()),
+    ruleName: Type.String(),
+    actionId: Type.String(),
+    actionKind: Type.Enum(ACTION_KINDS),
+    /** The URL, the recipients or the command. */
+    target: Type.String(),
+    status: Type.Enum(DELIVERY_STATUSES),
+    attempts: Type.Integer({ minimum: 0 }),
+    lastAttemptAt: Nullable(Timestamp),
+    nextAttemptAt: Nullable({ ...Timestamp, description: 'When a pending delivery is tried next' }),
+    lastError: Nullable(Type.String()),
+    /** HTTP status of a webhook, exit code of a command. */
+    lastCode: Nullable(Type.Integer()),
+    /** The end of a command's output or of a webhook's reply body. */
+    output: Nullable(Type.String()),
+    deliveredAt: Nullable(Timestamp),
+    createdAt: Timestamp,
+  },
+  { $id: 'EventDelivery' },
+);
 export type EventDelivery = Static<typeof EventDelivery>;
 
 export const DeliveriesQuery = Type.Object({
@@ -416,18 +450,24 @@ export type DeliveriesQuery = Static<typeof DeliveriesQuery>;
 
 export const DeliveryParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
 
-export const TestEventReply = Type.Object({
-  event: Event,
-  deliveries: Type.Array(EventDelivery, { description: 'As they stand after the first attempt (or its timeout)' }),
-});
+export const TestEventReply = Type.Object(
+  {
+    event: Event,
+    deliveries: Type.Array(EventDelivery, { description: 'As they stand after the first attempt (or its timeout)' }),
+  },
+  { $id: 'TestEventReply' },
+);
 export type TestEventReply = Static<typeof TestEventReply>;
 
 /** GET /event-actions: what the server allows actions to use (set by the operator in the environment). */
-export const EventActionSetup = Type.Object({
-  email: Type.Object({
-    configured: Type.Boolean({ description: 'FERRY_SMTP_URL is set' }),
-    from: Nullable(Type.String({ description: 'FERRY_SMTP_FROM' })),
-  }),
-  commands: Type.Array(Type.String(), { description: 'Programs command actions may run (FERRY_EVENT_COMMANDS)' }),
-});
+export const EventActionSetup = Type.Object(
+  {
+    email: Type.Object({
+      configured: Type.Boolean({ description: 'FERRY_SMTP_URL is set' }),
+      from: Nullable(Type.String({ description: 'FERRY_SMTP_FROM' })),
+    }),
+    commands: Type.Array(Type.String(), { description: 'Programs command actions may run (FERRY_EVENT_COMMANDS)' }),
+  },
+  { $id: 'EventActionSetup' },
+);
 export type EventActionSetup = Static<typeof EventActionSetup>;

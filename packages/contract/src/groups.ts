@@ -14,28 +14,34 @@ export type TlsPolicy = (typeof TLS_POLICIES)[number];
 
 const VirtualPath = (description: string) => Type.String({ minLength: 1, maxLength: 1024, pattern: '^/', description });
 
-export const PermissionRule = Type.Object({
-  path: VirtualPath('Virtual path, e.g. / or /incoming; applies to it and everything below'),
-  allow: Type.Array(Type.Enum(PERMISSIONS), { uniqueItems: true }),
-});
+export const PermissionRule = Type.Object(
+  {
+    path: VirtualPath('Virtual path, e.g. / or /incoming; applies to it and everything below'),
+    allow: Type.Array(Type.Enum(PERMISSIONS), { uniqueItems: true }),
+  },
+  { $id: 'PermissionRule' },
+);
 export type PermissionRule = Static<typeof PermissionRule>;
 
 export const GROUP_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$';
 export const FOLDER_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$';
 
 /** A virtual folder mounted into a user's (or a group's members') tree. */
-export const Mount = Type.Object({
-  folder: Type.String({ pattern: FOLDER_NAME_PATTERN, description: 'Name of the virtual folder' }),
-  path: VirtualPath('Where the folder appears, e.g. /shared/reports (not /, not inside another mount)'),
-  allow: Type.Optional(
-    Nullable(
-      Type.Array(Type.Enum(PERMISSIONS), {
-        uniqueItems: true,
-        description: "A permission rule for the mount path; null or absent: the tree's rules decide",
-      }),
+export const Mount = Type.Object(
+  {
+    folder: Type.String({ pattern: FOLDER_NAME_PATTERN, description: 'Name of the virtual folder' }),
+    path: VirtualPath('Where the folder appears, e.g. /shared/reports (not /, not inside another mount)'),
+    allow: Type.Optional(
+      Nullable(
+        Type.Array(Type.Enum(PERMISSIONS), {
+          uniqueItems: true,
+          description: "A permission rule for the mount path; null or absent: the tree's rules decide",
+        }),
+      ),
     ),
-  ),
-});
+  },
+  { $id: 'Mount' },
+);
 export type Mount = Static<typeof Mount>;
 
 // ---------- groups ----------
@@ -55,23 +61,29 @@ const groupFields = {
   expiresAt: Nullable({ ...Timestamp, description: 'When members without an expiry of their own expire' }),
 };
 
-export const Group = Type.Object({
-  name: Type.String(),
-  ...groupFields,
-  /** Users in the group. */
-  members: Type.Integer({ minimum: 0 }),
-  createdAt: Timestamp,
-  updatedAt: Timestamp,
-});
+export const Group = Type.Object(
+  {
+    name: Type.String(),
+    ...groupFields,
+    /** Users in the group. */
+    members: Type.Integer({ minimum: 0 }),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  },
+  { $id: 'Group' },
+);
 export type Group = Static<typeof Group>;
 
-export const CreateGroupBody = Type.Object({
-  name: Type.String({ pattern: GROUP_NAME_PATTERN }),
-  ...Type.Partial(Type.Object(groupFields)).properties,
-});
+export const CreateGroupBody = Type.Object(
+  {
+    name: Type.String({ pattern: GROUP_NAME_PATTERN }),
+    ...Type.Partial(Type.Object(groupFields)).properties,
+  },
+  { $id: 'CreateGroupBody' },
+);
 export type CreateGroupBody = Static<typeof CreateGroupBody>;
 
-export const UpdateGroupBody = Type.Partial(Type.Object(groupFields));
+export const UpdateGroupBody = Type.Partial(Type.Object(groupFields), { $id: 'UpdateGroupBody' });
 export type UpdateGroupBody = Static<typeof UpdateGroupBody>;
 
 export const GroupParams = Type.Object({ name: Type.String({ pattern: GROUP_NAME_PATTERN }) });
@@ -89,26 +101,32 @@ const folderFields = {
   quotaFiles: Nullable(Type.Integer({ minimum: 0 })),
 };
 
-export const Folder = Type.Object({
-  name: Type.String(),
-  ...folderFields,
-  /** Who mounts it: users directly and groups (whose members all see it). */
-  mountedBy: Type.Object({ users: Type.Array(Type.String()), groups: Type.Array(Type.String()) }),
-  createdAt: Timestamp,
-  updatedAt: Timestamp,
-});
+export const Folder = Type.Object(
+  {
+    name: Type.String(),
+    ...folderFields,
+    /** Who mounts it: users directly and groups (whose members all see it). */
+    mountedBy: Type.Object({ users: Type.Array(Type.String()), groups: Type.Array(Type.String()) }),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  },
+  { $id: 'Folder' },
+);
 export type Folder = Static<typeof Folder>;
 
-export const CreateFolderBody = Type.Object({
-  name: Type.String({ pattern: FOLDER_NAME_PATTERN }),
-  hostDir: folderFields.hostDir,
-  ...Type.Partial(
-    Type.Object({ description: folderFields.description, quotaBytes: folderFields.quotaBytes, quotaFiles: folderFields.quotaFiles }),
-  ).properties,
-});
+export const CreateFolderBody = Type.Object(
+  {
+    name: Type.String({ pattern: FOLDER_NAME_PATTERN }),
+    hostDir: folderFields.hostDir,
+    ...Type.Partial(
+      Type.Object({ description: folderFields.description, quotaBytes: folderFields.quotaBytes, quotaFiles: folderFields.quotaFiles }),
+    ).properties,
+  },
+  { $id: 'CreateFolderBody' },
+);
 export type CreateFolderBody = Static<typeof CreateFolderBody>;
 
-export const UpdateFolderBody = Type.Partial(Type.Object(folderFields));
+export const UpdateFolderBody = Type.Partial(Type.Object(folderFields), { $id: 'UpdateFolderBody' });
 export type UpdateFolderBody = Static<typeof UpdateFolderBody>;
 
 export const FolderParams = Type.Object({ name: Type.String({ pattern: FOLDER_NAME_PATTERN }) });
@@ -125,33 +143,36 @@ const Source = {
 const Effective = <T extends Parameters<typeof Type.Object>[0][string]>(value: T) => Type.Object({ value, ...Source });
 
 /** What a user's logins get, each value with where it comes from. */
-export const EffectiveSettings = Type.Object({
-  username: Type.String(),
-  /** The home folder on the server (absolute). */
-  homeDir: Type.String(),
-  quotaBytes: Effective(Nullable(Type.Integer())),
-  quotaFiles: Effective(Nullable(Type.Integer())),
-  maxSessions: Effective(Nullable(Type.Integer())),
-  uploadBytesPerSecond: Effective(Nullable(Type.Integer())),
-  downloadBytesPerSecond: Effective(Nullable(Type.Integer())),
-  allowedCidrs: Effective(Type.Array(Type.String())),
-  tls: Effective(Type.Enum(TLS_POLICIES)),
-  expiresAt: Effective(Nullable(Timestamp)),
-  /** The merged rules, by path: the user's rule wins at a path, then the first group's; the longest path decides. */
-  permissions: Type.Array(Type.Object({ path: Type.String(), allow: Type.Array(Type.Enum(PERMISSIONS)), ...Source })),
-  mounts: Type.Array(
-    Type.Object({
-      folder: Type.String(),
-      path: Type.String(),
-      hostDir: Type.String(),
-      quotaBytes: Nullable(Type.Integer()),
-      quotaFiles: Nullable(Type.Integer()),
-      /** false: the folder on the server is missing or outside the allowed roots; the user does not see it. */
-      available: Type.Boolean(),
-      ...Source,
-    }),
-  ),
-});
+export const EffectiveSettings = Type.Object(
+  {
+    username: Type.String(),
+    /** The home folder on the server (absolute). */
+    homeDir: Type.String(),
+    quotaBytes: Effective(Nullable(Type.Integer())),
+    quotaFiles: Effective(Nullable(Type.Integer())),
+    maxSessions: Effective(Nullable(Type.Integer())),
+    uploadBytesPerSecond: Effective(Nullable(Type.Integer())),
+    downloadBytesPerSecond: Effective(Nullable(Type.Integer())),
+    allowedCidrs: Effective(Type.Array(Type.String())),
+    tls: Effective(Type.Enum(TLS_POLICIES)),
+    expiresAt: Effective(Nullable(Timestamp)),
+    /** The merged rules, by path: the user's rule wins at a path, then the first group's; the longest path decides. */
+    permissions: Type.Array(Type.Object({ path: Type.String(), allow: Type.Array(Type.Enum(PERMISSIONS)), ...Source })),
+    mounts: Type.Array(
+      Type.Object({
+        folder: Type.String(),
+        path: Type.String(),
+        hostDir: Type.String(),
+        quotaBytes: Nullable(Type.Integer()),
+        quotaFiles: Nullable(Type.Integer()),
+        /** false: the folder on the server is missing or outside the allowed roots; the user does not see it. */
+        available: Type.Boolean(),
+        ...Source,
+      }),
+    ),
+  },
+  { $id: 'EffectiveSettings' },
+);
 export type EffectiveSettings = Static<typeof EffectiveSettings>;
 
 // ---------- files: a user's tree as the user sees it ----------
@@ -159,38 +180,44 @@ export type EffectiveSettings = Static<typeof EffectiveSettings>;
 export const FILE_TYPES = ['file', 'folder', 'mount'] as const;
 export type FileType = (typeof FILE_TYPES)[number];
 
-export const FileEntry = Type.Object({
-  name: Type.String(),
-  /** Virtual path in the user's tree. */
-  path: Type.String(),
-  type: Type.Enum(FILE_TYPES),
-  /** Bytes (files); for folders what the file system reports. */
-  size: Type.Integer({ minimum: 0 }),
-  modifiedAt: Timestamp,
-  /** For folders and mounts: what the user may do inside; for files: what the user may do in the folder holding it. */
-  permissions: Type.Array(Type.Enum(PERMISSIONS)),
-  /** The virtual folder mounted here (type mount). */
-  folder: Nullable(Type.String()),
-});
+export const FileEntry = Type.Object(
+  {
+    name: Type.String(),
+    /** Virtual path in the user's tree. */
+    path: Type.String(),
+    type: Type.Enum(FILE_TYPES),
+    /** Bytes (files); for folders what the file system reports. */
+    size: Type.Integer({ minimum: 0 }),
+    modifiedAt: Timestamp,
+    /** For folders and mounts: what the user may do inside; for files: what the user may do in the folder holding it. */
+    permissions: Type.Array(Type.Enum(PERMISSIONS)),
+    /** The virtual folder mounted here (type mount). */
+    folder: Nullable(Type.String()),
+  },
+  { $id: 'FileEntry' },
+);
 export type FileEntry = Static<typeof FileEntry>;
 
-export const FileListing = Type.Object({
-  path: Type.String(),
-  /** What the user may do in this folder, and the rule that decides (null: no rule covers it, nothing allowed). */
-  permissions: Type.Array(Type.Enum(PERMISSIONS)),
-  rule: Nullable(Type.String()),
-  /** Where this folder's files are counted: the user's home (folder null) or a virtual folder. */
-  storage: Type.Object({
-    folder: Nullable(Type.String()),
-    usedBytes: Type.Integer({ minimum: 0 }),
-    usedFiles: Type.Integer({ minimum: 0 }),
-    quotaBytes: Nullable(Type.Integer()),
-    quotaFiles: Nullable(Type.Integer()),
-  }),
-  entries: Type.Array(FileEntry),
-  /** More entries than the listing returns (`limit`). */
-  truncated: Type.Boolean(),
-});
+export const FileListing = Type.Object(
+  {
+    path: Type.String(),
+    /** What the user may do in this folder, and the rule that decides (null: no rule covers it, nothing allowed). */
+    permissions: Type.Array(Type.Enum(PERMISSIONS)),
+    rule: Nullable(Type.String()),
+    /** Where this folder's files are counted: the user's home (folder null) or a virtual folder. */
+    storage: Type.Object({
+      folder: Nullable(Type.String()),
+      usedBytes: Type.Integer({ minimum: 0 }),
+      usedFiles: Type.Integer({ minimum: 0 }),
+      quotaBytes: Nullable(Type.Integer()),
+      quotaFiles: Nullable(Type.Integer()),
+    }),
+    entries: Type.Array(FileEntry),
+    /** More entries than the listing returns (`limit`). */
+    truncated: Type.Boolean(),
+  },
+  { $id: 'FileListing' },
+);
 export type FileListing = Static<typeof FileListing>;
 
 export const FilesQuery = Type.Object({
@@ -200,25 +227,34 @@ export const FilesQuery = Type.Object({
 
 export const FilePathQuery = Type.Object({ path: Type.String({ minLength: 1, maxLength: 4096, pattern: '^/' }) });
 
-export const CreateFileFolderBody = Type.Object({ path: VirtualPath('The folder to create, e.g. /pub/2026') });
+export const CreateFileFolderBody = Type.Object(
+  { path: VirtualPath('The folder to create, e.g. /pub/2026') },
+  { $id: 'CreateFileFolderBody' },
+);
 
 // ---------- bulk actions on users ----------
 
 export const USER_BULK_ACTIONS = ['enable', 'disable', 'delete', 'add-to-group', 'remove-from-group'] as const;
 export type UserBulkAction = (typeof USER_BULK_ACTIONS)[number];
 
-export const UserBulkBody = Type.Object({
-  action: Type.Enum(USER_BULK_ACTIONS),
-  usernames: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { minItems: 1, maxItems: 500, uniqueItems: true }),
-  /** For add-to-group and remove-from-group. */
-  group: Type.Optional(Type.String({ pattern: GROUP_NAME_PATTERN })),
-});
+export const UserBulkBody = Type.Object(
+  {
+    action: Type.Enum(USER_BULK_ACTIONS),
+    usernames: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { minItems: 1, maxItems: 500, uniqueItems: true }),
+    /** For add-to-group and remove-from-group. */
+    group: Type.Optional(Type.String({ pattern: GROUP_NAME_PATTERN })),
+  },
+  { $id: 'UserBulkBody' },
+);
 export type UserBulkBody = Static<typeof UserBulkBody>;
 
-export const UserBulkResult = Type.Object({
-  /** Users the action was applied to. */
-  done: Type.Array(Type.String()),
-  /** Names that are not users. */
-  notFound: Type.Array(Type.String()),
-});
+export const UserBulkResult = Type.Object(
+  {
+    /** Users the action was applied to. */
+    done: Type.Array(Type.String()),
+    /** Names that are not users. */
+    notFound: Type.Array(Type.String()),
+  },
+  { $id: 'UserBulkResult' },
+);
 export type UserBulkResult = Static<typeof UserBulkResult>;

@@ -17,19 +17,22 @@ export const TrafficQuery = Type.Object({
 });
 export type TrafficQuery = Static<typeof TrafficQuery>;
 
-export const TrafficRow = Type.Object({
-  /** The hour or day as local ISO date-time (`2026-12-04T13:00`, `2026-12-04`), or the user name (`''` for sessions without one). */
-  key: Type.String(),
-  /** Start of the hour or day (epoch ms); null in the per-user report. */
-  start: Type.Union([Type.Null(), Timestamp]),
-  sessions: Type.Integer(),
-  failedLogins: Type.Integer(),
-  /** Files uploaded and downloaded (finished transfers). */
-  uploads: Type.Integer(),
-  downloads: Type.Integer(),
-  bytesIn: Type.Integer(),
-  bytesOut: Type.Integer(),
-});
+export const TrafficRow = Type.Object(
+  {
+    /** The hour or day as local ISO date-time (`2026-12-04T13:00`, `2026-12-04`), or the user name (`''` for sessions without one). */
+    key: Type.String(),
+    /** Start of the hour or day (epoch ms); null in the per-user report. */
+    start: Type.Union([Type.Null(), Timestamp]),
+    sessions: Type.Integer(),
+    failedLogins: Type.Integer(),
+    /** Files uploaded and downloaded (finished transfers). */
+    uploads: Type.Integer(),
+    downloads: Type.Integer(),
+    bytesIn: Type.Integer(),
+    bytesOut: Type.Integer(),
+  },
+  { $id: 'TrafficRow' },
+);
 export type TrafficRow = Static<typeof TrafficRow>;
 
 /** The counted columns of a traffic row. */
@@ -45,11 +48,14 @@ export function addTraffic(total: TrafficCounts, counts: TrafficCounts): void {
 }
 
 /** Hours and days come without gaps (empty ones as zeros), oldest first; users by traffic, largest first. */
-export const TrafficReport = Type.Object({
-  by: Type.Enum(TRAFFIC_GROUPINGS),
-  from: Timestamp,
-  to: Timestamp,
-  timeZone: Type.String(),
-  rows: Type.Array(TrafficRow),
-});
+export const TrafficReport = Type.Object(
+  {
+    by: Type.Enum(TRAFFIC_GROUPINGS),
+    from: Timestamp,
+    to: Timestamp,
+    timeZone: Type.String(),
+    rows: Type.Array(TrafficRow),
+  },
+  { $id: 'TrafficReport' },
+);
 export type TrafficReport = Static<typeof TrafficReport>;

@@ -38,7 +38,10 @@ export const adminsRoutes: FastifyPluginAsyncTypebox<AdminsRouteOptions> = async
 
   app.get(
     '/admins',
-    { schema: { tags: ['admins'], summary: 'The admins and their roles', response: { 200: Page(Admin) } }, config: { role: 'admin' } },
+    {
+      schema: { operationId: 'listAdmins', tags: ['admins'], summary: 'The admins and their roles', response: { 200: Page(Admin) } },
+      config: { role: 'admin' },
+    },
     async () => ({ items: admins.list().map(toDto), nextCursor: null }),
   );
 
@@ -46,12 +49,13 @@ export const adminsRoutes: FastifyPluginAsyncTypebox<AdminsRouteOptions> = async
     '/admins',
     {
       schema: {
+        operationId: 'createAdmin',
         tags: ['admins'],
         summary: 'Add an admin; without a password, one is generated and returned once',
         body: CreateAdminBody,
         response: { 201: CreatedAdmin },
       },
-      config: { role: 'owner' },
+      config: { role: 'owner', errors: { 409: 'An admin has this name (APP_ADMIN_EXISTS)' } },
     },
     async (req, reply) => {
       const { username, role } = req.body;
@@ -74,7 +78,16 @@ export const adminsRoutes: FastifyPluginAsyncTypebox<AdminsRouteOptions> = async
 
   app.get(
     '/admins/:username',
-    { schema: { tags: ['admins'], params: AdminParams, response: { 200: Admin } }, config: { role: 'admin' } },
+    {
+      schema: {
+        operationId: 'getAdmin',
+        summary: 'An admin and their role',
+        tags: ['admins'],
+        params: AdminParams,
+        response: { 200: Admin },
+      },
+      config: { role: 'admin' },
+    },
     async (req) => toDto(existing(req.params.username)),
   );
 
@@ -82,6 +95,7 @@ export const adminsRoutes: FastifyPluginAsyncTypebox<AdminsRouteOptions> = async
     '/admins/:username',
     {
       schema: {
+        operationId: 'updateAdmin',
         tags: ['admins'],
         summary: "Change an admin's role, reset their password (signing out their browser sessions) or turn their two-factor sign-in off",
         description:
@@ -90,7 +104,7 @@ export const adminsRoutes: FastifyPluginAsyncTypebox<AdminsRouteOptions> = async
         body: UpdateAdminBody,
         response: { 200: Admin },
       },
-      config: { role: 'owner' },
+      config: { role: 'owner', errors: { 409: 'The change would leave no owner (APP_LAST_OWNER)' } },
     },
     async (req) => {
       const admin = existing(req.params.username);
@@ -123,12 +137,13 @@ export const adminsRoutes: FastifyPluginAsyncTypebox<AdminsRouteOptions> = async
     '/admins/:username',
     {
       schema: {
+        operationId: 'deleteAdmin',
         tags: ['admins'],
         summary: 'Remove an admin with their sessions and API tokens',
         params: AdminParams,
         response: { 204: Type.Null() },
       },
-      config: { role: 'owner' },
+      config: { role: 'owner', errors: { 409: 'The admin is the last owner (APP_LAST_OWNER)' } },
     },
     async (req, reply) => {
       const admin = existing(req.params.username);

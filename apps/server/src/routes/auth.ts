@@ -47,6 +47,7 @@ export const loginRoutes: FastifyPluginAsyncTypebox<LoginRouteOptions> = async (
     '/auth/login',
     {
       schema: {
+        operationId: 'login',
         tags: ['auth'],
         summary: 'Sign in; sets the session cookie',
         description:
@@ -56,7 +57,13 @@ export const loginRoutes: FastifyPluginAsyncTypebox<LoginRouteOptions> = async (
         response: { 200: LoginReply },
         security: [],
       },
-      config: { rateLimit: { max: opts.rateLimit.max, timeWindow: opts.rateLimit.timeWindowMs } },
+      config: {
+        errors: {
+          401: 'Wrong username or password (APP_BAD_CREDENTIALS), a two-factor code is needed (TOTP_REQUIRED) or wrong (TOTP_INVALID, with `remainingAttempts`)',
+          429: 'Too many sign-in attempts from this address (APP_RATE_LIMITED), or two-factor sign-in is locked after wrong codes (TOTP_LOCKED, with `lockedUntil`)',
+        },
+        rateLimit: { max: opts.rateLimit.max, timeWindow: opts.rateLimit.timeWindowMs },
+      },
     },
     async (req, reply) => {
       const { username, password } = req.body;
@@ -149,7 +156,10 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
 
   app.post(
     '/auth/logout',
-    { schema: { tags: ['auth'], summary: 'Revoke the current session or token', response: { 204: Type.Null() } }, config: self },
+    {
+      schema: { operationId: 'logout', tags: ['auth'], summary: 'Revoke the current session or token', response: { 204: Type.Null() } },
+      config: self,
+    },
     async (req, reply) => {
       const admin = req.admin!;
       tokens.revoke(admin.tokenId);
@@ -161,7 +171,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
 
   app.get(
     '/auth/me',
-    { schema: { tags: ['auth'], summary: 'Who is signed in, with which role', response: { 200: Me } }, config: self },
+    { schema: { operationId: 'getMe', tags: ['auth'], summary: 'Who is signed in, with which role', response: { 200: Me } }, config: self },
     async (req) => {
       const admin = req.admin!;
       return {
@@ -180,6 +190,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
     '/auth/password',
     {
       schema: {
+        operationId: 'changePassword',
         tags: ['auth'],
         summary: 'Change your own password; your other browser sessions are signed out',
         body: ChangePasswordBody,
@@ -209,12 +220,13 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
     '/auth/totp',
     {
       schema: {
+        operationId: 'startTotpEnrolment',
         tags: ['auth'],
         summary: 'Start setting up two-factor sign-in: a secret and its otpauth:// URI for the QR code',
         description: 'Not in force until confirmed with a code (POST /auth/totp/confirm). Starting again replaces an unconfirmed secret.',
         response: { 200: TotpEnrolment },
       },
-      config: self,
+      config: { ...self, errors: { 400: 'Two-factor sign-in is already on (APP_VALIDATION)' } },
     },
     async (req) => {
       const admin = req.admin!;
@@ -229,6 +241,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
     '/auth/totp/confirm',
     {
       schema: {
+        operationId: 'confirmTotp',
         tags: ['auth'],
         summary: 'Confirm two-factor sign-in with a code from the app; returns ten recovery codes, shown once',
         body: TotpCodeBody,
@@ -260,6 +273,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
     '/auth/totp',
     {
       schema: {
+        operationId: 'disableTotp',
         tags: ['auth'],
         summary: 'Turn your two-factor sign-in off (your password is required)',
         body: DisableTotpBody,
@@ -279,7 +293,10 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
 
   app.get(
     '/auth/sessions',
-    { schema: { tags: ['auth'], summary: 'Your browser sessions', response: { 200: Page(AdminSession) } }, config: self },
+    {
+      schema: { operationId: 'listAdminSessions', tags: ['auth'], summary: 'Your browser sessions', response: { 200: Page(AdminSession) } },
+      config: self,
+    },
     async (req) => {
       const admin = req.admin!;
       return { items: tokens.listSessions(admin.adminId).map((s) => ({ ...s, current: s.id === admin.tokenId })), nextCursor: null };
@@ -290,6 +307,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
     '/auth/sessions',
     {
       schema: {
+        operationId: 'endAllAdminSessions',
         tags: ['auth'],
         summary: 'Sign out everywhere: end all your browser sessions, this one too',
         response: { 204: Type.Null() },
@@ -310,7 +328,13 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
   app.delete(
     '/auth/sessions/:id',
     {
-      schema: { tags: ['auth'], summary: 'End one of your browser sessions', params: TokenParams, response: { 204: Type.Null() } },
+      schema: {
+        operationId: 'endAdminSession',
+        tags: ['auth'],
+        summary: 'End one of your browser sessions',
+        params: TokenParams,
+        response: { 204: Type.Null() },
+      },
       config: self,
     },
     async (req, reply) => {
@@ -332,6 +356,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
     '/auth/tokens',
     {
       schema: {
+        operationId: 'listApiTokens',
         tags: ['auth'],
         summary: 'API tokens: your own, or every admin’s for an owner (secrets are never shown again)',
         response: { 200: Page(ApiToken) },
@@ -345,6 +370,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
     '/auth/tokens',
     {
       schema: {
+        operationId: 'createApiToken',
         tags: ['auth'],
         summary: 'Create an API token with a role no higher than yours and an optional expiry; the secret is shown once',
         body: CreateTokenBody,
@@ -378,7 +404,13 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
   app.delete(
     '/auth/tokens/:id',
     {
-      schema: { tags: ['auth'], summary: 'Revoke an API token (yours; an owner any)', params: TokenParams, response: { 204: Type.Null() } },
+      schema: {
+        operationId: 'revokeApiToken',
+        tags: ['auth'],
+        summary: 'Revoke an API token (yours; an owner any)',
+        params: TokenParams,
+        response: { 204: Type.Null() },
+      },
       config: { role: 'admin' },
     },
     async (req, reply) => {

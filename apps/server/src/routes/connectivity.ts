@@ -33,6 +33,7 @@ export const connectivityRoutes: FastifyPluginAsyncTypebox<ConnectivityRouteOpti
     {
       config: { role: 'operator' },
       schema: {
+        operationId: 'checkConnectivity',
         tags: ['server'],
         summary: 'Self-test: reach the advertised address on the control, FTPS and a passive port; the firewall rules to add',
         response: { 200: ConnectivityReport },

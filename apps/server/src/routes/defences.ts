@@ -15,7 +15,10 @@ const BanParams = Type.Object({ address: Type.String({ minLength: 2, maxLength: 
 export const defencesRoutes: FastifyPluginAsyncTypebox<DefencesRouteOptions> = async (app, { services }) => {
   app.get(
     '/bans',
-    { config: { role: 'viewer' }, schema: { tags: ['defences'], summary: 'Addresses banned now', response: { 200: Page(Ban) } } },
+    {
+      config: { role: 'viewer' },
+      schema: { operationId: 'listBans', tags: ['defences'], summary: 'Addresses banned now', response: { 200: Page(Ban) } },
+    },
     async () => ({
       items: services.guard.list(),
       nextCursor: null,
@@ -26,7 +29,7 @@ export const defencesRoutes: FastifyPluginAsyncTypebox<DefencesRouteOptions> = a
     '/bans/:address',
     {
       config: { role: 'operator' },
-      schema: { tags: ['defences'], summary: 'Lift a ban', params: BanParams, response: { 204: Type.Null() } },
+      schema: { operationId: 'liftBan', tags: ['defences'], summary: 'Lift a ban', params: BanParams, response: { 204: Type.Null() } },
     },
     async (req, reply) => {
       const { address } = req.params;
@@ -40,7 +43,13 @@ export const defencesRoutes: FastifyPluginAsyncTypebox<DefencesRouteOptions> = a
     '/audit',
     {
       config: { role: 'admin' },
-      schema: { tags: ['defences'], summary: 'Admin actions, newest first', querystring: CursorQuery, response: { 200: Page(AuditEntry) } },
+      schema: {
+        operationId: 'listAuditEntries',
+        tags: ['defences'],
+        summary: 'Admin actions, newest first',
+        querystring: CursorQuery,
+        response: { 200: Page(AuditEntry) },
+      },
     },
     async (req) => services.stores.audit.list({ limit: req.query.limit ?? 50, cursor: req.query.cursor }),
   );

@@ -136,6 +136,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventsRouteOptions> = async 
     {
       config: { role: 'viewer' },
       schema: {
+        operationId: 'listEventTypes',
         tags: ['events'],
         summary: 'The events Ferry sends, with their payload schemas and examples',
         response: { 200: Type.Array(EventTypeDescription) },
@@ -162,6 +163,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventsRouteOptions> = async 
     {
       config: { role: 'viewer' },
       schema: {
+        operationId: 'getEventActionSetup',
         tags: ['events'],
         summary: 'What actions may use: e-mail (SMTP set up?) and the programs commands may run',
         response: { 200: EventActionSetup },
@@ -172,7 +174,15 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventsRouteOptions> = async 
 
   app.get(
     '/event-rules',
-    { config: { role: 'viewer' }, schema: { tags: ['events'], response: { 200: Type.Array(EventRule) } } },
+    {
+      config: { role: 'viewer' },
+      schema: {
+        operationId: 'listEventRules',
+        summary: 'Event rules, with their counters',
+        tags: ['events'],
+        response: { 200: Type.Array(EventRule) },
+      },
+    },
     async () => store.listRules().map(toRule),
   );
 
@@ -181,6 +191,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventsRouteOptions> = async 
     {
       config: { role: 'admin' },
       schema: {
+        operationId: 'createEventRule',
         tags: ['events'],
         summary: 'Create an event rule; the reply carries the webhook signing secret, shown only here',
         body: CreateEventRuleBody,
@@ -203,7 +214,16 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventsRouteOptions> = async 
 
   app.get(
     '/event-rules/:id',
-    { config: { role: 'viewer' }, schema: { tags: ['events'], params: EventRuleParams, response: { 200: EventRule } } },
+    {
+      config: { role: 'viewer' },
+      schema: {
+        operationId: 'getEventRule',
+        summary: 'An event rule',
+        tags: ['events'],
+        params: EventRuleParams,
+        response: { 200: EventRule },
+      },
+    },
     async (req) => {
       const rule = store.getRule(req.params.id);
       if (!rule) throw Errors.EventRuleNotFound(req.params.id);
@@ -216,6 +236,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventsRouteOptions> = async 
     {
       config: { role: 'admin' },
       schema: {
+        operationId: 'updateEventRule',
         tags: ['events'],
         summary: 'Change an event rule; pending deliveries of removed actions are cancelled',
         params: EventRuleParams,
@@ -254,6 +275,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventsRouteOptions> = async 
     {
       config: { role: 'admin' },
       schema: {
+        operationId: 'deleteEventRule',
         tags: ['events'],
         summary: 'Delete an event rule; its pending deliveries are cancelled, its log stays',
         params: EventRuleParams,
@@ -275,6 +297,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventsRouteOptions> = async 
     {
       config: { role: 'admin' },
       schema: {
+        operationId: 'testEventRule',
         tags: ['events'],
         summary:
           'Send a test event (example data, test: true) to every action of the rule, whatever its filters; replies after the first attempts',
@@ -304,6 +327,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventsRouteOptions> = async 
     {
       config: { role: 'viewer' },
       schema: {
+        operationId: 'listEventDeliveries',
         tags: ['events'],
         summary: 'The delivery log, newest first',
         querystring: DeliveriesQuery,
@@ -319,7 +343,16 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventsRouteOptions> = async 
 
   app.get(
     '/event-deliveries/:id',
-    { config: { role: 'viewer' }, schema: { tags: ['events'], params: DeliveryParams, response: { 200: EventDelivery } } },
+    {
+      config: { role: 'viewer' },
+      schema: {
+        operationId: 'getEventDelivery',
+        summary: 'An event delivery',
+        tags: ['events'],
+        params: DeliveryParams,
+        response: { 200: EventDelivery },
+      },
+    },
     async (req) => {
       const d = store.getDelivery(req.params.id);
       if (!d) throw Errors.DeliveryNotFound(req.params.id);
@@ -330,8 +363,12 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventsRouteOptions> = async 
   app.post(
     '/event-deliveries/:id/retry',
     {
-      config: { role: 'operator' },
+      config: {
+        role: 'operator',
+        errors: { 409: 'The delivery is done: delivered, or cancelled with its rule or action (APP_DELIVERY_DONE)' },
+      },
       schema: {
+        operationId: 'retryEventDelivery',
         tags: ['events'],
         summary: 'Retry a pending or failed delivery now (with the rule’s current action); replies after the attempt',
         params: DeliveryParams,

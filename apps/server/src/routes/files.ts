@@ -9,6 +9,7 @@ import { HomeNotAllowedError } from '../adapters/db-authenticator.js';
 import { audit } from '../audit.js';
 import { AppError, Errors, invalidField } from '../errors.js';
 import type { Services } from '../services.js';
+import { textResponse } from './openapi.js';
 
 export interface FilesRouteOptions {
   services: Pick<Services, 'stores' | 'authenticator' | 'ftp'>;
@@ -38,8 +39,9 @@ export const filesRoutes: FastifyPluginAsyncTypebox<FilesRouteOptions> = async (
   app.get(
     '/users/:username/files',
     {
-      config: { role: 'viewer' },
+      config: { role: 'viewer', errors: { 409: 'The home folder of the user cannot be used (APP_HOME_UNAVAILABLE)' } },
       schema: {
+        operationId: 'listFiles',
         tags: ['files'],
         summary:
           "A folder of the user's tree (home and mounted folders), folders first, with the user's permissions and the storage it counts against",
@@ -77,8 +79,12 @@ export const filesRoutes: FastifyPluginAsyncTypebox<FilesRouteOptions> = async (
   app.post(
     '/users/:username/files',
     {
-      config: { role: 'admin' },
+      config: {
+        role: 'admin',
+        errors: { 409: 'The folder exists (APP_FILE_EXISTS), or the home folder of the user cannot be used (APP_HOME_UNAVAILABLE)' },
+      },
       schema: {
+        operationId: 'createFolderInTree',
         tags: ['files'],
         summary: "Creates a folder (and the folders above it that are missing) in the user's tree",
         params: UserParams,
@@ -100,8 +106,14 @@ export const filesRoutes: FastifyPluginAsyncTypebox<FilesRouteOptions> = async (
   app.delete(
     '/users/:username/files',
     {
-      config: { role: 'admin' },
+      config: {
+        role: 'admin',
+        errors: {
+          409: 'The folder is not empty (APP_FOLDER_NOT_EMPTY), or the home folder of the user cannot be used (APP_HOME_UNAVAILABLE)',
+        },
+      },
       schema: {
+        operationId: 'removeFolderFromTree',
         tags: ['files'],
         summary: "Removes an empty folder from the user's tree (never / or a mounted folder)",
         params: UserParams,
@@ -124,13 +136,14 @@ export const filesRoutes: FastifyPluginAsyncTypebox<FilesRouteOptions> = async (
   app.get(
     '/users/:username/files/content',
     {
-      config: { role: 'admin' },
+      config: { role: 'admin', errors: { 409: 'The home folder of the user cannot be used (APP_HOME_UNAVAILABLE)' } },
       schema: {
+        operationId: 'downloadFile',
         tags: ['files'],
         summary: "Downloads a file of the user's tree (application/octet-stream, as an attachment)",
         params: UserParams,
         querystring: FilePathQuery,
-        produces: ['application/octet-stream'],
+        response: { 200: textResponse('application/octet-stream', 'The file, as an attachment', 'binary') },
       },
     },
     async (req, reply) => {

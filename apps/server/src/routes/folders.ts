@@ -30,13 +30,32 @@ async function prepareHostDir(hostDir: string, homes: HomePolicy): Promise<void>
 export const foldersRoutes: FastifyPluginAsyncTypebox<FoldersRouteOptions> = async (app, { services }) => {
   const { folders, audit: auditStore } = services.stores;
 
-  app.get('/folders', { config: { role: 'viewer' }, schema: { tags: ['folders'], response: { 200: Type.Array(Folder) } } }, async () =>
-    folders.list(),
+  app.get(
+    '/folders',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        operationId: 'listFolders',
+        summary: 'Virtual folders by name, with who mounts them',
+        tags: ['folders'],
+        response: { 200: Type.Array(Folder) },
+      },
+    },
+    async () => folders.list(),
   );
 
   app.post(
     '/folders',
-    { config: { role: 'admin' }, schema: { tags: ['folders'], body: CreateFolderBody, response: { 201: Folder } } },
+    {
+      config: { role: 'admin', errors: { 409: 'A virtual folder has this name (APP_FOLDER_EXISTS)' } },
+      schema: {
+        operationId: 'createFolder',
+        summary: 'Create a virtual folder',
+        tags: ['folders'],
+        body: CreateFolderBody,
+        response: { 201: Folder },
+      },
+    },
     async (req, reply) => {
       const body = req.body;
       if (folders.get(body.name)) throw Errors.FolderExists(body.name);
@@ -53,7 +72,10 @@ export const foldersRoutes: FastifyPluginAsyncTypebox<FoldersRouteOptions> = asy
 
   app.get(
     '/folders/:name',
-    { config: { role: 'viewer' }, schema: { tags: ['folders'], params: FolderParams, response: { 200: Folder } } },
+    {
+      config: { role: 'viewer' },
+      schema: { operationId: 'getFolder', summary: 'A virtual folder', tags: ['folders'], params: FolderParams, response: { 200: Folder } },
+    },
     async (req) => {
       const folder = folders.get(req.params.name);
       if (!folder) throw Errors.FolderNotFound(req.params.name);
@@ -66,6 +88,7 @@ export const foldersRoutes: FastifyPluginAsyncTypebox<FoldersRouteOptions> = asy
     {
       config: { role: 'admin' },
       schema: {
+        operationId: 'updateFolder',
         tags: ['folders'],
         summary: 'Change a virtual folder; a new hostDir ends the sessions of everyone who sees it, quotas apply from their next login',
         params: FolderParams,
@@ -93,8 +116,9 @@ export const foldersRoutes: FastifyPluginAsyncTypebox<FoldersRouteOptions> = asy
   app.delete(
     '/folders/:name',
     {
-      config: { role: 'admin' },
+      config: { role: 'admin', errors: { 409: 'Users or groups still mount the folder (APP_FOLDER_IN_USE): the message names them' } },
       schema: {
+        operationId: 'deleteFolder',
         tags: ['folders'],
         summary: 'Delete a virtual folder (not its files on the server); refused with 409 while users or groups mount it',
         params: FolderParams,

@@ -58,13 +58,21 @@ export const groupsRoutes: FastifyPluginAsyncTypebox<GroupsRouteOptions> = async
     }
   };
 
-  app.get('/groups', { config: { role: 'viewer' }, schema: { tags: ['groups'], response: { 200: Type.Array(Group) } } }, async () =>
-    groups.list(),
+  app.get(
+    '/groups',
+    {
+      config: { role: 'viewer' },
+      schema: { operationId: 'listGroups', summary: 'Groups by name', tags: ['groups'], response: { 200: Type.Array(Group) } },
+    },
+    async () => groups.list(),
   );
 
   app.post(
     '/groups',
-    { config: { role: 'admin' }, schema: { tags: ['groups'], body: CreateGroupBody, response: { 201: Group } } },
+    {
+      config: { role: 'admin', errors: { 409: 'A group has this name (APP_GROUP_EXISTS)' } },
+      schema: { operationId: 'createGroup', summary: 'Create a group', tags: ['groups'], body: CreateGroupBody, response: { 201: Group } },
+    },
     async (req, reply) => {
       const body = req.body;
       check(body);
@@ -83,7 +91,10 @@ export const groupsRoutes: FastifyPluginAsyncTypebox<GroupsRouteOptions> = async
 
   app.get(
     '/groups/:name',
-    { config: { role: 'viewer' }, schema: { tags: ['groups'], params: GroupParams, response: { 200: Group } } },
+    {
+      config: { role: 'viewer' },
+      schema: { operationId: 'getGroup', summary: 'A group', tags: ['groups'], params: GroupParams, response: { 200: Group } },
+    },
     async (req) => {
       const group = groups.get(req.params.name);
       if (!group) throw Errors.GroupNotFound(req.params.name);
@@ -96,6 +107,7 @@ export const groupsRoutes: FastifyPluginAsyncTypebox<GroupsRouteOptions> = async
     {
       config: { role: 'admin' },
       schema: {
+        operationId: 'updateGroup',
         tags: ['groups'],
         summary:
           "Change a group; a change of rules, mounts, networks or TLS ends its members' sessions, limits apply from their next login",
@@ -142,6 +154,7 @@ export const groupsRoutes: FastifyPluginAsyncTypebox<GroupsRouteOptions> = async
     {
       config: { role: 'admin' },
       schema: {
+        operationId: 'deleteGroup',
         tags: ['groups'],
         summary: 'Delete a group; its members stay, and their sessions end',
         params: GroupParams,

@@ -1,20 +1,12 @@
 /** Unauthenticated probes: GET /healthz (liveness and version) and GET /metrics (Prometheus). */
 import { statfs } from 'node:fs/promises';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from 'typebox';
+import { Health } from '@ferry/contract';
 import type { Services } from '../services.js';
 
 export interface HealthRouteOptions {
   services: Pick<Services, 'metrics' | 'info' | 'recorder' | 'dataDir' | 'diskReserveBytes'>;
 }
-
-const Health = Type.Object({
-  status: Type.Union([Type.Literal('ok'), Type.Literal('degraded')]),
-  /** Why the status is `degraded` (each a sentence); absent when `ok`. */
-  reasons: Type.Optional(Type.Array(Type.String())),
-  version: Type.String(),
-  uptimeSeconds: Type.Integer(),
-});
 
 export const healthRoutes: FastifyPluginAsyncTypebox<HealthRouteOptions> = async (app, { services }) => {
   // 200 also when degraded: Ferry still serves logins, downloads and the API, and a restart would not free the disk.
@@ -22,6 +14,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<HealthRouteOptions> = async
     '/healthz',
     {
       schema: {
+        operationId: 'getHealth',
         tags: ['server'],
         summary: 'Liveness, with `degraded` and the reasons when the database cannot be written',
         response: { 200: Health },
@@ -38,8 +31,22 @@ export const healthRoutes: FastifyPluginAsyncTypebox<HealthRouteOptions> = async
     },
   );
 
-  app.get('/metrics', { schema: { tags: ['server'], summary: 'Prometheus text format', hide: false } }, async (_req, reply) =>
-    reply.type('text/plain; version=0.0.4; charset=utf-8').send(services.metrics.render()),
+  app.get(
+    '/metrics',
+    {
+      schema: {
+        operationId: 'getMetrics',
+        tags: ['server'],
+        summary: 'Metrics in the Prometheus text format',
+        response: {
+          200: {
+            description: 'The Prometheus text exposition format 0.0.4',
+            content: { 'text/plain; version=0.0.4': { schema: { type: 'string' } } },
+          },
+        },
+      },
+    },
+    async (_req, reply) => reply.type('text/plain; version=0.0.4; charset=utf-8').send(services.metrics.render()),
   );
 };
 

@@ -27,6 +27,7 @@ export const liveRoutes: FastifyPluginAsyncTypebox<LiveRouteOptions> = async (ap
       websocket: true,
       config: { allowQueryToken: true, role: 'viewer' },
       schema: {
+        operationId: 'streamLiveEvents',
         tags: ['live'],
         summary: 'WebSocket of LiveMessage JSON; send {"type":"subscribe","sessionId":<id|null>} to follow one session or all',
         querystring: Type.Object({ token: Type.Optional(Type.String({ maxLength: 200 })) }),

@@ -46,6 +46,7 @@ export const probesRoutes: FastifyPluginAsyncTypebox<ProbesRouteOptions> = async
     {
       config: { role: 'admin' },
       schema: {
+        operationId: 'createProbe',
         tags: ['probes'],
         summary: 'Create a probe link: one-time, read-only FTP credentials and the commands to send the customer (shown once)',
         body: CreateProbeBody,
@@ -76,6 +77,7 @@ export const probesRoutes: FastifyPluginAsyncTypebox<ProbesRouteOptions> = async
     {
       config: { role: 'viewer' },
       schema: {
+        operationId: 'listProbes',
         tags: ['probes'],
         summary: 'Probe links, newest first: live ones, and expired ones for 7 days after their expiry',
         response: { 200: Page(Probe) },
@@ -89,6 +91,7 @@ export const probesRoutes: FastifyPluginAsyncTypebox<ProbesRouteOptions> = async
     {
       config: { role: 'viewer' },
       schema: {
+        operationId: 'getProbe',
         tags: ['probes'],
         summary: 'A probe link, its sessions and a verdict per way of connecting (plain/FTPS × passive/active)',
         params: ProbeParams,
@@ -121,6 +124,7 @@ export const probesRoutes: FastifyPluginAsyncTypebox<ProbesRouteOptions> = async
     {
       config: { role: 'admin' },
       schema: {
+        operationId: 'deleteProbe',
         tags: ['probes'],
         summary: 'Delete a probe link: its logins stop working at once',
         params: ProbeParams,

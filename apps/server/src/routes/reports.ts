@@ -20,6 +20,7 @@ export const reportsRoutes: FastifyPluginAsyncTypebox<ReportsRouteOptions> = asy
     {
       config: { role: 'viewer' },
       schema: {
+        operationId: 'getTrafficReport',
         tags: ['reports'],
         summary: 'Sessions, failed logins, files and bytes per hour or day (no gaps, oldest first) or per user (largest first)',
         querystring: TrafficQuery,

@@ -31,8 +31,18 @@ export function serverTimeZone(): string {
 export const serverRoutes: FastifyPluginAsyncTypebox<ServerRouteOptions> = async (app, { services }) => {
   const { sessions } = services.stores;
 
-  app.get('/server', { config: { role: 'viewer' }, schema: { tags: ['server'], response: { 200: ServerInfo } } }, async () =>
-    serverInfo(services),
+  app.get(
+    '/server',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        operationId: 'getServerInfo',
+        summary: 'Version, ports, TLS certificate and time zone of the server',
+        tags: ['server'],
+        response: { 200: ServerInfo },
+      },
+    },
+    async () => serverInfo(services),
   );
 
   app.get(
@@ -40,6 +50,7 @@ export const serverRoutes: FastifyPluginAsyncTypebox<ServerRouteOptions> = async
     {
       config: { role: 'viewer' },
       schema: {
+        operationId: 'getOverview',
         tags: ['server'],
         summary: 'Live sessions, transfers, today\u2019s traffic and recent logins',
         response: { 200: Overview },

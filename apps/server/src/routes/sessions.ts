@@ -10,7 +10,8 @@ import {
   Transfer,
   TranscriptLine,
   HistoryFilters,
-  type SessionExport,
+  SessionExport,
+  TranscriptLinePage,
 } from '@ferry/contract';
 import type { HistoryFilters as DbHistoryFilters, TranscriptLineRecord } from '@ferry/db';
 import { transcriptSeverity } from '@ferry/ftp-core';
@@ -21,6 +22,7 @@ import { Errors, invalidField } from '../errors.js';
 import { historyCsv } from '../exports/history-csv.js';
 import { exportFileName, sessionText } from '../exports/session-text.js';
 import { createCidrMatcher, parseCidr } from '../net/address.js';
+import { textResponse } from './openapi.js';
 import { serverTimeZone } from './server.js';
 import type { Services } from '../services.js';
 
@@ -64,7 +66,15 @@ export const sessionsRoutes: FastifyPluginAsyncTypebox<SessionsRouteOptions> = a
 
   app.get(
     '/sessions',
-    { config: { role: 'viewer' }, schema: { tags: ['sessions'], summary: 'Sessions connected now', response: { 200: Page(LiveSession) } } },
+    {
+      config: { role: 'viewer' },
+      schema: {
+        operationId: 'listLiveSessions',
+        tags: ['sessions'],
+        summary: 'Sessions connected now',
+        response: { 200: Page(LiveSession) },
+      },
+    },
     async () => ({
       items: services.hub.liveSessions(),
       nextCursor: null,
@@ -75,7 +85,13 @@ export const sessionsRoutes: FastifyPluginAsyncTypebox<SessionsRouteOptions> = a
     '/sessions/:id',
     {
       config: { role: 'operator' },
-      schema: { tags: ['sessions'], summary: 'Disconnect a live session (421)', params: SessionParams, response: { 204: Type.Null() } },
+      schema: {
+        operationId: 'disconnectSession',
+        tags: ['sessions'],
+        summary: 'Disconnect a live session (421)',
+        params: SessionParams,
+        response: { 204: Type.Null() },
+      },
     },
     async (req, reply) => {
       const { id } = req.params;
@@ -95,6 +111,7 @@ export const sessionsRoutes: FastifyPluginAsyncTypebox<SessionsRouteOptions> = a
     {
       config: { role: 'viewer' },
       schema: {
+        operationId: 'listSessionHistory',
         tags: ['sessions'],
         summary: 'Recorded sessions, newest first',
         querystring: SessionHistoryQuery,
@@ -112,10 +129,11 @@ export const sessionsRoutes: FastifyPluginAsyncTypebox<SessionsRouteOptions> = a
     {
       config: { role: 'viewer' },
       schema: {
+        operationId: 'exportSessionHistory',
         tags: ['sessions'],
         summary: `The filtered history as CSV (newest first, at most ${CSV_MAX_ROWS.toLocaleString('en-US')} rows)`,
         querystring: HistoryFilters,
-        produces: ['text/csv'],
+        response: { 200: textResponse('text/csv', 'The sessions as CSV, one row each, with a header row') },
       },
     },
     async (req, reply) => {
@@ -131,7 +149,16 @@ export const sessionsRoutes: FastifyPluginAsyncTypebox<SessionsRouteOptions> = a
 
   app.get(
     '/sessions/:id',
-    { config: { role: 'viewer' }, schema: { tags: ['sessions'], params: SessionParams, response: { 200: SessionRecord } } },
+    {
+      config: { role: 'viewer' },
+      schema: {
+        operationId: 'getSession',
+        summary: 'A recorded session',
+        tags: ['sessions'],
+        params: SessionParams,
+        response: { 200: SessionRecord },
+      },
+    },
     async (req) => recorded(req.params.id),
   );
 
@@ -140,12 +167,22 @@ export const sessionsRoutes: FastifyPluginAsyncTypebox<SessionsRouteOptions> = a
     {
       config: { role: 'viewer' },
       schema: {
+        operationId: 'getTranscript',
         tags: ['sessions'],
         summary: 'A page of transcript lines; ?format=json exports the whole session (SessionExport), ?format=text the same as plain text',
         description: 'Viewers may download (?format) only while the setting viewersDownloadTranscripts is on.',
         params: SessionParams,
         querystring: TranscriptQuery,
-        response: { 200: Page(TranscriptLine) },
+        response: {
+          200: {
+            description:
+              'A page of lines; with ?format=json the whole session as one SessionExport; with ?format=text the same as plain text',
+            content: {
+              'application/json': { schema: Type.Union([TranscriptLinePage, SessionExport]) },
+              'text/plain': { schema: Type.String() },
+            },
+          },
+        },
       },
     },
     async (req, reply) => {
@@ -192,7 +229,16 @@ export const sessionsRoutes: FastifyPluginAsyncTypebox<SessionsRouteOptions> = a
 
   app.get(
     '/sessions/:id/transfers',
-    { config: { role: 'viewer' }, schema: { tags: ['sessions'], params: SessionParams, response: { 200: Page(Transfer) } } },
+    {
+      config: { role: 'viewer' },
+      schema: {
+        operationId: 'listTransfers',
+        summary: 'The transfers of a recorded session',
+        tags: ['sessions'],
+        params: SessionParams,
+        response: { 200: Page(Transfer) },
+      },
+    },
     async (req) => {
       recorded(req.params.id);
       return { items: transcripts.transfers(req.params.id), nextCursor: null };
@@ -203,7 +249,13 @@ export const sessionsRoutes: FastifyPluginAsyncTypebox<SessionsRouteOptions> = a
     '/sessions/:id/diagnosis',
     {
       config: { role: 'viewer' },
-      schema: { tags: ['sessions'], summary: "The transcript doctor's findings", params: SessionParams, response: { 200: Page(Finding) } },
+      schema: {
+        operationId: 'getDiagnosis',
+        tags: ['sessions'],
+        summary: "The transcript doctor's findings",
+        params: SessionParams,
+        response: { 200: Page(Finding) },
+      },
     },
     async (req) => {
       recorded(req.params.id);

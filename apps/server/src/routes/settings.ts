@@ -26,15 +26,29 @@ const PreviewQuery = Type.Object({
 export const settingsRoutes: FastifyPluginAsyncTypebox<SettingsRouteOptions> = async (app, { services }) => {
   const { settings, ftp } = services;
 
-  app.get('/settings', { config: { role: 'viewer' }, schema: { tags: ['settings'], response: { 200: Settings } } }, async () =>
-    settings.view(),
+  app.get(
+    '/settings',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        operationId: 'getSettings',
+        summary: 'The settings, and which are fixed by environment variables',
+        tags: ['settings'],
+        response: { 200: Settings },
+      },
+    },
+    async () => settings.view(),
   );
 
   app.patch(
     '/settings',
     {
-      config: { role: 'admin' },
+      config: {
+        role: 'admin',
+        errors: { 409: 'A setting is fixed by an environment variable (APP_SETTING_FIXED): `error.field` names it' },
+      },
       schema: {
+        operationId: 'updateSettings',
         tags: ['settings'],
         summary: 'Change settings; env-fixed keys answer 409; the security settings need the owner role',
         body: UpdateSettingsBody,
@@ -66,6 +80,7 @@ export const settingsRoutes: FastifyPluginAsyncTypebox<SettingsRouteOptions> = a
     {
       config: { role: 'viewer' },
       schema: {
+        operationId: 'previewPassiveReply',
         tags: ['settings'],
         summary: 'The exact 227 reply a client at clientAddress would get',
         querystring: PreviewQuery,

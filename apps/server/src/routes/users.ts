@@ -54,13 +54,31 @@ export const usersRoutes: FastifyPluginAsyncTypebox<UsersRouteOptions> = async (
 
   app.get(
     '/users',
-    { config: { role: 'viewer' }, schema: { tags: ['users'], querystring: UserListQuery, response: { 200: Page(User) } } },
+    {
+      config: { role: 'viewer' },
+      schema: {
+        operationId: 'listUsers',
+        summary: 'FTP accounts by name; `q` keeps those whose name contains it',
+        tags: ['users'],
+        querystring: UserListQuery,
+        response: { 200: Page(User) },
+      },
+    },
     async (req) => users.list({ search: req.query.q, limit: req.query.limit ?? 50, cursor: req.query.cursor }),
   );
 
   app.post(
     '/users',
-    { config: { role: 'admin' }, schema: { tags: ['users'], body: CreateUserBody, response: { 201: User } } },
+    {
+      config: { role: 'admin', errors: { 409: 'An FTP account or a probe link has this name (APP_USER_EXISTS)' } },
+      schema: {
+        operationId: 'createUser',
+        summary: 'Create an FTP account',
+        tags: ['users'],
+        body: CreateUserBody,
+        response: { 201: User },
+      },
+    },
     async (req, reply) => {
       const body = req.body;
       checkUserFields(body, services, null);
@@ -90,6 +108,7 @@ export const usersRoutes: FastifyPluginAsyncTypebox<UsersRouteOptions> = async (
     {
       config: { role: 'admin' },
       schema: {
+        operationId: 'bulkUpdateUsers',
         tags: ['users'],
         summary: 'Enable, disable or delete users, or add them to or remove them from a group, in one transaction',
         body: UserBulkBody,
@@ -129,7 +148,10 @@ export const usersRoutes: FastifyPluginAsyncTypebox<UsersRouteOptions> = async (
 
   app.get(
     '/users/:username',
-    { config: { role: 'viewer' }, schema: { tags: ['users'], params: UserParams, response: { 200: User } } },
+    {
+      config: { role: 'viewer' },
+      schema: { operationId: 'getUser', summary: 'An FTP account', tags: ['users'], params: UserParams, response: { 200: User } },
+    },
     async (req) => {
       const user = users.get(req.params.username);
       if (!user) throw Errors.UserNotFound(req.params.username);
@@ -142,6 +164,7 @@ export const usersRoutes: FastifyPluginAsyncTypebox<UsersRouteOptions> = async (
     {
       config: { role: 'viewer' },
       schema: {
+        operationId: 'getEffectiveSettings',
         tags: ['users'],
         summary: "The settings the user's logins get, each with where it comes from (the user, a group, or the default)",
         params: UserParams,
@@ -160,6 +183,7 @@ export const usersRoutes: FastifyPluginAsyncTypebox<UsersRouteOptions> = async (
     {
       config: { role: 'admin' },
       schema: {
+        operationId: 'updateUser',
         tags: ['users'],
         summary: 'Change an account; applies to new logins',
         params: UserParams,
@@ -188,7 +212,16 @@ export const usersRoutes: FastifyPluginAsyncTypebox<UsersRouteOptions> = async (
 
   app.delete(
     '/users/:username',
-    { config: { role: 'admin' }, schema: { tags: ['users'], params: UserParams, response: { 204: Type.Null() } } },
+    {
+      config: { role: 'admin' },
+      schema: {
+        operationId: 'deleteUser',
+        summary: 'Delete an FTP account (not its files); its sessions end',
+        tags: ['users'],
+        params: UserParams,
+        response: { 204: Type.Null() },
+      },
+    },
     async (req, reply) => {
       const { username } = req.params;
       if (!users.remove(username, () => audit(auditStore, req, { action: 'user.delete', target: username })))
