@@ -68,6 +68,8 @@ export interface AppOptions {
  */
 const HTTP_TIMEOUTS = { headersTimeout: 10_000, connectionsCheckingInterval: 1_000 };
 const DEFAULT_CONNECTION_LIMITS = { total: 512, perAddress: 64 };
+/** Unknown paths per client address (dashboard deep links are answered by this handler too). */
+const NOT_FOUND_RATE_LIMIT = { max: 100, timeWindow: 60_000 };
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const { services } = opts;
@@ -88,7 +90,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   limitConnections(app.server, opts.connectionLimits ?? DEFAULT_CONNECTION_LIMITS, !(opts.trustProxy ?? false));
   app.decorateRequest('admin', null);
   app.setErrorHandler(errorHandler(() => services.metrics.httpError()));
-  app.setNotFoundHandler(notFoundHandler(opts.webRoot === undefined ? DEFAULT_WEB_ROOT : opts.webRoot));
 
   await app.register(helmet, {
     contentSecurityPolicy: {
@@ -122,6 +123,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       return error;
     },
   });
+  // Rate-limited like fastify/demo's: a scanner probing paths gets 429s, not an answer per guess.
+  app.setNotFoundHandler(
+    { preHandler: app.rateLimit(NOT_FOUND_RATE_LIMIT) },
+    notFoundHandler(opts.webRoot === undefined ? DEFAULT_WEB_ROOT : opts.webRoot),
+  );
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
   await app.register(swagger, {
     openapi: {

@@ -71,7 +71,10 @@ const NOT_BUILT = `<!doctype html><meta charset="utf-8"><title>Ferry</title>
 <h1>Ferry's admin site is not built</h1>
 <p>The API is running at <a href="/api/docs">/api/docs</a>. Build the dashboard with <code>pnpm build</code> (it writes apps/web/dist), then restart.</p>`;
 
-/** Unknown API routes: 404 JSON. Other GETs: the dashboard's index.html (deep links), or a clear page when it is not built. */
+/**
+ * Unknown API routes: 404 JSON. Other GETs: the dashboard's index.html (deep links), or a clear page when it is not built.
+ * app.ts rate-limits this handler per client address, so a scanner guessing paths is slowed to 429s.
+ */
 export function notFoundHandler(webRoot: string | null) {
   return function handle(req: FastifyRequest, reply: FastifyReply) {
     const url = req.url.split('?')[0] ?? '';

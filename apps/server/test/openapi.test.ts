@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import { ErrorBody } from '@ferry/contract';
 import { Value } from 'typebox/value';
 import { describe, expect, it } from 'vitest';
-import { sharedHarness } from './harness.js';
+import { sharedHarness, startHarness } from './harness.js';
 
 interface Operation {
   operationId?: string;
@@ -209,5 +209,21 @@ describe('the OpenAPI document', () => {
     });
     expect(res.statusCode).toBe(400);
     expect(res.json()).toMatchObject({ error: { code: 'APP_VALIDATION', field: 'permissions/0/recurse' } });
+  });
+});
+
+describe('unknown paths', () => {
+  it('are rate-limited per client address: a flood of guesses gets 429', async () => {
+    const h = await startHarness();
+    const answers: number[] = [];
+    for (let i = 0; i < 120; i++) answers.push((await h.app.inject({ method: 'GET', url: `/api/v1/guess-${i}` })).statusCode);
+    expect(answers.slice(0, 100)).toEqual(Array(100).fill(404));
+    expect(answers.slice(100)).toEqual(Array(20).fill(429));
+    const limited = await h.app.inject({ method: 'GET', url: '/wp-login.php' });
+    expect(limited.statusCode).toBe(429);
+    expect(limited.json()).toMatchObject({ error: { code: 'APP_RATE_LIMITED' } });
+    // Another address is not affected, and known routes never are.
+    expect((await h.app.inject({ method: 'GET', url: '/api/v1/guess', remoteAddress: '192.0.2.7' })).statusCode).toBe(404);
+    expect((await h.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
   });
 });
