@@ -15,7 +15,13 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import websocket from '@fastify/websocket';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type RawReplyDefaultExpression,
+  type RawRequestDefaultExpression,
+  type RawServerDefault,
+} from 'fastify';
 import { errorHandler, notFoundHandler } from './http-errors.js';
 import { authHook, declareRoles } from './plugins/auth.js';
 import { RequestLog } from './plugins/request-log.js';
@@ -71,7 +77,16 @@ const DEFAULT_CONNECTION_LIMITS = { total: 512, perAddress: 64 };
 /** Unknown paths per client address (dashboard deep links are answered by this handler too). */
 const NOT_FOUND_RATE_LIMIT = { max: 100, timeWindow: 60_000 };
 
-export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
+/** The admin app: a Fastify instance whose routes take their types from TypeBox schemas. */
+export type FerryApp = FastifyInstance<
+  RawServerDefault,
+  RawRequestDefaultExpression,
+  RawReplyDefaultExpression,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
+
+export async function buildApp(opts: AppOptions): Promise<FerryApp> {
   const { services } = opts;
   const app = Fastify({
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
@@ -198,7 +213,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   if (webRoot && existsSync(`${webRoot}/index.html`)) {
     await app.register(fastifyStatic, { root: webRoot, wildcard: false, index: ['index.html'] });
   }
-  return app as unknown as FastifyInstance;
+  return app;
 }
 
 /**
