@@ -12,7 +12,7 @@
  */
 import type { Finding, SessionOutcome } from '@ferry/contract';
 import type { FindingStore, SessionRecorder } from '@ferry/db';
-import type { FtpServer, FtpServerEvents, SessionEvent, SessionInfo } from '@ferry/ftp-core';
+import type { FtpServer, FtpServerEvents, SessionEvent, SessionInfo, TranscriptLine } from '@ferry/ftp-core';
 import type { SessionDoctor } from '@ferry/ftp-core/diagnosis';
 
 /** Makes the doctor for a session that just opened. */
@@ -50,50 +50,105 @@ const PROBLEM_EVENTS = new Set<SessionEvent['type']>([
 /** How long stored findings may wait to be written with others. */
 const WRITE_BATCH_MS = 100;
 
-interface Tracked {
-  address: string;
-  loggedIn: boolean;
-  loginFailed: boolean;
-  problems: boolean;
-  doctor: SessionDoctor | null;
-  /** Pending debounced store of the findings. */
-  storeTimer: NodeJS.Timeout | null;
-  /** Findings were stored while the session ran. */
-  stored: boolean;
-}
+/**
+ * Job 1: the transcript doctor of every running session. Each line goes to the session's doctor; new and
+ * revised findings are published at once and stored at most once per `storeDelayMs`, written together with
+ * other sessions' findings (a flood of short sessions then costs one recorder flush per batch).
+ */
+class SessionDoctors {
+  readonly #doctors = new Map<string, { doctor: SessionDoctor | null; storeTimer: NodeJS.Timeout | null; stored: boolean }>();
+  readonly #queued = new Map<string, Finding[]>();
+  #writeTimer: NodeJS.Timeout | null = null;
+  readonly #storeDelayMs: number;
 
-/** Subscribes to the engine; returns a function that unsubscribes. */
-export function recordSessions(server: FtpServer, opts: SessionRecordingOptions): () => void {
-  const { recorder } = opts;
-  const storeDelayMs = opts.storeDelayMs ?? 1000;
-  const tracked = new Map<string, Tracked>();
-  const track = (id: string): Tracked => {
-    let t = tracked.get(id);
-    if (!t)
-      tracked.set(
-        id,
-        (t = { address: '', loggedIn: false, loginFailed: false, problems: false, doctor: null, storeTimer: null, stored: false }),
-      );
-    return t;
-  };
-  const failed = (sessionId: string, t: Tracked) => (error: unknown) => {
-    t.doctor = null; // a doctor that threw once is not trusted with the rest of the session
-    opts.onError?.(error, sessionId);
-  };
-  const publish = (sessionId: string, fresh: Finding[]) => {
-    if (fresh.length > 0) opts.onFindings?.(sessionId, fresh);
-  };
-  // Findings wait here briefly and are written together: a flood of short sessions (refused connects)
-  // then costs one recorder flush per batch instead of one per session.
-  const queued = new Map<string, Finding[]>();
-  let writeTimer: NodeJS.Timeout | null = null;
-  const writeQueued = () => {
-    if (writeTimer) clearTimeout(writeTimer);
-    writeTimer = null;
-    const findings = opts.findings;
-    if (!findings || queued.size === 0) return queued.clear();
-    const batch = [...queued];
-    queued.clear();
+  constructor(
+    private readonly factory: DoctorFactory,
+    private readonly opts: SessionRecordingOptions,
+  ) {
+    this.#storeDelayMs = opts.storeDelayMs ?? 1000;
+  }
+
+  open(session: SessionInfo): void {
+    let doctor: SessionDoctor | null = null;
+    try {
+      doctor = this.factory(session);
+    } catch (error) {
+      this.opts.onError?.(error, session.id);
+    }
+    this.#doctors.set(session.id, { doctor, storeTimer: null, stored: false });
+  }
+
+  push(line: TranscriptLine): void {
+    const entry = this.#doctors.get(line.sessionId);
+    if (!entry?.doctor) return;
+    let fresh: Finding[] = [];
+    let revised: Finding[] = [];
+    try {
+      fresh = entry.doctor.push(line);
+      revised = entry.doctor.takeRevised();
+    } catch (error) {
+      this.#failed(line.sessionId, entry, error);
+    }
+    if (fresh.length > 0) this.opts.onFindings?.(line.sessionId, fresh);
+    if (revised.length > 0) this.opts.onRevised?.(line.sessionId, revised);
+    if (fresh.length + revised.length > 0) {
+      entry.storeTimer ??= setTimeout(() => this.#store(line.sessionId), this.#storeDelayMs).unref();
+    }
+  }
+
+  /** Settles the session's findings and stores them; whether an error-severity finding was made (null without a doctor). */
+  close(close: SessionClose): boolean | null {
+    const entry = this.#doctors.get(close.id);
+    if (!entry?.doctor) {
+      this.#doctors.delete(close.id);
+      return null;
+    }
+    let problems: boolean | null = null;
+    try {
+      const fresh = entry.doctor.finish({ reason: close.reason, endedAt: close.endedAt });
+      if (fresh.length > 0) this.opts.onFindings?.(close.id, fresh);
+      const revised = entry.doctor.takeRevised();
+      if (revised.length > 0) this.opts.onRevised?.(close.id, revised);
+      problems = entry.doctor.findings().some((f) => f.severity === 'error');
+    } catch (error) {
+      this.#failed(close.id, entry, error);
+    }
+    this.#store(close.id);
+    this.#doctors.delete(close.id);
+    return problems;
+  }
+
+  /** Stops the timers and writes what is queued. */
+  stop(): void {
+    for (const entry of this.#doctors.values()) if (entry.storeTimer) clearTimeout(entry.storeTimer);
+    this.#writeQueued();
+  }
+
+  #failed(sessionId: string, entry: { doctor: SessionDoctor | null }, error: unknown): void {
+    entry.doctor = null; // a doctor that threw once is not trusted with the rest of the session
+    this.opts.onError?.(error, sessionId);
+  }
+
+  #store(sessionId: string): void {
+    const entry = this.#doctors.get(sessionId);
+    if (!entry) return;
+    if (entry.storeTimer) clearTimeout(entry.storeTimer);
+    entry.storeTimer = null;
+    if (!this.opts.findings || !entry.doctor) return;
+    const all = entry.doctor.findings();
+    if (all.length === 0 && !entry.stored) return;
+    entry.stored = true;
+    this.#queued.set(sessionId, all);
+    this.#writeTimer ??= setTimeout(() => this.#writeQueued(), WRITE_BATCH_MS).unref();
+  }
+
+  #writeQueued(): void {
+    if (this.#writeTimer) clearTimeout(this.#writeTimer);
+    this.#writeTimer = null;
+    const findings = this.opts.findings;
+    if (!findings || this.#queued.size === 0) return this.#queued.clear();
+    const batch = [...this.#queued];
+    this.#queued.clear();
     try {
       findings.replaceMany(batch);
       return;
@@ -104,31 +159,40 @@ export function recordSessions(server: FtpServer, opts: SessionRecordingOptions)
       try {
         findings.replace(sessionId, list);
       } catch (error) {
-        opts.onError?.(error, sessionId);
+        this.opts.onError?.(error, sessionId);
       }
     }
-  };
-  const store = (sessionId: string, t: Tracked) => {
-    if (t.storeTimer) clearTimeout(t.storeTimer);
-    t.storeTimer = null;
-    if (!opts.findings || !t.doctor) return;
-    const all = t.doctor.findings();
-    if (all.length === 0 && !t.stored) return;
-    t.stored = true;
-    queued.set(sessionId, all);
-    writeTimer ??= setTimeout(writeQueued, WRITE_BATCH_MS).unref();
+  }
+}
+
+/** Job 2: what decides a session's outcome, besides the doctor's findings. */
+interface OutcomeFacts {
+  address: string;
+  loggedIn: boolean;
+  loginFailed: boolean;
+  /** An engine problem event (used when no doctor is wired). */
+  problems: boolean;
+}
+
+function outcomeOf(facts: OutcomeFacts, doctorProblems: boolean | null): SessionOutcome {
+  if (!facts.loggedIn && facts.loginFailed) return 'login-failed';
+  return (doctorProblems ?? facts.problems) ? 'problems' : 'ok';
+}
+
+/** Job 3, wiring: every engine event to the recorder, the doctors and the outcome facts. Returns a function that unsubscribes. */
+export function recordSessions(server: FtpServer, opts: SessionRecordingOptions): () => void {
+  const { recorder } = opts;
+  const doctors = opts.doctor ? new SessionDoctors(opts.doctor, opts) : null;
+  const facts = new Map<string, OutcomeFacts>();
+  const factsOf = (id: string): OutcomeFacts => {
+    let f = facts.get(id);
+    if (!f) facts.set(id, (f = { address: '', loggedIn: false, loginFailed: false, problems: false }));
+    return f;
   };
 
   const onOpen: Listener<'session:open'> = (s) => {
-    const t = track(s.id);
-    t.address = s.remoteAddress;
-    if (opts.doctor) {
-      try {
-        t.doctor = opts.doctor(s);
-      } catch (error) {
-        failed(s.id, t)(error);
-      }
-    }
+    factsOf(s.id).address = s.remoteAddress;
+    doctors?.open(s);
     recorder.sessionOpened({
       id: s.id,
       remoteAddress: s.remoteAddress,
@@ -143,40 +207,26 @@ export function recordSessions(server: FtpServer, opts: SessionRecordingOptions)
     recorder.sessionUpdated({ id: s.id, username: s.username, tls: s.tls, clientSoftware: s.clientSoftware });
   };
   const onLine: Listener<'transcript'> = (line) => {
-    const t = track(line.sessionId);
     recorder.line(line); // queued as is, not copied: the engine never changes a line after emitting it
-    if (t.doctor) {
-      let fresh: Finding[] = [];
-      let revised: Finding[] = [];
-      try {
-        fresh = t.doctor.push(line);
-        revised = t.doctor.takeRevised();
-      } catch (error) {
-        failed(line.sessionId, t)(error);
-      }
-      if (fresh.length > 0) publish(line.sessionId, fresh);
-      if (revised.length > 0) opts.onRevised?.(line.sessionId, revised);
-      if (fresh.length + revised.length > 0) {
-        t.storeTimer ??= setTimeout(() => store(line.sessionId, t), storeDelayMs).unref();
-      }
-    }
+    doctors?.push(line);
     const event = line.event;
     if (!event) return;
+    const f = factsOf(line.sessionId);
     if (event.type === 'login') {
-      t.loggedIn = true;
-      recorder.login({ at: line.at, sessionId: line.sessionId, username: event.username, address: t.address, ok: true, reason: null });
+      f.loggedIn = true;
+      recorder.login({ at: line.at, sessionId: line.sessionId, username: event.username, address: f.address, ok: true, reason: null });
     } else if (event.type === 'login-failed') {
-      t.loginFailed = true;
+      f.loginFailed = true;
       recorder.login({
         at: line.at,
         sessionId: line.sessionId,
         username: event.username,
-        address: t.address,
+        address: f.address,
         ok: false,
         reason: event.reason,
       });
     } else if (PROBLEM_EVENTS.has(event.type) || (event.type === 'transfer-finished' && event.outcome === 'failed')) {
-      t.problems = true;
+      f.problems = true;
     }
   };
   const onTransfer: Listener<'transfer'> = (tr) => {
@@ -191,21 +241,8 @@ export function recordSessions(server: FtpServer, opts: SessionRecordingOptions)
     });
   };
   const onClose: Listener<'session:close'> = (s) => {
-    const t = track(s.id);
-    tracked.delete(s.id);
-    let problems = t.problems;
-    if (t.doctor) {
-      try {
-        publish(s.id, t.doctor.finish({ reason: s.reason, endedAt: s.endedAt }));
-        const revised = t.doctor.takeRevised();
-        if (revised.length > 0) opts.onRevised?.(s.id, revised);
-        problems = t.doctor.findings().some((f) => f.severity === 'error');
-      } catch (error) {
-        failed(s.id, t)(error);
-      }
-      store(s.id, t);
-    }
-    const outcome: SessionOutcome = !t.loggedIn && t.loginFailed ? 'login-failed' : problems ? 'problems' : 'ok';
+    const outcome = outcomeOf(factsOf(s.id), doctors ? doctors.close(s) : null);
+    facts.delete(s.id);
     recorder.sessionClosed({
       id: s.id,
       endedAt: s.endedAt,
@@ -225,8 +262,7 @@ export function recordSessions(server: FtpServer, opts: SessionRecordingOptions)
   server.on('transfer', onTransfer);
   server.on('session:close', onClose);
   return () => {
-    for (const t of tracked.values()) if (t.storeTimer) clearTimeout(t.storeTimer);
-    writeQueued();
+    doctors?.stop();
     server.off('session:open', onOpen);
     server.off('session:update', onUpdate);
     server.off('transcript', onLine);
@@ -236,3 +272,4 @@ export function recordSessions(server: FtpServer, opts: SessionRecordingOptions)
 }
 
 type Listener<K extends keyof FtpServerEvents> = (...args: FtpServerEvents[K]) => void;
+type SessionClose = FtpServerEvents['session:close'][0];
