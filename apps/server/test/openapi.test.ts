@@ -17,6 +17,7 @@ import { sharedHarness, startHarness } from './harness.js';
 interface Operation {
   operationId?: string;
   summary?: string;
+  description?: string;
   tags?: string[];
   security?: unknown[];
   parameters?: { in: string; name: string }[];
@@ -106,6 +107,7 @@ describe('the OpenAPI document', () => {
       ids.add(op.operationId!);
       expect(op.summary, key).toBeTruthy();
       expect(op.tags?.length, key).toBeGreaterThan(0);
+      if (op['x-ferry-role']) expect(op.description?.split('Needs the **').length, `${key}: the role, said once`).toBe(2);
       for (const [status, response] of Object.entries(op.responses)) {
         expect(response.description, `${key} ${status}`).toBeTruthy();
         expect(response.description, `${key} ${status}`).not.toBe('Default Response');

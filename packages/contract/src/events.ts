@@ -222,7 +222,7 @@ export const EventTypeDescription = Type.Object(
     payload: Type.Unknown({ description: 'JSON Schema of the event’s data' }),
     example: Event,
   },
-  { $id: 'EventTypeDescription' },
+  { $id: 'EventTypeDescription', description: 'An event type: what it means, its filters, its payload schema and an example' },
 );
 export type EventTypeDescription = Static<typeof EventTypeDescription>;
 
@@ -356,7 +356,7 @@ export const EventRule = Type.Object(
     createdAt: Timestamp,
     updatedAt: Timestamp,
   },
-  { $id: 'EventRule' },
+  { $id: 'EventRule', description: 'An event rule, with its counters' },
 );
 export type EventRule = Static<typeof EventRule>;
 
@@ -394,7 +394,10 @@ export const UpdateEventRuleBody = Type.Object(
 export type UpdateEventRuleBody = Static<typeof UpdateEventRuleBody>;
 
 /** A rule as created or changed: with its signing secret when this request set or made it. */
-export const SavedEventRule = Type.Object({ ...EventRule.properties, secret: Type.Optional(Type.String()) }, { $id: 'SavedEventRule' });
+export const SavedEventRule = Type.Object(
+  { ...EventRule.properties, secret: Type.Optional(Type.String()) },
+  { $id: 'SavedEventRule', description: 'The event rule as saved, with its signing secret when this request set or made it' },
+);
 export type SavedEventRule = Static<typeof SavedEventRule>;
 
 export const EventRuleParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
@@ -434,7 +437,7 @@ export const EventDelivery = Type.Object(
     deliveredAt: Nullable(Timestamp),
     createdAt: Timestamp,
   },
-  { $id: 'EventDelivery' },
+  { $id: 'EventDelivery', description: 'An event delivery: its event, target, status and attempts' },
 );
 export type EventDelivery = Static<typeof EventDelivery>;
 
@@ -455,7 +458,7 @@ export const TestEventReply = Type.Object(
     event: Event,
     deliveries: Type.Array(EventDelivery, { description: 'As they stand after the first attempt (or its timeout)' }),
   },
-  { $id: 'TestEventReply' },
+  { $id: 'TestEventReply', description: 'The test event and its deliveries after their first attempts' },
 );
 export type TestEventReply = Static<typeof TestEventReply>;
 
@@ -468,6 +471,6 @@ export const EventActionSetup = Type.Object(
     }),
     commands: Type.Array(Type.String(), { description: 'Programs command actions may run (FERRY_EVENT_COMMANDS)' }),
   },
-  { $id: 'EventActionSetup' },
+  { $id: 'EventActionSetup', description: 'What event actions may use: e-mail and the allowed programs' },
 );
 export type EventActionSetup = Static<typeof EventActionSetup>;

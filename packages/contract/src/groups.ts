@@ -70,7 +70,7 @@ export const Group = Type.Object(
     createdAt: Timestamp,
     updatedAt: Timestamp,
   },
-  { $id: 'Group' },
+  { $id: 'Group', description: 'A group of FTP accounts, with its member count' },
 );
 export type Group = Static<typeof Group>;
 
@@ -110,7 +110,7 @@ export const Folder = Type.Object(
     createdAt: Timestamp,
     updatedAt: Timestamp,
   },
-  { $id: 'Folder' },
+  { $id: 'Folder', description: 'A virtual folder, with who mounts it' },
 );
 export type Folder = Static<typeof Folder>;
 
@@ -171,7 +171,7 @@ export const EffectiveSettings = Type.Object(
       }),
     ),
   },
-  { $id: 'EffectiveSettings' },
+  { $id: 'EffectiveSettings', description: "The settings a user's logins get, each with where it comes from" },
 );
 export type EffectiveSettings = Static<typeof EffectiveSettings>;
 
@@ -194,7 +194,7 @@ export const FileEntry = Type.Object(
     /** The virtual folder mounted here (type mount). */
     folder: Nullable(Type.String()),
   },
-  { $id: 'FileEntry' },
+  { $id: 'FileEntry', description: "A file, folder or mounted folder in a user's tree" },
 );
 export type FileEntry = Static<typeof FileEntry>;
 
@@ -216,7 +216,7 @@ export const FileListing = Type.Object(
     /** More entries than the listing returns (`limit`). */
     truncated: Type.Boolean(),
   },
-  { $id: 'FileListing' },
+  { $id: 'FileListing', description: "A folder of a user's tree, with the user's permissions and the storage it counts against" },
 );
 export type FileListing = Static<typeof FileListing>;
 
@@ -255,6 +255,6 @@ export const UserBulkResult = Type.Object(
     /** Names that are not users. */
     notFound: Type.Array(Type.String()),
   },
-  { $id: 'UserBulkResult' },
+  { $id: 'UserBulkResult', description: 'The users the action was applied to, and the names that are not users' },
 );
 export type UserBulkResult = Static<typeof UserBulkResult>;

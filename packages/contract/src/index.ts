@@ -186,7 +186,7 @@ export const LiveSession = Type.Object(
     filesOut: Type.Integer(),
     transfer: Nullable(LiveTransfer),
   },
-  { $id: 'LiveSession' },
+  { $id: 'LiveSession', description: 'A session connected now' },
 );
 export type LiveSession = Static<typeof LiveSession>;
 
@@ -255,7 +255,10 @@ export const SearchHit = Type.Object(
 export type SearchHit = Static<typeof SearchHit>;
 
 /** A history row; with `q`, the first matching lines of its transcript (at most five). */
-export const HistoryItem = Type.Object({ ...SessionRecord.properties, hits: Type.Optional(Type.Array(SearchHit)) }, { $id: 'HistoryItem' });
+export const HistoryItem = Type.Object(
+  { ...SessionRecord.properties, hits: Type.Optional(Type.Array(SearchHit)) },
+  { $id: 'HistoryItem', description: 'A recorded session; with a search, its matching transcript lines' },
+);
 export type HistoryItem = Static<typeof HistoryItem>;
 
 export const TranscriptLine = Type.Object(
@@ -284,7 +287,7 @@ export const Transfer = Type.Object(
     durationMs: Type.Integer(),
     outcome: Type.Enum(['ok', 'aborted', 'failed'] as const),
   },
-  { $id: 'Transfer' },
+  { $id: 'Transfer', description: 'A finished, aborted or failed transfer' },
 );
 export type Transfer = Static<typeof Transfer>;
 
@@ -302,7 +305,7 @@ export const Finding = Type.Object(
     evidence: Type.Array(Type.Integer()),
     at: Timestamp,
   },
-  { $id: 'Finding' },
+  { $id: 'Finding', description: 'A transcript-doctor finding: what went wrong, why, and what to change' },
 );
 export type Finding = Static<typeof Finding>;
 
@@ -364,7 +367,7 @@ export const ConnectivityReport = Type.Object(
     checks: Type.Array(ConnectivityCheck),
     firewallRules: Type.Array(FirewallRule),
   },
-  { $id: 'ConnectivityReport' },
+  { $id: 'ConnectivityReport', description: 'The self-test: each check, and the firewall rules to add' },
 );
 export type ConnectivityReport = Static<typeof ConnectivityReport>;
 
@@ -470,7 +473,7 @@ export type UpdateSettingsBody = Static<typeof UpdateSettingsBody>;
 export const PassivePreviewQuery = Type.Object({ clientAddress: Type.String({ minLength: 2, maxLength: 64 }) });
 export const PassivePreview = Type.Object(
   { clientAddress: Type.String(), reply: Type.String(), advertisedAddress: Type.String() },
-  { $id: 'PassivePreview' },
+  { $id: 'PassivePreview', description: 'The 227 reply a client at that address would get' },
 );
 export type PassivePreview = Static<typeof PassivePreview>;
 
@@ -531,7 +534,7 @@ export const Ban = Type.Object(
     bannedAt: Timestamp,
     expiresAt: Timestamp,
   },
-  { $id: 'Ban' },
+  { $id: 'Ban', description: 'A banned client address' },
 );
 export type Ban = Static<typeof Ban>;
 
@@ -548,7 +551,7 @@ export const AuditEntry = Type.Object(
     address: Type.String(),
     detail: Nullable(Type.String()),
   },
-  { $id: 'AuditEntry' },
+  { $id: 'AuditEntry', description: 'An admin action' },
 );
 export type AuditEntry = Static<typeof AuditEntry>;
 

@@ -42,7 +42,7 @@ export const Probe = Type.Object(
       description: 'From the clock and the logins used; expired links stay listed with their results for 7 days, without credentials',
     }),
   },
-  { $id: 'Probe' },
+  { $id: 'Probe', description: 'A probe link' },
 );
 export type Probe = Static<typeof Probe>;
 
@@ -89,7 +89,7 @@ export type ProbeCommand = Static<typeof ProbeCommand>;
 /** Returned once at creation: the password (and the commands that contain it) are never shown again. */
 export const CreatedProbe = Type.Object(
   { probe: Probe, password: Type.String(), commands: Type.Array(ProbeCommand) },
-  { $id: 'CreatedProbe' },
+  { $id: 'CreatedProbe', description: 'The new probe link, with its password and the commands for the customer (shown only here)' },
 );
 export type CreatedProbe = Static<typeof CreatedProbe>;
 
@@ -128,6 +128,6 @@ export const ProbeDetail = Type.Object(
     /** One per mode, in PROBE_MODES order. */
     verdicts: Type.Array(ProbeVerdict),
   },
-  { $id: 'ProbeDetail' },
+  { $id: 'ProbeDetail', description: 'A probe link, its sessions and a verdict per way of connecting' },
 );
 export type ProbeDetail = Static<typeof ProbeDetail>;

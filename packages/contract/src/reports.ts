@@ -56,6 +56,6 @@ export const TrafficReport = Type.Object(
     timeZone: Type.String(),
     rows: Type.Array(TrafficRow),
   },
-  { $id: 'TrafficReport' },
+  { $id: 'TrafficReport', description: 'Traffic per hour, day or user' },
 );
 export type TrafficReport = Static<typeof TrafficReport>;

@@ -62,7 +62,7 @@ export const LoginReply = Type.Object(
     /** Recovery codes left, when this sign-in used one. */
     recoveryCodesLeft: Type.Optional(Type.Integer({ minimum: 0 })),
   },
-  { $id: 'LoginReply' },
+  { $id: 'LoginReply', description: 'A sign-in: the token, its expiry and the CSRF token for cookie-authenticated writes' },
 );
 export type LoginReply = Static<typeof LoginReply>;
 
@@ -76,7 +76,7 @@ export const Me = Type.Object(
     totpEnrolmentRequired: Type.Boolean(),
     recoveryCodesLeft: Type.Integer({ minimum: 0 }),
   },
-  { $id: 'Me' },
+  { $id: 'Me', description: 'Who is signed in, with which role, and the state of their two-factor sign-in' },
 );
 export type Me = Static<typeof Me>;
 
@@ -99,7 +99,7 @@ export const TotpEnrolment = Type.Object(
     /** otpauth:// URI, shown as a QR code. */
     otpauthUrl: Type.String(),
   },
-  { $id: 'TotpEnrolment' },
+  { $id: 'TotpEnrolment', description: 'Two-factor set-up, not in force until confirmed: the secret and its otpauth:// URI' },
 );
 export type TotpEnrolment = Static<typeof TotpEnrolment>;
 
@@ -107,7 +107,10 @@ export const TotpCodeBody = Type.Object({ code: Type.String({ pattern: '^[0-9]{6
 export type TotpCodeBody = Static<typeof TotpCodeBody>;
 
 /** Shown once, when two-factor sign-in is confirmed; only hashes are stored. */
-export const RecoveryCodes = Type.Object({ recoveryCodes: Type.Array(Type.String()) }, { $id: 'RecoveryCodes' });
+export const RecoveryCodes = Type.Object(
+  { recoveryCodes: Type.Array(Type.String()) },
+  { $id: 'RecoveryCodes', description: 'Ten one-time recovery codes, shown once' },
+);
 export type RecoveryCodes = Static<typeof RecoveryCodes>;
 
 export const DisableTotpBody = Type.Object({ password: Type.String({ minLength: 1, maxLength: 1024 }) }, { $id: 'DisableTotpBody' });
@@ -127,7 +130,7 @@ export const AdminSession = Type.Object(
     /** The session this request came with. */
     current: Type.Boolean(),
   },
-  { $id: 'AdminSession' },
+  { $id: 'AdminSession', description: 'A browser session of the signed-in admin' },
 );
 export type AdminSession = Static<typeof AdminSession>;
 
@@ -145,7 +148,7 @@ export const ApiToken = Type.Object(
     lastUsedAt: Nullable(Timestamp),
     expiresAt: Nullable(Timestamp),
   },
-  { $id: 'ApiToken' },
+  { $id: 'ApiToken', description: 'An API token (never its secret)' },
 );
 export type ApiToken = Static<typeof ApiToken>;
 
@@ -162,7 +165,10 @@ export const CreateTokenBody = Type.Object(
 export type CreateTokenBody = Static<typeof CreateTokenBody>;
 
 /** Returned once at creation: the secret is never shown again. */
-export const CreatedToken = Type.Object({ ...ApiToken.properties, token: Type.String() }, { $id: 'CreatedToken' });
+export const CreatedToken = Type.Object(
+  { ...ApiToken.properties, token: Type.String() },
+  { $id: 'CreatedToken', description: 'The new API token, with its secret (shown only here)' },
+);
 export type CreatedToken = Static<typeof CreatedToken>;
 
 /** The expiry the dashboard proposes for a new API token. */
@@ -179,7 +185,7 @@ export const Admin = Type.Object(
     updatedAt: Timestamp,
     lastLoginAt: Nullable(Timestamp),
   },
-  { $id: 'Admin' },
+  { $id: 'Admin', description: 'An admin and their role' },
 );
 export type Admin = Static<typeof Admin>;
 
@@ -200,7 +206,7 @@ export const CreatedAdmin = Type.Object(
     /** The generated password, when none was given: shown once. */
     password: Type.Optional(Type.String()),
   },
-  { $id: 'CreatedAdmin' },
+  { $id: 'CreatedAdmin', description: 'The new admin, with the generated password when none was given (shown only here)' },
 );
 export type CreatedAdmin = Static<typeof CreatedAdmin>;
 

@@ -114,6 +114,8 @@ export function declareRoles(route: RouteOptions): void {
   const schema = (route.schema ??= {}) as Record<string, unknown>;
   schema['x-ferry-role'] = role;
   const needs = `Needs the **${role}** role or higher.`;
+  // Once: a GET route's automatic HEAD route shares its schema object.
+  if (typeof schema.description === 'string' && schema.description.includes(needs)) return;
   schema.description = typeof schema.description === 'string' ? `${schema.description}\n\n${needs}` : needs;
 }
 

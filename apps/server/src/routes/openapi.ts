@@ -141,7 +141,10 @@ function describeSuccess(status: string, schema: unknown): string {
   if (!isSchema(schema)) return 'Done';
   if (typeof schema.description === 'string') return schema.description;
   if (schema.type === 'null') return 'Done; the reply has no body';
-  if (schema.type === 'array') return `A list of ${describeSuccess(status, schema.items).replace(/^An? /, '')}`;
+  if (schema.type === 'array') {
+    const item = describeSuccess(status, schema.items);
+    return `A list; each item: ${item.charAt(0).toLowerCase()}${item.slice(1)}`;
+  }
   const id = typeof schema.$ref === 'string' ? schema.$ref.replace(/#$/, '') : undefined;
   const component = id === undefined ? undefined : API_SCHEMAS.get(id);
   if (typeof component?.description === 'string') return component.description;
