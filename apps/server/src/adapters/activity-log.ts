@@ -10,7 +10,8 @@
  * Refused connections (a banned address hammering the port) and listings are logged at debug level:
  * a flood of them must not flood the log.
  */
-import type { FtpServer, FtpServerEvents } from '@ferry/ftp-core';
+import type { FtpServer } from '@ferry/ftp-core';
+import { subscribe, type EngineListener as Listener } from './engine-listeners.js';
 
 export const ACTIVITY_EVENTS = {
   login: 'ftp.login',
@@ -36,8 +37,6 @@ interface Seen {
   /** The last data connection was TLS (PROT P). */
   dataTls: boolean;
 }
-
-type Listener<K extends keyof FtpServerEvents> = (...args: FtpServerEvents[K]) => void;
 
 /** Subscribes to the engine; returns a function that unsubscribes. */
 export function logFtpActivity(server: FtpServer, log: ActivityLogger): () => void {
@@ -136,17 +135,15 @@ export function logFtpActivity(server: FtpServer, log: ActivityLogger): () => vo
     else log.info(fields, message);
   };
 
-  server.on('session:open', onOpen);
-  server.on('session:update', onUpdate);
-  server.on('transcript', onLine);
-  server.on('transfer', onTransfer);
-  server.on('session:close', onClose);
+  const unsubscribe = subscribe(server, {
+    'session:open': onOpen,
+    'session:update': onUpdate,
+    transcript: onLine,
+    transfer: onTransfer,
+    'session:close': onClose,
+  });
   return () => {
-    server.off('session:open', onOpen);
-    server.off('session:update', onUpdate);
-    server.off('transcript', onLine);
-    server.off('transfer', onTransfer);
-    server.off('session:close', onClose);
+    unsubscribe();
     seen.clear();
   };
 }

@@ -7,6 +7,7 @@
  */
 import type { LiveClientMessage, LiveMessage, LiveSession } from '@ferry/contract';
 import { transcriptSeverity, type FtpServer, type SessionInfo, type SessionSnapshot, type TranscriptLine } from '@ferry/ftp-core';
+import { subscribe } from './engine-listeners.js';
 
 /** The part of a `ws` WebSocket the hub uses. */
 export interface LiveSocket {
@@ -74,16 +75,7 @@ export class LiveHub {
       const severity = transcriptSeverity(line);
       this.publish({ type: 'transcript', line: (severity ? { ...line, severity } : line) as LiveTranscriptLine });
     };
-    server.on('session:open', onOpen);
-    server.on('session:update', onUpdate);
-    server.on('session:close', onClose);
-    server.on('transcript', onLine);
-    this.#detach = () => {
-      server.off('session:open', onOpen);
-      server.off('session:update', onUpdate);
-      server.off('session:close', onClose);
-      server.off('transcript', onLine);
-    };
+    this.#detach = subscribe(server, { 'session:open': onOpen, 'session:update': onUpdate, 'session:close': onClose, transcript: onLine });
     this.#timer = setInterval(() => this.#progress(), opts.progressIntervalMs ?? 1000);
     this.#timer.unref();
   }

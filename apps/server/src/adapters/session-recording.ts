@@ -14,6 +14,7 @@ import type { Finding, SessionOutcome } from '@ferry/contract';
 import type { FindingStore, SessionRecorder } from '@ferry/db';
 import type { FtpServer, FtpServerEvents, SessionEvent, SessionInfo, TranscriptLine } from '@ferry/ftp-core';
 import type { SessionDoctor } from '@ferry/ftp-core/diagnosis';
+import { subscribe, type EngineListener as Listener } from './engine-listeners.js';
 
 /** Makes the doctor for a session that just opened. */
 export type DoctorFactory = (session: SessionInfo) => SessionDoctor;
@@ -256,20 +257,17 @@ export function recordSessions(server: FtpServer, opts: SessionRecordingOptions)
     opts.onClosed?.(s, outcome);
   };
 
-  server.on('session:open', onOpen);
-  server.on('session:update', onUpdate);
-  server.on('transcript', onLine);
-  server.on('transfer', onTransfer);
-  server.on('session:close', onClose);
+  const unsubscribe = subscribe(server, {
+    'session:open': onOpen,
+    'session:update': onUpdate,
+    transcript: onLine,
+    transfer: onTransfer,
+    'session:close': onClose,
+  });
   return () => {
     doctors?.stop();
-    server.off('session:open', onOpen);
-    server.off('session:update', onUpdate);
-    server.off('transcript', onLine);
-    server.off('transfer', onTransfer);
-    server.off('session:close', onClose);
+    unsubscribe();
   };
 }
 
-type Listener<K extends keyof FtpServerEvents> = (...args: FtpServerEvents[K]) => void;
 type SessionClose = FtpServerEvents['session:close'][0];

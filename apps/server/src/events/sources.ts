@@ -6,6 +6,7 @@
 import type { Finding } from '@ferry/contract';
 import type { EventStore } from '@ferry/db';
 import type { FtpServer, FtpServerEvents } from '@ferry/ftp-core';
+import { subscribe, type EngineListener as Listener } from '../adapters/engine-listeners.js';
 import type { EventOutbox } from './outbox.js';
 
 interface SessionFacts {
@@ -13,8 +14,6 @@ interface SessionFacts {
   clientAddress: string;
   tls: boolean;
 }
-
-type Listener<K extends keyof FtpServerEvents> = (...args: FtpServerEvents[K]) => void;
 
 /** Session facts events need after the engine forgot the session (findings at close). */
 export class SessionDirectory {
@@ -26,12 +25,7 @@ export class SessionDirectory {
       void this.#sessions.set(s.id, { user: s.username, clientAddress: s.remoteAddress, tls: s.tls });
     const onUpdate: Listener<'session:update'> = (s) =>
       void this.#sessions.set(s.id, { user: s.username, clientAddress: s.remoteAddress, tls: s.tls });
-    server.on('session:open', onOpen);
-    server.on('session:update', onUpdate);
-    this.#detach = () => {
-      server.off('session:open', onOpen);
-      server.off('session:update', onUpdate);
-    };
+    this.#detach = subscribe(server, { 'session:open': onOpen, 'session:update': onUpdate });
   }
 
   get(sessionId: string): SessionFacts | undefined {
@@ -100,14 +94,7 @@ export function engineEvents(server: FtpServer, outbox: EventOutbox, sessions: S
     if (c.action === 'renamed') Object.assign(data, { from: c.from ?? null, hostFrom: c.hostFrom ?? null });
     outbox.session(type, data);
   };
-  server.on('transcript', onLine);
-  server.on('transfer', onTransfer);
-  server.on('file', onFile);
-  return () => {
-    server.off('transcript', onLine);
-    server.off('transfer', onTransfer);
-    server.off('file', onFile);
-  };
+  return subscribe(server, { transcript: onLine, transfer: onTransfer, file: onFile });
 }
 
 /** A session's end, with the outcome session recording decided. */
