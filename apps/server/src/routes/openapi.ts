@@ -75,11 +75,38 @@ export function forbidUnknownFields(schema: unknown): void {
   }
 }
 
+/** The components a schema refers to. */
+function refsIn(schema: unknown, found = new Set<string>()): Set<string> {
+  if (Array.isArray(schema)) for (const item of schema) refsIn(item, found);
+  else if (isSchema(schema))
+    for (const [key, value] of Object.entries(schema)) {
+      if (key === '$ref' && typeof value === 'string') found.add(value.replace(/#$/, ''));
+      else refsIn(value, found);
+    }
+  return found;
+}
+
+/**
+ * Request bodies are the components named …Body: they and every component they contain refuse unknown fields.
+ * Reply-only components stay open, so that a reply with a field the schema lacks loses that field (as always)
+ * rather than failing to serialise where a union has to tell its branches apart.
+ */
+export const INPUT_SCHEMAS: ReadonlySet<string> = (() => {
+  const input = new Set<string>();
+  const queue = [...API_SCHEMAS.keys()].filter((id) => id.endsWith('Body'));
+  for (let id = queue.pop(); id !== undefined; id = queue.pop()) {
+    if (input.has(id)) continue;
+    input.add(id);
+    queue.push(...refsIn(withRefs(API_SCHEMAS.get(id), true)));
+  }
+  return input;
+})();
+
 /** Registers the contract's named schemas, each with the named schemas inside it as `$ref`s. Call before any route. */
-export function registerApiSchemas(app: FastifyInstance): void {
-  for (const schema of API_SCHEMAS.values()) {
+export function registerApiSchemas(app: Pick<FastifyInstance, 'addSchema'>): void {
+  for (const [id, schema] of API_SCHEMAS) {
     const component = withRefs(schema, true) as Schema;
-    forbidUnknownFields(component);
+    if (INPUT_SCHEMAS.has(id)) forbidUnknownFields(component);
     app.addSchema(component);
   }
 }
@@ -93,12 +120,14 @@ export function prepareRouteSchemas(): (route: RouteOptions) => void {
   return (route) => {
     const schema = route.schema as Json | undefined;
     if (!schema) return;
+    const where = `${String(route.method)} ${route.url}`;
     if (schema.body) schema.body = withRefs(schema.body);
     if (isSchema(schema.response)) schema.response = withRefs(schema.response);
     forbidUnknownFields(schema.body);
     forbidUnknownFields(schema.querystring);
+    for (const id of refsIn(schema.body))
+      if (!INPUT_SCHEMAS.has(id)) throw new Error(`${where}: the body refers to ${id}, which is no request body (name it …Body)`);
     if (schema.hide === true || route.method === 'HEAD') return;
-    const where = `${String(route.method)} ${route.url}`;
     const { operationId, summary, tags } = schema;
     if (typeof operationId !== 'string' || !/^[a-z][A-Za-z0-9]+$/.test(operationId))
       throw new Error(`${where} needs a camelCase schema.operationId`);
