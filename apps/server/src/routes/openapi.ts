@@ -58,7 +58,7 @@ function withRefs(schema: unknown, keepRoot = false): unknown {
 /**
  * Sets `additionalProperties: false` on every object schema in `schema` that does not say otherwise, so an
  * unknown field or query parameter, at any depth, is a 400 naming it, never silently dropped (or stored in the
- * audit log): `?usr=alice` must not list everyone. Components get it too, as bodies refer to them.
+ * audit log): `?usr=alice` must not list everyone. Request body components get it too (see INPUT_SCHEMAS).
  */
 export function forbidUnknownFields(schema: unknown): void {
   if (!isSchema(schema)) return;
