@@ -2,8 +2,8 @@
  * Ferry's FTP engine: the public surface that apps/server is written against. The transcript doctor, which
  * reads the engine's transcript lines, has its own entry point: '@ferry/ftp-core/diagnosis'.
  */
-export { createFtpServer, DEFAULT_DISK_RESERVE_BYTES, FtpServer } from './server.js';
-export type { FtpServerOptions, FtpServerStats } from './server.js';
+export { createFtpServer, DEFAULT_DISK_RESERVE_BYTES, FtpServer, REFUSAL_CAUSES } from './server.js';
+export type { FtpServerOptions, FtpServerStats, RefusalCause } from './server.js';
 export type { TlsSource } from './tls/tls-provider.js';
 export type { EngineLogger } from './session/context.js';
 export { FtpError, VfsError, toReply } from './errors.js';

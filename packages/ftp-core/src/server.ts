@@ -38,8 +38,28 @@ export interface FtpServerOptions {
   diskReserveBytes?: number;
 }
 
+/**
+ * Why a connection was turned away before its greeting: the access guard refused the address (a ban), a
+ * connection limit (maxSessions, maxSessionsPerAddress, and their halves for connections waiting to log in,
+ * see preLoginLimits), or the server is shutting down.
+ */
+export const REFUSAL_CAUSES = [
+  'banned',
+  'max-sessions',
+  'max-sessions-per-address',
+  'max-waiting',
+  'max-waiting-per-address',
+  'shutdown',
+] as const;
+export type RefusalCause = (typeof REFUSAL_CAUSES)[number];
+
 export interface FtpServerStats {
+  /** Sessions connected now. */
   sessions: number;
+  /** Connections admitted as sessions since start. */
+  sessionsAccepted: number;
+  /** Connections refused since start, by cause (every one, also those the history only counts). */
+  refused: Record<RefusalCause, number>;
   passivePortsInUse: number;
   passivePortExhaustions: number;
   commands: number;
@@ -58,7 +78,8 @@ export class FtpServer extends EventEmitter<FtpServerEvents> {
   private readonly live = new Map<string, Session>();
   private readonly servers: Server[] = [];
   private readonly log: EngineLogger;
-  private counts = { commands: 0, errors: 0 };
+  private counts = { commands: 0, errors: 0, sessionsAccepted: 0 };
+  private readonly refusedBy = Object.fromEntries(REFUSAL_CAUSES.map((cause) => [cause, 0])) as Record<RefusalCause, number>;
   private shuttingDown = false;
   private drained: (() => void) | null = null;
   /** Where refused connections are reported, as sessions of their own (aggregated per address and minute). */
@@ -170,8 +191,10 @@ export class FtpServer extends EventEmitter<FtpServerEvents> {
   private accept(raw: Socket, implicitTls: boolean): void {
     raw.on('error', () => undefined);
     const ip = normalizeIp(raw.remoteAddress ?? '');
-    const refusal = this.refusal(ip);
-    if (refusal !== null) {
+    const refused = this.refusal(ip);
+    if (refused !== null) {
+      this.refusedBy[refused.cause]++;
+      const refusal = refused.text;
       const sent = implicitTls ? null : reply(Reply.ServiceNotAvailable, refusal);
       // before destroy() forgets the addresses; logged like it is recorded: once per address and minute
       if (this.refusals.report(raw, implicitTls, sent, refusal))
@@ -190,17 +213,19 @@ export class FtpServer extends EventEmitter<FtpServerEvents> {
       session = new Session(this.ctx, { socket: raw, raw });
     }
     this.live.set(session.id, session);
+    this.counts.sessionsAccepted++;
     this.safeEmit('session:open', session.info());
     session.start();
   }
 
-  /** Why a new connection from `ip` is refused, or null to admit it. */
-  private refusal(ip: string): string | null {
-    if (this.shuttingDown) return 'Server is shutting down';
+  /** Why a new connection from `ip` is refused (the cause and the 421 text), or null to admit it. */
+  private refusal(ip: string): { cause: RefusalCause; text: string } | null {
+    if (this.shuttingDown) return { cause: 'shutdown', text: 'Server is shutting down' };
     const verdict = this.options.guard?.admit(ip);
-    if (verdict && !verdict.ok) return verdict.reason;
+    if (verdict && !verdict.ok) return { cause: 'banned', text: verdict.reason };
     const { maxSessions, maxSessionsPerAddress } = this.current;
-    if (this.live.size >= maxSessions) return `Too many connections (at most ${maxSessions}); try again later`;
+    if (this.live.size >= maxSessions)
+      return { cause: 'max-sessions', text: `Too many connections (at most ${maxSessions}); try again later` };
     let fromIp = 0;
     let waiting = 0;
     let waitingFromIp = 0;
@@ -212,14 +237,17 @@ export class FtpServer extends EventEmitter<FtpServerEvents> {
       }
       if (beforeLogin) waiting++;
     }
-    if (fromIp >= maxSessionsPerAddress) return `Too many connections from your address (at most ${maxSessionsPerAddress})`;
+    if (fromIp >= maxSessionsPerAddress)
+      return { cause: 'max-sessions-per-address', text: `Too many connections from your address (at most ${maxSessionsPerAddress})` };
     const limits = preLoginLimits(this.current);
-    if (waitingFromIp >= limits.perAddress)
-      return `Too many connections from your address waiting to log in (at most ${limits.perAddress}); try again later`;
+    if (waitingFromIp >= limits.perAddress) {
+      const text = `Too many connections from your address waiting to log in (at most ${limits.perAddress}); try again later`;
+      return { cause: 'max-waiting-per-address', text };
+    }
     // An address with no connection yet is let in past the overall cap (maxSessions still holds): a flood from
     // many addresses that keep connections open cannot lock out a client it has not met.
     if (waiting >= limits.overall && waitingFromIp > 0)
-      return `Too many connections waiting to log in (at most ${limits.overall}); try again later`;
+      return { cause: 'max-waiting', text: `Too many connections waiting to log in (at most ${limits.overall}); try again later` };
     return null;
   }
 
@@ -322,6 +350,7 @@ export class FtpServer extends EventEmitter<FtpServerEvents> {
       passivePortsInUse: this.ports.portsInUse,
       passivePortExhaustions: this.ports.exhaustions,
       ...this.counts,
+      refused: { ...this.refusedBy },
     };
   }
 }

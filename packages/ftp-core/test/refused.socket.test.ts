@@ -68,6 +68,7 @@ describe('refused connections', () => {
     });
     expect(lines[2]?.event).toEqual({ type: 'disconnected', reason: 'refused', duringTransfer: false });
     expect(t.server.stats().sessions).toBe(0);
+    expect(t.server.stats()).toMatchObject({ sessionsAccepted: 0, refused: { banned: 1, 'max-sessions-per-address': 0 } });
     expect(doctorCodes(t, session!.id)).toEqual(['address-banned']);
   });
 
@@ -85,6 +86,7 @@ describe('refused connections', () => {
     expect(doctorCodes(t, refused.id)).toEqual(['too-many-connections']);
     expect(t.server.sessions().map((s) => s.id)).toEqual([opened[0]!.id]);
     expect((await first.send('NOOP')).code).toBe(200);
+    expect(t.server.stats()).toMatchObject({ sessionsAccepted: 1, refused: { banned: 0, 'max-sessions-per-address': 1 } });
   });
 
   it('implicit FTPS: no reply can be sent before the handshake, the reason is in the disconnect line', async () => {
@@ -117,5 +119,6 @@ describe('refused connections', () => {
     expect(closed).toHaveLength(1); // the other 29 are counted, and reported when the minute ends
     expect(t.transcript).toHaveLength(3);
     expect(t.server.stats().sessions).toBe(0);
+    expect(t.server.stats().refused.banned).toBe(30); // the statistics count every one at once
   });
 });
