@@ -107,7 +107,7 @@ try {
     const rounds = [];
     for (let r = 1; r <= ROUNDS; r += 1) rounds.push(await round(r, sample, metrics, before));
     const m = await metrics();
-    if (m.ferry_ftp_sessions > 0) errors['sessions still open on the server'] = m.ferry_ftp_sessions;
+    if (m.ferry_ftp_sessions_connected > 0) errors['sessions still open on the server'] = m.ferry_ftp_sessions_connected;
     if (m.ferry_recorder_dropped_total > 0) errors['transcript items dropped'] = m.ferry_recorder_dropped_total;
 
     const last = rounds.at(-1);
@@ -174,7 +174,7 @@ async function round(r, sample, metrics, before) {
   log(`round ${r}: ${clients.length}/${SESSIONS} sessions logged in in ${((Date.now() - openStart) / 1000).toFixed(1)} s`);
 
   const peak = sample();
-  let peakSessions = (await metrics()).ferry_ftp_sessions ?? 0;
+  let peakSessions = (await metrics()).ferry_ftp_sessions_connected ?? 0;
   const stopAt = Date.now() + HOLD_MS;
   const stats = { transfers: 0, bytes: 0 };
   const workers = clients.slice(0, TRANSFERRING).map((c, i) => transferLoop(c, i, stopAt, stats));
@@ -183,7 +183,7 @@ async function round(r, sample, metrics, before) {
     await sleep(Math.min(5_000, Math.max(0, stopAt - Date.now())));
     const s = sample();
     for (const k of ['pss', 'rss', 'fds']) peak[k] = Math.max(peak[k], s[k]);
-    peakSessions = Math.max(peakSessions, (await metrics()).ferry_ftp_sessions ?? 0);
+    peakSessions = Math.max(peakSessions, (await metrics()).ferry_ftp_sessions_connected ?? 0);
     // idle sessions must still be there; a few NOOPs show they still answer
     await Promise.all(
       idle
@@ -210,17 +210,17 @@ async function round(r, sample, metrics, before) {
     after = now;
     if (settled) break;
   }
-  const afterSessions = (await metrics()).ferry_ftp_sessions ?? 0;
+  const afterSessions = (await metrics()).ferry_ftp_sessions_connected ?? 0;
   log(`round ${r} closed: ${fmt(after)}, ${afterSessions} sessions on the server`);
   return { held: clients.length, peak, peakSessions, after, afterSessions, transfers: stats.transfers, bytes: stats.bytes };
 }
 
-/** Ferry's Prometheus counters and gauges without labels (GET /metrics, unauthenticated). */
+/** Ferry's Prometheus counters and gauges, each summed over its labels (GET /metrics, unauthenticated). */
 async function ferryMetrics(httpPort) {
   try {
     const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
     const out = {};
-    for (const m of text.matchAll(/^(\w+) (\d+(?:\.\d+)?)$/gm)) out[m[1]] = Number(m[2]);
+    for (const m of text.matchAll(/^(\w+)(?:\{[^}]*\})? (\d+(?:\.\d+)?(?:e[+-]?\d+)?)$/gm)) out[m[1]] = (out[m[1]] ?? 0) + Number(m[2]);
     return out;
   } catch {
     return {};

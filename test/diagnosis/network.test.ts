@@ -186,6 +186,6 @@ describe('network findings, provoked for real', () => {
     expect(count('data-not-protected')).toBe(1);
     expect(count('address-banned')).toBe(2); // the session the ban closed, and the refused connect
     expect(count('disk-full')).toBe(0);
-    expect(text).toMatch(/^ferry_ftp_connections_refused_total 1$/m);
+    expect(text).toMatch(/^ferry_ftp_connections_refused_total\{reason="banned"\} 1$/m);
   });
 });

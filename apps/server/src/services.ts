@@ -191,6 +191,7 @@ export function createServices(opts: ServicesOptions): Services {
     baseDurationMs: bans?.baseDurationMs,
     maxDurationMs: bans?.maxDurationMs,
     onBan: (ban) => {
+      metricsRef?.countBan();
       // Every session from the address goes at once: a ban that only refused new connections let open ones keep guessing.
       const closed = ftp.disconnectAddress(ban.address, `Address ${ban.address} is banned after repeated failed logins`);
       if (outbox.wants('ban.created')) {
@@ -259,6 +260,8 @@ export function createServices(opts: ServicesOptions): Services {
   const auditRecord = stores.audit.record;
   stores.audit.record = (entry) => {
     auditRecord(entry);
+    if (entry.action === 'auth.login') metricsRef?.countAdminLogin('ok');
+    else if (entry.action === 'auth.login-failed') metricsRef?.countAdminLogin('failed');
     if (outbox.wants('admin.changed')) {
       outbox.direct('admin.changed', {
         actor: entry.actor,
@@ -272,12 +275,19 @@ export function createServices(opts: ServicesOptions): Services {
   const hub = new LiveHub(ftp, { progressIntervalMs: opts.progressIntervalMs });
   const metrics = new Metrics({
     server: ftp,
+    build: { version: opts.version, schemaVersion: schemaVersion(db) },
     recorderStats: () => recorder.stats(),
     websocketClients: () => hub.clientCount,
     bans: () => guard.list().length,
     eventsPending: () => stores.events.pendingCount(),
+    tlsExpiresAt: () => info.tlsExpiresAt(),
+    dataDir: opts.dataDir,
+    dbFile: db.file,
   });
   metricsRef = metrics;
+  // How long verifying an FTP login takes (the credential cache, argon2, probe links); the engine holds this object.
+  const verifyLogin = authenticator.login;
+  authenticator.login = (attempt) => metrics.timeLogin(() => verifyLogin(attempt));
   const stopRecording = recordSessions(ftp, {
     recorder,
     findings: stores.findings,

@@ -133,7 +133,7 @@ describe('server, overview, health, metrics, docs', () => {
     const metrics = await h.app.inject({ method: 'GET', url: '/metrics' });
     expect(metrics.headers['content-type']).toContain('text/plain');
     for (const name of [
-      'ferry_ftp_sessions ',
+      'ferry_ftp_sessions_connected{tls="false"} ',
       'ferry_ftp_logins_total{result="failed"}',
       'ferry_ftp_bytes_total{direction="in"}',
       'ferry_errors_total',

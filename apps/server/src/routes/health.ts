@@ -46,7 +46,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<HealthRouteOptions> = async
         },
       },
     },
-    async (_req, reply) => reply.type('text/plain; version=0.0.4; charset=utf-8').send(services.metrics.render()),
+    async (_req, reply) => reply.type(services.metrics.contentType).send(await services.metrics.render()),
   );
 };
 
