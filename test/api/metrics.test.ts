@@ -6,11 +6,14 @@
  * the ports in use, the certificate's expiry, the data disk and the database size.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { Client } from 'basic-ftp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSystem, type System } from '../support/start-system.js';
+import { REPO_ROOT, startSystem, type System } from '../support/start-system.js';
 
 const PASSIVE_PORTS = 10;
 const PAYLOAD = Buffer.alloc(5000, 'metrics');
@@ -236,4 +239,45 @@ describe('GET /metrics of a running Ferry', () => {
     for (let i = 0; i < 20; i++) await scrape();
     expect(performance.now() - started).toBeLessThan(5_000);
   });
+
+  it('the sample Grafana dashboard asks only for metrics Ferry serves, in PromQL promtool accepts', async () => {
+    const dashboard = JSON.parse(await readFile(path.join(REPO_ROOT, 'docs/grafana-dashboard.json'), 'utf8')) as { panels: Panel[] };
+    const exprs = dashboard.panels.flatMap(function queries(panel: Panel): string[] {
+      return [...(panel.targets ?? []).map((t) => t.expr), ...(panel.panels ?? []).flatMap(queries)];
+    });
+    expect(exprs.length).toBeGreaterThan(30);
+
+    const served = new Set([...(await scrape()).matchAll(/^# TYPE (\S+) /gm)].map(([, name]) => name));
+    const asked = new Set(exprs.flatMap((e) => e.match(/\b(?:ferry|process|nodejs)_\w+/g) ?? []));
+    const unknown = [...asked].filter((name) => !served.has(name) && !served.has(name.replace(/_(bucket|sum|count)$/, '')));
+    expect(unknown).toEqual([]);
+
+    // Grafana's variables as Grafana would fill them in; JSON is YAML, so the rules file is written as JSON
+    const rules = {
+      groups: [
+        {
+          name: 'grafana-dashboard',
+          rules: exprs.map((expr, i) => ({
+            record: `dashboard:panel_query:${i}`,
+            expr: expr.replaceAll('$__rate_interval', '1m').replaceAll('$job', '.*').replaceAll('$instance', '.*'),
+          })),
+        },
+      ],
+    };
+    const dir = await mkdtemp(path.join(tmpdir(), 'ferry-dashboard-'));
+    try {
+      const file = path.join(dir, 'rules.yml');
+      await writeFile(file, JSON.stringify(rules));
+      const checked = await promtool(['check', 'rules', file]);
+      expect(checked.code, checked.output).toBe(0);
+      expect(checked.output).toContain(`SUCCESS: ${exprs.length} rules found`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
+
+interface Panel {
+  targets?: { expr: string }[];
+  panels?: Panel[];
+}
