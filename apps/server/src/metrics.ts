@@ -8,10 +8,11 @@
  * share a name once a client library strips `_total` (see metrics.test.ts).
  */
 import { performance } from 'node:perf_hooks';
-import type { FtpServer, FtpServerEvents, LoginResult } from '@ferry/ftp-core';
+import type { FtpServer, LoginResult } from '@ferry/ftp-core';
 import { ACTION_KINDS, EVENT_TYPES } from '@ferry/contract';
 import { FINDING_CODES } from '@ferry/ftp-core/diagnosis';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { subscribe } from './adapters/engine-listeners.js';
 import { defineScrapeMetrics } from './scrape-metrics.js';
 
 export interface MetricsSources {
@@ -171,32 +172,24 @@ export class Metrics {
       closedBytes: () => this.#closedBytes,
     });
 
-    const onLine = (...[line]: FtpServerEvents['transcript']) => {
-      if (line.event?.type === 'login') this.#logins.inc({ result: 'ok' });
-      else if (line.event?.type === 'login-failed') this.#logins.inc({ result: 'failed' });
-    };
-    const onTransfer = (...[t]: FtpServerEvents['transfer']) => {
-      const labels = { direction: t.direction, outcome: t.outcome };
-      transfers.inc(labels);
-      transferDuration.observe(labels, t.durationMs / 1000);
-      transferSize.observe(labels, t.bytes);
-    };
-    const onClose = (...[s]: FtpServerEvents['session:close']) => {
-      this.#closedBytes.in += s.bytesIn;
-      this.#closedBytes.out += s.bytesOut;
-      if (s.reason !== 'refused') sessionDuration.observe(Math.max(0, s.endedAt - s.startedAt) / 1000);
-    };
-    const onError = () => void this.#engineErrors++;
-    server.on('transcript', onLine);
-    server.on('transfer', onTransfer);
-    server.on('session:close', onClose);
-    server.on('error', onError);
-    this.#detach = () => {
-      server.off('transcript', onLine);
-      server.off('transfer', onTransfer);
-      server.off('session:close', onClose);
-      server.off('error', onError);
-    };
+    this.#detach = subscribe(server, {
+      transcript: (line) => {
+        if (line.event?.type === 'login') this.#logins.inc({ result: 'ok' });
+        else if (line.event?.type === 'login-failed') this.#logins.inc({ result: 'failed' });
+      },
+      transfer: (t) => {
+        const labels = { direction: t.direction, outcome: t.outcome };
+        transfers.inc(labels);
+        transferDuration.observe(labels, t.durationMs / 1000);
+        transferSize.observe(labels, t.bytes);
+      },
+      'session:close': (s) => {
+        this.#closedBytes.in += s.bytesIn;
+        this.#closedBytes.out += s.bytesOut;
+        if (s.reason !== 'refused') sessionDuration.observe(Math.max(0, s.endedAt - s.startedAt) / 1000);
+      },
+      error: () => void this.#engineErrors++,
+    });
   }
 
   /** Times an FTP login's verification (ferry_login_duration_seconds); a thrown refusal counts as failed. */
