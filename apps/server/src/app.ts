@@ -26,7 +26,7 @@ import { errorHandler, notFoundHandler } from './http-errors.js';
 import { authHook, declareRoles } from './plugins/auth.js';
 import { RequestLog } from './plugins/request-log.js';
 import { adminsRoutes } from './routes/admins.js';
-import { API_TAGS, documentOperation, prepareRouteSchemas, refResolver, registerApiSchemas } from './routes/openapi.js';
+import { API_TAGS, documentOperation, prepareRouteSchemas, refResolver, registerApiSchemas, replySerializer } from './routes/openapi.js';
 import { authRoutes, loginRoutes } from './routes/auth.js';
 import { connectivityRoutes } from './routes/connectivity.js';
 import { defencesRoutes } from './routes/defences.js';
@@ -101,6 +101,7 @@ export async function buildApp(opts: AppOptions): Promise<FerryApp> {
   // unknown fields (a 400 naming the field). See routes/openapi.ts.
   app.addHook('onRoute', prepareRouteSchemas());
   registerApiSchemas(app);
+  app.setSerializerCompiler(replySerializer());
 
   limitConnections(app.server, opts.connectionLimits ?? DEFAULT_CONNECTION_LIMITS, !(opts.trustProxy ?? false));
   app.decorateRequest('admin', null);
