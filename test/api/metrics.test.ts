@@ -7,12 +7,12 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { Client } from 'basic-ftp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePortRange } from '../support/ports.js';
 import { REPO_ROOT, startSystem, type System } from '../support/start-system.js';
 
 const PASSIVE_PORTS = 10;
@@ -20,23 +20,6 @@ const PAYLOAD = Buffer.alloc(5000, 'metrics');
 let system: System;
 let firstPort: number;
 const clients: Client[] = [];
-
-/** A run of free ports below the ephemeral range (probed, bounded tries). */
-async function freeRange(size: number): Promise<number> {
-  const isFree = (port: number) =>
-    new Promise<boolean>((resolve) => {
-      const s = createServer();
-      s.once('error', () => resolve(false));
-      s.listen({ host: '127.0.0.1', port, exclusive: true }, () => s.close(() => resolve(true)));
-    });
-  for (let attempt = 0; attempt < 200; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 10_000);
-    let ok = true;
-    for (let p = base; p < base + size && ok; p++) ok = await isFree(p);
-    if (ok) return base;
-  }
-  throw new Error('no free port range');
-}
 
 async function ftp(user: string, password: string, secure = false): Promise<Client> {
   const client = new Client(15_000);
@@ -95,7 +78,7 @@ function promtool(args: string[], input = ''): Promise<{ code: number | null; ou
 }
 
 beforeAll(async () => {
-  firstPort = await freeRange(PASSIVE_PORTS);
+  firstPort = await freePortRange(PASSIVE_PORTS);
   system = await startSystem({
     env: { FERRY_PASV_PORTS: `${firstPort}-${firstPort + PASSIVE_PORTS - 1}`, FERRY_FTP_HOST: '127.0.0.1' },
   });

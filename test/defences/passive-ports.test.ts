@@ -3,8 +3,8 @@
  * account holds at most a quarter of the range (at least 4), and a lease nobody connects to is released
  * after the data-connect timeout even while NOOPs keep the session alive. Real process, real sockets.
  */
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePortRange } from '../support/ports.js';
 import { startSystem, type System } from '../support/start-system.js';
 import { createUser, patchSettings } from './support/admin.js';
 import { RawFtp, collect, expectCode } from './support/raw-ftp.js';
@@ -13,26 +13,8 @@ const PORTS = 8; // per-owner limit: max(4, 8 / 4) = 4
 let system: System;
 const open: RawFtp[] = [];
 
-/** A run of PORTS free ports (probed, bounded tries). */
-async function freeRange(): Promise<number> {
-  const isFree = (port: number) =>
-    new Promise<boolean>((resolve) => {
-      const s = createServer();
-      s.once('error', () => resolve(false));
-      s.listen({ host: '127.0.0.1', port, exclusive: true }, () => s.close(() => resolve(true)));
-    });
-  // Below the ephemeral range (32768 and up), where a busy machine's closed connections linger in TIME_WAIT.
-  for (let attempt = 0; attempt < 200; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 10_000);
-    let ok = true;
-    for (let p = base; p < base + PORTS && ok; p++) ok = await isFree(p);
-    if (ok) return base;
-  }
-  throw new Error('no free port range');
-}
-
 beforeAll(async () => {
-  const base = await freeRange();
+  const base = await freePortRange(PORTS);
   system = await startSystem({ env: { FERRY_PASV_PORTS: `${base}-${base + PORTS - 1}`, FERRY_FTP_HOST: '127.0.0.1' } });
   await createUser(system, { username: 'grabber', password: 'grabber-password' });
   await createUser(system, { username: 'normal', password: 'normal-password' });
