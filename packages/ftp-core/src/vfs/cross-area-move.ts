@@ -89,10 +89,10 @@ async function copyContained(move: CrossAreaMove, temp: string): Promise<void> {
     .open(from.disk, fsc.O_RDONLY | fsc.O_NONBLOCK)
     .catch((err: unknown) => Promise.reject(fromFsError(err, from.vpath)));
   try {
-    if (!(await descriptorInside(input, from.area.root))) throw new VfsError('outside-root', from.vpath);
+    if (!descriptorInside(input, from.area.root)) throw new VfsError('outside-root', from.vpath);
     const output = await fsp.open(temp, 'wx', 0o644).catch((err: unknown) => Promise.reject(fromFsError(err, to.vpath)));
     try {
-      if (!(await descriptorInside(output, to.area.root))) throw new VfsError('outside-root', to.vpath);
+      if (!descriptorInside(output, to.area.root)) throw new VfsError('outside-root', to.vpath);
       // A file that grows while it is copied stops at the limit like a larger one.
       const buffer = Buffer.allocUnsafe(COPY_CHUNK_BYTES);
       for (let at = 0; ;) {

@@ -70,7 +70,7 @@ export async function openUpload(opts: {
   const flags = mode === 'replace' ? 'wx' : mode === 'append' ? (created ? 'ax' : 'a') : created ? 'wx' : 'r+';
   const handle = await fsp.open(writePath, flags, 0o644).catch((err: unknown) => Promise.reject(fromFsError(err, vpath)));
   // A folder or file swapped for a symlink after the path checks must not let the upload write outside.
-  const opened = await descriptorPath(handle);
+  const opened = descriptorPath(handle);
   if (opened !== null && !isInsideRoot(opts.root, opened)) {
     await handle.close();
     if (created) await fsp.unlink(opened).catch(() => undefined);
