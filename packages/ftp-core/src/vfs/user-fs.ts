@@ -183,7 +183,7 @@ export class UserFs {
   }
 
   /** Opens a file for download at `offset` (REST); errors surface before any data connection opens. */
-  async openRead(vpath: string, offset: number): Promise<{ stream: Readable; size: number; handle: FileHandle }> {
+  async openRead(vpath: string, offset: number): Promise<OpenedFile> {
     this.assertAllowed('download', parentOf(vpath), vpath);
     const disk = await this.contained(vpath, { permission: 'download', on: 'parent' });
     // open and stat together: one round trip to the thread pool instead of two. What they see can only
@@ -192,7 +192,7 @@ export class UserFs {
     if (opened.status === 'rejected') throw fromFsError(opened.reason, vpath);
     const handle = opened.value;
     // A symlink swapped in after the check above must not serve a file from outside the area.
-    if (!(await descriptorInside(handle, this.areas.of(vpath).root))) {
+    if (!descriptorInside(handle, this.areas.of(vpath).root)) {
       await handle.close();
       throw new VfsError('outside-root', vpath);
     }
@@ -209,19 +209,7 @@ export class UserFs {
       await handle.close();
       throw new FtpError(Reply.InvalidRestart, `Restart offset ${offset} is beyond the end of the file (${stats.size})`);
     }
-    // Large reads for large files; a small file gets a buffer of its own size. The size announced in the
-    // 150 is what is sent (as vsftpd does), so no read is spent on finding the end of a small file.
-    const remaining = stats.size - offset;
-    const highWaterMark = Math.min(FILE_CHUNK_BYTES, Math.max(64 * 1024, remaining));
-    // emitClose off: the transfer ends when the last byte is read and sent; the file is closed after
-    // that without holding back the 226 for one more round trip to the thread pool.
-    const stream = handle.createReadStream({
-      start: offset,
-      ...(remaining > 0 ? { end: stats.size - 1 } : {}),
-      highWaterMark,
-      emitClose: false,
-    });
-    return { stream, size: stats.size, handle };
+    return new OpenedFile(handle, stats.size, offset);
   }
 
   /**
@@ -366,6 +354,73 @@ export class UserFs {
 interface Need {
   permission: Permission;
   on: 'parent' | 'self';
+}
+
+/**
+ * A file opened for reading from `offset`: read as a stream (`stream`, made on first use, which closes the file at
+ * its end) or, when it is small, at once (`readRest`). Whoever uses neither calls close().
+ */
+export class OpenedFile {
+  #stream: Readable | null = null;
+
+  constructor(
+    readonly handle: FileHandle,
+    /** The file's size when it was opened. */
+    readonly size: number,
+    readonly offset: number,
+  ) {}
+
+  /** The bytes from the offset to the end, as the size was when the file was opened. */
+  get remaining(): number {
+    return this.size - this.offset;
+  }
+
+  /**
+   * The rest of the file as a stream. Large reads for large files; a small file gets a buffer of its own size.
+   * The size announced in the 150 is what is sent (as vsftpd does), so no read is spent on finding the end.
+   * emitClose is off: a transfer ends when the last byte is read and sent; the file is closed after that
+   * without holding back the 226 for one more round trip to the thread pool.
+   */
+  get stream(): Readable {
+    if (this.#stream === null) {
+      const remaining = this.remaining;
+      this.#stream = this.handle.createReadStream({
+        start: this.offset,
+        ...(remaining > 0 ? { end: this.size - 1 } : {}),
+        highWaterMark: Math.min(FILE_CHUNK_BYTES, Math.max(64 * 1024, remaining)),
+        emitClose: false,
+      });
+    }
+    return this.#stream;
+  }
+
+  /**
+   * The rest of the file in one read (one round trip to the thread pool, no stream), for files up to a few
+   * hundred KiB; shorter than `remaining` if the file shrank since it was opened. Closes the file.
+   */
+  async readRest(): Promise<Buffer> {
+    try {
+      const buffer = Buffer.allocUnsafe(this.remaining);
+      let filled = 0;
+      while (filled < buffer.length) {
+        const { bytesRead } = await this.handle.read(buffer, filled, buffer.length - filled, this.offset + filled);
+        if (bytesRead === 0) break;
+        filled += bytesRead;
+      }
+      return filled === buffer.length ? buffer : buffer.subarray(0, filled);
+    } finally {
+      void this.close();
+    }
+  }
+
+  /** Closes the file (and its stream, if one was made). */
+  close(): Promise<void> {
+    if (this.#stream !== null) {
+      this.#stream.destroy();
+      return Promise.resolve();
+    }
+    return this.handle.close().catch(() => undefined);
+  }
 }
 
 async function* single(entry: ListEntry): AsyncIterable<ListEntry[]> {
