@@ -122,6 +122,87 @@ describe('refused connections', () => {
 });
 
 describe('passive ports and NAT', () => {
+  /** The first of `size` consecutive free ports at 127.0.0.1, starting from one the system picked (bounded tries). */
+  async function passiveRange(size: number): Promise<{ min: number; max: number }> {
+    const listen = (port: number) =>
+      new Promise<number | null>((resolve) => {
+        const s = createServer();
+        s.once('error', () => resolve(null));
+        s.listen({ host: '127.0.0.1', port, exclusive: true }, () => {
+          const got = (s.address() as AddressInfo).port;
+          s.close(() => resolve(got));
+        });
+      });
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const min = await listen(0);
+      if (min === null || min + size > 65535) continue;
+      let free = true;
+      for (let p = min + 1; p < min + size && free; p++) free = (await listen(p)) !== null;
+      if (free) return { min, max: min + size - 1 };
+    }
+    throw new Error(`no ${size} consecutive free ports`);
+  }
+
+  /** EPSV, then STOR of `payload` over it: the passive port it used. */
+  async function storeVia(c: RawClient, name: string, payload: Buffer, from?: string): Promise<number> {
+    const port = await c.epsv();
+    const { socket } = await readData(port, '127.0.0.1', from);
+    expect((await c.send(`STOR ${name}`)).code).toBe(150);
+    socket.end(payload);
+    expect((await c.read()).code).toBe(226);
+    return port;
+  }
+
+  it("keeps a session's passive listener for its next EPSV, closes strangers' connections meanwhile, and releases it after 2 s", async () => {
+    const t = await server({});
+    const c = await loggedIn(t);
+    const first = await storeVia(c, 'a.bin', randomBytes(4096));
+    expect(t.server.stats().passivePortsInUse).toBe(1);
+    // While it is kept, a connection to it is closed without a byte, and the session's next transfer is unaffected.
+    const { socket: stray, data: strayData } = await readData(first);
+    await new Promise((r) => stray.once('close', r));
+    expect((await strayData.catch(() => Buffer.alloc(0))).length).toBe(0);
+    expect(await storeVia(c, 'b.bin', randomBytes(4096))).toBe(first);
+    expect(await storeVia(c, 'c.bin', randomBytes(4096))).toBe(first);
+    expect(t.transcript.filter((l) => l.event?.type === 'data-opened')).toHaveLength(3);
+    const kept = Date.now();
+    await until(() => t.server.stats().passivePortsInUse === 0, 4000);
+    expect(Date.now() - kept).toBeGreaterThanOrEqual(1500);
+    await storeVia(c, 'd.bin', randomBytes(16)); // a new listener
+    c.close();
+    await until(() => t.server.stats().passivePortsInUse === 0);
+  });
+
+  it('gives a kept listener to another session when the range has no other port', async () => {
+    const range = await passiveRange(1);
+    const t = await server({ settings: { passivePorts: range } });
+    const a = await loggedIn(t);
+    expect(await storeVia(a, 'a.bin', randomBytes(100))).toBe(range.min); // a keeps the only port
+    const b = await loggedIn(t, 'alice', 'secret', '127.0.0.2');
+    expect(await storeVia(b, 'b.bin', randomBytes(100), '127.0.0.2')).toBe(range.min); // taken back from a, not a 425
+    expect(t.server.stats().passivePortExhaustions).toBe(0);
+    expect(await storeVia(a, 'c.bin', randomBytes(100))).toBe(range.min); // and back again
+    a.close();
+    b.close();
+    await until(() => t.server.stats().passivePortsInUse === 0);
+  });
+
+  it('does not count kept listeners against a client that opens more sessions (ports per address)', async () => {
+    const range = await passiveRange(8); // a quarter each: 4 ports per address
+    const t = await server({ settings: { passivePorts: range, maxSessionsPerAddress: 20 } });
+    const sessions: RawClient[] = [];
+    for (let i = 0; i < 6; i++) sessions.push(await loggedIn(t));
+    for (const [i, c] of sessions.entries()) await storeVia(c, `f${i}.bin`, randomBytes(100)); // 6 transfers, one address
+    expect(t.server.stats().passivePortsInUse).toBeLessThanOrEqual(4);
+    // Held (not kept) ports still count: 4 EPSVs without a transfer, then the fifth is refused.
+    for (const c of sessions.slice(0, 4)) await c.epsv();
+    const over = await sessions[4]!.send('EPSV');
+    expect(over.code).toBe(425);
+    expect(over.text).toMatch(/Too many passive ports held by your address \(at most 4\)/);
+    for (const c of sessions) c.close();
+    await until(() => t.server.stats().passivePortsInUse === 0);
+  });
+
   it('answers 425 when the passive range is exhausted, and counts it', async () => {
     const probe = createServer();
     await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));

@@ -18,7 +18,7 @@ export async function preparePassive(session: Session): Promise<PassiveChannel> 
   const policy = ctx.settings;
   const range = policy.passivePorts;
   const owners = [`address ${session.remoteAddress}`, ...(session.account ? [`user ${session.account.username}`] : [])];
-  const lease = await ctx.ports.lease(session.localAddress, range, owners);
+  const lease = session.takeParkedPassive(range, owners) ?? (await ctx.ports.lease(session.localAddress, range, owners));
   if (lease && 'overLimit' in lease) {
     const limit = leasesPerOwner(range);
     const who = lease.overLimit.startsWith('user ') ? 'this account' : 'your address';
@@ -44,6 +44,7 @@ export async function preparePassive(session: Session): Promise<PassiveChannel> 
     protection: () => session.dataProtection(),
     timeoutMs: policy.dataConnectTimeoutMs,
     onEvent: (event, text) => session.event(event, text),
+    done: (used) => session.parkPassive(used),
   });
   session.prepareDataChannel(channel);
   return channel;

@@ -1,7 +1,9 @@
 /**
  * Passive data channel: listens on a leased port from PASV/EPSV on, accepts the first connection from
  * the control connection's address at once (no polling) and refuses others, unless foreign peers are
- * allowed. Under PROT P the TLS handshake starts as soon as the client connects.
+ * allowed. Under PROT P the TLS handshake starts as soon as the client connects. When the channel closes,
+ * its lease goes to `done` (the session keeps the listener for its next PASV/EPSV or releases it); from
+ * then on this channel takes no connection.
  */
 import type { Socket } from 'node:net';
 import { serverTls } from '../tls/tls-provider.js';
@@ -17,6 +19,8 @@ export interface PassiveOptions {
   protection: () => DataProtection | null;
   timeoutMs: number;
   onEvent: ChannelEventSink;
+  /** Called once, when the channel closes (unless its port expired unused): keep the lease or release it. */
+  done(lease: PortLease): void;
 }
 
 export class PassiveChannel implements DataChannel {
@@ -25,12 +29,15 @@ export class PassiveChannel implements DataChannel {
   private socket: Socket | null = null;
   private waiter: ((c: Promise<DataConnection>) => void) | null = null;
   private closed = false;
+  /** False once the port expired unused: it is released, not kept for the next PASV/EPSV. */
+  private keep = true;
+  private readonly onConnection = (socket: Socket): void => this.accept(socket);
 
   /** Gives the port back when the client neither connects nor starts a transfer in time. */
   private expiry: NodeJS.Timeout | null;
 
   constructor(private readonly opts: PassiveOptions) {
-    opts.lease.server.on('connection', (socket: Socket) => this.accept(socket));
+    opts.lease.server.on('connection', this.onConnection);
     this.expiry = setTimeout(() => this.expire(), opts.timeoutMs);
     this.expiry.unref();
   }
@@ -43,6 +50,7 @@ export class PassiveChannel implements DataChannel {
       { type: 'passive-expired', port: this.opts.lease.port, waitedMs: this.opts.timeoutMs },
       `Released passive port ${this.opts.lease.port}: no data connection or transfer within ${this.opts.timeoutMs / 1000} s`,
     );
+    this.keep = false;
     this.close();
   }
 
@@ -69,8 +77,7 @@ export class PassiveChannel implements DataChannel {
       socket.destroy();
       return;
     }
-    // One connection per channel: stop listening so nobody else can take the port.
-    this.opts.lease.server.close();
+    // One connection per channel: later ones are closed (above); the listener stays for the session's next transfer.
     if (this.expiry) clearTimeout(this.expiry);
     this.expiry = null;
     this.socket = socket;
@@ -126,7 +133,9 @@ export class PassiveChannel implements DataChannel {
     if (this.expiry) clearTimeout(this.expiry);
     this.expiry = null;
     this.socket?.destroy();
-    this.opts.lease.release();
+    this.opts.lease.server.removeListener('connection', this.onConnection);
+    if (this.keep) this.opts.done(this.opts.lease);
+    else this.opts.lease.release();
   }
 }
 

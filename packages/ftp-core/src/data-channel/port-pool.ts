@@ -1,12 +1,20 @@
 /**
  * The server-wide pool of passive ports. Ports are handed out round-robin over the configured range,
  * so a port that was just closed is not reused at once; `{ min: 0, max: 0 }` lets the OS pick.
+ *
+ * A session keeps its listener between transfers for a moment (park/unpark): a client that moves many small
+ * files asks for a passive port before each one, and listening anew costs more system calls than the file.
+ * A parked listener still counts as a port in use and for its owners' limits, so the pool takes parked
+ * listeners back (oldest first) before it refuses anyone: when the range runs out, or when an owner is at
+ * its limit with a listener parked.
  */
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 
 export interface PortLease {
   server: Server;
   port: number;
+  /** Who holds it (see leasesPerOwner), e.g. `address 10.0.0.5`, `user alice`. */
+  readonly owners: readonly string[];
   /** Closes the listener (if still open) and returns the port to the pool. Idempotent. */
   release(): void;
 }
@@ -25,6 +33,8 @@ export class PassivePortPool {
   /** Leases held per owner (e.g. `address 10.0.0.5`, `user alice`). */
   private readonly owned = new Map<string, number>();
   private cursor = 0;
+  /** Parked leases, oldest first, with the call that makes their session let go of them. */
+  private readonly parked = new Map<PortLease, () => void>();
   /** How often a PASV/EPSV found no free port. */
   exhaustions = 0;
 
@@ -42,24 +52,61 @@ export class PassivePortPool {
     owners: readonly string[] = [],
   ): Promise<PortLease | { overLimit: string } | null> {
     const limit = leasesPerOwner(range);
-    const over = owners.find((owner) => (this.owned.get(owner) ?? 0) >= limit);
+    const atLimit = (owner: string) => (this.owned.get(owner) ?? 0) >= limit;
+    for (const owner of owners) while (atLimit(owner) && this.evictParked((l) => l.owners.includes(owner)));
+    const over = owners.find(atLimit);
     if (over !== undefined) return { overLimit: over };
     for (const owner of owners) this.owned.set(owner, (this.owned.get(owner) ?? 0) + 1); // held while listen() is in flight
-    const lease = await this.listenInRange(host, range);
+    let lease = await this.listenInRange(host, range);
+    while (!lease && this.evictParked(() => true)) lease = await this.listenInRange(host, range);
     if (lease) return this.owning(lease, owners);
+    this.exhaustions++;
     this.disown(owners);
     return null;
   }
 
+  /**
+   * Keeps `lease` listening for its session's next PASV/EPSV; `evict` makes the session let go of it (and
+   * release it) when the pool needs the port. Connections that arrive meanwhile are closed.
+   */
+  park(lease: PortLease, evict: () => void): void {
+    lease.server.on('connection', destroyUnexpected);
+    this.parked.set(lease, evict);
+  }
+
+  /** The session takes its parked lease back (to use it, or to release it). */
+  unpark(lease: PortLease): void {
+    lease.server.removeListener('connection', destroyUnexpected);
+    this.parked.delete(lease);
+  }
+
+  /** Makes the oldest parked lease that `which` accepts be released; false when there is none. */
+  private evictParked(which: (lease: PortLease) => boolean): boolean {
+    for (const [lease, evict] of this.parked) {
+      if (!which(lease)) continue;
+      this.unpark(lease);
+      evict();
+      lease.release();
+      return true;
+    }
+    return false;
+  }
+
   private owning(lease: PortLease, owners: readonly string[]): PortLease {
-    const release = lease.release;
     let released = false;
-    lease.release = () => {
-      if (!released) this.disown(owners);
-      released = true;
-      release();
+    const owned: PortLease = {
+      server: lease.server,
+      port: lease.port,
+      owners,
+      release: () => {
+        if (released) return;
+        released = true;
+        this.parked.delete(owned);
+        this.disown(owners);
+        lease.release();
+      },
     };
-    return lease;
+    return owned;
   }
 
   private disown(owners: readonly string[]): void {
@@ -73,9 +120,7 @@ export class PassivePortPool {
   private async listenInRange(host: string, range: { min: number; max: number }): Promise<PortLease | null> {
     if (range.min === 0 && range.max === 0) {
       const server = await tryListen(host, 0);
-      if (server) return this.track(server);
-      this.exhaustions++;
-      return null;
+      return server ? this.track(server) : null;
     }
     const size = range.max - range.min + 1;
     for (let i = 0; i < size; i++) {
@@ -89,7 +134,6 @@ export class PassivePortPool {
         return this.track(server);
       }
     }
-    this.exhaustions++;
     return null;
   }
 
@@ -101,6 +145,7 @@ export class PassivePortPool {
     return {
       server,
       port,
+      owners: [],
       release: () => {
         if (released) return;
         released = true;
@@ -109,6 +154,11 @@ export class PassivePortPool {
       },
     };
   }
+}
+
+function destroyUnexpected(socket: Socket): void {
+  socket.on('error', () => undefined);
+  socket.destroy();
 }
 
 function tryListen(host: string, port: number): Promise<Server | null> {

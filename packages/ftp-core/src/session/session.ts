@@ -18,6 +18,7 @@ import type {
 import type { FtpAccount, FtpSettings } from '../ports.js';
 import { formatEndpoint, normalizeIp } from '../net/address.js';
 import type { DataChannel, DataProtection } from '../data-channel/data-channel.js';
+import type { PortLease } from '../data-channel/port-pool.js';
 import { serverTls, type SecuredSocket } from '../tls/tls-provider.js';
 import { MLST_FACTS, type MlstFact } from '../vfs/list-format.js';
 import type { UserFs } from '../vfs/user-fs.js';
@@ -65,6 +66,8 @@ export interface SessionOptions {
 }
 
 const KILL_AFTER_MS = 2000;
+/** How long a session keeps its passive listener after a transfer, for its next PASV/EPSV. */
+const PASSIVE_KEEP_MS = 2000;
 const ALL_FACTS: ReadonlySet<MlstFact> = new Set(MLST_FACTS);
 
 export class Session {
@@ -96,6 +99,8 @@ export class Session {
   private pendingRename: string | null = null;
   /** Prepared by PASV/EPSV/PORT/EPRT; taken by the next transfer. */
   private dataChannel: DataChannel | null = null;
+  /** The passive listener of the last channel, kept for the next PASV/EPSV (see parkPassive). */
+  private parked: { lease: PortLease; timer: NodeJS.Timeout } | null = null;
   /** After EPSV ALL, only EPSV may set up data connections (RFC 2428 §4). */
   epsvAll = false;
   tls: TlsState = { control: false, pbsz: false, prot: 'C', context: null };
@@ -231,6 +236,47 @@ export class Session {
     this.dataChannel = channel;
   }
 
+  /**
+   * Keeps a passive channel's listener for this session's next PASV/EPSV for up to PASSIVE_KEEP_MS, so a client
+   * moving many files does not cost a new listening socket per file. The pool takes it back when it needs the port.
+   */
+  parkPassive(lease: PortLease): void {
+    this.releaseParked();
+    if (this.closing || !lease.server.listening) return lease.release();
+    const pool = this.ctx.ports;
+    const timer = setTimeout(() => this.releaseParked(), PASSIVE_KEEP_MS);
+    timer.unref();
+    this.parked = { lease, timer };
+    pool.park(lease, () => {
+      clearTimeout(timer);
+      this.parked = null;
+    });
+  }
+
+  /** The kept passive listener, if it still fits: listening, in `range`, held for the same owners. */
+  takeParkedPassive(range: { min: number; max: number }, owners: readonly string[]): PortLease | null {
+    const kept = this.parked;
+    if (kept === null) return null;
+    clearTimeout(kept.timer);
+    this.parked = null;
+    const { lease } = kept;
+    this.ctx.ports.unpark(lease);
+    const inRange = (range.min === 0 && range.max === 0) || (lease.port >= range.min && lease.port <= range.max);
+    const sameOwners = lease.owners.length === owners.length && lease.owners.every((o, i) => o === owners[i]);
+    if (lease.server.listening && inRange && sameOwners) return lease;
+    lease.release();
+    return null;
+  }
+
+  private releaseParked(): void {
+    if (this.parked === null) return;
+    const { lease, timer } = this.parked;
+    clearTimeout(timer);
+    this.parked = null;
+    this.ctx.ports.unpark(lease);
+    lease.release();
+  }
+
   /** The channel the next transfer will use, if any (STAT). */
   get preparedDataChannel(): DataChannel | null {
     return this.dataChannel;
@@ -350,6 +396,7 @@ export class Session {
   reinitialize(): void {
     this.dataChannel?.close();
     this.dataChannel = null;
+    this.releaseParked();
     this.currentPhase = 'awaitingUser';
     this.pendingUser = null;
     this.account = null;
@@ -421,6 +468,7 @@ export class Session {
     this.transfer?.abort();
     this.dataChannel?.close();
     this.dataChannel = null;
+    this.releaseParked();
     this.socket.end();
     setTimeout(() => this.socket.destroy(), KILL_AFTER_MS).unref();
   }
@@ -442,6 +490,7 @@ export class Session {
     this.transfer?.abort();
     this.dataChannel?.close();
     this.dataChannel = null;
+    this.releaseParked();
     this.event({ type: 'disconnected', reason, duringTransfer }, `Disconnected (${reason})${duringTransfer ? ' during a transfer' : ''}`);
     this.ctx.sessionClosed(this, reason, duringTransfer);
   }
