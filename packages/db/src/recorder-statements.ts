@@ -6,20 +6,29 @@ import { sessions } from './schema/sessions.js';
 import { transcriptLines } from './schema/transcript-lines.js';
 import { transfers } from './schema/transfers.js';
 
+/** Rows per multi-line insert, largest first: a batch of n lines takes at most n/64 + 9 statements. */
+export const LINE_ROWS = [64, 16, 4, 1] as const;
+
 /**
  * The recorder's seven writes as better-sqlite3 statements, prepared once per recorder and bound by position.
  * They run hundreds of times per flush, where drizzle's per-call placeholder filling and value mapping cost
  * more than SQLite's own work; table and column names still come from the drizzle schema.
  * Values must already be in their stored form: booleans as 0/1, JSON as text.
  */
-export function prepareRecorderStatements(
-  sqlite: Database.Database,
-): Record<'open' | 'update' | 'close' | 'line' | 'transfer' | 'login' | 'attempt', Database.Statement> {
+export function prepareRecorderStatements(sqlite: Database.Database): Record<
+  'open' | 'update' | 'close' | 'transfer' | 'login' | 'attempt',
+  Database.Statement
+> & {
+  lines: ReadonlyMap<number, Database.Statement>;
+} {
   const q = (name: string) => `"${name}"`;
   const cols = (list: SQLiteColumn[]) => list.map((c) => q(c.name)).join(', ');
   const marks = (n: number) => Array.from({ length: n }, () => '?').join(', ');
-  const insert = (table: SQLiteTable, list: SQLiteColumn[], orIgnore: boolean) =>
-    sqlite.prepare(`insert ${orIgnore ? 'or ignore ' : ''}into ${q(getTableName(table))} (${cols(list)}) values (${marks(list.length)})`);
+  const insert = (table: SQLiteTable, list: SQLiteColumn[], orIgnore: boolean, rows = 1) =>
+    sqlite.prepare(
+      `insert ${orIgnore ? 'or ignore ' : ''}into ${q(getTableName(table))} (${cols(list)}) values ` +
+        Array.from({ length: rows }, () => `(${marks(list.length)})`).join(', '),
+    );
   const updateSession = (list: SQLiteColumn[]) =>
     sqlite.prepare(
       `update ${q(getTableName(sessions))} set ${list.map((c) => `${q(c.name)} = ?`).join(', ')} where ${q(sessions.id.name)} = ?`,
@@ -52,8 +61,13 @@ export function prepareRecorderStatements(
     ),
     /** endedAt, endReason, bytesIn, bytesOut, filesIn, filesOut, outcome, then id. */
     close: updateSession([s.endedAt, s.endReason, s.bytesIn, s.bytesOut, s.filesIn, s.filesOut, s.outcome]),
-    /** sessionId, seq, at, kind, text, event; a replayed sequence number is ignored rather than failing the batch. */
-    line: insert(t, [t.sessionId, t.seq, t.at, t.kind, t.text, t.event], true),
+    /**
+     * sessionId, seq, at, kind, text, event, for LINE_ROWS[i] lines at once, keyed by that count; a replayed sequence
+     * number is ignored rather than failing the batch. The full-text index's trigger writes into FTS5,
+     * which flushes its pending terms to disk at every statement's start (a statement savepoint): one statement per
+     * line would write one index segment per line, one statement for many lines writes one.
+     */
+    lines: new Map(LINE_ROWS.map((rows) => [rows, insert(t, [t.sessionId, t.seq, t.at, t.kind, t.text, t.event], true, rows)])),
     /** sessionId, direction, path, bytes, startedAt, durationMs, outcome. */
     transfer: insert(x, [x.sessionId, x.direction, x.path, x.bytes, x.startedAt, x.durationMs, x.outcome], false),
     /** at, sessionId, username, address, ok, reason. */

@@ -1,5 +1,5 @@
 import { handleOf, type Db } from './client.js';
-import { prepareRecorderStatements } from './recorder-statements.js';
+import { LINE_ROWS, prepareRecorderStatements } from './recorder-statements.js';
 import { prepareOutbox, type OutboxEvent } from './stores/event-store.js';
 import type { SessionOutcome } from './schema/sessions.js';
 import type { TranscriptKind } from './schema/transcript-lines.js';
@@ -120,11 +120,8 @@ export function createSessionRecorder(db: Db, opts: RecorderOptions = {}) {
         const v = item.v;
         return void statements.close.run(v.endedAt, v.reason, v.bytesIn, v.bytesOut, v.filesIn, v.filesOut, v.outcome, v.id);
       }
-      case 'line': {
-        const v = item.v;
-        const event = v.event === undefined || v.event === null ? null : JSON.stringify(v.event);
-        return void statements.line.run(v.sessionId, v.seq, v.at, v.kind, maskPassword(v.kind, v.text), event);
-      }
+      case 'line':
+        return insertLines([item.v]);
       case 'transfer': {
         const v = item.v;
         return void statements.transfer.run(v.sessionId, v.direction, v.path, v.bytes, v.startedAt, v.durationMs, v.outcome);
@@ -142,9 +139,34 @@ export function createSessionRecorder(db: Db, opts: RecorderOptions = {}) {
     }
   }
 
-  /** One transaction per batch, built once. */
+  /** Lines in as few statements as LINE_ROWS allows (see recorder-statements.ts: one index segment per statement). */
+  function insertLines(lines: LineInput[]): void {
+    let at = 0;
+    for (const rows of LINE_ROWS) {
+      const statement = statements.lines.get(rows)!;
+      for (; lines.length - at >= rows; at += rows) {
+        const values: unknown[] = [];
+        for (let i = at; i < at + rows; i++) {
+          const v = lines[i]!;
+          const event = v.event === undefined || v.event === null ? null : JSON.stringify(v.event);
+          values.push(v.sessionId, v.seq, v.at, v.kind, maskPassword(v.kind, v.text), event);
+        }
+        statement.run(values);
+      }
+    }
+  }
+
+  /**
+   * One transaction per batch, built once. The lines go in last, together: they need only their session's row,
+   * which an earlier item of the batch (or an earlier batch) wrote; nothing else reads them within the batch.
+   */
   const applyAll = handle.sqlite.transaction((batch: Item[]) => {
-    for (const item of batch) apply(item);
+    const lines: LineInput[] = [];
+    for (const item of batch) {
+      if (item.op === 'line') lines.push(item.v);
+      else apply(item);
+    }
+    insertLines(lines);
   });
   const applyOne = handle.sqlite.transaction(apply);
 

@@ -123,6 +123,30 @@ describe('session recorder', () => {
     recorder.close();
   });
 
+  it('indexes every line of a batch for search, whatever its size, and ignores a replayed line within it', () => {
+    const { db } = openTempDb();
+    const recorder = createSessionRecorder(db, { maxBatch: 10_000 });
+    const sizes = [1, 3, 5, 17, 64, 65, 150];
+    for (const n of sizes) {
+      recorder.sessionOpened(opened(`b${n}`));
+      for (let seq = 1; seq <= n; seq++)
+        recorder.line({ sessionId: `b${n}`, seq, at: seq, kind: 'command', text: `RETR marker-${n}-${seq}.bin` });
+    }
+    recorder.line({ sessionId: 'b17', seq: 5, at: 99, kind: 'command', text: 'RETR replayed.bin' }); // same seq again
+    recorder.flush();
+    const sqlite = handleOf(db).sqlite;
+    const found = (query: string) =>
+      (sqlite.prepare('select count(*) as n from transcript_search where transcript_search match ?').get(query) as { n: number }).n;
+    const total = sizes.reduce((a, b) => a + b, 0);
+    expect(found('marker')).toBe(total);
+    for (const n of sizes) expect(found(`"marker-${n}-${n}.bin"`)).toBe(1);
+    expect(found('replayed')).toBe(0);
+    expect(createTranscriptStore(db).lines('b17')[4]?.text).toBe('RETR marker-17-5.bin');
+    expect(() => sqlite.prepare(`insert into transcript_search (transcript_search) values ('integrity-check')`).run()).not.toThrow();
+    expect(recorder.stats()).toMatchObject({ queued: 0, dropped: 0 });
+    recorder.close();
+  });
+
   it('drops only the items that fail, not their whole batch', () => {
     const { db } = openTempDb();
     const errors: unknown[] = [];
