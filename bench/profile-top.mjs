@@ -1,11 +1,15 @@
 #!/usr/bin/env node
 // Summarizes a V8 .cpuprofile (node --cpu-prof) as the functions with the most self time and the most
-// inclusive time. Usage: node bench/profile-top.mjs <file.cpuprofile> [rows=25]
+// inclusive time. Usage: node bench/profile-top.mjs <file.cpuprofile> [rows=25] [--from FUNCTION]
+// --from leaves out every sample before the first one with FUNCTION on its stack (e.g. --from runTransfer:
+// the workload without the server's start-up and set-up).
 import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
 
-const [file, rowsArg] = process.argv.slice(2);
+const { positionals, values } = parseArgs({ allowPositionals: true, options: { from: { type: 'string' } } });
+const [file, rowsArg] = positionals;
 if (!file) {
-  console.error('usage: node bench/profile-top.mjs <file.cpuprofile> [rows]');
+  console.error('usage: node bench/profile-top.mjs <file.cpuprofile> [rows] [--from FUNCTION]');
   process.exit(2);
 }
 const rows = Number(rowsArg ?? 25);
@@ -14,9 +18,21 @@ const byId = new Map(profile.nodes.map((n) => [n.id, n]));
 const parent = new Map();
 for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
 
+const onStack = (id, name) => {
+  for (let cur = id; cur !== undefined; cur = parent.get(cur)) if (byId.get(cur).callFrame.functionName === name) return true;
+  return false;
+};
+const first = values.from === undefined ? 0 : profile.samples.findIndex((id) => onStack(id, values.from));
+if (first === -1) {
+  console.error(`no sample has ${values.from} on its stack`);
+  process.exit(1);
+}
+
 // time per sample: the deltas between sample timestamps (microseconds)
 const selfUs = new Map();
-profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i + 1] ?? 0)));
+profile.samples.forEach((id, i) => {
+  if (i >= first) selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i + 1] ?? 0));
+});
 const total = [...selfUs.values()].reduce((a, b) => a + b, 0);
 
 const label = (n) => {
