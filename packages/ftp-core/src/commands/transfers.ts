@@ -1,5 +1,5 @@
 /** The pipelines behind RETR, STOR/APPE/STOU and the listings, built on runTransfer. */
-import { Readable, type Duplex, type Transform } from 'node:stream';
+import { Readable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { FtpError } from '../errors.js';
 import { Reply } from '../reply.js';
@@ -8,11 +8,9 @@ import { fromNetworkAscii, toNetworkAscii } from '../transfer/ascii.js';
 import { meter, tally } from '../transfer/count.js';
 import { quotaGuard, type QuotaClaim } from '../transfer/quota.js';
 import { runTransfer } from '../transfer/run-transfer.js';
+import { sendFile } from '../transfer/send-file.js';
 import { throttle } from '../transfer/throttle.js';
 import type { UploadMode } from '../vfs/upload.js';
-
-/** Binary downloads up to this size are read in one piece and written at once. */
-const WHOLE_READ_MAX_BYTES = 128 * 1024;
 
 function modeName(session: Session): string {
   return session.transferType === 'A' ? 'ASCII' : 'BINARY';
@@ -35,15 +33,7 @@ export async function download(session: AuthenticatedSession, raw: string): Prom
       if (session.transferType === 'A') stages.push(toNetworkAscii());
       if (rate) stages.push(throttle(rate));
       if (stages.length > 0) return pipeline([file.stream, ...stages, meter(count), data], { signal });
-      if (file.remaining <= WHOLE_READ_MAX_BYTES) {
-        // A small file in binary: one read and one write, no stream between them.
-        const bytes = await file.readRest();
-        count(bytes.length);
-        return sendAndEnd(data, bytes, signal);
-      }
-      const moved = pipeline(file.stream, data, { signal });
-      tally(file.stream, count); // binary: what is read is what is sent
-      await moved;
+      return sendFile(file.handle, { start: offset, length: file.remaining }, data, signal, count);
     },
     rollback: () => file.close(),
   });
@@ -154,40 +144,6 @@ export async function listing(
       tally(source, count);
       await moved;
     },
-  });
-}
-
-/**
- * Writes `bytes` and ends the connection; resolves once everything was handed to the kernel (as pipeline() does
- * for the last chunk), rejects when the connection fails or closes first, or on `signal`.
- */
-function sendAndEnd(socket: Duplex, bytes: Buffer, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) {
-      socket.destroy();
-      return reject(signal.reason as Error);
-    }
-    const settle = (error?: Error): void => {
-      socket.removeListener('finish', onFinish);
-      socket.removeListener('error', onError);
-      socket.removeListener('close', onClose);
-      signal.removeEventListener('abort', onAbort);
-      if (error) reject(error);
-      else resolve();
-    };
-    const onFinish = (): void => settle();
-    const onError = (error: Error): void => settle(error);
-    const onClose = (): void =>
-      settle(Object.assign(new Error('Data connection closed before the file was sent'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
-    const onAbort = (): void => {
-      socket.destroy();
-      settle(signal.reason as Error);
-    };
-    socket.once('finish', onFinish);
-    socket.once('error', onError);
-    socket.once('close', onClose);
-    signal.addEventListener('abort', onAbort, { once: true });
-    socket.end(bytes);
   });
 }
 

@@ -357,8 +357,8 @@ interface Need {
 }
 
 /**
- * A file opened for reading from `offset`: read as a stream (`stream`, made on first use, which closes the file at
- * its end) or, when it is small, at once (`readRest`). Whoever uses neither calls close().
+ * A file opened for reading from `offset`: read through `handle` (see transfer/send-file.ts) or as a stream
+ * (`stream`, made on first use, which closes the file at its end). Whoever uses neither calls close().
  */
 export class OpenedFile {
   #stream: Readable | null = null;
@@ -392,25 +392,6 @@ export class OpenedFile {
       });
     }
     return this.#stream;
-  }
-
-  /**
-   * The rest of the file in one read (one round trip to the thread pool, no stream), for files up to a few
-   * hundred KiB; shorter than `remaining` if the file shrank since it was opened. Closes the file.
-   */
-  async readRest(): Promise<Buffer> {
-    try {
-      const buffer = Buffer.allocUnsafe(this.remaining);
-      let filled = 0;
-      while (filled < buffer.length) {
-        const { bytesRead } = await this.handle.read(buffer, filled, buffer.length - filled, this.offset + filled);
-        if (bytesRead === 0) break;
-        filled += bytesRead;
-      }
-      return filled === buffer.length ? buffer : buffer.subarray(0, filled);
-    } finally {
-      void this.close();
-    }
   }
 
   /** Closes the file (and its stream, if one was made). */
