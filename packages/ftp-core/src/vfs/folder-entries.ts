@@ -1,23 +1,27 @@
 /**
- * Reading one folder of a user's tree for a listing: its own entries in batches (one lstat per entry, many
- * in flight), links shown only when they stay inside the folder's area, leftover upload files removed, and
- * the mount points it holds shown as folders (hiding a same-named real entry).
+ * Reading one folder of a user's tree for a listing: its own entries in batches (lstat'ed on the stat workers, a
+ * few batches in flight while the folder is read on), links shown only when they stay inside the folder's area,
+ * leftover upload files removed, and the mount points it holds shown as folders (hiding a same-named real entry).
  */
 import * as fsp from 'node:fs/promises';
 import type { FsArea } from './areas.js';
 import type { ListEntry } from './list-format.js';
-import { lstatMany } from './stat-many.js';
+import { lstatEntries, type EntryStats } from './stat-workers.js';
 import { isStaleUploadTemp, isUploadTempName } from './upload.js';
 import { baseName, isInsideRoot } from './virtual-path.js';
 
 /** Entries read and stat'ed together in a listing. */
 const LIST_BATCH = 512;
+/** Batches being stat'ed at once: one per stat worker, and one more queued. */
+const BATCHES_IN_FLIGHT = 3;
 
 /** The folder's own entries (a same-named one hidden by a mount point), then its mount points as folders. */
 export async function* readFolder(area: FsArea, disk: string, mounts: readonly FsArea[]): AsyncIterable<ListEntry[]> {
   const mounted = new Set(mounts.map((m) => baseName(m.path)));
   const dir = await fsp.opendir(disk, { bufferSize: LIST_BATCH });
   let names: string[] = [];
+  // In order; statEntries never rejects, so a batch waiting here cannot become an unhandled rejection.
+  const batches: Promise<ListEntry[]>[] = [];
   for await (const dirent of dir) {
     const name = dirent.name;
     if (name.includes('\n') || name.includes('\r') || mounted.has(name)) continue;
@@ -27,11 +31,13 @@ export async function* readFolder(area: FsArea, disk: string, mounts: readonly F
     }
     names.push(name);
     if (names.length === LIST_BATCH) {
-      yield await statEntries(area, disk, names);
+      batches.push(statEntries(area, disk, names));
       names = [];
+      if (batches.length >= BATCHES_IN_FLIGHT) yield await batches.shift()!;
     }
   }
-  if (names.length > 0) yield await statEntries(area, disk, names);
+  if (names.length > 0) batches.push(statEntries(area, disk, names));
+  while (batches.length > 0) yield await batches.shift()!;
   if (mounts.length === 0) return;
   // A mount point shows its host folder's stats; one that vanished since login is left out.
   const stats = await Promise.all(mounts.map((m) => fsp.stat(m.root).catch(() => null)));
@@ -40,11 +46,11 @@ export async function* readFolder(area: FsArea, disk: string, mounts: readonly F
 
 /** Vanished or unreadable entries are skipped, like `ls` would after reporting them. */
 async function statEntries(area: FsArea, disk: string, names: readonly string[]): Promise<ListEntry[]> {
-  const all = await lstatMany(names.map((name) => `${disk}/${name}`));
+  const all = await lstatEntries(disk, names);
   const entries: ListEntry[] = [];
   for (let i = 0; i < names.length; i++) {
     const name = names[i]!;
-    let stats = all[i];
+    let stats: EntryStats | null | undefined = all[i];
     if (!stats) continue;
     if (stats.isSymbolicLink()) {
       // Only links that stay inside the area (the home, or the mounted folder) are shown, as what they point to.

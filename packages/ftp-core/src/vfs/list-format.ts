@@ -2,12 +2,13 @@
  * Directory listing formats: Unix `ls -l` lines for LIST (parsed by FileZilla, WinSCP, lftp, curl)
  * and RFC 3659 facts for MLSD/MLST.
  */
-import type { Stats } from 'node:fs';
 import type { Permission } from '../ports.js';
+import type { EntryStats } from './stat-workers.js';
 
 export interface ListEntry {
   name: string;
-  stats: Stats;
+  /** fs.Stats, or the stat workers' lighter equivalent. */
+  stats: EntryStats;
 }
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
@@ -15,7 +16,7 @@ const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', '
 const SIX_MONTHS_MS = 182.6 * 24 * 3600 * 1000;
 const FUTURE_SLACK_MS = 3600 * 1000;
 
-export function modeString(stats: Stats): string {
+export function modeString(stats: EntryStats): string {
   const type = stats.isDirectory() ? 'd' : stats.isSymbolicLink() ? 'l' : '-';
   const m = stats.mode;
   const bits = ['r', 'w', 'x'];
@@ -107,6 +108,6 @@ export function formatFacts(entry: ListEntry, opts: { facts: ReadonlySet<MlstFac
 }
 
 /** `0644`: the permission bits (with setuid, setgid and sticky) in octal, at least four digits. */
-export function unixMode(stats: Stats): string {
+export function unixMode(stats: EntryStats): string {
   return (stats.mode & 0o7777).toString(8).padStart(4, '0');
 }
