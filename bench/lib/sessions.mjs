@@ -87,9 +87,28 @@ export const sessionWorkloads = [
     metrics: [
       { key: 'list.seconds', label: (c) => `LIST of a ${c.listEntries.toLocaleString('en')}-entry folder (s)`, better: 'lower' },
       { key: 'mlsd.seconds', label: (c) => `MLSD of a ${c.listEntries.toLocaleString('en')}-entry folder (s)`, better: 'lower' },
+      {
+        key: 'list.noopMaxMs',
+        label: "another session's NOOP during those listings, slowest reply (ms)",
+        better: 'lower',
+      },
     ],
     async run(server, ctx) {
       const client = await session(server, ctx, 60_000);
+      // A second session sends NOOP after NOOP while the listings run: its slowest reply is how long a big listing
+      // can keep the server from answering someone else.
+      const other = await session(server, ctx, 60_000);
+      let listing = true;
+      let noopMaxMs = 0;
+      let noops = 0;
+      const pinger = (async () => {
+        while (listing) {
+          const start = performance.now();
+          await other.expect('NOOP');
+          noopMaxMs = Math.max(noopMaxMs, performance.now() - start);
+          noops++;
+        }
+      })();
       const out = {};
       try {
         for (const verb of server.supports.mlsd ? ['LIST', 'MLSD'] : ['LIST']) {
@@ -100,8 +119,13 @@ export const sessionWorkloads = [
           out[`${verb.toLowerCase()}.seconds`] = seconds;
         }
       } finally {
+        listing = false;
+        await pinger.catch(() => undefined);
         await client.quit();
+        await other.quit();
       }
+      if (noops < 2) throw new Error(`only ${noops} NOOPs were answered during the listings`);
+      out['list.noopMaxMs'] = noopMaxMs;
       return out;
     },
   },
