@@ -1,4 +1,5 @@
 /** The pipelines behind RETR, STOR/APPE/STOU and the listings, built on runTransfer. */
+import type { Socket } from 'node:net';
 import { Readable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { FtpError } from '../errors.js';
@@ -7,6 +8,7 @@ import type { AuthenticatedSession, Session } from '../session/session.js';
 import { fromNetworkAscii, toNetworkAscii } from '../transfer/ascii.js';
 import { meter, tally } from '../transfer/count.js';
 import { quotaGuard, type QuotaClaim } from '../transfer/quota.js';
+import { receiveFile } from '../transfer/receive-file.js';
 import { runTransfer } from '../transfer/run-transfer.js';
 import { sendFile } from '../transfer/send-file.js';
 import { throttle } from '../transfer/throttle.js';
@@ -95,6 +97,10 @@ export async function upload(session: AuthenticatedSession, path: string, mode: 
       if (rate) stages.push(throttle(rate));
       // In binary mode the bytes written to disk are the bytes received.
       const onWire = ascii ? count : (n: number) => void (count(n), (written += n));
+      if (stages.length === 0) {
+        const received = receiveFile(data as Socket, up.stream, { timeoutMs: session.settings.idleTimeoutMs, signal, count: onWire });
+        if (received) return received;
+      }
       if (ascii) stages.push(meter((n) => (written += n)));
       const moved = stages.length > 0 ? pipeline([data, ...stages, up.stream], { signal }) : pipeline(data, up.stream, { signal });
       tally(data, onWire);

@@ -14,11 +14,20 @@ import { Writable } from 'node:stream';
 
 const FIRST_WRITE_BYTES = 64 * 1024;
 
-export function fileSink(handle: FileHandle, opts: { start?: number; batchBytes: number }): Writable {
-  return new FileSink(handle, opts.start ?? null, opts.batchBytes);
+/** The stream, and a way around its buffering for a writer that reuses its buffers (transfer/receive-file.ts). */
+export interface FileSink extends Writable {
+  /**
+   * Writes `bytes` to the file now, after the stream's own bytes and not at the same time as another writeNow;
+   * resolves once they are in the file, so the caller may reuse the buffer. Its only writer calls end() afterwards.
+   */
+  writeNow(bytes: Buffer): Promise<void>;
 }
 
-class FileSink extends Writable {
+export function fileSink(handle: FileHandle, opts: { start?: number; batchBytes: number }): FileSink {
+  return new BatchingFileSink(handle, opts.start ?? null, opts.batchBytes);
+}
+
+class BatchingFileSink extends Writable implements FileSink {
   #pending: Buffer[] = [];
   #pendingBytes = 0;
   /** Where the next batch goes; null = the file's own position (sequential writes, or O_APPEND). */
@@ -60,6 +69,17 @@ class FileSink extends Writable {
         () => done(error),
         (closeError: unknown) => done(error ?? (closeError as Error)),
       );
+  }
+
+  writeNow(bytes: Buffer): Promise<void> {
+    if (this.#writing !== null || this.#pendingBytes > 0) return Promise.reject(new Error('writeNow while the file is being written'));
+    const at = this.#position;
+    if (at !== null) this.#position = at + bytes.length;
+    const writing = writeAll(this.handle.fd, [bytes], at);
+    this.#writing = writing;
+    return writing.finally(() => {
+      this.#writing = null;
+    });
   }
 
   #flush(done: (error?: Error | null) => void): void {

@@ -9,17 +9,16 @@
  */
 import { randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
-import type { Writable } from 'node:stream';
 import { posix } from 'node:path';
 import { VfsError, fromFsError } from '../errors.js';
 import { descriptorPath } from './descriptor.js';
 import { isInsideRoot } from './virtual-path.js';
-import { fileSink } from './file-sink.js';
+import { fileSink, type FileSink } from './file-sink.js';
 
 export type UploadMode = 'replace' | 'append' | 'resume';
 
 export interface Upload {
-  stream: Writable;
+  stream: FileSink;
   /** Size of the file that existed before, or null for a new file. */
   existingSize: number | null;
   /** Renames the temporary file into place (replace) or just closes (append/resume). */

@@ -1,0 +1,124 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect as tlsConnect } from 'node:tls';
+import { afterEach, describe, expect, it } from 'vitest';
+import { receiveFile } from '../src/transfer/receive-file.js';
+import { fileSink, type FileSink } from '../src/vfs/file-sink.js';
+
+let dir = '';
+let server: Server | null = null;
+afterEach(async () => {
+  server?.close();
+  server = null;
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+/** A data connection as a passive listener accepts it (paused, nothing read), and the client's end. */
+async function dataConnection(): Promise<{ accepted: Socket; client: Socket }> {
+  const accepted = new Promise<Socket>((resolve) => {
+    server = createServer({ pauseOnConnect: true }, (s) => resolve(s));
+  });
+  await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+  const client = connect({ port: (server!.address() as { port: number }).port, host: '127.0.0.1' });
+  client.on('error', () => undefined);
+  const socket = await accepted;
+  socket.on('error', () => undefined);
+  return { accepted: socket, client };
+}
+
+async function sinkFile(): Promise<{ path: string; sink: FileSink }> {
+  dir = await mkdtemp(join(tmpdir(), 'ferry-receive-'));
+  const path = join(dir, 'up.bin');
+  return { path, sink: fileSink(await open(path, 'wx'), { batchBytes: 1024 * 1024 }) };
+}
+
+const options = (signal = new AbortController().signal, count: (n: number) => void = () => undefined) => ({
+  timeoutMs: 10_000,
+  signal,
+  count,
+});
+
+describe('receiveFile', () => {
+  it('receives an upload exactly into the file and counts every byte', async () => {
+    const { accepted, client } = await dataConnection();
+    const { path, sink } = await sinkFile();
+    const data = randomBytes(5 * 1024 * 1024 + 777);
+    let counted = 0;
+    const received = receiveFile(
+      accepted,
+      sink,
+      options(undefined, (n) => (counted += n)),
+    );
+    expect(received).not.toBeNull();
+    client.end(data);
+    await received;
+    expect((await readFile(path)).equals(data)).toBe(true);
+    expect(counted).toBe(data.length);
+    expect(sink.closed).toBe(true);
+  });
+
+  it('keeps the bytes in order when the disk is slower than the network (reading waits for a free batch)', async () => {
+    const { accepted, client } = await dataConnection();
+    const { path, sink } = await sinkFile();
+    const writeNow = sink.writeNow.bind(sink);
+    let writes = 0;
+    sink.writeNow = async (bytes) => {
+      writes++;
+      await new Promise((r) => setTimeout(r, 20)); // a slow disk
+      return writeNow(bytes);
+    };
+    const data = randomBytes(12 * 1024 * 1024 + 5);
+    const received = receiveFile(accepted, sink, options())!;
+    client.end(data);
+    await received;
+    expect((await readFile(path)).equals(data)).toBe(true);
+    expect(writes).toBeGreaterThanOrEqual(12);
+  });
+
+  it('receives an empty upload', async () => {
+    const { accepted, client } = await dataConnection();
+    const { path, sink } = await sinkFile();
+    const received = receiveFile(accepted, sink, options())!;
+    client.end();
+    await received;
+    expect((await readFile(path)).length).toBe(0);
+  });
+
+  it('fails on a reset from the client and on an abort, closing the connection', async () => {
+    let pair = await dataConnection();
+    let target = await sinkFile();
+    const reset = receiveFile(pair.accepted, target.sink, options())!;
+    pair.client.write(randomBytes(100_000), () => pair.client.resetAndDestroy());
+    await expect(reset).rejects.toMatchObject({ code: 'ECONNRESET' });
+
+    server?.close();
+    pair = await dataConnection();
+    await rm(dir, { recursive: true, force: true });
+    target = await sinkFile();
+    const controller = new AbortController();
+    const aborted = receiveFile(pair.accepted, target.sink, options(controller.signal))!;
+    pair.client.write(randomBytes(1000));
+    const closed = new Promise((r) => pair.client.once('close', r));
+    setTimeout(() => controller.abort(new Error('aborted by the client')), 50);
+    await expect(aborted).rejects.toThrow('aborted by the client');
+    await closed;
+  });
+
+  it('leaves alone a connection it cannot take over: one already read from, or TLS', async () => {
+    const { accepted, client } = await dataConnection();
+    const { sink } = await sinkFile();
+    accepted.resume(); // now reading, as a stream
+    expect(receiveFile(accepted, sink, options())).toBeNull();
+    expect(accepted.destroyed).toBe(false);
+    client.destroy();
+
+    const tls = tlsConnect({ port: 1, host: '127.0.0.1', rejectUnauthorized: false });
+    tls.on('error', () => undefined);
+    expect(receiveFile(tls, sink, options())).toBeNull();
+    tls.destroy();
+    sink.destroy();
+  });
+});
