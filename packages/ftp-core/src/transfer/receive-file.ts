@@ -19,6 +19,20 @@ const READ_BYTES = 256 * 1024;
 /** A batch goes to the file once less than a read's worth of room is left in it. */
 const BATCH_BYTES = 1024 * 1024;
 
+/** Buffers of finished uploads kept for the next ones (a small upload must not allocate megabytes). */
+const SPARE_KITS = 8;
+
+/** One upload's buffers: where reads land, and its batches (the second one made only when needed). */
+interface Kit {
+  read: Buffer;
+  batches: Buffer[];
+}
+const spare: Kit[] = [];
+
+function takeKit(): Kit {
+  return spare.pop() ?? { read: Buffer.allocUnsafeSlow(READ_BYTES), batches: [Buffer.allocUnsafeSlow(BATCH_BYTES)] };
+}
+
 /** The part of Node's TCP handle looked at here. */
 interface TcpHandle {
   reading?: boolean;
@@ -46,8 +60,8 @@ export function receiveFile(data: Socket, sink: FileSink, opts: ReceiveOptions):
   (data as unknown as { _handle: TcpHandle | null })._handle = null;
   data.setTimeout(0);
 
-  const free = [Buffer.allocUnsafeSlow(BATCH_BYTES)];
-  let batch = Buffer.allocUnsafeSlow(BATCH_BYTES);
+  const kit = takeKit();
+  let batch = kit.batches.pop()!;
   let filled = 0;
   let writing: Promise<void> | null = null;
   /** The batch is full and waits for the other one's write: reading is paused meanwhile. */
@@ -55,11 +69,21 @@ export function receiveFile(data: Socket, sink: FileSink, opts: ReceiveOptions):
   let failure: Error | null = null;
 
   return new Promise<void>((resolve, reject) => {
+    /** The kit goes back once no write uses its batches any more (a failed upload may still have one under way). */
+    const giveBack = (): void => {
+      void Promise.resolve(writing)
+        .catch(() => undefined)
+        .then(() => {
+          kit.batches = [batch, ...kit.batches].slice(0, 2);
+          if (spare.length < SPARE_KITS) spare.push(kit);
+        });
+    };
     const fail = (error: Error): void => {
       if (failure !== null) return;
       failure = error;
       opts.signal.removeEventListener('abort', onAbort);
       socket.destroy();
+      giveBack();
       reject(error);
     };
     const onAbort = (): void => fail(opts.signal.reason as Error);
@@ -68,10 +92,10 @@ export function receiveFile(data: Socket, sink: FileSink, opts: ReceiveOptions):
     const startWrite = (): void => {
       const full = batch;
       const bytes = filled;
-      batch = free.pop()!;
+      batch = kit.batches.pop() ?? Buffer.allocUnsafeSlow(BATCH_BYTES);
       filled = 0;
       writing = sink.writeNow(full.subarray(0, bytes)).then(() => {
-        free.push(full);
+        kit.batches.push(full);
         writing = null;
         if (waiting && failure === null) {
           waiting = false;
@@ -87,7 +111,7 @@ export function receiveFile(data: Socket, sink: FileSink, opts: ReceiveOptions):
       readable: true,
       writable: true,
       onread: {
-        buffer: Buffer.allocUnsafeSlow(READ_BYTES),
+        buffer: kit.read,
         callback: (bytes: number, buffer: Uint8Array): boolean => {
           if (failure !== null) return false;
           opts.count(bytes);
@@ -111,7 +135,7 @@ export function receiveFile(data: Socket, sink: FileSink, opts: ReceiveOptions):
       if (ending.reset) return fail(resetError());
       void (async () => {
         await writing;
-        if (filled > 0) await sink.writeNow(batch.subarray(0, filled));
+        if (filled > 0) await (writing = sink.writeNow(batch.subarray(0, filled)));
         sink.end();
       })().catch(fail);
     });
@@ -119,6 +143,8 @@ export function receiveFile(data: Socket, sink: FileSink, opts: ReceiveOptions):
       if (failure !== null) return;
       opts.signal.removeEventListener('abort', onAbort);
       socket.destroy();
+      writing = null;
+      giveBack();
       resolve();
     });
     sink.once('error', fail);
