@@ -53,12 +53,14 @@ class FindingBook implements FindingSink {
   }
 
   takeRevised(): Finding[] {
+    if (this.#revised.size === 0) return []; // the common case, on every line: no copies
     const revised = [...this.#revised].map((code) => copy(this.#byCode.get(code)!));
     this.#revised.clear();
     return revised;
   }
 
   takeFresh(): Finding[] {
+    if (this.#fresh.length === 0) return [];
     const fresh = this.#fresh.map(copy);
     this.#fresh = [];
     return fresh;
