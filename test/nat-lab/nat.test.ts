@@ -130,13 +130,15 @@ describe.skipIf(unavailable !== null)('the transcript doctor in a NAT lab', () =
   });
 
   it('half the passive range forwarded: the failed ports are named beside the ones that worked', async () => {
-    const forwarded = { min: PASSIVE.min, max: PASSIVE.min + 4 };
+    // Ports are handed out in turn from the range's start (a fresh server), and a session keeps a port that worked:
+    // the first five attempts go to ports the router does not forward, then the sixth port works and stays.
+    const forwarded = { min: PASSIVE.min + 5, max: PASSIVE.max };
     await setUp({ ...DEFAULT_SCENARIO, server: { forward: forwarded, helper: false } }, {});
-    const found = await expectRun('ftplib', { host: 'pub', repeat: 12 }, { ok: false, codes: ['passive-data-never-arrived'] });
+    const found = await expectRun('ftplib', { host: 'pub', repeat: 8 }, { ok: false, codes: ['passive-data-never-arrived'] });
     const f = finding(found, 'passive-data-never-arrived');
     expect(f.explanation).toContain(`Only part of the passive range ${PASSIVE.min}-${PASSIVE.max}`);
-    expect(f.title).toMatch(new RegExp(`${PASSIVE.min + 5}|${PASSIVE.min + 6}`));
-    expect(f.explanation).toMatch(new RegExp(`while [^.]*${PASSIVE.min + 1}`));
+    expect(f.title).toMatch(new RegExp(`${PASSIVE.min}|${PASSIVE.min + 1}`));
+    expect(f.explanation).toMatch(new RegExp(`while [^.]*${PASSIVE.min + 5}`));
   });
 
   it('no advertised address (227 carries the private address): wrong for clients that trust it, a warning for those that cope', async () => {

@@ -3,7 +3,7 @@
  * the control connection's address at once (no polling) and refuses others, unless foreign peers are
  * allowed. Under PROT P the TLS handshake starts as soon as the client connects. When the channel closes,
  * its lease goes to `done` (the session keeps the listener for its next PASV/EPSV or releases it); from
- * then on this channel takes no connection.
+ * then on this channel takes no connection. A port no connection arrived on is released.
  */
 import type { Socket } from 'node:net';
 import { serverTls } from '../tls/tls-provider.js';
@@ -19,7 +19,7 @@ export interface PassiveOptions {
   protection: () => DataProtection | null;
   timeoutMs: number;
   onEvent: ChannelEventSink;
-  /** Called once, when the channel closes (unless its port expired unused): keep the lease or release it. */
+  /** Called once, when the channel closes after a connection arrived on it: keep the lease or release it. */
   done(lease: PortLease): void;
 }
 
@@ -134,7 +134,8 @@ export class PassiveChannel implements DataChannel {
     this.expiry = null;
     this.socket?.destroy();
     this.opts.lease.server.removeListener('connection', this.onConnection);
-    if (this.keep) this.opts.done(this.opts.lease);
+    // Kept only once a connection arrived on it: a port the client could not reach (a range forwarded in part) would fail again.
+    if (this.keep && this.connection !== null) this.opts.done(this.opts.lease);
     else this.opts.lease.release();
   }
 }
