@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { lstatSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -36,5 +37,13 @@ describe('lstatEntries (stat workers)', () => {
       }
     }
     expect(await lstatEntries(dir, [])).toEqual([]);
+  });
+
+  it('never keeps a process alive: one that listed a folder exits on its own (the built package, as Ferry runs it)', () => {
+    const module = new URL('../dist/vfs/stat-workers.js', import.meta.url).href;
+    const script = `const { lstatEntries } = await import(${JSON.stringify(module)}); console.log((await lstatEntries('/', ['tmp'])).length);`;
+    const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { timeout: 15_000, encoding: 'utf8' });
+    expect(run.error).toBeUndefined(); // a timeout would be ETIMEDOUT here
+    expect({ status: run.status, out: run.stdout.trim() }).toEqual({ status: 0, out: '1' });
   });
 });

@@ -3,8 +3,8 @@
  * is a job of its own, and the event loop hands out each job and takes each result (a Stats object, a callback):
  * for a 10,000-entry folder that is 10,000 round trips, and the main thread is the bottleneck. A stat worker takes
  * a folder and a batch of names in one message, calls lstat for each in a plain loop, and answers with one typed
- * array; two of them share the batches of a listing. The workers start with the first listing, are unref'd (they
- * never keep the process alive) and stop after five minutes without work. If one cannot be used, the batch goes
+ * array; two of them share the batches of a listing. The workers start with the first listing, keep the process
+ * alive only while they have work (unref'd otherwise) and stop after five minutes without work. If one cannot be used, the batch goes
  * through the thread pool (stat-many.ts).
  */
 import { availableParallelism } from 'node:os';
@@ -83,10 +83,10 @@ let idle: NodeJS.Timeout | null = null;
 function start(): StatWorker[] {
   return Array.from({ length: WORKERS }, () => {
     const entry: StatWorker = { worker: new Worker(WORKER_SOURCE, { eval: true }), waiting: new Map() };
-    entry.worker.unref();
     entry.worker.on('message', ({ id, stats }: { id: number; stats: Float64Array }) => {
       entry.waiting.get(id)?.(stats);
       entry.waiting.delete(id);
+      if (entry.waiting.size === 0) entry.worker.unref();
     });
     const lost = (): void => {
       for (const answer of entry.waiting.values()) answer(null);
@@ -95,6 +95,7 @@ function start(): StatWorker[] {
     };
     entry.worker.on('error', lost);
     entry.worker.on('exit', lost);
+    entry.worker.unref(); // after the listeners: adding a 'message' listener refs the worker's port again
     return entry;
   });
 }
@@ -119,6 +120,7 @@ export async function lstatEntries(dir: string, names: readonly string[]): Promi
     const id = ids++;
     answer = await new Promise<Float64Array | null>((resolve) => {
       target.waiting.set(id, resolve);
+      target.worker.ref(); // a listing under way keeps the process alive; an idle pool does not
       target.worker.postMessage({ id, dir, names });
     });
   } catch {
