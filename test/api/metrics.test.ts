@@ -205,7 +205,8 @@ describe('GET /metrics of a running Ferry', () => {
     expect(sample(text, 'ferry_ftp_commands_total')).toBeGreaterThan(10);
 
     expect(sample(text, 'ferry_passive_ports')).toBe(PASSIVE_PORTS);
-    expect(sample(text, 'ferry_passive_ports_in_use')).toBe(0);
+    // The two connected sessions may each keep the passive listener of their last transfer for 2 s.
+    expect(sample(text, 'ferry_passive_ports_in_use')).toBeLessThanOrEqual(2);
     expect(sample(text, 'ferry_bans_total')).toBe(0);
     expect(sample(text, 'ferry_errors_total{component="ftp"}')).toBe(0);
 
