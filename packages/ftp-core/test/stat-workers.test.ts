@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { lstatEntries } from '../src/vfs/stat-workers.js';
+import { lstatEntries, startStatWorkers } from '../src/vfs/stat-workers.js';
 
 let dir = '';
 afterEach(async () => {
@@ -19,6 +19,7 @@ describe('lstatEntries (stat workers)', () => {
     await symlink('file.txt', join(dir, 'link'));
     const names = ['file.txt', 'gone', 'folder', 'link', 'naïve \u00e9 name'];
     await writeFile(join(dir, names[4]!), '');
+    await startStatWorkers(); // until they are ready, batches go through the thread pool
     const batches = await Promise.all(Array.from({ length: 12 }, () => lstatEntries(dir, names)));
     for (const stats of batches) {
       expect(stats[1]).toBeNull();
@@ -41,7 +42,9 @@ describe('lstatEntries (stat workers)', () => {
 
   it('never keeps a process alive: one that listed a folder exits on its own (the built package, as Ferry runs it)', () => {
     const module = new URL('../dist/vfs/stat-workers.js', import.meta.url).href;
-    const script = `const { lstatEntries } = await import(${JSON.stringify(module)}); console.log((await lstatEntries('/', ['tmp'])).length);`;
+    const script =
+      `const { lstatEntries, startStatWorkers } = await import(${JSON.stringify(module)});` +
+      `await startStatWorkers(); console.log((await lstatEntries('/', ['tmp'])).length);`;
     const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { timeout: 15_000, encoding: 'utf8' });
     expect(run.error).toBeUndefined(); // a timeout would be ETIMEDOUT here
     expect({ status: run.status, out: run.stdout.trim() }).toEqual({ status: 0, out: '1' });

@@ -72,6 +72,8 @@ class WorkerStats implements EntryStats {
 
 interface StatWorker {
   worker: Worker;
+  /** Started and ready for work: a worker takes about 50-100 ms to boot, meanwhile batches use the thread pool. */
+  online: boolean;
   waiting: Map<number, (stats: Float64Array | null) => void>;
 }
 
@@ -82,7 +84,8 @@ let idle: NodeJS.Timeout | null = null;
 
 function start(): StatWorker[] {
   return Array.from({ length: WORKERS }, () => {
-    const entry: StatWorker = { worker: new Worker(WORKER_SOURCE, { eval: true }), waiting: new Map() };
+    const entry: StatWorker = { worker: new Worker(WORKER_SOURCE, { eval: true }), online: false, waiting: new Map() };
+    entry.worker.once('online', () => (entry.online = true));
     entry.worker.on('message', ({ id, stats }: { id: number; stats: Float64Array }) => {
       entry.waiting.get(id)?.(stats);
       entry.waiting.delete(id);
@@ -108,21 +111,43 @@ function stop(): void {
   for (const { worker } of workers) void worker.terminate();
 }
 
+/** Starts the stat workers (if they are not running) and resolves once every one is ready for work (or failed to start). */
+export async function startStatWorkers(): Promise<void> {
+  pool ??= start();
+  idle ??= setTimeout(stop, IDLE_STOP_MS).unref();
+  const booting = pool.filter((w) => !w.online);
+  await Promise.all(
+    booting.map(
+      (w) =>
+        new Promise<void>((resolve) => {
+          w.worker.ref(); // whoever waits for it keeps the process alive meanwhile
+          w.worker.once('online', () => {
+            if (w.waiting.size === 0) w.worker.unref();
+            resolve();
+          });
+          w.worker.once('exit', () => resolve()); // it failed to start: listings use the thread pool
+        }),
+    ),
+  );
+}
+
 /** Stats of `dir`/`name` for each name, in order; null for an entry that vanished or cannot be read. Never rejects. */
 export async function lstatEntries(dir: string, names: readonly string[]): Promise<(EntryStats | null)[]> {
   if (names.length === 0) return [];
-  let answer: Float64Array | null;
+  let answer: Float64Array | null = null;
   try {
     pool ??= start();
     idle?.refresh();
     idle ??= setTimeout(stop, IDLE_STOP_MS).unref();
-    const target = pool[next++ % pool.length]!;
+    const online = pool.filter((w) => w.online);
+    const target = online[next++ % Math.max(1, online.length)];
     const id = ids++;
-    answer = await new Promise<Float64Array | null>((resolve) => {
-      target.waiting.set(id, resolve);
-      target.worker.ref(); // a listing under way keeps the process alive; an idle pool does not
-      target.worker.postMessage({ id, dir, names });
-    });
+    if (target)
+      answer = await new Promise<Float64Array | null>((resolve) => {
+        target.waiting.set(id, resolve);
+        target.worker.ref(); // a listing under way keeps the process alive; an idle pool does not
+        target.worker.postMessage({ id, dir, names });
+      });
   } catch {
     answer = null;
   }
