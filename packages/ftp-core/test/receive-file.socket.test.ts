@@ -1,33 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
-import { createServer, connect, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import { receiveFile } from '../src/transfer/receive-file.js';
 import { fileSink, type FileSink } from '../src/vfs/file-sink.js';
+import { closeDataListeners, dataConnection } from './support/data-connection.js';
 
 let dir = '';
-let server: Server | null = null;
 afterEach(async () => {
-  server?.close();
-  server = null;
+  closeDataListeners();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
-
-/** A data connection as a passive listener accepts it (paused, nothing read), and the client's end. */
-async function dataConnection(): Promise<{ accepted: Socket; client: Socket }> {
-  const accepted = new Promise<Socket>((resolve) => {
-    server = createServer({ pauseOnConnect: true }, (s) => resolve(s));
-  });
-  await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
-  const client = connect({ port: (server!.address() as { port: number }).port, host: '127.0.0.1' });
-  client.on('error', () => undefined);
-  const socket = await accepted;
-  socket.on('error', () => undefined);
-  return { accepted: socket, client };
-}
 
 async function sinkFile(): Promise<{ path: string; sink: FileSink }> {
   dir = await mkdtemp(join(tmpdir(), 'ferry-receive-'));
@@ -94,7 +79,6 @@ describe('receiveFile', () => {
     pair.client.write(randomBytes(100_000), () => pair.client.resetAndDestroy());
     await expect(reset).rejects.toMatchObject({ code: 'ECONNRESET' });
 
-    server?.close();
     pair = await dataConnection();
     await rm(dir, { recursive: true, force: true });
     target = await sinkFile();

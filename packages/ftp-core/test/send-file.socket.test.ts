@@ -1,32 +1,23 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, open, rm, truncate, writeFile } from 'node:fs/promises';
-import { createServer, connect, type Server, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sendFile } from '../src/transfer/send-file.js';
 import { collect } from './support/raw-client.js';
+import { closeDataListeners, dataConnection } from './support/data-connection.js';
 
 let dir = '';
-let server: Server | null = null;
 afterEach(async () => {
-  server?.close();
-  server = null;
+  closeDataListeners();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-/** A connected pair of real TCP sockets on loopback: the server's end sends, the client's end receives. */
+/** The server's end sends, the client's end receives. */
 async function socketPair(): Promise<{ sending: Socket; receiving: Socket }> {
-  const accepted = new Promise<Socket>((resolve) => {
-    server = createServer((s) => resolve(s));
-  });
-  await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
-  const port = (server!.address() as { port: number }).port;
-  const receiving = connect({ port, host: '127.0.0.1' });
-  receiving.on('error', () => undefined);
-  const sending = await accepted;
-  sending.on('error', () => undefined);
-  return { sending, receiving };
+  const { accepted, client } = await dataConnection();
+  return { sending: accepted, receiving: client };
 }
 
 async function fileWith(data: Buffer): Promise<string> {
