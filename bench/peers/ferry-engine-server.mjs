@@ -4,10 +4,7 @@
 // Usage: node ferry-engine-server.mjs <json options>
 import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
-import { tuneGarbageCollection } from '../../apps/server/dist/v8-tuning.js';
 import { createFtpServer, DEFAULT_FTP_SETTINGS, PERMISSIONS } from '../../packages/ftp-core/dist/index.js';
-
-tuneGarbageCollection(); // as Ferry's main.ts does
 
 const opts = JSON.parse(process.argv[2] ?? '{}');
 const account = {

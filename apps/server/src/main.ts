@@ -9,7 +9,6 @@
 import { readFileSync } from 'node:fs';
 import { errorText, helpText, parseArgs, type CliCommand } from './cli.js';
 import type { CommandIo } from './commands/io.js';
-import { tuneGarbageCollection } from './v8-tuning.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -33,7 +32,6 @@ async function run(command: CliCommand): Promise<void> {
       process.exitCode = 2;
       return;
     case 'serve': {
-      tuneGarbageCollection();
       const { start } = await import('./start.js');
       await start(VERSION);
       return;
