@@ -1,32 +1,56 @@
 import { spawnSync } from 'node:child_process';
-import { lstatSync } from 'node:fs';
+import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { lstatEntries, startStatWorkers } from '../src/vfs/stat-workers.js';
+import { readFolderOnWorker, startStatWorkers, type FolderBatch } from '../src/vfs/stat-workers.js';
 
 let dir = '';
 afterEach(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-describe('lstatEntries (stat workers)', () => {
-  it('answers what lstat says for files, folders and links, null for names that are gone, in order, in many batches', async () => {
+async function collect(source: AsyncIterable<FolderBatch> | null): Promise<FolderBatch[]> {
+  if (!source) throw new Error('no stat worker was ready');
+  const out: FolderBatch[] = [];
+  for await (const batch of source) out.push(batch);
+  return out;
+}
+
+/** This process's open descriptors on `path` (the workers are threads of this process). */
+const descriptorsOn = (path: string) =>
+  readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`) === path;
+    } catch {
+      return false;
+    }
+  }).length;
+
+describe('readFolderOnWorker (stat workers)', () => {
+  it('gives every entry once with what lstat says, for files, folders, links and any name, in batches', async () => {
     dir = await mkdtemp(join(tmpdir(), 'ferry-stat-'));
     await writeFile(join(dir, 'file.txt'), 'x'.repeat(1234));
     await mkdir(join(dir, 'folder'));
     await symlink('file.txt', join(dir, 'link'));
-    const names = ['file.txt', 'gone', 'folder', 'link', 'naïve \u00e9 name'];
-    await writeFile(join(dir, names[4]!), '');
-    await startStatWorkers(); // until they are ready, batches go through the thread pool
-    const batches = await Promise.all(Array.from({ length: 12 }, () => lstatEntries(dir, names)));
-    for (const stats of batches) {
-      expect(stats[1]).toBeNull();
-      for (const i of [0, 2, 3, 4]) {
-        const want = lstatSync(join(dir, names[i]!));
+    await writeFile(join(dir, 'naïve \u00e9 name'), '');
+    for (let i = 0; i < 1_000; i++) await writeFile(join(dir, `f-${i}`), String(i));
+    await startStatWorkers(); // until they are ready, readFolderOnWorker answers null (the caller reads the folder itself)
+    // Two listings at once, in batches of 64: both workers read and stat.
+    const [a, b] = await Promise.all([collect(readFolderOnWorker(dir, 64)), collect(readFolderOnWorker(dir, 64))]);
+    for (const batches of [a, b]) {
+      expect(batches.length).toBeGreaterThanOrEqual(16);
+      expect(batches.every((batch) => batch.names.length <= 64 && batch.names.length === batch.stats.length)).toBe(true);
+      const names = batches.flatMap((batch) => batch.names);
+      expect(names.sort()).toEqual(readdirSync(dir).sort());
+      const stats = batches.flatMap((batch) => batch.stats);
+      const all = batches.flatMap((batch) => batch.names);
+      for (const [i, name] of all.entries()) {
+        const want = lstatSync(join(dir, name));
         const got = stats[i]!;
-        expect({ mode: got.mode, size: got.size, mtimeMs: got.mtimeMs, ino: got.ino, dev: got.dev }).toEqual({
+        expect({ name, mode: got.mode, size: got.size, mtimeMs: got.mtimeMs, ino: got.ino, dev: got.dev }).toEqual({
+          name,
           mode: want.mode,
           size: want.size,
           mtimeMs: want.mtimeMs,
@@ -37,16 +61,33 @@ describe('lstatEntries (stat workers)', () => {
         expect(got.mtime.getTime()).toBe(want.mtime.getTime());
       }
     }
-    expect(await lstatEntries(dir, [])).toEqual([]);
+  });
+
+  it('rejects like fs for a folder that is missing or a file, and closes a folder a listing left early', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ferry-stat-'));
+    for (let i = 0; i < 300; i++) await writeFile(join(dir, `f-${i}`), '');
+    await startStatWorkers();
+    await expect(collect(readFolderOnWorker(join(dir, 'missing'), 64))).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(collect(readFolderOnWorker(join(dir, 'f-1'), 64))).rejects.toMatchObject({ code: 'ENOTDIR' });
+    for await (const batch of readFolderOnWorker(dir, 10)!) {
+      expect(batch.names.length).toBe(10);
+      expect(descriptorsOn(dir)).toBe(1); // the worker holds the folder open while the listing runs
+      break;
+    }
+    const deadline = Date.now() + 5_000;
+    while (descriptorsOn(dir) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(descriptorsOn(dir)).toBe(0);
+    expect(await collect(readFolderOnWorker(dir, 1_000))).toHaveLength(1); // and still serves the next listing
   });
 
   it('never keeps a process alive: one that listed a folder exits on its own (the built package, as Ferry runs it)', () => {
     const module = new URL('../dist/vfs/stat-workers.js', import.meta.url).href;
     const script =
-      `const { lstatEntries, startStatWorkers } = await import(${JSON.stringify(module)});` +
-      `await startStatWorkers(); console.log((await lstatEntries('/', ['tmp'])).length);`;
+      `const { readFolderOnWorker, startStatWorkers } = await import(${JSON.stringify(module)});` +
+      `await startStatWorkers(); let n = 0; for await (const b of readFolderOnWorker('/', 512)) n += b.names.length;` +
+      `console.log(n > 0 ? 'listed' : 'empty');`;
     const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { timeout: 15_000, encoding: 'utf8' });
     expect(run.error).toBeUndefined(); // a timeout would be ETIMEDOUT here
-    expect({ status: run.status, out: run.stdout.trim() }).toEqual({ status: 0, out: '1' });
+    expect({ status: run.status, out: run.stdout.trim() }).toEqual({ status: 0, out: 'listed' });
   });
 });

@@ -1,11 +1,13 @@
 /**
- * lstat for the entries of a listing, a batch at a time, on worker threads. Through the thread pool every entry
- * is a job of its own, and the event loop hands out each job and takes each result (a Stats object, a callback):
- * for a 10,000-entry folder that is 10,000 round trips, and the main thread is the bottleneck. A stat worker takes
- * a folder and a batch of names in one message, calls lstat for each in a plain loop, and answers with one typed
- * array; two of them share the batches of a listing. The workers start with the first listing, keep the process
- * alive only while they have work (unref'd otherwise) and stop after five minutes without work. If one cannot be used, the batch goes
- * through the thread pool (stat-many.ts).
+ * Folder reading for listings on worker threads. On the event loop, a 10,000-entry folder costs 10,000 steps of
+ * an async iterator for its names and, through the thread pool, 10,000 lstat jobs each handed out and taken back
+ * (a Stats object, a callback): the main thread is the bottleneck and other sessions wait. A stat worker instead
+ * opens the folder, reads a batch of names, lstat's each in a plain loop and answers with the names in one string
+ * and their stats in one typed array; it reads ahead a few batches and then waits until the listing asks for more,
+ * so a huge folder never piles up in memory. Two workers serve listings (one each). They start with the first
+ * listing, keep the process alive only while a listing is under way (unref'd otherwise) and stop after five
+ * minutes without work. Until they are ready (they boot in 50-100 ms), or if they cannot be used, folders are
+ * read here with the thread pool (folder-entries.ts).
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -24,25 +26,80 @@ export interface EntryStats {
   isSymbolicLink(): boolean;
 }
 
+/** One batch of a folder: names in directory order, each with its stats or null (vanished, or unreadable). */
+export interface FolderBatch {
+  names: string[];
+  stats: (EntryStats | null)[];
+}
+
 /** Numbers per entry in a worker's answer: found (1/0), mode, size, mtimeMs, ino, dev. */
 const FIELDS = 6;
+/** Batches a worker reads ahead of the listing that asked for them. */
+const READ_AHEAD = 3;
 const IDLE_STOP_MS = 5 * 60_000;
 const WORKERS = Math.max(1, Math.min(2, availableParallelism()));
 
-/** The worker's whole program (CommonJS, evaluated): answers { id, dir, names } with { id, stats }. */
+/**
+ * The worker's whole program (evaluated; as a script or, under `--input-type=module`, a module: it needs no `require`). Folder reading: { type: 'open', id, dir, batch, ahead } answers
+ * { id, names: 'a/b/c' (a name never holds a slash), done } batch after batch, `ahead` of what was asked for;
+ * { type: 'more', id } asks for one more, { type: 'close', id } ends it early. lstat: { type: 'stat', id, dir,
+ * names } answers { id, stats: Float64Array }. A failure to open or read a folder answers { id, error }.
+ */
 const WORKER_SOURCE = `
-const { parentPort } = require('node:worker_threads');
-const { lstatSync } = require('node:fs');
-parentPort.on('message', ({ id, dir, names }) => {
-  const out = new Float64Array(names.length * ${FIELDS});
+const { parentPort } = process.getBuiltinModule('node:worker_threads');
+const { opendirSync, lstatSync } = process.getBuiltinModule('node:fs');
+const open = new Map();
+const closeDir = (l) => { try { l.dir.closeSync(); } catch {} };
+function schedule(id, l) {
+  if (l.scheduled || l.credit <= 0) return;
+  l.scheduled = true;
+  setImmediate(() => { l.scheduled = false; read(id, l); });
+}
+function read(id, l) {
+  if (open.get(id) !== l) return;
+  const names = [];
+  let done = false;
+  try {
+    while (names.length < l.batch) {
+      const d = l.dir.readSync();
+      if (d === null) { done = true; break; }
+      names.push(d.name);
+    }
+  } catch (e) {
+    open.delete(id);
+    closeDir(l);
+    return parentPort.postMessage({ id, error: { code: e && e.code, message: e && e.message ? e.message : String(e) } });
+  }
+  l.credit--;
+  if (done) { open.delete(id); closeDir(l); }
+  parentPort.postMessage({ id, names: names.join('/'), done });
+  if (!done) schedule(id, l);
+}
+function stat(id, dir, names) {
+  const stats = new Float64Array(names.length * ${FIELDS});
   for (let i = 0; i < names.length; i++) {
     let s;
     try { s = lstatSync(dir + '/' + names[i], { throwIfNoEntry: false }); } catch { s = undefined; }
     if (!s) continue;
     const o = i * ${FIELDS};
-    out[o] = 1; out[o + 1] = s.mode; out[o + 2] = s.size; out[o + 3] = s.mtimeMs; out[o + 4] = s.ino; out[o + 5] = s.dev;
+    stats[o] = 1; stats[o + 1] = s.mode; stats[o + 2] = s.size; stats[o + 3] = s.mtimeMs; stats[o + 4] = s.ino; stats[o + 5] = s.dev;
   }
-  parentPort.postMessage({ id, stats: out }, [out.buffer]);
+  parentPort.postMessage({ id, stats }, [stats.buffer]);
+}
+parentPort.on('message', (m) => {
+  if (m.type === 'stat') return stat(m.id, m.dir, m.names.split('/'));
+  if (m.type === 'open') {
+    let dir;
+    try { dir = opendirSync(m.dir, { bufferSize: m.batch }); }
+    catch (e) { return parentPort.postMessage({ id: m.id, error: { code: e.code, message: e.message } }); }
+    const l = { dir, batch: m.batch, credit: m.ahead, scheduled: false };
+    open.set(m.id, l);
+    return schedule(m.id, l);
+  }
+  const l = open.get(m.id);
+  if (!l) return;
+  if (m.type === 'more') { l.credit++; schedule(m.id, l); }
+  else { open.delete(m.id); closeDir(l); }
 });
 `;
 
@@ -70,30 +127,28 @@ class WorkerStats implements EntryStats {
   }
 }
 
+/** A worker's answer: a batch of names, stats, an error opening or reading a folder, or null (the worker is gone). */
+type Answer = { names?: string; done?: boolean; stats?: Float64Array; error?: { code?: string; message: string } } | null;
+
 interface StatWorker {
   worker: Worker;
-  /** Started and ready for work: a worker takes about 50-100 ms to boot, meanwhile batches use the thread pool. */
+  /** Started and ready for work: a worker takes about 50-100 ms to boot, meanwhile folders are read on the thread pool. */
   online: boolean;
-  waiting: Map<number, (stats: Float64Array | null) => void>;
+  /** Folders being read and batches being stat'ed, by id. */
+  jobs: Map<number, (answer: Answer) => void>;
 }
 
 let pool: StatWorker[] | null = null;
-let next = 0;
 let ids = 0;
 let idle: NodeJS.Timeout | null = null;
 
 function start(): StatWorker[] {
   return Array.from({ length: WORKERS }, () => {
-    const entry: StatWorker = { worker: new Worker(WORKER_SOURCE, { eval: true }), online: false, waiting: new Map() };
+    const entry: StatWorker = { worker: new Worker(WORKER_SOURCE, { eval: true }), online: false, jobs: new Map() };
     entry.worker.once('online', () => (entry.online = true));
-    entry.worker.on('message', ({ id, stats }: { id: number; stats: Float64Array }) => {
-      entry.waiting.get(id)?.(stats);
-      entry.waiting.delete(id);
-      if (entry.waiting.size === 0) entry.worker.unref();
-    });
+    entry.worker.on('message', ({ id, ...answer }: { id: number } & NonNullable<Answer>) => entry.jobs.get(id)?.(answer));
     const lost = (): void => {
-      for (const answer of entry.waiting.values()) answer(null);
-      entry.waiting.clear();
+      for (const answer of entry.jobs.values()) answer(null);
       if (pool?.includes(entry)) stop(); // the next listing starts a fresh pool
     };
     entry.worker.on('error', lost);
@@ -122,7 +177,7 @@ export async function startStatWorkers(): Promise<void> {
         new Promise<void>((resolve) => {
           w.worker.ref(); // whoever waits for it keeps the process alive meanwhile
           w.worker.once('online', () => {
-            if (w.waiting.size === 0) w.worker.unref();
+            if (w.jobs.size === 0) w.worker.unref();
             resolve();
           });
           w.worker.once('exit', () => resolve()); // it failed to start: listings use the thread pool
@@ -131,31 +186,95 @@ export async function startStatWorkers(): Promise<void> {
   );
 }
 
-/** Stats of `dir`/`name` for each name, in order; null for an entry that vanished or cannot be read. Never rejects. */
-export async function lstatEntries(dir: string, names: readonly string[]): Promise<(EntryStats | null)[]> {
-  if (names.length === 0) return [];
-  let answer: Float64Array | null = null;
+/** The ready worker with the least work, or undefined. */
+function leastBusy(): StatWorker | undefined {
+  let target: StatWorker | undefined;
+  for (const w of pool ?? []) if (w.online && (!target || w.jobs.size < target.jobs.size)) target = w;
+  return target;
+}
+
+/** Registers a job on a worker (which then keeps the process alive); `end` forgets it. */
+function job(target: StatWorker, onAnswer: (answer: Answer) => void): { id: number; end: () => void } {
+  const id = ids++;
+  target.jobs.set(id, onAnswer);
+  target.worker.ref(); // work under way keeps the process alive; an idle pool does not
+  return {
+    id,
+    end: () => {
+      target.jobs.delete(id);
+      if (target.jobs.size === 0) target.worker.unref();
+    },
+  };
+}
+
+/**
+ * The entries of folder `dir` in batches of up to `batch`: one stat worker reads the names a few batches ahead,
+ * and each batch is lstat'ed on whichever worker has the least to do, so both cores work on a big folder. Null
+ * when no worker is ready (the caller reads the folder itself). Errors opening or reading the folder reject like
+ * fs's (with `code`); a listing left early tells the worker to close the folder.
+ */
+export function readFolderOnWorker(dir: string, batch: number): AsyncIterable<FolderBatch> | null {
   try {
     pool ??= start();
     idle?.refresh();
     idle ??= setTimeout(stop, IDLE_STOP_MS).unref();
-    const online = pool.filter((w) => w.online);
-    const target = online[next++ % Math.max(1, online.length)];
-    const id = ids++;
-    if (target)
-      answer = await new Promise<Float64Array | null>((resolve) => {
-        target.waiting.set(id, resolve);
-        target.worker.ref(); // a listing under way keeps the process alive; an idle pool does not
-        target.worker.postMessage({ id, dir, names });
-      });
   } catch {
-    answer = null;
+    return null;
   }
-  if (answer === null) return lstatMany(names.map((name) => `${dir}/${name}`));
-  const out = new Array<EntryStats | null>(names.length);
+  const reader = leastBusy();
+  return reader ? batches(reader, dir, batch) : null;
+}
+
+async function* batches(reader: StatWorker, dir: string, batch: number): AsyncGenerator<FolderBatch> {
+  const answers: Answer[] = [];
+  let wake: (() => void) | null = null;
+  const { id, end } = job(reader, (answer) => {
+    answers.push(answer);
+    wake?.();
+  });
+  // In order; lstatOnWorker never rejects, so a batch waiting here cannot become an unhandled rejection.
+  const statting: Promise<FolderBatch>[] = [];
+  let finished = false;
+  try {
+    reader.worker.postMessage({ type: 'open', id, dir, batch, ahead: READ_AHEAD });
+    while (!finished) {
+      while (answers.length === 0) await new Promise<void>((resolve) => (wake = resolve));
+      wake = null;
+      const answer = answers.shift() as Answer;
+      if (answer === null) throw new Error(`Reading ${dir} stopped: its stat worker ended`);
+      if (answer.error) throw Object.assign(new Error(answer.error.message), { code: answer.error.code, path: dir });
+      finished = answer.done === true;
+      if (!finished) reader.worker.postMessage({ type: 'more', id });
+      if (answer.names) statting.push(lstatOnWorker(dir, answer.names));
+      if (statting.length >= READ_AHEAD) yield await statting.shift()!;
+    }
+    while (statting.length > 0) yield await statting.shift()!;
+  } finally {
+    end();
+    if (!finished) reader.worker.postMessage({ type: 'close', id });
+  }
+}
+
+/** lstat of `dir`/name for each of the slash-joined names, on the least busy worker (or the thread pool). */
+async function lstatOnWorker(dir: string, joined: string): Promise<FolderBatch> {
+  const names = joined.split('/');
+  const target = leastBusy();
+  let numbers: Float64Array | null = null;
+  if (target) {
+    numbers = await new Promise<Float64Array | null>((resolve) => {
+      const { id, end } = job(target, (answer) => {
+        end();
+        resolve(answer?.stats ?? null);
+      });
+      target.worker.postMessage({ type: 'stat', id, dir, names: joined });
+    });
+  }
+  if (!numbers) return { names, stats: await lstatMany(names.map((name) => `${dir}/${name}`)) };
+  const stats = new Array<EntryStats | null>(names.length);
   for (let i = 0; i < names.length; i++) {
     const o = i * FIELDS;
-    out[i] = answer[o] === 1 ? new WorkerStats(answer[o + 1]!, answer[o + 2]!, answer[o + 3]!, answer[o + 4]!, answer[o + 5]!) : null;
+    stats[i] =
+      numbers[o] === 1 ? new WorkerStats(numbers[o + 1]!, numbers[o + 2]!, numbers[o + 3]!, numbers[o + 4]!, numbers[o + 5]!) : null;
   }
-  return out;
+  return { names, stats };
 }
