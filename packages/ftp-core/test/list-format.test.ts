@@ -1,4 +1,5 @@
 import type { Stats } from 'node:fs';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { formatFacts, formatListLine, listDate, modeString, parseTimeVal, permFact, timeVal } from '../src/vfs/list-format.js';
 
@@ -11,6 +12,7 @@ function stats(opts: { dir?: boolean; mode?: number; size?: number; mtime: Date 
     mode: opts.mode ?? 0o644,
     size: opts.size ?? 0,
     mtime: opts.mtime,
+    mtimeMs: opts.mtime.getTime(),
     dev: 2049,
     ino: 1234,
   } as unknown as Stats;
@@ -55,6 +57,7 @@ describe('MLSx facts and time values', () => {
       'type=file;size=5;modify=20240102030405;perm=r;unique=801g4d2; x y',
     );
     expect(formatFacts({ name: 'x', stats: s }, { facts: new Set(['type'] as const), perm: '' })).toBe('type=file; x');
+    expect(formatFacts({ name: 'x', stats: s }, { facts: new Set(), perm: '' })).toBe(' x'); // RFC 3659: *(fact ";") SP pathname
   });
 
   it('derives perm letters', () => {
@@ -70,5 +73,31 @@ describe('MLSx facts and time values', () => {
     expect(parseTimeVal('20210304050607.89')?.getTime()).toBe(d.getTime());
     expect(parseTimeVal('20210230000000')).toBeNull();
     expect(parseTimeVal('2021')).toBeNull();
+  });
+
+  it('LIST dates and MLSD modify facts agree with Date for any time, in any order (the day kept between lines)', () => {
+    const ms = fc.double({ min: Date.UTC(1900, 0, 1), max: Date.UTC(2200, 0, 1), noNaN: true });
+    fc.assert(
+      fc.property(fc.array(ms, { minLength: 1, maxLength: 20 }), ms, (times, nowMs) => {
+        const at = new Date(nowMs);
+        for (const t of times) {
+          const mtime = new Date(Math.floor(t));
+          const s = { ...stats({ mtime }), mtimeMs: t };
+          const facts = formatFacts({ name: 'n', stats: s }, { facts: new Set(['modify'] as const), perm: '' });
+          expect(facts).toBe(`modify=${timeVal(mtime)}; n`);
+          const age = nowMs - t;
+          const month = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'][mtime.getUTCMonth()];
+          const day = String(mtime.getUTCDate()).padStart(2, ' ');
+          const tail =
+            age > 182.6 * 24 * 3600 * 1000 || age < -3600 * 1000
+              ? ` ${mtime.getUTCFullYear()}`
+              : `${String(mtime.getUTCHours()).padStart(2, '0')}:${String(mtime.getUTCMinutes()).padStart(2, '0')}`;
+          expect(formatListLine({ name: 'n', stats: s }, at)).toMatch(
+            new RegExp(`^-rw-r--r-- {3}1 ftp {6}ftp {17}0 ${month} ${day} ${tail} n$`),
+          );
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 });

@@ -16,7 +16,12 @@ const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', '
 const SIX_MONTHS_MS = 182.6 * 24 * 3600 * 1000;
 const FUTURE_SLACK_MS = 3600 * 1000;
 
+/** `drwxr-xr-x` strings by mode: a folder's entries share a handful of modes. */
+const modeStrings = new Map<number, string>();
+
 export function modeString(stats: EntryStats): string {
+  const known = modeStrings.get(stats.mode);
+  if (known !== undefined) return known;
   const type = stats.isDirectory() ? 'd' : stats.isSymbolicLink() ? 'l' : '-';
   const m = stats.mode;
   const bits = ['r', 'w', 'x'];
@@ -24,26 +29,73 @@ export function modeString(stats: EntryStats): string {
   for (let shift = 6; shift >= 0; shift -= 3) {
     for (let i = 0; i < 3; i++) out += m & (1 << (shift + 2 - i)) ? bits[i] : '-';
   }
+  if (modeStrings.size < 256) modeStrings.set(m, out);
   return out;
 }
 
+const DAY_MS = 86_400_000;
+/** `00` to `59`. */
+const TWO_DIGITS = Array.from({ length: 60 }, (_, n) => String(n).padStart(2, '0'));
+
+/**
+ * The parts of a UTC day that listings print, kept for the last day asked about: the entries of a folder are
+ * mostly from a few days, so most lines need no Date at all.
+ */
+class DayParts {
+  #day = NaN;
+  #month = 0;
+  #date = 0;
+  #year = 0;
+  /** `YYYYMMDD` */
+  #compact = '';
+
+  /** Loads the day of `time` (ms, maybe fractional) and returns the whole milliseconds into it. */
+  #load(time: number): number {
+    const ms = Math.floor(time);
+    const day = Math.floor(ms / DAY_MS);
+    if (day !== this.#day) {
+      const d = new Date(day * DAY_MS);
+      this.#day = day;
+      this.#month = d.getUTCMonth();
+      this.#date = d.getUTCDate();
+      this.#year = d.getUTCFullYear();
+      this.#compact = `${String(this.#year).padStart(4, '0')}${TWO_DIGITS[this.#month + 1]}${TWO_DIGITS[this.#date]}`;
+    }
+    return ms - day * DAY_MS;
+  }
+
+  /** `YYYYMMDDHHMMSS` */
+  timeVal(ms: number): string {
+    const second = Math.floor(this.#load(ms) / 1000);
+    return `${this.#compact}${TWO_DIGITS[Math.floor(second / 3600)]}${TWO_DIGITS[Math.floor(second / 60) % 60]}${TWO_DIGITS[second % 60]}`;
+  }
+
+  /** `Mon DD HH:MM` or, with `year`, `Mon DD  YYYY` */
+  listDate(ms: number, year: boolean): string {
+    const minute = Math.floor(this.#load(ms) / 60_000);
+    const head = `${MONTHS[this.#month]} ${this.#date < 10 ? ' ' : ''}${this.#date}`;
+    return year ? `${head}  ${this.#year}` : `${head} ${TWO_DIGITS[Math.floor(minute / 60)]}:${TWO_DIGITS[minute % 60]}`;
+  }
+}
+
+const days = new DayParts();
+
 /** `Mon DD HH:MM` for recent times, `Mon DD  YYYY` otherwise (UTC, like vsftpd's default). */
 export function listDate(mtime: Date, now: Date): string {
-  const age = now.getTime() - mtime.getTime();
-  const month = MONTHS[mtime.getUTCMonth()];
-  const day = String(mtime.getUTCDate()).padStart(2, ' ');
-  if (age > SIX_MONTHS_MS || age < -FUTURE_SLACK_MS) return `${month} ${day}  ${mtime.getUTCFullYear()}`;
-  const hh = String(mtime.getUTCHours()).padStart(2, '0');
-  const mm = String(mtime.getUTCMinutes()).padStart(2, '0');
-  return `${month} ${day} ${hh}:${mm}`;
+  return listDateOf(mtime.getTime(), now.getTime());
+}
+
+function listDateOf(ms: number, now: number): string {
+  const age = now - ms;
+  return days.listDate(ms, age > SIX_MONTHS_MS || age < -FUTURE_SLACK_MS);
 }
 
 /** One `ls -l` line, without line ending. Owner and group are not disclosed. */
 export function formatListLine(entry: ListEntry, now: Date): string {
   const { stats } = entry;
-  const size = String(stats.isDirectory() ? 4096 : stats.size).padStart(12, ' ');
-  const links = String(stats.isDirectory() ? 2 : 1).padStart(3, ' ');
-  return `${modeString(stats)} ${links} ftp      ftp      ${size} ${listDate(stats.mtime, now)} ${entry.name}`;
+  const dir = stats.isDirectory();
+  const size = String(dir ? 4096 : stats.size).padStart(12, ' ');
+  return `${modeString(stats)} ${dir ? '  2' : '  1'} ftp      ftp      ${size} ${listDateOf(stats.mtimeMs, now.getTime())} ${entry.name}`;
 }
 
 /** `YYYYMMDDHHMMSS` (RFC 3659 §2.3), UTC; with milliseconds when `withMs`. */
@@ -97,14 +149,16 @@ export function permFact(isDir: boolean, inParent: ReadonlySet<Permission>, inSe
 /** `fact=value;…; name` for MLSD lines and MLST replies. */
 export function formatFacts(entry: ListEntry, opts: { facts: ReadonlySet<MlstFact>; perm: string }): string {
   const { stats } = entry;
-  const parts: string[] = [];
-  if (opts.facts.has('type')) parts.push(`type=${stats.isDirectory() ? 'dir' : 'file'}`);
-  if (opts.facts.has('size') && !stats.isDirectory()) parts.push(`size=${stats.size}`);
-  if (opts.facts.has('modify')) parts.push(`modify=${timeVal(stats.mtime)}`);
-  if (opts.facts.has('perm')) parts.push(`perm=${opts.perm}`);
-  if (opts.facts.has('unique')) parts.push(`unique=${stats.dev.toString(16)}g${stats.ino.toString(16)}`);
-  if (opts.facts.has('UNIX.mode')) parts.push(`UNIX.mode=${unixMode(stats)}`);
-  return `${parts.join(';')}; ${entry.name}`;
+  const { facts } = opts;
+  const dir = stats.isDirectory();
+  let out = '';
+  if (facts.has('type')) out += dir ? 'type=dir;' : 'type=file;';
+  if (facts.has('size') && !dir) out += `size=${stats.size};`;
+  if (facts.has('modify')) out += `modify=${days.timeVal(stats.mtimeMs)};`;
+  if (facts.has('perm')) out += `perm=${opts.perm};`;
+  if (facts.has('unique')) out += `unique=${stats.dev.toString(16)}g${stats.ino.toString(16)};`;
+  if (facts.has('UNIX.mode')) out += `UNIX.mode=${unixMode(stats)};`;
+  return `${out} ${entry.name}`;
 }
 
 /** `0644`: the permission bits (with setuid, setgid and sticky) in octal, at least four digits. */
