@@ -1,7 +1,7 @@
 /**
- * The plain path of an upload (binary, no byte quota, no rate limit) on a plain TCP data connection: every read
- * lands in one buffer of Ferry's own and is copied into one of two 1 MiB batches, used again and again, each written
- * to the file as it fills while the other one fills.
+ * The plain path of an upload (binary, no byte quota, no rate limit) on a plain TCP data connection: the socket reads
+ * straight into one of two 1 MiB batches, used again and again, each written to the file as it fills while the other
+ * one fills. Only a read made while both batches are busy lands in a spare buffer and is copied.
  *
  * Node's sockets allocate a fresh buffer for every read (64 KiB): a gigabyte of short-lived memory outside V8's
  * heap per gigabyte received, which V8 answers with full garbage collections that cost more CPU than receiving and
@@ -14,15 +14,16 @@ import { Socket, type SocketConstructorOpts } from 'node:net';
 import { resetError, watchPeerEnd } from '../data-channel/peer-reset.js';
 import type { FileSink } from '../vfs/file-sink.js';
 
-/** Bytes per socket read. */
+/** The spare buffer: where a read lands when both batches are busy (the socket is paused then, so at most one). */
 const READ_BYTES = 256 * 1024;
-/** A batch goes to the file once less than a read's worth of room is left in it. */
 const BATCH_BYTES = 1024 * 1024;
+/** A batch goes to the file once less room than this is left in it: reads stay large. */
+const MIN_ROOM = 64 * 1024;
 
 /** Buffers of finished uploads kept for the next ones (a small upload must not allocate megabytes). */
 const SPARE_KITS = 8;
 
-/** One upload's buffers: where reads land, and its batches (the second one made only when needed). */
+/** One upload's buffers: the spare one, and its batches (the second one made only when needed). */
 interface Kit {
   read: Buffer;
   batches: Buffer[];
@@ -111,13 +112,14 @@ export function receiveFile(data: Socket, sink: FileSink, opts: ReceiveOptions):
       readable: true,
       writable: true,
       onread: {
-        buffer: kit.read,
+        // Where the next read lands: Node asks after every read (and once at the start).
+        buffer: (): Uint8Array => (waiting ? kit.read : batch.subarray(filled)),
         callback: (bytes: number, buffer: Uint8Array): boolean => {
           if (failure !== null) return false;
           opts.count(bytes);
-          batch.set(buffer.subarray(0, bytes), filled);
+          if (buffer === kit.read) batch.set(kit.read.subarray(0, bytes), filled); // read while both batches were busy
           filled += bytes;
-          if (BATCH_BYTES - filled >= READ_BYTES) return true; // room for one more whole read
+          if (BATCH_BYTES - filled >= MIN_ROOM) return true;
           if (writing === null) {
             startWrite();
             return true;
