@@ -95,6 +95,7 @@ export async function startServers(names, ctx, log) {
         owner: name === 'vsftpd' || name === 'pure-ftpd' ? account : null,
       });
       const server = await start();
+      server.root = root;
       if (VARIANTS[name]?.workloads) server.workloads = VARIANTS[name].workloads;
       servers.push(server);
       log(`${name}: listening on 127.0.0.1:${server.port} (pid ${server.child.pid}, log ${join(dir, 'server.log')})`);

@@ -1,6 +1,8 @@
 // Single-stream transfers with curl (the client is not the bottleneck): RETR and STOR of the large file,
 // in clear and under FTPS (AUTH TLS, PROT P), with the server tree's CPU seconds per GiB moved.
 import { spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { watchTreeCpu } from './proc.mjs';
 import { BIG, BIG_TLS, UPLOAD_DIR } from './fixtures.mjs';
 
@@ -74,6 +76,12 @@ export async function streamTransfer(server, ctx, { direction, tls }) {
   if (tls) args.push('--ssl-reqd', '-k');
   args.push(...(direction === 'retr' ? ['-o', '/dev/null', url] : ['-T', source, url]));
   const pid = server.child.pid;
+  // Every upload starts with no file of that name: the last repeat's is removed first, untimed. Otherwise a server
+  // that truncates the file in place (vsftpd) writes into the memory it has just freed, while one that writes a
+  // temporary file and renames it over the old one (Ferry: the old file stays whole until the new one is complete)
+  // needs another GiB of memory meanwhile, which on a virtual machine's tmpfs can cost several times the copy
+  // itself (memory the host has not backed yet: bench/README.md, "Uploads and fresh memory").
+  if (direction === 'stor') rmSync(join(server.root, UPLOAD_DIR, 'stream.bin'), { force: true });
   let handshakeRetries = 0;
   for (let attempt = 1; ; attempt += 1) {
     let watch = null;
