@@ -5,6 +5,7 @@
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { SETTING_NAMES, SETTING_VARIABLES, type SettingKey } from '@ferry/contract';
+import { PROXY_PROTOCOL_MODES, type ProxyProtocolMode } from '@ferry/ftp-core';
 import { isAdvertisableAddress, parseCidr } from './net/address.js';
 import { passwordProblem } from './passwords.js';
 
@@ -44,6 +45,18 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
     description: 'FTP control port (explicit FTPS via AUTH TLS on the same port). 0 = any free port.',
   },
   { name: 'FERRY_FTPS_PORT', default: '(unset)', description: 'Implicit FTPS port; unset = implicit FTPS off.' },
+  {
+    name: 'FERRY_PROXY_PROTOCOL',
+    default: 'off',
+    description:
+      '`v1`, `v2` or `any`: connections to the FTP ports from FERRY_TRUSTED_PROXIES must begin with a PROXY protocol header of that version (HAProxy `send-proxy`/`send-proxy-v2`), and the client it names is used everywhere. Anyone else connects directly; a header from them is refused.',
+  },
+  {
+    name: 'FERRY_TRUSTED_PROXIES',
+    default: '(unset)',
+    description:
+      'Comma-separated addresses or networks of the load balancers allowed to send PROXY headers, e.g. `10.0.0.2,10.0.1.0/24`; required with FERRY_PROXY_PROTOCOL.',
+  },
   {
     name: 'FERRY_HTTP_HOST',
     default: '0.0.0.0',
@@ -166,7 +179,13 @@ export interface Config {
   /** Free space kept for the database (bytes): see FERRY_DISK_RESERVE_MB. */
   diskReserveBytes: number;
   dbFile: string;
-  ftp: { host: string; port: number; ftpsPort: number | null };
+  ftp: {
+    host: string;
+    port: number;
+    ftpsPort: number | null;
+    /** The PROXY protocol on the FTP ports: which versions, from which load balancers. */
+    proxyProtocol: { mode: ProxyProtocolMode; trusted: string[] };
+  };
   http: { host: string; port: number; trustProxy: boolean };
   admin: { username: string; password: string | null; sessionTtlMs: number; loginRateLimitPerMinute: number };
   /** FTP account created on first start (null = none), so a fresh install can be tried with any FTP client at once. */
@@ -303,6 +322,18 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Readonl
   for (const entry of allowlist)
     if (!parseCidr(entry)) problems.push(`FERRY_BAN_ALLOWLIST: "${entry}" is not an address or network like 10.0.0.0/8`);
 
+  const proxyMode = (get('FERRY_PROXY_PROTOCOL') ?? 'off').toLowerCase();
+  if (!(PROXY_PROTOCOL_MODES as readonly string[]).includes(proxyMode))
+    problems.push(`FERRY_PROXY_PROTOCOL: "${proxyMode}" is not one of ${PROXY_PROTOCOL_MODES.join(', ')}`);
+  const trustedProxies = (get('FERRY_TRUSTED_PROXIES') ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const entry of trustedProxies)
+    if (!parseCidr(entry)) problems.push(`FERRY_TRUSTED_PROXIES: "${entry}" is not an address or network like 10.0.0.0/8`);
+  if (proxyMode !== 'off' && trustedProxies.length === 0)
+    problems.push('FERRY_TRUSTED_PROXIES: must name the load balancers that send PROXY headers when FERRY_PROXY_PROTOCOL is on');
+
   const trustProxy = (get('FERRY_TRUST_PROXY') ?? 'false').toLowerCase();
   if (trustProxy !== 'true' && trustProxy !== 'false') problems.push(`FERRY_TRUST_PROXY: "${trustProxy}" must be true or false`);
 
@@ -333,7 +364,12 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Readonl
     homeRoots,
     diskReserveBytes: int('FERRY_DISK_RESERVE_MB', 64, 0, 1_048_576) * 1_048_576,
     dbFile: path.join(dataDir, 'ferry.db'),
-    ftp: { host: host('FERRY_FTP_HOST', '::'), port: ftpPort, ftpsPort },
+    ftp: {
+      host: host('FERRY_FTP_HOST', '::'),
+      port: ftpPort,
+      ftpsPort,
+      proxyProtocol: { mode: proxyMode as ProxyProtocolMode, trusted: trustedProxies },
+    },
     http: { host: host('FERRY_HTTP_HOST', '0.0.0.0'), port: httpPort, trustProxy: trustProxy === 'true' },
     admin: {
       username,

@@ -35,7 +35,7 @@ import {
   type TranscriptStore,
   type UserStore,
 } from '@ferry/db';
-import { createFtpServer, DEFAULT_DISK_RESERVE_BYTES, type FtpServer, type FtpServerOptions } from '@ferry/ftp-core';
+import { createCidrMatcher, createFtpServer, DEFAULT_DISK_RESERVE_BYTES, type FtpServer, type FtpServerOptions } from '@ferry/ftp-core';
 import { ClientHistory, createSessionDoctor, type DiagnosisSettings } from '@ferry/ftp-core/diagnosis';
 import { ACTIVITY_EVENTS } from './adapters/activity-log.js';
 import { createAccessGuard, type BanGuard } from './adapters/access-guard.js';
@@ -128,6 +128,8 @@ export interface ServicesOptions {
   homeRoots?: readonly string[];
   /** Free space uploads leave for the database; default 64 MiB. */
   diskReserveBytes?: number;
+  /** The PROXY protocol on the FTP ports (FERRY_PROXY_PROTOCOL, FERRY_TRUSTED_PROXIES); default off. */
+  proxyProtocol?: Config['ftp']['proxyProtocol'];
   version: string;
   bans?: Config['bans'];
   fixedSettings?: Config['fixedSettings'];
@@ -221,6 +223,10 @@ export function createServices(opts: ServicesOptions): Services {
     tls: opts.tls ?? null,
     logger: opts.logger,
     diskReserveBytes: opts.diskReserveBytes,
+    proxyProtocol:
+      opts.proxyProtocol && opts.proxyProtocol.mode !== 'off'
+        ? { mode: opts.proxyProtocol.mode, trusted: createCidrMatcher(opts.proxyProtocol.trusted) }
+        : null,
   });
   let dispatcher: DeliveryWorker | null = null;
   const recorder = createSessionRecorder(db, { onEvents: () => dispatcher?.wake() });

@@ -72,6 +72,7 @@ export async function start(version: string): Promise<void> {
     dataDir: config.dataDir,
     homeRoots: config.homeRoots,
     diskReserveBytes: config.diskReserveBytes,
+    proxyProtocol: config.ftp.proxyProtocol,
     version,
     bans: config.bans,
     fixedSettings: config.fixedSettings,

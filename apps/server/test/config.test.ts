@@ -17,7 +17,7 @@ describe('loadConfig', () => {
     const config = loadConfig({}, '/srv');
     expect(config.dataDir).toBe('/srv/data');
     expect(config.dbFile).toBe('/srv/data/ferry.db');
-    expect(config.ftp).toEqual({ host: '::', port: 2121, ftpsPort: null });
+    expect(config.ftp).toEqual({ host: '::', port: 2121, ftpsPort: null, proxyProtocol: { mode: 'off', trusted: [] } });
     expect(config.http).toMatchObject({ host: '0.0.0.0', port: 8080 });
     expect(config.admin).toMatchObject({ username: 'admin', password: null });
     expect(config.tls).toBeNull();
@@ -45,11 +45,13 @@ describe('loadConfig', () => {
         FERRY_BAN_ALLOWLIST: '10.0.0.0/8, 192.168.1.5',
         FERRY_RETENTION_DAYS: '7',
         FERRY_PASV_LOCAL_FOR_PRIVATE: 'false',
+        FERRY_PROXY_PROTOCOL: 'V2',
+        FERRY_TRUSTED_PROXIES: '10.0.0.2, 10.0.1.0/24',
       },
       '/srv',
     );
     expect(config.dataDir).toBe('/srv/var');
-    expect(config.ftp).toEqual({ host: '::', port: 0, ftpsPort: 990 });
+    expect(config.ftp).toEqual({ host: '::', port: 0, ftpsPort: 990, proxyProtocol: { mode: 'v2', trusted: ['10.0.0.2', '10.0.1.0/24'] } });
     expect(config.http.host).toBe('127.0.0.1');
     expect(config.tls).toEqual({ certFile: '/srv/c.pem', keyFile: '/srv/k.pem' });
     expect(config.bans.allowlist).toEqual(['10.0.0.0/8', '192.168.1.5']);
@@ -79,6 +81,8 @@ describe('loadConfig', () => {
       FERRY_BAN_ALLOWLIST: '10.0.0.0/33',
       FERRY_HTTP_HOST: 'example',
       FERRY_PASV_LOCAL_FOR_PRIVATE: 'sometimes',
+      FERRY_PROXY_PROTOCOL: 'v3',
+      FERRY_TRUSTED_PROXIES: 'the balancer',
     });
     const named = problems.map((p) => p.split(':')[0]);
     expect(named.sort()).toEqual(
@@ -92,10 +96,15 @@ describe('loadConfig', () => {
         'FERRY_PASV_ADDRESS',
         'FERRY_PASV_LOCAL_FOR_PRIVATE',
         'FERRY_PASV_PORTS',
+        'FERRY_PROXY_PROTOCOL',
         'FERRY_TLS_KEY',
+        'FERRY_TRUSTED_PROXIES',
       ].sort(),
     );
     expect(problems.find((p) => p.startsWith('FERRY_PASV_PORTS'))).toMatch(/greater than the last/);
+    expect(problemsOf({ FERRY_PROXY_PROTOCOL: 'any' })).toEqual([
+      'FERRY_TRUSTED_PROXIES: must name the load balancers that send PROXY headers when FERRY_PROXY_PROTOCOL is on',
+    ]);
   });
 
   it('rejects privileged passive ports but accepts 0-0', () => {

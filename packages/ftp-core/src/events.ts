@@ -28,7 +28,10 @@ export type TransferOutcome = 'ok' | 'aborted' | 'failed';
 
 /** Structured facts recorded in the transcript. `address` strings are `ip:port` (`[ip]:port` for IPv6). */
 export type SessionEvent =
-  | { type: 'connected'; remote: string; local: string; implicitTls: boolean }
+  /** `via`: the load balancer the client came through (its PROXY protocol header gave `remote`). */
+  | { type: 'connected'; remote: string; local: string; implicitTls: boolean; via?: string }
+  /** A PROXY protocol header from a client that is not a trusted load balancer: a forged address, refused. */
+  | { type: 'proxy-header-refused'; peer: string }
   | { type: 'tls-established'; protocol: string; cipher: string; channel: 'control' }
   | { type: 'tls-failed'; channel: 'control' | 'data'; error: string }
   | { type: 'login'; username: string }

@@ -6,6 +6,7 @@ import { EventEmitter } from 'node:events';
 import { createServer, isIPv6, type Server, type Socket } from 'node:net';
 import { createRegistry } from './commands/registry.js';
 import { normalizeIp } from './net/address.js';
+import { controlPeer, readProxyHeader, type ControlPeer, type ProxyProtocolMode } from './net/proxy-protocol.js';
 import { choosePassiveAddress, PassiveAddressResolver, pasvReplyText, usableIpv4 } from './data-channel/passive-address.js';
 import { PassivePortPool } from './data-channel/port-pool.js';
 import type { CloseReason, FtpServerEvents, SessionSnapshot } from './events.js';
@@ -36,7 +37,20 @@ export interface FtpServerOptions {
   refusalWindowMs?: number;
   /** Uploads are refused (452) while their disk has less free space than this; default 64 MiB, 0 = none. */
   diskReserveBytes?: number;
+  /**
+   * The PROXY protocol on both FTP ports: a connection from a `trusted` load balancer must begin with a header of
+   * the versions `mode` accepts, and the client it names is the session's peer everywhere (bans, limits, data
+   * connection checks, transcripts). Anyone else connects as usual, and a header from them is refused.
+   */
+  proxyProtocol?: {
+    mode: Exclude<ProxyProtocolMode, 'off'>;
+    trusted: (address: string) => boolean;
+    /** How long a balancer has to send its header; default 5 s (it sends it at once). */
+    headerTimeoutMs?: number;
+  } | null;
 }
+
+const PROXY_HEADER_TIMEOUT_MS = 5_000;
 
 /**
  * Why a connection was turned away before its greeting: the access guard refused the address (a ban), a
@@ -77,6 +91,8 @@ export class FtpServer extends EventEmitter<FtpServerEvents> {
   private readonly ports = new PassivePortPool();
   private readonly live = new Map<string, Session>();
   private readonly servers: Server[] = [];
+  /** Connections from trusted load balancers whose PROXY header has not arrived yet. */
+  private readonly awaitingHeader = new Set<Socket>();
   private readonly log: EngineLogger;
   private counts = { commands: 0, errors: 0, sessionsAccepted: 0 };
   private readonly refusedBy = Object.fromEntries(REFUSAL_CAUSES.map((cause) => [cause, 0])) as Record<RefusalCause, number>;
@@ -190,15 +206,40 @@ export class FtpServer extends EventEmitter<FtpServerEvents> {
 
   private accept(raw: Socket, implicitTls: boolean): void {
     raw.on('error', () => undefined);
-    const ip = normalizeIp(raw.remoteAddress ?? '');
+    const proxy = this.options.proxyProtocol;
+    const balancer = normalizeIp(raw.remoteAddress ?? '');
+    if (!proxy || !proxy.trusted(balancer)) return this.admit(raw, implicitTls, controlPeer(raw));
+    // Connections waiting for their header are bounded like sessions: a balancer is trusted, a flood through it is not.
+    if (this.awaitingHeader.size >= this.current.maxSessions) {
+      this.log.warn({ balancer }, 'PROXY protocol: too many connections waiting for their header; connection closed');
+      raw.destroy();
+      return;
+    }
+    this.awaitingHeader.add(raw);
+    readProxyHeader(raw, proxy.mode, proxy.headerTimeoutMs ?? PROXY_HEADER_TIMEOUT_MS).then(
+      (header) => {
+        this.awaitingHeader.delete(raw);
+        if (raw.destroyed) return;
+        this.admit(raw, implicitTls, controlPeer(raw, header.source));
+      },
+      (err: Error) => {
+        this.awaitingHeader.delete(raw);
+        this.log.warn({ balancer, reason: err.message }, 'Connection from a trusted load balancer closed: no valid PROXY protocol header');
+        raw.destroy();
+      },
+    );
+  }
+
+  private admit(raw: Socket, implicitTls: boolean, peer: ControlPeer): void {
+    const ip = peer.remoteAddress;
     const refused = this.refusal(ip);
     if (refused !== null) {
       this.refusedBy[refused.cause]++;
       const refusal = refused.text;
       const sent = implicitTls ? null : reply(Reply.ServiceNotAvailable, refusal);
-      // before destroy() forgets the addresses; logged like it is recorded: once per address and minute
-      if (this.refusals.report(raw, implicitTls, sent, refusal))
-        this.log.warn({ remoteAddress: ip, reason: refusal }, 'FTP connection refused');
+      // logged like it is recorded: once per address and minute
+      if (this.refusals.report(peer, implicitTls, sent, refusal))
+        this.log.warn({ remoteAddress: ip, reason: refusal, ...(peer.via ? { via: peer.via } : {}) }, 'FTP connection refused');
       if (sent) raw.end(formatReply(sent));
       else raw.destroy();
       setTimeout(() => raw.destroy(), REFUSAL_GRACE_MS).unref();
@@ -208,9 +249,10 @@ export class FtpServer extends EventEmitter<FtpServerEvents> {
     if (implicitTls && this.tlsProvider) {
       const context = this.tlsProvider.context();
       const { socket, ready } = serverTls(raw, context, this.current.dataConnectTimeoutMs);
-      session = new Session(this.ctx, { socket, raw, implicitTls: { ready, context } });
+      session = new Session(this.ctx, { socket, raw, peer, implicitTls: { ready, context } });
     } else {
-      session = new Session(this.ctx, { socket: raw, raw });
+      session = new Session(this.ctx, { socket: raw, raw, peer });
+      if (raw.isPaused()) raw.resume(); // paused after a PROXY header, with what followed it put back
     }
     this.live.set(session.id, session);
     this.counts.sessionsAccepted++;
@@ -256,6 +298,7 @@ export class FtpServer extends EventEmitter<FtpServerEvents> {
     const graceMs = opts.graceMs ?? 10_000;
     this.shuttingDown = true;
     this.refusals.close();
+    for (const raw of this.awaitingHeader) raw.destroy();
     // net.Server#close waits for every connection to end, so it is awaited only after the sessions closed.
     const stopped = Promise.all(this.servers.map((l) => new Promise<void>((r) => l.close(() => r()))));
     this.servers.length = 0;

@@ -254,6 +254,13 @@ export const SCENARIOS: Scenario[] = [
     t.reply('421 Too many commands per second: closing control connection');
     t.event({ type: 'disconnected', reason: 'flood', duringTransfer: false });
   }),
+  scenario('PROXY protocol header from an untrusted address', ['proxy-header-refused'], (t) => {
+    t.connect();
+    t.cmd('PROXY TCP4 203.0.113.7 192.0.2.1 4242 21');
+    t.event({ type: 'proxy-header-refused', peer: '198.51.100.20:40000' });
+    t.reply('421 PROXY protocol headers are accepted only from trusted load balancers');
+    t.event({ type: 'disconnected', reason: 'refused', duringTransfer: false });
+  }),
   scenario('plain data connection under PROT P (handshake times out)', ['data-not-protected'], (t) => {
     t.connect().authTls().login();
     t.cmd('PBSZ 0');

@@ -126,6 +126,7 @@ export class Dispatcher {
     }
     s.recordCommand(verb, arg);
     s.ctx.countCommand();
+    if (verb === 'PROXY') return s.refuseProxyHeader(); // no FTP command: a header claiming another client's address
     const cmd = s.ctx.commands.get(verb);
     if (!cmd) {
       s.send(reply(Reply.NotImplemented, `Command not implemented: ${verb}`));

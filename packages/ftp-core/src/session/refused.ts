@@ -6,8 +6,8 @@
  * address and minute, plus one with the count of the rest.
  */
 import { randomUUID } from 'node:crypto';
-import type { Socket } from 'node:net';
-import { formatEndpoint, normalizeIp } from '../net/address.js';
+import { formatEndpoint } from '../net/address.js';
+import type { ControlPeer } from '../net/proxy-protocol.js';
 import type { FtpServerEvents, SessionInfo, TranscriptLine } from '../events.js';
 import { replyTranscriptText, type FtpReply } from '../reply.js';
 
@@ -18,17 +18,17 @@ export interface RefusalSink {
 }
 
 /**
- * Reports the refusal of `raw`. `sent` is the reply written to the client, or null when none could be
- * (implicit FTPS: the TLS handshake has not happened, so the socket is just closed).
+ * Reports the refusal of a connection from `peer`. `sent` is the reply written to the client, or null when none
+ * could be (implicit FTPS: the TLS handshake has not happened, so the socket is just closed).
  */
-export function reportRefusal(raw: Socket, implicitTls: boolean, sent: FtpReply | null, reason: string, sink: RefusalSink): void {
+export function reportRefusal(peer: ControlPeer, implicitTls: boolean, sent: FtpReply | null, reason: string, sink: RefusalSink): void {
   const at = Date.now();
   const info: SessionInfo = {
     id: randomUUID(),
-    remoteAddress: normalizeIp(raw.remoteAddress ?? ''),
-    remotePort: raw.remotePort ?? 0,
-    localAddress: normalizeIp(raw.localAddress ?? ''),
-    localPort: raw.localPort ?? 0,
+    remoteAddress: peer.remoteAddress,
+    remotePort: peer.remotePort,
+    localAddress: peer.localAddress,
+    localPort: peer.localPort,
     startedAt: at,
     tls: false, // implicit FTPS too: the handshake never happens
     username: null,
@@ -41,8 +41,14 @@ export function reportRefusal(raw: Socket, implicitTls: boolean, sent: FtpReply 
   sink.open(info);
   line({
     kind: 'event',
-    text: `Client ${remote} connected${implicitTls ? ' with implicit TLS' : ''}`,
-    event: { type: 'connected', remote, local: formatEndpoint(info.localAddress, info.localPort), implicitTls },
+    text: connectedText(remote, implicitTls, peer.via),
+    event: {
+      type: 'connected',
+      remote,
+      local: formatEndpoint(info.localAddress, info.localPort),
+      implicitTls,
+      ...(peer.via ? { via: peer.via } : {}),
+    },
   });
   if (sent) line({ kind: 'reply', text: replyTranscriptText(sent) });
   line({
@@ -51,6 +57,11 @@ export function reportRefusal(raw: Socket, implicitTls: boolean, sent: FtpReply 
     event: { type: 'disconnected', reason: 'refused', duringTransfer: false },
   });
   sink.close({ ...info, bytesIn: 0, bytesOut: 0, filesIn: 0, filesOut: 0, reason: 'refused', endedAt: at });
+}
+
+/** `Client 203.0.113.5:4242 connected with implicit TLS (through load balancer 10.0.0.2:51000)` */
+export function connectedText(remote: string, implicitTls: boolean, via: string | null): string {
+  return `Client ${remote} connected${implicitTls ? ' with implicit TLS' : ''}${via ? ` (through load balancer ${via})` : ''}`;
 }
 
 /** Addresses whose refusals are being counted at once, at most; refusals beyond are counted together. */
@@ -75,8 +86,8 @@ export class RefusalReporter {
   }
 
   /** Reports a refusal; true when it was recorded in full (the first of its address in the window), false when only counted. */
-  report(raw: Socket, implicitTls: boolean, sent: FtpReply | null, reason: string): boolean {
-    const ip = normalizeIp(raw.remoteAddress ?? '');
+  report(peer: ControlPeer, implicitTls: boolean, sent: FtpReply | null, reason: string): boolean {
+    const ip = peer.remoteAddress;
     const now = Date.now();
     const window = this.windows.get(ip);
     if (window && now < window.until) {
@@ -90,8 +101,8 @@ export class RefusalReporter {
       if (this.overflow.addresses.size < 1_000_000) this.overflow.addresses.add(ip);
       return false;
     }
-    reportRefusal(raw, implicitTls, sent, reason, this.sink);
-    this.windows.set(ip, { until: now + this.windowMs, more: 0, reason, local: normalizeIp(raw.localAddress ?? '') });
+    reportRefusal(peer, implicitTls, sent, reason, this.sink);
+    this.windows.set(ip, { until: now + this.windowMs, more: 0, reason, local: peer.localAddress });
     return true;
   }
 

@@ -16,7 +16,8 @@ import type {
   TransferDirection,
 } from '../events.js';
 import type { FtpAccount, FtpSettings } from '../ports.js';
-import { formatEndpoint, normalizeIp } from '../net/address.js';
+import { formatEndpoint } from '../net/address.js';
+import type { ControlPeer } from '../net/proxy-protocol.js';
 import type { DataChannel, DataProtection } from '../data-channel/data-channel.js';
 import type { PortLease } from '../data-channel/port-pool.js';
 import { serverTls, type SecuredSocket } from '../tls/tls-provider.js';
@@ -25,6 +26,7 @@ import type { UserFs } from '../vfs/user-fs.js';
 import type { EngineContext } from './context.js';
 import { Dispatcher } from './dispatcher.js';
 import { LineReader } from './line-reader.js';
+import { connectedText } from './refused.js';
 import { Reply, formatReply, reply, replyTranscriptText, type FtpReply } from '../reply.js';
 
 export type Phase = 'awaitingUser' | 'awaitingPass' | 'authenticated' | 'closing';
@@ -59,8 +61,10 @@ export interface TlsState {
 
 export interface SessionOptions {
   socket: Socket | TLSSocket;
-  /** The accepted TCP socket (addresses are read from it). */
+  /** The accepted TCP socket. */
   raw: Socket;
+  /** Whom it is from (the client, also behind a load balancer that sent a PROXY header). */
+  peer: ControlPeer;
   /** For implicit FTPS: the handshake already under way on `socket`. */
   implicitTls?: { ready: Promise<SecuredSocket>; context: SecureContext };
 }
@@ -77,6 +81,8 @@ export class Session {
   readonly remotePort: number;
   readonly localAddress: string;
   readonly localPort: number;
+  /** The load balancer the client came through (`ip:port`, PROXY protocol), or null for a direct connection. */
+  readonly via: string | null;
   /** Settings snapshot taken when the session started (timeouts, limits). */
   readonly settings: FtpSettings;
   readonly dispatcher: Dispatcher;
@@ -131,10 +137,11 @@ export class Session {
     // The server replaces its settings object on every change and never mutates it, so the session can
     // keep the one current at its start instead of a copy of its own.
     this.settings = ctx.settings;
-    this.remoteAddress = normalizeIp(opts.raw.remoteAddress ?? '');
-    this.remotePort = opts.raw.remotePort ?? 0;
-    this.localAddress = normalizeIp(opts.raw.localAddress ?? '');
-    this.localPort = opts.raw.localPort ?? 0;
+    this.remoteAddress = opts.peer.remoteAddress;
+    this.remotePort = opts.peer.remotePort;
+    this.localAddress = opts.peer.localAddress;
+    this.localPort = opts.peer.localPort;
+    this.via = opts.peer.via;
     this.socket = opts.socket;
     this.dispatcher = new Dispatcher(this);
     opts.raw.setNoDelay(true);
@@ -154,8 +161,9 @@ export class Session {
         remote: this.remoteEndpoint,
         local: formatEndpoint(this.localAddress, this.localPort),
         implicitTls: this.tls.control,
+        ...(this.via ? { via: this.via } : {}),
       },
-      `Client ${this.remoteEndpoint} connected${this.tls.control ? ' with implicit TLS' : ''}`,
+      connectedText(this.remoteEndpoint, this.tls.control, this.via),
     );
     this.send(reply(Reply.ServiceReady, this.settings.banner));
     this.armLoginTimer();
@@ -459,6 +467,22 @@ export class Session {
   }
 
   /** Ends the session: optional final reply (421/221), then the socket closes. Idempotent. */
+  /**
+   * A PROXY protocol header from this client, which is not a trusted load balancer (or the protocol is off): it
+   * claims to speak for another address, so the connection is closed and the attempt logged.
+   */
+  refuseProxyHeader(): void {
+    this.event(
+      { type: 'proxy-header-refused', peer: this.remoteEndpoint },
+      `PROXY protocol header refused: ${this.remoteAddress} is not a trusted load balancer`,
+    );
+    this.ctx.log.warn(
+      { remoteAddress: this.remoteAddress },
+      'PROXY protocol header from an address that is not a trusted load balancer: connection closed',
+    );
+    this.close('refused', reply(Reply.ServiceNotAvailable, 'PROXY protocol headers are accepted only from trusted load balancers'));
+  }
+
   close(reason: CloseReason, final?: FtpReply): void {
     if (this.closing) return;
     this.closeReason = reason;

@@ -5,7 +5,16 @@ import { join } from 'node:path';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import { generate } from 'selfsigned';
 import { createFtpServer, DEFAULT_FTP_SETTINGS, PERMISSIONS } from '../../src/index.js';
-import type { Authenticator, FtpAccount, FtpServer, FtpSettings, LoginFailure, TranscriptLine, AccessGuard } from '../../src/index.js';
+import type {
+  Authenticator,
+  FtpAccount,
+  FtpServer,
+  FtpServerOptions,
+  FtpSettings,
+  LoginFailure,
+  TranscriptLine,
+  AccessGuard,
+} from '../../src/index.js';
 
 export interface TestAccount extends Partial<Omit<FtpAccount, 'username'>> {
   password: string;
@@ -44,6 +53,7 @@ export async function startServer(
     guard?: AccessGuard;
     host?: string;
     refusalWindowMs?: number;
+    proxyProtocol?: FtpServerOptions['proxyProtocol'];
   } = {},
 ): Promise<TestServer> {
   const base = await realpath(await mkdtemp(join(tmpdir(), 'ferry-ftp-')));
@@ -82,6 +92,7 @@ export async function startServer(
     authenticator,
     guard: opts.guard,
     refusalWindowMs: opts.refusalWindowMs,
+    proxyProtocol: opts.proxyProtocol,
     settings: { ...DEFAULT_FTP_SETTINGS, passivePorts: { min: 0, max: 0 }, ...opts.settings },
     tls: context ? { secureContext: () => context!, dataSecureContext: () => dataContext! } : null,
   });

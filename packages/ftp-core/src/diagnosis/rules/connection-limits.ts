@@ -1,6 +1,7 @@
 /**
  * The server turned the client away or cut it off: a ban or a connection limit at the door, a
- * user's own session limit at login, a client that sent commands too fast.
+ * user's own session limit at login, a client that sent commands too fast, a PROXY protocol header
+ * from someone who is not a trusted load balancer.
  */
 import { Reply, replyCodeOf, replyMessageOf } from '../../reply.js';
 import { eventOf } from './common.js';
@@ -11,6 +12,7 @@ export const ADDRESS_BANNED = 'address-banned';
 export const TOO_MANY_CONNECTIONS = 'too-many-connections';
 export const CONNECTION_REFUSED = 'connection-refused';
 export const COMMAND_FLOOD = 'command-flood';
+export const PROXY_HEADER_REFUSED = 'proxy-header-refused';
 
 const CROWDED = /too many|limit|maximum/i;
 
@@ -50,6 +52,25 @@ export function connectionLimitsRule(): Rule {
   let floodSeq: number | null = null;
   return {
     observe({ line, facts }, out) {
+      if (eventOf(line, 'proxy-header-refused')) {
+        out.report(
+          {
+            code: PROXY_HEADER_REFUSED,
+            severity: 'warning',
+            title: `${facts.clientIp} sent a PROXY protocol header and was refused`,
+            explanation:
+              `The connection from ${facts.clientIp} began with a PROXY protocol header, which a TCP load balancer (HAProxy, a cloud network load balancer) sends to say which client it forwards. ` +
+              'Ferry takes it only from the load balancers it trusts, so that nobody can claim another address to get past bans and limits, and closed this connection. ' +
+              `Either ${facts.clientIp} is a load balancer Ferry does not know about, or a client forged the header.`,
+            fix:
+              `If ${facts.clientIp} is your load balancer, set FERRY_PROXY_PROTOCOL to the version it sends (v1, v2 or any) and add ${facts.clientIp} to FERRY_TRUSTED_PROXIES, then restart Ferry. ` +
+              'If it is not, nothing needs doing: the connection was closed.',
+            at: line.at,
+          },
+          [line.seq],
+        );
+        return;
+      }
       const gone = eventOf(line, 'disconnected');
       if (gone?.reason === 'banned' && replies > 1) {
         out.report(
