@@ -83,6 +83,9 @@ describe('PROXY protocol from a trusted load balancer', () => {
     expect((await data).toString()).toBe('quarterly');
     expect((await c.read()).code).toBe(226);
     expect(t.transcript.some((l) => l.event?.type === 'data-refused' && l.event.reason === 'foreign-peer')).toBe(true);
+    // EPSV would send the data connection to the balancer: refused (and not in FEAT), so clients use PASV.
+    expect((await c.send('EPSV')).text).toBe('502 EPSV is not available through the load balancer: use PASV (it names this server)');
+    expect((await c.send('FEAT')).lines).not.toContain(' EPSV');
     // PORT/EPRT go to the client's address only.
     expect((await c.send(`PORT 127,0,0,2,200,1`)).code).toBe(500);
     expect((await c.send('EPRT |1|127.0.0.5|51201|')).code).toBe(200);

@@ -8,7 +8,7 @@ export default defineCommand({
   verb: 'EPSV',
   syntax: 'EPSV [1|2|ALL]',
   help: 'Extended passive mode (RFC 2428): only a port is sent, so it works through NAT and over IPv6',
-  feat: 'EPSV',
+  feat: (session) => (session.via === null ? 'EPSV' : null),
   access: 'authenticated',
   args: (raw) => {
     const arg = raw.trim().toUpperCase();
@@ -19,6 +19,11 @@ export default defineCommand({
     return arg;
   },
   async run(session, arg) {
+    // Behind a TCP load balancer, EPSV would send the client's data connection to the balancer's address (EPSV
+    // names only a port), where it arrives from the balancer, not the client, and is refused. PASV names this
+    // server's own address, so clients that get this reply (curl, lftp, FileZilla, WinSCP) use PASV instead.
+    if (session.via !== null)
+      throw new FtpError(Reply.NotImplemented, 'EPSV is not available through the load balancer: use PASV (it names this server)');
     if (arg === 'ALL') {
       session.epsvAll = true;
       return reply(Reply.Ok, 'EPSV ALL accepted: only EPSV will be used for data connections');
