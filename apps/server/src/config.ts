@@ -233,6 +233,15 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Readonl
     return Number(raw);
   };
   const port = (name: string, fallback: number) => int(name, fallback, 0, 65_535);
+  /** A comma-separated list of addresses and networks (`10.0.0.0/8,192.168.1.5`). */
+  const networks = (name: string): string[] => {
+    const list = (get(name) ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    for (const entry of list) if (!parseCidr(entry)) problems.push(`${name}: "${entry}" is not an address or network like 10.0.0.0/8`);
+    return list;
+  };
   const host = (name: string, fallback: string): string => {
     const raw = get(name) ?? fallback;
     if (isIP(raw) === 0 && raw !== 'localhost') problems.push(`${name}: "${raw}" is not an IP address to listen on`);
@@ -315,22 +324,12 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Readonl
   if (logHealthRequests !== 'true' && logHealthRequests !== 'false')
     problems.push(`FERRY_LOG_HEALTH_REQUESTS: "${logHealthRequests}" must be true or false`);
 
-  const allowlist = (get('FERRY_BAN_ALLOWLIST') ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  for (const entry of allowlist)
-    if (!parseCidr(entry)) problems.push(`FERRY_BAN_ALLOWLIST: "${entry}" is not an address or network like 10.0.0.0/8`);
+  const allowlist = networks('FERRY_BAN_ALLOWLIST');
 
   const proxyMode = (get('FERRY_PROXY_PROTOCOL') ?? 'off').toLowerCase();
   if (!(PROXY_PROTOCOL_MODES as readonly string[]).includes(proxyMode))
     problems.push(`FERRY_PROXY_PROTOCOL: "${proxyMode}" is not one of ${PROXY_PROTOCOL_MODES.join(', ')}`);
-  const trustedProxies = (get('FERRY_TRUSTED_PROXIES') ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  for (const entry of trustedProxies)
-    if (!parseCidr(entry)) problems.push(`FERRY_TRUSTED_PROXIES: "${entry}" is not an address or network like 10.0.0.0/8`);
+  const trustedProxies = networks('FERRY_TRUSTED_PROXIES');
   if (proxyMode !== 'off' && trustedProxies.length === 0)
     problems.push('FERRY_TRUSTED_PROXIES: must name the load balancers that send PROXY headers when FERRY_PROXY_PROTOCOL is on');
 

@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events';
 import { createServer, isIPv6, type Server, type Socket } from 'node:net';
 import { createRegistry } from './commands/registry.js';
 import { normalizeIp } from './net/address.js';
-import { controlPeer, readProxyHeader, type ControlPeer, type ProxyProtocolMode } from './net/proxy-protocol.js';
+import { controlPeer, readProxyHeader, type ControlPeer, type ProxyHeaderError, type ProxyProtocolMode } from './net/proxy-protocol.js';
 import { choosePassiveAddress, PassiveAddressResolver, pasvReplyText, usableIpv4 } from './data-channel/passive-address.js';
 import { PassivePortPool } from './data-channel/port-pool.js';
 import type { CloseReason, FtpServerEvents, SessionSnapshot } from './events.js';
@@ -222,10 +222,12 @@ export class FtpServer extends EventEmitter<FtpServerEvents> {
         if (raw.destroyed) return;
         this.admit(raw, implicitTls, controlPeer(raw, header.source));
       },
-      (err: Error) => {
+      (err: ProxyHeaderError) => {
         this.awaitingHeader.delete(raw);
-        this.log.warn({ balancer, reason: err.message }, 'Connection from a trusted load balancer closed: no valid PROXY protocol header');
         raw.destroy();
+        // A balancer that connects and closes at once is checking that Ferry is up: not worth a line each time.
+        if (err.quiet) return;
+        this.log.warn({ balancer, reason: err.message }, 'Connection from a trusted load balancer closed: no valid PROXY protocol header');
       },
     );
   }

@@ -146,8 +146,14 @@ describe('PROXY protocol from a trusted load balancer', () => {
     expect(opened[0]).toMatchObject({ remoteAddress: BALANCER });
   });
 
-  it('closes, without a greeting or a session, a connection whose header is malformed, missing, or too slow', async () => {
-    const { t, opened } = await server();
+  it('closes, without a greeting or a session, a connection whose header is malformed, missing, or too slow, and logs it', async () => {
+    const warnings: string[] = [];
+    const logger = {
+      info: () => undefined,
+      error: () => undefined,
+      warn: (obj: object) => warnings.push((obj as { reason: string }).reason),
+    };
+    const { t, opened } = await server({ logger });
     for (const bad of ['PROXY TCP4 not-an-address 127.0.0.1 1 2\r\n', 'USER alice\r\n']) {
       const c = await viaBalancer(t.port, bad);
       expect(await closedSoon(c.socket)).toBe(true);
@@ -159,6 +165,18 @@ describe('PROXY protocol from a trusted load balancer', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(250); // headerTimeoutMs: 300
     expect(opened).toHaveLength(0);
     await expect(silent.read(100)).rejects.toThrow('no reply in time');
+    expect(warnings).toEqual([
+      'PROXY protocol: an address that is not IPv4',
+      'PROXY protocol: no PROXY protocol header',
+      'PROXY protocol: no header within 300 ms',
+    ]);
+
+    // A plain TCP health check (connect, close) is not worth a warning every few seconds.
+    const check = await RawClient.connect(t.port, { localAddress: BALANCER });
+    check.close();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(warnings).toHaveLength(3);
+    expect(opened).toHaveLength(0);
   });
 
   it('bounds the connections waiting for their header by maxSessions', async () => {

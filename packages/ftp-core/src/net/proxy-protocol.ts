@@ -126,6 +126,13 @@ function canonicalIpv6(text: string): string {
 
 export class ProxyHeaderError extends Error {
   override readonly name = 'ProxyHeaderError';
+  /** The balancer closed the connection without sending a byte: a plain TCP health check, not a fault. */
+  readonly quiet: boolean;
+
+  constructor(message: string, opts: { quiet?: boolean } = {}) {
+    super(message);
+    this.quiet = opts.quiet ?? false;
+  }
 }
 
 /**
@@ -159,7 +166,8 @@ export function readProxyHeader(
       if (parsed.state === 'done') finish(null, parsed);
       else if (parsed.state === 'invalid') finish(new ProxyHeaderError(`PROXY protocol: ${parsed.reason}`));
     };
-    const onEnd = (): void => finish(new ProxyHeaderError('PROXY protocol: the connection ended before its header'));
+    const onEnd = (): void =>
+      finish(new ProxyHeaderError('PROXY protocol: the connection ended before its header', { quiet: received.length === 0 }));
     const timer = setTimeout(() => finish(new ProxyHeaderError(`PROXY protocol: no header within ${timeoutMs} ms`)), timeoutMs);
     socket.on('data', onData);
     socket.once('end', onEnd);

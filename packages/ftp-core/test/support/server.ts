@@ -54,6 +54,7 @@ export async function startServer(
     host?: string;
     refusalWindowMs?: number;
     proxyProtocol?: FtpServerOptions['proxyProtocol'];
+    logger?: FtpServerOptions['logger'];
   } = {},
 ): Promise<TestServer> {
   const base = await realpath(await mkdtemp(join(tmpdir(), 'ferry-ftp-')));
@@ -93,6 +94,7 @@ export async function startServer(
     guard: opts.guard,
     refusalWindowMs: opts.refusalWindowMs,
     proxyProtocol: opts.proxyProtocol,
+    logger: opts.logger,
     settings: { ...DEFAULT_FTP_SETTINGS, passivePorts: { min: 0, max: 0 }, ...opts.settings },
     tls: context ? { secureContext: () => context!, dataSecureContext: () => dataContext! } : null,
   });
