@@ -118,7 +118,14 @@ describe('behind HAProxy with the PROXY protocol', () => {
       expect(curl([...extra, '-o', back, `${url}/through-lb.bin`]).status).toBe(0);
       expect((await readFile(back)).equals(data)).toBe(true);
 
-      const { text, events } = await lastTranscript(system!, USER.username);
+      // The recorder writes in batches: wait until the session's end is stored before reading it.
+      let transcript = await lastTranscript(system!, USER.username);
+      await expect
+        .poll(async () => (transcript = await lastTranscript(system!, USER.username)).events.some((e) => e.type === 'disconnected'), {
+          timeout: 10_000,
+        })
+        .toBe(true);
+      const { text, events } = transcript;
       expect(text).toMatch(/Client 127\.0\.0\.5:\d+ connected( with implicit TLS)? \(through load balancer 127\.0\.0\.3:\d+\)/);
       expect(events.find((e) => e.type === 'connected')).toMatchObject({
         remote: expect.stringMatching(/^127\.0\.0\.5:/),
