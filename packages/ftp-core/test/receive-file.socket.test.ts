@@ -9,15 +9,21 @@ import { fileSink, type FileSink } from '../src/vfs/file-sink.js';
 import { closeDataListeners, dataConnection } from './support/data-connection.js';
 
 let dir = '';
+/** Every sink a test made: a failed upload leaves its sink to the caller (the upload's abort), here afterEach. */
+const sinks: FileSink[] = [];
 afterEach(async () => {
   closeDataListeners();
+  // Node 26 fails the process over a FileHandle left to the garbage collector.
+  await Promise.all(sinks.splice(0).map((sink) => (sink.closed ? null : new Promise((r) => sink.once('close', r).destroy()))));
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 async function sinkFile(): Promise<{ path: string; sink: FileSink }> {
   dir = await mkdtemp(join(tmpdir(), 'ferry-receive-'));
   const path = join(dir, 'up.bin');
-  return { path, sink: fileSink(await open(path, 'wx'), { batchBytes: 1024 * 1024 }) };
+  const sink = fileSink(await open(path, 'wx'), { batchBytes: 1024 * 1024 });
+  sinks.push(sink);
+  return { path, sink };
 }
 
 const options = (signal = new AbortController().signal, count: (n: number) => void = () => undefined) => ({
