@@ -16,6 +16,8 @@ missing=() optional=()
 for tool in lftp curl openssl inetutils-ftp tnftp ncftp; do command -v "$tool" >/dev/null || missing+=("$tool"); done
 for tool in podman debootstrap iptables python3; do command -v "$tool" >/dev/null || optional+=("$tool"); done
 command -v ip >/dev/null || optional+=(iproute2)
+# haproxy: Ferry behind a load balancer with the PROXY protocol (test/ftp/load-balancer); in /usr/sbin, often not on PATH.
+[ -x /usr/sbin/haproxy ] || missing+=(haproxy)
 # ruby and Perl's IO::Socket::SSL: FTPS uploads from Ruby's net-ftp and Perl's Net::FTP (test/ftp/ftps-uploads).
 command -v ruby >/dev/null || missing+=(ruby)
 perl -MIO::Socket::SSL -e 1 2>/dev/null || missing+=(libio-socket-ssl-perl)
