@@ -33,6 +33,17 @@ export default defineConfig(
     },
   },
   {
+    // Type-aware checks for promises: a store call or a write whose promise nobody awaits loses its errors.
+    files: ['apps/server/**/*.ts', 'packages/**/*.ts', 'test/**/*.ts'],
+    ignores: ['**/*.d.ts', '**/vite.config.ts', '**/vitest.config.ts', '**/drizzle.config.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/await-thenable': 'error',
+    },
+  },
+  {
     files: ['apps/web/src/**/*.{ts,svelte}'],
     languageOptions: { globals: { ...globals.browser } },
     rules: {

@@ -1,5 +1,5 @@
 /** Every admin write leaves an audit entry: who, what, on what, when and from where. */
-import type { AuditStore } from '@ferry/db';
+import type { AuditEvent, AuditStore } from '@ferry/db';
 import type { FastifyRequest } from 'fastify';
 
 export type { AuditStore };
@@ -20,14 +20,20 @@ function actorOf(req: FastifyRequest): string {
   return admin.kind === 'api' ? `${admin.username} (API token "${admin.tokenName}")` : admin.username;
 }
 
-export function audit(store: AuditStore, req: FastifyRequest, facts: AuditFacts): void {
+/** Appends an audit entry on its own. */
+export async function audit(store: AuditStore, req: FastifyRequest, facts: AuditFacts): Promise<void> {
+  await store.record(auditEntry(req, facts));
+}
+
+/** The entry for a change made through `req`: pass it to the store, which writes it in the change's transaction. */
+export function auditEntry(req: FastifyRequest, facts: AuditFacts): AuditEvent {
   const { detail } = facts;
-  store.record({
+  return {
     at: Date.now(),
     actor: facts.actor ?? actorOf(req),
     action: facts.action,
     target: facts.target,
     address: req.ip,
     detail: detail === undefined ? null : typeof detail === 'string' ? detail : JSON.stringify(detail),
-  });
+  };
 }

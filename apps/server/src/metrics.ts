@@ -21,9 +21,9 @@ export interface MetricsSources {
   build: { version: string; schemaVersion: string };
   recorderStats?: () => { queued: number; written: number; dropped: number };
   websocketClients?: () => number;
-  bans?: () => number;
+  bans?: () => Promise<number>;
   /** Event deliveries waiting in the outbox. */
-  eventsPending?: () => number;
+  eventsPending?: () => Promise<number>;
   /** When the FTPS certificate expires (epoch ms), or null without one. */
   tlsExpiresAt?: () => number | null;
   /** The data folder, whose file system's free space is reported. */

@@ -157,13 +157,13 @@ function counterOf(
   });
 }
 
-function gaugeOf(registers: Registry[], name: string, help: string, read: () => number): void {
+function gaugeOf(registers: Registry[], name: string, help: string, read: () => number | Promise<number>): void {
   new Gauge({
     name,
     help,
     registers,
-    collect() {
-      this.set(read());
+    async collect() {
+      this.set(await read());
     },
   });
 }

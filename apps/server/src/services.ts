@@ -19,6 +19,7 @@ import {
   createSettingsStore,
   createTranscriptStore,
   createUserStore,
+  onAuditEntry,
   schemaVersion,
   type AdminStore,
   type AuditStore,
@@ -80,9 +81,9 @@ export interface EventServices {
   /** Programs command actions may run (FERRY_EVENT_COMMANDS). */
   commands: readonly string[];
   /** Reloads the rules after a change. */
-  reload(): void;
+  reload(): Promise<void>;
   /** Looks at the FTPS certificate now (also done daily). */
-  checkCertificate(): void;
+  checkCertificate(): Promise<void>;
 }
 
 /** Facts about this process for GET /server; ports are filled in once the listeners are bound. */
@@ -157,7 +158,7 @@ export interface ServicesOptions {
   };
 }
 
-export function createServices(opts: ServicesOptions): Services {
+export async function createServices(opts: ServicesOptions): Promise<Services> {
   const { db } = opts;
   const stores: Stores = {
     users: createUserStore(db),
@@ -174,18 +175,29 @@ export function createServices(opts: ServicesOptions): Services {
     events: createEventStore(db),
   };
   const now = opts.now ?? Date.now;
-  const settings = new RuntimeSettings(createSettingsStore(db), opts.fixedSettings ?? { values: {}, fixedBy: {} }, (key) =>
+  const settings = await RuntimeSettings.load(createSettingsStore(db), opts.fixedSettings ?? { values: {}, fixedBy: {} }, (key) =>
     opts.logger?.warn({ key }, 'Ignoring an invalid stored setting; using its default'),
   );
   const homes: HomePolicy = { dataDir: opts.dataDir, roots: opts.homeRoots ?? [path.join(opts.dataDir, 'files')] };
   const accounts = createDbAuthenticator({ users: stores.users, homes, log: opts.logger, cacheTtlMs: opts.credentialCacheTtlMs });
+  // A change that makes a cached account stale may also move users between groups: event rules' group filters follow.
+  const refreshGroups = () =>
+    void matcher.refreshGroups().catch((err: unknown) => opts.logger?.error({ err }, 'Reading group memberships for event rules failed'));
+  const withProbes = withProbeLogins(accounts, { probes: stores.probes, dataDir: opts.dataDir, now });
   const authenticator: AccountAuthenticator = {
-    ...withProbeLogins(accounts, { probes: stores.probes, dataDir: opts.dataDir, now }),
-    invalidateAll: () => accounts.invalidateAll(),
+    ...withProbes,
+    invalidate: (username) => {
+      withProbes.invalidate(username);
+      refreshGroups();
+    },
+    invalidateAll: () => {
+      accounts.invalidateAll();
+      refreshGroups();
+    },
     account: (username) => accounts.account(username),
   };
   const bans = opts.bans;
-  const guard = createAccessGuard({
+  const guard = await createAccessGuard({
     bans: stores.bans,
     allowlist: bans?.allowlist ?? [],
     threshold: bans?.threshold,
@@ -197,7 +209,7 @@ export function createServices(opts: ServicesOptions): Services {
       // Every session from the address goes at once: a ban that only refused new connections let open ones keep guessing.
       const closed = ftp.disconnectAddress(ban.address, `Address ${ban.address} is banned after repeated failed logins`);
       if (outbox.wants('ban.created')) {
-        outbox.direct('ban.created', {
+        void outbox.direct('ban.created', {
           clientAddress: ban.address,
           expiresAt: ban.expiresAt,
           offences: ban.offences,
@@ -215,6 +227,7 @@ export function createServices(opts: ServicesOptions): Services {
         `FTP client address banned after failed logins: ${ban.address} until ${new Date(ban.expiresAt).toISOString()}`,
       );
     },
+    onError: (err) => opts.logger?.error({ err }, 'Storing a ban failed; it holds in memory until a restart'),
   });
   const ftp = createFtpServer({
     authenticator,
@@ -230,9 +243,9 @@ export function createServices(opts: ServicesOptions): Services {
   });
   let dispatcher: DeliveryWorker | null = null;
   const recorder = createSessionRecorder(db, { onEvents: () => dispatcher?.wake() });
-  const matcher = new RuleMatcher((user) => stores.users.get(user)?.groups ?? []);
-  const loadRules = () => matcher.load(stores.events.rulesWithSecrets());
-  loadRules();
+  const matcher = new RuleMatcher(async () => await stores.users.memberships());
+  const loadRules = async () => matcher.load(await stores.events.rulesWithSecrets());
+  await loadRules();
   let metricsRef: Metrics | null = null;
   const outbox = new EventOutbox({
     store: stores.events,
@@ -263,29 +276,28 @@ export function createServices(opts: ServicesOptions): Services {
   const sessionDirectory = new SessionDirectory(ftp);
   const stopEngineEvents = engineEvents(ftp, outbox, sessionDirectory);
   // Every audit entry is also an admin.changed event, written in the same transaction as the entry.
-  const auditRecord = stores.audit.record;
-  stores.audit.record = (entry) => {
-    auditRecord(entry);
+  onAuditEntry(db, (entry) => {
     if (entry.action === 'auth.login') metricsRef?.countAdminLogin('ok');
     else if (entry.action === 'auth.login-failed') metricsRef?.countAdminLogin('failed');
-    if (outbox.wants('admin.changed')) {
-      outbox.direct('admin.changed', {
-        actor: entry.actor,
-        action: entry.action,
-        target: entry.target,
-        address: entry.address,
-        detail: entry.detail,
-      });
-    }
-  };
+    if (!outbox.wants('admin.changed')) return null;
+    const event = outbox.prepare('admin.changed', {
+      actor: entry.actor,
+      action: entry.action,
+      target: entry.target,
+      address: entry.address,
+      detail: entry.detail,
+    });
+    if (event) queueMicrotask(() => outbox.written());
+    return event;
+  });
   const hub = new LiveHub(ftp, { progressIntervalMs: opts.progressIntervalMs });
   const metrics = new Metrics({
     server: ftp,
     build: { version: opts.version, schemaVersion: schemaVersion(db) },
     recorderStats: () => recorder.stats(),
     websocketClients: () => hub.clientCount,
-    bans: () => guard.list().length,
-    eventsPending: () => stores.events.pendingCount(),
+    bans: async () => (await guard.list()).length,
+    eventsPending: async () => await stores.events.pendingCount(),
     tlsExpiresAt: () => info.tlsExpiresAt(),
     dataDir: opts.dataDir,
     dbFile: db.file,
@@ -324,24 +336,24 @@ export function createServices(opts: ServicesOptions): Services {
     },
     onError: (err) => opts.logger?.error({ err }, 'Sweeping probe links failed'),
   });
-  const certificate = () => {
+  const certificate = async () => {
     try {
-      checkCertificate(outbox, stores.events, { expiresAt: info.tlsExpiresAt(), fingerprint: info.tlsFingerprint() }, Date.now());
+      await checkCertificate(outbox, stores.events, { expiresAt: info.tlsExpiresAt(), fingerprint: info.tlsFingerprint() }, Date.now());
     } catch (err) {
       opts.logger?.error({ err }, 'Checking the FTPS certificate for events failed');
     }
   };
-  const certificateTimer = setInterval(certificate, opts.events?.certificateCheckMs ?? 86_400_000);
+  const certificateTimer = setInterval(() => void certificate(), opts.events?.certificateCheckMs ?? 86_400_000);
   certificateTimer.unref();
-  setImmediate(certificate).unref();
+  setImmediate(() => void certificate()).unref();
   const events: EventServices = {
     matcher,
     outbox,
     dispatcher: deliveries,
     mailer,
     commands: opts.events?.commands ?? [],
-    reload: () => {
-      loadRules();
+    reload: async () => {
+      await loadRules();
       deliveries.reload();
     },
     checkCertificate: certificate,
@@ -372,10 +384,11 @@ export function createServices(opts: ServicesOptions): Services {
     info,
     now,
     async dispose() {
+      onAuditEntry(db, null);
       clearInterval(certificateTimer);
       stopProbeSweep();
       stopEngineEvents();
-      stopRecording();
+      await stopRecording();
       sessionDirectory.close();
       hub.close();
       metrics.close();

@@ -2,6 +2,7 @@
  * Runtime settings in the API's shape (contract SettingsValues), layered defaults ← database ← environment,
  * and their translation to the engine's FtpSettings.
  */
+import type { AuditOf } from '@ferry/db';
 import { settingsFields, type Settings, type SettingKey, type SettingsValues } from '@ferry/contract';
 import { DEFAULT_FTP_SETTINGS, type FtpSettings } from '@ferry/ftp-core';
 import { Value } from 'typebox/value';
@@ -89,20 +90,28 @@ export function assertSettingsPatch(patch: Partial<SettingsValues>): void {
 }
 
 export interface SettingsStorePort {
-  get(): Record<string, unknown>;
-  set(patch: Record<string, unknown>, alongside?: () => void): void;
+  get(): Promise<Record<string, unknown>>;
+  set(patch: Record<string, unknown>, audit?: AuditOf): Promise<void>;
 }
+
+type Fixed = { values: Partial<Record<SettingKey, unknown>>; fixedBy: Partial<Record<SettingKey, string>> };
 
 /** The live settings: what GET /settings shows and what the engine runs with. */
 export class RuntimeSettings {
   #values: SettingsValues;
 
-  constructor(
+  private constructor(
     private readonly store: SettingsStorePort,
-    private readonly fixed: { values: Partial<Record<SettingKey, unknown>>; fixedBy: Partial<Record<SettingKey, string>> },
+    private readonly fixed: Fixed,
+    stored: Record<string, unknown>,
     onInvalid?: (key: string) => void,
   ) {
-    this.#values = { ...DEFAULT_SETTINGS, ...sanitizeStored(store.get(), onInvalid), ...(fixed.values as Partial<SettingsValues>) };
+    this.#values = { ...DEFAULT_SETTINGS, ...sanitizeStored(stored, onInvalid), ...(fixed.values as Partial<SettingsValues>) };
+  }
+
+  /** The settings as stored, over the defaults, under the values the environment fixes. */
+  static async load(store: SettingsStorePort, fixed: Fixed, onInvalid?: (key: string) => void): Promise<RuntimeSettings> {
+    return new RuntimeSettings(store, fixed, await store.get(), onInvalid);
   }
 
   get values(): SettingsValues {
@@ -118,16 +127,16 @@ export class RuntimeSettings {
   }
 
   /**
-   * Validates, persists and returns the new values; throws 409 for keys fixed by the environment. `alongside`
-   * (the audit entry) is written in the same transaction; the values change only once both are written.
+   * Validates, persists and returns the new values; throws 409 for keys fixed by the environment. `audit`
+   * is written in the same transaction; the values change only once both are written.
    */
-  update(patch: Partial<SettingsValues>, alongside?: () => void): SettingsValues {
+  async update(patch: Partial<SettingsValues>, audit?: AuditOf): Promise<SettingsValues> {
     for (const key of Object.keys(patch) as SettingKey[]) {
       const variable = this.fixed.fixedBy[key];
       if (variable) throw Errors.SettingFixed(key, variable);
     }
     assertSettingsPatch(patch);
-    this.store.set(patch, alongside);
+    await this.store.set(patch, audit);
     this.#values = { ...this.#values, ...patch };
     return this.#values;
   }

@@ -61,13 +61,13 @@ export async function start(version: string): Promise<void> {
   const httpUrl = (port: number) =>
     `http://${['0.0.0.0', '::'].includes(config.http.host) ? 'localhost' : config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host}:${port}/`;
   await ensureProbeFolder(config.dataDir);
-  const firstStart = createAdminStore(db).count() === 0;
+  const firstStart = (await createAdminStore(db).count()) === 0;
   const generatedPassword = await ensureAdmin(db, config);
   if (!firstStart) await warnIfAdminPasswordUnused(db, config, notice);
   const firstFtpAccount = firstStart ? await createFirstFtpAccount(db, config) : null;
 
   const tls = await startTls(config, log);
-  const services = createServices({
+  const services = await createServices({
     db,
     dataDir: config.dataDir,
     homeRoots: config.homeRoots,
@@ -84,7 +84,7 @@ export async function start(version: string): Promise<void> {
   });
   const stopActivityLog = logFtpActivity(services.ftp, log.child({ component: 'ftp' }));
   services.ftp.on('error', ({ sessionId, error }) => log.error({ sessionId, err: error }, 'FTP session error'));
-  const interrupted = closeInterruptedSessions({
+  const interrupted = await closeInterruptedSessions({
     sessions: services.stores.sessions,
     transcripts: services.stores.transcripts,
     recorder: services.recorder,
@@ -129,20 +129,20 @@ export async function start(version: string): Promise<void> {
     'Ferry listening',
   );
 
-  const prune = () => {
+  const prune = async () => {
     try {
       const days = services.settings.values.transcriptRetentionDays;
-      const removed = pruneHistory(db, { olderThan: Date.now() - days * 24 * HOUR });
-      const tokens = services.stores.tokens.purgeExpired(Date.now());
-      const events = services.stores.events.prune(Date.now() - days * 24 * HOUR);
+      const removed = await pruneHistory(db, { olderThan: Date.now() - days * 24 * HOUR });
+      const tokens = await services.stores.tokens.purgeExpired(Date.now());
+      const events = await services.stores.events.prune(Date.now() - days * 24 * HOUR);
       if (removed.sessions > 0 || tokens > 0 || events > 0)
         log.info({ ...removed, tokens, events, retentionDays: days }, 'Pruned old history');
     } catch (err) {
       log.error({ err }, 'Pruning history failed');
     }
   };
-  prune();
-  const pruneTimer = setInterval(prune, HOUR);
+  void prune();
+  const pruneTimer = setInterval(() => void prune(), HOUR);
   pruneTimer.unref();
 
   let stopping = false;
@@ -179,7 +179,7 @@ export async function start(version: string): Promise<void> {
 /** First start: an admin from FERRY_ADMIN_USER/PASSWORD, or with a generated password (returned, to print once). */
 async function ensureAdmin(db: Db, config: Readonly<Config>): Promise<string | null> {
   const admins = createAdminStore(db);
-  if (admins.count() > 0) return null;
+  if ((await admins.count()) > 0) return null;
   const password = config.admin.password ?? randomBytes(18).toString('base64url');
   await admins.create(config.admin.username, password);
   return config.admin.password === null ? password : null;
@@ -194,7 +194,7 @@ async function warnIfAdminPasswordUnused(db: Db, config: Readonly<Config>, log: 
   const { username, password } = config.admin;
   if (password === null) return;
   const admins = createAdminStore(db);
-  const admin = admins.getByName(username);
+  const admin = await admins.getByName(username);
   if (admin && (await admins.checkPassword(admin.id, password))) return;
   log.warn(
     { adminUser: username },
@@ -211,7 +211,7 @@ async function warnIfAdminPasswordUnused(db: Db, config: Readonly<Config>, log: 
 async function createFirstFtpAccount(db: Db, config: Readonly<Config>): Promise<{ username: string; password: string } | null> {
   if (config.firstFtpUser === null) return null;
   const users = createUserStore(db);
-  if (users.get(config.firstFtpUser)) return null;
+  if (await users.get(config.firstFtpUser)) return null;
   const password = randomBytes(12).toString('base64url');
   const homeDir = defaultHomeDir(config.firstFtpUser, { dataDir: config.dataDir, roots: config.homeRoots });
   await users.create({ username: config.firstFtpUser, password, homeDir });

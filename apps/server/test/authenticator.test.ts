@@ -27,7 +27,7 @@ describe('db authenticator under a burst of logins', () => {
       const store = createUserStore(db);
       await store.create({ username: 'burst', password: 'burst-password' });
       let hashes = 0;
-      const users = { ...store, verifyLogin: (u: string, p: string) => (hashes++, store.verifyLogin(u, p)) };
+      const users = { ...store, verifyLogin: async (u: string, p: string) => (hashes++, await store.verifyLogin(u, p)) };
       const auth = createDbAuthenticator({ users, homes: { dataDir, roots: [path.join(dataDir, 'files')] } });
 
       const results = await Promise.all([

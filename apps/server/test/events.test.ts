@@ -403,7 +403,7 @@ describe('e-mail actions', () => {
     expect(pending[0]!.nextAttemptAt).toBeGreaterThan(Date.now());
     expect(mails).toHaveLength(0);
     // The window ends (moved forward in the database): all three go in one message.
-    for (const d of pending) h.services.stores.events.retryNow(d.id, Date.now());
+    for (const d of pending) await h.services.stores.events.retryNow(d.id, Date.now());
     h.services.events.dispatcher.wake();
     await until('the digest', () => mails.length >= 1);
     await new Promise((r) => setTimeout(r, 300));
@@ -602,7 +602,7 @@ describe('command actions', () => {
     const db = openDb(path.join(dir, 'allowlist.db'));
     onTestFinished(() => closeDb(db));
     const store = createEventStore(db);
-    const rule = store.createRule({
+    const rule = await store.createRule({
       name: 'old rule',
       enabled: true,
       events: ['folder.created'],
@@ -610,7 +610,7 @@ describe('command actions', () => {
       actions: [{ id: 'run', kind: 'command', command: script }],
       secret: SECRET,
     });
-    store.enqueue({
+    await store.enqueue({
       id: 'e-allow',
       type: 'folder.created',
       occurredAt: Date.now(),
@@ -620,7 +620,7 @@ describe('command actions', () => {
         { ruleId: rule.id, ruleName: rule.name, actionId: 'run', actionKind: 'command', target: script, nextAttemptAt: Date.now() },
       ],
     });
-    const [definition] = store.rulesWithSecrets();
+    const [definition] = await store.rulesWithSecrets();
     const dispatcher = new EventDispatcher({
       store,
       rule: () => definition,
@@ -628,10 +628,10 @@ describe('command actions', () => {
       userAgent: 'Ferry/test',
       commands: [],
     });
-    const [pending] = store.due(Date.now(), 10);
+    const [pending] = await store.due(Date.now(), 10);
     await dispatcher.attempted([pending!.id], 5_000);
     await dispatcher.close();
-    expect(store.getDelivery(pending!.id)).toMatchObject({
+    expect(await store.getDelivery(pending!.id)).toMatchObject({
       status: 'failed',
       lastError: `${script} is no longer allowed by FERRY_EVENT_COMMANDS`,
     });
@@ -651,9 +651,9 @@ describe('matching, backoff, composition and certificate warnings', () => {
     ...over,
   });
 
-  it('applies each filter only to the events that carry its field', () => {
-    const m = new RuleMatcher((user) => (user === 'gina' ? ['Sales'] : []));
-    m.load([rule({ filters: { paths: ['/in/**/*.csv'], groups: ['Sales'], networks: ['203.0.113.0/24'], minBytes: 100 } })]);
+  it('applies each filter only to the events that carry its field', async () => {
+    const m = new RuleMatcher(async () => new Map([['gina', ['Sales']]]));
+    await m.load([rule({ filters: { paths: ['/in/**/*.csv'], groups: ['Sales'], networks: ['203.0.113.0/24'], minBytes: 100 } })]);
     const upload = (over: object) =>
       m.match('upload.completed', { user: 'gina', path: '/in/a/b.csv', clientAddress: '::ffff:203.0.113.9', size: 100, ...over });
     expect(upload({})).toHaveLength(1);
@@ -667,7 +667,7 @@ describe('matching, backoff, composition and certificate warnings', () => {
     expect(m.match('login.failed', { user: 'gina', clientAddress: '198.51.100.1' })).toHaveLength(0);
     expect(m.match('ban.created', { clientAddress: '203.0.113.9' })).toHaveLength(0); // not one of the rule's events
 
-    m.load([rule({ filters: { minSeverity: 'warning' } }), rule({ id: 2, enabled: false })]);
+    await m.load([rule({ filters: { minSeverity: 'warning' } }), rule({ id: 2, enabled: false })]);
     const finding = (severity: string) => m.match('finding.raised', { code: 'x', severity, user: null, clientAddress: '127.0.0.1' }).length;
     expect([finding('error'), finding('warning'), finding('info')]).toEqual([1, 1, 0]);
     expect(m.wants('finding.raised')).toBe(true);
@@ -729,8 +729,8 @@ describe('matching, backoff, composition and certificate warnings', () => {
     const expiresAt = Date.UTC(2027, 0, 31);
     const check = (daysBefore: number, fingerprint = 'AA:BB') =>
       checkCertificate(h.services.events.outbox, h.services.stores.events, { expiresAt, fingerprint }, expiresAt - daysBefore * day);
-    for (const days of [45, 31, 29.5, 20, 10, 6.5, 6, 3, 0.5, 0.2]) check(days);
-    check(20, 'CC:DD'); // a new certificate starts over
+    for (const days of [45, 31, 29.5, 20, 10, 6.5, 6, 3, 0.5, 0.2]) await check(days);
+    await check(20, 'CC:DD'); // a new certificate starts over
     await until('four warnings', () => hook.received.length >= 4);
     await new Promise((r) => setTimeout(r, 200));
     expect(hook.received.map((r) => [r.event.data.threshold, r.event.data.daysLeft, r.event.data.fingerprint])).toEqual([

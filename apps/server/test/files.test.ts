@@ -199,7 +199,7 @@ describe('/api/v1/users/:username/files', () => {
   it('createFoldersInTree makes missing rule folders in the home and in mounted folders, confined like FTP', async () => {
     const h = shared();
     const { home, host } = await userWithMount(h, 'ruler');
-    const account = h.services.authenticator.account('ruler')!;
+    const account = (await h.services.authenticator.account('ruler'))!;
     const made = await createFoldersInTree(h.services.ftp, account, {
       paths: ['/in/box', '/docs', '/shared/reports/out/'],
       field: 'permissions',

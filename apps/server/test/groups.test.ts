@@ -211,10 +211,10 @@ describe("users' groups, mounts, effective settings and bulk actions", () => {
     expect((await call('GET', '/users/nobody/effective')).status).toBe(404);
 
     // The account a login gets (files API): merged rules, mounts resolved.
-    const account = h().services.authenticator.account('sam');
+    const account = await h().services.authenticator.account('sam');
     expect(account?.mounts?.map((m) => m.path)).toEqual(['/archive', '/team']);
     expect(account?.tls).toBe('required');
-    expect(h().services.authenticator.account('nobody')).toBeNull();
+    expect(await h().services.authenticator.account('nobody')).toBeNull();
 
     // Group order decides: Night first now.
     await call('PATCH', '/users/sam', { groups: ['Night', 'Staff'] });
@@ -470,7 +470,7 @@ describe('a folder whose directory is gone', () => {
     ]);
     // The engine leaves a missing folder out of the tree and records why (the transcript doctor explains it).
     const kept = [expect.objectContaining({ folder: 'vanishing', path: '/v', hostDir: path.join(h().dataDir, 'files/vanishing') })];
-    expect(h().services.authenticator.account('vic')?.mounts).toEqual(kept);
+    expect((await h().services.authenticator.account('vic'))?.mounts).toEqual(kept);
     const login = await h().services.authenticator.login({
       sessionId: 's',
       username: 'vic',

@@ -63,7 +63,7 @@ async function createHarness(opts: HarnessOptions): Promise<Harness> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'ferry-server-'));
   const db = openDb(path.join(dataDir, 'ferry.db'));
   await createAdminStore(db).create(ADMIN.username, ADMIN.password);
-  const services = createServices({
+  const services = await createServices({
     db,
     dataDir,
     version: '0.0.0-test',

@@ -40,17 +40,17 @@ describe('closeInterruptedSessions', () => {
     const db = openDb(file);
     try {
       const stores = { sessions: createSessionStore(db), transcripts: createTranscriptStore(db), recorder: createSessionRecorder(db) };
-      expect(closeInterruptedSessions(stores)).toBe(2);
-      expect(stores.sessions.get('done')).toMatchObject({ endedAt: 2000, endReason: 'quit', outcome: 'ok' });
-      expect(stores.sessions.get('busy')).toMatchObject({
+      expect(await closeInterruptedSessions(stores)).toBe(2);
+      expect(await stores.sessions.get('done')).toMatchObject({ endedAt: 2000, endReason: 'quit', outcome: 'ok' });
+      expect(await stores.sessions.get('busy')).toMatchObject({
         endedAt: 3300,
         endReason: INTERRUPTED_REASON,
         outcome: 'problems',
         bytesIn: 500,
         filesIn: 1,
       });
-      expect(stores.sessions.get('quiet')).toMatchObject({ endedAt: 4000, endReason: INTERRUPTED_REASON, outcome: 'problems' });
-      expect(closeInterruptedSessions(stores)).toBe(0);
+      expect(await stores.sessions.get('quiet')).toMatchObject({ endedAt: 4000, endReason: INTERRUPTED_REASON, outcome: 'problems' });
+      expect(await closeInterruptedSessions(stores)).toBe(0);
     } finally {
       closeDb(db);
     }

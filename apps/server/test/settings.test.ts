@@ -37,7 +37,7 @@ describe('/api/v1/settings', () => {
     expect((await h.app.inject({ method: 'GET', url: '/api/v1/settings', headers })).json().values.displayTimeZone).toBe('server');
     const res = await h.app.inject({ method: 'PATCH', url: '/api/v1/settings', headers, payload: { displayTimeZone: 'browser' } });
     expect(res.json().values.displayTimeZone).toBe('browser');
-    expect(createSettingsStore(h.services.db).get()).toMatchObject({ displayTimeZone: 'browser' });
+    expect(await createSettingsStore(h.services.db).get()).toMatchObject({ displayTimeZone: 'browser' });
     const bad = await h.app.inject({ method: 'PATCH', url: '/api/v1/settings', headers, payload: { displayTimeZone: 'Mars' } });
     expect([bad.statusCode, bad.json().error.field]).toEqual([400, 'displayTimeZone']);
     await h.app.inject({ method: 'PATCH', url: '/api/v1/settings', headers, payload: { displayTimeZone: 'server' } });

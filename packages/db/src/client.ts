@@ -4,6 +4,8 @@ import Database from 'better-sqlite3';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { applyMigrations, MIGRATIONS_FOLDER } from './migrate.js';
 import * as schema from './schema/index.js';
+import type { AuditHook } from './stores/audit-store.js';
+import type { OutboxEvent } from './stores/event-store.js';
 
 export type Orm = BetterSQLite3Database<typeof schema>;
 
@@ -14,6 +16,10 @@ export interface Handle {
   schemaVersion: string;
   /** Session recorders writing to this database: closeDb closes them (flushing their queues) first. */
   recorders: Set<{ flush(): void; close(): void }>;
+  /** Told of every audit entry as it is written (see onAuditEntry). */
+  auditHook: AuditHook | null;
+  /** The outbox's statements, prepared on first use. */
+  outbox: ((event: OutboxEvent) => void) | null;
 }
 
 declare const dbBrand: unique symbol;
@@ -52,7 +58,7 @@ export function openDbWith(file: string, opts: { migrationsFolder: string }): Db
     const deferred = orm.transaction.bind(orm);
     orm.transaction = ((fn: never, config?: { behavior?: 'deferred' | 'immediate' | 'exclusive' }) =>
       deferred(fn, { behavior: 'immediate', ...config })) as typeof orm.transaction;
-    handles.set(db, { orm, sqlite, schemaVersion, recorders: new Set() });
+    handles.set(db, { orm, sqlite, schemaVersion, recorders: new Set(), auditHook: null, outbox: null });
     return db;
   } catch (error) {
     sqlite.close();

@@ -52,7 +52,7 @@ export {
   type DeliveryFilter,
   type AttemptResult,
 } from './stores/event-store.js';
-export { createAuditStore, type AuditStore, type AuditEvent } from './stores/audit-store.js';
+export { createAuditStore, onAuditEntry, type AuditStore, type AuditEvent, type AuditOf, type AuditHook } from './stores/audit-store.js';
 export {
   createProbeStore,
   PROBE_USERNAME_PREFIX,

@@ -30,7 +30,7 @@ export interface PruneResult {
  * The size rule spares sessions still open (no end time); the age rule does not, so a session older than the
  * retention age is removed even if its end was never recorded (a crash).
  */
-export function pruneHistory(db: Db, opts: PruneOptions): PruneResult {
+export async function pruneHistory(db: Db, opts: PruneOptions): Promise<PruneResult> {
   const { orm } = handleOf(db);
   const result: PruneResult = { sessions: 0, lines: 0, bans: 0 };
   // Spelled out, as in the session store: drizzle would render the outer column unqualified inside the subquery.

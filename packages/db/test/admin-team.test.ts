@@ -14,121 +14,116 @@ async function team() {
 describe('admin roles', () => {
   it('keeps one owner: the last cannot be demoted or deleted, a second can', async () => {
     const { admins, owner } = await team();
-    expect(() => admins.setRole(owner.id, 'admin')).toThrow(LastOwnerError);
-    expect(() => admins.remove(owner.id)).toThrow(LastOwnerError);
-    expect(admins.getByName('olivia')?.role).toBe('owner');
+    await expect(admins.setRole(owner.id, 'admin')).rejects.toThrow(LastOwnerError);
+    await expect(admins.remove(owner.id)).rejects.toThrow(LastOwnerError);
+    expect((await admins.getByName('olivia'))?.role).toBe('owner');
 
     const second = await admins.create('oscar', 'owner-password-2', 'owner');
-    expect(admins.owners()).toBe(2);
-    expect(admins.setRole(owner.id, 'viewer')?.role).toBe('viewer');
-    expect(() => admins.remove(second.id)).toThrow(LastOwnerError);
-    expect(admins.remove(owner.id)).toBe(true);
-    expect(admins.list().map((a) => `${a.username}:${a.role}`)).toEqual(['adam:admin', 'oscar:owner']);
+    expect(await admins.owners()).toBe(2);
+    expect((await admins.setRole(owner.id, 'viewer'))?.role).toBe('viewer');
+    await expect(admins.remove(second.id)).rejects.toThrow(LastOwnerError);
+    expect(await admins.remove(owner.id)).toBe(true);
+    expect((await admins.list()).map((a) => `${a.username}:${a.role}`)).toEqual(['adam:admin', 'oscar:owner']);
   });
 
   it('demotion revokes the API tokens above the new role; deletion revokes everything', async () => {
     const { admins, tokens, admin } = await team();
-    const adminToken = tokens.issue(admin.id, 'api', { name: 'full', expiresAt: null, role: 'admin' });
-    const operatorToken = tokens.issue(admin.id, 'api', { name: 'watch', expiresAt: null, role: 'operator' });
-    const legacy = tokens.issue(admin.id, 'api', { name: 'no role', expiresAt: null });
-    const session = tokens.issue(admin.id, 'session', { expiresAt: null });
-    expect(tokens.verify(legacy.token, 1)?.role).toBe('admin');
+    const adminToken = await tokens.issue(admin.id, 'api', { name: 'full', expiresAt: null, role: 'admin' });
+    const operatorToken = await tokens.issue(admin.id, 'api', { name: 'watch', expiresAt: null, role: 'operator' });
+    const legacy = await tokens.issue(admin.id, 'api', { name: 'no role', expiresAt: null });
+    const session = await tokens.issue(admin.id, 'session', { expiresAt: null });
+    expect((await tokens.verify(legacy.token, 1))?.role).toBe('admin');
 
-    admins.setRole(admin.id, 'operator');
-    expect(tokens.verify(adminToken.token, 1)).toBeNull();
-    expect(tokens.verify(legacy.token, 1)).toBeNull(); // it had the admin's old role
-    expect(tokens.verify(operatorToken.token, 1)?.role).toBe('operator');
-    expect(tokens.verify(session.token, 1)?.role).toBe('operator');
+    await admins.setRole(admin.id, 'operator');
+    expect(await tokens.verify(adminToken.token, 1)).toBeNull();
+    expect(await tokens.verify(legacy.token, 1)).toBeNull(); // it had the admin's old role
+    expect((await tokens.verify(operatorToken.token, 1))?.role).toBe('operator');
+    expect((await tokens.verify(session.token, 1))?.role).toBe('operator');
 
-    admins.remove(admin.id);
-    expect(tokens.verify(operatorToken.token, 1)).toBeNull();
-    expect(tokens.verify(session.token, 1)).toBeNull();
+    await admins.remove(admin.id);
+    expect(await tokens.verify(operatorToken.token, 1)).toBeNull();
+    expect(await tokens.verify(session.token, 1)).toBeNull();
   });
 
   it('caps a token at its creator’s current role', async () => {
     const { admins, tokens, owner } = await team();
-    const viewerToken = tokens.issue(owner.id, 'api', { name: 'read', expiresAt: null, role: 'viewer' });
-    expect(tokens.verify(viewerToken.token, 1)?.role).toBe('viewer');
+    const viewerToken = await tokens.issue(owner.id, 'api', { name: 'read', expiresAt: null, role: 'viewer' });
+    expect((await tokens.verify(viewerToken.token, 1))?.role).toBe('viewer');
     await admins.create('other-owner', 'owner-password-3', 'owner');
-    admins.setRole(owner.id, 'operator');
-    expect(tokens.verify(viewerToken.token, 1)?.role).toBe('viewer');
-    expect(tokens.listApi()).toMatchObject([{ name: 'read', role: 'viewer', createdBy: 'olivia' }]);
+    await admins.setRole(owner.id, 'operator');
+    expect((await tokens.verify(viewerToken.token, 1))?.role).toBe('viewer');
+    expect(await tokens.listApi()).toMatchObject([{ name: 'read', role: 'viewer', createdBy: 'olivia' }]);
   });
 });
 
 describe('passwords and sessions', () => {
   it('a changed password signs out the other sessions; a reset signs out all; API tokens stay', async () => {
     const { admins, tokens, admin } = await team();
-    const here = tokens.issue(admin.id, 'session', { expiresAt: null, address: '192.0.2.1', userAgent: 'Firefox' });
-    const there = tokens.issue(admin.id, 'session', { expiresAt: null, address: '192.0.2.2', userAgent: 'Chrome' });
-    const api = tokens.issue(admin.id, 'api', { name: 'ci', expiresAt: null });
-    expect(
-      tokens
-        .listSessions(admin.id)
-        .map((s) => s.address)
-        .sort(),
-    ).toEqual(['192.0.2.1', '192.0.2.2']);
+    const here = await tokens.issue(admin.id, 'session', { expiresAt: null, address: '192.0.2.1', userAgent: 'Firefox' });
+    const there = await tokens.issue(admin.id, 'session', { expiresAt: null, address: '192.0.2.2', userAgent: 'Chrome' });
+    const api = await tokens.issue(admin.id, 'api', { name: 'ci', expiresAt: null });
+    expect((await tokens.listSessions(admin.id)).map((s) => s.address).sort()).toEqual(['192.0.2.1', '192.0.2.2']);
 
     await admins.setPassword(admin.id, 'changed-password', { signOut: { except: here.id } });
-    expect(tokens.verify(here.token, 1)).not.toBeNull();
-    expect(tokens.verify(there.token, 1)).toBeNull();
+    expect(await tokens.verify(here.token, 1)).not.toBeNull();
+    expect(await tokens.verify(there.token, 1)).toBeNull();
     expect(await admins.checkPassword(admin.id, 'changed-password')).toBe(true);
     expect(await admins.checkPassword(admin.id, 'admin-password')).toBe(false);
 
     await admins.setPassword(admin.id, 'reset-password', { signOut: 'all' });
-    expect(tokens.verify(here.token, 1)).toBeNull();
-    expect(tokens.verify(api.token, 1)).not.toBeNull();
+    expect(await tokens.verify(here.token, 1)).toBeNull();
+    expect(await tokens.verify(api.token, 1)).not.toBeNull();
   });
 
   it('signs out everywhere, or everywhere else', async () => {
     const { tokens, admin, owner } = await team();
-    const a = tokens.issue(admin.id, 'session', { expiresAt: null });
-    tokens.issue(admin.id, 'session', { expiresAt: null });
-    const other = tokens.issue(owner.id, 'session', { expiresAt: null });
-    expect(tokens.revokeSessions(admin.id, { except: a.id })).toBe(1);
-    expect(tokens.listSessions(admin.id).map((s) => s.id)).toEqual([a.id]);
-    expect(tokens.revokeSessions(admin.id)).toBe(1);
-    expect(tokens.listSessions(admin.id)).toEqual([]);
-    expect(tokens.verify(other.token, 1)).not.toBeNull();
+    const a = await tokens.issue(admin.id, 'session', { expiresAt: null });
+    await tokens.issue(admin.id, 'session', { expiresAt: null });
+    const other = await tokens.issue(owner.id, 'session', { expiresAt: null });
+    expect(await tokens.revokeSessions(admin.id, { except: a.id })).toBe(1);
+    expect((await tokens.listSessions(admin.id)).map((s) => s.id)).toEqual([a.id]);
+    expect(await tokens.revokeSessions(admin.id)).toBe(1);
+    expect(await tokens.listSessions(admin.id)).toEqual([]);
+    expect(await tokens.verify(other.token, 1)).not.toBeNull();
   });
 });
 
 describe('two-factor state', () => {
   it('enrols, accepts each time step once, and disables', async () => {
     const { admins, owner } = await team();
-    expect(admins.confirmTotp(owner.id, 100, [])).toBe(false); // nothing pending
-    admins.beginTotp(owner.id, 'JBSWY3DPEHPK3PXP');
-    expect(admins.get(owner.id)?.totpEnabled).toBe(false);
-    expect(admins.confirmTotp(owner.id, 100, ['aaaa-bbbb-cccc-dddd', 'eeee-ffff-gggg-hhhh'])).toBe(true);
-    expect(admins.get(owner.id)?.totpEnabled).toBe(true);
-    expect(admins.totpState(owner.id)).toMatchObject({ secret: 'JBSWY3DPEHPK3PXP', pendingSecret: null, lastStep: 100 });
+    expect(await admins.confirmTotp(owner.id, 100, [])).toBe(false); // nothing pending
+    await admins.beginTotp(owner.id, 'JBSWY3DPEHPK3PXP');
+    expect((await admins.get(owner.id))?.totpEnabled).toBe(false);
+    expect(await admins.confirmTotp(owner.id, 100, ['aaaa-bbbb-cccc-dddd', 'eeee-ffff-gggg-hhhh'])).toBe(true);
+    expect((await admins.get(owner.id))?.totpEnabled).toBe(true);
+    expect(await admins.totpState(owner.id)).toMatchObject({ secret: 'JBSWY3DPEHPK3PXP', pendingSecret: null, lastStep: 100 });
 
-    expect(admins.acceptTotpStep(owner.id, 100)).toBe(false); // the confirming code cannot sign in again
-    expect(admins.acceptTotpStep(owner.id, 101)).toBe(true);
-    expect(admins.acceptTotpStep(owner.id, 101)).toBe(false);
-    expect(admins.acceptTotpStep(owner.id, 99)).toBe(false);
+    expect(await admins.acceptTotpStep(owner.id, 100)).toBe(false); // the confirming code cannot sign in again
+    expect(await admins.acceptTotpStep(owner.id, 101)).toBe(true);
+    expect(await admins.acceptTotpStep(owner.id, 101)).toBe(false);
+    expect(await admins.acceptTotpStep(owner.id, 99)).toBe(false);
 
-    expect(admins.recoveryCodesLeft(owner.id)).toBe(2);
-    expect(admins.useRecoveryCode(owner.id, 'AAAA BBBB CCCC DDDD', 5)).toBe(true);
-    expect(admins.useRecoveryCode(owner.id, 'aaaa-bbbb-cccc-dddd', 6)).toBe(false); // one-time
-    expect(admins.recoveryCodesLeft(owner.id)).toBe(1);
+    expect(await admins.recoveryCodesLeft(owner.id)).toBe(2);
+    expect(await admins.useRecoveryCode(owner.id, 'AAAA BBBB CCCC DDDD', 5)).toBe(true);
+    expect(await admins.useRecoveryCode(owner.id, 'aaaa-bbbb-cccc-dddd', 6)).toBe(false); // one-time
+    expect(await admins.recoveryCodesLeft(owner.id)).toBe(1);
 
-    expect(admins.disableTotp(owner.id)).toBe(true);
-    expect(admins.get(owner.id)?.totpEnabled).toBe(false);
-    expect(admins.recoveryCodesLeft(owner.id)).toBe(0);
+    expect(await admins.disableTotp(owner.id)).toBe(true);
+    expect((await admins.get(owner.id))?.totpEnabled).toBe(false);
+    expect(await admins.recoveryCodesLeft(owner.id)).toBe(0);
   });
 
   it('locks codes out after too many wrong ones in a row', async () => {
     const { admins, owner } = await team();
     const left: number[] = [];
-    for (let i = 1; i < TOTP_MAX_FAILURES; i++) left.push(admins.recordTotpFailure(owner.id, 1_000).remainingAttempts);
+    for (let i = 1; i < TOTP_MAX_FAILURES; i++) left.push((await admins.recordTotpFailure(owner.id, 1_000)).remainingAttempts);
     expect(left).toEqual([4, 3, 2, 1]);
-    const last = admins.recordTotpFailure(owner.id, 1_000);
+    const last = await admins.recordTotpFailure(owner.id, 1_000);
     expect(last.remainingAttempts).toBe(0);
     expect(last.lockedUntil).toBeGreaterThan(1_000);
-    expect(admins.totpState(owner.id)?.lockedUntil).toBe(last.lockedUntil);
+    expect((await admins.totpState(owner.id))?.lockedUntil).toBe(last.lockedUntil);
     // A correct code clears the count and the lock (the caller checks the lock before the code).
-    expect(admins.acceptTotpStep(owner.id, 5)).toBe(true);
-    expect(admins.totpState(owner.id)?.lockedUntil).toBeNull();
+    expect(await admins.acceptTotpStep(owner.id, 5)).toBe(true);
+    expect((await admins.totpState(owner.id))?.lockedUntil).toBeNull();
   });
 });

@@ -7,26 +7,26 @@ import { openMemoryDb } from './helpers.js';
 describe('admin store', () => {
   it('creates, counts, verifies and changes passwords', async () => {
     const admins = createAdminStore(openMemoryDb());
-    expect(admins.count()).toBe(0);
+    expect(await admins.count()).toBe(0);
     const root = await admins.create('root', 'root-password');
     expect(root).toMatchObject({ username: 'root', lastLoginAt: null });
     expect(root).not.toHaveProperty('passwordHash');
-    expect(admins.count()).toBe(1);
+    expect(await admins.count()).toBe(1);
     await expect(admins.create('root', 'x-password')).rejects.toThrow(DuplicateError);
 
     expect(await admins.verify('root', 'wrong')).toBeNull();
     expect(await admins.verify('nobody', 'root-password')).toBeNull();
     const verified = await admins.verify('root', 'root-password');
     expect(verified).toMatchObject({ id: root.id, role: 'owner', totpEnabled: false, lastLoginAt: null });
-    admins.recordLogin(root.id, 1234);
-    expect(admins.getByName('root')?.lastLoginAt).toBe(1234);
+    await admins.recordLogin(root.id, 1234);
+    expect((await admins.getByName('root'))?.lastLoginAt).toBe(1234);
 
     expect(await admins.setPassword(root.id, 'new-password')).toBe(true);
     expect(await admins.setPassword(9999, 'new-password')).toBe(false);
     expect(await admins.verify('root', 'root-password')).toBeNull();
     expect(await admins.verify('root', 'new-password')).not.toBeNull();
-    expect(admins.get(root.id)?.username).toBe('root');
-    expect(admins.get(9999)).toBeNull();
+    expect((await admins.get(root.id))?.username).toBe('root');
+    expect(await admins.get(9999)).toBeNull();
   });
 });
 
@@ -35,7 +35,7 @@ describe('auth token store', () => {
     const db = openMemoryDb();
     const admin = await createAdminStore(db).create('root', 'root-password');
     const tokens = createAuthTokenStore(db);
-    const issued = tokens.issue(admin.id, 'api', { name: 'ci', expiresAt: null });
+    const issued = await tokens.issue(admin.id, 'api', { name: 'ci', expiresAt: null });
     expect(issued.token).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(Buffer.from(issued.token, 'base64url')).toHaveLength(32);
     const stored = handleOf(db).sqlite.prepare('SELECT * FROM auth_tokens').all() as Record<string, unknown>[];
@@ -47,8 +47,8 @@ describe('auth token store', () => {
     const db = openMemoryDb();
     const admin = await createAdminStore(db).create('root', 'root-password');
     const tokens = createAuthTokenStore(db);
-    const session = tokens.issue(admin.id, 'session', { expiresAt: 10_000 });
-    expect(tokens.verify(session.token, 5_000)).toEqual({
+    const session = await tokens.issue(admin.id, 'session', { expiresAt: 10_000 });
+    expect(await tokens.verify(session.token, 5_000)).toEqual({
       adminId: admin.id,
       username: 'root',
       tokenId: session.id,
@@ -57,22 +57,22 @@ describe('auth token store', () => {
       role: 'owner',
       totpEnabled: false,
     });
-    expect(tokens.verify(session.token, 10_000)).toBeNull();
+    expect(await tokens.verify(session.token, 10_000)).toBeNull();
     // One character changed (never to itself: a token ending in 'A' once made this test pass the real token).
     const altered = `${session.token.slice(0, -1)}${session.token.endsWith('A') ? 'B' : 'A'}`;
-    expect(tokens.verify(altered, 5_000)).toBeNull();
-    expect(tokens.verify('short', 5_000)).toBeNull();
+    expect(await tokens.verify(altered, 5_000)).toBeNull();
+    expect(await tokens.verify('short', 5_000)).toBeNull();
 
-    const api = tokens.issue(admin.id, 'api', { name: 'deploy', expiresAt: null });
-    expect(tokens.verify(api.token, 7_000)?.kind).toBe('api');
-    expect(tokens.listApi(admin.id)).toEqual([
+    const api = await tokens.issue(admin.id, 'api', { name: 'deploy', expiresAt: null });
+    expect((await tokens.verify(api.token, 7_000))?.kind).toBe('api');
+    expect(await tokens.listApi(admin.id)).toEqual([
       { id: api.id, name: 'deploy', role: 'owner', createdBy: 'root', createdAt: expect.any(Number), lastUsedAt: 7_000, expiresAt: null },
     ]);
-    expect(tokens.listApi()).toHaveLength(1); // browser sessions are not listed
+    expect(await tokens.listApi()).toHaveLength(1); // browser sessions are not listed
 
-    expect(tokens.purgeExpired(20_000)).toBe(1);
-    expect(tokens.revoke(api.id)).toBe(true);
-    expect(tokens.revoke(api.id)).toBe(false);
-    expect(tokens.verify(api.token, 7_000)).toBeNull();
+    expect(await tokens.purgeExpired(20_000)).toBe(1);
+    expect(await tokens.revoke(api.id)).toBe(true);
+    expect(await tokens.revoke(api.id)).toBe(false);
+    expect(await tokens.verify(api.token, 7_000)).toBeNull();
   });
 });

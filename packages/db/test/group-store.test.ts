@@ -1,13 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { handleOf } from '../src/client.js';
 import {
+  createAuditStore,
   createFolderStore,
   createGroupStore,
   createUserStore,
   DuplicateError,
   FolderInUseError,
   UnknownNameError,
+  type AuditEvent,
   type Db,
+  type UserBulkOutcome,
 } from '../src/index.js';
 import { openTempDb } from './helpers.js';
 
@@ -20,8 +23,8 @@ describe('group store', () => {
   it('creates with unset settings, normalises rules, counts members, updates and deletes', async () => {
     const { db } = openTempDb();
     const { users, groups, folders } = stores(db);
-    folders.create({ name: 'team', hostDir: 'files/team' });
-    const sales = groups.create({
+    await folders.create({ name: 'team', hostDir: 'files/team' });
+    const sales = await groups.create({
       name: 'Sales',
       permissions: [
         { path: '/reports/', allow: ['download', 'list'] },
@@ -43,35 +46,36 @@ describe('group store', () => {
       expiresAt: null,
       members: 0,
     });
-    expect(() => groups.create({ name: 'Sales' })).toThrow(DuplicateError);
-    expect(() => groups.create({ name: 'Bad', mounts: [{ folder: 'nope', path: '/x', allow: null }] })).toThrow(UnknownNameError);
-    expect(groups.get('Bad')).toBeNull();
+    await expect(groups.create({ name: 'Sales' })).rejects.toThrow(DuplicateError);
+    await expect(groups.create({ name: 'Bad', mounts: [{ folder: 'nope', path: '/x', allow: null }] })).rejects.toThrow(UnknownNameError);
+    expect(await groups.get('Bad')).toBeNull();
 
     await users.create({ username: 'ann', password: 'ann-password', groups: ['Sales'] });
-    expect(groups.get('Sales')?.members).toBe(1);
-    expect(groups.members('Sales')).toEqual(['ann']);
-    expect(groups.update('Sales', { tls: 'required', mounts: [] })).toMatchObject({ tls: 'required', mounts: [], members: 1 });
-    expect(groups.update('Nope', { tls: 'off' })).toBeNull();
-    expect(groups.missing(['Sales', 'Nope'])).toEqual(['Nope']);
+    expect((await groups.get('Sales'))?.members).toBe(1);
+    expect(await groups.members('Sales')).toEqual(['ann']);
+    expect(await groups.update('Sales', { tls: 'required', mounts: [] })).toMatchObject({ tls: 'required', mounts: [], members: 1 });
+    expect(await groups.update('Nope', { tls: 'off' })).toBeNull();
+    expect(await groups.missing(['Sales', 'Nope'])).toEqual(['Nope']);
 
-    expect(groups.remove('Sales')).toBe(true);
-    expect(groups.remove('Sales')).toBe(false);
-    expect(users.get('ann')?.groups).toEqual([]);
+    expect(await groups.remove('Sales')).toBe(true);
+    expect(await groups.remove('Sales')).toBe(false);
+    expect((await users.get('ann'))?.groups).toEqual([]);
     expect(count(db, 'group_members')).toBe(0);
   });
 
-  it('writes nothing when what is written alongside fails', () => {
+  it('writes nothing when its audit entry fails', async () => {
     const { db } = openTempDb();
     const { groups } = stores(db);
-    const fail = () => {
+    const fail = (): AuditEvent => {
       throw new Error('audit failed');
     };
-    expect(() => groups.create({ name: 'G' }, fail)).toThrow('audit failed');
-    expect(groups.list()).toEqual([]);
-    groups.create({ name: 'G' });
-    expect(() => groups.update('G', { maxSessions: 3 }, fail)).toThrow();
-    expect(() => groups.remove('G', fail)).toThrow();
-    expect(groups.get('G')).toMatchObject({ maxSessions: null });
+    await expect(groups.create({ name: 'G' }, fail)).rejects.toThrow('audit failed');
+    expect(await groups.list()).toEqual([]);
+    await groups.create({ name: 'G' });
+    await expect(groups.update('G', { maxSessions: 3 }, fail)).rejects.toThrow();
+    await expect(groups.remove('G', fail)).rejects.toThrow();
+    expect(await groups.get('G')).toMatchObject({ maxSessions: null });
+    expect(count(db, 'audit_log')).toBe(0);
   });
 });
 
@@ -79,7 +83,7 @@ describe('folder store', () => {
   it('says who mounts a folder and refuses to delete it while mounted', async () => {
     const { db } = openTempDb();
     const { users, groups, folders } = stores(db);
-    expect(folders.create({ name: 'docs', hostDir: '/srv/docs', quotaFiles: 3 })).toMatchObject({
+    expect(await folders.create({ name: 'docs', hostDir: '/srv/docs', quotaFiles: 3 })).toMatchObject({
       name: 'docs',
       description: '',
       hostDir: '/srv/docs',
@@ -87,29 +91,26 @@ describe('folder store', () => {
       quotaFiles: 3,
       mountedBy: { users: [], groups: [] },
     });
-    expect(() => folders.create({ name: 'docs', hostDir: '/x' })).toThrow(DuplicateError);
-    groups.create({ name: 'Readers', mounts: [{ folder: 'docs', path: '/docs', allow: ['list'] }] });
+    await expect(folders.create({ name: 'docs', hostDir: '/x' })).rejects.toThrow(DuplicateError);
+    await groups.create({ name: 'Readers', mounts: [{ folder: 'docs', path: '/docs', allow: ['list'] }] });
     await users.create({ username: 'bo', password: 'bo-password-1', groups: ['Readers'] });
     await users.create({ username: 'cy', password: 'cy-password-1', mounts: [{ folder: 'docs', path: '/d', allow: null }] });
-    expect(folders.get('docs')?.mountedBy).toEqual({ users: ['cy'], groups: ['Readers'] });
-    expect(folders.seenBy('docs')).toEqual(['bo', 'cy']);
+    expect((await folders.get('docs'))?.mountedBy).toEqual({ users: ['cy'], groups: ['Readers'] });
+    expect(await folders.seenBy('docs')).toEqual(['bo', 'cy']);
 
-    const refusal = (() => {
-      try {
-        folders.remove('docs');
-      } catch (error) {
-        return error;
-      }
-    })();
+    const refusal = await folders.remove('docs').then(
+      () => undefined,
+      (error: unknown) => error,
+    );
     expect(refusal).toBeInstanceOf(FolderInUseError);
     expect((refusal as Error).message).toBe('Virtual folder docs is mounted by user cy and group Readers');
-    expect(folders.update('docs', { hostDir: '/srv/docs2' })?.hostDir).toBe('/srv/docs2');
+    expect((await folders.update('docs', { hostDir: '/srv/docs2' }))?.hostDir).toBe('/srv/docs2');
 
-    users.remove('cy');
-    groups.remove('Readers');
+    await users.remove('cy');
+    await groups.remove('Readers');
     expect(count(db, 'mounts')).toBe(0);
-    expect(folders.remove('docs')).toBe(true);
-    expect(folders.remove('docs')).toBe(false);
+    expect(await folders.remove('docs')).toBe(true);
+    expect(await folders.remove('docs')).toBe(false);
   });
 });
 
@@ -117,8 +118,8 @@ describe("users' groups and mounts", () => {
   it('keeps the group order, refuses unknown names and paths listed twice, and resolves effective settings', async () => {
     const { db } = openTempDb();
     const { users, groups, folders } = stores(db);
-    folders.create({ name: 'f', hostDir: 'files/f' });
-    for (const name of ['A', 'B', 'C']) groups.create({ name, maxSessions: name.charCodeAt(0) });
+    await folders.create({ name: 'f', hostDir: 'files/f' });
+    for (const name of ['A', 'B', 'C']) await groups.create({ name, maxSessions: name.charCodeAt(0) });
     const user = await users.create({
       username: 'dee',
       password: 'dee-password-1',
@@ -140,17 +141,17 @@ describe("users' groups and mounts", () => {
     await expect(
       users.create({ username: 'eve', password: 'eve-password-1', mounts: [{ folder: 'nope', path: '/n', allow: null }] }),
     ).rejects.toThrow(UnknownNameError);
-    expect(users.get('eve')).toBeNull();
-    expect(users.get('dee')).toMatchObject({ groups: ['B', 'C'], mounts: [{ path: '/f' }] });
+    expect(await users.get('eve')).toBeNull();
+    expect(await users.get('dee')).toMatchObject({ groups: ['B', 'C'], mounts: [{ path: '/f' }] });
 
-    const effective = users.effective('dee');
+    const effective = await users.effective('dee');
     expect(effective?.maxSessions).toEqual({ value: 66, source: 'group', group: 'B' });
     expect(effective?.mounts).toEqual([
       { folder: 'f', path: '/f', hostDir: 'files/f', quotaBytes: null, quotaFiles: null, source: 'user', group: null },
     ]);
-    expect(users.effective('nobody')).toBeNull();
+    expect(await users.effective('nobody')).toBeNull();
 
-    users.remove('dee');
+    await users.remove('dee');
     expect(count(db, 'group_members')).toBe(0);
     expect(count(db, 'mounts')).toBe(0);
   });
@@ -160,37 +161,42 @@ describe('bulk actions on users', () => {
   it('apply to the users found, report the others, and run in one transaction with the audit entry', async () => {
     const { db } = openTempDb();
     const { users, groups } = stores(db);
-    groups.create({ name: 'G' });
-    groups.create({ name: 'H' });
+    await groups.create({ name: 'G' });
+    await groups.create({ name: 'H' });
     for (const username of ['u1', 'u2', 'u3'])
       await users.create({ username, password: `${username}-password`, groups: username === 'u1' ? ['H'] : [] });
 
     let seen: unknown = null;
-    expect(users.bulk('disable', ['u1', 'ghost', 'u2'], { alongside: (outcome) => (seen = outcome) })).toEqual({
+    const audit = (outcome: UserBulkOutcome): AuditEvent => {
+      seen = outcome;
+      return { at: 1, actor: 'root', action: 'user.bulk', target: outcome.done.join(','), address: '::1', detail: null };
+    };
+    expect(await users.bulk('disable', ['u1', 'ghost', 'u2'], { audit })).toEqual({
       done: ['u1', 'u2'],
       notFound: ['ghost'],
     });
     expect(seen).toEqual({ done: ['u1', 'u2'], notFound: ['ghost'] });
-    expect(users.get('u1')?.enabled).toBe(false);
-    expect(users.get('u3')?.enabled).toBe(true);
-    users.bulk('enable', ['u1']);
-    expect(users.get('u1')?.enabled).toBe(true);
+    expect((await createAuditStore(db).list({ limit: 10 })).items).toMatchObject([{ action: 'user.bulk', target: 'u1,u2' }]);
+    expect((await users.get('u1'))?.enabled).toBe(false);
+    expect((await users.get('u3'))?.enabled).toBe(true);
+    await users.bulk('enable', ['u1']);
+    expect((await users.get('u1'))?.enabled).toBe(true);
 
-    users.bulk('add-to-group', ['u1', 'u2'], { group: 'G' });
-    users.bulk('add-to-group', ['u1'], { group: 'G' }); // already a member: unchanged
-    expect(users.get('u1')?.groups).toEqual(['H', 'G']);
-    expect(users.get('u2')?.groups).toEqual(['G']);
-    users.bulk('remove-from-group', ['u1'], { group: 'H' });
-    expect(users.get('u1')?.groups).toEqual(['G']);
-    expect(() => users.bulk('add-to-group', ['u1'], { group: 'Nope' })).toThrow(UnknownNameError);
+    await users.bulk('add-to-group', ['u1', 'u2'], { group: 'G' });
+    await users.bulk('add-to-group', ['u1'], { group: 'G' }); // already a member: unchanged
+    expect((await users.get('u1'))?.groups).toEqual(['H', 'G']);
+    expect((await users.get('u2'))?.groups).toEqual(['G']);
+    await users.bulk('remove-from-group', ['u1'], { group: 'H' });
+    expect((await users.get('u1'))?.groups).toEqual(['G']);
+    await expect(users.bulk('add-to-group', ['u1'], { group: 'Nope' })).rejects.toThrow(UnknownNameError);
 
-    const fail = () => {
+    const fail = (): AuditEvent => {
       throw new Error('audit failed');
     };
-    expect(() => users.bulk('delete', ['u1', 'u2'], { alongside: fail })).toThrow('audit failed');
-    expect(users.get('u1')).not.toBeNull();
-    expect(users.bulk('delete', ['u1', 'u2']).done).toEqual(['u1', 'u2']);
-    expect(users.list({ limit: 10 }).items.map((u) => u.username)).toEqual(['u3']);
-    expect(groups.get('G')?.members).toBe(0);
+    await expect(users.bulk('delete', ['u1', 'u2'], { audit: fail })).rejects.toThrow('audit failed');
+    expect(await users.get('u1')).not.toBeNull();
+    expect((await users.bulk('delete', ['u1', 'u2'])).done).toEqual(['u1', 'u2']);
+    expect((await users.list({ limit: 10 })).items.map((u) => u.username)).toEqual(['u3']);
+    expect((await groups.get('G'))?.members).toBe(0);
   });
 });

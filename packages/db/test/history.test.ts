@@ -41,7 +41,7 @@ function seed(db: Db, n: number) {
 }
 
 describe('session history', () => {
-  it('pages newest first through everything, with stable cursors', () => {
+  it('pages newest first through everything, with stable cursors', async () => {
     const db = openTempDb().db;
     seed(db, 23);
     // Two sessions with the same start time are ordered by id.
@@ -60,7 +60,7 @@ describe('session history', () => {
     const ids: string[] = [];
     let cursor: string | undefined;
     for (let page = 0; page < 20; page++) {
-      const result = store.history({ limit: 5, cursor });
+      const result = await store.history({ limit: 5, cursor });
       ids.push(...result.items.map((s) => s.id));
       if (!result.nextCursor) break;
       cursor = result.nextCursor;
@@ -69,31 +69,31 @@ describe('session history', () => {
     expect(new Set(ids).size).toBe(24);
     expect(ids.slice(0, 3)).toEqual(['tie', 's022', 's021']);
     expect(ids.at(-1)).toBe('s000');
-    expect(() => store.history({ limit: 5, cursor: Buffer.from('["x"]').toString('base64url') })).toThrow(InvalidCursorError);
+    await expect(store.history({ limit: 5, cursor: Buffer.from('["x"]').toString('base64url') })).rejects.toThrow(InvalidCursorError);
   });
 
-  it('filters by user, address, time range and outcome', () => {
+  it('filters by user, address, time range and outcome', async () => {
     const db = openMemoryDb();
     seed(db, 12);
     const store = createSessionStore(db);
-    const ids = (f: Parameters<typeof store.history>[0]) => store.history(f).items.map((s) => s.id);
-    expect(ids({ user: 'bob', limit: 50 })).toEqual(['s009', 's006', 's003', 's000']);
-    expect(ids({ user: 'Bob', limit: 50 })).toEqual(['s009', 's006', 's003', 's000']);
-    expect(ids({ username: 'Bob', limit: 50 })).toEqual([]);
-    expect(ids({ addressPrefix: '10.0.0.2', from: 4000, to: 8000, limit: 50 })).toEqual(['s007', 's005', 's003']);
-    expect(ids({ outcome: 'problems', user: 'alice', limit: 50 })).toEqual(['s011', 's008', 's005', 's002']);
-    expect(ids({ from: 12_000, limit: 50 })).toEqual(['s011']);
+    const ids = async (f: Parameters<typeof store.history>[0]) => (await store.history(f)).items.map((s) => s.id);
+    expect(await ids({ user: 'bob', limit: 50 })).toEqual(['s009', 's006', 's003', 's000']);
+    expect(await ids({ user: 'Bob', limit: 50 })).toEqual(['s009', 's006', 's003', 's000']);
+    expect(await ids({ username: 'Bob', limit: 50 })).toEqual([]);
+    expect(await ids({ addressPrefix: '10.0.0.2', from: 4000, to: 8000, limit: 50 })).toEqual(['s007', 's005', 's003']);
+    expect(await ids({ outcome: 'problems', user: 'alice', limit: 50 })).toEqual(['s011', 's008', 's005', 's002']);
+    expect(await ids({ from: 12_000, limit: 50 })).toEqual(['s011']);
   });
 
-  it('returns records shaped like the API: server address with port, finding counts', () => {
+  it('returns records shaped like the API: server address with port, finding counts', async () => {
     const db = openMemoryDb();
     seed(db, 2);
-    createFindingStore(db).replace('s000', [
+    await createFindingStore(db).replace('s000', [
       { code: 'pasv-blocked', severity: 'error', title: 'Passive port blocked', explanation: 'e', fix: 'f', evidence: [3, 4], at: 1200 },
       { code: 'slow', severity: 'info', title: 'Slow', explanation: 'e', fix: 'f', evidence: [], at: 1300 },
     ]);
     const store = createSessionStore(db);
-    expect(store.get('s000')).toEqual({
+    expect(await store.get('s000')).toEqual({
       id: 's000',
       username: 'bob',
       clientAddress: '::1',
@@ -113,11 +113,11 @@ describe('session history', () => {
       worstSeverity: 'error',
       unknownUser: false,
     });
-    expect(store.get('s001')).toMatchObject({ serverAddress: '10.0.0.1:21', findings: 0, worstSeverity: null });
-    expect(store.get('missing')).toBeNull();
+    expect(await store.get('s001')).toMatchObject({ serverAddress: '10.0.0.1:21', findings: 0, worstSeverity: null });
+    expect(await store.get('missing')).toBeNull();
   });
 
-  it('reports recent logins and data bytes since a time', () => {
+  it('reports recent logins and data bytes since a time', async () => {
     const db = openMemoryDb();
     seed(db, 1);
     const recorder = createSessionRecorder(db);
@@ -138,39 +138,37 @@ describe('session history', () => {
     });
     recorder.close();
     const store = createSessionStore(db);
-    expect(store.recentLogins(10, false).map((l) => [l.username, l.reason])).toEqual([
+    expect((await store.recentLogins(10, false)).map((l) => [l.username, l.reason])).toEqual([
       ['eve', 'unknown-user'],
       ['bob', 'bad-password'],
     ]);
-    expect(store.recentLogins(10, true)).toEqual([{ at: 20, sessionId: 's000', username: 'bob', address: '::1', ok: true, reason: null }]);
-    expect(store.recentLogins(1, false)).toHaveLength(1);
-    expect(store.bytesSince(50)).toEqual({ bytesIn: 100, bytesOut: 37 });
-    expect(store.bytesSince(1_000_000)).toEqual({ bytesIn: 0, bytesOut: 0 });
-    expect(
-      createTranscriptStore(db)
-        .transfers('s000')
-        .map((t) => t.path),
-    ).toEqual(['/old', '/a', '/b', '/']);
+    expect(await store.recentLogins(10, true)).toEqual([
+      { at: 20, sessionId: 's000', username: 'bob', address: '::1', ok: true, reason: null },
+    ]);
+    expect(await store.recentLogins(1, false)).toHaveLength(1);
+    expect(await store.bytesSince(50)).toEqual({ bytesIn: 100, bytesOut: 37 });
+    expect(await store.bytesSince(1_000_000)).toEqual({ bytesIn: 0, bytesOut: 0 });
+    expect((await createTranscriptStore(db).transfers('s000')).map((t) => t.path)).toEqual(['/old', '/a', '/b', '/']);
   });
 });
 
 describe('transcript store', () => {
-  it('reads lines after a sequence number, up to a limit', () => {
+  it('reads lines after a sequence number, up to a limit', async () => {
     const db = openMemoryDb();
     seed(db, 1);
     const recorder = createSessionRecorder(db);
     for (let seq = 1; seq <= 30; seq++) recorder.line({ sessionId: 's000', seq, at: seq, kind: 'reply', text: `${seq}` });
     recorder.close();
     const transcripts = createTranscriptStore(db);
-    expect(transcripts.lines('s000')).toHaveLength(30);
-    expect(transcripts.lines('s000', { afterSeq: 25 }).map((l) => l.seq)).toEqual([26, 27, 28, 29, 30]);
-    expect(transcripts.lines('s000', { afterSeq: 10, limit: 3 }).map((l) => l.seq)).toEqual([11, 12, 13]);
-    expect(transcripts.lines('nope')).toEqual([]);
+    expect(await transcripts.lines('s000')).toHaveLength(30);
+    expect((await transcripts.lines('s000', { afterSeq: 25 })).map((l) => l.seq)).toEqual([26, 27, 28, 29, 30]);
+    expect((await transcripts.lines('s000', { afterSeq: 10, limit: 3 })).map((l) => l.seq)).toEqual([11, 12, 13]);
+    expect(await transcripts.lines('nope')).toEqual([]);
   });
 });
 
 describe('finding store', () => {
-  it('replaces a session’s findings and counts them by code', () => {
+  it('replaces a session’s findings and counts them by code', async () => {
     const db = openMemoryDb();
     seed(db, 2);
     const findings = createFindingStore(db);
@@ -183,15 +181,15 @@ describe('finding store', () => {
       evidence: [at],
       at,
     });
-    findings.replace('s000', [f('a', 1), f('b', 2)]);
-    findings.replace('s001', [f('a', 3)]);
-    expect(findings.counts()).toEqual({ a: 2, b: 1 });
-    findings.replace('s000', [f('c', 4)]);
-    expect(findings.list('s000')).toEqual([f('c', 4)]);
-    expect(findings.counts()).toEqual({ a: 1, c: 1 });
+    await findings.replace('s000', [f('a', 1), f('b', 2)]);
+    await findings.replace('s001', [f('a', 3)]);
+    expect(await findings.counts()).toEqual({ a: 2, b: 1 });
+    await findings.replace('s000', [f('c', 4)]);
+    expect(await findings.list('s000')).toEqual([f('c', 4)]);
+    expect(await findings.counts()).toEqual({ a: 1, c: 1 });
   });
 
-  it('replaces several sessions at once, all or nothing', () => {
+  it('replaces several sessions at once, all or nothing', async () => {
     const db = openMemoryDb();
     seed(db, 2);
     const findings = createFindingStore(db);
@@ -204,26 +202,26 @@ describe('finding store', () => {
       evidence: [at, at + 1],
       at,
     });
-    findings.replace('s000', [f('old', 1)]);
-    findings.replaceMany(
+    await findings.replace('s000', [f('old', 1)]);
+    await findings.replaceMany(
       new Map([
         ['s000', [f('a', 2)]],
         ['s001', [f('b', 3), f('c', 4)]],
       ]),
     );
-    expect(findings.list('s000')).toEqual([f('a', 2)]);
-    expect(findings.list('s001')).toEqual([f('b', 3), f('c', 4)]);
+    expect(await findings.list('s000')).toEqual([f('a', 2)]);
+    expect(await findings.list('s001')).toEqual([f('b', 3), f('c', 4)]);
     // A session that does not exist fails the foreign key: the whole batch is rolled back.
-    expect(() =>
+    await expect(
       findings.replaceMany([
         ['s000', []],
         ['gone', [f('d', 5)]],
       ]),
-    ).toThrow();
-    expect(findings.counts()).toEqual({ a: 1, b: 1, c: 1 });
+    ).rejects.toThrow();
+    expect(await findings.counts()).toEqual({ a: 1, b: 1, c: 1 });
   });
 
-  it('can be stored for a session whose opening is still queued in a recorder', () => {
+  it('can be stored for a session whose opening is still queued in a recorder', async () => {
     const db = openMemoryDb();
     const recorder = createSessionRecorder(db, { flushIntervalMs: 60_000 });
     recorder.sessionOpened({
@@ -235,10 +233,10 @@ describe('finding store', () => {
       startedAt: 1,
       tls: false,
     });
-    createFindingStore(db).replace('fresh', [
+    await createFindingStore(db).replace('fresh', [
       { code: 'x', severity: 'error', title: 't', explanation: 'e', fix: 'f', evidence: [], at: 1 },
     ]);
-    expect(createSessionStore(db).get('fresh')?.findings).toBe(1);
+    expect((await createSessionStore(db).get('fresh'))?.findings).toBe(1);
     recorder.close();
   });
 });

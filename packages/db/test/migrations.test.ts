@@ -92,20 +92,25 @@ describe('migrations', () => {
     const db = openDb(file);
     try {
       expect(schemaVersion(db)).toBe(committedTags().at(-1));
-      const user = createUserStore(db).get('Kept');
+      const user = await createUserStore(db).get('Kept');
       expect(user?.permissions).toEqual([{ path: '/in', allow: ['upload'] }]);
       // users.tls became nullable (0007): the rebuilt table keeps each account's policy.
       expect(user).toMatchObject({ tls: 'required', groups: [], mounts: [] });
       expect((await createUserStore(db).verifyLogin('Kept', 'kept-password')).ok).toBe(true);
-      expect(
-        createTranscriptStore(db)
-          .lines('s1')
-          .map((l) => l.text),
-      ).toEqual(['USER Kept']);
+      expect((await createTranscriptStore(db).lines('s1')).map((l) => l.text)).toEqual(['USER Kept']);
       // The tables added by the newer migration work.
-      createFindingStore(db).replace('s1', [{ code: 'x', severity: 'info', title: 't', explanation: 'e', fix: 'f', evidence: [1], at: 1 }]);
-      createAuditStore(db).record({ at: 1, actor: 'admin', action: 'user.create', target: 'Kept', address: '127.0.0.1', detail: null });
-      expect(createFindingStore(db).list('s1')).toHaveLength(1);
+      await createFindingStore(db).replace('s1', [
+        { code: 'x', severity: 'info', title: 't', explanation: 'e', fix: 'f', evidence: [1], at: 1 },
+      ]);
+      await createAuditStore(db).record({
+        at: 1,
+        actor: 'admin',
+        action: 'user.create',
+        target: 'Kept',
+        address: '127.0.0.1',
+        detail: null,
+      });
+      expect(await createFindingStore(db).list('s1')).toHaveLength(1);
     } finally {
       closeDb(db);
     }
@@ -129,7 +134,7 @@ describe('migrations', () => {
 
     expect(tables(file)).toEqual(before);
     const reopened = openDb(file);
-    expect(createUserStore(reopened).get('alice')).not.toBeNull();
+    expect(await createUserStore(reopened).get('alice')).not.toBeNull();
     expect(schemaVersion(reopened)).toBe(committedTags().at(-1));
     closeDb(reopened);
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { handleOf } from '../src/client.js';
-import { createAuditStore, createProbeStore } from '../src/index.js';
+import { createAuditStore, createProbeStore, type AuditEvent, type ProbeRecord } from '../src/index.js';
 import { openMemoryDb } from './helpers.js';
 
 const HOUR = 3_600_000;
@@ -44,25 +44,32 @@ describe('probe store', () => {
     const audit = createAuditStore(db);
     const first = (await probes.create(newProbe({ createdAt: 1_000 }))).probe;
     const second = (await probes.create(newProbe({ createdAt: 2_000 }))).probe;
-    expect(probes.get(first.id)).toEqual(first);
-    expect(probes.get('nope')).toBeNull();
-    expect(probes.findByUsername(second.username)).toEqual(second);
-    expect(probes.findByUsername('probe-unknown')).toBeNull();
-    expect(probes.list().map((p) => p.id)).toEqual([second.id, first.id]);
+    expect(await probes.get(first.id)).toEqual(first);
+    expect(await probes.get('nope')).toBeNull();
+    expect(await probes.findByUsername(second.username)).toEqual(second);
+    expect(await probes.findByUsername('probe-unknown')).toBeNull();
+    expect((await probes.list()).map((p) => p.id)).toEqual([second.id, first.id]);
 
-    const record = () => audit.record({ at: 3, actor: 'root', action: 'probe.delete', target: first.id, address: '::1', detail: null });
-    expect(probes.remove(first.id, record)).toEqual(first);
-    expect(probes.remove(first.id, record)).toBeNull();
-    expect(probes.list().map((p) => p.id)).toEqual([second.id]);
-    expect(audit.list({ limit: 10 }).items.map((e) => e.action)).toEqual(['probe.delete']);
+    const record = (probe: ProbeRecord): AuditEvent => ({
+      at: 3,
+      actor: 'root',
+      action: 'probe.delete',
+      target: probe.id,
+      address: '::1',
+      detail: null,
+    });
+    expect(await probes.remove(first.id, record)).toEqual(first);
+    expect(await probes.remove(first.id, record)).toBeNull();
+    expect((await probes.list()).map((p) => p.id)).toEqual([second.id]);
+    expect((await audit.list({ limit: 10 })).items.map((e) => [e.action, e.target])).toEqual([['probe.delete', first.id]]);
 
     // The audit write fails: the link stays.
-    expect(() =>
+    await expect(
       probes.remove(second.id, () => {
         throw new Error('disk full');
       }),
-    ).toThrow('disk full');
-    expect(probes.get(second.id)).toEqual(second);
+    ).rejects.toThrow('disk full');
+    expect(await probes.get(second.id)).toEqual(second);
   });
 
   it('verifies the password like an account (unknown names and wrong passwords are both refused)', async () => {
@@ -79,7 +86,7 @@ describe('probe store', () => {
     for (const guess of [password, 'wrong-password']) {
       expect(await probes.verifyLogin(probe.username, guess, probe.expiresAt)).toEqual({ ok: false, reason: 'expired' });
     }
-    probes.retireExpired(probe.expiresAt);
+    await probes.retireExpired(probe.expiresAt);
     for (const guess of [password, 'wrong-password']) {
       expect(await probes.verifyLogin(probe.username, guess, probe.expiresAt + 1)).toEqual({ ok: false, reason: 'expired' });
     }
@@ -88,15 +95,15 @@ describe('probe store', () => {
   it('counts uses up to maxSessions, refuses after expiry, and says why', async () => {
     const probes = createProbeStore(openMemoryDb());
     const { probe } = await probes.create(newProbe({ maxSessions: 2 }));
-    expect(probes.countUse(probe.id, 2_000)).toBe('counted');
-    expect(probes.countUse(probe.id, 2_000)).toBe('counted');
-    expect(probes.countUse(probe.id, 2_000)).toBe('used-up');
-    expect(probes.get(probe.id)?.sessionsUsed).toBe(2);
+    expect(await probes.countUse(probe.id, 2_000)).toBe('counted');
+    expect(await probes.countUse(probe.id, 2_000)).toBe('counted');
+    expect(await probes.countUse(probe.id, 2_000)).toBe('used-up');
+    expect((await probes.get(probe.id))?.sessionsUsed).toBe(2);
 
     const fresh = (await probes.create(newProbe({ maxSessions: 5 }))).probe;
-    expect(probes.countUse(fresh.id, fresh.expiresAt)).toBe('expired');
-    expect(probes.countUse(fresh.id, fresh.expiresAt - 1)).toBe('counted');
-    expect(probes.countUse('nope', 2_000)).toBe('gone');
+    expect(await probes.countUse(fresh.id, fresh.expiresAt)).toBe('expired');
+    expect(await probes.countUse(fresh.id, fresh.expiresAt - 1)).toBe('counted');
+    expect(await probes.countUse('nope', 2_000)).toBe('gone');
   });
 
   it('retires expired links in bounded batches: the rows stay, their passwords no longer verify', async () => {
@@ -104,11 +111,11 @@ describe('probe store', () => {
     const probes = createProbeStore(db);
     const created = [];
     for (const expiresAt of [10_000, 20_000, 30_000, 90_000]) created.push(await probes.create(newProbe({ expiresAt })));
-    expect(probes.retireExpired(5_000)).toEqual([]);
-    expect(probes.retireExpired(30_000, 2).map((p) => p.expiresAt)).toEqual([10_000, 20_000]);
-    expect(probes.retireExpired(30_000, 2).map((p) => p.expiresAt)).toEqual([30_000]);
-    expect(probes.retireExpired(30_000, 2)).toEqual([]); // retired once
-    expect(probes.list()).toHaveLength(4);
+    expect(await probes.retireExpired(5_000)).toEqual([]);
+    expect((await probes.retireExpired(30_000, 2)).map((p) => p.expiresAt)).toEqual([10_000, 20_000]);
+    expect((await probes.retireExpired(30_000, 2)).map((p) => p.expiresAt)).toEqual([30_000]);
+    expect(await probes.retireExpired(30_000, 2)).toEqual([]); // retired once
+    expect(await probes.list()).toHaveLength(4);
 
     const hashes = handleOf(db).sqlite.prepare('SELECT password_hash FROM probes ORDER BY expires_at').pluck().all();
     expect(hashes.slice(0, 3)).toEqual(['', '', '']);
@@ -119,24 +126,19 @@ describe('probe store', () => {
       ok: false,
       reason: 'bad-password',
     });
-    expect(probes.countUse(first?.probe.id ?? '', 30_000)).toBe('expired');
+    expect(await probes.countUse(first?.probe.id ?? '', 30_000)).toBe('expired');
   });
 
   it('purges retired links expired before a time in bounded batches, never a live or unretired one', async () => {
     const probes = createProbeStore(openMemoryDb());
     for (const expiresAt of [10_000, 20_000, 30_000, 40_000, 90_000]) await probes.create(newProbe({ expiresAt }));
-    probes.retireExpired(30_000);
-    expect(probes.purgeRetired(5_000)).toEqual([]);
+    await probes.retireExpired(30_000);
+    expect(await probes.purgeRetired(5_000)).toEqual([]);
     // 40_000 has expired but is not retired yet: the sweep retires (and disconnects) before it purges.
-    expect(probes.purgeRetired(40_000, 2).map((p) => p.expiresAt)).toEqual([10_000, 20_000]);
-    expect(probes.purgeRetired(40_000, 2).map((p) => p.expiresAt)).toEqual([30_000]);
-    expect(probes.purgeRetired(100_000)).toEqual([]);
-    expect(
-      probes
-        .list()
-        .map((p) => p.expiresAt)
-        .sort((a, b) => a - b),
-    ).toEqual([40_000, 90_000]);
+    expect((await probes.purgeRetired(40_000, 2)).map((p) => p.expiresAt)).toEqual([10_000, 20_000]);
+    expect((await probes.purgeRetired(40_000, 2)).map((p) => p.expiresAt)).toEqual([30_000]);
+    expect(await probes.purgeRetired(100_000)).toEqual([]);
+    expect((await probes.list()).map((p) => p.expiresAt).sort((a, b) => a - b)).toEqual([40_000, 90_000]);
   });
 
   it('gives every link its own name', async () => {

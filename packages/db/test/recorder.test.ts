@@ -35,11 +35,17 @@ describe('session recorder', () => {
 
     const transcripts = createTranscriptStore(db);
     for (const id of ids) {
-      const lines = transcripts.lines(id);
+      const lines = await transcripts.lines(id);
       expect(lines.map((l) => l.seq)).toEqual(Array.from({ length: LINES }, (_, i) => i + 1));
       expect(lines[0]?.text).toBe(`${id} line 1`);
     }
-    expect(createSessionStore(db).get('s7')).toMatchObject({ endedAt: 9_000, endReason: 'quit', bytesOut: 2, filesOut: 1, outcome: 'ok' });
+    expect(await createSessionStore(db).get('s7')).toMatchObject({
+      endedAt: 9_000,
+      endReason: 'quit',
+      bytesOut: 2,
+      filesOut: 1,
+      outcome: 'ok',
+    });
     expect(recorder.stats()).toEqual({ queued: 0, written: SESSIONS * (LINES + 2), dropped: 0, failingSince: null });
     recorder.close();
   });
@@ -49,8 +55,8 @@ describe('session recorder', () => {
     const recorder = createSessionRecorder(db, { flushIntervalMs: 20 });
     recorder.sessionOpened(opened('t1'));
     expect(recorder.stats().queued).toBe(1);
-    expect(createSessionStore(db).get('t1')).toBeNull(); // queued, not written synchronously
-    await vi.waitFor(() => expect(createSessionStore(db).get('t1')).not.toBeNull(), { timeout: 2_000 });
+    expect(await createSessionStore(db).get('t1')).toBeNull(); // queued, not written synchronously
+    await vi.waitFor(async () => expect(await createSessionStore(db).get('t1')).not.toBeNull(), { timeout: 2_000 });
     recorder.close();
   });
 
@@ -64,13 +70,13 @@ describe('session recorder', () => {
     recorder.close();
   });
 
-  it('writes everything queued on close, and closeDb closes recorders', () => {
+  it('writes everything queued on close, and closeDb closes recorders', async () => {
     const { db, file } = openTempDb();
     const recorder = createSessionRecorder(db, { flushIntervalMs: 60_000 });
     recorder.sessionOpened(opened('c1'));
     recorder.line({ sessionId: 'c1', seq: 1, at: 1, kind: 'command', text: 'NOOP' });
     recorder.close();
-    expect(createTranscriptStore(db).lines('c1')).toHaveLength(1);
+    expect(await createTranscriptStore(db).lines('c1')).toHaveLength(1);
     recorder.line({ sessionId: 'c1', seq: 2, at: 2, kind: 'reply', text: '200 NOOP ok' });
     expect(recorder.stats().dropped).toBe(1); // after close
 
@@ -78,15 +84,11 @@ describe('session recorder', () => {
     second.line({ sessionId: 'c1', seq: 3, at: 3, kind: 'command', text: 'QUIT' });
     closeDb(db); // flushes `second` before the connection goes
     const reopened = openDb(file);
-    expect(
-      createTranscriptStore(reopened)
-        .lines('c1')
-        .map((l) => l.seq),
-    ).toEqual([1, 3]);
+    expect((await createTranscriptStore(reopened).lines('c1')).map((l) => l.seq)).toEqual([1, 3]);
     closeDb(reopened);
   });
 
-  it('stores structured events and never stores a PASS argument', () => {
+  it('stores structured events and never stores a PASS argument', async () => {
     const { db } = openTempDb();
     const recorder = createSessionRecorder(db);
     recorder.sessionOpened(opened('p1'));
@@ -100,13 +102,13 @@ describe('session recorder', () => {
       event: { type: 'data-open', port: 50_001 },
     });
     recorder.flush();
-    const lines = createTranscriptStore(db).lines('p1');
+    const lines = await createTranscriptStore(db).lines('p1');
     expect(lines[0]).toEqual({ sessionId: 'p1', seq: 1, at: 1, kind: 'command', text: 'PASS ****' });
     expect(lines[1]?.event).toEqual({ type: 'data-open', port: 50_001 });
     recorder.close();
   });
 
-  it('keeps memory bounded in a burst: drops lines past maxQueued, keeps session records', () => {
+  it('keeps memory bounded in a burst: drops lines past maxQueued, keeps session records', async () => {
     const { db } = openTempDb();
     const recorder = createSessionRecorder(db, { flushIntervalMs: 60_000, maxBatch: 100, maxQueued: 100 });
     recorder.sessionOpened(opened('burst'));
@@ -118,12 +120,12 @@ describe('session recorder', () => {
       recorder.login({ at: i, sessionId: 'burst', username: 'u', address: '127.0.0.1', ok: false, reason: 'bad-password' });
     expect(recorder.stats().queued).toBe(200); // the hard cap
     recorder.flush();
-    expect(createTranscriptStore(db).lines('burst')).toHaveLength(99);
-    expect(createSessionStore(db).get('burst')?.endedAt).toBe(5);
+    expect(await createTranscriptStore(db).lines('burst')).toHaveLength(99);
+    expect((await createSessionStore(db).get('burst'))?.endedAt).toBe(5);
     recorder.close();
   });
 
-  it('indexes every line of a batch for search, whatever its size, and ignores a replayed line within it', () => {
+  it('indexes every line of a batch for search, whatever its size, and ignores a replayed line within it', async () => {
     const { db } = openTempDb();
     const recorder = createSessionRecorder(db, { maxBatch: 10_000 });
     const sizes = [1, 3, 5, 17, 64, 65, 150];
@@ -141,13 +143,13 @@ describe('session recorder', () => {
     expect(found('marker')).toBe(total);
     for (const n of sizes) expect(found(`"marker-${n}-${n}.bin"`)).toBe(1);
     expect(found('replayed')).toBe(0);
-    expect(createTranscriptStore(db).lines('b17')[4]?.text).toBe('RETR marker-17-5.bin');
+    expect((await createTranscriptStore(db).lines('b17'))[4]?.text).toBe('RETR marker-17-5.bin');
     expect(() => sqlite.prepare(`insert into transcript_search (transcript_search) values ('integrity-check')`).run()).not.toThrow();
     expect(recorder.stats()).toMatchObject({ queued: 0, dropped: 0 });
     recorder.close();
   });
 
-  it('drops only the items that fail, not their whole batch', () => {
+  it('drops only the items that fail, not their whole batch', async () => {
     const { db } = openTempDb();
     const errors: unknown[] = [];
     const recorder = createSessionRecorder(db, { onError: (e) => errors.push(e) });
@@ -156,7 +158,7 @@ describe('session recorder', () => {
     recorder.line({ sessionId: 'gone', seq: 1, at: 1, kind: 'command', text: 'USER b' }); // no such session
     recorder.line({ sessionId: 'ok1', seq: 2, at: 2, kind: 'reply', text: '331 Password required' });
     recorder.flush();
-    expect(createTranscriptStore(db).lines('ok1')).toHaveLength(2);
+    expect(await createTranscriptStore(db).lines('ok1')).toHaveLength(2);
     expect(recorder.stats()).toEqual({ queued: 0, written: 3, dropped: 1, failingSince: null });
     expect(errors).toHaveLength(1);
     recorder.close();
@@ -185,16 +187,16 @@ describe('session recorder', () => {
     recorder.close();
   });
 
-  it('copes with a session pruned while it was still being recorded', () => {
+  it('copes with a session pruned while it was still being recorded', async () => {
     const { db } = openTempDb();
     const recorder = createSessionRecorder(db);
     recorder.sessionOpened(opened('old', 1));
     recorder.flush();
-    pruneHistory(db, { olderThan: 100 });
+    await pruneHistory(db, { olderThan: 100 });
     recorder.line({ sessionId: 'old', seq: 1, at: 200, kind: 'reply', text: '200 still here' });
     recorder.sessionClosed({ id: 'old', endedAt: 300, reason: 'quit', bytesIn: 0, bytesOut: 0, filesIn: 0, filesOut: 0, outcome: 'ok' });
     recorder.flush();
-    expect(createSessionStore(db).get('old')).toBeNull();
+    expect(await createSessionStore(db).get('old')).toBeNull();
     expect(recorder.stats().dropped).toBe(1); // the line; the UPDATE of a missing row is a harmless no-op
     recorder.close();
   });

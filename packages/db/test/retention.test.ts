@@ -38,40 +38,38 @@ function record(db: Db, n: number, lines: number, open: number[] = []) {
 }
 
 describe('pruneHistory', () => {
-  it('deletes sessions older than the cut-off with everything that belongs to them', () => {
+  it('deletes sessions older than the cut-off with everything that belongs to them', async () => {
     const { db } = openTempDb();
     record(db, 500, 3); // more than one chunk of 200
-    const result = pruneHistory(db, { olderThan: 450_000 });
+    const result = await pruneHistory(db, { olderThan: 450_000 });
     expect(result).toEqual({ sessions: 450, lines: 1350, bans: 0 });
     expect(count(db, 'sessions')).toBe(50);
     expect(count(db, 'transcript_lines')).toBe(150);
     expect(count(db, 'transfers')).toBe(50);
     expect(count(db, 'logins')).toBe(50);
-    expect(createSessionStore(db).get('s449')).toBeNull();
-    expect(createTranscriptStore(db).lines('s450')).toHaveLength(3);
-    expect(pruneHistory(db, { olderThan: 450_000 })).toEqual({ sessions: 0, lines: 0, bans: 0 });
+    expect(await createSessionStore(db).get('s449')).toBeNull();
+    expect(await createTranscriptStore(db).lines('s450')).toHaveLength(3);
+    expect(await pruneHistory(db, { olderThan: 450_000 })).toEqual({ sessions: 0, lines: 0, bans: 0 });
   });
 
-  it('keeps at most maxTranscriptLines by deleting the oldest finished sessions whole', () => {
+  it('keeps at most maxTranscriptLines by deleting the oldest finished sessions whole', async () => {
     const { db } = openTempDb();
     record(db, 10, 10, [0]); // s0 is still open
-    const result = pruneHistory(db, { olderThan: 0, maxTranscriptLines: 35 });
+    const result = await pruneHistory(db, { olderThan: 0, maxTranscriptLines: 35 });
     expect(result).toEqual({ sessions: 7, lines: 70, bans: 0 });
     expect(count(db, 'transcript_lines')).toBe(30);
     // s0 is the oldest but still open, so s1..s7 went instead.
-    const left = createSessionStore(db)
-      .history({ limit: 50 })
-      .items.map((s) => s.id);
+    const left = (await createSessionStore(db).history({ limit: 50 })).items.map((s) => s.id);
     expect(left).toEqual(['s9', 's8', 's0']);
   });
 
-  it('forgets bans that expired before the cut-off', () => {
+  it('forgets bans that expired before the cut-off', async () => {
     const { db } = openTempDb();
     const bans = createBanStore(db);
-    bans.ban('192.0.2.1', 'old', 1_000, 0);
-    bans.ban('192.0.2.2', 'recent', 1_000, 10_000);
-    expect(pruneHistory(db, { olderThan: 5_000 }).bans).toBe(1);
-    expect(bans.get('192.0.2.1')).toBeNull();
-    expect(bans.get('192.0.2.2')).not.toBeNull();
+    await bans.ban('192.0.2.1', 'old', 1_000, 0);
+    await bans.ban('192.0.2.2', 'recent', 1_000, 10_000);
+    expect((await pruneHistory(db, { olderThan: 5_000 })).bans).toBe(1);
+    expect(await bans.get('192.0.2.1')).toBeNull();
+    expect(await bans.get('192.0.2.2')).not.toBeNull();
   });
 });

@@ -77,14 +77,14 @@ function invoiceHistory(db: Db) {
 }
 
 describe('history search', () => {
-  it('finds a file name whole, by its parts, by prefix and in any case, with the matching line and marks', () => {
+  it('finds a file name whole, by its parts, by prefix and in any case, with the matching line and marks', async () => {
     const { db } = openTempDb();
     invoiceHistory(db);
     const store = createSessionStore(db);
-    const search = (q: string) => store.history({ q, limit: 50 }).items;
-    const ids = (q: string) => search(q).map((s) => s.id);
+    const search = async (q: string) => (await store.history({ q, limit: 50 })).items;
+    const ids = async (q: string) => (await search(q)).map((s) => s.id);
 
-    expect(search('invoice-2291.pdf')).toEqual([
+    expect(await search('invoice-2291.pdf')).toEqual([
       expect.objectContaining({
         id: 'a',
         hits: [
@@ -100,17 +100,17 @@ describe('history search', () => {
         ],
       }),
     ]);
-    expect(ids('invoice')).toEqual(['b', 'a']);
-    expect(ids('2291')).toEqual(['a']);
-    expect(ids('INVOICE-2292.PDF')).toEqual(['b']);
-    expect(ids('invoi*')).toEqual(['b', 'a']);
-    expect(ids('"invoice-229"*')).toEqual(['b', 'a']);
-    expect(ids('filezilla')).toEqual(['a']);
-    expect(ids('lftp')).toEqual(['c']);
-    expect(ids('invoice 550')).toEqual(['b']);
-    expect(ids('invoice lftp')).toEqual([]);
+    expect(await ids('invoice')).toEqual(['b', 'a']);
+    expect(await ids('2291')).toEqual(['a']);
+    expect(await ids('INVOICE-2292.PDF')).toEqual(['b']);
+    expect(await ids('invoi*')).toEqual(['b', 'a']);
+    expect(await ids('"invoice-229"*')).toEqual(['b', 'a']);
+    expect(await ids('filezilla')).toEqual(['a']);
+    expect(await ids('lftp')).toEqual(['c']);
+    expect(await ids('invoice 550')).toEqual(['b']);
+    expect(await ids('invoice lftp')).toEqual([]);
     // Both of b's matching lines, the 550 reply with its marks.
-    expect(search('invoice-2292.pdf')[0]?.hits).toEqual([
+    expect((await search('invoice-2292.pdf'))[0]?.hits).toEqual([
       {
         seq: 2,
         excerpt: 'RETR invoice-2292.pdf',
@@ -131,10 +131,10 @@ describe('history search', () => {
       },
     ]);
     // Without q, no hits field at all.
-    expect(store.history({ limit: 50 }).items[0]).not.toHaveProperty('hits');
+    expect((await store.history({ limit: 50 })).items[0]).not.toHaveProperty('hits');
   });
 
-  it('never turns input into FTS syntax: operators, quotes, brackets and stray stars are words or nothing', () => {
+  it('never turns input into FTS syntax: operators, quotes, brackets and stray stars are words or nothing', async () => {
     const { db } = openTempDb();
     invoiceHistory(db);
     const store = createSessionStore(db);
@@ -154,14 +154,14 @@ describe('history search', () => {
       '+',
       'invoice AND "',
     ]) {
-      expect(() => store.history({ q, limit: 10 }), q).not.toThrow();
+      await expect(store.history({ q, limit: 10 }), q).resolves.toHaveProperty('items');
     }
-    expect(store.history({ q: 'NOT invoice', limit: 10 }).items).toEqual([]); // "not" is a word no line has
-    expect(store.history({ q: '(invoice', limit: 10 }).items.map((s) => s.id)).toEqual(['b', 'a']);
-    expect(store.history({ q: '***', limit: 10 }).items).toEqual([]);
+    expect((await store.history({ q: 'NOT invoice', limit: 10 })).items).toEqual([]); // "not" is a word no line has
+    expect((await store.history({ q: '(invoice', limit: 10 })).items.map((s) => s.id)).toEqual(['b', 'a']);
+    expect((await store.history({ q: '***', limit: 10 })).items).toEqual([]);
   });
 
-  it('returns at most five hits per session, the first ones, and pages with the search applied', () => {
+  it('returns at most five hits per session, the first ones, and pages with the search applied', async () => {
     const { db } = openTempDb();
     const sessions = Array.from({ length: 7 }, (_, i) => ({
       id: `s${i}`,
@@ -170,17 +170,17 @@ describe('history search', () => {
     }));
     record(db, [...sessions, { id: 'other', startedAt: 50_000, lines: ['RETR other.txt'] }]);
     const store = createSessionStore(db);
-    const first = store.history({ q: 'report', limit: 3 });
+    const first = await store.history({ q: 'report', limit: 3 });
     expect(first.items.map((s) => s.id)).toEqual(['s6', 's5', 's4']);
     expect(first.items[0]?.hits?.map((h) => h.seq)).toEqual([1, 2, 3, 4, 5]);
-    const second = store.history({ q: 'report', limit: 3, cursor: first.nextCursor ?? '' });
+    const second = await store.history({ q: 'report', limit: 3, cursor: first.nextCursor ?? '' });
     expect(second.items.map((s) => s.id)).toEqual(['s3', 's2', 's1']);
-    const third = store.history({ q: 'report', limit: 3, cursor: second.nextCursor ?? '' });
+    const third = await store.history({ q: 'report', limit: 3, cursor: second.nextCursor ?? '' });
     expect(third.items.map((s) => s.id)).toEqual(['s0']);
     expect(third.nextCursor).toBeNull();
   });
 
-  it('gives the same sessions and hits for a word in more than 20,000 lines (checked per session, newest first)', () => {
+  it('gives the same sessions and hits for a word in more than 20,000 lines (checked per session, newest first)', async () => {
     const { db } = openTempDb();
     const busy = (id: string, startedAt: number) => ({
       id,
@@ -190,21 +190,21 @@ describe('history search', () => {
     record(db, [busy('x', 1000), { id: 'none', startedAt: 1500, lines: ['RETR rare.txt'] }, busy('y', 2000), busy('z', 3000)]);
     expect(indexed(db, 'common')).toBe(21_000);
     const store = createSessionStore(db);
-    const first = store.history({ q: 'common', limit: 2 });
+    const first = await store.history({ q: 'common', limit: 2 });
     expect(first.items.map((s) => s.id)).toEqual(['z', 'y']);
     expect(first.items[0]?.hits).toEqual(
       [2, 3, 4, 5, 6].map((seq) => ({ seq, excerpt: `RETR common-${seq - 2}.txt`, marks: [{ start: 5, end: 11 }] })),
     );
-    expect(store.history({ q: 'common', limit: 2, cursor: first.nextCursor ?? '' }).items.map((s) => s.id)).toEqual(['x']);
-    expect(store.history({ q: 'common 6999', limit: 5 }).items.map((s) => s.id)).toEqual(['z', 'y', 'x']);
-    expect(store.history({ q: 'rare', limit: 5 }).items.map((s) => s.id)).toEqual(['none']);
+    expect((await store.history({ q: 'common', limit: 2, cursor: first.nextCursor ?? '' })).items.map((s) => s.id)).toEqual(['x']);
+    expect((await store.history({ q: 'common 6999', limit: 5 })).items.map((s) => s.id)).toEqual(['z', 'y', 'x']);
+    expect((await store.history({ q: 'rare', limit: 5 })).items.map((s) => s.id)).toEqual(['none']);
   });
 
-  it('cuts a long line to an excerpt around its first match, with the marks moved along', () => {
+  it('cuts a long line to an excerpt around its first match, with the marks moved along', async () => {
     const { db } = openTempDb();
     const long = `550 ${'x'.repeat(300)} needle ${'y'.repeat(300)}`;
     record(db, [{ id: 'long', startedAt: 1, lines: [long] }]);
-    const hit = createSessionStore(db).history({ q: 'needle', limit: 1 }).items[0]?.hits?.[0];
+    const hit = (await createSessionStore(db).history({ q: 'needle', limit: 1 })).items[0]?.hits?.[0];
     expect(hit?.excerpt.startsWith('…')).toBe(true);
     expect(hit?.excerpt.endsWith('…')).toBe(true);
     expect(hit?.excerpt.length).toBe(202);
@@ -213,11 +213,11 @@ describe('history search', () => {
     expect(hit?.marks).toHaveLength(1);
   });
 
-  it('loses the index entries of deleted sessions, by retention and by a direct delete (the cascade fires the trigger)', () => {
+  it('loses the index entries of deleted sessions, by retention and by a direct delete (the cascade fires the trigger)', async () => {
     const { db } = openTempDb();
     invoiceHistory(db);
     expect(indexed(db, 'invoice')).toBe(3);
-    pruneHistory(db, { olderThan: 1500 }); // session a
+    await pruneHistory(db, { olderThan: 1500 }); // session a
     expect(indexed(db, 'invoice')).toBe(2);
     expect(indexed(db, 'filezilla')).toBe(0);
     handleOf(db).sqlite.prepare(`DELETE FROM sessions WHERE id = 'b'`).run();
@@ -227,12 +227,12 @@ describe('history search', () => {
     expect(() =>
       handleOf(db).sqlite.prepare(`INSERT INTO transcript_search (transcript_search, rank) VALUES ('integrity-check', 1)`).run(),
     ).not.toThrow();
-    expect(createSessionStore(db).history({ q: 'invoice', limit: 10 }).items).toEqual([]);
+    expect((await createSessionStore(db).history({ q: 'invoice', limit: 10 })).items).toEqual([]);
   });
 });
 
 describe('history filters', () => {
-  function filtered(db: Db) {
+  async function filtered(db: Db) {
     record(db, [
       { id: 'v4', startedAt: 1000, address: '127.0.0.1', user: 'Alice', tls: true, lines: [] },
       { id: 'doc', startedAt: 2000, address: '203.0.113.7', user: 'bob', lines: [] },
@@ -250,9 +250,9 @@ describe('history filters', () => {
       evidence: [1],
       at: 1,
     });
-    findings.replace('v4', [finding('passive-data-never-arrived', 'error'), finding('slow', 'info')]);
-    findings.replace('doc', [finding('tls-not-resumed', 'warning')]);
-    findings.replace('v6', [finding('slow', 'info')]);
+    await findings.replace('v4', [finding('passive-data-never-arrived', 'error'), finding('slow', 'info')]);
+    await findings.replace('doc', [finding('tls-not-resumed', 'warning')]);
+    await findings.replace('v6', [finding('slow', 'info')]);
   }
   const cidr = (network: string, bits: number, family: 'ipv4' | 'ipv6') => {
     const list = new BlockList();
@@ -260,34 +260,35 @@ describe('history filters', () => {
     return (address: string) => list.check(address, address.includes(':') ? 'ipv6' : 'ipv4');
   };
 
-  it('by user (part of the name, any case), address prefix, CIDR v4 and v6, finding, severity and worse, and TLS', () => {
+  it('by user (part of the name, any case), address prefix, CIDR v4 and v6, finding, severity and worse, and TLS', async () => {
     const { db } = openTempDb();
-    filtered(db);
+    await filtered(db);
     const store = createSessionStore(db);
-    const ids = (f: Omit<Parameters<typeof store.history>[0], 'limit'>) => store.history({ ...f, limit: 50 }).items.map((s) => s.id);
-    expect(ids({ user: 'ALICE' })).toEqual(['v6', 'v4']);
-    expect(ids({ user: 'lic' })).toEqual(['v6', 'v4']);
-    expect(ids({ user: '%' })).toEqual([]); // LIKE wildcards are literal
-    expect(ids({ addressPrefix: '127.0.0' })).toEqual(['v4']);
-    expect(ids({ addressPrefix: '203.0.113.' })).toEqual(['doc']);
-    expect(ids({ addressPrefix: '2001:db8:' })).toEqual(['v6']);
-    expect(ids({ addressIn: cidr('127.0.0.0', 8, 'ipv4') })).toEqual(['v4']);
-    expect(ids({ addressIn: cidr('0.0.0.0', 1, 'ipv4') })).toEqual(['ten', 'v4']);
-    expect(ids({ addressIn: cidr('2001:db8::', 32, 'ipv6') })).toEqual(['v6']);
-    expect(ids({ addressIn: cidr('2001:db8::', 16, 'ipv6') })).toEqual(['v6b', 'v6']);
-    expect(ids({ finding: 'slow' })).toEqual(['v6', 'v4']);
-    expect(ids({ severity: 'error' })).toEqual(['v4']);
-    expect(ids({ severity: 'warning' })).toEqual(['doc', 'v4']);
-    expect(ids({ severity: 'info' })).toEqual(['v6', 'doc', 'v4']);
-    expect(ids({ tls: true })).toEqual(['v4']);
-    expect(ids({ tls: false })).toEqual(['ten', 'v6b', 'v6', 'doc']);
-    expect(ids({ severity: 'info', addressIn: cidr('0.0.0.0', 0, 'ipv4'), user: 'b' })).toEqual(['doc']);
-    expect(store.get('v4')).toMatchObject({ findings: 2, worstSeverity: 'error' });
-    expect(store.get('doc')).toMatchObject({ worstSeverity: 'warning' });
-    expect(store.get('ten')).toMatchObject({ findings: 0, worstSeverity: null });
+    const ids = async (f: Omit<Parameters<typeof store.history>[0], 'limit'>) =>
+      (await store.history({ ...f, limit: 50 })).items.map((s) => s.id);
+    expect(await ids({ user: 'ALICE' })).toEqual(['v6', 'v4']);
+    expect(await ids({ user: 'lic' })).toEqual(['v6', 'v4']);
+    expect(await ids({ user: '%' })).toEqual([]); // LIKE wildcards are literal
+    expect(await ids({ addressPrefix: '127.0.0' })).toEqual(['v4']);
+    expect(await ids({ addressPrefix: '203.0.113.' })).toEqual(['doc']);
+    expect(await ids({ addressPrefix: '2001:db8:' })).toEqual(['v6']);
+    expect(await ids({ addressIn: cidr('127.0.0.0', 8, 'ipv4') })).toEqual(['v4']);
+    expect(await ids({ addressIn: cidr('0.0.0.0', 1, 'ipv4') })).toEqual(['ten', 'v4']);
+    expect(await ids({ addressIn: cidr('2001:db8::', 32, 'ipv6') })).toEqual(['v6']);
+    expect(await ids({ addressIn: cidr('2001:db8::', 16, 'ipv6') })).toEqual(['v6b', 'v6']);
+    expect(await ids({ finding: 'slow' })).toEqual(['v6', 'v4']);
+    expect(await ids({ severity: 'error' })).toEqual(['v4']);
+    expect(await ids({ severity: 'warning' })).toEqual(['doc', 'v4']);
+    expect(await ids({ severity: 'info' })).toEqual(['v6', 'doc', 'v4']);
+    expect(await ids({ tls: true })).toEqual(['v4']);
+    expect(await ids({ tls: false })).toEqual(['ten', 'v6b', 'v6', 'doc']);
+    expect(await ids({ severity: 'info', addressIn: cidr('0.0.0.0', 0, 'ipv4'), user: 'b' })).toEqual(['doc']);
+    expect(await store.get('v4')).toMatchObject({ findings: 2, worstSeverity: 'error' });
+    expect(await store.get('doc')).toMatchObject({ worstSeverity: 'warning' });
+    expect(await store.get('ten')).toMatchObject({ findings: 0, worstSeverity: null });
   });
 
-  it('pages correctly under a CIDR filter, and exports every match in order', () => {
+  it('pages correctly under a CIDR filter, and exports every match in order', async () => {
     const { db } = openTempDb();
     record(
       db,
@@ -304,19 +305,24 @@ describe('history filters', () => {
     const seen: string[] = [];
     let cursor: string | undefined;
     do {
-      const page = store.history({ addressIn, limit: 4, cursor });
+      const page = await store.history({ addressIn, limit: 4, cursor });
       seen.push(...page.items.map((s) => s.id));
       cursor = page.nextCursor ?? undefined;
     } while (cursor);
     expect(seen).toEqual(['s27', 's24', 's21', 's18', 's15', 's12', 's09', 's06', 's03', 's00']);
-    expect([...store.historyAll({ addressIn }, 100)].map((s) => s.id)).toEqual(seen);
-    expect([...store.historyAll({ addressIn }, 3)].map((s) => s.id)).toEqual(['s27', 's24', 's21']);
-    expect(other.history({ addressIn, limit: 2 }).items.map((s) => s.id)).toEqual(['s27', 's24']);
+    const exported = async (max: number) => {
+      const out: string[] = [];
+      for await (const s of store.historyAll({ addressIn }, max)) out.push(s.id);
+      return out;
+    };
+    expect(await exported(100)).toEqual(seen);
+    expect(await exported(3)).toEqual(['s27', 's24', 's21']);
+    expect((await other.history({ addressIn, limit: 2 })).items.map((s) => s.id)).toEqual(['s27', 's24']);
   });
 });
 
 describe('failed logins', () => {
-  it('attribute the tried user name to the session, unknown or not, but never replace a successful login', () => {
+  it('attribute the tried user name to the session, unknown or not, but never replace a successful login', async () => {
     const { db } = openTempDb();
     record(
       db,
@@ -336,17 +342,17 @@ describe('failed logins', () => {
     recorder.sessionUpdated({ id: 'ok-first', username: null, tls: false, clientSoftware: null }); // REIN
     recorder.close();
     const store = createSessionStore(db);
-    expect(store.get('unknown')).toMatchObject({ username: 'ghost', unknownUser: true });
-    expect(store.get('wrong')).toMatchObject({ username: 'alice', unknownUser: false });
-    expect(store.get('later-ok')).toMatchObject({ username: 'alice', unknownUser: false });
-    expect(store.get('ok-first')).toMatchObject({ username: 'alice', unknownUser: false });
+    expect(await store.get('unknown')).toMatchObject({ username: 'ghost', unknownUser: true });
+    expect(await store.get('wrong')).toMatchObject({ username: 'alice', unknownUser: false });
+    expect(await store.get('later-ok')).toMatchObject({ username: 'alice', unknownUser: false });
+    expect(await store.get('ok-first')).toMatchObject({ username: 'alice', unknownUser: false });
     // The user filter also finds a session by a name only a failed login in it tried.
-    expect(store.history({ user: 'ghost', limit: 10 }).items.map((s) => s.id)).toEqual(['ok-first', 'later-ok', 'unknown']);
+    expect((await store.history({ user: 'ghost', limit: 10 })).items.map((s) => s.id)).toEqual(['ok-first', 'later-ok', 'unknown']);
   });
 });
 
 describe('migrations 0004 and 0005', () => {
-  it('index the history recorded before them and attribute its failed logins', () => {
+  it('index the history recorded before them and attribute its failed logins', async () => {
     const file = join(tempDir(), 'old.db');
     const old = openDbWith(file, { migrationsFolder: migrationsCopy(4) });
     expect(schemaVersion(old)).toBe('0003_probe_links');
@@ -372,21 +378,17 @@ describe('migrations 0004 and 0005', () => {
     try {
       expect(schemaVersion(db)).toBe(committedTags().at(-1));
       const store = createSessionStore(db);
-      expect(store.history({ q: 'invoice-2291.pdf', limit: 10 }).items).toEqual([
+      expect((await store.history({ q: 'invoice-2291.pdf', limit: 10 })).items).toEqual([
         expect.objectContaining({ id: 'old-ok', hits: [expect.objectContaining({ seq: 1, excerpt: 'STOR invoice-2291.pdf' })] }),
       ]);
-      expect(store.history({ q: 'winscp', limit: 10 }).items.map((s) => s.id)).toEqual(['old-ok']);
-      expect(store.get('old-ok')).toMatchObject({ username: 'alice', unknownUser: false });
-      expect(store.get('old-ghost')).toMatchObject({ username: 'ghost', unknownUser: true });
-      expect(store.get('old-wrong')).toMatchObject({ username: 'alice', unknownUser: false });
+      expect((await store.history({ q: 'winscp', limit: 10 })).items.map((s) => s.id)).toEqual(['old-ok']);
+      expect(await store.get('old-ok')).toMatchObject({ username: 'alice', unknownUser: false });
+      expect(await store.get('old-ghost')).toMatchObject({ username: 'ghost', unknownUser: true });
+      expect(await store.get('old-wrong')).toMatchObject({ username: 'alice', unknownUser: false });
       // Lines written after the upgrade are indexed too, and the old lines kept their order.
       record(db, [{ id: 'new', startedAt: 4000, lines: ['RETR invoice-2291.pdf'] }]);
-      expect(store.history({ q: '2291', limit: 10 }).items.map((s) => s.id)).toEqual(['new', 'old-ok']);
-      expect(
-        createTranscriptStore(db)
-          .lines('old-ok')
-          .map((l) => l.text),
-      ).toEqual(['STOR invoice-2291.pdf', 'CLNT WinSCP']);
+      expect((await store.history({ q: '2291', limit: 10 })).items.map((s) => s.id)).toEqual(['new', 'old-ok']);
+      expect((await createTranscriptStore(db).lines('old-ok')).map((l) => l.text)).toEqual(['STOR invoice-2291.pdf', 'CLNT WinSCP']);
     } finally {
       closeDb(db);
     }

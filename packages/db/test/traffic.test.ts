@@ -49,7 +49,7 @@ const counts = (sessions: number, failedLogins: number, uploads: number, downloa
 });
 
 describe('traffic report', () => {
-  it('counts per local hour across the autumn DST change: the repeated 02:00 is two rows', () => {
+  it('counts per local hour across the autumn DST change: the repeated 02:00 is two rows', async () => {
     const { db } = openTempDb();
     session(db, 'a', '2026-10-25T00:30:00Z', {
       transfers: [{ direction: 'download', bytes: 50, outcome: 'failed', startedAt: at('2026-10-25T00:10:00Z') }],
@@ -62,7 +62,7 @@ describe('traffic report', () => {
     session(db, 'c', '2026-10-25T02:05:00Z', { transfers: [{ direction: 'listing', bytes: 7, startedAt: at('2026-10-25T02:05:00Z') }] });
     session(db, 'outside', '2026-10-25T03:00:00Z');
 
-    const report = trafficReport(db, {
+    const report = await trafficReport(db, {
       by: 'hour',
       from: at('2026-10-24T23:30:00Z'),
       to: at('2026-10-25T02:10:00Z'),
@@ -77,17 +77,17 @@ describe('traffic report', () => {
       { key: '2026-10-25T03:00', start: at('2026-10-25T02:00:00Z'), ...counts(1, 0, 0, 0, 0, 7) },
     ]);
 
-    const utc = trafficReport(db, { by: 'hour', from: at('2026-10-25T01:00:00Z'), to: at('2026-10-25T02:00:00Z'), timeZone: 'UTC' });
+    const utc = await trafficReport(db, { by: 'hour', from: at('2026-10-25T01:00:00Z'), to: at('2026-10-25T02:00:00Z'), timeZone: 'UTC' });
     expect(utc.rows).toEqual([{ key: '2026-10-25T01:00', start: at('2026-10-25T01:00:00Z'), ...counts(1, 1, 1, 0, 100, 0) }]);
   });
 
-  it('counts per local day: the spring day has 23 hours, the autumn day 25, empty days are zeros', () => {
+  it('counts per local day: the spring day has 23 hours, the autumn day 25, empty days are zeros', async () => {
     const { db } = openTempDb();
     session(db, 'late-28', '2026-03-28T22:30:00Z'); // 23:30 CET on the 28th
     session(db, 'early-29', '2026-03-28T23:30:00Z'); // 00:30 CET on the 29th
     session(db, 'late-29', '2026-03-29T21:59:00Z', { transfers: [{ direction: 'download', bytes: 9 }] }); // 23:59 CEST
     session(db, 'early-30', '2026-03-29T22:00:00Z'); // 00:00 CEST on the 30th
-    const spring = trafficReport(db, {
+    const spring = await trafficReport(db, {
       by: 'day',
       from: at('2026-03-28T12:00:00Z'),
       to: at('2026-03-31T12:00:00Z'),
@@ -102,7 +102,7 @@ describe('traffic report', () => {
     expect(spring.to).toBe(at('2026-03-31T22:00:00Z'));
 
     session(db, 'autumn', '2026-10-25T22:59:00Z'); // 23:59 CET on the 25th, a 25-hour day
-    const autumn = trafficReport(db, {
+    const autumn = await trafficReport(db, {
       by: 'day',
       from: at('2026-10-25T12:00:00Z'),
       to: at('2026-10-25T13:00:00Z'),
@@ -112,13 +112,18 @@ describe('traffic report', () => {
     expect(autumn.rows).toEqual([{ key: '2026-10-25', start: at('2026-10-24T22:00:00Z'), ...counts(1, 0, 0, 0, 0, 0) }]);
   });
 
-  it('counts per user, largest traffic first, sessions without a user under an empty key', () => {
+  it('counts per user, largest traffic first, sessions without a user under an empty key', async () => {
     const { db } = openTempDb();
     session(db, 'a1', '2026-12-01T10:00:00Z', { user: 'alice', transfers: [{ bytes: 10 }, { direction: 'download', bytes: 5 }] });
     session(db, 'a2', '2026-12-01T11:00:00Z', { user: 'alice', failed: ['2026-12-01T11:00:01Z'] });
     session(db, 'b1', '2026-12-01T12:00:00Z', { user: 'bob', transfers: [{ bytes: 1000, outcome: 'aborted' }] });
     session(db, 'anon', '2026-12-01T13:00:00Z');
-    const report = trafficReport(db, { by: 'user', from: at('2026-12-01T00:00:00Z'), to: at('2026-12-02T00:00:00Z'), timeZone: 'UTC' });
+    const report = await trafficReport(db, {
+      by: 'user',
+      from: at('2026-12-01T00:00:00Z'),
+      to: at('2026-12-02T00:00:00Z'),
+      timeZone: 'UTC',
+    });
     expect(report.rows).toEqual([
       { key: 'bob', start: null, ...counts(1, 0, 0, 0, 1000, 0) },
       { key: 'alice', start: null, ...counts(2, 1, 1, 1, 10, 5) },

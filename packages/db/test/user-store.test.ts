@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createUserStore, DuplicateError, InvalidCursorError, PERMISSIONS } from '../src/index.js';
+import { createAuditStore, createUserStore, DuplicateError, InvalidCursorError, PERMISSIONS, type AuditEvent } from '../src/index.js';
 import { openMemoryDb, openTempDb } from './helpers.js';
 
 describe('user store', () => {
@@ -23,7 +23,7 @@ describe('user store', () => {
     });
     expect(alice.createdAt).toBeGreaterThanOrEqual(before);
     expect(JSON.stringify(alice)).not.toMatch(/argon2|password/i);
-    expect(users.get('alice')).toEqual(alice);
+    expect(await users.get('alice')).toEqual(alice);
   });
 
   it('keeps usernames unique and case-sensitive', async () => {
@@ -32,7 +32,7 @@ describe('user store', () => {
     await expect(users.create({ username: 'Alice', password: 'second-password' })).rejects.toThrow(DuplicateError);
     const lower = await users.create({ username: 'alice', password: 'other-password' });
     expect(lower.username).toBe('alice');
-    expect(users.get('ALICE')).toBeNull();
+    expect(await users.get('ALICE')).toBeNull();
     expect((await users.verifyLogin('alice', 'first-password')).ok).toBe(false);
     expect((await users.verifyLogin('Alice', 'first-password')).ok).toBe(true);
   });
@@ -82,7 +82,7 @@ describe('user store', () => {
       { path: '/a/', allow: ['upload' as const] },
     ];
     await expect(users.create({ username: 'carol', password: 'carol-password', permissions: twice })).rejects.toThrow(DuplicateError);
-    expect(users.get('carol')).toBeNull();
+    expect(await users.get('carol')).toBeNull();
   });
 
   it('updates fields, replaces permissions, re-hashes a new password', async () => {
@@ -113,11 +113,11 @@ describe('user store', () => {
     const db = openMemoryDb();
     const users = createUserStore(db);
     await users.create({ username: 'erin', password: 'erin-password' });
-    users.touchLogin('erin', 123_456);
-    expect(users.get('erin')?.lastLoginAt).toBe(123_456);
-    expect(users.remove('erin')).toBe(true);
-    expect(users.remove('erin')).toBe(false);
-    expect(users.get('erin')).toBeNull();
+    await users.touchLogin('erin', 123_456);
+    expect((await users.get('erin'))?.lastLoginAt).toBe(123_456);
+    expect(await users.remove('erin')).toBe(true);
+    expect(await users.remove('erin')).toBe(false);
+    expect(await users.get('erin')).toBeNull();
     const { handleOf } = await import('../src/client.js');
     expect(handleOf(db).sqlite.prepare('SELECT count(*) AS n FROM permission_rules').get()).toEqual({ n: 0 });
   });
@@ -130,7 +130,7 @@ describe('user store', () => {
     const seen: string[] = [];
     let cursor: string | undefined;
     for (let page = 0; page < 10; page++) {
-      const result = users.list({ limit: 3, cursor });
+      const result = await users.list({ limit: 3, cursor });
       seen.push(...result.items.map((u) => u.username));
       expect(result.items.every((u) => u.permissions.length === 1)).toBe(true);
       if (!result.nextCursor) break;
@@ -138,29 +138,40 @@ describe('user store', () => {
     }
     expect(seen).toEqual(names);
 
-    expect(users.list({ search: 'en', limit: 50 }).items.map((u) => u.username)).toEqual(['ben', 'ben_2', 'benny']);
+    expect((await users.list({ search: 'en', limit: 50 })).items.map((u) => u.username)).toEqual(['ben', 'ben_2', 'benny']);
     // LIKE wildcards in the search are literal.
-    expect(users.list({ search: '_', limit: 50 }).items.map((u) => u.username)).toEqual(['ben_2']);
-    expect(users.list({ search: '%', limit: 50 }).items).toEqual([]);
-    expect(() => users.list({ limit: 3, cursor: 'garbage' })).toThrow(InvalidCursorError);
+    expect((await users.list({ search: '_', limit: 50 })).items.map((u) => u.username)).toEqual(['ben_2']);
+    expect((await users.list({ search: '%', limit: 50 })).items).toEqual([]);
+    await expect(users.list({ limit: 3, cursor: 'garbage' })).rejects.toThrow(InvalidCursorError);
   });
 });
 
-describe('changes and what is written alongside them', () => {
+describe('changes and their audit entries', () => {
   it('are written together or not at all (create, update, remove)', async () => {
-    const users = createUserStore(openMemoryDb());
-    const fail = () => {
+    const db = openMemoryDb();
+    const users = createUserStore(db);
+    const audit = createAuditStore(db);
+    const fail = (): AuditEvent => {
       throw new Error('audit write failed');
     };
     await expect(users.create({ username: 'zoe', password: 'zoe-password-1' }, fail)).rejects.toThrow('audit write failed');
-    expect(users.get('zoe')).toBeNull();
+    expect(await users.get('zoe')).toBeNull();
     await users.create({ username: 'zoe', password: 'zoe-password-1' });
     await expect(users.update('zoe', { enabled: false, permissions: [{ path: '/x', allow: ['list'] }] }, fail)).rejects.toThrow();
-    expect(users.get('zoe')).toMatchObject({ enabled: true, permissions: [{ path: '/', allow: expect.any(Array) }] });
-    expect(() => users.remove('zoe', fail)).toThrow();
-    expect(users.get('zoe')).not.toBeNull();
+    expect(await users.get('zoe')).toMatchObject({ enabled: true, permissions: [{ path: '/', allow: expect.any(Array) }] });
+    await expect(users.remove('zoe', fail)).rejects.toThrow();
+    expect(await users.get('zoe')).not.toBeNull();
+    expect((await audit.list({ limit: 10 })).items).toEqual([]);
     let written = 0;
-    expect(users.remove('zoe', () => void written++)).toBe(true);
+    const removal = (): AuditEvent => {
+      written++;
+      return { at: 1, actor: 'root', action: 'user.delete', target: 'zoe', address: '::1', detail: null };
+    };
+    expect(await users.remove('zoe', removal)).toBe(true);
+    expect(written).toBe(1);
+    expect((await audit.list({ limit: 10 })).items).toMatchObject([{ action: 'user.delete', target: 'zoe' }]);
+    // Nothing removed, no audit entry.
+    expect(await users.remove('zoe', removal)).toBe(false);
     expect(written).toBe(1);
   });
 });

@@ -14,7 +14,7 @@ const sinks: FileSink[] = [];
 afterEach(async () => {
   closeDataListeners();
   // Node 26 fails the process over a FileHandle left to the garbage collector.
-  await Promise.all(sinks.splice(0).map((sink) => (sink.closed ? null : new Promise((r) => sink.once('close', r).destroy()))));
+  await Promise.all(sinks.splice(0).map((sink) => (sink.closed ? Promise.resolve() : new Promise((r) => sink.once('close', r).destroy()))));
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 

@@ -2,15 +2,13 @@
  * The engine's AccessGuard port over packages/db's ban store.
  *
  * Active bans are cached in memory so `admit` (run on every connect) costs a Map lookup and never a
- * password hash. Failed logins are scored per address in a sliding window; past the threshold the address
+ * password hash or a database query. A ban takes effect in memory at once, before the database has it. Failed logins are scored per address in a sliding window; past the threshold the address
  * is banned, for twice as long on every repeat offence (capped). Allow-listed networks are never banned.
  * Bans live in SQLite, so they survive restarts.
  */
-import type { BanStore } from '@ferry/db';
+import type { AuditOf, BanRecord, BanStore } from '@ferry/db';
 import type { AccessGuard, LoginFailure } from '@ferry/ftp-core';
 import { createCidrMatcher, normalizeAddress } from '../net/address.js';
-
-type BanRecord = ReturnType<BanStore['ban']>;
 
 export interface AccessGuardOptions {
   bans: BanStore;
@@ -22,19 +20,24 @@ export interface AccessGuardOptions {
   maxDurationMs?: number;
   now?: () => number;
   onBan?: (ban: BanRecord) => void;
+  /** Told when a ban could not be stored (it still holds in memory until a restart). */
+  onError?: (error: unknown) => void;
 }
 
 export interface BanGuard extends AccessGuard {
-  list(): BanRecord[];
-  /** Lifts a ban (API); false when the address was not banned. `alongside` shares the transaction. */
-  lift(address: string, alongside?: () => void): boolean;
+  list(): Promise<BanRecord[]>;
+  /** Lifts a ban (API); false when the address was not banned. `audit` is written in the same transaction. */
+  lift(address: string, audit?: AuditOf): Promise<boolean>;
+  /** Resolves once every ban raised so far is stored (or failed to be). */
+  settled(): Promise<void>;
 }
 
 /** Failures remembered per address, at most; older ones fall out of the window anyway. */
 const MAX_TRACKED_FAILURES = 1000;
 const MAX_TRACKED_ADDRESSES = 100_000;
 
-export function createAccessGuard(opts: AccessGuardOptions): BanGuard {
+/** The guard, with the bans in force loaded from the store. */
+export async function createAccessGuard(opts: AccessGuardOptions): Promise<BanGuard> {
   const now = opts.now ?? Date.now;
   const threshold = opts.threshold ?? 10;
   const windowMs = opts.windowMs ?? 5 * 60_000;
@@ -43,7 +46,30 @@ export function createAccessGuard(opts: AccessGuardOptions): BanGuard {
   const allowed = createCidrMatcher(opts.allowlist);
   const active = new Map<string, number>(); // address -> expiresAt
   const failures = new Map<string, number[]>();
-  for (const ban of opts.bans.list(now())) active.set(ban.address, ban.expiresAt);
+  /** Offences per address as far as this process knows: the store's count is read when a ban is raised. */
+  const offences = new Map<string, number>();
+  for (const ban of await opts.bans.list(now())) {
+    active.set(ban.address, ban.expiresAt);
+    offences.set(ban.address, ban.offences);
+  }
+  let writes: Promise<void> = Promise.resolve();
+
+  async function store(address: string, reason: string, t: number, provisional: BanRecord): Promise<void> {
+    let ban = provisional;
+    try {
+      const previous = (await opts.bans.get(address))?.offences ?? offences.get(address) ?? 0;
+      ban = await opts.bans.ban(address, reason, durationAfter(previous), t);
+    } catch (error) {
+      // The database cannot be written (a full disk): the ban still holds, in memory, until a restart.
+      opts.onError?.(error);
+    }
+    offences.set(address, ban.offences);
+    // A lift that came in meanwhile wins; otherwise the stored expiry (escalated by earlier offences) holds.
+    if (active.has(address)) active.set(address, ban.expiresAt);
+    opts.onBan?.(ban);
+  }
+
+  const durationAfter = (previous: number) => Math.min(maxMs, baseMs * 2 ** Math.min(previous, 30));
 
   function banned(address: string): boolean {
     const expiresAt = active.get(address);
@@ -70,30 +96,28 @@ export function createAccessGuard(opts: AccessGuardOptions): BanGuard {
       failures.set(address, recent);
       if (recent.length < threshold) return;
       failures.delete(address);
-      const previous = opts.bans.get(address)?.offences ?? 0;
-      const duration = Math.min(maxMs, baseMs * 2 ** Math.min(previous, 30));
+      // In force now, with what this process knows of earlier offences; the store's count refines it.
+      const previous = offences.get(address) ?? 0;
       const reason = `${recent.length} failed logins within ${Math.round(windowMs / 1000)} s`;
-      let ban: BanRecord;
-      try {
-        ban = opts.bans.ban(address, reason, duration, t);
-      } catch {
-        // The database cannot be written (a full disk): the ban still holds, in memory, until a restart.
-        ban = { address, reason, offences: previous + 1, bannedAt: t, expiresAt: t + duration };
-      }
-      active.set(address, ban.expiresAt);
-      opts.onBan?.(ban);
+      const expiresAt = t + durationAfter(previous);
+      active.set(address, expiresAt);
+      const provisional: BanRecord = { address, reason, offences: previous + 1, bannedAt: t, expiresAt };
+      writes = writes.then(async () => await store(address, reason, t, provisional));
     },
     // A success does not reset the score: otherwise one valid account would let an address guess others forever.
     loginSucceeded() {},
-    list() {
-      return opts.bans.list(now());
+    async list() {
+      return await opts.bans.list(now());
     },
-    lift(address: string, alongside?: () => void) {
+    async lift(address: string, audit?: AuditOf) {
       const normalized = normalizeAddress(address);
-      const lifted = opts.bans.lift(normalized, alongside);
+      await writes;
+      const lifted = await opts.bans.lift(normalized, audit);
       active.delete(normalized);
       failures.delete(normalized);
+      offences.delete(normalized);
       return lifted;
     },
+    settled: () => writes,
   };
 }

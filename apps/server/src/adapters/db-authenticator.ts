@@ -51,7 +51,7 @@ export interface AccountAuthenticator extends DbAuthenticator {
    * password check and whether or not the account is enabled; null for an unknown user.
    * @throws HomeNotAllowedError when the home folder fails the FERRY_HOME_ROOTS rule.
    */
-  account(username: string): FtpAccount | null;
+  account(username: string): Promise<FtpAccount | null>;
 }
 
 /** The account's home folder is outside the allowed roots (or not allowed for another reason). */
@@ -77,7 +77,7 @@ export function createDbAuthenticator(opts: DbAuthenticatorOptions): AccountAuth
   async function check(attempt: LoginAttempt): Promise<Verified> {
     const result = await opts.users.verifyLogin(attempt.username, attempt.password);
     if (!result.ok) return result;
-    const effective = opts.users.effective(attempt.username);
+    const effective = await opts.users.effective(attempt.username);
     return effective ? { ok: true, effective } : { ok: false, reason: 'unknown-user' };
   }
 
@@ -186,7 +186,7 @@ export function createDbAuthenticator(opts: DbAuthenticatorOptions): AccountAuth
         throw new FtpError(Reply.NotLoggedIn, 'Your home directory is not available; contact the administrator');
       }
       try {
-        opts.users.touchLogin(effective.username, now());
+        await opts.users.touchLogin(effective.username, now());
       } catch (err) {
         // A full disk or a read-only database must not lock users out: the last-login time is a courtesy.
         opts.log?.warn({ err, username: effective.username }, 'Could not record the last login time');
@@ -198,8 +198,8 @@ export function createDbAuthenticator(opts: DbAuthenticatorOptions): AccountAuth
       cache.clear();
       inflight.clear();
     },
-    account(username: string): FtpAccount | null {
-      const effective = opts.users.effective(username);
+    async account(username: string): Promise<FtpAccount | null> {
+      const effective = await opts.users.effective(username);
       return effective ? accountOf(effective) : null;
     },
   };

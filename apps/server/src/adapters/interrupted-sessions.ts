@@ -21,18 +21,18 @@ const PAGE = 500;
  * Closes every session without an end; returns how many. Reads only those sessions (a partial index), so
  * it costs the same with ten or a million sessions in the history.
  */
-export function closeInterruptedSessions(deps: InterruptedSessionsDeps): number {
+export async function closeInterruptedSessions(deps: InterruptedSessionsDeps): Promise<number> {
   let closed = 0;
   const seen = new Set<string>();
   for (;;) {
-    const page = deps.sessions.unfinished(PAGE);
+    const page = await deps.sessions.unfinished(PAGE);
     if (page.some((s) => seen.has(s.id))) return closed; // not closable (never expected): do not loop
     for (const s of page) {
       seen.add(s.id);
-      const transfers = deps.transcripts.transfers(s.id);
+      const transfers = await deps.transcripts.transfers(s.id);
       deps.recorder.sessionClosed({
         id: s.id,
-        endedAt: Math.max(s.startedAt, deps.transcripts.lastLineAt(s.id), ...transfers.map((t) => t.startedAt + t.durationMs)),
+        endedAt: Math.max(s.startedAt, await deps.transcripts.lastLineAt(s.id), ...transfers.map((t) => t.startedAt + t.durationMs)),
         reason: INTERRUPTED_REASON,
         bytesIn: transfers.filter((t) => t.direction === 'upload').reduce((sum, t) => sum + t.bytes, 0),
         bytesOut: transfers.filter((t) => t.direction !== 'upload').reduce((sum, t) => sum + t.bytes, 0),

@@ -36,13 +36,13 @@ export function withProbeLogins(accounts: DbAuthenticator, opts: ProbeLoginOptio
 
   return {
     async login(attempt: LoginAttempt): Promise<LoginResult> {
-      if (!opts.probes.findByUsername(attempt.username)) return accounts.login(attempt);
+      if (!(await opts.probes.findByUsername(attempt.username))) return accounts.login(attempt);
       const checked = await opts.probes.verifyLogin(attempt.username, attempt.password, opts.now());
       if (!checked.ok) {
         if (checked.reason === 'expired') throw new FtpError(Reply.NotLoggedIn, PROBE_REPLIES.expired);
         return { ok: false, reason: checked.reason };
       }
-      const use = opts.probes.countUse(checked.probe.id, opts.now());
+      const use = await opts.probes.countUse(checked.probe.id, opts.now());
       if (use === 'gone') return { ok: false, reason: 'unknown-user' };
       if (use === 'expired') throw new FtpError(Reply.NotLoggedIn, PROBE_REPLIES.expired);
       if (use === 'used-up') throw new FtpError(Reply.NotLoggedIn, PROBE_REPLIES.usedUp);

@@ -120,9 +120,9 @@ class SessionDoctors {
   }
 
   /** Stops the timers and writes what is queued. */
-  stop(): void {
+  stop(): Promise<void> {
     for (const entry of this.#doctors.values()) if (entry.storeTimer) clearTimeout(entry.storeTimer);
-    this.#writeQueued();
+    return this.#writeQueued();
   }
 
   #failed(sessionId: string, entry: { doctor: SessionDoctor | null }, error: unknown): void {
@@ -140,10 +140,10 @@ class SessionDoctors {
     if (all.length === 0 && !entry.stored) return;
     entry.stored = true;
     this.#queued.set(sessionId, all);
-    this.#writeTimer ??= setTimeout(() => this.#writeQueued(), WRITE_BATCH_MS).unref();
+    this.#writeTimer ??= setTimeout(() => void this.#writeQueued(), WRITE_BATCH_MS).unref();
   }
 
-  #writeQueued(): void {
+  async #writeQueued(): Promise<void> {
     if (this.#writeTimer) clearTimeout(this.#writeTimer);
     this.#writeTimer = null;
     const findings = this.opts.findings;
@@ -151,14 +151,14 @@ class SessionDoctors {
     const batch = [...this.#queued];
     this.#queued.clear();
     try {
-      findings.replaceMany(batch);
+      await findings.replaceMany(batch);
       return;
     } catch {
       // One session's findings failed the batch (say, the session was pruned meanwhile): write them one by one.
     }
     for (const [sessionId, list] of batch) {
       try {
-        findings.replace(sessionId, list);
+        await findings.replace(sessionId, list);
       } catch (error) {
         this.opts.onError?.(error, sessionId);
       }
@@ -181,7 +181,7 @@ function outcomeOf(facts: OutcomeFacts, doctorProblems: boolean | null): Session
 }
 
 /** Job 3, wiring: every engine event to the recorder, the doctors and the outcome facts. Returns a function that unsubscribes. */
-export function recordSessions(server: FtpServer, opts: SessionRecordingOptions): () => void {
+export function recordSessions(server: FtpServer, opts: SessionRecordingOptions): () => Promise<void> {
   const { recorder } = opts;
   const doctors = opts.doctor ? new SessionDoctors(opts.doctor, opts) : null;
   const facts = new Map<string, OutcomeFacts>();
@@ -264,9 +264,9 @@ export function recordSessions(server: FtpServer, opts: SessionRecordingOptions)
     transfer: onTransfer,
     'session:close': onClose,
   });
-  return () => {
-    doctors?.stop();
+  return async () => {
     unsubscribe();
+    await doctors?.stop();
   };
 }
 

@@ -4,7 +4,7 @@
  * exit code 1); main.ts turns anything else into exit code 1 with the stack.
  */
 import { existsSync } from 'node:fs';
-import { closeDb, createAuditStore, MigrationError, openDb, type Db } from '@ferry/db';
+import { closeDb, createAuditStore, MigrationError, openDb, type AuditEvent, type Db } from '@ferry/db';
 import { ConfigError, loadConfig, type Config } from '../config.js';
 
 export interface CommandIo {
@@ -61,6 +61,11 @@ export async function withDb<T>(config: Readonly<Config>, use: (db: Db) => T | P
   }
 }
 
-export function auditFromCli(db: Db, action: string, target: string): void {
-  createAuditStore(db).record({ at: Date.now(), actor: CLI_ACTOR, action, target, address: CLI_ADDRESS, detail: null });
+/** An audit entry for a change made from the command line. */
+export function cliAuditEntry(action: string, target: string): AuditEvent {
+  return { at: Date.now(), actor: CLI_ACTOR, action, target, address: CLI_ADDRESS, detail: null };
+}
+
+export async function auditFromCli(db: Db, action: string, target: string): Promise<void> {
+  await createAuditStore(db).record(cliAuditEntry(action, target));
 }

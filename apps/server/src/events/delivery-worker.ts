@@ -17,8 +17,8 @@ const settings = workerData as WorkerSettings;
 const db = openDb(settings.dbFile);
 const store = createEventStore(db);
 let rules = new Map<number, RuleDefinition>();
-const loadRules = () => void (rules = new Map(store.rulesWithSecrets().map((r) => [r.id, r])));
-loadRules();
+const loadRules = async () => void (rules = new Map((await store.rulesWithSecrets()).map((r) => [r.id, r])));
+await loadRules();
 const mailer = new Mailer(settings.smtp);
 const post = (message: FromWorker) => port.postMessage(message);
 /** Attempts are reported in one message per turn of the event loop, not one each. */
@@ -47,8 +47,9 @@ port.on('message', (message: ToWorker) => {
     case 'wake':
       return dispatcher.wake();
     case 'reload':
-      loadRules();
-      return dispatcher.dropQueued();
+      return void loadRules()
+        .then(() => dispatcher.dropQueued())
+        .catch((error: unknown) => post({ type: 'error', message: String(error) }));
     case 'attempted':
       return void dispatcher
         .attempted(message.ids, message.timeoutMs)

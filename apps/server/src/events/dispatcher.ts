@@ -77,6 +77,9 @@ export class EventDispatcher {
   readonly #now: () => number;
   #timer: NodeJS.Timeout | null = null;
   #woken = false;
+  /** A poll is reading the database; a wake meanwhile polls again once it is done. */
+  #polling = false;
+  #pollAgain = false;
   #closed = false;
 
   constructor(private readonly opts: DispatcherOptions) {
@@ -91,7 +94,7 @@ export class EventDispatcher {
     this.#woken = true;
     setImmediate(() => {
       this.#woken = false;
-      this.#poll();
+      void this.#poll();
     }).unref();
   }
 
@@ -113,8 +116,26 @@ export class EventDispatcher {
     await Promise.race([Promise.allSettled([...this.#running]), new Promise((r) => setTimeout(r, 2_000).unref())]);
   }
 
-  #poll(): void {
+  /** One poll at a time: two could both take a delivery the other has not marked in flight yet. */
+  async #poll(): Promise<void> {
     if (this.#closed) return;
+    if (this.#polling) {
+      this.#pollAgain = true;
+      return;
+    }
+    this.#polling = true;
+    try {
+      await this.#pollOnce();
+    } finally {
+      this.#polling = false;
+    }
+    if (this.#pollAgain) {
+      this.#pollAgain = false;
+      this.wake();
+    }
+  }
+
+  async #pollOnce(): Promise<void> {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
     try {
@@ -124,7 +145,7 @@ export class EventDispatcher {
       // out); an action whose queue is full is left out too, so its backlog does not hide the others'.
       const room = MAX_QUEUED - this.#queuedCount;
       if (room > 0) {
-        for (const delivery of this.opts.store.due(now, Math.min(room, BATCH), this.#inflight, this.#fullActions())) {
+        for (const delivery of await this.opts.store.due(now, Math.min(room, BATCH), this.#inflight, this.#fullActions())) {
           if (this.#inflight.has(delivery.id)) continue; // in a digest started just before
           const key = actionKey(delivery);
           const queue = this.#queued.get(key) ?? [];
@@ -138,12 +159,12 @@ export class EventDispatcher {
       this.#startQueued();
       // Finishing attempts start the queued ones and look again when the queues run low; the timer is for
       // retries that fall due meanwhile (and due ones held back by a full queue: at most a second later).
-      const next = this.opts.store.nextDueAt(this.#inflight, this.#fullActions());
+      const next = await this.opts.store.nextDueAt(this.#inflight, this.#fullActions());
       const wait = next === null ? IDLE_POLL_MS : Math.min(Math.max(next - now, next <= now ? 1_000 : 20), IDLE_POLL_MS);
-      this.#timer = setTimeout(() => this.#poll(), wait).unref();
+      if (!this.#closed) this.#timer = setTimeout(() => void this.#poll(), wait).unref();
     } catch (error) {
       this.opts.onError?.(error);
-      this.#timer = setTimeout(() => this.#poll(), 5_000).unref();
+      if (!this.#closed) this.#timer = setTimeout(() => void this.#poll(), 5_000).unref();
     }
   }
 
@@ -153,8 +174,7 @@ export class EventDispatcher {
       while (queue.length > 0 && this.#running.size < this.#concurrency && (this.#perAction.get(key) ?? 0) < PER_ACTION) {
         const delivery = queue.shift() as DeliveryRecord;
         this.#queuedCount--;
-        this.#inflight.delete(delivery.id); // #start takes it (with its digest) again
-        this.#start(delivery);
+        this.#start(delivery); // stays in flight
       }
       if (queue.length === 0) this.#queued.delete(key);
     }
@@ -179,34 +199,21 @@ export class EventDispatcher {
     return full;
   }
 
+  /** Takes a slot of the delivery's action now (#startQueued counts it at once) and attempts it, as part of its digest if it has one. */
   #start(delivery: DeliveryRecord): void {
     let batch = [delivery];
     const rule = delivery.ruleId === null ? undefined : this.opts.rule(delivery.ruleId);
-    const action = rule?.actions.find((a) => a.id === delivery.actionId);
-    if (action?.kind === 'email' && action.digestMinutes && delivery.ruleId !== null && !delivery.event.test) {
-      const now = this.#now();
-      // The digest takes every due delivery of its action, those queued here included.
-      const key = actionKey(delivery);
-      const queue = this.#queued.get(key) ?? [];
-      const queued = new Set(queue.map((d) => d.id));
-      batch = this.opts.store
-        .pendingOf(delivery.ruleId, delivery.actionId, DIGEST_MAX)
-        .filter(
-          (d) => d.id === delivery.id || queued.has(d.id) || (!this.#inflight.has(d.id) && (d.nextAttemptAt ?? 0) <= now && !d.event.test),
-        );
-      const taken = new Set(batch.map((d) => d.id));
-      for (let i = queue.length - 1; i >= 0; i--) {
-        if (!taken.has((queue[i] as DeliveryRecord).id)) continue;
-        queue.splice(i, 1); // in place: #startQueued is walking this queue
-        this.#queuedCount--;
-      }
-      if (queue.length === 0) this.#queued.delete(key);
-    }
-    for (const d of batch) this.#inflight.add(d.id);
     const key = actionKey(delivery);
     this.#perAction.set(key, (this.#perAction.get(key) ?? 0) + 1);
+    const action = rule?.actions.find((a) => a.id === delivery.actionId);
+    const digest = action?.kind === 'email' && !!action.digestMinutes && delivery.ruleId !== null && !delivery.event.test;
+    // A digest takes its action's queued deliveries now, before #startQueued could start them one by one.
+    const claimed = digest ? this.#claimQueued(key) : [];
     // A delivery stays in flight until its attempt is recorded: taken again before that, it would be sent twice.
-    const run = this.#attempt(batch, rule)
+    const run = (async () => {
+      if (digest) batch = await this.#digestOf(delivery, claimed);
+      return this.#attempt(batch, rule);
+    })()
       .then(
         (attempt) => {
           if (attempt) this.#completed.push({ batch, attempt });
@@ -222,6 +229,35 @@ export class EventDispatcher {
         this.#recordSoon();
       });
     this.#running.add(run);
+  }
+
+  /** Takes the action's queued deliveries out of its queue (they stay in flight). */
+  #claimQueued(key: string): DeliveryRecord[] {
+    const queue = this.#queued.get(key) ?? [];
+    this.#queued.delete(key); // in place of splicing: #startQueued may be walking this queue, and finds it empty
+    const claimed = queue.splice(0);
+    this.#queuedCount -= claimed.length;
+    return claimed;
+  }
+
+  /** An e-mail digest: every due delivery of the action (at most DIGEST_MAX), those `claimed` from its queue included. */
+  async #digestOf(delivery: DeliveryRecord, claimed: readonly DeliveryRecord[]): Promise<DeliveryRecord[]> {
+    const pending = await this.opts.store.pendingOf(delivery.ruleId as number, delivery.actionId, DIGEST_MAX);
+    const now = this.#now();
+    const mine = new Set(claimed.map((d) => d.id));
+    const batch = pending.filter(
+      (d) => d.id === delivery.id || mine.has(d.id) || (!this.#inflight.has(d.id) && (d.nextAttemptAt ?? 0) <= now && !d.event.test),
+    );
+    for (const d of batch) this.#inflight.add(d.id);
+    // Claimed but beyond this digest's size: queued again, for the next one.
+    const taken = new Set(batch.map((d) => d.id));
+    const left = claimed.filter((d) => !taken.has(d.id));
+    if (left.length > 0) {
+      const key = actionKey(delivery);
+      this.#queued.set(key, [...left, ...(this.#queued.get(key) ?? [])]);
+      this.#queuedCount += left.length;
+    }
+    return batch;
   }
 
   #release(batch: readonly DeliveryRecord[]): void {
@@ -240,11 +276,11 @@ export class EventDispatcher {
     this.#recording = true;
     setImmediate(() => {
       this.#recording = false;
-      this.#record();
+      void this.#record();
     });
   }
 
-  #record(): void {
+  async #record(): Promise<void> {
     const done = this.#completed.splice(0);
     if (done.length === 0) return this.wake();
     const at = this.#now();
@@ -255,7 +291,7 @@ export class EventDispatcher {
       }),
     );
     try {
-      this.opts.store.recordAttempts(
+      await this.opts.store.recordAttempts(
         rows.map(({ d, attempt, next }) => ({
           id: d.id,
           result: { at, error: attempt.error, code: attempt.code, output: attempt.output },

@@ -99,11 +99,18 @@ interface Compiled {
 export class RuleMatcher {
   #byType = new Map<string, Compiled[]>();
   #byId = new Map<number, RuleDefinition>();
+  /** Who is in which group, read only while an enabled rule filters on groups. */
+  #groups: ReadonlyMap<string, readonly string[]> = new Map();
+  #needsGroups = false;
+  #groupsRead = 0;
 
-  constructor(private readonly groupsOf: (user: string) => readonly string[]) {}
+  /** `memberships` reads every user's groups (in the user's order). */
+  constructor(private readonly memberships: () => Promise<ReadonlyMap<string, readonly string[]>>) {}
 
   /** Replaces the rules (after any change to them). */
-  load(rules: readonly RuleDefinition[]): void {
+  async load(rules: readonly RuleDefinition[]): Promise<void> {
+    this.#needsGroups = rules.some((r) => r.enabled && (r.filters.groups?.length ?? 0) > 0);
+    await this.refreshGroups();
     this.#byType = new Map();
     this.#byId = new Map(rules.map((r) => [r.id, r]));
     for (const rule of rules) {
@@ -111,6 +118,14 @@ export class RuleMatcher {
       const compiled = { rule, tests: compileFilters(rule.filters) };
       for (const type of rule.events) this.#byType.set(type, [...(this.#byType.get(type) ?? []), compiled]);
     }
+  }
+
+  /** Reads the group memberships again (after a change to users or groups), if a rule filters on groups. */
+  async refreshGroups(): Promise<void> {
+    const read = ++this.#groupsRead;
+    const groups = this.#needsGroups ? await this.memberships() : new Map<string, readonly string[]>();
+    // A later read that finished first has the newer memberships.
+    if (read === this.#groupsRead) this.#groups = groups;
   }
 
   rule(id: number): RuleDefinition | undefined {
@@ -128,12 +143,7 @@ export class RuleMatcher {
     if (!candidates) return [];
     const applicable = EVENT_CATALOGUE[type].filters;
     const facts = factsOf(data);
-    const memo = new Map<string, readonly string[]>();
-    const groupsOf = (user: string) => {
-      let groups = memo.get(user);
-      if (!groups) memo.set(user, (groups = this.groupsOf(user)));
-      return groups;
-    };
+    const groupsOf = (user: string) => this.#groups.get(user) ?? [];
     return candidates
       .filter(({ tests }) => tests.every(({ name, test }) => !applicable.includes(name) || test(facts, groupsOf)))
       .map((c) => c.rule);

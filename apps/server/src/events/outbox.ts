@@ -63,15 +63,28 @@ export class EventOutbox {
   }
 
   /** Any other event: written now. */
-  direct(type: EventType, data: Record<string, unknown>): void {
+  async direct(type: EventType, data: Record<string, unknown>): Promise<void> {
     const event = this.#build(type, data);
     if (!event) return;
-    this.opts.store.enqueue(event);
+    await this.opts.store.enqueue(event);
+    this.opts.onWritten?.();
+  }
+
+  /**
+   * The event for the rules that match, for a caller that writes it in its own transaction (an audit entry's
+   * admin.changed); null when no rule takes it. `written()` once it is stored.
+   */
+  prepare(type: EventType, data: Record<string, unknown>): OutboxEvent | null {
+    return this.#build(type, data);
+  }
+
+  /** Wakes the delivery worker for events written through prepare(). */
+  written(): void {
     this.opts.onWritten?.();
   }
 
   /** A test event for one rule: every action, due now, whatever the filters and digests. */
-  test(rule: RuleDefinition, type: EventType, data: Record<string, unknown>): OutboxEvent {
+  async test(rule: RuleDefinition, type: EventType, data: Record<string, unknown>): Promise<OutboxEvent> {
     const now = this.#now();
     const event: OutboxEvent = {
       id: randomUUID(),
@@ -81,7 +94,7 @@ export class EventOutbox {
       data,
       deliveries: rule.actions.map((action) => this.#delivery(rule, action, now)),
     };
-    this.opts.store.enqueue(event);
+    await this.opts.store.enqueue(event);
     return event;
   }
 

@@ -140,24 +140,24 @@ export const CERTIFICATE_WARNINGS = [30, 7, 1] as const;
  * Sends certificate.expiring when the FTPS certificate crosses 30, 7 or 1 days before its expiry, once per
  * certificate and threshold (remembered in the database, so a restart does not send it again).
  */
-export function checkCertificate(
+export async function checkCertificate(
   outbox: EventOutbox,
   store: EventStore,
   cert: { expiresAt: number | null; fingerprint: string | null },
   now: number,
-): void {
+): Promise<void> {
   if (cert.expiresAt === null || cert.fingerprint === null || !outbox.wants('certificate.expiring')) return;
   const daysLeft = Math.floor((cert.expiresAt - now) / DAY);
   const threshold = [...CERTIFICATE_WARNINGS].reverse().find((t) => daysLeft < t) ?? null;
   if (threshold === null) return;
   const key = `certificate.expiring:${cert.fingerprint}`;
-  const sent = Number(store.mark(key) ?? Infinity);
+  const sent = Number((await store.mark(key)) ?? Infinity);
   if (sent <= threshold) return;
-  outbox.direct('certificate.expiring', {
+  await outbox.direct('certificate.expiring', {
     expiresAt: cert.expiresAt,
     daysLeft: Math.max(daysLeft, 0),
     threshold,
     fingerprint: cert.fingerprint,
   });
-  store.setMark(key, String(threshold));
+  await store.setMark(key, String(threshold));
 }

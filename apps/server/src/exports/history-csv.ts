@@ -42,9 +42,9 @@ export function csvRow(values: readonly (string | number | boolean | null)[]): s
 }
 
 /** The header row, then one row per session; times as ISO 8601 with the offset of `timeZone`. */
-export function* historyCsv(sessions: Iterable<SessionRecord>, timeZone: string): Generator<string> {
+export async function* historyCsv(sessions: AsyncIterable<SessionRecord>, timeZone: string): AsyncGenerator<string> {
   yield csvRow(CSV_COLUMNS);
-  for (const s of sessions) {
+  for await (const s of sessions) {
     yield csvRow([
       s.id,
       isoZoned(s.startedAt, timeZone),

@@ -14,7 +14,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { roleAtLeast, type AdminRole } from '@ferry/contract';
 import type { AuthTokenStore } from '@ferry/db';
-import type { FastifyReply, FastifyRequest, onRequestHookHandler, RouteOptions } from 'fastify';
+import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler, RouteOptions } from 'fastify';
 import { Errors } from '../errors.js';
 
 export type { AuthTokenStore };
@@ -67,14 +67,14 @@ export interface AuthHookOptions {
   now?: () => number;
 }
 
-export function authHook(opts: AuthHookOptions): onRequestHookHandler {
+export function authHook(opts: AuthHookOptions): onRequestAsyncHookHandler {
   const now = opts.now ?? Date.now;
   return async function authenticate(req: FastifyRequest, _reply: FastifyReply) {
     const bearer = bearerToken(req);
     const cookie = req.cookies[SESSION_COOKIE];
     const token = bearer ?? cookie ?? null;
     if (!token) throw Errors.Unauthorized();
-    const verified = opts.tokens.verify(token, now());
+    const verified = await opts.tokens.verify(token, now());
     if (!verified) throw Errors.Unauthorized();
     const via = bearer ? 'bearer' : 'cookie';
     const csrfToken = verified.kind === 'session' ? csrfTokenFor(opts.csrfSecret, verified.tokenId) : null;

@@ -32,10 +32,10 @@ const BATCH = 200;
 const BATCHES_PER_RUN = 5;
 
 /** Runs `step` in batches until one comes back short or the run's budget is spent. */
-function inBatches(step: (limit: number) => ProbeRecord[]): ProbeRecord[] {
+async function inBatches(step: (limit: number) => Promise<ProbeRecord[]>): Promise<ProbeRecord[]> {
   const done: ProbeRecord[] = [];
   for (let i = 0; i < BATCHES_PER_RUN; i++) {
-    const batch = step(BATCH);
+    const batch = await step(BATCH);
     done.push(...batch);
     if (batch.length < BATCH) break;
   }
@@ -43,23 +43,27 @@ function inBatches(step: (limit: number) => ProbeRecord[]): ProbeRecord[] {
 }
 
 /** One bounded run: retires the links expired now, then deletes those retired for a week. */
-export function sweepProbes(opts: Pick<ProbeSweepOptions, 'probes' | 'now'>): ProbeSweepResult {
+export async function sweepProbes(opts: Pick<ProbeSweepOptions, 'probes' | 'now'>): Promise<ProbeSweepResult> {
   const now = opts.now();
   return {
-    retired: inBatches((limit) => opts.probes.retireExpired(now, limit)),
-    purged: inBatches((limit) => opts.probes.purgeRetired(now - RETIRED_PROBE_KEEP_MS, limit)),
+    retired: await inBatches((limit) => opts.probes.retireExpired(now, limit)),
+    purged: await inBatches((limit) => opts.probes.purgeRetired(now - RETIRED_PROBE_KEEP_MS, limit)),
   };
 }
 
 /** Starts the periodic sweep on an unref'd timer; returns its stop function. */
 export function startProbeSweep(opts: ProbeSweepOptions): () => void {
+  let running = false;
   const timer = setInterval(() => {
-    try {
-      const result = sweepProbes(opts);
-      if (result.retired.length > 0 || result.purged.length > 0) opts.onSwept?.(result);
-    } catch (error) {
-      opts.onError?.(error);
-    }
+    // A run still going when the next is due (a slow database) is not overtaken.
+    if (running) return;
+    running = true;
+    sweepProbes(opts)
+      .then((result) => {
+        if (result.retired.length > 0 || result.purged.length > 0) opts.onSwept?.(result);
+      })
+      .catch((error: unknown) => opts.onError?.(error))
+      .finally(() => (running = false));
   }, opts.intervalMs ?? 60_000);
   timer.unref();
   return () => clearInterval(timer);

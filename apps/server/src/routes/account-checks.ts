@@ -40,12 +40,12 @@ export interface OtherMount {
  * Each mount names an existing folder and a path that is not `/`, has no `.`/`..` segments, and neither
  * equals nor lies inside or around another mount (of the same list or `others`).
  */
-export function checkMounts(
+export async function checkMounts(
   mounts: readonly Mount[] | undefined,
-  opts: { missingFolders: (names: string[]) => string[]; others?: readonly OtherMount[] },
-): void {
+  opts: { missingFolders: (names: string[]) => Promise<string[]> | string[]; others?: readonly OtherMount[] },
+): Promise<void> {
   if (!mounts) return;
-  const missing = new Set(opts.missingFolders([...new Set(mounts.map((m) => m.folder))]));
+  const missing = new Set(await opts.missingFolders([...new Set(mounts.map((m) => m.folder))]));
   const taken: OtherMount[] = [...(opts.others ?? [])];
   mounts.forEach((mount, i) => {
     if (missing.has(mount.folder)) throw invalidField(`mounts/${i}/folder`, `There is no virtual folder named ${mount.folder}`);

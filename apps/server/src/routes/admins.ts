@@ -6,7 +6,7 @@ import { Admin, AdminParams, CreateAdminBody, CreatedAdmin, Page, UpdateAdminBod
 import { DuplicateError, LastOwnerError, type AdminRecord } from '@ferry/db';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { audit } from '../audit.js';
+import { auditEntry } from '../audit.js';
 import { Errors, invalidField } from '../errors.js';
 import { generatePassword, passwordProblem } from '../passwords.js';
 import type { Services } from '../services.js';
@@ -19,17 +19,16 @@ const toDto = ({ id: _id, ...admin }: AdminRecord): Admin => admin;
 
 export const adminsRoutes: FastifyPluginAsyncTypebox<AdminsRouteOptions> = async (app, { services }) => {
   const { admins } = services.stores;
-  const auditStore = services.stores.audit;
 
-  const existing = (username: string): AdminRecord => {
-    const admin = admins.getByName(username);
+  const existing = async (username: string): Promise<AdminRecord> => {
+    const admin = await admins.getByName(username);
     if (!admin) throw Errors.AdminNotFound(username);
     return admin;
   };
 
-  const lastOwner = <T>(change: () => T): T => {
+  const lastOwner = async <T>(change: () => Promise<T>): Promise<T> => {
     try {
-      return change();
+      return await change();
     } catch (error) {
       if (error instanceof LastOwnerError) throw Errors.LastOwner(`${error.message}: make another admin an owner first`);
       throw error;
@@ -42,7 +41,7 @@ export const adminsRoutes: FastifyPluginAsyncTypebox<AdminsRouteOptions> = async
       schema: { operationId: 'listAdmins', tags: ['admins'], summary: 'The admins and their roles', response: { 200: Page(Admin) } },
       config: { role: 'admin' },
     },
-    async () => ({ items: admins.list().map(toDto), nextCursor: null }),
+    async () => ({ items: (await admins.list()).map(toDto), nextCursor: null }),
   );
 
   app.post(
@@ -65,8 +64,11 @@ export const adminsRoutes: FastifyPluginAsyncTypebox<AdminsRouteOptions> = async
       }
       const password = req.body.password ?? generatePassword();
       try {
-        const created = await admins.create(username, password, role, () =>
-          audit(auditStore, req, { action: 'admin.create', target: username, detail: { role } }),
+        const created = await admins.create(
+          username,
+          password,
+          role,
+          auditEntry(req, { action: 'admin.create', target: username, detail: { role } }),
         );
         return reply.code(201).send({ ...toDto(created), ...(req.body.password === undefined ? { password } : {}) });
       } catch (error) {
@@ -88,7 +90,7 @@ export const adminsRoutes: FastifyPluginAsyncTypebox<AdminsRouteOptions> = async
       },
       config: { role: 'admin' },
     },
-    async (req) => toDto(existing(req.params.username)),
+    async (req) => toDto(await existing(req.params.username)),
   );
 
   app.patch(
@@ -107,29 +109,31 @@ export const adminsRoutes: FastifyPluginAsyncTypebox<AdminsRouteOptions> = async
       config: { role: 'owner', errors: { 409: 'The change would leave no owner (APP_LAST_OWNER)' } },
     },
     async (req) => {
-      const admin = existing(req.params.username);
+      const admin = await existing(req.params.username);
       const { role, password, totpEnabled } = req.body;
       if (password !== undefined) {
         const problem = passwordProblem(password);
         if (problem) throw invalidField('password', `password ${problem}`);
       }
       if (role !== undefined && role !== admin.role) {
-        lastOwner(() =>
-          admins.setRole(admin.id, role, () =>
-            audit(auditStore, req, { action: 'admin.role', target: admin.username, detail: { from: admin.role, to: role } }),
+        await lastOwner(() =>
+          admins.setRole(
+            admin.id,
+            role,
+            auditEntry(req, { action: 'admin.role', target: admin.username, detail: { from: admin.role, to: role } }),
           ),
         );
       }
       if (password !== undefined) {
         await admins.setPassword(admin.id, password, {
           signOut: 'all',
-          alongside: () => audit(auditStore, req, { action: 'admin.password-reset', target: admin.username }),
+          audit: auditEntry(req, { action: 'admin.password-reset', target: admin.username }),
         });
       }
       if (totpEnabled === false && admin.totpEnabled) {
-        admins.disableTotp(admin.id, () => audit(auditStore, req, { action: 'admin.totp-disable', target: admin.username }));
+        await admins.disableTotp(admin.id, auditEntry(req, { action: 'admin.totp-disable', target: admin.username }));
       }
-      return toDto(existing(admin.username));
+      return toDto(await existing(admin.username));
     },
   );
 
@@ -146,8 +150,8 @@ export const adminsRoutes: FastifyPluginAsyncTypebox<AdminsRouteOptions> = async
       config: { role: 'owner', errors: { 409: 'The admin is the last owner (APP_LAST_OWNER)' } },
     },
     async (req, reply) => {
-      const admin = existing(req.params.username);
-      lastOwner(() => admins.remove(admin.id, () => audit(auditStore, req, { action: 'admin.delete', target: admin.username })));
+      const admin = await existing(req.params.username);
+      await lastOwner(() => admins.remove(admin.id, auditEntry(req, { action: 'admin.delete', target: admin.username })));
       return reply.code(204).send(null);
     },
   );

@@ -24,7 +24,7 @@ import type { AdminRecord } from '@ferry/db';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { audit } from '../audit.js';
+import { audit, auditEntry } from '../audit.js';
 import { Errors, invalidField, totpInvalid, totpLocked } from '../errors.js';
 import { passwordProblem } from '../passwords.js';
 import { csrfTokenFor, SESSION_COOKIE } from '../plugins/auth.js';
@@ -67,22 +67,22 @@ export const loginRoutes: FastifyPluginAsyncTypebox<LoginRouteOptions> = async (
     },
     async (req, reply) => {
       const { username, password } = req.body;
-      const failed = (reason: string) =>
-        audit(opts.stores.audit, req, { action: 'auth.login-failed', target: username, actor: username, detail: { reason } });
+      const failed = async (reason: string) =>
+        await audit(opts.stores.audit, req, { action: 'auth.login-failed', target: username, actor: username, detail: { reason } });
       const admin = await admins.verify(username, password);
       if (!admin) {
-        failed('wrong username or password');
+        await failed('wrong username or password');
         throw Errors.BadCredentials();
       }
       let recoveryCodesLeft: number | undefined;
       if (admin.totpEnabled) {
-        const usedRecoveryCode = secondFactor(admin, req.body, failed);
-        if (usedRecoveryCode) recoveryCodesLeft = admins.recoveryCodesLeft(admin.id);
+        const usedRecoveryCode = await secondFactor(admin, req.body, failed);
+        if (usedRecoveryCode) recoveryCodesLeft = await admins.recoveryCodesLeft(admin.id);
       }
       const now = Date.now();
-      admins.recordLogin(admin.id, now);
+      await admins.recordLogin(admin.id, now);
       const expiresAt = now + opts.sessionTtlMs;
-      const issued = tokens.issue(admin.id, 'session', {
+      const issued = await tokens.issue(admin.id, 'session', {
         name: 'browser session',
         expiresAt,
         address: req.ip,
@@ -95,7 +95,7 @@ export const loginRoutes: FastifyPluginAsyncTypebox<LoginRouteOptions> = async (
         secure: req.protocol === 'https',
         expires: new Date(expiresAt),
       });
-      audit(opts.stores.audit, req, {
+      await audit(opts.stores.audit, req, {
         action: 'auth.login',
         target: username,
         actor: username,
@@ -114,24 +114,24 @@ export const loginRoutes: FastifyPluginAsyncTypebox<LoginRouteOptions> = async (
   );
 
   /** Checks the code or recovery code of an admin with two-factor sign-in; true when a recovery code was used. */
-  function secondFactor(admin: AdminRecord, body: LoginBody, failed: (reason: string) => void): boolean {
+  async function secondFactor(admin: AdminRecord, body: LoginBody, failed: (reason: string) => Promise<void>): Promise<boolean> {
     const now = Date.now();
-    const state = admins.totpState(admin.id);
+    const state = await admins.totpState(admin.id);
     if (!state?.secret) return false;
     if (state.lockedUntil !== null && state.lockedUntil > now) {
-      failed('two-factor sign-in locked');
+      await failed('two-factor sign-in locked');
       throw totpLocked(state.lockedUntil);
     }
     if (body.totp === undefined && body.recoveryCode === undefined) throw Errors.TotpRequired();
     const field = body.totp !== undefined ? 'totp' : 'recoveryCode';
     if (field === 'totp') {
       const step = totpStep(state.secret, body.totp!, now);
-      if (step !== null && admins.acceptTotpStep(admin.id, step)) return false;
-    } else if (admins.useRecoveryCode(admin.id, body.recoveryCode!, now)) {
+      if (step !== null && (await admins.acceptTotpStep(admin.id, step))) return false;
+    } else if (await admins.useRecoveryCode(admin.id, body.recoveryCode!, now)) {
       return true;
     }
-    const failure = admins.recordTotpFailure(admin.id, now);
-    failed(field === 'totp' ? 'wrong two-factor code' : 'wrong recovery code');
+    const failure = await admins.recordTotpFailure(admin.id, now);
+    await failed(field === 'totp' ? 'wrong two-factor code' : 'wrong recovery code');
     if (failure.lockedUntil !== null) throw totpLocked(failure.lockedUntil);
     throw totpInvalid(failure.remainingAttempts, field);
   }
@@ -162,9 +162,9 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
     },
     async (req, reply) => {
       const admin = req.admin!;
-      tokens.revoke(admin.tokenId);
+      await tokens.revoke(admin.tokenId);
       reply.clearCookie(SESSION_COOKIE, { path: '/' });
-      audit(stores.audit, req, { action: 'auth.logout', target: admin.username });
+      await audit(stores.audit, req, { action: 'auth.logout', target: admin.username });
       return reply.code(204).send(null);
     },
   );
@@ -181,7 +181,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
         via: admin.via,
         totpEnabled: admin.totpEnabled,
         totpEnrolmentRequired: admin.totpEnrolmentRequired,
-        recoveryCodesLeft: admin.totpEnabled ? admins.recoveryCodesLeft(admin.adminId) : 0,
+        recoveryCodesLeft: admin.totpEnabled ? await admins.recoveryCodesLeft(admin.adminId) : 0,
       };
     },
   );
@@ -208,7 +208,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
       if (newPassword === currentPassword) throw invalidField('newPassword', 'The new password is the current one');
       await admins.setPassword(admin.adminId, newPassword, {
         signOut: admin.kind === 'session' ? { except: admin.tokenId } : 'all',
-        alongside: () => audit(stores.audit, req, { action: 'auth.password-change', target: admin.username }),
+        audit: auditEntry(req, { action: 'auth.password-change', target: admin.username }),
       });
       return reply.code(204).send(null);
     },
@@ -232,7 +232,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
       const admin = req.admin!;
       if (admin.totpEnabled) throw invalidField('totp', 'Two-factor sign-in is already on; turn it off first to set up a new phone');
       const secret = newTotpSecret();
-      admins.beginTotp(admin.adminId, secret);
+      await admins.beginTotp(admin.adminId, secret);
       return { secret, otpauthUrl: totpUri(secret, admin.username, hostName(req)) };
     },
   );
@@ -251,20 +251,18 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
     },
     async (req) => {
       const admin = req.admin!;
-      const state = admins.totpState(admin.adminId);
+      const state = await admins.totpState(admin.adminId);
       const now = Date.now();
       if (!state?.pendingSecret) throw invalidField('code', 'Start with POST /auth/totp: there is no set-up to confirm');
       if (state.lockedUntil !== null && state.lockedUntil > now) throw totpLocked(state.lockedUntil);
       const step = totpStep(state.pendingSecret, req.body.code, now);
       if (step === null) {
-        const failure = admins.recordTotpFailure(admin.adminId, now);
+        const failure = await admins.recordTotpFailure(admin.adminId, now);
         if (failure.lockedUntil !== null) throw totpLocked(failure.lockedUntil);
         throw invalidField('code', `Wrong code: check the phone's clock; ${failure.remainingAttempts} tries left`);
       }
       const recoveryCodes = newRecoveryCodes();
-      admins.confirmTotp(admin.adminId, step, recoveryCodes, () =>
-        audit(stores.audit, req, { action: 'auth.totp-enable', target: admin.username }),
-      );
+      await admins.confirmTotp(admin.adminId, step, recoveryCodes, auditEntry(req, { action: 'auth.totp-enable', target: admin.username }));
       return { recoveryCodes };
     },
   );
@@ -284,7 +282,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
     async (req, reply) => {
       const admin = req.admin!;
       if (!(await admins.checkPassword(admin.adminId, req.body.password))) throw invalidField('password', 'The password is wrong');
-      admins.disableTotp(admin.adminId, () => audit(stores.audit, req, { action: 'auth.totp-disable', target: admin.username }));
+      await admins.disableTotp(admin.adminId, auditEntry(req, { action: 'auth.totp-disable', target: admin.username }));
       return reply.code(204).send(null);
     },
   );
@@ -299,7 +297,10 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
     },
     async (req) => {
       const admin = req.admin!;
-      return { items: tokens.listSessions(admin.adminId).map((s) => ({ ...s, current: s.id === admin.tokenId })), nextCursor: null };
+      return {
+        items: (await tokens.listSessions(admin.adminId)).map((s) => ({ ...s, current: s.id === admin.tokenId })),
+        nextCursor: null,
+      };
     },
   );
 
@@ -316,9 +317,8 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
     },
     async (req, reply) => {
       const admin = req.admin!;
-      tokens.revokeSessions(admin.adminId, {
-        alongside: (count) =>
-          audit(stores.audit, req, { action: 'auth.sign-out-everywhere', target: admin.username, detail: { sessions: count } }),
+      await tokens.revokeSessions(admin.adminId, {
+        audit: (count) => auditEntry(req, { action: 'auth.sign-out-everywhere', target: admin.username, detail: { sessions: count } }),
       });
       if (admin.kind === 'session') reply.clearCookie(SESSION_COOKIE, { path: '/' });
       return reply.code(204).send(null);
@@ -340,9 +340,9 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
     async (req, reply) => {
       const admin = req.admin!;
       const { id } = req.params;
-      const owner = tokens.owner(id);
+      const owner = await tokens.owner(id);
       if (owner?.adminId !== admin.adminId || owner.kind !== 'session') throw Errors.SessionNotFound(id);
-      tokens.revoke(id, () => audit(stores.audit, req, { action: 'auth.session-revoke', target: admin.username }));
+      await tokens.revoke(id, auditEntry(req, { action: 'auth.session-revoke', target: admin.username }));
       if (id === admin.tokenId) reply.clearCookie(SESSION_COOKIE, { path: '/' });
       return reply.code(204).send(null);
     },
@@ -363,7 +363,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
       },
       config: { role: 'admin' },
     },
-    async (req) => ({ items: tokens.listApi(mayManageAll(req) ? undefined : req.admin!.adminId), nextCursor: null }),
+    async (req) => ({ items: await tokens.listApi(mayManageAll(req) ? undefined : req.admin!.adminId), nextCursor: null }),
   );
 
   app.post(
@@ -385,8 +385,8 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
       const expiresAt = req.body.expiresAt ?? null;
       const createdAt = Date.now();
       if (expiresAt !== null && expiresAt <= createdAt) throw invalidField('expiresAt', 'The expiry must lie in the future');
-      const issued = tokens.issue(admin.adminId, 'api', { name: req.body.name, expiresAt, role }, (id) =>
-        audit(stores.audit, req, { action: 'token.create', target: id, detail: { name: req.body.name, role, expiresAt } }),
+      const issued = await tokens.issue(admin.adminId, 'api', { name: req.body.name, expiresAt, role }, (id) =>
+        auditEntry(req, { action: 'token.create', target: id, detail: { name: req.body.name, role, expiresAt } }),
       );
       return reply.code(201).send({
         id: issued.id,
@@ -415,10 +415,10 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
     },
     async (req, reply) => {
       const { id } = req.params;
-      const owner = tokens.owner(id);
+      const owner = await tokens.owner(id);
       const allowed = owner?.kind === 'api' && (owner.adminId === req.admin!.adminId || mayManageAll(req));
-      const audited = () => audit(stores.audit, req, { action: 'token.revoke', target: id });
-      if (!allowed || !tokens.revoke(id, audited)) throw Errors.TokenNotFound(id);
+      const audited = auditEntry(req, { action: 'token.revoke', target: id });
+      if (!allowed || !(await tokens.revoke(id, audited))) throw Errors.TokenNotFound(id);
       return reply.code(204).send(null);
     },
   );

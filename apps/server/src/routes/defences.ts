@@ -2,7 +2,7 @@
 import { AuditEntry, Ban, CursorQuery, Page } from '@ferry/contract';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { audit } from '../audit.js';
+import { auditEntry } from '../audit.js';
 import { Errors } from '../errors.js';
 import type { Services } from '../services.js';
 
@@ -20,7 +20,7 @@ export const defencesRoutes: FastifyPluginAsyncTypebox<DefencesRouteOptions> = a
       schema: { operationId: 'listBans', tags: ['defences'], summary: 'Addresses banned now', response: { 200: Page(Ban) } },
     },
     async () => ({
-      items: services.guard.list(),
+      items: await services.guard.list(),
       nextCursor: null,
     }),
   );
@@ -33,7 +33,7 @@ export const defencesRoutes: FastifyPluginAsyncTypebox<DefencesRouteOptions> = a
     },
     async (req, reply) => {
       const { address } = req.params;
-      if (!services.guard.lift(address, () => audit(services.stores.audit, req, { action: 'ban.lift', target: address })))
+      if (!(await services.guard.lift(address, auditEntry(req, { action: 'ban.lift', target: address }))))
         throw Errors.BanNotFound(address);
       return reply.code(204).send(null);
     },

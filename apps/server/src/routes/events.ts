@@ -30,7 +30,7 @@ import type { DeliveryRecord, EventRuleInput, EventRuleRecord } from '@ferry/db'
 import { FINDING_CODES } from '@ferry/ftp-core/diagnosis';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { audit } from '../audit.js';
+import { audit, auditEntry } from '../audit.js';
 import { Errors, invalidField } from '../errors.js';
 import { commandProblem } from '../events/command.js';
 import { unusableFilter } from '../events/matching.js';
@@ -74,8 +74,9 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventsRouteOptions> = async 
     filters.networks.forEach((n, i) => {
       if (!parseCidr(n)) throw invalidField(`filters/networks/${i}`, `"${n}" is not an address or network like 203.0.113.0/24`);
     });
+    const missingGroups = new Set(await groups.missing(filters.groups));
     filters.groups.forEach((g, i) => {
-      if (!groups.get(g)) throw invalidField(`filters/groups/${i}`, `There is no group ${g}`);
+      if (missingGroups.has(g)) throw invalidField(`filters/groups/${i}`, `There is no group ${g}`);
     });
     filters.findingCodes.forEach((c, i) => {
       if (!(FINDING_CODES as readonly string[]).includes(c))
@@ -183,7 +184,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventsRouteOptions> = async 
         response: { 200: Type.Array(EventRule) },
       },
     },
-    async () => store.listRules().map(toRule),
+    async () => (await store.listRules()).map(toRule),
   );
 
   app.post(
@@ -204,10 +205,10 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventsRouteOptions> = async 
       const actions = await checked(body.events, filters, body.actions);
       const secret = body.secret ?? randomBytes(32).toString('base64url');
       const input: EventRuleInput = { name: body.name, enabled: body.enabled ?? true, events: body.events, filters, actions, secret };
-      const rule = store.createRule(input, (r) =>
-        audit(auditStore, req, { action: 'event-rule.create', target: `${r.id} ${r.name}`, detail: described(body) }),
+      const rule = await store.createRule(input, (r) =>
+        auditEntry(req, { action: 'event-rule.create', target: `${r.id} ${r.name}`, detail: described(body) }),
       );
-      ev.reload();
+      await ev.reload();
       return reply.code(201).send({ ...toRule(rule), secret });
     },
   );
@@ -225,7 +226,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventsRouteOptions> = async 
       },
     },
     async (req) => {
-      const rule = store.getRule(req.params.id);
+      const rule = await store.getRule(req.params.id);
       if (!rule) throw Errors.EventRuleNotFound(req.params.id);
       return toRule(rule);
     },
@@ -246,7 +247,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventsRouteOptions> = async 
     },
     async (req) => {
       const { id } = req.params;
-      const before = store.getRule(id);
+      const before = await store.getRule(id);
       if (!before) throw Errors.EventRuleNotFound(id);
       const body = req.body;
       const events = body.events ?? before.events;
@@ -261,11 +262,11 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventsRouteOptions> = async 
         actions,
         ...(secret ? { secret } : {}),
       };
-      const rule = store.updateRule(id, patch, (r) =>
-        audit(auditStore, req, { action: 'event-rule.update', target: `${r.id} ${r.name}`, detail: described(body) }),
+      const rule = await store.updateRule(id, patch, (r) =>
+        auditEntry(req, { action: 'event-rule.update', target: `${r.id} ${r.name}`, detail: described(body) }),
       );
       if (!rule) throw Errors.EventRuleNotFound(id);
-      ev.reload();
+      await ev.reload();
       return { ...toRule(rule), ...(secret ? { secret } : {}) };
     },
   );
@@ -284,10 +285,10 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventsRouteOptions> = async 
     },
     async (req, reply) => {
       const { id } = req.params;
-      const rule = store.getRule(id);
+      const rule = await store.getRule(id);
       if (!rule) throw Errors.EventRuleNotFound(id);
-      store.removeRule(id, () => audit(auditStore, req, { action: 'event-rule.delete', target: `${id} ${rule.name}` }));
-      ev.reload();
+      await store.removeRule(id, auditEntry(req, { action: 'event-rule.delete', target: `${id} ${rule.name}` }));
+      await ev.reload();
       return reply.code(204).send(null);
     },
   );
@@ -311,13 +312,13 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventsRouteOptions> = async 
       const rule = ev.matcher.rule(id);
       if (!rule) throw Errors.EventRuleNotFound(id);
       const type = req.body?.type ?? (rule.events[0] as EventType);
-      const event = ev.outbox.test(rule, type, { ...EVENT_CATALOGUE[type].example });
-      audit(auditStore, req, { action: 'event-rule.test', target: `${id} ${rule.name}`, detail: { type, eventId: event.id } });
-      const ids = store.listDeliveries({ eventId: event.id, limit: 50 }).items.map((d) => d.id);
+      const event = await ev.outbox.test(rule, type, { ...EVENT_CATALOGUE[type].example });
+      await audit(auditStore, req, { action: 'event-rule.test', target: `${id} ${rule.name}`, detail: { type, eventId: event.id } });
+      const ids = (await store.listDeliveries({ eventId: event.id, limit: 50 })).items.map((d) => d.id);
       await ev.dispatcher.attempted(ids, waitFor(rule.actions));
       return {
         event: { id: event.id, type, occurredAt: event.occurredAt, test: true, data: event.data as Record<string, unknown> },
-        deliveries: store.getDeliveries(ids).map(toDelivery),
+        deliveries: (await store.getDeliveries(ids)).map(toDelivery),
       };
     },
   );
@@ -336,7 +337,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventsRouteOptions> = async 
     },
     async (req) => {
       const q = req.query;
-      const page = store.listDeliveries({ ...q, limit: q.limit ?? 50 });
+      const page = await store.listDeliveries({ ...q, limit: q.limit ?? 50 });
       return { items: page.items.map(toDelivery), nextCursor: page.nextCursor };
     },
   );
@@ -354,7 +355,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventsRouteOptions> = async 
       },
     },
     async (req) => {
-      const d = store.getDelivery(req.params.id);
+      const d = await store.getDelivery(req.params.id);
       if (!d) throw Errors.DeliveryNotFound(req.params.id);
       return toDelivery(d);
     },
@@ -378,20 +379,20 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventsRouteOptions> = async 
     async (req) => {
       const { id } = req.params;
       const now = Date.now();
-      const before = store.getDelivery(id);
+      const before = await store.getDelivery(id);
       if (!before) throw Errors.DeliveryNotFound(id);
-      const result = store.retryNow(id, now);
+      const result = await store.retryNow(id, now);
       if (result === null) throw Errors.DeliveryNotFound(id);
       if (result === 'done')
         throw Errors.DeliveryDone(id, before.ruleId === null && before.status === 'pending' ? 'without its rule' : before.status);
-      audit(auditStore, req, {
+      await audit(auditStore, req, {
         action: 'event-delivery.retry',
         target: String(id),
         detail: { eventId: before.event.id, rule: before.ruleName },
       });
       const rule = before.ruleId === null ? undefined : ev.matcher.rule(before.ruleId);
       await ev.dispatcher.attempted([id], waitFor(rule?.actions ?? []));
-      return toDelivery(store.getDelivery(id) as DeliveryRecord);
+      return toDelivery((await store.getDelivery(id)) as DeliveryRecord);
     },
   );
 };

@@ -27,7 +27,7 @@ export const filesRoutes: FastifyPluginAsyncTypebox<FilesRouteOptions> = async (
   async function treeOf(username: string): Promise<UserFs> {
     let account: FtpAccount | null;
     try {
-      account = services.authenticator.account(username);
+      account = await services.authenticator.account(username);
     } catch (error) {
       if (error instanceof HomeNotAllowedError) throw Errors.HomeUnavailable(username, error.message);
       throw error;
@@ -97,7 +97,7 @@ export const filesRoutes: FastifyPluginAsyncTypebox<FilesRouteOptions> = async (
       const fs = await treeOf(req.params.username);
       const created = await makeFolders(fs, path);
       if (!created.includes(path)) throw Errors.FileExists(path);
-      audit(auditStore, req, { action: 'files.mkdir', target: req.params.username, detail: { path } });
+      await audit(auditStore, req, { action: 'files.mkdir', target: req.params.username, detail: { path } });
       const stats = await fs.stat(path).catch(fileError(path));
       return reply.code(201).send(toEntry(fs, posix.dirname(path), { name: posix.basename(path), stats }));
     },
@@ -128,7 +128,7 @@ export const filesRoutes: FastifyPluginAsyncTypebox<FilesRouteOptions> = async (
       const stats = await fs.stat(path).catch(fileError(path));
       if (!stats.isDirectory()) throw invalidField('path', `${path} is a file; only empty folders can be removed`);
       await fs.rmdir(path).catch(fileError(path));
-      audit(auditStore, req, { action: 'files.rmdir', target: req.params.username, detail: { path } });
+      await audit(auditStore, req, { action: 'files.rmdir', target: req.params.username, detail: { path } });
       return reply.code(204).send(null);
     },
   );
@@ -152,7 +152,7 @@ export const filesRoutes: FastifyPluginAsyncTypebox<FilesRouteOptions> = async (
       const stats = await fs.stat(path).catch(fileError(path));
       if (stats.isDirectory()) throw invalidField('path', `${path} is a folder, not a file`);
       const file = await fs.openRead(path, 0).catch(fileError(path));
-      audit(auditStore, req, { action: 'files.download', target: req.params.username, detail: { path, bytes: file.size } });
+      await audit(auditStore, req, { action: 'files.download', target: req.params.username, detail: { path, bytes: file.size } });
       return reply
         .header('content-type', 'application/octet-stream')
         .header('content-length', file.size)

@@ -4,7 +4,7 @@ import { CreateFolderBody, Folder, FolderParams, UpdateFolderBody } from '@ferry
 import { describeOwners, DuplicateError, FolderInUseError } from '@ferry/db';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { audit } from '../audit.js';
+import { auditEntry } from '../audit.js';
 import { Errors, invalidField } from '../errors.js';
 import { homeDirProblem, resolveHomeDir, type HomePolicy } from '../homes.js';
 import type { Services } from '../services.js';
@@ -28,7 +28,7 @@ async function prepareHostDir(hostDir: string, homes: HomePolicy): Promise<void>
 }
 
 export const foldersRoutes: FastifyPluginAsyncTypebox<FoldersRouteOptions> = async (app, { services }) => {
-  const { folders, audit: auditStore } = services.stores;
+  const { folders } = services.stores;
 
   app.get(
     '/folders',
@@ -58,10 +58,10 @@ export const foldersRoutes: FastifyPluginAsyncTypebox<FoldersRouteOptions> = asy
     },
     async (req, reply) => {
       const body = req.body;
-      if (folders.get(body.name)) throw Errors.FolderExists(body.name);
+      if (await folders.get(body.name)) throw Errors.FolderExists(body.name);
       await prepareHostDir(body.hostDir, services.homes);
       try {
-        const folder = folders.create(body, () => audit(auditStore, req, { action: 'folder.create', target: body.name, detail: body }));
+        const folder = await folders.create(body, auditEntry(req, { action: 'folder.create', target: body.name, detail: body }));
         return reply.code(201).send(folder);
       } catch (error) {
         if (error instanceof DuplicateError) throw Errors.FolderExists(body.name);
@@ -77,7 +77,7 @@ export const foldersRoutes: FastifyPluginAsyncTypebox<FoldersRouteOptions> = asy
       schema: { operationId: 'getFolder', summary: 'A virtual folder', tags: ['folders'], params: FolderParams, response: { 200: Folder } },
     },
     async (req) => {
-      const folder = folders.get(req.params.name);
+      const folder = await folders.get(req.params.name);
       if (!folder) throw Errors.FolderNotFound(req.params.name);
       return folder;
     },
@@ -98,16 +98,14 @@ export const foldersRoutes: FastifyPluginAsyncTypebox<FoldersRouteOptions> = asy
     },
     async (req) => {
       const { name } = req.params;
-      const before = folders.get(name);
+      const before = await folders.get(name);
       if (!before) throw Errors.FolderNotFound(name);
       if (req.body.hostDir !== undefined) await prepareHostDir(req.body.hostDir, services.homes);
-      const folder = folders.update(name, req.body, () =>
-        audit(auditStore, req, { action: 'folder.update', target: name, detail: req.body }),
-      );
+      const folder = await folders.update(name, req.body, auditEntry(req, { action: 'folder.update', target: name, detail: req.body }));
       if (!folder) throw Errors.FolderNotFound(name);
       services.authenticator.invalidateAll();
       if (folder.hostDir !== before.hostDir) {
-        for (const username of folders.seenBy(name)) services.ftp.disconnectUser(username, `The virtual folder ${name} was moved`);
+        for (const username of await folders.seenBy(name)) services.ftp.disconnectUser(username, `The virtual folder ${name} was moved`);
       }
       return folder;
     },
@@ -128,8 +126,7 @@ export const foldersRoutes: FastifyPluginAsyncTypebox<FoldersRouteOptions> = asy
     async (req, reply) => {
       const { name } = req.params;
       try {
-        if (!folders.remove(name, () => audit(auditStore, req, { action: 'folder.delete', target: name })))
-          throw Errors.FolderNotFound(name);
+        if (!(await folders.remove(name, auditEntry(req, { action: 'folder.delete', target: name })))) throw Errors.FolderNotFound(name);
       } catch (error) {
         if (error instanceof FolderInUseError) throw Errors.FolderInUse(name, describeOwners(error.mountedBy));
         throw error;

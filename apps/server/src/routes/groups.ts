@@ -3,7 +3,7 @@ import { CreateGroupBody, Group, GroupParams, UpdateGroupBody, type Mount } from
 import { DuplicateError, UnknownNameError } from '@ferry/db';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { audit } from '../audit.js';
+import { auditEntry } from '../audit.js';
 import { Errors, invalidField } from '../errors.js';
 import type { Services } from '../services.js';
 import { checkCidrs, checkMounts, checkRules, mountRecords } from './account-checks.js';
@@ -21,30 +21,28 @@ function storeFields<T extends { mounts?: Mount[] }>(body: T) {
 }
 
 export const groupsRoutes: FastifyPluginAsyncTypebox<GroupsRouteOptions> = async (app, { services }) => {
-  const { groups, folders, users, audit: auditStore } = services.stores;
+  const { groups, folders, users } = services.stores;
 
   /**
    * A group's new mounts against what its members already have at those paths (their own mounts and their
    * other groups'): a clash would silently drop the group's folder for that member, so it is refused instead.
    */
-  const checkMembersMounts = (name: string, mounts: readonly Mount[]) => {
-    for (const username of groups.members(name)) {
-      const user = users.get(username);
+  const checkMembersMounts = async (name: string, mounts: readonly Mount[]) => {
+    for (const username of await groups.members(name)) {
+      const user = await users.get(username);
       if (!user) continue;
-      const others = [
-        ...user.mounts.map((m) => ({ path: m.path, owner: `user ${username}` })),
-        ...user.groups
-          .filter((g) => g !== name)
-          .flatMap((g) => groups.get(g)?.mounts.map((m) => ({ path: m.path, owner: `group ${g} of user ${username}` })) ?? []),
-      ];
-      checkMounts(mounts, { missingFolders: () => [], others });
+      const others = user.mounts.map((m) => ({ path: m.path, owner: `user ${username}` }));
+      for (const g of user.groups.filter((g) => g !== name)) {
+        for (const m of (await groups.get(g))?.mounts ?? []) others.push({ path: m.path, owner: `group ${g} of user ${username}` });
+      }
+      await checkMounts(mounts, { missingFolders: () => [], others });
     }
   };
 
-  const check = (body: UpdateGroupBody) => {
+  const check = async (body: UpdateGroupBody) => {
     checkRules(body.permissions);
     checkCidrs(body.allowedCidrs);
-    checkMounts(body.mounts, { missingFolders: folders.missing });
+    await checkMounts(body.mounts, { missingFolders: folders.missing });
   };
   const refusal = (error: unknown): never => {
     if (error instanceof UnknownNameError) throw invalidField('mounts', error.message);
@@ -75,12 +73,10 @@ export const groupsRoutes: FastifyPluginAsyncTypebox<GroupsRouteOptions> = async
     },
     async (req, reply) => {
       const body = req.body;
-      check(body);
-      if (groups.get(body.name)) throw Errors.GroupExists(body.name);
+      await check(body);
+      if (await groups.get(body.name)) throw Errors.GroupExists(body.name);
       try {
-        const group = groups.create(storeFields(body), () =>
-          audit(auditStore, req, { action: 'group.create', target: body.name, detail: body }),
-        );
+        const group = await groups.create(storeFields(body), auditEntry(req, { action: 'group.create', target: body.name, detail: body }));
         return reply.code(201).send(group);
       } catch (error) {
         if (error instanceof DuplicateError) throw Errors.GroupExists(body.name);
@@ -96,7 +92,7 @@ export const groupsRoutes: FastifyPluginAsyncTypebox<GroupsRouteOptions> = async
       schema: { operationId: 'getGroup', summary: 'A group', tags: ['groups'], params: GroupParams, response: { 200: Group } },
     },
     async (req) => {
-      const group = groups.get(req.params.name);
+      const group = await groups.get(req.params.name);
       if (!group) throw Errors.GroupNotFound(req.params.name);
       return group;
     },
@@ -118,13 +114,15 @@ export const groupsRoutes: FastifyPluginAsyncTypebox<GroupsRouteOptions> = async
     },
     async (req) => {
       const { name } = req.params;
-      check(req.body);
-      const before = groups.get(name);
-      if (before && req.body.mounts) checkMembersMounts(name, req.body.mounts);
+      await check(req.body);
+      const before = await groups.get(name);
+      if (before && req.body.mounts) await checkMembersMounts(name, req.body.mounts);
       let group;
       try {
-        group = groups.update(name, storeFields(req.body), () =>
-          audit(auditStore, req, { action: 'group.update', target: name, detail: req.body }),
+        group = await groups.update(
+          name,
+          storeFields(req.body),
+          auditEntry(req, { action: 'group.update', target: name, detail: req.body }),
         );
       } catch (error) {
         return refusal(error);
@@ -132,7 +130,7 @@ export const groupsRoutes: FastifyPluginAsyncTypebox<GroupsRouteOptions> = async
       if (!group) throw Errors.GroupNotFound(name);
       // What really changed (the dashboard may send a field unchanged): rules and mounts as stored, normalised.
       const changed = ACCESS_FIELDS.filter((field) => JSON.stringify(before?.[field]) !== JSON.stringify(group[field]));
-      const members = groups.members(name);
+      const members = await groups.members(name);
       if (changed.length > 0) {
         applyToMembers(members, `Your group ${name} was changed (${changed.join(', ')})`);
       } else {
@@ -140,7 +138,7 @@ export const groupsRoutes: FastifyPluginAsyncTypebox<GroupsRouteOptions> = async
         const now = Date.now();
         for (const username of members) {
           services.authenticator.invalidate(username);
-          const expiresAt = users.effective(username)?.expiresAt.value ?? null;
+          const expiresAt = (await users.effective(username))?.expiresAt.value ?? null;
           if (req.body.expiresAt !== undefined && expiresAt !== null && expiresAt <= now)
             services.ftp.disconnectUser(username, `Your group ${name} has expired`);
         }
@@ -163,8 +161,8 @@ export const groupsRoutes: FastifyPluginAsyncTypebox<GroupsRouteOptions> = async
     },
     async (req, reply) => {
       const { name } = req.params;
-      const members = groups.members(name);
-      if (!groups.remove(name, () => audit(auditStore, req, { action: 'group.delete', target: name, detail: { members } })))
+      const members = await groups.members(name);
+      if (!(await groups.remove(name, auditEntry(req, { action: 'group.delete', target: name, detail: { members } }))))
         throw Errors.GroupNotFound(name);
       applyToMembers(members, `Your group ${name} was deleted`);
       return reply.code(204).send(null);

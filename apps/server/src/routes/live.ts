@@ -37,7 +37,11 @@ export const liveRoutes: FastifyPluginAsyncTypebox<LiveRouteOptions> = async (ap
       hub.attach(socket);
       const { tokenId } = req.admin!;
       const timer = setInterval(() => {
-        if (!tokens.isValid(tokenId, Date.now())) socket.close(SIGNED_OUT_CLOSE_CODE, 'Signed out');
+        void tokens.isValid(tokenId, Date.now()).then(
+          (valid) => valid || socket.close(SIGNED_OUT_CLOSE_CODE, 'Signed out'),
+          // The database cannot be read now: the next check decides.
+          () => undefined,
+        );
       }, recheckMs);
       timer.unref();
       socket.once('close', () => clearInterval(timer));

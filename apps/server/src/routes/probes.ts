@@ -8,7 +8,7 @@ import type { ProbeRecord } from '@ferry/db';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { PROBE_REPLIES } from '../adapters/probe-authenticator.js';
-import { audit } from '../audit.js';
+import { auditEntry } from '../audit.js';
 import { Errors } from '../errors.js';
 import { probeCommands } from '../probes/commands.js';
 import { probeVerdicts } from '../probes/verdicts.js';
@@ -34,8 +34,8 @@ function probeState(probe: ProbeRecord, now: number): ProbeState {
 
 export const probesRoutes: FastifyPluginAsyncTypebox<ProbesRouteOptions> = async (app, { services }) => {
   const { probes, sessions, transcripts, findings } = services.stores;
-  const found = (id: string) => {
-    const probe = probes.get(id);
+  const found = async (id: string) => {
+    const probe = await probes.get(id);
     if (!probe) throw Errors.ProbeNotFound(id);
     return probe;
   };
@@ -60,7 +60,7 @@ export const probesRoutes: FastifyPluginAsyncTypebox<ProbesRouteOptions> = async
       const { probe, password } = await probes.create(
         { createdAt, expiresAt: createdAt + ttlMinutes * MINUTE, maxSessions, createdBy: req.admin!.username, note },
         (created) =>
-          audit(services.stores.audit, req, {
+          auditEntry(req, {
             action: 'probe.create',
             target: created.username,
             detail: { ttlMinutes, maxSessions, note },
@@ -83,7 +83,7 @@ export const probesRoutes: FastifyPluginAsyncTypebox<ProbesRouteOptions> = async
         response: { 200: Page(Probe) },
       },
     },
-    async () => ({ items: probes.list().map(withState), nextCursor: null }),
+    async () => ({ items: (await probes.list()).map(withState), nextCursor: null }),
   );
 
   app.get(
@@ -99,12 +99,18 @@ export const probesRoutes: FastifyPluginAsyncTypebox<ProbesRouteOptions> = async
       },
     },
     async (req) => {
-      const probe = found(req.params.id);
-      const recorded = sessions.history({ username: probe.username, limit: SESSIONS_READ }).items;
-      const evidence = recorded
-        .filter((s) => s.outcome !== 'login-failed')
-        .reverse()
-        .map((s) => ({ id: s.id, lines: transcripts.lines(s.id, { limit: LINES_PER_SESSION }), findings: findings.list(s.id) }));
+      const probe = await found(req.params.id);
+      const recorded = (await sessions.history({ username: probe.username, limit: SESSIONS_READ })).items;
+      const evidence = await Promise.all(
+        recorded
+          .filter((s) => s.outcome !== 'login-failed')
+          .reverse()
+          .map(async (s) => ({
+            id: s.id,
+            lines: await transcripts.lines(s.id, { limit: LINES_PER_SESSION }),
+            findings: await findings.list(s.id),
+          })),
+      );
       return {
         probe: withState(probe),
         sessions: recorded.map((s) => ({
@@ -133,7 +139,7 @@ export const probesRoutes: FastifyPluginAsyncTypebox<ProbesRouteOptions> = async
     },
     async (req, reply) => {
       const { id } = req.params;
-      const removed = probes.remove(id, (probe) => audit(services.stores.audit, req, { action: 'probe.delete', target: probe.username }));
+      const removed = await probes.remove(id, (probe) => auditEntry(req, { action: 'probe.delete', target: probe.username }));
       if (!removed) throw Errors.ProbeNotFound(id);
       services.ftp.disconnectUser(removed.username, PROBE_REPLIES.deleted);
       return reply.code(204).send(null);

@@ -60,14 +60,14 @@ export const serverRoutes: FastifyPluginAsyncTypebox<ServerRouteOptions> = async
       const live = services.hub.liveSessions();
       const midnight = new Date();
       midnight.setHours(0, 0, 0, 0);
-      const today = sessions.bytesSince(midnight.getTime());
+      const today = await sessions.bytesSince(midnight.getTime());
       return {
         liveSessions: live.length,
         activeTransfers: live.flatMap((s) => (s.transfer ? [{ sessionId: s.id, username: s.username, ...s.transfer }] : [])),
         bytesInToday: today.bytesIn + live.reduce((n, s) => n + s.bytesIn, 0),
         bytesOutToday: today.bytesOut + live.reduce((n, s) => n + s.bytesOut, 0),
-        recentLogins: sessions.recentLogins(10, true),
-        recentFailedLogins: sessions.recentLogins(10, false),
+        recentLogins: await sessions.recentLogins(10, true),
+        recentFailedLogins: await sessions.recentLogins(10, false),
         server: serverInfo(services),
       };
     },

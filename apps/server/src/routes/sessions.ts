@@ -48,18 +48,19 @@ const TranscriptQuery = Type.Object({
 export const sessionsRoutes: FastifyPluginAsyncTypebox<SessionsRouteOptions> = async (app, { services }) => {
   const { sessions, transcripts, findings } = services.stores;
   /** Every line of a session, read 10,000 at a time. */
-  function* allLines(id: string) {
+  async function allLines(id: string): Promise<TranscriptLineRecord[]> {
+    const lines: TranscriptLineRecord[] = [];
     let afterSeq: number | undefined;
     for (;;) {
-      const page = transcripts.lines(id, { afterSeq, limit: 10_000 });
-      yield* page;
+      const page = await transcripts.lines(id, { afterSeq, limit: 10_000 });
+      lines.push(...page);
       const last = page.at(-1);
-      if (!last || page.length < 10_000) return;
+      if (!last || page.length < 10_000) return lines;
       afterSeq = last.seq;
     }
   }
-  const recorded = (id: string) => {
-    const session = sessions.get(id);
+  const recorded = async (id: string) => {
+    const session = await sessions.get(id);
     if (!session) throw Errors.SessionNotFound(id);
     return session;
   };
@@ -97,7 +98,7 @@ export const sessionsRoutes: FastifyPluginAsyncTypebox<SessionsRouteOptions> = a
       const { id } = req.params;
       const live = services.ftp.session(id);
       if (!live || !services.ftp.disconnect(id)) throw Errors.SessionNotFound(id);
-      audit(services.stores.audit, req, {
+      await audit(services.stores.audit, req, {
         action: 'session.disconnect',
         target: id,
         detail: { username: live.username, remoteAddress: live.remoteAddress },
@@ -190,17 +191,17 @@ export const sessionsRoutes: FastifyPluginAsyncTypebox<SessionsRouteOptions> = a
       const download = req.query.format !== undefined;
       if (download && req.admin!.role === 'viewer' && !services.settings.values.viewersDownloadTranscripts)
         throw Errors.RoleTooLow('operator', 'viewer');
-      const session = recorded(id);
+      const session = await recorded(id);
       const timeZone = serverTimeZone();
       if (download) {
         const exportedAt = Date.now();
-        const list = findings.list(id);
+        const list = await findings.list(id);
         const extension = req.query.format === 'text' ? 'txt' : 'json';
         reply.header('content-disposition', `attachment; filename="${exportFileName(session, timeZone, extension)}"`);
         // Both bypass the JSON serializer of the 200 schema (a page of lines).
         if (req.query.format === 'text') {
           const server = { name: 'Ferry', version: services.info.version, timeZone };
-          const text = sessionText({ server, session, lines: allLines(id), findings: list, exportedAt });
+          const text = sessionText({ server, session, lines: await allLines(id), findings: list, exportedAt });
           return reply
             .type('text/plain; charset=utf-8')
             .serializer(String)
@@ -210,8 +211,8 @@ export const sessionsRoutes: FastifyPluginAsyncTypebox<SessionsRouteOptions> = a
           exportedAt,
           server: { version: services.info.version, timeZone },
           session,
-          transcript: [...allLines(id)].map(withSeverity),
-          transfers: transcripts.transfers(id),
+          transcript: (await allLines(id)).map(withSeverity),
+          transfers: await transcripts.transfers(id),
           findings: list,
         };
         return reply
@@ -221,7 +222,7 @@ export const sessionsRoutes: FastifyPluginAsyncTypebox<SessionsRouteOptions> = a
       }
       const limit = req.query.limit ?? 10_000;
       const afterSeq = req.query.cursor === undefined ? undefined : Number(req.query.cursor);
-      const lines = transcripts.lines(id, { afterSeq, limit });
+      const lines = await transcripts.lines(id, { afterSeq, limit });
       const last = lines.at(-1);
       return { items: lines.map(withSeverity), nextCursor: lines.length === limit && last ? String(last.seq) : null };
     },
@@ -240,8 +241,8 @@ export const sessionsRoutes: FastifyPluginAsyncTypebox<SessionsRouteOptions> = a
       },
     },
     async (req) => {
-      recorded(req.params.id);
-      return { items: transcripts.transfers(req.params.id), nextCursor: null };
+      await recorded(req.params.id);
+      return { items: await transcripts.transfers(req.params.id), nextCursor: null };
     },
   );
 
@@ -258,8 +259,8 @@ export const sessionsRoutes: FastifyPluginAsyncTypebox<SessionsRouteOptions> = a
       },
     },
     async (req) => {
-      recorded(req.params.id);
-      return { items: findings.list(req.params.id), nextCursor: null };
+      await recorded(req.params.id);
+      return { items: await findings.list(req.params.id), nextCursor: null };
     },
   );
 };

@@ -3,7 +3,7 @@ import { PassivePreview, PassivePreviewQuery, SECURITY_SETTINGS, Settings, Updat
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { isIP } from 'node:net';
 import { Type } from 'typebox';
-import { audit } from '../audit.js';
+import { auditEntry } from '../audit.js';
 import { Errors, invalidField } from '../errors.js';
 import { normalizeAddress } from '../net/address.js';
 import type { Services } from '../services.js';
@@ -69,7 +69,7 @@ export const settingsRoutes: FastifyPluginAsyncTypebox<SettingsRouteOptions> = a
       const changed = Object.fromEntries(
         Object.keys(req.body).map((k) => [k, { from: before[k as keyof typeof before], to: after[k as keyof typeof before] }]),
       );
-      settings.update(req.body, () => audit(services.stores.audit, req, { action: 'settings.update', target: null, detail: changed }));
+      await settings.update(req.body, auditEntry(req, { action: 'settings.update', target: null, detail: changed }));
       ftp.updateSettings(settings.ftpSettings());
       return settings.view();
     },

@@ -17,12 +17,12 @@ import { DuplicateError, UnknownNameError, type EffectiveRecord, type FtpUserRec
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { normalizeRulePath } from '@ferry/ftp-core/permissions';
 import { Type } from 'typebox';
-import { audit } from '../audit.js';
+import { auditEntry } from '../audit.js';
 import { Errors, invalidField } from '../errors.js';
 import { defaultHomeDir, folderDirProblem, homeDirProblem, resolveHomeDir, type HomePolicy } from '../homes.js';
 import { passwordProblem } from '../passwords.js';
 import type { Services } from '../services.js';
-import { checkCidrs, checkMounts, checkRules, mountRecords, type OtherMount } from './account-checks.js';
+import { checkCidrs, checkMounts, checkRules, mountRecords } from './account-checks.js';
 import { createFoldersInTree } from './files.js';
 
 export interface UsersRouteOptions {
@@ -44,7 +44,7 @@ function storeFields<T extends { mounts?: Mount[]; createFolders?: boolean }>(bo
 }
 
 export const usersRoutes: FastifyPluginAsyncTypebox<UsersRouteOptions> = async (app, { services }) => {
-  const { users, audit: auditStore } = services.stores;
+  const { users } = services.stores;
 
   /** A store refusal that the checks could only miss in a race (a group or folder deleted meanwhile). */
   const storeRefusal = (error: unknown): never => {
@@ -81,9 +81,9 @@ export const usersRoutes: FastifyPluginAsyncTypebox<UsersRouteOptions> = async (
     },
     async (req, reply) => {
       const body = req.body;
-      checkUserFields(body, services, null);
+      await checkUserFields(body, services, null);
       // A probe link's name would shadow the account at login.
-      if (services.stores.probes.findByUsername(body.username)) throw Errors.UserExists(body.username);
+      if (await services.stores.probes.findByUsername(body.username)) throw Errors.UserExists(body.username);
       try {
         const user = await users.create(
           {
@@ -91,7 +91,7 @@ export const usersRoutes: FastifyPluginAsyncTypebox<UsersRouteOptions> = async (
             homeDir: body.homeDir ?? defaultHomeDir(body.username, services.homes),
             permissions: body.permissions ?? ((body.groups?.length ?? 0) > 0 ? [] : DEFAULT_PERMISSIONS),
           },
-          () => audit(auditStore, req, { action: 'user.create', target: body.username, detail: withoutPassword(body) }),
+          auditEntry(req, { action: 'user.create', target: body.username, detail: withoutPassword(body) }),
         );
         services.authenticator.invalidate(user.username);
         if (body.createFolders) await createRuleFolders(services, user.username, body.permissions ?? user.permissions);
@@ -119,12 +119,12 @@ export const usersRoutes: FastifyPluginAsyncTypebox<UsersRouteOptions> = async (
       const { action, usernames, group } = req.body;
       const forGroup = action === 'add-to-group' || action === 'remove-from-group';
       if (forGroup && group === undefined) throw invalidField('group', `${action} needs a group`);
-      if (forGroup && group !== undefined && !services.stores.groups.get(group))
+      if (forGroup && group !== undefined && !(await services.stores.groups.get(group)))
         throw invalidField('group', `There is no group named ${group}`);
-      const result = users.bulk(action, usernames, {
+      const result = await users.bulk(action, usernames, {
         group: forGroup ? group : undefined,
-        alongside: ({ done, notFound }) =>
-          audit(auditStore, req, {
+        audit: ({ done, notFound }) =>
+          auditEntry(req, {
             action: 'user.bulk',
             target: done.join(', ') || null,
             detail: { action, ...(forGroup ? { group } : {}), usernames: done, notFound },
@@ -153,7 +153,7 @@ export const usersRoutes: FastifyPluginAsyncTypebox<UsersRouteOptions> = async (
       schema: { operationId: 'getUser', summary: 'An FTP account', tags: ['users'], params: UserParams, response: { 200: User } },
     },
     async (req) => {
-      const user = users.get(req.params.username);
+      const user = await users.get(req.params.username);
       if (!user) throw Errors.UserNotFound(req.params.username);
       return user;
     },
@@ -172,7 +172,7 @@ export const usersRoutes: FastifyPluginAsyncTypebox<UsersRouteOptions> = async (
       },
     },
     async (req) => {
-      const effective = users.effective(req.params.username);
+      const effective = await users.effective(req.params.username);
       if (!effective) throw Errors.UserNotFound(req.params.username);
       return effectiveSettings(effective, services.homes);
     },
@@ -193,12 +193,14 @@ export const usersRoutes: FastifyPluginAsyncTypebox<UsersRouteOptions> = async (
     },
     async (req) => {
       const { username } = req.params;
-      const existing = users.get(username);
+      const existing = await users.get(username);
       if (!existing) throw Errors.UserNotFound(username);
-      checkUserFields(req.body, services, existing);
+      await checkUserFields(req.body, services, existing);
       const user = await users
-        .update(username, storeFields(req.body), () =>
-          audit(auditStore, req, { action: 'user.update', target: username, detail: withoutPassword(req.body) }),
+        .update(
+          username,
+          storeFields(req.body),
+          auditEntry(req, { action: 'user.update', target: username, detail: withoutPassword(req.body) }),
         )
         .catch(storeRefusal);
       if (!user) throw Errors.UserNotFound(username);
@@ -224,7 +226,7 @@ export const usersRoutes: FastifyPluginAsyncTypebox<UsersRouteOptions> = async (
     },
     async (req, reply) => {
       const { username } = req.params;
-      if (!users.remove(username, () => audit(auditStore, req, { action: 'user.delete', target: username })))
+      if (!(await users.remove(username, auditEntry(req, { action: 'user.delete', target: username }))))
         throw Errors.UserNotFound(username);
       services.authenticator.invalidate(username);
       services.ftp.disconnectUser(username, 'Your account was deleted');
@@ -239,7 +241,7 @@ export const usersRoutes: FastifyPluginAsyncTypebox<UsersRouteOptions> = async (
  * way) is a 400 naming its rule, and the account stays saved.
  */
 async function createRuleFolders(services: UsersRouteOptions['services'], username: string, rules: PermissionRule[]): Promise<void> {
-  const account = services.authenticator.account(username);
+  const account = await services.authenticator.account(username);
   if (!account) return;
   for (const [i, rule] of rules.entries()) {
     if (normalizeRulePath(rule.path) !== '/')
@@ -275,7 +277,11 @@ interface UserFieldsBody {
 }
 
 /** What the schema cannot check: the password, the home, networks, rules, groups and mounts (against the groups' mounts too). */
-function checkUserFields(body: UserFieldsBody, services: UsersRouteOptions['services'], existing: FtpUserRecord | null): void {
+async function checkUserFields(
+  body: UserFieldsBody,
+  services: UsersRouteOptions['services'],
+  existing: FtpUserRecord | null,
+): Promise<void> {
   const { groups, folders } = services.stores;
   if (body.password !== undefined) {
     const problem = passwordProblem(body.password);
@@ -285,27 +291,31 @@ function checkUserFields(body: UserFieldsBody, services: UsersRouteOptions['serv
   checkCidrs(body.allowedCidrs);
   checkRules(body.permissions);
   const seen = new Set<string>();
+  const missingGroups = new Set(await groups.missing(body.groups ?? []));
   body.groups?.forEach((name, i) => {
     if (seen.has(name)) throw invalidField(`groups/${i}`, `Group ${name} is listed twice`);
     seen.add(name);
-    if (groups.missing([name]).length > 0) throw invalidField(`groups/${i}`, `There is no group named ${name}`);
+    if (missingGroups.has(name)) throw invalidField(`groups/${i}`, `There is no group named ${name}`);
   });
   const groupNames = body.groups ?? existing?.groups ?? [];
-  const groupMounts: OtherMount[] = groupNames.flatMap(
-    (name) => groups.get(name)?.mounts.map((m) => ({ path: m.path, owner: `group ${name}` })) ?? [],
+  const mountsOfGroup = new Map(
+    await Promise.all(
+      groupNames.map(
+        async (name) => [name, (await groups.get(name))?.mounts.map((m) => ({ path: m.path, owner: `group ${name}` })) ?? []] as const,
+      ),
+    ),
   );
   if (body.mounts) {
-    checkMounts(body.mounts, { missingFolders: folders.missing, others: groupMounts });
+    await checkMounts(body.mounts, { missingFolders: folders.missing, others: [...mountsOfGroup.values()].flat() });
   } else if (body.groups && existing && existing.mounts.length > 0) {
     // New groups against the mounts the user keeps: the group that brings the clash is at fault.
-    body.groups.forEach((name, i) => {
-      const own = groups.get(name)?.mounts.map((m) => ({ path: m.path, owner: `group ${name}` })) ?? [];
+    for (const [i, name] of body.groups.entries()) {
       try {
-        checkMounts(mountsAsBody(existing), { missingFolders: () => [], others: own });
+        await checkMounts(mountsAsBody(existing), { missingFolders: () => [], others: mountsOfGroup.get(name) ?? [] });
       } catch (error) {
         throw invalidField(`groups/${i}`, `Group ${name} mounts a folder where the user has one: ${(error as Error).message}`);
       }
-    });
+    }
   }
 }
 

@@ -40,11 +40,14 @@ function labeller(timeZone: string, by: 'hour' | 'day') {
 export const MAX_REPORT_DAYS = { hour: 31, day: 366, user: 366 } as const;
 
 /** Counts per local hour or day of `timeZone` (every one, empty ones as zeros, oldest first), or per user. */
-export function trafficReport(db: Db, opts: { by: TrafficGrouping; from: number; to: number; timeZone: string }): TrafficReportRecord {
+export async function trafficReport(
+  db: Db,
+  opts: { by: TrafficGrouping; from: number; to: number; timeZone: string },
+): Promise<TrafficReportRecord> {
   const store = createTrafficStore(db);
   const { by, timeZone } = opts;
   if (by === 'user') {
-    const rows = store.byUser(opts.from, opts.to).map(({ username, ...counts }) => ({ key: username, start: null, ...counts }));
+    const rows = (await store.byUser(opts.from, opts.to)).map(({ username, ...counts }) => ({ key: username, start: null, ...counts }));
     return { by, from: opts.from, to: opts.to, timeZone, rows };
   }
   const label = labeller(timeZone, by);
@@ -53,7 +56,7 @@ export function trafficReport(db: Db, opts: { by: TrafficGrouping; from: number;
   let to = Math.max(from + QUARTER_HOUR_MS, Math.ceil(opts.to / QUARTER_HOUR_MS) * QUARTER_HOUR_MS);
   while (label(to).group === label(to - QUARTER_HOUR_MS).group) to += QUARTER_HOUR_MS;
 
-  const counted = new Map(store.byQuarterHour(from, to).map((q) => [q.start, q]));
+  const counted = new Map((await store.byQuarterHour(from, to)).map((q) => [q.start, q]));
   const rows: TrafficRowRecord[] = [];
   let group = '';
   for (let at = from; at < to; at += QUARTER_HOUR_MS) {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { lowerRole, roleAtLeast, type AdminRole } from '@ferry/contract';
 import { and, asc, count, eq, isNull, lt, ne, or } from 'drizzle-orm';
 import { handleOf, type Db } from '../client.js';
+import { writeAudit, type AuditOf } from './audit-store.js';
 import { hashPassword, verifyAgainstDummy, verifyPassword, warmDummyHash } from '../passwords.js';
 import { adminRecoveryCodes, admins } from '../schema/admins.js';
 import { authTokens } from '../schema/auth-tokens.js';
@@ -56,22 +57,24 @@ export function createAdminStore(db: Db) {
   const rowById = (id: number) => orm.select().from(admins).where(eq(admins.id, id)).get();
   const rowByName = (username: string) => orm.select().from(admins).where(eq(admins.username, username)).get();
 
-  function count_(): number {
+  async function count_(): Promise<number> {
     return orm.select({ n: count() }).from(admins).get()?.n ?? 0;
   }
 
-  function owners(): number {
-    return orm.select({ n: count() }).from(admins).where(eq(admins.role, 'owner')).get()?.n ?? 0;
+  const ownerCount = () => orm.select({ n: count() }).from(admins).where(eq(admins.role, 'owner')).get()?.n ?? 0;
+
+  async function owners(): Promise<number> {
+    return ownerCount();
   }
 
-  /** `alongside` (the audit entry) is written in the same transaction. */
-  async function create(username: string, password: string, role: AdminRole = 'owner', alongside?: () => void): Promise<AdminRecord> {
+  /** `audit` (its audit entry) is written in the same transaction. */
+  async function create(username: string, password: string, role: AdminRole = 'owner', audit?: AuditOf): Promise<AdminRecord> {
     const passwordHash = await hashPassword(password);
     const now = Date.now();
     try {
       return orm.transaction(() => {
         const row = orm.insert(admins).values({ username, passwordHash, role, createdAt: now, updatedAt: now }).returning().get();
-        alongside?.();
+        writeAudit(db, audit);
         return toRecord(row);
       });
     } catch (error) {
@@ -80,7 +83,7 @@ export function createAdminStore(db: Db) {
     }
   }
 
-  function list(): AdminRecord[] {
+  async function list(): Promise<AdminRecord[]> {
     return orm.select().from(admins).orderBy(asc(admins.username)).all().map(toRecord);
   }
 
@@ -97,16 +100,16 @@ export function createAdminStore(db: Db) {
     return row ? verifyPassword(row.passwordHash, password) : verifyAgainstDummy(password).then(() => false);
   }
 
-  function recordLogin(id: number, at: number): void {
+  async function recordLogin(id: number, at: number): Promise<void> {
     orm.update(admins).set({ lastLoginAt: at }).where(eq(admins.id, id)).run();
   }
 
-  function get(id: number): AdminRecord | null {
+  async function get(id: number): Promise<AdminRecord | null> {
     const row = rowById(id);
     return row ? toRecord(row) : null;
   }
 
-  function getByName(username: string): AdminRecord | null {
+  async function getByName(username: string): Promise<AdminRecord | null> {
     const row = rowByName(username);
     return row ? toRecord(row) : null;
   }
@@ -119,7 +122,7 @@ export function createAdminStore(db: Db) {
   async function setPassword(
     id: number,
     password: string,
-    opts: { signOut?: 'all' | { except: string }; alongside?: () => void } = {},
+    opts: { signOut?: 'all' | { except: string }; audit?: AuditOf } = {},
   ): Promise<boolean> {
     const passwordHash = await hashPassword(password);
     return orm.transaction(() => {
@@ -133,7 +136,7 @@ export function createAdminStore(db: Db) {
           .where(keep === undefined ? sessions : and(sessions, ne(authTokens.id, keep)))
           .run();
       }
-      opts.alongside?.();
+      writeAudit(db, opts.audit);
       return true;
     });
   }
@@ -142,11 +145,11 @@ export function createAdminStore(db: Db) {
    * Changes an admin's role. Demotion revokes the admin's API tokens whose role is now above theirs; the last
    * owner cannot be demoted (LastOwnerError). Null when there is no such admin.
    */
-  function setRole(id: number, role: AdminRole, alongside?: () => void): AdminRecord | null {
+  async function setRole(id: number, role: AdminRole, audit?: AuditOf): Promise<AdminRecord | null> {
     return orm.transaction(() => {
       const row = rowById(id);
       if (!row) return null;
-      if (row.role === 'owner' && role !== 'owner' && owners() <= 1)
+      if (row.role === 'owner' && role !== 'owner' && ownerCount() <= 1)
         throw new LastOwnerError('The last owner cannot be given another role');
       const updated = orm.update(admins).set({ role, updatedAt: Date.now() }).where(eq(admins.id, id)).returning().get()!;
       const tokens = orm
@@ -158,26 +161,26 @@ export function createAdminStore(db: Db) {
         const tokenRole = token.role ?? row.role;
         if (!roleAtLeast(role, tokenRole)) orm.delete(authTokens).where(eq(authTokens.id, token.id)).run();
       }
-      alongside?.();
+      writeAudit(db, audit);
       return toRecord(updated);
     });
   }
 
   /** Deletes an admin with their sessions, tokens and recovery codes; the last owner cannot be deleted. */
-  function remove(id: number, alongside?: () => void): boolean {
+  async function remove(id: number, audit?: AuditOf): Promise<boolean> {
     return orm.transaction(() => {
       const row = rowById(id);
       if (!row) return false;
-      if (row.role === 'owner' && owners() <= 1) throw new LastOwnerError('The last owner cannot be deleted');
+      if (row.role === 'owner' && ownerCount() <= 1) throw new LastOwnerError('The last owner cannot be deleted');
       orm.delete(admins).where(eq(admins.id, id)).run();
-      alongside?.();
+      writeAudit(db, audit);
       return true;
     });
   }
 
   // ---------- two-factor sign-in ----------
 
-  function totpState(id: number): TotpState | null {
+  async function totpState(id: number): Promise<TotpState | null> {
     const row = rowById(id);
     return row
       ? { secret: row.totpSecret, pendingSecret: row.totpPendingSecret, lastStep: row.totpLastStep, lockedUntil: row.totpLockedUntil }
@@ -185,7 +188,7 @@ export function createAdminStore(db: Db) {
   }
 
   /** Starts (or restarts) enrolment; two-factor sign-in is not in force until confirmTotp. */
-  function beginTotp(id: number, secret: string): void {
+  async function beginTotp(id: number, secret: string): Promise<void> {
     orm.update(admins).set({ totpPendingSecret: secret }).where(eq(admins.id, id)).run();
   }
 
@@ -193,7 +196,7 @@ export function createAdminStore(db: Db) {
    * Puts the pending secret in force, accepting `step` as used, and replaces the recovery codes with `codes`
    * (stored as hashes). False when no enrolment is pending.
    */
-  function confirmTotp(id: number, step: number, codes: readonly string[], alongside?: () => void): boolean {
+  async function confirmTotp(id: number, step: number, codes: readonly string[], audit?: AuditOf): Promise<boolean> {
     return orm.transaction(() => {
       const row = rowById(id);
       if (!row?.totpPendingSecret) return false;
@@ -210,13 +213,13 @@ export function createAdminStore(db: Db) {
         .where(eq(admins.id, id))
         .run();
       replaceRecoveryCodes(id, codes);
-      alongside?.();
+      writeAudit(db, audit);
       return true;
     });
   }
 
   /** Turns two-factor sign-in off and forgets the recovery codes. False when there is no such admin. */
-  function disableTotp(id: number, alongside?: () => void): boolean {
+  async function disableTotp(id: number, audit?: AuditOf): Promise<boolean> {
     return orm.transaction(() => {
       const changed =
         orm
@@ -233,7 +236,7 @@ export function createAdminStore(db: Db) {
           .run().changes > 0;
       if (!changed) return false;
       orm.delete(adminRecoveryCodes).where(eq(adminRecoveryCodes.adminId, id)).run();
-      alongside?.();
+      writeAudit(db, audit);
       return true;
     });
   }
@@ -242,7 +245,7 @@ export function createAdminStore(db: Db) {
    * Accepts a correct code's time step once: false when that step (or a later one) was already used, so a
    * code seen over someone's shoulder cannot be replayed. Clears the failure count.
    */
-  function acceptTotpStep(id: number, step: number): boolean {
+  async function acceptTotpStep(id: number, step: number): Promise<boolean> {
     return (
       orm
         .update(admins)
@@ -253,7 +256,7 @@ export function createAdminStore(db: Db) {
   }
 
   /** Counts a wrong code; the TOTP_MAX_FAILURES-th in a row locks codes out for TOTP_LOCK_MS. */
-  function recordTotpFailure(id: number, now: number): TotpFailure {
+  async function recordTotpFailure(id: number, now: number): Promise<TotpFailure> {
     return orm.transaction(() => {
       const row = rowById(id);
       if (!row) return { remainingAttempts: 0, lockedUntil: null };
@@ -279,7 +282,7 @@ export function createAdminStore(db: Db) {
   }
 
   /** Uses up a recovery code: true when it was one of the admin's unused codes (which clears the failure count). */
-  function useRecoveryCode(id: number, code: string, now: number): boolean {
+  async function useRecoveryCode(id: number, code: string, now: number): Promise<boolean> {
     return orm.transaction(() => {
       const used =
         orm
@@ -292,7 +295,7 @@ export function createAdminStore(db: Db) {
     });
   }
 
-  function recoveryCodesLeft(id: number): number {
+  async function recoveryCodesLeft(id: number): Promise<number> {
     return (
       orm
         .select({ n: count() })

@@ -3,18 +3,44 @@ import { handleOf, type Db } from '../client.js';
 import { auditLog } from '../schema/audit-log.js';
 import type { AuditRecord, Page } from '../types.js';
 import { clampLimit, decodeCursor, toPage } from './cursor.js';
+import { prepareOutbox, type OutboxEvent } from './event-store.js';
 
 export type AuditEvent = Omit<AuditRecord, 'id'>;
+
+/**
+ * The audit entry an admin change writes in the same transaction as the change (both are written, or neither):
+ * fixed, or made from what the change did (the rule created, the sessions ended).
+ */
+export type AuditOf<T = void> = AuditEvent | ((outcome: T) => AuditEvent);
+
+/** Sees every audit entry as it is written; the event it returns (if any) is written to the outbox in the same transaction. */
+export type AuditHook = (entry: AuditEvent) => OutboxEvent | null;
+
+/** Installs the database's audit hook (one per database; null removes it). */
+export function onAuditEntry(db: Db, hook: AuditHook | null): void {
+  handleOf(db).auditHook = hook;
+}
+
+/** Writes `audit` (if any), and the event the audit hook makes of it, inside the caller's transaction. */
+export function writeAudit<T>(db: Db, audit: AuditOf<T> | undefined, ...outcome: [T] | []): void {
+  if (!audit) return;
+  const handle = handleOf(db);
+  const entry = typeof audit === 'function' ? audit(outcome[0] as T) : audit;
+  handle.orm.insert(auditLog).values(entry).run();
+  const event = handle.auditHook?.(entry);
+  if (event) (handle.outbox ??= prepareOutbox(handle.sqlite))(event);
+}
 
 /** The admin audit trail: appended to, listed newest first, never pruned by retention. */
 export function createAuditStore(db: Db) {
   const { orm } = handleOf(db);
 
-  function record(e: AuditEvent): void {
-    orm.insert(auditLog).values(e).run();
+  /** Appends an entry on its own (a sign-in, a disconnect), with the audit hook's event in the same transaction. */
+  async function record(entry: AuditEvent): Promise<void> {
+    orm.transaction(() => writeAudit(db, entry));
   }
 
-  function list(q: { limit: number; cursor?: string }): Page<AuditRecord> {
+  async function list(q: { limit: number; cursor?: string }): Promise<Page<AuditRecord>> {
     const limit = clampLimit(q.limit);
     const rows = orm
       .select()

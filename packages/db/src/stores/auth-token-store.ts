@@ -2,6 +2,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { AdminRole } from '@ferry/contract';
 import { and, desc, eq, isNotNull, lte, ne } from 'drizzle-orm';
 import { handleOf, type Db } from '../client.js';
+import { writeAudit, type AuditOf } from './audit-store.js';
 import { admins } from '../schema/admins.js';
 import { authTokens, type TokenKind } from '../schema/auth-tokens.js';
 import type { AdminSessionRecord, ApiTokenRecord } from '../types.js';
@@ -48,8 +49,8 @@ export interface IssueOptions {
 export function createAuthTokenStore(db: Db) {
   const { orm } = handleOf(db);
 
-  /** `alongside` (e.g. the audit entry) is written in the same transaction. */
-  function issue(adminId: number, kind: TokenKind, opts: IssueOptions, alongside?: (id: string) => void): IssuedToken {
+  /** `audit` (its audit entry) is written in the same transaction. */
+  async function issue(adminId: number, kind: TokenKind, opts: IssueOptions, audit?: AuditOf<string>): Promise<IssuedToken> {
     const token = randomBytes(32).toString('base64url');
     const id = randomUUID();
     orm.transaction(() => {
@@ -68,13 +69,13 @@ export function createAuthTokenStore(db: Db) {
           userAgent: opts.userAgent?.slice(0, 300) ?? null,
         })
         .run();
-      alongside?.(id);
+      writeAudit(db, audit, id);
     });
     return { id, token, expiresAt: opts.expiresAt };
   }
 
   /** The token's owner when it exists and has not expired at `now`; records `now` as its last use. */
-  function verify(token: string, now: number): TokenOwner | null {
+  async function verify(token: string, now: number): Promise<TokenOwner | null> {
     if (!TOKEN_PATTERN.test(token)) return null;
     const row = orm
       .select({
@@ -110,7 +111,7 @@ export function createAuthTokenStore(db: Db) {
   }
 
   /** API tokens (not browser sessions), newest first; all admins' when `adminId` is omitted. */
-  function listApi(adminId?: number): ApiTokenRecord[] {
+  async function listApi(adminId?: number): Promise<ApiTokenRecord[]> {
     const isApi = eq(authTokens.kind, 'api');
     return orm
       .select({
@@ -132,7 +133,7 @@ export function createAuthTokenStore(db: Db) {
   }
 
   /** An admin's browser sessions, newest first. */
-  function listSessions(adminId: number): AdminSessionRecord[] {
+  async function listSessions(adminId: number): Promise<AdminSessionRecord[]> {
     return orm
       .select({
         id: authTokens.id,
@@ -148,40 +149,40 @@ export function createAuthTokenStore(db: Db) {
       .all();
   }
 
-  /** Ends an admin's browser sessions, all or all but `except`; returns how many. `alongside` runs in the same transaction. */
-  function revokeSessions(adminId: number, opts: { except?: string; alongside?: (count: number) => void } = {}): number {
+  /** Ends an admin's browser sessions, all or all but `except`; returns how many. `audit` is written in the same transaction. */
+  async function revokeSessions(adminId: number, opts: { except?: string; audit?: AuditOf<number> } = {}): Promise<number> {
     return orm.transaction(() => {
       const mine = and(eq(authTokens.adminId, adminId), eq(authTokens.kind, 'session'));
       const n = orm
         .delete(authTokens)
         .where(opts.except === undefined ? mine : and(mine, ne(authTokens.id, opts.except)))
         .run().changes;
-      opts.alongside?.(n);
+      writeAudit(db, opts.audit, n);
       return n;
     });
   }
 
   /** True while the token exists and has not expired at `now` (without recording a use). */
-  function isValid(id: string, now: number): boolean {
+  async function isValid(id: string, now: number): Promise<boolean> {
     const row = orm.select({ expiresAt: authTokens.expiresAt }).from(authTokens).where(eq(authTokens.id, id)).get();
     return row !== undefined && (row.expiresAt === null || row.expiresAt > now);
   }
 
   /** The token's owner and kind, without using it. */
-  function owner(id: string): { adminId: number; kind: TokenKind } | null {
+  async function owner(id: string): Promise<{ adminId: number; kind: TokenKind } | null> {
     return orm.select({ adminId: authTokens.adminId, kind: authTokens.kind }).from(authTokens).where(eq(authTokens.id, id)).get() ?? null;
   }
 
-  function revoke(id: string, alongside?: () => void): boolean {
+  async function revoke(id: string, audit?: AuditOf): Promise<boolean> {
     return orm.transaction(() => {
       const revoked = orm.delete(authTokens).where(eq(authTokens.id, id)).run().changes > 0;
-      if (revoked) alongside?.();
+      if (revoked) writeAudit(db, audit);
       return revoked;
     });
   }
 
   /** Deletes tokens expired at `now`; returns how many. */
-  function purgeExpired(now: number): number {
+  async function purgeExpired(now: number): Promise<number> {
     return orm
       .delete(authTokens)
       .where(and(isNotNull(authTokens.expiresAt), lte(authTokens.expiresAt, now)))

@@ -1,5 +1,6 @@
 import { desc, eq, gt, sql } from 'drizzle-orm';
 import { handleOf, type Db } from '../client.js';
+import { writeAudit, type AuditOf } from './audit-store.js';
 import { bans } from '../schema/bans.js';
 import type { BanRecord } from '../types.js';
 
@@ -8,7 +9,7 @@ export function createBanStore(db: Db) {
   const { orm } = handleOf(db);
 
   /** Bans in force at `now`, most recent first. */
-  function list(now: number): BanRecord[] {
+  async function list(now: number): Promise<BanRecord[]> {
     return orm.select().from(bans).where(gt(bans.expiresAt, now)).orderBy(desc(bans.bannedAt), desc(bans.address)).all();
   }
 
@@ -16,12 +17,12 @@ export function createBanStore(db: Db) {
    * The address's ban record, **also when it has expired** (its `offences` let the caller escalate the next ban):
    * compare `expiresAt` with the current time before refusing a client.
    */
-  function get(address: string): BanRecord | null {
+  async function get(address: string): Promise<BanRecord | null> {
     return orm.select().from(bans).where(eq(bans.address, address)).get() ?? null;
   }
 
   /** Bans (again) for `durationMs` from `now`; a repeat ban counts one more offence. */
-  function ban(address: string, reason: string, durationMs: number, now: number): BanRecord {
+  async function ban(address: string, reason: string, durationMs: number, now: number): Promise<BanRecord> {
     const expiresAt = now + durationMs;
     return orm
       .insert(bans)
@@ -32,10 +33,10 @@ export function createBanStore(db: Db) {
   }
 
   /** Forgives the address entirely (its offence count starts again from zero). */
-  function lift(address: string, alongside?: () => void): boolean {
+  async function lift(address: string, audit?: AuditOf): Promise<boolean> {
     return orm.transaction(() => {
       const lifted = orm.delete(bans).where(eq(bans.address, address)).run().changes > 0;
-      if (lifted) alongside?.();
+      if (lifted) writeAudit(db, audit);
       return lifted;
     });
   }

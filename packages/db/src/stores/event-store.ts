@@ -2,6 +2,7 @@ import type { EventAction, EventFilters, EventType } from '@ferry/contract';
 import type Database from 'better-sqlite3';
 import { and, asc, desc, eq, inArray, lt, notInArray, sql, type SQL } from 'drizzle-orm';
 import { handleOf, type Db } from '../client.js';
+import { writeAudit, type AuditOf } from './audit-store.js';
 import { eventDeliveries, eventMarks, eventRules, events } from '../schema/events.js';
 import type { Page } from '../types.js';
 import { clampLimit, decodeCursor, toPage } from './cursor.js';
@@ -95,8 +96,8 @@ export function prepareOutbox(sqlite: Database.Database): (event: OutboxEvent) =
 }
 
 /**
- * Event rules, the outbox and the delivery log. Rule changes take an `alongside` callback run in the same
- * transaction (the audit entry). A delivery's change of state updates its rule's counters in the same
+ * Event rules, the outbox and the delivery log. Rule changes write their audit entry (`audit`) in the
+ * same transaction. A delivery's change of state updates its rule's counters in the same
  * transaction, so the counters always agree with the log.
  */
 export function createEventStore(db: Db) {
@@ -129,7 +130,7 @@ export function createEventStore(db: Db) {
     };
   }
 
-  function listRules(): EventRuleRecord[] {
+  async function listRules(): Promise<EventRuleRecord[]> {
     const pending = pendingByRule();
     return orm
       .select()
@@ -139,7 +140,11 @@ export function createEventStore(db: Db) {
       .map((r) => toRule(r, pending.get(r.id) ?? 0));
   }
 
-  function getRule(id: number): EventRuleRecord | null {
+  async function getRule(id: number): Promise<EventRuleRecord | null> {
+    return ruleOf(id);
+  }
+
+  function ruleOf(id: number): EventRuleRecord | null {
     const row = orm.select().from(eventRules).where(eq(eventRules.id, id)).get();
     if (!row) return null;
     const [p] = orm
@@ -151,7 +156,7 @@ export function createEventStore(db: Db) {
   }
 
   /** Rules with their secrets, for the matcher and the dispatcher. */
-  function rulesWithSecrets(): (EventRuleRecord & { secret: string })[] {
+  async function rulesWithSecrets(): Promise<(EventRuleRecord & { secret: string })[]> {
     return orm
       .select()
       .from(eventRules)
@@ -160,7 +165,7 @@ export function createEventStore(db: Db) {
       .map((r) => ({ ...toRule(r, 0), secret: r.secret }));
   }
 
-  function createRule(input: EventRuleInput, alongside?: (rule: EventRuleRecord) => void): EventRuleRecord {
+  async function createRule(input: EventRuleInput, audit?: AuditOf<EventRuleRecord>): Promise<EventRuleRecord> {
     const now = Date.now();
     return orm.transaction(() => {
       const { id } = orm
@@ -168,14 +173,14 @@ export function createEventStore(db: Db) {
         .values({ ...input, createdAt: now, updatedAt: now })
         .returning({ id: eventRules.id })
         .get();
-      const rule = getRule(id) as EventRuleRecord;
-      alongside?.(rule);
+      const rule = ruleOf(id) as EventRuleRecord;
+      writeAudit(db, audit, rule);
       return rule;
     });
   }
 
   /** Pending deliveries of actions the rule no longer has are cancelled. */
-  function updateRule(id: number, patch: Partial<EventRuleInput>, alongside?: (rule: EventRuleRecord) => void): EventRuleRecord | null {
+  async function updateRule(id: number, patch: Partial<EventRuleInput>, audit?: AuditOf<EventRuleRecord>): Promise<EventRuleRecord | null> {
     return orm.transaction(() => {
       const changed = orm
         .update(eventRules)
@@ -188,18 +193,18 @@ export function createEventStore(db: Db) {
         const gone = kept.length > 0 ? notInArray(eventDeliveries.actionId, kept) : undefined;
         cancelPending(and(eq(eventDeliveries.ruleId, id), gone), id, 'Its action was removed from the rule');
       }
-      const rule = getRule(id) as EventRuleRecord;
-      alongside?.(rule);
+      const rule = ruleOf(id) as EventRuleRecord;
+      writeAudit(db, audit, rule);
       return rule;
     });
   }
 
   /** Pending deliveries are cancelled and kept in the log (without the rule). */
-  function removeRule(id: number, alongside?: () => void): boolean {
+  async function removeRule(id: number, audit?: AuditOf): Promise<boolean> {
     return orm.transaction(() => {
       cancelPending(eq(eventDeliveries.ruleId, id), id, 'Its rule was deleted');
       const removed = orm.delete(eventRules).where(eq(eventRules.id, id)).run().changes > 0;
-      if (removed) alongside?.();
+      if (removed) writeAudit(db, audit);
       return removed;
     });
   }
@@ -220,7 +225,7 @@ export function createEventStore(db: Db) {
 
   /** Writes an event and its deliveries in one transaction (or in the caller's, when it holds one). */
   const inTransaction = sqlite.transaction((event: OutboxEvent) => writeOutbox(event));
-  const enqueue = (event: OutboxEvent): void => inTransaction.immediate(event);
+  const enqueue = async (event: OutboxEvent): Promise<void> => inTransaction.immediate(event);
 
   const deliverySelect = {
     d: eventDeliveries,
@@ -246,12 +251,16 @@ export function createEventStore(db: Db) {
   });
   const selectDeliveries = () => orm.select(deliverySelect).from(eventDeliveries).innerJoin(events, eq(events.id, eventDeliveries.eventId));
 
-  function getDelivery(id: number): DeliveryRecord | null {
+  function deliveryOf(id: number): DeliveryRecord | null {
     const row = selectDeliveries().where(eq(eventDeliveries.id, id)).get();
     return row ? toDelivery(row) : null;
   }
 
-  function getDeliveries(ids: readonly number[]): DeliveryRecord[] {
+  async function getDelivery(id: number): Promise<DeliveryRecord | null> {
+    return deliveryOf(id);
+  }
+
+  async function getDeliveries(ids: readonly number[]): Promise<DeliveryRecord[]> {
     if (ids.length === 0) return [];
     return selectDeliveries()
       .where(inArray(eventDeliveries.id, [...ids]))
@@ -261,7 +270,7 @@ export function createEventStore(db: Db) {
   }
 
   /** Newest first. */
-  function listDeliveries(q: DeliveryFilter & { limit: number; cursor?: string }): Page<DeliveryRecord> {
+  async function listDeliveries(q: DeliveryFilter & { limit: number; cursor?: string }): Promise<Page<DeliveryRecord>> {
     const limit = clampLimit(q.limit);
     const rows = selectDeliveries()
       .where(
@@ -358,22 +367,22 @@ export function createEventStore(db: Db) {
   ];
 
   /** Pending deliveries due at `now`, oldest due first, leaving out `excluding` and the deliveries of `busyActions`. */
-  function due(
+  async function due(
     now: number,
     limit: number,
     excluding: ReadonlySet<number> = new Set(),
     busyActions: readonly ActionRef[] = [],
-  ): DeliveryRecord[] {
+  ): Promise<DeliveryRecord[]> {
     return (dueStatement.all(now, ...leaveOut(excluding, busyActions), limit) as Row[]).map(fromRow);
   }
 
   /** When the next pending delivery is due, or null with none pending (leaving out the same as `due`). */
-  function nextDueAt(excluding: ReadonlySet<number> = new Set(), busyActions: readonly ActionRef[] = []): number | null {
+  async function nextDueAt(excluding: ReadonlySet<number> = new Set(), busyActions: readonly ActionRef[] = []): Promise<number | null> {
     return (nextDueStatement.get(...leaveOut(excluding, busyActions)) as { at: number | null } | undefined)?.at ?? null;
   }
 
   /** Pending deliveries of one action (an e-mail digest sends them together), oldest first. */
-  function pendingOf(ruleId: number, actionId: string, limit: number): DeliveryRecord[] {
+  async function pendingOf(ruleId: number, actionId: string, limit: number): Promise<DeliveryRecord[]> {
     return (pendingOfStatement.all(ruleId, actionId, limit) as Row[]).map(fromRow);
   }
 
@@ -410,8 +419,11 @@ export function createEventStore(db: Db) {
    * Records an attempt. `next`: the time of the next attempt, or null to give up (failed). Only a pending
    * delivery changes: one cancelled meanwhile stays cancelled.
    */
-  const recordAttempt = (id: number, r: AttemptResult, outcome: { delivered: true } | { delivered: false; next: number | null }): void =>
-    attemptTransaction.immediate(id, r, outcome);
+  const recordAttempt = async (
+    id: number,
+    r: AttemptResult,
+    outcome: { delivered: true } | { delivered: false; next: number | null },
+  ): Promise<void> => attemptTransaction.immediate(id, r, outcome);
 
   /** recordAttempt for several deliveries, in one transaction. */
   const recordAttempts = sqlite.transaction(
@@ -424,7 +436,7 @@ export function createEventStore(db: Db) {
    * "Retry now": a pending or failed delivery is due at `now`. Returns the delivery, null when there is none,
    * or 'done' for one delivered or cancelled.
    */
-  function retryNow(id: number, now: number): DeliveryRecord | 'done' | null {
+  async function retryNow(id: number, now: number): Promise<DeliveryRecord | 'done' | null> {
     return orm.transaction(() => {
       const row = orm
         .select({ status: eventDeliveries.status, ruleId: eventDeliveries.ruleId })
@@ -435,11 +447,11 @@ export function createEventStore(db: Db) {
       if (row.status === 'delivered' || row.status === 'cancelled' || row.ruleId === null) return 'done';
       orm.update(eventDeliveries).set({ status: 'pending', nextAttemptAt: now }).where(eq(eventDeliveries.id, id)).run();
       if (row.status === 'failed') bump(row.ruleId, 'failed', -1);
-      return getDelivery(id);
+      return deliveryOf(id);
     });
   }
 
-  function pendingCount(): number {
+  async function pendingCount(): Promise<number> {
     return orm
       .select({ n: sql<number>`count(*)`.mapWith(Number) })
       .from(eventDeliveries)
@@ -448,7 +460,7 @@ export function createEventStore(db: Db) {
   }
 
   /** Deletes events older than `olderThan` none of whose deliveries is pending (their deliveries go with them). */
-  function prune(olderThan: number): number {
+  async function prune(olderThan: number): Promise<number> {
     return sqlite
       .prepare(
         `delete from "events" where "occurred_at" < ? and not exists (select 1 from "event_deliveries" d where d."event_id" = "events"."id" and d."status" = 'pending')`,
@@ -456,10 +468,10 @@ export function createEventStore(db: Db) {
       .run(olderThan).changes;
   }
 
-  function mark(key: string): string | null {
+  async function mark(key: string): Promise<string | null> {
     return orm.select({ value: eventMarks.value }).from(eventMarks).where(eq(eventMarks.key, key)).get()?.value ?? null;
   }
-  function setMark(key: string, value: string): void {
+  async function setMark(key: string, value: string): Promise<void> {
     orm
       .insert(eventMarks)
       .values({ key, value, updatedAt: Date.now() })
@@ -482,7 +494,7 @@ export function createEventStore(db: Db) {
     nextDueAt,
     pendingOf,
     recordAttempt,
-    recordAttempts: (list: Parameters<typeof recordAttempts>[0]) => recordAttempts(list),
+    recordAttempts: async (list: Parameters<typeof recordAttempts>[0]): Promise<void> => recordAttempts(list),
     retryNow,
     pendingCount,
     prune,

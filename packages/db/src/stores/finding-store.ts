@@ -50,20 +50,20 @@ export function createFindingStore(db: Db) {
    * Replaces all findings of a session in one transaction (the doctor re-reads whole transcripts).
    * Queued recorder writes are flushed first, so a session opened moments ago already has its row.
    */
-  function replace(sessionId: string, list: readonly FindingRecord[]): void {
-    replaceMany([[sessionId, list]]);
+  async function replace(sessionId: string, list: readonly FindingRecord[]): Promise<void> {
+    return replaceMany([[sessionId, list]]);
   }
 
   /**
    * replace() for several sessions in one transaction, with one flush of the queued recorder writes.
    * All or nothing: if one session's findings cannot be written (say, its session was pruned), none are.
    */
-  function replaceMany(entries: Iterable<readonly [string, readonly FindingRecord[]]>): void {
+  async function replaceMany(entries: Iterable<readonly [string, readonly FindingRecord[]]>): Promise<void> {
     for (const recorder of handle.recorders) recorder.flush();
     writeMany.immediate(entries);
   }
 
-  function list(sessionId: string): FindingRecord[] {
+  async function list(sessionId: string): Promise<FindingRecord[]> {
     return orm
       .select({
         code: findings.code,
@@ -81,7 +81,7 @@ export function createFindingStore(db: Db) {
   }
 
   /** Number of findings per code across all retained sessions. */
-  function counts(): Record<string, number> {
+  async function counts(): Promise<Record<string, number>> {
     const rows = orm.select({ code: findings.code, n: count() }).from(findings).groupBy(findings.code).all();
     return Object.fromEntries(rows.map((r) => [r.code, r.n]));
   }

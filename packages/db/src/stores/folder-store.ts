@@ -1,5 +1,6 @@
 import { asc, eq, inArray } from 'drizzle-orm';
 import { handleOf, type Db } from '../client.js';
+import { writeAudit, type AuditOf } from './audit-store.js';
 import { mounts, virtualFolders } from '../schema/folders.js';
 import { groupMembers } from '../schema/groups.js';
 import { users } from '../schema/users.js';
@@ -10,22 +11,25 @@ import { isUniqueViolation } from './sqlite-errors.js';
 const strip = ({ id: _id, ...record }: FolderRecord & { id: number }): FolderRecord => record;
 
 /**
- * Virtual folders. Every change takes an `alongside` callback that runs in the same transaction (the audit
- * entry). A folder that is mounted cannot be deleted (FolderInUseError names who mounts it).
+ * Virtual folders. Every change writes its audit entry (`audit`) in the same transaction. A folder that is mounted cannot be deleted (FolderInUseError names who mounts it).
  */
 export function createFolderStore(db: Db) {
   const { orm } = handleOf(db);
 
-  function list(): FolderRecord[] {
+  async function list(): Promise<FolderRecord[]> {
     return folderRecords(orm).map(strip);
   }
 
-  function get(name: string): FolderRecord | null {
+  function folderOf(name: string): FolderRecord | null {
     const [record] = folderRecords(orm, eq(virtualFolders.name, name));
     return record ? strip(record) : null;
   }
 
-  function create(input: NewFolder, alongside?: () => void): FolderRecord {
+  async function get(name: string): Promise<FolderRecord | null> {
+    return folderOf(name);
+  }
+
+  async function create(input: NewFolder, audit?: AuditOf): Promise<FolderRecord> {
     const now = Date.now();
     try {
       orm.transaction(() => {
@@ -33,16 +37,16 @@ export function createFolderStore(db: Db) {
           .insert(virtualFolders)
           .values({ description: '', quotaBytes: null, quotaFiles: null, ...defined(input), createdAt: now, updatedAt: now })
           .run();
-        alongside?.();
+        writeAudit(db, audit);
       });
     } catch (error) {
       if (isUniqueViolation(error)) throw new DuplicateError(`Virtual folder ${input.name} already exists`);
       throw error;
     }
-    return get(input.name) as FolderRecord;
+    return folderOf(input.name) as FolderRecord;
   }
 
-  function update(name: string, patch: FolderPatch, alongside?: () => void): FolderRecord | null {
+  async function update(name: string, patch: FolderPatch, audit?: AuditOf): Promise<FolderRecord | null> {
     const found = orm.transaction(() => {
       const changed = orm
         .update(virtualFolders)
@@ -50,26 +54,26 @@ export function createFolderStore(db: Db) {
         .where(eq(virtualFolders.name, name))
         .run().changes;
       if (changed === 0) return false;
-      alongside?.();
+      writeAudit(db, audit);
       return true;
     });
-    return found ? get(name) : null;
+    return found ? folderOf(name) : null;
   }
 
   /** false when there is no such folder; FolderInUseError while users or groups mount it. */
-  function remove(name: string, alongside?: () => void): boolean {
+  async function remove(name: string, audit?: AuditOf): Promise<boolean> {
     return orm.transaction(() => {
-      const folder = get(name);
+      const folder = folderOf(name);
       if (!folder) return false;
       if (folder.mountedBy.users.length > 0 || folder.mountedBy.groups.length > 0) throw new FolderInUseError(name, folder.mountedBy);
       orm.delete(virtualFolders).where(eq(virtualFolders.name, name)).run();
-      alongside?.();
+      writeAudit(db, audit);
       return true;
     });
   }
 
   /** Users whose trees show the folder: those mounting it and the members of groups mounting it; sorted. */
-  function seenBy(name: string): string[] {
+  async function seenBy(name: string): Promise<string[]> {
     const folder = orm.select({ id: virtualFolders.id }).from(virtualFolders).where(eq(virtualFolders.name, name)).get();
     if (!folder) return [];
     const direct = orm
@@ -93,7 +97,7 @@ export function createFolderStore(db: Db) {
   }
 
   /** Which of `names` are not virtual folders, in the order given. */
-  function missing(names: readonly string[]): string[] {
+  async function missing(names: readonly string[]): Promise<string[]> {
     if (names.length === 0) return [];
     const found = new Set(
       orm

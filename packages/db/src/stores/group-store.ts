@@ -1,5 +1,6 @@
 import { asc, eq, inArray } from 'drizzle-orm';
 import { handleOf, type Db } from '../client.js';
+import { writeAudit, type AuditOf } from './audit-store.js';
 import { groupMembers, groups } from '../schema/groups.js';
 import { users } from '../schema/users.js';
 import { DuplicateError, type GroupFields, type GroupPatch, type GroupRecord, type NewGroup } from '../types.js';
@@ -31,8 +32,7 @@ function columnsOf(fields: Partial<GroupFields>) {
 const strip = ({ id: _id, ...record }: GroupRecord & { id: number }): GroupRecord => record;
 
 /**
- * Groups of FTP users. Every change takes an `alongside` callback that runs in the same transaction (the
- * audit entry). An unknown folder in `mounts` is an UnknownNameError; a name taken or a path listed twice a
+ * Groups of FTP users. Every change writes its audit entry (`audit`) in the same transaction. An unknown folder in `mounts` is an UnknownNameError; a name taken or a path listed twice a
  * DuplicateError.
  */
 export function createGroupStore(db: Db) {
@@ -40,16 +40,20 @@ export function createGroupStore(db: Db) {
   const idOf = (name: string) => orm.select({ id: groups.id }).from(groups).where(eq(groups.name, name)).get()?.id;
 
   /** Every group, sorted by name (groups are few: no paging). */
-  function list(): GroupRecord[] {
+  async function list(): Promise<GroupRecord[]> {
     return groupRecords(orm).map(strip);
   }
 
-  function get(name: string): GroupRecord | null {
+  function groupOf(name: string): GroupRecord | null {
     const [record] = groupRecords(orm, eq(groups.name, name));
     return record ? strip(record) : null;
   }
 
-  function create(input: NewGroup, alongside?: () => void): GroupRecord {
+  async function get(name: string): Promise<GroupRecord | null> {
+    return groupOf(name);
+  }
+
+  async function create(input: NewGroup, audit?: AuditOf): Promise<GroupRecord> {
     const { name, ...given } = input;
     const now = Date.now();
     try {
@@ -60,17 +64,17 @@ export function createGroupStore(db: Db) {
           .returning({ id: groups.id })
           .get();
         writeMounts(orm, { groupId: id }, given.mounts ?? []);
-        alongside?.();
+        writeAudit(db, audit);
       });
     } catch (error) {
       if (isUniqueViolation(error) && !(error instanceof DuplicateError)) throw new DuplicateError(`Group ${name} already exists`);
       throw error;
     }
-    return get(name) as GroupRecord;
+    return groupOf(name) as GroupRecord;
   }
 
   /** null when there is no such group. `permissions` and `mounts` replace the whole list. */
-  function update(name: string, patch: GroupPatch, alongside?: () => void): GroupRecord | null {
+  async function update(name: string, patch: GroupPatch, audit?: AuditOf): Promise<GroupRecord | null> {
     const found = orm.transaction(() => {
       const id = idOf(name);
       if (id === undefined) return false;
@@ -80,23 +84,23 @@ export function createGroupStore(db: Db) {
         .where(eq(groups.id, id))
         .run();
       if (patch.mounts) writeMounts(orm, { groupId: id }, patch.mounts);
-      alongside?.();
+      writeAudit(db, audit);
       return true;
     });
     return found ? get(name) : null;
   }
 
   /** Deletes the group; its members stay, without it. */
-  function remove(name: string, alongside?: () => void): boolean {
+  async function remove(name: string, audit?: AuditOf): Promise<boolean> {
     return orm.transaction(() => {
       const removed = orm.delete(groups).where(eq(groups.name, name)).run().changes > 0;
-      if (removed) alongside?.();
+      if (removed) writeAudit(db, audit);
       return removed;
     });
   }
 
   /** Usernames of the group's members, sorted (empty for an unknown group). */
-  function members(name: string): string[] {
+  async function members(name: string): Promise<string[]> {
     const id = idOf(name);
     if (id === undefined) return [];
     return orm
@@ -110,7 +114,7 @@ export function createGroupStore(db: Db) {
   }
 
   /** Which of `names` are not groups, in the order given. */
-  function missing(names: readonly string[]): string[] {
+  async function missing(names: readonly string[]): Promise<string[]> {
     if (names.length === 0) return [];
     const found = new Set(
       orm

@@ -1,6 +1,7 @@
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import { and, desc, eq, gt, inArray, lt, lte, ne, sql } from 'drizzle-orm';
 import { handleOf, type Db } from '../client.js';
+import { writeAudit, type AuditOf } from './audit-store.js';
 import { hashPassword, verifyAgainstDummy, verifyPassword, warmDummyHash } from '../passwords.js';
 import { probes, type ProbeRow } from '../schema/probes.js';
 import { users } from '../schema/users.js';
@@ -57,8 +58,8 @@ export function createProbeStore(db: Db) {
     throw new Error(`No free probe username after ${NAME_ATTEMPTS} attempts`);
   }
 
-  /** A new link with a random username and password; `alongside` (e.g. the audit entry) is written in the same transaction. */
-  async function create(input: NewProbe, alongside?: (probe: ProbeRecord) => void): Promise<CreatedProbe> {
+  /** A new link with a random username and password; `audit` (its audit entry) is written in the same transaction. */
+  async function create(input: NewProbe, audit?: AuditOf<ProbeRecord>): Promise<CreatedProbe> {
     const password = randomBytes(15).toString('base64url');
     const passwordHash = await hashPassword(password);
     for (let attempt = 1; ; attempt++) {
@@ -66,7 +67,7 @@ export function createProbeStore(db: Db) {
       try {
         const probe = orm.transaction(() => {
           const created = toRecord(orm.insert(probes).values(row).returning().get());
-          alongside?.(created);
+          writeAudit(db, audit, created);
           return created;
         });
         return { probe, password };
@@ -77,27 +78,27 @@ export function createProbeStore(db: Db) {
     }
   }
 
-  function get(id: string): ProbeRecord | null {
+  async function get(id: string): Promise<ProbeRecord | null> {
     const row = orm.select().from(probes).where(eq(probes.id, id)).get();
     return row ? toRecord(row) : null;
   }
 
-  function findByUsername(username: string): ProbeRecord | null {
+  async function findByUsername(username: string): Promise<ProbeRecord | null> {
     const row = rowOf(username);
     return row ? toRecord(row) : null;
   }
 
   /** Newest first (at most 500). */
-  function list(): ProbeRecord[] {
+  async function list(): Promise<ProbeRecord[]> {
     return orm.select().from(probes).orderBy(desc(probes.createdAt), desc(probes.id)).limit(LIST_LIMIT).all().map(toRecord);
   }
 
-  function remove(id: string, alongside?: (probe: ProbeRecord) => void): ProbeRecord | null {
+  async function remove(id: string, audit?: AuditOf<ProbeRecord>): Promise<ProbeRecord | null> {
     return orm.transaction(() => {
       const row = orm.delete(probes).where(eq(probes.id, id)).returning().get();
       if (!row) return null;
       const removed = toRecord(row);
-      alongside?.(removed);
+      writeAudit(db, audit, removed);
       return removed;
     });
   }
@@ -117,14 +118,14 @@ export function createProbeStore(db: Db) {
   }
 
   /** Counts one login at `now` if the link is still valid and has logins left (one statement: concurrent logins cannot overdraw it). */
-  function countUse(id: string, now: number): ProbeUse {
+  async function countUse(id: string, now: number): Promise<ProbeUse> {
     const counted = orm
       .update(probes)
       .set({ sessionsUsed: sql`${probes.sessionsUsed} + 1` })
       .where(and(eq(probes.id, id), gt(probes.expiresAt, now), lt(probes.sessionsUsed, probes.maxSessions)))
       .run().changes;
     if (counted > 0) return 'counted';
-    const row = get(id);
+    const row = await get(id);
     if (!row) return 'gone';
     return row.expiresAt <= now ? 'expired' : 'used-up';
   }
@@ -133,7 +134,7 @@ export function createProbeStore(db: Db) {
    * Retires at most `limit` links expired at `now`, oldest expiry first: their password hashes are cleared, the rows
    * stay (with their results) until purgeRetired. Returns the links retired.
    */
-  function retireExpired(now: number, limit = 200): ProbeRecord[] {
+  async function retireExpired(now: number, limit = 200): Promise<ProbeRecord[]> {
     return orm.transaction(() => {
       const ids = orm
         .select({ id: probes.id })
@@ -149,7 +150,7 @@ export function createProbeStore(db: Db) {
   }
 
   /** Deletes at most `limit` retired links that expired at or before `before`, oldest expiry first; returns them. */
-  function purgeRetired(before: number, limit = 200): ProbeRecord[] {
+  async function purgeRetired(before: number, limit = 200): Promise<ProbeRecord[]> {
     return orm.transaction(() => {
       const ids = orm
         .select({ id: probes.id })

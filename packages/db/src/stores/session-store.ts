@@ -132,13 +132,13 @@ export function createSessionStore(db: Db) {
 
   const searchTerms = (f: HistoryFilters) => (f.q === undefined ? null : parseSearch(f.q));
 
-  function get(id: string): SessionRecord | null {
+  async function get(id: string): Promise<SessionRecord | null> {
     const row = orm.select(columns).from(sessions).where(eq(sessions.id, id)).get();
     return row ? toRecord(row) : null;
   }
 
   /** Newest first (by start time, then id), filtered, in pages; with `q`, each item carries its first hits. */
-  function history(f: HistoryFilter): Page<HistoryItem> {
+  async function history(f: HistoryFilter): Promise<Page<HistoryItem>> {
     const limit = clampLimit(f.limit);
     const terms = searchTerms(f);
     const where = conditions(f, terms);
@@ -166,7 +166,7 @@ export function createSessionStore(db: Db) {
   }
 
   /** Every matching session, newest first, at most `max` (for exports), read in chunks by the same keyset as pages. */
-  function* historyAll(f: HistoryFilters, max: number): Generator<SessionRecord> {
+  async function* historyAll(f: HistoryFilters, max: number): AsyncGenerator<SessionRecord> {
     const base = conditions(f, searchTerms(f));
     if (base === null) return;
     let remaining = Math.max(0, Math.trunc(max));
@@ -198,7 +198,7 @@ export function createSessionStore(db: Db) {
   }
 
   /** The latest successful (`ok`) or failed logins, newest first. */
-  function recentLogins(limit: number, ok: boolean): LoginEventRecord[] {
+  async function recentLogins(limit: number, ok: boolean): Promise<LoginEventRecord[]> {
     return orm
       .select({
         at: logins.at,
@@ -216,7 +216,7 @@ export function createSessionStore(db: Db) {
   }
 
   /** Data-channel bytes of transfers started at or after `at`: uploads in, downloads and listings out. */
-  function bytesSince(at: number): { bytesIn: number; bytesOut: number } {
+  async function bytesSince(at: number): Promise<{ bytesIn: number; bytesOut: number }> {
     const row = orm
       .select({
         bytesIn: sql<number>`coalesce(sum(CASE WHEN ${transfers.direction} = 'upload' THEN ${transfers.bytes} ELSE 0 END), 0)`.mapWith(
@@ -233,7 +233,7 @@ export function createSessionStore(db: Db) {
   }
 
   /** Sessions that were never closed (a process that died), oldest first, at most `limit`: one index read. */
-  function unfinished(limit: number): SessionRecord[] {
+  async function unfinished(limit: number): Promise<SessionRecord[]> {
     return orm.select(columns).from(sessions).where(isNull(sessions.endedAt)).orderBy(sessions.startedAt).limit(limit).all().map(toRecord);
   }
 

@@ -1,11 +1,12 @@
 import { handleOf, type Db } from '../client.js';
+import { writeAudit, type AuditOf } from './audit-store.js';
 import { settings } from '../schema/settings.js';
 
 /** Settings saved through the admin UI as key → JSON value. Validation and defaults belong to the caller. */
 export function createSettingsStore(db: Db) {
   const { orm } = handleOf(db);
 
-  function get(): Record<string, unknown> {
+  async function get(): Promise<Record<string, unknown>> {
     return Object.fromEntries(
       orm
         .select()
@@ -15,8 +16,8 @@ export function createSettingsStore(db: Db) {
     );
   }
 
-  /** Upserts every key in `patch` in one transaction (with `alongside`, e.g. the audit entry); `undefined` values are skipped. */
-  function set(patch: Record<string, unknown>, alongside?: () => void): void {
+  /** Upserts every key in `patch` in one transaction (with `audit`, its audit entry); `undefined` values are skipped. */
+  async function set(patch: Record<string, unknown>, audit?: AuditOf): Promise<void> {
     const now = Date.now();
     orm.transaction((tx) => {
       for (const [key, value] of Object.entries(patch)) {
@@ -27,7 +28,7 @@ export function createSettingsStore(db: Db) {
           .onConflictDoUpdate({ target: settings.key, set: { value: json, updatedAt: now } })
           .run();
       }
-      alongside?.();
+      writeAudit(db, audit);
     });
   }
 

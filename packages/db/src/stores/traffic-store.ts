@@ -63,9 +63,9 @@ export function createTrafficStore(db: Db) {
 
   return {
     /** Non-empty quarter hours in [from, to), oldest first. */
-    byQuarterHour: (from: number, to: number) => quarterHours.all({ from, to }) as QuarterHourTraffic[],
+    byQuarterHour: async (from: number, to: number) => quarterHours.all({ from, to }) as QuarterHourTraffic[],
     /** Users with any traffic in [from, to), by bytes moved, largest first; at most 1000. */
-    byUser: (from: number, to: number) => users.all({ from, to }) as UserTraffic[],
+    byUser: async (from: number, to: number) => users.all({ from, to }) as UserTraffic[],
   };
 }
 

@@ -11,7 +11,7 @@ export function createTranscriptStore(db: Db) {
   const { orm } = handleOf(db);
 
   /** Lines in sequence order after `afterSeq` (exclusive), at most `limit` (default 1000, at most 10 000). */
-  function lines(sessionId: string, opts: { afterSeq?: number; limit?: number } = {}): TranscriptLineRecord[] {
+  async function lines(sessionId: string, opts: { afterSeq?: number; limit?: number } = {}): Promise<TranscriptLineRecord[]> {
     const limit = Math.min(Math.max(Math.trunc(opts.limit ?? 1000) || 1, 1), MAX_LINES);
     const rows = orm
       .select({
@@ -33,7 +33,7 @@ export function createTranscriptStore(db: Db) {
   }
 
   /** The session's transfers in the order they started. */
-  function transfersOf(sessionId: string): TransferRecord[] {
+  async function transfersOf(sessionId: string): Promise<TransferRecord[]> {
     return orm
       .select({
         sessionId: transfers.sessionId,
@@ -51,7 +51,7 @@ export function createTranscriptStore(db: Db) {
   }
 
   /** When the session's last transcript line was written (0 when it has none): one primary-key read. */
-  function lastLineAt(sessionId: string): number {
+  async function lastLineAt(sessionId: string): Promise<number> {
     const row = orm
       .select({ at: transcriptLines.at })
       .from(transcriptLines)

@@ -1,10 +1,11 @@
 import { and, asc, eq, gt, inArray, max, sql, type SQL } from 'drizzle-orm';
 import { PERMISSIONS } from '@ferry/ftp-core/permissions';
 import { handleOf, type Db, type Orm } from '../client.js';
+import { writeAudit, type AuditOf } from './audit-store.js';
 import { resolveEffective, type EffectiveRecord } from '../effective.js';
 import { hashPassword, needsRehash, verifyAgainstDummy, verifyPassword, warmDummyHash } from '../passwords.js';
 import { virtualFolders } from '../schema/folders.js';
-import { groupMembers } from '../schema/groups.js';
+import { groupMembers, groups } from '../schema/groups.js';
 import { permissionRules } from '../schema/permission-rules.js';
 import { users, type UserRow } from '../schema/users.js';
 import {
@@ -99,16 +100,15 @@ export function createUserStore(db: Db) {
     }));
   }
 
-  function get(username: string): FtpUserRecord | null {
+  async function get(username: string): Promise<FtpUserRecord | null> {
     const row = rowOf(username);
     return row ? (withLists([row])[0] ?? null) : null;
   }
 
   /**
-   * `alongside` runs inside the same transaction as the change (e.g. writing its audit entry): both are
-   * written, or neither is. An unknown group or folder is an UnknownNameError, a path listed twice a DuplicateError.
+   * The change and its audit entry (`audit`) are written together, or neither is. An unknown group or folder is an UnknownNameError, a path listed twice a DuplicateError.
    */
-  async function create(input: NewFtpUser, alongside?: () => void): Promise<FtpUserRecord> {
+  async function create(input: NewFtpUser, audit?: AuditOf): Promise<FtpUserRecord> {
     const { username, password, ...given } = input;
     if (rowOf(username)) throw new DuplicateError(`User ${username} already exists`);
     const fields = { ...defaults(username), ...columnsOf(given), permissions: given.permissions ?? defaults(username).permissions };
@@ -122,16 +122,16 @@ export function createUserStore(db: Db) {
           .returning({ id: users.id })
           .get();
         writeLists(orm, id, { ...given, permissions: fields.permissions });
-        alongside?.();
+        writeAudit(db, audit);
       });
     } catch (error) {
       if (isUniqueViolation(error)) throw new DuplicateError(`User ${username} already exists`);
       throw error;
     }
-    return get(username) as FtpUserRecord;
+    return (await get(username)) as FtpUserRecord;
   }
 
-  function list(q: { search?: string; limit: number; cursor?: string }): Page<FtpUserRecord> {
+  async function list(q: { search?: string; limit: number; cursor?: string }): Promise<Page<FtpUserRecord>> {
     const limit = clampLimit(q.limit);
     const where: SQL[] = [];
     if (q.search) {
@@ -155,7 +155,7 @@ export function createUserStore(db: Db) {
     return { items: withLists(page.items), nextCursor: page.nextCursor };
   }
 
-  async function update(username: string, patch: FtpUserPatch, alongside?: () => void): Promise<FtpUserRecord | null> {
+  async function update(username: string, patch: FtpUserPatch, audit?: AuditOf): Promise<FtpUserRecord | null> {
     if (!rowOf(username)) return null;
     const { password, ...fields } = patch;
     const passwordHash = password === undefined ? undefined : await hashPassword(password);
@@ -165,30 +165,30 @@ export function createUserStore(db: Db) {
       const set = { ...columnsOf(fields), updatedAt: Date.now(), ...(passwordHash ? { passwordHash } : {}) };
       orm.update(users).set(set).where(eq(users.id, row.id)).run();
       writeLists(orm, row.id, fields);
-      alongside?.();
+      writeAudit(db, audit);
       return true;
     });
     return found ? get(username) : null;
   }
 
-  function remove(username: string, alongside?: () => void): boolean {
+  async function remove(username: string, audit?: AuditOf): Promise<boolean> {
     return orm.transaction(() => {
       const removed = orm.delete(users).where(eq(users.username, username)).run().changes > 0;
-      if (removed) alongside?.();
+      if (removed) writeAudit(db, audit);
       return removed;
     });
   }
 
   /**
-   * One action on many users in one transaction with `alongside` (the audit entry). Names that are not users
+   * One action on many users in one transaction with `audit` (its audit entry). Names that are not users
    * are reported, not an error; a group action names an existing group (else UnknownNameError, nothing done).
    * add-to-group puts the group last in each user's order and leaves members as they are.
    */
-  function bulk(
+  async function bulk(
     action: UserBulkAction,
     usernames: readonly string[],
-    opts: { group?: string; alongside?: (outcome: UserBulkOutcome) => void } = {},
-  ): UserBulkOutcome {
+    opts: { group?: string; audit?: AuditOf<UserBulkOutcome> } = {},
+  ): Promise<UserBulkOutcome> {
     return orm.transaction(() => {
       const rows = usernames.length
         ? orm
@@ -231,13 +231,13 @@ export function createUserStore(db: Db) {
         }
         if (userIds.length) orm.update(users).set({ updatedAt: now }).where(inArray(users.id, userIds)).run();
       }
-      opts.alongside?.({ done, notFound });
+      writeAudit(db, opts.audit, { done, notFound });
       return { done, notFound };
     });
   }
 
   /** The settings the user's logins get (its groups and folders applied), or null for an unknown user. */
-  function effective(username: string): EffectiveRecord | null {
+  async function effective(username: string): Promise<EffectiveRecord | null> {
     const row = rowOf(username);
     if (!row) return null;
     const [user] = withLists([row]) as [FtpUserRecord];
@@ -260,8 +260,22 @@ export function createUserStore(db: Db) {
       const passwordHash = await hashPassword(password);
       orm.update(users).set({ passwordHash }).where(eq(users.id, row.id)).run();
     }
-    const user = get(username);
+    const user = await get(username);
     return user ? { ok: true, user } : { ok: false, reason: 'unknown-user' };
+  }
+
+  /** Every user that is in a group, with its group names in the user's order. */
+  async function memberships(): Promise<Map<string, string[]>> {
+    const rows = orm
+      .select({ username: users.username, group: groups.name })
+      .from(groupMembers)
+      .innerJoin(users, eq(users.id, groupMembers.userId))
+      .innerJoin(groups, eq(groups.id, groupMembers.groupId))
+      .orderBy(asc(groupMembers.userId), asc(groupMembers.position))
+      .all();
+    const out = new Map<string, string[]>();
+    for (const { username, group } of rows) out.set(username, [...(out.get(username) ?? []), group]);
+    return out;
   }
 
   // Runs on every FTP login: built and prepared once, not per call.
@@ -271,11 +285,11 @@ export function createUserStore(db: Db) {
     .where(eq(users.username, sql.placeholder('username')))
     .prepare();
 
-  function touchLogin(username: string, at: number): void {
+  async function touchLogin(username: string, at: number): Promise<void> {
     touchLoginStatement.run({ username, at });
   }
 
-  return { create, get, list, update, remove, bulk, effective, verifyLogin, touchLogin };
+  return { create, get, list, update, remove, bulk, effective, memberships, verifyLogin, touchLogin };
 }
 
 export type UserStore = ReturnType<typeof createUserStore>;
