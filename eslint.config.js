@@ -16,6 +16,7 @@ export default defineConfig(
       '**/coverage/',
       '**/*.tsbuildinfo',
       'packages/db/migrations/',
+      'packages/db/migrations-postgres/',
       'test/artifacts/',
       'bench/results/',
       'data/',
@@ -35,7 +36,7 @@ export default defineConfig(
   {
     // Type-aware checks for promises: a store call or a write whose promise nobody awaits loses its errors.
     files: ['apps/server/**/*.ts', 'packages/**/*.ts', 'test/**/*.ts'],
-    ignores: ['**/*.d.ts', '**/vite.config.ts', '**/vitest.config.ts', '**/drizzle.config.ts'],
+    ignores: ['**/*.d.ts', '**/vite.config.ts', '**/vitest.config.ts', '**/drizzle.config.ts', '**/drizzle.postgres.config.ts'],
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',

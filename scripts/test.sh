@@ -18,6 +18,8 @@ for tool in podman debootstrap iptables python3; do command -v "$tool" >/dev/nul
 command -v ip >/dev/null || optional+=(iproute2)
 # haproxy: Ferry behind a load balancer with the PROXY protocol (test/ftp/load-balancer); in /usr/sbin, often not on PATH.
 [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
+# postgresql: the database package tests its stores on PostgreSQL too, in a throwaway cluster of its own (scripts/postgres-cluster.mjs).
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
 # ruby and Perl's IO::Socket::SSL: FTPS uploads from Ruby's net-ftp and Perl's Net::FTP (test/ftp/ftps-uploads).
 command -v ruby >/dev/null || missing+=(ruby)
 perl -MIO::Socket::SSL -e 1 2>/dev/null || missing+=(libio-socket-ssl-perl)

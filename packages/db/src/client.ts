@@ -2,25 +2,49 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
-import { applyMigrations, MIGRATIONS_FOLDER } from './migrate.js';
+import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
+import pg from 'pg';
+import { applyMigrations, applyPostgresMigrations, MIGRATIONS_FOLDER, POSTGRES_MIGRATIONS_FOLDER } from './migrate.js';
 import * as schema from './schema/index.js';
+import * as postgresSchema from './schema-postgres.js';
 import type { AuditHook } from './stores/audit-store.js';
 import type { OutboxEvent } from './stores/event-store.js';
 
+/**
+ * The query builder the stores write to. On PostgreSQL it is drizzle's node-postgres database over the tables of
+ * src/schema-postgres.ts, typed as SQLite's: the stores that run on both only await builders (no `.all()`,
+ * `.get()`, `.run()`), count rows with `.returning()`, and go through `transaction()`.
+ */
 export type Orm = BetterSQLite3Database<typeof schema>;
+export type Tables = typeof schema;
 
-/** What the stores reach through a Db. Never exported from the package. */
-export interface Handle {
+interface HandleBase {
   orm: Orm;
-  sqlite: Database.Database;
+  /** The tables, for stores that run on both databases (the SQLite ones, or PostgreSQL's under the same types). */
+  tables: Tables;
   schemaVersion: string;
-  /** Session recorders writing to this database: closeDb closes them (flushing their queues) first. */
-  recorders: Set<{ flush(): void; close(): void }>;
   /** Told of every audit entry as it is written (see onAuditEntry). */
   auditHook: AuditHook | null;
+  /** Transactions wait here for the one before them (SQLite: one connection, one transaction at a time). */
+  transactions: Promise<unknown>;
+}
+
+/** What the stores reach through a Db. Never exported from the package. */
+export interface SqliteHandle extends HandleBase {
+  dialect: 'sqlite';
+  sqlite: Database.Database;
+  /** Session recorders writing to this database: closeDb closes them (flushing their queues) first. */
+  recorders: Set<{ flush(): void; close(): void }>;
   /** The outbox's statements, prepared on first use. */
   outbox: ((event: OutboxEvent) => void) | null;
 }
+
+export interface PostgresHandle extends HandleBase {
+  dialect: 'postgres';
+  pool: pg.Pool;
+}
+
+export type Handle = SqliteHandle | PostgresHandle;
 
 declare const dbBrand: unique symbol;
 /** An open Ferry database. Opaque to callers: only this package's functions look inside. */
@@ -35,6 +59,41 @@ export function handleOf(db: Db): Handle {
   const handle = handles.get(db);
   if (!handle) throw new Error(`The database ${db.file} is closed`);
   return handle;
+}
+
+/** The SQLite handle, for the parts of Ferry that do not run on PostgreSQL yet. */
+export function sqliteHandleOf(db: Db): SqliteHandle {
+  const handle = handleOf(db);
+  if (handle.dialect !== 'sqlite') throw new Error('This part of Ferry does not run on PostgreSQL yet');
+  return handle;
+}
+
+/** Which database `db` is. */
+export function dialectOf(db: Db): 'sqlite' | 'postgres' {
+  return handleOf(db).dialect;
+}
+
+/**
+ * Runs `fn` in a transaction: committed when it resolves, rolled back when it throws. `fn` must await only the
+ * database (through `tx`): on SQLite the transaction holds the one connection, and transactions run one at a time.
+ */
+export async function transaction<T>(db: Db, fn: (tx: Orm) => Promise<T>): Promise<T> {
+  const handle = handleOf(db);
+  if (handle.dialect === 'postgres') return handle.orm.transaction((tx) => fn(tx as unknown as Orm)) as Promise<T>;
+  const { sqlite } = handle;
+  const run = handle.transactions.then(async () => {
+    sqlite.exec('BEGIN IMMEDIATE');
+    try {
+      const result = await fn(handle.orm);
+      sqlite.exec('COMMIT');
+      return result;
+    } catch (error) {
+      if (sqlite.inTransaction) sqlite.exec('ROLLBACK');
+      throw error;
+    }
+  });
+  handle.transactions = run.catch(() => undefined);
+  return run;
 }
 
 /** openDb with a different migrations folder; for tests of upgrades and failed migrations. */
@@ -58,7 +117,17 @@ export function openDbWith(file: string, opts: { migrationsFolder: string }): Db
     const deferred = orm.transaction.bind(orm);
     orm.transaction = ((fn: never, config?: { behavior?: 'deferred' | 'immediate' | 'exclusive' }) =>
       deferred(fn, { behavior: 'immediate', ...config })) as typeof orm.transaction;
-    handles.set(db, { orm, sqlite, schemaVersion, recorders: new Set(), auditHook: null, outbox: null });
+    handles.set(db, {
+      dialect: 'sqlite',
+      orm,
+      tables: schema,
+      sqlite,
+      schemaVersion,
+      recorders: new Set(),
+      auditHook: null,
+      outbox: null,
+      transactions: Promise.resolve(),
+    });
     return db;
   } catch (error) {
     sqlite.close();
@@ -75,10 +144,67 @@ export function openDb(file: string): Db {
   return openDbWith(file, { migrationsFolder: MIGRATIONS_FOLDER });
 }
 
-/** Flushes recorders attached to the database and closes it. Closing twice is harmless. */
+/** PostgreSQL connections per node: the recorder, the stores and the event thread share them. */
+const POOL_SIZE = 10;
+
+/**
+ * Opens the PostgreSQL database at `url` (postgres://user:password@host:port/database) and applies pending
+ * migrations (one node at a time). The database must exist; its tables are created on first use.
+ * @throws MigrationError when the schema cannot be brought up to date; connection errors as pg reports them.
+ */
+export async function openPostgres(url: string, opts: { migrationsFolder?: string } = {}): Promise<Db> {
+  const pool = new pg.Pool({ connectionString: url, max: POOL_SIZE, application_name: 'ferry' });
+  // An idle connection the server dropped (a restart) is reported here, not thrown at whoever waits for the pool.
+  pool.on('error', () => undefined);
+  try {
+    const client = await pool.connect();
+    let schemaVersion: string;
+    try {
+      schemaVersion = await applyPostgresMigrations(client, opts.migrationsFolder ?? POSTGRES_MIGRATIONS_FOLDER);
+    } finally {
+      client.release();
+    }
+    const db = Object.freeze({ file: redactUrl(url) }) as Db;
+    const orm = drizzlePg(pool, { schema: postgresSchema }) as unknown as Orm;
+    handles.set(db, {
+      dialect: 'postgres',
+      orm,
+      tables: postgresSchema as unknown as Tables,
+      pool,
+      schemaVersion,
+      auditHook: null,
+      transactions: Promise.resolve(),
+    });
+    return db;
+  } catch (error) {
+    await pool.end().catch(() => undefined);
+    throw error;
+  }
+}
+
+/** The URL without its password, as `Db.file` shows it (logs, errors). */
+function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '****';
+    return parsed.toString();
+  } catch {
+    return 'postgres://(unparsable)';
+  }
+}
+
+/**
+ * Flushes recorders attached to the database and closes it. Closing twice is harmless. On PostgreSQL the
+ * connections close in the background (closeDatabase waits for them).
+ */
 export function closeDb(db: Db): void {
   const handle = handles.get(db);
   if (!handle) return;
+  if (handle.dialect === 'postgres') {
+    handles.delete(db);
+    void handle.pool.end().catch(() => undefined);
+    return;
+  }
   for (const recorder of [...handle.recorders]) recorder.close();
   handles.delete(db);
   try {
@@ -86,6 +212,15 @@ export function closeDb(db: Db): void {
   } finally {
     handle.sqlite.close();
   }
+}
+
+/** closeDb, resolving once PostgreSQL's connections are closed too. */
+export async function closeDatabase(db: Db): Promise<void> {
+  const handle = handles.get(db);
+  if (handle?.dialect === 'postgres') {
+    handles.delete(db);
+    await handle.pool.end();
+  } else closeDb(db);
 }
 
 /** The tag of the latest migration applied, e.g. `0001_findings_and_audit`. */

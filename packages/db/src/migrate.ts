@@ -123,3 +123,63 @@ export function applyMigrations(sqlite: Database.Database, folder: string): stri
   }
   return tagOf(migrations, lastApplied(sqlite));
 }
+
+/** PostgreSQL's migrations (from the derived schema, src/schema-postgres.ts), found like MIGRATIONS_FOLDER. */
+export const POSTGRES_MIGRATIONS_FOLDER = fileURLToPath(new URL('../migrations-postgres', import.meta.url));
+
+/** Any key, the same for every Ferry node: the advisory lock that lets one node at a time migrate. */
+const MIGRATION_LOCK = 0x46_65_72_72;
+
+/** The part of a pg client the applier uses. */
+interface PgQueryable {
+  query<R = Record<string, unknown>>(text: string, values?: unknown[]): Promise<{ rows: R[] }>;
+}
+
+/**
+ * applyMigrations for PostgreSQL: pending migrations in one transaction (PostgreSQL's DDL is transactional), under
+ * an advisory lock so that nodes starting together migrate once. Returns the tag of the latest applied one.
+ */
+export async function applyPostgresMigrations(client: PgQueryable, folder: string): Promise<string> {
+  const migrations = readMigrations(folder);
+  const latest = migrations.at(-1)?.when ?? null;
+  const table = `drizzle.${TABLE}`;
+  let current = 'empty';
+  try {
+    await client.query('BEGIN');
+    await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    await client.query('CREATE SCHEMA IF NOT EXISTS drizzle');
+    await client.query(`CREATE TABLE IF NOT EXISTS ${table} (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at bigint)`);
+    const { rows } = await client.query<{ at: string | null }>(`SELECT max(created_at)::text AS at FROM ${table}`);
+    const applied = rows[0]?.at == null ? null : Number(rows[0].at);
+    current = tagOf(migrations, applied);
+    if (applied !== null && latest !== null && applied > latest) {
+      throw new MigrationError(
+        `The database schema (${current}) is newer than this build of Ferry knows (${tagOf(migrations, latest)}); ` +
+          'run a newer Ferry or restore a backup.',
+      );
+    }
+    for (const migration of migrations.filter((m) => applied === null || m.when > applied)) {
+      for (const [i, statement] of migration.statements.entries()) {
+        if (statement.trim() === '') continue;
+        try {
+          await client.query(statement);
+        } catch (cause) {
+          throw new MigrationError(
+            `Database migration ${migration.tag} failed at statement ${i + 1}: ${(cause as Error).message}. ` +
+              `Nothing was changed; the database is still at schema ${current}.`,
+            { cause },
+          );
+        }
+      }
+      await client.query(`INSERT INTO ${table} (hash, created_at) VALUES ($1, $2)`, [migration.hash, migration.when]);
+    }
+    await client.query('COMMIT');
+    return tagOf(migrations, latest);
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    if (error instanceof MigrationError) throw error;
+    throw new MigrationError(`Database migration failed: ${(error as Error).message}. The database is still at schema ${current}.`, {
+      cause: error,
+    });
+  }
+}

@@ -1,4 +1,4 @@
-import { handleOf, type Db } from './client.js';
+import { sqliteHandleOf, type Db } from './client.js';
 import { LINE_ROWS, prepareRecorderStatements } from './recorder-statements.js';
 import { prepareOutbox, type OutboxEvent } from './stores/event-store.js';
 import type { SessionOutcome } from './schema/sessions.js';
@@ -96,7 +96,7 @@ const maskPassword = (kind: TranscriptKind, text: string) => (kind === 'command'
  * lose its batch: the batch is retried item by item and only the failing items are dropped.
  */
 export function createSessionRecorder(db: Db, opts: RecorderOptions = {}) {
-  const handle = handleOf(db);
+  const handle = sqliteHandleOf(db);
   const flushIntervalMs = opts.flushIntervalMs ?? 100;
   const maxBatch = opts.maxBatch ?? 500;
   const maxQueued = Math.max(opts.maxQueued ?? 10_000, maxBatch);

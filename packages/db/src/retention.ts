@@ -1,5 +1,5 @@
 import { asc, count, inArray, isNotNull, lt, sql } from 'drizzle-orm';
-import { handleOf, type Db } from './client.js';
+import { sqliteHandleOf, type Db } from './client.js';
 import { bans } from './schema/bans.js';
 import { sessions } from './schema/sessions.js';
 import { transcriptLines } from './schema/transcript-lines.js';
@@ -31,7 +31,7 @@ export interface PruneResult {
  * retention age is removed even if its end was never recorded (a crash).
  */
 export async function pruneHistory(db: Db, opts: PruneOptions): Promise<PruneResult> {
-  const { orm } = handleOf(db);
+  const { orm } = sqliteHandleOf(db);
   const result: PruneResult = { sessions: 0, lines: 0, bans: 0 };
   // Spelled out, as in the session store: drizzle would render the outer column unqualified inside the subquery.
   const lineCount = sql<number>`(SELECT count(*) FROM transcript_lines WHERE transcript_lines.session_id = sessions.id)`.mapWith(Number);

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { handleOf } from '../src/client.js';
+import { sqliteHandleOf } from '../src/client.js';
 import { createAdminStore, createAuthTokenStore, DuplicateError } from '../src/index.js';
 import { openMemoryDb } from './helpers.js';
 
@@ -38,7 +38,7 @@ describe('auth token store', () => {
     const issued = await tokens.issue(admin.id, 'api', { name: 'ci', expiresAt: null });
     expect(issued.token).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(Buffer.from(issued.token, 'base64url')).toHaveLength(32);
-    const stored = handleOf(db).sqlite.prepare('SELECT * FROM auth_tokens').all() as Record<string, unknown>[];
+    const stored = sqliteHandleOf(db).sqlite.prepare('SELECT * FROM auth_tokens').all() as Record<string, unknown>[];
     expect(JSON.stringify(stored)).not.toContain(issued.token);
     expect(stored[0]?.token_hash).toBe(createHash('sha256').update(issued.token).digest('hex'));
   });

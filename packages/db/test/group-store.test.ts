@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { handleOf } from '../src/client.js';
+import { sqliteHandleOf } from '../src/client.js';
 import {
   createAuditStore,
   createFolderStore,
@@ -17,7 +17,7 @@ import { openTempDb } from './helpers.js';
 function stores(db: Db) {
   return { users: createUserStore(db), groups: createGroupStore(db), folders: createFolderStore(db) };
 }
-const count = (db: Db, table: string) => (handleOf(db).sqlite.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+const count = (db: Db, table: string) => (sqliteHandleOf(db).sqlite.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
 
 describe('group store', () => {
   it('creates with unset settings, normalises rules, counts members, updates and deletes', async () => {

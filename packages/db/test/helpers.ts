@@ -1,8 +1,9 @@
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { onTestFinished } from 'vitest';
-import { closeDb, openDb, type Db } from '../src/index.js';
+import pg from 'pg';
+import { inject, onTestFinished } from 'vitest';
+import { closeDatabase, closeDb, openDb, openPostgres, type Db } from '../src/index.js';
 import { MIGRATIONS_FOLDER } from '../src/migrate.js';
 
 /** A fresh temporary directory, removed when the test ends. */
@@ -25,6 +26,30 @@ export function openTempDb(): { db: Db; file: string; dir: string } {
 export function openMemoryDb(): Db {
   const db = openDb(':memory:');
   onTestFinished(() => closeDb(db));
+  return db;
+}
+
+/** The databases the stores run on; `describe.each(DATABASES)` runs a store's tests on both. */
+export const DATABASES = ['sqlite', 'postgres'] as const;
+export type DatabaseKind = (typeof DATABASES)[number];
+
+let created = 0;
+
+/** A fresh database of the kind: SQLite in memory, or a new database in the project's PostgreSQL cluster. Closed when the test ends. */
+export async function openTestDb(kind: DatabaseKind): Promise<Db> {
+  if (kind === 'sqlite') return openMemoryDb();
+  const admin = new URL(inject('postgresUrl'));
+  const name = `ferry_test_${process.pid}_${++created}`;
+  const client = new pg.Client({ connectionString: admin.toString() });
+  await client.connect();
+  try {
+    await client.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await client.end();
+  }
+  admin.pathname = `/${name}`;
+  const db = await openPostgres(admin.toString());
+  onTestFinished(() => closeDatabase(db));
   return db;
 }
 

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { handleOf, openDbWith } from '../src/client.js';
+import { sqliteHandleOf, openDbWith } from '../src/client.js';
 import {
   closeDb,
   createAuditStore,
@@ -36,7 +36,7 @@ describe('migrations', () => {
     const { db, file } = openTempDb();
     expect(existsSync(file)).toBe(true);
     expect(schemaVersion(db)).toBe(committedTags().at(-1));
-    const { sqlite } = handleOf(db);
+    const { sqlite } = sqliteHandleOf(db);
     expect(sqlite.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(sqlite.pragma('foreign_keys', { simple: true })).toBe(1);
     expect(sqlite.pragma('busy_timeout', { simple: true })).toBe(5000);
@@ -63,7 +63,7 @@ describe('migrations', () => {
     const { db, file } = openTempDb();
     closeDb(db);
     const again = openDb(file);
-    const applied = handleOf(again).sqlite.prepare('SELECT count(*) AS n FROM __drizzle_migrations').get() as { n: number };
+    const applied = sqliteHandleOf(again).sqlite.prepare('SELECT count(*) AS n FROM __drizzle_migrations').get() as { n: number };
     expect(applied.n).toBe(committedTags().length);
     closeDb(again);
   });
@@ -73,7 +73,7 @@ describe('migrations', () => {
     const old = openDbWith(file, { migrationsFolder: migrationsCopy(1) });
     expect(schemaVersion(old)).toBe(committedTags()[0]);
     // Written as that schema's tables are: today's stores and recorder use tables and columns the old schema lacks.
-    const { sqlite } = handleOf(old);
+    const { sqlite } = sqliteHandleOf(old);
     sqlite
       .prepare(
         `INSERT INTO users (username, password_hash, home_dir, allowed_cidrs, tls, created_at, updated_at) VALUES ('Kept', ?, 'files/Kept', '[]', 'required', 1, 1)`,

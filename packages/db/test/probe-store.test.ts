@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { handleOf } from '../src/client.js';
+import { sqliteHandleOf } from '../src/client.js';
 import { createAuditStore, createProbeStore, type AuditEvent, type ProbeRecord } from '../src/index.js';
 import { openMemoryDb } from './helpers.js';
 
@@ -28,7 +28,7 @@ describe('probe store', () => {
       note: 'ACME, ticket 42',
     });
     expect(password).toMatch(/^[A-Za-z0-9_-]{20}$/);
-    const stored = handleOf(db).sqlite.prepare('SELECT * FROM probes').all() as Record<string, unknown>[];
+    const stored = sqliteHandleOf(db).sqlite.prepare('SELECT * FROM probes').all() as Record<string, unknown>[];
     expect(JSON.stringify(stored)).not.toContain(password);
     expect(stored[0]?.password_hash).toMatch(/^\$argon2id\$/);
 
@@ -117,7 +117,7 @@ describe('probe store', () => {
     expect(await probes.retireExpired(30_000, 2)).toEqual([]); // retired once
     expect(await probes.list()).toHaveLength(4);
 
-    const hashes = handleOf(db).sqlite.prepare('SELECT password_hash FROM probes ORDER BY expires_at').pluck().all();
+    const hashes = sqliteHandleOf(db).sqlite.prepare('SELECT password_hash FROM probes ORDER BY expires_at').pluck().all();
     expect(hashes.slice(0, 3)).toEqual(['', '', '']);
     expect(hashes[3]).toMatch(/^\$argon2id\$/);
     // Even with a clock before its expiry, the old password of a retired link fails: its hash is gone.

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it, vi } from 'vitest';
-import { handleOf } from '../src/client.js';
+import { sqliteHandleOf } from '../src/client.js';
 import { closeDb, createSessionRecorder, createSessionStore, createTranscriptStore, openDb, pruneHistory } from '../src/index.js';
 import { openTempDb } from './helpers.js';
 
@@ -136,7 +136,7 @@ describe('session recorder', () => {
     }
     recorder.line({ sessionId: 'b17', seq: 5, at: 99, kind: 'command', text: 'RETR replayed.bin' }); // same seq again
     recorder.flush();
-    const sqlite = handleOf(db).sqlite;
+    const sqlite = sqliteHandleOf(db).sqlite;
     const found = (query: string) =>
       (sqlite.prepare('select count(*) as n from transcript_search where transcript_search match ?').get(query) as { n: number }).n;
     const total = sizes.reduce((a, b) => a + b, 0);
@@ -168,7 +168,7 @@ describe('session recorder', () => {
     const { db } = openTempDb();
     const errors: unknown[] = [];
     const recorder = createSessionRecorder(db, { onError: (e) => errors.push(e) });
-    const sqlite = handleOf(db).sqlite;
+    const sqlite = sqliteHandleOf(db).sqlite;
     sqlite.pragma('query_only = ON'); // every write now fails, as on a full disk
     const before = Date.now();
     recorder.sessionOpened(opened('f1'));

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { handleOf } from '../src/client.js';
+import { sqliteHandleOf } from '../src/client.js';
 import { createBanStore, createSessionRecorder, createSessionStore, createTranscriptStore, pruneHistory, type Db } from '../src/index.js';
 import { openTempDb } from './helpers.js';
 
-const count = (db: Db, table: string) => (handleOf(db).sqlite.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+const count = (db: Db, table: string) => (sqliteHandleOf(db).sqlite.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
 
 /** Session i starts at i*1000, has `lines` lines, a transfer and a login; `open` sessions have no end. */
 function record(db: Db, n: number, lines: number, open: number[] = []) {

@@ -1,7 +1,7 @@
 import { BlockList } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { handleOf, openDbWith } from '../src/client.js';
+import { sqliteHandleOf, openDbWith } from '../src/client.js';
 import {
   closeDb,
   createFindingStore,
@@ -57,7 +57,7 @@ function record(db: Db, sessions: Seeded[]) {
 
 const count = (db: Db, sql: string, ...args: unknown[]) =>
   (
-    handleOf(db)
+    sqliteHandleOf(db)
       .sqlite.prepare(sql)
       .get(...args) as { n: number }
   ).n;
@@ -220,12 +220,12 @@ describe('history search', () => {
     await pruneHistory(db, { olderThan: 1500 }); // session a
     expect(indexed(db, 'invoice')).toBe(2);
     expect(indexed(db, 'filezilla')).toBe(0);
-    handleOf(db).sqlite.prepare(`DELETE FROM sessions WHERE id = 'b'`).run();
+    sqliteHandleOf(db).sqlite.prepare(`DELETE FROM sessions WHERE id = 'b'`).run();
     expect(indexed(db, 'invoice')).toBe(0);
     expect(indexed(db, 'lftp')).toBe(1);
     // The index agrees with its content table row by row.
     expect(() =>
-      handleOf(db).sqlite.prepare(`INSERT INTO transcript_search (transcript_search, rank) VALUES ('integrity-check', 1)`).run(),
+      sqliteHandleOf(db).sqlite.prepare(`INSERT INTO transcript_search (transcript_search, rank) VALUES ('integrity-check', 1)`).run(),
     ).not.toThrow();
     expect((await createSessionStore(db).history({ q: 'invoice', limit: 10 })).items).toEqual([]);
   });
@@ -356,7 +356,7 @@ describe('migrations 0004 and 0005', () => {
     const file = join(tempDir(), 'old.db');
     const old = openDbWith(file, { migrationsFolder: migrationsCopy(4) });
     expect(schemaVersion(old)).toBe('0003_probe_links');
-    const { sqlite } = handleOf(old);
+    const { sqlite } = sqliteHandleOf(old);
     const session = sqlite.prepare(
       `INSERT INTO sessions (id, client_address, client_port, server_address, server_port, started_at, username) VALUES (?, '127.0.0.1', 1, '127.0.0.1', 21, ?, ?)`,
     );

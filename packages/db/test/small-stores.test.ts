@@ -5,13 +5,14 @@ import {
   createAuthTokenStore,
   createBanStore,
   createSettingsStore,
+  onAuditEntry,
   type AuditEvent,
 } from '../src/index.js';
-import { openMemoryDb } from './helpers.js';
+import { DATABASES, openMemoryDb, openTestDb } from './helpers.js';
 
-describe('settings store', () => {
+describe.each(DATABASES)('settings store on %s', (kind) => {
   it('round-trips JSON values, including null, and merges patches', async () => {
-    const settings = createSettingsStore(openMemoryDb());
+    const settings = createSettingsStore(await openTestDb(kind));
     expect(await settings.get()).toEqual({});
     const values = {
       banner: 'Welcome',
@@ -28,9 +29,9 @@ describe('settings store', () => {
   });
 });
 
-describe('ban store', () => {
+describe.each(DATABASES)('ban store on %s', (kind) => {
   it('bans, escalates offences, lists only bans in force, lifts', async () => {
-    const bans = createBanStore(openMemoryDb());
+    const bans = createBanStore(await openTestDb(kind));
     expect(await bans.ban('192.0.2.7', '5 failed logins', 60_000, 1_000)).toEqual({
       address: '192.0.2.7',
       reason: '5 failed logins',
@@ -55,9 +56,9 @@ describe('ban store', () => {
   });
 });
 
-describe('audit store', () => {
+describe.each(DATABASES)('audit store on %s', (kind) => {
   it('records entries and lists them newest first in pages', async () => {
-    const audit = createAuditStore(openMemoryDb());
+    const audit = createAuditStore(await openTestDb(kind));
     for (let i = 0; i < 7; i++)
       await audit.record({
         at: i,
@@ -107,5 +108,40 @@ describe('a change and its audit entry', () => {
     await expect(bans.lift('192.0.2.9', fail)).rejects.toThrow();
     expect(await bans.get('192.0.2.9')).not.toBeNull();
     expect((await createAuditStore(db).list({ limit: 10 })).items).toEqual([]);
+  });
+});
+
+describe.each(DATABASES)('audit entries on %s', (kind) => {
+  it('are written with their change, the audit hook inside the same transaction, and transactions run side by side', async () => {
+    const db = await openTestDb(kind);
+    const settings = createSettingsStore(db);
+    const bans = createBanStore(db);
+    const audit = createAuditStore(db);
+    const entry: AuditEvent = { at: 1, actor: 'root', action: 'settings.update', target: null, address: '127.0.0.1', detail: null };
+
+    await settings.set({ banner: 'a' }, entry);
+    expect((await audit.list({ limit: 10 })).items).toHaveLength(1);
+
+    // A hook that fails takes the change and its entry back with it.
+    onAuditEntry(db, () => {
+      throw new Error('hook failed');
+    });
+    await expect(settings.set({ banner: 'b' }, entry)).rejects.toThrow('hook failed');
+    await bans.ban('192.0.2.9', 'test', 60_000, 1_000);
+    await expect(bans.lift('192.0.2.9', entry)).rejects.toThrow('hook failed');
+    onAuditEntry(db, null);
+    expect(await settings.get()).toEqual({ banner: 'a' });
+    expect(await bans.get('192.0.2.9')).not.toBeNull();
+    expect((await audit.list({ limit: 10 })).items).toHaveLength(1);
+
+    // Several transactions at once (SQLite has one connection: they take turns).
+    await Promise.all([
+      settings.set({ one: 1 }, entry),
+      settings.set({ two: 2 }, entry),
+      bans.lift('192.0.2.9', entry),
+      audit.record({ ...entry, action: 'auth.login' }),
+    ]);
+    expect(await settings.get()).toEqual({ banner: 'a', one: 1, two: 2 });
+    expect((await audit.list({ limit: 10 })).items).toHaveLength(5);
   });
 });

@@ -118,8 +118,8 @@ describe('user store', () => {
     expect(await users.remove('erin')).toBe(true);
     expect(await users.remove('erin')).toBe(false);
     expect(await users.get('erin')).toBeNull();
-    const { handleOf } = await import('../src/client.js');
-    expect(handleOf(db).sqlite.prepare('SELECT count(*) AS n FROM permission_rules').get()).toEqual({ n: 0 });
+    const { sqliteHandleOf } = await import('../src/client.js');
+    expect(sqliteHandleOf(db).sqlite.prepare('SELECT count(*) AS n FROM permission_rules').get()).toEqual({ n: 0 });
   });
 
   it('lists with substring search and cursor pagination', async () => {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { lowerRole, roleAtLeast, type AdminRole } from '@ferry/contract';
 import { and, asc, count, eq, isNull, lt, ne, or } from 'drizzle-orm';
-import { handleOf, type Db } from '../client.js';
+import { sqliteHandleOf, type Db } from '../client.js';
 import { writeAudit, type AuditOf } from './audit-store.js';
 import { hashPassword, verifyAgainstDummy, verifyPassword, warmDummyHash } from '../passwords.js';
 import { adminRecoveryCodes, admins } from '../schema/admins.js';
@@ -41,7 +41,7 @@ export function normaliseRecoveryCode(code: string): string {
  * recovery codes. The rule that one owner always remains is enforced here, inside the transaction that changes roles.
  */
 export function createAdminStore(db: Db) {
-  const { orm } = handleOf(db);
+  const { orm } = sqliteHandleOf(db);
   void warmDummyHash().catch(() => undefined);
 
   const toRecord = (row: AdminRow): AdminRecord => ({

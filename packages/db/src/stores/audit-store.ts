@@ -1,9 +1,8 @@
 import { desc, lt } from 'drizzle-orm';
-import { handleOf, type Db } from '../client.js';
-import { auditLog } from '../schema/audit-log.js';
+import { handleOf, sqliteHandleOf, transaction, type Db, type Orm } from '../client.js';
 import type { AuditRecord, Page } from '../types.js';
 import { clampLimit, decodeCursor, toPage } from './cursor.js';
-import { prepareOutbox, type OutboxEvent } from './event-store.js';
+import { prepareOutbox, writeOutboxEvent, type OutboxEvent } from './event-store.js';
 
 export type AuditEvent = Omit<AuditRecord, 'id'>;
 
@@ -21,34 +20,48 @@ export function onAuditEntry(db: Db, hook: AuditHook | null): void {
   handleOf(db).auditHook = hook;
 }
 
-/** Writes `audit` (if any), and the event the audit hook makes of it, inside the caller's transaction. */
+const entryOf = <T>(audit: AuditOf<T>, outcome: [T] | []) => (typeof audit === 'function' ? audit(outcome[0] as T) : audit);
+
+/** Writes `audit` (if any), and the event the audit hook makes of it, inside the caller's synchronous SQLite transaction. */
 export function writeAudit<T>(db: Db, audit: AuditOf<T> | undefined, ...outcome: [T] | []): void {
   if (!audit) return;
-  const handle = handleOf(db);
-  const entry = typeof audit === 'function' ? audit(outcome[0] as T) : audit;
-  handle.orm.insert(auditLog).values(entry).run();
+  const handle = sqliteHandleOf(db);
+  const entry = entryOf(audit, outcome);
+  handle.orm.insert(handle.tables.auditLog).values(entry).run();
   const event = handle.auditHook?.(entry);
   if (event) (handle.outbox ??= prepareOutbox(handle.sqlite))(event);
 }
 
-/** The admin audit trail: appended to, listed newest first, never pruned by retention. */
+/** writeAudit inside a transaction of transaction(), on either database. */
+export async function writeAuditIn<T>(db: Db, tx: Orm, audit: AuditOf<T> | undefined, ...outcome: [T] | []): Promise<void> {
+  if (!audit) return;
+  const handle = handleOf(db);
+  const entry = entryOf(audit, outcome);
+  await tx.insert(handle.tables.auditLog).values(entry);
+  const event = handle.auditHook?.(entry);
+  if (!event) return;
+  if (handle.dialect === 'sqlite') (handle.outbox ??= prepareOutbox(handle.sqlite))(event);
+  else await writeOutboxEvent(tx, handle.tables, event);
+}
+
+/** The admin audit trail: appended to, listed newest first, never pruned by retention. Runs on SQLite and PostgreSQL. */
 export function createAuditStore(db: Db) {
-  const { orm } = handleOf(db);
+  const { orm, tables } = handleOf(db);
+  const { auditLog } = tables;
 
   /** Appends an entry on its own (a sign-in, a disconnect), with the audit hook's event in the same transaction. */
   async function record(entry: AuditEvent): Promise<void> {
-    orm.transaction(() => writeAudit(db, entry));
+    await transaction(db, (tx) => writeAuditIn(db, tx, entry));
   }
 
   async function list(q: { limit: number; cursor?: string }): Promise<Page<AuditRecord>> {
     const limit = clampLimit(q.limit);
-    const rows = orm
+    const rows = await orm
       .select()
       .from(auditLog)
       .where(q.cursor ? lt(auditLog.id, decodeCursor(q.cursor, ['number'])[0]) : undefined)
       .orderBy(desc(auditLog.id))
-      .limit(limit + 1)
-      .all();
+      .limit(limit + 1);
     return toPage(
       rows,
       limit,

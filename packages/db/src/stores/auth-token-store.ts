@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { AdminRole } from '@ferry/contract';
 import { and, desc, eq, isNotNull, lte, ne } from 'drizzle-orm';
-import { handleOf, type Db } from '../client.js';
+import { sqliteHandleOf, type Db } from '../client.js';
 import { writeAudit, type AuditOf } from './audit-store.js';
 import { admins } from '../schema/admins.js';
 import { authTokens, type TokenKind } from '../schema/auth-tokens.js';
@@ -47,7 +47,7 @@ export interface IssueOptions {
  * so a fast hash is enough (no salt or argon2 needed), and lookups stay one indexed read per request.
  */
 export function createAuthTokenStore(db: Db) {
-  const { orm } = handleOf(db);
+  const { orm } = sqliteHandleOf(db);
 
   /** `audit` (its audit entry) is written in the same transaction. */
   async function issue(adminId: number, kind: TokenKind, opts: IssueOptions, audit?: AuditOf<string>): Promise<IssuedToken> {

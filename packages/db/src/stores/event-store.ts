@@ -1,7 +1,7 @@
 import type { EventAction, EventFilters, EventType } from '@ferry/contract';
 import type Database from 'better-sqlite3';
 import { and, asc, desc, eq, inArray, lt, notInArray, sql, type SQL } from 'drizzle-orm';
-import { handleOf, type Db } from '../client.js';
+import { sqliteHandleOf, type Db, type Orm, type Tables } from '../client.js';
 import { writeAudit, type AuditOf } from './audit-store.js';
 import { eventDeliveries, eventMarks, eventRules, events } from '../schema/events.js';
 import type { Page } from '../types.js';
@@ -96,12 +96,51 @@ export function prepareOutbox(sqlite: Database.Database): (event: OutboxEvent) =
 }
 
 /**
+ * prepareOutbox's write through the query builder, inside a transaction of transaction() on either database: the
+ * event (once: an id written before is left as it is), its rules' match counters, and one pending delivery per action.
+ */
+export async function writeOutboxEvent(tx: Orm, tables: Tables, e: OutboxEvent): Promise<void> {
+  const { events, eventRules, eventDeliveries } = tables;
+  const inserted = await tx
+    .insert(events)
+    .values({ id: e.id, type: e.type, occurredAt: e.occurredAt, test: e.test, data: JSON.stringify(e.data) })
+    .onConflictDoNothing()
+    .returning({ id: events.id });
+  if (inserted.length === 0) return; // written before
+  const rules = new Map<number, boolean>();
+  for (const d of e.deliveries) {
+    if (!rules.has(d.ruleId)) {
+      // A rule deleted since the event matched: its deliveries go with it.
+      const counted = await tx
+        .update(eventRules)
+        .set({ matched: sql`${eventRules.matched} + 1`, lastMatchedAt: e.occurredAt })
+        .where(eq(eventRules.id, d.ruleId))
+        .returning({ id: eventRules.id });
+      rules.set(d.ruleId, counted.length > 0);
+    }
+    if (!rules.get(d.ruleId)) continue;
+    await tx.insert(eventDeliveries).values({
+      eventId: e.id,
+      ruleId: d.ruleId,
+      ruleName: d.ruleName,
+      actionId: d.actionId,
+      actionKind: d.actionKind,
+      target: d.target,
+      status: 'pending',
+      attempts: 0,
+      nextAttemptAt: d.nextAttemptAt,
+      createdAt: e.occurredAt,
+    });
+  }
+}
+
+/**
  * Event rules, the outbox and the delivery log. Rule changes write their audit entry (`audit`) in the
  * same transaction. A delivery's change of state updates its rule's counters in the same
  * transaction, so the counters always agree with the log.
  */
 export function createEventStore(db: Db) {
-  const { orm, sqlite } = handleOf(db);
+  const { orm, sqlite } = sqliteHandleOf(db);
   const writeOutbox = prepareOutbox(sqlite);
   const pendingByRule = () =>
     new Map(

@@ -1,11 +1,11 @@
 import { asc, count, eq, sql } from 'drizzle-orm';
-import { handleOf, type Db } from '../client.js';
+import { sqliteHandleOf, type Db } from '../client.js';
 import { findings } from '../schema/findings.js';
 import type { FindingRecord } from '../types.js';
 
 /** The transcript doctor's findings per session. */
 export function createFindingStore(db: Db) {
-  const handle = handleOf(db);
+  const handle = sqliteHandleOf(db);
   const { orm } = handle;
 
   // Prepared once per store: replacing runs for every session the doctor found something in.

@@ -1,5 +1,5 @@
 import { asc, eq, inArray } from 'drizzle-orm';
-import { handleOf, type Db } from '../client.js';
+import { sqliteHandleOf, type Db } from '../client.js';
 import { writeAudit, type AuditOf } from './audit-store.js';
 import { mounts, virtualFolders } from '../schema/folders.js';
 import { groupMembers } from '../schema/groups.js';
@@ -14,7 +14,7 @@ const strip = ({ id: _id, ...record }: FolderRecord & { id: number }): FolderRec
  * Virtual folders. Every change writes its audit entry (`audit`) in the same transaction. A folder that is mounted cannot be deleted (FolderInUseError names who mounts it).
  */
 export function createFolderStore(db: Db) {
-  const { orm } = handleOf(db);
+  const { orm } = sqliteHandleOf(db);
 
   async function list(): Promise<FolderRecord[]> {
     return folderRecords(orm).map(strip);

@@ -1,5 +1,5 @@
 import { asc, eq, inArray } from 'drizzle-orm';
-import { handleOf, type Db } from '../client.js';
+import { sqliteHandleOf, type Db } from '../client.js';
 import { writeAudit, type AuditOf } from './audit-store.js';
 import { groupMembers, groups } from '../schema/groups.js';
 import { users } from '../schema/users.js';
@@ -36,7 +36,7 @@ const strip = ({ id: _id, ...record }: GroupRecord & { id: number }): GroupRecor
  * DuplicateError.
  */
 export function createGroupStore(db: Db) {
-  const { orm } = handleOf(db);
+  const { orm } = sqliteHandleOf(db);
   const idOf = (name: string) => orm.select({ id: groups.id }).from(groups).where(eq(groups.name, name)).get()?.id;
 
   /** Every group, sorted by name (groups are few: no paging). */

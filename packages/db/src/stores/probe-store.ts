@@ -1,6 +1,6 @@
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import { and, desc, eq, gt, inArray, lt, lte, ne, sql } from 'drizzle-orm';
-import { handleOf, type Db } from '../client.js';
+import { sqliteHandleOf, type Db } from '../client.js';
 import { writeAudit, type AuditOf } from './audit-store.js';
 import { hashPassword, verifyAgainstDummy, verifyPassword, warmDummyHash } from '../passwords.js';
 import { probes, type ProbeRow } from '../schema/probes.js';
@@ -41,7 +41,7 @@ const randomName = () => PROBE_USERNAME_PREFIX + Array.from({ length: 8 }, () =>
 
 /** Probe links: one-time, read-only FTP credentials for testing from a customer's network. */
 export function createProbeStore(db: Db) {
-  const { orm } = handleOf(db);
+  const { orm } = sqliteHandleOf(db);
   void warmDummyHash().catch(() => undefined);
 
   const rowOf = (username: string) => orm.select().from(probes).where(eq(probes.username, username)).get();

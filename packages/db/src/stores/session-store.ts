@@ -1,5 +1,5 @@
 import { and, desc, eq, gte, isNull, lt, lte, or, sql, type SQL } from 'drizzle-orm';
-import { handleOf, type Db } from '../client.js';
+import { sqliteHandleOf, type Db } from '../client.js';
 import type { FindingSeverity } from '../schema/findings.js';
 import { logins } from '../schema/logins.js';
 import { sessions, type SessionOutcome } from '../schema/sessions.js';
@@ -89,7 +89,7 @@ const toRecord = ({ serverPort, serverAddress, ...row }: Row): SessionRecord => 
 
 /** Reads of finished and running sessions. Writes go through the session recorder. */
 export function createSessionStore(db: Db) {
-  const { orm, sqlite } = handleOf(db);
+  const { orm, sqlite } = sqliteHandleOf(db);
 
   const slot = addressSlot(sqlite);
   const withAddressTest = <T>(f: HistoryFilters, read: () => T): T => {

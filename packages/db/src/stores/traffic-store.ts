@@ -1,4 +1,4 @@
-import { handleOf, type Db } from '../client.js';
+import { sqliteHandleOf, type Db } from '../client.js';
 
 /** What the traffic report counts. Bytes are data-channel bytes of transfers: uploads in, downloads and listings out. */
 export interface TrafficCounts {
@@ -38,7 +38,7 @@ const TRANSFER_COUNTS = `sum(t.direction = 'upload' AND t.outcome = 'ok'), sum(t
  * transfers by start. Times are in [from, to).
  */
 export function createTrafficStore(db: Db) {
-  const { sqlite } = handleOf(db);
+  const { sqlite } = sqliteHandleOf(db);
   const bucket = (column: string) => `(${column} / ${QUARTER_HOUR_MS}) * ${QUARTER_HOUR_MS}`;
 
   const quarterHours = sqlite.prepare(`SELECT bucket AS start, ${TOTALS} FROM (

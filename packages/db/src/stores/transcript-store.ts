@@ -1,5 +1,5 @@
 import { and, asc, desc, eq, gt } from 'drizzle-orm';
-import { handleOf, type Db } from '../client.js';
+import { sqliteHandleOf, type Db } from '../client.js';
 import { transcriptLines } from '../schema/transcript-lines.js';
 import { transfers } from '../schema/transfers.js';
 import type { TranscriptLineRecord, TransferRecord } from '../types.js';
@@ -8,7 +8,7 @@ const MAX_LINES = 10_000;
 
 /** Reads of a session's transcript and transfers. Writes go through the session recorder. */
 export function createTranscriptStore(db: Db) {
-  const { orm } = handleOf(db);
+  const { orm } = sqliteHandleOf(db);
 
   /** Lines in sequence order after `afterSeq` (exclusive), at most `limit` (default 1000, at most 10 000). */
   async function lines(sessionId: string, opts: { afterSeq?: number; limit?: number } = {}): Promise<TranscriptLineRecord[]> {

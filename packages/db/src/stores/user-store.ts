@@ -1,6 +1,6 @@
 import { and, asc, eq, gt, inArray, max, sql, type SQL } from 'drizzle-orm';
 import { PERMISSIONS } from '@ferry/ftp-core/permissions';
-import { handleOf, type Db, type Orm } from '../client.js';
+import { sqliteHandleOf, type Db, type Orm } from '../client.js';
 import { writeAudit, type AuditOf } from './audit-store.js';
 import { resolveEffective, type EffectiveRecord } from '../effective.js';
 import { hashPassword, needsRehash, verifyAgainstDummy, verifyPassword, warmDummyHash } from '../passwords.js';
@@ -80,7 +80,7 @@ function writeLists(orm: Orm, userId: number, fields: Partial<FtpUserFields>): v
  * Usernames are case-sensitive.
  */
 export function createUserStore(db: Db) {
-  const { orm } = handleOf(db);
+  const { orm } = sqliteHandleOf(db);
   void warmDummyHash().catch(() => undefined);
 
   const rowOf = (username: string) => orm.select().from(users).where(eq(users.username, username)).get();

@@ -1,0 +1,85 @@
+// A throwaway PostgreSQL cluster for tests and benchmarks: Debian's server binaries, its own data folder in a
+// temporary directory, listening on 127.0.0.1 at a free port (and a socket in that directory), durability off
+// (fsync, synchronous_commit) since the data is thrown away. As root the server runs as the `postgres` user
+// (PostgreSQL refuses root). stop() ends it and removes the folder.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** The newest installed server's bin folder, or null. */
+export function postgresBinDir() {
+  const root = '/usr/lib/postgresql';
+  if (!existsSync(root)) return null;
+  const versions = readdirSync(root)
+    .filter((v) => existsSync(join(root, v, 'bin', 'initdb')))
+    .sort((a, b) => Number(b) - Number(a));
+  return versions.length ? join(root, versions[0], 'bin') : null;
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts a cluster; resolves to { url, socketDir, port, stop }. The url names the `postgres` database of user `ferry`. */
+export async function startPostgresCluster() {
+  const bin = postgresBinDir();
+  if (!bin) throw new Error('PostgreSQL server binaries not found in /usr/lib/postgresql (apt-get install postgresql)');
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-pg-'));
+  const asRoot = process.getuid?.() === 0;
+  let owner = null;
+  if (asRoot) {
+    const uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
+    const gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
+    owner = { uid, gid };
+    chownSync(dir, uid, gid);
+  }
+  const run = (tool, args) => {
+    const [cmd, argv] = asRoot ? ['runuser', ['-u', 'postgres', '--', join(bin, tool), ...args]] : [join(bin, tool), args];
+    const result = spawnSync(cmd, argv, { encoding: 'utf8', timeout: 60_000 });
+    if (result.status !== 0) throw new Error(`${tool} failed (${result.status}): ${result.stderr || result.stdout}`);
+    return result.stdout;
+  };
+  const data = join(dir, 'data');
+  try {
+    run('initdb', ['-D', data, '-U', 'ferry', '--auth=trust', '-E', 'UTF8', '--locale=C.UTF-8', '--no-sync']);
+    const port = await freePort();
+    const options = [
+      `-p ${port}`,
+      `-k ${dir}`,
+      '-c listen_addresses=127.0.0.1',
+      '-c fsync=off',
+      '-c synchronous_commit=off',
+      '-c full_page_writes=off',
+      '-c max_connections=200',
+    ].join(' ');
+    run('pg_ctl', ['-D', data, '-o', options, '-l', join(dir, 'server.log'), '-w', '-t', '60', 'start']);
+    let stopped = false;
+    return {
+      url: `postgres://ferry@127.0.0.1:${port}/postgres`,
+      socketDir: dir,
+      port,
+      owner,
+      stop() {
+        if (stopped) return;
+        stopped = true;
+        try {
+          run('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']);
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      },
+    };
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+}
