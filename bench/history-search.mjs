@@ -5,7 +5,6 @@
 // asserted: they move with the machine and its load. Needs `pnpm build` (it imports packages/db/dist).
 // Not part of `pnpm test`. See bench/README.md.
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { BlockList } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -150,11 +149,7 @@ log(
 
 // ---- measure ----
 const sessions = db.createSessionStore(handle);
-const cidr = (network, bits, family) => {
-  const list = new BlockList();
-  list.addSubnet(network, bits, family);
-  return (a) => list.check(a, a.includes(':') ? 'ipv6' : 'ipv4');
-};
+const cidr = (network, bits) => `${network}/${bits}`;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 // A name the fill gave one session (session 777's second file), and a number that occurs in a few names.
 const rareName = `invoice-${(Math.min(777, sessionCount - 1) * 13 + 1) % 100_000}.pdf`;
@@ -168,12 +163,12 @@ const cases = [
   ['q + user (partial)', () => sessions.history({ q: 'invoice', user: 'user42', limit: 50 })],
   ['user (partial, any case)', () => sessions.history({ user: 'USER42', limit: 50 })],
   ['address prefix 10.1.', () => sessions.history({ addressPrefix: '10.1.', limit: 50 })],
-  ['CIDR 2001:db8::/32', () => sessions.history({ addressIn: cidr('2001:db8::', 32, 'ipv6'), limit: 50 })],
+  ['CIDR 2001:db8::/32', () => sessions.history({ addressIn: cidr('2001:db8::', 32), limit: 50 })],
   [
     'CIDR 10.3.0.0/16, page 2',
     async () => {
-      const first = await sessions.history({ addressIn: cidr('10.3.0.0', 16, 'ipv4'), limit: 50 });
-      return sessions.history({ addressIn: cidr('10.3.0.0', 16, 'ipv4'), limit: 50, cursor: first.nextCursor });
+      const first = await sessions.history({ addressIn: cidr('10.3.0.0', 16), limit: 50 });
+      return sessions.history({ addressIn: cidr('10.3.0.0', 16), limit: 50, cursor: first.nextCursor });
     },
   ],
   ['severity warning', () => sessions.history({ severity: 'warning', limit: 50 })],

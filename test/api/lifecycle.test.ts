@@ -21,8 +21,12 @@ const USER = { username: 'dave', password: 'dave-the-ftp-user' };
 interface DbModule {
   openDb(file: string): unknown;
   closeDb(db: unknown): void;
-  createSessionStore(db: unknown): { get(id: string): { endedAt: number | null; username: string | null; outcome: string | null } | null };
-  createTranscriptStore(db: unknown): { lines(id: string, opts?: { limit?: number }): { seq: number; kind: string; text: string }[] };
+  createSessionStore(db: unknown): {
+    get(id: string): Promise<{ endedAt: number | null; username: string | null; outcome: string | null } | null>;
+  };
+  createTranscriptStore(db: unknown): {
+    lines(id: string, opts?: { limit?: number }): Promise<{ seq: number; kind: string; text: string }[]>;
+  };
 }
 
 let system: System | undefined;
@@ -107,9 +111,9 @@ describe('Ferry lifecycle (pnpm start → API → FTP → SIGTERM)', () => {
     const db = (await import(pathToFileURL(path.join(REPO_ROOT, 'packages/db/dist/index.js')).href)) as DbModule;
     const handle = db.openDb(path.join(dataDir, 'ferry.db'));
     try {
-      const stored = db.createSessionStore(handle).get(sessionId);
+      const stored = await db.createSessionStore(handle).get(sessionId);
       expect(stored).toMatchObject({ username: 'dave', outcome: 'ok', endedAt: expect.any(Number) });
-      const lines = db.createTranscriptStore(handle).lines(sessionId, { limit: 100_000 });
+      const lines = await db.createTranscriptStore(handle).lines(sessionId, { limit: 100_000 });
       expect(lines.map((l) => l.seq)).toEqual(lines.map((_, i) => i + 1));
       expect(lines.length).toBeGreaterThanOrEqual(apiLines.length);
       expect(lines.slice(0, apiLines.length).map((l) => l.text)).toEqual(apiLines.map((l) => l.text));

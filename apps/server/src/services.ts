@@ -392,7 +392,7 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
       sessionDirectory.close();
       hub.close();
       metrics.close();
-      recorder.close();
+      await recorder.close();
       await deliveries.close();
       mailer.close();
     },

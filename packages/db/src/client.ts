@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
+import type { SQL } from 'drizzle-orm';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
@@ -27,14 +28,14 @@ interface HandleBase {
   auditHook: AuditHook | null;
   /** Transactions wait here for the one before them (SQLite: one connection, one transaction at a time). */
   transactions: Promise<unknown>;
+  /** Session recorders writing to this database: closing it closes them (flushing their queues) first. */
+  recorders: Set<{ flush(): Promise<void>; close(): Promise<void> }>;
 }
 
 /** What the stores reach through a Db. Never exported from the package. */
 export interface SqliteHandle extends HandleBase {
   dialect: 'sqlite';
   sqlite: Database.Database;
-  /** Session recorders writing to this database: closeDb closes them (flushing their queues) first. */
-  recorders: Set<{ flush(): void; close(): void }>;
   /** The outbox's statements, prepared on first use. */
   outbox: ((event: OutboxEvent) => void) | null;
 }
@@ -66,6 +67,18 @@ export function sqliteHandleOf(db: Db): SqliteHandle {
   const handle = handleOf(db);
   if (handle.dialect !== 'sqlite') throw new Error('This part of Ferry does not run on PostgreSQL yet');
   return handle;
+}
+
+/**
+ * The rows of a raw query (drizzle's `sql` template, so placeholders and column names suit either database). Column
+ * values come back as the driver gives them: PostgreSQL's sums and counts of bigint are strings, so cast or Number().
+ */
+export async function rowsOf<T = Record<string, unknown>>(db: Db, query: SQL, tx?: Orm): Promise<T[]> {
+  const handle = handleOf(db);
+  const orm = tx ?? handle.orm;
+  if (handle.dialect === 'sqlite') return orm.all<T>(query);
+  const result = await (orm as unknown as { execute(q: SQL): Promise<{ rows: T[] }> }).execute(query);
+  return result.rows;
 }
 
 /** Which database `db` is. */
@@ -174,6 +187,7 @@ export async function openPostgres(url: string, opts: { migrationsFolder?: strin
       schemaVersion,
       auditHook: null,
       transactions: Promise.resolve(),
+      recorders: new Set(),
     });
     return db;
   } catch (error) {
@@ -201,11 +215,11 @@ export function closeDb(db: Db): void {
   const handle = handles.get(db);
   if (!handle) return;
   if (handle.dialect === 'postgres') {
-    handles.delete(db);
-    void handle.pool.end().catch(() => undefined);
+    void closeDatabase(db).catch(() => undefined);
     return;
   }
-  for (const recorder of [...handle.recorders]) recorder.close();
+  // SQLite's recorders write before close() returns.
+  for (const recorder of [...handle.recorders]) void recorder.close();
   handles.delete(db);
   try {
     handle.sqlite.pragma('optimize');
@@ -218,6 +232,7 @@ export function closeDb(db: Db): void {
 export async function closeDatabase(db: Db): Promise<void> {
   const handle = handles.get(db);
   if (handle?.dialect === 'postgres') {
+    await Promise.all([...handle.recorders].map((recorder) => recorder.close()));
     handles.delete(db);
     await handle.pool.end();
   } else closeDb(db);

@@ -1,4 +1,5 @@
-import { sqliteHandleOf, type Db } from './client.js';
+import { handleOf, transaction, type Db } from './client.js';
+import { postgresUnwritable, writeBatchPostgres } from './recorder-postgres.js';
 import { LINE_ROWS, prepareRecorderStatements } from './recorder-statements.js';
 import { prepareOutbox, type OutboxEvent } from './stores/event-store.js';
 import type { SessionOutcome } from './schema/sessions.js';
@@ -69,7 +70,7 @@ export interface RecorderOptions {
   onError?: (error: unknown) => void;
 }
 
-type Item =
+export type RecorderItem =
   | { op: 'open'; v: SessionOpened }
   | { op: 'update'; v: SessionUpdated }
   | { op: 'close'; v: SessionClosed }
@@ -77,6 +78,7 @@ type Item =
   | { op: 'transfer'; v: TransferInput }
   | { op: 'login'; v: LoginInput }
   | { op: 'event'; v: OutboxEvent };
+type Item = RecorderItem;
 
 /** SQLite's answers when the database cannot be written at all (a full disk, a read-only file), not just one bad item. */
 const UNWRITABLE = /^SQLITE_(FULL|READONLY|IOERR|CANTOPEN|CORRUPT|NOTADB)/;
@@ -96,79 +98,13 @@ const maskPassword = (kind: TranscriptKind, text: string) => (kind === 'command'
  * lose its batch: the batch is retried item by item and only the failing items are dropped.
  */
 export function createSessionRecorder(db: Db, opts: RecorderOptions = {}) {
-  const handle = sqliteHandleOf(db);
+  const handle = handleOf(db);
   const flushIntervalMs = opts.flushIntervalMs ?? 100;
   const maxBatch = opts.maxBatch ?? 500;
   const maxQueued = Math.max(opts.maxQueued ?? 10_000, maxBatch);
-
-  const statements = prepareRecorderStatements(handle.sqlite);
-  const writeOutbox = prepareOutbox(handle.sqlite);
   /** Events were written since the last onEvents call. */
   let eventsWritten = false;
-
-  function apply(item: Item): void {
-    switch (item.op) {
-      case 'open': {
-        const v = item.v;
-        return void statements.open.run(v.id, v.remoteAddress, v.remotePort, v.localAddress, v.localPort, v.startedAt, v.tls ? 1 : 0);
-      }
-      case 'update': {
-        const v = item.v;
-        return void statements.update.run({ username: v.username, tls: v.tls ? 1 : 0, clientSoftware: v.clientSoftware, id: v.id });
-      }
-      case 'close': {
-        const v = item.v;
-        return void statements.close.run(v.endedAt, v.reason, v.bytesIn, v.bytesOut, v.filesIn, v.filesOut, v.outcome, v.id);
-      }
-      case 'line':
-        return insertLines([item.v]);
-      case 'transfer': {
-        const v = item.v;
-        return void statements.transfer.run(v.sessionId, v.direction, v.path, v.bytes, v.startedAt, v.durationMs, v.outcome);
-      }
-      case 'event':
-        writeOutbox(item.v);
-        eventsWritten = true;
-        return;
-      case 'login': {
-        const v = item.v;
-        statements.login.run(v.at, v.sessionId, v.username, v.address, v.ok ? 1 : 0, v.reason);
-        if (!v.ok) statements.attempt.run({ username: v.username, unknownUser: v.reason === 'unknown-user' ? 1 : 0, id: v.sessionId });
-        return;
-      }
-    }
-  }
-
-  /** Lines in as few statements as LINE_ROWS allows (see recorder-statements.ts: one index segment per statement). */
-  function insertLines(lines: LineInput[]): void {
-    let at = 0;
-    for (const rows of LINE_ROWS) {
-      const statement = statements.lines.get(rows)!;
-      for (; lines.length - at >= rows; at += rows) {
-        const values: unknown[] = [];
-        for (let i = at; i < at + rows; i++) {
-          const v = lines[i]!;
-          const event = v.event === undefined || v.event === null ? null : JSON.stringify(v.event);
-          values.push(v.sessionId, v.seq, v.at, v.kind, maskPassword(v.kind, v.text), event);
-        }
-        statement.run(values);
-      }
-    }
-  }
-
-  /**
-   * One transaction per batch, built once. The lines go in last, together: they need only their session's row,
-   * which an earlier item of the batch (or an earlier batch) wrote; nothing else reads them within the batch.
-   */
-  const applyAll = handle.sqlite.transaction((batch: Item[]) => {
-    const lines: LineInput[] = [];
-    for (const item of batch) {
-      if (item.op === 'line') lines.push(item.v);
-      else apply(item);
-    }
-    insertLines(lines);
-  });
-  const applyOne = handle.sqlite.transaction(apply);
+  const mask = (v: LineInput) => maskPassword(v.kind, v.text);
 
   let queue: Item[] = [];
   let timer: NodeJS.Timeout | null = null;
@@ -176,7 +112,7 @@ export function createSessionRecorder(db: Db, opts: RecorderOptions = {}) {
   let closed = false;
   let written = 0;
   let dropped = 0;
-  /** Since when writes fail (a full disk, a read-only file), or null while they succeed. */
+  /** Since when writes fail (a full disk, a read-only file, a database gone), or null while they succeed. */
   let failingSince: number | null = null;
 
   function report(error: unknown): void {
@@ -185,6 +121,145 @@ export function createSessionRecorder(db: Db, opts: RecorderOptions = {}) {
     } catch {
       // a failing error handler must not break recording
     }
+  }
+
+  /** After a batch: one item at a time, so that only the items that fail are lost. */
+  function settleItems(results: readonly (true | { unwritable: boolean })[]): void {
+    let ok = 0;
+    let unwritable = false;
+    for (const result of results) {
+      if (result === true) {
+        written++;
+        ok++;
+      } else {
+        dropped++;
+        unwritable ||= result.unwritable;
+      }
+    }
+    if (ok > 0) failingSince = null;
+    else if (unwritable) failingSince ??= Date.now();
+  }
+
+  /** Writes a batch; SQLite's writes are done when this returns, PostgreSQL's when the promise resolves. */
+  let writeBatch: (batch: Item[]) => void | Promise<void>;
+  if (handle.dialect === 'sqlite') {
+    const statements = prepareRecorderStatements(handle.sqlite);
+    const writeOutbox = prepareOutbox(handle.sqlite);
+
+    const apply = (item: Item): void => {
+      switch (item.op) {
+        case 'open': {
+          const v = item.v;
+          return void statements.open.run(v.id, v.remoteAddress, v.remotePort, v.localAddress, v.localPort, v.startedAt, v.tls ? 1 : 0);
+        }
+        case 'update': {
+          const v = item.v;
+          return void statements.update.run({ username: v.username, tls: v.tls ? 1 : 0, clientSoftware: v.clientSoftware, id: v.id });
+        }
+        case 'close': {
+          const v = item.v;
+          return void statements.close.run(v.endedAt, v.reason, v.bytesIn, v.bytesOut, v.filesIn, v.filesOut, v.outcome, v.id);
+        }
+        case 'line':
+          return insertLines([item.v]);
+        case 'transfer': {
+          const v = item.v;
+          return void statements.transfer.run(v.sessionId, v.direction, v.path, v.bytes, v.startedAt, v.durationMs, v.outcome);
+        }
+        case 'event':
+          writeOutbox(item.v);
+          eventsWritten = true;
+          return;
+        case 'login': {
+          const v = item.v;
+          statements.login.run(v.at, v.sessionId, v.username, v.address, v.ok ? 1 : 0, v.reason);
+          if (!v.ok) statements.attempt.run({ username: v.username, unknownUser: v.reason === 'unknown-user' ? 1 : 0, id: v.sessionId });
+          return;
+        }
+      }
+    };
+
+    /** Lines in as few statements as LINE_ROWS allows (see recorder-statements.ts: one index segment per statement). */
+    const insertLines = (lines: LineInput[]): void => {
+      let at = 0;
+      for (const rows of LINE_ROWS) {
+        const statement = statements.lines.get(rows)!;
+        for (; lines.length - at >= rows; at += rows) {
+          const values: unknown[] = [];
+          for (let i = at; i < at + rows; i++) {
+            const v = lines[i]!;
+            const event = v.event === undefined || v.event === null ? null : JSON.stringify(v.event);
+            values.push(v.sessionId, v.seq, v.at, v.kind, mask(v), event);
+          }
+          statement.run(values);
+        }
+      }
+    };
+
+    /**
+     * One transaction per batch, built once. The lines go in last, together: they need only their session's row,
+     * which an earlier item of the batch (or an earlier batch) wrote; nothing else reads them within the batch.
+     */
+    const applyAll = handle.sqlite.transaction((batch: Item[]) => {
+      const lines: LineInput[] = [];
+      for (const item of batch) {
+        if (item.op === 'line') lines.push(item.v);
+        else apply(item);
+      }
+      insertLines(lines);
+    });
+    const applyOne = handle.sqlite.transaction(apply);
+
+    writeBatch = (batch) => {
+      try {
+        applyAll.immediate(batch);
+        written += batch.length;
+        failingSince = null;
+        return;
+      } catch (error) {
+        eventsWritten = false; // rolled back
+        if (failingSince === null) report(error); // once per spell of failures, not once per flush
+      }
+      settleItems(
+        batch.map((item) => {
+          try {
+            applyOne.immediate(item);
+            return true;
+          } catch (error) {
+            return { unwritable: UNWRITABLE.test((error as { code?: string }).code ?? '') };
+          }
+        }),
+      );
+    };
+  } else {
+    const { tables } = handle;
+    const inTransaction = (batch: readonly Item[]) => transaction(db, (tx) => writeBatchPostgres(tx, tables, batch, mask));
+    writeBatch = async (batch) => {
+      try {
+        if (await inTransaction(batch)) eventsWritten = true;
+        written += batch.length;
+        failingSince = null;
+        return;
+      } catch (error) {
+        if (failingSince === null) report(error);
+        // The database is gone (not one bad item): retrying item by item would only wait on it again.
+        if (postgresUnwritable(error)) {
+          dropped += batch.length;
+          failingSince ??= Date.now();
+          return;
+        }
+      }
+      const results: (true | { unwritable: boolean })[] = [];
+      for (const item of batch) {
+        try {
+          if (await inTransaction([item])) eventsWritten = true;
+          results.push(true);
+        } catch (error) {
+          results.push({ unwritable: postgresUnwritable(error) });
+        }
+      }
+      settleItems(results);
+    };
   }
 
   function enqueue(item: Item): void {
@@ -196,45 +271,38 @@ export function createSessionRecorder(db: Db, opts: RecorderOptions = {}) {
     }
     queue.push(item);
     if (queue.length >= maxBatch) {
-      immediate ??= setImmediate(flush).unref();
+      immediate ??= setImmediate(() => void flush()).unref();
     } else {
-      timer ??= setTimeout(flush, flushIntervalMs).unref();
+      timer ??= setTimeout(() => void flush(), flushIntervalMs).unref();
     }
   }
 
-  /** Writes everything queued now, in one transaction. Never throws. */
-  function flush(): void {
+  /** Batches being written to PostgreSQL, one after another (SQLite's are written before flush returns). */
+  let writing: Promise<void> = Promise.resolve();
+
+  /**
+   * Writes everything queued now, in one transaction. Never rejects. On SQLite the writes are done when it returns;
+   * on PostgreSQL when the promise resolves (after any batch still being written).
+   */
+  function flush(): Promise<void> {
     if (timer) clearTimeout(timer);
     if (immediate) clearImmediate(immediate);
     timer = null;
     immediate = null;
-    if (queue.length === 0) return;
+    if (queue.length === 0) return writing;
     const batch = queue;
     queue = [];
-    try {
-      applyAll.immediate(batch);
-      written += batch.length;
-      failingSince = null;
-      return notifyEvents();
-    } catch (error) {
-      eventsWritten = false; // rolled back
-      if (failingSince === null) report(error); // once per spell of failures, not once per flush
+    if (handle.dialect === 'sqlite') {
+      // Synchronous: written before flush returns.
+      void writeBatch(batch);
+      notifyEvents();
+      return writing;
     }
-    let ok = 0;
-    let unwritable = false;
-    for (const item of batch) {
-      try {
-        applyOne.immediate(item);
-        written++;
-        ok++;
-      } catch (error) {
-        dropped++;
-        unwritable ||= UNWRITABLE.test((error as { code?: string }).code ?? '');
-      }
-    }
-    if (ok > 0) failingSince = null;
-    else if (unwritable) failingSince ??= Date.now();
-    notifyEvents();
+    writing = writing.then(async () => {
+      await writeBatch(batch);
+      notifyEvents();
+    });
+    return writing;
   }
 
   function notifyEvents(): void {
@@ -247,11 +315,12 @@ export function createSessionRecorder(db: Db, opts: RecorderOptions = {}) {
     }
   }
 
-  function close(): void {
-    if (closed) return;
-    flush();
+  function close(): Promise<void> {
+    if (closed) return writing;
+    const flushed = flush();
     closed = true;
     handle.recorders.delete(self);
+    return flushed;
   }
   const self = { flush, close };
   handle.recorders.add(self);
@@ -266,7 +335,7 @@ export function createSessionRecorder(db: Db, opts: RecorderOptions = {}) {
     /** An event some rule picked: written to the outbox in the same transaction as the lines queued before it. */
     event: (v: OutboxEvent) => enqueue({ op: 'event', v }),
     flush,
-    /** Flushes and stops; later calls are counted as dropped. closeDb calls this too. */
+    /** Flushes and stops; later calls are counted as dropped. closeDb (closeDatabase on PostgreSQL) calls this too. */
     close,
     /** `failingSince`: when writes started to fail (items are then dropped and counted), null while they succeed. */
     stats: () => ({ queued: queue.length, written, dropped, failingSince }),

@@ -1,8 +1,5 @@
 import { asc, count, inArray, isNotNull, lt, sql } from 'drizzle-orm';
-import { sqliteHandleOf, type Db } from './client.js';
-import { bans } from './schema/bans.js';
-import { sessions } from './schema/sessions.js';
-import { transcriptLines } from './schema/transcript-lines.js';
+import { handleOf, transaction, type Db, type Orm } from './client.js';
 
 /** Sessions deleted per transaction, so that a large prune never holds the write lock for long. */
 const CHUNK = 200;
@@ -28,38 +25,36 @@ export interface PruneResult {
  * the age rule walks the start-time index, and the size rule costs one count of the transcript table plus an
  * index lookup per deleted session. Foreign keys cascade to lines, transfers, logins and findings.
  * The size rule spares sessions still open (no end time); the age rule does not, so a session older than the
- * retention age is removed even if its end was never recorded (a crash).
+ * retention age is removed even if its end was never recorded (a crash). Runs on SQLite and PostgreSQL.
  */
 export async function pruneHistory(db: Db, opts: PruneOptions): Promise<PruneResult> {
-  const { orm } = sqliteHandleOf(db);
+  const { orm, tables } = handleOf(db);
+  const { sessions, transcriptLines, bans } = tables;
   const result: PruneResult = { sessions: 0, lines: 0, bans: 0 };
   // Spelled out, as in the session store: drizzle would render the outer column unqualified inside the subquery.
+  // PostgreSQL's count(*) is a bigint, which node-postgres returns as a string.
   const lineCount = sql<number>`(SELECT count(*) FROM transcript_lines WHERE transcript_lines.session_id = sessions.id)`.mapWith(Number);
 
-  function deleteSessions(rows: { id: string; lines: number }[]): void {
-    orm
-      .delete(sessions)
-      .where(
-        inArray(
-          sessions.id,
-          rows.map((r) => r.id),
-        ),
-      )
-      .run();
+  async function deleteSessions(tx: Orm, rows: { id: string; lines: number }[]): Promise<void> {
+    await tx.delete(sessions).where(
+      inArray(
+        sessions.id,
+        rows.map((r) => r.id),
+      ),
+    );
     result.sessions += rows.length;
     result.lines += rows.reduce((n, r) => n + r.lines, 0);
   }
 
   for (let i = 0; i < MAX_CHUNKS; i++) {
-    const deleted = orm.transaction((tx) => {
-      const rows = tx
+    const deleted = await transaction(db, async (tx) => {
+      const rows = await tx
         .select({ id: sessions.id, lines: lineCount })
         .from(sessions)
         .where(lt(sessions.startedAt, opts.olderThan))
         .orderBy(asc(sessions.startedAt))
-        .limit(CHUNK)
-        .all();
-      if (rows.length) deleteSessions(rows);
+        .limit(CHUNK);
+      if (rows.length) await deleteSessions(tx, rows);
       return rows.length;
     });
     if (deleted < CHUNK) break;
@@ -68,29 +63,30 @@ export async function pruneHistory(db: Db, opts: PruneOptions): Promise<PruneRes
   if (opts.maxTranscriptLines !== undefined) {
     const max = Math.max(0, opts.maxTranscriptLines);
     for (let i = 0; i < MAX_CHUNKS; i++) {
-      const done = orm.transaction((tx) => {
-        let excess = (tx.select({ n: count() }).from(transcriptLines).get()?.n ?? 0) - max;
+      const done = await transaction(db, async (tx) => {
+        const [lines] = await tx.select({ n: count() }).from(transcriptLines);
+        let excess = (lines?.n ?? 0) - max;
         if (excess <= 0) return true;
-        const candidates = tx
+        const candidates = await tx
           .select({ id: sessions.id, lines: lineCount })
           .from(sessions)
           .where(isNotNull(sessions.endedAt))
           .orderBy(asc(sessions.startedAt), asc(sessions.id))
-          .limit(CHUNK)
-          .all();
+          .limit(CHUNK);
         const victims = [];
         for (const c of candidates) {
           if (excess <= 0) break;
           victims.push(c);
           excess -= c.lines;
         }
-        if (victims.length) deleteSessions(victims);
+        if (victims.length) await deleteSessions(tx, victims);
         return excess <= 0 || candidates.length < CHUNK;
       });
       if (done) break;
     }
   }
 
-  result.bans = orm.delete(bans).where(lt(bans.expiresAt, opts.olderThan)).run().changes;
+  const expired = await orm.delete(bans).where(lt(bans.expiresAt, opts.olderThan)).returning({ address: bans.address });
+  result.bans = expired.length;
   return result;
 }

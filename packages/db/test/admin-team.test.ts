@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { createAdminStore, createAuthTokenStore, LastOwnerError, TOTP_MAX_FAILURES } from '../src/index.js';
-import { openMemoryDb } from './helpers.js';
+import { DATABASES, openTestDb, type DatabaseKind } from './helpers.js';
 
-async function team() {
-  const db = openMemoryDb();
+async function team(kind: DatabaseKind) {
+  const db = await openTestDb(kind);
   const admins = createAdminStore(db);
   const tokens = createAuthTokenStore(db);
   const owner = await admins.create('olivia', 'owner-password', 'owner');
@@ -11,9 +11,9 @@ async function team() {
   return { db, admins, tokens, owner, admin };
 }
 
-describe('admin roles', () => {
+describe.each(DATABASES)('admin roles on %s', (kind) => {
   it('keeps one owner: the last cannot be demoted or deleted, a second can', async () => {
-    const { admins, owner } = await team();
+    const { admins, owner } = await team(kind);
     await expect(admins.setRole(owner.id, 'admin')).rejects.toThrow(LastOwnerError);
     await expect(admins.remove(owner.id)).rejects.toThrow(LastOwnerError);
     expect((await admins.getByName('olivia'))?.role).toBe('owner');
@@ -27,7 +27,7 @@ describe('admin roles', () => {
   });
 
   it('demotion revokes the API tokens above the new role; deletion revokes everything', async () => {
-    const { admins, tokens, admin } = await team();
+    const { admins, tokens, admin } = await team(kind);
     const adminToken = await tokens.issue(admin.id, 'api', { name: 'full', expiresAt: null, role: 'admin' });
     const operatorToken = await tokens.issue(admin.id, 'api', { name: 'watch', expiresAt: null, role: 'operator' });
     const legacy = await tokens.issue(admin.id, 'api', { name: 'no role', expiresAt: null });
@@ -46,7 +46,7 @@ describe('admin roles', () => {
   });
 
   it('caps a token at its creator’s current role', async () => {
-    const { admins, tokens, owner } = await team();
+    const { admins, tokens, owner } = await team(kind);
     const viewerToken = await tokens.issue(owner.id, 'api', { name: 'read', expiresAt: null, role: 'viewer' });
     expect((await tokens.verify(viewerToken.token, 1))?.role).toBe('viewer');
     await admins.create('other-owner', 'owner-password-3', 'owner');
@@ -54,11 +54,33 @@ describe('admin roles', () => {
     expect((await tokens.verify(viewerToken.token, 1))?.role).toBe('viewer');
     expect(await tokens.listApi()).toMatchObject([{ name: 'read', role: 'viewer', createdBy: 'olivia' }]);
   });
+
+  // PostgreSQL runs these transactions side by side (SQLite's take turns): each must see what the other did. Several
+  // rounds, with the pool's connections opened beforehand, so that the two transactions do overlap.
+  it('keeps one owner when the last two are demoted or deleted at the same time', async () => {
+    const { admins, owner } = await team(kind);
+    let survivor = owner.id;
+    for (let round = 0; round < 6; round++) {
+      const other = await admins.create(`owner-${round}`, 'owner-password-2', 'owner');
+      await Promise.all([admins.owners(), admins.owners(), admins.owners()]);
+      const [first, second] = round % 2 ? [other.id, survivor] : [survivor, other.id];
+      const results = await Promise.allSettled([
+        round % 3 === 2 ? admins.remove(first) : admins.setRole(first, 'admin'),
+        admins.setRole(second, 'viewer'),
+      ]);
+      expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+      expect(results.find((r) => r.status === 'rejected')?.reason).toBeInstanceOf(LastOwnerError);
+      expect(await admins.owners()).toBe(1);
+      const owners = (await admins.list()).filter((a) => a.role === 'owner');
+      expect(owners).toHaveLength(1);
+      survivor = owners[0]!.id;
+    }
+  });
 });
 
-describe('passwords and sessions', () => {
+describe.each(DATABASES)('passwords and sessions on %s', (kind) => {
   it('a changed password signs out the other sessions; a reset signs out all; API tokens stay', async () => {
-    const { admins, tokens, admin } = await team();
+    const { admins, tokens, admin } = await team(kind);
     const here = await tokens.issue(admin.id, 'session', { expiresAt: null, address: '192.0.2.1', userAgent: 'Firefox' });
     const there = await tokens.issue(admin.id, 'session', { expiresAt: null, address: '192.0.2.2', userAgent: 'Chrome' });
     const api = await tokens.issue(admin.id, 'api', { name: 'ci', expiresAt: null });
@@ -76,7 +98,7 @@ describe('passwords and sessions', () => {
   });
 
   it('signs out everywhere, or everywhere else', async () => {
-    const { tokens, admin, owner } = await team();
+    const { tokens, admin, owner } = await team(kind);
     const a = await tokens.issue(admin.id, 'session', { expiresAt: null });
     await tokens.issue(admin.id, 'session', { expiresAt: null });
     const other = await tokens.issue(owner.id, 'session', { expiresAt: null });
@@ -88,9 +110,9 @@ describe('passwords and sessions', () => {
   });
 });
 
-describe('two-factor state', () => {
+describe.each(DATABASES)('two-factor state on %s', (kind) => {
   it('enrols, accepts each time step once, and disables', async () => {
-    const { admins, owner } = await team();
+    const { admins, owner } = await team(kind);
     expect(await admins.confirmTotp(owner.id, 100, [])).toBe(false); // nothing pending
     await admins.beginTotp(owner.id, 'JBSWY3DPEHPK3PXP');
     expect((await admins.get(owner.id))?.totpEnabled).toBe(false);
@@ -114,7 +136,7 @@ describe('two-factor state', () => {
   });
 
   it('locks codes out after too many wrong ones in a row', async () => {
-    const { admins, owner } = await team();
+    const { admins, owner } = await team(kind);
     const left: number[] = [];
     for (let i = 1; i < TOTP_MAX_FAILURES; i++) left.push((await admins.recordTotpFailure(owner.id, 1_000)).remainingAttempts);
     expect(left).toEqual([4, 3, 2, 1]);
@@ -125,5 +147,28 @@ describe('two-factor state', () => {
     // A correct code clears the count and the lock (the caller checks the lock before the code).
     expect(await admins.acceptTotpStep(owner.id, 5)).toBe(true);
     expect((await admins.totpState(owner.id))?.lockedUntil).toBeNull();
+  });
+
+  it('counts wrong codes sent at the same time one by one', async () => {
+    const { admins, owner } = await team(kind);
+    await Promise.all(Array.from({ length: TOTP_MAX_FAILURES }, () => admins.owners())); // opens PostgreSQL's connections
+    const failures = await Promise.all(Array.from({ length: TOTP_MAX_FAILURES }, () => admins.recordTotpFailure(owner.id, 1_000)));
+    expect(failures.map((f) => f.remainingAttempts).sort()).toEqual([0, 1, 2, 3, 4]);
+    expect(failures.filter((f) => f.lockedUntil !== null)).toHaveLength(1);
+    expect((await admins.totpState(owner.id))?.lockedUntil).toBeGreaterThan(1_000);
+  });
+
+  it('accepts a time step and a recovery code once when both are sent twice at the same time', async () => {
+    const { admins, owner } = await team(kind);
+    await admins.beginTotp(owner.id, 'JBSWY3DPEHPK3PXP');
+    expect(await admins.confirmTotp(owner.id, 100, ['aaaa-bbbb-cccc-dddd'])).toBe(true);
+    const accepted = await Promise.all([admins.acceptTotpStep(owner.id, 101), admins.acceptTotpStep(owner.id, 101)]);
+    expect(accepted.sort()).toEqual([false, true]);
+    const used = await Promise.all([
+      admins.useRecoveryCode(owner.id, 'aaaa-bbbb-cccc-dddd', 5),
+      admins.useRecoveryCode(owner.id, 'aaaabbbbccccdddd', 5),
+    ]);
+    expect(used.sort()).toEqual([false, true]);
+    expect(await admins.recoveryCodesLeft(owner.id)).toBe(0);
   });
 });

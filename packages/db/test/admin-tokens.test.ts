@@ -1,18 +1,27 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { sqliteHandleOf } from '../src/client.js';
+import { handleOf, type Db } from '../src/client.js';
 import { createAdminStore, createAuthTokenStore, DuplicateError } from '../src/index.js';
-import { openMemoryDb } from './helpers.js';
+import { DATABASES, openTestDb } from './helpers.js';
 
-describe('admin store', () => {
+/** The auth_tokens table as stored, read past drizzle (column names as in the database). */
+async function storedTokens(db: Db): Promise<Record<string, unknown>[]> {
+  const handle = handleOf(db);
+  if (handle.dialect === 'sqlite') return handle.sqlite.prepare('SELECT * FROM auth_tokens').all() as Record<string, unknown>[];
+  return (await handle.pool.query<Record<string, unknown>>('SELECT * FROM auth_tokens')).rows;
+}
+
+describe.each(DATABASES)('admin store on %s', (kind) => {
   it('creates, counts, verifies and changes passwords', async () => {
-    const admins = createAdminStore(openMemoryDb());
+    const admins = createAdminStore(await openTestDb(kind));
     expect(await admins.count()).toBe(0);
     const root = await admins.create('root', 'root-password');
     expect(root).toMatchObject({ username: 'root', lastLoginAt: null });
     expect(root).not.toHaveProperty('passwordHash');
     expect(await admins.count()).toBe(1);
     await expect(admins.create('root', 'x-password')).rejects.toThrow(DuplicateError);
+    await expect(admins.create('root', 'x-password', 'viewer')).rejects.toThrow(DuplicateError);
+    expect(await admins.count()).toBe(1);
 
     expect(await admins.verify('root', 'wrong')).toBeNull();
     expect(await admins.verify('nobody', 'root-password')).toBeNull();
@@ -30,21 +39,21 @@ describe('admin store', () => {
   });
 });
 
-describe('auth token store', () => {
+describe.each(DATABASES)('auth token store on %s', (kind) => {
   it('issues 32-byte base64url tokens and stores only their sha256', async () => {
-    const db = openMemoryDb();
+    const db = await openTestDb(kind);
     const admin = await createAdminStore(db).create('root', 'root-password');
     const tokens = createAuthTokenStore(db);
     const issued = await tokens.issue(admin.id, 'api', { name: 'ci', expiresAt: null });
     expect(issued.token).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(Buffer.from(issued.token, 'base64url')).toHaveLength(32);
-    const stored = sqliteHandleOf(db).sqlite.prepare('SELECT * FROM auth_tokens').all() as Record<string, unknown>[];
+    const stored = await storedTokens(db);
     expect(JSON.stringify(stored)).not.toContain(issued.token);
     expect(stored[0]?.token_hash).toBe(createHash('sha256').update(issued.token).digest('hex'));
   });
 
   it('verifies until expiry or revocation and records the last use', async () => {
-    const db = openMemoryDb();
+    const db = await openTestDb(kind);
     const admin = await createAdminStore(db).create('root', 'root-password');
     const tokens = createAuthTokenStore(db);
     const session = await tokens.issue(admin.id, 'session', { expiresAt: 10_000 });

@@ -1,5 +1,6 @@
+import { count, eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
-import { sqliteHandleOf } from '../src/client.js';
+import { handleOf, type Tables } from '../src/client.js';
 import {
   createAuditStore,
   createFolderStore,
@@ -12,16 +13,46 @@ import {
   type Db,
   type UserBulkOutcome,
 } from '../src/index.js';
-import { openTempDb } from './helpers.js';
+import { isForeignKeyViolation } from '../src/stores/errors.js';
+import { DATABASES, openTestDb } from './helpers.js';
 
 function stores(db: Db) {
   return { users: createUserStore(db), groups: createGroupStore(db), folders: createFolderStore(db) };
 }
-const count = (db: Db, table: string) => (sqliteHandleOf(db).sqlite.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+/** Rows in the table, read past the stores. */
+async function rowsIn(db: Db, table: 'auditLog' | 'groupMembers' | 'mounts'): Promise<number> {
+  const { orm, tables } = handleOf(db);
+  const [row] = await orm.select({ n: count() }).from(tables[table] as Tables['mounts']);
+  return row?.n ?? -1;
+}
 
-describe('group store', () => {
+/**
+ * Runs `statement` in a transaction on another PostgreSQL connection, starts `action`, waits until the action
+ * waits for a lock of that transaction, commits it, and returns what the action threw (undefined if nothing).
+ */
+async function whileOtherTransaction(db: Db, statement: string, action: () => Promise<unknown>): Promise<unknown> {
+  const handle = handleOf(db);
+  if (handle.dialect !== 'postgres') throw new Error('PostgreSQL only');
+  const other = await handle.pool.connect();
+  try {
+    await other.query('BEGIN');
+    await other.query(statement);
+    const outcome = action().then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    const waiting = `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`;
+    await expect.poll(async () => (await other.query<{ n: number }>(waiting)).rows[0]?.n, { timeout: 10_000 }).toBe(1);
+    await other.query('COMMIT');
+    return await outcome;
+  } finally {
+    other.release();
+  }
+}
+
+describe.each(DATABASES)('group store on %s', (kind) => {
   it('creates with unset settings, normalises rules, counts members, updates and deletes', async () => {
-    const { db } = openTempDb();
+    const db = await openTestDb(kind);
     const { users, groups, folders } = stores(db);
     await folders.create({ name: 'team', hostDir: 'files/team' });
     const sales = await groups.create({
@@ -60,11 +91,11 @@ describe('group store', () => {
     expect(await groups.remove('Sales')).toBe(true);
     expect(await groups.remove('Sales')).toBe(false);
     expect((await users.get('ann'))?.groups).toEqual([]);
-    expect(count(db, 'group_members')).toBe(0);
+    expect(await rowsIn(db, 'groupMembers')).toBe(0);
   });
 
   it('writes nothing when its audit entry fails', async () => {
-    const { db } = openTempDb();
+    const db = await openTestDb(kind);
     const { groups } = stores(db);
     const fail = (): AuditEvent => {
       throw new Error('audit failed');
@@ -75,13 +106,23 @@ describe('group store', () => {
     await expect(groups.update('G', { maxSessions: 3 }, fail)).rejects.toThrow();
     await expect(groups.remove('G', fail)).rejects.toThrow();
     expect(await groups.get('G')).toMatchObject({ maxSessions: null });
-    expect(count(db, 'audit_log')).toBe(0);
+    expect(await rowsIn(db, 'auditLog')).toBe(0);
+  });
+
+  it('keeps group names unique and case-sensitive', async () => {
+    const { groups } = stores(await openTestDb(kind));
+    await groups.create({ name: 'Sales', maxSessions: 1 });
+    await expect(groups.create({ name: 'Sales' })).rejects.toThrow(DuplicateError);
+    expect(await groups.create({ name: 'sales', maxSessions: 2 })).toMatchObject({ name: 'sales', maxSessions: 2 });
+    expect(await groups.get('SALES')).toBeNull();
+    expect(await groups.get('Sales')).toMatchObject({ maxSessions: 1 });
+    expect(await groups.missing(['Sales', 'sales', 'SALES'])).toEqual(['SALES']);
   });
 });
 
-describe('folder store', () => {
+describe.each(DATABASES)('folder store on %s', (kind) => {
   it('says who mounts a folder and refuses to delete it while mounted', async () => {
-    const { db } = openTempDb();
+    const db = await openTestDb(kind);
     const { users, groups, folders } = stores(db);
     expect(await folders.create({ name: 'docs', hostDir: '/srv/docs', quotaFiles: 3 })).toMatchObject({
       name: 'docs',
@@ -108,15 +149,66 @@ describe('folder store', () => {
 
     await users.remove('cy');
     await groups.remove('Readers');
-    expect(count(db, 'mounts')).toBe(0);
+    expect(await rowsIn(db, 'mounts')).toBe(0);
     expect(await folders.remove('docs')).toBe(true);
     expect(await folders.remove('docs')).toBe(false);
   });
+
+  it('has a foreign key that refuses deleting a mounted folder, and its error is recognised', async () => {
+    const db = await openTestDb(kind);
+    const { users, folders } = stores(db);
+    await folders.create({ name: 'docs', hostDir: '/srv/docs' });
+    await users.create({ username: 'cy', password: 'cy-password-1', mounts: [{ folder: 'docs', path: '/d', allow: null }] });
+    const { orm, tables } = handleOf(db);
+    const refusal = await orm
+      .delete(tables.virtualFolders)
+      .where(eq(tables.virtualFolders.name, 'docs'))
+      .then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+    expect(isForeignKeyViolation(refusal)).toBe(true);
+    expect(isForeignKeyViolation(new Error('other'))).toBe(false);
+    expect((await folders.get('docs'))?.mountedBy).toEqual({ users: ['cy'], groups: [] });
+  });
+
+  // SQLite's transactions take turns, so these races need PostgreSQL's concurrent ones: another connection holds a
+  // row lock that the store's transaction waits for, then commits.
+  it.runIf(kind === 'postgres')('refuses to delete a folder mounted by a transaction that commits during the delete', async () => {
+    const db = await openTestDb(kind);
+    const { users, folders } = stores(db);
+    await folders.create({ name: 'docs', hostDir: '/srv/docs' });
+    await users.create({ username: 'cy', password: 'cy-password-1' });
+    const refusal = await whileOtherTransaction(
+      db,
+      `INSERT INTO mounts (user_id, folder_id, path)
+       SELECT u.id, f.id, '/d' FROM users u, virtual_folders f WHERE u.username = 'cy' AND f.name = 'docs'`,
+      () => folders.remove('docs'),
+    );
+    expect(refusal).toBeInstanceOf(FolderInUseError);
+    expect((refusal as Error).message).toBe('Virtual folder docs is mounted by user cy');
+    expect((await folders.get('docs'))?.mountedBy).toEqual({ users: ['cy'], groups: [] });
+  });
+
+  it.runIf(kind === 'postgres')('reports a folder deleted while a mount of it is written as unknown', async () => {
+    const db = await openTestDb(kind);
+    const { users, folders } = stores(db);
+    await folders.create({ name: 'docs', hostDir: '/srv/docs' });
+    await folders.create({ name: 'old', hostDir: '/srv/old' });
+    await users.create({ username: 'cy', password: 'cy-password-1', mounts: [{ folder: 'old', path: '/o', allow: null }] });
+    const refusal = await whileOtherTransaction(db, `DELETE FROM virtual_folders WHERE name = 'docs'`, () =>
+      users.update('cy', { mounts: [{ folder: 'docs', path: '/d', allow: null }] }),
+    );
+    expect(refusal).toBeInstanceOf(UnknownNameError);
+    expect(refusal).toMatchObject({ kind: 'folder', missing: 'docs' });
+    expect((await users.get('cy'))?.mounts).toEqual([{ folder: 'old', path: '/o', allow: null }]);
+    expect(await folders.get('docs')).toBeNull();
+  });
 });
 
-describe("users' groups and mounts", () => {
+describe.each(DATABASES)("users' groups and mounts on %s", (kind) => {
   it('keeps the group order, refuses unknown names and paths listed twice, and resolves effective settings', async () => {
-    const { db } = openTempDb();
+    const db = await openTestDb(kind);
     const { users, groups, folders } = stores(db);
     await folders.create({ name: 'f', hostDir: 'files/f' });
     for (const name of ['A', 'B', 'C']) await groups.create({ name, maxSessions: name.charCodeAt(0) });
@@ -152,14 +244,32 @@ describe("users' groups and mounts", () => {
     expect(await users.effective('nobody')).toBeNull();
 
     await users.remove('dee');
-    expect(count(db, 'group_members')).toBe(0);
-    expect(count(db, 'mounts')).toBe(0);
+    expect(await rowsIn(db, 'groupMembers')).toBe(0);
+    expect(await rowsIn(db, 'mounts')).toBe(0);
+  });
+
+  it("reads every user's groups in the user's order (memberships)", async () => {
+    const { users, groups } = stores(await openTestDb(kind));
+    expect(await users.memberships()).toEqual(new Map());
+    for (const name of ['A', 'B', 'C']) await groups.create({ name });
+    await users.create({ username: 'u1', password: 'u1-password', groups: ['C', 'A'] });
+    await users.create({ username: 'u2', password: 'u2-password', groups: ['B'] });
+    await users.create({ username: 'u3', password: 'u3-password' });
+    await users.bulk('add-to-group', ['u2'], { group: 'A' });
+    expect(await users.memberships()).toEqual(
+      new Map([
+        ['u1', ['C', 'A']],
+        ['u2', ['B', 'A']],
+      ]),
+    );
+    await groups.remove('C');
+    expect((await users.memberships()).get('u1')).toEqual(['A']);
   });
 });
 
-describe('bulk actions on users', () => {
+describe.each(DATABASES)('bulk actions on users on %s', (kind) => {
   it('apply to the users found, report the others, and run in one transaction with the audit entry', async () => {
-    const { db } = openTempDb();
+    const db = await openTestDb(kind);
     const { users, groups } = stores(db);
     await groups.create({ name: 'G' });
     await groups.create({ name: 'H' });

@@ -8,10 +8,10 @@ import {
   type Db,
   type SessionOutcome,
 } from '../src/index.js';
-import { openMemoryDb, openTempDb } from './helpers.js';
+import { DATABASES, openTestDb } from './helpers.js';
 
 /** Records sessions s0..s(n-1), started at 1000, 2000, ..., alternating users, addresses and outcomes. */
-function seed(db: Db, n: number) {
+async function seed(db: Db, n: number): Promise<void> {
   const recorder = createSessionRecorder(db);
   const outcomes: SessionOutcome[] = ['ok', 'login-failed', 'problems'];
   for (let i = 0; i < n; i++) {
@@ -37,13 +37,13 @@ function seed(db: Db, n: number) {
       outcome: outcomes[i % 3] as SessionOutcome,
     });
   }
-  recorder.close();
+  await recorder.close();
 }
 
-describe('session history', () => {
+describe.each(DATABASES)('session history on %s', (kind) => {
   it('pages newest first through everything, with stable cursors', async () => {
-    const db = openTempDb().db;
-    seed(db, 23);
+    const db = await openTestDb(kind);
+    await seed(db, 23);
     // Two sessions with the same start time are ordered by id.
     const recorder = createSessionRecorder(db);
     recorder.sessionOpened({
@@ -55,7 +55,7 @@ describe('session history', () => {
       startedAt: 23_000,
       tls: false,
     });
-    recorder.close();
+    await recorder.close();
     const store = createSessionStore(db);
     const ids: string[] = [];
     let cursor: string | undefined;
@@ -73,8 +73,8 @@ describe('session history', () => {
   });
 
   it('filters by user, address, time range and outcome', async () => {
-    const db = openMemoryDb();
-    seed(db, 12);
+    const db = await openTestDb(kind);
+    await seed(db, 12);
     const store = createSessionStore(db);
     const ids = async (f: Parameters<typeof store.history>[0]) => (await store.history(f)).items.map((s) => s.id);
     expect(await ids({ user: 'bob', limit: 50 })).toEqual(['s009', 's006', 's003', 's000']);
@@ -86,8 +86,8 @@ describe('session history', () => {
   });
 
   it('returns records shaped like the API: server address with port, finding counts', async () => {
-    const db = openMemoryDb();
-    seed(db, 2);
+    const db = await openTestDb(kind);
+    await seed(db, 2);
     await createFindingStore(db).replace('s000', [
       { code: 'pasv-blocked', severity: 'error', title: 'Passive port blocked', explanation: 'e', fix: 'f', evidence: [3, 4], at: 1200 },
       { code: 'slow', severity: 'info', title: 'Slow', explanation: 'e', fix: 'f', evidence: [], at: 1300 },
@@ -118,8 +118,8 @@ describe('session history', () => {
   });
 
   it('reports recent logins and data bytes since a time', async () => {
-    const db = openMemoryDb();
-    seed(db, 1);
+    const db = await openTestDb(kind);
+    await seed(db, 1);
     const recorder = createSessionRecorder(db);
     recorder.login({ at: 10, sessionId: 's000', username: 'bob', address: '::1', ok: false, reason: 'bad-password' });
     recorder.login({ at: 20, sessionId: 's000', username: 'bob', address: '::1', ok: true, reason: null });
@@ -136,7 +136,7 @@ describe('session history', () => {
       durationMs: 1,
       outcome: 'aborted',
     });
-    recorder.close();
+    await recorder.close();
     const store = createSessionStore(db);
     expect((await store.recentLogins(10, false)).map((l) => [l.username, l.reason])).toEqual([
       ['eve', 'unknown-user'],
@@ -152,13 +152,13 @@ describe('session history', () => {
   });
 });
 
-describe('transcript store', () => {
+describe.each(DATABASES)('transcript store on %s', (kind) => {
   it('reads lines after a sequence number, up to a limit', async () => {
-    const db = openMemoryDb();
-    seed(db, 1);
+    const db = await openTestDb(kind);
+    await seed(db, 1);
     const recorder = createSessionRecorder(db);
     for (let seq = 1; seq <= 30; seq++) recorder.line({ sessionId: 's000', seq, at: seq, kind: 'reply', text: `${seq}` });
-    recorder.close();
+    await recorder.close();
     const transcripts = createTranscriptStore(db);
     expect(await transcripts.lines('s000')).toHaveLength(30);
     expect((await transcripts.lines('s000', { afterSeq: 25 })).map((l) => l.seq)).toEqual([26, 27, 28, 29, 30]);
@@ -167,10 +167,10 @@ describe('transcript store', () => {
   });
 });
 
-describe('finding store', () => {
+describe.each(DATABASES)('finding store on %s', (kind) => {
   it('replaces a session’s findings and counts them by code', async () => {
-    const db = openMemoryDb();
-    seed(db, 2);
+    const db = await openTestDb(kind);
+    await seed(db, 2);
     const findings = createFindingStore(db);
     const f = (code: string, at: number) => ({
       code,
@@ -190,8 +190,8 @@ describe('finding store', () => {
   });
 
   it('replaces several sessions at once, all or nothing', async () => {
-    const db = openMemoryDb();
-    seed(db, 2);
+    const db = await openTestDb(kind);
+    await seed(db, 2);
     const findings = createFindingStore(db);
     const f = (code: string, at: number) => ({
       code,
@@ -222,7 +222,7 @@ describe('finding store', () => {
   });
 
   it('can be stored for a session whose opening is still queued in a recorder', async () => {
-    const db = openMemoryDb();
+    const db = await openTestDb(kind);
     const recorder = createSessionRecorder(db, { flushIntervalMs: 60_000 });
     recorder.sessionOpened({
       id: 'fresh',
@@ -237,6 +237,6 @@ describe('finding store', () => {
       { code: 'x', severity: 'error', title: 't', explanation: 'e', fix: 'f', evidence: [], at: 1 },
     ]);
     expect((await createSessionStore(db).get('fresh'))?.findings).toBe(1);
-    recorder.close();
+    await recorder.close();
   });
 });

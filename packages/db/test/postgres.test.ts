@@ -6,6 +6,7 @@ import pg from 'pg';
 import { describe, expect, inject, it, onTestFinished } from 'vitest';
 import { closeDatabase, MigrationError, openPostgres, schemaVersion } from '../src/index.js';
 import { MIGRATIONS_FOLDER, POSTGRES_MIGRATIONS_FOLDER, readMigrations } from '../src/migrate.js';
+import { POSTGRES_SEARCH_VECTOR } from '../src/search/transcript-search.js';
 import { tempDir } from './helpers.js';
 
 const PACKAGE = fileURLToPath(new URL('..', import.meta.url));
@@ -110,5 +111,23 @@ describe('openPostgres', () => {
     const db = await openPostgres(url.toString());
     onTestFinished(() => closeDatabase(db));
     expect(db.file).not.toContain('not-checked');
+  });
+});
+
+describe('PostgreSQL full-text search', () => {
+  it('queries the expression its migration indexes, and the index is used', async () => {
+    const migration = readFileSync(join(POSTGRES_MIGRATIONS_FOLDER, '0001_transcript-search.sql'), 'utf8');
+    expect(migration).toContain(`USING gin (${POSTGRES_SEARCH_VECTOR})`);
+    const url = await emptyDatabase();
+    const db = await openPostgres(url);
+    onTestFinished(() => closeDatabase(db));
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    onTestFinished(() => client.end());
+    await client.query('SET enable_seqscan = off');
+    const plan = await client.query<{ 'QUERY PLAN': string }>(
+      `EXPLAIN SELECT session_id FROM transcript_lines WHERE ${POSTGRES_SEARCH_VECTOR} @@ to_tsquery('simple', 'invoice')`,
+    );
+    expect(plan.rows.map((r) => r['QUERY PLAN']).join('\n')).toContain('transcript_lines_search_idx');
   });
 });

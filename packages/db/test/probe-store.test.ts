@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { sqliteHandleOf } from '../src/client.js';
+import { handleOf, type Db } from '../src/client.js';
 import { createAuditStore, createProbeStore, type AuditEvent, type ProbeRecord } from '../src/index.js';
-import { openMemoryDb } from './helpers.js';
+import { DATABASES, openTestDb } from './helpers.js';
 
 const HOUR = 3_600_000;
 const newProbe = (over: Partial<Parameters<ReturnType<typeof createProbeStore>['create']>[0]> = {}) => ({
@@ -12,9 +12,17 @@ const newProbe = (over: Partial<Parameters<ReturnType<typeof createProbeStore>['
   ...over,
 });
 
-describe('probe store', () => {
+/** The probes table as stored, read past drizzle (column names as in the database), oldest expiry first. */
+async function storedProbes(db: Db): Promise<Record<string, unknown>[]> {
+  const query = 'SELECT * FROM probes ORDER BY expires_at';
+  const handle = handleOf(db);
+  if (handle.dialect === 'sqlite') return handle.sqlite.prepare(query).all() as Record<string, unknown>[];
+  return (await handle.pool.query<Record<string, unknown>>(query)).rows;
+}
+
+describe.each(DATABASES)('probe store on %s', (kind) => {
   it('creates a link with a probe-xxxxxxxx name and a random password, stores only an argon2id hash', async () => {
-    const db = openMemoryDb();
+    const db = await openTestDb(kind);
     const probes = createProbeStore(db);
     const { probe, password } = await probes.create(newProbe({ note: 'ACME, ticket 42' }));
     expect(probe).toEqual({
@@ -28,7 +36,7 @@ describe('probe store', () => {
       note: 'ACME, ticket 42',
     });
     expect(password).toMatch(/^[A-Za-z0-9_-]{20}$/);
-    const stored = sqliteHandleOf(db).sqlite.prepare('SELECT * FROM probes').all() as Record<string, unknown>[];
+    const stored = await storedProbes(db);
     expect(JSON.stringify(stored)).not.toContain(password);
     expect(stored[0]?.password_hash).toMatch(/^\$argon2id\$/);
 
@@ -39,7 +47,7 @@ describe('probe store', () => {
   });
 
   it('gets, finds by username, lists newest first and deletes with its audit entry in one transaction', async () => {
-    const db = openMemoryDb();
+    const db = await openTestDb(kind);
     const probes = createProbeStore(db);
     const audit = createAuditStore(db);
     const first = (await probes.create(newProbe({ createdAt: 1_000 }))).probe;
@@ -73,7 +81,7 @@ describe('probe store', () => {
   });
 
   it('verifies the password like an account (unknown names and wrong passwords are both refused)', async () => {
-    const probes = createProbeStore(openMemoryDb());
+    const probes = createProbeStore(await openTestDb(kind));
     const { probe, password } = await probes.create(newProbe());
     expect(await probes.verifyLogin(probe.username, password, 2_000)).toEqual({ ok: true, probe });
     expect(await probes.verifyLogin(probe.username, 'wrong-password', 2_000)).toEqual({ ok: false, reason: 'bad-password' });
@@ -81,7 +89,7 @@ describe('probe store', () => {
   });
 
   it('refuses an expired link as expired whatever the password, retired or not', async () => {
-    const probes = createProbeStore(openMemoryDb());
+    const probes = createProbeStore(await openTestDb(kind));
     const { probe, password } = await probes.create(newProbe());
     for (const guess of [password, 'wrong-password']) {
       expect(await probes.verifyLogin(probe.username, guess, probe.expiresAt)).toEqual({ ok: false, reason: 'expired' });
@@ -93,7 +101,7 @@ describe('probe store', () => {
   });
 
   it('counts uses up to maxSessions, refuses after expiry, and says why', async () => {
-    const probes = createProbeStore(openMemoryDb());
+    const probes = createProbeStore(await openTestDb(kind));
     const { probe } = await probes.create(newProbe({ maxSessions: 2 }));
     expect(await probes.countUse(probe.id, 2_000)).toBe('counted');
     expect(await probes.countUse(probe.id, 2_000)).toBe('counted');
@@ -106,8 +114,19 @@ describe('probe store', () => {
     expect(await probes.countUse('nope', 2_000)).toBe('gone');
   });
 
+  it('counts concurrent logins without overdrawing the link', async () => {
+    const probes = createProbeStore(await openTestDb(kind));
+    const { probe } = await probes.create(newProbe({ maxSessions: 5 }));
+    await Promise.all([probes.list(), probes.list(), probes.list()]); // PostgreSQL's pool: connections open, so that the logins overlap
+    // On PostgreSQL these run on the pool's connections at once, as logins on several nodes would.
+    const uses = await Promise.all(Array.from({ length: 24 }, () => probes.countUse(probe.id, 2_000)));
+    expect(uses.filter((u) => u === 'counted')).toHaveLength(5);
+    expect(uses.filter((u) => u === 'used-up')).toHaveLength(19);
+    expect((await probes.get(probe.id))?.sessionsUsed).toBe(5);
+  });
+
   it('retires expired links in bounded batches: the rows stay, their passwords no longer verify', async () => {
-    const db = openMemoryDb();
+    const db = await openTestDb(kind);
     const probes = createProbeStore(db);
     const created = [];
     for (const expiresAt of [10_000, 20_000, 30_000, 90_000]) created.push(await probes.create(newProbe({ expiresAt })));
@@ -117,7 +136,7 @@ describe('probe store', () => {
     expect(await probes.retireExpired(30_000, 2)).toEqual([]); // retired once
     expect(await probes.list()).toHaveLength(4);
 
-    const hashes = sqliteHandleOf(db).sqlite.prepare('SELECT password_hash FROM probes ORDER BY expires_at').pluck().all();
+    const hashes = (await storedProbes(db)).map((row) => row.password_hash);
     expect(hashes.slice(0, 3)).toEqual(['', '', '']);
     expect(hashes[3]).toMatch(/^\$argon2id\$/);
     // Even with a clock before its expiry, the old password of a retired link fails: its hash is gone.
@@ -129,8 +148,20 @@ describe('probe store', () => {
     expect(await probes.countUse(first?.probe.id ?? '', 30_000)).toBe('expired');
   });
 
+  it('reports each link retired or purged once when sweeps run at the same time', async () => {
+    const probes = createProbeStore(await openTestDb(kind));
+    for (let i = 0; i < 6; i++) await probes.create(newProbe({ expiresAt: 10_000 + i }));
+    await Promise.all([probes.list(), probes.list(), probes.list()]); // PostgreSQL's pool: connections open, so that the sweeps overlap
+    // Two sweeps at once (two nodes on PostgreSQL): between them, every link once.
+    const retired = (await Promise.all([probes.retireExpired(30_000), probes.retireExpired(30_000)])).flat();
+    expect(retired.map((p) => p.expiresAt).sort((a, b) => a - b)).toEqual([10_000, 10_001, 10_002, 10_003, 10_004, 10_005]);
+    const purged = (await Promise.all([probes.purgeRetired(30_000), probes.purgeRetired(30_000)])).flat();
+    expect(purged.map((p) => p.expiresAt).sort((a, b) => a - b)).toEqual([10_000, 10_001, 10_002, 10_003, 10_004, 10_005]);
+    expect(await probes.list()).toEqual([]);
+  });
+
   it('purges retired links expired before a time in bounded batches, never a live or unretired one', async () => {
-    const probes = createProbeStore(openMemoryDb());
+    const probes = createProbeStore(await openTestDb(kind));
     for (const expiresAt of [10_000, 20_000, 30_000, 40_000, 90_000]) await probes.create(newProbe({ expiresAt }));
     await probes.retireExpired(30_000);
     expect(await probes.purgeRetired(5_000)).toEqual([]);
@@ -142,7 +173,7 @@ describe('probe store', () => {
   });
 
   it('gives every link its own name', async () => {
-    const probes = createProbeStore(openMemoryDb());
+    const probes = createProbeStore(await openTestDb(kind));
     const names = new Set<string>();
     for (let i = 0; i < 10; i++) names.add((await probes.create(newProbe())).probe.username);
     expect(names.size).toBe(10);

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it, vi } from 'vitest';
 import { sqliteHandleOf } from '../src/client.js';
 import { closeDb, createSessionRecorder, createSessionStore, createTranscriptStore, openDb, pruneHistory } from '../src/index.js';
-import { openTempDb } from './helpers.js';
+import { DATABASES, openTempDb, openTestDb } from './helpers.js';
 
 const opened = (id: string, startedAt = 1_000) => ({
   id,
@@ -14,9 +14,9 @@ const opened = (id: string, startedAt = 1_000) => ({
   tls: false,
 });
 
-describe('session recorder', () => {
+describe.each(DATABASES)('session recorder on %s', (kind) => {
   it('records 200 concurrent sessions: every line present, in sequence order', async () => {
-    const { db } = openTempDb();
+    const db = await openTestDb(kind);
     const recorder = createSessionRecorder(db, { flushIntervalMs: 10, maxBatch: 500 });
     const SESSIONS = 200;
     const LINES = 40;
@@ -32,6 +32,7 @@ describe('session recorder', () => {
       recorder.sessionClosed({ id, endedAt: 9_000, reason: 'quit', bytesIn: 1, bytesOut: 2, filesIn: 0, filesOut: 1, outcome: 'ok' }),
     );
     await vi.waitFor(() => expect(recorder.stats().queued).toBe(0), { timeout: 5_000 });
+    await recorder.flush(); // PostgreSQL: the last batch taken may still be on its way
 
     const transcripts = createTranscriptStore(db);
     for (const id of ids) {
@@ -47,49 +48,30 @@ describe('session recorder', () => {
       outcome: 'ok',
     });
     expect(recorder.stats()).toEqual({ queued: 0, written: SESSIONS * (LINES + 2), dropped: 0, failingSince: null });
-    recorder.close();
+    await recorder.close();
   });
 
   it('flushes on the timer without being asked', async () => {
-    const { db } = openTempDb();
+    const db = await openTestDb(kind);
     const recorder = createSessionRecorder(db, { flushIntervalMs: 20 });
     recorder.sessionOpened(opened('t1'));
     expect(recorder.stats().queued).toBe(1);
     expect(await createSessionStore(db).get('t1')).toBeNull(); // queued, not written synchronously
     await vi.waitFor(async () => expect(await createSessionStore(db).get('t1')).not.toBeNull(), { timeout: 2_000 });
-    recorder.close();
+    await recorder.close();
   });
 
   it('flushes early once maxBatch items wait', async () => {
-    const { db } = openTempDb();
+    const db = await openTestDb(kind);
     const recorder = createSessionRecorder(db, { flushIntervalMs: 60_000, maxBatch: 10 });
     recorder.sessionOpened(opened('b1'));
     for (let seq = 1; seq <= 9; seq++) recorder.line({ sessionId: 'b1', seq, at: seq, kind: 'reply', text: '200 OK' });
-    await sleep(5);
-    expect(recorder.stats().written).toBe(10);
-    recorder.close();
-  });
-
-  it('writes everything queued on close, and closeDb closes recorders', async () => {
-    const { db, file } = openTempDb();
-    const recorder = createSessionRecorder(db, { flushIntervalMs: 60_000 });
-    recorder.sessionOpened(opened('c1'));
-    recorder.line({ sessionId: 'c1', seq: 1, at: 1, kind: 'command', text: 'NOOP' });
-    recorder.close();
-    expect(await createTranscriptStore(db).lines('c1')).toHaveLength(1);
-    recorder.line({ sessionId: 'c1', seq: 2, at: 2, kind: 'reply', text: '200 NOOP ok' });
-    expect(recorder.stats().dropped).toBe(1); // after close
-
-    const second = createSessionRecorder(db, { flushIntervalMs: 60_000 });
-    second.line({ sessionId: 'c1', seq: 3, at: 3, kind: 'command', text: 'QUIT' });
-    closeDb(db); // flushes `second` before the connection goes
-    const reopened = openDb(file);
-    expect((await createTranscriptStore(reopened).lines('c1')).map((l) => l.seq)).toEqual([1, 3]);
-    closeDb(reopened);
+    await vi.waitFor(() => expect(recorder.stats().written).toBe(10), { timeout: 2_000 });
+    await recorder.close();
   });
 
   it('stores structured events and never stores a PASS argument', async () => {
-    const { db } = openTempDb();
+    const db = await openTestDb(kind);
     const recorder = createSessionRecorder(db);
     recorder.sessionOpened(opened('p1'));
     recorder.line({ sessionId: 'p1', seq: 1, at: 1, kind: 'command', text: 'PASS hunter2' });
@@ -101,15 +83,15 @@ describe('session recorder', () => {
       text: 'data connection opened',
       event: { type: 'data-open', port: 50_001 },
     });
-    recorder.flush();
+    await recorder.flush();
     const lines = await createTranscriptStore(db).lines('p1');
     expect(lines[0]).toEqual({ sessionId: 'p1', seq: 1, at: 1, kind: 'command', text: 'PASS ****' });
     expect(lines[1]?.event).toEqual({ type: 'data-open', port: 50_001 });
-    recorder.close();
+    await recorder.close();
   });
 
   it('keeps memory bounded in a burst: drops lines past maxQueued, keeps session records', async () => {
-    const { db } = openTempDb();
+    const db = await openTestDb(kind);
     const recorder = createSessionRecorder(db, { flushIntervalMs: 60_000, maxBatch: 100, maxQueued: 100 });
     recorder.sessionOpened(opened('burst'));
     for (let seq = 1; seq <= 1_000; seq++) recorder.line({ sessionId: 'burst', seq, at: seq, kind: 'reply', text: 'x' });
@@ -119,12 +101,60 @@ describe('session recorder', () => {
     for (let i = 0; i < 1_000; i++)
       recorder.login({ at: i, sessionId: 'burst', username: 'u', address: '127.0.0.1', ok: false, reason: 'bad-password' });
     expect(recorder.stats().queued).toBe(200); // the hard cap
-    recorder.flush();
+    await recorder.flush();
     expect(await createTranscriptStore(db).lines('burst')).toHaveLength(99);
     expect((await createSessionStore(db).get('burst'))?.endedAt).toBe(5);
-    recorder.close();
+    await recorder.close();
   });
 
+  it('drops only the items that fail, not their whole batch', async () => {
+    const db = await openTestDb(kind);
+    const errors: unknown[] = [];
+    const recorder = createSessionRecorder(db, { onError: (e) => errors.push(e) });
+    recorder.sessionOpened(opened('ok1'));
+    recorder.line({ sessionId: 'ok1', seq: 1, at: 1, kind: 'command', text: 'USER a' });
+    recorder.line({ sessionId: 'gone', seq: 1, at: 1, kind: 'command', text: 'USER b' }); // no such session
+    recorder.line({ sessionId: 'ok1', seq: 2, at: 2, kind: 'reply', text: '331 Password required' });
+    await recorder.flush();
+    expect(await createTranscriptStore(db).lines('ok1')).toHaveLength(2);
+    expect(recorder.stats()).toEqual({ queued: 0, written: 3, dropped: 1, failingSince: null });
+    expect(errors).toHaveLength(1);
+    await recorder.close();
+  });
+
+  it('copes with a session pruned while it was still being recorded', async () => {
+    const db = await openTestDb(kind);
+    const recorder = createSessionRecorder(db);
+    recorder.sessionOpened(opened('old', 1));
+    await recorder.flush();
+    await pruneHistory(db, { olderThan: 100 });
+    recorder.line({ sessionId: 'old', seq: 1, at: 200, kind: 'reply', text: '200 still here' });
+    recorder.sessionClosed({ id: 'old', endedAt: 300, reason: 'quit', bytesIn: 0, bytesOut: 0, filesIn: 0, filesOut: 0, outcome: 'ok' });
+    await recorder.flush();
+    expect(await createSessionStore(db).get('old')).toBeNull();
+    expect(recorder.stats().dropped).toBe(1); // the line; the UPDATE of a missing row is a harmless no-op
+    await recorder.close();
+  });
+});
+
+describe('session recorder on SQLite', () => {
+  it('writes everything queued on close, and closeDb closes recorders', async () => {
+    const { db, file } = openTempDb();
+    const recorder = createSessionRecorder(db, { flushIntervalMs: 60_000 });
+    recorder.sessionOpened(opened('c1'));
+    recorder.line({ sessionId: 'c1', seq: 1, at: 1, kind: 'command', text: 'NOOP' });
+    await recorder.close();
+    expect(await createTranscriptStore(db).lines('c1')).toHaveLength(1);
+    recorder.line({ sessionId: 'c1', seq: 2, at: 2, kind: 'reply', text: '200 NOOP ok' });
+    expect(recorder.stats().dropped).toBe(1); // after close
+
+    const second = createSessionRecorder(db, { flushIntervalMs: 60_000 });
+    second.line({ sessionId: 'c1', seq: 3, at: 3, kind: 'command', text: 'QUIT' });
+    closeDb(db); // flushes `second` before the connection goes
+    const reopened = openDb(file);
+    expect((await createTranscriptStore(reopened).lines('c1')).map((l) => l.seq)).toEqual([1, 3]);
+    closeDb(reopened);
+  });
   it('indexes every line of a batch for search, whatever its size, and ignores a replayed line within it', async () => {
     const { db } = openTempDb();
     const recorder = createSessionRecorder(db, { maxBatch: 10_000 });
@@ -135,7 +165,7 @@ describe('session recorder', () => {
         recorder.line({ sessionId: `b${n}`, seq, at: seq, kind: 'command', text: `RETR marker-${n}-${seq}.bin` });
     }
     recorder.line({ sessionId: 'b17', seq: 5, at: 99, kind: 'command', text: 'RETR replayed.bin' }); // same seq again
-    recorder.flush();
+    await recorder.flush();
     const sqlite = sqliteHandleOf(db).sqlite;
     const found = (query: string) =>
       (sqlite.prepare('select count(*) as n from transcript_search where transcript_search match ?').get(query) as { n: number }).n;
@@ -146,25 +176,9 @@ describe('session recorder', () => {
     expect((await createTranscriptStore(db).lines('b17'))[4]?.text).toBe('RETR marker-17-5.bin');
     expect(() => sqlite.prepare(`insert into transcript_search (transcript_search) values ('integrity-check')`).run()).not.toThrow();
     expect(recorder.stats()).toMatchObject({ queued: 0, dropped: 0 });
-    recorder.close();
+    await recorder.close();
   });
-
-  it('drops only the items that fail, not their whole batch', async () => {
-    const { db } = openTempDb();
-    const errors: unknown[] = [];
-    const recorder = createSessionRecorder(db, { onError: (e) => errors.push(e) });
-    recorder.sessionOpened(opened('ok1'));
-    recorder.line({ sessionId: 'ok1', seq: 1, at: 1, kind: 'command', text: 'USER a' });
-    recorder.line({ sessionId: 'gone', seq: 1, at: 1, kind: 'command', text: 'USER b' }); // no such session
-    recorder.line({ sessionId: 'ok1', seq: 2, at: 2, kind: 'reply', text: '331 Password required' });
-    recorder.flush();
-    expect(await createTranscriptStore(db).lines('ok1')).toHaveLength(2);
-    expect(recorder.stats()).toEqual({ queued: 0, written: 3, dropped: 1, failingSince: null });
-    expect(errors).toHaveLength(1);
-    recorder.close();
-  });
-
-  it('on a database that refuses writes, drops and counts items without throwing, says since when, and recovers', () => {
+  it('on a database that refuses writes, drops and counts items without throwing, says since when, and recovers', async () => {
     const { db } = openTempDb();
     const errors: unknown[] = [];
     const recorder = createSessionRecorder(db, { onError: (e) => errors.push(e) });
@@ -175,29 +189,15 @@ describe('session recorder', () => {
     recorder.line({ sessionId: 'f1', seq: 1, at: 1, kind: 'command', text: 'USER a' });
     expect(() => recorder.flush()).not.toThrow();
     recorder.line({ sessionId: 'f1', seq: 2, at: 2, kind: 'command', text: 'NOOP' });
-    recorder.flush();
+    await recorder.flush();
     const failing = recorder.stats();
     expect(failing).toMatchObject({ queued: 0, written: 0, dropped: 3 });
     expect(failing.failingSince).toBeGreaterThanOrEqual(before);
     expect(errors).toHaveLength(1); // reported once per failing spell, not per flush
     sqlite.pragma('query_only = OFF');
     recorder.sessionOpened(opened('f2'));
-    recorder.flush();
+    await recorder.flush();
     expect(recorder.stats()).toMatchObject({ written: 1, failingSince: null });
-    recorder.close();
-  });
-
-  it('copes with a session pruned while it was still being recorded', async () => {
-    const { db } = openTempDb();
-    const recorder = createSessionRecorder(db);
-    recorder.sessionOpened(opened('old', 1));
-    recorder.flush();
-    await pruneHistory(db, { olderThan: 100 });
-    recorder.line({ sessionId: 'old', seq: 1, at: 200, kind: 'reply', text: '200 still here' });
-    recorder.sessionClosed({ id: 'old', endedAt: 300, reason: 'quit', bytesIn: 0, bytesOut: 0, filesIn: 0, filesOut: 0, outcome: 'ok' });
-    recorder.flush();
-    expect(await createSessionStore(db).get('old')).toBeNull();
-    expect(recorder.stats().dropped).toBe(1); // the line; the UPDATE of a missing row is a harmless no-op
-    recorder.close();
+    await recorder.close();
   });
 });

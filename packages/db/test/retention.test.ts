@@ -1,12 +1,20 @@
+import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
-import { sqliteHandleOf } from '../src/client.js';
+import { rowsOf } from '../src/client.js';
 import { createBanStore, createSessionRecorder, createSessionStore, createTranscriptStore, pruneHistory, type Db } from '../src/index.js';
-import { openTempDb } from './helpers.js';
+import { DATABASES, openTestDb } from './helpers.js';
 
-const count = (db: Db, table: string) => (sqliteHandleOf(db).sqlite.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+/** Rows in `table`; PostgreSQL's count(*) comes back as a string. */
+async function count(db: Db, table: string): Promise<number> {
+  const [row] = await rowsOf<{ n: number | string }>(db, sql`SELECT count(*) AS n FROM ${sql.identifier(table)}`);
+  return Number(row?.n);
+}
 
-/** Session i starts at i*1000, has `lines` lines, a transfer and a login; `open` sessions have no end. */
-function record(db: Db, n: number, lines: number, open: number[] = []) {
+/**
+ * Session i starts at i*1000, has `lines` lines, a transfer and a login; `open` sessions have no end. Written when
+ * the promise resolves (PostgreSQL's recorder writes in the background).
+ */
+async function record(db: Db, n: number, lines: number, open: number[] = []): Promise<void> {
   const recorder = createSessionRecorder(db);
   for (let i = 0; i < n; i++) {
     const id = `s${i}`;
@@ -34,37 +42,38 @@ function record(db: Db, n: number, lines: number, open: number[] = []) {
         outcome: 'ok',
       });
   }
-  recorder.close();
+  await recorder.close();
+  expect(recorder.stats().dropped).toBe(0);
 }
 
-describe('pruneHistory', () => {
+describe.each(DATABASES)('pruneHistory on %s', (kind) => {
   it('deletes sessions older than the cut-off with everything that belongs to them', async () => {
-    const { db } = openTempDb();
-    record(db, 500, 3); // more than one chunk of 200
+    const db = await openTestDb(kind);
+    await record(db, 500, 3); // more than one chunk of 200
     const result = await pruneHistory(db, { olderThan: 450_000 });
     expect(result).toEqual({ sessions: 450, lines: 1350, bans: 0 });
-    expect(count(db, 'sessions')).toBe(50);
-    expect(count(db, 'transcript_lines')).toBe(150);
-    expect(count(db, 'transfers')).toBe(50);
-    expect(count(db, 'logins')).toBe(50);
+    expect(await count(db, 'sessions')).toBe(50);
+    expect(await count(db, 'transcript_lines')).toBe(150);
+    expect(await count(db, 'transfers')).toBe(50);
+    expect(await count(db, 'logins')).toBe(50);
     expect(await createSessionStore(db).get('s449')).toBeNull();
     expect(await createTranscriptStore(db).lines('s450')).toHaveLength(3);
     expect(await pruneHistory(db, { olderThan: 450_000 })).toEqual({ sessions: 0, lines: 0, bans: 0 });
   });
 
   it('keeps at most maxTranscriptLines by deleting the oldest finished sessions whole', async () => {
-    const { db } = openTempDb();
-    record(db, 10, 10, [0]); // s0 is still open
+    const db = await openTestDb(kind);
+    await record(db, 10, 10, [0]); // s0 is still open
     const result = await pruneHistory(db, { olderThan: 0, maxTranscriptLines: 35 });
     expect(result).toEqual({ sessions: 7, lines: 70, bans: 0 });
-    expect(count(db, 'transcript_lines')).toBe(30);
+    expect(await count(db, 'transcript_lines')).toBe(30);
     // s0 is the oldest but still open, so s1..s7 went instead.
     const left = (await createSessionStore(db).history({ limit: 50 })).items.map((s) => s.id);
     expect(left).toEqual(['s9', 's8', 's0']);
   });
 
   it('forgets bans that expired before the cut-off', async () => {
-    const { db } = openTempDb();
+    const db = await openTestDb(kind);
     const bans = createBanStore(db);
     await bans.ban('192.0.2.1', 'old', 1_000, 0);
     await bans.ban('192.0.2.2', 'recent', 1_000, 10_000);

@@ -1,10 +1,29 @@
+import argon2 from 'argon2';
+import { count, eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
-import { createAuditStore, createUserStore, DuplicateError, InvalidCursorError, PERMISSIONS, type AuditEvent } from '../src/index.js';
-import { openMemoryDb, openTempDb } from './helpers.js';
+import { handleOf } from '../src/client.js';
+import {
+  createAuditStore,
+  createUserStore,
+  DuplicateError,
+  InvalidCursorError,
+  PERMISSIONS,
+  type AuditEvent,
+  type Db,
+} from '../src/index.js';
+import { ARGON2_OPTIONS } from '../src/passwords.js';
+import { DATABASES, openTestDb } from './helpers.js';
 
-describe('user store', () => {
+/** The stored password hash, read past the store (which never returns it). */
+async function storedHash(db: Db, username: string): Promise<string | undefined> {
+  const { orm, tables } = handleOf(db);
+  const [row] = await orm.select({ hash: tables.users.passwordHash }).from(tables.users).where(eq(tables.users.username, username));
+  return row?.hash;
+}
+
+describe.each(DATABASES)('user store on %s', (kind) => {
   it('creates users with defaults and hides the password hash', async () => {
-    const users = createUserStore(openTempDb().db);
+    const users = createUserStore(await openTestDb(kind));
     const before = Date.now();
     const alice = await users.create({ username: 'alice', password: 'alice-password' });
     expect(alice).toMatchObject({
@@ -27,7 +46,7 @@ describe('user store', () => {
   });
 
   it('keeps usernames unique and case-sensitive', async () => {
-    const users = createUserStore(openMemoryDb());
+    const users = createUserStore(await openTestDb(kind));
     await users.create({ username: 'Alice', password: 'first-password' });
     await expect(users.create({ username: 'Alice', password: 'second-password' })).rejects.toThrow(DuplicateError);
     const lower = await users.create({ username: 'alice', password: 'other-password' });
@@ -38,7 +57,7 @@ describe('user store', () => {
   });
 
   it('stores every field and normalised, ordered permission rules', async () => {
-    const users = createUserStore(openMemoryDb());
+    const users = createUserStore(await openTestDb(kind));
     const created = await users.create({
       username: 'bob',
       password: 'bob-password',
@@ -76,7 +95,7 @@ describe('user store', () => {
   });
 
   it('refuses a permission path listed twice and leaves no half-created user', async () => {
-    const users = createUserStore(openMemoryDb());
+    const users = createUserStore(await openTestDb(kind));
     const twice = [
       { path: '/a', allow: ['list' as const] },
       { path: '/a/', allow: ['upload' as const] },
@@ -86,7 +105,7 @@ describe('user store', () => {
   });
 
   it('updates fields, replaces permissions, re-hashes a new password', async () => {
-    const users = createUserStore(openMemoryDb());
+    const users = createUserStore(await openTestDb(kind));
     const created = await users.create({ username: 'dave', password: 'old-password', quotaFiles: 5 });
     await new Promise((r) => setTimeout(r, 2));
     const updated = await users.update('dave', {
@@ -110,7 +129,7 @@ describe('user store', () => {
   });
 
   it('removes a user with its rules; touchLogin records the time', async () => {
-    const db = openMemoryDb();
+    const db = await openTestDb(kind);
     const users = createUserStore(db);
     await users.create({ username: 'erin', password: 'erin-password' });
     await users.touchLogin('erin', 123_456);
@@ -118,12 +137,12 @@ describe('user store', () => {
     expect(await users.remove('erin')).toBe(true);
     expect(await users.remove('erin')).toBe(false);
     expect(await users.get('erin')).toBeNull();
-    const { sqliteHandleOf } = await import('../src/client.js');
-    expect(sqliteHandleOf(db).sqlite.prepare('SELECT count(*) AS n FROM permission_rules').get()).toEqual({ n: 0 });
+    const { orm, tables } = handleOf(db);
+    expect(await orm.select({ n: count() }).from(tables.permissionRules)).toEqual([{ n: 0 }]);
   });
 
   it('lists with substring search and cursor pagination', async () => {
-    const users = createUserStore(openMemoryDb());
+    const users = createUserStore(await openTestDb(kind));
     const names = ['amy', 'ben', 'ben_2', 'benny', 'cat', 'dan', 'eve'];
     for (const username of names) await users.create({ username, password: 'some-password' });
 
@@ -144,11 +163,36 @@ describe('user store', () => {
     expect((await users.list({ search: '%', limit: 50 })).items).toEqual([]);
     await expect(users.list({ limit: 3, cursor: 'garbage' })).rejects.toThrow(InvalidCursorError);
   });
+
+  it("searches usernames ignoring ASCII case, as SQLite's LIKE does (ILIKE on PostgreSQL)", async () => {
+    const users = createUserStore(await openTestDb(kind));
+    for (const username of ['Alice', 'MALLORY', 'alfred', 'bob', 'Bo_b']) await users.create({ username, password: 'some-password' });
+    const search = async (text: string) => (await users.list({ search: text, limit: 50 })).items.map((u) => u.username);
+    expect(await search('AL')).toEqual(['Alice', 'MALLORY', 'alfred']);
+    expect(await search('lIc')).toEqual(['Alice']);
+    expect(await search('BOB')).toEqual(['bob']);
+    // The escaped wildcard still matches only itself, in either case.
+    expect(await search('O_B')).toEqual(['Bo_b']);
+  });
+
+  it('upgrades a hash made with older parameters at login', async () => {
+    const db = await openTestDb(kind);
+    const users = createUserStore(db);
+    await users.create({ username: 'old', password: 'old-password' });
+    const weak = await argon2.hash('old-password', { ...ARGON2_OPTIONS, memoryCost: 8_192, timeCost: 1 });
+    const { orm, tables } = handleOf(db);
+    await orm.update(tables.users).set({ passwordHash: weak }).where(eq(tables.users.username, 'old'));
+    expect(await users.verifyLogin('old', 'old-password')).toMatchObject({ ok: true, user: { username: 'old' } });
+    const upgraded = await storedHash(db, 'old');
+    expect(upgraded).not.toBe(weak);
+    expect(upgraded).toMatch(/^\$argon2id\$v=19\$m=19456,p=1,t=2\$/);
+    expect((await users.verifyLogin('old', 'old-password')).ok).toBe(true);
+  });
 });
 
-describe('changes and their audit entries', () => {
+describe.each(DATABASES)('changes and their audit entries on %s', (kind) => {
   it('are written together or not at all (create, update, remove)', async () => {
-    const db = openMemoryDb();
+    const db = await openTestDb(kind);
     const users = createUserStore(db);
     const audit = createAuditStore(db);
     const fail = (): AuditEvent => {

@@ -42,7 +42,7 @@ export async function closeInterruptedSessions(deps: InterruptedSessionsDeps): P
       });
       closed++;
     }
-    deps.recorder.flush(); // the next page no longer holds these
+    await deps.recorder.flush(); // the next page no longer holds these
     if (page.length < PAGE) return closed;
   }
 }

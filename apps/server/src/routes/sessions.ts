@@ -21,7 +21,7 @@ import { audit } from '../audit.js';
 import { Errors, invalidField } from '../errors.js';
 import { historyCsv } from '../exports/history-csv.js';
 import { exportFileName, sessionText } from '../exports/session-text.js';
-import { createCidrMatcher, parseCidr } from '../net/address.js';
+import { parseCidr } from '../net/address.js';
 import { textResponse } from './openapi.js';
 import { serverTimeZone } from './server.js';
 import type { Services } from '../services.js';
@@ -265,14 +265,15 @@ export const sessionsRoutes: FastifyPluginAsyncTypebox<SessionsRouteOptions> = a
   );
 };
 
-/** The API's history filters as the store's: the address as a prefix or a CIDR block's matcher. Throws 400s naming the field. */
+/** The API's history filters as the store's: the address as a prefix or a network. Throws 400s naming the field. */
 export function historyFilters(q: HistoryFilters): DbHistoryFilters {
   if (q.from !== undefined && q.to !== undefined && q.from > q.to) throw invalidField('from', 'from is after to');
   const { address, ...rest } = q;
   if (address === undefined || address === '') return rest;
   if (!address.includes('/')) return { ...rest, addressPrefix: normalizeAddressPrefix(address) };
-  if (parseCidr(address) === null) throw invalidField('address', `"${address}" is not a network like 203.0.113.0/24 or 2001:db8::/32`);
-  return { ...rest, addressIn: createCidrMatcher([address]) };
+  const cidr = parseCidr(address);
+  if (cidr === null) throw invalidField('address', `"${address}" is not a network like 203.0.113.0/24 or 2001:db8::/32`);
+  return { ...rest, addressIn: `${cidr.address}/${cidr.prefix}` };
 }
 
 /** Addresses are stored as the engine reports them: lower-case, IPv4 clients of a dual-stack listener without ::ffff:. */

@@ -1,15 +1,18 @@
 import { createHash } from 'node:crypto';
 import { lowerRole, roleAtLeast, type AdminRole } from '@ferry/contract';
-import { and, asc, count, eq, isNull, lt, ne, or } from 'drizzle-orm';
-import { sqliteHandleOf, type Db } from '../client.js';
-import { writeAudit, type AuditOf } from './audit-store.js';
+import { and, asc, count, eq, inArray, isNull, lt, ne, or } from 'drizzle-orm';
+import { handleOf, transaction, type Db, type Orm, type Tables } from '../client.js';
+import { writeAuditIn, type AuditOf } from './audit-store.js';
 import { hashPassword, verifyAgainstDummy, verifyPassword, warmDummyHash } from '../passwords.js';
-import { adminRecoveryCodes, admins } from '../schema/admins.js';
-import { authTokens } from '../schema/auth-tokens.js';
 import { DuplicateError, LastOwnerError, type AdminRecord } from '../types.js';
-import { isUniqueViolation } from './sqlite-errors.js';
+import { isUniqueViolation } from './errors.js';
 
-type AdminRow = typeof admins.$inferSelect;
+type AdminRow = Tables['admins']['$inferSelect'];
+
+/** A select builder of PostgreSQL's (typed as SQLite's, which has no `for`). */
+interface LockableSelect<T> {
+  for(strength: 'update'): PromiseLike<T[]>;
+}
 
 /** Wrong two-factor codes in a row before codes are refused for TOTP_LOCK_MS. */
 export const TOTP_MAX_FAILURES = 5;
@@ -39,9 +42,11 @@ export function normaliseRecoveryCode(code: string): string {
 /**
  * Accounts of the web administration (separate from FTP users): roles, passwords, two-factor state and
  * recovery codes. The rule that one owner always remains is enforced here, inside the transaction that changes roles.
+ * Runs on SQLite and PostgreSQL.
  */
 export function createAdminStore(db: Db) {
-  const { orm } = sqliteHandleOf(db);
+  const { dialect, orm, tables } = handleOf(db);
+  const { adminRecoveryCodes, admins, authTokens } = tables;
   void warmDummyHash().catch(() => undefined);
 
   const toRecord = (row: AdminRow): AdminRecord => ({
@@ -54,17 +59,40 @@ export function createAdminStore(db: Db) {
     lastLoginAt: row.lastLoginAt,
   });
 
-  const rowById = (id: number) => orm.select().from(admins).where(eq(admins.id, id)).get();
-  const rowByName = (username: string) => orm.select().from(admins).where(eq(admins.username, username)).get();
+  const rowById = async (id: number) => (await orm.select().from(admins).where(eq(admins.id, id)).limit(1))[0];
+  const rowByName = async (username: string) => (await orm.select().from(admins).where(eq(admins.username, username)).limit(1))[0];
 
-  async function count_(): Promise<number> {
-    return orm.select({ n: count() }).from(admins).get()?.n ?? 0;
+  /**
+   * The rows `query` reads, locked until the transaction ends, for a read-then-write that must see no change in
+   * between. SQLite: the transaction holds the database's write lock from its BEGIN IMMEDIATE, nothing else writes.
+   * PostgreSQL: FOR UPDATE; a transaction that locked a row first makes this one wait, and then read its result.
+   */
+  const locked = <T>(query: PromiseLike<T[]>): PromiseLike<T[]> =>
+    dialect === 'postgres' ? (query as unknown as LockableSelect<T>).for('update') : query;
+
+  /**
+   * The admin `id` (undefined when there is none) and how many owners there are, with those rows locked: two
+   * transactions that each demote or delete one of the last two owners cannot both see the other owner. On
+   * PostgreSQL the second waits for the first, then reads again (rows no longer owners drop out); the rows are
+   * locked in id order, so two such transactions never hold one row each and wait for the other's.
+   */
+  async function withOwnersLocked(tx: Orm, id: number): Promise<{ row: AdminRow | undefined; owners: number }> {
+    const rows = await locked(
+      tx
+        .select()
+        .from(admins)
+        .where(or(eq(admins.id, id), eq(admins.role, 'owner')))
+        .orderBy(asc(admins.id)),
+    );
+    return { row: rows.find((r) => r.id === id), owners: rows.filter((r) => r.role === 'owner').length };
   }
 
-  const ownerCount = () => orm.select({ n: count() }).from(admins).where(eq(admins.role, 'owner')).get()?.n ?? 0;
+  async function count_(): Promise<number> {
+    return (await orm.select({ n: count() }).from(admins))[0]?.n ?? 0;
+  }
 
   async function owners(): Promise<number> {
-    return ownerCount();
+    return (await orm.select({ n: count() }).from(admins).where(eq(admins.role, 'owner')))[0]?.n ?? 0;
   }
 
   /** `audit` (its audit entry) is written in the same transaction. */
@@ -72,10 +100,10 @@ export function createAdminStore(db: Db) {
     const passwordHash = await hashPassword(password);
     const now = Date.now();
     try {
-      return orm.transaction(() => {
-        const row = orm.insert(admins).values({ username, passwordHash, role, createdAt: now, updatedAt: now }).returning().get();
-        writeAudit(db, audit);
-        return toRecord(row);
+      return await transaction(db, async (tx) => {
+        const [row] = await tx.insert(admins).values({ username, passwordHash, role, createdAt: now, updatedAt: now }).returning();
+        await writeAuditIn(db, tx, audit);
+        return toRecord(row!);
       });
     } catch (error) {
       if (isUniqueViolation(error)) throw new DuplicateError(`Admin ${username} already exists`);
@@ -84,33 +112,33 @@ export function createAdminStore(db: Db) {
   }
 
   async function list(): Promise<AdminRecord[]> {
-    return orm.select().from(admins).orderBy(asc(admins.username)).all().map(toRecord);
+    return (await orm.select().from(admins).orderBy(asc(admins.username))).map(toRecord);
   }
 
   /** The admin on a correct password, else null; unknown names cost the same time as wrong passwords. */
   async function verify(username: string, password: string): Promise<AdminRecord | null> {
-    const row = rowByName(username);
+    const row = await rowByName(username);
     if (!row) return verifyAgainstDummy(password).then(() => null);
     return (await verifyPassword(row.passwordHash, password)) ? toRecord(row) : null;
   }
 
   /** True when `password` is the admin's current one. */
   async function checkPassword(id: number, password: string): Promise<boolean> {
-    const row = rowById(id);
+    const row = await rowById(id);
     return row ? verifyPassword(row.passwordHash, password) : verifyAgainstDummy(password).then(() => false);
   }
 
   async function recordLogin(id: number, at: number): Promise<void> {
-    orm.update(admins).set({ lastLoginAt: at }).where(eq(admins.id, id)).run();
+    await orm.update(admins).set({ lastLoginAt: at }).where(eq(admins.id, id));
   }
 
   async function get(id: number): Promise<AdminRecord | null> {
-    const row = rowById(id);
+    const row = await rowById(id);
     return row ? toRecord(row) : null;
   }
 
   async function getByName(username: string): Promise<AdminRecord | null> {
-    const row = rowByName(username);
+    const row = await rowByName(username);
     return row ? toRecord(row) : null;
   }
 
@@ -125,18 +153,19 @@ export function createAdminStore(db: Db) {
     opts: { signOut?: 'all' | { except: string }; audit?: AuditOf } = {},
   ): Promise<boolean> {
     const passwordHash = await hashPassword(password);
-    return orm.transaction(() => {
-      const changed = orm.update(admins).set({ passwordHash, updatedAt: Date.now() }).where(eq(admins.id, id)).run().changes > 0;
-      if (!changed) return false;
+    return transaction(db, async (tx) => {
+      const changed = await tx
+        .update(admins)
+        .set({ passwordHash, updatedAt: Date.now() })
+        .where(eq(admins.id, id))
+        .returning({ id: admins.id });
+      if (changed.length === 0) return false;
       if (opts.signOut) {
         const sessions = and(eq(authTokens.adminId, id), eq(authTokens.kind, 'session'));
         const keep = opts.signOut === 'all' ? undefined : opts.signOut.except;
-        orm
-          .delete(authTokens)
-          .where(keep === undefined ? sessions : and(sessions, ne(authTokens.id, keep)))
-          .run();
+        await tx.delete(authTokens).where(keep === undefined ? sessions : and(sessions, ne(authTokens.id, keep)));
       }
-      writeAudit(db, opts.audit);
+      await writeAuditIn(db, tx, opts.audit);
       return true;
     });
   }
@@ -146,34 +175,30 @@ export function createAdminStore(db: Db) {
    * owner cannot be demoted (LastOwnerError). Null when there is no such admin.
    */
   async function setRole(id: number, role: AdminRole, audit?: AuditOf): Promise<AdminRecord | null> {
-    return orm.transaction(() => {
-      const row = rowById(id);
+    return transaction(db, async (tx) => {
+      const { row, owners } = await withOwnersLocked(tx, id);
       if (!row) return null;
-      if (row.role === 'owner' && role !== 'owner' && ownerCount() <= 1)
-        throw new LastOwnerError('The last owner cannot be given another role');
-      const updated = orm.update(admins).set({ role, updatedAt: Date.now() }).where(eq(admins.id, id)).returning().get()!;
-      const tokens = orm
+      if (row.role === 'owner' && role !== 'owner' && owners <= 1) throw new LastOwnerError('The last owner cannot be given another role');
+      const [updated] = await tx.update(admins).set({ role, updatedAt: Date.now() }).where(eq(admins.id, id)).returning();
+      const tokens = await tx
         .select({ id: authTokens.id, role: authTokens.role })
         .from(authTokens)
-        .where(and(eq(authTokens.adminId, id), eq(authTokens.kind, 'api')))
-        .all();
-      for (const token of tokens) {
-        const tokenRole = token.role ?? row.role;
-        if (!roleAtLeast(role, tokenRole)) orm.delete(authTokens).where(eq(authTokens.id, token.id)).run();
-      }
-      writeAudit(db, audit);
-      return toRecord(updated);
+        .where(and(eq(authTokens.adminId, id), eq(authTokens.kind, 'api')));
+      const above = tokens.filter((token) => !roleAtLeast(role, token.role ?? row.role)).map((token) => token.id);
+      if (above.length > 0) await tx.delete(authTokens).where(inArray(authTokens.id, above));
+      await writeAuditIn(db, tx, audit);
+      return toRecord(updated!);
     });
   }
 
   /** Deletes an admin with their sessions, tokens and recovery codes; the last owner cannot be deleted. */
   async function remove(id: number, audit?: AuditOf): Promise<boolean> {
-    return orm.transaction(() => {
-      const row = rowById(id);
+    return transaction(db, async (tx) => {
+      const { row, owners } = await withOwnersLocked(tx, id);
       if (!row) return false;
-      if (row.role === 'owner' && ownerCount() <= 1) throw new LastOwnerError('The last owner cannot be deleted');
-      orm.delete(admins).where(eq(admins.id, id)).run();
-      writeAudit(db, audit);
+      if (row.role === 'owner' && owners <= 1) throw new LastOwnerError('The last owner cannot be deleted');
+      await tx.delete(admins).where(eq(admins.id, id));
+      await writeAuditIn(db, tx, audit);
       return true;
     });
   }
@@ -181,7 +206,7 @@ export function createAdminStore(db: Db) {
   // ---------- two-factor sign-in ----------
 
   async function totpState(id: number): Promise<TotpState | null> {
-    const row = rowById(id);
+    const row = await rowById(id);
     return row
       ? { secret: row.totpSecret, pendingSecret: row.totpPendingSecret, lastStep: row.totpLastStep, lockedUntil: row.totpLockedUntil }
       : null;
@@ -189,7 +214,7 @@ export function createAdminStore(db: Db) {
 
   /** Starts (or restarts) enrolment; two-factor sign-in is not in force until confirmTotp. */
   async function beginTotp(id: number, secret: string): Promise<void> {
-    orm.update(admins).set({ totpPendingSecret: secret }).where(eq(admins.id, id)).run();
+    await orm.update(admins).set({ totpPendingSecret: secret }).where(eq(admins.id, id));
   }
 
   /**
@@ -197,10 +222,11 @@ export function createAdminStore(db: Db) {
    * (stored as hashes). False when no enrolment is pending.
    */
   async function confirmTotp(id: number, step: number, codes: readonly string[], audit?: AuditOf): Promise<boolean> {
-    return orm.transaction(() => {
-      const row = rowById(id);
+    return transaction(db, async (tx) => {
+      // Locked: a beginTotp meanwhile waits, and its new pending secret is not cleared by this confirmation.
+      const [row] = await locked(tx.select().from(admins).where(eq(admins.id, id)));
       if (!row?.totpPendingSecret) return false;
-      orm
+      await tx
         .update(admins)
         .set({
           totpSecret: row.totpPendingSecret,
@@ -210,33 +236,31 @@ export function createAdminStore(db: Db) {
           totpLockedUntil: null,
           updatedAt: Date.now(),
         })
-        .where(eq(admins.id, id))
-        .run();
-      replaceRecoveryCodes(id, codes);
-      writeAudit(db, audit);
+        .where(eq(admins.id, id));
+      await replaceRecoveryCodes(tx, id, codes);
+      await writeAuditIn(db, tx, audit);
       return true;
     });
   }
 
   /** Turns two-factor sign-in off and forgets the recovery codes. False when there is no such admin. */
   async function disableTotp(id: number, audit?: AuditOf): Promise<boolean> {
-    return orm.transaction(() => {
-      const changed =
-        orm
-          .update(admins)
-          .set({
-            totpSecret: null,
-            totpPendingSecret: null,
-            totpLastStep: null,
-            totpFailures: 0,
-            totpLockedUntil: null,
-            updatedAt: Date.now(),
-          })
-          .where(eq(admins.id, id))
-          .run().changes > 0;
-      if (!changed) return false;
-      orm.delete(adminRecoveryCodes).where(eq(adminRecoveryCodes.adminId, id)).run();
-      writeAudit(db, audit);
+    return transaction(db, async (tx) => {
+      const changed = await tx
+        .update(admins)
+        .set({
+          totpSecret: null,
+          totpPendingSecret: null,
+          totpLastStep: null,
+          totpFailures: 0,
+          totpLockedUntil: null,
+          updatedAt: Date.now(),
+        })
+        .where(eq(admins.id, id))
+        .returning({ id: admins.id });
+      if (changed.length === 0) return false;
+      await tx.delete(adminRecoveryCodes).where(eq(adminRecoveryCodes.adminId, id));
+      await writeAuditIn(db, tx, audit);
       return true;
     });
   }
@@ -246,63 +270,58 @@ export function createAdminStore(db: Db) {
    * code seen over someone's shoulder cannot be replayed. Clears the failure count.
    */
   async function acceptTotpStep(id: number, step: number): Promise<boolean> {
-    return (
-      orm
-        .update(admins)
-        .set({ totpLastStep: step, totpFailures: 0, totpLockedUntil: null })
-        .where(and(eq(admins.id, id), or(isNull(admins.totpLastStep), lt(admins.totpLastStep, step))))
-        .run().changes > 0
-    );
+    // One conditional update: of two sign-ins with the same code, PostgreSQL makes the second wait and re-check the step.
+    const accepted = await orm
+      .update(admins)
+      .set({ totpLastStep: step, totpFailures: 0, totpLockedUntil: null })
+      .where(and(eq(admins.id, id), or(isNull(admins.totpLastStep), lt(admins.totpLastStep, step))))
+      .returning({ id: admins.id });
+    return accepted.length > 0;
   }
 
   /** Counts a wrong code; the TOTP_MAX_FAILURES-th in a row locks codes out for TOTP_LOCK_MS. */
   async function recordTotpFailure(id: number, now: number): Promise<TotpFailure> {
-    return orm.transaction(() => {
-      const row = rowById(id);
+    return transaction(db, async (tx) => {
+      // Locked: wrong codes sent side by side are each counted (PostgreSQL would otherwise let them read the same count).
+      const [row] = await locked(tx.select().from(admins).where(eq(admins.id, id)));
       if (!row) return { remainingAttempts: 0, lockedUntil: null };
       const failures = row.totpFailures + 1;
-      const locked = failures >= TOTP_MAX_FAILURES;
-      const lockedUntil = locked ? now + TOTP_LOCK_MS : null;
-      orm
+      const isLocked = failures >= TOTP_MAX_FAILURES;
+      const lockedUntil = isLocked ? now + TOTP_LOCK_MS : null;
+      await tx
         .update(admins)
-        .set({ totpFailures: locked ? 0 : failures, totpLockedUntil: lockedUntil })
-        .where(eq(admins.id, id))
-        .run();
-      return { remainingAttempts: locked ? 0 : TOTP_MAX_FAILURES - failures, lockedUntil };
+        .set({ totpFailures: isLocked ? 0 : failures, totpLockedUntil: lockedUntil })
+        .where(eq(admins.id, id));
+      return { remainingAttempts: isLocked ? 0 : TOTP_MAX_FAILURES - failures, lockedUntil };
     });
   }
 
-  function replaceRecoveryCodes(id: number, codes: readonly string[]): void {
-    orm.delete(adminRecoveryCodes).where(eq(adminRecoveryCodes.adminId, id)).run();
-    if (codes.length > 0)
-      orm
-        .insert(adminRecoveryCodes)
-        .values(codes.map((code) => ({ adminId: id, codeHash: sha256(code) })))
-        .run();
+  async function replaceRecoveryCodes(tx: Orm, id: number, codes: readonly string[]): Promise<void> {
+    await tx.delete(adminRecoveryCodes).where(eq(adminRecoveryCodes.adminId, id));
+    if (codes.length > 0) await tx.insert(adminRecoveryCodes).values(codes.map((code) => ({ adminId: id, codeHash: sha256(code) })));
   }
 
   /** Uses up a recovery code: true when it was one of the admin's unused codes (which clears the failure count). */
   async function useRecoveryCode(id: number, code: string, now: number): Promise<boolean> {
-    return orm.transaction(() => {
-      const used =
-        orm
-          .update(adminRecoveryCodes)
-          .set({ usedAt: now })
-          .where(and(eq(adminRecoveryCodes.adminId, id), eq(adminRecoveryCodes.codeHash, sha256(code)), isNull(adminRecoveryCodes.usedAt)))
-          .run().changes > 0;
-      if (used) orm.update(admins).set({ totpFailures: 0, totpLockedUntil: null }).where(eq(admins.id, id)).run();
-      return used;
+    return transaction(db, async (tx) => {
+      // One conditional update: the same code used twice at once is used once (the second re-checks used_at).
+      const used = await tx
+        .update(adminRecoveryCodes)
+        .set({ usedAt: now })
+        .where(and(eq(adminRecoveryCodes.adminId, id), eq(adminRecoveryCodes.codeHash, sha256(code)), isNull(adminRecoveryCodes.usedAt)))
+        .returning({ id: adminRecoveryCodes.id });
+      if (used.length === 0) return false;
+      await tx.update(admins).set({ totpFailures: 0, totpLockedUntil: null }).where(eq(admins.id, id));
+      return true;
     });
   }
 
   async function recoveryCodesLeft(id: number): Promise<number> {
-    return (
-      orm
-        .select({ n: count() })
-        .from(adminRecoveryCodes)
-        .where(and(eq(adminRecoveryCodes.adminId, id), isNull(adminRecoveryCodes.usedAt)))
-        .get()?.n ?? 0
-    );
+    const [row] = await orm
+      .select({ n: count() })
+      .from(adminRecoveryCodes)
+      .where(and(eq(adminRecoveryCodes.adminId, id), isNull(adminRecoveryCodes.usedAt)));
+    return row?.n ?? 0;
   }
 
   return {

@@ -1,5 +1,5 @@
 import { desc, lt } from 'drizzle-orm';
-import { handleOf, sqliteHandleOf, transaction, type Db, type Orm } from '../client.js';
+import { handleOf, transaction, type Db, type Orm } from '../client.js';
 import type { AuditRecord, Page } from '../types.js';
 import { clampLimit, decodeCursor, toPage } from './cursor.js';
 import { prepareOutbox, writeOutboxEvent, type OutboxEvent } from './event-store.js';
@@ -22,17 +22,7 @@ export function onAuditEntry(db: Db, hook: AuditHook | null): void {
 
 const entryOf = <T>(audit: AuditOf<T>, outcome: [T] | []) => (typeof audit === 'function' ? audit(outcome[0] as T) : audit);
 
-/** Writes `audit` (if any), and the event the audit hook makes of it, inside the caller's synchronous SQLite transaction. */
-export function writeAudit<T>(db: Db, audit: AuditOf<T> | undefined, ...outcome: [T] | []): void {
-  if (!audit) return;
-  const handle = sqliteHandleOf(db);
-  const entry = entryOf(audit, outcome);
-  handle.orm.insert(handle.tables.auditLog).values(entry).run();
-  const event = handle.auditHook?.(entry);
-  if (event) (handle.outbox ??= prepareOutbox(handle.sqlite))(event);
-}
-
-/** writeAudit inside a transaction of transaction(), on either database. */
+/** Writes `audit` (if any), and the event the audit hook makes of it, inside a transaction of transaction(). */
 export async function writeAuditIn<T>(db: Db, tx: Orm, audit: AuditOf<T> | undefined, ...outcome: [T] | []): Promise<void> {
   if (!audit) return;
   const handle = handleOf(db);

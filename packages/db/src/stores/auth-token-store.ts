@@ -1,10 +1,9 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { AdminRole } from '@ferry/contract';
 import { and, desc, eq, isNotNull, lte, ne } from 'drizzle-orm';
-import { sqliteHandleOf, type Db } from '../client.js';
-import { writeAudit, type AuditOf } from './audit-store.js';
-import { admins } from '../schema/admins.js';
-import { authTokens, type TokenKind } from '../schema/auth-tokens.js';
+import { handleOf, transaction, type Db } from '../client.js';
+import { writeAuditIn, type AuditOf } from './audit-store.js';
+import type { TokenKind } from '../schema/auth-tokens.js';
 import type { AdminSessionRecord, ApiTokenRecord } from '../types.js';
 import { effectiveRole } from './admin-store.js';
 
@@ -44,32 +43,31 @@ export interface IssueOptions {
 
 /**
  * Browser sessions and long-lived API tokens. Only sha256(token) is stored: the token has 256 bits of entropy,
- * so a fast hash is enough (no salt or argon2 needed), and lookups stay one indexed read per request.
+ * so a fast hash is enough (no salt or argon2 needed), and lookups stay one indexed read per request. Runs on SQLite
+ * and PostgreSQL.
  */
 export function createAuthTokenStore(db: Db) {
-  const { orm } = sqliteHandleOf(db);
+  const { orm, tables } = handleOf(db);
+  const { admins, authTokens } = tables;
 
   /** `audit` (its audit entry) is written in the same transaction. */
   async function issue(adminId: number, kind: TokenKind, opts: IssueOptions, audit?: AuditOf<string>): Promise<IssuedToken> {
     const token = randomBytes(32).toString('base64url');
     const id = randomUUID();
-    orm.transaction(() => {
-      orm
-        .insert(authTokens)
-        .values({
-          id,
-          adminId,
-          kind,
-          name: opts.name ?? kind,
-          tokenHash: sha256(token),
-          createdAt: Date.now(),
-          expiresAt: opts.expiresAt,
-          role: opts.role ?? null,
-          address: opts.address ?? null,
-          userAgent: opts.userAgent?.slice(0, 300) ?? null,
-        })
-        .run();
-      writeAudit(db, audit, id);
+    await transaction(db, async (tx) => {
+      await tx.insert(authTokens).values({
+        id,
+        adminId,
+        kind,
+        name: opts.name ?? kind,
+        tokenHash: sha256(token),
+        createdAt: Date.now(),
+        expiresAt: opts.expiresAt,
+        role: opts.role ?? null,
+        address: opts.address ?? null,
+        userAgent: opts.userAgent?.slice(0, 300) ?? null,
+      });
+      await writeAuditIn(db, tx, audit, id);
     });
     return { id, token, expiresAt: opts.expiresAt };
   }
@@ -77,7 +75,7 @@ export function createAuthTokenStore(db: Db) {
   /** The token's owner when it exists and has not expired at `now`; records `now` as its last use. */
   async function verify(token: string, now: number): Promise<TokenOwner | null> {
     if (!TOKEN_PATTERN.test(token)) return null;
-    const row = orm
+    const [row] = await orm
       .select({
         tokenId: authTokens.id,
         adminId: authTokens.adminId,
@@ -92,10 +90,10 @@ export function createAuthTokenStore(db: Db) {
       .from(authTokens)
       .innerJoin(admins, eq(admins.id, authTokens.adminId))
       .where(eq(authTokens.tokenHash, sha256(token)))
-      .get();
+      .limit(1);
     if (!row || (row.expiresAt !== null && row.expiresAt <= now)) return null;
     try {
-      orm.update(authTokens).set({ lastUsedAt: now }).where(eq(authTokens.id, row.tokenId)).run();
+      await orm.update(authTokens).set({ lastUsedAt: now }).where(eq(authTokens.id, row.tokenId));
     } catch {
       // "last used" is a courtesy: a full disk must not lock the admins out of reading
     }
@@ -113,7 +111,7 @@ export function createAuthTokenStore(db: Db) {
   /** API tokens (not browser sessions), newest first; all admins' when `adminId` is omitted. */
   async function listApi(adminId?: number): Promise<ApiTokenRecord[]> {
     const isApi = eq(authTokens.kind, 'api');
-    return orm
+    const rows = await orm
       .select({
         id: authTokens.id,
         name: authTokens.name,
@@ -127,9 +125,8 @@ export function createAuthTokenStore(db: Db) {
       .from(authTokens)
       .innerJoin(admins, eq(admins.id, authTokens.adminId))
       .where(adminId === undefined ? isApi : and(isApi, eq(authTokens.adminId, adminId)))
-      .orderBy(desc(authTokens.createdAt), desc(authTokens.id))
-      .all()
-      .map(({ tokenRole, adminRole, ...token }) => ({ ...token, role: tokenRole ?? adminRole }));
+      .orderBy(desc(authTokens.createdAt), desc(authTokens.id));
+    return rows.map(({ tokenRole, adminRole, ...token }) => ({ ...token, role: tokenRole ?? adminRole }));
   }
 
   /** An admin's browser sessions, newest first. */
@@ -145,48 +142,53 @@ export function createAuthTokenStore(db: Db) {
       })
       .from(authTokens)
       .where(and(eq(authTokens.adminId, adminId), eq(authTokens.kind, 'session')))
-      .orderBy(desc(authTokens.createdAt), desc(authTokens.id))
-      .all();
+      .orderBy(desc(authTokens.createdAt), desc(authTokens.id));
   }
 
   /** Ends an admin's browser sessions, all or all but `except`; returns how many. `audit` is written in the same transaction. */
   async function revokeSessions(adminId: number, opts: { except?: string; audit?: AuditOf<number> } = {}): Promise<number> {
-    return orm.transaction(() => {
+    return transaction(db, async (tx) => {
       const mine = and(eq(authTokens.adminId, adminId), eq(authTokens.kind, 'session'));
-      const n = orm
+      const { length: n } = await tx
         .delete(authTokens)
         .where(opts.except === undefined ? mine : and(mine, ne(authTokens.id, opts.except)))
-        .run().changes;
-      writeAudit(db, opts.audit, n);
+        .returning({ id: authTokens.id });
+      await writeAuditIn(db, tx, opts.audit, n);
       return n;
     });
   }
 
   /** True while the token exists and has not expired at `now` (without recording a use). */
   async function isValid(id: string, now: number): Promise<boolean> {
-    const row = orm.select({ expiresAt: authTokens.expiresAt }).from(authTokens).where(eq(authTokens.id, id)).get();
+    const [row] = await orm.select({ expiresAt: authTokens.expiresAt }).from(authTokens).where(eq(authTokens.id, id)).limit(1);
     return row !== undefined && (row.expiresAt === null || row.expiresAt > now);
   }
 
   /** The token's owner and kind, without using it. */
   async function owner(id: string): Promise<{ adminId: number; kind: TokenKind } | null> {
-    return orm.select({ adminId: authTokens.adminId, kind: authTokens.kind }).from(authTokens).where(eq(authTokens.id, id)).get() ?? null;
+    const [row] = await orm
+      .select({ adminId: authTokens.adminId, kind: authTokens.kind })
+      .from(authTokens)
+      .where(eq(authTokens.id, id))
+      .limit(1);
+    return row ?? null;
   }
 
   async function revoke(id: string, audit?: AuditOf): Promise<boolean> {
-    return orm.transaction(() => {
-      const revoked = orm.delete(authTokens).where(eq(authTokens.id, id)).run().changes > 0;
-      if (revoked) writeAudit(db, audit);
+    return transaction(db, async (tx) => {
+      const revoked = (await tx.delete(authTokens).where(eq(authTokens.id, id)).returning({ id: authTokens.id })).length > 0;
+      if (revoked) await writeAuditIn(db, tx, audit);
       return revoked;
     });
   }
 
   /** Deletes tokens expired at `now`; returns how many. */
   async function purgeExpired(now: number): Promise<number> {
-    return orm
+    const purged = await orm
       .delete(authTokens)
       .where(and(isNotNull(authTokens.expiresAt), lte(authTokens.expiresAt, now)))
-      .run().changes;
+      .returning({ id: authTokens.id });
+    return purged.length;
   }
 
   return { issue, verify, isValid, listApi, listSessions, revokeSessions, owner, revoke, purgeExpired };

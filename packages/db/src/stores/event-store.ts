@@ -1,9 +1,25 @@
 import type { EventAction, EventFilters, EventType } from '@ferry/contract';
 import type Database from 'better-sqlite3';
-import { and, asc, desc, eq, inArray, lt, notInArray, sql, type SQL } from 'drizzle-orm';
-import { sqliteHandleOf, type Db, type Orm, type Tables } from '../client.js';
-import { writeAudit, type AuditOf } from './audit-store.js';
-import { eventDeliveries, eventMarks, eventRules, events } from '../schema/events.js';
+import {
+  and,
+  asc,
+  count,
+  desc,
+  eq,
+  inArray,
+  isNotNull,
+  lt,
+  lte,
+  min,
+  notExists,
+  notInArray,
+  sql,
+  type Placeholder,
+  type SQL,
+  type SQLWrapper,
+} from 'drizzle-orm';
+import { handleOf, transaction, type Db, type Orm, type Tables } from '../client.js';
+import { writeAuditIn, type AuditOf } from './audit-store.js';
 import type { Page } from '../types.js';
 import { clampLimit, decodeCursor, toPage } from './cursor.js';
 
@@ -54,6 +70,8 @@ export interface DeliveryRecord {
   deliveredAt: number | null;
   createdAt: number;
 }
+/** How an attempt ended: delivered, or not (`next`: when to try again, or null to give up). */
+type AttemptOutcome = { delivered: true } | { delivered: false; next: number | null };
 export interface AttemptResult {
   at: number;
   error: string | null;
@@ -137,21 +155,21 @@ export async function writeOutboxEvent(tx: Orm, tables: Tables, e: OutboxEvent):
 /**
  * Event rules, the outbox and the delivery log. Rule changes write their audit entry (`audit`) in the
  * same transaction. A delivery's change of state updates its rule's counters in the same
- * transaction, so the counters always agree with the log.
+ * transaction, so the counters always agree with the log. Runs on SQLite and PostgreSQL.
  */
 export function createEventStore(db: Db) {
-  const { orm, sqlite } = sqliteHandleOf(db);
-  const writeOutbox = prepareOutbox(sqlite);
-  const pendingByRule = () =>
-    new Map(
-      orm
-        .select({ ruleId: eventDeliveries.ruleId, n: sql<number>`count(*)`.mapWith(Number) })
-        .from(eventDeliveries)
-        .where(eq(eventDeliveries.status, 'pending'))
-        .groupBy(eventDeliveries.ruleId)
-        .all()
-        .map((r) => [r.ruleId, r.n]),
-    );
+  const handle = handleOf(db);
+  const { orm, tables } = handle;
+  const { eventRules, events, eventDeliveries, eventMarks } = tables;
+
+  const pendingByRule = async () => {
+    const rows = await orm
+      .select({ ruleId: eventDeliveries.ruleId, n: count() })
+      .from(eventDeliveries)
+      .where(eq(eventDeliveries.status, 'pending'))
+      .groupBy(eventDeliveries.ruleId);
+    return new Map(rows.map((r) => [r.ruleId, r.n]));
+  };
 
   function toRule(row: typeof eventRules.$inferSelect, pending: number): EventRuleRecord {
     return {
@@ -170,106 +188,99 @@ export function createEventStore(db: Db) {
   }
 
   async function listRules(): Promise<EventRuleRecord[]> {
-    const pending = pendingByRule();
-    return orm
-      .select()
-      .from(eventRules)
-      .orderBy(asc(eventRules.id))
-      .all()
-      .map((r) => toRule(r, pending.get(r.id) ?? 0));
+    const pending = await pendingByRule();
+    const rows = await orm.select().from(eventRules).orderBy(asc(eventRules.id));
+    return rows.map((r) => toRule(r, pending.get(r.id) ?? 0));
   }
 
   async function getRule(id: number): Promise<EventRuleRecord | null> {
-    return ruleOf(id);
+    return ruleOf(orm, id);
   }
 
-  function ruleOf(id: number): EventRuleRecord | null {
-    const row = orm.select().from(eventRules).where(eq(eventRules.id, id)).get();
+  async function ruleOf(q: Orm, id: number): Promise<EventRuleRecord | null> {
+    const [row] = await q.select().from(eventRules).where(eq(eventRules.id, id)).limit(1);
     if (!row) return null;
-    const [p] = orm
-      .select({ n: sql<number>`count(*)`.mapWith(Number) })
+    const [p] = await q
+      .select({ n: count() })
       .from(eventDeliveries)
-      .where(and(eq(eventDeliveries.ruleId, id), eq(eventDeliveries.status, 'pending')))
-      .all();
+      .where(and(eq(eventDeliveries.ruleId, id), eq(eventDeliveries.status, 'pending')));
     return toRule(row, p?.n ?? 0);
   }
 
   /** Rules with their secrets, for the matcher and the dispatcher. */
   async function rulesWithSecrets(): Promise<(EventRuleRecord & { secret: string })[]> {
-    return orm
-      .select()
-      .from(eventRules)
-      .orderBy(asc(eventRules.id))
-      .all()
-      .map((r) => ({ ...toRule(r, 0), secret: r.secret }));
+    const rows = await orm.select().from(eventRules).orderBy(asc(eventRules.id));
+    return rows.map((r) => ({ ...toRule(r, 0), secret: r.secret }));
   }
 
   async function createRule(input: EventRuleInput, audit?: AuditOf<EventRuleRecord>): Promise<EventRuleRecord> {
     const now = Date.now();
-    return orm.transaction(() => {
-      const { id } = orm
+    return transaction(db, async (tx) => {
+      const [created] = await tx
         .insert(eventRules)
         .values({ ...input, createdAt: now, updatedAt: now })
-        .returning({ id: eventRules.id })
-        .get();
-      const rule = ruleOf(id) as EventRuleRecord;
-      writeAudit(db, audit, rule);
+        .returning({ id: eventRules.id });
+      const rule = (await ruleOf(tx, (created as { id: number }).id)) as EventRuleRecord;
+      await writeAuditIn(db, tx, audit, rule);
       return rule;
     });
   }
 
   /** Pending deliveries of actions the rule no longer has are cancelled. */
   async function updateRule(id: number, patch: Partial<EventRuleInput>, audit?: AuditOf<EventRuleRecord>): Promise<EventRuleRecord | null> {
-    return orm.transaction(() => {
-      const changed = orm
+    return transaction(db, async (tx) => {
+      const changed = await tx
         .update(eventRules)
         .set({ ...patch, updatedAt: Date.now() })
         .where(eq(eventRules.id, id))
-        .run().changes;
-      if (changed === 0) return null;
+        .returning({ id: eventRules.id });
+      if (changed.length === 0) return null;
       if (patch.actions) {
         const kept = patch.actions.map((a) => a.id);
         const gone = kept.length > 0 ? notInArray(eventDeliveries.actionId, kept) : undefined;
-        cancelPending(and(eq(eventDeliveries.ruleId, id), gone), id, 'Its action was removed from the rule');
+        await cancelPending(tx, and(eq(eventDeliveries.ruleId, id), gone), id, 'Its action was removed from the rule');
       }
-      const rule = ruleOf(id) as EventRuleRecord;
-      writeAudit(db, audit, rule);
+      const rule = (await ruleOf(tx, id)) as EventRuleRecord;
+      await writeAuditIn(db, tx, audit, rule);
       return rule;
     });
   }
 
   /** Pending deliveries are cancelled and kept in the log (without the rule). */
   async function removeRule(id: number, audit?: AuditOf): Promise<boolean> {
-    return orm.transaction(() => {
-      cancelPending(eq(eventDeliveries.ruleId, id), id, 'Its rule was deleted');
-      const removed = orm.delete(eventRules).where(eq(eventRules.id, id)).run().changes > 0;
-      if (removed) writeAudit(db, audit);
+    return transaction(db, async (tx) => {
+      await cancelPending(tx, eq(eventDeliveries.ruleId, id), id, 'Its rule was deleted');
+      const removed = (await tx.delete(eventRules).where(eq(eventRules.id, id)).returning({ id: eventRules.id })).length > 0;
+      if (removed) await writeAuditIn(db, tx, audit);
       return removed;
     });
   }
 
-  function cancelPending(where: SQL | undefined, ruleId: number, reason: string): void {
-    const n = orm
+  async function cancelPending(tx: Orm, where: SQL | undefined, ruleId: number, reason: string): Promise<void> {
+    const cancelled = await tx
       .update(eventDeliveries)
       .set({ status: 'cancelled', nextAttemptAt: null, lastError: reason })
       .where(and(where, eq(eventDeliveries.status, 'pending')))
-      .run().changes;
-    if (n > 0)
-      orm
+      .returning({ id: eventDeliveries.id });
+    if (cancelled.length > 0)
+      await tx
         .update(eventRules)
-        .set({ failed: sql`${eventRules.failed} + ${n}` })
-        .where(eq(eventRules.id, ruleId))
-        .run();
+        .set({ failed: sql`${eventRules.failed} + ${cancelled.length}` })
+        .where(eq(eventRules.id, ruleId));
   }
 
-  /** Writes an event and its deliveries in one transaction (or in the caller's, when it holds one). */
-  const inTransaction = sqlite.transaction((event: OutboxEvent) => writeOutbox(event));
-  const enqueue = async (event: OutboxEvent): Promise<void> => inTransaction.immediate(event);
+  // SQLite writes with prepareOutbox's statements (the session recorder's fast path), inside transaction() so that
+  // the write takes its turn with the other transactions on the one connection; PostgreSQL with the query builder.
+  const writeOutbox = handle.dialect === 'sqlite' ? prepareOutbox(handle.sqlite) : null;
 
-  const deliverySelect = {
-    d: eventDeliveries,
-    e: events,
-  };
+  /** Writes an event and its deliveries in one transaction. */
+  async function enqueue(event: OutboxEvent): Promise<void> {
+    await transaction(db, async (tx) => {
+      if (writeOutbox) writeOutbox(event);
+      else await writeOutboxEvent(tx, tables, event);
+    });
+  }
+
   const toDelivery = ({ d, e }: { d: typeof eventDeliveries.$inferSelect; e: typeof events.$inferSelect }): DeliveryRecord => ({
     id: d.id,
     event: { id: e.id, type: e.type, occurredAt: e.occurredAt, test: e.test, data: JSON.parse(e.data) as Record<string, unknown> },
@@ -288,30 +299,30 @@ export function createEventStore(db: Db) {
     deliveredAt: d.deliveredAt,
     createdAt: d.createdAt,
   });
-  const selectDeliveries = () => orm.select(deliverySelect).from(eventDeliveries).innerJoin(events, eq(events.id, eventDeliveries.eventId));
+  const selectDeliveries = (q: Orm = orm) =>
+    q.select({ d: eventDeliveries, e: events }).from(eventDeliveries).innerJoin(events, eq(events.id, eventDeliveries.eventId));
 
-  function deliveryOf(id: number): DeliveryRecord | null {
-    const row = selectDeliveries().where(eq(eventDeliveries.id, id)).get();
+  async function deliveryOf(q: Orm, id: number): Promise<DeliveryRecord | null> {
+    const [row] = await selectDeliveries(q).where(eq(eventDeliveries.id, id)).limit(1);
     return row ? toDelivery(row) : null;
   }
 
   async function getDelivery(id: number): Promise<DeliveryRecord | null> {
-    return deliveryOf(id);
+    return deliveryOf(orm, id);
   }
 
   async function getDeliveries(ids: readonly number[]): Promise<DeliveryRecord[]> {
     if (ids.length === 0) return [];
-    return selectDeliveries()
+    const rows = await selectDeliveries()
       .where(inArray(eventDeliveries.id, [...ids]))
-      .orderBy(asc(eventDeliveries.id))
-      .all()
-      .map(toDelivery);
+      .orderBy(asc(eventDeliveries.id));
+    return rows.map(toDelivery);
   }
 
   /** Newest first. */
   async function listDeliveries(q: DeliveryFilter & { limit: number; cursor?: string }): Promise<Page<DeliveryRecord>> {
     const limit = clampLimit(q.limit);
-    const rows = selectDeliveries()
+    const rows = await selectDeliveries()
       .where(
         and(
           q.status ? eq(eventDeliveries.status, q.status) : undefined,
@@ -322,200 +333,223 @@ export function createEventStore(db: Db) {
         ),
       )
       .orderBy(desc(eventDeliveries.id))
-      .limit(limit + 1)
-      .all();
+      .limit(limit + 1);
     return toPage(rows, limit, toDelivery, (r) => [r.d.id]);
   }
 
-  // The delivery worker's queries, prepared once: they run for every delivery. What to leave out is passed
-  // as JSON arrays, so that one statement serves any number of deliveries and actions.
-  const DELIVERY_COLUMNS =
-    'd.id, d.event_id, d.rule_id, d.rule_name, d.action_id, d.action_kind, d.target, d.status, d.attempts, d.last_attempt_at, ' +
-    'd.next_attempt_at, d.last_error, d.last_code, d.output, d.delivered_at, d.created_at, e.type, e.occurred_at, e.test, e.data';
-  const LEAVE_OUT =
-    "d.id not in (select value from json_each(?)) and (coalesce(d.rule_id, '') || ':' || d.action_id) not in (select value from json_each(?))";
-  const dueStatement = sqlite.prepare(
-    `select ${DELIVERY_COLUMNS} from event_deliveries d join events e on e.id = d.event_id ` +
-      `where d.status = 'pending' and d.next_attempt_at <= ? and ${LEAVE_OUT} order by d.next_attempt_at, d.id limit ?`,
+  // The delivery worker's queries run for every delivery: they are built and prepared once (building a query costs
+  // more than SQLite takes to run it). What to leave out is passed as JSON arrays, so that one statement serves any
+  // number of deliveries and actions; SQLite and PostgreSQL unpack a JSON array with functions of their own.
+  const notAmong = (value: SQLWrapper, jsonArray: Placeholder, type: 'bigint' | 'text'): SQL =>
+    handle.dialect === 'sqlite'
+      ? sql`${value} not in (select value from json_each(${jsonArray}))`
+      : sql`${value} not in (select cast(value as ${sql.raw(type)}) from jsonb_array_elements_text(cast(${jsonArray} as jsonb)))`;
+  const actionKey = sql`(coalesce(cast(${eventDeliveries.ruleId} as text), '') || ':' || ${eventDeliveries.actionId})`;
+  const leftOut = and(
+    notAmong(eventDeliveries.id, sql.placeholder('excluding'), 'bigint'),
+    notAmong(actionKey, sql.placeholder('busyActions'), 'text'),
   );
-  const nextDueStatement = sqlite.prepare(
-    `select min(d.next_attempt_at) as at from event_deliveries d where d.status = 'pending' and ${LEAVE_OUT}`,
-  );
-  const pendingOfStatement = sqlite.prepare(
-    `select ${DELIVERY_COLUMNS} from event_deliveries d join events e on e.id = d.event_id ` +
-      `where d.status = 'pending' and d.rule_id = ? and d.action_id = ? order by d.id limit ?`,
-  );
-  const attemptStatements = {
-    find: sqlite.prepare("select rule_id from event_deliveries where id = ? and status = 'pending'"),
-    update: sqlite.prepare(
-      'update event_deliveries set status = ?, attempts = attempts + 1, last_attempt_at = ?, last_error = ?, last_code = ?, output = ?, ' +
-        'next_attempt_at = ?, delivered_at = ? where id = ?',
-    ),
-    delivered: sqlite.prepare('update event_rules set delivered = delivered + 1 where id = ?'),
-    failed: sqlite.prepare('update event_rules set failed = failed + 1 where id = ?'),
-  };
-  interface Row {
-    id: number;
-    event_id: string;
-    rule_id: number | null;
-    rule_name: string;
-    action_id: string;
-    action_kind: string;
-    target: string;
-    status: DeliveryStatus;
-    attempts: number;
-    last_attempt_at: number | null;
-    next_attempt_at: number | null;
-    last_error: string | null;
-    last_code: number | null;
-    output: string | null;
-    delivered_at: number | null;
-    created_at: number;
-    type: string;
-    occurred_at: number;
-    test: number;
-    data: string;
-  }
-  const fromRow = (r: Row): DeliveryRecord => ({
-    id: r.id,
-    event: {
-      id: r.event_id,
-      type: r.type,
-      occurredAt: r.occurred_at,
-      test: r.test === 1,
-      data: JSON.parse(r.data) as Record<string, unknown>,
-    },
-    ruleId: r.rule_id,
-    ruleName: r.rule_name,
-    actionId: r.action_id,
-    actionKind: r.action_kind,
-    target: r.target,
-    status: r.status,
-    attempts: r.attempts,
-    lastAttemptAt: r.last_attempt_at,
-    nextAttemptAt: r.next_attempt_at,
-    lastError: r.last_error,
-    lastCode: r.last_code,
-    output: r.output,
-    deliveredAt: r.delivered_at,
-    createdAt: r.created_at,
+  const leaveOut = (excluding: ReadonlySet<number>, busyActions: readonly ActionRef[]) => ({
+    excluding: JSON.stringify([...excluding]),
+    busyActions: JSON.stringify(busyActions.map((a) => `${a.ruleId ?? ''}:${a.actionId}`)),
   });
-  const leaveOut = (excluding: ReadonlySet<number>, busyActions: readonly ActionRef[]) => [
-    JSON.stringify([...excluding]),
-    JSON.stringify(busyActions.map((a) => `${a.ruleId ?? ''}:${a.actionId}`)),
-  ];
+  const dueQuery = selectDeliveries()
+    .where(and(eq(eventDeliveries.status, 'pending'), lte(eventDeliveries.nextAttemptAt, sql.placeholder('now')), leftOut))
+    .orderBy(asc(eventDeliveries.nextAttemptAt), asc(eventDeliveries.id))
+    .limit(sql.placeholder('limit'))
+    .prepare();
+  const nextDueQuery = orm
+    .select({ at: min(eventDeliveries.nextAttemptAt) })
+    .from(eventDeliveries)
+    .where(and(eq(eventDeliveries.status, 'pending'), leftOut))
+    .prepare();
+  const pendingOfQuery = selectDeliveries()
+    .where(
+      and(
+        eq(eventDeliveries.status, 'pending'),
+        eq(eventDeliveries.ruleId, sql.placeholder('ruleId')),
+        eq(eventDeliveries.actionId, sql.placeholder('actionId')),
+      ),
+    )
+    .orderBy(asc(eventDeliveries.id))
+    .limit(sql.placeholder('limit'))
+    .prepare();
 
-  /** Pending deliveries due at `now`, oldest due first, leaving out `excluding` and the deliveries of `busyActions`. */
+  /**
+   * Pending deliveries due at `now`, oldest due first, leaving out `excluding` and the deliveries of `busyActions`.
+   *
+   * This reads; it does not claim. The one delivery worker of a process leaves out what it has in flight (in
+   * memory), which is all it takes on SQLite, whose file one process serves. On PostgreSQL, nodes sharing the
+   * database would each run a delivery worker that sees the same due deliveries, and two of them may send the
+   * same one: a webhook receiver can drop the second by its event id, but an e-mail goes out twice and a command
+   * runs twice. Until the schema has a lease on a delivery (who took it, until when; taken by an UPDATE of the
+   * rows a SELECT … FOR UPDATE SKIP LOCKED picked, so that a crashed node's deliveries come due again), run the
+   * delivery worker on one node only. A row lock alone would not do: it ends with the query's transaction, long
+   * before the attempt does. recordAttempt changes only a pending delivery, so one that two nodes sent is counted
+   * delivered once.
+   */
   async function due(
     now: number,
     limit: number,
     excluding: ReadonlySet<number> = new Set(),
     busyActions: readonly ActionRef[] = [],
   ): Promise<DeliveryRecord[]> {
-    return (dueStatement.all(now, ...leaveOut(excluding, busyActions), limit) as Row[]).map(fromRow);
+    const rows = await dueQuery.execute({ now, limit, ...leaveOut(excluding, busyActions) });
+    return rows.map(toDelivery);
   }
 
   /** When the next pending delivery is due, or null with none pending (leaving out the same as `due`). */
   async function nextDueAt(excluding: ReadonlySet<number> = new Set(), busyActions: readonly ActionRef[] = []): Promise<number | null> {
-    return (nextDueStatement.get(...leaveOut(excluding, busyActions)) as { at: number | null } | undefined)?.at ?? null;
+    const [row] = await nextDueQuery.execute(leaveOut(excluding, busyActions));
+    return row?.at ?? null;
   }
 
   /** Pending deliveries of one action (an e-mail digest sends them together), oldest first. */
   async function pendingOf(ruleId: number, actionId: string, limit: number): Promise<DeliveryRecord[]> {
-    return (pendingOfStatement.all(ruleId, actionId, limit) as Row[]).map(fromRow);
+    const rows = await pendingOfQuery.execute({ ruleId, actionId, limit });
+    return rows.map(toDelivery);
   }
 
-  const bump = (ruleId: number | null, column: 'delivered' | 'failed', by: number) => {
-    if (ruleId !== null && by !== 0)
-      orm
-        .update(eventRules)
-        .set({ [column]: sql`${eventRules[column]} + ${by}` })
-        .where(eq(eventRules.id, ruleId))
-        .run();
-  };
-
-  const attemptTransaction = sqlite.transaction(
-    (id: number, r: AttemptResult, outcome: { delivered: true } | { delivered: false; next: number | null }) => {
-      const row = attemptStatements.find.get(id) as { rule_id: number | null } | undefined;
-      if (!row) return;
-      const status: DeliveryStatus = outcome.delivered ? 'delivered' : outcome.next === null ? 'failed' : 'pending';
-      attemptStatements.update.run(
-        status,
-        r.at,
-        r.error,
-        r.code,
-        r.output,
-        outcome.delivered ? null : outcome.next,
-        outcome.delivered ? r.at : null,
-        id,
-      );
-      if (row.rule_id !== null && status === 'delivered') attemptStatements.delivered.run(row.rule_id);
-      if (row.rule_id !== null && status === 'failed') attemptStatements.failed.run(row.rule_id);
-    },
+  /**
+   * A statement of the delivery worker's transactions, built once. On SQLite it is prepared once: its one connection
+   * is every transaction's. On PostgreSQL it is prepared on the transaction's connection each time (one prepared on
+   * the pool would run outside the transaction).
+   */
+  function preparedIn<Q>(build: (q: Orm) => { prepare(): Q }): (tx: Orm) => Q {
+    if (handle.dialect === 'postgres') return (tx) => build(tx).prepare();
+    const prepared = build(orm).prepare();
+    return () => prepared;
+  }
+  const param = (name: string) => sql`${sql.placeholder(name)}`;
+  // Only a pending delivery changes (one cancelled meanwhile stays cancelled), checked in the update itself: on
+  // PostgreSQL a concurrent change of the row makes it wait and check again, so no delivery is counted delivered
+  // or failed twice in its rule's counters.
+  const attemptUpdate = preparedIn((q) =>
+    q
+      .update(eventDeliveries)
+      .set({
+        status: param('status'),
+        attempts: sql`${eventDeliveries.attempts} + 1`,
+        lastAttemptAt: param('at'),
+        lastError: param('error'),
+        lastCode: param('code'),
+        output: param('output'),
+        nextAttemptAt: param('next'),
+        deliveredAt: param('deliveredAt'),
+      })
+      .where(and(eq(eventDeliveries.id, sql.placeholder('id')), eq(eventDeliveries.status, 'pending')))
+      .returning({ ruleId: eventDeliveries.ruleId }),
   );
+  const countDelivered = preparedIn((q) =>
+    q
+      .update(eventRules)
+      .set({ delivered: sql`${eventRules.delivered} + 1` })
+      .where(eq(eventRules.id, sql.placeholder('ruleId'))),
+  );
+  const countFailed = preparedIn((q) =>
+    q
+      .update(eventRules)
+      .set({ failed: sql`${eventRules.failed} + 1` })
+      .where(eq(eventRules.id, sql.placeholder('ruleId'))),
+  );
+
+  async function attemptIn(tx: Orm, id: number, r: AttemptResult, outcome: AttemptOutcome): Promise<void> {
+    const status: DeliveryStatus = outcome.delivered ? 'delivered' : outcome.next === null ? 'failed' : 'pending';
+    const [row] = await attemptUpdate(tx).execute({
+      id,
+      status,
+      at: r.at,
+      error: r.error,
+      code: r.code,
+      output: r.output,
+      next: outcome.delivered ? null : outcome.next,
+      deliveredAt: outcome.delivered ? r.at : null,
+    });
+    if (!row || row.ruleId === null) return;
+    if (status === 'delivered') await countDelivered(tx).execute({ ruleId: row.ruleId });
+    if (status === 'failed') await countFailed(tx).execute({ ruleId: row.ruleId });
+  }
 
   /**
    * Records an attempt. `next`: the time of the next attempt, or null to give up (failed). Only a pending
    * delivery changes: one cancelled meanwhile stays cancelled.
    */
-  const recordAttempt = async (
-    id: number,
-    r: AttemptResult,
-    outcome: { delivered: true } | { delivered: false; next: number | null },
-  ): Promise<void> => attemptTransaction.immediate(id, r, outcome);
+  async function recordAttempt(id: number, r: AttemptResult, outcome: AttemptOutcome): Promise<void> {
+    await transaction(db, (tx) => attemptIn(tx, id, r, outcome));
+  }
 
   /** recordAttempt for several deliveries, in one transaction. */
-  const recordAttempts = sqlite.transaction(
-    (list: readonly { id: number; result: AttemptResult; outcome: { delivered: true } | { delivered: false; next: number | null } }[]) => {
-      for (const { id, result, outcome } of list) attemptTransaction(id, result, outcome);
-    },
-  ).immediate;
+  async function recordAttempts(list: readonly { id: number; result: AttemptResult; outcome: AttemptOutcome }[]): Promise<void> {
+    await transaction(db, async (tx) => {
+      for (const { id, result, outcome } of list) await attemptIn(tx, id, result, outcome);
+    });
+  }
 
   /**
    * "Retry now": a pending or failed delivery is due at `now`. Returns the delivery, null when there is none,
    * or 'done' for one delivered or cancelled.
    */
   async function retryNow(id: number, now: number): Promise<DeliveryRecord | 'done' | null> {
-    return orm.transaction(() => {
-      const row = orm
-        .select({ status: eventDeliveries.status, ruleId: eventDeliveries.ruleId })
-        .from(eventDeliveries)
-        .where(eq(eventDeliveries.id, id))
-        .get();
-      if (!row) return null;
-      if (row.status === 'delivered' || row.status === 'cancelled' || row.ruleId === null) return 'done';
-      orm.update(eventDeliveries).set({ status: 'pending', nextAttemptAt: now }).where(eq(eventDeliveries.id, id)).run();
-      if (row.status === 'failed') bump(row.ruleId, 'failed', -1);
-      return deliveryOf(id);
+    // Conditional updates rather than a read and then a write: on PostgreSQL the delivery worker may record an
+    // attempt on the delivery meanwhile, and a delivery it has just delivered must stay delivered.
+    const retriable = (status: DeliveryStatus) =>
+      and(eq(eventDeliveries.id, id), eq(eventDeliveries.status, status), isNotNull(eventDeliveries.ruleId));
+    return transaction(db, async (tx) => {
+      const [revived] = await tx
+        .update(eventDeliveries)
+        .set({ status: 'pending', nextAttemptAt: now })
+        .where(retriable('failed'))
+        .returning({ ruleId: eventDeliveries.ruleId });
+      if (revived) {
+        // It counted as failed; pending again, it no longer does.
+        if (revived.ruleId !== null)
+          await tx
+            .update(eventRules)
+            .set({ failed: sql`${eventRules.failed} - 1` })
+            .where(eq(eventRules.id, revived.ruleId));
+      } else {
+        const hurried = await tx
+          .update(eventDeliveries)
+          .set({ nextAttemptAt: now })
+          .where(retriable('pending'))
+          .returning({ id: eventDeliveries.id });
+        if (hurried.length === 0) {
+          const [exists] = await tx.select({ id: eventDeliveries.id }).from(eventDeliveries).where(eq(eventDeliveries.id, id)).limit(1);
+          return exists ? 'done' : null;
+        }
+      }
+      return deliveryOf(tx, id);
     });
   }
 
   async function pendingCount(): Promise<number> {
-    return orm
-      .select({ n: sql<number>`count(*)`.mapWith(Number) })
-      .from(eventDeliveries)
-      .where(eq(eventDeliveries.status, 'pending'))
-      .get()!.n;
+    const [row] = await orm.select({ n: count() }).from(eventDeliveries).where(eq(eventDeliveries.status, 'pending'));
+    return row?.n ?? 0;
   }
 
   /** Deletes events older than `olderThan` none of whose deliveries is pending (their deliveries go with them). */
   async function prune(olderThan: number): Promise<number> {
-    return sqlite
-      .prepare(
-        `delete from "events" where "occurred_at" < ? and not exists (select 1 from "event_deliveries" d where d."event_id" = "events"."id" and d."status" = 'pending')`,
-      )
-      .run(olderThan).changes;
+    const pending = orm
+      .select({ id: eventDeliveries.id })
+      .from(eventDeliveries)
+      .where(and(eq(eventDeliveries.eventId, events.id), eq(eventDeliveries.status, 'pending')));
+    const pruned = await orm
+      .delete(events)
+      .where(and(lt(events.occurredAt, olderThan), notExists(pending)))
+      .returning({ id: events.id });
+    return pruned.length;
   }
 
   async function mark(key: string): Promise<string | null> {
-    return orm.select({ value: eventMarks.value }).from(eventMarks).where(eq(eventMarks.key, key)).get()?.value ?? null;
+    const [row] = await orm.select({ value: eventMarks.value }).from(eventMarks).where(eq(eventMarks.key, key)).limit(1);
+    return row?.value ?? null;
   }
   async function setMark(key: string, value: string): Promise<void> {
-    orm
+    const now = Date.now();
+    await orm
       .insert(eventMarks)
-      .values({ key, value, updatedAt: Date.now() })
-      .onConflictDoUpdate({ target: eventMarks.key, set: { value, updatedAt: Date.now() } })
-      .run();
+      .values({ key, value, updatedAt: now })
+      .onConflictDoUpdate({ target: eventMarks.key, set: { value, updatedAt: now } });
   }
 
   return {
@@ -533,7 +567,7 @@ export function createEventStore(db: Db) {
     nextDueAt,
     pendingOf,
     recordAttempt,
-    recordAttempts: async (list: Parameters<typeof recordAttempts>[0]): Promise<void> => recordAttempts(list),
+    recordAttempts,
     retryNow,
     pendingCount,
     prune,

@@ -1,50 +1,12 @@
-import { asc, count, eq, sql } from 'drizzle-orm';
-import { sqliteHandleOf, type Db } from '../client.js';
-import { findings } from '../schema/findings.js';
+import { asc, count, eq } from 'drizzle-orm';
+import { handleOf, transaction, type Db } from '../client.js';
 import type { FindingRecord } from '../types.js';
 
-/** The transcript doctor's findings per session. */
+/** The transcript doctor's findings per session. Runs on SQLite and PostgreSQL. */
 export function createFindingStore(db: Db) {
-  const handle = sqliteHandleOf(db);
-  const { orm } = handle;
-
-  // Prepared once per store: replacing runs for every session the doctor found something in.
-  const p = sql.placeholder;
-  const deleteOf = orm
-    .delete(findings)
-    .where(eq(findings.sessionId, p('sessionId')))
-    .prepare();
-  const insertOne = orm
-    .insert(findings)
-    .values({
-      sessionId: p('sessionId'),
-      code: p('code'),
-      severity: p('severity'),
-      title: p('title'),
-      explanation: p('explanation'),
-      fix: p('fix'),
-      evidence: p('evidence'),
-      at: p('at'),
-    })
-    .prepare();
-  const write = (sessionId: string, list: readonly FindingRecord[]) => {
-    deleteOf.run({ sessionId });
-    for (const f of list) {
-      insertOne.run({
-        sessionId,
-        code: f.code,
-        severity: f.severity,
-        title: f.title,
-        explanation: f.explanation,
-        fix: f.fix,
-        evidence: f.evidence,
-        at: f.at,
-      });
-    }
-  };
-  const writeMany = handle.sqlite.transaction((entries: Iterable<readonly [string, readonly FindingRecord[]]>) => {
-    for (const [sessionId, list] of entries) write(sessionId, list);
-  });
+  const handle = handleOf(db);
+  const { orm, tables } = handle;
+  const { findings } = tables;
 
   /**
    * Replaces all findings of a session in one transaction (the doctor re-reads whole transcripts).
@@ -59,12 +21,30 @@ export function createFindingStore(db: Db) {
    * All or nothing: if one session's findings cannot be written (say, its session was pruned), none are.
    */
   async function replaceMany(entries: Iterable<readonly [string, readonly FindingRecord[]]>): Promise<void> {
-    for (const recorder of handle.recorders) recorder.flush();
-    writeMany.immediate(entries);
+    await Promise.all([...handle.recorders].map((recorder) => recorder.flush()));
+    const list = [...entries];
+    await transaction(db, async (tx) => {
+      for (const [sessionId, found] of list) {
+        await tx.delete(findings).where(eq(findings.sessionId, sessionId));
+        if (found.length === 0) continue;
+        await tx.insert(findings).values(
+          found.map((f) => ({
+            sessionId,
+            code: f.code,
+            severity: f.severity,
+            title: f.title,
+            explanation: f.explanation,
+            fix: f.fix,
+            evidence: f.evidence,
+            at: f.at,
+          })),
+        );
+      }
+    });
   }
 
   async function list(sessionId: string): Promise<FindingRecord[]> {
-    return orm
+    return await orm
       .select({
         code: findings.code,
         severity: findings.severity,
@@ -76,13 +56,12 @@ export function createFindingStore(db: Db) {
       })
       .from(findings)
       .where(eq(findings.sessionId, sessionId))
-      .orderBy(asc(findings.at), asc(findings.id))
-      .all();
+      .orderBy(asc(findings.at), asc(findings.id));
   }
 
   /** Number of findings per code across all retained sessions. */
   async function counts(): Promise<Record<string, number>> {
-    const rows = orm.select({ code: findings.code, n: count() }).from(findings).groupBy(findings.code).all();
+    const rows = await orm.select({ code: findings.code, n: count() }).from(findings).groupBy(findings.code);
     return Object.fromEntries(rows.map((r) => [r.code, r.n]));
   }
 

@@ -1,11 +1,11 @@
-import { and, desc, eq, gte, isNull, lt, lte, or, sql, type SQL } from 'drizzle-orm';
-import { sqliteHandleOf, type Db } from '../client.js';
+import { createCidrMatcher } from '@ferry/ftp-core';
+import { and, desc, eq, gte, inArray, isNull, lt, lte, or, sql, type SQL } from 'drizzle-orm';
+import { handleOf, type Db } from '../client.js';
 import type { FindingSeverity } from '../schema/findings.js';
-import { logins } from '../schema/logins.js';
-import { sessions, type SessionOutcome } from '../schema/sessions.js';
-import { transfers } from '../schema/transfers.js';
+import * as sqliteSchema from '../schema/index.js';
+import type { SessionOutcome } from '../schema/sessions.js';
 import { addressSlot } from '../search/address-filter.js';
-import { parseSearch, toFtsQuery, type SearchTerm } from '../search/query.js';
+import { parseSearch, type SearchTerm } from '../search/query.js';
 import { createTranscriptSearch } from '../search/transcript-search.js';
 import type { HistoryItem, LoginEventRecord, Page, SessionRecord } from '../types.js';
 import { clampLimit, decodeCursor, toPage } from './cursor.js';
@@ -20,8 +20,8 @@ export interface HistoryFilters {
   username?: string;
   /** Client addresses starting with this text (`203.0.113.`, `2001:db8:`). */
   addressPrefix?: string;
-  /** Client addresses for which this returns true (a CIDR block's matcher, built by the caller). */
-  addressIn?: (address: string) => boolean;
+  /** Client addresses in this network (`203.0.113.0/24`, `2001:db8::/32`; IPv4 clients seen as `::ffff:a.b.c.d` included). */
+  addressIn?: string;
   /** Sessions with a finding of this code. */
   finding?: string;
   /** Sessions with a finding of this severity or worse. */
@@ -42,7 +42,7 @@ export interface HistoryFilter extends HistoryFilters {
 
 const hostPort = (address: string, port: number) => (address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`);
 
-const columns = {
+const columnsOf = ({ sessions }: typeof sqliteSchema) => ({
   id: sessions.id,
   username: sessions.username,
   clientAddress: sessions.clientAddress,
@@ -65,7 +65,7 @@ const columns = {
   worstSeverity: sql<FindingSeverity | null>`(SELECT severity FROM findings WHERE findings.session_id = sessions.id
     ORDER BY CASE severity WHEN 'error' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END LIMIT 1)`,
   unknownUser: sessions.unknownUser,
-};
+});
 
 /** The severities a filter on one severity includes: itself and the worse ones. */
 const SEVERITY_AND_WORSE: Record<FindingSeverity, FindingSeverity[]> = {
@@ -87,42 +87,55 @@ const toRecord = ({ serverPort, serverAddress, ...row }: Row): SessionRecord => 
   serverAddress: hostPort(serverAddress, serverPort),
 });
 
-/** Reads of finished and running sessions. Writes go through the session recorder. */
+/** Reads of finished and running sessions. Writes go through the session recorder. Runs on SQLite and PostgreSQL. */
 export function createSessionStore(db: Db) {
-  const { orm, sqlite } = sqliteHandleOf(db);
+  const handle = handleOf(db);
+  const { orm, tables } = handle;
+  const { sessions, logins, transfers } = tables;
+  const columns = columnsOf(tables);
 
-  const slot = addressSlot(sqlite);
-  const withAddressTest = <T>(f: HistoryFilters, read: () => T): T => {
-    slot.test = f.addressIn ?? null;
+  /** SQLite asks the caller's CIDR test per row (a function of the connection); PostgreSQL tests `inet` itself. */
+  const slot = handle.dialect === 'sqlite' ? addressSlot(handle.sqlite) : null;
+  /** Runs a read of sessions; on SQLite synchronously, with the CIDR test installed for just that read. */
+  const readRows = async (f: HistoryFilters, query: PromiseLike<Row[]> & { all(): Row[] }): Promise<Row[]> => {
+    if (!slot) return query;
+    slot.test = f.addressIn === undefined ? null : createCidrMatcher([f.addressIn]);
     try {
-      return read();
+      return query.all();
     } finally {
       slot.test = null;
     }
   };
+  const addressIn = (cidr: string): SQL =>
+    handle.dialect === 'sqlite'
+      ? sql`ferry_address_in(${sessions.clientAddress}) = 1`
+      : sql`(CASE WHEN ${sessions.clientAddress} ~* '^::ffff:[0-9.]+$' THEN substr(${sessions.clientAddress}, 8)
+          ELSE ${sessions.clientAddress} END)::inet <<= ${cidr}::inet`;
+  /** LIKE of SQLite folds ASCII case; PostgreSQL's ILIKE does what the user filter needs. */
+  const like = handle.dialect === 'sqlite' ? sql.raw('LIKE') : sql.raw('ILIKE');
 
-  const search = createTranscriptSearch(sqlite);
+  const search = createTranscriptSearch(db);
 
   /** The WHERE of a history read; null when the search has no words, which matches nothing. */
   function conditions(f: HistoryFilters, terms: SearchTerm[] | null): (SQL | undefined)[] | null {
     if (terms !== null && terms.length === 0) return null;
     const user = f.user === undefined || f.user === '' ? undefined : `%${likeEscape(f.user)}%`;
     return [
-      terms === null ? undefined : search.matching(toFtsQuery(terms)),
+      terms === null ? undefined : search.matching(terms),
       user === undefined
         ? undefined
-        : sql`(${sessions.username} LIKE ${user} ESCAPE '\\' OR EXISTS (SELECT 1 FROM logins
-            WHERE logins.session_id = sessions.id AND logins.username LIKE ${user} ESCAPE '\\'))`,
+        : sql`(${sessions.username} ${like} ${user} ESCAPE '\\' OR EXISTS (SELECT 1 FROM logins
+            WHERE logins.session_id = sessions.id AND logins.username ${like} ${user} ESCAPE '\\'))`,
       f.username === undefined ? undefined : eq(sessions.username, f.username),
       f.addressPrefix === undefined ? undefined : sql`${sessions.clientAddress} LIKE ${`${likeEscape(f.addressPrefix)}%`} ESCAPE '\\'`,
-      f.addressIn === undefined ? undefined : sql`ferry_address_in(${sessions.clientAddress}) = 1`,
+      f.addressIn === undefined ? undefined : addressIn(f.addressIn),
       f.finding === undefined
         ? undefined
         : sql`EXISTS (SELECT 1 FROM findings WHERE findings.session_id = sessions.id AND findings.code = ${f.finding})`,
       f.severity === undefined
         ? undefined
         : sql`EXISTS (SELECT 1 FROM findings WHERE findings.session_id = sessions.id
-            AND findings.severity IN (SELECT value FROM json_each(${JSON.stringify(SEVERITY_AND_WORSE[f.severity])})))`,
+            AND ${inArray(sql`findings.severity`, SEVERITY_AND_WORSE[f.severity])})`,
       f.outcome === undefined ? undefined : eq(sessions.outcome, f.outcome),
       f.tls === undefined ? undefined : eq(sessions.tls, f.tls),
       f.from === undefined ? undefined : gte(sessions.startedAt, f.from),
@@ -133,7 +146,7 @@ export function createSessionStore(db: Db) {
   const searchTerms = (f: HistoryFilters) => (f.q === undefined ? null : parseSearch(f.q));
 
   async function get(id: string): Promise<SessionRecord | null> {
-    const row = orm.select(columns).from(sessions).where(eq(sessions.id, id)).get();
+    const [row] = await orm.select(columns).from(sessions).where(eq(sessions.id, id)).limit(1);
     return row ? toRecord(row) : null;
   }
 
@@ -147,18 +160,18 @@ export function createSessionStore(db: Db) {
       const [startedAt, id] = decodeCursor(f.cursor, ['number', 'string']);
       where.push(or(lt(sessions.startedAt, startedAt), and(eq(sessions.startedAt, startedAt), lt(sessions.id, id))));
     }
-    const rows = withAddressTest(f, () =>
+    const rows = await readRows(
+      f,
       orm
         .select(columns)
         .from(sessions)
         .where(and(...where))
         .orderBy(desc(sessions.startedAt), desc(sessions.id))
-        .limit(limit + 1)
-        .all(),
+        .limit(limit + 1),
     );
     const page = toPage(rows, limit, toRecord, (r) => [r.startedAt, r.id]);
     if (terms === null) return page;
-    const hits = search.hits(
+    const hits = await search.hits(
       page.items.map((s) => s.id),
       terms,
     );
@@ -180,14 +193,14 @@ export function createSessionStore(db: Db) {
           : or(lt(sessions.startedAt, key.startedAt), and(eq(sessions.startedAt, key.startedAt), lt(sessions.id, key.id))),
       ];
       // The address predicate is installed only while SQLite reads a chunk, never across a yield.
-      const rows: Row[] = withAddressTest(f, () =>
+      const rows: Row[] = await readRows(
+        f,
         orm
           .select(columns)
           .from(sessions)
           .where(and(...where))
           .orderBy(desc(sessions.startedAt), desc(sessions.id))
-          .limit(Math.min(EXPORT_CHUNK, remaining))
-          .all(),
+          .limit(Math.min(EXPORT_CHUNK, remaining)),
       );
       for (const row of rows) yield toRecord(row);
       const last: Row | undefined = rows.at(-1);
@@ -199,7 +212,7 @@ export function createSessionStore(db: Db) {
 
   /** The latest successful (`ok`) or failed logins, newest first. */
   async function recentLogins(limit: number, ok: boolean): Promise<LoginEventRecord[]> {
-    return orm
+    return await orm
       .select({
         at: logins.at,
         sessionId: logins.sessionId,
@@ -211,13 +224,12 @@ export function createSessionStore(db: Db) {
       .from(logins)
       .where(eq(logins.ok, ok))
       .orderBy(desc(logins.at), desc(logins.id))
-      .limit(clampLimit(limit))
-      .all();
+      .limit(clampLimit(limit));
   }
 
   /** Data-channel bytes of transfers started at or after `at`: uploads in, downloads and listings out. */
   async function bytesSince(at: number): Promise<{ bytesIn: number; bytesOut: number }> {
-    const row = orm
+    const [row] = await orm
       .select({
         bytesIn: sql<number>`coalesce(sum(CASE WHEN ${transfers.direction} = 'upload' THEN ${transfers.bytes} ELSE 0 END), 0)`.mapWith(
           Number,
@@ -227,14 +239,15 @@ export function createSessionStore(db: Db) {
         ),
       })
       .from(transfers)
-      .where(gte(transfers.startedAt, at))
-      .get();
+      .where(gte(transfers.startedAt, at));
     return row ?? { bytesIn: 0, bytesOut: 0 };
   }
 
   /** Sessions that were never closed (a process that died), oldest first, at most `limit`: one index read. */
   async function unfinished(limit: number): Promise<SessionRecord[]> {
-    return orm.select(columns).from(sessions).where(isNull(sessions.endedAt)).orderBy(sessions.startedAt).limit(limit).all().map(toRecord);
+    return (await orm.select(columns).from(sessions).where(isNull(sessions.endedAt)).orderBy(sessions.startedAt).limit(limit)).map(
+      toRecord,
+    );
   }
 
   return { get, history, historyAll, unfinished, recentLogins, bytesSince };

@@ -1,4 +1,6 @@
-import { sqliteHandleOf, type Db } from '../client.js';
+import { eq, sql, type SQL } from 'drizzle-orm';
+import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
+import { handleOf, rowsOf, type Db, type Tables } from '../client.js';
 
 /** What the traffic report counts. Bytes are data-channel bytes of transfers: uploads in, downloads and listings out. */
 export interface TrafficCounts {
@@ -28,45 +30,80 @@ export const QUARTER_HOUR_MS = 15 * 60_000;
 /** Most users the per-user report lists. */
 const MAX_USERS = 1000;
 
-const TOTALS = `sum(sessions) AS sessions, sum(failed) AS failedLogins, sum(up) AS uploads, sum(down) AS downloads,
-  sum(bin) AS bytesIn, sum(bout) AS bytesOut`;
-const TRANSFER_COUNTS = `sum(t.direction = 'upload' AND t.outcome = 'ok'), sum(t.direction = 'download' AND t.outcome = 'ok'),
-  sum(CASE WHEN t.direction = 'upload' THEN t.bytes ELSE 0 END), sum(CASE WHEN t.direction = 'upload' THEN 0 ELSE t.bytes END)`;
+// The aliases are quoted because PostgreSQL folds unquoted names to lower case.
+const TOTALS = sql.raw(`sum(sessions) AS sessions, sum(failed) AS "failedLogins", sum(up) AS uploads, sum(down) AS downloads,
+  sum(bin) AS "bytesIn", sum(bout) AS "bytesOut"`);
+
+/** Start of the quarter hour of an epoch-ms column; integer division truncates on both databases. */
+const bucket = (column: SQLiteColumn) => sql`(${column} / ${sql.raw(String(QUARTER_HOUR_MS))}) * ${sql.raw(String(QUARTER_HOUR_MS))}`;
+
+/** Completed uploads and downloads, bytes in and out. CASE rather than sum(a = b), which PostgreSQL does not allow. */
+function transferCounts({ direction, outcome, bytes }: Tables['transfers']): SQL {
+  return sql`sum(CASE WHEN ${direction} = 'upload' AND ${outcome} = 'ok' THEN 1 ELSE 0 END),
+    sum(CASE WHEN ${direction} = 'download' AND ${outcome} = 'ok' THEN 1 ELSE 0 END),
+    sum(CASE WHEN ${direction} = 'upload' THEN ${bytes} ELSE 0 END),
+    sum(CASE WHEN ${direction} = 'upload' THEN 0 ELSE ${bytes} END)`;
+}
+
+type CountsRow = Record<keyof TrafficCounts, number | string>;
+
+/** PostgreSQL returns sums and bigints as strings (sum of bigint is numeric); SQLite returns numbers. */
+const countsOf = (row: CountsRow): TrafficCounts => ({
+  sessions: Number(row.sessions),
+  failedLogins: Number(row.failedLogins),
+  uploads: Number(row.uploads),
+  downloads: Number(row.downloads),
+  bytesIn: Number(row.bytesIn),
+  bytesOut: Number(row.bytesOut),
+});
 
 /**
  * Traffic counted in SQL, each table read once over its time index: sessions by start, failed logins by time,
- * transfers by start. Times are in [from, to).
+ * transfers by start. Times are in [from, to). Runs on SQLite and PostgreSQL.
  */
 export function createTrafficStore(db: Db) {
-  const { sqlite } = sqliteHandleOf(db);
-  const bucket = (column: string) => `(${column} / ${QUARTER_HOUR_MS}) * ${QUARTER_HOUR_MS}`;
+  const { sessions, logins, transfers } = handleOf(db).tables;
+  // `ok = false` (bound through the column: 0 on SQLite) rather than `NOT ok`: SQLite searches logins_ok_at_idx
+  // for an equality on `ok` but would scan the whole index for `NOT ok`.
+  const failedLoginsIn = (from: number, to: number) => sql`${eq(logins.ok, false)} AND ${logins.at} >= ${from} AND ${logins.at} < ${to}`;
 
-  const quarterHours = sqlite.prepare(`SELECT bucket AS start, ${TOTALS} FROM (
-      SELECT ${bucket('started_at')} AS bucket, count(*) AS sessions, 0 AS failed, 0 AS up, 0 AS down, 0 AS bin, 0 AS bout
-        FROM sessions WHERE started_at >= @from AND started_at < @to GROUP BY 1
-      UNION ALL
-      SELECT ${bucket('at')}, 0, count(*), 0, 0, 0, 0 FROM logins WHERE ok = 0 AND at >= @from AND at < @to GROUP BY 1
-      UNION ALL
-      SELECT ${bucket('t.started_at')}, 0, 0, ${TRANSFER_COUNTS}
-        FROM transfers t WHERE t.started_at >= @from AND t.started_at < @to GROUP BY 1
-    ) GROUP BY bucket ORDER BY bucket`);
+  /** Non-empty quarter hours in [from, to), oldest first. */
+  async function byQuarterHour(from: number, to: number): Promise<QuarterHourTraffic[]> {
+    const rows = await rowsOf<CountsRow & { start: number | string }>(
+      db,
+      sql`SELECT bucket AS start, ${TOTALS} FROM (
+        SELECT ${bucket(sessions.startedAt)} AS bucket, count(*) AS sessions, 0 AS failed, 0 AS up, 0 AS down, 0 AS bin, 0 AS bout
+          FROM ${sessions} WHERE ${sessions.startedAt} >= ${from} AND ${sessions.startedAt} < ${to} GROUP BY 1
+        UNION ALL
+        SELECT ${bucket(logins.at)}, 0, count(*), 0, 0, 0, 0 FROM ${logins} WHERE ${failedLoginsIn(from, to)} GROUP BY 1
+        UNION ALL
+        SELECT ${bucket(transfers.startedAt)}, 0, 0, ${transferCounts(transfers)}
+          FROM ${transfers} WHERE ${transfers.startedAt} >= ${from} AND ${transfers.startedAt} < ${to} GROUP BY 1
+      ) AS counted GROUP BY bucket ORDER BY bucket`,
+    );
+    return rows.map((row) => ({ start: Number(row.start), ...countsOf(row) }));
+  }
 
-  const users = sqlite.prepare(`SELECT name AS username, ${TOTALS} FROM (
-      SELECT coalesce(username, '') AS name, count(*) AS sessions, 0 AS failed, 0 AS up, 0 AS down, 0 AS bin, 0 AS bout
-        FROM sessions WHERE started_at >= @from AND started_at < @to GROUP BY 1
-      UNION ALL
-      SELECT username, 0, count(*), 0, 0, 0, 0 FROM logins WHERE ok = 0 AND at >= @from AND at < @to GROUP BY 1
-      UNION ALL
-      SELECT coalesce(s.username, ''), 0, 0, ${TRANSFER_COUNTS}
-        FROM transfers t JOIN sessions s ON s.id = t.session_id WHERE t.started_at >= @from AND t.started_at < @to GROUP BY 1
-    ) GROUP BY name ORDER BY bytesIn + bytesOut DESC, sessions DESC, name LIMIT ${MAX_USERS}`);
+  /** Users with any traffic in [from, to), by bytes moved, largest first; at most 1000. */
+  async function byUser(from: number, to: number): Promise<UserTraffic[]> {
+    // ORDER BY repeats the sums: PostgreSQL, unlike SQLite, takes output names only on their own, not in expressions.
+    const rows = await rowsOf<CountsRow & { username: string }>(
+      db,
+      sql`SELECT name AS username, ${TOTALS} FROM (
+        SELECT coalesce(${sessions.username}, '') AS name, count(*) AS sessions, 0 AS failed, 0 AS up, 0 AS down, 0 AS bin, 0 AS bout
+          FROM ${sessions} WHERE ${sessions.startedAt} >= ${from} AND ${sessions.startedAt} < ${to} GROUP BY 1
+        UNION ALL
+        SELECT ${logins.username}, 0, count(*), 0, 0, 0, 0 FROM ${logins} WHERE ${failedLoginsIn(from, to)} GROUP BY 1
+        UNION ALL
+        SELECT coalesce(${sessions.username}, ''), 0, 0, ${transferCounts(transfers)}
+          FROM ${transfers} JOIN ${sessions} ON ${sessions.id} = ${transfers.sessionId}
+          WHERE ${transfers.startedAt} >= ${from} AND ${transfers.startedAt} < ${to} GROUP BY 1
+      ) AS counted GROUP BY name ORDER BY sum(bin) + sum(bout) DESC, sum(sessions) DESC, name LIMIT ${sql.raw(String(MAX_USERS))}`,
+    );
+    return rows.map((row) => ({ username: row.username, ...countsOf(row) }));
+  }
 
-  return {
-    /** Non-empty quarter hours in [from, to), oldest first. */
-    byQuarterHour: async (from: number, to: number) => quarterHours.all({ from, to }) as QuarterHourTraffic[],
-    /** Users with any traffic in [from, to), by bytes moved, largest first; at most 1000. */
-    byUser: async (from: number, to: number) => users.all({ from, to }) as UserTraffic[],
-  };
+  return { byQuarterHour, byUser };
 }
 
 export type TrafficStore = ReturnType<typeof createTrafficStore>;

@@ -1,19 +1,18 @@
 import { and, asc, desc, eq, gt } from 'drizzle-orm';
-import { sqliteHandleOf, type Db } from '../client.js';
-import { transcriptLines } from '../schema/transcript-lines.js';
-import { transfers } from '../schema/transfers.js';
+import { handleOf, type Db } from '../client.js';
 import type { TranscriptLineRecord, TransferRecord } from '../types.js';
 
 const MAX_LINES = 10_000;
 
-/** Reads of a session's transcript and transfers. Writes go through the session recorder. */
+/** Reads of a session's transcript and transfers. Writes go through the session recorder. Runs on SQLite and PostgreSQL. */
 export function createTranscriptStore(db: Db) {
-  const { orm } = sqliteHandleOf(db);
+  const { orm, tables } = handleOf(db);
+  const { transcriptLines, transfers } = tables;
 
   /** Lines in sequence order after `afterSeq` (exclusive), at most `limit` (default 1000, at most 10 000). */
   async function lines(sessionId: string, opts: { afterSeq?: number; limit?: number } = {}): Promise<TranscriptLineRecord[]> {
     const limit = Math.min(Math.max(Math.trunc(opts.limit ?? 1000) || 1, 1), MAX_LINES);
-    const rows = orm
+    const rows = await orm
       .select({
         sessionId: transcriptLines.sessionId,
         seq: transcriptLines.seq,
@@ -27,8 +26,7 @@ export function createTranscriptStore(db: Db) {
         and(eq(transcriptLines.sessionId, sessionId), opts.afterSeq === undefined ? undefined : gt(transcriptLines.seq, opts.afterSeq)),
       )
       .orderBy(asc(transcriptLines.seq))
-      .limit(limit)
-      .all();
+      .limit(limit);
     return rows.map(({ event, ...line }) => (event === null ? line : { ...line, event }));
   }
 
@@ -46,19 +44,17 @@ export function createTranscriptStore(db: Db) {
       })
       .from(transfers)
       .where(eq(transfers.sessionId, sessionId))
-      .orderBy(asc(transfers.startedAt), asc(transfers.id))
-      .all();
+      .orderBy(asc(transfers.startedAt), asc(transfers.id));
   }
 
   /** When the session's last transcript line was written (0 when it has none): one primary-key read. */
   async function lastLineAt(sessionId: string): Promise<number> {
-    const row = orm
+    const [row] = await orm
       .select({ at: transcriptLines.at })
       .from(transcriptLines)
       .where(eq(transcriptLines.sessionId, sessionId))
       .orderBy(desc(transcriptLines.seq))
-      .limit(1)
-      .get();
+      .limit(1);
     return row?.at ?? 0;
   }
 

@@ -1,13 +1,10 @@
 import { and, asc, eq, gt, inArray, max, sql, type SQL } from 'drizzle-orm';
 import { PERMISSIONS } from '@ferry/ftp-core/permissions';
-import { sqliteHandleOf, type Db, type Orm } from '../client.js';
-import { writeAudit, type AuditOf } from './audit-store.js';
+import { handleOf, transaction, type Db, type Orm } from '../client.js';
+import { writeAuditIn, type AuditOf } from './audit-store.js';
 import { resolveEffective, type EffectiveRecord } from '../effective.js';
 import { hashPassword, needsRehash, verifyAgainstDummy, verifyPassword, warmDummyHash } from '../passwords.js';
-import { virtualFolders } from '../schema/folders.js';
-import { groupMembers, groups } from '../schema/groups.js';
-import { permissionRules } from '../schema/permission-rules.js';
-import { users, type UserRow } from '../schema/users.js';
+import type { UserRow } from '../schema/users.js';
 import {
   DuplicateError,
   UnknownNameError,
@@ -20,9 +17,9 @@ import {
   type UserBulkAction,
   type UserBulkOutcome,
 } from '../types.js';
-import { groupIds, groupsOfUsers, mountsOf, normaliseRules, writeMounts } from './account-parts.js';
+import { accountParts, normaliseRules } from './account-parts.js';
 import { clampLimit, decodeCursor, toPage } from './cursor.js';
-import { isUniqueViolation } from './sqlite-errors.js';
+import { isUniqueViolation } from './errors.js';
 
 export type LoginCheck = { ok: true; user: FtpUserRecord } | { ok: false; reason: 'unknown-user' | 'bad-password' };
 
@@ -52,46 +49,47 @@ function columnsOf(fields: Partial<FtpUserFields>) {
   >;
 }
 
-function writeRules(orm: Orm, userId: number, rules: readonly PermissionRule[]): void {
-  orm.delete(permissionRules).where(eq(permissionRules.userId, userId)).run();
-  for (const rule of normaliseRules(rules))
-    orm
-      .insert(permissionRules)
-      .values({ userId, ...rule })
-      .run();
-}
-
-function writeGroups(orm: Orm, userId: number, names: readonly string[]): void {
-  if (new Set(names).size !== names.length) throw new DuplicateError('A group is listed twice');
-  const ids = groupIds(orm, names);
-  orm.delete(groupMembers).where(eq(groupMembers.userId, userId)).run();
-  ids.forEach((groupId, position) => orm.insert(groupMembers).values({ userId, groupId, position }).run());
-}
-
-/** The lists that replace the stored ones when present in `fields`. */
-function writeLists(orm: Orm, userId: number, fields: Partial<FtpUserFields>): void {
-  if (fields.permissions) writeRules(orm, userId, fields.permissions);
-  if (fields.groups) writeGroups(orm, userId, fields.groups);
-  if (fields.mounts) writeMounts(orm, { userId }, fields.mounts);
-}
-
 /**
  * FTP accounts: their rules, groups (in order) and mounts, the settings they end up with, and bulk changes.
- * Usernames are case-sensitive.
+ * Usernames are case-sensitive. Runs on SQLite and PostgreSQL.
  */
 export function createUserStore(db: Db) {
-  const { orm } = sqliteHandleOf(db);
+  const { dialect, orm, tables } = handleOf(db);
+  const { groupMembers, groups, permissionRules, users, virtualFolders } = tables;
+  const { groupIds, groupsOfUsers, mountsOf, writeMounts } = accountParts(tables);
+  // The user search ignores ASCII case, as SQLite's LIKE does; PostgreSQL's LIKE does not, its ILIKE does.
+  const like = sql.raw(dialect === 'postgres' ? 'ILIKE' : 'LIKE');
   void warmDummyHash().catch(() => undefined);
 
-  const rowOf = (username: string) => orm.select().from(users).where(eq(users.username, username)).get();
+  async function writeRules(tx: Orm, userId: number, rules: readonly PermissionRule[]): Promise<void> {
+    await tx.delete(permissionRules).where(eq(permissionRules.userId, userId));
+    for (const rule of normaliseRules(rules)) await tx.insert(permissionRules).values({ userId, ...rule });
+  }
 
-  function withLists(rows: UserRow[]): FtpUserRecord[] {
+  async function writeGroups(tx: Orm, userId: number, names: readonly string[]): Promise<void> {
+    if (new Set(names).size !== names.length) throw new DuplicateError('A group is listed twice');
+    const ids = await groupIds(tx, names);
+    await tx.delete(groupMembers).where(eq(groupMembers.userId, userId));
+    for (const [position, groupId] of ids.entries()) await tx.insert(groupMembers).values({ userId, groupId, position });
+  }
+
+  /** The lists that replace the stored ones when present in `fields`. */
+  async function writeLists(tx: Orm, userId: number, fields: Partial<FtpUserFields>): Promise<void> {
+    if (fields.permissions) await writeRules(tx, userId, fields.permissions);
+    if (fields.groups) await writeGroups(tx, userId, fields.groups);
+    if (fields.mounts) await writeMounts(tx, { userId }, fields.mounts);
+  }
+
+  const rowOf = async (username: string) => (await orm.select().from(users).where(eq(users.username, username)).limit(1))[0];
+
+  async function withLists(rows: UserRow[]): Promise<FtpUserRecord[]> {
     const ids = rows.map((r) => r.id);
-    const rules = ids.length
-      ? orm.select().from(permissionRules).where(inArray(permissionRules.userId, ids)).orderBy(asc(permissionRules.path)).all()
-      : [];
-    const groupsOf = groupsOfUsers(orm, ids);
-    const mountsOfUser = mountsOf(orm, 'user', ids);
+    // Independent reads: on PostgreSQL they go out together, on the pool's connections.
+    const [rules, groupsOf, mountsOfUser] = await Promise.all([
+      ids.length ? orm.select().from(permissionRules).where(inArray(permissionRules.userId, ids)).orderBy(asc(permissionRules.path)) : [],
+      groupsOfUsers(orm, ids),
+      mountsOf(orm, 'user', ids),
+    ]);
     return rows.map(({ id, passwordHash: _hash, ...row }) => ({
       ...row,
       permissions: rules.filter((r) => r.userId === id).map((r) => ({ path: r.path, allow: r.allow })),
@@ -101,8 +99,8 @@ export function createUserStore(db: Db) {
   }
 
   async function get(username: string): Promise<FtpUserRecord | null> {
-    const row = rowOf(username);
-    return row ? (withLists([row])[0] ?? null) : null;
+    const row = await rowOf(username);
+    return row ? ((await withLists([row]))[0] ?? null) : null;
   }
 
   /**
@@ -110,19 +108,18 @@ export function createUserStore(db: Db) {
    */
   async function create(input: NewFtpUser, audit?: AuditOf): Promise<FtpUserRecord> {
     const { username, password, ...given } = input;
-    if (rowOf(username)) throw new DuplicateError(`User ${username} already exists`);
+    if (await rowOf(username)) throw new DuplicateError(`User ${username} already exists`);
     const fields = { ...defaults(username), ...columnsOf(given), permissions: given.permissions ?? defaults(username).permissions };
     const passwordHash = await hashPassword(password);
     const now = Date.now();
     try {
-      orm.transaction(() => {
-        const { id } = orm
+      await transaction(db, async (tx) => {
+        const [{ id }] = (await tx
           .insert(users)
           .values({ ...columnsOf(fields), username, passwordHash, createdAt: now, updatedAt: now } as typeof users.$inferInsert)
-          .returning({ id: users.id })
-          .get();
-        writeLists(orm, id, { ...given, permissions: fields.permissions });
-        writeAudit(db, audit);
+          .returning({ id: users.id })) as [{ id: number }];
+        await writeLists(tx, id, { ...given, permissions: fields.permissions });
+        await writeAuditIn(db, tx, audit);
       });
     } catch (error) {
       if (isUniqueViolation(error)) throw new DuplicateError(`User ${username} already exists`);
@@ -136,45 +133,44 @@ export function createUserStore(db: Db) {
     const where: SQL[] = [];
     if (q.search) {
       const pattern = `%${q.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-      where.push(sql`${users.username} LIKE ${pattern} ESCAPE '\\'`);
+      where.push(sql`${users.username} ${like} ${pattern} ESCAPE '\\'`);
     }
     if (q.cursor) where.push(gt(users.username, decodeCursor(q.cursor, ['string'])[0]));
-    const rows = orm
+    const rows = await orm
       .select()
       .from(users)
       .where(and(...where))
       .orderBy(asc(users.username))
-      .limit(limit + 1)
-      .all();
+      .limit(limit + 1);
     const page = toPage(
       rows,
       limit,
       (r) => r,
       (r) => [r.username],
     );
-    return { items: withLists(page.items), nextCursor: page.nextCursor };
+    return { items: await withLists(page.items), nextCursor: page.nextCursor };
   }
 
   async function update(username: string, patch: FtpUserPatch, audit?: AuditOf): Promise<FtpUserRecord | null> {
-    if (!rowOf(username)) return null;
+    if (!(await rowOf(username))) return null;
     const { password, ...fields } = patch;
     const passwordHash = password === undefined ? undefined : await hashPassword(password);
-    const found = orm.transaction(() => {
-      const row = orm.select({ id: users.id }).from(users).where(eq(users.username, username)).get();
-      if (!row) return false;
+    const found = await transaction(db, async (tx) => {
       const set = { ...columnsOf(fields), updatedAt: Date.now(), ...(passwordHash ? { passwordHash } : {}) };
-      orm.update(users).set(set).where(eq(users.id, row.id)).run();
-      writeLists(orm, row.id, fields);
-      writeAudit(db, audit);
+      // Updating first locks the row (PostgreSQL), so the user cannot be deleted under the lists written next.
+      const [row] = await tx.update(users).set(set).where(eq(users.username, username)).returning({ id: users.id });
+      if (!row) return false;
+      await writeLists(tx, row.id, fields);
+      await writeAuditIn(db, tx, audit);
       return true;
     });
     return found ? get(username) : null;
   }
 
   async function remove(username: string, audit?: AuditOf): Promise<boolean> {
-    return orm.transaction(() => {
-      const removed = orm.delete(users).where(eq(users.username, username)).run().changes > 0;
-      if (removed) writeAudit(db, audit);
+    return transaction(db, async (tx) => {
+      const removed = (await tx.delete(users).where(eq(users.username, username)).returning({ id: users.id })).length > 0;
+      if (removed) await writeAuditIn(db, tx, audit);
       return removed;
     });
   }
@@ -189,13 +185,12 @@ export function createUserStore(db: Db) {
     usernames: readonly string[],
     opts: { group?: string; audit?: AuditOf<UserBulkOutcome> } = {},
   ): Promise<UserBulkOutcome> {
-    return orm.transaction(() => {
+    return transaction(db, async (tx) => {
       const rows = usernames.length
-        ? orm
+        ? await tx
             .select({ id: users.id, username: users.username })
             .from(users)
             .where(inArray(users.username, [...usernames]))
-            .all()
         : [];
       const ids = new Map(rows.map((r) => [r.username, r.id]));
       const done = usernames.filter((name) => ids.has(name));
@@ -204,52 +199,48 @@ export function createUserStore(db: Db) {
       const now = Date.now();
       if (action === 'enable' || action === 'disable') {
         if (userIds.length)
-          orm
+          await tx
             .update(users)
             .set({ enabled: action === 'enable', updatedAt: now })
-            .where(inArray(users.id, userIds))
-            .run();
+            .where(inArray(users.id, userIds));
       } else if (action === 'delete') {
-        if (userIds.length) orm.delete(users).where(inArray(users.id, userIds)).run();
+        if (userIds.length) await tx.delete(users).where(inArray(users.id, userIds));
       } else {
         if (opts.group === undefined) throw new UnknownNameError('group', '(none given)');
-        const [groupId] = groupIds(orm, [opts.group]) as [number];
+        const [groupId] = (await groupIds(tx, [opts.group])) as [number];
         for (const userId of userIds) {
           const member = and(eq(groupMembers.userId, userId), eq(groupMembers.groupId, groupId));
-          if (action === 'remove-from-group') orm.delete(groupMembers).where(member).run();
-          else if (!orm.select().from(groupMembers).where(member).get()) {
-            const last = orm
+          if (action === 'remove-from-group') await tx.delete(groupMembers).where(member);
+          else if ((await tx.select().from(groupMembers).where(member).limit(1)).length === 0) {
+            const [last] = await tx
               .select({ at: max(groupMembers.position) })
               .from(groupMembers)
-              .where(eq(groupMembers.userId, userId))
-              .get();
-            orm
-              .insert(groupMembers)
-              .values({ userId, groupId, position: (last?.at ?? -1) + 1 })
-              .run();
+              .where(eq(groupMembers.userId, userId));
+            await tx.insert(groupMembers).values({ userId, groupId, position: (last?.at ?? -1) + 1 });
           }
         }
-        if (userIds.length) orm.update(users).set({ updatedAt: now }).where(inArray(users.id, userIds)).run();
+        if (userIds.length) await tx.update(users).set({ updatedAt: now }).where(inArray(users.id, userIds));
       }
-      writeAudit(db, opts.audit, { done, notFound });
+      await writeAuditIn(db, tx, opts.audit, { done, notFound });
       return { done, notFound };
     });
   }
 
   /** The settings the user's logins get (its groups and folders applied), or null for an unknown user. */
   async function effective(username: string): Promise<EffectiveRecord | null> {
-    const row = rowOf(username);
+    const row = await rowOf(username);
     if (!row) return null;
-    const [user] = withLists([row]) as [FtpUserRecord];
-    const groups = groupsOfUsers(orm, [row.id]).get(row.id) ?? [];
+    const [records, groupsOf] = await Promise.all([withLists([row]), groupsOfUsers(orm, [row.id])]);
+    const user = records[0] as FtpUserRecord;
+    const groups = groupsOf.get(row.id) ?? [];
     const names = [...new Set([...user.mounts, ...groups.flatMap((g) => g.mounts)].map((m) => m.folder))];
-    const folders = names.length ? orm.select().from(virtualFolders).where(inArray(virtualFolders.name, names)).all() : [];
+    const folders = names.length ? await orm.select().from(virtualFolders).where(inArray(virtualFolders.name, names)) : [];
     return resolveEffective({ user, groups, folders: new Map(folders.map((f) => [f.name, f])) });
   }
 
   /** Checks a password; an unknown account costs the same argon2 verification as a wrong password. */
   async function verifyLogin(username: string, password: string): Promise<LoginCheck> {
-    const row = rowOf(username);
+    const row = await rowOf(username);
     if (!row) {
       await verifyAgainstDummy(password);
       return { ok: false, reason: 'unknown-user' };
@@ -258,7 +249,7 @@ export function createUserStore(db: Db) {
     if (needsRehash(row.passwordHash)) {
       // Parameters were raised since this hash was made: upgrade it now that the plain password is at hand.
       const passwordHash = await hashPassword(password);
-      orm.update(users).set({ passwordHash }).where(eq(users.id, row.id)).run();
+      await orm.update(users).set({ passwordHash }).where(eq(users.id, row.id));
     }
     const user = await get(username);
     return user ? { ok: true, user } : { ok: false, reason: 'unknown-user' };
@@ -266,27 +257,20 @@ export function createUserStore(db: Db) {
 
   /** Every user that is in a group, with its group names in the user's order. */
   async function memberships(): Promise<Map<string, string[]>> {
-    const rows = orm
+    const rows = await orm
       .select({ username: users.username, group: groups.name })
       .from(groupMembers)
       .innerJoin(users, eq(users.id, groupMembers.userId))
       .innerJoin(groups, eq(groups.id, groupMembers.groupId))
-      .orderBy(asc(groupMembers.userId), asc(groupMembers.position))
-      .all();
+      .orderBy(asc(groupMembers.userId), asc(groupMembers.position));
     const out = new Map<string, string[]>();
     for (const { username, group } of rows) out.set(username, [...(out.get(username) ?? []), group]);
     return out;
   }
 
-  // Runs on every FTP login: built and prepared once, not per call.
-  const touchLoginStatement = orm
-    .update(users)
-    .set({ lastLoginAt: sql`${sql.placeholder('at')}` })
-    .where(eq(users.username, sql.placeholder('username')))
-    .prepare();
-
+  /** Runs on every FTP login: one indexed update (the unique username index finds the row). */
   async function touchLogin(username: string, at: number): Promise<void> {
-    touchLoginStatement.run({ username, at });
+    await orm.update(users).set({ lastLoginAt: at }).where(eq(users.username, username));
   }
 
   return { create, get, list, update, remove, bulk, effective, memberships, verifyLogin, touchLogin };
