@@ -27,6 +27,12 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
     description: 'SQLite database, generated certificate and default home folders (files/<user>).',
   },
   {
+    name: 'FERRY_DATABASE_URL',
+    default: '(unset)',
+    description:
+      'PostgreSQL instead of SQLite, for several Ferry nodes on one database: `postgres://user:password@host:5432/database` (the database must exist; Ferry creates its tables). Unset = SQLite in FERRY_DATA_DIR.',
+  },
+  {
     name: 'FERRY_HOME_ROOTS',
     default: '<data>/files',
     description:
@@ -178,7 +184,10 @@ export interface Config {
   homeRoots: string[];
   /** Free space kept for the database (bytes): see FERRY_DISK_RESERVE_MB. */
   diskReserveBytes: number;
+  /** SQLite's file in the data folder (also where `ferry backup` reads when the database is SQLite). */
   dbFile: string;
+  /** FERRY_DATABASE_URL: PostgreSQL's URL, or null for SQLite in dbFile. */
+  databaseUrl: string | null;
   ftp: {
     host: string;
     port: number;
@@ -326,6 +335,11 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Readonl
 
   const allowlist = networks('FERRY_BAN_ALLOWLIST');
 
+  const databaseUrl = get('FERRY_DATABASE_URL') ?? null;
+  if (databaseUrl !== null && !/^postgres(ql)?:\/\/[^\s]+$/.test(databaseUrl))
+    // The value may hold a password: never repeat it.
+    problems.push('FERRY_DATABASE_URL: must be a PostgreSQL URL like postgres://user:password@host:5432/database');
+
   const proxyMode = (get('FERRY_PROXY_PROTOCOL') ?? 'off').toLowerCase();
   if (!(PROXY_PROTOCOL_MODES as readonly string[]).includes(proxyMode))
     problems.push(`FERRY_PROXY_PROTOCOL: "${proxyMode}" is not one of ${PROXY_PROTOCOL_MODES.join(', ')}`);
@@ -363,6 +377,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Readonl
     homeRoots,
     diskReserveBytes: int('FERRY_DISK_RESERVE_MB', 64, 0, 1_048_576) * 1_048_576,
     dbFile: path.join(dataDir, 'ferry.db'),
+    databaseUrl,
     ftp: {
       host: host('FERRY_FTP_HOST', '::'),
       port: ftpPort,

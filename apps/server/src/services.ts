@@ -19,6 +19,7 @@ import {
   createSettingsStore,
   createTranscriptStore,
   createUserStore,
+  dialectOf,
   onAuditEntry,
   schemaVersion,
   type AdminStore,
@@ -124,6 +125,8 @@ export interface Services {
 
 export interface ServicesOptions {
   db: Db;
+  /** FERRY_DATABASE_URL when `db` is PostgreSQL: the delivery thread opens its own connections with it. */
+  databaseUrl?: string | null;
   dataDir: string;
   /** Folders FTP homes must lie in; default `<dataDir>/files`. */
   homeRoots?: readonly string[];
@@ -256,7 +259,7 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
   });
   const mailer = new Mailer(opts.events?.smtp ?? null);
   dispatcher = new DeliveryWorker({
-    dbFile: db.file,
+    database: opts.databaseUrl ? { url: opts.databaseUrl } : { file: db.file },
     smtp: opts.events?.smtp ?? null,
     commands: opts.events?.commands ?? [],
     userAgent: `Ferry/${opts.version}`,
@@ -300,7 +303,8 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
     eventsPending: async () => await stores.events.pendingCount(),
     tlsExpiresAt: () => info.tlsExpiresAt(),
     dataDir: opts.dataDir,
-    dbFile: db.file,
+    // The size of SQLite's file; PostgreSQL's operator watches its own server.
+    dbFile: dialectOf(db) === 'sqlite' ? db.file : undefined,
   });
   metricsRef = metrics;
   // How long verifying an FTP login takes (the credential cache, argon2, probe links); the engine holds this object.

@@ -7,7 +7,8 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { closeDb, createAdminStore, createUserStore, MigrationError, openDb, pruneHistory, schemaVersion, type Db } from '@ferry/db';
+import { closeDatabase, createAdminStore, createUserStore, MigrationError, pruneHistory, schemaVersion, type Db } from '@ferry/db';
+import { databaseName, DatabaseUnreachableError, openDatabase } from './database.js';
 import type { Logger } from 'pino';
 import { logFtpActivity } from './adapters/activity-log.js';
 import { closeInterruptedSessions } from './adapters/interrupted-sessions.js';
@@ -46,17 +47,23 @@ export async function start(version: string): Promise<void> {
   const removePidFile = writePidFile(config.dataDir);
   process.on('exit', removePidFile);
   let db: Db;
+  const database = databaseName(config);
   try {
-    db = openDb(config.dbFile);
+    db = await openDatabase(config);
   } catch (error) {
     if (error instanceof MigrationError) {
-      log.fatal({ err: error, dbFile: config.dbFile }, 'Database migration failed; the database was left as it was');
+      log.fatal({ err: error, database }, 'Database migration failed; the database was left as it was');
+      process.exitCode = 1;
+      return;
+    }
+    if (error instanceof DatabaseUnreachableError) {
+      log.fatal({ database }, error.message);
       process.exitCode = 1;
       return;
     }
     throw error;
   }
-  log.info({ dbFile: config.dbFile, schemaVersion: schemaVersion(db) }, 'Database open');
+  log.info({ database, schemaVersion: schemaVersion(db) }, 'Database open');
 
   const httpUrl = (port: number) =>
     `http://${['0.0.0.0', '::'].includes(config.http.host) ? 'localhost' : config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host}:${port}/`;
@@ -73,6 +80,7 @@ export async function start(version: string): Promise<void> {
     homeRoots: config.homeRoots,
     diskReserveBytes: config.diskReserveBytes,
     proxyProtocol: config.ftp.proxyProtocol,
+    databaseUrl: config.databaseUrl,
     version,
     bans: config.bans,
     fixedSettings: config.fixedSettings,
@@ -160,7 +168,7 @@ export async function start(version: string): Promise<void> {
     stopActivityLog();
     await services.dispose();
     tls.close();
-    closeDb(db);
+    await closeDatabase(db);
     removePidFile();
     notice.info('Ferry stopped');
     log.flush();

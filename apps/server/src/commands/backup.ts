@@ -5,12 +5,24 @@
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { backupDatabase, BackupError, DatabaseInUseError, restoreDatabase } from '@ferry/db';
+import type { Config } from '../config.js';
 import { readPidFile } from '../pid-file.js';
 import { CommandFailure, readConfig, type CommandIo } from './io.js';
+
+/** These commands copy SQLite's file; PostgreSQL has its own tools, which know its server. */
+function refusePostgres(config: Config, command: 'backup' | 'restore'): void {
+  if (config.databaseUrl === null) return;
+  throw new CommandFailure(
+    command === 'backup'
+      ? 'FERRY_DATABASE_URL names PostgreSQL: back it up with pg_dump (e.g. pg_dump --format=custom --file=ferry.dump "$FERRY_DATABASE_URL"); ferry backup copies SQLite databases.'
+      : 'FERRY_DATABASE_URL names PostgreSQL: restore a pg_dump with pg_restore (into an empty database, then start Ferry); ferry restore puts back SQLite databases.',
+  );
+}
 
 /** An online backup: Ferry may keep running and recording sessions while it is taken. */
 export async function backup(io: CommandIo, file: string, force: boolean): Promise<void> {
   const config = readConfig(io);
+  refusePostgres(config, 'backup');
   const target = path.resolve(io.cwd, file);
   try {
     const result = await backupDatabase(config.dbFile, target, { force });
@@ -27,6 +39,7 @@ export async function backup(io: CommandIo, file: string, force: boolean): Promi
  */
 export async function restore(io: CommandIo, file: string): Promise<void> {
   const config = readConfig(io);
+  refusePostgres(config, 'restore');
   const source = path.resolve(io.cwd, file);
   const pid = readPidFile(config.dataDir);
   if (pid.state === 'running') {

@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { CONFIG_VARIABLES } from '../config.js';
+import { databaseName } from '../database.js';
 import { readConfig, type CommandIo } from './io.js';
 
 export function checkConfig(io: CommandIo): void {
@@ -15,8 +16,13 @@ export function checkConfig(io: CommandIo): void {
   const rows: [string, string][] = [
     [
       'Data folder',
-      `${config.dataDir} (database ${path.basename(config.dbFile)}: ${existsSync(config.dbFile) ? 'exists' : 'created at first start'})`,
+      config.databaseUrl === null
+        ? `${config.dataDir} (database ${path.basename(config.dbFile)}: ${existsSync(config.dbFile) ? 'exists' : 'created at first start'})`
+        : config.dataDir,
     ],
+    ...(config.databaseUrl === null
+      ? []
+      : ([['Database', `PostgreSQL at ${databaseName(config)} (FERRY_DATABASE_URL)`]] as [string, string][])),
     [
       'FTP',
       `${port(config.ftp.port)} on ${config.ftp.host}, explicit FTPS on the same port; implicit FTPS ${config.ftp.ftpsPort === null ? 'off' : `on ${port(config.ftp.ftpsPort)}`}`,

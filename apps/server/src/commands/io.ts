@@ -4,7 +4,8 @@
  * exit code 1); main.ts turns anything else into exit code 1 with the stack.
  */
 import { existsSync } from 'node:fs';
-import { closeDb, createAuditStore, MigrationError, openDb, type AuditEvent, type Db } from '@ferry/db';
+import { closeDatabase, createAuditStore, MigrationError, type AuditEvent, type Db } from '@ferry/db';
+import { DatabaseUnreachableError, openDatabase } from '../database.js';
 import { ConfigError, loadConfig, type Config } from '../config.js';
 
 export interface CommandIo {
@@ -37,27 +38,27 @@ export function readConfig(io: CommandIo): Readonly<Config> {
  * busy timeout let this run beside a running Ferry, which reads admins' password hashes and two-factor state from
  * the database on every sign-in, so changes made here apply at once.
  */
-export function openExistingDb(config: Readonly<Config>): Db {
-  if (!existsSync(config.dbFile)) {
+export async function openExistingDb(config: Readonly<Config>): Promise<Db> {
+  if (config.databaseUrl === null && !existsSync(config.dbFile)) {
     throw new CommandFailure(
       `There is no database at ${config.dbFile}: Ferry has not started with this data folder yet (FERRY_DATA_DIR=${config.dataDir}).`,
     );
   }
   try {
-    return openDb(config.dbFile);
+    return await openDatabase(config);
   } catch (error) {
-    if (error instanceof MigrationError) throw new CommandFailure(error.message);
+    if (error instanceof MigrationError || error instanceof DatabaseUnreachableError) throw new CommandFailure(error.message);
     throw error;
   }
 }
 
 /** Runs `use` on the open database and closes it afterwards, also on failure. */
 export async function withDb<T>(config: Readonly<Config>, use: (db: Db) => T | Promise<T>): Promise<T> {
-  const db = openExistingDb(config);
+  const db = await openExistingDb(config);
   try {
     return await use(db);
   } finally {
-    closeDb(db);
+    await closeDatabase(db);
   }
 }
 

@@ -5,7 +5,7 @@
  * every attempt back (metrics and the log). Started by DeliveryWorker (worker-client.ts).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { closeDb, createEventStore, openDb } from '@ferry/db';
+import { closeDatabase, createEventStore, openDb, openPostgres } from '@ferry/db';
 import { EventDispatcher } from './dispatcher.js';
 import { Mailer } from './email.js';
 import type { RuleDefinition } from './matching.js';
@@ -14,7 +14,7 @@ import type { AttemptReport, FromWorker, ToWorker, WorkerSettings } from './work
 const port = parentPort;
 if (!port) throw new Error('delivery-worker.js runs in a worker thread');
 const settings = workerData as WorkerSettings;
-const db = openDb(settings.dbFile);
+const db = 'url' in settings.database ? await openPostgres(settings.database.url) : openDb(settings.database.file);
 const store = createEventStore(db);
 let rules = new Map<number, RuleDefinition>();
 const loadRules = async () => void (rules = new Map((await store.rulesWithSecrets()).map((r) => [r.id, r])));
@@ -57,9 +57,9 @@ port.on('message', (message: ToWorker) => {
     case 'close':
       return void dispatcher
         .close()
-        .finally(() => {
+        .finally(async () => {
           mailer.close();
-          closeDb(db);
+          await closeDatabase(db);
         })
         .then(() => post({ type: 'closed' }));
   }

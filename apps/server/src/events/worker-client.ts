@@ -11,7 +11,8 @@ import type { AttemptOutcome, RetryPolicy } from './dispatcher.js';
 import type { SmtpConfig } from './email.js';
 
 export interface WorkerSettings {
-  dbFile: string;
+  /** The database: SQLite's file, or PostgreSQL's URL (FERRY_DATABASE_URL, with its password). */
+  database: { file: string } | { url: string };
   smtp: SmtpConfig | null;
   /** Programs command actions may run: checked again at every run (the list may have changed since the rule was saved). */
   commands: readonly string[];
