@@ -7,6 +7,16 @@ export default defineConfig({
     projects: [
       'packages/*',
       'apps/server',
+      {
+        // The API tests again, each on a fresh PostgreSQL database (test/harness.ts) in a throwaway cluster.
+        extends: './apps/server/vitest.config.ts',
+        test: {
+          name: 'server on postgres',
+          root: './apps/server',
+          globalSetup: ['../../packages/db/test/postgres-setup.ts'],
+          env: { FERRY_TEST_DATABASE: 'postgres' },
+        },
+      },
       'apps/web',
       {
         test: {

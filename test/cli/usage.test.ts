@@ -47,6 +47,7 @@ describe.concurrent('ferry without a server', () => {
     { args: ['backup', 'x.db', '-x'], message: "unknown option '-x'" },
     { args: ['admin', 'reset-password'], message: "'admin reset-password' needs <name>" },
     { args: ['restore'], message: "'restore' needs <file>" },
+    { args: ['migrate-db'], message: "'migrate-db' needs --to <postgres-url>" },
   ])('$args: the message and the usage on stderr, exit 2, nothing created', async ({ args, message }, context) => {
     const { cwd, dataDir, env } = await emptyPlace(context);
     const run = await runFerry(args, { cwd, env });

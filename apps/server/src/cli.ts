@@ -15,18 +15,30 @@ export type CliCommand =
   | { kind: 'admin-disable-2fa'; username: string }
   | { kind: 'backup'; file: string; force: boolean }
   | { kind: 'restore'; file: string }
+  | { kind: 'migrate-db'; to: string }
   /** A command line Ferry does not understand: the message, then the usage on stderr, exit code 2. */
   | { kind: 'error'; message: string };
+
+/** The options given with a command (each command takes only those its `options` names). */
+interface GivenOptions {
+  force: boolean;
+  /** `--to <postgres-url>`, or null. */
+  to: string | null;
+}
 
 interface CommandSpec {
   /** The words that name the command, e.g. `admin reset-password`. */
   name: string;
   /** Its positional arguments, in order; every one is required. */
   args: readonly string[];
+  /** As the usage shows them: `[--force]` may be given, `--to <postgres-url>` must be. */
   options?: string;
   summary: string;
-  build(args: readonly string[], force: boolean): CliCommand;
+  build(args: readonly string[], options: GivenOptions): CliCommand;
 }
+
+/** What loadConfig accepts in FERRY_DATABASE_URL. */
+const POSTGRES_URL = /^postgres(ql)?:\/\/[^\s]+$/;
 
 /** Every command: the parser and the usage both come from this list. */
 const COMMANDS: readonly CommandSpec[] = [
@@ -62,7 +74,7 @@ const COMMANDS: readonly CommandSpec[] = [
     options: '[--force]',
     summary:
       'Copy the database into <file> while Ferry runs (a consistent snapshot, integrity-checked). An existing <file> is kept unless --force.',
-    build: ([file], force) => ({ kind: 'backup', file: file!, force }),
+    build: ([file], { force }) => ({ kind: 'backup', file: file!, force }),
   },
   {
     name: 'restore',
@@ -71,6 +83,21 @@ const COMMANDS: readonly CommandSpec[] = [
       'Put a backup in place of the database, only while Ferry is stopped. The current database is kept as ferry.db.before-restore-<time>; the next start upgrades an older backup.',
     build: ([file]) => ({ kind: 'restore', file: file! }),
   },
+  {
+    name: 'migrate-db',
+    args: [],
+    options: '--to <postgres-url>',
+    summary:
+      "Copy the data folder's SQLite database into an empty PostgreSQL database (all or nothing), only while Ferry is stopped; then start Ferry with FERRY_DATABASE_URL set to it. ferry.db stays as it is.",
+    build: (_, { to }) => {
+      if (to === null) return { kind: 'error', message: "'migrate-db' needs --to <postgres-url>: ferry migrate-db --to <postgres-url>" };
+      // The URL itself is not repeated: it may hold a password.
+      if (!POSTGRES_URL.test(to)) {
+        return { kind: 'error', message: "'--to' must be a PostgreSQL URL like postgres://user:password@host:5432/database" };
+      }
+      return { kind: 'migrate-db', to };
+    },
+  },
   { name: 'help', args: [], summary: 'Print this help.', build: () => ({ kind: 'help' }) },
 ];
 
@@ -78,6 +105,7 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
   force: { type: 'boolean' },
+  to: { type: 'string' },
 } as const;
 
 /** Reads process.argv.slice(2). Unknown commands and options, and missing or extra arguments, are errors. */
@@ -87,10 +115,16 @@ export function parseArgs(args: readonly string[]): CliCommand {
   let help = false;
   let version = false;
   let force = false;
+  let to: string | null = null;
   for (const token of tokens) {
     if (token.kind === 'positional') words.push(token.value);
     if (token.kind !== 'option') continue;
     if (!(token.name in OPTIONS)) return { kind: 'error', message: `unknown option '${token.rawName}'` };
+    if (token.name === 'to') {
+      if (token.value === undefined) return { kind: 'error', message: "option '--to' needs a value: --to <postgres-url>" };
+      to = token.value;
+      continue;
+    }
     if (token.value !== undefined) return { kind: 'error', message: `option '${token.rawName}' takes no value` };
     if (token.name === 'help') help = true;
     if (token.name === 'version') version = true;
@@ -98,7 +132,12 @@ export function parseArgs(args: readonly string[]): CliCommand {
   }
   if (help) return { kind: 'help' };
   if (version) return { kind: 'version' };
-  if (words.length === 0) return force ? { kind: 'error', message: "'--force' only applies to backup" } : { kind: 'serve' };
+  const misplaced = (spec: CommandSpec | undefined): CliCommand | null => {
+    if (force && spec?.options?.includes('--force') !== true) return { kind: 'error', message: "'--force' only applies to backup" };
+    if (to !== null && spec?.options?.includes('--to') !== true) return { kind: 'error', message: "'--to' only applies to migrate-db" };
+    return null;
+  };
+  if (words.length === 0) return misplaced(undefined) ?? { kind: 'serve' };
 
   const [first = '', second] = words;
   const spec = COMMANDS.find((c) => c.name === first) ?? COMMANDS.find((c) => c.name === `${first} ${second}`);
@@ -122,8 +161,7 @@ export function parseArgs(args: readonly string[]): CliCommand {
   }
   if (given.length > spec.args.length)
     return { kind: 'error', message: `unexpected argument '${given[spec.args.length]}' after '${spec.name}'` };
-  if (force && spec.options?.includes('--force') !== true) return { kind: 'error', message: "'--force' only applies to backup" };
-  return spec.build(given, force);
+  return misplaced(spec) ?? spec.build(given, { force, to });
 }
 
 const synopsisOf = (c: CommandSpec) => [c.name, ...c.args.map((a) => `<${a}>`), ...(c.options ? [c.options] : [])].join(' ');

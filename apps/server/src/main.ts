@@ -51,6 +51,9 @@ async function run(command: CliCommand): Promise<void> {
     case 'restore':
       await (await import('./commands/backup.js')).restore(io, command.file);
       return;
+    case 'migrate-db':
+      await (await import('./commands/migrate-db.js')).migrateDb(io, command.to);
+      return;
   }
 }
 

@@ -28,8 +28,8 @@ export interface MetricsSources {
   tlsExpiresAt?: () => number | null;
   /** The data folder, whose file system's free space is reported. */
   dataDir?: string;
-  /** The SQLite file; its size and its write-ahead log's are reported. */
-  dbFile?: string;
+  /** Bytes the database takes (SQLite's file and log, or PostgreSQL's database). */
+  databaseSize?: () => Promise<number | null>;
 }
 
 const KiB = 1024;

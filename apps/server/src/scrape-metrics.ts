@@ -4,7 +4,7 @@
  * database file. The file system is looked at with asynchronous calls only, so a scrape never holds up the
  * event loop the FTP sessions share.
  */
-import { stat, statfs } from 'node:fs/promises';
+import { statfs } from 'node:fs/promises';
 import { REFUSAL_CAUSES } from '@ferry/ftp-core';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { MetricsSources } from './metrics.js';
@@ -19,7 +19,7 @@ export interface OwnTotals {
 
 export function defineScrapeMetrics(registry: Registry, sources: MetricsSources, own: OwnTotals): void {
   const registers = [registry];
-  const { server, recorderStats, websocketClients, bans, eventsPending, tlsExpiresAt, dataDir, dbFile } = sources;
+  const { server, recorderStats, websocketClients, bans, eventsPending, tlsExpiresAt, dataDir, databaseSize } = sources;
   new Gauge({
     name: 'ferry_ftp_sessions_connected',
     help: 'FTP sessions connected now, by whether the control connection is TLS.',
@@ -120,9 +120,12 @@ export function defineScrapeMetrics(registry: Registry, sources: MetricsSources,
       return st && st.blocks * st.bsize;
     });
   }
-  if (dbFile !== undefined) {
-    const db = { name: 'ferry_database_size_bytes', help: 'Size of the SQLite database file and its write-ahead log.' };
-    new OptionalGauge({ ...db, registers }, () => databaseSize(dbFile));
+  if (databaseSize !== undefined) {
+    const db = {
+      name: 'ferry_database_size_bytes',
+      help: "Size of the database: SQLite's file and its write-ahead log, or PostgreSQL's database.",
+    };
+    new OptionalGauge({ ...db, registers }, databaseSize);
   }
 }
 
@@ -166,14 +169,4 @@ function gaugeOf(registers: Registry[], name: string, help: string, read: () => 
       this.set(await read());
     },
   });
-}
-
-/** The database file plus its write-ahead log (absent until the first write); null when the file cannot be read. */
-async function databaseSize(file: string): Promise<number | null> {
-  const size = (f: string) =>
-    stat(f)
-      .then((st) => st.size)
-      .catch(() => null);
-  const [main, wal] = await Promise.all([size(file), size(`${file}-wal`)]);
-  return main === null ? null : main + (wal ?? 0);
 }

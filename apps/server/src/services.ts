@@ -19,7 +19,7 @@ import {
   createSettingsStore,
   createTranscriptStore,
   createUserStore,
-  dialectOf,
+  databaseSize,
   onAuditEntry,
   schemaVersion,
   type AdminStore,
@@ -303,8 +303,7 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
     eventsPending: async () => await stores.events.pendingCount(),
     tlsExpiresAt: () => info.tlsExpiresAt(),
     dataDir: opts.dataDir,
-    // The size of SQLite's file; PostgreSQL's operator watches its own server.
-    dbFile: dialectOf(db) === 'sqlite' ? db.file : undefined,
+    databaseSize: () => databaseSize(db),
   });
   metricsRef = metrics;
   // How long verifying an FTP login takes (the credential cache, argon2, probe links); the engine holds this object.

@@ -24,6 +24,8 @@ describe('parseArgs', () => {
     [['backup', '--force', 'x.db'], { kind: 'backup', file: 'x.db', force: true }],
     [['backup', '--', '--odd-name.db'], { kind: 'backup', file: '--odd-name.db', force: false }],
     [['restore', 'ferry-2026-12-05.db'], { kind: 'restore', file: 'ferry-2026-12-05.db' }],
+    [['migrate-db', '--to', 'postgres://ferry:pw@db:5432/ferry'], { kind: 'migrate-db', to: 'postgres://ferry:pw@db:5432/ferry' }],
+    [['--to=postgresql://db/ferry', 'migrate-db'], { kind: 'migrate-db', to: 'postgresql://db/ferry' }],
   ])('%j → %j', ([args, expected]) => {
     expect(parseArgs(args)).toEqual(expected);
   });
@@ -46,6 +48,16 @@ describe('parseArgs', () => {
     [['serve', 'now'], "unexpected argument 'now' after 'serve'"],
     [['restore', 'x.db', '--force'], "'--force' only applies to backup"],
     [['--force'], "'--force' only applies to backup"],
+    [['migrate-db'], "'migrate-db' needs --to <postgres-url>: ferry migrate-db --to <postgres-url>"],
+    [['migrate-db', '--to'], "option '--to' needs a value: --to <postgres-url>"],
+    [
+      ['migrate-db', '--to', 'mysql://root:secret@db/ferry'],
+      "'--to' must be a PostgreSQL URL like postgres://user:password@host:5432/database",
+    ],
+    [['migrate-db', '--to', 'postgres://db/ferry', '--force'], "'--force' only applies to backup"],
+    [['migrate-db', 'now', '--to', 'postgres://db/ferry'], "unexpected argument 'now' after 'migrate-db'"],
+    [['backup', 'x.db', '--to', 'postgres://db/ferry'], "'--to' only applies to migrate-db"],
+    [['--to', 'postgres://db/ferry'], "'--to' only applies to migrate-db"],
   ])('%j is an error: %s', ([args, message]) => {
     expect(parseArgs(args)).toEqual({ kind: 'error', message });
   });
@@ -67,6 +79,8 @@ describe('texts', () => {
     ]) {
       expect(usage).toMatch(new RegExp(`^  ${synopsis.replace(/[[\]]/g, '\\$&')} `, 'm'));
     }
+    // Too long for the column: its summary starts on the next line.
+    expect(usage).toMatch(/^ {2}migrate-db --to <postgres-url>\n {32}Copy the data folder's SQLite database into an empty PostgreSQL/m);
     expect(usage).toContain('Usage: ferry [command] [options]');
     expect(usage).toContain('node apps/server/dist/main.js [command] [options]');
     expect(usage).toContain('Exit codes: 0 done; 1 the command failed');

@@ -1,17 +1,26 @@
 /**
  * Test harness: the real service graph (SQLite in a temp dir, the real engine) behind buildApp.
  * The engine only listens when a test asks for it (`listenFtp`), on 127.0.0.1 and port 0.
+ * In the project "server on postgres" (vitest.config.ts) the same tests run on a fresh PostgreSQL database each.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { closeDb, createAdminStore, openDb } from '@ferry/db';
+import { closeDatabase, createAdminStore, openDb, openPostgres, type Db } from '@ferry/db';
+import pg from 'pg';
 import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, onTestFinished } from 'vitest';
+import { afterAll, beforeAll, inject, onTestFinished } from 'vitest';
 import { buildApp, type AppOptions } from '../src/app.js';
 import type { Config } from '../src/config.js';
 import { createServices, type Services, type ServicesOptions } from '../src/services.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** The PostgreSQL cluster of the project "server on postgres" (packages/db/test/postgres-setup.ts). */
+    postgresUrl: string;
+  }
+}
 
 export const ADMIN = { username: 'admin', password: 'admin-password-1' };
 
@@ -59,12 +68,34 @@ export function sharedHarness(opts: HarnessOptions = {}): () => Harness {
   };
 }
 
+/** Which database the tests run on: SQLite, or PostgreSQL when the project provides a cluster. */
+export const ON_POSTGRES = process.env.FERRY_TEST_DATABASE === 'postgres';
+
+let databases = 0;
+
+/** A new database in the project's PostgreSQL cluster; its URL. */
+async function postgresDatabase(): Promise<string> {
+  const url = new URL(inject('postgresUrl'));
+  const name = `ferry_server_${process.pid}_${++databases}`;
+  const admin = new pg.Client({ connectionString: url.toString() });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
 async function createHarness(opts: HarnessOptions): Promise<Harness> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'ferry-server-'));
-  const db = openDb(path.join(dataDir, 'ferry.db'));
+  const databaseUrl = ON_POSTGRES ? await postgresDatabase() : null;
+  const db: Db = databaseUrl ? await openPostgres(databaseUrl) : openDb(path.join(dataDir, 'ferry.db'));
   await createAdminStore(db).create(ADMIN.username, ADMIN.password);
   const services = await createServices({
     db,
+    databaseUrl,
     dataDir,
     version: '0.0.0-test',
     fixedSettings: opts.fixedSettings ?? { values: { passivePorts: '0-0' }, fixedBy: {} },
@@ -102,7 +133,7 @@ async function createHarness(opts: HarnessOptions): Promise<Harness> {
       await app.close();
       await services.ftp.close({ graceMs: 0 });
       await services.dispose();
-      closeDb(db);
+      await closeDatabase(db);
       await rm(dataDir, { recursive: true, force: true });
     },
   };

@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { SQL } from 'drizzle-orm';
@@ -236,6 +237,26 @@ export async function closeDatabase(db: Db): Promise<void> {
     handles.delete(db);
     await handle.pool.end();
   } else closeDb(db);
+}
+
+/**
+ * Bytes the database takes: SQLite's file and its write-ahead log (absent until the first write), or PostgreSQL's
+ * database as the server counts it; null when it cannot be read.
+ */
+export async function databaseSize(db: Db): Promise<number | null> {
+  const handle = handleOf(db);
+  if (handle.dialect === 'postgres') {
+    const { rows } = await handle.pool.query<{ bytes: string }>('SELECT pg_database_size(current_database())::text AS bytes').catch(() => ({
+      rows: [],
+    }));
+    return rows[0] ? Number(rows[0].bytes) : null;
+  }
+  const size = (f: string) =>
+    stat(f)
+      .then((st) => st.size)
+      .catch(() => null);
+  const [main, wal] = await Promise.all([size(db.file), size(`${db.file}-wal`)]);
+  return main === null ? null : main + (wal ?? 0);
 }
 
 /** The tag of the latest migration applied, e.g. `0001_findings_and_audit`. */

@@ -17,6 +17,9 @@ export function postgresUnwritable(error: unknown): boolean {
   return /^(53|57P|08|25006)/.test(code) || /^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT)$/.test(code);
 }
 
+/** PostgreSQL's text cannot hold NUL, which a client may send in a command: it is written as U+FFFD instead. */
+const storable = (text: string) => (text.includes('\0') ? text.replaceAll('\0', '\uFFFD') : text);
+
 function* chunks<T>(list: readonly T[]): Generator<T[]> {
   for (let i = 0; i < list.length; i += ROWS_PER_INSERT) yield list.slice(i, i + ROWS_PER_INSERT);
 }
@@ -119,7 +122,7 @@ export async function writeBatchPostgres(
           seq: v.seq,
           at: v.at,
           kind: v.kind,
-          text: mask(v),
+          text: storable(mask(v)),
           event: (v.event ?? null) as Record<string, unknown> | null,
         })),
       )

@@ -70,6 +70,18 @@ describe.each(DATABASES)('session recorder on %s', (kind) => {
     await recorder.close();
   });
 
+  it('keeps a line with a NUL character a client sent (PostgreSQL cannot store NUL: it becomes U+FFFD there)', async () => {
+    const db = await openTestDb(kind);
+    const recorder = createSessionRecorder(db);
+    recorder.sessionOpened(opened('nul'));
+    recorder.line({ sessionId: 'nul', seq: 1, at: 1, kind: 'command', text: 'RETR a\0b.txt' });
+    recorder.line({ sessionId: 'nul', seq: 2, at: 2, kind: 'reply', text: '550 No such file' });
+    await recorder.close();
+    const lines = await createTranscriptStore(db).lines('nul');
+    expect(lines.map((l) => l.text)).toEqual([kind === 'sqlite' ? 'RETR a\0b.txt' : 'RETR a\uFFFDb.txt', '550 No such file']);
+    expect(recorder.stats()).toMatchObject({ dropped: 0 });
+  });
+
   it('stores structured events and never stores a PASS argument', async () => {
     const db = await openTestDb(kind);
     const recorder = createSessionRecorder(db);
