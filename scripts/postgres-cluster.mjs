@@ -1,7 +1,7 @@
 // A throwaway PostgreSQL cluster for tests and benchmarks: Debian's server binaries, its own data folder in a
 // temporary directory, listening on 127.0.0.1 at a free port (and a socket in that directory), durability off
 // (fsync, synchronous_commit) since the data is thrown away. As root the server runs as the `postgres` user
-// (PostgreSQL refuses root). stop() ends it and removes the folder.
+// (PostgreSQL refuses root). stop() ends it and removes the folder; pause() and resume() take it away and back.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -29,7 +29,7 @@ function freePort() {
   });
 }
 
-/** Starts a cluster; resolves to { url, socketDir, port, stop }. The url names the `postgres` database of user `ferry`. */
+/** Starts a cluster; resolves to { url, socketDir, port, pause, resume, stop }. The url names the `postgres` database of user `ferry`. */
 export async function startPostgresCluster() {
   const bin = postgresBinDir();
   if (!bin) throw new Error('PostgreSQL server binaries not found in /usr/lib/postgresql (apt-get install postgresql)');
@@ -68,6 +68,13 @@ export async function startPostgresCluster() {
       socketDir: dir,
       port,
       owner,
+      /** Stops the server, keeping its data (a database that goes away); resume() starts it again on the same port. */
+      pause() {
+        run('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']);
+      },
+      resume() {
+        run('pg_ctl', ['-D', data, '-o', options, '-l', join(dir, 'server.log'), '-w', '-t', '60', 'start']);
+      },
       stop() {
         if (stopped) return;
         stopped = true;

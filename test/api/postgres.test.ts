@@ -20,13 +20,13 @@ import { startSystem, type System } from '../support/start-system.js';
 const USER = { username: 'paula', password: 'paula-the-ftp-user' };
 const PAYLOAD = Buffer.alloc(4321, 9);
 
-let cluster: { url: string; stop(): void } | undefined;
+let cluster: { url: string; stop(): void; pause(): void; resume(): void } | undefined;
 let databaseUrl = '';
 let system: System | undefined;
 const dirs: string[] = [];
 
 beforeAll(async () => {
-  cluster = (await startPostgresCluster()) as { url: string; stop(): void };
+  cluster = (await startPostgresCluster()) as NonNullable<typeof cluster>;
   const admin = new pg.Client({ connectionString: cluster.url });
   await admin.connect();
   try {
@@ -126,6 +126,48 @@ describe('Ferry on PostgreSQL', () => {
     } finally {
       ftpAgain.close();
     }
+    expect(await system.stop('SIGTERM')).toBe(0);
+    system = undefined;
+  });
+
+  it('refuses FTP logins with 421 and reports degraded while PostgreSQL is away, and recovers without a restart', async () => {
+    system = await startSystem({ dataDir: await freshDataDir(), env: { FERRY_DATABASE_URL: databaseUrl } });
+    const rita = { username: 'rita', password: 'rita-the-ftp-user' };
+    expect((await system.api('POST', '/api/v1/users', rita)).status).toBe(201);
+    const health = async () =>
+      (await fetch(new URL('/healthz', system!.httpUrl))).json() as Promise<{ status: string; reasons?: string[] }>;
+    expect((await health()).status).toBe('ok');
+
+    cluster!.pause();
+    try {
+      const client = new Client(10_000);
+      try {
+        // Never logged in before, so not in the credential cache: only the database could say.
+        await expect(
+          client.access({ host: '127.0.0.1', port: system.ftpPort, user: rita.username, password: rita.password }),
+        ).rejects.toThrow(/421/);
+      } finally {
+        client.close();
+      }
+      const degraded = await health();
+      expect(degraded.status).toBe('degraded');
+      expect(degraded.reasons?.join(' ')).toMatch(/database cannot be reached/);
+    } finally {
+      cluster!.resume();
+    }
+
+    // Back: the same process logs users in again, and no ban came of the refused attempt.
+    const deadline = Date.now() + 20_000;
+    while ((await health()).status !== 'ok' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+    expect((await health()).status).toBe('ok');
+    const again = new Client(10_000);
+    try {
+      await again.access({ host: '127.0.0.1', port: system.ftpPort, user: rita.username, password: rita.password });
+      await again.uploadFrom(Readable.from([PAYLOAD]), 'after-outage.bin');
+    } finally {
+      again.close();
+    }
+    expect((await system.api('GET', '/api/v1/bans')).body.items).toEqual([]);
     expect(await system.stop('SIGTERM')).toBe(0);
     system = undefined;
   });

@@ -37,7 +37,15 @@ import {
   type TranscriptStore,
   type UserStore,
 } from '@ferry/db';
-import { createCidrMatcher, createFtpServer, DEFAULT_DISK_RESERVE_BYTES, type FtpServer, type FtpServerOptions } from '@ferry/ftp-core';
+import {
+  createCidrMatcher,
+  createFtpServer,
+  DEFAULT_DISK_RESERVE_BYTES,
+  FtpError,
+  LoginsUnavailableError,
+  type FtpServer,
+  type FtpServerOptions,
+} from '@ferry/ftp-core';
 import { ClientHistory, createSessionDoctor, type DiagnosisSettings } from '@ferry/ftp-core/diagnosis';
 import { ACTIVITY_EVENTS } from './adapters/activity-log.js';
 import { createAccessGuard, type BanGuard } from './adapters/access-guard.js';
@@ -308,7 +316,17 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
   metricsRef = metrics;
   // How long verifying an FTP login takes (the credential cache, argon2, probe links); the engine holds this object.
   const verifyLogin = authenticator.login;
-  authenticator.login = (attempt) => metrics.timeLogin(() => verifyLogin(attempt));
+  authenticator.login = (attempt) =>
+    metrics.timeLogin(async () => {
+      try {
+        return await verifyLogin(attempt);
+      } catch (err) {
+        if (err instanceof FtpError || err instanceof LoginsUnavailableError) throw err;
+        // The accounts cannot be read (the database is gone): 421 and no failed-login count, until it is back.
+        opts.logger?.error({ err, username: attempt.username }, 'FTP login not possible: the account database cannot be read');
+        throw new LoginsUnavailableError('the account database cannot be read');
+      }
+    });
   const stopRecording = recordSessions(ftp, {
     recorder,
     findings: stores.findings,

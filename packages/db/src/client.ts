@@ -259,6 +259,28 @@ export async function databaseSize(db: Db): Promise<number | null> {
   return main === null ? null : main + (wal ?? 0);
 }
 
+/**
+ * Whether the database answers within `timeoutMs`: PostgreSQL is asked `SELECT 1` (a server that is down, or a
+ * network that drops packets); SQLite, a file of this process, always answers.
+ */
+export async function databaseAnswers(db: Db, timeoutMs = 2_000): Promise<boolean> {
+  const handle = handleOf(db);
+  if (handle.dialect === 'sqlite') return true;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+  try {
+    return await Promise.race([
+      handle.pool.query('SELECT 1').then(
+        () => true,
+        () => false,
+      ),
+      timeout,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** The tag of the latest migration applied, e.g. `0001_findings_and_audit`. */
 export function schemaVersion(db: Db): string {
   return handleOf(db).schemaVersion;

@@ -2,7 +2,17 @@
  * Ferry's persistence: the only code that talks to SQLite. Every function takes the opaque Db from openDb;
  * no driver or ORM type crosses this boundary. All times are Unix epoch milliseconds.
  */
-export { openDb, openPostgres, closeDb, closeDatabase, databaseSize, dialectOf, schemaVersion, type Db } from './client.js';
+export {
+  openDb,
+  openPostgres,
+  closeDb,
+  closeDatabase,
+  databaseAnswers,
+  databaseSize,
+  dialectOf,
+  schemaVersion,
+  type Db,
+} from './client.js';
 export { MigrationError } from './migrate.js';
 export { ARGON2_OPTIONS, hashPassword, verifyPassword } from './passwords.js';
 export { PERMISSIONS } from '@ferry/ftp-core/permissions';

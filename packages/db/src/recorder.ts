@@ -83,6 +83,9 @@ type Item = RecorderItem;
 /** SQLite's answers when the database cannot be written at all (a full disk, a read-only file), not just one bad item. */
 const UNWRITABLE = /^SQLITE_(FULL|READONLY|IOERR|CANTOPEN|CORRUPT|NOTADB)/;
 
+/** How often a recorder whose PostgreSQL went away asks whether it is back. */
+const RECOVERY_CHECK_MS = 2_000;
+
 /** Defence in depth: the engine masks PASS before anyone sees it; a password must never reach the disk even if it did not. */
 const maskPassword = (kind: TranscriptKind, text: string) => (kind === 'command' && /^\s*PASS\b/i.test(text) ? 'PASS ****' : text);
 
@@ -142,6 +145,8 @@ export function createSessionRecorder(db: Db, opts: RecorderOptions = {}) {
 
   /** Writes a batch; SQLite's writes are done when this returns, PostgreSQL's when the promise resolves. */
   let writeBatch: (batch: Item[]) => void | Promise<void>;
+  /** Stops whatever the writer keeps running (PostgreSQL's recovery check). */
+  let stopWriter = () => {};
   if (handle.dialect === 'sqlite') {
     const statements = prepareRecorderStatements(handle.sqlite);
     const writeOutbox = prepareOutbox(handle.sqlite);
@@ -232,7 +237,28 @@ export function createSessionRecorder(db: Db, opts: RecorderOptions = {}) {
       );
     };
   } else {
-    const { tables } = handle;
+    const { tables, pool } = handle;
+    /**
+     * While PostgreSQL is away nothing may be queued to find out it is back (a quiet server records nothing): ask
+     * it every few seconds, and clear `failingSince` when it answers.
+     */
+    let recovery: NodeJS.Timeout | null = null;
+    const watchForRecovery = () => {
+      recovery ??= setInterval(() => {
+        void pool.query('SELECT 1').then(
+          () => {
+            if (recovery) clearInterval(recovery);
+            recovery = null;
+            failingSince = null;
+          },
+          () => undefined,
+        );
+      }, RECOVERY_CHECK_MS).unref();
+    };
+    stopWriter = () => {
+      if (recovery) clearInterval(recovery);
+      recovery = null;
+    };
     const inTransaction = (batch: readonly Item[]) => transaction(db, (tx) => writeBatchPostgres(tx, tables, batch, mask));
     writeBatch = async (batch) => {
       try {
@@ -246,6 +272,7 @@ export function createSessionRecorder(db: Db, opts: RecorderOptions = {}) {
         if (postgresUnwritable(error)) {
           dropped += batch.length;
           failingSince ??= Date.now();
+          watchForRecovery();
           return;
         }
       }
@@ -319,6 +346,7 @@ export function createSessionRecorder(db: Db, opts: RecorderOptions = {}) {
     if (closed) return writing;
     const flushed = flush();
     closed = true;
+    stopWriter();
     handle.recorders.delete(self);
     return flushed;
   }

@@ -7,6 +7,14 @@ import { DataChannelError, type DataFailure } from './data-channel/data-channel.
 import type { Permission } from './ports.js';
 import { Reply, reply, type FtpReply, type ReplyCode } from './reply.js';
 
+/**
+ * The authenticator cannot decide now (its account store is unreachable): the session is closed with 421, the
+ * login not counted as a failure (no ban for anyone while the database is away), so the client retries later.
+ */
+export class LoginsUnavailableError extends Error {
+  override name = 'LoginsUnavailableError';
+}
+
 /** An error whose reply is meant for the client as is. */
 export class FtpError extends Error {
   constructor(

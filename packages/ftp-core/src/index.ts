@@ -6,7 +6,7 @@ export { createFtpServer, DEFAULT_DISK_RESERVE_BYTES, FtpServer, REFUSAL_CAUSES 
 export type { FtpServerOptions, FtpServerStats, RefusalCause } from './server.js';
 export type { TlsSource } from './tls/tls-provider.js';
 export type { EngineLogger } from './session/context.js';
-export { FtpError, VfsError, toReply } from './errors.js';
+export { FtpError, LoginsUnavailableError, VfsError, toReply } from './errors.js';
 export type { VfsErrorKind } from './errors.js';
 export { Reply, formatReply } from './reply.js';
 export type { FtpReply, ReplyCode } from './reply.js';

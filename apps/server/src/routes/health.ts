@@ -2,10 +2,11 @@
 import { statfs } from 'node:fs/promises';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Health } from '@ferry/contract';
+import { databaseAnswers } from '@ferry/db';
 import type { Services } from '../services.js';
 
 export interface HealthRouteOptions {
-  services: Pick<Services, 'metrics' | 'info' | 'recorder' | 'dataDir' | 'diskReserveBytes'>;
+  services: Pick<Services, 'db' | 'metrics' | 'info' | 'recorder' | 'dataDir' | 'diskReserveBytes'>;
 }
 
 export const healthRoutes: FastifyPluginAsyncTypebox<HealthRouteOptions> = async (app, { services }) => {
@@ -50,9 +51,12 @@ export const healthRoutes: FastifyPluginAsyncTypebox<HealthRouteOptions> = async
   );
 };
 
-/** What keeps Ferry from working fully: the database refusing writes, the data disk below its reserve. */
+/** What keeps Ferry from working fully: the database away or refusing writes, the data disk below its reserve. */
 async function degradedBecause(services: HealthRouteOptions['services']): Promise<string[]> {
   const reasons: string[] = [];
+  if (!(await databaseAnswers(services.db))) {
+    reasons.push('The database cannot be reached: FTP logins are refused (421) and session history is not recorded until it is back');
+  }
   const failingSince = services.recorder.stats().failingSince;
   if (failingSince !== null) {
     reasons.push(`The database cannot be written since ${new Date(failingSince).toISOString()}: session history is not being recorded`);

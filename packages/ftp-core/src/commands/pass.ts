@@ -1,5 +1,5 @@
-import { FtpError } from '../errors.js';
-import type { FtpAccount, LoginFailure, MountUnavailableReason } from '../ports.js';
+import { FtpError, LoginsUnavailableError } from '../errors.js';
+import type { FtpAccount, LoginFailure, LoginResult, MountUnavailableReason } from '../ports.js';
 import { Reply, reply } from '../reply.js';
 import type { Session } from '../session/session.js';
 import { DEFAULT_CROSS_FOLDER_RENAME_MAX_BYTES } from '../vfs/cross-area-move.js';
@@ -29,13 +29,21 @@ export default defineCommand({
       session.close('banned', reply(Reply.ServiceNotAvailable, `Closing: ${admitted.reason}`));
       return;
     }
-    const result = await session.ctx.authenticator.login({
-      sessionId: session.id,
-      username,
-      password,
-      remoteAddress: session.remoteAddress,
-      tls: session.tls.control,
-    });
+    let result: LoginResult;
+    try {
+      result = await session.ctx.authenticator.login({
+        sessionId: session.id,
+        username,
+        password,
+        remoteAddress: session.remoteAddress,
+        tls: session.tls.control,
+      });
+    } catch (error) {
+      if (!(error instanceof LoginsUnavailableError)) throw error;
+      // The reply and the disconnect are in the transcript; why, the server's log says (it knows the database).
+      session.close('refused', reply(Reply.ServiceNotAvailable, 'Logins are not possible right now; try again later'));
+      return;
+    }
     if (session.closing) return;
     if (!result.ok) return failed(session, username, result.reason);
     const account = result.account;
