@@ -90,3 +90,27 @@ export async function startPostgresCluster() {
     throw error;
   }
 }
+
+/**
+ * Creates a database in the cluster at `clusterUrl` (its maintenance database's URL, as startPostgresCluster gives
+ * it) with psql, so callers need no client library; with `owner`, a login role of that name and `password` owns it
+ * and the URL returned signs in as that role. Returns the new database's URL.
+ */
+export function createDatabase(clusterUrl, name, { owner, password } = {}) {
+  const bin = postgresBinDir();
+  if (!bin) throw new Error('PostgreSQL client binaries not found in /usr/lib/postgresql');
+  if (!/^\w+$/.test(name) || (owner !== undefined && !/^\w+$/.test(owner))) throw new Error(`Not a plain SQL name: ${name} ${owner ?? ''}`);
+  const statements = owner
+    ? [`CREATE ROLE ${owner} LOGIN PASSWORD '${String(password ?? '').replaceAll("'", "''")}'`, `CREATE DATABASE ${name} OWNER ${owner}`]
+    : [`CREATE DATABASE ${name}`];
+  const args = [clusterUrl, '-X', '-q', '-v', 'ON_ERROR_STOP=1', ...statements.flatMap((s) => ['-c', s])];
+  const result = spawnSync(join(bin, 'psql'), args, { encoding: 'utf8', timeout: 30_000 });
+  if (result.status !== 0) throw new Error(`Creating database ${name} failed: ${result.stderr || result.stdout}`);
+  const url = new URL(clusterUrl);
+  url.pathname = `/${name}`;
+  if (owner) {
+    url.username = owner;
+    url.password = password ?? '';
+  }
+  return url.toString();
+}

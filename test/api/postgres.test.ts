@@ -10,10 +10,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { Client } from 'basic-ftp';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error -- a plain ES module without types, shared with the database package's tests
-import { startPostgresCluster } from '../../scripts/postgres-cluster.mjs';
+import { createDatabase, startPostgresCluster } from '../../scripts/postgres-cluster.mjs';
 import { runFerry } from '../cli/run-ferry.js';
 import { startSystem, type System } from '../support/start-system.js';
 
@@ -27,19 +26,7 @@ const dirs: string[] = [];
 
 beforeAll(async () => {
   cluster = (await startPostgresCluster()) as NonNullable<typeof cluster>;
-  const admin = new pg.Client({ connectionString: cluster.url });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE ROLE ferry_app LOGIN PASSWORD 'app-secret-password'`);
-    await admin.query('CREATE DATABASE ferry OWNER ferry_app');
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(cluster.url);
-  url.username = 'ferry_app';
-  url.password = 'app-secret-password';
-  url.pathname = '/ferry';
-  databaseUrl = url.toString();
+  databaseUrl = createDatabase(cluster!.url, 'ferry', { owner: 'ferry_app', password: 'app-secret-password' }) as string;
 }, 120_000);
 
 afterAll(async () => {

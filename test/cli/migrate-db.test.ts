@@ -13,7 +13,7 @@ import { Client } from 'basic-ftp';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error -- a plain ES module without types, shared with the database package's tests
-import { startPostgresCluster } from '../../scripts/postgres-cluster.mjs';
+import { createDatabase, startPostgresCluster } from '../../scripts/postgres-cluster.mjs';
 import { startSystem, type System } from '../support/start-system.js';
 import { runFerry } from './run-ferry.js';
 
@@ -28,19 +28,7 @@ const dirs: string[] = [];
 
 beforeAll(async () => {
   cluster = (await startPostgresCluster()) as { url: string; stop(): void };
-  const admin = new pg.Client({ connectionString: cluster.url });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE ROLE ferry_app LOGIN PASSWORD '${PASSWORD}'`);
-    await admin.query('CREATE DATABASE ferry OWNER ferry_app');
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(cluster.url);
-  url.username = 'ferry_app';
-  url.password = PASSWORD;
-  url.pathname = '/ferry';
-  databaseUrl = url.toString();
+  databaseUrl = createDatabase(cluster.url, 'ferry', { owner: 'ferry_app', password: PASSWORD }) as string;
 
   dataDir = await folder();
   system = await startSystem({ dataDir });

@@ -8,7 +8,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { closeDatabase, createAdminStore, openDb, openPostgres, type Db } from '@ferry/db';
-import pg from 'pg';
+// @ts-expect-error -- a plain ES module without types, shared with the database package's tests
+import { createDatabase } from '../../../scripts/postgres-cluster.mjs';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, inject, onTestFinished } from 'vitest';
 import { buildApp, type AppOptions } from '../src/app.js';
@@ -74,23 +75,13 @@ export const ON_POSTGRES = process.env.FERRY_TEST_DATABASE === 'postgres';
 let databases = 0;
 
 /** A new database in the project's PostgreSQL cluster; its URL. */
-async function postgresDatabase(): Promise<string> {
-  const url = new URL(inject('postgresUrl'));
-  const name = `ferry_server_${process.pid}_${++databases}`;
-  const admin = new pg.Client({ connectionString: url.toString() });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await admin.end();
-  }
-  url.pathname = `/${name}`;
-  return url.toString();
+function postgresDatabase(): string {
+  return createDatabase(inject('postgresUrl'), `ferry_server_${process.pid}_${++databases}`) as string;
 }
 
 async function createHarness(opts: HarnessOptions): Promise<Harness> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'ferry-server-'));
-  const databaseUrl = ON_POSTGRES ? await postgresDatabase() : null;
+  const databaseUrl = ON_POSTGRES ? postgresDatabase() : null;
   const db: Db = databaseUrl ? await openPostgres(databaseUrl) : openDb(path.join(dataDir, 'ferry.db'));
   await createAdminStore(db).create(ADMIN.username, ADMIN.password);
   const services = await createServices({

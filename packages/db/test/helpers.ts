@@ -1,8 +1,9 @@
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { inject, onTestFinished } from 'vitest';
+// @ts-expect-error -- a plain ES module without types, shared with the benchmarks and the end-to-end tests
+import { createDatabase } from '../../../scripts/postgres-cluster.mjs';
 import { closeDatabase, closeDb, openDb, openPostgres, type Db } from '../src/index.js';
 import { MIGRATIONS_FOLDER } from '../src/migrate.js';
 
@@ -38,17 +39,7 @@ let created = 0;
 /** A fresh database of the kind: SQLite in memory, or a new database in the project's PostgreSQL cluster. Closed when the test ends. */
 export async function openTestDb(kind: DatabaseKind): Promise<Db> {
   if (kind === 'sqlite') return openMemoryDb();
-  const admin = new URL(inject('postgresUrl'));
-  const name = `ferry_test_${process.pid}_${++created}`;
-  const client = new pg.Client({ connectionString: admin.toString() });
-  await client.connect();
-  try {
-    await client.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await client.end();
-  }
-  admin.pathname = `/${name}`;
-  const db = await openPostgres(admin.toString());
+  const db = await openPostgres(createDatabase(inject('postgresUrl'), `ferry_test_${process.pid}_${++created}`));
   onTestFinished(() => closeDatabase(db));
   return db;
 }

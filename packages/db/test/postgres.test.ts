@@ -8,17 +8,15 @@ import { closeDatabase, MigrationError, openPostgres, schemaVersion } from '../s
 import { MIGRATIONS_FOLDER, POSTGRES_MIGRATIONS_FOLDER, readMigrations } from '../src/migrate.js';
 import { POSTGRES_SEARCH_VECTOR } from '../src/search/transcript-search.js';
 import { tempDir } from './helpers.js';
+// @ts-expect-error -- a plain ES module without types
+import { createDatabase } from '../../../scripts/postgres-cluster.mjs';
 
 const PACKAGE = fileURLToPath(new URL('..', import.meta.url));
 let created = 0;
 
 /** A new, empty database in the project's cluster; its URL. */
 async function emptyDatabase(): Promise<string> {
-  const url = new URL(inject('postgresUrl'));
-  const name = `ferry_migrate_${process.pid}_${++created}`;
-  await query(url.toString(), `CREATE DATABASE ${name}`);
-  url.pathname = `/${name}`;
-  return url.toString();
+  return createDatabase(inject('postgresUrl'), `ferry_migrate_${process.pid}_${++created}`) as string;
 }
 
 async function query<R = Record<string, unknown>>(url: string, text: string, values?: unknown[]): Promise<R[]> {
