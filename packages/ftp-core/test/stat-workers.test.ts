@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -32,6 +32,8 @@ describe('readFolderOnWorker (stat workers)', () => {
   it('gives every entry once with what lstat says, for files, folders, links and any name, in batches', async () => {
     dir = await mkdtemp(join(tmpdir(), 'ferry-stat-'));
     await writeFile(join(dir, 'file.txt'), 'x'.repeat(1234));
+    // A modification time with a fraction of a millisecond above one half: fs.Stats rounds it, so must the workers.
+    await utimes(join(dir, 'file.txt'), 1_796_501_452.9997, 1_796_501_452.9997);
     await mkdir(join(dir, 'folder'));
     await symlink('file.txt', join(dir, 'link'));
     await writeFile(join(dir, 'naïve \u00e9 name'), '');

@@ -113,8 +113,9 @@ class WorkerStats implements EntryStats {
     readonly ino: number,
     readonly dev: number,
   ) {}
+  /** As fs.Stats makes it: rounded to the millisecond (new Date would cut the fraction off). */
   get mtime(): Date {
-    return new Date(this.mtimeMs);
+    return new Date(Math.round(this.mtimeMs));
   }
   isDirectory(): boolean {
     return (this.mode & S_IFMT) === 0o040000;
