@@ -3,11 +3,22 @@
  * loadConfig fails with one ConfigError listing every problem, each naming its variable.
  */
 import { isIP } from 'node:net';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { SETTING_NAMES, SETTING_VARIABLES, type SettingKey } from '@ferry/contract';
 import { PROXY_PROTOCOL_MODES, type ProxyProtocolMode } from '@ferry/ftp-core';
 import { isAdvertisableAddress, parseCidr } from './net/address.js';
 import { passwordProblem } from './passwords.js';
+
+const NODE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+
+/** The host name when it makes a valid node name (its first label otherwise), else `ferry`. */
+function defaultNodeName(): string {
+  const host = hostname();
+  if (NODE_NAME.test(host)) return host;
+  const label = host.split('.')[0] ?? '';
+  return NODE_NAME.test(label) ? label : 'ferry';
+}
 
 export interface ConfigVariable {
   name: string;
@@ -31,6 +42,12 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
     default: '(unset)',
     description:
       'PostgreSQL instead of SQLite, for several Ferry nodes on one database: `postgres://user:password@host:5432/database` (the database must exist; Ferry creates its tables). Unset = SQLite in FERRY_DATA_DIR.',
+  },
+  {
+    name: 'FERRY_NODE_NAME',
+    default: '(the host name)',
+    description:
+      'This node’s name among the nodes sharing a PostgreSQL database (letters, digits, `.`, `_`, `-`; at most 63): sessions are recorded with it and the others close its sessions when its heartbeat stops. Each node needs its own.',
   },
   {
     name: 'FERRY_HOME_ROOTS',
@@ -188,6 +205,8 @@ export interface Config {
   dbFile: string;
   /** FERRY_DATABASE_URL: PostgreSQL's URL, or null for SQLite in dbFile. */
   databaseUrl: string | null;
+  /** FERRY_NODE_NAME, or the host name. */
+  nodeName: string;
   ftp: {
     host: string;
     port: number;
@@ -340,6 +359,10 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Readonl
     // The value may hold a password: never repeat it.
     problems.push('FERRY_DATABASE_URL: must be a PostgreSQL URL like postgres://user:password@host:5432/database');
 
+  const nodeName = get('FERRY_NODE_NAME') ?? defaultNodeName();
+  if (!NODE_NAME.test(nodeName))
+    problems.push(`FERRY_NODE_NAME: "${nodeName}" must be 1 to 63 letters, digits, ".", "_" or "-", starting with a letter or digit`);
+
   const proxyMode = (get('FERRY_PROXY_PROTOCOL') ?? 'off').toLowerCase();
   if (!(PROXY_PROTOCOL_MODES as readonly string[]).includes(proxyMode))
     problems.push(`FERRY_PROXY_PROTOCOL: "${proxyMode}" is not one of ${PROXY_PROTOCOL_MODES.join(', ')}`);
@@ -378,6 +401,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Readonl
     diskReserveBytes: int('FERRY_DISK_RESERVE_MB', 64, 0, 1_048_576) * 1_048_576,
     dbFile: path.join(dataDir, 'ferry.db'),
     databaseUrl,
+    nodeName,
     ftp: {
       host: host('FERRY_FTP_HOST', '::'),
       port: ftpPort,

@@ -78,6 +78,8 @@ export const Errors = {
   /** "Retry now" on a delivery that is done: delivered, or cancelled with its rule or action. */
   DeliveryDone: createError('APP_DELIVERY_DONE', 'Event delivery %s is %s; there is nothing to retry', 409),
   SessionNotFound: createError('APP_SESSION_NOT_FOUND', 'Session %s not found', 404),
+  NodeNotFound: createError('APP_NODE_NOT_FOUND', 'Node %s not found', 404),
+  NodeUp: createError('APP_NODE_UP', 'Node %s is up; only a stopped or lost node can be removed', 409),
   TokenNotFound: createError('APP_TOKEN_NOT_FOUND', 'API token %s not found', 404),
   BanNotFound: createError('APP_BAN_NOT_FOUND', 'No ban for %s', 404),
   ProbeNotFound: createError('APP_PROBE_NOT_FOUND', 'Probe link %s not found', 404),

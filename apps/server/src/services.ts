@@ -10,6 +10,7 @@ import {
   createAuthTokenStore,
   createBanStore,
   createEventStore,
+  createNodeStore,
   createFindingStore,
   createFolderStore,
   createGroupStore,
@@ -31,6 +32,7 @@ import {
   type FindingStore,
   type FolderStore,
   type GroupStore,
+  type NodeStore,
   type ProbeStore,
   type SessionRecorder,
   type SessionStore,
@@ -64,6 +66,7 @@ import { checkCertificate, engineEvents, findingEvents, SessionDirectory, sessio
 import { DeliveryWorker } from './events/worker-client.js';
 import { startProbeSweep } from './probes/sweep.js';
 import { RuntimeSettings } from './settings.js';
+import { Cluster } from './cluster.js';
 
 export interface Stores {
   users: UserStore;
@@ -78,6 +81,7 @@ export interface Stores {
   audit: AuditStore;
   probes: ProbeStore;
   events: EventStore;
+  nodes: NodeStore;
 }
 
 /** Event actions: rules, the outbox, the delivery worker and what actions may use. */
@@ -102,6 +106,8 @@ export interface RuntimeInfo {
   startedAt: number;
   ftpPort: number;
   ftpsPort: number | null;
+  /** The admin site's port, once it listens (0 before). */
+  httpPort: number;
   tlsFingerprint(): string | null;
   /** When the FTPS certificate expires (epoch ms), or null without one. */
   tlsExpiresAt(): number | null;
@@ -125,6 +131,10 @@ export interface Services {
   metrics: Metrics;
   events: EventServices;
   info: RuntimeInfo;
+  /** The nodes sharing the database, and the messages between them. */
+  cluster: Cluster;
+  /** Closes the user's FTP sessions on every node (the account changed, was disabled or deleted); returns how many here. */
+  disconnectUser(username: string, reason: string): number;
   /** The clock of probe links (creation, expiry at login, the sweep); Date.now unless a test moves it. */
   now: () => number;
   /** Stops recording and the hub, flushes and closes the recorder, stops event deliveries (pending ones stay pending). Does not close the engine or the database. */
@@ -143,6 +153,10 @@ export interface ServicesOptions {
   /** The PROXY protocol on the FTP ports (FERRY_PROXY_PROTOCOL, FERRY_TRUSTED_PROXIES); default off. */
   proxyProtocol?: Config['ftp']['proxyProtocol'];
   version: string;
+  /** This node's name (FERRY_NODE_NAME); default `local`. */
+  node?: string;
+  /** Heartbeat and lost-node timing (tests shorten them). */
+  cluster?: { heartbeatMs?: number; lostAfterMs?: number };
   bans?: Config['bans'];
   fixedSettings?: Config['fixedSettings'];
   tls?: FtpServerOptions['tls'];
@@ -184,8 +198,11 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
     audit: createAuditStore(db),
     probes: createProbeStore(db),
     events: createEventStore(db),
+    nodes: createNodeStore(db),
   };
   const now = opts.now ?? Date.now;
+  const node = opts.node ?? 'local';
+  let cluster: Cluster | null = null;
   const settings = await RuntimeSettings.load(createSettingsStore(db), opts.fixedSettings ?? { values: {}, fixedBy: {} }, (key) =>
     opts.logger?.warn({ key }, 'Ignoring an invalid stored setting; using its default'),
   );
@@ -195,15 +212,20 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
   const refreshGroups = () =>
     void matcher.refreshGroups().catch((err: unknown) => opts.logger?.error({ err }, 'Reading group memberships for event rules failed'));
   const withProbes = withProbeLogins(accounts, { probes: stores.probes, dataDir: opts.dataDir, now });
+  const forgetAccounts = (username?: string) => {
+    if (username === undefined) accounts.invalidateAll();
+    else withProbes.invalidate(username);
+    refreshGroups();
+  };
   const authenticator: AccountAuthenticator = {
     ...withProbes,
     invalidate: (username) => {
-      withProbes.invalidate(username);
-      refreshGroups();
+      forgetAccounts(username);
+      cluster?.publish({ kind: 'accounts', username });
     },
     invalidateAll: () => {
-      accounts.invalidateAll();
-      refreshGroups();
+      forgetAccounts();
+      cluster?.publish({ kind: 'accounts' });
     },
     account: (username) => accounts.account(username),
   };
@@ -217,6 +239,7 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
     maxDurationMs: bans?.maxDurationMs,
     onBan: (ban) => {
       metricsRef?.countBan();
+      cluster?.publish({ kind: 'ban', ban });
       // Every session from the address goes at once: a ban that only refused new connections let open ones keep guessing.
       const closed = ftp.disconnectAddress(ban.address, `Address ${ban.address} is banned after repeated failed logins`);
       if (outbox.wants('ban.created')) {
@@ -253,7 +276,7 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
         : null,
   });
   let dispatcher: DeliveryWorker | null = null;
-  const recorder = createSessionRecorder(db, { onEvents: () => dispatcher?.wake() });
+  const recorder = createSessionRecorder(db, { onEvents: () => dispatcher?.wake(), node });
   const matcher = new RuleMatcher(async () => await stores.users.memberships());
   const loadRules = async () => matcher.load(await stores.events.rulesWithSecrets());
   await loadRules();
@@ -271,6 +294,7 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
     smtp: opts.events?.smtp ?? null,
     commands: opts.events?.commands ?? [],
     userAgent: `Ferry/${opts.version}`,
+    node,
     retry: opts.events?.retry ?? DEFAULT_RETRY,
     onAttempt: (a) => {
       metricsRef?.countAttempt(a.kind, a.outcome);
@@ -301,7 +325,7 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
     if (event) queueMicrotask(() => outbox.written());
     return event;
   });
-  const hub = new LiveHub(ftp, { progressIntervalMs: opts.progressIntervalMs });
+  const hub = new LiveHub(ftp, { progressIntervalMs: opts.progressIntervalMs, node });
   const metrics = new Metrics({
     server: ftp,
     build: { version: opts.version, schemaVersion: schemaVersion(db) },
@@ -376,6 +400,7 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
     reload: async () => {
       await loadRules();
       deliveries.reload();
+      cluster?.publish({ kind: 'rules' });
     },
     checkCertificate: certificate,
   };
@@ -385,9 +410,60 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
     startedAt: Date.now(),
     ftpPort: 0,
     ftpsPort: null,
+    httpPort: 0,
     tlsFingerprint: opts.tlsFingerprint ?? (() => null),
     tlsExpiresAt: opts.tlsExpiresAt ?? (() => null),
   };
+  const liftBan = guard.lift;
+  guard.lift = async (address, audit) => {
+    const lifted = await liftBan(address, audit);
+    if (lifted) cluster?.publish({ kind: 'ban-lifted', address });
+    return lifted;
+  };
+  const applySettings = () => ftp.updateSettings(settings.ftpSettings());
+  settings.onUpdated = () => cluster?.publish({ kind: 'settings' });
+  cluster = new Cluster({
+    db,
+    node,
+    stores,
+    recorder,
+    describe: () => ({
+      version: opts.version,
+      ftpAddress: settings.values.passiveAddress || null,
+      ftpPort: info.ftpPort,
+      ftpsPort: info.ftpsPort,
+      httpPort: info.httpPort,
+      sessions: ftp.sessions().length,
+    }),
+    heartbeatMs: opts.cluster?.heartbeatMs,
+    lostAfterMs: opts.cluster?.lostAfterMs,
+    log: opts.logger,
+    handlers: {
+      accounts: forgetAccounts,
+      settings: async () => {
+        await settings.reload();
+        applySettings();
+      },
+      rules: async () => {
+        await loadRules();
+        deliveries.reload();
+      },
+      banned: (ban) => {
+        guard.adopt(ban);
+        ftp.disconnectAddress(ban.address, `Address ${ban.address} is banned after repeated failed logins`);
+      },
+      banLifted: (address) => guard.forget(address),
+      disconnect: (sessionId) => void ftp.disconnect(sessionId),
+      disconnectUser: (username, reason) => void ftp.disconnectUser(username, reason),
+      resync: async () => {
+        forgetAccounts();
+        await Promise.all([settings.reload().then(applySettings), guard.reload(), loadRules()]);
+        deliveries.reload();
+      },
+    },
+  });
+  cluster.listen();
+  const theCluster = cluster;
   return {
     db,
     dataDir: opts.dataDir,
@@ -403,8 +479,14 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
     metrics,
     events,
     info,
+    cluster: theCluster,
+    disconnectUser(username, reason) {
+      theCluster.publish({ kind: 'disconnect-user', username, reason });
+      return ftp.disconnectUser(username, reason);
+    },
     now,
     async dispose() {
+      await theCluster.leave();
       onAuditEntry(db, null);
       clearInterval(certificateTimer);
       stopProbeSweep();
@@ -415,6 +497,10 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
       metrics.close();
       await recorder.close();
       await deliveries.close();
+      // Deliveries this node had taken and not finished are due again at once for the other nodes (PostgreSQL).
+      await stores.nodes
+        .releaseDeliveries(node, Date.now())
+        .catch((err: unknown) => opts.logger?.warn({ err }, 'Could not give back event deliveries'));
       mailer.close();
     },
   };

@@ -138,6 +138,17 @@ export class RuntimeSettings {
     assertSettingsPatch(patch);
     await this.store.set(patch, audit);
     this.#values = { ...this.#values, ...patch };
+    this.onUpdated?.();
+    return this.#values;
+  }
+
+  /** Called after each update (services tell the other nodes). */
+  onUpdated: (() => void) | null = null;
+
+  /** Reads the stored settings again (another node changed them). */
+  async reload(onInvalid?: (key: string) => void): Promise<SettingsValues> {
+    const stored = await this.store.get();
+    this.#values = { ...DEFAULT_SETTINGS, ...sanitizeStored(stored, onInvalid), ...(this.fixed.values as Partial<SettingsValues>) };
     return this.#values;
   }
 }

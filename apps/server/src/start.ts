@@ -7,7 +7,16 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { closeDatabase, createAdminStore, createUserStore, MigrationError, pruneHistory, schemaVersion, type Db } from '@ferry/db';
+import {
+  closeDatabase,
+  createAdminStore,
+  dialectOf,
+  createUserStore,
+  MigrationError,
+  pruneHistory,
+  schemaVersion,
+  type Db,
+} from '@ferry/db';
 import { databaseName, DatabaseUnreachableError, openDatabase } from './database.js';
 import type { Logger } from 'pino';
 import { logFtpActivity } from './adapters/activity-log.js';
@@ -82,6 +91,7 @@ export async function start(version: string): Promise<void> {
     proxyProtocol: config.ftp.proxyProtocol,
     databaseUrl: config.databaseUrl,
     version,
+    node: config.nodeName,
     bans: config.bans,
     fixedSettings: config.fixedSettings,
     tls,
@@ -92,10 +102,13 @@ export async function start(version: string): Promise<void> {
   });
   const stopActivityLog = logFtpActivity(services.ftp, log.child({ component: 'ftp' }));
   services.ftp.on('error', ({ sessionId, error }) => log.error({ sessionId, err: error }, 'FTP session error'));
+  // On SQLite every unfinished session is this node's (one node; its host name may have changed since); on PostgreSQL
+  // only those recorded with this node's name (or before nodes had names): the other nodes' sessions may be live.
   const interrupted = await closeInterruptedSessions({
     sessions: services.stores.sessions,
     transcripts: services.stores.transcripts,
     recorder: services.recorder,
+    ...(dialectOf(db) === 'postgres' ? { node: config.nodeName, orUnnamed: true } : {}),
   });
   if (interrupted > 0) log.warn({ sessions: interrupted }, 'Closed sessions an earlier run left open (it was killed or crashed)');
   const app = await buildApp({
@@ -113,6 +126,8 @@ export async function start(version: string): Promise<void> {
   services.info.ftpsPort = bound.implicitTlsPort;
   await app.listen({ host: config.http.host, port: config.http.port });
   const httpPort = (app.server.address() as { port: number }).port;
+  services.info.httpPort = httpPort;
+  await services.cluster.join();
   if (generatedPassword) {
     notice.warn(
       { adminUser: config.admin.username, adminUrl: httpUrl(httpPort) },
@@ -128,6 +143,7 @@ export async function start(version: string): Promise<void> {
   notice.info(
     {
       version,
+      node: config.nodeName,
       ftpPort: bound.port,
       ftpsPort: bound.implicitTlsPort,
       httpPort,

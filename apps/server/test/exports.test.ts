@@ -62,6 +62,7 @@ describe('session text export', () => {
     filesOut: 1,
     findings: 2,
     worstSeverity: 'error' as const,
+    node: 'ferry-1',
   };
   const finding = (severity: 'error' | 'info', title: string, evidence: number[]) => ({
     code: 'c',
@@ -90,7 +91,7 @@ describe('session text export', () => {
         'Session:         a/b c',
         'User:            ghost (unknown user: no account has this name)',
         'Client:          [2001:db8::5]:40000',
-        'Server address:  [2001:db8::1]:21',
+        'Server address:  [2001:db8::1]:21 (node ferry-1)',
         'Client software: (not sent)',
         'Started:         2026-10-25 02:30:00.000 +02:00',
         'Ended:           2026-10-25 02:30:00.250 +01:00 (login-failures)',

@@ -34,6 +34,8 @@ export interface Harness {
   /** Shorthand for `{ authorization: 'Bearer …' }`. */
   bearer(): Promise<Record<string, string>>;
   listenFtp(host?: string): Promise<number>;
+  /** PostgreSQL's URL of the database (null on SQLite). */
+  databaseUrl: string | null;
   close(): Promise<void>;
 }
 
@@ -47,6 +49,11 @@ export interface HarnessOptions {
   probeSweepIntervalMs?: number;
   /** Event actions (SMTP, allowed commands, retry schedule). */
   events?: ServicesOptions['events'];
+  /** The node's name (default `local`) and its heartbeat timing. */
+  node?: string;
+  cluster?: ServicesOptions['cluster'];
+  /** Another node of this harness's database (PostgreSQL only): shares its database, not its data folder. */
+  joining?: Harness;
 }
 
 /** A harness for one test, closed when the test finishes. */
@@ -81,9 +88,10 @@ function postgresDatabase(): string {
 
 async function createHarness(opts: HarnessOptions): Promise<Harness> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'ferry-server-'));
-  const databaseUrl = ON_POSTGRES ? postgresDatabase() : null;
+  if (opts.joining && !opts.joining.databaseUrl) throw new Error('Only nodes on PostgreSQL share a database');
+  const databaseUrl = opts.joining ? opts.joining.databaseUrl : ON_POSTGRES ? postgresDatabase() : null;
   const db: Db = databaseUrl ? await openPostgres(databaseUrl) : openDb(path.join(dataDir, 'ferry.db'));
-  await createAdminStore(db).create(ADMIN.username, ADMIN.password);
+  if (!opts.joining) await createAdminStore(db).create(ADMIN.username, ADMIN.password);
   const services = await createServices({
     db,
     databaseUrl,
@@ -95,6 +103,8 @@ async function createHarness(opts: HarnessOptions): Promise<Harness> {
     now: opts.now,
     probeSweepIntervalMs: opts.probeSweepIntervalMs,
     events: opts.events,
+    node: opts.node,
+    cluster: opts.cluster,
   });
   const app = await buildApp({ services, csrfSecret: randomBytes(32), webRoot: null, ...opts.app });
 
@@ -103,6 +113,7 @@ async function createHarness(opts: HarnessOptions): Promise<Harness> {
     app,
     services,
     dataDir,
+    databaseUrl,
     async login() {
       if (session) return session;
       const res = await app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: ADMIN });

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import {
+  createNodeStore,
   closeDatabase,
   createAdminStore,
   createAuditStore,
@@ -183,9 +184,13 @@ async function fill(db: Db): Promise<void> {
     ],
   });
   await events.setMark('certificate-expiry-warned', '2026-03-01');
+  await createNodeStore(db).start(
+    { name: 'ferry-1', version: '1.0.0', ftpAddress: null, ftpPort: 21, ftpsPort: null, httpPort: 8080, sessions: 0 },
+    T0,
+  );
 
   // The history: SESSIONS sessions of a few lines each, some with a transfer, every one with a login.
-  const recorder = createSessionRecorder(db, { maxQueued: 100_000 });
+  const recorder = createSessionRecorder(db, { maxQueued: 100_000, node: 'ferry-1' });
   const usernames = ['alice', 'bob', 'carol', 'mallory'];
   for (let i = 0; i < SESSIONS; i++) {
     const id = `s-${String(i).padStart(5, '0')}`;
@@ -315,7 +320,7 @@ describe.skipIf(process.env.FERRY_TEST_DATABASE === 'postgres')('ferry migrate-d
     expect(seconds, 'the copy of 10,000 sessions').toBeLessThan(60);
 
     const before = sqliteCounts(sourceFile);
-    expect(before.size).toBe(22);
+    expect(before.size).toBe(23);
     for (const [table, rows] of before) expect(rows, `rows in ${table} (the fixture fills every table)`).toBeGreaterThan(0);
     expect(before.get('sessions')).toBe(SESSIONS);
     expect(await postgresCounts(url, before.keys())).toEqual(before);
@@ -325,7 +330,7 @@ describe.skipIf(process.env.FERRY_TEST_DATABASE === 'postgres')('ferry migrate-d
     expect(run.out).toMatch(/^ {2}bans +1 row$/m);
     expect(run.out).toMatch(/^ {2}sessions +10000 rows$/m);
     const total = [...before.values()].reduce((a, b) => a + b, 0);
-    expect(run.out).toContain(`Copied ${total} rows of 22 tables in `);
+    expect(run.out).toContain(`Copied ${total} rows of 23 tables in `);
     expect(run.out).toContain('NUL characters, which PostgreSQL cannot store, were written as U+FFFD in 1 text value(s).');
     expect(run.out).not.toContain(PASSWORD);
     expect(run.out).toContain('postgres://ferry_app@127.0.0.1:');

@@ -66,6 +66,8 @@ const MATRIX: Record<string, AdminRole> = {
   'GET /api/v1/sessions/{id}/transfers': 'viewer',
   'GET /api/v1/sessions/{id}/diagnosis': 'viewer',
   'GET /api/v1/server': 'viewer',
+  'GET /api/v1/nodes': 'viewer',
+  'DELETE /api/v1/nodes/{name}': 'admin',
   'GET /api/v1/overview': 'viewer',
   'GET /api/v1/connectivity': 'operator',
   'GET /api/v1/settings': 'viewer',

@@ -185,6 +185,13 @@ export const LiveSession = Type.Object(
     filesIn: Type.Integer(),
     filesOut: Type.Integer(),
     transfer: Nullable(LiveTransfer),
+    node: Type.String({ description: 'The Ferry node (FERRY_NODE_NAME) the session is connected to' }),
+    remote: Type.Optional(
+      Type.Boolean({
+        description:
+          'On another node: read from the database, so its state, byte counts and transfer are as recorded, not live (open its transcript for what it does)',
+      }),
+    ),
   },
   { $id: 'LiveSession', description: 'A session connected now' },
 );
@@ -213,6 +220,7 @@ export const SessionRecord = Type.Object(
     findings: Type.Integer({ description: 'Number of transcript-doctor findings' }),
     /** The worst severity among the findings; null without findings. */
     worstSeverity: Nullable(Type.Enum(FINDING_SEVERITIES)),
+    node: Nullable(Type.String({ description: 'The Ferry node the session was on (null: recorded before nodes had names)' })),
   },
   { $id: 'SessionRecord', description: 'A recorded FTP session' },
 );
@@ -492,10 +500,33 @@ export const ServerInfo = Type.Object(
     startedAt: Timestamp,
     /** The server's IANA time zone, e.g. Europe/Berlin (UTC when the host has none). */
     timeZone: Type.String(),
+    node: Type.String({ description: 'This node’s name (FERRY_NODE_NAME)' }),
   },
   { $id: 'ServerInfo', description: 'The server: version, ports, TLS certificate, time zone' },
 );
 export type ServerInfo = Static<typeof ServerInfo>;
+
+export const NODE_STATES = ['up', 'stopped', 'lost'] as const;
+
+export const NodeInfo = Type.Object(
+  {
+    name: Type.String({ description: 'FERRY_NODE_NAME' }),
+    version: Type.String(),
+    state: Type.Enum(NODE_STATES, {
+      description: 'up: heartbeating; stopped: shut down cleanly; lost: its heartbeat stopped (its sessions were closed as interrupted)',
+    }),
+    ftpAddress: Nullable(Type.String({ description: 'The address the node gives FTP clients for passive connections (null: its own)' })),
+    ftpPort: Type.Integer(),
+    ftpsPort: Nullable(Type.Integer()),
+    httpPort: Type.Integer(),
+    sessions: Type.Integer({ description: 'FTP sessions open at its last heartbeat' }),
+    startedAt: Timestamp,
+    lastSeenAt: { ...Timestamp, description: 'Its last heartbeat' },
+    self: Type.Boolean({ description: 'The node that answered this request' }),
+  },
+  { $id: 'NodeInfo', description: 'A Ferry node sharing this database' },
+);
+export type NodeInfo = Static<typeof NodeInfo>;
 
 export const LoginEventDto = Type.Object(
   {
@@ -572,6 +603,7 @@ export type Health = Static<typeof Health>;
 
 export const UserPage = Page(User);
 export const LiveSessionPage = Page(LiveSession);
+export const NodeInfoPage = Page(NodeInfo);
 export const HistoryItemPage = Page(HistoryItem);
 export const TranscriptLinePage = Page(TranscriptLine);
 export const TransferPage = Page(Transfer);

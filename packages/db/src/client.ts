@@ -44,6 +44,8 @@ export interface SqliteHandle extends HandleBase {
 export interface PostgresHandle extends HandleBase {
   dialect: 'postgres';
   pool: pg.Pool;
+  /** The connection URL, for connections outside the pool (LISTEN). */
+  url: string;
 }
 
 export type Handle = SqliteHandle | PostgresHandle;
@@ -185,6 +187,7 @@ export async function openPostgres(url: string, opts: { migrationsFolder?: strin
       orm,
       tables: postgresSchema as unknown as Tables,
       pool,
+      url,
       schemaVersion,
       auditHook: null,
       transactions: Promise.resolve(),

@@ -40,6 +40,7 @@ const COPY_ORDER = [
   'events',
   'eventDeliveries',
   'eventMarks',
+  'nodes',
 ] as const satisfies readonly (keyof Tables)[];
 
 /** Rows per multi-row insert, unless the table's columns would pass PostgreSQL's limit of 65,535 parameters. */

@@ -50,6 +50,8 @@ export { createSessionStore, type SessionStore, type HistoryFilter, type History
 export { createTranscriptStore, type TranscriptStore } from './stores/transcript-store.js';
 export { createFindingStore, type FindingStore } from './stores/finding-store.js';
 export { createBanStore, type BanStore } from './stores/ban-store.js';
+export { createClusterBus, type BusMessage, type ClusterBus, type ClusterBusOptions } from './cluster-bus.js';
+export { createNodeStore, type NodeStore, type NodeBeat, type NodeRecord, type NodeState } from './stores/node-store.js';
 export {
   createEventStore,
   prepareOutbox,

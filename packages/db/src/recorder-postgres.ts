@@ -30,6 +30,7 @@ export async function writeBatchPostgres(
   tables: Tables,
   batch: readonly RecorderItem[],
   mask: (line: LineInput) => string,
+  node: string | null,
 ): Promise<boolean> {
   const { sessions, transcriptLines, transfers, logins } = tables;
   let events = false;
@@ -47,6 +48,7 @@ export async function writeBatchPostgres(
           serverPort: v.localPort,
           startedAt: v.startedAt,
           tls: v.tls,
+          node,
         })),
       )
       .onConflictDoNothing();

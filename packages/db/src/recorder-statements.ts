@@ -39,8 +39,8 @@ export function prepareRecorderStatements(sqlite: Database.Database): Record<
   const x = transfers;
   const l = logins;
   return {
-    /** id, clientAddress, clientPort, serverAddress, serverPort, startedAt, tls; a replayed open is ignored. */
-    open: insert(s, [s.id, s.clientAddress, s.clientPort, s.serverAddress, s.serverPort, s.startedAt, s.tls], true),
+    /** id, clientAddress, clientPort, serverAddress, serverPort, startedAt, tls, node; a replayed open is ignored. */
+    open: insert(s, [s.id, s.clientAddress, s.clientPort, s.serverAddress, s.serverPort, s.startedAt, s.tls, s.node], true),
     /**
      * { username, tls, clientSoftware, id }. A null username (not logged in, or logged out by REIN) keeps the name
      * recorded so far; a logged-in name clears the unknown-user mark of an earlier failed attempt.

@@ -68,6 +68,8 @@ export interface RecorderOptions {
   onEvents?: () => void;
   /** Told about a write that failed; the recorder carries on. */
   onError?: (error: unknown) => void;
+  /** The node (FERRY_NODE_NAME) every session opened through this recorder is on. */
+  node?: string | null;
 }
 
 export type RecorderItem =
@@ -108,6 +110,7 @@ export function createSessionRecorder(db: Db, opts: RecorderOptions = {}) {
   /** Events were written since the last onEvents call. */
   let eventsWritten = false;
   const mask = (v: LineInput) => maskPassword(v.kind, v.text);
+  const node = opts.node ?? null;
 
   let queue: Item[] = [];
   let timer: NodeJS.Timeout | null = null;
@@ -155,7 +158,16 @@ export function createSessionRecorder(db: Db, opts: RecorderOptions = {}) {
       switch (item.op) {
         case 'open': {
           const v = item.v;
-          return void statements.open.run(v.id, v.remoteAddress, v.remotePort, v.localAddress, v.localPort, v.startedAt, v.tls ? 1 : 0);
+          return void statements.open.run(
+            v.id,
+            v.remoteAddress,
+            v.remotePort,
+            v.localAddress,
+            v.localPort,
+            v.startedAt,
+            v.tls ? 1 : 0,
+            node,
+          );
         }
         case 'update': {
           const v = item.v;
@@ -259,7 +271,7 @@ export function createSessionRecorder(db: Db, opts: RecorderOptions = {}) {
       if (recovery) clearInterval(recovery);
       recovery = null;
     };
-    const inTransaction = (batch: readonly Item[]) => transaction(db, (tx) => writeBatchPostgres(tx, tables, batch, mask));
+    const inTransaction = (batch: readonly Item[]) => transaction(db, (tx) => writeBatchPostgres(tx, tables, batch, mask, node));
     writeBatch = async (batch) => {
       try {
         if (await inTransaction(batch)) eventsWritten = true;

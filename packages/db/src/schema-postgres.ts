@@ -109,6 +109,7 @@ export const groupMembers = derive(sqlite.groupMembers);
 export const virtualFolders = derive(sqlite.virtualFolders);
 export const mounts = derive(sqlite.mounts);
 export const logins = derive(sqlite.logins);
+export const nodes = derive(sqlite.nodes);
 export const permissionRules = derive(sqlite.permissionRules);
 export const probes = derive(sqlite.probes);
 export const settings = derive(sqlite.settings);

@@ -129,6 +129,8 @@ export interface SessionRecord {
   bytesOut: number;
   filesIn: number;
   filesOut: number;
+  /** The node the session is (or was) on; null for sessions recorded before nodes had names. */
+  node: string | null;
   /** The login failed and no account has that user name (`username` is the name the client tried). */
   unknownUser: boolean;
   /** Number of transcript-doctor findings. */

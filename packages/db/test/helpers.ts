@@ -44,6 +44,14 @@ export async function openTestDb(kind: DatabaseKind): Promise<Db> {
   return db;
 }
 
+/** One new PostgreSQL database opened twice (two nodes' connections), both closed when the test ends. */
+export async function openPostgresTwice(): Promise<[Db, Db]> {
+  const url = createDatabase(inject('postgresUrl'), `ferry_test_${process.pid}_${++created}`) as string;
+  const dbs = [await openPostgres(url), await openPostgres(url)] as [Db, Db];
+  onTestFinished(async () => void (await Promise.all(dbs.map((db) => closeDatabase(db)))));
+  return dbs;
+}
+
 interface Journal {
   entries: { tag: string; when: number }[];
 }

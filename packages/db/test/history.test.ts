@@ -112,6 +112,7 @@ describe.each(DATABASES)('session history on %s', (kind) => {
       findings: 2,
       worstSeverity: 'error',
       unknownUser: false,
+      node: null,
     });
     expect(await store.get('s001')).toMatchObject({ serverAddress: '10.0.0.1:21', findings: 0, worstSeverity: null });
     expect(await store.get('missing')).toBeNull();

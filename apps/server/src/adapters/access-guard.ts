@@ -30,6 +30,12 @@ export interface BanGuard extends AccessGuard {
   lift(address: string, audit?: AuditOf): Promise<boolean>;
   /** Resolves once every ban raised so far is stored (or failed to be). */
   settled(): Promise<void>;
+  /** Another node raised this ban: it holds here too, at once. */
+  adopt(ban: BanRecord): void;
+  /** Another node lifted the ban on `address`. */
+  forget(address: string): void;
+  /** Rereads the bans in force from the store (another node's may have been missed). */
+  reload(): Promise<void>;
 }
 
 /** Failures remembered per address, at most; older ones fall out of the window anyway. */
@@ -53,12 +59,15 @@ export async function createAccessGuard(opts: AccessGuardOptions): Promise<BanGu
     offences.set(ban.address, ban.offences);
   }
   let writes: Promise<void> = Promise.resolve();
+  /** Addresses banned here whose ban is not stored yet. */
+  const unstored = new Set<string>();
 
   async function store(address: string, reason: string, t: number, provisional: BanRecord): Promise<void> {
     let ban = provisional;
     try {
       const previous = (await opts.bans.get(address))?.offences ?? offences.get(address) ?? 0;
       ban = await opts.bans.ban(address, reason, durationAfter(previous), t);
+      unstored.delete(address);
     } catch (error) {
       // The database cannot be written (a full disk): the ban still holds, in memory, until a restart.
       opts.onError?.(error);
@@ -101,6 +110,7 @@ export async function createAccessGuard(opts: AccessGuardOptions): Promise<BanGu
       const reason = `${recent.length} failed logins within ${Math.round(windowMs / 1000)} s`;
       const expiresAt = t + durationAfter(previous);
       active.set(address, expiresAt);
+      unstored.add(address);
       const provisional: BanRecord = { address, reason, offences: previous + 1, bannedAt: t, expiresAt };
       writes = writes.then(async () => await store(address, reason, t, provisional));
     },
@@ -114,10 +124,35 @@ export async function createAccessGuard(opts: AccessGuardOptions): Promise<BanGu
       await writes;
       const lifted = await opts.bans.lift(normalized, audit);
       active.delete(normalized);
+      unstored.delete(normalized);
       failures.delete(normalized);
       offences.delete(normalized);
       return lifted;
     },
     settled: () => writes,
+    adopt(ban: BanRecord) {
+      const address = normalizeAddress(ban.address);
+      active.set(address, Math.max(active.get(address) ?? 0, ban.expiresAt));
+      offences.set(address, Math.max(offences.get(address) ?? 0, ban.offences));
+      failures.delete(address);
+    },
+    forget(address: string) {
+      const normalized = normalizeAddress(address);
+      active.delete(normalized);
+      failures.delete(normalized);
+      offences.delete(normalized);
+    },
+    async reload() {
+      const t = now();
+      const stored = await opts.bans.list(t);
+      const provisional = [...active].filter(([address]) => unstored.has(address));
+      active.clear();
+      for (const ban of stored) {
+        active.set(ban.address, ban.expiresAt);
+        offences.set(ban.address, ban.offences);
+      }
+      // A ban of this node's not stored yet (its write is queued) still holds.
+      for (const [address, expiresAt] of provisional) active.set(address, expiresAt);
+    },
   };
 }

@@ -1,7 +1,8 @@
 /**
  * Sessions that an earlier Ferry process never closed, because it was killed or the machine lost power.
- * Left alone they would show as "live" in the history forever. Run once at start-up, before the engine
- * accepts anyone (so every unfinished session belongs to the dead process): each is closed with the
+ * Left alone they would show as "live" in the history forever. Run at start-up, before the engine accepts
+ * anyone, for the sessions of this node's earlier run (on SQLite: every unfinished session, there being one
+ * node), and by another node for a node found lost (cluster.ts): each is closed with the
  * reason `interrupted`, the outcome `problems`, and as end time its last recorded activity (its last
  * transcript line or transfer), since the real moment of the crash is unknown.
  */
@@ -13,19 +14,23 @@ export interface InterruptedSessionsDeps {
   sessions: Pick<SessionStore, 'unfinished'>;
   transcripts: Pick<TranscriptStore, 'lastLineAt' | 'transfers'>;
   recorder: Pick<SessionRecorder, 'sessionClosed' | 'flush'>;
+  /** Only this node's sessions; unset: every unfinished session. */
+  node?: string;
+  /** With `node`: also the sessions recorded before nodes had names. */
+  orUnnamed?: boolean;
 }
 
 const PAGE = 500;
 
 /**
- * Closes every session without an end; returns how many. Reads only those sessions (a partial index), so
+ * Closes every session without an end (of `node`); returns how many. Reads only those sessions (a partial index), so
  * it costs the same with ten or a million sessions in the history.
  */
 export async function closeInterruptedSessions(deps: InterruptedSessionsDeps): Promise<number> {
   let closed = 0;
   const seen = new Set<string>();
   for (;;) {
-    const page = await deps.sessions.unfinished(PAGE);
+    const page = await deps.sessions.unfinished(PAGE, deps.node === undefined ? {} : { node: deps.node, orUnnamed: deps.orUnnamed });
     if (page.some((s) => seen.has(s.id))) return closed; // not closable (never expected): do not loop
     for (const s of page) {
       seen.add(s.id);

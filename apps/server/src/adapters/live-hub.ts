@@ -20,6 +20,8 @@ export interface LiveSocket {
 }
 
 export interface LiveHubOptions {
+  /** This node's name, on every session it reports. */
+  node?: string;
   progressIntervalMs?: number;
   /** Per-client limit of unsent bytes before the client is dropped. */
   maxBufferedBytes?: number;
@@ -42,6 +44,7 @@ export class LiveHub {
   readonly #clients = new Set<Client>();
   readonly #rates = new Map<string, { samples: { at: number; bytes: number }[]; rate: number }>();
   readonly #maxBuffered: number;
+  readonly #node: string;
   readonly #timer: NodeJS.Timeout;
   readonly #detach: () => void;
   #dropped = 0;
@@ -52,6 +55,7 @@ export class LiveHub {
     opts: LiveHubOptions = {},
   ) {
     this.#maxBuffered = opts.maxBufferedBytes ?? 1024 * 1024;
+    this.#node = opts.node ?? 'local';
     // Nothing is built for an event when no browser is connected: session events are on every session's path.
     const onOpen = (info: SessionInfo) =>
       this.#clients.size > 0 && this.publish({ type: 'session-open', session: this.#liveSession(info) });
@@ -60,7 +64,7 @@ export class LiveHub {
     const onClose = (info: SessionInfo & { reason: string; bytesIn: number; bytesOut: number; filesIn: number; filesOut: number }) => {
       this.#rates.delete(info.id);
       const session: LiveSession = {
-        ...fromInfo(info),
+        ...fromInfo(info, this.#node),
         state: 'closing',
         bytesIn: info.bytesIn,
         bytesOut: info.bytesOut,
@@ -163,12 +167,12 @@ export class LiveHub {
   #liveSession(info: SessionInfo): LiveSession {
     const snapshot = this.server.session(info.id);
     if (snapshot) return this.#fromSnapshot(snapshot);
-    return { ...fromInfo(info), state: 'awaiting-login', bytesIn: 0, bytesOut: 0, filesIn: 0, filesOut: 0 };
+    return { ...fromInfo(info, this.#node), state: 'awaiting-login', bytesIn: 0, bytesOut: 0, filesIn: 0, filesOut: 0 };
   }
 
   #fromSnapshot(s: SessionSnapshot): LiveSession {
     return {
-      ...fromInfo(s),
+      ...fromInfo(s, this.#node),
       lastCommandAt: s.lastCommandAt,
       state: s.state,
       bytesIn: s.bytesIn,
@@ -182,8 +186,9 @@ export class LiveHub {
 
 type LiveTranscriptLine = Extract<LiveMessage, { type: 'transcript' }>['line'];
 
-function fromInfo(info: SessionInfo): Omit<LiveSession, 'state' | 'bytesIn' | 'bytesOut' | 'filesIn' | 'filesOut'> {
+function fromInfo(info: SessionInfo, node: string): Omit<LiveSession, 'state' | 'bytesIn' | 'bytesOut' | 'filesIn' | 'filesOut'> {
   return {
+    node,
     id: info.id,
     username: info.username,
     remoteAddress: info.remoteAddress,

@@ -35,6 +35,7 @@ const dispatcher = new EventDispatcher({
   userAgent: settings.userAgent,
   retry: settings.retry,
   commands: settings.commands,
+  node: settings.node,
   onAttempt: (kind, outcome, d, attempt) => {
     if (reports.length === 0) setImmediate(sendReports);
     reports.push({ kind, outcome, deliveryId: d.id, eventId: d.event.id, ruleName: d.ruleName, target: d.target, error: attempt.error });

@@ -43,6 +43,8 @@ export interface DispatcherOptions {
   commands?: readonly string[];
   /** Attempts running at once; default 16. */
   concurrency?: number;
+  /** This node's name: on PostgreSQL, shared with other nodes, what this dispatcher takes is claimed under it. */
+  node?: string;
   now?: () => number;
   onAttempt?: (kind: string, outcome: AttemptOutcome, delivery: DeliveryRecord, attempt: Attempt) => void;
   onError?: (error: unknown) => void;
@@ -56,6 +58,11 @@ const PER_ACTION_QUEUE = 64;
 const MAX_QUEUED = 512;
 /** Longest sleep between two looks at the outbox, in case a wake-up was missed. */
 const IDLE_POLL_MS = 30_000;
+/**
+ * How long a delivery taken on PostgreSQL stays this node's before any node may take it again, should its attempt
+ * never be recorded (a node that crashed is released sooner: when it starts again or another finds it lost).
+ */
+const CLAIM_MS = 3_600_000;
 /** Events one digest e-mail carries at most (the rest go in the next). */
 const DIGEST_MAX = 200;
 
@@ -145,7 +152,8 @@ export class EventDispatcher {
       // out); an action whose queue is full is left out too, so its backlog does not hide the others'.
       const room = MAX_QUEUED - this.#queuedCount;
       if (room > 0) {
-        for (const delivery of await this.opts.store.due(now, Math.min(room, BATCH), this.#inflight, this.#fullActions())) {
+        const claim = this.opts.node === undefined ? undefined : { node: this.opts.node, until: now + CLAIM_MS };
+        for (const delivery of await this.opts.store.due(now, Math.min(room, BATCH), this.#inflight, this.#fullActions(), claim)) {
           if (this.#inflight.has(delivery.id)) continue; // in a digest started just before
           const key = actionKey(delivery);
           const queue = this.#queued.get(key) ?? [];
@@ -182,10 +190,25 @@ export class EventDispatcher {
 
   /** Forgets the queued deliveries (the rules changed): they are read again, as they are now. */
   dropQueued(): void {
-    for (const queue of this.#queued.values()) for (const d of queue) this.#inflight.delete(d.id);
+    const dropped: number[] = [];
+    for (const queue of this.#queued.values()) for (const d of queue) dropped.push(d.id);
     this.#queued.clear();
     this.#queuedCount = 0;
-    this.wake();
+    // Claimed on PostgreSQL: given back before they are forgotten here, or no node would take them until the claim ends.
+    void this.#giveBack(dropped).finally(() => {
+      for (const id of dropped) this.#inflight.delete(id);
+      this.wake();
+    });
+  }
+
+  /** Gives back claimed deliveries this dispatcher will not attempt now (PostgreSQL; nothing to do on SQLite). */
+  async #giveBack(ids: readonly number[]): Promise<void> {
+    if (this.opts.node === undefined || ids.length === 0) return;
+    try {
+      await this.opts.store.release(ids, this.opts.node, this.#now());
+    } catch (error) {
+      this.opts.onError?.(error);
+    }
   }
 
   /** The actions whose queue is full. */
@@ -221,7 +244,7 @@ export class EventDispatcher {
         },
         (error: unknown) => {
           this.opts.onError?.(error);
-          this.#release(batch);
+          void this.#giveBack(batch.map((d) => d.id)).finally(() => this.#release(batch));
         },
       )
       .finally(() => {

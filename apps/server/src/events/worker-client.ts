@@ -18,6 +18,8 @@ export interface WorkerSettings {
   commands: readonly string[];
   retry: RetryPolicy;
   userAgent: string;
+  /** This node's name: on PostgreSQL the deliveries it takes are claimed under it. */
+  node: string;
 }
 
 export type ToWorker =

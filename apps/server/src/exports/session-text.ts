@@ -31,7 +31,7 @@ export function sessionHeader(input: Omit<SessionTextInput, 'lines'>): string[] 
     ['Session', s.id],
     ['User', userOf(s)],
     ['Client', `${s.clientAddress.includes(':') ? `[${s.clientAddress}]` : s.clientAddress}:${s.clientPort}`],
-    ['Server address', s.serverAddress],
+    ['Server address', s.node === null ? s.serverAddress : `${s.serverAddress} (node ${s.node})`],
     ['Client software', s.clientSoftware ?? '(not sent)'],
     ['Started', at(s.startedAt)],
     ['Ended', s.endedAt === null ? '(still open when exported)' : `${at(s.endedAt)}${s.endReason ? ` (${s.endReason})` : ''}`],

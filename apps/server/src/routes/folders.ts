@@ -10,7 +10,7 @@ import { homeDirProblem, resolveHomeDir, type HomePolicy } from '../homes.js';
 import type { Services } from '../services.js';
 
 export interface FoldersRouteOptions {
-  services: Pick<Services, 'stores' | 'authenticator' | 'ftp' | 'homes'>;
+  services: Pick<Services, 'stores' | 'authenticator' | 'ftp' | 'homes' | 'disconnectUser'>;
 }
 
 /**
@@ -105,7 +105,7 @@ export const foldersRoutes: FastifyPluginAsyncTypebox<FoldersRouteOptions> = asy
       if (!folder) throw Errors.FolderNotFound(name);
       services.authenticator.invalidateAll();
       if (folder.hostDir !== before.hostDir) {
-        for (const username of await folders.seenBy(name)) services.ftp.disconnectUser(username, `The virtual folder ${name} was moved`);
+        for (const username of await folders.seenBy(name)) services.disconnectUser(username, `The virtual folder ${name} was moved`);
       }
       return folder;
     },

@@ -9,7 +9,7 @@ import type { Services } from '../services.js';
 import { checkCidrs, checkMounts, checkRules, mountRecords } from './account-checks.js';
 
 export interface GroupsRouteOptions {
-  services: Pick<Services, 'stores' | 'authenticator' | 'ftp'>;
+  services: Pick<Services, 'stores' | 'authenticator' | 'ftp' | 'disconnectUser'>;
 }
 
 /** Fields whose change ends the members' live sessions (they log in again and get the new rules); limits apply from the next login. */
@@ -52,7 +52,7 @@ export const groupsRoutes: FastifyPluginAsyncTypebox<GroupsRouteOptions> = async
   const applyToMembers = (members: string[], reason: string | null) => {
     for (const username of members) {
       services.authenticator.invalidate(username);
-      if (reason !== null) services.ftp.disconnectUser(username, reason);
+      if (reason !== null) services.disconnectUser(username, reason);
     }
   };
 
@@ -140,7 +140,7 @@ export const groupsRoutes: FastifyPluginAsyncTypebox<GroupsRouteOptions> = async
           services.authenticator.invalidate(username);
           const expiresAt = (await users.effective(username))?.expiresAt.value ?? null;
           if (req.body.expiresAt !== undefined && expiresAt !== null && expiresAt <= now)
-            services.ftp.disconnectUser(username, `Your group ${name} has expired`);
+            services.disconnectUser(username, `Your group ${name} has expired`);
         }
       }
       return group;

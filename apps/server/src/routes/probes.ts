@@ -16,7 +16,7 @@ import type { Services } from '../services.js';
 import { requestHost } from './connectivity.js';
 
 export interface ProbesRouteOptions {
-  services: Pick<Services, 'stores' | 'settings' | 'info' | 'ftp' | 'now'>;
+  services: Pick<Services, 'stores' | 'settings' | 'info' | 'ftp' | 'now' | 'disconnectUser'>;
 }
 
 const ProbeParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) });
@@ -141,7 +141,7 @@ export const probesRoutes: FastifyPluginAsyncTypebox<ProbesRouteOptions> = async
       const { id } = req.params;
       const removed = await probes.remove(id, (probe) => auditEntry(req, { action: 'probe.delete', target: probe.username }));
       if (!removed) throw Errors.ProbeNotFound(id);
-      services.ftp.disconnectUser(removed.username, PROBE_REPLIES.deleted);
+      services.disconnectUser(removed.username, PROBE_REPLIES.deleted);
       return reply.code(204).send(null);
     },
   );

@@ -1,10 +1,13 @@
 /** Server facts and the dashboard's overview. */
-import { Overview, ServerInfo } from '@ferry/contract';
+import { NodeInfo, Overview, Page, ServerInfo } from '@ferry/contract';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { audit } from '../audit.js';
+import { Errors } from '../errors.js';
 import type { Services } from '../services.js';
 
 export interface ServerRouteOptions {
-  services: Pick<Services, 'stores' | 'hub' | 'info' | 'settings'>;
+  services: Pick<Services, 'stores' | 'hub' | 'info' | 'settings' | 'cluster'>;
 }
 
 export function serverInfo(services: ServerRouteOptions['services']): ServerInfo {
@@ -20,6 +23,7 @@ export function serverInfo(services: ServerRouteOptions['services']): ServerInfo
     tlsExpiresAt: info.tlsExpiresAt(),
     startedAt: info.startedAt,
     timeZone: serverTimeZone(),
+    node: services.cluster.node,
   };
 }
 
@@ -43,6 +47,46 @@ export const serverRoutes: FastifyPluginAsyncTypebox<ServerRouteOptions> = async
       },
     },
     async () => serverInfo(services),
+  );
+
+  app.get(
+    '/nodes',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        operationId: 'listNodes',
+        summary: 'The Ferry nodes sharing this database, with their heartbeats',
+        tags: ['server'],
+        response: { 200: Page(NodeInfo) },
+      },
+    },
+    async () => ({
+      items: (await services.cluster.nodes()).map((n) => ({ ...n, self: n.name === services.cluster.node })),
+      nextCursor: null,
+    }),
+  );
+
+  app.delete(
+    '/nodes/:name',
+    {
+      config: { role: 'admin' },
+      schema: {
+        operationId: 'forgetNode',
+        summary: 'Remove a stopped or lost node from the list (a node that is up cannot be removed)',
+        tags: ['server'],
+        params: Type.Object({ name: Type.String({ minLength: 1, maxLength: 63 }) }),
+        response: { 204: Type.Null() },
+      },
+    },
+    async (req, reply) => {
+      const { name } = req.params;
+      const known = (await services.cluster.nodes()).find((n) => n.name === name);
+      if (!known) throw Errors.NodeNotFound(name);
+      if (known.state === 'up') throw Errors.NodeUp(name);
+      if (!(await services.stores.nodes.remove(name))) throw Errors.NodeUp(name);
+      await audit(services.stores.audit, req, { action: 'node.forget', target: name, detail: { state: known.state } });
+      return reply.code(204).send(null);
+    },
   );
 
   app.get(

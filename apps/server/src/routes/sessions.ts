@@ -27,7 +27,17 @@ import { serverTimeZone } from './server.js';
 import type { Services } from '../services.js';
 
 export interface SessionsRouteOptions {
-  services: Pick<Services, 'stores' | 'ftp' | 'hub' | 'info' | 'settings'>;
+  services: Pick<Services, 'stores' | 'ftp' | 'hub' | 'info' | 'settings' | 'cluster'>;
+}
+
+/** Most sessions of other nodes GET /sessions lists. */
+const REMOTE_SESSIONS_MAX = 5_000;
+
+/** `host:port` or `[v6]:port`, as SessionRecord.serverAddress has it. */
+function splitHostPort(value: string): { host: string; port: number } {
+  const at = value.lastIndexOf(':');
+  const host = value.slice(0, at);
+  return { host: host.startsWith('[') ? host.slice(1, -1) : host, port: Number(value.slice(at + 1)) };
 }
 
 /** Most rows a CSV export of the history holds. */
@@ -72,15 +82,50 @@ export const sessionsRoutes: FastifyPluginAsyncTypebox<SessionsRouteOptions> = a
       schema: {
         operationId: 'listLiveSessions',
         tags: ['sessions'],
-        summary: 'Sessions connected now',
+        summary: 'Sessions connected now, on this node and on every other node that is up',
+        description:
+          'Sessions on other nodes (`remote: true`) come from the database: their state, byte counts and transfer are as recorded, not live.',
         response: { 200: Page(LiveSession) },
       },
     },
     async () => ({
-      items: services.hub.liveSessions(),
+      items: [...services.hub.liveSessions(), ...(await otherNodesSessions())],
       nextCursor: null,
     }),
   );
+
+  /** Unfinished sessions of the other nodes that are up, as recorded. */
+  async function otherNodesSessions(): Promise<LiveSession[]> {
+    const me = services.cluster.node;
+    const up = new Set((await services.cluster.nodes()).filter((n) => n.state === 'up' && n.name !== me).map((n) => n.name));
+    if (up.size === 0) return [];
+    const rows = await sessions.unfinished(REMOTE_SESSIONS_MAX, { exceptNode: me });
+    return rows
+      .filter((r) => r.node !== null && up.has(r.node))
+      .map((r) => {
+        const local = splitHostPort(r.serverAddress);
+        return {
+          id: r.id,
+          username: r.username,
+          remoteAddress: r.clientAddress,
+          remotePort: r.clientPort,
+          localAddress: local.host,
+          localPort: local.port,
+          tls: r.tls,
+          clientSoftware: r.clientSoftware,
+          startedAt: r.startedAt,
+          lastCommandAt: r.startedAt,
+          state: r.username === null ? ('awaiting-login' as const) : ('idle' as const),
+          bytesIn: r.bytesIn,
+          bytesOut: r.bytesOut,
+          filesIn: r.filesIn,
+          filesOut: r.filesOut,
+          transfer: null,
+          node: r.node as string,
+          remote: true,
+        };
+      });
+  }
 
   app.delete(
     '/sessions/:id',
@@ -90,20 +135,37 @@ export const sessionsRoutes: FastifyPluginAsyncTypebox<SessionsRouteOptions> = a
         operationId: 'disconnectSession',
         tags: ['sessions'],
         summary: 'Disconnect a live session (421)',
+        description:
+          'A session on this node is closed before the answer (204). One on another node is handed to that node (202): it closes it within moments.',
         params: SessionParams,
-        response: { 204: Type.Null() },
+        response: { 204: Type.Null(), 202: Type.Null() },
       },
     },
     async (req, reply) => {
       const { id } = req.params;
       const live = services.ftp.session(id);
-      if (!live || !services.ftp.disconnect(id)) throw Errors.SessionNotFound(id);
+      if (live && services.ftp.disconnect(id)) {
+        await audit(services.stores.audit, req, {
+          action: 'session.disconnect',
+          target: id,
+          detail: { username: live.username, remoteAddress: live.remoteAddress },
+        });
+        return reply.code(204).send(null);
+      }
+      const recorded = await sessions.get(id);
+      const node = recorded?.endedAt === null ? recorded.node : null;
+      const up =
+        node !== null &&
+        node !== services.cluster.node &&
+        (await services.cluster.nodes()).some((n) => n.name === node && n.state === 'up');
+      if (!recorded || !node || !up) throw Errors.SessionNotFound(id);
+      services.cluster.publish({ kind: 'disconnect', node, sessionId: id });
       await audit(services.stores.audit, req, {
         action: 'session.disconnect',
         target: id,
-        detail: { username: live.username, remoteAddress: live.remoteAddress },
+        detail: { username: recorded.username, remoteAddress: recorded.clientAddress, node },
       });
-      return reply.code(204).send(null);
+      return reply.code(202).send(null);
     },
   );
 

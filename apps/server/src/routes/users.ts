@@ -26,7 +26,7 @@ import { checkCidrs, checkMounts, checkRules, mountRecords } from './account-che
 import { createFoldersInTree } from './files.js';
 
 export interface UsersRouteOptions {
-  services: Pick<Services, 'stores' | 'authenticator' | 'homes' | 'ftp'>;
+  services: Pick<Services, 'stores' | 'authenticator' | 'homes' | 'ftp' | 'disconnectUser'>;
 }
 
 const UserParams = Type.Object({ username: Type.String({ pattern: USERNAME_PATTERN }) });
@@ -140,7 +140,7 @@ export const usersRoutes: FastifyPluginAsyncTypebox<UsersRouteOptions> = async (
               : null;
       for (const username of result.done) {
         services.authenticator.invalidate(username);
-        if (reason !== null) services.ftp.disconnectUser(username, reason);
+        if (reason !== null) services.disconnectUser(username, reason);
       }
       return result;
     },
@@ -207,7 +207,7 @@ export const usersRoutes: FastifyPluginAsyncTypebox<UsersRouteOptions> = async (
       services.authenticator.invalidate(username);
       if (req.body.createFolders) await createRuleFolders(services, username, req.body.permissions ?? user.permissions);
       const why = liveSessionsEnd(req.body, existing, user);
-      if (why !== null) services.ftp.disconnectUser(username, why);
+      if (why !== null) services.disconnectUser(username, why);
       return user;
     },
   );
@@ -229,7 +229,7 @@ export const usersRoutes: FastifyPluginAsyncTypebox<UsersRouteOptions> = async (
       if (!(await users.remove(username, auditEntry(req, { action: 'user.delete', target: username }))))
         throw Errors.UserNotFound(username);
       services.authenticator.invalidate(username);
-      services.ftp.disconnectUser(username, 'Your account was deleted');
+      services.disconnectUser(username, 'Your account was deleted');
       return reply.code(204).send(null);
     },
   );

@@ -57,6 +57,11 @@ export const eventDeliveries = sqliteTable(
     attempts: integer('attempts').notNull().default(0),
     lastAttemptAt: epochMs('last_attempt_at'),
     nextAttemptAt: epochMs('next_attempt_at'),
+    /**
+     * The node whose delivery worker took the delivery (PostgreSQL, several nodes): it moved nextAttemptAt past the
+     * attempt's end, so no other node takes it meanwhile. Released when its node starts again or is found lost.
+     */
+    claimedBy: text('claimed_by'),
     lastError: text('last_error'),
     lastCode: integer('last_code'),
     output: text('output'),

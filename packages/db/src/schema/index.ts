@@ -14,3 +14,4 @@ export * from './findings.js';
 export * from './audit-log.js';
 export * from './probes.js';
 export * from './events.js';
+export * from './nodes.js';

@@ -25,6 +25,8 @@ export const sessions = sqliteTable(
     endedAt: epochMs('ended_at'),
     endReason: text('end_reason'),
     outcome: text('outcome', { enum: SESSION_OUTCOMES }),
+    /** The node (FERRY_NODE_NAME) the session is on; null for sessions recorded before nodes had names. */
+    node: text('node'),
     bytesIn: integer('bytes_in').notNull().default(0),
     bytesOut: integer('bytes_out').notNull().default(0),
     filesIn: integer('files_in').notNull().default(0),

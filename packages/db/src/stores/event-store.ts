@@ -18,7 +18,7 @@ import {
   type SQL,
   type SQLWrapper,
 } from 'drizzle-orm';
-import { handleOf, transaction, type Db, type Orm, type Tables } from '../client.js';
+import { handleOf, rowsOf, transaction, type Db, type Orm, type Tables } from '../client.js';
 import { writeAuditIn, type AuditOf } from './audit-store.js';
 import type { Page } from '../types.js';
 import { clampLimit, decodeCursor, toPage } from './cursor.js';
@@ -378,24 +378,59 @@ export function createEventStore(db: Db) {
   /**
    * Pending deliveries due at `now`, oldest due first, leaving out `excluding` and the deliveries of `busyActions`.
    *
-   * This reads; it does not claim. The one delivery worker of a process leaves out what it has in flight (in
-   * memory), which is all it takes on SQLite, whose file one process serves. On PostgreSQL, nodes sharing the
-   * database would each run a delivery worker that sees the same due deliveries, and two of them may send the
-   * same one: a webhook receiver can drop the second by its event id, but an e-mail goes out twice and a command
-   * runs twice. Until the schema has a lease on a delivery (who took it, until when; taken by an UPDATE of the
-   * rows a SELECT … FOR UPDATE SKIP LOCKED picked, so that a crashed node's deliveries come due again), run the
-   * delivery worker on one node only. A row lock alone would not do: it ends with the query's transaction, long
-   * before the attempt does. recordAttempt changes only a pending delivery, so one that two nodes sent is counted
-   * delivered once.
+   * On SQLite this reads: the one delivery worker of the one process leaves out what it has in flight (in memory).
+   * On PostgreSQL several nodes' workers see the same outbox, so `claim` takes what it returns: the rows are picked
+   * with FOR UPDATE SKIP LOCKED (two workers asking at once get different rows) and marked as the node's
+   * (`claimedBy`) with their next attempt moved to `claim.until`, so no other worker takes them while their attempt
+   * runs (a row lock alone would end with this transaction, long before the attempt does). Recording the attempt
+   * clears the claim; a node's claims are released when it starts again or another node finds it lost
+   * (NodeStore.releaseDeliveries), and otherwise fall due again at `claim.until`.
    */
   async function due(
     now: number,
     limit: number,
     excluding: ReadonlySet<number> = new Set(),
     busyActions: readonly ActionRef[] = [],
+    claim?: { node: string; until: number },
   ): Promise<DeliveryRecord[]> {
-    const rows = await dueQuery.execute({ now, limit, ...leaveOut(excluding, busyActions) });
-    return rows.map(toDelivery);
+    if (handle.dialect === 'sqlite' || !claim) {
+      const rows = await dueQuery.execute({ now, limit, ...leaveOut(excluding, busyActions) });
+      return rows.map(toDelivery);
+    }
+    const ids = await transaction(db, async (tx) => {
+      const out = leaveOut(excluding, busyActions);
+      const d = eventDeliveries;
+      // Locked until this transaction ends; rows another worker has locked are skipped, not waited for.
+      const picked = await rowsOf<{ id: string | number }>(
+        db,
+        sql`select ${d.id} as id from ${d} where ${d.status} = 'pending' and ${d.nextAttemptAt} <= ${now}
+          and ${d.id} not in (select cast(value as bigint) from jsonb_array_elements_text(cast(${out.excluding} as jsonb)))
+          and ${actionKey} not in (select value from jsonb_array_elements_text(cast(${out.busyActions} as jsonb)))
+          order by ${d.nextAttemptAt}, ${d.id} limit ${limit} for update skip locked`,
+        tx,
+      );
+      const taken = picked.map((r) => Number(r.id));
+      if (taken.length > 0) {
+        await tx
+          .update(eventDeliveries)
+          .set({ claimedBy: claim.node, nextAttemptAt: claim.until })
+          .where(inArray(eventDeliveries.id, taken));
+      }
+      return taken;
+    });
+    const rows = await getDeliveries(ids);
+    // Oldest due first, as picked.
+    const order = new Map(ids.map((id, i) => [id, i]));
+    return rows.sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0));
+  }
+
+  /** Gives back deliveries `due` claimed for `node` and that it will not attempt now: due again at `now`, for any node. */
+  async function release(ids: readonly number[], node: string, now: number): Promise<void> {
+    if (ids.length === 0 || handle.dialect === 'sqlite') return;
+    await orm
+      .update(eventDeliveries)
+      .set({ claimedBy: null, nextAttemptAt: now })
+      .where(and(inArray(eventDeliveries.id, [...ids]), eq(eventDeliveries.claimedBy, node), eq(eventDeliveries.status, 'pending')));
   }
 
   /** When the next pending delivery is due, or null with none pending (leaving out the same as `due`). */
@@ -436,6 +471,7 @@ export function createEventStore(db: Db) {
         output: param('output'),
         nextAttemptAt: param('next'),
         deliveredAt: param('deliveredAt'),
+        claimedBy: sql`null`,
       })
       .where(and(eq(eventDeliveries.id, sql.placeholder('id')), eq(eventDeliveries.status, 'pending')))
       .returning({ ruleId: eventDeliveries.ruleId }),
@@ -565,6 +601,7 @@ export function createEventStore(db: Db) {
     listDeliveries,
     due,
     nextDueAt,
+    release,
     pendingOf,
     recordAttempt,
     recordAttempts,

@@ -1,5 +1,5 @@
 import { createCidrMatcher } from '@ferry/ftp-core';
-import { and, desc, eq, gte, inArray, isNull, lt, lte, or, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, gte, inArray, isNull, lt, lte, ne, or, sql, type SQL } from 'drizzle-orm';
 import { handleOf, type Db } from '../client.js';
 import type { FindingSeverity } from '../schema/findings.js';
 import * as sqliteSchema from '../schema/index.js';
@@ -59,6 +59,7 @@ const columnsOf = ({ sessions }: typeof sqliteSchema) => ({
   bytesOut: sessions.bytesOut,
   filesIn: sessions.filesIn,
   filesOut: sessions.filesOut,
+  node: sessions.node,
   // Spelled out: drizzle renders a column of the only table in FROM without its table name, which inside the
   // subquery would mean findings.id.
   findings: sql<number>`(SELECT count(*) FROM findings WHERE findings.session_id = sessions.id)`.mapWith(Number),
@@ -243,11 +244,22 @@ export function createSessionStore(db: Db) {
     return row ?? { bytesIn: 0, bytesOut: 0 };
   }
 
-  /** Sessions that were never closed (a process that died), oldest first, at most `limit`: one index read. */
-  async function unfinished(limit: number): Promise<SessionRecord[]> {
-    return (await orm.select(columns).from(sessions).where(isNull(sessions.endedAt)).orderBy(sessions.startedAt).limit(limit)).map(
-      toRecord,
-    );
+  /**
+   * Sessions that were never closed, oldest first, at most `limit`: one index read. With `node`, only that node's
+   * (and with `orUnnamed` also those recorded before nodes had names); `exceptNode` leaves one node's out.
+   */
+  async function unfinished(limit: number, on: { node?: string; orUnnamed?: boolean; exceptNode?: string } = {}): Promise<SessionRecord[]> {
+    const ofNode =
+      on.node === undefined ? undefined : on.orUnnamed ? or(eq(sessions.node, on.node), isNull(sessions.node)) : eq(sessions.node, on.node);
+    const notNode = on.exceptNode === undefined ? undefined : ne(sessions.node, on.exceptNode);
+    return (
+      await orm
+        .select(columns)
+        .from(sessions)
+        .where(and(isNull(sessions.endedAt), ofNode, notNode))
+        .orderBy(sessions.startedAt)
+        .limit(limit)
+    ).map(toRecord);
   }
 
   return { get, history, historyAll, unfinished, recentLogins, bytesSince };

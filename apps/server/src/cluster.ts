@@ -1,0 +1,198 @@
+/**
+ * Several Ferry nodes on one PostgreSQL database: the node registry (each node's heartbeat, lost nodes' sessions
+ * closed by the others) and the messages that make a change on one node apply on all (cluster bus: LISTEN/NOTIFY).
+ * On SQLite there is one node: it registers and heartbeats the same way (GET /nodes lists it) and publishes nothing.
+ *
+ * What travels on the bus is a hint to reread what the database already holds (accounts, settings, bans, event
+ * rules) or an order for one node (disconnect a session, a user's sessions, an address's sessions). A node that
+ * missed messages while its listener was away rereads everything once it listens again.
+ */
+import type { BanRecord, ClusterBus, NodeBeat, NodeRecord, NodeStore, SessionRecorder, SessionStore, TranscriptStore } from '@ferry/db';
+import { createClusterBus, type BusMessage, type Db } from '@ferry/db';
+import { closeInterruptedSessions } from './adapters/interrupted-sessions.js';
+
+/** What one node tells the others. */
+export type ClusterMessage =
+  | { kind: 'accounts'; username?: string }
+  | { kind: 'settings' }
+  | { kind: 'rules' }
+  | { kind: 'ban'; ban: BanRecord }
+  | { kind: 'ban-lifted'; address: string }
+  | { kind: 'disconnect'; node: string; sessionId: string }
+  | { kind: 'disconnect-user'; username: string; reason: string };
+
+/** What a node does with the others' messages; each is this node's own (local) action. */
+export interface ClusterHandlers {
+  /** Forget cached credentials: one user's, or everyone's without a name. */
+  accounts(username?: string): void;
+  settings(): Promise<void>;
+  rules(): Promise<void>;
+  banned(ban: BanRecord): void;
+  banLifted(address: string): void;
+  disconnect(sessionId: string): void;
+  disconnectUser(username: string, reason: string): void;
+  /** Reread everything the messages could have said (the listener was away). */
+  resync(): Promise<void>;
+}
+
+export interface ClusterOptions {
+  db: Db;
+  node: string;
+  stores: { nodes: NodeStore; sessions: Pick<SessionStore, 'unfinished'>; transcripts: Pick<TranscriptStore, 'lastLineAt' | 'transfers'> };
+  recorder: Pick<SessionRecorder, 'sessionClosed' | 'flush'>;
+  /** This node's figures for its heartbeat. */
+  describe(): Omit<NodeBeat, 'name'>;
+  handlers: ClusterHandlers;
+  /** How often the node writes its heartbeat and looks for lost nodes; default 5 s. */
+  heartbeatMs?: number;
+  /** A node whose last heartbeat is older than this is lost; default 20 s. */
+  lostAfterMs?: number;
+  now?: () => number;
+  log?: {
+    info(obj: object, msg: string): void;
+    warn(obj: object, msg: string): void;
+    error(obj: object, msg: string): void;
+  };
+}
+
+export const HEARTBEAT_MS = 5_000;
+export const LOST_AFTER_MS = 20_000;
+
+export class Cluster {
+  readonly node: string;
+  readonly #opts: ClusterOptions;
+  readonly #now: () => number;
+  #bus: ClusterBus | null = null;
+  #timer: NodeJS.Timeout | null = null;
+  #beating: Promise<void> | null = null;
+  #joined = false;
+  /** The bus connected once already: a later connection means messages may have been missed. */
+  #connectedBefore = false;
+
+  constructor(opts: ClusterOptions) {
+    this.#opts = opts;
+    this.node = opts.node;
+    this.#now = opts.now ?? Date.now;
+  }
+
+  /**
+   * Starts listening to the other nodes (before anything else can change, so nothing is missed between reading the
+   * state and listening).
+   */
+  listen(): void {
+    if (this.#bus) return;
+    this.#bus = createClusterBus(this.#opts.db, {
+      node: this.node,
+      onMessage: (m) => this.#receive(m),
+      onConnected: () => {
+        if (this.#connectedBefore) {
+          this.#opts.log?.info({ node: this.node }, 'Listening to the other nodes again; rereading accounts, settings, bans and rules');
+          this.#opts.handlers.resync().catch((err: unknown) => this.#opts.log?.error({ err }, 'Rereading shared state failed'));
+        }
+        this.#connectedBefore = true;
+      },
+      onError: (err) => this.#opts.log?.warn({ err }, 'The connection listening to the other nodes failed; trying again'),
+    });
+  }
+
+  /**
+   * Joins the registry once the node's ports are known: this node is up; deliveries it had taken before a crash are
+   * due again; nodes whose heartbeat stopped are found lost at once. Then heartbeats every `heartbeatMs`.
+   */
+  async join(): Promise<void> {
+    const now = this.#now();
+    await this.#opts.stores.nodes.start(this.#beat(), now);
+    await this.#opts.stores.nodes.releaseDeliveries(this.node, now);
+    this.#joined = true;
+    await this.#sweep();
+    this.#timer = setInterval(() => void this.#heartbeat(), this.#opts.heartbeatMs ?? HEARTBEAT_MS);
+    this.#timer.unref();
+  }
+
+  /** Stops heartbeating and listening; the registry says this node stopped. */
+  async leave(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = null;
+    await this.#beating;
+    if (this.#joined) {
+      this.#joined = false;
+      try {
+        await this.#opts.stores.nodes.stop(this.node, this.#now());
+      } catch (err) {
+        this.#opts.log?.warn({ err }, 'Could not record that this node stopped');
+      }
+    }
+    await this.#bus?.close();
+    this.#bus = null;
+  }
+
+  /** Tells the other nodes (nothing on SQLite). A message that cannot be sent is logged: the change itself is stored. */
+  publish(message: ClusterMessage): void {
+    const bus = this.#bus;
+    if (!bus) return;
+    bus
+      .publish(message)
+      .catch((err: unknown) => this.#opts.log?.warn({ err, kind: message.kind }, 'Could not tell the other nodes of a change'));
+  }
+
+  /** The nodes sharing the database. */
+  async nodes(): Promise<NodeRecord[]> {
+    return this.#opts.stores.nodes.list();
+  }
+
+  #beat(): NodeBeat {
+    return { name: this.node, ...this.#opts.describe() };
+  }
+
+  async #heartbeat(): Promise<void> {
+    if (this.#beating) return;
+    this.#beating = (async () => {
+      try {
+        await this.#opts.stores.nodes.beat(this.#beat(), this.#now());
+        await this.#sweep();
+      } catch (err) {
+        this.#opts.log?.warn({ err }, 'Heartbeat failed (the database is away?)');
+      }
+    })();
+    await this.#beating;
+    this.#beating = null;
+  }
+
+  /** Nodes that stopped heartbeating: this node takes each over once (the registry's update decides who). */
+  async #sweep(): Promise<void> {
+    const now = this.#now();
+    const lost = await this.#opts.stores.nodes.claimLost(now - (this.#opts.lostAfterMs ?? LOST_AFTER_MS), this.node);
+    for (const name of lost) {
+      const closed = await closeInterruptedSessions({ ...this.#opts.stores, recorder: this.#opts.recorder, node: name });
+      const deliveries = await this.#opts.stores.nodes.releaseDeliveries(name, now);
+      this.#opts.log?.warn(
+        { lostNode: name, sessionsClosed: closed, deliveriesReleased: deliveries },
+        `Node ${name} stopped heartbeating: its sessions were closed as interrupted`,
+      );
+    }
+  }
+
+  #receive(message: BusMessage): void {
+    const m = message as unknown as ClusterMessage & { from: string };
+    const h = this.#opts.handlers;
+    const failed = (err: unknown) =>
+      this.#opts.log?.error({ err, kind: m.kind, from: m.from }, 'Applying a change from another node failed');
+    switch (m.kind) {
+      case 'accounts':
+        return h.accounts(m.username);
+      case 'settings':
+        return void h.settings().catch(failed);
+      case 'rules':
+        return void h.rules().catch(failed);
+      case 'ban':
+        return h.banned(m.ban);
+      case 'ban-lifted':
+        return h.banLifted(m.address);
+      case 'disconnect':
+        if (m.node === this.node) h.disconnect(m.sessionId);
+        return;
+      case 'disconnect-user':
+        return h.disconnectUser(m.username, m.reason);
+    }
+  }
+}

@@ -1,0 +1,252 @@
+/**
+ * Several nodes on one database: the registry and GET /nodes on either database; on PostgreSQL two real service
+ * graphs (two engines, two admin APIs, one database) — accounts, bans, settings, live sessions, disconnects and a
+ * node that stops heartbeating.
+ */
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import { connect } from 'node:net';
+import { Readable } from 'node:stream';
+import { Client } from 'basic-ftp';
+import { describe, expect, it } from 'vitest';
+import { ON_POSTGRES, startHarness, type Harness } from './harness.js';
+
+async function until<T>(what: string, check: () => Promise<T | null | false | undefined>, timeoutMs = 10_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** The first reply line a client gets on connect. */
+async function greeting(port: number): Promise<string> {
+  const socket = connect({ host: '127.0.0.1', port });
+  socket.setTimeout(5000, () => socket.destroy(new Error('no greeting')));
+  try {
+    const [chunk] = (await once(socket, 'data')) as [Buffer];
+    return chunk.toString('utf8').split('\r\n')[0] ?? '';
+  } finally {
+    socket.destroy();
+  }
+}
+
+async function login(port: number, user: string, password: string): Promise<Client> {
+  const ftp = new Client(5000);
+  await ftp.access({ host: '127.0.0.1', port, user, password });
+  return ftp;
+}
+
+async function node(opts: Parameters<typeof startHarness>[0] = {}): Promise<{ h: Harness; port: number; headers: Record<string, string> }> {
+  const h = await startHarness({ cluster: { heartbeatMs: 100, lostAfterMs: 1_000 }, ...opts });
+  const port = await h.listenFtp();
+  await h.services.cluster.join();
+  return { h, port, headers: await h.bearer() };
+}
+
+describe('the node registry', () => {
+  it('lists this node with its heartbeat; a node that is up cannot be removed', async () => {
+    const { h, port, headers } = await node({ node: 'alpha' });
+    const first = (await h.app.inject({ method: 'GET', url: '/api/v1/nodes', headers })).json();
+    expect(first.items).toEqual([
+      expect.objectContaining({ name: 'alpha', state: 'up', self: true, ftpPort: port, version: '0.0.0-test', sessions: 0 }),
+    ]);
+    const ftp = new Client(5000);
+    await ftp.connect('127.0.0.1', port);
+    const seen = await until('a heartbeat with the open session', async () => {
+      const res = (await h.app.inject({ method: 'GET', url: '/api/v1/nodes', headers })).json();
+      return res.items[0].sessions === 1 && res.items[0];
+    });
+    expect(seen.lastSeenAt).toBeGreaterThan(first.items[0].lastSeenAt);
+    ftp.close();
+    expect((await h.app.inject({ method: 'GET', url: '/api/v1/server', headers })).json().node).toBe('alpha');
+    const refused = await h.app.inject({ method: 'DELETE', url: '/api/v1/nodes/alpha', headers });
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json().error).toMatchObject({ code: 'APP_NODE_UP' });
+    expect((await h.app.inject({ method: 'DELETE', url: '/api/v1/nodes/nobody', headers })).statusCode).toBe(404);
+  });
+});
+
+describe.skipIf(!ON_POSTGRES)('two nodes on one PostgreSQL database', () => {
+  it('shares accounts at once: created on A logs in on B; a password changed on A refuses the old one on B', async () => {
+    const a = await node({ node: 'a' });
+    const b = await node({ node: 'b', joining: a.h });
+    await until('B listening to A', async () => (await b.h.services.cluster.nodes()).length === 2);
+    const created = await a.h.app.inject({
+      method: 'POST',
+      url: '/api/v1/users',
+      headers: a.headers,
+      payload: { username: 'carol', password: 'carol-password-1' },
+    });
+    expect(created.statusCode).toBe(201);
+    // B has never seen carol: it reads her from the database.
+    const first = await login(b.port, 'carol', 'carol-password-1');
+    first.close();
+    // B now caches her credentials; a change on A must reach B's cache.
+    const changed = await a.h.app.inject({
+      method: 'PATCH',
+      url: '/api/v1/users/carol',
+      headers: a.headers,
+      payload: { password: 'carol-password-2' },
+    });
+    expect(changed.statusCode).toBe(200);
+    await until('B refusing the old password', async () => {
+      const attempt = await login(b.port, 'carol', 'carol-password-1').then(
+        (c) => (c.close(), false),
+        () => true,
+      );
+      return attempt;
+    });
+    (await login(b.port, 'carol', 'carol-password-2')).close();
+    // Disabled on A: B closes her open session at once.
+    const open = await login(b.port, 'carol', 'carol-password-2');
+    expect(
+      (await a.h.app.inject({ method: 'PATCH', url: '/api/v1/users/carol', headers: a.headers, payload: { enabled: false } })).statusCode,
+    ).toBe(200);
+    await expect(until('the session on B closed', async () => open.closed, 5_000)).resolves.toBe(true);
+  });
+
+  it('raises a ban on A that refuses on B, closes B’s sessions from the address, and lifts it on B for both', async () => {
+    const a = await node({ node: 'a', bans: { threshold: 3 } });
+    const b = await node({ node: 'b', joining: a.h, bans: { threshold: 3 } });
+    await until('both nodes up', async () => (await b.h.services.cluster.nodes()).length === 2);
+    await a.h.app.inject({
+      method: 'POST',
+      url: '/api/v1/users',
+      headers: a.headers,
+      payload: { username: 'erin', password: 'erin-password-1' },
+    });
+    const onB = await login(b.port, 'erin', 'erin-password-1');
+    for (let i = 0; i < 3; i++) await expect(login(a.port, 'erin', `wrong-${i}`)).rejects.toThrow(/530|421/);
+    await until('B refusing 127.0.0.1', async () => (await greeting(b.port)).startsWith('421'));
+    await until('B closing the open session from 127.0.0.1', async () => onB.closed);
+    expect((await b.h.app.inject({ method: 'DELETE', url: '/api/v1/bans/127.0.0.1', headers: b.headers })).statusCode).toBe(204);
+    await until('A admitting 127.0.0.1 again', async () => (await greeting(a.port)).startsWith('220'));
+    expect(await greeting(b.port)).toMatch(/^220/);
+  });
+
+  it('applies a setting changed on A on B within moments', async () => {
+    const a = await node({ node: 'a', fixedSettings: { values: {}, fixedBy: {} } });
+    const b = await node({ node: 'b', joining: a.h, fixedSettings: { values: {}, fixedBy: {} } });
+    await until('both nodes up', async () => (await b.h.services.cluster.nodes()).length === 2);
+    const res = await a.h.app.inject({ method: 'PATCH', url: '/api/v1/settings', headers: a.headers, payload: { banner: 'Hello from A' } });
+    expect(res.statusCode).toBe(200);
+    await until('B greeting with the new banner', async () => (await greeting(b.port)).includes('Hello from A'));
+    expect((await b.h.app.inject({ method: 'GET', url: '/api/v1/settings', headers: b.headers })).json().values.banner).toBe(
+      'Hello from A',
+    );
+  });
+
+  it('shows B’s live sessions on A, disconnects one from A, and closes a lost node’s sessions as interrupted', async () => {
+    const a = await node({ node: 'a' });
+    // B writes its heartbeat once and never again: A finds it lost a second later.
+    const b = await node({ node: 'b', joining: a.h, cluster: { heartbeatMs: 3_600_000, lostAfterMs: 1_000 } });
+    // Until the disconnect is checked, B's heartbeat is written by hand.
+    const beat = setInterval(
+      () =>
+        void b.h.services.stores.nodes.beat(
+          { name: 'b', version: 'x', ftpAddress: null, ftpPort: b.port, ftpsPort: null, httpPort: 0, sessions: 1 },
+          Date.now(),
+        ),
+      100,
+    );
+    await a.h.app.inject({
+      method: 'POST',
+      url: '/api/v1/users',
+      headers: a.headers,
+      payload: { username: 'dave', password: 'dave-password-1' },
+    });
+    const kicked = await login(b.port, 'dave', 'dave-password-1');
+    const kickedId = b.h.services.ftp.sessions()[0]!.id;
+    try {
+      const listed = await until('B’s session listed on A', async () => {
+        const items = (await a.h.app.inject({ method: 'GET', url: '/api/v1/sessions', headers: a.headers })).json().items as {
+          id: string;
+          node: string;
+          remote?: boolean;
+          username: string | null;
+        }[];
+        return items.find((s) => s.id === kickedId && s.username === 'dave');
+      });
+      expect(listed).toMatchObject({ node: 'b', remote: true, username: 'dave' });
+      const res = await a.h.app.inject({ method: 'DELETE', url: `/api/v1/sessions/${kickedId}`, headers: a.headers });
+      expect(res.statusCode).toBe(202);
+      await until('the session on B disconnected', async () => kicked.closed);
+      expect((await a.h.app.inject({ method: 'DELETE', url: '/api/v1/sessions/no-such-session', headers: a.headers })).statusCode).toBe(
+        404,
+      );
+    } finally {
+      clearInterval(beat);
+    }
+    // A session open on B when B stops heartbeating: A closes it as interrupted.
+    const stranded = await login(b.port, 'dave', 'dave-password-1');
+    const strandedId = b.h.services.ftp.sessions().find((s) => s.id !== kickedId)!.id;
+    await b.h.services.recorder.flush();
+    const closed = await until(
+      'A closing B’s session',
+      async () => {
+        const s = (await a.h.app.inject({ method: 'GET', url: `/api/v1/sessions/${strandedId}`, headers: a.headers })).json();
+        return s.endedAt !== null && s;
+      },
+      15_000,
+    );
+    expect(closed).toMatchObject({ endReason: 'interrupted', outcome: 'problems', node: 'b' });
+    const nodes = (await a.h.app.inject({ method: 'GET', url: '/api/v1/nodes', headers: a.headers })).json().items;
+    expect(nodes).toMatchObject([
+      { name: 'a', state: 'up', self: true },
+      { name: 'b', state: 'lost', self: false },
+    ]);
+    // Gone from A's live list; a lost node can be removed.
+    const items = (await a.h.app.inject({ method: 'GET', url: '/api/v1/sessions', headers: a.headers })).json().items as { id: string }[];
+    expect(items.map((s) => s.id)).not.toContain(strandedId);
+    expect((await a.h.app.inject({ method: 'DELETE', url: '/api/v1/nodes/b', headers: a.headers })).statusCode).toBe(204);
+    stranded.close();
+  });
+
+  it('delivers each event once when both nodes run delivery workers', async () => {
+    const received = new Map<string, number>();
+    const receiver: Server = createServer((req, res) => {
+      const id = String(req.headers['ferry-event-id'] ?? '');
+      req.resume();
+      req.on('end', () => {
+        received.set(id, (received.get(id) ?? 0) + 1);
+        setTimeout(() => res.end('ok'), 300); // slow: deliveries stay in flight while the other node looks
+      });
+    });
+    receiver.listen(0, '127.0.0.1');
+    await once(receiver, 'listening');
+    try {
+      const url = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hook`;
+      const a = await node({ node: 'a' });
+      const b = await node({ node: 'b', joining: a.h });
+      await a.h.app.inject({
+        method: 'POST',
+        url: '/api/v1/users',
+        headers: a.headers,
+        payload: { username: 'fay', password: 'fay-password-1' },
+      });
+      const rule = await a.h.app.inject({
+        method: 'POST',
+        url: '/api/v1/event-rules',
+        headers: a.headers,
+        payload: { name: 'uploads', events: ['upload.completed'], actions: [{ kind: 'webhook', url }], secret: 'a-secret-of-16-chars' },
+      });
+      expect(rule.statusCode).toBe(201);
+      // B learns of the rule from A.
+      await until('B matching uploads', async () => b.h.services.events.outbox.wants('upload.completed'));
+      const clients = await Promise.all([login(a.port, 'fay', 'fay-password-1'), login(b.port, 'fay', 'fay-password-1')]);
+      for (let i = 0; i < 30; i++) {
+        await Promise.all(clients.map((c, n) => c.uploadFrom(Readable.from([Buffer.from(`file ${i}`)]), `f-${n}-${i}.txt`)));
+      }
+      for (const c of clients) c.close();
+      await until('60 deliveries', async () => received.size === 60, 30_000);
+      await new Promise((r) => setTimeout(r, 500));
+      expect([...received.values()].every((n) => n === 1)).toBe(true);
+      expect(received.size).toBe(60);
+    } finally {
+      receiver.close();
+    }
+  });
+});
