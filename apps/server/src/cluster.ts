@@ -38,7 +38,11 @@ export interface ClusterHandlers {
 export interface ClusterOptions {
   db: Db;
   node: string;
-  stores: { nodes: NodeStore; sessions: Pick<SessionStore, 'unfinished'>; transcripts: Pick<TranscriptStore, 'lastLineAt' | 'transfers'> };
+  stores: {
+    nodes: NodeStore;
+    sessions: Pick<SessionStore, 'unfinished' | 'openElsewhere'>;
+    transcripts: Pick<TranscriptStore, 'lastLineAt' | 'transfers'>;
+  };
   recorder: Pick<SessionRecorder, 'sessionClosed' | 'flush'>;
   /** This node's figures for its heartbeat. */
   describe(): Omit<NodeBeat, 'name'>;
@@ -47,6 +51,11 @@ export interface ClusterOptions {
   heartbeatMs?: number;
   /** A node whose last heartbeat is older than this is lost; default 20 s. */
   lostAfterMs?: number;
+  /**
+   * How often the other nodes' sessions are counted for the limits (per user, per address); default 1 s. 0: never
+   * (SQLite: there are no other nodes).
+   */
+  countsMs?: number;
   now?: () => number;
   log?: {
     info(obj: object, msg: string): void;
@@ -57,6 +66,7 @@ export interface ClusterOptions {
 
 export const HEARTBEAT_MS = 5_000;
 export const LOST_AFTER_MS = 20_000;
+export const COUNTS_MS = 1_000;
 
 export class Cluster {
   readonly node: string;
@@ -68,6 +78,9 @@ export class Cluster {
   #joined = false;
   /** The bus connected once already: a later connection means messages may have been missed. */
   #connectedBefore = false;
+  #countsTimer: NodeJS.Timeout | null = null;
+  #counting = false;
+  #elsewhere = { byUser: new Map<string, number>(), byAddress: new Map<string, number>() };
 
   constructor(opts: ClusterOptions) {
     this.#opts = opts;
@@ -107,12 +120,42 @@ export class Cluster {
     await this.#sweep();
     this.#timer = setInterval(() => void this.#heartbeat(), this.#opts.heartbeatMs ?? HEARTBEAT_MS);
     this.#timer.unref();
+    const countsMs = this.#opts.countsMs ?? COUNTS_MS;
+    if (countsMs > 0) {
+      await this.#count();
+      this.#countsTimer = setInterval(() => void this.#count(), countsMs);
+      this.#countsTimer.unref();
+    }
+  }
+
+  /**
+   * The other nodes' sessions, as last counted (at most `countsMs` old), for the engine's limits: an account's
+   * maximum sessions and the sessions per client address hold across nodes.
+   */
+  readonly otherNodes = {
+    sessionsOf: (username: string): number => this.#elsewhere.byUser.get(username) ?? 0,
+    sessionsFrom: (ip: string): number => this.#elsewhere.byAddress.get(ip) ?? 0,
+  };
+
+  async #count(): Promise<void> {
+    if (this.#counting) return;
+    this.#counting = true;
+    try {
+      this.#elsewhere = await this.#opts.stores.sessions.openElsewhere(this.node);
+    } catch (err) {
+      // Kept as last counted: the limits hold with what is known.
+      this.#opts.log?.warn({ err }, 'Counting the other nodes’ sessions failed');
+    } finally {
+      this.#counting = false;
+    }
   }
 
   /** Stops heartbeating and listening; the registry says this node stopped. */
   async leave(): Promise<void> {
     if (this.#timer) clearInterval(this.#timer);
+    if (this.#countsTimer) clearInterval(this.#countsTimer);
     this.#timer = null;
+    this.#countsTimer = null;
     await this.#beating;
     if (this.#joined) {
       this.#joined = false;

@@ -21,6 +21,7 @@ import {
   createTranscriptStore,
   createUserStore,
   databaseSize,
+  dialectOf,
   onAuditEntry,
   schemaVersion,
   type AdminStore,
@@ -155,8 +156,8 @@ export interface ServicesOptions {
   version: string;
   /** This node's name (FERRY_NODE_NAME); default `local`. */
   node?: string;
-  /** Heartbeat and lost-node timing (tests shorten them). */
-  cluster?: { heartbeatMs?: number; lostAfterMs?: number };
+  /** Heartbeat, lost-node and session-count timing (tests shorten them). */
+  cluster?: { heartbeatMs?: number; lostAfterMs?: number; countsMs?: number };
   bans?: Config['bans'];
   fixedSettings?: Config['fixedSettings'];
   tls?: FtpServerOptions['tls'];
@@ -274,6 +275,10 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
       opts.proxyProtocol && opts.proxyProtocol.mode !== 'off'
         ? { mode: opts.proxyProtocol.mode, trusted: createCidrMatcher(opts.proxyProtocol.trusted) }
         : null,
+    otherNodes: {
+      sessionsOf: (username) => cluster?.otherNodes.sessionsOf(username) ?? 0,
+      sessionsFrom: (ip) => cluster?.otherNodes.sessionsFrom(ip) ?? 0,
+    },
   });
   let dispatcher: DeliveryWorker | null = null;
   const recorder = createSessionRecorder(db, { onEvents: () => dispatcher?.wake(), node });
@@ -437,6 +442,7 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
     }),
     heartbeatMs: opts.cluster?.heartbeatMs,
     lostAfterMs: opts.cluster?.lostAfterMs,
+    countsMs: dialectOf(db) === 'sqlite' ? 0 : opts.cluster?.countsMs,
     log: opts.logger,
     handlers: {
       accounts: forgetAccounts,

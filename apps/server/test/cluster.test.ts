@@ -205,6 +205,58 @@ describe.skipIf(!ON_POSTGRES)('two nodes on one PostgreSQL database', () => {
     stranded.close();
   });
 
+  it('counts an account’s sessions and an address’s sessions across both nodes for their limits', async () => {
+    const fixed = { values: {}, fixedBy: {} };
+    const a = await node({ node: 'a', fixedSettings: fixed, cluster: { heartbeatMs: 100, lostAfterMs: 5_000, countsMs: 100 } });
+    const b = await node({
+      node: 'b',
+      joining: a.h,
+      fixedSettings: fixed,
+      cluster: { heartbeatMs: 100, lostAfterMs: 5_000, countsMs: 100 },
+    });
+    await a.h.app.inject({
+      method: 'POST',
+      url: '/api/v1/users',
+      headers: a.headers,
+      payload: { username: 'gil', password: 'gil-password-1', maxSessions: 2 },
+    });
+    const held = [await login(a.port, 'gil', 'gil-password-1'), await login(b.port, 'gil', 'gil-password-1')];
+    // Both nodes know of the other's session once it is recorded and counted: a third is refused on either.
+    await b.h.services.recorder.flush();
+    await a.h.services.recorder.flush();
+    for (const port of [a.port, b.port]) {
+      await until(`the third session refused on port ${port}`, async () =>
+        login(port, 'gil', 'gil-password-1').then(
+          (c) => (c.close(), false),
+          (error: Error) => /421.*Too many sessions for gil/.test(error.message),
+        ),
+      );
+    }
+    for (const c of held) c.close();
+    // Once they are closed, she logs in again.
+    await until('gil let in again', async () =>
+      login(b.port, 'gil', 'gil-password-1').then(
+        (c) => (c.close(), true),
+        () => false,
+      ),
+    );
+    // Three sessions per address, two of them on B: the fourth is refused on A.
+    expect(
+      (await a.h.app.inject({ method: 'PATCH', url: '/api/v1/settings', headers: a.headers, payload: { maxSessionsPerAddress: 3 } }))
+        .statusCode,
+    ).toBe(200);
+    await until('B applying the limit', async () => b.h.services.settings.values.maxSessionsPerAddress === 3);
+    const onB = [await login(b.port, 'gil', 'gil-password-1'), new Client(5000)];
+    await onB[1]!.connect('127.0.0.1', b.port);
+    const onA = await login(a.port, 'gil', 'gil-password-1').catch(() => null);
+    await b.h.services.recorder.flush();
+    await until('A refusing a fourth connection from 127.0.0.1', async () =>
+      (await greeting(a.port)).startsWith('421 Too many connections from your address'),
+    );
+    onA?.close();
+    for (const c of onB) c.close();
+  });
+
   it('delivers each event once when both nodes run delivery workers', async () => {
     const received = new Map<string, number>();
     const receiver: Server = createServer((req, res) => {

@@ -3,7 +3,7 @@
  * reads the engine's transcript lines, has its own entry point: '@ferry/ftp-core/diagnosis'.
  */
 export { createFtpServer, DEFAULT_DISK_RESERVE_BYTES, FtpServer, REFUSAL_CAUSES } from './server.js';
-export type { FtpServerOptions, FtpServerStats, RefusalCause } from './server.js';
+export type { FtpServerOptions, FtpServerStats, OtherNodes, RefusalCause } from './server.js';
 export type { TlsSource } from './tls/tls-provider.js';
 export type { EngineLogger } from './session/context.js';
 export { FtpError, LoginsUnavailableError, VfsError, toReply } from './errors.js';

@@ -48,6 +48,19 @@ export interface FtpServerOptions {
     /** How long a balancer has to send its header; default 5 s (it sends it at once). */
     headerTimeoutMs?: number;
   } | null;
+  /**
+   * Sessions other servers sharing this one's accounts hold (other nodes of one service): counted with this
+   * server's own against maxSessionsPerAddress and an account's maxSessions.
+   */
+  otherNodes?: OtherNodes | null;
+}
+
+/** What the other nodes of the service hold, as last counted (answered at once: the engine never waits for it). */
+export interface OtherNodes {
+  /** Logged-in sessions of `username`. */
+  sessionsOf(username: string): number;
+  /** Sessions from the client address `ip`. */
+  sessionsFrom(ip: string): number;
 }
 
 const PROXY_HEADER_TIMEOUT_MS = 5_000;
@@ -138,7 +151,8 @@ export class FtpServer extends EventEmitter<FtpServerEvents> {
       countCommand: () => void this.counts.commands++,
       countError: () => void this.counts.errors++,
       sessionsOf: (username, except) =>
-        [...this.live.values()].filter((s) => s !== except && !s.closing && s.account?.username === username).length,
+        [...this.live.values()].filter((s) => s !== except && !s.closing && s.account?.username === username).length +
+        (this.options.otherNodes?.sessionsOf(username) ?? 0),
       sessionClosed: (session, reason) => {
         this.live.delete(session.id);
         this.safeEmit('session:close', { ...session.info(), ...session.liveTotals(), reason, endedAt: Date.now() });
@@ -270,7 +284,7 @@ export class FtpServer extends EventEmitter<FtpServerEvents> {
     const { maxSessions, maxSessionsPerAddress } = this.current;
     if (this.live.size >= maxSessions)
       return { cause: 'max-sessions', text: `Too many connections (at most ${maxSessions}); try again later` };
-    let fromIp = 0;
+    let fromIp = this.options.otherNodes?.sessionsFrom(ip) ?? 0;
     let waiting = 0;
     let waitingFromIp = 0;
     for (const s of this.live.values()) {

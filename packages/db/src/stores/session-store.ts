@@ -262,7 +262,37 @@ export function createSessionStore(db: Db) {
     ).map(toRecord);
   }
 
-  return { get, history, historyAll, unfinished, recentLogins, bytesSince };
+  /**
+   * The unfinished sessions of the other nodes that are up, counted per logged-in user (sessions with a successful
+   * login) and per client address: what their limits count across nodes.
+   */
+  async function openElsewhere(exceptNode: string): Promise<{ byUser: Map<string, number>; byAddress: Map<string, number> }> {
+    const { nodes } = tables;
+    const elsewhere = and(
+      isNull(sessions.endedAt),
+      ne(sessions.node, exceptNode),
+      inArray(sessions.node, orm.select({ name: nodes.name }).from(nodes).where(eq(nodes.state, 'up'))),
+    );
+    const loggedIn = sql`exists (select 1 from ${logins} where ${logins.sessionId} = ${sessions.id} and ${logins.ok} = ${sql.raw(handle.dialect === 'sqlite' ? '1' : 'true')})`;
+    const [users, addresses] = await Promise.all([
+      orm
+        .select({ key: sessions.username, n: sql<number>`count(*)`.mapWith(Number) })
+        .from(sessions)
+        .where(and(elsewhere, loggedIn))
+        .groupBy(sessions.username),
+      orm
+        .select({ key: sessions.clientAddress, n: sql<number>`count(*)`.mapWith(Number) })
+        .from(sessions)
+        .where(elsewhere)
+        .groupBy(sessions.clientAddress),
+    ]);
+    return {
+      byUser: new Map(users.flatMap((r) => (r.key === null ? [] : [[r.key, r.n] as const]))),
+      byAddress: new Map(addresses.map((r) => [r.key, r.n] as const)),
+    };
+  }
+
+  return { get, history, historyAll, unfinished, openElsewhere, recentLogins, bytesSince };
 }
 
 export type SessionStore = ReturnType<typeof createSessionStore>;
