@@ -44,6 +44,13 @@ function splitHostPort(value: string): { host: string; port: number } {
 export const CSV_MAX_ROWS = 100_000;
 
 const SessionParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) });
+const LiveSessionsQuery = Type.Object({
+  nodes: Type.Optional(
+    Type.Enum(['all', 'this', 'others'] as const, {
+      description: 'all (default): every node’s sessions; this: only the answering node’s; others: only the other nodes’',
+    }),
+  ),
+});
 const TranscriptQuery = Type.Object({
   format: Type.Optional(
     Type.Enum(['json', 'text'] as const, {
@@ -85,13 +92,17 @@ export const sessionsRoutes: FastifyPluginAsyncTypebox<SessionsRouteOptions> = a
         summary: 'Sessions connected now, on this node and on every other node that is up',
         description:
           'Sessions on other nodes (`remote: true`) come from the database: their state, byte counts and transfer are as recorded, not live.',
+        querystring: LiveSessionsQuery,
         response: { 200: Page(LiveSession) },
       },
     },
-    async () => ({
-      items: [...services.hub.liveSessions(), ...(await otherNodesSessions())],
-      nextCursor: null,
-    }),
+    async (req) => {
+      const nodes = req.query.nodes ?? 'all';
+      return {
+        items: [...(nodes === 'others' ? [] : services.hub.liveSessions()), ...(nodes === 'this' ? [] : await otherNodesSessions())],
+        nextCursor: null,
+      };
+    },
   );
 
   /** Unfinished sessions of the other nodes that are up, as recorded. */

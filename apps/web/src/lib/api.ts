@@ -169,6 +169,8 @@ export class Api {
 
   // ---------- sessions ----------
   liveSessions = async () => itemsOf(await this.request<PageOf<LiveSession> | LiveSession[]>('GET', '/sessions'));
+  /** Sessions on the other nodes sharing the database (none with one node). */
+  otherNodesSessions = async () => itemsOf(await this.request<PageOf<LiveSession> | LiveSession[]>('GET', '/sessions?nodes=others'));
   disconnect = (id: string) => this.request<void>('DELETE', `/sessions/${encodeURIComponent(id)}`);
   history = (query: SessionHistoryQuery & { cursor?: string | null }) =>
     this.request<PageOf<HistoryItem>>('GET', `/sessions/history${toQueryString(query)}`);

@@ -9,6 +9,8 @@ const MAX_BACKOFF_MS = 10_000;
 /** Recent lines kept per session not being followed, so following one starts with what was just said. */
 const RECENT_LINES = 500;
 const RECENT_SESSIONS = 1000;
+/** How often sessions on other nodes (which the stream does not carry) are read, and a followed one's transcript. */
+const REMOTE_POLL_MS = 2000;
 /** The server stores lines in batches: when the backlog has holes, read it again a little later. */
 const BACKLOG_RETRIES = 3;
 const BACKLOG_RETRY_MS = 1000;
@@ -26,7 +28,10 @@ export interface EndedSession {
  */
 export class LiveEvents {
   state = $state<LinkState>('offline');
+  /** This node's sessions, as the stream reports them. */
   sessions = $state.raw<LiveSession[]>([]);
+  /** Sessions on the other nodes sharing the database, read every REMOTE_POLL_MS (as recorded, not live). */
+  remote = $state.raw<LiveSession[]>([]);
   /** Findings per session id, pushed as the doctor makes them. */
   findings = $state.raw<Record<string, Finding[]>>({});
   /** Sessions that closed since the page opened, so a followed session can still be read. */
@@ -42,17 +47,27 @@ export class LiveEvents {
   #attempts = 0;
   #timer: ReturnType<typeof setTimeout> | null = null;
   #closed = true;
+  #remoteTimer: ReturnType<typeof setInterval> | null = null;
 
   constructor(private readonly api: Api) {}
+
+  /** Every live session: this node's, then the other nodes'. */
+  get all(): LiveSession[] {
+    return this.remote.length === 0 ? this.sessions : [...this.sessions, ...this.remote];
+  }
 
   connect(): void {
     this.#closed = false;
     this.#open();
+    void this.#pollRemote();
+    this.#remoteTimer = setInterval(() => void this.#pollRemote(), REMOTE_POLL_MS);
   }
 
   close(): void {
     this.#closed = true;
     if (this.#timer) clearTimeout(this.#timer);
+    if (this.#remoteTimer) clearInterval(this.#remoteTimer);
+    this.#remoteTimer = null;
     this.#timer = null;
     this.#socket?.close();
     this.#socket = null;
@@ -98,7 +113,38 @@ export class LiveEvents {
   }
 
   session(id: string): LiveSession | null {
-    return this.sessions.find((s) => s.id === id) ?? this.ended[id]?.session ?? null;
+    return this.sessions.find((s) => s.id === id) ?? this.remote.find((s) => s.id === id) ?? this.ended[id]?.session ?? null;
+  }
+
+  /**
+   * The other nodes' sessions, and the followed one's new lines when it is one of them. One that is gone from the
+   * list has ended (its node closed it, or the node was lost).
+   */
+  async #pollRemote(): Promise<void> {
+    let remote: LiveSession[];
+    try {
+      remote = await this.api.otherNodesSessions();
+    } catch {
+      return; // the stream's state says what is wrong; the list stays as it was
+    }
+    if (this.#closed) return;
+    const now = new Set(remote.map((s) => s.id));
+    const gone = this.remote.filter((s) => !now.has(s.id));
+    if (gone.length > 0) {
+      const ended = { ...this.ended };
+      for (const session of gone) ended[session.id] = { session, reason: `closed on node ${session.node}`, at: Date.now() };
+      this.ended = ended;
+    }
+    if (remote.length > 0 || this.remote.length > 0) this.remote = remote;
+    const followed = this.followedId;
+    if (followed !== null && (now.has(followed) || gone.some((s) => s.id === followed))) {
+      try {
+        const lines = await this.api.transcript(followed);
+        if (this.followedId === followed) this.lines = mergeLines(this.lines, lines);
+      } catch {
+        // what we have stays on screen
+      }
+    }
   }
 
   #open(): void {
