@@ -34,13 +34,14 @@ LABEL org.opencontainers.image.title="Ferry" \
       org.opencontainers.image.description="Web-administered FTP server with live, stored session transcripts" \
       org.opencontainers.image.version="${FERRY_VERSION}"
 # tini is PID 1: it forwards SIGTERM from `docker stop` to Node and reaps zombies.
-# /data belongs to the unprivileged `node` user (uid 1000) that the official image provides.
+# /data belongs to the unprivileged `node` user (uid 1000) that the official image provides; so does /srv/ferry-files,
+# where several nodes mount their shared files folder (docs/cluster/docker-compose.yml: FERRY_HOME_ROOTS).
 # `ferry <command>` (docker compose exec ferry ferry --help) runs Ferry's command line with the image's variables.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends tini \
  && rm -rf /var/lib/apt/lists/* \
- && mkdir /data \
- && chown node:node /data \
+ && mkdir /data /srv/ferry-files \
+ && chown node:node /data /srv/ferry-files \
  && printf '#!/bin/sh\nexec node /app/apps/server/dist/main.js "$@"\n' > /usr/local/bin/ferry \
  && chmod 755 /usr/local/bin/ferry
 # The application stays root-owned and read-only for the user that runs it.

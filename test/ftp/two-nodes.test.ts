@@ -1,14 +1,14 @@
 /**
  * Two Ferry processes (nodes a and b) on one PostgreSQL database and one shared files folder, behind a real HAProxy
- * (Debian's) that balances the control port over both with the PROXY protocol v2, as the README's "Several nodes"
- * section configures it. Shown: 200 clients through HAProxy, spread over both nodes, each file's checksum right; a
+ * (Debian's) that balances the control port over both with the PROXY protocol v2: docs/cluster/haproxy.cfg, the
+ * README's configuration, with loopback addresses in place of the compose file's names. Shown: 200 clients through HAProxy, spread over both nodes, each file's checksum right; a
  * user created through b's API logs in on a; a ban raised on a refuses on b; a's API lists b's live session and
  * disconnects it; the transcript shows the client's address and HAProxy's; `kill -9` of b → a reports b lost and
  * its session interrupted within 30 s, and clients reconnecting through HAProxy are served by a.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -19,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase, startPostgresCluster } from '../../scripts/postgres-cluster.mjs';
 import { greeting, RawFtp } from '../defences/support/raw-ftp.js';
 import { freePortRange } from '../support/ports.js';
-import { startSystem, type System } from '../support/start-system.js';
+import { REPO_ROOT, startSystem, type System } from '../support/start-system.js';
 
 const HAPROXY = '/usr/sbin/haproxy';
 const BALANCER = '127.0.0.3';
@@ -135,23 +135,13 @@ beforeAll(async () => {
   nodes.a = await startSystem({ env: env('a') });
   nodes.b = await startSystem({ env: env('b') });
   lbPort = await freePortRange(1);
-  const config = [
-    'defaults',
-    '  mode tcp',
-    '  timeout connect 2s',
-    '  timeout client 60s',
-    '  timeout server 60s',
-    '  retries 3',
-    '  option redispatch',
-    'frontend ftp',
-    `  bind 127.0.0.1:${lbPort}`,
-    '  default_backend ferry_nodes',
-    'backend ferry_nodes',
-    '  balance roundrobin',
-    `  server a 127.0.0.1:${nodes.a.ftpPort} send-proxy-v2 source ${BALANCER} check inter 500ms fall 2 rise 2`,
-    `  server b 127.0.0.1:${nodes.b.ftpPort} send-proxy-v2 source ${BALANCER} check inter 500ms fall 2 rise 2`,
-    '',
-  ].join('\n');
+  // The README's configuration (docs/cluster/haproxy.cfg), with loopback addresses for the compose file's names.
+  const documented = await readFile(path.join(REPO_ROOT, 'docs/cluster/haproxy.cfg'), 'utf8');
+  const config = documented
+    .replace(/^(\s*)bind :21$/m, `$1bind 127.0.0.1:${lbPort}`)
+    .replace(/ ferry-a:2121 /, ` 127.0.0.1:${nodes.a.ftpPort} source ${BALANCER} `)
+    .replace(/ ferry-b:2121 /, ` 127.0.0.1:${nodes.b.ftpPort} source ${BALANCER} `);
+  expect(config.split('\n').filter((line, i) => line !== documented.split('\n')[i])).toHaveLength(3);
   await writeFile(path.join(dir, 'haproxy.cfg'), config);
   expect(spawnSync(HAPROXY, ['-c', '-f', path.join(dir, 'haproxy.cfg')], { encoding: 'utf8' }).status).toBe(0);
   haproxy = spawn(HAPROXY, ['-db', '-f', path.join(dir, 'haproxy.cfg')], { stdio: 'ignore' });

@@ -25,6 +25,8 @@ export interface ComposeProject {
 }
 
 export interface ComposeService {
+  networks?: Record<string, { ipv4_address?: string } | null>;
+  depends_on?: Record<string, unknown> | string[];
   environment?: Record<string, string | number>;
   ports?: { published: number | string; target: number; protocol?: string }[];
   volumes?: string[];
@@ -36,6 +38,7 @@ export interface ComposeService {
 
 export interface ComposeConfig {
   services: Record<string, ComposeService>;
+  networks?: Record<string, { ipam?: { config?: { subnet?: string }[] } }>;
   volumes?: Record<string, unknown>;
 }
 
@@ -44,6 +47,8 @@ export interface ProjectFiles {
   compose?: string;
   /** Text of .env; .env.example by default. */
   env?: string;
+  /** More files of the project folder, by name. */
+  extra?: Record<string, string>;
 }
 
 export function createProject(files: ProjectFiles = {}): ComposeProject {
@@ -52,6 +57,7 @@ export function createProject(files: ProjectFiles = {}): ComposeProject {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ferry-compose-'));
   writeFileSync(path.join(dir, 'docker-compose.yml'), files.compose ?? readRepoFile('docker-compose.yml'));
   writeFileSync(path.join(dir, '.env'), files.env ?? readRepoFile('.env.example'));
+  for (const [name, text] of Object.entries(files.extra ?? {})) writeFileSync(path.join(dir, name), text);
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('FERRY_') && !k.startsWith('COMPOSE_')));
   const run = (args: string[]) => {
     const r = spawnSync(binary, ['-f', 'docker-compose.yml', ...args], { cwd: dir, env, encoding: 'utf8', timeout: 30_000 });
