@@ -11,7 +11,7 @@ import { writeBigFile } from './lib/fixtures.mjs';
 import { acquireRunLock, releaseRunLock } from './lib/lock.mjs';
 import { machineInfo } from './lib/proc.mjs';
 import { renderReport, summarize, writeJson } from './lib/report.mjs';
-import { needsRunLock, SERVER_NAMES, startServers, VARIANTS } from './lib/servers.mjs';
+import { DEFAULT_SERVERS, needsRunLock, SERVER_NAMES, startServers, VARIANTS } from './lib/servers.mjs';
 import { sessionWorkloads } from './lib/sessions.mjs';
 import { killAllStarted, stopServer } from './lib/spawn.mjs';
 import { streamWorkloads } from './lib/streams.mjs';
@@ -20,7 +20,8 @@ import { reexecWithFileLimit } from './lib/ulimit.mjs';
 
 const WORKLOADS = [...streamWorkloads, ...sessionWorkloads];
 const USAGE = `usage: node bench/run.mjs [--quick] [--only ${WORKLOADS.map((w) => w.id).join(',')}]
-       [--servers ${SERVER_NAMES.join(',')}] [--repeats N] [--out file.json] [--keep]`;
+       [--servers ${SERVER_NAMES.join(',')}] [--repeats N] [--out file.json] [--keep]
+       [--database postgres] [--nodes 2]`;
 
 const { values: args } = parseArgs({
   options: {
@@ -30,6 +31,8 @@ const { values: args } = parseArgs({
     repeats: { type: 'string' },
     out: { type: 'string' },
     keep: { type: 'boolean', default: false },
+    database: { type: 'string' },
+    nodes: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -48,7 +51,16 @@ const list = (s, all) =>
         .map((x) => x.trim())
         .filter(Boolean)
     : all;
-const names = list(args.servers, SERVER_NAMES);
+if (args.database !== undefined && args.database !== 'postgres' && args.database !== 'sqlite')
+  throw new Error(`--database takes postgres (or sqlite, the default)\n${USAGE}`);
+if (args.nodes !== undefined && args.nodes !== '1' && args.nodes !== '2') throw new Error(`--nodes takes 1 or 2\n${USAGE}`);
+const names = list(args.servers, DEFAULT_SERVERS);
+// --database postgres: Ferry on PostgreSQL beside Ferry on SQLite; --nodes 2: two nodes behind HAProxy beside one.
+if (args.database === 'postgres' || args.nodes === '2') {
+  if (!names.includes('ferry')) names.unshift('ferry');
+  if (!names.includes('ferry-postgres')) names.push('ferry-postgres');
+}
+if (args.nodes === '2' && !names.includes('ferry-nodes')) names.push('ferry-nodes');
 const only = list(
   args.only,
   WORKLOADS.map((w) => w.id),

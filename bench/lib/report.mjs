@@ -101,9 +101,17 @@ function compareVariants({ variants, servers, metrics, medians, samples }) {
         name,
         unit: /\(([^()]+)\)$/.exec(metric.label)?.[1] ?? '',
         better: metric.better,
-        tolerance: spec.tolerance,
+        tolerance: spec.tolerance ?? null,
+        target: spec.target ?? null,
         ratio: r,
-        within: metric.better === 'higher' ? r >= 1 - spec.tolerance : r <= 1 + spec.tolerance,
+        within:
+          spec.target !== undefined
+            ? metric.better === 'higher'
+              ? r >= spec.target
+              : r <= spec.target
+            : metric.better === 'higher'
+              ? r >= 1 - spec.tolerance
+              : r <= 1 + spec.tolerance,
         repeats: a.length === b.length && a.length > 1 ? a.map((x, i) => x / b[i]) : null,
       });
     }
@@ -165,7 +173,8 @@ export function renderReport(summary) {
 /** `ferry-events / ferry, small files: 0.98 (files/s; within 5 %: yes; repeats 0.97, 0.98, 1.01)` */
 export function renderComparison(c) {
   const unit = [c.unit, c.better === 'lower' ? 'lower is better' : null].filter(Boolean).join(', ');
-  const details = [unit, `within ${Math.round(c.tolerance * 100)} %: ${c.within ? 'yes' : 'no'}`];
+  const goal = c.target !== null && c.target !== undefined ? `target ${c.better === 'lower' ? '≤' : '≥'} ${c.target}` : `within ${Math.round(c.tolerance * 100)} %`;
+  const details = [unit, `${goal}: ${c.within ? 'yes' : 'no'}`];
   if (c.repeats) details.push(`repeats ${c.repeats.map((r) => r.toFixed(2)).join(', ')}`);
   return `${c.variant} / ${c.of}, ${c.name}: ${c.ratio.toFixed(2)} (${details.filter(Boolean).join('; ')})`;
 }

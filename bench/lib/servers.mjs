@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startFerry } from '../peers/ferry.mjs';
 import { startFerryEngine } from '../peers/ferry-engine.mjs';
+import { startFerryNodes, startFerryOnPostgres } from '../peers/ferry-postgres.mjs';
 import { startFtpSrv } from '../peers/ftp-srv.mjs';
 import { startPureFtpd } from '../peers/pure-ftpd.mjs';
 import { startVsftpd } from '../peers/vsftpd.mjs';
@@ -14,9 +15,23 @@ import { ensurePackages, ensurePureFtpd, ensureSystemUser } from './system.mjs';
  * `ferry-engine` is Ferry's FTP engine alone, nothing recorded: Ferry's ratio to it is the cost of recording.
  * `ferry-groups` is Ferry with its user in 20 groups of 50 permission rules each: its ratio to `ferry` is
  * what groups cost logins and listings. `ferry-events` is Ferry with a webhook rule on every upload: its
- * ratio to `ferry` is what event actions cost the small-file workload.
+ * ratio to `ferry` is what event actions cost the small-file workload. `ferry-postgres` is Ferry on PostgreSQL (its
+ * ratio to `ferry` is what the database costs), `ferry-nodes` two Ferry nodes on PostgreSQL behind HAProxy (its
+ * ratio to `ferry-postgres` is what a second node gains); they run with `--database postgres` and `--nodes 2`.
  */
-export const SERVER_NAMES = ['ferry', 'vsftpd', 'pure-ftpd', 'ftp-srv', 'ferry-engine', 'ferry-groups', 'ferry-events'];
+export const SERVER_NAMES = [
+  'ferry',
+  'vsftpd',
+  'pure-ftpd',
+  'ftp-srv',
+  'ferry-engine',
+  'ferry-groups',
+  'ferry-events',
+  'ferry-postgres',
+  'ferry-nodes',
+];
+/** What runs without --servers: everything but the PostgreSQL servers, which --database and --nodes add. */
+export const DEFAULT_SERVERS = SERVER_NAMES.filter((n) => n !== 'ferry-postgres' && n !== 'ferry-nodes');
 
 /**
  * Ferry started differently, compared with Ferry as it is: the report prints `<variant> / <of>` for each
@@ -35,6 +50,19 @@ export const VARIANTS = {
     metrics: { 'small.filesPerSec': 'small files', 'small.cpuMsPerFile': 'Ferry CPU per small file' },
     workloads: ['small'], // the rule only acts on uploads: the other workloads would measure plain Ferry again
   },
+  'ferry-postgres': {
+    of: 'ferry',
+    tolerance: 0.2,
+    metrics: { 'small.filesPerSec': 'small files', 'burst.sessionsPerSec': 'burst sessions/s', 'login.perSec': 'logins/s' },
+    workloads: ['small', 'burst', 'login'],
+  },
+  'ferry-nodes': {
+    of: 'ferry-postgres',
+    // a target above 1: the ratio must reach it
+    target: 1.3,
+    metrics: { 'burst.sessionsPerSec': 'burst sessions/s' },
+    workloads: ['burst'],
+  },
 };
 /** The `ferry-groups` user's groups: 20 groups × 50 rules, as an organisation with many teams might have. */
 const GROUPS = { count: 20, rulesEach: 50 };
@@ -52,6 +80,8 @@ const PASSIVE = {
   'ferry-engine': { min: 0, max: 0 },
   'ferry-groups': { min: 0, max: 0 },
   'ferry-events': { min: 0, max: 0 },
+  'ferry-postgres': { min: 0, max: 0 },
+  'ferry-nodes': { min: 0, max: 0 },
 };
 
 /** Runs that start a peer use fixed passive ranges and the bench system account: one such run at a time. */
@@ -76,6 +106,8 @@ export async function startServers(names, ctx, log) {
       if (name === 'ferry') start = () => startFerry(common);
       else if (name === 'ferry-groups') start = () => startFerry({ ...common, name, groups: GROUPS });
       else if (name === 'ferry-events') start = () => startFerry({ ...common, name, eventRule: true });
+      else if (name === 'ferry-postgres') start = () => startFerryOnPostgres({ ...common, name });
+      else if (name === 'ferry-nodes') start = () => startFerryNodes({ ...common, name });
       else if (name === 'ftp-srv') start = () => startFtpSrv(common);
       else if (name === 'ferry-engine') start = () => startFerryEngine(common);
       else if (!account) throw new Error('needs root to create the system user its sessions run as');

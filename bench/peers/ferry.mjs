@@ -41,7 +41,8 @@ async function api(base, method, path, body, token) {
  * `groups: { count, rulesEach }` puts the user in that many groups of that many rules (on folders the
  * workloads never touch, so they only cost resolving); `eventRule: true` starts a webhook receiver
  * (`webhook-receiver.mjs`, stopped with the server) and one enabled rule sending every `upload.completed`
- * to it. Reported as `name`.
+ * to it. Reported as `name`. `joining: true`: another node of a database that already has the admin, the user and the
+ * settings (FERRY_DATABASE_URL in `env`): only signs in.
  */
 export async function startFerry({
   dir,
@@ -55,6 +56,7 @@ export async function startFerry({
   groups = null,
   eventRule = false,
   name = 'ferry',
+  joining = false,
 }) {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} not found: run pnpm build`);
   // Held open together while picked: the system may hand out a port it just freed again, and two equal
@@ -97,14 +99,15 @@ export async function startFerry({
   }
   const base = `http://127.0.0.1:${httpPort}`;
   const { token } = await api(base, 'POST', '/auth/login', { username: 'admin', password: adminPassword });
-  await api(
+  if (!joining)
+    await api(
     base,
     'POST',
     '/users',
     { username: FERRY_USER, password, homeDir: root, permissions: [{ path: '/', allow: ALL_PERMISSIONS }] },
     token,
   );
-  if (groups) {
+  if (groups && !joining) {
     const names = [];
     for (let g = 0; g < groups.count; g++) {
       const permissions = Array.from({ length: groups.rulesEach }, (_, r) => ({
@@ -116,7 +119,7 @@ export async function startFerry({
     }
     await api(base, 'PATCH', `/users/${FERRY_USER}`, { groups: names }, token);
   }
-  if (settings) {
+  if (settings && !joining) {
     try {
       await api(base, 'PATCH', '/settings', settings, token);
     } catch (err) {

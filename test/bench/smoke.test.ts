@@ -137,3 +137,33 @@ describe('bench/run.mjs --quick --servers ferry,ferry-events --only small (a web
     expect(printed).toMatch(/^ferry-events: 20 webhook deliveries received for 20 small-file uploads /m);
   });
 });
+
+describe('bench/run.mjs --quick --servers ferry --database postgres --nodes 2 --only small,burst', () => {
+  let pg: Summary;
+  let printed: string;
+  beforeAll(async () => {
+    const out = join(work, 'postgres.json');
+    ({ stdout: printed } = await run(
+      process.execPath,
+      [runner, '--quick', '--servers', 'ferry', '--database', 'postgres', '--nodes', '2', '--only', 'small,burst', '--out', out],
+      { timeout: 110_000, killSignal: 'SIGTERM', maxBuffer: 4 << 20 },
+    ));
+    pg = JSON.parse(await readFile(out, 'utf8')) as Summary;
+  }, 120_000);
+
+  it('runs Ferry on SQLite, on PostgreSQL and as two nodes behind HAProxy, and prints their ratios', () => {
+    expect(pg.skipped).toEqual({});
+    expect(pg.errors).toEqual({});
+    expect(pg.servers).toEqual(['ferry', 'ferry-postgres', 'ferry-nodes']);
+    expect(pg.medians['ferry-postgres']?.['small.filesPerSec']).toEqual(expect.any(Number));
+    // Every session of the burst succeeded through HAProxy, over both nodes.
+    expect(pg.medians['ferry-nodes']?.['burst.succeeded']).toBe(20);
+    expect(pg.comparisons.map((c) => `${c.variant} / ${c.of} ${c.key}`)).toEqual([
+      'ferry-postgres / ferry small.filesPerSec',
+      'ferry-postgres / ferry burst.sessionsPerSec',
+      'ferry-nodes / ferry-postgres burst.sessionsPerSec',
+    ]);
+    expect(printed).toMatch(/^ferry-postgres \/ ferry, small files: \d+\.\d\d \(files\/s; within 20 %: (yes|no)\)$/m);
+    expect(printed).toMatch(/^ferry-nodes \/ ferry-postgres, burst sessions\/s: \d+\.\d\d \(target ≥ 1\.3: (yes|no)\)$/m);
+  });
+});
