@@ -47,6 +47,8 @@ export interface ClusterOptions {
   /** This node's figures for its heartbeat. */
   describe(): Omit<NodeBeat, 'name'>;
   handlers: ClusterHandlers;
+  /** Event deliveries a stopped or lost node had taken are due again (the delivery worker should look now). */
+  onDeliveriesDue?: () => void;
   /** How often the node writes its heartbeat and looks for lost nodes; default 5 s. */
   heartbeatMs?: number;
   /** A node whose last heartbeat is older than this is lost; default 20 s. */
@@ -115,7 +117,7 @@ export class Cluster {
   async join(): Promise<void> {
     const now = this.#now();
     await this.#opts.stores.nodes.start(this.#beat(), now);
-    await this.#opts.stores.nodes.releaseDeliveries(this.node, now);
+    if ((await this.#opts.stores.nodes.releaseDeliveries(this.node, now)) > 0) this.#opts.onDeliveriesDue?.();
     this.#joined = true;
     await this.#sweep();
     this.#timer = setInterval(() => void this.#heartbeat(), this.#opts.heartbeatMs ?? HEARTBEAT_MS);
@@ -208,6 +210,7 @@ export class Cluster {
     for (const name of lost) {
       const closed = await closeInterruptedSessions({ ...this.#opts.stores, recorder: this.#opts.recorder, node: name });
       const deliveries = await this.#opts.stores.nodes.releaseDeliveries(name, now);
+      if (deliveries > 0) this.#opts.onDeliveriesDue?.();
       this.#opts.log?.warn(
         { lostNode: name, sessionsClosed: closed, deliveriesReleased: deliveries },
         `Node ${name} stopped heartbeating: its sessions were closed as interrupted`,

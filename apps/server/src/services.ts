@@ -440,6 +440,7 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
       httpPort: info.httpPort,
       sessions: ftp.sessions().length,
     }),
+    onDeliveriesDue: () => deliveries.wake(),
     heartbeatMs: opts.cluster?.heartbeatMs,
     lostAfterMs: opts.cluster?.lostAfterMs,
     countsMs: dialectOf(db) === 'sqlite' ? 0 : opts.cluster?.countsMs,

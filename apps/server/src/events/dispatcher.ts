@@ -153,16 +153,21 @@ export class EventDispatcher {
       const room = MAX_QUEUED - this.#queuedCount;
       if (room > 0) {
         const claim = this.opts.node === undefined ? undefined : { node: this.opts.node, until: now + CLAIM_MS };
+        const full: number[] = [];
         for (const delivery of await this.opts.store.due(now, Math.min(room, BATCH), this.#inflight, this.#fullActions(), claim)) {
           if (this.#inflight.has(delivery.id)) continue; // in a digest started just before
           const key = actionKey(delivery);
           const queue = this.#queued.get(key) ?? [];
-          if (queue.length >= PER_ACTION_QUEUE) continue;
+          if (queue.length >= PER_ACTION_QUEUE) {
+            full.push(delivery.id); // read again once the queue has room (given back first when it was claimed)
+            continue;
+          }
           queue.push(delivery);
           this.#queued.set(key, queue);
           this.#inflight.add(delivery.id);
           this.#queuedCount++;
         }
+        await this.#giveBack(full);
       }
       this.#startQueued();
       // Finishing attempts start the queued ones and look again when the queues run low; the timer is for
