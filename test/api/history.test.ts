@@ -185,6 +185,7 @@ describe('exports', () => {
     expect(field('User')).toBe('erin');
     expect(field('Client')).toMatch(/^127\.0\.0\.1:\d+$/);
     expect(field('Server address')).toBe(`127.0.0.1:${system.ftpPort}`);
+    expect(field('Node')).toMatch(/^[A-Za-z0-9][A-Za-z0-9._-]*$/); // FERRY_NODE_NAME: the host name here
     expect(field('Client software')).toBe('TestClient 1.0');
     expect(field('Started')).toMatch(new RegExp(`^${ZONED.source}$`));
     expect(field('Ended')).toMatch(new RegExp(`^${ZONED.source} \\(quit\\)$`));

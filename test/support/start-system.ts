@@ -15,6 +15,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { inject } from 'vitest';
+// @ts-expect-error -- a plain ES module without types, shared with the database package's tests
+import { createDatabase } from '../../scripts/postgres-cluster.mjs';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -59,6 +62,29 @@ export interface System {
 
 export const ADMIN_PASSWORD = 'e2e-admin-password';
 
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** The cluster of the project "e2e on postgres" (packages/db/test/postgres-setup.ts). */
+    postgresUrl: string;
+  }
+}
+
+/** The project "e2e on postgres" (vitest.config.ts): every Ferry a test starts runs on PostgreSQL. */
+export const ON_POSTGRES = process.env.FERRY_TEST_DATABASE === 'postgres';
+
+/** On PostgreSQL, the database of each data folder: a restart with the same folder finds its database again. */
+const databases = new Map<string, string>();
+let created = 0;
+
+function databaseFor(dataDir: string): string {
+  let url = databases.get(dataDir);
+  if (!url) {
+    url = createDatabase(inject('postgresUrl'), `ferry_e2e_${process.pid}_${++created}`) as string;
+    databases.set(dataDir, url);
+  }
+  return url;
+}
+
 export async function startSystem(opts: StartOptions = {}): Promise<System> {
   const ownDataDir = opts.dataDir === undefined;
   const dataDir = opts.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'ferry-e2e-')));
@@ -74,6 +100,9 @@ export async function startSystem(opts: StartOptions = {}): Promise<System> {
     FERRY_SHUTDOWN_GRACE_MS: '3000',
     ...opts.env,
   };
+  // A test that brings its own database (or says SQLite with an empty value) keeps it.
+  if (ON_POSTGRES && opts.env?.FERRY_DATABASE_URL === undefined) env.FERRY_DATABASE_URL = databaseFor(dataDir);
+  if (env.FERRY_DATABASE_URL === '') delete env.FERRY_DATABASE_URL;
   const [cmd = 'node', ...args] = opts.command ?? ['node', 'apps/server/dist/main.js'];
   // Own process group, so a failed start can be cleaned up entirely (pnpm → sh → node).
   const child = spawn(cmd, args, { cwd: REPO_ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
