@@ -173,7 +173,10 @@ export function renderReport(summary) {
 /** `ferry-events / ferry, small files: 0.98 (files/s; within 5 %: yes; repeats 0.97, 0.98, 1.01)` */
 export function renderComparison(c) {
   const unit = [c.unit, c.better === 'lower' ? 'lower is better' : null].filter(Boolean).join(', ');
-  const goal = c.target !== null && c.target !== undefined ? `target ${c.better === 'lower' ? '≤' : '≥'} ${c.target}` : `within ${Math.round(c.tolerance * 100)} %`;
+  const goal =
+    c.target !== null && c.target !== undefined
+      ? `target ${c.better === 'lower' ? '≤' : '≥'} ${c.target}`
+      : `within ${Math.round(c.tolerance * 100)} %`;
   const details = [unit, `${goal}: ${c.within ? 'yes' : 'no'}`];
   if (c.repeats) details.push(`repeats ${c.repeats.map((r) => r.toFixed(2)).join(', ')}`);
   return `${c.variant} / ${c.of}, ${c.name}: ${c.ratio.toFixed(2)} (${details.filter(Boolean).join('; ')})`;

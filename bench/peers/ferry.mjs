@@ -101,12 +101,12 @@ export async function startFerry({
   const { token } = await api(base, 'POST', '/auth/login', { username: 'admin', password: adminPassword });
   if (!joining)
     await api(
-    base,
-    'POST',
-    '/users',
-    { username: FERRY_USER, password, homeDir: root, permissions: [{ path: '/', allow: ALL_PERMISSIONS }] },
-    token,
-  );
+      base,
+      'POST',
+      '/users',
+      { username: FERRY_USER, password, homeDir: root, permissions: [{ path: '/', allow: ALL_PERMISSIONS }] },
+      token,
+    );
   if (groups && !joining) {
     const names = [];
     for (let g = 0; g < groups.count; g++) {
