@@ -1,21 +1,7 @@
 /** The ban guard wired into the real engine: repeated bad passwords from one address, another address unaffected. */
-import { once } from 'node:events';
-import { connect } from 'node:net';
 import { Client } from 'basic-ftp';
 import { describe, expect, it } from 'vitest';
-import { startHarness } from './harness.js';
-
-/** The first reply line a client at `localAddress` gets on connect. */
-async function greeting(port: number, localAddress: string): Promise<string> {
-  const socket = connect({ host: '127.0.0.1', port, localAddress });
-  socket.setTimeout(5000, () => socket.destroy(new Error('no greeting')));
-  try {
-    const [chunk] = (await once(socket, 'data')) as [Buffer];
-    return chunk.toString('utf8').split('\r\n')[0] ?? '';
-  } finally {
-    socket.destroy();
-  }
-}
+import { greeting, startHarness } from './harness.js';
 
 describe('brute-force defence over FTP', () => {
   it('bans 127.0.0.1 after repeated bad passwords while 127.0.0.2 still connects; the API lifts the ban', async () => {

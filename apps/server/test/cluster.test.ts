@@ -5,11 +5,10 @@
  */
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
-import { connect } from 'node:net';
 import { Readable } from 'node:stream';
 import { Client } from 'basic-ftp';
 import { describe, expect, it } from 'vitest';
-import { ON_POSTGRES, startHarness, type Harness } from './harness.js';
+import { greeting, ON_POSTGRES, startHarness, type Harness } from './harness.js';
 
 async function until<T>(what: string, check: () => Promise<T | null | false | undefined>, timeoutMs = 10_000): Promise<T> {
   const end = Date.now() + timeoutMs;
@@ -18,18 +17,6 @@ async function until<T>(what: string, check: () => Promise<T | null | false | un
     if (value) return value;
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-/** The first reply line a client gets on connect. */
-async function greeting(port: number): Promise<string> {
-  const socket = connect({ host: '127.0.0.1', port });
-  socket.setTimeout(5000, () => socket.destroy(new Error('no greeting')));
-  try {
-    const [chunk] = (await once(socket, 'data')) as [Buffer];
-    return chunk.toString('utf8').split('\r\n')[0] ?? '';
-  } finally {
-    socket.destroy();
   }
 }
 

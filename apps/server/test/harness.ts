@@ -4,7 +4,9 @@
  * In the project "server on postgres" (vitest.config.ts) the same tests run on a fresh PostgreSQL database each.
  */
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { closeDatabase, createAdminStore, openDb, openPostgres, type Db } from '@ferry/db';
@@ -140,4 +142,16 @@ async function createHarness(opts: HarnessOptions): Promise<Harness> {
     },
   };
   return harness;
+}
+
+/** The first reply line an FTP client gets on connect (from `localAddress`, 127.0.0.1 by default). */
+export async function greeting(port: number, localAddress?: string): Promise<string> {
+  const socket = connect({ host: '127.0.0.1', port, localAddress });
+  socket.setTimeout(5000, () => socket.destroy(new Error('no greeting')));
+  try {
+    const [chunk] = (await once(socket, 'data')) as [Buffer];
+    return chunk.toString('utf8').split('\r\n')[0] ?? '';
+  } finally {
+    socket.destroy();
+  }
 }

@@ -4,12 +4,10 @@
  * connections are counted by reason, the passive range's capacity follows the settings, and the process,
  * database and data-disk gauges are there.
  */
-import { once } from 'node:events';
-import { connect } from 'node:net';
 import { Readable } from 'node:stream';
 import { Client } from 'basic-ftp';
 import { describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from './harness.js';
+import { greeting, startHarness, type Harness } from './harness.js';
 
 /** The families a text declares (its # TYPE lines). */
 function families(text: string): { name: string; type: string }[] {
@@ -66,18 +64,6 @@ async function withUser(h: Harness, username: string): Promise<number> {
   });
   expect(created.statusCode).toBe(201);
   return h.listenFtp();
-}
-
-/** The first reply line a client gets on connect. */
-async function greeting(port: number): Promise<string> {
-  const socket = connect({ host: '127.0.0.1', port });
-  socket.setTimeout(5000, () => socket.destroy(new Error('no greeting')));
-  try {
-    const [chunk] = (await once(socket, 'data')) as [Buffer];
-    return chunk.toString('utf8').split('\r\n')[0] ?? '';
-  } finally {
-    socket.destroy();
-  }
 }
 
 describe('metric names', () => {
