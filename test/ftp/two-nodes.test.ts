@@ -253,6 +253,7 @@ describe('two nodes behind HAProxy', () => {
       { name: 'a', state: 'up', self: true },
       { name: 'b', state: 'lost', self: false },
     ]);
+    expect(await (await fetch(`${nodes.a!.httpUrl}/metrics`)).text()).toMatch(/^ferry_nodes\{state="lost"\} 1$/m);
     // Clients keep coming through HAProxy: a serves them all.
     const since = Date.now();
     expect(await manyRoundTrips('after-kill', 20, 5)).toEqual([]);

@@ -24,6 +24,8 @@ export interface MetricsSources {
   bans?: () => Promise<number>;
   /** Event deliveries waiting in the outbox. */
   eventsPending?: () => Promise<number>;
+  /** The nodes sharing the database, by state (up, stopped, lost). */
+  nodes?: () => Promise<{ state: string }[]>;
   /** When the FTPS certificate expires (epoch ms), or null without one. */
   tlsExpiresAt?: () => number | null;
   /** The data folder, whose file system's free space is reported. */

@@ -5,6 +5,7 @@
  * event loop the FTP sessions share.
  */
 import { statfs } from 'node:fs/promises';
+import { NODE_STATES } from '@ferry/contract';
 import { REFUSAL_CAUSES } from '@ferry/ftp-core';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { MetricsSources } from './metrics.js';
@@ -19,7 +20,7 @@ export interface OwnTotals {
 
 export function defineScrapeMetrics(registry: Registry, sources: MetricsSources, own: OwnTotals): void {
   const registers = [registry];
-  const { server, recorderStats, websocketClients, bans, eventsPending, tlsExpiresAt, dataDir, databaseSize } = sources;
+  const { server, recorderStats, websocketClients, bans, eventsPending, nodes, tlsExpiresAt, dataDir, databaseSize } = sources;
   new Gauge({
     name: 'ferry_ftp_sessions_connected',
     help: 'FTP sessions connected now, by whether the control connection is TLS.',
@@ -95,6 +96,19 @@ export function defineScrapeMetrics(registry: Registry, sources: MetricsSources,
   if (bans) gaugeOf(registers, 'ferry_bans_active', 'Addresses banned now.', bans);
   if (eventsPending) {
     gaugeOf(registers, 'ferry_event_deliveries_pending', 'Event deliveries waiting for their first attempt or a retry.', eventsPending);
+  }
+
+  if (nodes) {
+    new Gauge({
+      name: 'ferry_nodes',
+      help: 'Ferry nodes sharing the database, by state: up (heartbeating), stopped (shut down cleanly), lost (its heartbeat stopped).',
+      labelNames: ['state'],
+      registers,
+      async collect() {
+        const list = await nodes();
+        for (const state of NODE_STATES) this.set({ state }, list.filter((n) => n.state === state).length);
+      },
+    });
   }
 
   if (tlsExpiresAt) {

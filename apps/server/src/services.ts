@@ -338,6 +338,7 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
     websocketClients: () => hub.clientCount,
     bans: async () => (await guard.list()).length,
     eventsPending: async () => await stores.events.pendingCount(),
+    nodes: async () => await stores.nodes.list(),
     tlsExpiresAt: () => info.tlsExpiresAt(),
     dataDir: opts.dataDir,
     databaseSize: () => databaseSize(db),

@@ -49,6 +49,9 @@ describe('the node registry', () => {
     expect(seen.lastSeenAt).toBeGreaterThan(first.items[0].lastSeenAt);
     ftp.close();
     expect((await h.app.inject({ method: 'GET', url: '/api/v1/server', headers })).json().node).toBe('alpha');
+    const metrics = (await h.app.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(metrics).toMatch(/^ferry_nodes\{state="up"\} 1$/m);
+    expect(metrics).toMatch(/^ferry_nodes\{state="lost"\} 0$/m);
     const refused = await h.app.inject({ method: 'DELETE', url: '/api/v1/nodes/alpha', headers });
     expect(refused.statusCode).toBe(409);
     expect(refused.json().error).toMatchObject({ code: 'APP_NODE_UP' });
