@@ -81,6 +81,12 @@ export class Cluster {
   /** The bus connected once already: a later connection means messages may have been missed. */
   #connectedBefore = false;
   #countsTimer: NodeJS.Timeout | null = null;
+  /**
+   * Since when this node's own heartbeats have all been written (null after one failed). A node judges others only
+   * after its own have gone through for `lostAfterMs`: when the database comes back after an outage, every node's last
+   * heartbeat is old, and the first to write again must not take the others, alive and about to write, for lost.
+   */
+  #beatingSince: number | null = null;
   #counting = false;
   #elsewhere = { byUser: new Map<string, number>(), byAddress: new Map<string, number>() };
 
@@ -112,14 +118,15 @@ export class Cluster {
 
   /**
    * Joins the registry once the node's ports are known: this node is up; deliveries it had taken before a crash are
-   * due again; nodes whose heartbeat stopped are found lost at once. Then heartbeats every `heartbeatMs`.
+   * due again. Then heartbeats every `heartbeatMs`, looking for lost nodes once its own have gone through for
+   * `lostAfterMs`.
    */
   async join(): Promise<void> {
     const now = this.#now();
     await this.#opts.stores.nodes.start(this.#beat(), now);
+    this.#beatingSince = now;
     if ((await this.#opts.stores.nodes.releaseDeliveries(this.node, now)) > 0) this.#opts.onDeliveriesDue?.();
     this.#joined = true;
-    await this.#sweep();
     this.#timer = setInterval(() => void this.#heartbeat(), this.#opts.heartbeatMs ?? HEARTBEAT_MS);
     this.#timer.unref();
     const countsMs = this.#opts.countsMs ?? COUNTS_MS;
@@ -192,11 +199,20 @@ export class Cluster {
   async #heartbeat(): Promise<void> {
     if (this.#beating) return;
     this.#beating = (async () => {
+      const at = this.#now();
       try {
-        await this.#opts.stores.nodes.beat(this.#beat(), this.#now());
+        await this.#opts.stores.nodes.beat(this.#beat(), at);
+      } catch (err) {
+        this.#beatingSince = null;
+        this.#opts.log?.warn({ err }, 'Heartbeat failed (the database is away?)');
+        return;
+      }
+      this.#beatingSince ??= at;
+      if (this.#now() - this.#beatingSince < (this.#opts.lostAfterMs ?? LOST_AFTER_MS)) return;
+      try {
         await this.#sweep();
       } catch (err) {
-        this.#opts.log?.warn({ err }, 'Heartbeat failed (the database is away?)');
+        this.#opts.log?.warn({ err }, 'Looking for lost nodes failed');
       }
     })();
     await this.#beating;

@@ -7,7 +7,9 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import { Readable } from 'node:stream';
 import { Client } from 'basic-ftp';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
+// @ts-expect-error -- a plain ES module without types, shared with the database package's tests
+import { createDatabase, startPostgresCluster } from '../../../scripts/postgres-cluster.mjs';
 import { greeting, ON_POSTGRES, startHarness, type Harness } from './harness.js';
 
 async function until<T>(what: string, check: () => Promise<T | null | false | undefined>, timeoutMs = 10_000): Promise<T> {
@@ -245,6 +247,53 @@ describe.skipIf(!ON_POSTGRES)('two nodes on one PostgreSQL database', () => {
     );
     onA?.close();
     for (const c of onB) c.close();
+  });
+
+  it('takes no node for lost when the database was away longer than the limit and came back', { timeout: 60_000 }, async () => {
+    // A cluster of this test's own: it is stopped for a while, which the project's shared one must not be.
+    const cluster = (await startPostgresCluster()) as { url: string; pause(): void; resume(): void; stop(): void };
+    onTestFinished(() => cluster.stop());
+    const databaseUrl = createDatabase(cluster.url, 'ferry_outage') as string;
+    const a = await node({ node: 'a', databaseUrl, cluster: { heartbeatMs: 100, lostAfterMs: 1_000 } });
+    // b's heartbeats are written by the test, so that b is slower than a to write again once the database is back.
+    const b = await node({ node: 'b', joining: a.h, cluster: { heartbeatMs: 3_600_000, lostAfterMs: 1_000 } });
+    let bBeats = true;
+    const beatB = setInterval(() => {
+      if (!bBeats) return;
+      const beat = { name: 'b', version: 'x', ftpAddress: null, ftpPort: b.port, ftpsPort: null, httpPort: 0, sessions: 1 };
+      b.h.services.stores.nodes.beat(beat, Date.now()).catch(() => undefined);
+    }, 100);
+    onTestFinished(() => clearInterval(beatB));
+    await a.h.app.inject({
+      method: 'POST',
+      url: '/api/v1/users',
+      headers: a.headers,
+      payload: { username: 'ivy', password: 'ivy-password-1' },
+    });
+    const held = await login(b.port, 'ivy', 'ivy-password-1');
+    const id = b.h.services.ftp.sessions()[0]!.id;
+    await b.h.services.recorder.flush();
+    // Away for three times the limit: every heartbeat in the registry is old when it comes back.
+    cluster.pause();
+    bBeats = false;
+    await new Promise((r) => setTimeout(r, 3_000));
+    cluster.resume();
+    // a writes again at once; b half a second later (its connections were slower to come back).
+    await until('a writing heartbeats again', async () => {
+      const list = await a.h.services.cluster.nodes().catch(() => []);
+      return list.some((n) => n.name === 'a' && Date.now() - n.lastSeenAt < 300);
+    });
+    await new Promise((r) => setTimeout(r, 500));
+    bBeats = true;
+    // Longer than the limit with both heartbeating: neither was taken for lost, and b's session is still open.
+    await new Promise((r) => setTimeout(r, 2_000));
+    expect((await a.h.services.cluster.nodes()).map((n) => [n.name, n.state])).toEqual([
+      ['a', 'up'],
+      ['b', 'up'],
+    ]);
+    expect((await a.h.services.stores.sessions.get(id))?.endedAt).toBeNull();
+    await held.send('NOOP');
+    held.close();
   });
 
   it('delivers each event once when both nodes run delivery workers', { timeout: 60_000 }, async () => {

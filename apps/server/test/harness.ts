@@ -56,6 +56,8 @@ export interface HarnessOptions {
   cluster?: ServicesOptions['cluster'];
   /** Another node of this harness's database (PostgreSQL only): shares its database, not its data folder. */
   joining?: Harness;
+  /** A PostgreSQL database of the test's own (a cluster it starts and stops), instead of the project's. */
+  databaseUrl?: string;
 }
 
 /** A harness for one test, closed when the test finishes. */
@@ -91,7 +93,7 @@ function postgresDatabase(): string {
 async function createHarness(opts: HarnessOptions): Promise<Harness> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'ferry-server-'));
   if (opts.joining && !opts.joining.databaseUrl) throw new Error('Only nodes on PostgreSQL share a database');
-  const databaseUrl = opts.joining ? opts.joining.databaseUrl : ON_POSTGRES ? postgresDatabase() : null;
+  const databaseUrl = opts.joining ? opts.joining.databaseUrl : (opts.databaseUrl ?? (ON_POSTGRES ? postgresDatabase() : null));
   const db: Db = databaseUrl ? await openPostgres(databaseUrl) : openDb(path.join(dataDir, 'ferry.db'));
   if (!opts.joining) await createAdminStore(db).create(ADMIN.username, ADMIN.password);
   const services = await createServices({
