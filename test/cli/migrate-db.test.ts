@@ -104,7 +104,7 @@ describe('ferry migrate-db', () => {
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/^ {2}sessions +1 row$/m);
-    expect(run.stdout).toMatch(/^Copied \d+ rows of 22 tables in [\d.]+ s; new ids continue past the copied ones\.$/m);
+    expect(run.stdout).toMatch(/^Copied \d+ rows of 23 tables in [\d.]+ s; new ids continue past the copied ones\.$/m);
     expect(run.stdout).not.toContain(PASSWORD);
 
     system = await startSystem({ dataDir: await folder(), env: { FERRY_DATABASE_URL: databaseUrl } });
