@@ -28,11 +28,42 @@ async function login(port: number, user: string, password: string): Promise<Clie
   return ftp;
 }
 
-async function node(opts: Parameters<typeof startHarness>[0] = {}): Promise<{ h: Harness; port: number; headers: Record<string, string> }> {
+interface Node {
+  h: Harness;
+  port: number;
+  headers: Record<string, string>;
+}
+
+async function node(opts: Parameters<typeof startHarness>[0] = {}): Promise<Node> {
   const h = await startHarness({ cluster: { heartbeatMs: 100, lostAfterMs: 1_000 }, ...opts });
   const port = await h.listenFtp();
   await h.services.cluster.join();
   return { h, port, headers: await h.bearer() };
+}
+
+/** Creates the FTP account `username` (password `<username>-password-1`) through the node's API. */
+async function addUser(n: Node, username: string, extra: Record<string, unknown> = {}): Promise<void> {
+  const res = await n.h.app.inject({
+    method: 'POST',
+    url: '/api/v1/users',
+    headers: n.headers,
+    payload: { username, password: `${username}-password-1`, ...extra },
+  });
+  expect(res.statusCode).toBe(201);
+}
+
+/**
+ * Writes the node's heartbeat every 100 ms in the test's place (the node itself was given one that never comes),
+ * while `when()` says so, until the test ends or the returned function is called.
+ */
+function beatByHand(n: Node, name: string, when: () => boolean = () => true): () => void {
+  const beat = { name, version: 'x', ftpAddress: null, ftpPort: n.port, ftpsPort: null, httpPort: 0, sessions: 1 };
+  const timer = setInterval(() => {
+    if (when()) n.h.services.stores.nodes.beat(beat, Date.now()).catch(() => undefined);
+  }, 100);
+  const stop = () => clearInterval(timer);
+  onTestFinished(stop);
+  return stop;
 }
 
 describe('the node registry', () => {
@@ -66,13 +97,7 @@ describe.skipIf(!ON_POSTGRES)('two nodes on one PostgreSQL database', () => {
     const a = await node({ node: 'a' });
     const b = await node({ node: 'b', joining: a.h });
     await until('B listening to A', async () => (await b.h.services.cluster.nodes()).length === 2);
-    const created = await a.h.app.inject({
-      method: 'POST',
-      url: '/api/v1/users',
-      headers: a.headers,
-      payload: { username: 'carol', password: 'carol-password-1' },
-    });
-    expect(created.statusCode).toBe(201);
+    await addUser(a, 'carol');
     // B has never seen carol: it reads her from the database.
     const first = await login(b.port, 'carol', 'carol-password-1');
     first.close();
@@ -104,12 +129,7 @@ describe.skipIf(!ON_POSTGRES)('two nodes on one PostgreSQL database', () => {
     const a = await node({ node: 'a', bans: { threshold: 3 } });
     const b = await node({ node: 'b', joining: a.h, bans: { threshold: 3 } });
     await until('both nodes up', async () => (await b.h.services.cluster.nodes()).length === 2);
-    await a.h.app.inject({
-      method: 'POST',
-      url: '/api/v1/users',
-      headers: a.headers,
-      payload: { username: 'erin', password: 'erin-password-1' },
-    });
+    await addUser(a, 'erin');
     const onB = await login(b.port, 'erin', 'erin-password-1');
     for (let i = 0; i < 3; i++) await expect(login(a.port, 'erin', `wrong-${i}`)).rejects.toThrow(/530|421/);
     await until('B refusing 127.0.0.1', async () => (await greeting(b.port)).startsWith('421'));
@@ -136,20 +156,8 @@ describe.skipIf(!ON_POSTGRES)('two nodes on one PostgreSQL database', () => {
     // B writes its heartbeat once and never again: A finds it lost a second later.
     const b = await node({ node: 'b', joining: a.h, cluster: { heartbeatMs: 3_600_000, lostAfterMs: 1_000 } });
     // Until the disconnect is checked, B's heartbeat is written by hand.
-    const beat = setInterval(
-      () =>
-        void b.h.services.stores.nodes.beat(
-          { name: 'b', version: 'x', ftpAddress: null, ftpPort: b.port, ftpsPort: null, httpPort: 0, sessions: 1 },
-          Date.now(),
-        ),
-      100,
-    );
-    await a.h.app.inject({
-      method: 'POST',
-      url: '/api/v1/users',
-      headers: a.headers,
-      payload: { username: 'dave', password: 'dave-password-1' },
-    });
+    const stopBeats = beatByHand(b, 'b');
+    await addUser(a, 'dave');
     const kicked = await login(b.port, 'dave', 'dave-password-1');
     const kickedId = b.h.services.ftp.sessions()[0]!.id;
     try {
@@ -170,7 +178,7 @@ describe.skipIf(!ON_POSTGRES)('two nodes on one PostgreSQL database', () => {
         404,
       );
     } finally {
-      clearInterval(beat);
+      stopBeats();
     }
     // A session open on B when B stops heartbeating: A closes it as interrupted.
     const stranded = await login(b.port, 'dave', 'dave-password-1');
@@ -206,12 +214,7 @@ describe.skipIf(!ON_POSTGRES)('two nodes on one PostgreSQL database', () => {
       fixedSettings: fixed,
       cluster: { heartbeatMs: 100, lostAfterMs: 5_000, countsMs: 100 },
     });
-    await a.h.app.inject({
-      method: 'POST',
-      url: '/api/v1/users',
-      headers: a.headers,
-      payload: { username: 'gil', password: 'gil-password-1', maxSessions: 2 },
-    });
+    await addUser(a, 'gil', { maxSessions: 2 });
     const held = [await login(a.port, 'gil', 'gil-password-1'), await login(b.port, 'gil', 'gil-password-1')];
     // Both nodes know of the other's session once it is recorded and counted: a third is refused on either.
     await b.h.services.recorder.flush();
@@ -258,18 +261,8 @@ describe.skipIf(!ON_POSTGRES)('two nodes on one PostgreSQL database', () => {
     // b's heartbeats are written by the test, so that b is slower than a to write again once the database is back.
     const b = await node({ node: 'b', joining: a.h, cluster: { heartbeatMs: 3_600_000, lostAfterMs: 1_000 } });
     let bBeats = true;
-    const beatB = setInterval(() => {
-      if (!bBeats) return;
-      const beat = { name: 'b', version: 'x', ftpAddress: null, ftpPort: b.port, ftpsPort: null, httpPort: 0, sessions: 1 };
-      b.h.services.stores.nodes.beat(beat, Date.now()).catch(() => undefined);
-    }, 100);
-    onTestFinished(() => clearInterval(beatB));
-    await a.h.app.inject({
-      method: 'POST',
-      url: '/api/v1/users',
-      headers: a.headers,
-      payload: { username: 'ivy', password: 'ivy-password-1' },
-    });
+    beatByHand(b, 'b', () => bBeats);
+    await addUser(a, 'ivy');
     const held = await login(b.port, 'ivy', 'ivy-password-1');
     const id = b.h.services.ftp.sessions()[0]!.id;
     await b.h.services.recorder.flush();
@@ -312,12 +305,7 @@ describe.skipIf(!ON_POSTGRES)('two nodes on one PostgreSQL database', () => {
       const url = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hook`;
       const a = await node({ node: 'a' });
       const b = await node({ node: 'b', joining: a.h });
-      await a.h.app.inject({
-        method: 'POST',
-        url: '/api/v1/users',
-        headers: a.headers,
-        payload: { username: 'fay', password: 'fay-password-1' },
-      });
+      await addUser(a, 'fay');
       const rule = await a.h.app.inject({
         method: 'POST',
         url: '/api/v1/event-rules',
