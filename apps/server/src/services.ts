@@ -439,7 +439,7 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
       ftpPort: info.ftpPort,
       ftpsPort: info.ftpsPort,
       httpPort: info.httpPort,
-      sessions: ftp.sessions().length,
+      sessions: ftp.stats().sessions,
     }),
     onDeliveriesDue: () => deliveries.wake(),
     heartbeatMs: opts.cluster?.heartbeatMs,
