@@ -324,6 +324,12 @@ export function createSessionRecorder(db: Db, opts: RecorderOptions = {}) {
    * on PostgreSQL when the promise resolves (after any batch still being written).
    */
   function flush(): Promise<void> {
+    if (handle.dialect === 'sqlite' && handle.sqlite.inTransaction && !closed) {
+      // Another caller's transaction() is open on the one connection (its body is between two awaits): a batch
+      // written now would be a savepoint inside it, rolled back with it. Its body awaits only the database, so
+      // it has ended by the next turn of the event loop.
+      return new Promise((resolve) => setImmediate(() => void flush().then(resolve)));
+    }
     if (timer) clearTimeout(timer);
     if (immediate) clearImmediate(immediate);
     timer = null;

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it, vi } from 'vitest';
-import { sqliteHandleOf } from '../src/client.js';
+import { handleOf, sqliteHandleOf, transaction } from '../src/client.js';
 import { closeDb, createSessionRecorder, createSessionStore, createTranscriptStore, openDb, pruneHistory } from '../src/index.js';
 import { DATABASES, openTempDb, openTestDb } from './helpers.js';
 
@@ -48,6 +48,26 @@ describe.each(DATABASES)('session recorder on %s', (kind) => {
       outcome: 'ok',
     });
     expect(recorder.stats()).toEqual({ queued: 0, written: SESSIONS * (LINES + 2), dropped: 0, failingSince: null });
+    await recorder.close();
+  });
+
+  it('writes a batch flushed during another caller\'s open transaction after it: the rollback keeps the batch', async () => {
+    const db = await openTestDb(kind);
+    const recorder = createSessionRecorder(db, { flushIntervalMs: 60_000 });
+    recorder.sessionOpened(opened('in-tx'));
+    recorder.line({ sessionId: 'in-tx', seq: 1, at: 2, kind: 'command', text: 'NOOP' });
+    let flushed: Promise<void> | undefined;
+    const failing = transaction(db, async (tx) => {
+      await tx.select().from(handleOf(db).tables.settings);
+      // Another request's continuation runs between two awaits of the body: here, a history read that flushes.
+      flushed = recorder.flush();
+      await tx.select().from(handleOf(db).tables.settings);
+      throw new Error('the change is refused');
+    });
+    await expect(failing).rejects.toThrow('the change is refused');
+    await flushed;
+    expect(await createSessionStore(db).get('in-tx')).toMatchObject({ id: 'in-tx' });
+    expect((await createTranscriptStore(db).lines('in-tx')).map((l) => l.text)).toEqual(['NOOP']);
     await recorder.close();
   });
 
