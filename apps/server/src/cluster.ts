@@ -9,7 +9,7 @@
  */
 import type { BanRecord, ClusterBus, NodeBeat, NodeRecord, NodeStore, SessionRecorder, SessionStore, TranscriptStore } from '@ferry/db';
 import { createClusterBus, type BusMessage, type Db } from '@ferry/db';
-import { closeInterruptedSessions } from './adapters/interrupted-sessions.js';
+import { closeInterruptedSessions, INTERRUPTED_REASON } from './adapters/interrupted-sessions.js';
 
 /** What one node tells the others. */
 export type ClusterMessage =
@@ -40,12 +40,14 @@ export interface ClusterOptions {
   node: string;
   stores: {
     nodes: NodeStore;
-    sessions: Pick<SessionStore, 'unfinished' | 'openElsewhere'>;
+    sessions: Pick<SessionStore, 'unfinished' | 'openElsewhere' | 'reopen'>;
     transcripts: Pick<TranscriptStore, 'lastLineAt' | 'transfers'>;
   };
   recorder: Pick<SessionRecorder, 'sessionClosed' | 'flush'>;
   /** This node's figures for its heartbeat. */
   describe(): Omit<NodeBeat, 'name'>;
+  /** The ids of this node's open sessions. */
+  liveSessions(): string[];
   handlers: ClusterHandlers;
   /** Event deliveries a stopped or lost node had taken are due again (the delivery worker should look now). */
   onDeliveriesDue?: () => void;
@@ -87,6 +89,11 @@ export class Cluster {
    * heartbeat is old, and the first to write again must not take the others, alive and about to write, for lost.
    */
   #beatingSince: number | null = null;
+  /**
+   * Until when this node, found taken for lost by the others at a heartbeat, records its open sessions as open again
+   * at each heartbeat (the node that took it for lost may still be closing them). Null otherwise.
+   */
+  #reopenUntil: number | null = null;
   #counting = false;
   #elsewhere = { byUser: new Map<string, number>(), byAddress: new Map<string, number>() };
 
@@ -200,15 +207,23 @@ export class Cluster {
     if (this.#beating) return;
     this.#beating = (async () => {
       const at = this.#now();
+      const lostAfterMs = this.#opts.lostAfterMs ?? LOST_AFTER_MS;
       try {
-        await this.#opts.stores.nodes.beat(this.#beat(), at);
+        if (await this.#opts.stores.nodes.beat(this.#beat(), at)) {
+          this.#reopenUntil = at + lostAfterMs;
+          this.#opts.log?.warn(
+            { node: this.node },
+            'The other nodes had taken this node for lost (its heartbeats did not reach the database): its open sessions are recorded as open again',
+          );
+        }
       } catch (err) {
         this.#beatingSince = null;
         this.#opts.log?.warn({ err }, 'Heartbeat failed (the database is away?)');
         return;
       }
+      if (this.#reopenUntil !== null) await this.#reopenSessions(at);
       this.#beatingSince ??= at;
-      if (this.#now() - this.#beatingSince < (this.#opts.lostAfterMs ?? LOST_AFTER_MS)) return;
+      if (this.#now() - this.#beatingSince < lostAfterMs) return;
       try {
         await this.#sweep();
       } catch (err) {
@@ -217,6 +232,20 @@ export class Cluster {
     })();
     await this.#beating;
     this.#beating = null;
+  }
+
+  /** This node's open sessions that the node which took it for lost closed as interrupted: open again. */
+  async #reopenSessions(at: number): Promise<void> {
+    if (at > this.#reopenUntil!) {
+      this.#reopenUntil = null;
+      return;
+    }
+    try {
+      const reopened = await this.#opts.stores.sessions.reopen(this.#opts.liveSessions(), INTERRUPTED_REASON);
+      if (reopened > 0) this.#opts.log?.info({ node: this.node, sessions: reopened }, 'Open sessions recorded as open again');
+    } catch (err) {
+      this.#opts.log?.warn({ err }, 'Recording the open sessions as open again failed');
+    }
   }
 
   /** Nodes that stopped heartbeating: this node takes each over once (the registry's update decides who). */

@@ -441,6 +441,7 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
       httpPort: info.httpPort,
       sessions: ftp.stats().sessions,
     }),
+    liveSessions: () => ftp.sessions().map((s) => s.id),
     onDeliveriesDue: () => deliveries.wake(),
     heartbeatMs: opts.cluster?.heartbeatMs,
     lostAfterMs: opts.cluster?.lostAfterMs,

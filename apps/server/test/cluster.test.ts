@@ -5,6 +5,7 @@
  */
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
+import { createServer as createTcpServer, connect, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { Client } from 'basic-ftp';
 import { describe, expect, it, onTestFinished } from 'vitest';
@@ -64,6 +65,46 @@ function beatByHand(n: Node, name: string, when: () => boolean = () => true): ()
   const stop = () => clearInterval(timer);
   onTestFinished(stop);
   return stop;
+}
+
+/**
+ * A TCP proxy in front of the database at `url` that the test can cut (every connection through it dropped, new
+ * ones closed at once) and restore: a node that loses its database while the others keep theirs.
+ */
+async function cuttableProxy(url: string): Promise<{ url: string; cut(): void; restore(): void }> {
+  const target = new URL(url);
+  let open = true;
+  const sockets = new Set<Socket>();
+  const server = createTcpServer((client) => {
+    if (!open) return void client.destroy();
+    const upstream = connect(Number(target.port), target.hostname);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => undefined);
+    }
+    client.pipe(upstream).pipe(client);
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  onTestFinished(() => {
+    for (const s of sockets) s.destroy();
+    server.close();
+  });
+  const proxied = new URL(url);
+  proxied.port = String((server.address() as { port: number }).port);
+  return {
+    url: proxied.toString(),
+    cut() {
+      open = false;
+      for (const s of sockets) s.destroy();
+    },
+    restore() {
+      open = true;
+    },
+  };
 }
 
 describe('the node registry', () => {
@@ -204,6 +245,49 @@ describe.skipIf(!ON_POSTGRES)('two nodes on one PostgreSQL database', () => {
     expect((await a.h.app.inject({ method: 'DELETE', url: '/api/v1/nodes/b', headers: a.headers })).statusCode).toBe(204);
     stranded.close();
   });
+
+  it(
+    'a node cut off from the database past the limit keeps its sessions: open again in the history once it is back',
+    { timeout: 60_000 },
+    async () => {
+      const a = await node({ node: 'a' });
+      const proxy = await cuttableProxy(a.h.databaseUrl!);
+      const b = await node({ node: 'b', joining: a.h, databaseUrl: proxy.url });
+      await addUser(a, 'kim');
+      const held = await login(b.port, 'kim', 'kim-password-1');
+      const id = b.h.services.ftp.sessions()[0]!.id;
+      await b.h.services.recorder.flush();
+      const record = async () => (await a.h.app.inject({ method: 'GET', url: `/api/v1/sessions/${id}`, headers: a.headers })).json();
+      const listedOnA = async () =>
+        (
+          (await a.h.app.inject({ method: 'GET', url: '/api/v1/sessions?nodes=others', headers: a.headers })).json().items as {
+            id: string;
+          }[]
+        ).some((s) => s.id === id);
+      await until('B’s session listed on A', listedOnA);
+      // B loses the database; its FTP session goes on. A takes B for lost and closes the session as interrupted.
+      proxy.cut();
+      await until('A closing B’s session as interrupted', async () => (await record()).endReason === 'interrupted', 15_000);
+      expect((await a.h.services.cluster.nodes()).find((n) => n.name === 'b')?.state).toBe('lost');
+      await held.send('NOOP');
+      // B is back: it says so at its next heartbeat and records its session as open again.
+      proxy.restore();
+      await until('B up again', async () => (await a.h.services.cluster.nodes()).find((n) => n.name === 'b')?.state === 'up', 15_000);
+      await until('B’s session open again in the history', async () => (await record()).endedAt === null, 15_000);
+      expect(await record()).toMatchObject({ endedAt: null, endReason: null, outcome: null, node: 'b' });
+      await until('B’s session listed on A again', listedOnA);
+      // Past the lost limit, still open; its real end is recorded when it ends.
+      await new Promise((r) => setTimeout(r, 1_500));
+      expect((await record()).endedAt).toBeNull();
+      await held.send('NOOP');
+      held.close();
+      const ended = await until('the real end recorded', async () => {
+        const s = await record();
+        return s.endedAt !== null && s;
+      });
+      expect(ended.endReason).not.toBe('interrupted');
+    },
+  );
 
   it('counts an account’s sessions and an address’s sessions across both nodes for their limits', async () => {
     const fixed = { values: {}, fixedBy: {} };

@@ -56,7 +56,10 @@ export interface HarnessOptions {
   cluster?: ServicesOptions['cluster'];
   /** Another node of this harness's database (PostgreSQL only): shares its database, not its data folder. */
   joining?: Harness;
-  /** A PostgreSQL database of the test's own (a cluster it starts and stops), instead of the project's. */
+  /**
+   * A PostgreSQL database of the test's own (a cluster it starts and stops), instead of the project's; with `joining`,
+   * another way to the joined node's database (through a proxy the test can cut).
+   */
   databaseUrl?: string;
 }
 
@@ -93,7 +96,7 @@ function postgresDatabase(): string {
 async function createHarness(opts: HarnessOptions): Promise<Harness> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'ferry-server-'));
   if (opts.joining && !opts.joining.databaseUrl) throw new Error('Only nodes on PostgreSQL share a database');
-  const databaseUrl = opts.joining ? opts.joining.databaseUrl : (opts.databaseUrl ?? (ON_POSTGRES ? postgresDatabase() : null));
+  const databaseUrl = opts.databaseUrl ?? (opts.joining ? opts.joining.databaseUrl : ON_POSTGRES ? postgresDatabase() : null);
   const db: Db = databaseUrl ? await openPostgres(databaseUrl) : openDb(path.join(dataDir, 'ferry.db'));
   if (!opts.joining) await createAdminStore(db).create(ADMIN.username, ADMIN.password);
   const services = await createServices({

@@ -45,6 +45,15 @@ describe.each(DATABASES)('node registry on %s', (kind) => {
     // An up node cannot be forgotten; a lost or stopped one can.
     expect(await nodes.remove('a')).toBe(false);
     expect(await nodes.remove('b')).toBe(true);
+    // A heartbeat says whether the others had taken the node for lost (or forgotten it after that).
+    expect(await nodes.beat(beat('a'), 5500)).toBe(false);
+    expect(await nodes.beat(beat('b'), 5500)).toBe(true);
+    expect(await nodes.claimLost(6000, 'a')).toEqual(['b']);
+    expect(await nodes.beat(beat('b', 2), 6500)).toBe(true);
+    expect((await nodes.list()).find((n) => n.name === 'b')).toMatchObject({ state: 'up', sessions: 2, lastSeenAt: 6500 });
+    expect(await nodes.beat(beat('b'), 7000)).toBe(false);
+    expect(await nodes.claimLost(8000, 'a')).toEqual(['b']);
+    expect(await nodes.remove('b')).toBe(true);
     await nodes.stop('a', 6000);
     expect(await nodes.list()).toMatchObject([{ name: 'a', state: 'stopped', sessions: 0, lastSeenAt: 6000 }]);
     // Starting again: up, with a new start time.
@@ -76,6 +85,16 @@ describe.each(DATABASES)('node registry on %s', (kind) => {
     expect((await sessions.unfinished(10, { node: 'a', orUnnamed: true })).map((s) => s.id)).toEqual(['s1', 's3']);
     expect((await sessions.unfinished(10, { exceptNode: 'a' })).map((s) => s.id)).toEqual(['s2']);
     expect((await sessions.unfinished(10)).map((s) => s.id)).toEqual(['s1', 's2', 's3']);
+    // Closed as interrupted by another node while their own node still served them: open again; other ends stay.
+    const recorder = createSessionRecorder(db);
+    const closed = { endedAt: 9, bytesIn: 0, bytesOut: 0, filesIn: 0, filesOut: 0, outcome: 'problems' as const };
+    recorder.sessionClosed({ id: 's1', reason: 'interrupted', ...closed });
+    recorder.sessionClosed({ id: 's2', reason: 'quit', ...closed });
+    await recorder.close();
+    expect(await sessions.reopen(['s1', 's2', 'no-such-session'], 'interrupted')).toBe(1);
+    expect(await sessions.get('s1')).toMatchObject({ endedAt: null, endReason: null, outcome: null });
+    expect(await sessions.get('s2')).toMatchObject({ endedAt: 9, endReason: 'quit' });
+    expect(await sessions.reopen([], 'interrupted')).toBe(0);
   });
 });
 

@@ -51,7 +51,7 @@ describe.each(DATABASES)('session recorder on %s', (kind) => {
     await recorder.close();
   });
 
-  it('writes a batch flushed during another caller\'s open transaction after it: the rollback keeps the batch', async () => {
+  it("writes a batch flushed during another caller's open transaction after it: the rollback keeps the batch", async () => {
     const db = await openTestDb(kind);
     const recorder = createSessionRecorder(db, { flushIntervalMs: 60_000 });
     recorder.sessionOpened(opened('in-tx'));

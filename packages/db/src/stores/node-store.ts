@@ -34,13 +34,23 @@ export function createNodeStore(db: Db) {
     await orm.insert(nodes).values(row).onConflictDoUpdate({ target: nodes.name, set: row });
   }
 
-  /** A heartbeat: the node is up, seen now, with its current figures. */
-  async function beat(beat: NodeBeat, now: number): Promise<void> {
+  /**
+   * A heartbeat: the node is up, seen now, with its current figures. Returns true when the others had taken it for
+   * lost meanwhile (its row says lost, or was removed after that): it was cut off from the database, not stopped.
+   */
+  async function beat(beat: NodeBeat, now: number): Promise<boolean> {
     const row = { ...beat, state: 'up' as const, lastSeenAt: now };
+    const updated = await orm
+      .update(nodes)
+      .set(row)
+      .where(and(eq(nodes.name, beat.name), ne(nodes.state, 'lost')))
+      .returning({ name: nodes.name });
+    if (updated.length > 0) return false;
     await orm
       .insert(nodes)
       .values({ ...row, startedAt: now })
       .onConflictDoUpdate({ target: nodes.name, set: row });
+    return true;
   }
 
   /** The node shut down cleanly. */

@@ -263,6 +263,24 @@ export function createSessionStore(db: Db) {
   }
 
   /**
+   * Sessions another node closed as `closedAs` (interrupted) when it took their node for lost, while that node, cut
+   * off from the database for a while, went on serving them: unfinished again (their real end is recorded when they
+   * end). Only sessions still closed that way are touched. Returns how many.
+   */
+  async function reopen(ids: readonly string[], closedAs: string): Promise<number> {
+    let reopened = 0;
+    for (let at = 0; at < ids.length; at += 500) {
+      const rows = await orm
+        .update(sessions)
+        .set({ endedAt: null, endReason: null, outcome: null })
+        .where(and(inArray(sessions.id, ids.slice(at, at + 500)), eq(sessions.endReason, closedAs)))
+        .returning({ id: sessions.id });
+      reopened += rows.length;
+    }
+    return reopened;
+  }
+
+  /**
    * The unfinished sessions of the other nodes that are up, counted per logged-in user (sessions with a successful
    * login) and per client address: what their limits count across nodes.
    */
@@ -292,7 +310,7 @@ export function createSessionStore(db: Db) {
     };
   }
 
-  return { get, history, historyAll, unfinished, openElsewhere, recentLogins, bytesSince };
+  return { get, history, historyAll, unfinished, reopen, openElsewhere, recentLogins, bytesSince };
 }
 
 export type SessionStore = ReturnType<typeof createSessionStore>;
