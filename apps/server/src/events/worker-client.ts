@@ -74,7 +74,7 @@ export class DeliveryWorker {
 
   #start(): void {
     const { onAttempt: _a, onError: _e, ...settings } = this.opts;
-    const worker = new Worker(workerScript(), { workerData: settings satisfies WorkerSettings });
+    const worker = new Worker(workerScript(), { name: 'ferry-deliveries', workerData: settings satisfies WorkerSettings });
     worker.unref();
     worker.on('message', (m: FromWorker) => {
       if (m.type === 'attempts') for (const a of m.list) this.opts.onAttempt?.(a);

@@ -145,7 +145,7 @@ let idle: NodeJS.Timeout | null = null;
 
 function start(): StatWorker[] {
   return Array.from({ length: WORKERS }, () => {
-    const entry: StatWorker = { worker: new Worker(WORKER_SOURCE, { eval: true }), online: false, jobs: new Map() };
+    const entry: StatWorker = { worker: new Worker(WORKER_SOURCE, { eval: true, name: 'ferry-stat' }), online: false, jobs: new Map() };
     entry.worker.once('online', () => (entry.online = true));
     entry.worker.on('message', ({ id, ...answer }: { id: number } & NonNullable<Answer>) => entry.jobs.get(id)?.(answer));
     const lost = (): void => {
