@@ -12,7 +12,12 @@ export async function startFerryEngine({ dir, root, password, pasv, cert }) {
   if (!existsSync(ENGINE)) throw new Error(`${ENGINE} not found: run pnpm build`);
   const port = await freePort();
   const opts = { port, pasv, cert, root, user: ENGINE_USER, password };
-  const child = spawnServer(process.execPath, [LAUNCHER, JSON.stringify(opts)], { logFile: join(dir, 'server.log') });
+  // FERRY_BENCH_NODE_ARGS as for Ferry (bench/README.md, "Profiling Ferry"): a profile lands in `dir`.
+  const nodeArgs = process.env.FERRY_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const child = spawnServer(process.execPath, [...nodeArgs, LAUNCHER, JSON.stringify(opts)], {
+    cwd: dir,
+    logFile: join(dir, 'server.log'),
+  });
   await waitForLine(child, /listening/, 15_000);
   return { name: 'ferry-engine', port, child, user: ENGINE_USER, supports: { mlsd: true, ftps: true } };
 }

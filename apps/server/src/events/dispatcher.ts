@@ -2,7 +2,8 @@
  * The delivery worker: takes due deliveries from the outbox, runs their actions (a bounded number at a time)
  * and records every attempt. Nothing is kept only in memory: a delivery is pending in SQLite until an attempt
  * succeeds or it is given up, so a restart (or kill -9) resumes where the last run stopped. A delivery whose
- * attempt was cut short by a crash is sent again with the same event id: at least once, deduplicated by id.
+ * attempt was cut short by a crash, or ended too shortly before it to be recorded (RECORD_MS), is sent again with
+ * the same event id: at least once, deduplicated by id.
  */
 import path from 'node:path';
 import type { EmailAction, Event, EventType } from '@ferry/contract';
@@ -65,6 +66,13 @@ const IDLE_POLL_MS = 30_000;
 const CLAIM_MS = 3_600_000;
 /** Events one digest e-mail carries at most (the rest go in the next). */
 const DIGEST_MAX = 200;
+/**
+ * Finished attempts are recorded together, this long after the first of them at most (or as soon as RECORD_BATCH
+ * wait): one transaction for many deliveries rather than one per turn of the event loop. A crash in between sends
+ * those deliveries again, with the same event ids.
+ */
+const RECORD_MS = 20;
+const RECORD_BATCH = 64;
 
 export class EventDispatcher {
   readonly #inflight = new Set<number>();
@@ -72,9 +80,11 @@ export class EventDispatcher {
   readonly #perAction = new Map<string, number>();
   readonly #running = new Set<Promise<void>>();
   readonly #waiters = new Map<number, (() => void)[]>();
-  /** Finished attempts waiting to be recorded. */
+  /** Finished attempts waiting to be recorded (their deliveries stay in flight until then; their slots are free). */
   readonly #completed: { batch: DeliveryRecord[]; attempt: Attempt }[] = [];
-  #recording = false;
+  #recordTimer: NodeJS.Timeout | null = null;
+  /** The last look at the outbox may have left due deliveries behind (it took as many as it could). */
+  #moreDue = false;
   /** Due deliveries taken from the database, waiting for a slot, per action (`ruleId:actionId`). */
   readonly #queued = new Map<string, DeliveryRecord[]>();
   #queuedCount = 0;
@@ -99,10 +109,11 @@ export class EventDispatcher {
   wake(): void {
     if (this.#closed || this.#woken) return;
     this.#woken = true;
-    setImmediate(() => {
+    // A timer, not an unref'd immediate: that would wait for the loop's next I/O when called from a timer's callback.
+    setTimeout(() => {
       this.#woken = false;
       void this.#poll();
-    }).unref();
+    }, 0).unref();
   }
 
   /** Resolves when each delivery has had an attempt (or after `timeoutMs`). */
@@ -121,6 +132,10 @@ export class EventDispatcher {
     if (this.#timer) clearTimeout(this.#timer);
     this.#abort.abort();
     await Promise.race([Promise.allSettled([...this.#running]), new Promise((r) => setTimeout(r, 2_000).unref())]);
+    // Attempts that finished before the stop are recorded now, not sent again after the restart.
+    if (this.#recordTimer) clearTimeout(this.#recordTimer);
+    this.#recordTimer = null;
+    await this.#record();
   }
 
   /** One poll at a time: two could both take a delivery the other has not marked in flight yet. */
@@ -151,10 +166,17 @@ export class EventDispatcher {
       // costs one query per batch rather than one per delivery. Queued ones count as taken (the query leaves them
       // out); an action whose queue is full is left out too, so its backlog does not hide the others'.
       const room = MAX_QUEUED - this.#queuedCount;
+      this.#moreDue = room <= 0;
       if (room > 0) {
         const claim = this.opts.node === undefined ? undefined : { node: this.opts.node, until: now + CLAIM_MS };
         const full: number[] = [];
-        for (const delivery of await this.opts.store.due(now, Math.min(room, BATCH), this.#inflight, this.#fullActions(), claim)) {
+        const busy = this.#fullActions();
+        const limit = Math.min(room, BATCH);
+        const taken = await this.opts.store.due(now, limit, this.#inflight, busy, claim);
+        // Only then is it worth looking again as soon as the queues run low; otherwise new events wake the
+        // dispatcher, and the timer below is set for the next retry.
+        this.#moreDue = taken.length === limit || busy.length > 0;
+        for (const delivery of taken) {
           if (this.#inflight.has(delivery.id)) continue; // in a digest started just before
           const key = actionKey(delivery);
           const queue = this.#queued.get(key) ?? [];
@@ -167,6 +189,7 @@ export class EventDispatcher {
           this.#inflight.add(delivery.id);
           this.#queuedCount++;
         }
+        if (full.length > 0) this.#moreDue = true;
         await this.#giveBack(full);
       }
       this.#startQueued();
@@ -244,17 +267,21 @@ export class EventDispatcher {
     })()
       .then(
         (attempt) => {
-          if (attempt) this.#completed.push({ batch, attempt });
-          else this.#release(batch);
+          this.#freeSlot(key);
+          if (attempt) {
+            this.#completed.push({ batch, attempt });
+            this.#recordSoon();
+          } else this.#leave(batch);
         },
         (error: unknown) => {
           this.opts.onError?.(error);
-          void this.#giveBack(batch.map((d) => d.id)).finally(() => this.#release(batch));
+          this.#freeSlot(key);
+          void this.#giveBack(batch.map((d) => d.id)).finally(() => this.#leave(batch));
         },
       )
       .finally(() => {
         this.#running.delete(run);
-        this.#recordSoon();
+        if (!this.#closed) this.#startQueued();
       });
     this.#running.add(run);
   }
@@ -288,29 +315,37 @@ export class EventDispatcher {
     return batch;
   }
 
-  #release(batch: readonly DeliveryRecord[]): void {
-    const [first] = batch;
-    if (!first) return;
-    const key = actionKey(first);
+  /** An attempt of the action (`ruleId:actionId`) is over: its slot is free for the next. */
+  #freeSlot(key: string): void {
     const left = (this.#perAction.get(key) ?? 1) - 1;
     if (left > 0) this.#perAction.set(key, left);
     else this.#perAction.delete(key);
+  }
+
+  /** The deliveries are no longer in flight: a later look at the outbox may take them again. */
+  #leave(batch: readonly DeliveryRecord[]): void {
     for (const d of batch) this.#inflight.delete(d.id);
   }
 
-  /** Attempts that finished in the same turn of the event loop are recorded in one transaction. */
+  /** Records the finished attempts RECORD_MS after the first of them, or at once when RECORD_BATCH wait. */
   #recordSoon(): void {
-    if (this.#recording) return;
-    this.#recording = true;
-    setImmediate(() => {
-      this.#recording = false;
-      void this.#record();
-    });
+    const full = this.#completed.length >= RECORD_BATCH;
+    if (this.#recordTimer !== null) {
+      if (!full) return;
+      clearTimeout(this.#recordTimer);
+    }
+    this.#recordTimer = setTimeout(
+      () => {
+        this.#recordTimer = null;
+        void this.#record();
+      },
+      full ? 0 : RECORD_MS,
+    ).unref();
   }
 
   async #record(): Promise<void> {
     const done = this.#completed.splice(0);
-    if (done.length === 0) return this.wake();
+    if (done.length === 0) return;
     const at = this.#now();
     const rows = done.flatMap(({ batch, attempt }) =>
       batch.map((d) => {
@@ -335,10 +370,11 @@ export class EventDispatcher {
       for (const resolve of this.#waiters.get(d.id) ?? []) resolve();
       this.#waiters.delete(d.id);
     }
-    for (const { batch } of done) this.#release(batch);
-    this.#startQueued();
-    // Look in the database again only when the queues run low (or empty: a timer then waits for the next due).
-    if (this.#queuedCount < BATCH / 2) this.wake();
+    for (const { batch } of done) this.#leave(batch);
+    // Look in the database again when the last look left due deliveries behind and the queues run low, and after
+    // a failed attempt (its retry needs the timer).
+    const retrying = rows.some(({ attempt, next }) => !attempt.ok && next !== null);
+    if ((this.#moreDue && this.#queuedCount < BATCH / 2) || retrying) this.wake();
   }
 
   /** Runs the action; null when Ferry is shutting down (the delivery stays pending, tried again after the restart). */

@@ -476,20 +476,23 @@ export function createEventStore(db: Db) {
       .where(and(eq(eventDeliveries.id, sql.placeholder('id')), eq(eventDeliveries.status, 'pending')))
       .returning({ ruleId: eventDeliveries.ruleId }),
   );
-  const countDelivered = preparedIn((q) =>
+  const countOutcomes = preparedIn((q) =>
     q
       .update(eventRules)
-      .set({ delivered: sql`${eventRules.delivered} + 1` })
-      .where(eq(eventRules.id, sql.placeholder('ruleId'))),
-  );
-  const countFailed = preparedIn((q) =>
-    q
-      .update(eventRules)
-      .set({ failed: sql`${eventRules.failed} + 1` })
+      .set({
+        delivered: sql`${eventRules.delivered} + ${sql.placeholder('delivered')}`,
+        failed: sql`${eventRules.failed} + ${sql.placeholder('failed')}`,
+      })
       .where(eq(eventRules.id, sql.placeholder('ruleId'))),
   );
 
-  async function attemptIn(tx: Orm, id: number, r: AttemptResult, outcome: AttemptOutcome): Promise<void> {
+  /** Records one attempt; returns the rule whose counter it moves (delivered or failed), or null. */
+  async function attemptIn(
+    tx: Orm,
+    id: number,
+    r: AttemptResult,
+    outcome: AttemptOutcome,
+  ): Promise<{ ruleId: number; status: DeliveryStatus } | null> {
     const status: DeliveryStatus = outcome.delivered ? 'delivered' : outcome.next === null ? 'failed' : 'pending';
     const [row] = await attemptUpdate(tx).execute({
       id,
@@ -501,9 +504,7 @@ export function createEventStore(db: Db) {
       next: outcome.delivered ? null : outcome.next,
       deliveredAt: outcome.delivered ? r.at : null,
     });
-    if (!row || row.ruleId === null) return;
-    if (status === 'delivered') await countDelivered(tx).execute({ ruleId: row.ruleId });
-    if (status === 'failed') await countFailed(tx).execute({ ruleId: row.ruleId });
+    return row && row.ruleId !== null && status !== 'pending' ? { ruleId: row.ruleId, status } : null;
   }
 
   /**
@@ -511,13 +512,22 @@ export function createEventStore(db: Db) {
    * delivery changes: one cancelled meanwhile stays cancelled.
    */
   async function recordAttempt(id: number, r: AttemptResult, outcome: AttemptOutcome): Promise<void> {
-    await transaction(db, (tx) => attemptIn(tx, id, r, outcome));
+    await recordAttempts([{ id, result: r, outcome }]);
   }
 
-  /** recordAttempt for several deliveries, in one transaction. */
+  /** recordAttempt for several deliveries, in one transaction; each rule's counters move once. */
   async function recordAttempts(list: readonly { id: number; result: AttemptResult; outcome: AttemptOutcome }[]): Promise<void> {
     await transaction(db, async (tx) => {
-      for (const { id, result, outcome } of list) await attemptIn(tx, id, result, outcome);
+      const counts = new Map<number, { delivered: number; failed: number }>();
+      for (const { id, result, outcome } of list) {
+        const moved = await attemptIn(tx, id, result, outcome);
+        if (moved === null) continue;
+        const c = counts.get(moved.ruleId) ?? { delivered: 0, failed: 0 };
+        if (moved.status === 'delivered') c.delivered++;
+        else c.failed++;
+        counts.set(moved.ruleId, c);
+      }
+      for (const [ruleId, c] of counts) await countOutcomes(tx).execute({ ruleId, ...c });
     });
   }
 
