@@ -55,4 +55,43 @@ describe('closeInterruptedSessions', () => {
       closeDb(db);
     }
   });
+
+  it('keeps a real end its node recorded while the sweep was closing the session', async () => {
+    dataDir = await mkdtemp(path.join(tmpdir(), 'ferry-interrupted-'));
+    const db = openDb(path.join(dataDir, 'ferry.db'));
+    try {
+      // The node taken for lost, back in time to record how its session really ended.
+      const lostNode = createSessionRecorder(db);
+      lostNode.sessionOpened(opened('late-quit', 1000));
+      lostNode.line({ sessionId: 'late-quit', seq: 1, at: 1500, kind: 'command', text: 'NOOP' });
+      await lostNode.flush();
+      const sessions = createSessionStore(db);
+      const stores = {
+        // The real store; right after the sweep has read its page, the session's real end is recorded.
+        sessions: {
+          unfinished: async (...args: Parameters<typeof sessions.unfinished>) => {
+            const page = await sessions.unfinished(...args);
+            lostNode.sessionClosed({
+              id: 'late-quit',
+              endedAt: 9000,
+              reason: 'quit',
+              bytesIn: 0,
+              bytesOut: 0,
+              filesIn: 0,
+              filesOut: 0,
+              outcome: 'ok',
+            });
+            await lostNode.flush();
+            return page;
+          },
+        },
+        transcripts: createTranscriptStore(db),
+        recorder: createSessionRecorder(db),
+      };
+      expect(await closeInterruptedSessions(stores)).toBe(1);
+      expect(await sessions.get('late-quit')).toMatchObject({ endedAt: 9000, endReason: 'quit', outcome: 'ok' });
+    } finally {
+      closeDb(db);
+    }
+  });
 });

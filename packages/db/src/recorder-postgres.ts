@@ -3,7 +3,7 @@
  * transfers (one statement per kind and up to ROWS_PER_INSERT rows), in-order statements for what depends on order
  * (updates, closes, logins and their effect on the session, outbox events). The caller runs it in one transaction.
  */
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { Orm, Tables } from './client.js';
 import { writeOutboxEvent } from './stores/event-store.js';
 import type { LineInput, RecorderItem } from './recorder.js';
@@ -82,11 +82,11 @@ export async function writeBatchPostgres(
         break;
       }
       case 'close': {
-        const { id, endedAt, reason, bytesIn, bytesOut, filesIn, filesOut, outcome } = item.v;
+        const { id, endedAt, reason, bytesIn, bytesOut, filesIn, filesOut, outcome, ifOpen } = item.v;
         await tx
           .update(sessions)
           .set({ endedAt, endReason: reason, bytesIn, bytesOut, filesIn, filesOut, outcome })
-          .where(eq(sessions.id, id));
+          .where(and(eq(sessions.id, id), ifOpen ? isNull(sessions.endedAt) : undefined));
         break;
       }
       case 'login': {

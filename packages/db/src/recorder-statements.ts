@@ -16,7 +16,7 @@ export const LINE_ROWS = [64, 16, 4, 1] as const;
  * Values must already be in their stored form: booleans as 0/1, JSON as text.
  */
 export function prepareRecorderStatements(sqlite: Database.Database): Record<
-  'open' | 'update' | 'close' | 'transfer' | 'login' | 'attempt',
+  'open' | 'update' | 'close' | 'closeIfOpen' | 'transfer' | 'login' | 'attempt',
   Database.Statement
 > & {
   lines: ReadonlyMap<number, Database.Statement>;
@@ -29,9 +29,9 @@ export function prepareRecorderStatements(sqlite: Database.Database): Record<
       `insert ${orIgnore ? 'or ignore ' : ''}into ${q(getTableName(table))} (${cols(list)}) values ` +
         Array.from({ length: rows }, () => `(${marks(list.length)})`).join(', '),
     );
-  const updateSession = (list: SQLiteColumn[]) =>
+  const updateSession = (list: SQLiteColumn[], condition = '') =>
     sqlite.prepare(
-      `update ${q(getTableName(sessions))} set ${list.map((c) => `${q(c.name)} = ?`).join(', ')} where ${q(sessions.id.name)} = ?`,
+      `update ${q(getTableName(sessions))} set ${list.map((c) => `${q(c.name)} = ?`).join(', ')} where ${q(sessions.id.name)} = ?${condition}`,
     );
 
   const s = sessions;
@@ -61,6 +61,11 @@ export function prepareRecorderStatements(sqlite: Database.Database): Record<
     ),
     /** endedAt, endReason, bytesIn, bytesOut, filesIn, filesOut, outcome, then id. */
     close: updateSession([s.endedAt, s.endReason, s.bytesIn, s.bytesOut, s.filesIn, s.filesOut, s.outcome]),
+    /** As `close`, for a session that has no end yet. */
+    closeIfOpen: updateSession(
+      [s.endedAt, s.endReason, s.bytesIn, s.bytesOut, s.filesIn, s.filesOut, s.outcome],
+      ` and ${q(s.endedAt.name)} is null`,
+    ),
     /**
      * sessionId, seq, at, kind, text, event, for LINE_ROWS[i] lines at once, keyed by that count; a replayed sequence
      * number is ignored rather than failing the batch. The full-text index's trigger writes into FTS5,

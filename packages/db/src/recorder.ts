@@ -30,6 +30,11 @@ export interface SessionClosed {
   filesIn: number;
   filesOut: number;
   outcome: SessionOutcome;
+  /**
+   * Only while the session has no end recorded: a close inferred for it (interrupted) must not replace the real
+   * end its own node recorded meanwhile.
+   */
+  ifOpen?: boolean;
 }
 export interface LineInput {
   sessionId: string;
@@ -175,7 +180,8 @@ export function createSessionRecorder(db: Db, opts: RecorderOptions = {}) {
         }
         case 'close': {
           const v = item.v;
-          return void statements.close.run(v.endedAt, v.reason, v.bytesIn, v.bytesOut, v.filesIn, v.filesOut, v.outcome, v.id);
+          const statement = v.ifOpen ? statements.closeIfOpen : statements.close;
+          return void statement.run(v.endedAt, v.reason, v.bytesIn, v.bytesOut, v.filesIn, v.filesOut, v.outcome, v.id);
         }
         case 'line':
           return insertLines([item.v]);

@@ -71,6 +71,27 @@ describe.each(DATABASES)('session recorder on %s', (kind) => {
     await recorder.close();
   });
 
+  it('closes a session "if open" only while it has no end: a real end recorded first stays', async () => {
+    const db = await openTestDb(kind);
+    const recorder = createSessionRecorder(db, { flushIntervalMs: 60_000 });
+    const closed = { bytesIn: 0, bytesOut: 0, filesIn: 0, filesOut: 0 };
+    recorder.sessionOpened(opened('ended'));
+    recorder.sessionOpened(opened('open'));
+    recorder.sessionClosed({ id: 'ended', endedAt: 5_000, reason: 'quit', ...closed, outcome: 'ok' });
+    await recorder.flush();
+    for (const id of ['ended', 'open'])
+      recorder.sessionClosed({ id, endedAt: 4_000, reason: 'interrupted', ...closed, outcome: 'problems', ifOpen: true });
+    await recorder.flush();
+    const sessions = createSessionStore(db);
+    expect(await sessions.get('ended')).toMatchObject({ endedAt: 5_000, endReason: 'quit', outcome: 'ok' });
+    expect(await sessions.get('open')).toMatchObject({ endedAt: 4_000, endReason: 'interrupted', outcome: 'problems' });
+    // A plain close still records the real end over an inferred one (a node that was only cut off).
+    recorder.sessionClosed({ id: 'open', endedAt: 6_000, reason: 'quit', ...closed, outcome: 'ok' });
+    await recorder.flush();
+    expect(await sessions.get('open')).toMatchObject({ endedAt: 6_000, endReason: 'quit', outcome: 'ok' });
+    await recorder.close();
+  });
+
   it('flushes on the timer without being asked', async () => {
     const db = await openTestDb(kind);
     const recorder = createSessionRecorder(db, { flushIntervalMs: 20 });

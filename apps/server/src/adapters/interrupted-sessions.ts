@@ -44,6 +44,7 @@ export async function closeInterruptedSessions(deps: InterruptedSessionsDeps): P
         filesIn: transfers.filter((t) => t.direction === 'upload' && t.outcome === 'ok').length,
         filesOut: transfers.filter((t) => t.direction === 'download' && t.outcome === 'ok').length,
         outcome: 'problems',
+        ifOpen: true, // its node may have recorded its real end since this page was read
       });
       closed++;
     }
