@@ -270,11 +270,27 @@ describe.skipIf(!ON_POSTGRES)('two nodes on one PostgreSQL database', () => {
       await until('A closing B’s session as interrupted', async () => (await record()).endReason === 'interrupted', 15_000);
       expect((await a.h.services.cluster.nodes()).find((n) => n.name === 'b')?.state).toBe('lost');
       await held.send('NOOP');
+      await held.send('SYST'); // recorded while the database is away: written once it is back
       // B is back: it says so at its next heartbeat and records its session as open again.
+      await until('B failing to record them', async () => {
+        const stats = b.h.services.recorder.stats();
+        return stats.failingSince !== null || stats.dropped > 0;
+      });
       proxy.restore();
       await until('B up again', async () => (await a.h.services.cluster.nodes()).find((n) => n.name === 'b')?.state === 'up', 15_000);
       await until('B’s session open again in the history', async () => (await record()).endedAt === null, 15_000);
       expect(await record()).toMatchObject({ endedAt: null, endReason: null, outcome: null, node: 'b' });
+      // Nothing of the transcript was lost meanwhile: the commands sent while cut off are there, in order.
+      const transcript = async () =>
+        (await a.h.app.inject({ method: 'GET', url: `/api/v1/sessions/${id}/transcript`, headers: a.headers })).json().items as {
+          seq: number;
+          text: string;
+        }[];
+      const lines = await until('the lines recorded while cut off', async () => {
+        const items = await transcript();
+        return items.some((l) => l.text === 'SYST') && items;
+      });
+      expect(lines.map((l) => l.seq)).toEqual(lines.map((_, i) => i + 1));
       await until('B’s session listed on A again', listedOnA);
       // Past the lost limit, still open; its real end is recorded when it ends.
       await new Promise((r) => setTimeout(r, 1_500));

@@ -11,10 +11,21 @@ import type { LineInput, RecorderItem } from './recorder.js';
 /** Rows per insert: PostgreSQL takes at most 65,535 parameters per statement (transcript lines bind 6 each). */
 const ROWS_PER_INSERT = 1000;
 
+/**
+ * node-postgres's own errors for a connection that broke or could not be made; they carry no code (a server that
+ * closes the connection, or a network that drops it, gives "Connection terminated unexpectedly").
+ */
+const CONNECTION_LOST =
+  /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed)/;
+
 /** PostgreSQL's answers when it cannot be written at all (disk full, read-only, shutting down, connection lost). */
 export function postgresUnwritable(error: unknown): boolean {
-  const code = (error as { code?: string }).code ?? '';
-  return /^(53|57P|08|25006)/.test(code) || /^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT)$/.test(code);
+  const { code = '', message = '' } = error as { code?: string; message?: string };
+  return (
+    /^(53|57P|08|25006)/.test(code) ||
+    /^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT)$/.test(code) ||
+    (code === '' && CONNECTION_LOST.test(message))
+  );
 }
 
 /** PostgreSQL's text cannot hold NUL, which a client may send in a command: it is written as U+FFFD instead. */

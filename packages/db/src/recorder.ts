@@ -104,7 +104,8 @@ const maskPassword = (kind: TranscriptKind, text: string) => (kind === 'command'
  * Burst policy, so that memory stays bounded when SQLite cannot keep up: once `maxQueued` items wait, new transcript
  * lines are dropped (counted in stats().dropped; the gap shows as missing sequence numbers). Session open/update/close,
  * logins and transfers are few per session and carry the history, so they are still accepted up to twice
- * `maxQueued`; past that everything is dropped. One bad item (say, a line for a session already pruned) does not
+ * `maxQueued`; past that everything is dropped. While PostgreSQL is away the queue is kept (within the same bounds) and
+ * written in order once it answers again, so a short outage leaves no gap in a transcript. One bad item (say, a line for a session already pruned) does not
  * lose its batch: the batch is retried item by item and only the failing items are dropped.
  */
 export function createSessionRecorder(db: Db, opts: RecorderOptions = {}) {
@@ -155,6 +156,8 @@ export function createSessionRecorder(db: Db, opts: RecorderOptions = {}) {
   let writeBatch: (batch: Item[]) => void | Promise<void>;
   /** Stops whatever the writer keeps running (PostgreSQL's recovery check). */
   let stopWriter = () => {};
+  /** PostgreSQL went away and has not answered since: flushes wait for it. */
+  let waitingForDatabase = () => false;
   if (handle.dialect === 'sqlite') {
     const statements = prepareRecorderStatements(handle.sqlite);
     const writeOutbox = prepareOutbox(handle.sqlite);
@@ -257,8 +260,8 @@ export function createSessionRecorder(db: Db, opts: RecorderOptions = {}) {
   } else {
     const { tables, pool } = handle;
     /**
-     * While PostgreSQL is away nothing may be queued to find out it is back (a quiet server records nothing): ask
-     * it every few seconds, and clear `failingSince` when it answers.
+     * While PostgreSQL is away the queue waits (flush() writes nothing): ask it every few seconds whether it is back,
+     * then clear `failingSince` and write what waited.
      */
     let recovery: NodeJS.Timeout | null = null;
     const watchForRecovery = () => {
@@ -268,11 +271,13 @@ export function createSessionRecorder(db: Db, opts: RecorderOptions = {}) {
             if (recovery) clearInterval(recovery);
             recovery = null;
             failingSince = null;
+            void flush();
           },
           () => undefined,
         );
       }, RECOVERY_CHECK_MS).unref();
     };
+    waitingForDatabase = () => recovery !== null;
     stopWriter = () => {
       if (recovery) clearInterval(recovery);
       recovery = null;
@@ -286,10 +291,16 @@ export function createSessionRecorder(db: Db, opts: RecorderOptions = {}) {
         return;
       } catch (error) {
         if (failingSince === null) report(error);
-        // The database is gone (not one bad item): retrying item by item would only wait on it again.
+        // The database is gone (not one bad item): retrying item by item would only wait on it again. The batch goes
+        // back to the head of the queue, in order, and is written once the database answers (the queue's bounds
+        // hold meanwhile: past them, new lines are dropped and counted). A recorder being closed drops it.
         if (postgresUnwritable(error)) {
-          dropped += batch.length;
           failingSince ??= Date.now();
+          if (closed) {
+            dropped += batch.length;
+            return;
+          }
+          queue = batch.concat(queue);
           watchForRecovery();
           return;
         }
@@ -327,7 +338,8 @@ export function createSessionRecorder(db: Db, opts: RecorderOptions = {}) {
 
   /**
    * Writes everything queued now, in one transaction. Never rejects. On SQLite the writes are done when it returns;
-   * on PostgreSQL when the promise resolves (after any batch still being written).
+   * on PostgreSQL when the promise resolves (after any batch still being written). While PostgreSQL is away it
+   * writes nothing: the queue waits for it.
    */
   function flush(): Promise<void> {
     if (handle.dialect === 'sqlite' && handle.sqlite.inTransaction && !closed) {
@@ -340,7 +352,7 @@ export function createSessionRecorder(db: Db, opts: RecorderOptions = {}) {
     if (immediate) clearImmediate(immediate);
     timer = null;
     immediate = null;
-    if (queue.length === 0) return writing;
+    if (queue.length === 0 || waitingForDatabase()) return writing;
     const batch = queue;
     queue = [];
     if (handle.dialect === 'sqlite') {
@@ -368,9 +380,9 @@ export function createSessionRecorder(db: Db, opts: RecorderOptions = {}) {
 
   function close(): Promise<void> {
     if (closed) return writing;
+    stopWriter(); // a last try, even while PostgreSQL is away
     const flushed = flush();
     closed = true;
-    stopWriter();
     handle.recorders.delete(self);
     return flushed;
   }
