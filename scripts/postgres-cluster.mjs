@@ -2,8 +2,9 @@
 // temporary directory, listening on 127.0.0.1 at a free port (and a socket in that directory), durability off
 // (fsync, synchronous_commit) since the data is thrown away. As root the server runs as the `postgres` user
 // (PostgreSQL refuses root). stop() ends it and removes the folder; pause() and resume() take it away and back.
+// A cluster whose process was killed (kill -9: its stop() never ran) is stopped and removed by the next start.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,11 +30,63 @@ function freePort() {
   });
 }
 
+const PREFIX = 'ferry-pg-';
+/** In a cluster's folder: the pid of the process that started it. */
+const STARTER_FILE = 'started-by.pid';
+
+/** Runs a server tool of `bin`, as the `postgres` user when this is root. */
+function runTool(bin, tool, args) {
+  const asRoot = process.getuid?.() === 0;
+  const [cmd, argv] = asRoot ? ['runuser', ['-u', 'postgres', '--', join(bin, tool), ...args]] : [join(bin, tool), args];
+  const result = spawnSync(cmd, argv, { encoding: 'utf8', timeout: 60_000 });
+  if (result.status !== 0) throw new Error(`${tool} failed (${result.status}): ${result.stderr || result.stdout}`);
+  return result.stdout;
+}
+
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return error.code === 'EPERM';
+  }
+}
+
+/**
+ * Stops and removes the clusters of this machine's temporary folder whose starting process is gone. Only folders
+ * this module made and marked are touched (a folder without the mark is left alone); returns how many.
+ */
+export function removeOrphanedClusters(bin = postgresBinDir()) {
+  let removed = 0;
+  for (const name of readdirSync(tmpdir())) {
+    if (!name.startsWith(PREFIX)) continue;
+    const dir = join(tmpdir(), name);
+    let starter;
+    try {
+      starter = Number(readFileSync(join(dir, STARTER_FILE), 'utf8'));
+    } catch {
+      continue; // not marked (or being set up right now): not ours to judge
+    }
+    if (!Number.isInteger(starter) || starter <= 0 || alive(starter)) continue;
+    try {
+      if (bin && existsSync(join(dir, 'data', 'postmaster.pid')))
+        runTool(bin, 'pg_ctl', ['-D', join(dir, 'data'), '-m', 'immediate', '-w', 'stop']);
+    } catch {
+      // not running any more
+    }
+    rmSync(dir, { recursive: true, force: true });
+    removed++;
+  }
+  return removed;
+}
+
 /** Starts a cluster; resolves to { url, socketDir, port, pause, resume, stop }. The url names the `postgres` database of user `ferry`. */
 export async function startPostgresCluster() {
   const bin = postgresBinDir();
   if (!bin) throw new Error('PostgreSQL server binaries not found in /usr/lib/postgresql (apt-get install postgresql)');
-  const dir = mkdtempSync(join(tmpdir(), 'ferry-pg-'));
+  removeOrphanedClusters(bin);
+  const dir = mkdtempSync(join(tmpdir(), PREFIX));
+  writeFileSync(join(dir, STARTER_FILE), String(process.pid));
   const asRoot = process.getuid?.() === 0;
   let owner = null;
   if (asRoot) {
@@ -42,12 +95,7 @@ export async function startPostgresCluster() {
     owner = { uid, gid };
     chownSync(dir, uid, gid);
   }
-  const run = (tool, args) => {
-    const [cmd, argv] = asRoot ? ['runuser', ['-u', 'postgres', '--', join(bin, tool), ...args]] : [join(bin, tool), args];
-    const result = spawnSync(cmd, argv, { encoding: 'utf8', timeout: 60_000 });
-    if (result.status !== 0) throw new Error(`${tool} failed (${result.status}): ${result.stderr || result.stdout}`);
-    return result.stdout;
-  };
+  const run = (tool, args) => runTool(bin, tool, args);
   const data = join(dir, 'data');
   try {
     run('initdb', ['-D', data, '-U', 'ferry', '--auth=trust', '-E', 'UTF8', '--locale=C.UTF-8', '--no-sync']);
