@@ -104,9 +104,10 @@ const maskPassword = (kind: TranscriptKind, text: string) => (kind === 'command'
  * Burst policy, so that memory stays bounded when SQLite cannot keep up: once `maxQueued` items wait, new transcript
  * lines are dropped (counted in stats().dropped; the gap shows as missing sequence numbers). Session open/update/close,
  * logins and transfers are few per session and carry the history, so they are still accepted up to twice
- * `maxQueued`; past that everything is dropped. While PostgreSQL is away the queue is kept (within the same bounds) and
- * written in order once it answers again, so a short outage leaves no gap in a transcript. One bad item (say, a line for a session already pruned) does not
- * lose its batch: the batch is retried item by item and only the failing items are dropped.
+ * `maxQueued`; past that everything is dropped. While PostgreSQL is away the queue is kept (within the same bounds)
+ * and written in order once it answers again, so a short outage leaves no gap in a transcript. One bad item (say, a
+ * line for a session already pruned) does not lose its batch: the batch is retried item by item and only the failing
+ * items are dropped.
  */
 export function createSessionRecorder(db: Db, opts: RecorderOptions = {}) {
   const handle = handleOf(db);
@@ -119,6 +120,11 @@ export function createSessionRecorder(db: Db, opts: RecorderOptions = {}) {
   const node = opts.node ?? null;
 
   let queue: Item[] = [];
+  /**
+   * PostgreSQL: batches that could not be written because the database was away, oldest first, in their order. Every
+   * batch after them joins them, so that nothing is written before what came earlier; they go first once it is back.
+   */
+  let held: Item[] = [];
   let timer: NodeJS.Timeout | null = null;
   let immediate: NodeJS.Immediate | null = null;
   let closed = false;
@@ -284,6 +290,10 @@ export function createSessionRecorder(db: Db, opts: RecorderOptions = {}) {
     };
     const inTransaction = (batch: readonly Item[]) => transaction(db, (tx) => writeBatchPostgres(tx, tables, batch, mask, node));
     writeBatch = async (batch) => {
+      if (held.length > 0 && !closed) {
+        held = held.concat(batch); // an earlier batch waits for the database
+        return;
+      }
       try {
         if (await inTransaction(batch)) eventsWritten = true;
         written += batch.length;
@@ -291,16 +301,16 @@ export function createSessionRecorder(db: Db, opts: RecorderOptions = {}) {
         return;
       } catch (error) {
         if (failingSince === null) report(error);
-        // The database is gone (not one bad item): retrying item by item would only wait on it again. The batch goes
-        // back to the head of the queue, in order, and is written once the database answers (the queue's bounds
-        // hold meanwhile: past them, new lines are dropped and counted). A recorder being closed drops it.
+        // The database is gone (not one bad item): retrying item by item would only wait on it again. The batch is
+        // held and written first once the database answers (the queue's bounds hold meanwhile: past them, new lines
+        // are dropped and counted). A recorder being closed drops it.
         if (postgresUnwritable(error)) {
           failingSince ??= Date.now();
           if (closed) {
             dropped += batch.length;
             return;
           }
-          queue = batch.concat(queue);
+          held = held.concat(batch);
           watchForRecovery();
           return;
         }
@@ -352,8 +362,9 @@ export function createSessionRecorder(db: Db, opts: RecorderOptions = {}) {
     if (immediate) clearImmediate(immediate);
     timer = null;
     immediate = null;
-    if (queue.length === 0 || waitingForDatabase()) return writing;
-    const batch = queue;
+    if ((queue.length === 0 && held.length === 0) || waitingForDatabase()) return writing;
+    const batch = held.length === 0 ? queue : held.concat(queue);
+    held = [];
     queue = [];
     if (handle.dialect === 'sqlite') {
       // Synchronous: written before flush returns.
@@ -402,7 +413,7 @@ export function createSessionRecorder(db: Db, opts: RecorderOptions = {}) {
     /** Flushes and stops; later calls are counted as dropped. closeDb (closeDatabase on PostgreSQL) calls this too. */
     close,
     /** `failingSince`: when writes started to fail (items are then dropped and counted), null while they succeed. */
-    stats: () => ({ queued: queue.length, written, dropped, failingSince }),
+    stats: () => ({ queued: queue.length + held.length, written, dropped, failingSince }),
   };
 }
 
