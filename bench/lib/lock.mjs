@@ -2,17 +2,9 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { alive } from '../../scripts/process.mjs';
 
 const LOCK = join(tmpdir(), 'ferry-bench.lock');
-
-function alive(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return err.code === 'EPERM';
-  }
-}
 
 /** Takes the lock or throws naming the run that holds it; a lock left by a dead process is taken over. */
 export function acquireRunLock() {

@@ -92,12 +92,15 @@ export function dialectOf(db: Db): 'sqlite' | 'postgres' {
 /**
  * Runs `fn` in a transaction: committed when it resolves, rolled back when it throws. `fn` must await only the
  * database (through `tx`): on SQLite the transaction holds the one connection, and transactions run one at a time.
+ * On SQLite a transaction begins in a turn of the event loop of its own: its body's awaits then resume with nothing
+ * else due, so another caller's continuation cannot run a plain statement inside it (and be rolled back with it).
  */
 export async function transaction<T>(db: Db, fn: (tx: Orm) => Promise<T>): Promise<T> {
   const handle = handleOf(db);
   if (handle.dialect === 'postgres') return handle.orm.transaction((tx) => fn(tx as unknown as Orm)) as Promise<T>;
   const { sqlite } = handle;
   const run = handle.transactions.then(async () => {
+    await new Promise((resolve) => setImmediate(resolve));
     sqlite.exec('BEGIN IMMEDIATE');
     try {
       const result = await fn(handle.orm);

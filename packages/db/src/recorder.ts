@@ -126,7 +126,8 @@ export function createSessionRecorder(db: Db, opts: RecorderOptions = {}) {
    */
   let held: Item[] = [];
   let timer: NodeJS.Timeout | null = null;
-  let immediate: NodeJS.Immediate | null = null;
+  /** Whether `timer` is the early flush of a full batch (at once) rather than the periodic one. */
+  let early = false;
   let closed = false;
   let written = 0;
   let dropped = 0;
@@ -337,7 +338,13 @@ export function createSessionRecorder(db: Db, opts: RecorderOptions = {}) {
     }
     queue.push(item);
     if (queue.length >= maxBatch) {
-      immediate ??= setImmediate(() => void flush()).unref();
+      // A timer, not an immediate: an unref'd immediate queued from a timer's callback of an otherwise idle process
+      // waits for the next I/O before it runs.
+      if (!early) {
+        if (timer) clearTimeout(timer);
+        timer = setTimeout(() => void flush(), 0).unref();
+        early = true;
+      }
     } else {
       timer ??= setTimeout(() => void flush(), flushIntervalMs).unref();
     }
@@ -359,9 +366,8 @@ export function createSessionRecorder(db: Db, opts: RecorderOptions = {}) {
       return new Promise((resolve) => setImmediate(() => void flush().then(resolve)));
     }
     if (timer) clearTimeout(timer);
-    if (immediate) clearImmediate(immediate);
     timer = null;
-    immediate = null;
+    early = false;
     if ((queue.length === 0 && held.length === 0) || waitingForDatabase()) return writing;
     const batch = held.length === 0 ? queue : held.concat(queue);
     held = [];

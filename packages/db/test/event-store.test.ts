@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { createAuditStore, createEventStore, createSessionRecorder, type EventRuleInput, type OutboxEvent } from '../src/index.js';
 import { DATABASES, openTestDb } from './helpers.js';
@@ -250,6 +251,25 @@ describe.each(DATABASES)('event store with the session recorder on %s', (kind) =
     expect(told).toBe(1);
     await recorder.flush();
     expect(told).toBe(1);
+    await recorder.close();
+  });
+
+  it('writes a full batch at once, also when it filled up in a timer callback of an otherwise idle process', async () => {
+    const db = await openTestDb(kind);
+    const store = createEventStore(db);
+    const r = await store.createRule(rule('r'));
+    let toldAt = 0;
+    const recorder = createSessionRecorder(db, { flushIntervalMs: 60_000, maxBatch: 2, onEvents: () => (toldAt = Date.now()) });
+    let filledAt = 0;
+    setTimeout(() => {
+      recorder.event(event('e1', r.id));
+      recorder.event(event('e2', r.id));
+      filledAt = Date.now();
+    }, 5);
+    // Nothing else wakes the event loop until this sleep ends: an early flush that waits for I/O comes after it.
+    await sleep(1_000);
+    expect(toldAt).toBeGreaterThan(0);
+    expect(toldAt - filledAt).toBeLessThan(250);
     await recorder.close();
   });
 });

@@ -5,9 +5,11 @@ import {
   createAuthTokenStore,
   createBanStore,
   createSettingsStore,
+  closeDb,
   onAuditEntry,
   type AuditEvent,
 } from '../src/index.js';
+import { sqliteHandleOf, transaction } from '../src/client.js';
 import { DATABASES, openMemoryDb, openTestDb } from './helpers.js';
 
 describe.each(DATABASES)('settings store on %s', (kind) => {
@@ -143,5 +145,26 @@ describe.each(DATABASES)('audit entries on %s', (kind) => {
     ]);
     expect(await settings.get()).toEqual({ banner: 'a', one: 1, two: 2 });
     expect((await audit.list({ limit: 10 })).items).toHaveLength(5);
+  });
+});
+
+describe('transactions on SQLite', () => {
+  it("keep another caller's plain statement out of them: a rollback does not undo it", async () => {
+    const db = openMemoryDb();
+    const { orm, tables } = sqliteHandleOf(db);
+    // Another request's continuation, due while the transaction's body awaits its statements.
+    const plain = (async () => {
+      for (let i = 0; i < 5; i++) await Promise.resolve();
+      await orm.insert(tables.settings).values({ key: 'plain', value: '1', updatedAt: 1 });
+    })();
+    const refused = transaction(db, async (tx) => {
+      await tx.insert(tables.settings).values({ key: 'in-transaction', value: '1', updatedAt: 1 });
+      for (let i = 0; i < 10; i++) await Promise.resolve();
+      throw new Error('the change is refused');
+    });
+    await expect(refused).rejects.toThrow('the change is refused');
+    await plain;
+    expect((await orm.select().from(tables.settings)).map((row) => row.key)).toEqual(['plain']);
+    closeDb(db);
   });
 });
