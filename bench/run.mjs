@@ -19,6 +19,15 @@ import { makeCertificate, removeSystemUser } from './lib/system.mjs';
 import { reexecWithFileLimit } from './lib/ulimit.mjs';
 
 const WORKLOADS = [...streamWorkloads, ...sessionWorkloads];
+/** Measured once, as each server starts for the run (a first start: empty data folder), not a workload of its own. */
+const STARTUP = {
+  id: 'startup',
+  title: 'start-up',
+  metrics: [
+    { key: 'startup.readySeconds', label: 'first start: until its ports answer (s)', better: 'lower' },
+    { key: 'startup.cpuSeconds', label: 'first start: server CPU until then (s)', better: 'lower' },
+  ],
+};
 const USAGE = `usage: node bench/run.mjs [--quick] [--only ${WORKLOADS.map((w) => w.id).join(',')}]
        [--servers ${SERVER_NAMES.join(',')}] [--repeats N] [--out file.json] [--keep]
        [--database postgres] [--nodes 2]`;
@@ -144,6 +153,7 @@ try {
   const started = await startServers(names, ctx, log);
   servers = started.servers;
   const samples = Object.fromEntries(servers.map((s) => [s.name, {}]));
+  for (const server of servers) for (const [key, v] of Object.entries(server.child.startup ?? {})) samples[server.name][key] = [v];
   const errors = {};
   const notes = [];
   for (const workload of WORKLOADS.filter((w) => only.includes(w.id))) {
@@ -193,7 +203,7 @@ try {
     ctx,
     machine: machineInfo(),
     date,
-    workloads: WORKLOADS.filter((w) => only.includes(w.id)),
+    workloads: [STARTUP, ...WORKLOADS.filter((w) => only.includes(w.id))],
     servers: servers.map((s) => s.name),
     skipped: started.skipped,
     samples,

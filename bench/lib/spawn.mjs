@@ -1,33 +1,54 @@
 // Starting and stopping the processes the benchmark owns. Every server runs in its own process group,
 // which is signalled by PID on stop and on exit; nothing else on the machine is touched.
 import { spawn, execFileSync } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { appendFileSync, closeSync, createWriteStream, openSync } from 'node:fs';
 import net from 'node:net';
-import { processTree } from './proc.mjs';
+import { processTree, treeCpuSeconds } from './proc.mjs';
 
 const started = new Set();
 
-/** Spawns a server process in its own process group; stdout and stderr go to `logFile`. */
-export function spawnServer(command, args, { env, logFile, cwd } = {}) {
-  const child = spawn(command, args, {
-    cwd,
-    env: { ...process.env, ...env },
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const log = createWriteStream(logFile, { flags: 'a' });
-  child.stdout.pipe(log);
-  child.stderr.pipe(log);
+/**
+ * Spawns a server process in its own process group; stdout and stderr go to `logFile`. The server writes to the
+ * file itself (the runner would otherwise wake for every line it logs, taking CPU from the server it measures);
+ * `readStdout: true` pipes stdout through the runner instead (still into the file), for waitForLine.
+ */
+export function spawnServer(command, args, { env, logFile, cwd, readStdout = false } = {}) {
+  const fd = openSync(logFile, 'a');
+  let child;
+  try {
+    child = spawn(command, args, {
+      cwd,
+      env: { ...process.env, ...env },
+      detached: true,
+      stdio: ['ignore', readStdout ? 'pipe' : fd, fd],
+    });
+  } finally {
+    closeSync(fd); // the child has its own copy
+  }
+  child.spawnedAt = performance.now();
+  if (readStdout) child.stdout.pipe(createWriteStream(logFile, { flags: 'a' }));
   child.once('error', (err) => {
     child.spawnError = err; // e.g. ENOENT: reported by waitForPort / waitForLine
-    log.write(`spawn failed: ${err.message}\n`);
+    appendFileSync(logFile, `spawn failed: ${err.message}\n`);
   });
   started.add(child);
   child.once('exit', () => started.delete(child));
   return child;
 }
 
-/** Resolves with the first stdout line matching `pattern`; rejects on exit or timeout. */
+/**
+ * Notes on `child` how long after its spawn it answered, and the CPU it had used by then (`startup.*`, the bench's
+ * start-up rows). Called whenever a wait for it succeeds: the last call (a server's last port) counts.
+ */
+function markReady(child) {
+  if (child?.spawnedAt === undefined) return;
+  child.startup = {
+    'startup.readySeconds': (performance.now() - child.spawnedAt) / 1000,
+    'startup.cpuSeconds': treeCpuSeconds(child.pid),
+  };
+}
+
+/** Resolves with the first stdout line matching `pattern` (a child spawned with `readStdout`); rejects on exit or timeout. */
 export function waitForLine(child, pattern, timeoutMs) {
   return new Promise((resolve, reject) => {
     let seen = '';
@@ -44,7 +65,10 @@ export function waitForLine(child, pattern, timeoutMs) {
       child.stdout.off('data', onData);
       child.off('exit', onExit);
       if (err) reject(err);
-      else resolve(line);
+      else {
+        markReady(child);
+        resolve(line);
+      }
     }
     child.stdout.on('data', onData);
     child.once('exit', onExit);
@@ -62,8 +86,11 @@ export async function waitForPort(port, { host = '127.0.0.1', timeoutMs = 15_000
       s.once('connect', () => (s.destroy(), resolve(true)));
       s.once('error', () => resolve(false));
     });
-    if (ok) return;
-    await sleep(100);
+    if (ok) {
+      markReady(child);
+      return;
+    }
+    await sleep(25);
   }
   throw new Error(`nothing listening on ${host}:${port} after ${timeoutMs} ms`);
 }

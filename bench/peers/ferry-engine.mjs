@@ -17,6 +17,7 @@ export async function startFerryEngine({ dir, root, password, pasv, cert }) {
   const child = spawnServer(process.execPath, [...nodeArgs, LAUNCHER, JSON.stringify(opts)], {
     cwd: dir,
     logFile: join(dir, 'server.log'),
+    readStdout: true,
   });
   await waitForLine(child, /listening/, 15_000);
   return { name: 'ferry-engine', port, child, user: ENGINE_USER, supports: { mlsd: true, ftps: true } };

@@ -163,6 +163,7 @@ async function addWebhookRule({ dir, call, log, name }) {
     env: { FERRY_BENCH_WEBHOOK_SECRET: secret },
     cwd: dir,
     logFile: join(dir, 'receiver.log'),
+    readStdout: true,
   });
   let rule;
   let url;

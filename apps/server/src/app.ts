@@ -26,7 +26,14 @@ import { errorHandler, notFoundHandler } from './http-errors.js';
 import { authHook, declareRoles } from './plugins/auth.js';
 import { RequestLog } from './plugins/request-log.js';
 import { adminsRoutes } from './routes/admins.js';
-import { API_TAGS, documentOperation, prepareRouteSchemas, refResolver, registerApiSchemas, replySerializer } from './routes/openapi.js';
+import {
+  API_TAGS,
+  documentOperation,
+  lazySchemaCompilers,
+  prepareRouteSchemas,
+  refResolver,
+  registerApiSchemas,
+} from './routes/openapi.js';
 import { authRoutes, loginRoutes } from './routes/auth.js';
 import { connectivityRoutes } from './routes/connectivity.js';
 import { defencesRoutes } from './routes/defences.js';
@@ -77,6 +84,13 @@ const DEFAULT_CONNECTION_LIMITS = { total: 512, perAddress: 64 };
 /** Unknown paths per client address (dashboard deep links are answered by this handler too). */
 const NOT_FOUND_RATE_LIMIT = { max: 100, timeWindow: 60_000 };
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Compiles the validators and reply serializers no request has needed yet; returns how many (lazySchemaCompilers). */
+    compilePendingSchemas(): number;
+  }
+}
+
 /** The admin app: a Fastify instance whose routes take their types from TypeBox schemas. */
 export type FerryApp = FastifyInstance<
   RawServerDefault,
@@ -88,6 +102,7 @@ export type FerryApp = FastifyInstance<
 
 export async function buildApp(opts: AppOptions): Promise<FerryApp> {
   const { services } = opts;
+  const schemas = lazySchemaCompilers();
   const app = Fastify({
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
     logController: new RequestLog(opts.logHealthRequests ?? false),
@@ -96,12 +111,14 @@ export async function buildApp(opts: AppOptions): Promise<FerryApp> {
     requestTimeout: 30_000, // Node enforces headersTimeout only when a request timeout is set too
     keepAliveTimeout: 10_000,
     ajv: { customOptions: { removeAdditional: false, useDefaults: true, coerceTypes: 'array', allErrors: false } },
+    schemaController: schemas.schemaController,
   }).withTypeProvider<TypeBoxTypeProvider>();
   // The contract's named schemas, registered once; routes refer to them, and their bodies and query strings refuse
   // unknown fields (a 400 naming the field). See routes/openapi.ts.
   app.addHook('onRoute', prepareRouteSchemas());
   registerApiSchemas(app);
-  app.setSerializerCompiler(replySerializer());
+  app.setSerializerCompiler(schemas.serializerCompiler);
+  app.decorate('compilePendingSchemas', schemas.compilePending);
 
   limitConnections(app.server, opts.connectionLimits ?? DEFAULT_CONNECTION_LIMITS, !(opts.trustProxy ?? false));
   app.decorateRequest('admin', null);

@@ -3,9 +3,9 @@ import { stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { SQL } from 'drizzle-orm';
-import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
-import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
+import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import pg from 'pg';
+import { drizzlePostgres, drizzleSqlite } from './drizzle.js';
 import { applyMigrations, applyPostgresMigrations, MIGRATIONS_FOLDER, POSTGRES_MIGRATIONS_FOLDER } from './migrate.js';
 import * as schema from './schema/index.js';
 import * as postgresSchema from './schema-postgres.js';
@@ -129,7 +129,7 @@ export function openDbWith(file: string, opts: { migrationsFolder: string }): Db
     sqlite.pragma('foreign_keys = ON');
     const schemaVersion = applyMigrations(sqlite, opts.migrationsFolder);
     const db = Object.freeze({ file }) as Db;
-    const orm = drizzle(sqlite, { schema });
+    const orm = drizzleSqlite(sqlite, { schema });
     // Every transaction takes the write lock when it begins. Ferry has two connections (the event delivery
     // thread has its own): a deferred transaction that reads and then writes would fail at once with
     // SQLITE_BUSY_SNAPSHOT when the other connection committed in between, instead of waiting its turn.
@@ -184,7 +184,7 @@ export async function openPostgres(url: string, opts: { migrationsFolder?: strin
       client.release();
     }
     const db = Object.freeze({ file: redactUrl(url) }) as Db;
-    const orm = drizzlePg(pool, { schema: postgresSchema }) as unknown as Orm;
+    const orm = drizzlePostgres(pool, { schema: postgresSchema }) as unknown as Orm;
     handles.set(db, {
       dialect: 'postgres',
       orm,

@@ -4,8 +4,8 @@
  * because other tables refer to them. Everything is written in one PostgreSQL transaction: a failure leaves the
  * target as empty as it was.
  */
-import { getTableColumns, gt, sql } from 'drizzle-orm';
-import { getTableConfig, SQLiteTable } from 'drizzle-orm/sqlite-core';
+import { getTableColumns, gt, sql } from './drizzle.js';
+import { getTableConfig, SQLiteTable } from './drizzle.js';
 import { handleOf, rowsOf, sqliteHandleOf, transaction, type Db, type Tables } from './client.js';
 
 /** The copy was refused (the target holds data) or failed; nothing was written to the target. */

@@ -3,7 +3,7 @@
  * transfers (one statement per kind and up to ROWS_PER_INSERT rows), in-order statements for what depends on order
  * (updates, closes, logins and their effect on the session, outbox events). The caller runs it in one transaction.
  */
-import { and, eq, isNull, sql } from 'drizzle-orm';
+import { and, eq, isNull, sql } from './drizzle.js';
 import type { Orm, Tables } from './client.js';
 import { writeOutboxEvent } from './stores/event-store.js';
 import type { LineInput, RecorderItem } from './recorder.js';

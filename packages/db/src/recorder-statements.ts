@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { getTableName } from 'drizzle-orm';
+import { getTableName } from './drizzle.js';
 import type { SQLiteColumn, SQLiteTable } from 'drizzle-orm/sqlite-core';
 import { logins } from './schema/logins.js';
 import { sessions } from './schema/sessions.js';

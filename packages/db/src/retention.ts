@@ -1,4 +1,4 @@
-import { asc, count, inArray, isNotNull, lt, sql } from 'drizzle-orm';
+import { asc, count, inArray, isNotNull, lt, sql } from './drizzle.js';
 import { handleOf, transaction, type Db, type Orm } from './client.js';
 
 /** Sessions deleted per transaction, so that a large prune never holds the write lock for long. */

@@ -5,24 +5,12 @@
  * text. drizzle-kit reads this module for PostgreSQL's migrations (drizzle.postgres.config.ts); what SQLite does
  * with FTS5 PostgreSQL does with its own text search, in a hand-written migration.
  */
-import { getTableConfig, type SQLiteColumn, type SQLiteTable } from 'drizzle-orm/sqlite-core';
-import {
-  bigint,
-  boolean,
-  check,
-  foreignKey,
-  index,
-  jsonb,
-  pgTable,
-  primaryKey,
-  text,
-  unique,
-  uniqueIndex,
-  type PgColumn,
-  type PgColumnBuilderBase,
-  type PgTable,
-} from 'drizzle-orm/pg-core';
+import type { PgColumn, PgColumnBuilderBase, PgTable } from 'drizzle-orm/pg-core';
+import type { SQLiteColumn, SQLiteTable } from 'drizzle-orm/sqlite-core';
+import { getTableConfig, pgCore } from './drizzle.js';
 import * as sqlite from './schema/index.js';
+
+const { bigint, boolean, check, foreignKey, index, jsonb, pgTable, primaryKey, text, unique, uniqueIndex } = pgCore;
 
 type AnyColumnBuilder = PgColumnBuilderBase & {
   notNull(): AnyColumnBuilder;

@@ -1,4 +1,4 @@
-import { count, eq } from 'drizzle-orm';
+import { count, eq } from '../src/drizzle.js';
 import { describe, expect, it } from 'vitest';
 import { handleOf, type Tables } from '../src/client.js';
 import {

@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { sql } from '../src/drizzle.js';
 import { describe, expect, it } from 'vitest';
 import { rowsOf } from '../src/client.js';
 import { createBanStore, createSessionRecorder, createSessionStore, createTranscriptStore, pruneHistory, type Db } from '../src/index.js';

@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { sql } from '../src/drizzle.js';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { dialectOf, openDbWith, rowsOf, sqliteHandleOf } from '../src/client.js';

@@ -1,5 +1,5 @@
 import argon2 from 'argon2';
-import { count, eq } from 'drizzle-orm';
+import { count, eq } from '../src/drizzle.js';
 import { describe, expect, it } from 'vitest';
 import { handleOf } from '../src/client.js';
 import {

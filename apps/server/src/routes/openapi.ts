@@ -9,7 +9,8 @@
  */
 import * as contract from '@ferry/contract';
 import { ADMIN_ROLES, LIVE_MESSAGES, type AdminRole } from '@ferry/contract';
-import type { FastifyInstance, FastifySerializerCompiler, RouteOptions } from 'fastify';
+import { AjvCompiler } from '@fastify/ajv-compiler';
+import type { FastifyInstance, FastifySerializerCompiler, FastifyServerOptions, RouteOptions } from 'fastify';
 import fastJson from 'fast-json-stringify';
 
 /** The error statuses the API documents. */
@@ -112,19 +113,75 @@ function inlineRefs(schema: unknown): unknown {
   return Object.fromEntries(Object.entries(schema).flatMap(([key, value]) => (key === '$id' ? [] : [[key, inlineRefs(value)]])));
 }
 
+type Validate = ((data: unknown) => unknown) & { errors?: unknown };
+
 /**
- * The reply serializer compiler: each reply schema compiled with its named schemas inlined, and once for all the
- * routes that reply with the same schema. Fastify's own compiler hands every route all the registered schemas,
- * which made building the app four times slower (every start, every test).
+ * The app's schema compilers, which compile each route's validators and reply serializers at the route's first
+ * request rather than when the app is built: ajv and fast-json-stringify generating code for every route took
+ * about a third of Ferry's start-up (every start, every test), and a route's first request pays a few milliseconds
+ * instead. `compilePending()` compiles all that is still waiting (the tests check that every route's schemas
+ * compile) and says how many it compiled.
+ *
+ * Validators are Fastify's own (ajv, with the app's `ajv` options and the registered schemas). Replies: each reply
+ * schema is compiled with its named schemas inlined, and once for all the routes that reply with the same schema
+ * (Fastify's own compiler hands every route all the registered schemas, which made building the app four times
+ * slower).
  */
-export function replySerializer(): FastifySerializerCompiler<unknown> {
-  const compiled = new Map<string, (data: unknown) => string>();
-  return ({ schema }) => {
+export function lazySchemaCompilers(): {
+  schemaController: NonNullable<FastifyServerOptions['schemaController']>;
+  serializerCompiler: FastifySerializerCompiler<unknown>;
+  compilePending: () => number;
+} {
+  const pending = new Set<() => void>();
+  /** `compile`, run at the first call of what it returns or by compilePending, whichever comes first. */
+  const lazily = <F extends (data: unknown) => unknown>(compile: () => F, call: (compiled: F, data: unknown) => unknown) => {
+    let compiled: F | undefined;
+    const force = () => {
+      compiled ??= compile();
+      pending.delete(force);
+      return compiled;
+    };
+    pending.add(force);
+    return (data: unknown) => call(compiled ?? force(), data);
+  };
+
+  const buildFromPool = AjvCompiler();
+  const buildValidator = (externalSchemas: Parameters<typeof buildFromPool>[0], options: Parameters<typeof buildFromPool>[1]) => {
+    let compile: ((route: unknown) => Validate) | undefined;
+    return (route: unknown) => {
+      const validate: Validate = lazily(
+        () => (compile ??= buildFromPool(externalSchemas, options) as unknown as (route: unknown) => Validate)(route),
+        (compiled, data) => {
+          const valid = compiled(data);
+          validate.errors = compiled.errors; // where Fastify looks for them
+          return valid;
+        },
+      );
+      return validate;
+    };
+  };
+
+  const serializers = new Map<string, (data: unknown) => string>();
+  const serializer = (schema: unknown) => {
     const inline = inlineRefs(schema);
     const key = JSON.stringify(inline);
-    let serialize = compiled.get(key);
-    if (!serialize) compiled.set(key, (serialize = fastJson(inline as Parameters<typeof fastJson>[0])));
+    let serialize = serializers.get(key);
+    if (!serialize) serializers.set(key, (serialize = fastJson(inline as Parameters<typeof fastJson>[0])));
     return serialize;
+  };
+
+  return {
+    schemaController: { compilersFactory: { buildValidator: buildValidator as unknown as typeof buildFromPool } },
+    serializerCompiler: ({ schema }) =>
+      lazily(
+        () => serializer(schema),
+        (serialize, data) => serialize(data),
+      ) as (data: unknown) => string,
+    compilePending: () => {
+      const now = [...pending];
+      for (const force of now) force();
+      return now.length;
+    },
   };
 }
 

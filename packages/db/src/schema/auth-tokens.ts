@@ -1,5 +1,5 @@
 import { ADMIN_ROLES } from '@ferry/contract';
-import { index, integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import { index, integer, sqliteTable, text } from '../drizzle.js';
 import { admins } from './admins.js';
 import { createdAtField, epochMs } from './columns.js';
 

@@ -1,4 +1,4 @@
-import { integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import { integer, sqliteTable, text } from '../drizzle.js';
 import { epochMs } from './columns.js';
 
 /** Banned client addresses. Rows outlive their expiry so repeat offences can escalate. */

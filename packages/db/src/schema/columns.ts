@@ -1,4 +1,4 @@
-import { integer } from 'drizzle-orm/sqlite-core';
+import { integer } from '../drizzle.js';
 
 /** Every time in the database is Unix epoch milliseconds in an INTEGER column (no Date objects, no time zones). */
 export const epochMs = (name: string) => integer(name, { mode: 'number' });

@@ -1,5 +1,5 @@
 import type { EventAction, EventFilters, EventType } from '@ferry/contract';
-import { index, integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import { index, integer, sqliteTable, text } from '../drizzle.js';
 import { createdAtField, epochMs, updatedAtField } from './columns.js';
 
 /**

@@ -1,4 +1,4 @@
-import { index, integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import { index, integer, sqliteTable, text } from '../drizzle.js';
 import { epochMs } from './columns.js';
 import { sessions } from './sessions.js';
 

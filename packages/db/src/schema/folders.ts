@@ -1,5 +1,5 @@
-import { sql } from 'drizzle-orm';
-import { check, index, integer, sqliteTable, text, unique } from 'drizzle-orm/sqlite-core';
+import { sql } from '../drizzle.js';
+import { check, index, integer, sqliteTable, text, unique } from '../drizzle.js';
 import type { Permission } from '@ferry/ftp-core/permissions';
 import { createdAtField, updatedAtField } from './columns.js';
 import { groups } from './groups.js';

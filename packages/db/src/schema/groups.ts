@@ -1,4 +1,4 @@
-import { index, integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import { index, integer, primaryKey, sqliteTable, text } from '../drizzle.js';
 import type { PermissionRule } from '@ferry/ftp-core/permissions';
 import { createdAtField, epochMs, updatedAtField } from './columns.js';
 import { TLS_POLICIES, users } from './users.js';

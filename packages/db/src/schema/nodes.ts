@@ -1,5 +1,5 @@
 import { NODE_STATES } from '@ferry/contract';
-import { integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import { integer, sqliteTable, text } from '../drizzle.js';
 import { epochMs } from './columns.js';
 
 /** up: heartbeating; stopped: shut down cleanly; lost: stopped heartbeating (killed, crashed, cut off). */

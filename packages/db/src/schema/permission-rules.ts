@@ -1,4 +1,4 @@
-import { integer, sqliteTable, text, unique } from 'drizzle-orm/sqlite-core';
+import { integer, sqliteTable, text, unique } from '../drizzle.js';
 import type { Permission } from '@ferry/ftp-core/permissions';
 import { users } from './users.js';
 

@@ -1,5 +1,5 @@
-import { sql } from 'drizzle-orm';
-import { index, integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import { sql } from '../drizzle.js';
+import { index, integer, sqliteTable, text } from '../drizzle.js';
 import { epochMs } from './columns.js';
 
 export const SESSION_OUTCOMES = ['ok', 'login-failed', 'problems'] as const;

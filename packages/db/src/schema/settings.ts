@@ -1,4 +1,4 @@
-import { sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import { sqliteTable, text } from '../drizzle.js';
 import { updatedAtField } from './columns.js';
 
 /** Server settings changed through the admin UI: one JSON value per key. */

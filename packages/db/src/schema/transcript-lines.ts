@@ -1,4 +1,4 @@
-import { integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import { integer, sqliteTable, text, uniqueIndex } from '../drizzle.js';
 import { epochMs } from './columns.js';
 import { sessions } from './sessions.js';
 

@@ -1,4 +1,4 @@
-import { integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import { integer, sqliteTable, text } from '../drizzle.js';
 import { createdAtField, epochMs, updatedAtField } from './columns.js';
 
 export const TLS_POLICIES = ['off', 'allowed', 'required'] as const;

@@ -3,7 +3,8 @@
  * the FTS5 table transcript_search over transcript_lines (its migration 0005). PostgreSQL: a GIN index on an
  * expression of transcript_lines.text (its migration 0001), queried through the same expression.
  */
-import { inArray, sql, type SQL } from 'drizzle-orm';
+import { inArray, sql } from '../drizzle.js';
+import type { SQL } from 'drizzle-orm';
 import { handleOf, rowsOf, type Db } from '../client.js';
 import type { SearchHitRecord } from '../types.js';
 import { excerptOf, toFtsQuery, type SearchTerm } from './query.js';

@@ -4,7 +4,8 @@
  * PostgreSQL: each query goes through the `tx` it is given, a transaction's (from transaction()) for the
  * stores' changes or the database's own for reads on their own, and awaits nothing but the database.
  */
-import { asc, count, eq, inArray, type SQL } from 'drizzle-orm';
+import { asc, count, eq, inArray } from '../drizzle.js';
+import type { SQL } from 'drizzle-orm';
 import { normalizeRulePath, orderedPermissions } from '@ferry/ftp-core/permissions';
 import type { Orm, Tables } from '../client.js';
 import type { GroupRow } from '../schema/groups.js';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { lowerRole, roleAtLeast, type AdminRole } from '@ferry/contract';
-import { and, asc, count, eq, inArray, isNull, lt, ne, or } from 'drizzle-orm';
+import { and, asc, count, eq, inArray, isNull, lt, ne, or } from '../drizzle.js';
 import { handleOf, transaction, type Db, type Orm, type Tables } from '../client.js';
 import { writeAuditIn, type AuditOf } from './audit-store.js';
 import { hashPassword, verifyAgainstDummy, verifyPassword, warmDummyHash } from '../passwords.js';

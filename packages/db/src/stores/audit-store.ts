@@ -1,4 +1,4 @@
-import { desc, lt } from 'drizzle-orm';
+import { desc, lt } from '../drizzle.js';
 import { handleOf, transaction, type Db, type Orm } from '../client.js';
 import type { AuditRecord, Page } from '../types.js';
 import { clampLimit, decodeCursor, toPage } from './cursor.js';

@@ -1,6 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { AdminRole } from '@ferry/contract';
-import { and, desc, eq, isNotNull, lte, ne } from 'drizzle-orm';
+import { and, desc, eq, isNotNull, lte, ne } from '../drizzle.js';
 import { handleOf, transaction, type Db } from '../client.js';
 import { writeAuditIn, type AuditOf } from './audit-store.js';
 import type { TokenKind } from '../schema/auth-tokens.js';

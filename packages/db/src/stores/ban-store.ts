@@ -1,4 +1,4 @@
-import { desc, eq, gt, sql } from 'drizzle-orm';
+import { desc, eq, gt, sql } from '../drizzle.js';
 import { handleOf, transaction, type Db } from '../client.js';
 import type { BanRecord } from '../types.js';
 import { writeAuditIn, type AuditOf } from './audit-store.js';

@@ -1,23 +1,7 @@
 import type { EventAction, EventFilters, EventType } from '@ferry/contract';
 import type Database from 'better-sqlite3';
-import {
-  and,
-  asc,
-  count,
-  desc,
-  eq,
-  inArray,
-  isNotNull,
-  lt,
-  lte,
-  min,
-  notExists,
-  notInArray,
-  sql,
-  type Placeholder,
-  type SQL,
-  type SQLWrapper,
-} from 'drizzle-orm';
+import { and, asc, count, desc, eq, inArray, isNotNull, lt, lte, min, notExists, notInArray, sql } from '../drizzle.js';
+import type { Placeholder, SQL, SQLWrapper } from 'drizzle-orm';
 import { handleOf, rowsOf, transaction, type Db, type Orm, type Tables } from '../client.js';
 import { writeAuditIn, type AuditOf } from './audit-store.js';
 import type { Page } from '../types.js';

@@ -1,4 +1,4 @@
-import { asc, count, eq } from 'drizzle-orm';
+import { asc, count, eq } from '../drizzle.js';
 import { handleOf, transaction, type Db } from '../client.js';
 import type { FindingRecord } from '../types.js';
 

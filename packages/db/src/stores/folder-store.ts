@@ -1,4 +1,4 @@
-import { asc, eq, inArray } from 'drizzle-orm';
+import { asc, eq, inArray } from '../drizzle.js';
 import { handleOf, transaction, type Db } from '../client.js';
 import { writeAuditIn, type AuditOf } from './audit-store.js';
 import { DuplicateError, FolderInUseError, type FolderPatch, type FolderRecord, type NewFolder } from '../types.js';

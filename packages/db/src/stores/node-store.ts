@@ -1,4 +1,4 @@
-import { and, asc, eq, lt, ne } from 'drizzle-orm';
+import { and, asc, eq, lt, ne } from '../drizzle.js';
 import { handleOf, type Db } from '../client.js';
 import type { NodeState } from '../schema/nodes.js';
 

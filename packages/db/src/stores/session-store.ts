@@ -1,5 +1,6 @@
 import { createCidrMatcher } from '@ferry/ftp-core';
-import { and, desc, eq, gte, inArray, isNull, lt, lte, ne, or, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, gte, inArray, isNull, lt, lte, ne, or, sql } from '../drizzle.js';
+import type { SQL } from 'drizzle-orm';
 import { handleOf, type Db } from '../client.js';
 import type { FindingSeverity } from '../schema/findings.js';
 import * as sqliteSchema from '../schema/index.js';

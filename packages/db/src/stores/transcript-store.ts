@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt } from 'drizzle-orm';
+import { and, asc, desc, eq, gt } from '../drizzle.js';
 import { handleOf, type Db } from '../client.js';
 import type { TranscriptLineRecord, TransferRecord } from '../types.js';
 

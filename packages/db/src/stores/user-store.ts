@@ -1,4 +1,5 @@
-import { and, asc, eq, gt, inArray, max, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, max, sql } from '../drizzle.js';
+import type { SQL } from 'drizzle-orm';
 import { PERMISSIONS } from '@ferry/ftp-core/permissions';
 import { handleOf, transaction, type Db, type Orm } from '../client.js';
 import { writeAuditIn, type AuditOf } from './audit-store.js';
