@@ -701,9 +701,11 @@ describe('the delivery worker against a backlog', () => {
     expect(new Set(hook.received.map((r) => r.event.id)).size).toBe(n);
     expect(hook.received).toHaveLength(n);
     expect((await store.getRule(rule.id))?.counters).toMatchObject({ matched: n, delivered: n, failed: 0, pending: 0 });
-    // Batches of up to 64 from the outbox, attempts recorded in batches too (one transaction for many).
+    // Batches of up to 64 from the outbox, attempts recorded in batches too (one transaction for many; one per
+    // attempt would be n). How many transactions depends on the pace of the attempts: one per 20 ms window at
+    // most (about 12 in 0.3 s here), fewer when 64 finish within one.
     expect(calls.due).toBeLessThanOrEqual(n / 32);
-    expect(calls.recordAttempts).toBeLessThanOrEqual(n / 32);
+    expect(calls.recordAttempts).toBeLessThanOrEqual(n / 10);
     expect(elapsed).toBeLessThan(1_500); // about 0.3 s here; 2 s when each refill waited
   });
 });
