@@ -2,7 +2,8 @@
  * FTP activity in the process log of a real Ferry: a login, failed logins, an upload, a download, a ban and
  * the session's end each give exactly the documented JSON line; the shipped fail2ban filter, run by Debian's
  * fail2ban-regex, picks the failed logins' addresses (and not one a user name tries to forge); health checks
- * and scrapes leave no request lines; no password or token appears anywhere.
+ * and scrapes leave no request lines; no password or token appears anywhere. A log reader that stops reading
+ * stops neither the FTP sessions nor the admin API, and loses no line once it reads again.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -63,6 +64,44 @@ async function rawLogin(port: number, localAddress: string, user: string, passwo
     await expectReply('(530|421)'); // 421: this failure banned the address, and its sessions are closed at once
     socket.write('QUIT\r\n');
     return received;
+  } finally {
+    socket.destroy();
+  }
+}
+
+/** Greeting, USER, PASS (230), QUIT (221) over a raw socket; rejects on any other reply or after 10 s. */
+async function quickSession(port: number, user: string): Promise<void> {
+  const socket = net.connect({ host: '127.0.0.1', port });
+  socket.setEncoding('utf8');
+  const steps: [string | null, string][] = [
+    [null, '220'],
+    [`USER ${user}`, '331'],
+    [`PASS ${FTP_PASSWORD}`, '230'],
+    ['QUIT', '221'],
+  ];
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let step = 0;
+      let received = '';
+      const timer = setTimeout(() => reject(new Error(`no ${steps[step]?.[1]} within 10 s: ${received}`)), 10_000);
+      socket.on('error', reject);
+      socket.on('data', (chunk: string) => {
+        received += chunk;
+        const last = /(?:^|\r\n)(\d{3}) [^\r\n]*\r\n$/.exec(received);
+        if (!last) return; // a reply still arriving, or a multi-line one
+        if (last[1] !== steps[step]![1]) {
+          clearTimeout(timer);
+          reject(new Error(`expected ${steps[step]![1]}: ${received}`));
+          return;
+        }
+        received = '';
+        step++;
+        if (step === steps.length) {
+          clearTimeout(timer);
+          resolve();
+        } else socket.write(`${steps[step]![0]}\r\n`);
+      });
+    });
   } finally {
     socket.destroy();
   }
@@ -197,6 +236,37 @@ describe('FTP activity log', () => {
     await writeFile(logFile, `${ferry.logs().join('\n')}\n`);
     const matched = await fail2banAddresses(logFile);
     expect(matched).toEqual([ATTACKER, ATTACKER, ATTACKER]);
+  });
+
+  it('keeps serving FTP and the admin API while the log reader stalls, and writes every line once it reads again', async () => {
+    const ferry = await t.ferry();
+    await createFtpUser(ferry, 'stall');
+    expect((await ferry.api('PATCH', '/api/v1/settings', { maxSessionsPerAddress: 64 })).status).toBe(200);
+    await quickSession(ferry.ftpPort, 'stall'); // the first login pays the password hash; the rest hit the cache
+    const resume = ferry.holdOutput();
+    // 1,200 sessions write about 700 KB of log lines (a login and a session end each): far more than a pipe holds.
+    const SESSIONS = 1_200;
+    const started = Date.now();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (next < SESSIONS) {
+          next++;
+          await quickSession(ferry.ftpPort, 'stall');
+        }
+      }),
+    );
+    expect(Date.now() - started).toBeLessThan(60_000);
+    expect((await fetch(`${ferry.httpUrl}/healthz`)).status).toBe(200);
+    expect((await ferry.api('GET', '/api/v1/users')).status).toBe(200);
+    resume();
+    await waitFor(
+      `all ${SESSIONS + 1} logins and session ends in the log`,
+      () =>
+        byEvent(ferry, 'ftp.login').filter((l) => l.user === 'stall').length === SESSIONS + 1 &&
+        byEvent(ferry, 'ftp.session_end').filter((l) => l.user === 'stall').length === SESSIONS + 1,
+      { timeoutMs: 20_000, describe: () => `${byEvent(ferry, 'ftp.login').length} logins logged` },
+    );
   });
 });
 

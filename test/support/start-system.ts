@@ -58,6 +58,11 @@ export interface System {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
   /** Everything the process printed so far, one entry per line (stdout and stderr). */
   logs(): string[];
+  /**
+   * Stops reading the process's stdout, as a log shipper that stalls would: once the pipe's buffer is full, its
+   * writes would block. Returns the function that reads on.
+   */
+  holdOutput(): () => void;
 }
 
 export const ADMIN_PASSWORD = 'e2e-admin-password';
@@ -177,6 +182,10 @@ export async function startSystem(opts: StartOptions = {}): Promise<System> {
       return code === 'timeout' ? null : code;
     },
     logs: () => [...lines],
+    holdOutput() {
+      child.stdout?.pause();
+      return () => void child.stdout?.resume();
+    },
   };
   return system;
 }

@@ -5,6 +5,12 @@
  * Two formats (FERRY_LOG_FORMAT): `json`, one JSON object a line with an ISO-8601 UTC `time` and the level's
  * name, for log shippers, fail2ban and `docker logs`; `pretty`, coloured lines for a person at a terminal.
  * `auto` (the default) picks pretty when stdout is a terminal.
+ *
+ * JSON lines leave through pino's asynchronous stdout writer: lines logged while a write is under way go out
+ * together in the next one, and a reader that stops reading (a stalled log shipper, a full pipe) never blocks the
+ * FTP sessions' event loop. Up to LOG_BUFFER_BYTES wait for it; beyond that, new lines are dropped rather than
+ * held in memory without bound. Whatever waits is written when the process exits (also on a fatal error); only a
+ * kill -9 loses the last few milliseconds of lines.
  */
 import { pino, type DestinationStream, type Logger } from 'pino';
 import { build as prettyStream } from 'pino-pretty';
@@ -48,6 +54,9 @@ export interface LoggerOptions {
   isTerminal?: boolean;
 }
 
+/** Log output waiting for a reader that does not read, at most (then lines are dropped). */
+export const LOG_BUFFER_BYTES = 16 * 1024 * 1024;
+
 export function createLogger(opts: LoggerOptions): Logger {
   const format = opts.format ?? (opts.destination ? 'json' : 'auto');
   const pretty = format === 'pretty' || (format === 'auto' && (opts.isTerminal ?? process.stdout.isTTY === true));
@@ -72,6 +81,6 @@ export function createLogger(opts: LoggerOptions): Logger {
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },
-    opts.destination,
+    opts.destination ?? pino.destination({ dest: 1, sync: false, maxLength: LOG_BUFFER_BYTES }),
   );
 }

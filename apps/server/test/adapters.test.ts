@@ -1,11 +1,12 @@
+import { spawn } from 'node:child_process';
 import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { closeDb, createBanStore, openDb } from '@ferry/db';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { createAccessGuard } from '../src/adapters/access-guard.js';
-import { createLogger, redactUrl } from '../src/log.js';
+import { createLogger, LOG_BUFFER_BYTES, redactUrl } from '../src/log.js';
 import { createTlsProvider, ensureSelfSigned, warnAboutExpiry } from '../src/tls.js';
 import { ADMIN, startHarness } from './harness.js';
 
@@ -88,6 +89,40 @@ describe('logging', () => {
     expect(capture('auto', false)).toBe('json');
     expect(capture('json', true)).toBe('json');
     expect(capture('pretty', false)).toBe('pretty');
+  });
+
+  it('holds at most LOG_BUFFER_BYTES for a stdout nobody reads, then drops lines instead of growing', async () => {
+    // A process that logs 60 MB of JSON lines into a pipe this test does not read (a stalled log shipper).
+    const script = `
+      import { createLogger } from ${JSON.stringify(new URL('../dist/log.js', import.meta.url).href)};
+      const log = createLogger({ level: 'info', format: 'json' });
+      const pad = 'x'.repeat(900);
+      const heap = () => (globalThis.gc(), process.memoryUsage().heapUsed);
+      log.info({ pad }, 'first');
+      const before = heap();
+      for (let round = 0; round < 60; round++) {
+        for (let i = 0; i < 1000; i++) log.info({ pad, round, i }, 'line');
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      process.stderr.write(JSON.stringify({ grewBy: heap() - before }) + '\\n');
+    `;
+    const child = spawn(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    onTestFinished(() => void child.kill('SIGKILL'));
+    child.stdout.pause();
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += String(chunk)));
+    await vi.waitFor(() => expect(stderr).toContain('grewBy'), { timeout: 30_000, interval: 50 });
+    const { grewBy } = JSON.parse(stderr.trim().split('\n').pop()!) as { grewBy: number };
+    expect(grewBy).toBeLessThan(LOG_BUFFER_BYTES * 1.5); // the 60 MB held would be far more
+    let received = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (received += chunk));
+    child.stdout.resume();
+    const code = await new Promise((resolve) => child.once('exit', resolve));
+    expect(code).toBe(0);
+    const lines = received.split('\n').filter((l) => l !== '');
+    expect(lines.length).toBeGreaterThan(LOG_BUFFER_BYTES / 2048); // what was held is written
+    expect(lines.length).toBeLessThan(60_001); // the rest was dropped
+    for (const line of lines) expect(() => JSON.parse(line)).not.toThrow(); // whole lines only
   });
 
   it('redacts secrets in URLs', () => {
