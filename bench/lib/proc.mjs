@@ -67,6 +67,35 @@ export function treeCpuByPid(root) {
   return out;
 }
 
+/** Own CPU ticks of every thread of the tree's live processes, by `pid/tid`. */
+export function treeCpuByThread(root) {
+  const out = new Map();
+  for (const pid of processTree(root)) {
+    let tids;
+    try {
+      tids = readdirSync(`/proc/${pid}/task`);
+    } catch {
+      continue; // exited
+    }
+    for (const tid of tids) {
+      try {
+        const f = statFields(`${pid}/task/${tid}`);
+        out.set(`${pid}/${tid}`, Number(f[11]) + Number(f[12]));
+      } catch {
+        // the thread ended
+      }
+    }
+  }
+  return out;
+}
+
+/** CPU seconds of the thread that used the most between two treeCpuByThread readings. */
+export function busiestThreadSeconds(before, after) {
+  let most = 0;
+  for (const [key, ticks] of after) most = Math.max(most, ticks - (before.get(key) ?? 0));
+  return most / CLK_TCK;
+}
+
 function ownTicks(pid) {
   const f = statFields(pid);
   return Number(f[11]) + Number(f[12]);

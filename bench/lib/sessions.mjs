@@ -2,7 +2,7 @@
 // listings, idle sessions' memory, a burst of simultaneous clients, and logins.
 import { FtpClient } from './ftp-client.mjs';
 import { LIST_DIR, SMALL64K, UPLOAD_DIR } from './fixtures.mjs';
-import { treeCpuSeconds, treeMemoryKiB } from './proc.mjs';
+import { busiestThreadSeconds, treeCpuByThread, treeCpuSeconds, treeMemoryKiB } from './proc.mjs';
 import { sleep } from './spawn.mjs';
 
 const SMALL_FILE = Buffer.alloc(4096, 0x61);
@@ -53,6 +53,7 @@ export const sessionWorkloads = [
         better: 'higher',
       },
       { key: 'small.cpuMsPerFile', label: 'server CPU per small file, up or down (ms)', better: 'lower' },
+      { key: 'small.threadCpuMsPerFile', label: "server's busiest thread: CPU per small file (ms)", better: 'lower' },
     ],
     async run(server, ctx) {
       const n = ctx.smallFiles;
@@ -60,6 +61,7 @@ export const sessionWorkloads = [
       const client = await session(server, ctx, 30_000);
       try {
         const cpuStart = treeCpuSeconds(server.child.pid); // after the login: the session's process (if any) is in the tree
+        const threadsStart = treeCpuByThread(server.child.pid);
         const start = performance.now();
         let done = 0;
         for (let i = 0; i < n && Date.now() < deadline; i += 1, done += 1) await client.store(`${UPLOAD_DIR}/s-${i}.bin`, SMALL_FILE);
@@ -70,9 +72,11 @@ export const sessionWorkloads = [
         }
         const seconds = (performance.now() - start) / 1000;
         const cpuMs = (treeCpuSeconds(server.child.pid) - cpuStart) * 1000;
+        const threadMs = busiestThreadSeconds(threadsStart, treeCpuByThread(server.child.pid)) * 1000;
         return {
           'small.filesPerSec': done / seconds,
           'small.cpuMsPerFile': done > 0 ? cpuMs / done : null,
+          'small.threadCpuMsPerFile': done > 0 ? threadMs / done : null,
           'small.completed': done,
           'small.uploaded': uploaded,
         };

@@ -1,7 +1,7 @@
 /**
  * Smoke test of the benchmark runner (not a benchmark): `bench/run.mjs --quick --servers ferry` starts a real
  * Ferry process, runs every workload at tiny sizes and prints the table. Figures are not checked, only that
- * every workload ran against Ferry without an error and produced a figure.
+ * every workload ran against Ferry without an error and produced a figure; bench/recorder.mjs runs briefly too.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -166,4 +166,16 @@ describe('bench/run.mjs --quick --servers ferry --database postgres --nodes 2 --
     expect(printed).toMatch(/^ferry-postgres \/ ferry, small files: \d+\.\d\d \(files\/s; within 20 %: (yes|no)\)$/m);
     expect(printed).toMatch(/^ferry-nodes \/ ferry-postgres, burst sessions\/s: \d+\.\d\d \(target ≥ 1\.3: (yes|no)\)$/m);
   });
+});
+
+describe('bench/recorder.mjs --seconds 1 --repeats 1', () => {
+  it('records with the recorder in the caller thread and in its own, and prints a row for each', async () => {
+    const script = fileURLToPath(new URL('../../bench/recorder.mjs', import.meta.url));
+    const { stdout: printed } = await run(process.execPath, [script, '--seconds', '1', '--repeats', '1', '--files-per-second', '200'], {
+      timeout: 30_000,
+    });
+    // The script fails when the recorder dropped anything or wrote nothing.
+    expect(printed).toMatch(/^\| the caller thread \| \d+ \| \d+ \| \d+\.\d \| \d+\.\d \|$/m);
+    expect(printed).toMatch(/^\| a thread of its own \| \d+ \| \d+ \| \d+\.\d \| \d+\.\d \|$/m);
+  }, 40_000);
 });

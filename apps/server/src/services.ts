@@ -281,7 +281,7 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
     },
   });
   let dispatcher: DeliveryWorker | null = null;
-  const recorder = createSessionRecorder(db, { onEvents: () => dispatcher?.wake(), node });
+  const recorder = createSessionRecorder(db, { onEvents: () => dispatcher?.wake(), node, thread: true });
   const matcher = new RuleMatcher(async () => await stores.users.memberships());
   const loadRules = async () => matcher.load(await stores.events.rulesWithSecrets());
   await loadRules();

@@ -225,7 +225,8 @@ export function closeDb(db: Db): void {
     void closeDatabase(db).catch(() => undefined);
     return;
   }
-  // SQLite's recorders write before close() returns.
+  // SQLite's recorders write before close() returns (one with a thread of its own goes on writing through its own
+  // connection: closeDatabase waits for it).
   for (const recorder of [...handle.recorders]) void recorder.close();
   handles.delete(db);
   try {
@@ -238,8 +239,9 @@ export function closeDb(db: Db): void {
 /** closeDb, resolving once PostgreSQL's connections are closed too. */
 export async function closeDatabase(db: Db): Promise<void> {
   const handle = handles.get(db);
+  // Recorders first: PostgreSQL's, and SQLite's that write from a thread of their own, finish writing after close() returns.
+  if (handle) await Promise.all([...handle.recorders].map((recorder) => recorder.close()));
   if (handle?.dialect === 'postgres') {
-    await Promise.all([...handle.recorders].map((recorder) => recorder.close()));
     handles.delete(db);
     await handle.pool.end();
   } else closeDb(db);

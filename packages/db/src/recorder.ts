@@ -1,6 +1,7 @@
 import { handleOf, transaction, type Db } from './client.js';
 import { postgresUnwritable, writeBatchPostgres } from './recorder-postgres.js';
 import { LINE_ROWS, prepareRecorderStatements } from './recorder-statements.js';
+import { RecorderThread } from './recorder-thread.js';
 import { prepareOutbox, type OutboxEvent } from './stores/event-store.js';
 import type { SessionOutcome } from './schema/sessions.js';
 import type { TranscriptKind } from './schema/transcript-lines.js';
@@ -75,6 +76,12 @@ export interface RecorderOptions {
   onError?: (error: unknown) => void;
   /** The node (FERRY_NODE_NAME) every session opened through this recorder is on. */
   node?: string | null;
+  /**
+   * SQLite: write from a thread of its own with a second connection to the database file (recorder-thread.ts), so
+   * that the caller's event loop only queues and posts. flush() then resolves once the thread has written. Ignored
+   * for an in-memory database and for PostgreSQL (its writes are network round trips already).
+   */
+  thread?: boolean;
 }
 
 export type RecorderItem =
@@ -118,6 +125,12 @@ export function createSessionRecorder(db: Db, opts: RecorderOptions = {}) {
   let eventsWritten = false;
   const mask = (v: LineInput) => maskPassword(v.kind, v.text);
   const node = opts.node ?? null;
+  const thread =
+    opts.thread === true && handle.dialect === 'sqlite' && db.file !== ':memory:' && db.file !== ''
+      ? new RecorderThread({ file: db.file, node }, report)
+      : null;
+  /** Items posted to the thread and not written yet: they count against the queue's bounds. */
+  let inFlight = 0;
 
   let queue: Item[] = [];
   /**
@@ -165,7 +178,17 @@ export function createSessionRecorder(db: Db, opts: RecorderOptions = {}) {
   let stopWriter = () => {};
   /** PostgreSQL went away and has not answered since: flushes wait for it. */
   let waitingForDatabase = () => false;
-  if (handle.dialect === 'sqlite') {
+  if (thread) {
+    writeBatch = async (batch) => {
+      inFlight += batch.length;
+      const report = await thread.write(batch);
+      inFlight -= batch.length;
+      written += report.written;
+      dropped += report.dropped;
+      failingSince = report.failingSince;
+      if (report.events) eventsWritten = true;
+    };
+  } else if (handle.dialect === 'sqlite') {
     const statements = prepareRecorderStatements(handle.sqlite);
     const writeOutbox = prepareOutbox(handle.sqlite);
 
@@ -332,7 +355,7 @@ export function createSessionRecorder(db: Db, opts: RecorderOptions = {}) {
   function enqueue(item: Item): void {
     // Events are never dropped while anything else is accepted: an event lost here is lost for good.
     const limit = item.op === 'line' ? maxQueued : item.op === 'event' ? 3 * maxQueued : 2 * maxQueued;
-    if (closed || queue.length >= limit) {
+    if (closed || queue.length + inFlight >= limit) {
       dropped++;
       return;
     }
@@ -359,7 +382,7 @@ export function createSessionRecorder(db: Db, opts: RecorderOptions = {}) {
    * writes nothing: the queue waits for it.
    */
   function flush(): Promise<void> {
-    if (handle.dialect === 'sqlite' && handle.sqlite.inTransaction && !closed) {
+    if (!thread && handle.dialect === 'sqlite' && handle.sqlite.inTransaction && !closed) {
       // Another caller's transaction() is open on the one connection (its body is between two awaits): a batch
       // written now would be a savepoint inside it, rolled back with it. Its body awaits only the database, so
       // it has ended by the next turn of the event loop.
@@ -372,6 +395,11 @@ export function createSessionRecorder(db: Db, opts: RecorderOptions = {}) {
     const batch = held.length === 0 ? queue : held.concat(queue);
     held = [];
     queue = [];
+    if (thread) {
+      // Batches are written in the order they are posted: this one's answer comes after every earlier one's.
+      writing = (writeBatch(batch) as Promise<void>).then(notifyEvents);
+      return writing;
+    }
     if (handle.dialect === 'sqlite') {
       // Synchronous: written before flush returns.
       void writeBatch(batch);
@@ -401,7 +429,7 @@ export function createSessionRecorder(db: Db, opts: RecorderOptions = {}) {
     const flushed = flush();
     closed = true;
     handle.recorders.delete(self);
-    return flushed;
+    return thread ? flushed.then(() => thread.close()) : flushed;
   }
   const self = { flush, close };
   handle.recorders.add(self);
@@ -415,11 +443,13 @@ export function createSessionRecorder(db: Db, opts: RecorderOptions = {}) {
     login: (v: LoginInput) => enqueue({ op: 'login', v }),
     /** An event some rule picked: written to the outbox in the same transaction as the lines queued before it. */
     event: (v: OutboxEvent) => enqueue({ op: 'event', v }),
+    /** Any of the above as a RecorderItem (the recorder thread replays what the main thread queued). */
+    item: (item: RecorderItem) => enqueue(item),
     flush,
     /** Flushes and stops; later calls are counted as dropped. closeDb (closeDatabase on PostgreSQL) calls this too. */
     close,
     /** `failingSince`: when writes started to fail (items are then dropped and counted), null while they succeed. */
-    stats: () => ({ queued: queue.length + held.length, written, dropped, failingSince }),
+    stats: () => ({ queued: queue.length + held.length + inFlight, written, dropped, failingSince }),
   };
 }
 

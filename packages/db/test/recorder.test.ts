@@ -1,8 +1,25 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it, vi } from 'vitest';
 import { handleOf, sqliteHandleOf, transaction } from '../src/client.js';
-import { closeDb, createSessionRecorder, createSessionStore, createTranscriptStore, openDb, pruneHistory } from '../src/index.js';
+import {
+  closeDatabase,
+  closeDb,
+  createSessionRecorder,
+  createSessionStore,
+  createTranscriptStore,
+  openDb,
+  pruneHistory,
+  type Db,
+  type RecorderOptions,
+} from '../src/index.js';
 import { DATABASES, openTempDb, openTestDb } from './helpers.js';
+
+/** The recorder's writers: SQLite in the caller's thread, SQLite from a thread of its own (a file: a thread cannot share an in-memory database), PostgreSQL. */
+const THREAD = 'SQLite, written from a thread of its own';
+const KINDS = [...DATABASES, THREAD] as const;
+type Kind = (typeof KINDS)[number];
+const openFor = async (kind: Kind) => (kind === THREAD ? openTempDb().db : openTestDb(kind));
+const recorderFor = (kind: Kind, db: Db, opts: RecorderOptions = {}) => createSessionRecorder(db, { ...opts, thread: kind === THREAD });
 
 const opened = (id: string, startedAt = 1_000) => ({
   id,
@@ -14,10 +31,10 @@ const opened = (id: string, startedAt = 1_000) => ({
   tls: false,
 });
 
-describe.each(DATABASES)('session recorder on %s', (kind) => {
+describe.each(KINDS)('session recorder on %s', (kind) => {
   it('records 200 concurrent sessions: every line present, in sequence order', async () => {
-    const db = await openTestDb(kind);
-    const recorder = createSessionRecorder(db, { flushIntervalMs: 10, maxBatch: 500 });
+    const db = await openFor(kind);
+    const recorder = recorderFor(kind, db, { flushIntervalMs: 10, maxBatch: 500 });
     const SESSIONS = 200;
     const LINES = 40;
     const ids = Array.from({ length: SESSIONS }, (_, i) => `s${i}`);
@@ -52,8 +69,8 @@ describe.each(DATABASES)('session recorder on %s', (kind) => {
   });
 
   it("writes a batch flushed during another caller's open transaction after it: the rollback keeps the batch", async () => {
-    const db = await openTestDb(kind);
-    const recorder = createSessionRecorder(db, { flushIntervalMs: 60_000 });
+    const db = await openFor(kind);
+    const recorder = recorderFor(kind, db, { flushIntervalMs: 60_000 });
     recorder.sessionOpened(opened('in-tx'));
     recorder.line({ sessionId: 'in-tx', seq: 1, at: 2, kind: 'command', text: 'NOOP' });
     let flushed: Promise<void> | undefined;
@@ -72,8 +89,8 @@ describe.each(DATABASES)('session recorder on %s', (kind) => {
   });
 
   it('closes a session "if open" only while it has no end: a real end recorded first stays', async () => {
-    const db = await openTestDb(kind);
-    const recorder = createSessionRecorder(db, { flushIntervalMs: 60_000 });
+    const db = await openFor(kind);
+    const recorder = recorderFor(kind, db, { flushIntervalMs: 60_000 });
     const closed = { bytesIn: 0, bytesOut: 0, filesIn: 0, filesOut: 0 };
     recorder.sessionOpened(opened('ended'));
     recorder.sessionOpened(opened('open'));
@@ -93,8 +110,8 @@ describe.each(DATABASES)('session recorder on %s', (kind) => {
   });
 
   it('flushes on the timer without being asked', async () => {
-    const db = await openTestDb(kind);
-    const recorder = createSessionRecorder(db, { flushIntervalMs: 20 });
+    const db = await openFor(kind);
+    const recorder = recorderFor(kind, db, { flushIntervalMs: 20 });
     recorder.sessionOpened(opened('t1'));
     expect(recorder.stats().queued).toBe(1);
     expect(await createSessionStore(db).get('t1')).toBeNull(); // queued, not written synchronously
@@ -103,8 +120,8 @@ describe.each(DATABASES)('session recorder on %s', (kind) => {
   });
 
   it('flushes early once maxBatch items wait', async () => {
-    const db = await openTestDb(kind);
-    const recorder = createSessionRecorder(db, { flushIntervalMs: 60_000, maxBatch: 10 });
+    const db = await openFor(kind);
+    const recorder = recorderFor(kind, db, { flushIntervalMs: 60_000, maxBatch: 10 });
     recorder.sessionOpened(opened('b1'));
     for (let seq = 1; seq <= 9; seq++) recorder.line({ sessionId: 'b1', seq, at: seq, kind: 'reply', text: '200 OK' });
     await vi.waitFor(() => expect(recorder.stats().written).toBe(10), { timeout: 2_000 });
@@ -112,20 +129,20 @@ describe.each(DATABASES)('session recorder on %s', (kind) => {
   });
 
   it('keeps a line with a NUL character a client sent (PostgreSQL cannot store NUL: it becomes U+FFFD there)', async () => {
-    const db = await openTestDb(kind);
-    const recorder = createSessionRecorder(db);
+    const db = await openFor(kind);
+    const recorder = recorderFor(kind, db);
     recorder.sessionOpened(opened('nul'));
     recorder.line({ sessionId: 'nul', seq: 1, at: 1, kind: 'command', text: 'RETR a\0b.txt' });
     recorder.line({ sessionId: 'nul', seq: 2, at: 2, kind: 'reply', text: '550 No such file' });
     await recorder.close();
     const lines = await createTranscriptStore(db).lines('nul');
-    expect(lines.map((l) => l.text)).toEqual([kind === 'sqlite' ? 'RETR a\0b.txt' : 'RETR a\uFFFDb.txt', '550 No such file']);
+    expect(lines.map((l) => l.text)).toEqual([kind !== 'postgres' ? 'RETR a\0b.txt' : 'RETR a\uFFFDb.txt', '550 No such file']);
     expect(recorder.stats()).toMatchObject({ dropped: 0 });
   });
 
   it('stores structured events and never stores a PASS argument', async () => {
-    const db = await openTestDb(kind);
-    const recorder = createSessionRecorder(db);
+    const db = await openFor(kind);
+    const recorder = recorderFor(kind, db);
     recorder.sessionOpened(opened('p1'));
     recorder.line({ sessionId: 'p1', seq: 1, at: 1, kind: 'command', text: 'PASS hunter2' });
     recorder.line({
@@ -144,8 +161,8 @@ describe.each(DATABASES)('session recorder on %s', (kind) => {
   });
 
   it('keeps memory bounded in a burst: drops lines past maxQueued, keeps session records', async () => {
-    const db = await openTestDb(kind);
-    const recorder = createSessionRecorder(db, { flushIntervalMs: 60_000, maxBatch: 100, maxQueued: 100 });
+    const db = await openFor(kind);
+    const recorder = recorderFor(kind, db, { flushIntervalMs: 60_000, maxBatch: 100, maxQueued: 100 });
     recorder.sessionOpened(opened('burst'));
     for (let seq = 1; seq <= 1_000; seq++) recorder.line({ sessionId: 'burst', seq, at: seq, kind: 'reply', text: 'x' });
     expect(recorder.stats().queued).toBe(100);
@@ -161,9 +178,9 @@ describe.each(DATABASES)('session recorder on %s', (kind) => {
   });
 
   it('drops only the items that fail, not their whole batch', async () => {
-    const db = await openTestDb(kind);
+    const db = await openFor(kind);
     const errors: unknown[] = [];
-    const recorder = createSessionRecorder(db, { onError: (e) => errors.push(e) });
+    const recorder = recorderFor(kind, db, { onError: (e) => errors.push(e) });
     recorder.sessionOpened(opened('ok1'));
     recorder.line({ sessionId: 'ok1', seq: 1, at: 1, kind: 'command', text: 'USER a' });
     recorder.line({ sessionId: 'gone', seq: 1, at: 1, kind: 'command', text: 'USER b' }); // no such session
@@ -176,8 +193,8 @@ describe.each(DATABASES)('session recorder on %s', (kind) => {
   });
 
   it('copes with a session pruned while it was still being recorded', async () => {
-    const db = await openTestDb(kind);
-    const recorder = createSessionRecorder(db);
+    const db = await openFor(kind);
+    const recorder = recorderFor(kind, db);
     recorder.sessionOpened(opened('old', 1));
     await recorder.flush();
     await pruneHistory(db, { olderThan: 100 });
@@ -252,5 +269,63 @@ describe('session recorder on SQLite', () => {
     await recorder.flush();
     expect(recorder.stats()).toMatchObject({ written: 1, failingSince: null });
     await recorder.close();
+  });
+});
+
+describe('session recorder writing from a thread of its own (SQLite)', () => {
+  it("writes through its own connection: a write lock held on the caller's connection makes flush() wait for it, not write inside it", async () => {
+    const { db } = openTempDb();
+    const recorder = createSessionRecorder(db, { flushIntervalMs: 60_000, thread: true });
+    const sqlite = sqliteHandleOf(db).sqlite;
+    sqlite.exec('BEGIN IMMEDIATE');
+    recorder.sessionOpened(opened('t1'));
+    recorder.line({ sessionId: 't1', seq: 1, at: 1, kind: 'command', text: 'NOOP' });
+    let done = false;
+    const flushed = recorder.flush().then(() => void (done = true));
+    await sleep(300);
+    expect(done).toBe(false); // the thread waits for the lock (busy_timeout)
+    expect(recorder.stats()).toMatchObject({ queued: 2, written: 0 }); // in flight
+    sqlite.exec('ROLLBACK'); // nothing of the recorder's was in this transaction
+    await flushed;
+    expect((await createTranscriptStore(db).lines('t1')).map((l) => l.text)).toEqual(['NOOP']);
+    expect(recorder.stats()).toEqual({ queued: 0, written: 2, dropped: 0, failingSince: null });
+    await recorder.close();
+  });
+
+  it('counts batches in flight against maxQueued: a thread that cannot write does not let the backlog grow', async () => {
+    const { db } = openTempDb();
+    const recorder = createSessionRecorder(db, { flushIntervalMs: 60_000, maxBatch: 50, maxQueued: 100, thread: true });
+    recorder.sessionOpened(opened('slow'));
+    await recorder.flush();
+    const sqlite = sqliteHandleOf(db).sqlite;
+    sqlite.exec('BEGIN IMMEDIATE'); // the thread's next write waits
+    let seq = 0;
+    for (let round = 0; round < 10; round++) {
+      for (let i = 0; i < 50; i++) recorder.line({ sessionId: 'slow', seq: ++seq, at: seq, kind: 'reply', text: '200 ok' });
+      await sleep(5); // the full batch is posted (early flush)
+    }
+    const stuck = recorder.stats();
+    expect(stuck.queued).toBeLessThanOrEqual(100);
+    expect(stuck.dropped).toBeGreaterThanOrEqual(400);
+    expect(stuck.queued + stuck.dropped).toBe(500);
+    sqlite.exec('COMMIT');
+    await recorder.flush();
+    const lines = await createTranscriptStore(db).lines('slow');
+    expect(lines).toHaveLength(500 - stuck.dropped);
+    expect(recorder.stats()).toMatchObject({ queued: 0, written: 1 + lines.length, dropped: stuck.dropped });
+    await recorder.close();
+  });
+
+  it('closeDatabase waits for the thread to write what was queued', async () => {
+    const { db, file } = openTempDb();
+    const events: number[] = [];
+    const recorder = createSessionRecorder(db, { flushIntervalMs: 60_000, thread: true, onEvents: () => events.push(1) });
+    recorder.sessionOpened(opened('end'));
+    for (let seq = 1; seq <= 300; seq++) recorder.line({ sessionId: 'end', seq, at: seq, kind: 'command', text: `NOOP ${seq}` });
+    await closeDatabase(db);
+    const reopened = openDb(file);
+    expect(await createTranscriptStore(reopened).lines('end')).toHaveLength(300);
+    closeDb(reopened);
+    expect(events).toEqual([]); // no events were queued
   });
 });
