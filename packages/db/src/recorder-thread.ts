@@ -90,7 +90,13 @@ export class RecorderThread {
   #running(): Worker | null {
     if (this.#worker) return this.#worker;
     if (Date.now() < this.#restartAt) return null;
-    const worker = new Worker(workerScript(), { name: 'ferry-recorder', workerData: this.data satisfies RecorderThreadData });
+    const worker = new Worker(workerScript(), {
+      name: 'ferry-recorder',
+      workerData: this.data satisfies RecorderThreadData,
+      // Its objects live for one batch: a small young generation is enough (V8's default grew the thread's heap to
+      // 35 MiB in the soak, 24 MiB with this, at no measurable cost in CPU).
+      resourceLimits: { maxYoungGenerationSizeMb: 4 },
+    });
     worker.unref();
     worker.on('message', (m: FromRecorderThread) => {
       if (m.type === 'error') {
