@@ -85,6 +85,9 @@ export class RecorderThread {
     await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
     this.#worker = null;
     await worker.terminate();
+    // A thread that did not answer in time: whatever it had not written is lost.
+    for (const { items, resolve } of this.#waiting.values()) resolve(lost(items));
+    this.#waiting.clear();
   }
 
   #running(): Worker | null {
