@@ -172,7 +172,10 @@ export function createSessionRecorder(db: Db, opts: RecorderOptions = {}) {
     else if (unwritable) failingSince ??= Date.now();
   }
 
-  /** Writes a batch; SQLite's writes are done when this returns, PostgreSQL's when the promise resolves. */
+  /**
+   * Writes a batch; SQLite's writes are done when this returns, PostgreSQL's (and those of a recorder thread) when
+   * the promise resolves.
+   */
   let writeBatch: (batch: Item[]) => void | Promise<void>;
   /** Stops whatever the writer keeps running (PostgreSQL's recovery check). */
   let stopWriter = () => {};
@@ -377,8 +380,8 @@ export function createSessionRecorder(db: Db, opts: RecorderOptions = {}) {
   let writing: Promise<void> = Promise.resolve();
 
   /**
-   * Writes everything queued now, in one transaction. Never rejects. On SQLite the writes are done when it returns;
-   * on PostgreSQL when the promise resolves (after any batch still being written). While PostgreSQL is away it
+   * Writes everything queued now, in one transaction. Never rejects. On SQLite the writes are done when it returns
+   * (with a recorder thread: when the promise resolves); on PostgreSQL when the promise resolves (after any batch still being written). While PostgreSQL is away it
    * writes nothing: the queue waits for it.
    */
   function flush(): Promise<void> {
