@@ -89,6 +89,43 @@ export function dialectOf(db: Db): 'sqlite' | 'postgres' {
   return handleOf(db).dialect;
 }
 
+/** How long a statement or transaction waits for another connection's write lock before it fails with SQLITE_BUSY. */
+const LOCK_WAIT_MS = 5_000;
+/** Longest pause between two tries for the write lock in beginImmediate. */
+const LOCK_RETRY_MAX_MS = 16;
+
+/**
+ * BEGIN IMMEDIATE without blocking the event loop while another connection holds the write lock (the session
+ * recorder's thread writing a batch or checkpointing the write-ahead log): SQLite's own busy handler would sleep in
+ * this thread, and every FTP session with it. The lock is tried without waiting, and tried again after a pause that
+ * doubles up to LOCK_RETRY_MAX_MS, for LOCK_WAIT_MS in all; then SQLITE_BUSY is thrown, as busy_timeout would.
+ */
+async function beginImmediate(sqlite: Database.Database): Promise<void> {
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (let pause = 1; ; pause = Math.min(pause * 2, LOCK_RETRY_MAX_MS)) {
+    sqlite.pragma('busy_timeout = 0');
+    try {
+      sqlite.exec('BEGIN IMMEDIATE');
+      return;
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== 'SQLITE_BUSY' || Date.now() >= deadline) throw error;
+    } finally {
+      sqlite.pragma(`busy_timeout = ${LOCK_WAIT_MS}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, pause));
+  }
+}
+
+/**
+ * A write outside any transaction (one statement, or a few that need not be atomic). On SQLite it runs in a
+ * transaction of its own, so that it waits for another connection's write lock without blocking the event loop
+ * (beginImmediate); on PostgreSQL as it is (the driver never blocks the event loop).
+ */
+export async function write<T>(db: Db, fn: (orm: Orm) => Promise<T>): Promise<T> {
+  const handle = handleOf(db);
+  return handle.dialect === 'postgres' ? fn(handle.orm) : transaction(db, fn);
+}
+
 /**
  * Runs `fn` in a transaction: committed when it resolves, rolled back when it throws. `fn` must await only the
  * database (through `tx`): on SQLite the transaction holds the one connection, and transactions run one at a time.
@@ -101,7 +138,7 @@ export async function transaction<T>(db: Db, fn: (tx: Orm) => Promise<T>): Promi
   const { sqlite } = handle;
   const run = handle.transactions.then(async () => {
     await new Promise((resolve) => setImmediate(resolve));
-    sqlite.exec('BEGIN IMMEDIATE');
+    await beginImmediate(sqlite);
     try {
       const result = await fn(handle.orm);
       sqlite.exec('COMMIT');
@@ -123,7 +160,7 @@ export function openDbWith(file: string, opts: { migrationsFolder: string }): Db
   try {
     sqlite.pragma('journal_mode = WAL');
     // Waits for another connection's write lock instead of failing at once with SQLITE_BUSY.
-    sqlite.pragma('busy_timeout = 5000');
+    sqlite.pragma(`busy_timeout = ${LOCK_WAIT_MS}`);
     // NORMAL is durable against application crashes in WAL mode; only a power loss may lose the last commits.
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('foreign_keys = ON');

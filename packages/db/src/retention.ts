@@ -1,5 +1,5 @@
 import { asc, count, inArray, isNotNull, lt, sql } from './drizzle.js';
-import { handleOf, transaction, type Db, type Orm } from './client.js';
+import { handleOf, transaction, write, type Db, type Orm } from './client.js';
 
 /** Sessions deleted per transaction, so that a large prune never holds the write lock for long. */
 const CHUNK = 200;
@@ -28,7 +28,7 @@ export interface PruneResult {
  * retention age is removed even if its end was never recorded (a crash). Runs on SQLite and PostgreSQL.
  */
 export async function pruneHistory(db: Db, opts: PruneOptions): Promise<PruneResult> {
-  const { orm, tables } = handleOf(db);
+  const { tables } = handleOf(db);
   const { sessions, transcriptLines, bans } = tables;
   const result: PruneResult = { sessions: 0, lines: 0, bans: 0 };
   // Spelled out, as in the session store: drizzle would render the outer column unqualified inside the subquery.
@@ -86,7 +86,7 @@ export async function pruneHistory(db: Db, opts: PruneOptions): Promise<PruneRes
     }
   }
 
-  const expired = await orm.delete(bans).where(lt(bans.expiresAt, opts.olderThan)).returning({ address: bans.address });
+  const expired = await write(db, (w) => w.delete(bans).where(lt(bans.expiresAt, opts.olderThan)).returning({ address: bans.address }));
   result.bans = expired.length;
   return result;
 }

@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import {
   createAdminStore,
@@ -9,8 +10,8 @@ import {
   onAuditEntry,
   type AuditEvent,
 } from '../src/index.js';
-import { sqliteHandleOf, transaction } from '../src/client.js';
-import { DATABASES, openMemoryDb, openTestDb } from './helpers.js';
+import { sqliteHandleOf, transaction, write } from '../src/client.js';
+import { DATABASES, openMemoryDb, openTempDb, openTestDb } from './helpers.js';
 
 describe.each(DATABASES)('settings store on %s', (kind) => {
   it('round-trips JSON values, including null, and merges patches', async () => {
@@ -166,5 +167,39 @@ describe('transactions on SQLite', () => {
     await plain;
     expect((await orm.select().from(tables.settings)).map((row) => row.key)).toEqual(['plain']);
     closeDb(db);
+  });
+
+  it("wait for another connection's write lock without blocking the event loop, and write once it is released", async () => {
+    const { db, file } = openTempDb();
+    const bans = createBanStore(db);
+    const { tables } = sqliteHandleOf(db);
+    // Another writer (the session recorder's thread) in the middle of a long batch.
+    const other = new Database(file);
+    other.exec('BEGIN IMMEDIATE');
+    // The event loop's longest stall: one stuck in SQLite's busy handler would not turn until the lock is free.
+    let last = performance.now();
+    let longestGap = 0;
+    const ticker = setInterval(() => {
+      const now = performance.now();
+      longestGap = Math.max(longestGap, now - last);
+      last = now;
+    }, 10);
+    try {
+      const started = performance.now();
+      const banned = bans.ban('198.51.100.7', 'test', 60_000, 1_000);
+      const plain = write(db, (w) => w.insert(tables.settings).values({ key: 'plain', value: '1', updatedAt: 1 }));
+      const inTransaction = transaction(db, (tx) => tx.insert(tables.settings).values({ key: 'tx', value: '1', updatedAt: 1 }));
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      expect((await bans.list(0)).length).toBe(0); // each of them waits
+      other.exec('COMMIT');
+      await Promise.all([banned, plain, inTransaction]);
+      expect(performance.now() - started).toBeLessThan(3_000);
+      expect(longestGap).toBeLessThan(200);
+      expect((await bans.list(0)).map((b) => b.address)).toEqual(['198.51.100.7']);
+      expect((await createSettingsStore(db).get()).plain).toBe(1);
+    } finally {
+      clearInterval(ticker);
+      other.close();
+    }
   });
 });

@@ -39,3 +39,22 @@ export function integrityCheck(file: string): string[] {
     sqlite.close();
   }
 }
+
+/**
+ * Takes SQLite's write lock on a database file from a connection of the test's own (BEGIN IMMEDIATE, waiting up
+ * to 5 s for it), as a long batch of another writer would hold it. Resolves with the function that releases it
+ * (commits the empty transaction and closes the connection; calling it again does nothing).
+ */
+export async function holdWriteLock(file: string): Promise<() => void> {
+  type Sqlite = new (file: string, opts?: { timeout?: number }) => { exec(sql: string): void; close(): void };
+  const Database = createRequire(path.join(REPO_ROOT, 'packages/db/package.json'))('better-sqlite3') as Sqlite;
+  const sqlite = new Database(file, { timeout: 5_000 });
+  sqlite.exec('BEGIN IMMEDIATE');
+  let held = true;
+  return () => {
+    if (!held) return;
+    held = false;
+    sqlite.exec('COMMIT');
+    sqlite.close();
+  };
+}

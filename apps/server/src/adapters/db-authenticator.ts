@@ -185,12 +185,11 @@ export function createDbAuthenticator(opts: DbAuthenticatorOptions): AccountAuth
         );
         throw new FtpError(Reply.NotLoggedIn, 'Your home directory is not available; contact the administrator');
       }
-      try {
-        await opts.users.touchLogin(effective.username, now());
-      } catch (err) {
-        // A full disk or a read-only database must not lock users out: the last-login time is a courtesy.
+      // Not waited for: the last-login time is a courtesy, and a database that is busy (another connection holds
+      // its write lock), full or read-only must neither hold up nor lock out the user.
+      opts.users.touchLogin(effective.username, now()).catch((err: unknown) => {
         opts.log?.warn({ err, username: effective.username }, 'Could not record the last login time');
-      }
+      });
       return { ok: true, account };
     },
     invalidate: forget,

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { lowerRole, roleAtLeast, type AdminRole } from '@ferry/contract';
 import { and, asc, count, eq, inArray, isNull, lt, ne, or } from '../drizzle.js';
-import { handleOf, transaction, type Db, type Orm, type Tables } from '../client.js';
+import { handleOf, transaction, write, type Db, type Orm, type Tables } from '../client.js';
 import { writeAuditIn, type AuditOf } from './audit-store.js';
 import { hashPassword, verifyAgainstDummy, verifyPassword, warmDummyHash } from '../passwords.js';
 import { DuplicateError, LastOwnerError, type AdminRecord } from '../types.js';
@@ -129,7 +129,7 @@ export function createAdminStore(db: Db) {
   }
 
   async function recordLogin(id: number, at: number): Promise<void> {
-    await orm.update(admins).set({ lastLoginAt: at }).where(eq(admins.id, id));
+    await write(db, (w) => w.update(admins).set({ lastLoginAt: at }).where(eq(admins.id, id)));
   }
 
   async function get(id: number): Promise<AdminRecord | null> {
@@ -214,7 +214,7 @@ export function createAdminStore(db: Db) {
 
   /** Starts (or restarts) enrolment; two-factor sign-in is not in force until confirmTotp. */
   async function beginTotp(id: number, secret: string): Promise<void> {
-    await orm.update(admins).set({ totpPendingSecret: secret }).where(eq(admins.id, id));
+    await write(db, (w) => w.update(admins).set({ totpPendingSecret: secret }).where(eq(admins.id, id)));
   }
 
   /**
@@ -271,11 +271,13 @@ export function createAdminStore(db: Db) {
    */
   async function acceptTotpStep(id: number, step: number): Promise<boolean> {
     // One conditional update: of two sign-ins with the same code, PostgreSQL makes the second wait and re-check the step.
-    const accepted = await orm
-      .update(admins)
-      .set({ totpLastStep: step, totpFailures: 0, totpLockedUntil: null })
-      .where(and(eq(admins.id, id), or(isNull(admins.totpLastStep), lt(admins.totpLastStep, step))))
-      .returning({ id: admins.id });
+    const accepted = await write(db, (w) =>
+      w
+        .update(admins)
+        .set({ totpLastStep: step, totpFailures: 0, totpLockedUntil: null })
+        .where(and(eq(admins.id, id), or(isNull(admins.totpLastStep), lt(admins.totpLastStep, step))))
+        .returning({ id: admins.id }),
+    );
     return accepted.length > 0;
   }
 

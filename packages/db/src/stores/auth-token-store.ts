@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { AdminRole } from '@ferry/contract';
 import { and, desc, eq, isNotNull, lte, ne } from '../drizzle.js';
-import { handleOf, transaction, type Db } from '../client.js';
+import { handleOf, transaction, write, type Db } from '../client.js';
 import { writeAuditIn, type AuditOf } from './audit-store.js';
 import type { TokenKind } from '../schema/auth-tokens.js';
 import type { AdminSessionRecord, ApiTokenRecord } from '../types.js';
@@ -93,7 +93,7 @@ export function createAuthTokenStore(db: Db) {
       .limit(1);
     if (!row || (row.expiresAt !== null && row.expiresAt <= now)) return null;
     try {
-      await orm.update(authTokens).set({ lastUsedAt: now }).where(eq(authTokens.id, row.tokenId));
+      await write(db, (w) => w.update(authTokens).set({ lastUsedAt: now }).where(eq(authTokens.id, row.tokenId)));
     } catch {
       // "last used" is a courtesy: a full disk must not lock the admins out of reading
     }
@@ -184,10 +184,12 @@ export function createAuthTokenStore(db: Db) {
 
   /** Deletes tokens expired at `now`; returns how many. */
   async function purgeExpired(now: number): Promise<number> {
-    const purged = await orm
-      .delete(authTokens)
-      .where(and(isNotNull(authTokens.expiresAt), lte(authTokens.expiresAt, now)))
-      .returning({ id: authTokens.id });
+    const purged = await write(db, (w) =>
+      w
+        .delete(authTokens)
+        .where(and(isNotNull(authTokens.expiresAt), lte(authTokens.expiresAt, now)))
+        .returning({ id: authTokens.id }),
+    );
     return purged.length;
   }
 

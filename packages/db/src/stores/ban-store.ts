@@ -1,5 +1,5 @@
 import { desc, eq, gt, sql } from '../drizzle.js';
-import { handleOf, transaction, type Db } from '../client.js';
+import { handleOf, transaction, write, type Db } from '../client.js';
 import type { BanRecord } from '../types.js';
 import { writeAuditIn, type AuditOf } from './audit-store.js';
 
@@ -25,12 +25,14 @@ export function createBanStore(db: Db) {
   /** Bans (again) for `durationMs` from `now`; a repeat ban counts one more offence. */
   async function ban(address: string, reason: string, durationMs: number, now: number): Promise<BanRecord> {
     const expiresAt = now + durationMs;
-    const [row] = await orm
-      .insert(bans)
-      .values({ address, reason, offences: 1, bannedAt: now, expiresAt })
-      .onConflictDoUpdate({ target: bans.address, set: { reason, offences: sql`${bans.offences} + 1`, bannedAt: now, expiresAt } })
-      .returning();
-    return row as BanRecord;
+    return write(db, async (w) => {
+      const [row] = await w
+        .insert(bans)
+        .values({ address, reason, offences: 1, bannedAt: now, expiresAt })
+        .onConflictDoUpdate({ target: bans.address, set: { reason, offences: sql`${bans.offences} + 1`, bannedAt: now, expiresAt } })
+        .returning();
+      return row as BanRecord;
+    });
   }
 
   /** Forgives the address entirely (its offence count starts again from zero). `audit` is written with it. */

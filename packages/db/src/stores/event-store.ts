@@ -2,7 +2,7 @@ import type { EventAction, EventFilters, EventType } from '@ferry/contract';
 import type Database from 'better-sqlite3';
 import { and, asc, count, desc, eq, inArray, isNotNull, lt, lte, min, notExists, notInArray, sql } from '../drizzle.js';
 import type { Placeholder, SQL, SQLWrapper } from 'drizzle-orm';
-import { handleOf, rowsOf, transaction, type Db, type Orm, type Tables } from '../client.js';
+import { handleOf, rowsOf, transaction, write, type Db, type Orm, type Tables } from '../client.js';
 import { writeAuditIn, type AuditOf } from './audit-store.js';
 import type { Page } from '../types.js';
 import { clampLimit, decodeCursor, toPage } from './cursor.js';
@@ -563,10 +563,12 @@ export function createEventStore(db: Db) {
       .select({ id: eventDeliveries.id })
       .from(eventDeliveries)
       .where(and(eq(eventDeliveries.eventId, events.id), eq(eventDeliveries.status, 'pending')));
-    const pruned = await orm
-      .delete(events)
-      .where(and(lt(events.occurredAt, olderThan), notExists(pending)))
-      .returning({ id: events.id });
+    const pruned = await write(db, (w) =>
+      w
+        .delete(events)
+        .where(and(lt(events.occurredAt, olderThan), notExists(pending)))
+        .returning({ id: events.id }),
+    );
     return pruned.length;
   }
 
@@ -576,10 +578,12 @@ export function createEventStore(db: Db) {
   }
   async function setMark(key: string, value: string): Promise<void> {
     const now = Date.now();
-    await orm
-      .insert(eventMarks)
-      .values({ key, value, updatedAt: now })
-      .onConflictDoUpdate({ target: eventMarks.key, set: { value, updatedAt: now } });
+    await write(db, (w) =>
+      w
+        .insert(eventMarks)
+        .values({ key, value, updatedAt: now })
+        .onConflictDoUpdate({ target: eventMarks.key, set: { value, updatedAt: now } }),
+    );
   }
 
   return {

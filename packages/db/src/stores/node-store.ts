@@ -1,5 +1,5 @@
 import { and, asc, eq, lt, ne } from '../drizzle.js';
-import { handleOf, type Db } from '../client.js';
+import { handleOf, write, type Db } from '../client.js';
 import type { NodeState } from '../schema/nodes.js';
 
 export type { NodeState };
@@ -31,7 +31,7 @@ export function createNodeStore(db: Db) {
   /** A node starts: its row says up, started now (a restarted node keeps its name and row). */
   async function start(beat: NodeBeat, now: number): Promise<void> {
     const row = { ...beat, state: 'up' as const, startedAt: now, lastSeenAt: now };
-    await orm.insert(nodes).values(row).onConflictDoUpdate({ target: nodes.name, set: row });
+    await write(db, (w) => w.insert(nodes).values(row).onConflictDoUpdate({ target: nodes.name, set: row }));
   }
 
   /**
@@ -40,22 +40,24 @@ export function createNodeStore(db: Db) {
    */
   async function beat(beat: NodeBeat, now: number): Promise<boolean> {
     const row = { ...beat, state: 'up' as const, lastSeenAt: now };
-    const updated = await orm
-      .update(nodes)
-      .set(row)
-      .where(and(eq(nodes.name, beat.name), ne(nodes.state, 'lost')))
-      .returning({ name: nodes.name });
-    if (updated.length > 0) return false;
-    await orm
-      .insert(nodes)
-      .values({ ...row, startedAt: now })
-      .onConflictDoUpdate({ target: nodes.name, set: row });
-    return true;
+    return write(db, async (w) => {
+      const updated = await w
+        .update(nodes)
+        .set(row)
+        .where(and(eq(nodes.name, beat.name), ne(nodes.state, 'lost')))
+        .returning({ name: nodes.name });
+      if (updated.length > 0) return false;
+      await w
+        .insert(nodes)
+        .values({ ...row, startedAt: now })
+        .onConflictDoUpdate({ target: nodes.name, set: row });
+      return true;
+    });
   }
 
   /** The node shut down cleanly. */
   async function stop(name: string, now: number): Promise<void> {
-    await orm.update(nodes).set({ state: 'stopped', sessions: 0, lastSeenAt: now }).where(eq(nodes.name, name));
+    await write(db, (w) => w.update(nodes).set({ state: 'stopped', sessions: 0, lastSeenAt: now }).where(eq(nodes.name, name)));
   }
 
   /** Every node, by name. */
@@ -69,20 +71,24 @@ export function createNodeStore(db: Db) {
    * exactly one of them, which then closes its sessions.
    */
   async function claimLost(seenBefore: number, except: string): Promise<string[]> {
-    const rows = await orm
-      .update(nodes)
-      .set({ state: 'lost', sessions: 0 })
-      .where(and(eq(nodes.state, 'up'), lt(nodes.lastSeenAt, seenBefore), ne(nodes.name, except)))
-      .returning({ name: nodes.name });
+    const rows = await write(db, (w) =>
+      w
+        .update(nodes)
+        .set({ state: 'lost', sessions: 0 })
+        .where(and(eq(nodes.state, 'up'), lt(nodes.lastSeenAt, seenBefore), ne(nodes.name, except)))
+        .returning({ name: nodes.name }),
+    );
     return rows.map((r) => r.name);
   }
 
   /** Forgets a node that is not up (stopped or lost); false when there is no such node, or it is up. */
   async function remove(name: string): Promise<boolean> {
-    const rows = await orm
-      .delete(nodes)
-      .where(and(eq(nodes.name, name), ne(nodes.state, 'up')))
-      .returning({ name: nodes.name });
+    const rows = await write(db, (w) =>
+      w
+        .delete(nodes)
+        .where(and(eq(nodes.name, name), ne(nodes.state, 'up')))
+        .returning({ name: nodes.name }),
+    );
     return rows.length > 0;
   }
 
@@ -91,11 +97,13 @@ export function createNodeStore(db: Db) {
    * again now, for any node. Returns how many.
    */
   async function releaseDeliveries(name: string, now: number): Promise<number> {
-    const rows = await orm
-      .update(eventDeliveries)
-      .set({ claimedBy: null, nextAttemptAt: now })
-      .where(and(eq(eventDeliveries.claimedBy, name), eq(eventDeliveries.status, 'pending')))
-      .returning({ id: eventDeliveries.id });
+    const rows = await write(db, (w) =>
+      w
+        .update(eventDeliveries)
+        .set({ claimedBy: null, nextAttemptAt: now })
+        .where(and(eq(eventDeliveries.claimedBy, name), eq(eventDeliveries.status, 'pending')))
+        .returning({ id: eventDeliveries.id }),
+    );
     return rows.length;
   }
 

@@ -1,6 +1,6 @@
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import { and, desc, eq, gt, inArray, lt, lte, ne, sql } from '../drizzle.js';
-import { handleOf, transaction, type Db } from '../client.js';
+import { handleOf, transaction, write, type Db } from '../client.js';
 import { writeAuditIn, type AuditOf } from './audit-store.js';
 import { hashPassword, verifyAgainstDummy, verifyPassword, warmDummyHash } from '../passwords.js';
 import type { ProbeRow } from '../schema/probes.js';
@@ -126,11 +126,13 @@ export function createProbeStore(db: Db) {
    * of the row wait and checks the condition again against the count it left.
    */
   async function countUse(id: string, now: number): Promise<ProbeUse> {
-    const counted = await orm
-      .update(probes)
-      .set({ sessionsUsed: sql`${probes.sessionsUsed} + 1` })
-      .where(and(eq(probes.id, id), gt(probes.expiresAt, now), lt(probes.sessionsUsed, probes.maxSessions)))
-      .returning({ id: probes.id });
+    const counted = await write(db, (w) =>
+      w
+        .update(probes)
+        .set({ sessionsUsed: sql`${probes.sessionsUsed} + 1` })
+        .where(and(eq(probes.id, id), gt(probes.expiresAt, now), lt(probes.sessionsUsed, probes.maxSessions)))
+        .returning({ id: probes.id }),
+    );
     if (counted.length > 0) return 'counted';
     const row = await get(id);
     if (!row) return 'gone';

@@ -1,7 +1,7 @@
 import { createCidrMatcher } from '@ferry/ftp-core';
 import { and, desc, eq, gte, inArray, isNull, lt, lte, ne, or, sql } from '../drizzle.js';
 import type { SQL } from 'drizzle-orm';
-import { handleOf, type Db } from '../client.js';
+import { handleOf, write, type Db } from '../client.js';
 import type { FindingSeverity } from '../schema/findings.js';
 import * as sqliteSchema from '../schema/index.js';
 import type { SessionOutcome } from '../schema/sessions.js';
@@ -271,11 +271,13 @@ export function createSessionStore(db: Db) {
   async function reopen(ids: readonly string[], closedAs: string): Promise<number> {
     let reopened = 0;
     for (let at = 0; at < ids.length; at += 500) {
-      const rows = await orm
-        .update(sessions)
-        .set({ endedAt: null, endReason: null, outcome: null })
-        .where(and(inArray(sessions.id, ids.slice(at, at + 500)), eq(sessions.endReason, closedAs)))
-        .returning({ id: sessions.id });
+      const rows = await write(db, (w) =>
+        w
+          .update(sessions)
+          .set({ endedAt: null, endReason: null, outcome: null })
+          .where(and(inArray(sessions.id, ids.slice(at, at + 500)), eq(sessions.endReason, closedAs)))
+          .returning({ id: sessions.id }),
+      );
       reopened += rows.length;
     }
     return reopened;

@@ -1,7 +1,7 @@
 import { and, asc, eq, gt, inArray, max, sql } from '../drizzle.js';
 import type { SQL } from 'drizzle-orm';
 import { PERMISSIONS } from '@ferry/ftp-core/permissions';
-import { handleOf, transaction, type Db, type Orm } from '../client.js';
+import { handleOf, transaction, write, type Db, type Orm } from '../client.js';
 import { writeAuditIn, type AuditOf } from './audit-store.js';
 import { resolveEffective, type EffectiveRecord } from '../effective.js';
 import { hashPassword, needsRehash, verifyAgainstDummy, verifyPassword, warmDummyHash } from '../passwords.js';
@@ -250,7 +250,7 @@ export function createUserStore(db: Db) {
     if (needsRehash(row.passwordHash)) {
       // Parameters were raised since this hash was made: upgrade it now that the plain password is at hand.
       const passwordHash = await hashPassword(password);
-      await orm.update(users).set({ passwordHash }).where(eq(users.id, row.id));
+      await write(db, (w) => w.update(users).set({ passwordHash }).where(eq(users.id, row.id)));
     }
     const user = await get(username);
     return user ? { ok: true, user } : { ok: false, reason: 'unknown-user' };
@@ -271,7 +271,7 @@ export function createUserStore(db: Db) {
 
   /** Runs on every FTP login: one indexed update (the unique username index finds the row). */
   async function touchLogin(username: string, at: number): Promise<void> {
-    await orm.update(users).set({ lastLoginAt: at }).where(eq(users.username, username));
+    await write(db, (w) => w.update(users).set({ lastLoginAt: at }).where(eq(users.username, username)));
   }
 
   return { create, get, list, update, remove, bulk, effective, memberships, verifyLogin, touchLogin };
