@@ -67,7 +67,7 @@ export function treeCpuByPid(root) {
   return out;
 }
 
-/** Own CPU ticks of every thread of the tree's live processes, by `pid/tid`. */
+/** Own CPU ticks (`ticks`; `sys` of them in the kernel) and name (`comm`) of every thread of the tree's live processes, by `pid/tid`. */
 export function treeCpuByThread(root) {
   const out = new Map();
   for (const pid of processTree(root)) {
@@ -80,7 +80,8 @@ export function treeCpuByThread(root) {
     for (const tid of tids) {
       try {
         const f = statFields(`${pid}/task/${tid}`);
-        out.set(`${pid}/${tid}`, Number(f[11]) + Number(f[12]));
+        const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+        out.set(`${pid}/${tid}`, { ticks: Number(f[11]) + Number(f[12]), sys: Number(f[12]), name });
       } catch {
         // the thread ended
       }
@@ -92,8 +93,30 @@ export function treeCpuByThread(root) {
 /** CPU seconds of the thread that used the most between two treeCpuByThread readings. */
 export function busiestThreadSeconds(before, after) {
   let most = 0;
-  for (const [key, ticks] of after) most = Math.max(most, ticks - (before.get(key) ?? 0));
+  for (const [key, { ticks }] of after) most = Math.max(most, ticks - (before.get(key)?.ticks ?? 0));
   return most / CLK_TCK;
+}
+
+/**
+ * CPU seconds by thread name between two treeCpuByThread readings, threads of one name summed: Node's
+ * `MainThread` (the event loop), its worker threads by the names Ferry gives them (`ferry-recorder`, ...),
+ * `libuv-worker` (the thread pool), `V8Worker` (garbage collection, compilation); a forking server's processes
+ * under their program's name.
+ */
+export function cpuByThreadName(before, after) {
+  const out = {};
+  for (const [key, { ticks, name }] of after) {
+    const used = ticks - (before.get(key)?.ticks ?? 0);
+    if (used > 0) out[name] = (out[name] ?? 0) + used / CLK_TCK;
+  }
+  return out;
+}
+
+/** CPU seconds spent in the kernel (system calls, the network stack) by the tree's live threads between two readings. */
+export function kernelSeconds(before, after) {
+  let sys = 0;
+  for (const [key, t] of after) sys += t.sys - (before.get(key)?.sys ?? 0);
+  return sys / CLK_TCK;
 }
 
 function ownTicks(pid) {

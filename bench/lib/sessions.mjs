@@ -2,7 +2,7 @@
 // listings, idle sessions' memory, a burst of simultaneous clients, and logins.
 import { FtpClient } from './ftp-client.mjs';
 import { LIST_DIR, SMALL64K, UPLOAD_DIR } from './fixtures.mjs';
-import { busiestThreadSeconds, treeCpuByThread, treeCpuSeconds, treeMemoryKiB } from './proc.mjs';
+import { busiestThreadSeconds, cpuByThreadName, kernelSeconds, treeCpuByThread, treeCpuSeconds, treeMemoryKiB } from './proc.mjs';
 import { sleep } from './spawn.mjs';
 
 const SMALL_FILE = Buffer.alloc(4096, 0x61);
@@ -72,8 +72,16 @@ export const sessionWorkloads = [
         }
         const seconds = (performance.now() - start) / 1000;
         const cpuMs = (treeCpuSeconds(server.child.pid) - cpuStart) * 1000;
-        const threadMs = busiestThreadSeconds(threadsStart, treeCpuByThread(server.child.pid)) * 1000;
+        const threadsEnd = treeCpuByThread(server.child.pid);
+        const threadMs = busiestThreadSeconds(threadsStart, threadsEnd) * 1000;
+        // Where the CPU went, per file and thread name (JSON only): what moves between threads shows here.
+        const byThread = Object.entries(cpuByThreadName(threadsStart, threadsEnd)).map(([name, s]) => [
+          `small.threadMsPerFile.${name}`,
+          done > 0 ? (s * 1000) / done : null,
+        ]);
         return {
+          ...Object.fromEntries(byThread),
+          'small.kernelMsPerFile': done > 0 ? (kernelSeconds(threadsStart, threadsEnd) * 1000) / done : null,
           'small.filesPerSec': done / seconds,
           'small.cpuMsPerFile': done > 0 ? cpuMs / done : null,
           'small.threadCpuMsPerFile': done > 0 ? threadMs / done : null,
