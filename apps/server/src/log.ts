@@ -6,11 +6,12 @@
  * name, for log shippers, fail2ban and `docker logs`; `pretty`, coloured lines for a person at a terminal.
  * `auto` (the default) picks pretty when stdout is a terminal.
  *
- * JSON lines leave through pino's asynchronous stdout writer: lines logged while a write is under way go out
- * together in the next one, and a reader that stops reading (a stalled log shipper, a full pipe) never blocks the
- * FTP sessions' event loop. Up to LOG_BUFFER_BYTES wait for it; beyond that, new lines are dropped rather than
- * held in memory without bound. Whatever waits is written when the process exits (also on a fatal error); only a
- * kill -9 loses the last few milliseconds of lines.
+ * JSON lines leave through pino's asynchronous stdout writer in batches: a write once LOG_BATCH_BYTES have
+ * gathered, and whatever waits every LOG_FLUSH_MS (a busy server logs a line per transfer, and a write per line cost
+ * its event loop a trip to the thread pool each). A reader that stops reading (a
+ * stalled log shipper, a full pipe) never blocks the FTP sessions' event loop. Up to LOG_BUFFER_BYTES wait for it;
+ * beyond that, new lines are dropped rather than held in memory without bound. Whatever waits is written when the
+ * process exits (also on a fatal error); only a kill -9 loses the last LOG_FLUSH_MS of lines.
  */
 import { pino, type DestinationStream, type Logger } from 'pino';
 import { build as prettyStream } from 'pino-pretty';
@@ -56,6 +57,10 @@ export interface LoggerOptions {
 
 /** Log output waiting for a reader that does not read, at most (then lines are dropped). */
 export const LOG_BUFFER_BYTES = 16 * 1024 * 1024;
+/** JSON lines are written once this much has gathered… */
+export const LOG_BATCH_BYTES = 8 * 1024;
+/** …and whatever is waiting, this often. */
+export const LOG_FLUSH_MS = 100;
 
 export function createLogger(opts: LoggerOptions): Logger {
   const format = opts.format ?? (opts.destination ? 'json' : 'auto');
@@ -81,6 +86,7 @@ export function createLogger(opts: LoggerOptions): Logger {
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },
-    opts.destination ?? pino.destination({ dest: 1, sync: false, maxLength: LOG_BUFFER_BYTES }),
+    opts.destination ??
+      pino.destination({ dest: 1, sync: false, minLength: LOG_BATCH_BYTES, maxLength: LOG_BUFFER_BYTES, periodicFlush: LOG_FLUSH_MS }),
   );
 }

@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import { closeDb, createBanStore, openDb } from '@ferry/db';
 import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { createAccessGuard } from '../src/adapters/access-guard.js';
-import { createLogger, LOG_BUFFER_BYTES, redactUrl } from '../src/log.js';
+import { createLogger, LOG_BATCH_BYTES, LOG_BUFFER_BYTES, LOG_FLUSH_MS, redactUrl } from '../src/log.js';
 import { createTlsProvider, ensureSelfSigned, warnAboutExpiry } from '../src/tls.js';
 import { ADMIN, startHarness } from './harness.js';
 
@@ -89,6 +89,44 @@ describe('logging', () => {
     expect(capture('auto', false)).toBe('json');
     expect(capture('json', true)).toBe('json');
     expect(capture('pretty', false)).toBe('pretty');
+  });
+
+  it('writes lines to stdout in batches, and a lone line within LOG_FLUSH_MS of being logged', async () => {
+    // A process that logs one line, then (after the test saw it) a line every 2 ms, each stamped with when it was logged.
+    const script = `
+      import { createLogger } from ${JSON.stringify(new URL('../dist/log.js', import.meta.url).href)};
+      const log = createLogger({ level: 'info', format: 'json' });
+      log.info({ loggedAt: Date.now() }, 'lone');
+      process.stdin.once('data', async () => {
+        // A busy server's pace: a line every few milliseconds, each logged in a turn of the event loop of its own.
+        for (let i = 0; i < 300; i++) {
+          log.info({ i, loggedAt: Date.now() }, 'burst');
+          await new Promise((resolve) => setTimeout(resolve, 2));
+        }
+        setTimeout(() => process.exit(0), 500);
+      });
+    `;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+    onTestFinished(() => void child.kill('SIGKILL'));
+    const chunks: { at: number; text: string }[] = [];
+    child.stdout.setEncoding('utf8').on('data', (text: string) => chunks.push({ at: Date.now(), text }));
+    await vi.waitFor(() => expect(chunks.map((c) => c.text).join('')).toContain('"lone"'), { timeout: 5_000, interval: 10 });
+    const lone = JSON.parse(chunks[0]!.text) as { loggedAt: number };
+    // Far below LOG_BATCH_BYTES, it still leaves at the next periodic flush (a loaded machine may add a little).
+    expect(chunks[0]!.at - lone.loggedAt).toBeLessThan(LOG_FLUSH_MS + 400);
+    child.stdin.write('go');
+    const code = await new Promise((resolve) => child.once('exit', resolve));
+    expect(code).toBe(0);
+    const burst = chunks
+      .slice(1)
+      .map((c) => c.text)
+      .join('')
+      .split('\n')
+      .filter((l) => l !== '');
+    expect(burst.map((l) => (JSON.parse(l) as { i: number }).i)).toEqual(Array.from({ length: 300 }, (_, i) => i));
+    // Batches, not a write per line: the 300 lines came in a few writes (a write per line would be about 300 reads).
+    expect(chunks.length - 1).toBeLessThan(30);
+    expect(LOG_BATCH_BYTES).toBeLessThan(16 * 1024); // below SonicBoom's largest write, which it requires
   });
 
   it('holds at most LOG_BUFFER_BYTES for a stdout nobody reads, then drops lines instead of growing', async () => {
