@@ -46,6 +46,8 @@ export function firstDue(action: EventAction, now: number): number {
 
 export class EventOutbox {
   readonly #now: () => number;
+  /** Each action's target, worked out once per action (a rule's actions are replaced, never changed, when it is saved). */
+  readonly #targets = new WeakMap<EventAction, string>();
 
   constructor(private readonly opts: OutboxOptions) {
     this.#now = opts.now ?? Date.now;
@@ -113,13 +115,19 @@ export class EventOutbox {
     };
   }
 
+  #targetOf(action: EventAction): string {
+    let target = this.#targets.get(action);
+    if (target === undefined) this.#targets.set(action, (target = actionTarget(action)));
+    return target;
+  }
+
   #delivery(rule: RuleDefinition, action: EventAction, due: number): OutboxEvent['deliveries'][number] {
     return {
       ruleId: rule.id,
       ruleName: rule.name,
       actionId: action.id ?? '',
       actionKind: action.kind,
-      target: actionTarget(action),
+      target: this.#targetOf(action),
       nextAttemptAt: due,
     };
   }
