@@ -128,12 +128,21 @@ describe.each(DATABASES)('user store on %s', (kind) => {
     expect(await users.update('nobody', { enabled: true })).toBeNull();
   });
 
-  it('removes a user with its rules; touchLogin records the time', async () => {
+  it('removes a user with its rules; touchLogins records the times', async () => {
     const db = await openTestDb(kind);
     const users = createUserStore(db);
     await users.create({ username: 'erin', password: 'erin-password' });
-    await users.touchLogin('erin', 123_456);
+    await users.create({ username: 'fred', password: 'fred-password' });
+    await users.touchLogins(
+      new Map([
+        ['erin', 123_456],
+        ['fred', 7],
+        ['nobody', 8],
+      ]),
+    );
     expect((await users.get('erin'))?.lastLoginAt).toBe(123_456);
+    expect((await users.get('fred'))?.lastLoginAt).toBe(7);
+    expect(await users.remove('fred')).toBe(true);
     expect(await users.remove('erin')).toBe(true);
     expect(await users.remove('erin')).toBe(false);
     expect(await users.get('erin')).toBeNull();

@@ -28,7 +28,7 @@ import { createCidrMatcher } from '../net/address.js';
 type Verified = { ok: true; effective: EffectiveRecord } | { ok: false; reason: 'unknown-user' | 'bad-password' };
 
 export interface DbAuthenticatorOptions {
-  users: Pick<UserStore, 'verifyLogin' | 'effective' | 'touchLogin'>;
+  users: Pick<UserStore, 'verifyLogin' | 'effective' | 'touchLogins'>;
   /** Where homes and virtual folders may be; relative ones are resolved against its data directory (FERRY_DATA_DIR). */
   homes: HomePolicy;
   log?: Pick<EngineLogger, 'error' | 'warn'>;
@@ -70,6 +70,32 @@ export function createDbAuthenticator(opts: DbAuthenticatorOptions): AccountAuth
   const now = opts.now ?? Date.now;
   const cache = new Map<string, { effective: EffectiveRecord; expiresAt: number }>();
   const keyOf = (username: string, password: string) => `${username}\0${createHash('sha256').update(password).digest('hex')}`;
+
+  /**
+   * Last-login times not written yet, at most one per account: one write at a time takes all of them. A burst of
+   * logins costs a write or two, and a database that is busy for long (another connection holds its write lock)
+   * holds no more than this map.
+   */
+  const loginTimes = new Map<string, number>();
+  let writingLoginTimes = false;
+  const recordLoginTime = (username: string, at: number): void => {
+    loginTimes.set(username, at);
+    if (writingLoginTimes) return;
+    writingLoginTimes = true;
+    void (async () => {
+      while (loginTimes.size > 0) {
+        const batch = new Map(loginTimes);
+        loginTimes.clear();
+        try {
+          await opts.users.touchLogins(batch);
+        } catch (err) {
+          // A full disk or a read-only database must not lock users out: the last-login time is a courtesy.
+          opts.log?.warn({ err, users: [...batch.keys()].slice(0, 10) }, 'Could not record the last login time');
+        }
+      }
+      writingLoginTimes = false;
+    })();
+  };
 
   /** Verifications running now, by cache key: sessions that log in together with the same credentials share one hash. */
   const inflight = new Map<string, Promise<Verified>>();
@@ -185,11 +211,8 @@ export function createDbAuthenticator(opts: DbAuthenticatorOptions): AccountAuth
         );
         throw new FtpError(Reply.NotLoggedIn, 'Your home directory is not available; contact the administrator');
       }
-      // Not waited for: the last-login time is a courtesy, and a database that is busy (another connection holds
-      // its write lock), full or read-only must neither hold up nor lock out the user.
-      opts.users.touchLogin(effective.username, now()).catch((err: unknown) => {
-        opts.log?.warn({ err, username: effective.username }, 'Could not record the last login time');
-      });
+      // Not waited for: a database that is busy, full or read-only must neither hold up nor lock out the user.
+      recordLoginTime(effective.username, now());
       return { ok: true, account };
     },
     invalidate: forget,

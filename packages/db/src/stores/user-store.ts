@@ -269,12 +269,15 @@ export function createUserStore(db: Db) {
     return out;
   }
 
-  /** Runs on every FTP login: one indexed update (the unique username index finds the row). */
-  async function touchLogin(username: string, at: number): Promise<void> {
-    await write(db, (w) => w.update(users).set({ lastLoginAt: at }).where(eq(users.username, username)));
+  /** Records last-login times (username → time), all in one write: an indexed update each (the unique username index). */
+  async function touchLogins(times: ReadonlyMap<string, number>): Promise<void> {
+    if (times.size === 0) return;
+    await write(db, async (w) => {
+      for (const [username, at] of times) await w.update(users).set({ lastLoginAt: at }).where(eq(users.username, username));
+    });
   }
 
-  return { create, get, list, update, remove, bulk, effective, memberships, verifyLogin, touchLogin };
+  return { create, get, list, update, remove, bulk, effective, memberships, verifyLogin, touchLogins };
 }
 
 export type UserStore = ReturnType<typeof createUserStore>;
