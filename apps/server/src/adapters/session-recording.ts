@@ -60,6 +60,8 @@ class SessionDoctors {
   readonly #doctors = new Map<string, { doctor: SessionDoctor | null; storeTimer: NodeJS.Timeout | null; stored: boolean }>();
   readonly #queued = new Map<string, Finding[]>();
   #writeTimer: NodeJS.Timeout | null = null;
+  /** The write under way (see #writeQueued). */
+  #writing: Promise<void> | null = null;
   readonly #storeDelayMs: number;
 
   constructor(
@@ -120,9 +122,9 @@ class SessionDoctors {
   }
 
   /** Stops the timers and writes what is queued. */
-  stop(): Promise<void> {
+  async stop(): Promise<void> {
     for (const entry of this.#doctors.values()) if (entry.storeTimer) clearTimeout(entry.storeTimer);
-    return this.#writeQueued();
+    for (let i = 0; i < 100 && (this.#writing !== null || this.#queued.size > 0); i++) await this.#writeQueued();
   }
 
   #failed(sessionId: string, entry: { doctor: SessionDoctor | null }, error: unknown): void {
@@ -143,9 +145,20 @@ class SessionDoctors {
     this.#writeTimer ??= setTimeout(() => void this.#writeQueued(), WRITE_BATCH_MS).unref();
   }
 
-  async #writeQueued(): Promise<void> {
+  /**
+   * Writes what is queued, one write at a time: findings queued while a write waits (for a database that is busy)
+   * replace any older ones of their session and go in the next, so a slow database holds at most one list per session.
+   */
+  #writeQueued(): Promise<void> {
     if (this.#writeTimer) clearTimeout(this.#writeTimer);
     this.#writeTimer = null;
+    this.#writing ??= (async () => {
+      while (this.#queued.size > 0) await this.#writeBatch();
+    })().finally(() => (this.#writing = null));
+    return this.#writing;
+  }
+
+  async #writeBatch(): Promise<void> {
     const findings = this.opts.findings;
     if (!findings || this.#queued.size === 0) return this.#queued.clear();
     const batch = [...this.#queued];
