@@ -1,8 +1,13 @@
-import { asc, count, inArray, isNotNull, lt, sql } from './drizzle.js';
-import { handleOf, transaction, write, type Db, type Orm } from './client.js';
+import { and, asc, count, eq, inArray, isNotNull, lt, lte, sql } from './drizzle.js';
+import { handleOf, rowsOf, transaction, write, type Db, type Orm } from './client.js';
 
-/** Sessions deleted per transaction, so that a large prune never holds the write lock for long. */
+/** Sessions deleted per transaction at most, so that a large prune never holds the write lock for long… */
 const CHUNK = 200;
+/**
+ * …and transcript lines: a transaction deletes sessions until their lines would pass this, and a longer session's
+ * lines go this many at a time before it does.
+ */
+export const PRUNE_LINES_PER_TRANSACTION = 1_000;
 /** Upper bound on chunks per call; a bigger backlog is finished by the next periodic run. */
 const MAX_CHUNKS = 5_000;
 
@@ -21,9 +26,11 @@ export interface PruneResult {
 }
 
 /**
- * Retention: deletes old session history, in chunks of 200 sessions per transaction. Cheap to run periodically:
- * the age rule walks the start-time index, and the size rule costs one count of the transcript table plus an
- * index lookup per deleted session. Foreign keys cascade to lines, transfers, logins and findings.
+ * Retention: deletes old session history, in transactions of at most 200 sessions and PRUNE_LINES_PER_TRANSACTION
+ * lines (on SQLite each runs on the caller's event loop: a few tens of milliseconds at most, mostly the full-text
+ * index merging its segments). Cheap to run periodically: the age rule walks the start-time index and counts the
+ * lines of the sessions it takes; the size rule costs one count of the transcript table plus an index lookup per
+ * deleted session. Foreign keys cascade to lines, transfers, logins and findings.
  * The size rule spares sessions still open (no end time); the age rule does not, so a session older than the
  * retention age is removed even if its end was never recorded (a crash). Runs on SQLite and PostgreSQL.
  */
@@ -46,18 +53,58 @@ export async function pruneHistory(db: Db, opts: PruneOptions): Promise<PruneRes
     result.lines += rows.reduce((n, r) => n + r.lines, 0);
   }
 
+  /** Deletes the first `n` lines of a session (in sequence order). */
+  async function deleteFirstLines(tx: Orm, sessionId: string, n: number): Promise<void> {
+    const [last] = await tx
+      .select({ seq: transcriptLines.seq })
+      .from(transcriptLines)
+      .where(eq(transcriptLines.sessionId, sessionId))
+      .orderBy(asc(transcriptLines.seq))
+      .limit(1)
+      .offset(n - 1);
+    if (!last) return;
+    const gone = await tx
+      .delete(transcriptLines)
+      .where(and(eq(transcriptLines.sessionId, sessionId), lte(transcriptLines.seq, last.seq)))
+      .returning({ id: transcriptLines.id });
+    result.lines += gone.length;
+  }
+
+  /** A session's lines, counted up to `cap` (a long session's are not all counted to find it is long). */
+  async function linesUpTo(tx: Orm, sessionId: string, cap: number): Promise<number> {
+    const [row] = await rowsOf<{ n: number | string }>(
+      db,
+      sql`SELECT count(*) AS n FROM (SELECT 1 FROM transcript_lines WHERE session_id = ${sessionId} LIMIT ${cap}) AS capped`,
+      tx,
+    );
+    return Number(row?.n ?? 0);
+  }
+
+  const budget = PRUNE_LINES_PER_TRANSACTION;
   for (let i = 0; i < MAX_CHUNKS; i++) {
-    const deleted = await transaction(db, async (tx) => {
-      const rows = await tx
-        .select({ id: sessions.id, lines: lineCount })
+    const more = await transaction(db, async (tx) => {
+      const candidates = await tx
+        .select({ id: sessions.id })
         .from(sessions)
         .where(lt(sessions.startedAt, opts.olderThan))
         .orderBy(asc(sessions.startedAt))
         .limit(CHUNK);
-      if (rows.length) await deleteSessions(tx, rows);
-      return rows.length;
+      const take: { id: string; lines: number }[] = [];
+      let lines = 0;
+      for (const { id } of candidates) {
+        const n = await linesUpTo(tx, id, budget - lines + 1);
+        if (take.length === 0 && n > budget) {
+          await deleteFirstLines(tx, id, budget);
+          return true; // the session itself goes once its lines are few enough
+        }
+        if (lines + n > budget) break;
+        take.push({ id, lines: n });
+        lines += n;
+      }
+      if (take.length > 0) await deleteSessions(tx, take);
+      return take.length < candidates.length || candidates.length === CHUNK;
     });
-    if (deleted < CHUNK) break;
+    if (!more) break;
   }
 
   if (opts.maxTranscriptLines !== undefined) {

@@ -2,6 +2,7 @@ import { sql } from '../src/drizzle.js';
 import { describe, expect, it } from 'vitest';
 import { rowsOf } from '../src/client.js';
 import { createBanStore, createSessionRecorder, createSessionStore, createTranscriptStore, pruneHistory, type Db } from '../src/index.js';
+import { PRUNE_LINES_PER_TRANSACTION } from '../src/retention.js';
 import { DATABASES, openTestDb } from './helpers.js';
 
 /** Rows in `table`; PostgreSQL's count(*) comes back as a string. */
@@ -59,6 +60,39 @@ describe.each(DATABASES)('pruneHistory on %s', (kind) => {
     expect(await createSessionStore(db).get('s449')).toBeNull();
     expect(await createTranscriptStore(db).lines('s450')).toHaveLength(3);
     expect(await pruneHistory(db, { olderThan: 450_000 })).toEqual({ sessions: 0, lines: 0, bans: 0 });
+  });
+
+  it('deletes a long session a thousand lines per transaction, giving the event loop turns in between', async () => {
+    const db = await openTestDb(kind);
+    const lines = PRUNE_LINES_PER_TRANSACTION * 5 + 7;
+    await record(db, 3, 2); // s0, s1, s2: short
+    const recorder = createSessionRecorder(db, { maxQueued: lines + 10, maxBatch: lines + 10 });
+    recorder.sessionOpened({
+      id: 'long',
+      remoteAddress: '::1',
+      remotePort: 1,
+      localAddress: '::1',
+      localPort: 21,
+      startedAt: 1500,
+      tls: false,
+    });
+    for (let seq = 1; seq <= lines; seq++) recorder.line({ sessionId: 'long', seq, at: 1500 + seq, kind: 'reply', text: 'x' });
+    await recorder.close();
+    // Turns of the event loop while the prune runs: one transaction for all the long session's lines would allow none.
+    let turns = 0;
+    let pruning = true;
+    const ticker = (async () => {
+      while (pruning && turns < 100_000) {
+        await new Promise((resolve) => setImmediate(resolve));
+        turns++;
+      }
+    })();
+    const result = await pruneHistory(db, { olderThan: 2_500 }).finally(() => (pruning = false));
+    await ticker;
+    expect(result).toEqual({ sessions: 4, lines: 3 * 2 + lines, bans: 0 });
+    expect(await count(db, 'transcript_lines')).toBe(0);
+    expect(await count(db, 'sessions')).toBe(0);
+    expect(turns).toBeGreaterThanOrEqual(5);
   });
 
   it('keeps at most maxTranscriptLines by deleting the oldest finished sessions whole', async () => {
