@@ -8,10 +8,10 @@
  *
  * JSON lines leave through pino's asynchronous stdout writer in batches: a write once LOG_BATCH_BYTES have
  * gathered, and whatever waits every LOG_FLUSH_MS (a busy server logs a line per transfer, and a write per line cost
- * its event loop a trip to the thread pool each). A reader that stops reading (a
- * stalled log shipper, a full pipe) never blocks the FTP sessions' event loop. Up to LOG_BUFFER_BYTES wait for it;
- * beyond that, new lines are dropped rather than held in memory without bound. Whatever waits is written when the
- * process exits (also on a fatal error); only a kill -9 loses the last LOG_FLUSH_MS of lines.
+ * its event loop a trip to the thread pool each). A reader that stops reading (a stalled log shipper, a full pipe)
+ * never blocks the FTP sessions' event loop. Up to LOG_BUFFER_BYTES wait for it; beyond that, new lines are dropped
+ * rather than held in memory without bound. Whatever waits is written when the process exits (also on a fatal
+ * error); only a kill -9 loses the last LOG_FLUSH_MS of lines.
  */
 import { pino, type DestinationStream, type Logger } from 'pino';
 import { build as prettyStream } from 'pino-pretty';
