@@ -7,16 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import {
-  closeDatabase,
-  createAdminStore,
-  dialectOf,
-  createUserStore,
-  MigrationError,
-  pruneHistory,
-  schemaVersion,
-  type Db,
-} from '@ferry/db';
+import { closeDatabase, createAdminStore, dialectOf, createUserStore, MigrationError, schemaVersion, type Db } from '@ferry/db';
 import { databaseName, DatabaseUnreachableError, openDatabase } from './database.js';
 import type { Logger } from 'pino';
 import { logFtpActivity } from './adapters/activity-log.js';
@@ -156,11 +147,11 @@ export async function start(version: string): Promise<void> {
   const prune = async () => {
     try {
       const days = services.settings.values.transcriptRetentionDays;
-      const removed = await pruneHistory(db, { olderThan: Date.now() - days * 24 * HOUR });
+      // In the recorder's thread on SQLite: its transactions never stop the FTP sessions' event loop.
+      const removed = await services.recorder.prune({ olderThan: Date.now() - days * 24 * HOUR });
       const tokens = await services.stores.tokens.purgeExpired(Date.now());
-      const events = await services.stores.events.prune(Date.now() - days * 24 * HOUR);
-      if (removed.sessions > 0 || tokens > 0 || events > 0)
-        log.info({ ...removed, tokens, events, retentionDays: days }, 'Pruned old history');
+      if (removed.sessions > 0 || removed.events > 0 || removed.bans > 0 || tokens > 0)
+        log.info({ ...removed, tokens, retentionDays: days }, 'Pruned old history');
     } catch (err) {
       log.error({ err }, 'Pruning history failed');
     }

@@ -12,6 +12,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { RecorderItem } from './recorder.js';
+import type { PruneOptions, PruneResult } from './retention.js';
 
 export interface RecorderThreadData {
   file: string;
@@ -28,9 +29,14 @@ export interface BatchReport {
   events: boolean;
 }
 
-export type ToRecorderThread = { type: 'write'; id: number; items: RecorderItem[] } | { type: 'close'; id: number };
+export type ToRecorderThread =
+  { type: 'write'; id: number; items: RecorderItem[] } | { type: 'prune'; id: number; opts: PruneOptions } | { type: 'close'; id: number };
 export type FromRecorderThread =
-  ({ type: 'written'; id: number } & BatchReport) | { type: 'closed'; id: number } | { type: 'error'; message: string };
+  | ({ type: 'written'; id: number } & BatchReport)
+  | { type: 'pruned'; id: number; result: PruneResult }
+  | { type: 'prune-failed'; id: number; message: string }
+  | { type: 'closed'; id: number }
+  | { type: 'error'; message: string };
 
 /** The thread's script: next to this file once built; tests that load the TypeScript sources run the built one. */
 function workerScript(): URL {
@@ -47,6 +53,8 @@ export class RecorderThread {
   #nextId = 0;
   /** Posted messages not answered yet: batches (with their item count) and the close. */
   readonly #waiting = new Map<number, { items: number; resolve: (report: BatchReport) => void }>();
+  /** Prunes asked for and not answered yet. */
+  readonly #pruning = new Map<number, { resolve: (result: PruneResult) => void; reject: (error: Error) => void }>();
   #deaths = 0;
   #restartAt = 0;
 
@@ -74,6 +82,21 @@ export class RecorderThread {
     });
   }
 
+  /**
+   * Runs retention (pruneHistory) in the thread, between its batches: its transactions hold the write lock there,
+   * not the FTP sessions' event loop. Rejects when the thread fails it or stops meanwhile.
+   */
+  prune(opts: PruneOptions): Promise<PruneResult> {
+    const worker = this.#running();
+    if (!worker) return Promise.reject(new Error('The recorder thread is restarting; history is pruned at the next run'));
+    const id = ++this.#nextId;
+    return new Promise((resolve, reject) => {
+      this.#pruning.set(id, { resolve, reject });
+      worker.ref(); // until it answers, like a batch
+      worker.postMessage({ type: 'prune', id, opts } satisfies ToRecorderThread);
+    });
+  }
+
   /** Waits for the batches in flight, closes the thread's connection and stops it (5 s at most). */
   async close(): Promise<void> {
     const worker = this.#worker;
@@ -88,6 +111,13 @@ export class RecorderThread {
     // A thread that did not answer in time: whatever it had not written is lost.
     for (const { items, resolve } of this.#waiting.values()) resolve(lost(items));
     this.#waiting.clear();
+    this.#stopPruning();
+  }
+
+  /** The thread is gone: prunes still running there will not answer. */
+  #stopPruning(): void {
+    for (const { reject } of this.#pruning.values()) reject(new Error('The recorder thread stopped while pruning history'));
+    this.#pruning.clear();
   }
 
   #running(): Worker | null {
@@ -106,9 +136,17 @@ export class RecorderThread {
         this.onError(new Error(m.message));
         return;
       }
+      if (m.type === 'pruned' || m.type === 'prune-failed') {
+        const pruning = this.#pruning.get(m.id);
+        this.#pruning.delete(m.id);
+        if (this.#waiting.size === 0 && this.#pruning.size === 0) worker.unref();
+        if (m.type === 'pruned') pruning?.resolve(m.result);
+        else pruning?.reject(new Error(m.message));
+        return;
+      }
       const waiting = this.#waiting.get(m.id);
       this.#waiting.delete(m.id);
-      if (this.#waiting.size === 0) worker.unref();
+      if (this.#waiting.size === 0 && this.#pruning.size === 0) worker.unref();
       if (m.type === 'written') {
         this.#deaths = 0;
         waiting?.resolve({ written: m.written, dropped: m.dropped, failingSince: m.failingSince, events: m.events });
@@ -121,6 +159,7 @@ export class RecorderThread {
       if (this.#waiting.size > 0) this.onError(new Error(`The recorder thread stopped; ${this.#waiting.size} batches were lost`));
       for (const { items, resolve } of this.#waiting.values()) resolve(lost(items));
       this.#waiting.clear();
+      this.#stopPruning();
       this.#restartAt = Date.now() + Math.min(1_000 * 2 ** this.#deaths++, MAX_RESTART_DELAY_MS);
     });
     this.#worker = worker;

@@ -6,6 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { closeDb, openDb } from './client.js';
 import { createSessionRecorder } from './recorder.js';
+import { pruneHistory } from './retention.js';
 import type { FromRecorderThread, RecorderThreadData, ToRecorderThread } from './recorder-thread.js';
 
 const port = parentPort;
@@ -28,6 +29,14 @@ port.on('message', (message: ToRecorderThread) => {
   if (message.type === 'close') {
     closeDb(db); // closes the recorder too
     post({ type: 'closed', id: message.id });
+    return;
+  }
+  if (message.type === 'prune') {
+    // Its transactions take turns with the batches (the event loop turns between two of them).
+    pruneHistory(db, message.opts).then(
+      (result) => post({ type: 'pruned', id: message.id, result }),
+      (error: unknown) => post({ type: 'prune-failed', id: message.id, message: error instanceof Error ? error.message : String(error) }),
+    );
     return;
   }
   const before = recorder.stats();

@@ -2,6 +2,7 @@ import { handleOf, transaction, type Db } from './client.js';
 import { postgresUnwritable, writeBatchPostgres } from './recorder-postgres.js';
 import { LINE_ROWS, prepareRecorderStatements } from './recorder-statements.js';
 import { RecorderThread } from './recorder-thread.js';
+import { pruneHistory, type PruneOptions, type PruneResult } from './retention.js';
 import { prepareOutbox, type OutboxEvent } from './stores/event-store.js';
 import type { SessionOutcome } from './schema/sessions.js';
 import type { TranscriptKind } from './schema/transcript-lines.js';
@@ -449,6 +450,11 @@ export function createSessionRecorder(db: Db, opts: RecorderOptions = {}) {
     /** Any of the above as a RecorderItem (the recorder thread replays what the main thread queued). */
     item: (item: RecorderItem) => enqueue(item),
     flush,
+    /**
+     * Retention (pruneHistory): with a recorder thread, run there, so that its transactions never stop the caller's
+     * event loop; otherwise on this connection.
+     */
+    prune: (o: PruneOptions): Promise<PruneResult> => (thread ? thread.prune(o) : pruneHistory(db, o)),
     /** Flushes and stops; later calls are counted as dropped. closeDb (closeDatabase on PostgreSQL) calls this too. */
     close,
     /** `failingSince`: when writes started to fail (items are then dropped and counted), null while they succeed. */

@@ -1,4 +1,4 @@
-import { and, asc, count, eq, inArray, isNotNull, lt, lte, sql } from './drizzle.js';
+import { and, asc, count, eq, inArray, isNotNull, lt, lte, notExists, sql } from './drizzle.js';
 import { handleOf, rowsOf, transaction, write, type Db, type Orm } from './client.js';
 
 /** Sessions deleted per transaction at most, so that a large prune never holds the write lock for long… */
@@ -8,6 +8,8 @@ const CHUNK = 200;
  * lines go this many at a time before it does.
  */
 export const PRUNE_LINES_PER_TRANSACTION = 1_000;
+/** Events deleted per transaction at most (with their deliveries). */
+export const PRUNE_EVENTS_PER_TRANSACTION = 1_000;
 /** Upper bound on chunks per call; a bigger backlog is finished by the next periodic run. */
 const MAX_CHUNKS = 5_000;
 
@@ -23,12 +25,15 @@ export interface PruneResult {
   lines: number;
   /** Ban records whose ban expired before `olderThan` (their offence count is forgotten). */
   bans: number;
+  /** Events of the outbox that occurred before `olderThan` and have no pending delivery (their deliveries go with them). */
+  events: number;
 }
 
 /**
- * Retention: deletes old session history, in transactions of at most 200 sessions and PRUNE_LINES_PER_TRANSACTION
- * lines (on SQLite each runs on the caller's event loop: a few tens of milliseconds at most, mostly the full-text
- * index merging its segments). Cheap to run periodically: the age rule walks the start-time index and counts the
+ * Retention: deletes old session history and old events, in transactions of at most 200 sessions and
+ * PRUNE_LINES_PER_TRANSACTION lines, or PRUNE_EVENTS_PER_TRANSACTION events (on SQLite a few tens of milliseconds at
+ * most, mostly the full-text index merging its segments; the event loop turns between them). The server runs it in
+ * the session recorder's thread (SessionRecorder.prune), which writes history anyway. Cheap to run periodically: the age rule walks the start-time index and counts the
  * lines of the sessions it takes; the size rule costs one count of the transcript table plus an index lookup per
  * deleted session. Foreign keys cascade to lines, transfers, logins and findings.
  * The size rule spares sessions still open (no end time); the age rule does not, so a session older than the
@@ -36,8 +41,8 @@ export interface PruneResult {
  */
 export async function pruneHistory(db: Db, opts: PruneOptions): Promise<PruneResult> {
   const { tables } = handleOf(db);
-  const { sessions, transcriptLines, bans } = tables;
-  const result: PruneResult = { sessions: 0, lines: 0, bans: 0 };
+  const { sessions, transcriptLines, bans, events, eventDeliveries } = tables;
+  const result: PruneResult = { sessions: 0, lines: 0, bans: 0, events: 0 };
   // Spelled out, as in the session store: drizzle would render the outer column unqualified inside the subquery.
   // PostgreSQL's count(*) is a bigint, which node-postgres returns as a string.
   const lineCount = sql<number>`(SELECT count(*) FROM transcript_lines WHERE transcript_lines.session_id = sessions.id)`.mapWith(Number);
@@ -131,6 +136,23 @@ export async function pruneHistory(db: Db, opts: PruneOptions): Promise<PruneRes
       });
       if (done) break;
     }
+  }
+
+  for (let i = 0; i < MAX_CHUNKS; i++) {
+    const gone = await transaction(db, async (tx) => {
+      const pending = tx
+        .select({ id: eventDeliveries.id })
+        .from(eventDeliveries)
+        .where(and(eq(eventDeliveries.eventId, events.id), eq(eventDeliveries.status, 'pending')));
+      const old = tx
+        .select({ id: events.id })
+        .from(events)
+        .where(and(lt(events.occurredAt, opts.olderThan), notExists(pending)))
+        .limit(PRUNE_EVENTS_PER_TRANSACTION);
+      return tx.delete(events).where(inArray(events.id, old)).returning({ id: events.id });
+    });
+    result.events += gone.length;
+    if (gone.length < PRUNE_EVENTS_PER_TRANSACTION) break;
   }
 
   const expired = await write(db, (w) => w.delete(bans).where(lt(bans.expiresAt, opts.olderThan)).returning({ address: bans.address }));

@@ -1,6 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { createAuditStore, createEventStore, createSessionRecorder, type EventRuleInput, type OutboxEvent } from '../src/index.js';
+import {
+  createAuditStore,
+  createEventStore,
+  createSessionRecorder,
+  pruneHistory,
+  type EventRuleInput,
+  type OutboxEvent,
+} from '../src/index.js';
 import { DATABASES, openTestDb } from './helpers.js';
 
 const NO_FILTERS = { users: [], groups: [], paths: [], networks: [], findingCodes: [], minSeverity: null, minBytes: null };
@@ -76,7 +83,8 @@ describe.each(DATABASES)('event store on %s', (kind) => {
   });
 
   it('prunes old events only once none of their deliveries is pending, and pages the log newest first', async () => {
-    const store = createEventStore(await openTestDb(kind));
+    const db = await openTestDb(kind);
+    const store = createEventStore(db);
     const r = await store.createRule(rule('r'));
     for (let i = 0; i < 5; i++) await store.enqueue(event(`e${i}`, r.id, 1000 + i));
     for (const d of (await store.due(10_000, 100)).filter((d) => d.event.id !== 'e4')) {
@@ -88,8 +96,8 @@ describe.each(DATABASES)('event store on %s', (kind) => {
     expect(second.items.map((d) => d.event.id)).toEqual(['e3', 'e2', 'e2']);
     expect((await store.listDeliveries({ limit: 50, status: 'pending' })).items).toHaveLength(2);
     expect((await store.listDeliveries({ limit: 50, eventId: 'e1' })).items).toHaveLength(2);
-    expect(await store.prune(1003)).toBe(3); // e0-e2
-    expect(await store.prune(10_000)).toBe(1); // e3; e4 still has pending deliveries
+    expect((await pruneHistory(db, { olderThan: 1003 })).events).toBe(3); // e0-e2
+    expect((await pruneHistory(db, { olderThan: 10_000 })).events).toBe(1); // e3; e4 still has pending deliveries
     expect((await store.listDeliveries({ limit: 50 })).items.map((d) => d.event.id)).toEqual(['e4', 'e4']);
   });
 

@@ -1,9 +1,19 @@
+import Database from 'better-sqlite3';
 import { sql } from '../src/drizzle.js';
 import { describe, expect, it } from 'vitest';
 import { rowsOf } from '../src/client.js';
-import { createBanStore, createSessionRecorder, createSessionStore, createTranscriptStore, pruneHistory, type Db } from '../src/index.js';
-import { PRUNE_LINES_PER_TRANSACTION } from '../src/retention.js';
-import { DATABASES, openTestDb } from './helpers.js';
+import {
+  createBanStore,
+  createEventStore,
+  createSessionRecorder,
+  createSessionStore,
+  createTranscriptStore,
+  pruneHistory,
+  type Db,
+  type OutboxEvent,
+} from '../src/index.js';
+import { PRUNE_EVENTS_PER_TRANSACTION, PRUNE_LINES_PER_TRANSACTION } from '../src/retention.js';
+import { DATABASES, openTempDb, openTestDb } from './helpers.js';
 
 /** Rows in `table`; PostgreSQL's count(*) comes back as a string. */
 async function count(db: Db, table: string): Promise<number> {
@@ -47,19 +57,36 @@ async function record(db: Db, n: number, lines: number, open: number[] = []): Pr
   expect(recorder.stats().dropped).toBe(0);
 }
 
+const outboxEvent = (id: string, occurredAt: number): OutboxEvent => ({
+  id,
+  type: 'upload.completed',
+  occurredAt,
+  test: false,
+  data: {},
+  deliveries: [],
+});
+const pendingDelivery = (ruleId: number): OutboxEvent['deliveries'][number] => ({
+  ruleId,
+  ruleName: 'r',
+  actionId: 'a',
+  actionKind: 'webhook',
+  target: 'http://127.0.0.1:9/',
+  nextAttemptAt: 0,
+});
+
 describe.each(DATABASES)('pruneHistory on %s', (kind) => {
   it('deletes sessions older than the cut-off with everything that belongs to them', async () => {
     const db = await openTestDb(kind);
     await record(db, 500, 3); // more than one chunk of 200
     const result = await pruneHistory(db, { olderThan: 450_000 });
-    expect(result).toEqual({ sessions: 450, lines: 1350, bans: 0 });
+    expect(result).toEqual({ sessions: 450, lines: 1350, bans: 0, events: 0 });
     expect(await count(db, 'sessions')).toBe(50);
     expect(await count(db, 'transcript_lines')).toBe(150);
     expect(await count(db, 'transfers')).toBe(50);
     expect(await count(db, 'logins')).toBe(50);
     expect(await createSessionStore(db).get('s449')).toBeNull();
     expect(await createTranscriptStore(db).lines('s450')).toHaveLength(3);
-    expect(await pruneHistory(db, { olderThan: 450_000 })).toEqual({ sessions: 0, lines: 0, bans: 0 });
+    expect(await pruneHistory(db, { olderThan: 450_000 })).toEqual({ sessions: 0, lines: 0, bans: 0, events: 0 });
   });
 
   it('deletes a long session a thousand lines per transaction, giving the event loop turns in between', async () => {
@@ -89,7 +116,7 @@ describe.each(DATABASES)('pruneHistory on %s', (kind) => {
     })();
     const result = await pruneHistory(db, { olderThan: 2_500 }).finally(() => (pruning = false));
     await ticker;
-    expect(result).toEqual({ sessions: 4, lines: 3 * 2 + lines, bans: 0 });
+    expect(result).toEqual({ sessions: 4, lines: 3 * 2 + lines, bans: 0, events: 0 });
     expect(await count(db, 'transcript_lines')).toBe(0);
     expect(await count(db, 'sessions')).toBe(0);
     expect(turns).toBeGreaterThanOrEqual(5);
@@ -99,11 +126,49 @@ describe.each(DATABASES)('pruneHistory on %s', (kind) => {
     const db = await openTestDb(kind);
     await record(db, 10, 10, [0]); // s0 is still open
     const result = await pruneHistory(db, { olderThan: 0, maxTranscriptLines: 35 });
-    expect(result).toEqual({ sessions: 7, lines: 70, bans: 0 });
+    expect(result).toEqual({ sessions: 7, lines: 70, bans: 0, events: 0 });
     expect(await count(db, 'transcript_lines')).toBe(30);
     // s0 is the oldest but still open, so s1..s7 went instead.
     const left = (await createSessionStore(db).history({ limit: 50 })).items.map((s) => s.id);
     expect(left).toEqual(['s9', 's8', 's0']);
+  });
+
+  it('deletes old events a thousand per transaction, keeping those with a pending delivery', async () => {
+    const db = await openTestDb(kind);
+    const rule = await createEventStore(db).createRule({
+      name: 'r',
+      enabled: true,
+      events: ['upload.completed'],
+      filters: { users: [], groups: [], paths: [], networks: [], findingCodes: [], minSeverity: null, minBytes: null },
+      actions: [{ id: 'a', kind: 'webhook', url: 'http://127.0.0.1:9/' }],
+      secret: 'secret-secret-secret',
+    });
+    const recorder = createSessionRecorder(db, { maxQueued: 10_000, maxBatch: 10_000 });
+    const old = PRUNE_EVENTS_PER_TRANSACTION * 4 + 5;
+    // Events whose deliveries are all done (none here), one still waiting to be delivered, and a recent one.
+    for (let i = 0; i < old; i++)
+      recorder.event({ id: `old-${i}`, type: 'upload.completed', occurredAt: i, test: false, data: {}, deliveries: [] });
+    recorder.event({ ...outboxEvent('waiting', 10), deliveries: [pendingDelivery(rule.id)] });
+    recorder.event(outboxEvent('recent', 50_000));
+    await recorder.close();
+    // Turns of the event loop while the prune runs.
+    let turns = 0;
+    let pruning = true;
+    const ticker = (async () => {
+      while (pruning && turns < 100_000) {
+        await new Promise((resolve) => setImmediate(resolve));
+        turns++;
+      }
+    })();
+    const result = await pruneHistory(db, { olderThan: 10_000 }).finally(() => (pruning = false));
+    await ticker;
+    expect(result).toEqual({ sessions: 0, lines: 0, bans: 0, events: old });
+    // SQLite: a turn before each transaction (sessions, five of events, bans) and the last; one transaction for all the
+    // events would leave 5. PostgreSQL's transactions are network round trips: the loop turns all along.
+    expect(turns).toBeGreaterThanOrEqual(kind === 'sqlite' ? 7 : 4);
+    const left = await rowsOf<{ id: string }>(db, sql`SELECT id FROM events ORDER BY id`);
+    expect(left.map((r) => r.id)).toEqual(['recent', 'waiting']);
+    expect(await count(db, 'event_deliveries')).toBe(1);
   });
 
   it('forgets bans that expired before the cut-off', async () => {
@@ -114,5 +179,43 @@ describe.each(DATABASES)('pruneHistory on %s', (kind) => {
     expect((await pruneHistory(db, { olderThan: 5_000 })).bans).toBe(1);
     expect(await bans.get('192.0.2.1')).toBeNull();
     expect(await bans.get('192.0.2.2')).not.toBeNull();
+  });
+});
+
+describe('pruning through a session recorder with a thread of its own (SQLite)', () => {
+  it('runs in the recorder’s thread: old history goes while the caller’s thread never lets its event loop turn', async () => {
+    const { db, file } = openTempDb();
+    await record(db, 300, 20);
+    const recorder = createSessionRecorder(db, { thread: true });
+    const pruned = recorder.prune({ olderThan: 250_000 });
+    // This thread now only polls the file through a connection of its own, without returning to its event loop:
+    // a prune that needed it (run on this thread's connection) could not delete a row.
+    const reader = new Database(file, { readonly: true });
+    const deadline = Date.now() + 30_000;
+    let left = -1;
+    while (Date.now() < deadline) {
+      left = (reader.prepare('SELECT count(*) AS n FROM sessions WHERE started_at < 250000').get() as { n: number }).n;
+      if (left === 0) break;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5); // 5 ms, the event loop still blocked
+    }
+    reader.close();
+    expect(left).toBe(0);
+    expect(await pruned).toEqual({ sessions: 250, lines: 250 * 20, bans: 0, events: 0 });
+    expect(await count(db, 'sessions')).toBe(50);
+    await recorder.close();
+  });
+
+  it('settles a prune still running when the recorder closes (its answer, or an error), never leaving it waiting', async () => {
+    const { db } = openTempDb();
+    await record(db, 3, 2);
+    const recorder = createSessionRecorder(db, { thread: true });
+    const pruned = recorder.prune({ olderThan: 10_000 });
+    await recorder.close();
+    // Either it finished first (then its answer came before the thread closed) or it was cut short.
+    const outcome = await pruned.then(
+      (result) => result.sessions,
+      (error: Error) => error.message,
+    );
+    expect([3, 'The recorder thread stopped while pruning history']).toContain(outcome);
   });
 });

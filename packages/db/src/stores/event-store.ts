@@ -1,6 +1,6 @@
 import type { EventAction, EventFilters, EventType } from '@ferry/contract';
 import type Database from 'better-sqlite3';
-import { and, asc, count, desc, eq, inArray, isNotNull, lt, lte, min, notExists, notInArray, sql } from '../drizzle.js';
+import { and, asc, count, desc, eq, inArray, isNotNull, lt, lte, min, notInArray, sql } from '../drizzle.js';
 import type { Placeholder, SQL, SQLWrapper } from 'drizzle-orm';
 import { handleOf, rowsOf, transaction, write, type Db, type Orm, type Tables } from '../client.js';
 import { writeAuditIn, type AuditOf } from './audit-store.js';
@@ -557,21 +557,6 @@ export function createEventStore(db: Db) {
     return row?.n ?? 0;
   }
 
-  /** Deletes events older than `olderThan` none of whose deliveries is pending (their deliveries go with them). */
-  async function prune(olderThan: number): Promise<number> {
-    const pending = orm
-      .select({ id: eventDeliveries.id })
-      .from(eventDeliveries)
-      .where(and(eq(eventDeliveries.eventId, events.id), eq(eventDeliveries.status, 'pending')));
-    const pruned = await write(db, (w) =>
-      w
-        .delete(events)
-        .where(and(lt(events.occurredAt, olderThan), notExists(pending)))
-        .returning({ id: events.id }),
-    );
-    return pruned.length;
-  }
-
   async function mark(key: string): Promise<string | null> {
     const [row] = await orm.select({ value: eventMarks.value }).from(eventMarks).where(eq(eventMarks.key, key)).limit(1);
     return row?.value ?? null;
@@ -605,7 +590,6 @@ export function createEventStore(db: Db) {
     recordAttempts,
     retryNow,
     pendingCount,
-    prune,
     mark,
     setMark,
   };
