@@ -268,6 +268,27 @@ describe('FTP activity log', () => {
       { timeoutMs: 20_000, describe: () => `${byEvent(ferry, 'ftp.login').length} logins logged` },
     );
   });
+  it('stops on SIGTERM while the log reader stalls: what the reader never took is dropped, not waited for', async () => {
+    const ferry = await t.ferry({ FERRY_SHUTDOWN_GRACE_MS: '2000' });
+    await createFtpUser(ferry, 'gone');
+    expect((await ferry.api('PATCH', '/api/v1/settings', { maxSessionsPerAddress: 64 })).status).toBe(200);
+    await quickSession(ferry.ftpPort, 'gone');
+    ferry.holdOutput(); // never read again
+    const SESSIONS = 600; // about 350 KB of log lines: the pipe is full long before
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (next < SESSIONS) {
+          next++;
+          await quickSession(ferry.ftpPort, 'gone');
+        }
+      }),
+    );
+    const started = Date.now();
+    const code = await ferry.stop('SIGTERM');
+    expect(Date.now() - started).toBeLessThan(20_000);
+    expect(code).toBe(0);
+  });
 });
 
 /** The addresses fail2ban-regex finds in `logFile` with the shipped filter, one per matched line. */

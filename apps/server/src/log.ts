@@ -10,8 +10,10 @@
  * gathered, and whatever waits every LOG_FLUSH_MS (a busy server logs a line per transfer, and a write per line cost
  * its event loop a trip to the thread pool each). A reader that stops reading (a stalled log shipper, a full pipe)
  * never blocks the FTP sessions' event loop. Up to LOG_BUFFER_BYTES wait for it; beyond that, new lines are dropped
- * rather than held in memory without bound. Whatever waits is written when the process exits (also on a fatal
- * error); only a kill -9 loses the last LOG_FLUSH_MS of lines.
+ * rather than held in memory without bound. Whatever waits is written when Ferry stops (closeLog) or the process
+ * exits (also on a fatal error), if the reader takes it within LOG_EXIT_WAIT_MS: a reader that never reads again
+ * must not keep Ferry from stopping, so what it did not take by then is dropped. Only a kill -9 loses the last
+ * LOG_FLUSH_MS of lines otherwise.
  */
 import { pino, type DestinationStream, type Logger } from 'pino';
 import { build as prettyStream } from 'pino-pretty';
@@ -61,6 +63,77 @@ export const LOG_BUFFER_BYTES = 16 * 1024 * 1024;
 export const LOG_BATCH_BYTES = 8 * 1024;
 /** …and whatever is waiting, this often. */
 export const LOG_FLUSH_MS = 100;
+/** How long a stopping process waits for the log's reader to take the lines still waiting. */
+export const LOG_EXIT_WAIT_MS = 2_000;
+
+type SonicBoom = ReturnType<typeof pino.destination>;
+
+/** Ferry's stdout writer, with how long it may still wait for a reader that does not read. */
+interface Destination {
+  stream: SonicBoom;
+  /** Until then a write the pipe refused (EAGAIN) is tried again; set when the process stops. */
+  retryUntil: number;
+}
+const destinations = new WeakMap<Logger, Destination>();
+/** The writers an exit must flush, boundedly, before pino's own exit handler would wait for them without end. */
+const open = new Set<Destination>();
+
+function flushAtExit(): void {
+  for (const dest of open) {
+    dest.retryUntil = Math.min(dest.retryUntil, Date.now() + LOG_EXIT_WAIT_MS);
+    try {
+      dest.stream.flushSync();
+    } catch {
+      // The reader did not take it in time (or the pipe is gone): dropped. Pino's handler then finds it destroyed.
+      dest.stream.destroy();
+    }
+  }
+}
+
+function stdoutDestination(): Destination {
+  if (open.size === 0) process.on('exit', flushAtExit); // before pino's own handler, which the logger adds next
+  // Node opens a pipe's end in non-blocking mode when it sets up process.stdout: a reader that stalls then refuses
+  // writes (EAGAIN: tried again later, or given up at exit) instead of holding a thread-pool thread, or the exit, in
+  // a write that never returns.
+  void process.stdout.writable;
+  const dest: Destination = {
+    retryUntil: Number.POSITIVE_INFINITY,
+    stream: pino.destination({
+      dest: 1,
+      sync: false,
+      minLength: LOG_BATCH_BYTES,
+      maxLength: LOG_BUFFER_BYTES,
+      periodicFlush: LOG_FLUSH_MS,
+      retryEAGAIN: () => Date.now() < dest.retryUntil,
+    }),
+  };
+  // A write given up on at stop (retryUntil passed) is reported as an error: nothing is left to tell.
+  dest.stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (Date.now() < dest.retryUntil) throw error;
+  });
+  open.add(dest);
+  return dest;
+}
+
+/**
+ * Writes what the logger still holds, waiting for the reader up to `waitMs`; a reader that has not taken it by
+ * then never will: the lines are dropped and no more are tried, so that the process can exit.
+ */
+export async function closeLog(log: Logger, waitMs = LOG_EXIT_WAIT_MS): Promise<void> {
+  const dest = destinations.get(log);
+  if (!dest) {
+    log.flush();
+    return;
+  }
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, waitMs);
+    dest.stream.flush(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+  dest.retryUntil = 0;
+}
 
 export function createLogger(opts: LoggerOptions): Logger {
   const format = opts.format ?? (opts.destination ? 'json' : 'auto');
@@ -80,13 +153,15 @@ export function createLogger(opts: LoggerOptions): Logger {
     });
     return pino(common, stream);
   }
-  return pino(
+  const dest = opts.destination ? null : stdoutDestination();
+  const log = pino(
     {
       ...common,
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },
-    opts.destination ??
-      pino.destination({ dest: 1, sync: false, minLength: LOG_BATCH_BYTES, maxLength: LOG_BUFFER_BYTES, periodicFlush: LOG_FLUSH_MS }),
+    dest?.stream ?? opts.destination,
   );
+  if (dest) destinations.set(log, dest);
+  return log;
 }

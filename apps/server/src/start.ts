@@ -14,7 +14,7 @@ import { logFtpActivity } from './adapters/activity-log.js';
 import { closeInterruptedSessions } from './adapters/interrupted-sessions.js';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
-import { createLogger } from './log.js';
+import { closeLog, createLogger } from './log.js';
 import { ensureProbeFolder } from './probes/folder.js';
 import { defaultHomeDir } from './homes.js';
 import { writePidFile } from './pid-file.js';
@@ -178,7 +178,7 @@ export async function start(version: string): Promise<void> {
     await closeDatabase(db);
     removePidFile();
     notice.info('Ferry stopped');
-    log.flush();
+    await closeLog(log); // a log reader that stalls gets LOG_EXIT_WAIT_MS, not forever
     process.exitCode = 0;
   };
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {

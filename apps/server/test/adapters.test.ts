@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import { closeDb, createBanStore, openDb } from '@ferry/db';
 import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { createAccessGuard } from '../src/adapters/access-guard.js';
-import { createLogger, LOG_BATCH_BYTES, LOG_BUFFER_BYTES, LOG_FLUSH_MS, redactUrl } from '../src/log.js';
+import { createLogger, LOG_BATCH_BYTES, LOG_BUFFER_BYTES, LOG_EXIT_WAIT_MS, LOG_FLUSH_MS, redactUrl } from '../src/log.js';
 import { createTlsProvider, ensureSelfSigned, warnAboutExpiry } from '../src/tls.js';
 import { ADMIN, startHarness } from './harness.js';
 
@@ -127,6 +127,37 @@ describe('logging', () => {
     // Batches, not a write per line: the 300 lines came in a few writes (a write per line would be about 300 reads).
     expect(chunks.length - 1).toBeLessThan(30);
     expect(LOG_BATCH_BYTES).toBeLessThan(16 * 1024); // below SonicBoom's largest write, which it requires
+  });
+
+  it.each([
+    ['closeLog, then the end of its work', 'await closeLog(log);', 0],
+    ['process.exit (a fatal error, a shutdown that took too long)', 'process.exit(3);', 3],
+  ])('lets a process whose log reader stalls exit after LOG_EXIT_WAIT_MS: %s', async (_, end, expected) => {
+    // A process that logs far more than a pipe holds into a pipe this test never reads, then ends as Ferry does.
+    const script = `
+      import { closeLog, createLogger } from ${JSON.stringify(new URL('../dist/log.js', import.meta.url).href)};
+      const log = createLogger({ level: 'info', format: 'json' });
+      const pad = 'x'.repeat(900);
+      for (let i = 0; i < 2000; i++) log.info({ pad, i }, 'line');
+      await new Promise((resolve) => setTimeout(resolve, 300)); // the pipe is full, the rest waits
+      process.stderr.write('ending\\n');
+      ${end}
+    `;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    onTestFinished(() => void child.kill('SIGKILL'));
+    child.stdout.pause();
+    let stderr = '';
+    let endingAt = 0;
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+      if (!endingAt && stderr.includes('ending')) endingAt = Date.now();
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const code = await Promise.race([exited, new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 15_000))]);
+    expect(code).toBe(expected);
+    expect(endingAt).toBeGreaterThan(0);
+    expect(Date.now() - endingAt).toBeLessThan(LOG_EXIT_WAIT_MS + 3_000);
+    expect(stderr).not.toMatch(/Error|EAGAIN/);
   });
 
   it('holds at most LOG_BUFFER_BYTES for a stdout nobody reads, then drops lines instead of growing', async () => {
