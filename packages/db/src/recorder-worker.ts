@@ -15,6 +15,9 @@ const { file, node } = workerData as RecorderThreadData;
 const post = (message: FromRecorderThread) => port.postMessage(message);
 const db = openDb(file);
 let events = false;
+/** Prunes running (SessionRecorder.prune), and what stops them when the thread is closed. */
+const pruning = new Set<Promise<void>>();
+const stopPruning = new AbortController();
 const recorder = createSessionRecorder(db, {
   node,
   // Written when a batch arrives, never by size or timer: the main thread has batched already and bounds the backlog.
@@ -27,16 +30,23 @@ const recorder = createSessionRecorder(db, {
 
 port.on('message', (message: ToRecorderThread) => {
   if (message.type === 'close') {
-    closeDb(db); // closes the recorder too
-    post({ type: 'closed', id: message.id });
+    // A prune stops after its current transaction and answers with what it deleted; then the connection closes.
+    stopPruning.abort();
+    void Promise.all(pruning).then(() => {
+      closeDb(db); // closes the recorder too
+      post({ type: 'closed', id: message.id });
+    });
     return;
   }
   if (message.type === 'prune') {
     // Its transactions take turns with the batches (the event loop turns between two of them).
-    pruneHistory(db, message.opts).then(
-      (result) => post({ type: 'pruned', id: message.id, result }),
-      (error: unknown) => post({ type: 'prune-failed', id: message.id, message: error instanceof Error ? error.message : String(error) }),
+    const { id } = message;
+    const run = pruneHistory(db, { ...message.opts, signal: stopPruning.signal }).then(
+      (result) => post({ type: 'pruned', id, result }),
+      (error: unknown) => post({ type: 'prune-failed', id, message: error instanceof Error ? error.message : String(error) }),
     );
+    pruning.add(run);
+    void run.finally(() => pruning.delete(run));
     return;
   }
   const before = recorder.stats();

@@ -435,6 +435,13 @@ export function createSessionRecorder(db: Db, opts: RecorderOptions = {}) {
     handle.recorders.delete(self);
     return thread ? flushed.then(() => thread.close()) : flushed;
   }
+  /** The prune running, if any: a second caller (an hourly run while a huge backlog is still going) shares it. */
+  let pruning: Promise<PruneResult> | null = null;
+  function prune(o: PruneOptions): Promise<PruneResult> {
+    pruning ??= (thread ? thread.prune(o) : pruneHistory(db, o)).finally(() => (pruning = null));
+    return pruning;
+  }
+
   const self = { flush, close };
   handle.recorders.add(self);
 
@@ -452,9 +459,9 @@ export function createSessionRecorder(db: Db, opts: RecorderOptions = {}) {
     flush,
     /**
      * Retention (pruneHistory): with a recorder thread, run there, so that its transactions never stop the caller's
-     * event loop; otherwise on this connection.
+     * event loop; otherwise on this connection. One at a time: a call while one runs gets that one's result.
      */
-    prune: (o: PruneOptions): Promise<PruneResult> => (thread ? thread.prune(o) : pruneHistory(db, o)),
+    prune,
     /** Flushes and stops; later calls are counted as dropped. closeDb (closeDatabase on PostgreSQL) calls this too. */
     close,
     /** `failingSince`: when writes started to fail (items are then dropped and counted), null while they succeed. */

@@ -18,6 +18,8 @@ export interface PruneOptions {
   olderThan: number;
   /** Then, while more lines than this remain, the oldest finished sessions are deleted whole. */
   maxTranscriptLines?: number;
+  /** Stops the prune between two transactions (the result counts what was deleted until then). */
+  signal?: AbortSignal;
 }
 
 export interface PruneResult {
@@ -43,6 +45,7 @@ export async function pruneHistory(db: Db, opts: PruneOptions): Promise<PruneRes
   const { tables } = handleOf(db);
   const { sessions, transcriptLines, bans, events, eventDeliveries } = tables;
   const result: PruneResult = { sessions: 0, lines: 0, bans: 0, events: 0 };
+  const stopped = () => opts.signal?.aborted === true;
   // Spelled out, as in the session store: drizzle would render the outer column unqualified inside the subquery.
   // PostgreSQL's count(*) is a bigint, which node-postgres returns as a string.
   const lineCount = sql<number>`(SELECT count(*) FROM transcript_lines WHERE transcript_lines.session_id = sessions.id)`.mapWith(Number);
@@ -86,7 +89,7 @@ export async function pruneHistory(db: Db, opts: PruneOptions): Promise<PruneRes
   }
 
   const budget = PRUNE_LINES_PER_TRANSACTION;
-  for (let i = 0; i < MAX_CHUNKS; i++) {
+  for (let i = 0; i < MAX_CHUNKS && !stopped(); i++) {
     const more = await transaction(db, async (tx) => {
       const candidates = await tx
         .select({ id: sessions.id })
@@ -114,7 +117,7 @@ export async function pruneHistory(db: Db, opts: PruneOptions): Promise<PruneRes
 
   if (opts.maxTranscriptLines !== undefined) {
     const max = Math.max(0, opts.maxTranscriptLines);
-    for (let i = 0; i < MAX_CHUNKS; i++) {
+    for (let i = 0; i < MAX_CHUNKS && !stopped(); i++) {
       const done = await transaction(db, async (tx) => {
         const [lines] = await tx.select({ n: count() }).from(transcriptLines);
         let excess = (lines?.n ?? 0) - max;
@@ -138,7 +141,7 @@ export async function pruneHistory(db: Db, opts: PruneOptions): Promise<PruneRes
     }
   }
 
-  for (let i = 0; i < MAX_CHUNKS; i++) {
+  for (let i = 0; i < MAX_CHUNKS && !stopped(); i++) {
     const gone = await transaction(db, async (tx) => {
       const pending = tx
         .select({ id: eventDeliveries.id })
@@ -155,6 +158,7 @@ export async function pruneHistory(db: Db, opts: PruneOptions): Promise<PruneRes
     if (gone.length < PRUNE_EVENTS_PER_TRANSACTION) break;
   }
 
+  if (stopped()) return result;
   const expired = await write(db, (w) => w.delete(bans).where(lt(bans.expiresAt, opts.olderThan)).returning({ address: bans.address }));
   result.bans = expired.length;
   return result;

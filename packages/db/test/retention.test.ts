@@ -26,7 +26,7 @@ async function count(db: Db, table: string): Promise<number> {
  * the promise resolves (PostgreSQL's recorder writes in the background).
  */
 async function record(db: Db, n: number, lines: number, open: number[] = []): Promise<void> {
-  const recorder = createSessionRecorder(db);
+  const recorder = createSessionRecorder(db, { maxQueued: n * (lines + 4) });
   for (let i = 0; i < n; i++) {
     const id = `s${i}`;
     recorder.sessionOpened({
@@ -205,17 +205,38 @@ describe('pruning through a session recorder with a thread of its own (SQLite)',
     await recorder.close();
   });
 
-  it('settles a prune still running when the recorder closes (its answer, or an error), never leaving it waiting', async () => {
+  it('runs one prune at a time: a second call while one runs shares it', async () => {
     const { db } = openTempDb();
-    await record(db, 3, 2);
+    await record(db, 300, 20);
     const recorder = createSessionRecorder(db, { thread: true });
-    const pruned = recorder.prune({ olderThan: 10_000 });
+    const [first, second] = await Promise.all([recorder.prune({ olderThan: 250_000 }), recorder.prune({ olderThan: 250_000 })]);
+    expect(first).toEqual({ sessions: 250, lines: 250 * 20, bans: 0, events: 0 });
+    expect(second).toBe(first);
+    expect(await count(db, 'sessions')).toBe(50);
+    expect(await recorder.prune({ olderThan: 300_000 })).toEqual({ sessions: 50, lines: 50 * 20, bans: 0, events: 0 });
     await recorder.close();
-    // Either it finished first (then its answer came before the thread closed) or it was cut short.
-    const outcome = await pruned.then(
-      (result) => result.sessions,
+  });
+
+  it('stops a prune between two transactions when the recorder closes, and answers with what it deleted', async () => {
+    const { db, file } = openTempDb();
+    await record(db, 300, 100); // 250 old sessions: 25 transactions of 1,000 lines
+    const recorder = createSessionRecorder(db, { thread: true });
+    const outcome = recorder.prune({ olderThan: 250_000 }).then(
+      (result) => result,
       (error: Error) => error.message,
     );
-    expect([3, 'The recorder thread stopped while pruning history']).toContain(outcome);
+    // Closed once the prune has begun (the first of its sessions are gone), long before its 25,000 lines are.
+    const reader = new Database(file, { readonly: true });
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline && (reader.prepare('SELECT count(*) AS n FROM sessions').get() as { n: number }).n === 300) {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    await recorder.close();
+    const result = await outcome;
+    const left = (reader.prepare('SELECT count(*) AS n FROM sessions').get() as { n: number }).n;
+    reader.close();
+    expect(result).toEqual({ sessions: 300 - left, lines: (300 - left) * 100, bans: 0, events: 0 });
+    expect(left).toBeLessThan(300);
+    expect(left).toBeGreaterThan(50); // stopped: the sessions it did not reach are still there
   });
 });
