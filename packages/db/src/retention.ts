@@ -1,4 +1,4 @@
-import { and, asc, count, eq, inArray, isNotNull, lt, lte, notExists, sql } from './drizzle.js';
+import { and, asc, eq, inArray, lt, lte, notExists, sql } from './drizzle.js';
 import { handleOf, rowsOf, transaction, write, type Db, type Orm } from './client.js';
 
 /** Sessions deleted per transaction at most, so that a large prune never holds the write lock for long… */
@@ -16,8 +16,6 @@ const MAX_CHUNKS = 5_000;
 export interface PruneOptions {
   /** Sessions that started before this time are deleted with their lines, transfers, logins and findings. */
   olderThan: number;
-  /** Then, while more lines than this remain, the oldest finished sessions are deleted whole. */
-  maxTranscriptLines?: number;
   /** Stops the prune between two transactions (the result counts what was deleted until then). */
   signal?: AbortSignal;
 }
@@ -35,20 +33,16 @@ export interface PruneResult {
  * Retention: deletes old session history and old events, in transactions of at most 200 sessions and
  * PRUNE_LINES_PER_TRANSACTION lines, or PRUNE_EVENTS_PER_TRANSACTION events (on SQLite a few tens of milliseconds at
  * most, mostly the full-text index merging its segments; the event loop turns between them). The server runs it in
- * the session recorder's thread (SessionRecorder.prune), which writes history anyway. Cheap to run periodically: the age rule walks the start-time index and counts the
- * lines of the sessions it takes; the size rule costs one count of the transcript table plus an index lookup per
- * deleted session. Foreign keys cascade to lines, transfers, logins and findings.
- * The size rule spares sessions still open (no end time); the age rule does not, so a session older than the
- * retention age is removed even if its end was never recorded (a crash). Runs on SQLite and PostgreSQL.
+ * the session recorder's thread (SessionRecorder.prune), which writes history anyway. Cheap to run periodically: it
+ * walks the start-time index and counts the lines of the sessions it takes. Foreign keys cascade to lines,
+ * transfers, logins and findings. A session older than the retention age is removed even if its end was never
+ * recorded (a crash). Runs on SQLite and PostgreSQL.
  */
 export async function pruneHistory(db: Db, opts: PruneOptions): Promise<PruneResult> {
   const { tables } = handleOf(db);
   const { sessions, transcriptLines, bans, events, eventDeliveries } = tables;
   const result: PruneResult = { sessions: 0, lines: 0, bans: 0, events: 0 };
   const stopped = () => opts.signal?.aborted === true;
-  // Spelled out, as in the session store: drizzle would render the outer column unqualified inside the subquery.
-  // PostgreSQL's count(*) is a bigint, which node-postgres returns as a string.
-  const lineCount = sql<number>`(SELECT count(*) FROM transcript_lines WHERE transcript_lines.session_id = sessions.id)`.mapWith(Number);
 
   async function deleteSessions(tx: Orm, rows: { id: string; lines: number }[]): Promise<void> {
     await tx.delete(sessions).where(
@@ -113,32 +107,6 @@ export async function pruneHistory(db: Db, opts: PruneOptions): Promise<PruneRes
       return take.length < candidates.length || candidates.length === CHUNK;
     });
     if (!more) break;
-  }
-
-  if (opts.maxTranscriptLines !== undefined) {
-    const max = Math.max(0, opts.maxTranscriptLines);
-    for (let i = 0; i < MAX_CHUNKS && !stopped(); i++) {
-      const done = await transaction(db, async (tx) => {
-        const [lines] = await tx.select({ n: count() }).from(transcriptLines);
-        let excess = (lines?.n ?? 0) - max;
-        if (excess <= 0) return true;
-        const candidates = await tx
-          .select({ id: sessions.id, lines: lineCount })
-          .from(sessions)
-          .where(isNotNull(sessions.endedAt))
-          .orderBy(asc(sessions.startedAt), asc(sessions.id))
-          .limit(CHUNK);
-        const victims = [];
-        for (const c of candidates) {
-          if (excess <= 0) break;
-          victims.push(c);
-          excess -= c.lines;
-        }
-        if (victims.length) await deleteSessions(tx, victims);
-        return excess <= 0 || candidates.length < CHUNK;
-      });
-      if (done) break;
-    }
   }
 
   for (let i = 0; i < MAX_CHUNKS && !stopped(); i++) {
