@@ -57,6 +57,21 @@ async function record(db: Db, n: number, lines: number, open: number[] = []): Pr
   expect(recorder.stats().dropped).toBe(0);
 }
 
+/** Runs `work` and counts the turns of the event loop meanwhile (a long transaction on SQLite allows none). */
+async function turnsWhile<T>(work: () => Promise<T>): Promise<{ result: T; turns: number }> {
+  let turns = 0;
+  let running = true;
+  const ticker = (async () => {
+    while (running && turns < 100_000) {
+      await new Promise((resolve) => setImmediate(resolve));
+      turns++;
+    }
+  })();
+  const result = await work().finally(() => (running = false));
+  await ticker;
+  return { result, turns };
+}
+
 const outboxEvent = (id: string, occurredAt: number): OutboxEvent => ({
   id,
   type: 'upload.completed',
@@ -106,17 +121,8 @@ describe.each(DATABASES)('pruneHistory on %s', (kind) => {
     });
     for (let seq = 1; seq <= lines; seq++) recorder.line({ sessionId: 'long', seq, at: 1500 + seq, kind: 'reply', text: 'x' });
     await recorder.close();
-    // Turns of the event loop while the prune runs: one transaction for all the long session's lines would allow none.
-    let turns = 0;
-    let pruning = true;
-    const ticker = (async () => {
-      while (pruning && turns < 100_000) {
-        await new Promise((resolve) => setImmediate(resolve));
-        turns++;
-      }
-    })();
-    const result = await pruneHistory(db, { olderThan: 2_500 }).finally(() => (pruning = false));
-    await ticker;
+    // One transaction for all the long session's lines would let the event loop turn only once or twice.
+    const { result, turns } = await turnsWhile(() => pruneHistory(db, { olderThan: 2_500 }));
     expect(result).toEqual({ sessions: 4, lines: 3 * 2 + lines, bans: 0, events: 0 });
     expect(await count(db, 'transcript_lines')).toBe(0);
     expect(await count(db, 'sessions')).toBe(0);
@@ -136,22 +142,11 @@ describe.each(DATABASES)('pruneHistory on %s', (kind) => {
     const recorder = createSessionRecorder(db, { maxQueued: 10_000, maxBatch: 10_000 });
     const old = PRUNE_EVENTS_PER_TRANSACTION * 4 + 5;
     // Events whose deliveries are all done (none here), one still waiting to be delivered, and a recent one.
-    for (let i = 0; i < old; i++)
-      recorder.event({ id: `old-${i}`, type: 'upload.completed', occurredAt: i, test: false, data: {}, deliveries: [] });
+    for (let i = 0; i < old; i++) recorder.event(outboxEvent(`old-${i}`, i));
     recorder.event({ ...outboxEvent('waiting', 10), deliveries: [pendingDelivery(rule.id)] });
     recorder.event(outboxEvent('recent', 50_000));
     await recorder.close();
-    // Turns of the event loop while the prune runs.
-    let turns = 0;
-    let pruning = true;
-    const ticker = (async () => {
-      while (pruning && turns < 100_000) {
-        await new Promise((resolve) => setImmediate(resolve));
-        turns++;
-      }
-    })();
-    const result = await pruneHistory(db, { olderThan: 10_000 }).finally(() => (pruning = false));
-    await ticker;
+    const { result, turns } = await turnsWhile(() => pruneHistory(db, { olderThan: 10_000 }));
     expect(result).toEqual({ sessions: 0, lines: 0, bans: 0, events: old });
     // SQLite: a turn before each transaction (sessions, five of events, bans) and the last; one transaction for all the
     // events would leave 5. PostgreSQL's transactions are network round trips: the loop turns all along.
