@@ -70,6 +70,19 @@ async function rawLogin(port: number, localAddress: string, user: string, passwo
 }
 
 /** Greeting, USER, PASS (230), QUIT (221) over a raw socket; rejects on any other reply or after 10 s. */
+/** `count` quick sessions of `user`, eight at a time. */
+async function quickSessions(port: number, user: string, count: number): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      while (next < count) {
+        next++;
+        await quickSession(port, user);
+      }
+    }),
+  );
+}
+
 async function quickSession(port: number, user: string): Promise<void> {
   const socket = net.connect({ host: '127.0.0.1', port });
   socket.setEncoding('utf8');
@@ -247,15 +260,7 @@ describe('FTP activity log', () => {
     // 1,200 sessions write about 700 KB of log lines (a login and a session end each): far more than a pipe holds.
     const SESSIONS = 1_200;
     const started = Date.now();
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: 8 }, async () => {
-        while (next < SESSIONS) {
-          next++;
-          await quickSession(ferry.ftpPort, 'stall');
-        }
-      }),
-    );
+    await quickSessions(ferry.ftpPort, 'stall', SESSIONS);
     expect(Date.now() - started).toBeLessThan(60_000);
     expect((await fetch(`${ferry.httpUrl}/healthz`)).status).toBe(200);
     expect((await ferry.api('GET', '/api/v1/users')).status).toBe(200);
@@ -275,15 +280,7 @@ describe('FTP activity log', () => {
     await quickSession(ferry.ftpPort, 'gone');
     ferry.holdOutput(); // never read again
     const SESSIONS = 600; // about 350 KB of log lines: the pipe is full long before
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: 8 }, async () => {
-        while (next < SESSIONS) {
-          next++;
-          await quickSession(ferry.ftpPort, 'gone');
-        }
-      }),
-    );
+    await quickSessions(ferry.ftpPort, 'gone', SESSIONS);
     const started = Date.now();
     const code = await ferry.stop('SIGTERM');
     expect(Date.now() - started).toBeLessThan(20_000);
