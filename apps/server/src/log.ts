@@ -7,8 +7,8 @@
  * `auto` (the default) picks pretty when stdout is a terminal.
  *
  * JSON lines leave through pino's asynchronous stdout writer in batches: a write once LOG_BATCH_BYTES have
- * gathered, and whatever waits every LOG_FLUSH_MS (a busy server logs a line per transfer, and a write per line cost
- * its event loop a trip to the thread pool each). A reader that stops reading (a stalled log shipper, a full pipe)
+ * gathered, and whatever waits LOG_FLUSH_MS after a line was logged; no writes while nothing is logged (a busy server
+ * logs a line per transfer, and a write per line cost its event loop a trip to the thread pool each). A reader that stops reading (a stalled log shipper, a full pipe)
  * never blocks the FTP sessions' event loop. Up to LOG_BUFFER_BYTES wait for it; beyond that, new lines are dropped
  * rather than held in memory without bound. Whatever waits is written when Ferry stops (closeLog) or the process
  * exits (also on a fatal error), if the reader takes it within LOG_EXIT_WAIT_MS: a reader that never reads again
@@ -103,7 +103,6 @@ function stdoutDestination(): Destination {
       sync: false,
       minLength: LOG_BATCH_BYTES,
       maxLength: LOG_BUFFER_BYTES,
-      periodicFlush: LOG_FLUSH_MS,
       retryEAGAIN: () => Date.now() < dest.retryUntil,
     }),
   };
@@ -111,8 +110,31 @@ function stdoutDestination(): Destination {
   dest.stream.on('error', (error: NodeJS.ErrnoException) => {
     if (Date.now() < dest.retryUntil) throw error;
   });
+  flushAfterLines(dest.stream);
   open.add(dest);
   return dest;
+}
+
+/**
+ * Writes what gathers below LOG_BATCH_BYTES within LOG_FLUSH_MS of a line being logged. (SonicBoom's own
+ * `periodicFlush` writes every LOG_FLUSH_MS whether or not anything waits: a zero-byte write, a thread-pool job and
+ * a wake-up ten times a second on an idle server.)
+ */
+function flushAfterLines(stream: SonicBoom): void {
+  let timer: NodeJS.Timeout | null = null;
+  const flush = (): void => {
+    timer = null;
+    try {
+      stream.flush();
+    } catch {
+      // Destroyed (the process is stopping): nothing is written any more.
+    }
+  };
+  const write = stream.write;
+  stream.write = function (data: string): boolean {
+    if (timer === null) (timer = setTimeout(flush, LOG_FLUSH_MS)).unref();
+    return write.call(this, data);
+  };
 }
 
 /**

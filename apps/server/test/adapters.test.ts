@@ -112,7 +112,7 @@ describe('logging', () => {
     child.stdout.setEncoding('utf8').on('data', (text: string) => chunks.push({ at: Date.now(), text }));
     await vi.waitFor(() => expect(chunks.map((c) => c.text).join('')).toContain('"lone"'), { timeout: 5_000, interval: 10 });
     const lone = JSON.parse(chunks[0]!.text) as { loggedAt: number };
-    // Far below LOG_BATCH_BYTES, it still leaves at the next periodic flush (a loaded machine may add a little).
+    // Far below LOG_BATCH_BYTES, it still leaves LOG_FLUSH_MS after it was logged (a loaded machine may add a little).
     expect(chunks[0]!.at - lone.loggedAt).toBeLessThan(LOG_FLUSH_MS + 400);
     child.stdin.write('go');
     const code = await new Promise((resolve) => child.once('exit', resolve));
@@ -127,6 +127,36 @@ describe('logging', () => {
     // Batches, not a write per line: the 300 lines came in a few writes (a write per line would be about 300 reads).
     expect(chunks.length - 1).toBeLessThan(30);
     expect(LOG_BATCH_BYTES).toBeLessThan(16 * 1024); // below SonicBoom's largest write, which it requires
+  });
+
+  it('writes nothing while nothing is logged', async () => {
+    // A process that logs one line, then idles for ten flush periods, counting the writes its log stream makes.
+    const script = `
+      import fs from 'node:fs';
+      const writes = [];
+      const write = fs.write;
+      fs.write = function (fd, data, ...rest) {
+        if (fd === 1) writes.push(typeof data === 'string' ? Buffer.byteLength(data) : data.length);
+        return write.call(this, fd, data, ...rest);
+      };
+      const { createLogger } = await import(${JSON.stringify(new URL('../dist/log.js', import.meta.url).href)});
+      const log = createLogger({ level: 'info', format: 'json' });
+      log.info('lone');
+      await new Promise((resolve) => setTimeout(resolve, 10 * ${LOG_FLUSH_MS}));
+      process.stderr.write(JSON.stringify(writes) + '\\n');
+    `;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    onTestFinished(() => void child.kill('SIGKILL'));
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    expect(await new Promise((resolve) => child.once('close', resolve))).toBe(0);
+    expect(stdout).toContain('"lone"');
+    const writes = JSON.parse(stderr.trim()) as number[];
+    // The line, and at most one flush that finds nothing waiting; a flush every LOG_FLUSH_MS would be about ten writes.
+    expect(writes.filter((n) => n > 0)).toHaveLength(1);
+    expect(writes.length).toBeLessThanOrEqual(2);
   });
 
   it.each([
