@@ -130,7 +130,7 @@ describe('logging', () => {
   });
 
   it('writes nothing while nothing is logged', async () => {
-    // A process that logs one line, then idles for ten flush periods, counting the writes its log stream makes.
+    // A process that logs one line, then idles for ten flush periods after its write, counting the writes to stdout.
     const script = `
       import fs from 'node:fs';
       const writes = [];
@@ -142,6 +142,8 @@ describe('logging', () => {
       const { createLogger } = await import(${JSON.stringify(new URL('../dist/log.js', import.meta.url).href)});
       const log = createLogger({ level: 'info', format: 'json' });
       log.info('lone');
+      // The line's write, however late a loaded machine makes it (at most 5 s); then ten flush periods of quiet.
+      for (let waited = 0; writes.length === 0 && waited < 5000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
       await new Promise((resolve) => setTimeout(resolve, 10 * ${LOG_FLUSH_MS}));
       process.stderr.write(JSON.stringify(writes) + '\\n');
     `;
