@@ -6,14 +6,14 @@
  * name, for log shippers, fail2ban and `docker logs`; `pretty`, coloured lines for a person at a terminal.
  * `auto` (the default) picks pretty when stdout is a terminal.
  *
- * JSON lines leave through pino's asynchronous stdout writer in batches: a write once LOG_BATCH_BYTES have
- * gathered, and whatever waits LOG_FLUSH_MS after a line was logged; no writes while nothing is logged (a busy server
- * logs a line per transfer, and a write per line cost its event loop a trip to the thread pool each). A reader that
- * stops reading (a stalled log shipper, a full pipe) never blocks the FTP sessions' event loop. Up to LOG_BUFFER_BYTES wait for it; beyond that, new lines are dropped
- * rather than held in memory without bound. Whatever waits is written when Ferry stops (closeLog) or the process
- * exits (also on a fatal error), if the reader takes it within LOG_EXIT_WAIT_MS: a reader that never reads again
- * must not keep Ferry from stopping, so what it did not take by then is dropped. Only a kill -9 loses the last
- * LOG_FLUSH_MS of lines otherwise.
+ * JSON lines leave through pino's asynchronous stdout writer in batches: a write once LOG_BATCH_BYTES have gathered,
+ * and whatever waits LOG_FLUSH_MS after a line was logged; no writes while nothing is logged (a busy server logs a line
+ * per transfer, and a write per line cost its event loop a trip to the thread pool each). A reader that stops reading
+ * (a stalled log shipper, a full pipe) never blocks the FTP sessions' event loop. Up to LOG_BUFFER_BYTES wait for it;
+ * beyond that, new lines are dropped rather than held in memory without bound. Whatever waits is written when Ferry
+ * stops (closeLog) or the process exits (also on a fatal error), if the reader takes it within LOG_EXIT_WAIT_MS: a
+ * reader that never reads again must not keep Ferry from stopping, so what it did not take by then is dropped. Only a
+ * kill -9 loses the last LOG_FLUSH_MS of lines otherwise.
  */
 import { pino, type DestinationStream, type Logger } from 'pino';
 import { build as prettyStream } from 'pino-pretty';
