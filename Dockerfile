@@ -10,8 +10,8 @@ ARG NODE_MAJOR=24
 
 # ---------------------------------------------------------------- build: compile, bundle, prune
 FROM node:${NODE_MAJOR}-bookworm-slim AS build
-# node-gyp toolchain: argon2 is compiled here, against this image's Node (better-sqlite3 13 ships prebuilt
-# N-API binaries)
+# node-gyp toolchain: argon2 and Ferry's native addon (packages/native) are compiled here, against this image's
+# Node (better-sqlite3 13 ships prebuilt N-API binaries)
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*

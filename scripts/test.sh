@@ -15,6 +15,10 @@ missing=() optional=()
 [ -x "$CHROMIUM_PATH" ] || missing+=(chromium)
 for tool in lftp curl openssl inetutils-ftp tnftp ncftp; do command -v "$tool" >/dev/null || missing+=("$tool"); done
 for tool in podman debootstrap iptables python3; do command -v "$tool" >/dev/null || optional+=("$tool"); done
+# make, g++ and python3: node-gyp builds Ferry's native addon (packages/native) in `pnpm build`; its tests need it.
+command -v make >/dev/null || missing+=(make)
+command -v g++ >/dev/null || missing+=(g++)
+command -v python3 >/dev/null || missing+=(python3)
 command -v ip >/dev/null || optional+=(iproute2)
 # haproxy: Ferry behind a load balancer with the PROXY protocol (test/ftp/load-balancer); in /usr/sbin, often not on PATH.
 [ -x /usr/sbin/haproxy ] || missing+=(haproxy)

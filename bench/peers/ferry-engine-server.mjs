@@ -1,10 +1,12 @@
 // Launcher for Ferry's bare FTP engine (packages/ftp-core) with nothing recorded: no database, no transcript,
 // no transcript doctor, no live hub, and a plain password comparison. Measured beside the real server, the
-// ratio between the two is what recording and the admin side cost the FTP sessions.
+// ratio between the two is what recording and the admin side cost the FTP sessions. Its listings use the native
+// addon as Ferry's do, when it was built.
 // Usage: node ferry-engine-server.mjs <json options>
 import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 import { createFtpServer, DEFAULT_FTP_SETTINGS, PERMISSIONS } from '../../packages/ftp-core/dist/index.js';
+import { loadNativeAddon } from '../../packages/native/dist/index.js';
 
 const opts = JSON.parse(process.argv[2] ?? '{}');
 const account = {
@@ -40,6 +42,7 @@ const server = createFtpServer({
     loginTimeoutMs: 600_000,
   },
   tls: secureContext ? { secureContext: () => secureContext, dataSecureContext: () => dataContext } : null,
+  statAddon: loadNativeAddon().addon?.path ?? null,
 });
 const bound = await server.listen({ host: '127.0.0.1', port: opts.port });
 console.log(`ferry-engine listening on 127.0.0.1:${bound.port}`);

@@ -182,6 +182,7 @@ describe(`container image (podman, ${baseImage})`, () => {
       const ftpPassword = /First start: created FTP account "ferry" with password (\S+) /.exec(logMessages(log))?.[1];
       expect(ftpPassword, 'the starter FTP account in the log').toBeDefined();
       expect(logMessages(log)).not.toMatch(/First start: created admin/); // FERRY_ADMIN_PASSWORD was given
+      expect(logMessages(log), 'the image ships the native addon, and it loads').toMatch(/Native addon loaded/);
       started = { ...ports, data, ftpPassword: ftpPassword! };
 
       const health = await podman(['healthcheck', 'run', id], 2 * MINUTE);

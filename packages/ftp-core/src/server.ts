@@ -19,6 +19,7 @@ import { serverTls, TlsProvider, type TlsSource } from './tls/tls-provider.js';
 import { DiskSpace, UsageTracker, type Usage } from './transfer/quota.js';
 import { DEFAULT_CROSS_FOLDER_RENAME_MAX_BYTES } from './vfs/cross-area-move.js';
 import { openUserFs, type OpenUserFsOptions } from './vfs/open-user-fs.js';
+import { useStatAddon } from './vfs/stat-workers.js';
 import type { UserFs } from './vfs/user-fs.js';
 
 export interface FtpServerOptions {
@@ -53,6 +54,11 @@ export interface FtpServerOptions {
    * server's own against maxSessionsPerAddress and an account's maxSessions.
    */
   otherNodes?: OtherNodes | null;
+  /**
+   * A native addon exporting lstatBatch (@ferry/native's file) for the listings' stat workers to load; null for
+   * Node's fs. Process-wide: it applies to every server of the process. Left as it is when not given.
+   */
+  statAddon?: string | null;
 }
 
 /** What the other nodes of the service hold, as last counted (answered at once: the engine never waits for it). */
@@ -118,6 +124,7 @@ export class FtpServer extends EventEmitter<FtpServerEvents> {
     super();
     this.current = { ...options.settings };
     this.log = options.logger ?? SILENT;
+    if (options.statAddon !== undefined) useStatAddon(options.statAddon);
     this.tlsProvider = options.tls ? new TlsProvider(options.tls) : null;
     const sink: RefusalSink = {
       open: (info) => this.safeEmit('session:open', info),

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FsArea } from '../src/vfs/areas.js';
 import { readFolder } from '../src/vfs/folder-entries.js';
-import { startStatWorkers } from '../src/vfs/stat-workers.js';
+import { loadNativeAddon } from '@ferry/native';
+import { startStatWorkers, statWorkerCounts, useStatAddon } from '../src/vfs/stat-workers.js';
 import { uploadTempName } from '../src/vfs/upload.js';
 
 let base = '';
@@ -29,6 +30,7 @@ beforeAll(async () => {
   for (let i = 0; i < 1_200; i++) await writeFile(join(home.root, `f-${i}`), '');
 });
 afterAll(async () => {
+  useStatAddon(null);
   if (base) await rm(base, { recursive: true, force: true });
 });
 
@@ -54,13 +56,23 @@ async function list(): Promise<{ names: string[]; batches: number }> {
 const files = ['a.txt:3', 'in-link:3', ...Array.from({ length: 1_200 }, (_, i) => `f-${i}:0`)].sort();
 
 describe('readFolder', () => {
-  // Both ways a folder is read: on the event loop with the thread pool (the first listing, while the stat workers
-  // boot: they cannot be online before this call returns), then on the stat workers. They must agree.
-  for (const when of ['while the stat workers boot', 'on the stat workers']) {
+  // Every way a folder is read: on the event loop with the thread pool (the first listing, while the stat workers
+  // boot: they cannot be online before this call returns), then on the stat workers with Node's fs and with the
+  // native addon. They must agree.
+  for (const when of ['while the stat workers boot', 'on the stat workers', 'on the stat workers with the native addon']) {
     it(`${when}: links only inside the area, no control characters, stale temp files removed, mounts as folders`, async () => {
-      if (when === 'on the stat workers') await startStatWorkers();
+      if (when.endsWith('native addon')) {
+        const native = loadNativeAddon();
+        if (!('addon' in native)) throw new Error(`the native addon is not usable: ${native.error}`);
+        useStatAddon(native.addon.path);
+      }
+      if (when !== 'while the stat workers boot') await startStatWorkers();
+      const before = statWorkerCounts();
       const temp = await plantStaleTemp();
       const { names, batches } = await list();
+      const after = statWorkerCounts();
+      if (when.endsWith('native addon')) expect([after.addon > before.addon, after.fs - before.fs]).toEqual([true, 0]);
+      else if (when === 'on the stat workers') expect([after.fs > before.fs, after.addon - before.addon]).toEqual([true, 0]);
       const dirs = names.filter((n) => n.includes('/'));
       expect(dirs.map((n) => n.split(':')[0])).toEqual(['dir-link/', 'shared/', 'sub/']);
       expect(names.filter((n) => !n.includes('/'))).toEqual(files);

@@ -1,0 +1,43 @@
+/**
+ * Ferry's optional native addon (addon/ferry_native.c, built by build.mjs with node-gyp). Ferry works without it:
+ * where it was not built (no C compiler) or does not load, listings use Node's fs, a little slower.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * lstat of each of `names` (joined by '/') in folder `dir`, six numbers an entry into `out` (zero-filled, at least
+ * 6 × the names): found (1/0), mode, size, mtimeMs, ino, dev. False, with `out` untouched, when `dir` cannot be
+ * opened.
+ */
+export type LstatBatch = (dir: string, names: string, out: Float64Array) => boolean;
+
+/** The numbers lstatBatch writes per entry. */
+export const LSTAT_FIELDS = 6;
+
+export interface NativeAddon {
+  /** The addon's file: what a worker thread loads (process.dlopen) to use it there too. */
+  path: string;
+  lstatBatch: LstatBatch;
+}
+
+/** Where build.mjs puts the addon. */
+export const NATIVE_ADDON_PATH = fileURLToPath(new URL('../addon/build/Release/ferry_native.node', import.meta.url));
+
+let loaded: { addon: NativeAddon } | { error: string } | undefined;
+
+/** The addon, loaded once, or why it cannot be used here. */
+export function loadNativeAddon(): { addon: NativeAddon } | { error: string } {
+  if (loaded) return loaded;
+  if (!existsSync(NATIVE_ADDON_PATH))
+    return (loaded = { error: `${NATIVE_ADDON_PATH} was not built (no C compiler when Ferry was built?)` });
+  try {
+    const module = createRequire(import.meta.url)(NATIVE_ADDON_PATH) as { lstatBatch?: unknown };
+    if (typeof module.lstatBatch !== 'function') return (loaded = { error: `${NATIVE_ADDON_PATH} has no lstatBatch` });
+    loaded = { addon: { path: NATIVE_ADDON_PATH, lstatBatch: module.lstatBatch as LstatBatch } };
+  } catch (error) {
+    loaded = { error: error instanceof Error ? error.message : String(error) };
+  }
+  return loaded;
+}
