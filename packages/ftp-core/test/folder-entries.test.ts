@@ -80,4 +80,30 @@ describe('readFolder', () => {
       expect(existsSync(temp)).toBe(false);
     });
   }
+
+  it("the first listing of a big folder, read here while the stat workers boot, has its later batches stat'ed on them", async () => {
+    useStatAddon(null); // a fresh pool: the next listing starts it
+    const big = join(base, 'big');
+    await mkdir(big);
+    for (let i = 0; i < 6_000; i++) await writeFile(join(big, `e-${i}`), 'x'.repeat(i % 7));
+    const area: FsArea = { path: '/', root: big, folder: null, quotaBytes: null, quotaFiles: null };
+    const before = statWorkerCounts();
+    const seen: string[] = [];
+    let first = true;
+    for await (const batch of readFolder(area, big, [])) {
+      for (const { name, stats } of batch) {
+        expect(stats.size, name).toBe(Number(name.slice(2)) % 7);
+        seen.push(name);
+      }
+      if (first) {
+        first = false;
+        expect(statWorkerCounts()).toEqual(before); // read here: the workers were not up
+        await startStatWorkers(); // they come up while the listing goes on
+      }
+    }
+    expect(seen).toHaveLength(6_000);
+    expect(new Set(seen).size).toBe(6_000);
+    // 12 batches of 512, the first three stat'ed through the thread pool before the workers were up
+    expect(statWorkerCounts().fs - before.fs).toBeGreaterThanOrEqual(6);
+  });
 });

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, symlink, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadNativeAddon } from '@ferry/native';
@@ -107,6 +107,34 @@ describe('readFolderOnWorker (stat workers)', () => {
     while (descriptorsOn(dir) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     expect(descriptorsOn(dir)).toBe(0);
     expect(await collect(readFolderOnWorker(dir, 1_000))).toHaveLength(1); // and still serves the next listing
+  });
+
+  it('finishes a listing under way when the addon changes, then stops the workers that served it', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ferry-stat-'));
+    for (let i = 0; i < 400; i++) await writeFile(join(dir, `f-${i}`), '');
+    useStatAddon(null);
+    await startStatWorkers();
+    const names: string[] = [];
+    let switched = false;
+    for await (const batch of readFolderOnWorker(dir, 10)!) {
+      names.push(...batch.names);
+      expect(batch.stats.every((s) => s?.isFile())).toBe(true);
+      if (!switched) {
+        switched = true;
+        useStatAddon(addonPath()); // the reading worker is retired, not stopped
+      }
+    }
+    expect(names.sort()).toEqual(readdirSync(dir).sort());
+    await startStatWorkers(); // the new pool, with the addon
+    const statThreads = () =>
+      readdirSync('/proc/self/task').filter((t) => readFileSync(`/proc/self/task/${t}/comm`, 'utf8').trim() === 'ferry-stat').length;
+    const deadline = Date.now() + 5_000;
+    const workers = Math.min(2, availableParallelism());
+    while (statThreads() > workers && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(statThreads()).toBe(workers); // the retired workers are gone
+    const before = statWorkerCounts();
+    expect((await collect(readFolderOnWorker(dir, 512))).flatMap((b) => b.names)).toHaveLength(400);
+    expect(statWorkerCounts().addon).toBeGreaterThan(before.addon);
   });
 
   it('never keeps a process alive: one that listed a folder exits on its own (the built package, as Ferry runs it)', () => {

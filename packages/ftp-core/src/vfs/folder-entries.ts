@@ -6,8 +6,7 @@
 import * as fsp from 'node:fs/promises';
 import type { FsArea } from './areas.js';
 import type { ListEntry } from './list-format.js';
-import { lstatMany } from './stat-many.js';
-import { readFolderOnWorker, type EntryStats, type FolderBatch } from './stat-workers.js';
+import { lstatBatch, readFolderOnWorker, type EntryStats, type FolderBatch } from './stat-workers.js';
 import { isStaleUploadTemp, isUploadTempName } from './upload.js';
 import { baseName, isInsideRoot } from './virtual-path.js';
 
@@ -47,13 +46,17 @@ export async function* readFolder(area: FsArea, disk: string, mounts: readonly F
   yield mounts.flatMap((m, i) => (stats[i]?.isDirectory() ? [{ name: baseName(m.path), stats: stats[i] }] : []));
 }
 
-/** The folder read on the event loop, its batches lstat'ed through the thread pool, a few at once. */
+/**
+ * The folder read on the event loop (the stat workers were not ready), a few batches at once lstat'ed on a stat
+ * worker as soon as one is (they were started by readFolderOnWorker and boot meanwhile), through the thread pool
+ * until then: the first listing of a big folder after the workers stopped is not read here entry by entry.
+ */
 async function* readFolderHere(disk: string): AsyncIterable<FolderBatch> {
   const dir = await fsp.opendir(disk, { bufferSize: LIST_BATCH });
   let names: string[] = [];
-  // In order; lstatMany never rejects, so a batch waiting here cannot become an unhandled rejection.
+  // In order; lstatBatch never rejects, so a batch waiting here cannot become an unhandled rejection.
   const batches: Promise<FolderBatch>[] = [];
-  const stat = async (names: string[]): Promise<FolderBatch> => ({ names, stats: await lstatMany(names.map((n) => `${disk}/${n}`)) });
+  const stat = (names: string[]): Promise<FolderBatch> => lstatBatch(disk, names);
   for await (const dirent of dir) {
     names.push(dirent.name);
     if (names.length === LIST_BATCH) {

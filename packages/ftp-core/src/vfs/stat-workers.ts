@@ -151,6 +151,8 @@ interface StatWorker {
   online: boolean;
   /** Folders being read and batches being stat'ed, by id. */
   jobs: Map<number, (answer: Answer) => void>;
+  /** Out of the pool (the addon changed): it stops once its last job ends. */
+  retired?: boolean;
 }
 
 let pool: StatWorker[] | null = null;
@@ -167,12 +169,19 @@ export function statWorkerCounts(): { addon: number; fs: number } {
 
 /**
  * The native addon the stat workers load (a file exporting lstatBatch, as @ferry/native's), or null for Node's fs.
- * Workers already running are stopped: the next listing starts them with it.
+ * The next listing starts fresh workers with it; running ones finish the listings they serve, then stop.
  */
 export function useStatAddon(path: string | null): void {
   if (path === addon) return;
   addon = path;
-  if (pool) stop();
+  const old = pool ?? [];
+  pool = null;
+  if (idle) clearTimeout(idle);
+  idle = null;
+  for (const w of old) {
+    if (w.jobs.size === 0) void w.worker.terminate();
+    else w.retired = true;
+  }
 }
 
 function start(): StatWorker[] {
@@ -236,7 +245,9 @@ function job(target: StatWorker, onAnswer: (answer: Answer) => void): { id: numb
     id,
     end: () => {
       target.jobs.delete(id);
-      if (target.jobs.size === 0) target.worker.unref();
+      if (target.jobs.size > 0) return;
+      if (target.retired) void target.worker.terminate();
+      else target.worker.unref();
     },
   };
 }
@@ -266,7 +277,7 @@ async function* batches(reader: StatWorker, dir: string, batch: number): AsyncGe
     answers.push(answer);
     wake?.();
   });
-  // In order; lstatOnWorker never rejects, so a batch waiting here cannot become an unhandled rejection.
+  // In order; lstatBatch never rejects, so a batch waiting here cannot become an unhandled rejection.
   const statting: Promise<FolderBatch>[] = [];
   let finished = false;
   try {
@@ -279,7 +290,7 @@ async function* batches(reader: StatWorker, dir: string, batch: number): AsyncGe
       if (answer.error) throw Object.assign(new Error(answer.error.message), { code: answer.error.code, path: dir });
       finished = answer.done === true;
       if (!finished) reader.worker.postMessage({ type: 'more', id });
-      if (answer.names) statting.push(lstatOnWorker(dir, answer.names));
+      if (answer.names) statting.push(lstatBatch(dir, answer.names.split('/'), answer.names));
       if (statting.length >= READ_AHEAD) yield await statting.shift()!;
     }
     while (statting.length > 0) yield await statting.shift()!;
@@ -289,9 +300,11 @@ async function* batches(reader: StatWorker, dir: string, batch: number): AsyncGe
   }
 }
 
-/** lstat of `dir`/name for each of the slash-joined names, on the least busy worker (or the thread pool). */
-async function lstatOnWorker(dir: string, joined: string): Promise<FolderBatch> {
-  const names = joined.split('/');
+/**
+ * lstat of `dir`/name for each of `names` (`joined`: the same joined by slashes), on the least busy stat worker, or
+ * through the thread pool when none is ready. Never rejects: an entry that cannot be stat'ed is null.
+ */
+export async function lstatBatch(dir: string, names: string[], joined = names.join('/')): Promise<FolderBatch> {
   const target = leastBusy();
   let numbers: Float64Array | null = null;
   if (target) {
