@@ -1,9 +1,11 @@
 /**
  * `ferry check-config`: loadConfig exactly as start-up runs it, then a short summary of what Ferry would use.
- * Reads nothing but the environment (and whether the database exists); creates nothing.
+ * Reads nothing but the environment (and whether the database exists, and whether the native addon loads);
+ * creates nothing.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { loadNativeAddon } from '@ferry/native';
 import { CONFIG_VARIABLES } from '../config.js';
 import { databaseName } from '../database.js';
 import { readConfig, type CommandIo } from './io.js';
@@ -54,6 +56,7 @@ export function checkConfig(io: CommandIo): void {
       config.events.smtp ? `through ${smtpHost(config.events.smtp.url)} as ${config.events.smtp.from}` : 'off (FERRY_SMTP_URL unset)',
     ],
     ['Event commands', config.events.commands.length > 0 ? config.events.commands.join(', ') : 'off (FERRY_EVENT_COMMANDS unset)'],
+    ['Native addon', nativeAddonState()],
   ];
   io.out('The configuration is valid.\n');
   for (const [label, value] of rows) io.out(`  ${label.padEnd(17)}${value}\n`);
@@ -63,4 +66,10 @@ export function checkConfig(io: CommandIo): void {
 function smtpHost(url: string): string {
   const u = new URL(url);
   return `${u.protocol}//${u.host}`;
+}
+
+/** Whether listings will use @ferry/native here (it loads in this process as it would in Ferry's). */
+function nativeAddonState(): string {
+  const native = loadNativeAddon();
+  return 'addon' in native ? 'loaded: listings stat a folder batch by batch' : `unavailable, listings use Node's fs (${native.error})`;
 }
