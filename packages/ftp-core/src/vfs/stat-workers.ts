@@ -161,10 +161,12 @@ let idle: NodeJS.Timeout | null = null;
 let addon: string | null = null;
 /** Batches lstat'ed on the workers so far, by how: the native addon or Node's fs. */
 const statted = { addon: 0, fs: 0 };
+/** Workers started and not yet exited: the pool's, and retired ones still finishing a listing. */
+let threads = 0;
 
-/** Batches the stat workers have lstat'ed, by the native addon or Node's fs (a fresh object). */
-export function statWorkerCounts(): { addon: number; fs: number } {
-  return { ...statted };
+/** Batches the stat workers have lstat'ed, by the native addon or Node's fs, and the worker threads running now. */
+export function statWorkerCounts(): { addon: number; fs: number; threads: number } {
+  return { ...statted, threads };
 }
 
 /**
@@ -188,6 +190,8 @@ function start(): StatWorker[] {
   return Array.from({ length: WORKERS }, () => {
     const worker = new Worker(WORKER_SOURCE, { eval: true, name: 'ferry-stat', workerData: { addon } });
     const entry: StatWorker = { worker, online: false, jobs: new Map() };
+    threads++;
+    worker.once('exit', () => threads--);
     entry.worker.once('online', () => (entry.online = true));
     entry.worker.on('message', ({ id, ...answer }: { id: number } & NonNullable<Answer>) => entry.jobs.get(id)?.(answer));
     const lost = (): void => {
