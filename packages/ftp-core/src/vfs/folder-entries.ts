@@ -6,7 +6,7 @@
 import * as fsp from 'node:fs/promises';
 import type { FsArea } from './areas.js';
 import type { ListEntry } from './list-format.js';
-import { lstatBatch, readFolderOnWorker, type EntryStats, type FolderBatch } from './stat-workers.js';
+import { readFolderOnWorker, statFolderBatch, type EntryStats, type FolderBatch } from './stat-workers.js';
 import { isStaleUploadTemp, isUploadTempName } from './upload.js';
 import { baseName, isInsideRoot } from './virtual-path.js';
 
@@ -54,9 +54,9 @@ export async function* readFolder(area: FsArea, disk: string, mounts: readonly F
 async function* readFolderHere(disk: string): AsyncIterable<FolderBatch> {
   const dir = await fsp.opendir(disk, { bufferSize: LIST_BATCH });
   let names: string[] = [];
-  // In order; lstatBatch never rejects, so a batch waiting here cannot become an unhandled rejection.
+  // In order; statFolderBatch never rejects, so a batch waiting here cannot become an unhandled rejection.
   const batches: Promise<FolderBatch>[] = [];
-  const stat = (names: string[]): Promise<FolderBatch> => lstatBatch(disk, names);
+  const stat = (names: string[]): Promise<FolderBatch> => statFolderBatch(disk, names);
   for await (const dirent of dir) {
     names.push(dirent.name);
     if (names.length === LIST_BATCH) {

@@ -281,7 +281,7 @@ async function* batches(reader: StatWorker, dir: string, batch: number): AsyncGe
     answers.push(answer);
     wake?.();
   });
-  // In order; lstatBatch never rejects, so a batch waiting here cannot become an unhandled rejection.
+  // In order; statFolderBatch never rejects, so a batch waiting here cannot become an unhandled rejection.
   const statting: Promise<FolderBatch>[] = [];
   let finished = false;
   try {
@@ -294,7 +294,7 @@ async function* batches(reader: StatWorker, dir: string, batch: number): AsyncGe
       if (answer.error) throw Object.assign(new Error(answer.error.message), { code: answer.error.code, path: dir });
       finished = answer.done === true;
       if (!finished) reader.worker.postMessage({ type: 'more', id });
-      if (answer.names) statting.push(lstatBatch(dir, answer.names.split('/'), answer.names));
+      if (answer.names) statting.push(statFolderBatch(dir, answer.names.split('/'), answer.names));
       if (statting.length >= READ_AHEAD) yield await statting.shift()!;
     }
     while (statting.length > 0) yield await statting.shift()!;
@@ -308,7 +308,7 @@ async function* batches(reader: StatWorker, dir: string, batch: number): AsyncGe
  * lstat of `dir`/name for each of `names` (`joined`: the same joined by slashes), on the least busy stat worker, or
  * through the thread pool when none is ready. Never rejects: an entry that cannot be stat'ed is null.
  */
-export async function lstatBatch(dir: string, names: string[], joined = names.join('/')): Promise<FolderBatch> {
+export async function statFolderBatch(dir: string, names: string[], joined = names.join('/')): Promise<FolderBatch> {
   const target = leastBusy();
   let numbers: Float64Array | null = null;
   if (target) {
