@@ -42,7 +42,7 @@ const server = createFtpServer({
     loginTimeoutMs: 600_000,
   },
   tls: secureContext ? { secureContext: () => secureContext, dataSecureContext: () => dataContext } : null,
-  statAddon: loadNativeAddon().addon?.path ?? null,
+  nativeAddon: loadNativeAddon().addon?.path ?? null,
 });
 const bound = await server.listen({ host: '127.0.0.1', port: opts.port });
 console.log(`ferry-engine listening on 127.0.0.1:${bound.port}`);

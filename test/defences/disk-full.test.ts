@@ -1,7 +1,8 @@
 /**
  * A full data disk, for real: Ferry's data directory on a 48 MiB tmpfs that the test fills to the last byte.
- * FTP logins, listings and downloads and the read-only admin API keep working (nothing they need writes),
- * uploads are refused with 452 and leave nothing behind, and /healthz says `degraded` and why; once space is
+ * An upload that runs the disk full is refused with 452 and leaves nothing. FTP logins, listings and downloads and
+ * the read-only admin API keep working on the full disk (nothing they need writes), uploads are refused with 452
+ * and leave nothing behind, and /healthz says `degraded` and why; once space is
  * freed, everything is back. (Transcript writes that SQLite refuses are dropped and counted, never blocking:
  * packages/db's recorder test shows that on a database that refuses writes.) Skipped, with the
  * reason, where this machine does not allow mounting a tmpfs.
@@ -78,6 +79,13 @@ describe('a full data disk', () => {
     expect((await before.upload('kept.bin', payload(100_000, 1))).code).toBe(226);
     before.close();
     expect((await health()).status).toBe('ok');
+
+    // An upload bigger than the disk: accepted (there was room), refused with 452 when the disk runs full under it
+    // (past its first MiB, where the native addon's thread writes it), and nothing of it is left.
+    const tooBig = await RawFtp.login(system.ftpPort, 'dana', 'dana-password');
+    expect((await tooBig.upload('too-big.bin', payload(64 * 1024 * 1024, 5))).code).toBe(452);
+    await tooBig.quit();
+    expect(await readdir(homeOf(system, 'dana'))).toEqual(['kept.bin']);
 
     const filler = path.join(mount, 'filler.bin');
     await fill(filler);

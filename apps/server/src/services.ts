@@ -50,7 +50,7 @@ import {
   type FtpServerOptions,
 } from '@ferry/ftp-core';
 import { ClientHistory, createSessionDoctor, type DiagnosisSettings } from '@ferry/ftp-core/diagnosis';
-import { loadNativeAddon } from '@ferry/native';
+import { loadNativeAddon, nativeAddonUses } from '@ferry/native';
 import { ACTIVITY_EVENTS } from './adapters/activity-log.js';
 import { createAccessGuard, type BanGuard } from './adapters/access-guard.js';
 import { createDbAuthenticator, type AccountAuthenticator } from './adapters/db-authenticator.js';
@@ -266,15 +266,19 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
     onError: (err) => opts.logger?.error({ err }, 'Storing a ban failed; it holds in memory until a restart'),
   });
   const native = loadNativeAddon();
-  if ('addon' in native) opts.logger?.info({ addon: native.addon.path }, 'Native addon loaded: listings stat a folder batch by batch');
-  else opts.logger?.warn({ reason: native.error }, "Native addon unavailable: listings use Node's fs (slower on big folders)");
+  if ('addon' in native) opts.logger?.info({ addon: native.addon.path }, `Native addon loaded: ${nativeAddonUses(native.addon)}`);
+  else
+    opts.logger?.warn(
+      { reason: native.error },
+      "Native addon unavailable: listings and uploads use Node's calls (slower on big folders and files)",
+    );
   const ftp = createFtpServer({
     authenticator,
     guard,
     settings: settings.ftpSettings(),
     tls: opts.tls ?? null,
     logger: opts.logger,
-    statAddon: 'addon' in native ? native.addon.path : null,
+    nativeAddon: 'addon' in native ? native.addon.path : null,
     diskReserveBytes: opts.diskReserveBytes,
     proxyProtocol:
       opts.proxyProtocol && opts.proxyProtocol.mode !== 'off'

@@ -5,6 +5,7 @@
 import { EventEmitter } from 'node:events';
 import { createServer, isIPv6, type Server, type Socket } from 'node:net';
 import { createRegistry } from './commands/registry.js';
+import { useNativeAddon } from './native-addon.js';
 import { normalizeIp } from './net/address.js';
 import { controlPeer, readProxyHeader, type ControlPeer, type ProxyHeaderError, type ProxyProtocolMode } from './net/proxy-protocol.js';
 import { choosePassiveAddress, PassiveAddressResolver, pasvReplyText, usableIpv4 } from './data-channel/passive-address.js';
@@ -19,7 +20,6 @@ import { serverTls, TlsProvider, type TlsSource } from './tls/tls-provider.js';
 import { DiskSpace, UsageTracker, type Usage } from './transfer/quota.js';
 import { DEFAULT_CROSS_FOLDER_RENAME_MAX_BYTES } from './vfs/cross-area-move.js';
 import { openUserFs, type OpenUserFsOptions } from './vfs/open-user-fs.js';
-import { useStatAddon } from './vfs/stat-workers.js';
 import type { UserFs } from './vfs/user-fs.js';
 
 export interface FtpServerOptions {
@@ -55,10 +55,11 @@ export interface FtpServerOptions {
    */
   otherNodes?: OtherNodes | null;
   /**
-   * A native addon exporting lstatBatch (@ferry/native's file) for the listings' stat workers to load; null for
-   * Node's fs. Process-wide: it applies to every server of the process. Left as it is when not given.
+   * Ferry's native addon (@ferry/native's file; see native-addon.ts): the listings' stat workers and plain uploads
+   * use it. Null for Node's calls alone. Process-wide: it applies to every server of the process. Left as it is
+   * when not given.
    */
-  statAddon?: string | null;
+  nativeAddon?: string | null;
 }
 
 /** What the other nodes of the service hold, as last counted (answered at once: the engine never waits for it). */
@@ -124,7 +125,10 @@ export class FtpServer extends EventEmitter<FtpServerEvents> {
     super();
     this.current = { ...options.settings };
     this.log = options.logger ?? SILENT;
-    if (options.statAddon !== undefined) useStatAddon(options.statAddon);
+    if (options.nativeAddon !== undefined) {
+      const failed = useNativeAddon(options.nativeAddon);
+      if (failed !== null) this.log.warn({ err: failed }, "The native addon does not load here: uploads use Node's calls");
+    }
     this.tlsProvider = options.tls ? new TlsProvider(options.tls) : null;
     const sink: RefusalSink = {
       open: (info) => this.safeEmit('session:open', info),

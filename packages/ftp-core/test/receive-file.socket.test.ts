@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
-import { afterEach, describe, expect, it } from 'vitest';
-import { receiveFile } from '../src/transfer/receive-file.js';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadNativeAddon } from '@ferry/native';
+import { useNativeAddon } from '../src/native-addon.js';
+import { nativeUploads, receiveFile } from '../src/transfer/receive-file.js';
 import { fileSink, type FileSink } from '../src/vfs/file-sink.js';
 import { closeDataListeners, dataConnection } from './support/data-connection.js';
 
@@ -32,7 +34,32 @@ const options = (signal = new AbortController().signal, count: (n: number) => vo
   count,
 });
 
-describe('receiveFile', () => {
+/** The built native addon's file (pnpm build builds it; the test fails when it is missing). */
+function addonPath(): string {
+  const native = loadNativeAddon();
+  if (!('addon' in native)) throw new Error(`the native addon is not usable: ${native.error}`);
+  return native.addon.path;
+}
+
+// Every test runs both ways: Node's socket reading into Ferry's batches, and with the native addon, which takes over
+// an upload once its first batch is full (smaller ones stay with Node).
+describe.each([
+  { way: "Node's socket", addon: () => null, native: false },
+  { way: 'the native addon', addon: addonPath, native: true },
+] as const)('receiveFile with $way', ({ addon, native }) => {
+  let before = nativeUploads();
+  beforeEach(() => {
+    expect(useNativeAddon(addon())).toBeNull();
+    before = nativeUploads();
+  });
+  afterEach(() => void useNativeAddon(null));
+  /** `n` uploads since the test began went to the addon's thread when it is loaded (none without it), and all ended. */
+  const handedOver = (n: number) => {
+    const now = nativeUploads();
+    expect(now.total - before.total).toBe(native ? n : 0);
+    expect(now.running).toBe(0);
+  };
+
   it('receives an upload exactly into the file and counts every byte', async () => {
     const { accepted, client } = await dataConnection();
     const { path, sink } = await sinkFile();
@@ -49,6 +76,7 @@ describe('receiveFile', () => {
     expect((await readFile(path)).equals(data)).toBe(true);
     expect(counted).toBe(data.length);
     expect(sink.closed).toBe(true);
+    handedOver(1);
   });
 
   it('keeps the bytes in order when the disk is slower than the network (reading waits for a free batch)', async () => {
@@ -66,8 +94,11 @@ describe('receiveFile', () => {
     client.end(data);
     await received;
     expect((await readFile(path)).equals(data)).toBe(true);
-    expect(writes).toBeGreaterThanOrEqual(12);
-    expect(writes).toBeLessThanOrEqual(14); // batches go out nearly full (within 64 KiB of 1 MiB), also after a wait
+    if (!native) {
+      expect(writes).toBeGreaterThanOrEqual(12);
+      expect(writes).toBeLessThanOrEqual(14); // batches go out nearly full (within 64 KiB of 1 MiB), also after a wait
+    }
+    handedOver(1);
   });
 
   it('receives an empty upload', async () => {
@@ -77,6 +108,7 @@ describe('receiveFile', () => {
     client.end();
     await received;
     expect((await readFile(path)).length).toBe(0);
+    handedOver(0);
   });
 
   it('fails on a reset from the client and on an abort, closing the connection', async () => {
@@ -96,6 +128,100 @@ describe('receiveFile', () => {
     setTimeout(() => controller.abort(new Error('aborted by the client')), 50);
     await expect(aborted).rejects.toThrow('aborted by the client');
     await closed;
+    handedOver(0);
+  });
+
+  it('fails on a reset, an abort and a stall also after the first batch, and closes the connection only then', async () => {
+    /** Waits until `n` bytes were counted. */
+    const reached = async (counted: () => number, n: number) => {
+      for (let i = 0; i < 500 && counted() < n; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(counted()).toBeGreaterThanOrEqual(n);
+    };
+    // a reset once 2 MiB arrived
+    let pair = await dataConnection();
+    let target = await sinkFile();
+    let counted = 0;
+    const reset = receiveFile(
+      pair.accepted,
+      target.sink,
+      options(undefined, (n) => (counted += n)),
+    )!;
+    pair.client.write(randomBytes(2 * 1024 * 1024));
+    await reached(() => counted, 2 * 1024 * 1024);
+    pair.client.resetAndDestroy();
+    await expect(reset).rejects.toMatchObject({ code: 'ECONNRESET' });
+
+    // an abort once 2 MiB arrived, while the client is still connected
+    pair = await dataConnection();
+    await rm(dir, { recursive: true, force: true });
+    target = await sinkFile();
+    const controller = new AbortController();
+    counted = 0;
+    const aborted = receiveFile(
+      pair.accepted,
+      target.sink,
+      options(controller.signal, (n) => (counted += n)),
+    )!;
+    pair.client.write(randomBytes(2 * 1024 * 1024));
+    const closed = new Promise((r) => pair.client.once('close', r));
+    await reached(() => counted, 2 * 1024 * 1024);
+    controller.abort(new Error('aborted by the client'));
+    await expect(aborted).rejects.toThrow('aborted by the client');
+    await closed; // the server closed its end
+
+    // a client that sends 2 MiB and then nothing: the transfer's idle timeout ends it
+    pair = await dataConnection();
+    await rm(dir, { recursive: true, force: true });
+    target = await sinkFile();
+    const started = Date.now();
+    const stalled = receiveFile(pair.accepted, target.sink, { ...options(), timeoutMs: 300 })!;
+    const clientClosed = new Promise((r) => pair.client.once('close', r));
+    pair.client.write(randomBytes(2 * 1024 * 1024));
+    await expect(stalled).rejects.toMatchObject({ code: 'ETIMEDOUT', message: 'Data connection stalled' });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+    await clientClosed;
+    handedOver(3);
+  });
+
+  it("writes from the sink's start offset (REST + STOR) and at the end of a file opened to append (APPE)", async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ferry-receive-'));
+    const head = randomBytes(1000);
+    const data = randomBytes(3 * 1024 * 1024 + 11);
+
+    const resumed = join(dir, 'resumed.bin');
+    await writeFile(resumed, Buffer.concat([head, randomBytes(500)])); // the offset cuts what lies beyond it
+    let pair = await dataConnection();
+    const handle = await open(resumed, 'r+');
+    await handle.truncate(head.length);
+    let sink = fileSink(handle, { start: head.length, batchBytes: 1024 * 1024 });
+    sinks.push(sink);
+    let received = receiveFile(pair.accepted, sink, options())!;
+    pair.client.end(data);
+    await received;
+    expect((await readFile(resumed)).equals(Buffer.concat([head, data]))).toBe(true);
+
+    const appended = join(dir, 'appended.bin');
+    await writeFile(appended, head);
+    pair = await dataConnection();
+    sink = fileSink(await open(appended, 'a'), { batchBytes: 1024 * 1024 });
+    sinks.push(sink);
+    received = receiveFile(pair.accepted, sink, options())!;
+    pair.client.end(data);
+    await received;
+    expect((await readFile(appended)).equals(Buffer.concat([head, data]))).toBe(true);
+    handedOver(2);
+  });
+
+  it('fails with ENOSPC when the disk is full, also after the first batch', async () => {
+    for (const size of [100_000, 3 * 1024 * 1024]) {
+      const { accepted, client } = await dataConnection();
+      const sink = fileSink(await open('/dev/full', 'w'), { batchBytes: 1024 * 1024 }); // every write: ENOSPC
+      sinks.push(sink);
+      const received = receiveFile(accepted, sink, options())!;
+      client.end(randomBytes(size));
+      await expect(received).rejects.toMatchObject({ code: 'ENOSPC' });
+    }
+    handedOver(0); // the first batch's write fails before the handover (the addon's own test fills a disk after it)
   });
 
   it('leaves alone a connection it cannot take over: one already read from, or TLS', async () => {

@@ -1,6 +1,6 @@
 /**
  * Ferry's optional native addon (addon/ferry_native.c, built by build.mjs with node-gyp). Ferry works without it:
- * where it was not built (no C compiler) or does not load, listings use Node's fs, a little slower.
+ * where it was not built (no C compiler) or does not load, listings and uploads use Node's calls, a little slower.
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -16,10 +16,29 @@ export type LstatBatch = (dir: string, names: string, out: Float64Array) => bool
 /** The numbers lstatBatch writes per entry. */
 export const LSTAT_FIELDS = 6;
 
+/** A running receiveToFile. */
+export interface ReceiveJob {
+  /** Stops it: done is called with an ECANCELED error. */
+  cancel(): void;
+  /** Bytes in the file so far. */
+  bytes(): number;
+}
+
+/** (Linux) An upload from a TCP socket into a file on a thread of the addon's: see receive_to_file in the C file. */
+export type ReceiveToFile = (
+  socketFd: number,
+  fileFd: number,
+  position: number,
+  timeoutMs: number,
+  done: (error: NodeJS.ErrnoException | null, bytes: number) => void,
+) => ReceiveJob;
+
 export interface NativeAddon {
   /** The addon's file: what a worker thread loads (process.dlopen) to use it there too. */
   path: string;
   lstatBatch: LstatBatch;
+  /** Null where the addon has none (not Linux). */
+  receiveToFile: ReceiveToFile | null;
 }
 
 /** Where build.mjs puts the addon. */
@@ -33,11 +52,18 @@ export function loadNativeAddon(): { addon: NativeAddon } | { error: string } {
   if (!existsSync(NATIVE_ADDON_PATH))
     return (loaded = { error: `${NATIVE_ADDON_PATH} was not built (no C compiler when Ferry was built?)` });
   try {
-    const module = createRequire(import.meta.url)(NATIVE_ADDON_PATH) as { lstatBatch?: unknown };
+    const module = createRequire(import.meta.url)(NATIVE_ADDON_PATH) as { lstatBatch?: unknown; receiveToFile?: unknown };
     if (typeof module.lstatBatch !== 'function') return (loaded = { error: `${NATIVE_ADDON_PATH} has no lstatBatch` });
-    loaded = { addon: { path: NATIVE_ADDON_PATH, lstatBatch: module.lstatBatch as LstatBatch } };
+    const receive = typeof module.receiveToFile === 'function' ? (module.receiveToFile as ReceiveToFile) : null;
+    loaded = { addon: { path: NATIVE_ADDON_PATH, lstatBatch: module.lstatBatch as LstatBatch, receiveToFile: receive } };
   } catch (error) {
     loaded = { error: error instanceof Error ? error.message : String(error) };
   }
   return loaded;
+}
+
+/** What Ferry does with `addon`, for its start-up log and `ferry check-config`. */
+export function nativeAddonUses(addon: NativeAddon): string {
+  const listings = 'listings stat a folder batch by batch';
+  return addon.receiveToFile ? `${listings}, big uploads go from the data connection to the file with splice(2)` : listings;
 }

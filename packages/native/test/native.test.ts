@@ -1,12 +1,14 @@
 import { execFileSync } from 'node:child_process';
-import { lstatSync } from 'node:fs';
-import { mkdir, mkdtemp, open, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { fstatSync, lstatSync } from 'node:fs';
+import { mkdir, mkdtemp, open, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LSTAT_FIELDS, loadNativeAddon, type NativeAddon } from '../src/index.js';
+import { LSTAT_FIELDS, loadNativeAddon, type NativeAddon, type ReceiveJob } from '../src/index.js';
 
 let dir = '';
 let addon: NativeAddon;
@@ -148,5 +150,98 @@ describe('lstatBatch', () => {
       worker.once('error', reject);
     });
     expect(answer).toEqual({ ok: true, size: 3 });
+  });
+});
+
+describe('receiveToFile', () => {
+  /** A connected pair on loopback: the server's end as Node accepted it, paused (nothing read), and the client's. */
+  async function connection(): Promise<{ server: Socket; client: Socket; close: () => void }> {
+    const listener = createServer({ pauseOnConnect: true });
+    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+    const accepted = new Promise<Socket>((resolve) => listener.once('connection', resolve));
+    const client = connect({ port: (listener.address() as { port: number }).port, host: '127.0.0.1' });
+    client.on('error', () => undefined);
+    const server = await accepted;
+    server.on('error', () => undefined);
+    return { server, client, close: () => void (server.destroy(), client.destroy(), listener.close()) };
+  }
+  const fdOf = (socket: Socket) => (socket as unknown as { _handle: { fd: number } })._handle.fd;
+
+  function receive(server: Socket, fileFd: number, position: number, timeoutMs = 10_000) {
+    let job!: ReceiveJob;
+    const done = new Promise<{ error: NodeJS.ErrnoException | null; bytes: number }>((resolve) => {
+      job = addon.receiveToFile!(fdOf(server), fileFd, position, timeoutMs, (error, bytes) => resolve({ error, bytes }));
+    });
+    return { job, done };
+  }
+
+  it('moves every byte into the file, at its offset or at a position, and ends at the FIN', async () => {
+    const data = randomBytes(7 * 1024 * 1024 + 3);
+    for (const [flags, position, head] of [
+      ['w', -1, Buffer.alloc(0)],
+      ['r+', 100, randomBytes(100)],
+      ['a', -1, randomBytes(50)], // O_APPEND: the buffered way
+    ] as const) {
+      const file = join(dir, `received-${flags}`);
+      await writeFile(file, head);
+      const handle = await open(file, flags);
+      const { server, client, close } = await connection();
+      const { job, done } = receive(server, handle.fd, position);
+      client.end(data);
+      const { error, bytes } = await done;
+      expect(error).toBeNull();
+      expect(bytes).toBe(data.length);
+      expect(job.bytes()).toBe(data.length);
+      await handle.close();
+      expect((await readFile(file)).equals(Buffer.concat([head, data]))).toBe(true);
+      close();
+    }
+  });
+
+  it("ends with ECONNRESET, ETIMEDOUT, ECANCELED and the disk's ENOSPC, leaving both descriptors open", async () => {
+    const file = await open(join(dir, 'errors'), 'w');
+    // a reset once bytes flowed
+    let pair = await connection();
+    let run = receive(pair.server, file.fd, -1);
+    pair.client.write(randomBytes(1024 * 1024));
+    for (let i = 0; i < 300 && run.job.bytes() < 1024 * 1024; i++) await new Promise((r) => setTimeout(r, 10));
+    pair.client.resetAndDestroy();
+    expect((await run.done).error).toMatchObject({ code: 'ECONNRESET' });
+    expect(fstatSync(fdOf(pair.server)).isSocket()).toBe(true); // still open: the caller closes it
+    pair.close();
+    // nothing for 200 ms
+    pair = await connection();
+    const started = Date.now();
+    run = receive(pair.server, file.fd, -1, 200);
+    expect((await run.done).error).toMatchObject({ code: 'ETIMEDOUT' });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(190);
+    pair.close();
+    // cancel() while it waits
+    pair = await connection();
+    run = receive(pair.server, file.fd, -1);
+    setTimeout(() => run.job.cancel(), 50);
+    expect((await run.done).error).toMatchObject({ code: 'ECANCELED', syscall: 'poll' });
+    run.job.cancel(); // after the end: nothing to tell, no error
+    pair.close();
+    // a full disk
+    const full = await open('/dev/full', 'w');
+    pair = await connection();
+    run = receive(pair.server, full.fd, -1);
+    pair.client.end(randomBytes(100_000));
+    expect((await run.done).error).toMatchObject({ code: 'ENOSPC', syscall: 'write' });
+    pair.close();
+    await full.close();
+    expect(fstatSync(file.fd).isFile()).toBe(true);
+    await file.close();
+  });
+
+  it('throws on arguments of the wrong kind or out of range', () => {
+    const receiveToFile = addon.receiveToFile!;
+    const done = () => undefined;
+    expect(() => (receiveToFile as unknown as (...a: unknown[]) => unknown)(1, 2, -1, 0)).toThrow(TypeError);
+    expect(() => (receiveToFile as unknown as (...a: unknown[]) => unknown)('1', 2, -1, 0, done)).toThrow(TypeError);
+    expect(() => (receiveToFile as unknown as (...a: unknown[]) => unknown)(1, 2, -1, 0, 'done')).toThrow(TypeError);
+    expect(() => receiveToFile(-1, 2, -1, 0, done)).toThrow(RangeError);
+    expect(() => receiveToFile(1, 2, -2, 0, done)).toThrow(RangeError);
   });
 });

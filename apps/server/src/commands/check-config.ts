@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { loadNativeAddon } from '@ferry/native';
+import { loadNativeAddon, nativeAddonUses } from '@ferry/native';
 import { CONFIG_VARIABLES } from '../config.js';
 import { databaseName } from '../database.js';
 import { readConfig, type CommandIo } from './io.js';
@@ -68,8 +68,10 @@ function smtpHost(url: string): string {
   return `${u.protocol}//${u.host}`;
 }
 
-/** Whether listings will use @ferry/native here (it loads in this process as it would in Ferry's). */
+/** Whether Ferry will use @ferry/native here (it loads in this process as it would in Ferry's). */
 function nativeAddonState(): string {
   const native = loadNativeAddon();
-  return 'addon' in native ? 'loaded: listings stat a folder batch by batch' : `unavailable, listings use Node's fs (${native.error})`;
+  return 'addon' in native
+    ? `loaded: ${nativeAddonUses(native.addon)}`
+    : `unavailable, listings and uploads use Node's calls (${native.error})`;
 }

@@ -21,6 +21,12 @@ export interface FileSink extends Writable {
    * resolves once they are in the file, so the caller may reuse the buffer. Its only writer calls end() afterwards.
    */
   writeNow(bytes: Buffer): Promise<void>;
+  /**
+   * The file, for a writer that writes it without this stream (the native upload path): its descriptor and where
+   * the next byte goes (null: the file's own offset). Null while the stream holds bytes not yet written. That
+   * writer calls end() afterwards, when it is done with the descriptor.
+   */
+  descriptor(): { fd: number; position: number | null } | null;
 }
 
 export function fileSink(handle: FileHandle, opts: { start?: number; batchBytes: number }): FileSink {
@@ -80,6 +86,11 @@ class BatchingFileSink extends Writable implements FileSink {
     return writing.finally(() => {
       this.#writing = null;
     });
+  }
+
+  descriptor(): { fd: number; position: number | null } | null {
+    if (this.#writing !== null || this.#pendingBytes > 0 || this.writableLength > 0 || this.destroyed) return null;
+    return { fd: this.handle.fd, position: this.#position };
   }
 
   #flush(done: (error?: Error | null) => void): void {

@@ -9,10 +9,10 @@
  * minutes without work. Until they are ready (they boot in 50-100 ms), or if they cannot be used, folders are
  * read here with the thread pool (folder-entries.ts).
  *
- * With a native addon (useStatAddon; apps/server passes @ferry/native's), a worker lstat's a batch in one call
- * that opens the folder once and fstatat(2)s each bare name: about 2.4 µs an entry instead of Node's 4, as the
- * kernel no longer walks the folder's path again for every name. Without it, or when it fails to load or to
- * open a folder, the worker uses fs.lstatSync as before.
+ * With the native addon (native-addon.ts), a worker lstat's a batch in one call that opens the folder once and
+ * fstatat(2)s each bare name: about 2.4 µs an entry instead of Node's 4, as the kernel no longer walks the folder's
+ * path again for every name. Without it, or when it fails to load or to open a folder, the worker uses
+ * fs.lstatSync as before.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
