@@ -132,6 +132,11 @@ const DATA_CHANNEL_REPLIES: Record<DataFailure, [TransferFailureCause, FtpReply]
   aborted: ['data-connection', reply(Reply.CantOpenData, "Can't open data connection")],
 };
 
+/** A data connection on which nothing moved for the idle timeout: the transfer ends with it (426). */
+export function stalledError(): NodeJS.ErrnoException {
+  return Object.assign(new Error('Data connection stalled'), { code: 'ETIMEDOUT' });
+}
+
 const NETWORK_ERRORS = new Set(['ECONNRESET', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOSE', 'ETIMEDOUT', 'ERR_STREAM_DESTROYED']);
 
 /**

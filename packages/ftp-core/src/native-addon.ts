@@ -4,29 +4,43 @@
  * ftp-core still imports only Node's builtins. Without it everything works through Node's own calls.
  *
  * - The stat workers lstat a listing's batches with it (vfs/stat-workers.ts).
- * - Plain binary uploads move from the data connection to the file on a thread of the addon's, with
- *   splice(2) (transfer/receive-file.ts): one copy of every byte instead of two, no JavaScript per chunk.
+ * - Big plain binary uploads move from the data connection to the file, and downloads from the file to the
+ *   connection, on threads of the addon's with splice(2) and sendfile(2) (transfer/receive-file.ts,
+ *   transfer/send-file.ts): one copy of every byte instead of two, no JavaScript per chunk.
  */
 import { useStatAddon } from './vfs/stat-workers.js';
 
-/** The addon's upload job (Linux): see packages/native/addon/ferry_native.c. */
-export interface ReceiveJob {
+/**
+ * One of the addon's transfers (Linux), on descriptors of its own (duplicates): see packages/native/addon/ferry_native.c.
+ * It calls done once, on this thread, when it ended: with null, or an error whose `code` is the errno's name.
+ */
+export interface TransferJob {
   /** Stops the job: done is called with an ECANCELED error. */
   cancel(): void;
-  /** Bytes in the file so far. */
+  /** Bytes moved so far. */
   bytes(): number;
 }
 
-export type ReceiveToFile = (
+type Done = (error: NodeJS.ErrnoException | null, bytes: number) => void;
+
+/** Socket to file until the peer's end of file; `position` -1 for the file's own offset. */
+export type ReceiveToFile = (socketFd: number, fileFd: number, position: number, timeoutMs: number, done: Done) => TransferJob;
+/** `length` bytes of the file from `position` to the socket (fewer when the file ends first); the socket is not ended. */
+export type SendFromFile = (
   socketFd: number,
   fileFd: number,
-  /** Where the first byte goes; -1 for the file's own offset. */
   position: number,
+  length: number,
   timeoutMs: number,
-  done: (error: NodeJS.ErrnoException | null, bytes: number) => void,
-) => ReceiveJob;
+  done: Done,
+) => TransferJob;
 
-let current: { path: string; receiveToFile: ReceiveToFile | null } | null = null;
+interface Loaded {
+  path: string;
+  receiveToFile: ReceiveToFile | null;
+  sendFromFile: SendFromFile | null;
+}
+let current: Loaded | null = null;
 
 /**
  * The addon at `path` (a file exporting lstatBatch and, on Linux, receiveToFile), or null for Node's calls alone.
@@ -40,10 +54,14 @@ export function useNativeAddon(path: string | null): string | null {
   }
   if (current?.path === path) return null;
   try {
-    const module = { exports: {} as { receiveToFile?: unknown } };
+    const module = { exports: {} as Record<string, unknown> };
     process.dlopen(module, path);
-    const receive = module.exports.receiveToFile;
-    current = { path, receiveToFile: typeof receive === 'function' ? (receive as ReceiveToFile) : null };
+    const { receiveToFile, sendFromFile } = module.exports;
+    current = {
+      path,
+      receiveToFile: typeof receiveToFile === 'function' ? (receiveToFile as ReceiveToFile) : null,
+      sendFromFile: typeof sendFromFile === 'function' ? (sendFromFile as SendFromFile) : null,
+    };
     return null;
   } catch (error) {
     current = null;
@@ -54,4 +72,38 @@ export function useNativeAddon(path: string | null): string | null {
 /** The addon's upload path, when it is loaded and has one. */
 export function nativeReceiveToFile(): ReceiveToFile | null {
   return current?.receiveToFile ?? null;
+}
+
+/** The addon's download path, when it is loaded and has one. */
+export function nativeSendFromFile(): SendFromFile | null {
+  return current?.sendFromFile ?? null;
+}
+
+/** How often a transfer on the addon's threads reports its progress (the live view, the byte counters). */
+export const NATIVE_PROGRESS_MS = 250;
+
+/** Transfers on the addon's threads at once, at most (each holds a thread, an upload also a pipe); the next ones take Node's way. */
+export const MAX_NATIVE_TRANSFERS = 64;
+const transfers = { running: 0, uploads: 0, downloads: 0 };
+
+/** Transfers on the addon's threads: running now, and uploads and downloads started in all (tests, diagnostics). */
+export function nativeTransfers(): { running: number; uploads: number; downloads: number } {
+  return { ...transfers };
+}
+
+/** Takes a place for a transfer on the addon's threads: false when MAX_NATIVE_TRANSFERS run. release() once it ended. */
+export function takeNativeSlot(): boolean {
+  if (transfers.running >= MAX_NATIVE_TRANSFERS) return false;
+  transfers.running++;
+  return true;
+}
+
+export function releaseNativeSlot(): void {
+  transfers.running--;
+}
+
+/** Counts a job that started. */
+export function nativeStarted(kind: 'upload' | 'download'): void {
+  if (kind === 'upload') transfers.uploads++;
+  else transfers.downloads++;
 }

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadNativeAddon } from '@ferry/native';
-import { useNativeAddon } from '../src/native-addon.js';
-import { nativeUploads, receiveFile } from '../src/transfer/receive-file.js';
+import { nativeTransfers, useNativeAddon } from '../src/native-addon.js';
+import { receiveFile } from '../src/transfer/receive-file.js';
 import { fileSink, type FileSink } from '../src/vfs/file-sink.js';
 import { closeDataListeners, dataConnection } from './support/data-connection.js';
 
@@ -47,16 +47,16 @@ describe.each([
   { way: "Node's socket", addon: () => null, native: false },
   { way: 'the native addon', addon: addonPath, native: true },
 ] as const)('receiveFile with $way', ({ addon, native }) => {
-  let before = nativeUploads();
+  let before = nativeTransfers();
   beforeEach(() => {
     expect(useNativeAddon(addon())).toBeNull();
-    before = nativeUploads();
+    before = nativeTransfers();
   });
   afterEach(() => void useNativeAddon(null));
   /** `n` uploads since the test began went to the addon's thread when it is loaded (none without it), and all ended. */
   const handedOver = (n: number) => {
-    const now = nativeUploads();
-    expect(now.total - before.total).toBe(native ? n : 0);
+    const now = nativeTransfers();
+    expect(now.uploads - before.uploads).toBe(native ? n : 0);
     expect(now.running).toBe(0);
   };
 

@@ -14,10 +14,10 @@
  * Returns false, touching nothing, when the folder cannot be opened (the caller then falls back to fs), true
  * otherwise. Throws a TypeError on arguments of the wrong kind.
  *
- * receiveToFile(socketFd, fileFd, position, timeoutMs, done): an upload's bytes from a TCP data connection to its
- * file on a thread of its own (Linux only), with splice(2) through a pipe: the kernel moves the socket's pages to
- * the file with one copy, where reading into a buffer and writing it out costs two, and no JavaScript runs per
- * chunk. See receive_to_file below.
+ * receiveToFile and sendFromFile (Linux): an upload's bytes from a TCP data connection to its file with splice(2),
+ * and a download's from its file to the connection with sendfile(2), on a thread of their own: the kernel copies
+ * each byte once, where reading into a buffer and writing it out copies it twice, and no JavaScript runs per
+ * chunk. See below.
  */
 #define _GNU_SOURCE
 #include <node_api.h>
@@ -34,6 +34,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sys/eventfd.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #endif
 
@@ -134,52 +135,69 @@ static napi_value lstat_batch(napi_env env, napi_callback_info info) {
 
 #ifdef __linux__
 /*
+ * Transfers between a TCP data connection and a file on a thread of their own, so that no JavaScript runs per
+ * chunk and the kernel copies each byte once:
+ *
  * receiveToFile(socketFd, fileFd, position, timeoutMs, done) -> job
+ *   Moves what arrives on the socket into the file until the peer's end of file, socket -> pipe -> file with
+ *   splice(2). `position` is where the first byte goes (the file's own offset is left alone), or -1 for the file's
+ *   own offset (sequential writes, O_APPEND). Where the file cannot take splice (O_APPEND, or a file system without
+ *   it) the job reads into a buffer and writes that instead. It ends with ECONNRESET when the peer reset the
+ *   connection, also when the reset came after its FIN (at the end the socket must still have a peer, as in
+ *   ftp-core's peer-reset.ts).
  *
- * Moves what arrives on `socketFd` (a connected TCP socket, non-blocking, that nothing else reads meanwhile) into
- * `fileFd` until the peer's end of file, on a thread of its own, then calls done(error, bytes) on the JavaScript
- * thread. `position` is where the first byte goes (pwrite-like; the file's own offset is left alone), or -1 for the
- * file's own offset (sequential writes, O_APPEND). The job stops with ETIMEDOUT when nothing arrives for
- * `timeoutMs`, with ECANCELED after job.cancel(), and with ECONNRESET when the peer reset the connection (also
- * when the reset came after its FIN: at the end the socket must still have a peer, as in peer-reset.ts). Neither
- * descriptor is closed here; the caller keeps both open until done was called.
+ * sendFromFile(socketFd, fileFd, position, length, timeoutMs, done) -> job
+ *   Sends `length` bytes of the file from `position` with sendfile(2); fewer when the file ends first (it shrank).
+ *   The socket is not shut down: the caller ends it.
  *
- * job.bytes() is how many bytes reached the file so far (read at any time, for progress).
- *
- * The bytes go socket -> pipe -> file with splice(2): no copy into user memory. Where the file cannot take splice
- * (O_APPEND, or a file system without splice support) the job reads into a buffer and writes that instead.
- * The error's `code` is the errno's name (ENOSPC, EIO, ECONNRESET ...) and `syscall` the call that failed.
+ * Both run on a thread of their own and call done(error, bytes) on the JavaScript thread when they end. They
+ * work on duplicates of the two descriptors, so the caller may close its own at any time (the connection stays
+ * open until the job ends: cancel it first). The job ends with ETIMEDOUT when the socket is not ready for
+ * `timeoutMs`, with ECANCELED after job.cancel(); the error's `code` is the errno's name (ENOSPC, EPIPE,
+ * ECONNRESET ...) and `syscall` the call that failed. job.bytes() is how many bytes were moved so far.
  */
 
 #define CHUNK (1024 * 1024)
+/* Bytes one sendfile call is asked for: the socket takes what fits in its buffer anyway. */
+#define SEND_CHUNK (4 * 1024 * 1024)
+
+typedef enum { RECEIVE, SEND } transfer_kind;
 
 typedef struct {
-  int sock;
+  transfer_kind kind;
+  int sock; /* duplicates, closed by the thread */
   int file;
-  int64_t position; /* -1: the file's own offset */
+  int64_t position; /* -1: the file's own offset (receive only) */
+  uint64_t length;  /* send only */
   int timeout_ms;
   int cancel_fd;
+  int cancelled; /* __atomic: set by cancel(), read between calls */
   int pipe_fds[2];
-  uint64_t bytes; /* read and written with __atomic: the JavaScript thread reads it for progress */
-  int error;      /* errno of the failure, 0 when it ended at the peer's FIN */
+  uint64_t bytes; /* __atomic: the JavaScript thread reads it for progress */
+  int error;      /* errno of the failure, 0 when it ended well */
   const char *syscall;
   bool done; /* done() was called: cancel() has no thread to tell any more (JavaScript thread only) */
   napi_threadsafe_function tsfn;
   napi_ref self; /* keeps the job's object alive while the thread runs */
-} receive_job;
+} transfer_job;
 
-static void add_bytes(receive_job *job, uint64_t n) { __atomic_add_fetch(&job->bytes, n, __ATOMIC_RELAXED); }
+static void add_bytes(transfer_job *job, uint64_t n) { __atomic_add_fetch(&job->bytes, n, __ATOMIC_RELAXED); }
 
-static int fail(receive_job *job, int error, const char *syscall) {
+static int fail(transfer_job *job, int error, const char *syscall) {
   job->error = error;
   job->syscall = syscall;
   return -1;
 }
 
-/* Waits until the socket is readable: 0, or -1 with the job's error set (timeout, cancel, poll failure). */
-static int wait_readable(receive_job *job) {
+/* 0 to go on, or -1 with the job's error set when it was cancelled. */
+static int check_cancel(transfer_job *job) {
+  return __atomic_load_n(&job->cancelled, __ATOMIC_RELAXED) ? fail(job, ECANCELED, "poll") : 0;
+}
+
+/* Waits until the socket is ready for `events`: 0, or -1 with the job's error set (timeout, cancel, poll failure). */
+static int wait_ready(transfer_job *job, short events) {
   for (;;) {
-    struct pollfd fds[2] = {{.fd = job->sock, .events = POLLIN}, {.fd = job->cancel_fd, .events = POLLIN}};
+    struct pollfd fds[2] = {{.fd = job->sock, .events = events}, {.fd = job->cancel_fd, .events = POLLIN}};
     int n = poll(fds, 2, job->timeout_ms > 0 ? job->timeout_ms : -1);
     if (n < 0) {
       if (errno == EINTR) continue;
@@ -187,12 +205,12 @@ static int wait_readable(receive_job *job) {
     }
     if (n == 0) return fail(job, ETIMEDOUT, "poll");
     if (fds[1].revents) return fail(job, ECANCELED, "poll");
-    return 0; /* readable, or an error/hang-up the next read reports */
+    return 0; /* ready, or an error/hang-up the next call reports */
   }
 }
 
 /* Writes all of buf[0..len) at the job's position: 0, or -1 with the error set. */
-static int write_all(receive_job *job, const char *buf, size_t len) {
+static int write_all(transfer_job *job, const char *buf, size_t len) {
   while (len > 0) {
     ssize_t n = job->position >= 0 ? pwrite(job->file, buf, len, job->position) : write(job->file, buf, len);
     if (n < 0) {
@@ -209,7 +227,7 @@ static int write_all(receive_job *job, const char *buf, size_t len) {
 }
 
 /* The buffered way, for what is still in the pipe (`in_pipe` bytes) and then the rest of the socket. */
-static void copy_rest(receive_job *job, size_t in_pipe) {
+static void copy_rest(transfer_job *job, size_t in_pipe) {
   char *buf = malloc(CHUNK);
   if (buf == NULL) {
     fail(job, ENOMEM, "malloc");
@@ -226,13 +244,14 @@ static void copy_rest(receive_job *job, size_t in_pipe) {
     in_pipe -= (size_t)n;
   }
   for (;;) {
+    if (check_cancel(job) < 0) goto out;
     ssize_t n = read(job->sock, buf, CHUNK);
     if (n > 0) {
       if (write_all(job, buf, (size_t)n) < 0) goto out;
     } else if (n == 0) {
       goto out;
     } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      if (wait_readable(job) < 0) goto out;
+      if (wait_ready(job, POLLIN) < 0) goto out;
     } else if (errno != EINTR) {
       fail(job, errno, "read");
       goto out;
@@ -242,7 +261,7 @@ out:
   free(buf);
 }
 
-static void receive(receive_job *job) {
+static void receive(transfer_job *job) {
   int append = (fcntl(job->file, F_GETFL) & O_APPEND) != 0;
   if (append || pipe2(job->pipe_fds, O_CLOEXEC) < 0) {
     job->pipe_fds[0] = job->pipe_fds[1] = -1;
@@ -251,13 +270,14 @@ static void receive(receive_job *job) {
   }
   fcntl(job->pipe_fds[1], F_SETPIPE_SZ, CHUNK); /* best effort: a smaller pipe only means more calls */
   for (;;) {
+    if (check_cancel(job) < 0) return;
     ssize_t in = splice(job->sock, NULL, job->pipe_fds[1], NULL, CHUNK, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
     if (in == 0) return;
     if (in < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
         /* EAGAIN also when the pipe is full, which it is not: it is emptied after every splice */
-        if (wait_readable(job) < 0) return;
+        if (wait_ready(job, POLLIN) < 0) return;
         continue;
       }
       if (errno == EINVAL) return copy_rest(job, 0); /* this socket cannot be spliced */
@@ -281,18 +301,44 @@ static void receive(receive_job *job) {
   }
 }
 
-static void *receive_thread(void *arg) {
-  receive_job *job = arg;
-  pthread_setname_np(pthread_self(), "ferry-upload");
-  receive(job);
-  /* An end of file with no peer left: the connection was reset (after its FIN, or instead of it). */
-  if (job->error == 0) {
-    struct sockaddr_storage peer;
-    socklen_t len = sizeof peer;
-    if (getpeername(job->sock, (struct sockaddr *)&peer, &len) < 0) fail(job, ECONNRESET, "read");
+static void send_file(transfer_job *job) {
+  off_t at = (off_t)job->position;
+  uint64_t left = job->length;
+  while (left > 0) {
+    if (check_cancel(job) < 0) return;
+    ssize_t n = sendfile(job->sock, job->file, &at, left < SEND_CHUNK ? (size_t)left : SEND_CHUNK);
+    if (n > 0) {
+      left -= (uint64_t)n;
+      add_bytes(job, (uint64_t)n);
+    } else if (n == 0) {
+      return; /* the file ended early: what is left of it was sent */
+    } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      if (wait_ready(job, POLLOUT) < 0) return;
+    } else if (errno != EINTR) {
+      fail(job, errno, "sendfile");
+      return;
+    }
+  }
+}
+
+static void *transfer_thread(void *arg) {
+  transfer_job *job = arg;
+  pthread_setname_np(pthread_self(), job->kind == RECEIVE ? "ferry-upload" : "ferry-download");
+  if (job->kind == RECEIVE) {
+    receive(job);
+    /* An end of file with no peer left: the connection was reset (after its FIN, or instead of it). */
+    if (job->error == 0) {
+      struct sockaddr_storage peer;
+      socklen_t len = sizeof peer;
+      if (getpeername(job->sock, (struct sockaddr *)&peer, &len) < 0) fail(job, ECONNRESET, "read");
+    }
+  } else {
+    send_file(job);
   }
   if (job->pipe_fds[0] >= 0) close(job->pipe_fds[0]);
   if (job->pipe_fds[1] >= 0) close(job->pipe_fds[1]);
+  close(job->sock);
+  close(job->file);
   napi_threadsafe_function tsfn = job->tsfn; /* the job may be gone once the call below has run */
   napi_call_threadsafe_function(tsfn, job, napi_tsfn_blocking);
   napi_release_threadsafe_function(tsfn, napi_tsfn_release);
@@ -324,61 +370,61 @@ static const char *errno_name(int error) {
 }
 
 /* On the JavaScript thread once the thread is done: done(error | null, bytes). */
-static void receive_done(napi_env env, napi_value done, void *context, void *data) {
+static void transfer_done(napi_env env, napi_value done, void *context, void *data) {
   (void)context;
-  receive_job *job = data;
+  transfer_job *job = data;
   job->done = true;
   close(job->cancel_fd);
   job->cancel_fd = -1;
-  if (env != NULL) {
-    napi_value argv[2], undefined;
-    napi_get_undefined(env, &undefined);
-    napi_create_double(env, (double)__atomic_load_n(&job->bytes, __ATOMIC_RELAXED), &argv[1]);
-    if (job->error == 0) {
-      napi_get_null(env, &argv[0]);
-    } else {
-      napi_value code, message, syscall, errno_value;
-      napi_create_string_utf8(env, errno_name(job->error), NAPI_AUTO_LENGTH, &code);
-      napi_create_string_utf8(env, strerror(job->error), NAPI_AUTO_LENGTH, &message);
-      napi_create_error(env, code, message, &argv[0]);
-      napi_create_string_utf8(env, job->syscall, NAPI_AUTO_LENGTH, &syscall);
-      napi_set_named_property(env, argv[0], "syscall", syscall);
-      napi_create_int32(env, -job->error, &errno_value);
-      napi_set_named_property(env, argv[0], "errno", errno_value);
-    }
-    napi_call_function(env, undefined, done, 2, argv, NULL);
+  if (env == NULL) return;
+  napi_value argv[2], undefined;
+  napi_get_undefined(env, &undefined);
+  napi_create_double(env, (double)__atomic_load_n(&job->bytes, __ATOMIC_RELAXED), &argv[1]);
+  if (job->error == 0) {
+    napi_get_null(env, &argv[0]);
+  } else {
+    napi_value code, message, syscall, errno_value;
+    napi_create_string_utf8(env, errno_name(job->error), NAPI_AUTO_LENGTH, &code);
+    napi_create_string_utf8(env, strerror(job->error), NAPI_AUTO_LENGTH, &message);
+    napi_create_error(env, code, message, &argv[0]);
+    napi_create_string_utf8(env, job->syscall, NAPI_AUTO_LENGTH, &syscall);
+    napi_set_named_property(env, argv[0], "syscall", syscall);
+    napi_create_int32(env, -job->error, &errno_value);
+    napi_set_named_property(env, argv[0], "errno", errno_value);
   }
-  if (env != NULL) napi_delete_reference(env, job->self);
+  napi_delete_reference(env, job->self);
+  napi_call_function(env, undefined, done, 2, argv, NULL);
 }
 
-static void receive_finalize(napi_env env, void *data, void *hint) {
+static void transfer_finalize(napi_env env, void *data, void *hint) {
   (void)env;
   (void)hint;
   free(data);
 }
 
-static receive_job *job_of(napi_env env, napi_callback_info info) {
+static transfer_job *job_of(napi_env env, napi_callback_info info) {
   napi_value self;
   void *data = NULL;
   if (napi_get_cb_info(env, info, NULL, NULL, &self, NULL) != napi_ok || napi_unwrap(env, self, &data) != napi_ok) {
-    napi_throw_type_error(env, NULL, "not a receiveToFile job");
+    napi_throw_type_error(env, NULL, "not a transfer job");
     return NULL;
   }
   return data;
 }
 
-static napi_value receive_cancel(napi_env env, napi_callback_info info) {
-  receive_job *job = job_of(env, info);
+static napi_value transfer_cancel(napi_env env, napi_callback_info info) {
+  transfer_job *job = job_of(env, info);
   if (job == NULL) return NULL;
   if (!job->done) {
+    __atomic_store_n(&job->cancelled, 1, __ATOMIC_RELAXED);
     uint64_t one = 1;
     if (write(job->cancel_fd, &one, sizeof one) < 0) { /* a full counter already says cancel */ }
   }
   return NULL;
 }
 
-static napi_value receive_bytes(napi_env env, napi_callback_info info) {
-  receive_job *job = job_of(env, info);
+static napi_value transfer_bytes(napi_env env, napi_callback_info info) {
+  transfer_job *job = job_of(env, info);
   if (job == NULL) return NULL;
   napi_value result;
   napi_create_double(env, (double)__atomic_load_n(&job->bytes, __ATOMIC_RELAXED), &result);
@@ -394,6 +440,92 @@ static bool number_arg(napi_env env, napi_value value, const char *what, double 
   return true;
 }
 
+/* Starts a job on the thread; the job's object, or NULL after throwing. */
+static napi_value start_transfer(napi_env env, transfer_job *job, napi_value done) {
+  napi_valuetype type;
+  if (napi_typeof(env, done, &type) != napi_ok || type != napi_function) {
+    free(job);
+    napi_throw_type_error(env, NULL, "done must be a function");
+    return NULL;
+  }
+  job->pipe_fds[0] = job->pipe_fds[1] = -1;
+  int sock = fcntl(job->sock, F_DUPFD_CLOEXEC, 0);
+  int file = sock < 0 ? -1 : fcntl(job->file, F_DUPFD_CLOEXEC, 0);
+  job->cancel_fd = file < 0 ? -1 : eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (job->cancel_fd < 0) {
+    const char *why = sock < 0 || file < 0 ? "socketFd or fileFd is not an open descriptor" : "eventfd failed";
+    if (sock >= 0) close(sock);
+    if (file >= 0) close(file);
+    free(job);
+    napi_throw_error(env, "EBADF", why);
+    return NULL;
+  }
+  job->sock = sock;
+  job->file = file;
+  napi_value self, name;
+  napi_create_object(env, &self);
+  const napi_property_descriptor methods[] = {
+      {"cancel", NULL, transfer_cancel, NULL, NULL, NULL, napi_default, NULL},
+      {"bytes", NULL, transfer_bytes, NULL, NULL, NULL, napi_default, NULL},
+  };
+  if (napi_define_properties(env, self, 2, methods) != napi_ok || napi_wrap(env, self, job, transfer_finalize, NULL, NULL) != napi_ok) {
+    close(job->cancel_fd);
+    close(sock);
+    close(file);
+    free(job);
+    return NULL;
+  }
+  /* from here on the job belongs to its object (freed when that is collected) */
+  job->done = true; /* until the thread runs */
+  napi_create_string_utf8(env, "ferry transfer", NAPI_AUTO_LENGTH, &name);
+  if (napi_create_threadsafe_function(env, done, NULL, name, 0, 1, NULL, NULL, NULL, transfer_done, &job->tsfn) != napi_ok) {
+    close(job->cancel_fd);
+    close(sock);
+    close(file);
+    napi_throw_error(env, NULL, "cannot create the completion callback");
+    return NULL;
+  }
+  napi_create_reference(env, self, 1, &job->self);
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  pthread_attr_setstacksize(&attr, 256 * 1024);
+  pthread_t thread;
+  job->done = false;
+  int started = pthread_create(&thread, &attr, transfer_thread, job);
+  pthread_attr_destroy(&attr);
+  if (started != 0) {
+    job->done = true;
+    napi_release_threadsafe_function(job->tsfn, napi_tsfn_abort);
+    napi_delete_reference(env, job->self);
+    close(job->cancel_fd);
+    close(sock);
+    close(file);
+    napi_throw_error(env, NULL, "cannot start a thread");
+    return NULL;
+  }
+  return self;
+}
+
+static transfer_job *new_job(napi_env env, transfer_kind kind, double sock, double file, double position, double timeout) {
+  if (sock < 0 || file < 0 || sock > INT32_MAX || file > INT32_MAX || timeout < 0 || timeout > INT32_MAX ||
+      position < (kind == RECEIVE ? -1 : 0) || position > 9007199254740991.0) {
+    napi_throw_range_error(env, NULL, "socketFd, fileFd, position or timeoutMs out of range");
+    return NULL;
+  }
+  transfer_job *job = calloc(1, sizeof *job);
+  if (job == NULL) {
+    napi_throw_error(env, NULL, "out of memory");
+    return NULL;
+  }
+  job->kind = kind;
+  job->sock = (int)sock;
+  job->file = (int)file;
+  job->position = position < 0 ? -1 : (int64_t)position;
+  job->timeout_ms = (int)timeout;
+  return job;
+}
+
 static napi_value receive_to_file(napi_env env, napi_callback_info info) {
   size_t argc = 5;
   napi_value argv[5];
@@ -407,66 +539,32 @@ static napi_value receive_to_file(napi_env env, napi_callback_info info) {
       !number_arg(env, argv[2], "position must be a number", &position) ||
       !number_arg(env, argv[3], "timeoutMs must be a number", &timeout))
     return NULL;
-  napi_valuetype type;
-  if (napi_typeof(env, argv[4], &type) != napi_ok || type != napi_function) {
-    napi_throw_type_error(env, NULL, "done must be a function");
+  transfer_job *job = new_job(env, RECEIVE, sock, file, position, timeout);
+  return job == NULL ? NULL : start_transfer(env, job, argv[4]);
+}
+
+static napi_value send_from_file(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc < 6) {
+    napi_throw_type_error(env, NULL, "sendFromFile(socketFd, fileFd, position, length, timeoutMs, done) takes six arguments");
     return NULL;
   }
-  if (sock < 0 || file < 0 || sock > INT32_MAX || file > INT32_MAX || timeout < 0 || timeout > INT32_MAX || position < -1) {
-    napi_throw_range_error(env, NULL, "socketFd, fileFd, position or timeoutMs out of range");
+  double sock, file, position, length, timeout;
+  if (!number_arg(env, argv[0], "socketFd must be a number", &sock) || !number_arg(env, argv[1], "fileFd must be a number", &file) ||
+      !number_arg(env, argv[2], "position must be a number", &position) ||
+      !number_arg(env, argv[3], "length must be a number", &length) ||
+      !number_arg(env, argv[4], "timeoutMs must be a number", &timeout))
+    return NULL;
+  if (length < 0 || length > 9007199254740991.0) {
+    napi_throw_range_error(env, NULL, "length out of range");
     return NULL;
   }
-  receive_job *job = calloc(1, sizeof *job);
-  if (job == NULL) {
-    napi_throw_error(env, NULL, "out of memory");
-    return NULL;
-  }
-  job->sock = (int)sock;
-  job->file = (int)file;
-  job->position = position < 0 ? -1 : (int64_t)position;
-  job->timeout_ms = (int)timeout;
-  job->pipe_fds[0] = job->pipe_fds[1] = -1;
-  job->cancel_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (job->cancel_fd < 0) {
-    free(job);
-    napi_throw_error(env, NULL, "eventfd failed");
-    return NULL;
-  }
-  napi_value self, name;
-  napi_create_object(env, &self);
-  const napi_property_descriptor methods[] = {
-      {"cancel", NULL, receive_cancel, NULL, NULL, NULL, napi_default, NULL},
-      {"bytes", NULL, receive_bytes, NULL, NULL, NULL, napi_default, NULL},
-  };
-  if (napi_define_properties(env, self, 2, methods) != napi_ok || napi_wrap(env, self, job, receive_finalize, NULL, NULL) != napi_ok) {
-    close(job->cancel_fd);
-    free(job);
-    return NULL;
-  }
-  napi_create_string_utf8(env, "ferry receiveToFile", NAPI_AUTO_LENGTH, &name);
-  if (napi_create_threadsafe_function(env, argv[4], NULL, name, 0, 1, NULL, NULL, NULL, receive_done, &job->tsfn) != napi_ok) {
-    close(job->cancel_fd);
-    job->done = true;
-    napi_throw_error(env, NULL, "cannot create the completion callback");
-    return NULL;
-  }
-  napi_create_reference(env, self, 1, &job->self);
-  pthread_attr_t attr;
-  pthread_attr_init(&attr);
-  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  pthread_attr_setstacksize(&attr, 256 * 1024);
-  pthread_t thread;
-  int started = pthread_create(&thread, &attr, receive_thread, job);
-  pthread_attr_destroy(&attr);
-  if (started != 0) {
-    napi_release_threadsafe_function(job->tsfn, napi_tsfn_abort);
-    napi_delete_reference(env, job->self);
-    close(job->cancel_fd);
-    job->done = true;
-    napi_throw_error(env, NULL, "cannot start a thread");
-    return NULL;
-  }
-  return self;
+  transfer_job *job = new_job(env, SEND, sock, file, position, timeout);
+  if (job == NULL) return NULL;
+  job->length = (uint64_t)length;
+  return start_transfer(env, job, argv[5]);
 }
 #endif
 
@@ -477,6 +575,8 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
 #ifdef __linux__
   if (napi_create_function(env, "receiveToFile", NAPI_AUTO_LENGTH, receive_to_file, NULL, &fn) != napi_ok) return NULL;
   if (napi_set_named_property(env, exports, "receiveToFile", fn) != napi_ok) return NULL;
+  if (napi_create_function(env, "sendFromFile", NAPI_AUTO_LENGTH, send_from_file, NULL, &fn) != napi_ok) return NULL;
+  if (napi_set_named_property(env, exports, "sendFromFile", fn) != napi_ok) return NULL;
 #endif
   return exports;
 }

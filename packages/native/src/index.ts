@@ -16,29 +16,40 @@ export type LstatBatch = (dir: string, names: string, out: Float64Array) => bool
 /** The numbers lstatBatch writes per entry. */
 export const LSTAT_FIELDS = 6;
 
-/** A running receiveToFile. */
-export interface ReceiveJob {
+/** A running receiveToFile or sendFromFile. */
+export interface TransferJob {
   /** Stops it: done is called with an ECANCELED error. */
   cancel(): void;
   /** Bytes in the file so far. */
   bytes(): number;
 }
 
-/** (Linux) An upload from a TCP socket into a file on a thread of the addon's: see receive_to_file in the C file. */
+/** (Linux) An upload from a TCP socket into a file on a thread of the addon's: see the C file. */
 export type ReceiveToFile = (
   socketFd: number,
   fileFd: number,
   position: number,
   timeoutMs: number,
   done: (error: NodeJS.ErrnoException | null, bytes: number) => void,
-) => ReceiveJob;
+) => TransferJob;
+
+/** (Linux) A download from a file to a TCP socket on a thread of the addon's: see the C file. */
+export type SendFromFile = (
+  socketFd: number,
+  fileFd: number,
+  position: number,
+  length: number,
+  timeoutMs: number,
+  done: (error: NodeJS.ErrnoException | null, bytes: number) => void,
+) => TransferJob;
 
 export interface NativeAddon {
   /** The addon's file: what a worker thread loads (process.dlopen) to use it there too. */
   path: string;
   lstatBatch: LstatBatch;
-  /** Null where the addon has none (not Linux). */
+  /** Null where the addon has none (not Linux), as sendFromFile. */
   receiveToFile: ReceiveToFile | null;
+  sendFromFile: SendFromFile | null;
 }
 
 /** Where build.mjs puts the addon. */
@@ -52,10 +63,13 @@ export function loadNativeAddon(): { addon: NativeAddon } | { error: string } {
   if (!existsSync(NATIVE_ADDON_PATH))
     return (loaded = { error: `${NATIVE_ADDON_PATH} was not built (no C compiler when Ferry was built?)` });
   try {
-    const module = createRequire(import.meta.url)(NATIVE_ADDON_PATH) as { lstatBatch?: unknown; receiveToFile?: unknown };
+    const module = createRequire(import.meta.url)(NATIVE_ADDON_PATH) as Record<string, unknown>;
     if (typeof module.lstatBatch !== 'function') return (loaded = { error: `${NATIVE_ADDON_PATH} has no lstatBatch` });
     const receive = typeof module.receiveToFile === 'function' ? (module.receiveToFile as ReceiveToFile) : null;
-    loaded = { addon: { path: NATIVE_ADDON_PATH, lstatBatch: module.lstatBatch as LstatBatch, receiveToFile: receive } };
+    const send = typeof module.sendFromFile === 'function' ? (module.sendFromFile as SendFromFile) : null;
+    loaded = {
+      addon: { path: NATIVE_ADDON_PATH, lstatBatch: module.lstatBatch as LstatBatch, receiveToFile: receive, sendFromFile: send },
+    };
   } catch (error) {
     loaded = { error: error instanceof Error ? error.message : String(error) };
   }
@@ -65,5 +79,6 @@ export function loadNativeAddon(): { addon: NativeAddon } | { error: string } {
 /** What Ferry does with `addon`, for its start-up log and `ferry check-config`. */
 export function nativeAddonUses(addon: NativeAddon): string {
   const listings = 'listings stat a folder batch by batch';
-  return addon.receiveToFile ? `${listings}, big uploads go from the data connection to the file with splice(2)` : listings;
+  if (!addon.receiveToFile || !addon.sendFromFile) return listings;
+  return `${listings}, big uploads and downloads move on threads of their own with splice(2) and sendfile(2)`;
 }

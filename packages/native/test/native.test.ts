@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LSTAT_FIELDS, loadNativeAddon, type NativeAddon, type ReceiveJob } from '../src/index.js';
+import { LSTAT_FIELDS, loadNativeAddon, type NativeAddon, type TransferJob } from '../src/index.js';
 
 let dir = '';
 let addon: NativeAddon;
@@ -153,7 +153,7 @@ describe('lstatBatch', () => {
   });
 });
 
-describe('receiveToFile', () => {
+describe('receiveToFile and sendFromFile', () => {
   /** A connected pair on loopback: the server's end as Node accepted it, paused (nothing read), and the client's. */
   async function connection(): Promise<{ server: Socket; client: Socket; close: () => void }> {
     const listener = createServer({ pauseOnConnect: true });
@@ -168,7 +168,7 @@ describe('receiveToFile', () => {
   const fdOf = (socket: Socket) => (socket as unknown as { _handle: { fd: number } })._handle.fd;
 
   function receive(server: Socket, fileFd: number, position: number, timeoutMs = 10_000) {
-    let job!: ReceiveJob;
+    let job!: TransferJob;
     const done = new Promise<{ error: NodeJS.ErrnoException | null; bytes: number }>((resolve) => {
       job = addon.receiveToFile!(fdOf(server), fileFd, position, timeoutMs, (error, bytes) => resolve({ error, bytes }));
     });
@@ -235,6 +235,64 @@ describe('receiveToFile', () => {
     await file.close();
   });
 
+  it('sendFromFile sends a range of a file, what is left of a shorter one, and ends on a peer gone, a stall or cancel()', async () => {
+    const data = randomBytes(9 * 1024 * 1024 + 5);
+    const path = join(dir, 'sent.bin');
+    await writeFile(path, data);
+    const file = await open(path, 'r');
+    const send = (server: Socket, position: number, length: number, timeoutMs = 10_000) => {
+      let job!: TransferJob;
+      const done = new Promise<{ error: NodeJS.ErrnoException | null; bytes: number }>((resolve) => {
+        job = addon.sendFromFile!(fdOf(server), file.fd, position, length, timeoutMs, (error, bytes) => resolve({ error, bytes }));
+      });
+      return { job, done };
+    };
+    const receiveAll = (client: Socket) =>
+      new Promise<Buffer>((resolve) => {
+        const chunks: Buffer[] = [];
+        client.on('data', (c: Buffer) => chunks.push(c)).once('end', () => resolve(Buffer.concat(chunks)));
+      });
+    // a range, then the socket ended by the caller
+    let pair = await connection();
+    let received = receiveAll(pair.client);
+    let run = send(pair.server, 1000, 5 * 1024 * 1024);
+    expect(await run.done).toEqual({ error: null, bytes: 5 * 1024 * 1024 });
+    pair.server.end();
+    expect((await received).equals(data.subarray(1000, 1000 + 5 * 1024 * 1024))).toBe(true);
+    pair.close();
+    // more than the file holds: what there is
+    pair = await connection();
+    received = receiveAll(pair.client);
+    run = send(pair.server, data.length - 100, 1024 * 1024);
+    expect(await run.done).toEqual({ error: null, bytes: 100 });
+    pair.server.end();
+    expect((await received).equals(data.subarray(data.length - 100))).toBe(true);
+    pair.close();
+    // a client that goes away while the file is sent
+    pair = await connection();
+    pair.client.pause();
+    run = send(pair.server, 0, data.length);
+    setTimeout(() => pair.client.resetAndDestroy(), 50);
+    expect((await run.done).error?.code).toMatch(/^(ECONNRESET|EPIPE)$/);
+    pair.close();
+    // a client that stops reading: ETIMEDOUT; and cancel() while it waits
+    pair = await connection();
+    pair.client.pause();
+    run = send(pair.server, 0, data.length, 200);
+    expect((await run.done).error).toMatchObject({ code: 'ETIMEDOUT' });
+    pair.close();
+    pair = await connection();
+    pair.client.pause();
+    run = send(pair.server, 0, data.length);
+    setTimeout(() => run.job.cancel(), 100);
+    const cancelled = await run.done;
+    expect(cancelled.error).toMatchObject({ code: 'ECANCELED' });
+    expect(cancelled.bytes).toBeGreaterThan(0);
+    expect(cancelled.bytes).toBeLessThan(data.length);
+    pair.close();
+    await file.close();
+  });
+
   it('throws on arguments of the wrong kind or out of range', () => {
     const receiveToFile = addon.receiveToFile!;
     const done = () => undefined;
@@ -243,5 +301,9 @@ describe('receiveToFile', () => {
     expect(() => (receiveToFile as unknown as (...a: unknown[]) => unknown)(1, 2, -1, 0, 'done')).toThrow(TypeError);
     expect(() => receiveToFile(-1, 2, -1, 0, done)).toThrow(RangeError);
     expect(() => receiveToFile(1, 2, -2, 0, done)).toThrow(RangeError);
+    expect(() => addon.sendFromFile!(1, 2, -1, 10, 0, done)).toThrow(RangeError); // a send needs a position
+    expect(() => addon.sendFromFile!(1, 2, 0, -1, 0, done)).toThrow(RangeError);
+    expect(() => (addon.sendFromFile as unknown as (...a: unknown[]) => unknown)(1, 2, 0, 10, 0)).toThrow(TypeError);
+    expect(() => receiveToFile(999_999, 2, -1, 0, done)).toThrow('not an open descriptor');
   });
 });

@@ -6,7 +6,7 @@
  * With Ferry's native addon (native-addon.ts), an upload that fills its first batch is handed over: that batch goes
  * to the file, and a thread of the addon's moves the rest from the connection to the file with splice(2), one copy of
  * each byte instead of two and no JavaScript per chunk. Small files stay here, where a thread would cost more than it
- * saves; so do uploads beyond MAX_NATIVE running at once.
+ * saves; so do uploads beyond MAX_NATIVE_TRANSFERS running at once.
  *
  * Node's sockets allocate a fresh buffer for every read (64 KiB): a gigabyte of short-lived memory outside V8's
  * heap per gigabyte received, which V8 answers with full garbage collections that cost more CPU than receiving and
@@ -17,7 +17,15 @@
  */
 import { Socket, type SocketConstructorOpts } from 'node:net';
 import { resetError, watchPeerEnd } from '../data-channel/peer-reset.js';
-import { nativeReceiveToFile, type ReceiveJob } from '../native-addon.js';
+import { stalledError } from '../errors.js';
+import {
+  NATIVE_PROGRESS_MS,
+  nativeReceiveToFile,
+  nativeStarted,
+  releaseNativeSlot,
+  takeNativeSlot,
+  type TransferJob,
+} from '../native-addon.js';
 import type { FileSink } from '../vfs/file-sink.js';
 
 /** The spare buffer: where a read lands when both batches are busy (the socket is paused then, so at most one). */
@@ -45,18 +53,6 @@ interface TcpHandle {
   reading?: boolean;
   readStart?: unknown;
   fd?: number;
-}
-
-/** Uploads on the native addon's threads at once, at most (each holds a thread and a pipe); the next ones stay here. */
-const MAX_NATIVE = 64;
-/** How often an upload on the native path reports its progress (the live view, the byte counters). */
-const PROGRESS_MS = 250;
-
-/** Uploads handed over to the native addon: being handed over or running now, and jobs started in all (tests, diagnostics). */
-let nativeRunning = 0;
-let nativeTotal = 0;
-export function nativeUploads(): { running: number; total: number } {
-  return { running: nativeRunning, total: nativeTotal };
 }
 
 export interface ReceiveOptions {
@@ -92,7 +88,7 @@ export function receiveFile(data: Socket, sink: FileSink, opts: ReceiveOptions):
    * open meanwhile, since the job reads its descriptor, and the job's end settles the upload.
    */
   let handedOver = false;
-  let job: ReceiveJob | null = null;
+  let job: TransferJob | null = null;
   const handOver = nativeReceiveToFile();
 
   return new Promise<void>((resolve, reject) => {
@@ -148,7 +144,7 @@ export function receiveFile(data: Socket, sink: FileSink, opts: ReceiveOptions):
           if (buffer === kit.read) batch.set(kit.read.subarray(0, bytes), filled); // read while both batches were busy
           filled += bytes;
           if (BATCH_BYTES - filled >= MIN_ROOM) return true;
-          if (writing === null && handOver !== null && nativeRunning < MAX_NATIVE) {
+          if (writing === null && handOver !== null && takeNativeSlot()) {
             native(handOver);
             return false; // Node reads no more: the addon's thread does
           }
@@ -164,7 +160,6 @@ export function receiveFile(data: Socket, sink: FileSink, opts: ReceiveOptions):
     /** Writes the batch read so far, then hands the connection and the file to the addon's thread. */
     const native = (receive: NonNullable<typeof handOver>): void => {
       handedOver = true;
-      nativeRunning++;
       socket.setTimeout(0); // the job has its own
       let counted = 0;
       const progress = (bytes: number): void => {
@@ -174,7 +169,7 @@ export function receiveFile(data: Socket, sink: FileSink, opts: ReceiveOptions):
       let timer: NodeJS.Timeout | undefined;
       const done = (error: NodeJS.ErrnoException | null, bytes: number): void => {
         clearInterval(timer);
-        nativeRunning--;
+        releaseNativeSlot();
         handedOver = false;
         job = null;
         progress(bytes);
@@ -184,7 +179,7 @@ export function receiveFile(data: Socket, sink: FileSink, opts: ReceiveOptions):
           giveBack();
           reject(failure);
         } else if (error === null) sink.end();
-        else if (error.code === 'ETIMEDOUT') fail(stalled());
+        else if (error.code === 'ETIMEDOUT') fail(stalledError());
         else if (error.code === 'ECONNRESET') fail(resetError());
         else fail(error);
       };
@@ -200,11 +195,11 @@ export function receiveFile(data: Socket, sink: FileSink, opts: ReceiveOptions):
           if (target === null || typeof fd !== 'number' || fd < 0) return done(new Error('The upload could not be handed over'), 0);
           try {
             job = receive(fd, target.fd, target.position ?? -1, opts.timeoutMs, done);
-            nativeTotal++;
+            nativeStarted('upload');
           } catch (error) {
             return done(error as Error, 0);
           }
-          timer = setInterval(() => progress(job?.bytes() ?? counted), PROGRESS_MS);
+          timer = setInterval(() => progress(job?.bytes() ?? counted), NATIVE_PROGRESS_MS);
           timer.unref();
         },
         (error: Error) => done(error, 0),
@@ -213,7 +208,7 @@ export function receiveFile(data: Socket, sink: FileSink, opts: ReceiveOptions):
 
     const ending = watchPeerEnd(socket);
     socket.on('error', fail);
-    socket.setTimeout(opts.timeoutMs, () => fail(stalled()));
+    socket.setTimeout(opts.timeoutMs, () => fail(stalledError()));
     socket.once('end', () => {
       if (failure !== null) return;
       if (ending.reset) return fail(resetError());
@@ -236,8 +231,4 @@ export function receiveFile(data: Socket, sink: FileSink, opts: ReceiveOptions):
     opts.signal.addEventListener('abort', onAbort, { once: true });
     socket.resume();
   });
-}
-
-function stalled(): NodeJS.ErrnoException {
-  return Object.assign(new Error('Data connection stalled'), { code: 'ETIMEDOUT' });
 }

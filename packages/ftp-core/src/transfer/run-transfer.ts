@@ -6,7 +6,7 @@
 import type { Duplex } from 'node:stream';
 import type { DataChannelError, DataConnection } from '../data-channel/data-channel.js';
 import { resetError, watchPeerEnd } from '../data-channel/peer-reset.js';
-import { toTransferReply } from '../errors.js';
+import { stalledError, toTransferReply } from '../errors.js';
 import type { TransferDirection, TransferOutcome } from '../events.js';
 import { Reply, reply, type FtpReply } from '../reply.js';
 import type { ActiveTransfer, Session } from '../session/session.js';
@@ -78,9 +78,7 @@ export async function runTransfer(session: Session, spec: TransferSpec): Promise
     );
     const socket = conn.socket;
     // A stalled data connection ends the transfer after the idle timeout.
-    socket.setTimeout(session.settings.idleTimeoutMs, () =>
-      socket.destroy(Object.assign(new Error('Data connection stalled'), { code: 'ETIMEDOUT' })),
-    );
+    socket.setTimeout(session.settings.idleTimeoutMs, () => socket.destroy(stalledError()));
     started = true;
     // An upload ends with the client's FIN; a reset that Node reported as an end must not commit it.
     const ending = spec.direction === 'upload' ? watchPeerEnd(socket) : null;

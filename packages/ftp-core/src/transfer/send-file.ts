@@ -8,9 +8,23 @@
  * stream allocates a fresh buffer for every chunk instead; at 1 MiB a chunk that is a gigabyte of short-lived
  * memory outside V8's heap per gigabyte sent, and V8 answers it with a full garbage collection every few dozen
  * megabytes, which cost more CPU than the copying itself.
+ *
+ * With Ferry's native addon (native-addon.ts), a larger file on a plain TCP connection is sent by a thread of the
+ * addon's with sendfile(2) instead: the kernel copies the file's pages to the socket once, and no JavaScript runs
+ * per chunk.
  */
 import type { FileHandle } from 'node:fs/promises';
+import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { stalledError } from '../errors.js';
+import {
+  NATIVE_PROGRESS_MS,
+  nativeSendFromFile,
+  nativeStarted,
+  releaseNativeSlot,
+  takeNativeSlot,
+  type SendFromFile,
+} from '../native-addon.js';
 import { FILE_CHUNK_BYTES } from './count.js';
 
 /** Files up to this size are read in one piece and written at once. */
@@ -36,6 +50,17 @@ export async function sendFile(
       link.check();
       count(bytes.length);
       socket.end(bytes);
+      return await link.finished;
+    }
+    const send = nativeSendFromFile();
+    const fd = send ? plainSocketFd(socket) : null;
+    if (send && fd !== null && takeNativeSlot()) {
+      try {
+        await sendNatively(send, fd, handle, range, socket as Socket, link, count);
+      } finally {
+        releaseNativeSlot();
+      }
+      socket.end();
       return await link.finished;
     }
     const size = Math.min(FILE_CHUNK_BYTES, range.length);
@@ -76,6 +101,56 @@ async function readFully(handle: FileHandle, buffer: Buffer, position: number): 
     filled += bytesRead;
   }
   return filled === buffer.length ? buffer : buffer.subarray(0, filled);
+}
+
+/** The descriptor of a plain TCP connection with nothing waiting to be written, or null (TLS, a test's stream ...). */
+function plainSocketFd(socket: Duplex): number | null {
+  if (!(socket instanceof Socket) || (socket as { encrypted?: boolean }).encrypted === true || socket.writableLength > 0) return null;
+  const fd = (socket as unknown as { _handle?: { fd?: number } | null })._handle?.fd;
+  return typeof fd === 'number' && fd >= 0 ? fd : null;
+}
+
+/**
+ * The native path: the addon's thread sends the range with sendfile(2) while this reports its progress. The
+ * connection's own idle timer is off meanwhile (nothing is written through the socket here: it would fire during a
+ * long download); the job has the same timeout. A failure of the connection or an abort cancels the job, which
+ * ends before the caller closes the file.
+ */
+async function sendNatively(
+  send: SendFromFile,
+  fd: number,
+  handle: FileHandle,
+  range: { start: number; length: number },
+  socket: Socket,
+  link: Link,
+  count: (bytes: number) => void,
+): Promise<void> {
+  const idle = socket.timeout ?? 0;
+  socket.setTimeout(0);
+  let counted = 0;
+  const progress = (bytes: number): void => {
+    if (bytes > counted) count(bytes - counted);
+    counted = Math.max(counted, bytes);
+  };
+  let end!: (result: { error: NodeJS.ErrnoException | null; bytes: number }) => void;
+  const ended = new Promise<{ error: NodeJS.ErrnoException | null; bytes: number }>((resolve) => (end = resolve));
+  let job;
+  try {
+    job = send(fd, handle.fd, range.start, range.length, idle, (error, bytes) => end({ error, bytes }));
+  } catch (error) {
+    socket.setTimeout(idle);
+    throw error;
+  }
+  nativeStarted('download');
+  const timer = setInterval(() => progress(job.bytes()), NATIVE_PROGRESS_MS);
+  timer.unref();
+  link.failed.catch(() => job.cancel()); // after the job's end: nothing to cancel
+  const { error, bytes } = await ended;
+  clearInterval(timer);
+  progress(bytes);
+  socket.setTimeout(idle);
+  link.check(); // the connection's failure, or the abort, is the reason
+  if (error) throw error.code === 'ETIMEDOUT' ? stalledError() : error;
 }
 
 interface Link {
