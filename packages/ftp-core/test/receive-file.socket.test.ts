@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { loadNativeAddon } from '@ferry/native';
 import { nativeTransfers, useNativeAddon } from '../src/native-addon.js';
 import { receiveFile } from '../src/transfer/receive-file.js';
 import { fileSink, type FileSink } from '../src/vfs/file-sink.js';
 import { closeDataListeners, dataConnection } from './support/data-connection.js';
+import { TRANSFER_WAYS } from './support/native.js';
 
 let dir = '';
 /** Every sink a test made: a failed upload leaves its sink to the caller (the upload's abort), here afterEach. */
@@ -34,19 +34,9 @@ const options = (signal = new AbortController().signal, count: (n: number) => vo
   count,
 });
 
-/** The built native addon's file (pnpm build builds it; the test fails when it is missing). */
-function addonPath(): string {
-  const native = loadNativeAddon();
-  if (!('addon' in native)) throw new Error(`the native addon is not usable: ${native.error}`);
-  return native.addon.path;
-}
-
 // Every test runs both ways: Node's socket reading into Ferry's batches, and with the native addon, which takes over
 // an upload once its first batch is full (smaller ones stay with Node).
-describe.each([
-  { way: "Node's socket", addon: () => null, native: false },
-  { way: 'the native addon', addon: addonPath, native: true },
-] as const)('receiveFile with $way', ({ addon, native }) => {
+describe.each(TRANSFER_WAYS)('receiveFile with $way', ({ addon, native }) => {
   let before = nativeTransfers();
   beforeEach(() => {
     expect(useNativeAddon(addon())).toBeNull();

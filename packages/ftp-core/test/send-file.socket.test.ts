@@ -4,11 +4,11 @@ import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { loadNativeAddon } from '@ferry/native';
 import { nativeTransfers, useNativeAddon } from '../src/native-addon.js';
 import { sendFile } from '../src/transfer/send-file.js';
 import { collect } from './support/raw-client.js';
 import { closeDataListeners, dataConnection } from './support/data-connection.js';
+import { TRANSFER_WAYS } from './support/native.js';
 
 let dir = '';
 afterEach(async () => {
@@ -32,19 +32,9 @@ async function fileWith(data: Buffer): Promise<string> {
   return path;
 }
 
-/** The built native addon's file (pnpm build builds it; the test fails when it is missing). */
-function addonPath(): string {
-  const native = loadNativeAddon();
-  if (!('addon' in native)) throw new Error(`the native addon is not usable: ${native.error}`);
-  return native.addon.path;
-}
-
 // Every test runs both ways: Node's socket writes from two buffers, and the native addon's thread with sendfile(2)
 // (for files larger than one read; smaller ones stay with Node).
-describe.each([
-  { way: "Node's socket", addon: () => null, native: false },
-  { way: 'the native addon', addon: addonPath, native: true },
-] as const)('sendFile with $way', ({ addon, native }) => {
+describe.each(TRANSFER_WAYS)('sendFile with $way', ({ addon, native }) => {
   let before = nativeTransfers();
   beforeEach(() => {
     expect(useNativeAddon(addon())).toBeNull();

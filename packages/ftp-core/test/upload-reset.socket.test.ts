@@ -7,7 +7,9 @@
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { nativeTransfers, useNativeAddon } from '../src/native-addon.js';
+import { TRANSFER_WAYS } from './support/native.js';
 import { RawClient } from './support/raw-client.js';
 import { startServer, type TestServer } from './support/server.js';
 
@@ -43,35 +45,48 @@ async function tempGrows(home: string): Promise<void> {
   throw new Error('the temporary upload file did not grow');
 }
 
-describe('the end of an upload: FIN commits, RST aborts', () => {
-  it('a reset that overtakes the server reading the upload aborts it (426) and keeps the old file', async () => {
-    t = await startServer();
-    await writeFile(join(t.home, 'doc.bin'), ORIGINAL);
-    for (let round = 0; round < ROUNDS; round++) {
-      const { c, data } = await startStor(t);
-      data.write(Buffer.alloc(1_000_000, 3));
-      await tempGrows(t.home);
-      data.resetAndDestroy();
-      expect((await c.read(8000)).code, `round ${round}`).toBe(426);
-      expect(await readdir(t.home)).toEqual(['doc.bin']);
-      expect((await readFile(join(t.home, 'doc.bin'))).equals(ORIGINAL)).toBe(true);
-      c.close();
-    }
+// After its first 1,000,000 bytes an upload fills its first batch: with the native addon, its thread reads the rest.
+describe.each(TRANSFER_WAYS)('with $way', ({ addon, native }) => {
+  const before = nativeTransfers();
+  beforeAll(() => void useNativeAddon(addon()));
+  afterAll(() => void useNativeAddon(null));
+
+  describe('the end of an upload: FIN commits, RST aborts', () => {
+    it('a reset that overtakes the server reading the upload aborts it (426) and keeps the old file', async () => {
+      t = await startServer();
+      await writeFile(join(t.home, 'doc.bin'), ORIGINAL);
+      for (let round = 0; round < ROUNDS; round++) {
+        const { c, data } = await startStor(t);
+        data.write(Buffer.alloc(1_000_000, 3));
+        await tempGrows(t.home);
+        data.resetAndDestroy();
+        expect((await c.read(8000)).code, `round ${round}`).toBe(426);
+        expect(await readdir(t.home)).toEqual(['doc.bin']);
+        expect((await readFile(join(t.home, 'doc.bin'))).equals(ORIGINAL)).toBe(true);
+        c.close();
+      }
+    });
+
+    it('an orderly close with the same backlog completes the upload (226) with every byte', async () => {
+      t = await startServer();
+      await writeFile(join(t.home, 'doc.bin'), ORIGINAL);
+      const replacement = Buffer.alloc(2_000_000, 4);
+      for (let round = 0; round < ROUNDS; round++) {
+        const { c, data } = await startStor(t);
+        data.write(replacement.subarray(0, 1_000_000));
+        await tempGrows(t.home);
+        data.end(replacement.subarray(1_000_000));
+        expect((await c.read(8000)).code, `round ${round}`).toBe(226);
+        expect(await readdir(t.home)).toEqual(['doc.bin']);
+        expect((await readFile(join(t.home, 'doc.bin'))).equals(replacement)).toBe(true);
+        c.close();
+      }
+    });
   });
 
-  it('an orderly close with the same backlog completes the upload (226) with every byte', async () => {
-    t = await startServer();
-    await writeFile(join(t.home, 'doc.bin'), ORIGINAL);
-    const replacement = Buffer.alloc(2_000_000, 4);
-    for (let round = 0; round < ROUNDS; round++) {
-      const { c, data } = await startStor(t);
-      data.write(replacement.subarray(0, 1_000_000));
-      await tempGrows(t.home);
-      data.end(replacement.subarray(1_000_000));
-      expect((await c.read(8000)).code, `round ${round}`).toBe(226);
-      expect(await readdir(t.home)).toEqual(['doc.bin']);
-      expect((await readFile(join(t.home, 'doc.bin'))).equals(replacement)).toBe(true);
-      c.close();
-    }
+  it('received the uploads the way it names, and none is still running', () => {
+    const now = nativeTransfers();
+    expect(now.uploads - before.uploads).toBe(native ? 2 * ROUNDS : 0);
+    expect(now.running).toBe(0);
   });
 });
