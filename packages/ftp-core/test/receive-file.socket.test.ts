@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { nativeTransfers, useNativeAddon } from '../src/native-addon.js';
+import { MAX_NATIVE_TRANSFERS, nativeTransfers, useNativeAddon } from '../src/native-addon.js';
 import { receiveFile } from '../src/transfer/receive-file.js';
 import { fileSink, type FileSink } from '../src/vfs/file-sink.js';
 import { closeDataListeners, dataConnection } from './support/data-connection.js';
@@ -213,6 +213,34 @@ describe.each(TRANSFER_WAYS)('receiveFile with $way', ({ addon, native }) => {
     }
     handedOver(0); // the first batch's write fails before the handover (the addon's own test fills a disk after it)
   });
+
+  it(`runs at most ${MAX_NATIVE_TRANSFERS} uploads on the addon's threads at once; the next ones stay with Node`, async () => {
+    const uploads = MAX_NATIVE_TRANSFERS + 2;
+    dir = await mkdtemp(join(tmpdir(), 'ferry-receive-'));
+    const data = randomBytes(1024 * 1024 + 100_000); // past the first batch: the handover point
+    const runs = await Promise.all(
+      Array.from({ length: uploads }, async (_, i) => {
+        const { accepted, client } = await dataConnection();
+        const path = join(dir, `up-${i}.bin`);
+        const sink = fileSink(await open(path, 'wx'), { batchBytes: 1024 * 1024 });
+        sinks.push(sink);
+        let counted = 0;
+        const received = receiveFile(
+          accepted,
+          sink,
+          options(undefined, (n) => (counted += n)),
+        )!;
+        client.write(data.subarray(0, 1024 * 1024 + 50_000)); // and the connection stays open
+        return { client, path, received, counted: () => counted };
+      }),
+    );
+    for (let i = 0; i < 1000 && runs.some((r) => r.counted() < 1024 * 1024); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(nativeTransfers().running).toBe(native ? MAX_NATIVE_TRANSFERS : 0);
+    for (const run of runs) run.client.end(data.subarray(1024 * 1024 + 50_000));
+    await Promise.all(runs.map((r) => r.received));
+    for (const run of runs) expect((await readFile(run.path)).equals(data)).toBe(true);
+    handedOver(MAX_NATIVE_TRANSFERS);
+  }, 30_000);
 
   it('leaves alone a connection it cannot take over: one already read from, or TLS', async () => {
     const { accepted, client } = await dataConnection();

@@ -89,7 +89,8 @@ export function receiveFile(data: Socket, sink: FileSink, opts: ReceiveOptions):
    */
   let handedOver = false;
   let job: TransferJob | null = null;
-  const handOver = nativeReceiveToFile();
+  /** The addon's upload path; null without one, or once it could not start (no thread to be had: Node reads on). */
+  let handOver = nativeReceiveToFile();
 
   return new Promise<void>((resolve, reject) => {
     /** The kit goes back once no write uses its batches any more (a failed upload may still have one under way). */
@@ -192,12 +193,18 @@ export function receiveFile(data: Socket, sink: FileSink, opts: ReceiveOptions):
           const target = sink.descriptor();
           const fd = (socket as unknown as { _handle?: TcpHandle | null })._handle?.fd;
           if (failure !== null) return done(null, 0);
-          if (target === null || typeof fd !== 'number' || fd < 0) return done(new Error('The upload could not be handed over'), 0);
           try {
+            if (target === null || typeof fd !== 'number' || fd < 0) throw new Error('nothing to hand over');
             job = receive(fd, target.fd, target.position ?? -1, opts.timeoutMs, done);
             nativeStarted('upload');
-          } catch (error) {
-            return done(error as Error, 0);
+          } catch {
+            // No job (no thread to be had, say): Node reads the rest, into the batch just written.
+            releaseNativeSlot();
+            handedOver = false;
+            handOver = null;
+            socket.setTimeout(opts.timeoutMs);
+            socket.resume();
+            return;
           }
           timer = setInterval(() => progress(job?.bytes() ?? counted), NATIVE_PROGRESS_MS);
           timer.unref();

@@ -55,13 +55,16 @@ export async function sendFile(
     const send = nativeSendFromFile();
     const fd = send ? plainSocketFd(socket) : null;
     if (send && fd !== null && takeNativeSlot()) {
+      let sent: boolean;
       try {
-        await sendNatively(send, fd, handle, range, socket as Socket, link, count);
+        sent = await sendNatively(send, fd, handle, range, socket as Socket, link, count);
       } finally {
         releaseNativeSlot();
       }
-      socket.end();
-      return await link.finished;
+      if (sent) {
+        socket.end();
+        return await link.finished;
+      }
     }
     const size = Math.min(FILE_CHUNK_BYTES, range.length);
     const free = [Buffer.allocUnsafeSlow(size), Buffer.allocUnsafeSlow(size)];
@@ -114,7 +117,8 @@ function plainSocketFd(socket: Duplex): number | null {
  * The native path: the addon's thread sends the range with sendfile(2) while this reports its progress. The
  * connection's own idle timer is off meanwhile (nothing is written through the socket here: it would fire during a
  * long download); the job has the same timeout. A failure of the connection or an abort cancels the job, which
- * ends before the caller closes the file.
+ * ends before the caller closes the file. False, having sent nothing, when no job could be started (no thread to be
+ * had, say): the caller sends the file itself.
  */
 async function sendNatively(
   send: SendFromFile,
@@ -124,7 +128,7 @@ async function sendNatively(
   socket: Socket,
   link: Link,
   count: (bytes: number) => void,
-): Promise<void> {
+): Promise<boolean> {
   const idle = socket.timeout ?? 0;
   socket.setTimeout(0);
   let counted = 0;
@@ -137,9 +141,9 @@ async function sendNatively(
   let job;
   try {
     job = send(fd, handle.fd, range.start, range.length, idle, (error, bytes) => end({ error, bytes }));
-  } catch (error) {
+  } catch {
     socket.setTimeout(idle);
-    throw error;
+    return false;
   }
   nativeStarted('download');
   const timer = setInterval(() => progress(job.bytes()), NATIVE_PROGRESS_MS);
@@ -151,6 +155,7 @@ async function sendNatively(
   socket.setTimeout(idle);
   link.check(); // the connection's failure, or the abort, is the reason
   if (error) throw error.code === 'ETIMEDOUT' ? stalledError() : error;
+  return true;
 }
 
 interface Link {
