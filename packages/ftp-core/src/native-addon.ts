@@ -43,7 +43,8 @@ interface Loaded {
 let current: Loaded | null = null;
 
 /**
- * The addon at `path` (a file exporting lstatBatch and, on Linux, receiveToFile), or null for Node's calls alone.
+ * The addon at `path` (a file exporting lstatBatch and, on Linux, receiveToFile and sendFromFile), or null for Node's
+ * calls alone.
  * Process-wide. Returns why it could not be loaded, or null when it was (or none was asked for).
  */
 export function useNativeAddon(path: string | null): string | null {

@@ -55,8 +55,8 @@ export interface FtpServerOptions {
    */
   otherNodes?: OtherNodes | null;
   /**
-   * Ferry's native addon (@ferry/native's file; see native-addon.ts): the listings' stat workers and plain uploads
-   * use it. Null for Node's calls alone. Process-wide: it applies to every server of the process. Left as it is
+   * Ferry's native addon (@ferry/native's file; see native-addon.ts): the listings' stat workers and big plain
+   * transfers use it. Null for Node's calls alone. Process-wide: it applies to every server of the process. Left as it is
    * when not given.
    */
   nativeAddon?: string | null;
@@ -127,7 +127,7 @@ export class FtpServer extends EventEmitter<FtpServerEvents> {
     this.log = options.logger ?? SILENT;
     if (options.nativeAddon !== undefined) {
       const failed = useNativeAddon(options.nativeAddon);
-      if (failed !== null) this.log.warn({ err: failed }, "The native addon does not load here: uploads use Node's calls");
+      if (failed !== null) this.log.warn({ err: failed }, "The native addon does not load here: listings and transfers use Node's calls");
     }
     this.tlsProvider = options.tls ? new TlsProvider(options.tls) : null;
     const sink: RefusalSink = {

@@ -3,12 +3,12 @@ import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MAX_NATIVE_TRANSFERS, nativeTransfers, useNativeAddon } from '../src/native-addon.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { MAX_NATIVE_TRANSFERS, nativeTransfers } from '../src/native-addon.js';
 import { receiveFile } from '../src/transfer/receive-file.js';
 import { fileSink, type FileSink } from '../src/vfs/file-sink.js';
 import { closeDataListeners, dataConnection } from './support/data-connection.js';
-import { TRANSFER_WAYS } from './support/native.js';
+import { eachTestTheWay, TRANSFER_WAYS } from './support/native.js';
 
 let dir = '';
 /** Every sink a test made: a failed upload leaves its sink to the caller (the upload's abort), here afterEach. */
@@ -36,19 +36,9 @@ const options = (signal = new AbortController().signal, count: (n: number) => vo
 
 // Every test runs both ways: Node's socket reading into Ferry's batches, and with the native addon, which takes over
 // an upload once its first batch is full (smaller ones stay with Node).
-describe.each(TRANSFER_WAYS)('receiveFile with $way', ({ addon, native }) => {
-  let before = nativeTransfers();
-  beforeEach(() => {
-    expect(useNativeAddon(addon())).toBeNull();
-    before = nativeTransfers();
-  });
-  afterEach(() => void useNativeAddon(null));
-  /** `n` uploads since the test began went to the addon's thread when it is loaded (none without it), and all ended. */
-  const handedOver = (n: number) => {
-    const now = nativeTransfers();
-    expect(now.uploads - before.uploads).toBe(native ? n : 0);
-    expect(now.running).toBe(0);
-  };
+describe.each(TRANSFER_WAYS)('receiveFile with $way', (way) => {
+  const { native } = way;
+  const handedOver = eachTestTheWay(way, 'uploads');
 
   it('receives an upload exactly into the file and counts every byte', async () => {
     const { accepted, client } = await dataConnection();

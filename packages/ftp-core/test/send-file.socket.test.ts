@@ -3,12 +3,11 @@ import { mkdtemp, open, rm, truncate, writeFile } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { nativeTransfers, useNativeAddon } from '../src/native-addon.js';
+import { afterEach, describe, expect, it } from 'vitest';
 import { sendFile } from '../src/transfer/send-file.js';
 import { collect } from './support/raw-client.js';
 import { closeDataListeners, dataConnection } from './support/data-connection.js';
-import { TRANSFER_WAYS } from './support/native.js';
+import { eachTestTheWay, TRANSFER_WAYS } from './support/native.js';
 
 let dir = '';
 afterEach(async () => {
@@ -34,19 +33,9 @@ async function fileWith(data: Buffer): Promise<string> {
 
 // Every test runs both ways: Node's socket writes from two buffers, and the native addon's thread with sendfile(2)
 // (for files larger than one read; smaller ones stay with Node).
-describe.each(TRANSFER_WAYS)('sendFile with $way', ({ addon, native }) => {
-  let before = nativeTransfers();
-  beforeEach(() => {
-    expect(useNativeAddon(addon())).toBeNull();
-    before = nativeTransfers();
-  });
-  afterEach(() => void useNativeAddon(null));
-  /** `n` downloads since the test began went to the addon's thread when it is loaded (none without it), and all ended. */
-  const handedOver = (n: number) => {
-    const now = nativeTransfers();
-    expect(now.downloads - before.downloads).toBe(native ? n : 0);
-    expect(now.running).toBe(0);
-  };
+describe.each(TRANSFER_WAYS)('sendFile with $way', (way) => {
+  const { native } = way;
+  const handedOver = eachTestTheWay(way, 'downloads');
 
   it('sends a range of a large file exactly, through two buffers used again and again', async () => {
     const data = randomBytes(5 * 1024 * 1024 + 4321);
