@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -363,6 +364,8 @@ static const char *errno_name(int error) {
     case ENETUNREACH: return "ENETUNREACH";
     case ENOBUFS: return "ENOBUFS";
     case EPIPE: return "EPIPE";
+    case EMFILE: return "EMFILE";
+    case ENFILE: return "ENFILE";
     case EAGAIN: return "EAGAIN";
     case EINVAL: return "EINVAL";
     default: return "EIO";
@@ -453,11 +456,14 @@ static napi_value start_transfer(napi_env env, transfer_job *job, napi_value don
   int file = sock < 0 ? -1 : fcntl(job->file, F_DUPFD_CLOEXEC, 0);
   job->cancel_fd = file < 0 ? -1 : eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (job->cancel_fd < 0) {
-    const char *why = sock < 0 || file < 0 ? "socketFd or fileFd is not an open descriptor" : "eventfd failed";
+    int error = errno;
+    char message[160];
+    snprintf(message, sizeof message, "%s: %s", sock < 0 || file < 0 ? "cannot duplicate socketFd or fileFd" : "eventfd failed",
+             strerror(error));
     if (sock >= 0) close(sock);
     if (file >= 0) close(file);
     free(job);
-    napi_throw_error(env, "EBADF", why);
+    napi_throw_error(env, errno_name(error), message);
     return NULL;
   }
   job->sock = sock;

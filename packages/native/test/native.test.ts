@@ -304,6 +304,6 @@ describe('receiveToFile and sendFromFile', () => {
     expect(() => addon.sendFromFile!(1, 2, -1, 10, 0, done)).toThrow(RangeError); // a send needs a position
     expect(() => addon.sendFromFile!(1, 2, 0, -1, 0, done)).toThrow(RangeError);
     expect(() => (addon.sendFromFile as unknown as (...a: unknown[]) => unknown)(1, 2, 0, 10, 0)).toThrow(TypeError);
-    expect(() => receiveToFile(999_999, 2, -1, 0, done)).toThrow('not an open descriptor');
+    expect(() => receiveToFile(999_999, 2, -1, 0, done)).toThrow('cannot duplicate socketFd or fileFd: Bad file descriptor');
   });
 });
