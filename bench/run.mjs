@@ -29,7 +29,7 @@ const STARTUP = {
   ],
 };
 const USAGE = `usage: node bench/run.mjs [--quick] [--only ${WORKLOADS.map((w) => w.id).join(',')}]
-       [--servers ${SERVER_NAMES.join(',')}] [--repeats N] [--out file.json] [--keep]
+       [--servers ${SERVER_NAMES.join(',')}] [--repeats N] [--warmup N] [--out file.json] [--keep]
        [--database postgres] [--nodes 2]`;
 
 const { values: args } = parseArgs({
@@ -38,6 +38,7 @@ const { values: args } = parseArgs({
     only: { type: 'string' },
     servers: { type: 'string' },
     repeats: { type: 'string' },
+    warmup: { type: 'string' },
     out: { type: 'string' },
     keep: { type: 'boolean', default: false },
     database: { type: 'string' },
@@ -78,9 +79,13 @@ for (const n of names) if (!SERVER_NAMES.includes(n)) throw new Error(`unknown s
 for (const w of only) if (!WORKLOADS.some((x) => x.id === w)) throw new Error(`unknown workload ${w}\n${USAGE}`);
 
 const quick = args.quick;
+/** Untimed rounds of the workloads marked `warmup` before their timed repeats (none in a quick run). */
+const warmups = Number(args.warmup ?? (quick ? 0 : 2));
+if (!Number.isInteger(warmups) || warmups < 0) throw new Error(`--warmup takes a whole number\n${USAGE}`);
 const ctx = {
   quick,
   repeats: Number(args.repeats ?? (quick ? 1 : 3)),
+  warmups,
   bigBytes: quick ? 16 * 2 ** 20 : 2 ** 30,
   tlsBytes: quick ? 8 * 2 ** 20 : 256 * 2 ** 20, // FTPS moves 3-10x slower: a smaller file keeps the run short
   streamTimeoutS: quick ? 20 : 120,
@@ -156,12 +161,16 @@ try {
   for (const server of servers) for (const [key, v] of Object.entries(server.child.startup ?? {})) samples[server.name][key] = [v];
   const errors = {};
   const notes = [];
+  const warmup = {};
   for (const workload of WORKLOADS.filter((w) => only.includes(w.id))) {
     const repeats = quick ? 1 : Math.min(workload.repeats ?? ctx.repeats, ctx.repeats);
+    // A warm-up round first (not in the table): see "Warm-up rounds" in bench/README.md.
+    const rounds = warmups > 0 && workload.warmup ? -warmups : 0;
+    const warm = {};
     const workloadStart = Date.now();
-    for (let r = 0; r < repeats; r += 1) {
+    for (let r = rounds; r < repeats; r += 1) {
       if (Date.now() > deadline) {
-        notes.push(`time limit reached: ${workload.id} repeat ${r + 1} and later skipped`);
+        notes.push(`time limit reached: ${workload.id} ${r < 0 ? 'warm-up' : `repeat ${r + 1}`} and later skipped`);
         break;
       }
       for (const server of servers) {
@@ -170,9 +179,10 @@ try {
         if (errors[server.name]?.[workload.id]) continue; // failed once: don't spend the budget again
         try {
           const values = await workload.run(server, ctx);
-          for (const [key, v] of Object.entries(values)) (samples[server.name][key] ??= []).push(v);
+          const into = r < 0 ? (warm[server.name] ??= {}) : samples[server.name];
+          for (const [key, v] of Object.entries(values)) (into[key] ??= []).push(v);
           const shown = workload.metrics.map((m) => `${m.key}=${fmt(values[m.key])}`).join(' ');
-          log(`${workload.id} #${r + 1} ${server.name}: ${shown}`);
+          log(`${workload.id} ${r < 0 ? 'warm-up' : `#${r + 1}`} ${server.name}: ${shown}`);
           if (server.settle) {
             // untimed: waits until the rule has every upload of the run and the receiver every delivery
             const d = await server.settle(values['small.uploaded'] ?? 0, ctx.drainTimeoutMs);
@@ -188,12 +198,21 @@ try {
       }
     }
     log(`${workload.id}: ${((Date.now() - workloadStart) / 1000).toFixed(1)} s`);
+    if (Object.keys(warm).length > 0) {
+      warmup[workload.id] = warm;
+      const [first] = workload.metrics;
+      const label = typeof first.label === 'function' ? first.label(ctx) : first.label;
+      const figures = Object.entries(warm).map(([name, v]) => `${name} ${fmt(v[first.key]?.[0])}`);
+      notes.push(`${workload.id}, warm-up round (not in the table), ${label}: ${figures.join(', ')}`);
+    }
   }
   const webhooks = {};
   for (const server of servers) {
     if (!server.webhooks) continue;
     try {
-      webhooks[server.name] = { ...(await server.webhooks()), smallUploads: sum(samples[server.name]['small.uploaded']) };
+      // the warm-up round's uploads were delivered too
+      const uploads = sum(samples[server.name]['small.uploaded']) + sum(warmup.small?.[server.name]?.['small.uploaded']);
+      webhooks[server.name] = { ...(await server.webhooks()), smallUploads: uploads };
     } catch (err) {
       notes.push(`${server.name}: webhook counts not read (${err.message})`);
     }
@@ -211,6 +230,7 @@ try {
     notes,
     variants: VARIANTS,
     webhooks,
+    warmup,
     seconds: (Date.now() - startedAt) / 1000,
   });
   console.log(renderReport(summary));

@@ -41,6 +41,7 @@ export function summarize({
   notes,
   variants = {},
   webhooks = {},
+  warmup = {},
   seconds,
 }) {
   const metrics = workloads.flatMap((w) =>
@@ -70,6 +71,8 @@ export function summarize({
     metrics,
     medians,
     samples,
+    /** The warm-up rounds' samples, per workload and server: not in the medians. */
+    warmup,
     ratios,
     comparisons,
     webhooks,
@@ -152,7 +155,7 @@ export function renderReport(summary) {
   const out = [
     `Ferry benchmark — ${date}`,
     `machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB RAM, Linux ${machine.kernel}, Node ${machine.node}`,
-    `run: ${summary.options.quick ? 'quick (tiny sizes, a smoke test; figures are not comparable)' : 'full'}, medians of ${summary.options.repeats} repeat(s), ${Math.round(summary.seconds)} s`,
+    `run: ${summary.options.quick ? 'quick (tiny sizes, a smoke test; figures are not comparable)' : 'full'}, medians of ${summary.options.repeats} repeat(s)${summary.options.warmups ? ` after ${summary.options.warmups} warm-up round(s)` : ''}, ${Math.round(summary.seconds)} s`,
     '',
     renderTable(summary),
     '',

@@ -46,6 +46,7 @@ export const sessionWorkloads = [
   {
     id: 'small',
     title: 'small files in one session',
+    warmup: true,
     metrics: [
       {
         key: 'small.filesPerSec',
@@ -95,6 +96,7 @@ export const sessionWorkloads = [
   },
   {
     id: 'list',
+    warmup: true,
     title: 'LIST and MLSD of a big folder',
     metrics: [
       { key: 'list.seconds', label: (c) => `LIST of a ${c.listEntries.toLocaleString('en')}-entry folder (s)`, better: 'lower' },

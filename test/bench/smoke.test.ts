@@ -18,6 +18,8 @@ interface Summary {
   servers: string[];
   metrics: { key: string; label: string }[];
   medians: Record<string, Record<string, number | null>>;
+  samples: Record<string, Record<string, number[]>>;
+  warmup: Record<string, Record<string, Record<string, number[]>>>;
   errors: Record<string, Record<string, string>>;
   skipped: Record<string, string>;
   comparisons: { variant: string; of: string; key: string; ratio: number; within: boolean }[];
@@ -75,15 +77,13 @@ describe('bench/run.mjs --quick --servers ferry', () => {
   });
 });
 
-describe('bench/run.mjs --quick --servers ferry,ferry-groups (the user in 20 groups of 50 rules)', () => {
+describe('bench/run.mjs --quick --warmup 1 --servers ferry,ferry-groups (the user in 20 groups of 50 rules)', () => {
   let groups: Summary;
+  let printed = '';
   beforeAll(async () => {
     const out = join(work, 'groups.json');
-    await run(process.execPath, [runner, '--quick', '--servers', 'ferry,ferry-groups', '--only', 'login,small,list', '--out', out], {
-      timeout: 40_000,
-      killSignal: 'SIGTERM',
-      maxBuffer: 4 << 20,
-    });
+    const args = [runner, '--quick', '--warmup', '1', '--servers', 'ferry,ferry-groups', '--only', 'login,small,list', '--out', out];
+    ({ stdout: printed } = await run(process.execPath, args, { timeout: 40_000, killSignal: 'SIGTERM', maxBuffer: 4 << 20 }));
     groups = JSON.parse(await readFile(out, 'utf8')) as Summary;
   }, 45_000);
 
@@ -95,6 +95,20 @@ describe('bench/run.mjs --quick --servers ferry,ferry-groups (the user in 20 gro
       for (const key of ['login.latencyMs', 'small.filesPerSec', 'list.seconds'])
         expect(groups.medians[server]?.[key], `${server} ${key}`).toEqual(expect.any(Number));
     }
+  });
+
+  it('runs small files and listings once more first, a warm-up round kept apart from the table', () => {
+    expect(printed).toContain('medians of 1 repeat(s) after 1 warm-up round(s)');
+    for (const server of groups.servers) {
+      // one timed repeat in the medians; the warm-up round's figures only under `warmup`
+      expect(groups.samples[server]?.['small.filesPerSec'], server).toHaveLength(1);
+      expect(groups.warmup.small?.[server]?.['small.filesPerSec'], server).toEqual([expect.any(Number)]);
+      expect(groups.warmup.list?.[server]?.['list.seconds'], server).toEqual([expect.any(Number)]);
+    }
+    expect(groups.warmup.login).toBeUndefined(); // logins are not warmed up
+    expect(printed).toMatch(
+      /^note: small, warm-up round \(not in the table\), 20 x 4 KiB up \+ 20 down, one session \(files\/s\): ferry \d/m,
+    );
   });
 });
 
