@@ -7,6 +7,7 @@
  * - Big plain binary uploads move from the data connection to the file, and downloads from the file to the
  *   connection, on threads of the addon's with splice(2) and sendfile(2) (transfer/receive-file.ts,
  *   transfer/send-file.ts): one copy of every byte instead of two, no JavaScript per chunk.
+ * - A small download is opened, read and closed in one round trip to the thread pool (vfs/user-fs.ts openRead).
  */
 import { useStatAddon } from './vfs/stat-workers.js';
 
@@ -35,10 +36,22 @@ export type SendFromFile = (
   done: Done,
 ) => TransferJob;
 
+/**
+ * A small file read whole in one job of libuv's thread pool, when `relative` (beneath `root`) holds no symbolic link:
+ * done(null, its bytes), or done(null, null) for the general path.
+ */
+export type ReadSmallFile = (
+  root: string,
+  relative: string,
+  maxBytes: number,
+  done: (error: Error | null, data: Buffer | null) => void,
+) => void;
+
 interface Loaded {
   path: string;
   receiveToFile: ReceiveToFile | null;
   sendFromFile: SendFromFile | null;
+  readSmallFile: ReadSmallFile | null;
 }
 let current: Loaded | null = null;
 
@@ -57,11 +70,12 @@ export function useNativeAddon(path: string | null): string | null {
   try {
     const module = { exports: {} as Record<string, unknown> };
     process.dlopen(module, path);
-    const { receiveToFile, sendFromFile } = module.exports;
+    const { receiveToFile, sendFromFile, readSmallFile } = module.exports;
     current = {
       path,
       receiveToFile: typeof receiveToFile === 'function' ? (receiveToFile as ReceiveToFile) : null,
       sendFromFile: typeof sendFromFile === 'function' ? (sendFromFile as SendFromFile) : null,
+      readSmallFile: typeof readSmallFile === 'function' ? (readSmallFile as ReadSmallFile) : null,
     };
     return null;
   } catch (error) {
@@ -80,15 +94,34 @@ export function nativeSendFromFile(): SendFromFile | null {
   return current?.sendFromFile ?? null;
 }
 
+/**
+ * The bytes of the small file at `relative` beneath `root`, read in one round trip to the thread pool; null when the
+ * addon has no such call, or the file must take the general path (a link on the way, not a regular file, bigger than
+ * `maxBytes`, missing, unreadable: that path gives the error).
+ */
+export function readSmallFileNatively(root: string, relative: string, maxBytes: number): Promise<Buffer | null> | null {
+  const read = current?.readSmallFile;
+  if (!read) return null;
+  return new Promise((resolve) =>
+    read(root, relative, maxBytes, (error, data) => {
+      if (data && !error) transfers.smallReads++;
+      resolve(error ? null : data);
+    }),
+  );
+}
+
 /** How often a transfer on the addon's threads reports its progress (the live view, the byte counters). */
 export const NATIVE_PROGRESS_MS = 250;
 
 /** Transfers on the addon's threads at once, at most (each holds a thread, an upload also a pipe); the next ones take Node's way. */
 export const MAX_NATIVE_TRANSFERS = 64;
-const transfers = { running: 0, uploads: 0, downloads: 0 };
+const transfers = { running: 0, uploads: 0, downloads: 0, smallReads: 0 };
 
-/** Transfers on the addon's threads: running now, and uploads and downloads started in all (tests, diagnostics). */
-export function nativeTransfers(): { running: number; uploads: number; downloads: number } {
+/**
+ * Transfers on the addon's threads: running now, and uploads and downloads started in all; small files it read whole
+ * (tests, diagnostics).
+ */
+export function nativeTransfers(): { running: number; uploads: number; downloads: number; smallReads: number } {
   return { ...transfers };
 }
 

@@ -14,6 +14,10 @@
  * Returns false, touching nothing, when the folder cannot be opened (the caller then falls back to fs), true
  * otherwise. Throws a TypeError on arguments of the wrong kind.
  *
+ * readSmallFile (Linux): a download's whole file, when it is small and its path holds no symbolic link, opened, read
+ * and closed in one job on libuv's thread pool instead of four round trips there (realpath, open and stat, read,
+ * close). See below.
+ *
  * receiveToFile and sendFromFile (Linux): an upload's bytes from a TCP data connection to its file with splice(2),
  * and a download's from its file to the connection with sendfile(2), on a thread of their own: the kernel copies
  * each byte once, where reading into a buffer and writing it out copies it twice, and no JavaScript runs per
@@ -32,8 +36,10 @@
 #include <unistd.h>
 
 #ifdef __linux__
+#include <linux/openat2.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sys/syscall.h>
 #include <sys/eventfd.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
@@ -574,6 +580,143 @@ static napi_value send_from_file(napi_env env, napi_callback_info info) {
 }
 #endif
 
+#ifdef __linux__
+/*
+ * readSmallFile(root, relative, maxBytes, done)
+ *   On libuv's thread pool: opens `relative` beneath the folder `root` with openat2(2), RESOLVE_BENEATH and
+ *   RESOLVE_NO_SYMLINKS (the kernel refuses any symbolic link on the way and any way out of root; a "." or ".." part
+ *   is refused before, so the file is the one at that very path inside root), and when it is a regular file of at
+ *   most `maxBytes` reads it whole and closes it. Then, on the JavaScript thread, done(null, buffer); or
+ *   done(null, null) when it is not such a file or cannot be read this way (missing, a folder, too big, a link on the
+ *   way, a kernel without openat2 ...): the caller then takes its general path, which has every check and error of
+ *   its own. A file that grows while it is read is read to the size it had when opened; one that shrinks, to its
+ *   new end.
+ */
+typedef struct {
+  char *root;
+  char *relative;
+  size_t max_bytes;
+  char *data; /* malloc'd, or NULL: not taken */
+  size_t length;
+  napi_ref done;
+  napi_async_work work;
+} small_read;
+
+/* Whether `path` has a "." or ".." part: the file would not be the one at that very path. */
+static bool has_dot_part(const char *path) {
+  for (const char *part = path; *part != '\0';) {
+    size_t n = strcspn(part, "/");
+    if ((n == 1 && part[0] == '.') || (n == 2 && part[0] == '.' && part[1] == '.')) return true;
+    part += n;
+    if (*part == '/') part++;
+  }
+  return false;
+}
+
+static void small_read_execute(napi_env env, void *arg) {
+  (void)env;
+  small_read *job = arg;
+  if (has_dot_part(job->relative)) return;
+  int root = open(job->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0) return;
+  struct open_how how = {
+      .flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC,
+      .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+  };
+  int fd = (int)syscall(SYS_openat2, root, job->relative, &how, sizeof how);
+  close(root);
+  if (fd < 0) return;
+  struct stat st;
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size <= job->max_bytes) {
+    size_t size = (size_t)st.st_size;
+    char *data = malloc(size > 0 ? size : 1);
+    size_t got = 0;
+    bool ok = data != NULL;
+    while (ok && got < size) {
+      ssize_t n = pread(fd, data + got, size - got, (off_t)got);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) ok = false;
+      else if (n == 0) break; /* it shrank */
+      else got += (size_t)n;
+    }
+    if (ok) {
+      job->data = data;
+      job->length = got;
+    } else {
+      free(data);
+    }
+  }
+  close(fd);
+}
+
+static void small_read_complete(napi_env env, napi_status status, void *arg) {
+  small_read *job = arg;
+  napi_value done, undefined, argv[2];
+  napi_get_undefined(env, &undefined);
+  napi_get_null(env, &argv[0]);
+  napi_get_null(env, &argv[1]);
+  if (status == napi_ok && job->data != NULL) {
+    void *copy;
+    if (napi_create_buffer_copy(env, job->length, job->data, &copy, &argv[1]) != napi_ok) napi_get_null(env, &argv[1]);
+  }
+  napi_get_reference_value(env, job->done, &done);
+  napi_delete_reference(env, job->done);
+  napi_delete_async_work(env, job->work);
+  free(job->data);
+  free(job->root);
+  free(job->relative);
+  free(job);
+  if (done != NULL) napi_call_function(env, undefined, done, 2, argv, NULL);
+}
+
+static napi_value read_small_file(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc < 4) {
+    napi_throw_type_error(env, NULL, "readSmallFile(root, relative, maxBytes, done) takes four arguments");
+    return NULL;
+  }
+  double max_bytes;
+  napi_valuetype type;
+  if (!number_arg(env, argv[2], "maxBytes must be a number", &max_bytes)) return NULL;
+  if (max_bytes < 0 || max_bytes > 64 * 1024 * 1024) {
+    napi_throw_range_error(env, NULL, "maxBytes out of range (0 to 64 MiB)");
+    return NULL;
+  }
+  if (napi_typeof(env, argv[3], &type) != napi_ok || type != napi_function) {
+    napi_throw_type_error(env, NULL, "done must be a function");
+    return NULL;
+  }
+  small_read *job = calloc(1, sizeof *job);
+  if (job == NULL) {
+    napi_throw_error(env, NULL, "out of memory");
+    return NULL;
+  }
+  job->max_bytes = (size_t)max_bytes;
+  job->root = utf8_of(env, argv[0], "root must be a string", NULL);
+  job->relative = job->root == NULL ? NULL : utf8_of(env, argv[1], "relative must be a string", NULL);
+  napi_value name;
+  if (job->relative == NULL || napi_create_string_utf8(env, "ferry readSmallFile", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_reference(env, argv[3], 1, &job->done) != napi_ok) {
+    free(job->root);
+    free(job->relative);
+    free(job);
+    return NULL;
+  }
+  if (napi_create_async_work(env, NULL, name, small_read_execute, small_read_complete, job, &job->work) != napi_ok ||
+      napi_queue_async_work(env, job->work) != napi_ok) {
+    napi_delete_reference(env, job->done);
+    free(job->root);
+    free(job->relative);
+    free(job);
+    napi_throw_error(env, NULL, "cannot queue the read");
+    return NULL;
+  }
+  return NULL;
+}
+#endif
+
 NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   napi_value fn;
   if (napi_create_function(env, "lstatBatch", NAPI_AUTO_LENGTH, lstat_batch, NULL, &fn) != napi_ok) return NULL;
@@ -583,6 +726,8 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   if (napi_set_named_property(env, exports, "receiveToFile", fn) != napi_ok) return NULL;
   if (napi_create_function(env, "sendFromFile", NAPI_AUTO_LENGTH, send_from_file, NULL, &fn) != napi_ok) return NULL;
   if (napi_set_named_property(env, exports, "sendFromFile", fn) != napi_ok) return NULL;
+  if (napi_create_function(env, "readSmallFile", NAPI_AUTO_LENGTH, read_small_file, NULL, &fn) != napi_ok) return NULL;
+  if (napi_set_named_property(env, exports, "readSmallFile", fn) != napi_ok) return NULL;
 #endif
   return exports;
 }

@@ -43,6 +43,17 @@ export type SendFromFile = (
   done: (error: NodeJS.ErrnoException | null, bytes: number) => void,
 ) => TransferJob;
 
+/**
+ * (Linux) A small file read whole on libuv's thread pool in one job, when the path beneath `root` holds no symbolic
+ * link: done(null, its bytes), or done(null, null) when the caller must take its general path. See the C file.
+ */
+export type ReadSmallFile = (
+  root: string,
+  relative: string,
+  maxBytes: number,
+  done: (error: Error | null, data: Buffer | null) => void,
+) => void;
+
 export interface NativeAddon {
   /** The addon's file: what a worker thread loads (process.dlopen) to use it there too. */
   path: string;
@@ -50,6 +61,7 @@ export interface NativeAddon {
   /** Null where the addon has none (not Linux), as sendFromFile. */
   receiveToFile: ReceiveToFile | null;
   sendFromFile: SendFromFile | null;
+  readSmallFile: ReadSmallFile | null;
 }
 
 /** Where build.mjs puts the addon. */
@@ -67,8 +79,15 @@ export function loadNativeAddon(): { addon: NativeAddon } | { error: string } {
     if (typeof module.lstatBatch !== 'function') return (loaded = { error: `${NATIVE_ADDON_PATH} has no lstatBatch` });
     const receive = typeof module.receiveToFile === 'function' ? (module.receiveToFile as ReceiveToFile) : null;
     const send = typeof module.sendFromFile === 'function' ? (module.sendFromFile as SendFromFile) : null;
+    const read = typeof module.readSmallFile === 'function' ? (module.readSmallFile as ReadSmallFile) : null;
     loaded = {
-      addon: { path: NATIVE_ADDON_PATH, lstatBatch: module.lstatBatch as LstatBatch, receiveToFile: receive, sendFromFile: send },
+      addon: {
+        path: NATIVE_ADDON_PATH,
+        lstatBatch: module.lstatBatch as LstatBatch,
+        receiveToFile: receive,
+        sendFromFile: send,
+        readSmallFile: read,
+      },
     };
   } catch (error) {
     loaded = { error: error instanceof Error ? error.message : String(error) };
@@ -80,5 +99,6 @@ export function loadNativeAddon(): { addon: NativeAddon } | { error: string } {
 export function nativeAddonUses(addon: NativeAddon): string {
   const listings = 'listings stat a folder batch by batch';
   if (!addon.receiveToFile || !addon.sendFromFile) return listings;
-  return `${listings}, big uploads and downloads move on threads of their own with splice(2) and sendfile(2)`;
+  const small = addon.readSmallFile ? ', small downloads are read in one call' : '';
+  return `${listings}${small}, big uploads and downloads move on threads of their own with splice(2) and sendfile(2)`;
 }

@@ -307,3 +307,70 @@ describe('receiveToFile and sendFromFile', () => {
     expect(() => receiveToFile(999_999, 2, -1, 0, done)).toThrow('cannot duplicate socketFd or fileFd: Bad file descriptor');
   });
 });
+
+describe('readSmallFile', () => {
+  const read = (root: string, relative: string, maxBytes: number): Promise<Buffer | null> =>
+    new Promise((resolve, reject) => {
+      const call = addon.readSmallFile;
+      if (!call) return reject(new Error('readSmallFile is missing on Linux'));
+      call(root, relative, maxBytes, (error, data) => (error ? reject(error) : resolve(data)));
+    });
+  let root = '';
+  let outside = '';
+  beforeAll(async () => {
+    root = join(dir, 'small-root');
+    outside = join(dir, 'small-outside');
+    await mkdir(join(root, 'sub', 'deeper'), { recursive: true });
+    await mkdir(outside);
+    await writeFile(join(root, 'a.txt'), 'hello');
+    await writeFile(join(root, 'empty'), '');
+    await writeFile(join(root, 'sub', 'deeper', 'naïve ✓.bin'), randomBytes(4096));
+    await writeFile(join(root, 'big.bin'), randomBytes(70_000));
+    await writeFile(join(outside, 'secret.txt'), 'OUTSIDE');
+    await symlink('a.txt', join(root, 'link-to-a'));
+    await symlink(outside, join(root, 'out'));
+    await symlink('sub', join(root, 'sub-link'));
+    await symlink('/proc/self/root/etc/hostname', join(root, 'magic'));
+    execFileSync('mkfifo', [join(root, 'fifo')]);
+  });
+
+  it('reads a regular file at a path without links whole, up to maxBytes', async () => {
+    expect((await read(root, 'a.txt', 1024))?.toString()).toBe('hello');
+    expect(await read(root, 'empty', 1024)).toEqual(Buffer.alloc(0));
+    const deep = await read(root, 'sub/deeper/naïve ✓.bin', 128 * 1024);
+    expect(deep).toEqual(await readFile(join(root, 'sub', 'deeper', 'naïve ✓.bin')));
+    expect((await read(root, 'big.bin', 70_000))?.length).toBe(70_000);
+  });
+
+  it('answers null, reading nothing, for whatever must take the general path', async () => {
+    const cases: [string, string][] = [
+      ['big.bin', 'bigger than maxBytes'],
+      ['missing.txt', 'missing'],
+      ['sub', 'a folder'],
+      ['fifo', 'a FIFO (opened without blocking, never read)'],
+      ['link-to-a', 'a link as the last part'],
+      ['sub-link/deeper/naïve ✓.bin', 'a link on the way'],
+      ['out/secret.txt', 'a link out of the root'],
+      ['magic', 'a link through /proc'],
+      ['../small-outside/secret.txt', '".." out of the root'],
+      ['sub/../a.txt', '".." that stays inside'],
+      ['./a.txt', 'a "." part'],
+      [join(outside, 'secret.txt'), 'an absolute path'],
+      ['', 'the root itself'],
+    ];
+    for (const [relative, why] of cases) expect(await read(root, relative, 65_536), why).toBeNull();
+    expect(await read(join(root, 'a.txt'), 'x', 1024), 'a root that is no folder').toBeNull();
+    expect(await read(join(dir, 'no-such-root'), 'a.txt', 1024), 'a missing root').toBeNull();
+  });
+
+  it('throws on arguments of the wrong kind or out of range', () => {
+    const call = addon.readSmallFile as unknown as (...args: unknown[]) => void;
+    const done = () => undefined;
+    expect(() => call(root, 'a.txt', 1024)).toThrow(/takes four arguments/);
+    expect(() => call(1, 'a.txt', 1024, done)).toThrow(/root must be a string/);
+    expect(() => call(root, 2, 1024, done)).toThrow(/relative must be a string/);
+    expect(() => call(root, 'a.txt', '1024', done)).toThrow(/maxBytes must be a number/);
+    expect(() => call(root, 'a.txt', -1, done)).toThrow(/maxBytes out of range/);
+    expect(() => call(root, 'a.txt', 1024, 'done')).toThrow(/done must be a function/);
+  });
+});

@@ -35,7 +35,7 @@ export async function download(session: AuthenticatedSession, raw: string): Prom
       if (session.transferType === 'A') stages.push(toNetworkAscii());
       if (rate) stages.push(throttle(rate));
       if (stages.length > 0) return pipeline([file.stream, ...stages, meter(count), data], { signal });
-      return sendFile(file.handle, { start: offset, length: file.remaining }, data, signal, count);
+      return sendFile(file.source, { start: offset, length: file.remaining }, data, signal, count);
     },
     rollback: () => file.close(),
   });

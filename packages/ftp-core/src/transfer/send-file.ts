@@ -27,22 +27,25 @@ import {
 } from '../native-addon.js';
 import { FILE_CHUNK_BYTES } from './count.js';
 
-/** Files up to this size are read in one piece and written at once. */
+/** Files up to this size are read in one piece and written at once (with the native addon, when they are opened). */
 export const WHOLE_READ_MAX_BYTES = 128 * 1024;
 
 /**
- * Sends `length` bytes of `handle` from `start` over `socket` and ends it; resolves once the last byte was handed
+ * Sends `length` bytes of the file from `start` over `socket` and ends it; resolves once the last byte was handed
  * to the kernel (as pipeline() does), rejects when the connection fails or closes first, or on `signal`. Calls
  * `count` with every chunk's size as it is sent. Sends less when the file shrank since it was opened, never more
- * (the size announced in the 150 is what is sent, as vsftpd does). Closes the file.
+ * (the size announced in the 150 is what is sent, as vsftpd does). `file` is its handle (closed at the end), or its
+ * bytes when it was read whole as it was opened (vfs/user-fs.ts openRead).
  */
 export async function sendFile(
-  handle: FileHandle,
+  file: FileHandle | Buffer,
   range: { start: number; length: number },
   socket: Duplex,
   signal: AbortSignal,
   count: (bytes: number) => void,
 ): Promise<void> {
+  if (Buffer.isBuffer(file)) return sendBytes(file.subarray(range.start, range.start + range.length), socket, signal, count);
+  const handle = file;
   const link = watch(socket, signal);
   try {
     if (range.length <= WHOLE_READ_MAX_BYTES) {
@@ -92,6 +95,18 @@ export async function sendFile(
   } finally {
     link.stop();
     void handle.close().catch(() => undefined);
+  }
+}
+
+/** Sends `bytes` and ends the connection, as sendFile does a small file. */
+async function sendBytes(bytes: Buffer, socket: Duplex, signal: AbortSignal, count: (bytes: number) => void): Promise<void> {
+  const link = watch(socket, signal);
+  try {
+    count(bytes.length);
+    socket.end(bytes);
+    await link.finished;
+  } finally {
+    link.stop();
   }
 }
 

@@ -8,17 +8,19 @@ import type { Stats } from 'node:fs';
 import { constants as fsc } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { FtpError, VfsError, fromFsError } from '../errors.js';
 import { PermissionTable, type ResolvedPermissions } from '../permissions.js';
 import type { Permission, PermissionRule } from '../ports.js';
 import { Reply } from '../reply.js';
 import type { UsageTracker } from '../transfer/quota.js';
-import { diskPathIn, FsAreas, virtualPathIn, type FsArea } from './areas.js';
+import { readSmallFileNatively } from '../native-addon.js';
+import { diskPathIn, FsAreas, pathInArea, virtualPathIn, type FsArea } from './areas.js';
 import { DEFAULT_CROSS_FOLDER_RENAME_MAX_BYTES, moveAcrossAreas } from './cross-area-move.js';
 import { readFolder } from './folder-entries.js';
 import type { ListEntry } from './list-format.js';
 import { FILE_CHUNK_BYTES } from '../transfer/count.js';
+import { WHOLE_READ_MAX_BYTES } from '../transfer/send-file.js';
 import { descriptorInside } from './descriptor.js';
 import { openUpload, type Upload, type UploadMode } from './upload.js';
 import { baseName, isInsideRoot, joinVirtual, parentOf, resolveVirtual } from './virtual-path.js';
@@ -185,6 +187,16 @@ export class UserFs {
   /** Opens a file for download at `offset` (REST); errors surface before any data connection opens. */
   async openRead(vpath: string, offset: number): Promise<OpenedFile> {
     this.assertAllowed('download', parentOf(vpath), vpath);
+    // A small file at a path without links, with the native addon: opened, read and closed in one round trip to the
+    // thread pool. The kernel resolves the path beneath the area's root and refuses any link or "..", so the file is
+    // the one at `vpath` itself: contained, and the permission checked above is the one that applies.
+    const area = this.areas.of(vpath);
+    const whole = readSmallFileNatively(area.root, pathInArea(area, vpath).slice(1), WHOLE_READ_MAX_BYTES);
+    const data = whole && (await whole);
+    if (data) {
+      if (offset > data.length) throw restartBeyondEnd(offset, data.length);
+      return new OpenedFile(null, data.length, offset, data);
+    }
     const disk = await this.contained(vpath, { permission: 'download', on: 'parent' });
     // open and stat together: one round trip to the thread pool instead of two. What they see can only
     // differ if the file is swapped in between, and then the transfer fails on a read, as it would anyway.
@@ -207,7 +219,7 @@ export class UserFs {
     }
     if (offset > stats.size) {
       await handle.close();
-      throw new FtpError(Reply.InvalidRestart, `Restart offset ${offset} is beyond the end of the file (${stats.size})`);
+      throw restartBeyondEnd(offset, stats.size);
     }
     return new OpenedFile(handle, stats.size, offset);
   }
@@ -360,15 +372,28 @@ interface Need {
  * A file opened for reading from `offset`: read through `handle` (see transfer/send-file.ts) or as a stream
  * (`stream`, made on first use, which closes the file at its end). Whoever uses neither calls close().
  */
+function restartBeyondEnd(offset: number, size: number): FtpError {
+  return new FtpError(Reply.InvalidRestart, `Restart offset ${offset} is beyond the end of the file (${size})`);
+}
+
+/** A file opened for download: its handle, or, for a small one read whole when it was opened, its bytes. */
 export class OpenedFile {
   #stream: Readable | null = null;
 
   constructor(
-    readonly handle: FileHandle,
+    /** Null when the file was read whole (`content`) and is closed already. */
+    readonly handle: FileHandle | null,
     /** The file's size when it was opened. */
     readonly size: number,
     readonly offset: number,
+    /** The whole file, when it was read at once. */
+    readonly content: Buffer | null = null,
   ) {}
+
+  /** What sendFile reads: the bytes when the file was read whole, else its handle. */
+  get source(): FileHandle | Buffer {
+    return this.content ?? (this.handle as FileHandle);
+  }
 
   /** The bytes from the offset to the end, as the size was when the file was opened. */
   get remaining(): number {
@@ -382,7 +407,16 @@ export class OpenedFile {
    * without holding back the 226 for one more round trip to the thread pool.
    */
   get stream(): Readable {
-    if (this.#stream === null) {
+    if (this.#stream === null && this.content !== null) {
+      const rest = this.content.subarray(this.offset);
+      this.#stream = new Readable({
+        read() {
+          if (rest.length > 0) this.push(rest);
+          this.push(null);
+        },
+      });
+    }
+    if (this.#stream === null && this.handle !== null) {
       const remaining = this.remaining;
       this.#stream = this.handle.createReadStream({
         start: this.offset,
@@ -391,7 +425,7 @@ export class OpenedFile {
         emitClose: false,
       });
     }
-    return this.#stream;
+    return this.#stream as Readable;
   }
 
   /** Closes the file (and its stream, if one was made). */
@@ -400,7 +434,7 @@ export class OpenedFile {
       this.#stream.destroy();
       return Promise.resolve();
     }
-    return this.handle.close().catch(() => undefined);
+    return this.handle?.close().catch(() => undefined) ?? Promise.resolve();
   }
 }
 
