@@ -368,15 +368,15 @@ interface Need {
   on: 'parent' | 'self';
 }
 
-/**
- * A file opened for reading from `offset`: read through `handle` (see transfer/send-file.ts) or as a stream
- * (`stream`, made on first use, which closes the file at its end). Whoever uses neither calls close().
- */
 function restartBeyondEnd(offset: number, size: number): FtpError {
   return new FtpError(Reply.InvalidRestart, `Restart offset ${offset} is beyond the end of the file (${size})`);
 }
 
-/** A file opened for download: its handle, or, for a small one read whole when it was opened, its bytes. */
+/**
+ * A file opened for reading from `offset`: read through `source` (see transfer/send-file.ts) or as a stream
+ * (`stream`, made on first use, which closes the file at its end). Whoever uses neither calls close(). A small file
+ * read whole as it was opened holds its bytes (`content`) and no handle.
+ */
 export class OpenedFile {
   #stream: Readable | null = null;
 
