@@ -19,6 +19,10 @@ beforeAll(() => {
     "import './missing-module.mjs';\nimport { it } from 'vitest';\nit('never runs', () => {});\n",
   );
   writeFileSync(
+    join(dir, 'one-fails.test.mjs'),
+    "import { describe, expect, it } from 'vitest';\ndescribe('uploads', () => {\n  it('keeps the bytes', () => { expect(1).toBe(2); });\n  it('passes too', () => {});\n});\n",
+  );
+  writeFileSync(
     join(dir, 'set-up-fails.test.mjs'),
     "import { beforeAll, it } from 'vitest';\nbeforeAll(() => { throw new Error('set-up failed'); });\nit('a', () => {});\nit('b', () => {});\n",
   );
@@ -44,7 +48,7 @@ function summarize(files: string[]): { line: string; output: string; status: num
 }
 
 it('counts a file that fails to load and a file whose set-up fails as failures, and exits 1', () => {
-  const { line, output, status } = summarize([]);
+  const { line, output, status } = summarize(['passes', 'does-not-load', 'set-up-fails']);
   expect(line).toBe('tests: 1 passed, 2 failed, 0 skipped');
   expect(output).toContain('failed file: does-not-load.test.mjs');
   expect(output).toContain('failed file: set-up-fails.test.mjs');
@@ -54,6 +58,16 @@ it('counts a file that fails to load and a file whose set-up fails as failures, 
 it('says "1 failed" for one broken file beside passing ones', () => {
   const { line, status } = summarize(['passes', 'does-not-load']);
   expect(line).toBe('tests: 1 passed, 1 failed, 0 skipped');
+  expect(status).toBe(1);
+});
+
+it('names each failed test with its file and the first line of its error above the closing line', () => {
+  const { line, output, status } = summarize(['passes', 'one-fails']);
+  expect(line).toBe('tests: 2 passed, 1 failed, 0 skipped');
+  const named = output.split('\n').filter((l) => l.startsWith('failed test: '));
+  expect(named).toHaveLength(1);
+  expect(named[0]).toMatch(/^failed test: one-fails\.test\.mjs > uploads keeps the bytes: AssertionError: expected 1 to be 2/);
+  expect(output.indexOf(named[0]!)).toBeLessThan(output.indexOf(line));
   expect(status).toBe(1);
 });
 
