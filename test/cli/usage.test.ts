@@ -75,7 +75,7 @@ describe.concurrent('ferry without a server', () => {
     expect(run.stdout).toMatch(/Passive ports +50000-50019 \(FERRY_PASV_PORTS\)/);
     expect(run.stdout).toMatch(/TLS +a self-signed certificate/);
     expect(run.stdout).toMatch(
-      /Native addon +loaded: listings stat a folder batch by batch, small downloads are read in one call, big uploads and downloads move on threads of their own with splice\(2\) and sendfile\(2\)/,
+      /Native addon +loaded: listings stat a folder batch by batch, small downloads are read in one call, an upload's file is created in one call and finished in another, big uploads and downloads move on threads of their own with splice\(2\) and sendfile\(2\)/,
     );
     expect(existsSync(dataDir)).toBe(false);
     expect(await readdir(cwd)).toEqual([]);

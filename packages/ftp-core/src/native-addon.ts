@@ -8,6 +8,8 @@
  *   connection, on threads of the addon's with splice(2) and sendfile(2) (transfer/receive-file.ts,
  *   transfer/send-file.ts): one copy of every byte instead of two, no JavaScript per chunk.
  * - A small download is opened, read and closed in one round trip to the thread pool (vfs/user-fs.ts openRead).
+ * - A plain upload's hidden temporary file is created in one round trip, and its last bytes written, the file closed
+ *   and renamed into place in another (vfs/user-fs.ts openWrite, vfs/upload.ts).
  */
 import { useStatAddon } from './vfs/stat-workers.js';
 
@@ -47,11 +49,36 @@ export type ReadSmallFile = (
   done: (error: Error | null, data: Buffer | null) => void,
 ) => void;
 
+/**
+ * An upload's hidden temporary file `tempName` created beside `name` in `folder` (beneath `root`, no link on the way),
+ * in one job: done(null, [fileFd, folderFd, exists (1/0), size of the existing entry]), or done(null, null), nothing
+ * created, for the general path.
+ */
+export type CreateUploadFile = (
+  root: string,
+  folder: string,
+  name: string,
+  tempName: string,
+  done: (error: Error | null, created: [number, number, number, number] | null) => void,
+) => void;
+
+/** The last bytes written, the file closed and renamed into place, both descriptors closed, in one job. */
+export type FinishUpload = (
+  fileFd: number,
+  folderFd: number,
+  buffers: Buffer[],
+  tempName: string,
+  name: string,
+  done: (error: NodeJS.ErrnoException | null) => void,
+) => void;
+
 interface Loaded {
   path: string;
   receiveToFile: ReceiveToFile | null;
   sendFromFile: SendFromFile | null;
   readSmallFile: ReadSmallFile | null;
+  /** Both or neither. */
+  upload: { create: CreateUploadFile; finish: FinishUpload } | null;
 }
 let current: Loaded | null = null;
 
@@ -70,12 +97,16 @@ export function useNativeAddon(path: string | null): string | null {
   try {
     const module = { exports: {} as Record<string, unknown> };
     process.dlopen(module, path);
-    const { receiveToFile, sendFromFile, readSmallFile } = module.exports;
+    const { receiveToFile, sendFromFile, readSmallFile, createUploadFile, finishUpload } = module.exports;
     current = {
       path,
       receiveToFile: typeof receiveToFile === 'function' ? (receiveToFile as ReceiveToFile) : null,
       sendFromFile: typeof sendFromFile === 'function' ? (sendFromFile as SendFromFile) : null,
       readSmallFile: typeof readSmallFile === 'function' ? (readSmallFile as ReadSmallFile) : null,
+      upload:
+        typeof createUploadFile === 'function' && typeof finishUpload === 'function'
+          ? { create: createUploadFile as CreateUploadFile, finish: finishUpload as FinishUpload }
+          : null,
     };
     return null;
   } catch (error) {
@@ -110,18 +141,64 @@ export function readSmallFileNatively(root: string, relative: string, maxBytes: 
   );
 }
 
+/** An upload's temporary file as createUploadFileNatively made it: the descriptors are the caller's to finish or close. */
+export interface CreatedUploadFile {
+  fileFd: number;
+  folderFd: number;
+  /** The size of the file the upload replaces, or null when there is none. */
+  existingSize: number | null;
+}
+
+/**
+ * Creates the upload's temporary file `tempName` beside `name` in `folder` beneath `root`, in one round trip to the
+ * thread pool; null when the addon has no such call, or the upload must take the general path (a link on the way or as
+ * the entry, the entry a folder, the folder missing, the file not creatable: that path gives the error).
+ */
+export function createUploadFileNatively(
+  root: string,
+  folder: string,
+  name: string,
+  tempName: string,
+): Promise<CreatedUploadFile | null> | null {
+  const create = current?.upload?.create;
+  if (!create) return null;
+  return new Promise((resolve) =>
+    create(root, folder, name, tempName, (error, created) => {
+      if (error || !created) return resolve(null);
+      const [fileFd, folderFd, exists, size] = created;
+      resolve({ fileFd, folderFd, existingSize: exists === 1 ? size : null });
+    }),
+  );
+}
+
+/**
+ * Writes `last` to the file, closes it and renames `tempName` to `name` in its folder, closing both descriptors
+ * whatever happens (the temporary file is removed when a step fails): one round trip. Rejects with the errno's error.
+ */
+export function finishUploadNatively(file: CreatedUploadFile, last: Buffer[], tempName: string, name: string): Promise<void> {
+  const finish = current?.upload?.finish;
+  if (!finish) return Promise.reject(new Error('the native addon has no finishUpload'));
+  return new Promise((resolve, reject) =>
+    finish(file.fileFd, file.folderFd, last, tempName, name, (error) => {
+      if (error) return reject(error);
+      transfers.finishedUploads++;
+      resolve();
+    }),
+  );
+}
+
 /** How often a transfer on the addon's threads reports its progress (the live view, the byte counters). */
 export const NATIVE_PROGRESS_MS = 250;
 
 /** Transfers on the addon's threads at once, at most (each holds a thread, an upload also a pipe); the next ones take Node's way. */
 export const MAX_NATIVE_TRANSFERS = 64;
-const transfers = { running: 0, uploads: 0, downloads: 0, smallReads: 0 };
+const transfers = { running: 0, uploads: 0, downloads: 0, smallReads: 0, finishedUploads: 0 };
 
 /**
- * Transfers on the addon's threads: running now, and uploads and downloads started in all; small files it read whole
- * (tests, diagnostics).
+ * Transfers on the addon's threads: running now, and uploads and downloads started in all; small files it read whole,
+ * and uploads whose file it created and finished (tests, diagnostics).
  */
-export function nativeTransfers(): { running: number; uploads: number; downloads: number; smallReads: number } {
+export function nativeTransfers(): { running: number; uploads: number; downloads: number; smallReads: number; finishedUploads: number } {
   return { ...transfers };
 }
 

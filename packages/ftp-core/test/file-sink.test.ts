@@ -45,4 +45,36 @@ describe('fileSink', () => {
     await new Promise((resolve) => sink.once('close', resolve));
     await expect(handle.stat()).rejects.toThrow(); // closed: EBADF
   });
+
+  it('with keepLast, finishes holding the bytes end() gathered, hands them over once, and leaves the file to the caller', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ferry-sink-'));
+    const data = randomBytes(1_500_000);
+    const handle = await open(join(dir, 'd.bin'), 'w');
+    const sink = fileSink(handle, { batchBytes: 1024 * 1024, keepLast: true });
+    await pipeline(Readable.from(chunks(data, 30_000)), sink);
+    expect(sink.closed).toBe(false); // not closed at the end: the caller writes the rest, then closes it
+    const last = Buffer.concat(sink.takeLast());
+    const written = await readFile(join(dir, 'd.bin'));
+    expect(written.length + last.length).toBe(data.length);
+    expect(Buffer.concat([written, last]).equals(data)).toBe(true);
+    expect(last.length).toBeGreaterThan(0);
+    expect(() => sink.takeLast()).toThrow(/twice/);
+    sink.destroy();
+    await new Promise((resolve) => sink.once('close', resolve));
+    expect((await handle.stat()).isFile()).toBe(true); // still open: it was handed over
+    await handle.close();
+  });
+
+  it('with keepLast, still closes the file when destroyed before the bytes were taken (an abort)', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ferry-sink-'));
+    const handle = await open(join(dir, 'e.bin'), 'w');
+    const sink = fileSink(handle, { batchBytes: 1024 * 1024, keepLast: true });
+    expect(() => sink.takeLast()).toThrow(/before the sink finished/);
+    sink.end(Buffer.from('kept'));
+    await new Promise((resolve) => sink.once('finish', resolve));
+    sink.destroy();
+    await new Promise((resolve) => sink.once('close', resolve));
+    await expect(handle.stat()).rejects.toThrow(); // closed: EBADF
+    expect(await readFile(join(dir, 'e.bin'), 'utf8')).toBe('');
+  });
 });

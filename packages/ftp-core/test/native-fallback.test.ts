@@ -81,6 +81,14 @@ describe('the native addon without descriptors to spare', () => {
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
     // both completed, neither on the addon's threads, nothing left running
-    expect(JSON.parse(run.stdout)).toEqual({ up: true, down: true, running: 0, uploads: 0, downloads: 0, smallReads: 0 });
+    expect(JSON.parse(run.stdout)).toEqual({
+      up: true,
+      down: true,
+      running: 0,
+      uploads: 0,
+      downloads: 0,
+      smallReads: 0,
+      finishedUploads: 0,
+    });
   });
 });

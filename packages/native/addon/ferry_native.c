@@ -18,6 +18,10 @@
  * and closed in one job on libuv's thread pool instead of four round trips there (realpath, open and stat, read,
  * close). See below.
  *
+ * createUploadFile and finishUpload (Linux): a plain upload's hidden temporary file created, and at its end its last
+ * bytes written, the file closed and renamed into place, in two jobs on libuv's thread pool instead of five round
+ * trips there (the folder's realpath with the entry's lstat, open, write, close, rename). See below.
+ *
  * receiveToFile and sendFromFile (Linux): an upload's bytes from a TCP data connection to its file with splice(2),
  * and a download's from its file to the connection with sendfile(2), on a thread of their own: the kernel copies
  * each byte once, where reading into a buffer and writing it out copies it twice, and no JavaScript runs per
@@ -43,6 +47,8 @@
 #include <sys/eventfd.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
+#include <limits.h>
 #endif
 
 #define FIELDS 6
@@ -374,6 +380,16 @@ static const char *errno_name(int error) {
     case ENFILE: return "ENFILE";
     case EAGAIN: return "EAGAIN";
     case EINVAL: return "EINVAL";
+    case EACCES: return "EACCES";
+    case EPERM: return "EPERM";
+    case ENOENT: return "ENOENT";
+    case ENOTDIR: return "ENOTDIR";
+    case EISDIR: return "EISDIR";
+    case ENOTEMPTY: return "ENOTEMPTY";
+    case EEXIST: return "EEXIST";
+    case EXDEV: return "EXDEV";
+    case EBUSY: return "EBUSY";
+    case ENAMETOOLONG: return "ENAMETOOLONG";
     default: return "EIO";
   }
 }
@@ -715,6 +731,316 @@ static napi_value read_small_file(napi_env env, napi_callback_info info) {
   }
   return NULL;
 }
+
+/*
+ * createUploadFile(root, folder, name, tempName, done)
+ *   On libuv's thread pool: opens the folder `folder` beneath `root` (openat2(2) with RESOLVE_BENEATH and
+ *   RESOLVE_NO_SYMLINKS, as readSmallFile; "" is root itself), looks at the entry `name` there without following it,
+ *   and, when there is none or it is neither a folder nor a link, creates `tempName` beside it (O_EXCL, mode 0644
+ *   less the umask). Then, on the JavaScript thread, done(null, [fileFd, folderFd, exists, size]): the temporary
+ *   file's descriptor (write-only), the folder's (O_PATH, for finishUpload's renameat), whether `name` exists (1 or 0)
+ *   and its size. Both descriptors belong to the caller from then on: finishUpload closes them, or the caller does.
+ *   done(null, null) when this cannot be done so (the folder missing or reached through a link, the entry a folder or
+ *   a link, the file not creatable, a kernel without openat2 ...): nothing was created and the caller takes its
+ *   general path, which has every check and error of its own.
+ */
+typedef struct {
+  char *root;
+  char *folder;
+  char *name;
+  char *temp;
+  int file_fd;
+  int folder_fd;
+  bool exists;
+  double size;
+  bool created;
+  napi_ref done;
+  napi_async_work work;
+} upload_create;
+
+/* Whether `name` is one plain entry name (not empty, no slash, not "." or ".."). */
+static bool plain_name(const char *name) {
+  return name[0] != '\0' && strchr(name, '/') == NULL && strcmp(name, ".") != 0 && strcmp(name, "..") != 0;
+}
+
+static void upload_create_execute(napi_env env, void *arg) {
+  (void)env;
+  upload_create *job = arg;
+  if (has_dot_part(job->folder) || job->folder[0] == '/' || !plain_name(job->name) || !plain_name(job->temp)) return;
+  int root = open(job->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0) return;
+  int folder = root;
+  if (job->folder[0] != '\0') {
+    struct open_how how = {
+        .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+        .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+    };
+    folder = (int)syscall(SYS_openat2, root, job->folder, &how, sizeof how);
+    close(root);
+    if (folder < 0) return;
+  }
+  struct stat st;
+  if (fstatat(folder, job->name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+    if (S_ISDIR(st.st_mode) || S_ISLNK(st.st_mode)) {
+      close(folder);
+      return;
+    }
+    job->exists = true;
+    job->size = (double)st.st_size;
+  } else if (errno != ENOENT) {
+    close(folder);
+    return;
+  }
+  int fd = openat(folder, job->temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    close(folder);
+    return;
+  }
+  job->file_fd = fd;
+  job->folder_fd = folder;
+  job->created = true;
+}
+
+static void upload_create_complete(napi_env env, napi_status status, void *arg) {
+  upload_create *job = arg;
+  napi_value done, undefined, argv[2];
+  napi_get_undefined(env, &undefined);
+  napi_get_null(env, &argv[0]);
+  napi_get_null(env, &argv[1]);
+  bool handed = false;
+  if (status == napi_ok && job->created && napi_create_array_with_length(env, 4, &argv[1]) == napi_ok) {
+    napi_value values[4];
+    napi_create_int32(env, job->file_fd, &values[0]);
+    napi_create_int32(env, job->folder_fd, &values[1]);
+    napi_create_int32(env, job->exists ? 1 : 0, &values[2]);
+    napi_create_double(env, job->size, &values[3]);
+    handed = true;
+    for (uint32_t i = 0; i < 4; i++) handed = handed && napi_set_element(env, argv[1], i, values[i]) == napi_ok;
+  }
+  if (job->created && !handed) {
+    /* nobody will own them: undo */
+    unlinkat(job->folder_fd, job->temp, 0);
+    close(job->file_fd);
+    close(job->folder_fd);
+    napi_get_null(env, &argv[1]);
+  }
+  napi_get_reference_value(env, job->done, &done);
+  napi_delete_reference(env, job->done);
+  napi_delete_async_work(env, job->work);
+  free(job->root);
+  free(job->folder);
+  free(job->name);
+  free(job->temp);
+  free(job);
+  if (done != NULL) napi_call_function(env, undefined, done, 2, argv, NULL);
+}
+
+static napi_value create_upload_file(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc < 5) {
+    napi_throw_type_error(env, NULL, "createUploadFile(root, folder, name, tempName, done) takes five arguments");
+    return NULL;
+  }
+  napi_valuetype type;
+  if (napi_typeof(env, argv[4], &type) != napi_ok || type != napi_function) {
+    napi_throw_type_error(env, NULL, "done must be a function");
+    return NULL;
+  }
+  upload_create *job = calloc(1, sizeof *job);
+  if (job == NULL) {
+    napi_throw_error(env, NULL, "out of memory");
+    return NULL;
+  }
+  job->file_fd = -1;
+  job->folder_fd = -1;
+  job->root = utf8_of(env, argv[0], "root must be a string", NULL);
+  job->folder = job->root == NULL ? NULL : utf8_of(env, argv[1], "folder must be a string", NULL);
+  job->name = job->folder == NULL ? NULL : utf8_of(env, argv[2], "name must be a string", NULL);
+  job->temp = job->name == NULL ? NULL : utf8_of(env, argv[3], "tempName must be a string", NULL);
+  napi_value name;
+  if (job->temp == NULL || napi_create_string_utf8(env, "ferry createUploadFile", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_reference(env, argv[4], 1, &job->done) != napi_ok) {
+    free(job->root);
+    free(job->folder);
+    free(job->name);
+    free(job->temp);
+    free(job);
+    return NULL;
+  }
+  if (napi_create_async_work(env, NULL, name, upload_create_execute, upload_create_complete, job, &job->work) != napi_ok ||
+      napi_queue_async_work(env, job->work) != napi_ok) {
+    napi_delete_reference(env, job->done);
+    free(job->root);
+    free(job->folder);
+    free(job->name);
+    free(job->temp);
+    free(job);
+    napi_throw_error(env, NULL, "cannot queue the job");
+    return NULL;
+  }
+  return NULL;
+}
+
+/*
+ * finishUpload(fileFd, folderFd, buffers, tempName, name, done)
+ *   On libuv's thread pool: writes `buffers` (an array of Buffers, the upload's last bytes, maybe none) to `fileFd`
+ *   at its own offset, closes it, renames `tempName` to `name` in the folder `folderFd` (renameat(2)) and closes that.
+ *   Both descriptors are closed whatever happens; when a step fails the temporary file is removed. Then, on the
+ *   JavaScript thread, done(null), or done(error) with the errno's name as `code` and the failed call as `syscall`
+ *   (ENOSPC from the write: the disk is full). The buffers must not change until done.
+ */
+typedef struct {
+  int file_fd;
+  int folder_fd;
+  char *temp;
+  char *name;
+  struct iovec *parts;
+  size_t count;
+  int error;
+  const char *syscall;
+  napi_ref buffers;
+  napi_ref done;
+  napi_async_work work;
+} upload_finish;
+
+static void upload_finish_execute(napi_env env, void *arg) {
+  (void)env;
+  upload_finish *job = arg;
+  struct iovec *part = job->parts;
+  size_t left = job->count;
+  while (left > 0 && part->iov_len == 0) part++, left--;
+  while (left > 0) {
+    ssize_t n = writev(job->file_fd, part, left > IOV_MAX ? IOV_MAX : (int)left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      job->error = n == 0 ? ENOSPC : errno;
+      job->syscall = "write";
+      break;
+    }
+    size_t rest = (size_t)n;
+    while (left > 0 && rest >= part->iov_len) rest -= part->iov_len, part++, left--;
+    if (left > 0) {
+      part->iov_base = (char *)part->iov_base + rest;
+      part->iov_len -= rest;
+    }
+  }
+  if (close(job->file_fd) != 0 && job->error == 0 && errno != EINTR) {
+    job->error = errno;
+    job->syscall = "close";
+  }
+  if (job->error == 0 && renameat(job->folder_fd, job->temp, job->folder_fd, job->name) != 0) {
+    job->error = errno;
+    job->syscall = "rename";
+  }
+  if (job->error != 0) unlinkat(job->folder_fd, job->temp, 0);
+  close(job->folder_fd);
+}
+
+static void upload_finish_complete(napi_env env, napi_status status, void *arg) {
+  upload_finish *job = arg;
+  napi_value done, undefined, error;
+  napi_get_undefined(env, &undefined);
+  napi_get_null(env, &error);
+  int code = status == napi_ok ? job->error : ECANCELED;
+  if (code != 0) {
+    napi_value name, message, syscall, errno_value;
+    napi_create_string_utf8(env, errno_name(code), NAPI_AUTO_LENGTH, &name);
+    napi_create_string_utf8(env, strerror(code), NAPI_AUTO_LENGTH, &message);
+    napi_create_error(env, name, message, &error);
+    napi_create_string_utf8(env, job->syscall ? job->syscall : "write", NAPI_AUTO_LENGTH, &syscall);
+    napi_set_named_property(env, error, "syscall", syscall);
+    napi_create_int32(env, -code, &errno_value);
+    napi_set_named_property(env, error, "errno", errno_value);
+  }
+  napi_get_reference_value(env, job->done, &done);
+  napi_delete_reference(env, job->done);
+  napi_delete_reference(env, job->buffers);
+  napi_delete_async_work(env, job->work);
+  free(job->parts);
+  free(job->temp);
+  free(job->name);
+  free(job);
+  if (done != NULL) napi_call_function(env, undefined, done, 1, &error, NULL);
+}
+
+static napi_value finish_upload(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc < 6) {
+    napi_throw_type_error(env, NULL, "finishUpload(fileFd, folderFd, buffers, tempName, name, done) takes six arguments");
+    return NULL;
+  }
+  double file_fd, folder_fd;
+  if (!number_arg(env, argv[0], "fileFd must be a number", &file_fd) ||
+      !number_arg(env, argv[1], "folderFd must be a number", &folder_fd))
+    return NULL;
+  if (file_fd < 0 || folder_fd < 0 || file_fd > INT32_MAX || folder_fd > INT32_MAX) {
+    napi_throw_range_error(env, NULL, "descriptors must be open ones");
+    return NULL;
+  }
+  bool is_array = false;
+  napi_valuetype type;
+  if (napi_is_array(env, argv[2], &is_array) != napi_ok || !is_array) {
+    napi_throw_type_error(env, NULL, "buffers must be an array of Buffers");
+    return NULL;
+  }
+  if (napi_typeof(env, argv[5], &type) != napi_ok || type != napi_function) {
+    napi_throw_type_error(env, NULL, "done must be a function");
+    return NULL;
+  }
+  uint32_t count = 0;
+  napi_get_array_length(env, argv[2], &count);
+  upload_finish *job = calloc(1, sizeof *job);
+  struct iovec *parts = calloc(count > 0 ? count : 1, sizeof *parts);
+  if (job == NULL || parts == NULL) {
+    free(job);
+    free(parts);
+    napi_throw_error(env, NULL, "out of memory");
+    return NULL;
+  }
+  job->parts = parts;
+  job->count = count;
+  for (uint32_t i = 0; i < count; i++) {
+    napi_value element;
+    bool is_buffer = false;
+    if (napi_get_element(env, argv[2], i, &element) != napi_ok || napi_is_buffer(env, element, &is_buffer) != napi_ok || !is_buffer ||
+        napi_get_buffer_info(env, element, &parts[i].iov_base, &parts[i].iov_len) != napi_ok) {
+      free(parts);
+      free(job);
+      napi_throw_type_error(env, NULL, "buffers must be an array of Buffers");
+      return NULL;
+    }
+  }
+  job->file_fd = (int)file_fd;
+  job->folder_fd = (int)folder_fd;
+  job->temp = utf8_of(env, argv[3], "tempName must be a string", NULL);
+  job->name = job->temp == NULL ? NULL : utf8_of(env, argv[4], "name must be a string", NULL);
+  napi_value name;
+  if (job->name == NULL || !plain_name(job->temp) || !plain_name(job->name)) {
+    if (job->name != NULL) napi_throw_type_error(env, NULL, "tempName and name must be plain entry names");
+    free(job->temp);
+    free(job->name);
+    free(parts);
+    free(job);
+    return NULL;
+  }
+  if (napi_create_string_utf8(env, "ferry finishUpload", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_reference(env, argv[2], 1, &job->buffers) != napi_ok ||
+      napi_create_reference(env, argv[5], 1, &job->done) != napi_ok ||
+      napi_create_async_work(env, NULL, name, upload_finish_execute, upload_finish_complete, job, &job->work) != napi_ok ||
+      napi_queue_async_work(env, job->work) != napi_ok) {
+    free(job->temp);
+    free(job->name);
+    free(parts);
+    free(job);
+    napi_throw_error(env, NULL, "cannot queue the job");
+    return NULL;
+  }
+  return NULL;
+}
 #endif
 
 NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
@@ -728,6 +1054,10 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   if (napi_set_named_property(env, exports, "sendFromFile", fn) != napi_ok) return NULL;
   if (napi_create_function(env, "readSmallFile", NAPI_AUTO_LENGTH, read_small_file, NULL, &fn) != napi_ok) return NULL;
   if (napi_set_named_property(env, exports, "readSmallFile", fn) != napi_ok) return NULL;
+  if (napi_create_function(env, "createUploadFile", NAPI_AUTO_LENGTH, create_upload_file, NULL, &fn) != napi_ok) return NULL;
+  if (napi_set_named_property(env, exports, "createUploadFile", fn) != napi_ok) return NULL;
+  if (napi_create_function(env, "finishUpload", NAPI_AUTO_LENGTH, finish_upload, NULL, &fn) != napi_ok) return NULL;
+  if (napi_set_named_property(env, exports, "finishUpload", fn) != napi_ok) return NULL;
 #endif
   return exports;
 }

@@ -54,6 +54,32 @@ export type ReadSmallFile = (
   done: (error: Error | null, data: Buffer | null) => void,
 ) => void;
 
+/**
+ * (Linux) An upload's hidden temporary file `tempName` created beside `name` in `folder` beneath `root` (no symbolic
+ * link on the way) in one job: done(null, [fileFd, folderFd, exists, size]), the two descriptors the caller's from
+ * then on; or done(null, null), nothing created, when the caller must take its general path. See the C file.
+ */
+export type CreateUploadFile = (
+  root: string,
+  folder: string,
+  name: string,
+  tempName: string,
+  done: (error: Error | null, created: [fileFd: number, folderFd: number, exists: number, size: number] | null) => void,
+) => void;
+
+/**
+ * (Linux) An upload's last bytes written, its file closed and renamed from `tempName` to `name` in one job; both
+ * descriptors are closed whatever happens, and the temporary file removed when a step failed. See the C file.
+ */
+export type FinishUpload = (
+  fileFd: number,
+  folderFd: number,
+  buffers: Buffer[],
+  tempName: string,
+  name: string,
+  done: (error: NodeJS.ErrnoException | null) => void,
+) => void;
+
 export interface NativeAddon {
   /** The addon's file: what a worker thread loads (process.dlopen) to use it there too. */
   path: string;
@@ -62,6 +88,9 @@ export interface NativeAddon {
   receiveToFile: ReceiveToFile | null;
   sendFromFile: SendFromFile | null;
   readSmallFile: ReadSmallFile | null;
+  /** Null where the addon has none (not Linux); both or neither. */
+  createUploadFile: CreateUploadFile | null;
+  finishUpload: FinishUpload | null;
 }
 
 /** Where build.mjs puts the addon. */
@@ -80,6 +109,7 @@ export function loadNativeAddon(): { addon: NativeAddon } | { error: string } {
     const receive = typeof module.receiveToFile === 'function' ? (module.receiveToFile as ReceiveToFile) : null;
     const send = typeof module.sendFromFile === 'function' ? (module.sendFromFile as SendFromFile) : null;
     const read = typeof module.readSmallFile === 'function' ? (module.readSmallFile as ReadSmallFile) : null;
+    const uploads = typeof module.createUploadFile === 'function' && typeof module.finishUpload === 'function';
     loaded = {
       addon: {
         path: NATIVE_ADDON_PATH,
@@ -87,6 +117,8 @@ export function loadNativeAddon(): { addon: NativeAddon } | { error: string } {
         receiveToFile: receive,
         sendFromFile: send,
         readSmallFile: read,
+        createUploadFile: uploads ? (module.createUploadFile as CreateUploadFile) : null,
+        finishUpload: uploads ? (module.finishUpload as FinishUpload) : null,
       },
     };
   } catch (error) {
@@ -100,5 +132,6 @@ export function nativeAddonUses(addon: NativeAddon): string {
   const listings = 'listings stat a folder batch by batch';
   if (!addon.receiveToFile || !addon.sendFromFile) return listings;
   const small = addon.readSmallFile ? ', small downloads are read in one call' : '';
-  return `${listings}${small}, big uploads and downloads move on threads of their own with splice(2) and sendfile(2)`;
+  const uploads = addon.createUploadFile ? ", an upload's file is created in one call and finished in another" : '';
+  return `${listings}${small}${uploads}, big uploads and downloads move on threads of their own with splice(2) and sendfile(2)`;
 }

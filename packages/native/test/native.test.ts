@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { fstatSync, lstatSync } from 'node:fs';
+import { fstatSync, lstatSync, openSync, readlinkSync } from 'node:fs';
 import { mkdir, mkdtemp, open, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -372,5 +372,139 @@ describe('readSmallFile', () => {
     expect(() => call(root, 'a.txt', '1024', done)).toThrow(/maxBytes must be a number/);
     expect(() => call(root, 'a.txt', -1, done)).toThrow(/maxBytes out of range/);
     expect(() => call(root, 'a.txt', 1024, 'done')).toThrow(/done must be a function/);
+  });
+});
+
+describe('createUploadFile and finishUpload', () => {
+  type Created = [fileFd: number, folderFd: number, exists: number, size: number];
+  const create = (root: string, folder: string, name: string, temp: string): Promise<Created | null> =>
+    new Promise((resolve, reject) => {
+      const call = addon.createUploadFile;
+      if (!call) return reject(new Error('createUploadFile is missing on Linux'));
+      call(root, folder, name, temp, (error, created) => (error ? reject(error) : resolve(created)));
+    });
+  const finish = (fileFd: number, folderFd: number, buffers: Buffer[], temp: string, name: string): Promise<NodeJS.ErrnoException | null> =>
+    new Promise((resolve, reject) => {
+      const call = addon.finishUpload;
+      if (!call) return reject(new Error('finishUpload is missing on Linux'));
+      call(fileFd, folderFd, buffers, temp, name, resolve);
+    });
+  /** What a descriptor number leads to now (another file once it was closed and reused), or null when it is closed. */
+  const leadsTo = (fd: number): string | null => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      return null;
+    }
+  };
+  let root = '';
+  let outside = '';
+  beforeAll(async () => {
+    root = join(dir, 'upload-root');
+    outside = join(dir, 'upload-outside');
+    await mkdir(join(root, 'sub', 'deeper'), { recursive: true });
+    await mkdir(join(root, 'folder-named', 'inside'), { recursive: true });
+    await mkdir(outside);
+    await writeFile(join(root, 'old.txt'), 'the old content');
+    await symlink('old.txt', join(root, 'link-to-old'));
+    await symlink(outside, join(root, 'out'));
+    await symlink('sub', join(root, 'sub-link'));
+    await writeFile(join(root, 'sub', '.taken.tmp'), '');
+  });
+
+  it('creates the temporary file beside a new entry, then writes, closes and renames it into place', async () => {
+    const created = await create(root, 'sub/deeper', 'naïve ✓.bin', '.naïve ✓.bin.tmp');
+    expect(created).not.toBeNull();
+    const [fileFd, folderFd, exists, size] = created!;
+    expect([exists, size]).toEqual([0, 0]);
+    expect(leadsTo(fileFd)).toBe(join(root, 'sub', 'deeper', '.naïve ✓.bin.tmp'));
+    expect(leadsTo(folderFd)).toBe(join(root, 'sub', 'deeper'));
+    expect(lstatSync(join(root, 'sub', 'deeper', '.naïve ✓.bin.tmp')).size).toBe(0);
+    const bytes = randomBytes(10_000);
+    const parts = [bytes.subarray(0, 1), Buffer.alloc(0), bytes.subarray(1, 4096), bytes.subarray(4096)];
+    expect(await finish(fileFd, folderFd, parts, '.naïve ✓.bin.tmp', 'naïve ✓.bin')).toBeNull();
+    expect(await readFile(join(root, 'sub', 'deeper', 'naïve ✓.bin'))).toEqual(bytes);
+    expect(lstatSync(join(root, 'sub', 'deeper', '.naïve ✓.bin.tmp'), { throwIfNoEntry: false })).toBeUndefined();
+    expect(leadsTo(fileFd)).not.toBe(join(root, 'sub', 'deeper', '.naïve ✓.bin.tmp'));
+    expect(leadsTo(folderFd)).not.toBe(join(root, 'sub', 'deeper'));
+  });
+
+  it('tells an existing file and its size, which the rename replaces; "" is the root itself', async () => {
+    const created = await create(root, '', 'old.txt', '.old.txt.tmp');
+    expect(created?.slice(2)).toEqual([1, 'the old content'.length]);
+    expect(await readFile(join(root, 'old.txt'), 'utf8')).toBe('the old content');
+    expect(await finish(created![0], created![1], [Buffer.from('new')], '.old.txt.tmp', 'old.txt')).toBeNull();
+    expect(await readFile(join(root, 'old.txt'), 'utf8')).toBe('new');
+    const empty = await create(root, '', 'empty.txt', '.empty.txt.tmp');
+    expect(await finish(empty![0], empty![1], [], '.empty.txt.tmp', 'empty.txt')).toBeNull();
+    expect(lstatSync(join(root, 'empty.txt')).size).toBe(0);
+  });
+
+  it('answers null, creating nothing, for whatever must take the general path', async () => {
+    const cases: [string, string, string][] = [
+      ['missing', 'a.txt', 'a missing folder'],
+      ['sub-link', 'a.txt', 'a folder reached through a link'],
+      ['out', 'a.txt', 'a link out of the root'],
+      ['sub/..', 'a.txt', 'a ".." part'],
+      ['..', 'a.txt', '".." out of the root'],
+      ['./sub', 'a.txt', 'a "." part'],
+      [outside, 'a.txt', 'an absolute folder'],
+      ['', 'link-to-old', 'an entry that is a link'],
+      ['', 'folder-named', 'an entry that is a folder'],
+      ['', 'sub/a.txt', 'a name with a slash'],
+      ['', '..', 'the name ".."'],
+      ['', '', 'an empty name'],
+    ];
+    const before = (folder: string) => execFileSync('find', [folder], { encoding: 'utf8' });
+    const rootBefore = before(root);
+    const outsideBefore = before(outside);
+    for (const [folder, name, why] of cases) expect(await create(root, folder, name, '.x.tmp'), why).toBeNull();
+    expect(await create(root, 'sub', 'taken', '.taken.tmp'), 'a temporary name that exists already').toBeNull();
+    expect(await create(root, '', 'a.txt', '../escape.tmp'), 'a temporary name with a slash').toBeNull();
+    expect(await create(join(root, 'old.txt'), '', 'a.txt', '.x.tmp'), 'a root that is no folder').toBeNull();
+    expect(before(root)).toBe(rootBefore);
+    expect(before(outside)).toBe(outsideBefore);
+  });
+
+  it('removes the temporary file and closes both descriptors when the write fails (ENOSPC) or the rename does', async () => {
+    // /dev/full answers every write with ENOSPC: a disk that is full.
+    await writeFile(join(root, '.full.tmp'), '');
+    const full = openSync('/dev/full', 'w');
+    const folderFd = openSync(root, 'r');
+    const error = await finish(full, folderFd, [Buffer.from('bytes')], '.full.tmp', 'full.txt');
+    expect(error?.code).toBe('ENOSPC');
+    expect(error?.syscall).toBe('write');
+    expect(lstatSync(join(root, '.full.tmp'), { throwIfNoEntry: false })).toBeUndefined();
+    expect(lstatSync(join(root, 'full.txt'), { throwIfNoEntry: false })).toBeUndefined();
+    expect(leadsTo(full)).not.toBe('/dev/full');
+    expect(leadsTo(folderFd)).not.toBe(root);
+    // a folder with something in it cannot be replaced by a file
+    const created = await create(root, '', 'folder-named-2', '.f.tmp');
+    await mkdir(join(root, 'folder-named-2', 'inside'), { recursive: true });
+    const renamed = await finish(created![0], created![1], [Buffer.from('x')], '.f.tmp', 'folder-named-2');
+    expect(renamed?.code).toBe('EISDIR');
+    expect(renamed?.syscall).toBe('rename');
+    expect(lstatSync(join(root, '.f.tmp'), { throwIfNoEntry: false })).toBeUndefined();
+    expect(lstatSync(join(root, 'folder-named-2')).isDirectory()).toBe(true);
+  });
+
+  it('throws on arguments of the wrong kind, owning nothing then', () => {
+    const createCall = addon.createUploadFile as unknown as (...args: unknown[]) => void;
+    const finishCall = addon.finishUpload as unknown as (...args: unknown[]) => void;
+    const done = () => undefined;
+    expect(() => createCall(root, '', 'a', '.a.tmp')).toThrow(/takes five arguments/);
+    expect(() => createCall(1, '', 'a', '.a.tmp', done)).toThrow(/root must be a string/);
+    expect(() => createCall(root, 1, 'a', '.a.tmp', done)).toThrow(/folder must be a string/);
+    expect(() => createCall(root, '', 1, '.a.tmp', done)).toThrow(/name must be a string/);
+    expect(() => createCall(root, '', 'a', 1, done)).toThrow(/tempName must be a string/);
+    expect(() => createCall(root, '', 'a', '.a.tmp', 'done')).toThrow(/done must be a function/);
+    expect(() => finishCall(1, 2, [], '.a.tmp', 'a')).toThrow(/takes six arguments/);
+    expect(() => finishCall('1', 2, [], '.a.tmp', 'a', done)).toThrow(/fileFd must be a number/);
+    expect(() => finishCall(1, -1, [], '.a.tmp', 'a', done)).toThrow(/descriptors must be open ones/);
+    expect(() => finishCall(1, 2, ['x'], '.a.tmp', 'a', done)).toThrow(/an array of Buffers/);
+    expect(() => finishCall(1, 2, Buffer.alloc(1), '.a.tmp', 'a', done)).toThrow(/an array of Buffers/);
+    expect(() => finishCall(1, 2, [], '../a.tmp', 'a', done)).toThrow(/plain entry names/);
+    expect(() => finishCall(1, 2, [], '.a.tmp', '..', done)).toThrow(/plain entry names/);
+    expect(() => finishCall(1, 2, [], '.a.tmp', 'a', 'done')).toThrow(/done must be a function/);
   });
 });

@@ -34,6 +34,9 @@ const BATCH_BYTES = 1024 * 1024;
 /** A batch goes to the file once less room than this is left in it: reads stay large. */
 const MIN_ROOM = 64 * 1024;
 
+/** A last batch of at most this much is copied into the sink rather than written from the batch. */
+const LAST_COPY_BYTES = 128 * 1024;
+
 /** Buffers of finished uploads kept for the next ones (a small upload must not allocate megabytes). */
 const SPARE_KITS = 8;
 
@@ -221,6 +224,12 @@ export function receiveFile(data: Socket, sink: FileSink, opts: ReceiveOptions):
       if (ending.reset) return fail(resetError());
       void (async () => {
         await writing;
+        // A short last batch goes to the sink as a copy (its buffer serves the next upload), which a sink that keeps
+        // its last bytes (file-sink.ts) hands to the commit: a small upload reaches the disk in one round trip.
+        if (filled > 0 && filled <= LAST_COPY_BYTES) {
+          sink.end(Buffer.from(batch.subarray(0, filled)));
+          return;
+        }
         if (filled > 0) await (writing = sink.writeNow(batch.subarray(0, filled)));
         sink.end();
       })().catch(fail);

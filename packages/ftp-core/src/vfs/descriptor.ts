@@ -1,6 +1,5 @@
 /** Where an opened file really is: the last word on containment, after every path check. */
 import { readlinkSync } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
 import { isInsideRoot } from './virtual-path.js';
 
 /**
@@ -11,16 +10,16 @@ import { isInsideRoot } from './virtual-path.js';
  * holds), never from a disk or a network file system, so it cannot block the event loop, and a round trip
  * to the thread pool would cost more than the call itself on every transfer.
  */
-export function descriptorPath(handle: FileHandle): string | null {
+export function descriptorPath(file: { readonly fd: number }): string | null {
   try {
-    return readlinkSync(`/proc/self/fd/${handle.fd}`);
+    return readlinkSync(`/proc/self/fd/${file.fd}`);
   } catch {
     return null;
   }
 }
 
 /** Whether an opened file lies inside `root`; true where the system cannot tell (the path checks stand alone). */
-export function descriptorInside(handle: FileHandle, root: string): boolean {
-  const path = descriptorPath(handle);
+export function descriptorInside(file: { readonly fd: number }, root: string): boolean {
+  const path = descriptorPath(file);
   return path === null || isInsideRoot(root, path);
 }

@@ -7,10 +7,19 @@
  * Chunks are accepted before they reach the disk, so a write error surfaces at the next batch or at
  * end(); 'finish' comes only once everything is on disk. destroy() waits for a write under way before it
  * closes the file, so the caller can truncate or remove it afterwards.
+ *
+ * With `keepLast`, the bytes still gathered at end() are not written: 'finish' comes with them held, and the caller
+ * takes them (`takeLast`) to write them together with closing and renaming the file, in one round trip (the native
+ * addon's finishUpload). The stream then neither closes the file by itself nor at destroy() once they were taken.
  */
 import { writev } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
 import { Writable } from 'node:stream';
+
+/** The open file a sink writes: a FileHandle, or a descriptor of the native addon's (vfs/upload.ts). */
+export interface SinkFile {
+  readonly fd: number;
+  close(): Promise<void>;
+}
 
 const FIRST_WRITE_BYTES = 64 * 1024;
 
@@ -27,10 +36,12 @@ export interface FileSink extends Writable {
    * writer calls end() afterwards, when it is done with the descriptor.
    */
   descriptor(): { fd: number; position: number | null } | null;
+  /** With `keepLast`, once finished: the bytes end() kept back (maybe none), handed over once; the file is the caller's then. */
+  takeLast(): Buffer[];
 }
 
-export function fileSink(handle: FileHandle, opts: { start?: number; batchBytes: number }): FileSink {
-  return new BatchingFileSink(handle, opts.start ?? null, opts.batchBytes);
+export function fileSink(file: SinkFile, opts: { start?: number; batchBytes: number; keepLast?: boolean }): FileSink {
+  return new BatchingFileSink(file, opts.start ?? null, opts.batchBytes, opts.keepLast ?? false);
 }
 
 class BatchingFileSink extends Writable implements FileSink {
@@ -41,14 +52,20 @@ class BatchingFileSink extends Writable implements FileSink {
   #writing: Promise<void> | null = null;
   /** The first write is small, so an upload shows on disk as soon as it starts; later ones are whole batches. */
   #threshold = FIRST_WRITE_BYTES;
+  /** The last bytes, held at end() for the caller (keepLast); null until then, and once taken. */
+  #kept: Buffer[] | null = null;
+  /** The caller took the file with the last bytes: this stream no longer closes it. */
+  #handedOver = false;
 
   constructor(
-    private readonly handle: FileHandle,
+    private readonly file: SinkFile,
     start: number | null,
     private readonly batchBytes: number,
+    private readonly keepLast: boolean,
   ) {
-    // Room for a batch being written and the next one gathering behind it.
-    super({ highWaterMark: 2 * batchBytes });
+    // Room for a batch being written and the next one gathering behind it. A sink that keeps its last bytes leaves
+    // the file open after 'finish', for the caller.
+    super({ highWaterMark: 2 * batchBytes, autoDestroy: !keepLast });
     this.#position = start;
   }
 
@@ -60,17 +77,32 @@ class BatchingFileSink extends Writable implements FileSink {
   }
 
   override _final(done: (error?: Error | null) => void): void {
-    if (this.#pendingBytes > 0) this.#flush(done);
+    if (this.keepLast) {
+      this.#kept = this.#pending;
+      this.#pending = [];
+      this.#pendingBytes = 0;
+      done();
+    } else if (this.#pendingBytes > 0) this.#flush(done);
     else done();
+  }
+
+  takeLast(): Buffer[] {
+    if (!this.keepLast || this.#kept === null || this.#handedOver) throw new Error('takeLast before the sink finished, or twice');
+    const kept = this.#kept;
+    this.#kept = null;
+    this.#handedOver = true;
+    return kept;
   }
 
   override _destroy(error: Error | null, done: (error?: Error | null) => void): void {
     this.#pending = [];
     this.#pendingBytes = 0;
+    this.#kept = null;
+    if (this.#handedOver) return done(error);
     const writing = this.#writing ?? Promise.resolve();
     void writing
       .catch(() => undefined)
-      .then(() => this.handle.close())
+      .then(() => this.file.close())
       .then(
         () => done(error),
         (closeError: unknown) => done(error ?? (closeError as Error)),
@@ -81,7 +113,7 @@ class BatchingFileSink extends Writable implements FileSink {
     if (this.#writing !== null || this.#pendingBytes > 0) return Promise.reject(new Error('writeNow while the file is being written'));
     const at = this.#position;
     if (at !== null) this.#position = at + bytes.length;
-    const writing = writeAll(this.handle.fd, [bytes], at);
+    const writing = writeAll(this.file.fd, [bytes], at);
     this.#writing = writing;
     return writing.finally(() => {
       this.#writing = null;
@@ -90,7 +122,7 @@ class BatchingFileSink extends Writable implements FileSink {
 
   descriptor(): { fd: number; position: number | null } | null {
     if (this.#writing !== null || this.#pendingBytes > 0 || this.writableLength > 0 || this.destroyed) return null;
-    return { fd: this.handle.fd, position: this.#position };
+    return { fd: this.file.fd, position: this.#position };
   }
 
   #flush(done: (error?: Error | null) => void): void {
@@ -101,7 +133,7 @@ class BatchingFileSink extends Writable implements FileSink {
     this.#pendingBytes = 0;
     const at = this.#position;
     if (at !== null) this.#position = at + bytes;
-    const writing = writeAll(this.handle.fd, buffers, at);
+    const writing = writeAll(this.file.fd, buffers, at);
     this.#writing = writing;
     writing.then(
       () => {

@@ -3,6 +3,10 @@
  * place only when the whole upload succeeded, so a failed or aborted upload never truncates or replaces
  * an existing file. APPE and REST+STOR write to the real file; a quota stop truncates it back.
  *
+ * With the native addon, a plain STOR's temporary file is created (createUploadFileNatively, see user-fs.ts openWrite)
+ * and at the end its last bytes written, the file closed and renamed into place (finishUploadNatively) in one round
+ * trip to the thread pool each, where Node's calls take five (open, write, close, rename, and the checks before).
+ *
  * Temporary files left by a crash stay hidden (listings skip the names) and are removed when a listing comes
  * across them: a temporary file is stale when no upload of this process writes it and it was last written
  * before this process loaded the engine. No start-up walk over every home is needed.
@@ -10,10 +14,12 @@
 import { randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import { posix } from 'node:path';
+import { close as closeFd } from 'node:fs';
 import { VfsError, fromFsError } from '../errors.js';
+import { finishUploadNatively, type CreatedUploadFile } from '../native-addon.js';
 import { descriptorPath } from './descriptor.js';
 import { isInsideRoot } from './virtual-path.js';
-import { fileSink, type FileSink } from './file-sink.js';
+import { fileSink, type FileSink, type SinkFile } from './file-sink.js';
 
 export type UploadMode = 'replace' | 'append' | 'resume';
 
@@ -52,6 +58,35 @@ export function uploadTempName(targetName: string): string {
   return `.${targetName}${TEMP_MARK}${randomBytes(6).toString('hex')}`;
 }
 
+/** A plain STOR's temporary file that the native addon created, with the name it has beside its target. */
+export interface CreatedTemp {
+  file: CreatedUploadFile;
+  tempName: string;
+}
+
+/**
+ * The native addon's descriptors of an upload as the sink's file: close() closes both (an abort), take() hands them
+ * to finishUpload, which closes them itself. Either happens once.
+ */
+class CreatedTempFile implements SinkFile {
+  #open = true;
+  constructor(private readonly created: CreatedUploadFile) {}
+  get fd(): number {
+    return this.created.fileFd;
+  }
+  take(): CreatedUploadFile {
+    if (!this.#open) throw new Error('the upload file was closed already');
+    this.#open = false;
+    return this.created;
+  }
+  close(): Promise<void> {
+    if (!this.#open) return Promise.resolve();
+    this.#open = false;
+    const one = (fd: number) => new Promise<void>((resolve) => closeFd(fd, () => resolve()));
+    return Promise.all([one(this.created.fileFd), one(this.created.folderFd)]).then(() => undefined);
+  }
+}
+
 export async function openUpload(opts: {
   /** The real home folder: the opened file must lie inside it. */
   root: string;
@@ -60,26 +95,32 @@ export async function openUpload(opts: {
   mode: UploadMode;
   offset: number;
   existingSize: number | null;
+  /** A replace's temporary file, created already by the native addon. */
+  created?: CreatedTemp | undefined;
 }): Promise<Upload> {
   const { disk, vpath, mode, existingSize } = opts;
-  const writePath = mode === 'replace' ? posix.join(posix.dirname(disk), uploadTempName(posix.basename(disk))) : disk;
+  const native = mode === 'replace' && opts.created ? opts.created : null;
+  const tempName = mode === 'replace' ? (native?.tempName ?? uploadTempName(posix.basename(disk))) : null;
+  const writePath = tempName === null ? disk : posix.join(posix.dirname(disk), tempName);
   // A file this upload creates is created exclusively (x): it is then safe to remove again, and an
   // existing file is never truncated by the open itself.
   const created = mode === 'replace' || existingSize === null;
   const flags = mode === 'replace' ? 'wx' : mode === 'append' ? (created ? 'ax' : 'a') : created ? 'wx' : 'r+';
-  const handle = await fsp.open(writePath, flags, 0o644).catch((err: unknown) => Promise.reject(fromFsError(err, vpath)));
+  const handle = native ? null : await fsp.open(writePath, flags, 0o644).catch((err: unknown) => Promise.reject(fromFsError(err, vpath)));
+  const file: SinkFile = handle ?? new CreatedTempFile(native!.file);
   // A folder or file swapped for a symlink after the path checks must not let the upload write outside.
-  const opened = descriptorPath(handle);
+  const opened = descriptorPath(file);
   if (opened !== null && !isInsideRoot(opts.root, opened)) {
-    await handle.close();
+    await file.close();
     if (created) await fsp.unlink(opened).catch(() => undefined);
     throw new VfsError('outside-root', vpath);
   }
   if (mode === 'replace') liveTemps.add(writePath);
   const start = mode === 'resume' ? opts.offset : undefined;
-  if (mode === 'resume') await handle.truncate(opts.offset).catch(() => undefined);
-  // One writev per batch, while the socket keeps being read (see file-sink.ts).
-  const stream = fileSink(handle, { start, batchBytes: UPLOAD_BATCH_BYTES });
+  if (mode === 'resume') await handle?.truncate(opts.offset).catch(() => undefined);
+  // One writev per batch, while the socket keeps being read (see file-sink.ts). The native path keeps the last
+  // bytes for the commit, which writes them, closes and renames in one job.
+  const stream = fileSink(file, { start, batchBytes: UPLOAD_BATCH_BYTES, keepLast: native !== null });
   const closed = (): Promise<void> =>
     stream.closed ? Promise.resolve() : new Promise<void>((resolve) => stream.once('close', () => resolve()));
   let settled = false;
@@ -87,6 +128,18 @@ export async function openUpload(opts: {
     stream,
     existingSize,
     async commit() {
+      if (native && tempName !== null) {
+        // Not finished (a caller's mistake): not settled, so the abort that follows removes the file.
+        if (!stream.writableFinished) throw new Error('an upload committed before its bytes ended');
+        settled = true;
+        const last = stream.takeLast();
+        const descriptors = (file as CreatedTempFile).take();
+        stream.destroy();
+        await finishUploadNatively(descriptors, last, tempName, posix.basename(disk))
+          .catch((err: unknown) => Promise.reject(fromFsError(err, vpath)))
+          .finally(() => liveTemps.delete(writePath));
+        return;
+      }
       settled = true;
       await closed();
       if (mode === 'replace') {

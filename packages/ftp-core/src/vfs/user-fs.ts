@@ -14,7 +14,7 @@ import { PermissionTable, type ResolvedPermissions } from '../permissions.js';
 import type { Permission, PermissionRule } from '../ports.js';
 import { Reply } from '../reply.js';
 import type { UsageTracker } from '../transfer/quota.js';
-import { readSmallFileNatively } from '../native-addon.js';
+import { createUploadFileNatively, readSmallFileNatively } from '../native-addon.js';
 import { diskPathIn, FsAreas, pathInArea, virtualPathIn, type FsArea } from './areas.js';
 import { DEFAULT_CROSS_FOLDER_RENAME_MAX_BYTES, moveAcrossAreas } from './cross-area-move.js';
 import { readFolder } from './folder-entries.js';
@@ -22,7 +22,7 @@ import type { ListEntry } from './list-format.js';
 import { FILE_CHUNK_BYTES } from '../transfer/count.js';
 import { WHOLE_READ_MAX_BYTES } from '../transfer/send-file.js';
 import { descriptorInside } from './descriptor.js';
-import { openUpload, type Upload, type UploadMode } from './upload.js';
+import { openUpload, uploadTempName, type CreatedTemp, type Upload, type UploadMode } from './upload.js';
 import { baseName, isInsideRoot, joinVirtual, parentOf, resolveVirtual } from './virtual-path.js';
 
 export interface UserFsOptions {
@@ -230,6 +230,12 @@ export class UserFs {
    */
   async openWrite(vpath: string, mode: UploadMode, offset = 0): Promise<Upload> {
     if (vpath === '/' || this.areas.mountAt(vpath)) throw new VfsError('is-a-directory', vpath);
+    const created = mode === 'replace' ? await this.createUploadNatively(vpath) : null;
+    if (created) {
+      const area = this.areas.of(vpath);
+      const disk = diskPathIn(area, vpath);
+      return openUpload({ root: area.root, disk, vpath, mode, offset, existingSize: created.file.existingSize, created });
+    }
     const { disk, existing } = await this.uploadTarget(vpath);
     if (existing?.isDirectory()) throw new VfsError('is-a-directory', vpath);
     this.assertAllowed(existing ? 'overwrite' : 'upload', parentOf(vpath), vpath);
@@ -237,6 +243,26 @@ export class UserFs {
       throw new FtpError(Reply.InvalidRestart, `Restart offset ${offset} is beyond the end of the file`);
     }
     return openUpload({ root: this.areas.of(vpath).root, disk, vpath, mode, offset, existingSize: existing?.size ?? null });
+  }
+
+  /**
+   * A plain upload's temporary file, created by the native addon in one round trip to the thread pool, when the user
+   * may both upload and overwrite in the folder (so what is there now decides nothing) and the path holds no link:
+   * the kernel resolves the folder beneath the area's root and refuses any link or "..", so the folder is the one at
+   * `vpath`'s parent itself, whose permissions were checked. Null for the general path (no addon, a link, a folder
+   * in the way, a missing folder, a permission to check against what exists): nothing was created then.
+   */
+  private async createUploadNatively(vpath: string): Promise<CreatedTemp | null> {
+    const folder = parentOf(vpath);
+    if (this.enforce) {
+      const allow = this.permissionsFor(folder).allow;
+      if (!allow.has('upload') || !allow.has('overwrite')) return null;
+    }
+    const area = this.areas.of(vpath); // not a mount point (see openWrite): its folder is in the same area
+    const name = baseName(vpath);
+    const tempName = uploadTempName(name);
+    const file = await createUploadFileNatively(area.root, pathInArea(area, folder).slice(1), name, tempName);
+    return file && { file, tempName };
   }
 
   /**
