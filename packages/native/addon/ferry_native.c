@@ -14,7 +14,7 @@
  * Returns false, touching nothing, when the folder cannot be opened (the caller then falls back to fs), true
  * otherwise. Throws a TypeError on arguments of the wrong kind.
  *
- * readSmallFile (Linux): a download's whole file, when it is small and its path holds no symbolic link, opened, read
+ * readSmallFile (Linux 5.6+, where openat2(2) answers; so createUploadFile and finishUpload): a download's whole file, when it is small and its path holds no symbolic link, opened, read
  * and closed in one job on libuv's thread pool instead of four round trips there (realpath, open and stat, read,
  * close). See below.
  *
@@ -629,6 +629,18 @@ static bool has_dot_part(const char *path) {
   return false;
 }
 
+/* Whether openat2(2) with RESOLVE_BENEATH answers here: one call on "/" when the addon loads. */
+static bool openat2_works(void) {
+  int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0) return false;
+  struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC, .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS};
+  int fd = (int)syscall(SYS_openat2, root, ".", &how, sizeof how);
+  close(root);
+  if (fd < 0) return false;
+  close(fd);
+  return true;
+}
+
 static void small_read_execute(napi_env env, void *arg) {
   (void)env;
   small_read *job = arg;
@@ -1052,12 +1064,15 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   if (napi_set_named_property(env, exports, "receiveToFile", fn) != napi_ok) return NULL;
   if (napi_create_function(env, "sendFromFile", NAPI_AUTO_LENGTH, send_from_file, NULL, &fn) != napi_ok) return NULL;
   if (napi_set_named_property(env, exports, "sendFromFile", fn) != napi_ok) return NULL;
-  if (napi_create_function(env, "readSmallFile", NAPI_AUTO_LENGTH, read_small_file, NULL, &fn) != napi_ok) return NULL;
-  if (napi_set_named_property(env, exports, "readSmallFile", fn) != napi_ok) return NULL;
-  if (napi_create_function(env, "createUploadFile", NAPI_AUTO_LENGTH, create_upload_file, NULL, &fn) != napi_ok) return NULL;
-  if (napi_set_named_property(env, exports, "createUploadFile", fn) != napi_ok) return NULL;
-  if (napi_create_function(env, "finishUpload", NAPI_AUTO_LENGTH, finish_upload, NULL, &fn) != napi_ok) return NULL;
-  if (napi_set_named_property(env, exports, "finishUpload", fn) != napi_ok) return NULL;
+  /* Calls that rest on openat2(2) only where it works: not before Linux 5.6, nor where seccomp refuses it. */
+  if (openat2_works()) {
+    if (napi_create_function(env, "readSmallFile", NAPI_AUTO_LENGTH, read_small_file, NULL, &fn) != napi_ok) return NULL;
+    if (napi_set_named_property(env, exports, "readSmallFile", fn) != napi_ok) return NULL;
+    if (napi_create_function(env, "createUploadFile", NAPI_AUTO_LENGTH, create_upload_file, NULL, &fn) != napi_ok) return NULL;
+    if (napi_set_named_property(env, exports, "createUploadFile", fn) != napi_ok) return NULL;
+    if (napi_create_function(env, "finishUpload", NAPI_AUTO_LENGTH, finish_upload, NULL, &fn) != napi_ok) return NULL;
+    if (napi_set_named_property(env, exports, "finishUpload", fn) != napi_ok) return NULL;
+  }
 #endif
   return exports;
 }

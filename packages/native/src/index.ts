@@ -87,8 +87,9 @@ export interface NativeAddon {
   /** Null where the addon has none (not Linux), as sendFromFile. */
   receiveToFile: ReceiveToFile | null;
   sendFromFile: SendFromFile | null;
+  /** Null where the addon has none: not Linux, or a kernel (before 5.6) or seccomp filter that refuses openat2(2). */
   readSmallFile: ReadSmallFile | null;
-  /** Null where the addon has none (not Linux); both or neither. */
+  /** Null as readSmallFile; both or neither. */
   createUploadFile: CreateUploadFile | null;
   finishUpload: FinishUpload | null;
 }
