@@ -119,6 +119,11 @@ function stdoutDestination(): Destination {
  * Writes what gathers below LOG_BATCH_BYTES within LOG_FLUSH_MS of a line being logged. (SonicBoom's own
  * `periodicFlush` writes every LOG_FLUSH_MS whether or not anything waits: a zero-byte write, a thread-pool job and
  * a wake-up ten times a second on an idle server.)
+ *
+ * A flush that comes due while a write is under way (a slow reader, one that stalled) does nothing, and SonicBoom
+ * stops writing once what is left is below LOG_BATCH_BYTES: those last lines would wait for the next line logged,
+ * on a quiet server for good (a failed login fail2ban should see). SonicBoom says 'drain' when it stops so; what it
+ * still holds then gets a flush of its own.
  */
 function flushAfterLines(stream: SonicBoom): void {
   let timer: NodeJS.Timeout | null = null;
@@ -130,11 +135,23 @@ function flushAfterLines(stream: SonicBoom): void {
       // Destroyed (the process is stopping): nothing is written any more.
     }
   };
+  const soon = (): void => {
+    if (timer === null) (timer = setTimeout(flush, LOG_FLUSH_MS)).unref();
+  };
   const write = stream.write;
   stream.write = function (data: string): boolean {
-    if (timer === null) (timer = setTimeout(flush, LOG_FLUSH_MS)).unref();
+    soon();
     return write.call(this, data);
   };
+  stream.on('drain', () => {
+    if (waitingBytes(stream) > 0) soon();
+  });
+}
+
+/** What SonicBoom holds, not yet written (its `_len`; unknown counts as something, so a flush is tried). */
+function waitingBytes(stream: SonicBoom): number {
+  const held = (stream as unknown as { _len?: unknown })._len;
+  return typeof held === 'number' ? held : 1;
 }
 
 /**

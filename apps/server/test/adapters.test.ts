@@ -161,6 +161,41 @@ describe('logging', () => {
     expect(writes.length).toBeLessThanOrEqual(2);
   });
 
+  it('writes every line once a stalled reader reads again, with no further line logged to set it going', async () => {
+    // A process that logs far more than a pipe holds while this test does not read, then logs nothing more and stays.
+    // The flushes that came due during the stall found a write under way (retrying EAGAIN); the rest below
+    // LOG_BATCH_BYTES that is left when the reader has taken the rest must still be written, on a quiet server too.
+    const script = `
+      import { createLogger } from ${JSON.stringify(new URL('../dist/log.js', import.meta.url).href)};
+      const log = createLogger({ level: 'info', format: 'json' });
+      const pad = 'x'.repeat(200);
+      for (let round = 0; round < 20; round++) {
+        for (let i = 0; i < 100; i++) log.info({ pad, n: round * 100 + i }, 'line');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      process.stderr.write('logged\\n');
+      setTimeout(() => process.exit(0), 20_000);
+    `;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    onTestFinished(() => void child.kill('SIGKILL'));
+    child.stdout.pause();
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    await vi.waitFor(() => expect(stderr).toContain('logged'), { timeout: 10_000, interval: 20 });
+    await new Promise((resolve) => setTimeout(resolve, 5 * LOG_FLUSH_MS)); // flushes come due during the stall
+    let received = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (received += chunk));
+    child.stdout.resume();
+    const count = () => received.split('\n').filter((l) => l.includes('"line"')).length;
+    await vi.waitFor(() => expect(count()).toBe(2000), { timeout: 5_000, interval: 20 });
+    const numbers = received
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => (JSON.parse(l) as { n: number }).n);
+    expect(numbers).toEqual(Array.from({ length: 2000 }, (_, n) => n));
+    expect(stderr).not.toMatch(/Error|EAGAIN/);
+  });
+
   it.each([
     ['closeLog, then the end of its work', 'await closeLog(log);', 0],
     ['process.exit (a fatal error, a shutdown that took too long)', 'process.exit(3);', 3],
