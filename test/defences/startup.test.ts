@@ -3,7 +3,7 @@
  * Ferry listens about as fast as with an empty one, and the sessions a dead process left open (and only
  * those) are closed as interrupted, ending at their last recorded activity. Real process, real SQLite file.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, rename, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -61,8 +61,15 @@ describe('start-up with a large history', () => {
       db.close();
     }
 
+    // Each the quicker of two starts (a busy machine adds a second here and there to one start of Node); the big
+    // history starts twice from the same file, unfinished sessions included.
     const emptyMs = Math.min(await timedStart(empty), await timedStart(empty));
-    const bigMs = await timedStart(big);
+    const asFilled = path.join(big, 'ferry.db.as-filled');
+    await copyFile(path.join(big, 'ferry.db'), asFilled);
+    const firstBigMs = await timedStart(big);
+    for (const rest of ['ferry.db-wal', 'ferry.db-shm']) await rm(path.join(big, rest), { force: true }); // of the stopped run
+    await rename(asFilled, path.join(big, 'ferry.db'));
+    const bigMs = Math.min(firstBigMs, await timedStart(big));
     console.log(`start-up: empty history ${Math.round(emptyMs)} ms, ${SESSIONS} sessions ${Math.round(bigMs)} ms`);
     // Same machine, same run: the history may add noise, not seconds.
     expect(bigMs - emptyMs).toBeLessThan(1_500);

@@ -7,7 +7,16 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { closeDatabase, createAdminStore, dialectOf, createUserStore, MigrationError, schemaVersion, type Db } from '@ferry/db';
+import {
+  closeDatabase,
+  createAdminStore,
+  createSessionRecorder,
+  dialectOf,
+  createUserStore,
+  MigrationError,
+  schemaVersion,
+  type Db,
+} from '@ferry/db';
 import { databaseName, DatabaseUnreachableError, openDatabase } from './database.js';
 import type { Logger } from 'pino';
 import { logFtpActivity } from './adapters/activity-log.js';
@@ -95,12 +104,16 @@ export async function start(version: string): Promise<void> {
   services.ftp.on('error', ({ sessionId, error }) => log.error({ sessionId, err: error }, 'FTP session error'));
   // On SQLite every unfinished session is this node's (one node; its host name may have changed since); on PostgreSQL
   // only those recorded with this node's name (or before nodes had names): the other nodes' sessions may be live.
+  // They are closed before Ferry listens; on SQLite through a recorder that writes on this connection at once, since
+  // the services' recorder writes from a thread that is still starting (a second or so on a busy machine).
+  const sweeper = dialectOf(db) === 'sqlite' ? createSessionRecorder(db) : services.recorder;
   const interrupted = await closeInterruptedSessions({
     sessions: services.stores.sessions,
     transcripts: services.stores.transcripts,
-    recorder: services.recorder,
+    recorder: sweeper,
     ...(dialectOf(db) === 'postgres' ? { node: config.nodeName, orUnnamed: true } : {}),
   });
+  if (sweeper !== services.recorder) await sweeper.close();
   if (interrupted > 0) log.warn({ sessions: interrupted }, 'Closed sessions an earlier run left open (it was killed or crashed)');
   const app = await buildApp({
     services,
