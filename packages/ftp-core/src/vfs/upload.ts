@@ -11,7 +11,7 @@
  * across them: a temporary file is stale when no upload of this process writes it and it was last written
  * before this process loaded the engine. No start-up walk over every home is needed.
  */
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import { posix } from 'node:path';
 import { close as closeFd } from 'node:fs';
@@ -54,8 +54,10 @@ export function isUploadTempName(name: string): boolean {
   return name.startsWith('.') && name.includes(TEMP_MARK);
 }
 
+/** The hidden name an upload writes before its rename: 48 random bits (randomUUID draws from a cached pool, no system call each). */
 export function uploadTempName(targetName: string): string {
-  return `.${targetName}${TEMP_MARK}${randomBytes(6).toString('hex')}`;
+  const id = randomUUID(); // xxxxxxxx-xxxx-4xxx-…: its first twelve hex digits are random
+  return `.${targetName}${TEMP_MARK}${id.slice(0, 8)}${id.slice(9, 13)}`;
 }
 
 /** A plain STOR's temporary file that the native addon created, with the name it has beside its target. */
@@ -108,8 +110,9 @@ export async function openUpload(opts: {
   const flags = mode === 'replace' ? 'wx' : mode === 'append' ? (created ? 'ax' : 'a') : created ? 'wx' : 'r+';
   const handle = native ? null : await fsp.open(writePath, flags, 0o644).catch((err: unknown) => Promise.reject(fromFsError(err, vpath)));
   const file: SinkFile = handle ?? new CreatedTempFile(native!.file);
-  // A folder or file swapped for a symlink after the path checks must not let the upload write outside.
-  const opened = descriptorPath(file);
+  // A folder or file swapped for a symlink after the path checks must not let the upload write outside. (The native
+  // addon's file needs no such look: the kernel opened its folder beneath the root with no link on the way.)
+  const opened = native ? null : descriptorPath(file);
   if (opened !== null && !isInsideRoot(opts.root, opened)) {
     await file.close();
     if (created) await fsp.unlink(opened).catch(() => undefined);
