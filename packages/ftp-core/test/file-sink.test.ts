@@ -65,6 +65,23 @@ describe('fileSink', () => {
     await handle.close();
   });
 
+  it('writes a first batch of 64 KiB at once, while a sink that keeps its last bytes gathers up to a whole batch', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ferry-sink-'));
+    const data = randomBytes(200_000);
+    const plain = await open(join(dir, 'f.bin'), 'w');
+    const kept = await open(join(dir, 'g.bin'), 'w');
+    const writes = fileSink(plain, { batchBytes: 1024 * 1024 });
+    const keeps = fileSink(kept, { batchBytes: 1024 * 1024, keepLast: true });
+    expect([writes.keepsLast, keeps.keepsLast]).toEqual([false, true]);
+    await Promise.all([writes, keeps].map((sink) => new Promise((resolve) => sink.end(data, () => resolve(undefined)))));
+    expect((await readFile(join(dir, 'f.bin'))).equals(data)).toBe(true);
+    // Nothing of the kept sink's reached the file: all of it goes with the commit, in one round trip.
+    expect((await readFile(join(dir, 'g.bin'))).length).toBe(0);
+    expect(Buffer.concat(keeps.takeLast()).equals(data)).toBe(true);
+    keeps.destroy();
+    await kept.close();
+  });
+
   it('with keepLast, still closes the file when destroyed before the bytes were taken (an abort)', async () => {
     dir = await mkdtemp(join(tmpdir(), 'ferry-sink-'));
     const handle = await open(join(dir, 'e.bin'), 'w');

@@ -81,6 +81,36 @@ describe.each(TRANSFER_WAYS)('receiveFile with $way', (way) => {
     handedOver(1);
   });
 
+  it('hands a short last batch as a copy only to a sink that keeps its last bytes; others get it written in place', async () => {
+    for (const keepLast of [false, true]) {
+      const { accepted, client } = await dataConnection();
+      dir = await mkdtemp(join(tmpdir(), 'ferry-receive-'));
+      const path = join(dir, 'up.bin');
+      const handle = await open(path, 'wx');
+      const sink = fileSink(handle, { batchBytes: 1024 * 1024, keepLast });
+      sinks.push(sink);
+      const ended: unknown[][] = [];
+      const end = sink.end.bind(sink) as (...args: unknown[]) => FileSink;
+      (sink as { end: (...args: unknown[]) => FileSink }).end = (...args) => (ended.push(args), end(...args));
+      const data = randomBytes(100_000);
+      const received = receiveFile(accepted, sink, options())!;
+      client.end(data);
+      await received;
+      expect(ended).toHaveLength(1);
+      if (keepLast) {
+        expect((ended[0]![0] as Buffer).equals(data)).toBe(true); // a copy: the batch it came from serves the next upload
+        expect(Buffer.concat(sink.takeLast()).equals(data)).toBe(true);
+        sink.destroy();
+        await handle.close();
+      } else {
+        expect(ended[0]).toEqual([]); // written from the batch, not copied
+        expect((await readFile(path)).equals(data)).toBe(true);
+      }
+      await rm(dir, { recursive: true, force: true });
+    }
+    handedOver(0);
+  });
+
   it('receives an empty upload', async () => {
     const { accepted, client } = await dataConnection();
     const { path, sink } = await sinkFile();

@@ -224,9 +224,10 @@ export function receiveFile(data: Socket, sink: FileSink, opts: ReceiveOptions):
       if (ending.reset) return fail(resetError());
       void (async () => {
         await writing;
-        // A short last batch goes to the sink as a copy (its buffer serves the next upload), which a sink that keeps
-        // its last bytes (file-sink.ts) hands to the commit: a small upload reaches the disk in one round trip.
-        if (filled > 0 && filled <= LAST_COPY_BYTES) {
+        // A sink that keeps its last bytes (file-sink.ts) hands them to the commit, so a small upload reaches the disk
+        // in one round trip: a short last batch goes to it as a copy (the batch serves the next upload). Any other
+        // last batch is written from where it lies.
+        if (sink.keepsLast && filled > 0 && filled <= LAST_COPY_BYTES) {
           sink.end(Buffer.from(batch.subarray(0, filled)));
           return;
         }

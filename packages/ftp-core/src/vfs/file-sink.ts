@@ -36,6 +36,8 @@ export interface FileSink extends Writable {
    * writer calls end() afterwards, when it is done with the descriptor.
    */
   descriptor(): { fd: number; position: number | null } | null;
+  /** The sink keeps the bytes gathered at end() for the caller (`keepLast`) rather than writing them itself. */
+  readonly keepsLast: boolean;
   /** With `keepLast`, once finished: the bytes end() kept back (maybe none), handed over once; the file is the caller's then. */
   takeLast(): Buffer[];
 }
@@ -50,8 +52,12 @@ class BatchingFileSink extends Writable implements FileSink {
   /** Where the next batch goes; null = the file's own position (sequential writes, or O_APPEND). */
   #position: number | null;
   #writing: Promise<void> | null = null;
-  /** The first write is small, so an upload shows on disk as soon as it starts; later ones are whole batches. */
-  #threshold = FIRST_WRITE_BYTES;
+  /**
+   * The first write is small, so an upload shows on disk as soon as it starts; later ones are whole batches. A sink
+   * that keeps its last bytes gathers a whole batch from the start: what it keeps goes to the disk with the commit, in
+   * the same round trip as closing and renaming the file, so a small upload is not written on its own first.
+   */
+  #threshold: number;
   /** The last bytes, held at end() for the caller (keepLast); null until then, and once taken. */
   #kept: Buffer[] | null = null;
   /** The caller took the file with the last bytes: this stream no longer closes it. */
@@ -61,12 +67,13 @@ class BatchingFileSink extends Writable implements FileSink {
     private readonly file: SinkFile,
     start: number | null,
     private readonly batchBytes: number,
-    private readonly keepLast: boolean,
+    readonly keepsLast: boolean,
   ) {
     // Room for a batch being written and the next one gathering behind it. A sink that keeps its last bytes leaves
     // the file open after 'finish', for the caller.
-    super({ highWaterMark: 2 * batchBytes, autoDestroy: !keepLast });
+    super({ highWaterMark: 2 * batchBytes, autoDestroy: !keepsLast });
     this.#position = start;
+    this.#threshold = keepsLast ? batchBytes : Math.min(FIRST_WRITE_BYTES, batchBytes);
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null) => void): void {
@@ -77,7 +84,7 @@ class BatchingFileSink extends Writable implements FileSink {
   }
 
   override _final(done: (error?: Error | null) => void): void {
-    if (this.keepLast) {
+    if (this.keepsLast) {
       this.#kept = this.#pending;
       this.#pending = [];
       this.#pendingBytes = 0;
@@ -87,7 +94,7 @@ class BatchingFileSink extends Writable implements FileSink {
   }
 
   takeLast(): Buffer[] {
-    if (!this.keepLast || this.#kept === null || this.#handedOver) throw new Error('takeLast before the sink finished, or twice');
+    if (!this.keepsLast || this.#kept === null || this.#handedOver) throw new Error('takeLast before the sink finished, or twice');
     const kept = this.#kept;
     this.#kept = null;
     this.#handedOver = true;

@@ -102,7 +102,7 @@ export async function openUpload(opts: {
 }): Promise<Upload> {
   const { disk, vpath, mode, existingSize } = opts;
   const native = mode === 'replace' && opts.created ? opts.created : null;
-  const tempName = mode === 'replace' ? (native?.tempName ?? uploadTempName(posix.basename(disk))) : null;
+  const tempName = native ? native.tempName : mode === 'replace' ? uploadTempName(posix.basename(disk)) : null;
   const writePath = tempName === null ? disk : posix.join(posix.dirname(disk), tempName);
   // A file this upload creates is created exclusively (x): it is then safe to remove again, and an
   // existing file is never truncated by the open itself.
@@ -131,14 +131,14 @@ export async function openUpload(opts: {
     stream,
     existingSize,
     async commit() {
-      if (native && tempName !== null) {
+      if (native) {
         // Not finished (a caller's mistake): not settled, so the abort that follows removes the file.
         if (!stream.writableFinished) throw new Error('an upload committed before its bytes ended');
         settled = true;
         const last = stream.takeLast();
         const descriptors = (file as CreatedTempFile).take();
         stream.destroy();
-        await finishUploadNatively(descriptors, last, tempName, posix.basename(disk))
+        await finishUploadNatively(descriptors, last, native.tempName, posix.basename(disk))
           .catch((err: unknown) => Promise.reject(fromFsError(err, vpath)))
           .finally(() => liveTemps.delete(writePath));
         return;
