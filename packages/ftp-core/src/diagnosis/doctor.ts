@@ -7,6 +7,7 @@
  */
 import type { TranscriptLine } from '../events.js';
 import { SessionFacts } from './facts.js';
+import { dataAttempts } from './rules/data-attempts.js';
 import { RULES } from './rules/index.js';
 import type { DiagnosisContext, Finding, FindingDraft, FindingSink, Rule, SessionCloseInfo } from './types.js';
 
@@ -78,6 +79,7 @@ function copy(finding: Finding): Finding {
 export function createSessionDoctor(ctx: DiagnosisContext): SessionDoctor {
   const facts = new SessionFacts(ctx);
   const rules: Rule[] = RULES.map((create) => create({ ctx }));
+  const attempts = dataAttempts();
   const book = new FindingBook();
   let lastSeq = 0;
   let lastAt = 0;
@@ -90,7 +92,8 @@ export function createSessionDoctor(ctx: DiagnosisContext): SessionDoctor {
       lastSeq = line.seq;
       lastAt = Math.max(lastAt, line.at);
       facts.update(line);
-      for (const rule of rules) rule.observe({ line, facts }, book);
+      const observation = { line, facts, dataEnded: attempts.observe(line, facts) };
+      for (const rule of rules) rule.observe(observation, book);
       return book.takeFresh();
     },
     findings: () => book.all(),

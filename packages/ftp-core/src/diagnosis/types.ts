@@ -2,6 +2,7 @@
  * Types of the transcript doctor: what it reads (a session's ordered transcript plus a little
  * context) and what it produces (findings an operator can act on).
  */
+import type { AttemptEnd } from './rules/data-attempts.js';
 import type { CloseReason, TranscriptLine } from '../events.js';
 import type { FtpSettings } from '../ports.js';
 import type { ClientHistory } from './client-history.js';
@@ -70,6 +71,8 @@ export interface FindingSink {
 export interface Observation {
   line: TranscriptLine;
   facts: SessionFactsView;
+  /** The data connection attempt this line ended, if it ended one (rules/data-attempts.ts), followed once for every rule. */
+  dataEnded: AttemptEnd | null;
 }
 
 /** What the doctor tracks for every rule, updated before the rules see each line. */

@@ -4,13 +4,12 @@
  * that they read only what happened before the line they are looking at.
  */
 import type { Rule, RuleEnv } from '../types.js';
-import { dataAttempts, outcomeOf } from './data-attempts.js';
+import { outcomeOf } from './data-attempts.js';
 
 export function clientMemoryRule({ ctx }: RuleEnv): Rule {
-  const attempts = dataAttempts();
   return {
     observe(obs) {
-      const ended = attempts.observe(obs);
+      const ended = obs.dataEnded;
       if (ended && ctx.history && obs.facts.clientIp) ctx.history.note(obs.facts.clientIp, outcomeOf(ended, obs));
     },
   };

@@ -1,12 +1,13 @@
 /**
- * Follows a session's data connection attempts, as several rules need them: one starts at PASV/EPSV or
+ * Follows a session's data connection attempts (the doctor does, once, for every rule: Observation.dataEnded): one starts at PASV/EPSV or
  * PORT/EPRT, and ends when its connection opens (worked), or when it times out, fails, is refused as a
  * private PORT target, or the client moves on without it (failed). A connection that arrived and was then
  * refused (foreign peer, TLS) ends the attempt without a verdict: another finding explains it.
  */
 import { hostOf } from '../../net/address.js';
 import type { DataCommand, DataOutcome, DataPath } from '../client-history.js';
-import type { Observation } from '../types.js';
+import type { TranscriptLine } from '../../events.js';
+import type { Observation, SessionFactsView } from '../types.js';
 import { eventOf, movedOn } from './common.js';
 
 export interface DataAttempt {
@@ -26,7 +27,7 @@ export interface AttemptEnd {
   at: number;
 }
 
-export function dataAttempts(): { observe(obs: Observation): AttemptEnd | null } {
+export function dataAttempts(): { observe(line: TranscriptLine, facts: SessionFactsView): AttemptEnd | null } {
   let current: DataAttempt | null = null;
   const end = (worked: boolean, line: { seq: number; at: number }): AttemptEnd | null => {
     const attempt = current;
@@ -34,7 +35,7 @@ export function dataAttempts(): { observe(obs: Observation): AttemptEnd | null }
     return attempt ? { attempt, worked, seq: line.seq, at: line.at } : null;
   };
   return {
-    observe({ line, facts }) {
+    observe(line, facts) {
       if (current && movedOn(line, facts)) return end(false, line);
       const listening = eventOf(line, 'passive-listening');
       if (listening) {

@@ -5,7 +5,7 @@
  */
 import { isNonPublicAddress, isPublicAddress } from '../../net/address.js';
 import type { DataOutcome } from '../client-history.js';
-import { dataAttempts, outcomeOf } from './data-attempts.js';
+import { outcomeOf } from './data-attempts.js';
 import { whereToSet } from '../format.js';
 import type { FindingSink, Rule, RuleEnv, SessionFactsView } from '../types.js';
 
@@ -17,7 +17,6 @@ function clock(at: number): string {
 
 export function routerHelperRule({ ctx }: RuleEnv): Rule {
   const history = ctx.history;
-  const attempts = dataAttempts();
 
   function report(
     out: FindingSink,
@@ -55,7 +54,7 @@ export function routerHelperRule({ ctx }: RuleEnv): Rule {
 
   return {
     observe(obs, out) {
-      const ended = attempts.observe(obs);
+      const ended = obs.dataEnded;
       const { facts } = obs;
       if (!ended || !history || !facts.clientIp) return;
       const mine = outcomeOf(ended, obs);
