@@ -172,8 +172,35 @@ export class FtpServer extends EventEmitter<FtpServerEvents> {
     };
   }
 
-  /** Emits without ever letting a listener's exception reach a session. */
+  /** Events emitted and not yet handed to the listeners, in order (see safeEmit). */
+  private readonly emitted: { event: keyof FtpServerEvents; args: unknown[] }[] = [];
+  private delivery: NodeJS.Immediate | null = null;
+
+  /**
+   * Hands an event to the listeners once this turn of the event loop has run its callbacks (setImmediate): a session
+   * writes its reply and starts its next file-system call first, and the listeners (recording, the doctor, the
+   * activity log, metrics) run while the client reads the reply and the thread pool works. Events keep their order,
+   * and every listener has run before the event loop waits for I/O again (a client's answer to a reply is read after
+   * the reply's events were handled); close() delivers what is left before it resolves. A listener's exception never
+   * reaches a session.
+   */
   private safeEmit<K extends keyof FtpServerEvents>(event: K, ...args: FtpServerEvents[K]): void {
+    this.emitted.push({ event, args });
+    this.delivery ??= setImmediate(this.deliver);
+  }
+
+  private readonly deliver = (): void => {
+    // A listener may emit again: its event joins the list and is delivered in this loop.
+    for (let i = 0; i < this.emitted.length; i++) {
+      const { event, args } = this.emitted[i]!;
+      this.emitNow(event, ...(args as FtpServerEvents[typeof event]));
+    }
+    this.emitted.length = 0;
+    if (this.delivery !== null) clearImmediate(this.delivery);
+    this.delivery = null;
+  };
+
+  private emitNow<K extends keyof FtpServerEvents>(event: K, ...args: FtpServerEvents[K]): void {
     try {
       (this.emit as (e: K, ...a: FtpServerEvents[K]) => boolean)(event, ...args);
     } catch (err) {
@@ -336,6 +363,7 @@ export class FtpServer extends EventEmitter<FtpServerEvents> {
     for (const s of this.live.values()) s.close('server-shutdown', bye);
     if (this.live.size > 0) await waitAtMost(new Promise<void>((r) => (this.drained = r)), 3000);
     await waitAtMost(stopped, 1000);
+    this.deliver(); // the last sessions' ends
   }
 
   sessions(): SessionSnapshot[] {
