@@ -36,8 +36,11 @@ beforeAll(async () => {
           { path: '/readonly', allow: ['list', 'download'] },
         ],
       },
+      // at most two files in her home
+      carol: { password: 'secret', quotaFiles: 2 },
     },
   });
+  await mkdir(join(t.base, 'carol'));
   for (const folder of ['sub', 'drop', 'readonly', 'folder-named', 'tiny']) await mkdir(join(t.home, folder));
   outside = await mkdtemp(join(tmpdir(), 'ferry-outside-'));
   await symlink('sub', join(t.home, 'sub-link'));
@@ -68,7 +71,8 @@ describe.each(TRANSFER_WAYS)('STOR through $way', (way) => {
   const finished = () => nativeTransfers().finishedUploads - before.finishedUploads;
 
   /** STOR `path` with `bytes`, the data connection closed in order: the first and the last reply. */
-  const stor = async (path: string, bytes: Buffer): Promise<{ first: number; last?: number; text?: string }> => {
+  const stor = async (path: string, bytes: Buffer, client = c): Promise<{ first: number; last?: number; text?: string }> => {
+    const c = client;
     const port = await c.epsv();
     const data = connect({ port, host: '127.0.0.1' });
     data.on('error', () => undefined);
@@ -194,6 +198,31 @@ describe.each(TRANSFER_WAYS)('STOR through $way', (way) => {
       await rm(filler);
     }
     expect(finished()).toBe(0); // it did not finish
+  });
+
+  it('checks a file quota against what the upload found: a new file over it is refused, leaving nothing; a replace is not', async () => {
+    const home = join(t.base, 'carol');
+    expect(await readdir(home)).toEqual([]);
+    const carol = await RawClient.connect(t.port);
+    try {
+      await carol.login('carol', 'secret');
+      expect((await carol.send('TYPE I')).code).toBe(200);
+      const name = (n: number) => `${way.native ? 'n' : 'j'}-${n}.txt`;
+      for (const n of [1, 2]) expect((await stor(name(n), Buffer.from(`file ${n}`), carol)).last).toBe(226);
+      const refused = await stor(name(3), Buffer.from('one too many'), carol);
+      expect(refused.first).toBe(552);
+      expect(refused.last).toBeUndefined();
+      expect((await readdir(home)).sort()).toEqual([name(1), name(2)]); // no temporary file left
+      const replaced = await stor(name(2), Buffer.from('replaced'), carol);
+      expect(replaced.last).toBe(226);
+      expect(await readFile(join(home, name(2)), 'utf8')).toBe('replaced');
+      expect(t.transcript.filter((l) => l.event?.type === 'quota-exceeded' && l.text.includes(name(3)))).toHaveLength(1);
+      expect(finished()).toBe(way.native ? 3 : 0);
+      // removed through FTP, so that the quota's count of her files follows
+      for (const n of [1, 2]) expect((await carol.send(`DELE ${name(n)}`)).code).toBe(250);
+    } finally {
+      carol.close();
+    }
   });
 
   it('records the transfer with its bytes and the file on disk', async () => {

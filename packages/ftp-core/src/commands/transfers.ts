@@ -55,28 +55,38 @@ export async function upload(session: AuthenticatedSession, path: string, mode: 
     session.event({ type: 'disk-full', path }, `Upload of ${path} refused: less than ${mib} MiB free on the server's disk`);
     throw new FtpError(Reply.InsufficientStorage, `Insufficient storage space on the server (it keeps ${mib} MiB free); try again later`);
   }
-  // The quota is claimed before the file is opened (a new file counts from its start) and settled when the
-  // upload commits, so parallel uploads share it.
+  // The quota is claimed before any byte is written (a new file counts from its start) and settled when the upload
+  // commits, so parallel uploads share it. A replace opens only its hidden temporary file, which also tells whether
+  // the target exists, so it claims right after the open; the other modes open the target itself and claim first.
+  const quota = area.quotaBytes !== null || area.quotaFiles !== null;
+  const claimQuota = async (isNew: boolean): Promise<QuotaClaim> => {
+    const claimed = await session.ctx.usage.claim(area.root, { bytes: area.quotaBytes, files: area.quotaFiles }, isNew);
+    if (claimed !== null) return claimed;
+    const whose = area.folder === null ? '' : ` of the folder ${area.folder}`;
+    session.event(
+      { type: 'quota-exceeded', path, quotaBytes: area.quotaBytes, quotaFiles: area.quotaFiles },
+      `Upload of ${path} refused: file quota${whose} reached`,
+    );
+    throw new FtpError(Reply.ExceededStorage, `${path}: File quota${whose} exceeded (${area.quotaFiles} files)`);
+  };
   let claim: QuotaClaim | null = null;
-  if (area.quotaBytes !== null || area.quotaFiles !== null) {
+  if (quota && effective !== 'replace') {
     const isNew = await fs.stat(path).then(
       () => false,
       () => true,
     );
-    claim = await session.ctx.usage.claim(area.root, { bytes: area.quotaBytes, files: area.quotaFiles }, isNew);
-    if (claim === null) {
-      const whose = area.folder === null ? '' : ` of the folder ${area.folder}`;
-      session.event(
-        { type: 'quota-exceeded', path, quotaBytes: area.quotaBytes, quotaFiles: area.quotaFiles },
-        `Upload of ${path} refused: file quota${whose} reached`,
-      );
-      throw new FtpError(Reply.ExceededStorage, `${path}: File quota${whose} exceeded (${area.quotaFiles} files)`);
-    }
+    claim = await claimQuota(isNew);
   }
   const up = await fs.openWrite(path, effective, offset).catch((err: unknown) => {
     claim?.drop();
     throw err;
   });
+  if (quota && effective === 'replace') {
+    claim = await claimQuota(up.existingSize === null).catch(async (err: unknown) => {
+      await up.abort({ truncate: true }); // removes the temporary file; the target was not touched
+      throw err;
+    });
+  }
   // A replaced file frees its old size; a resumed one keeps what lies before the offset.
   const freed = effective === 'replace' ? (up.existingSize ?? 0) : effective === 'resume' ? (up.existingSize ?? 0) - offset : 0;
   const rate = account?.uploadBytesPerSecond ?? null;
