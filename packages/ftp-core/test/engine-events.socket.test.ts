@@ -68,7 +68,7 @@ describe("the engine's events", () => {
     t.server.on('session:open', () => seen.push('open'));
     t.server.on('transcript', (line) => seen.push(line.event ? `event ${line.event.type}` : `${line.kind} ${line.text.split(' ')[0]}`));
     t.server.on('transfer', (record) => seen.push(`transfer ${record.direction} ${record.outcome}`));
-    t.server.on('file', (change) => seen.push(`file ${change.type}`));
+    t.server.on('file', (change) => seen.push(`file ${change.action}`));
     t.server.on('session:close', () => seen.push('close'));
     const c = await RawClient.connect(t.port);
     await c.login();
