@@ -1,7 +1,7 @@
 /**
- * Follows a session's data connection attempts (the doctor does, once, for every rule: Observation.dataEnded): one starts at PASV/EPSV or
- * PORT/EPRT, and ends when its connection opens (worked), or when it times out, fails, is refused as a
- * private PORT target, or the client moves on without it (failed). A connection that arrived and was then
+ * Follows a session's data connection attempts (the doctor does, once per line, for every rule that needs them:
+ * Observation.dataEnded): one starts at PASV/EPSV or PORT/EPRT, and ends when its connection opens (worked), or
+ * when it times out, fails, is refused as a private PORT target, or the client moves on without it (failed). A connection that arrived and was then
  * refused (foreign peer, TLS) ends the attempt without a verdict: another finding explains it.
  */
 import { hostOf } from '../../net/address.js';
