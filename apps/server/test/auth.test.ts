@@ -44,6 +44,53 @@ describe('admin sign-in', () => {
   });
 });
 
+describe('client addresses and X-Forwarded-For (FERRY_TRUST_PROXY)', () => {
+  /** Four wrong passwords, each claiming another forwarded address, from one connection's address. */
+  const attempts = async (app: Awaited<ReturnType<typeof startHarness>>['app'], forwarded: string[]) => {
+    const codes: number[] = [];
+    for (const [i, address] of forwarded.entries()) {
+      const res = await app.inject({
+        method: 'POST',
+        url: '/api/v1/auth/login',
+        remoteAddress: '192.0.2.10',
+        headers: { 'x-forwarded-for': address },
+        payload: { ...ADMIN, password: `wrong-${i}` },
+      });
+      codes.push(res.statusCode);
+    }
+    return codes;
+  };
+  const auditedAddress = async (app: Awaited<ReturnType<typeof startHarness>>['app'], forwarded: string) => {
+    const login = await app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      remoteAddress: '192.0.2.10',
+      headers: { 'x-forwarded-for': forwarded },
+      payload: ADMIN,
+    });
+    expect(login.statusCode).toBe(200);
+    const audit = await app.inject({ method: 'GET', url: '/api/v1/audit', headers: { authorization: `Bearer ${login.json().token}` } });
+    return audit.json().items.find((e: { action: string }) => e.action === 'auth.login').address as string;
+  };
+
+  it('ignores the header by default: forged addresses get no fresh login budget, and the audit names the connection', async () => {
+    const { app } = await startHarness({ app: { loginRateLimit: { max: 3, timeWindowMs: 60_000 } } });
+    expect(await attempts(app, ['203.0.113.1', '203.0.113.2', '203.0.113.3', '203.0.113.4'])).toEqual([401, 401, 401, 429]);
+    const other = await startHarness();
+    expect(await auditedAddress(other.app, '203.0.113.9')).toBe('192.0.2.10');
+  });
+
+  it('behind a trusted proxy, limits and records the address the proxy forwarded', async () => {
+    const { app } = await startHarness({ app: { trustProxy: true, loginRateLimit: { max: 3, timeWindowMs: 60_000 } } });
+    // One client behind the proxy runs out; another behind the same proxy still has its own budget.
+    expect(await attempts(app, ['203.0.113.1', '203.0.113.1', '203.0.113.1', '203.0.113.1', '203.0.113.2'])).toEqual([
+      401, 401, 401, 429, 401,
+    ]);
+    const other = await startHarness({ app: { trustProxy: true } });
+    expect(await auditedAddress(other.app, '203.0.113.9')).toBe('203.0.113.9');
+  });
+});
+
 describe('authentication of API requests', () => {
   it('answers 401 without credentials or with a bad token', async () => {
     const { app } = shared();
