@@ -3,25 +3,28 @@
  * (basic-ftp over loopback), deliveries to real receivers (node:http, smtp-server, a shell script), retries,
  * digests, cancellation, and the pieces underneath (matching, backoff, e-mail composition, certificate warnings).
  */
-import { createHmac } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { EVENT_CATALOGUE, EVENT_TYPES, type Event } from '@ferry/contract';
 import { Client } from 'basic-ftp';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { closeDb, createEventStore, openDb } from '@ferry/db';
+import { closeDb, createAdminStore, createEventStore, openDb } from '@ferry/db';
+import { buildApp } from '../src/app.js';
 import { EventDispatcher, nextAttemptAt } from '../src/events/dispatcher.js';
 import { Mailer } from '../src/events/email.js';
 import { compose } from '../src/events/email.js';
 import { RuleMatcher, type RuleDefinition } from '../src/events/matching.js';
 import { checkCertificate } from '../src/events/sources.js';
-import { startHarness, type HarnessOptions } from './harness.js';
+import { createLogger } from '../src/log.js';
+import { createServices } from '../src/services.js';
+import { ADMIN, ON_POSTGRES, startHarness, type HarnessOptions } from './harness.js';
 
 type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 const FAST_RETRY = { baseMs: 100, maxDelayMs: 400, giveUpAfterMs: 60_000 };
@@ -50,6 +53,21 @@ async function receiver(answer: (n: number, event: Event) => number = () => 200)
   await once(server, 'listening');
   onTestFinished(() => new Promise<void>((resolve) => server.close(() => resolve())));
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, received };
+}
+
+/** A plain HTTP server on loopback; its base URL. */
+async function httpServer(handle: (req: IncomingMessage, res: ServerResponse) => void): Promise<string> {
+  const server = createServer(handle);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  onTestFinished(
+    () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  );
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
 async function until<T>(what: string, probe: () => T | Promise<T>, timeoutMs = 10_000): Promise<NonNullable<T>> {
@@ -162,6 +180,54 @@ describe('event rules through the API', () => {
       return d?.status === 'delivered' ? d : null;
     });
     expect(delivery).toMatchObject({ attempts: 3, lastCode: 204, event: { type: 'folder.created', data: { path: '/made', user: 'rex' } } });
+  });
+
+  it('does not follow a webhook’s redirect: the delivery is retried with the reason, and the new address gets nothing', async () => {
+    const { call } = await setup({ events: { retry: { baseMs: 1_000, maxDelayMs: 1_000, giveUpAfterMs: 60_000 } } });
+    const reached: string[] = [];
+    const elsewhere = await httpServer((req, res) => {
+      reached.push(`${req.method} ${req.url}`);
+      req.resume();
+      res.end('would have been delivered');
+    });
+    // Answers every request with the status its path names, pointing at the other server.
+    const moved = await httpServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(Number(req.url?.slice(1)), { location: `${elsewhere}/new-home` }).end('moved'));
+    });
+    const rule = await call('POST', '/event-rules', {
+      name: 'moved receivers',
+      events: ['folder.created'],
+      actions: [
+        { id: 'found', kind: 'webhook', url: `${moved}/302` },
+        { id: 'temporary', kind: 'webhook', url: `${moved}/307` },
+      ],
+    });
+    expect(rule.status, JSON.stringify(rule.body)).toBe(201);
+    const refused = (code: number) => ({
+      status: 'pending',
+      lastCode: code,
+      lastError: `Redirect (${code}) not followed: update the URL`,
+      output: 'moved',
+      deliveredAt: null,
+    });
+
+    const test = await call('POST', `/event-rules/${rule.body.id}/test`, {});
+    expect(test.status, JSON.stringify(test.body)).toBe(200);
+    const [found, temporary] = test.body.deliveries as { attempts: number; lastAttemptAt: number; nextAttemptAt: number | null }[];
+    expect(found).toMatchObject({ ...refused(302), attempts: 1 });
+    expect(temporary).toMatchObject({ ...refused(307), attempts: 1 });
+    for (const d of [found!, temporary!]) expect(d.nextAttemptAt).toBeGreaterThan(d.lastAttemptAt);
+
+    // Tried again later (not given up), and refused the same way again.
+    const again = await until('a second attempt of each', async () => {
+      const items = (await call('GET', `/event-deliveries?ruleId=${rule.body.id}`)).body.items as { actionId: string; attempts: number }[];
+      return items.length === 2 && items.every((d) => d.attempts >= 2) ? items : null;
+    });
+    expect(again.find((d) => d.actionId === 'found')).toMatchObject(refused(302));
+    expect(again.find((d) => d.actionId === 'temporary')).toMatchObject(refused(307));
+    expect(reached).toEqual([]);
+    expect((await call('GET', `/event-rules/${rule.body.id}`)).body.counters).toMatchObject({ delivered: 0, failed: 0, pending: 2 });
   });
 
   it('gives a delivery up after the retry window, and "retry now" sends it again', async () => {
@@ -351,6 +417,106 @@ describe('event rules through the API', () => {
     }
     const ban = await until('ban.created', () => hook.received.find((r) => r.event.type === 'ban.created'));
     expect(ban.event.data).toMatchObject({ clientAddress: '127.0.0.1', offences: 1 });
+  });
+});
+
+/**
+ * The harness's service graph with one logger for both the services and the HTTP app (startHarness gives only the
+ * app one), writing JSON lines at trace level into `log()`. SQLite: what is logged does not depend on the database.
+ */
+async function startLogged(events: HarnessOptions['events']) {
+  const lines: string[] = [];
+  const sink = new Writable({ write: (chunk, _e, done) => (lines.push(String(chunk)), done()) });
+  const logger = createLogger({ level: 'trace', destination: sink });
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'ferry-logged-'));
+  const db = openDb(path.join(dataDir, 'ferry.db'));
+  await createAdminStore(db).create(ADMIN.username, ADMIN.password);
+  const services = await createServices({
+    db,
+    dataDir,
+    version: '0.0.0-test',
+    fixedSettings: { values: { passivePorts: '0-0' }, fixedBy: {} },
+    events,
+    logger,
+  });
+  const app = await buildApp({ services, csrfSecret: randomBytes(32), webRoot: null, logger });
+  onTestFinished(async () => {
+    await app.close();
+    await services.ftp.close({ graceMs: 0 });
+    await services.dispose();
+    closeDb(db);
+    await rm(dataDir, { recursive: true, force: true });
+  });
+  const login = await app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: ADMIN });
+  const headers = { authorization: `Bearer ${login.json<{ token: string }>().token}` };
+  const call = async (method: Method, url: string, payload?: object) => {
+    const res = await app.inject({ method, url: `/api/v1${url}`, headers, ...(payload ? { payload } : {}) });
+    return { status: res.statusCode, text: res.body, body: res.body ? res.json() : null };
+  };
+  return { call, log: () => lines.join('') };
+}
+
+describe('webhook secrets', () => {
+  it.skipIf(ON_POSTGRES)('never writes a rule’s secret to the log, nor shows it again after the reply that set it', async () => {
+    // Every delivery given up at its first failure, so that the log gets its "given up" line.
+    const { call, log } = await startLogged({ retry: { baseMs: 100, maxDelayMs: 100, giveUpAfterMs: 0 } });
+    const ok = await receiver();
+    const broken = await receiver(() => 500);
+    const given = 'first-SECRET-of-the-logged-rule';
+    const refusedSecret = 'refused-SECRET-of-a-bad-rule';
+    const patched = 'second-SECRET-of-the-logged-rule';
+
+    const rule = await call('POST', '/event-rules', {
+      name: 'logged rule',
+      events: ['upload.completed'],
+      actions: [
+        { id: 'ok', kind: 'webhook', url: ok.url },
+        { id: 'broken', kind: 'webhook', url: broken.url },
+      ],
+      secret: given,
+    });
+    expect(rule.status, rule.text).toBe(201);
+    expect(rule.body.secret).toBe(given);
+    const bad = await call('POST', '/event-rules', {
+      name: 'bad rule',
+      events: ['upload.completed'],
+      actions: [{ kind: 'webhook', url: 'ftp://example.com/' }],
+      secret: refusedSecret,
+    });
+    expect(bad.status).toBe(400);
+
+    const first = await call('POST', `/event-rules/${rule.body.id}/test`, {});
+    expect(first.body.deliveries.map((d: { status: string }) => d.status)).toEqual(['delivered', 'failed']);
+    expect(verifySignature(ok.received[0]!, given)).toBe(true);
+
+    expect((await call('PATCH', `/event-rules/${rule.body.id}`, { secret: patched })).body.secret).toBe(patched);
+    await call('POST', `/event-rules/${rule.body.id}/test`, {});
+    expect(verifySignature(ok.received[1]!, patched)).toBe(true);
+    const rotated = String((await call('PATCH', `/event-rules/${rule.body.id}`, { rotateSecret: true })).body.secret);
+    expect(rotated).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    await call('POST', `/event-rules/${rule.body.id}/test`, {});
+    expect(verifySignature(ok.received[2]!, rotated)).toBe(true);
+    const secrets = [given, refusedSecret, patched, rotated];
+
+    // Read back, the rule says only that it has a secret; neither it nor the logs of the API show one.
+    const read = await call('GET', `/event-rules/${rule.body.id}`);
+    expect(read.body).not.toHaveProperty('secret');
+    expect(read.body.secretSet).toBe(true);
+    for (const url of [`/event-rules/${rule.body.id}`, '/event-rules', '/event-deliveries', '/audit']) {
+      const { status, text } = await call('GET', url);
+      expect(status, url).toBe(200);
+      for (const secret of secrets) expect(text, url).not.toContain(secret);
+    }
+
+    // The log holds the requests and the three given-up deliveries, and none of the secrets.
+    const written = await until('three deliveries given up in the log', () => {
+      const text = log();
+      return text.split('Event delivery given up').length - 1 === 3 ? text : null;
+    });
+    expect(written).toContain('"url":"/api/v1/event-rules"');
+    expect(written).toContain('"statusCode":400');
+    expect(written).toContain('"error":"HTTP 500"');
+    for (const secret of secrets) expect(written).not.toContain(secret);
   });
 });
 
@@ -562,6 +728,78 @@ describe('command actions', () => {
     expect(bad).toMatchObject({ lastCode: 3, lastError: 'Exited with code 3' });
     expect((bad as unknown as { output: string }).output).toContain('bad thing');
   });
+
+  it('hands a program its arguments and event fields exactly as written: no shell expands, splits or runs them', async () => {
+    const box = await mkdtemp(path.join(dir, 'literal-'));
+    const program = path.join(box, 'record.cjs');
+    const seenFile = path.join(box, 'seen.jsonl');
+    await writeFile(
+      program,
+      [
+        `#!${process.execPath}`,
+        "const seen = { argv: process.argv.slice(2), path: process.env.FERRY_PATH ?? null, user: process.env.FERRY_USER ?? null };",
+        `require('node:fs').appendFileSync(${JSON.stringify(seenFile)}, JSON.stringify(seen) + '\\n');`,
+        '',
+      ].join('\n'),
+    );
+    await chmod(program, 0o755);
+    const args = [
+      `$(touch ${box}/pwned-substitution)`,
+      `; touch ${box}/pwned-semicolon`,
+      `\`touch ${box}/pwned-backticks\``,
+      `| touch ${box}/pwned-pipe`,
+      `&& touch ${box}/pwned-and`,
+      `> ${box}/pwned-redirect`,
+      '*',
+      '$HOME ${PATH} ~',
+      `"double" 'single' \\backslash`,
+      '  two  spaces  ',
+      'line one\nline two',
+      '',
+      'ünïcödé ✓',
+    ];
+    const { h, call, ftp } = await setup({ events: { retry: FAST_RETRY, commands: [program] } });
+    const rule = await call('POST', '/event-rules', {
+      name: 'literal',
+      events: ['folder.created'],
+      actions: [{ kind: 'command', command: program, args, env: ['path', 'user'] }],
+    });
+    expect(rule.status, JSON.stringify(rule.body)).toBe(201);
+    const seen = async (n: number) => {
+      const lines = await until(`${n} runs`, async () => {
+        const found = (await readFile(seenFile, 'utf8').catch(() => '')).split('\n').filter(Boolean);
+        return found.length >= n ? found : null;
+      });
+      return lines.map((l) => JSON.parse(l) as { argv: string[]; path: string; user: string });
+    };
+
+    // A folder name an FTP client chose, full of what a shell would act on.
+    const folder = `$(id) ; \`id\` * ? | & > < "q" 'q' $HOME ~ #`;
+    expect((await call('POST', '/users', { username: 'lit', password: 'lit-password-1' })).status).toBe(201);
+    expect((await (await ftp('lit', 'lit-password-1')).send(`MKD ${folder}`)).code).toBe(257);
+    const [fromFtp] = await seen(1);
+    expect(fromFtp).toEqual({ argv: args, path: `/${folder}`, user: 'lit' });
+
+    // A line break in a field (no FTP client can send one) arrives as it is, too.
+    const broken = '/first line\nsecond line $(id)';
+    await h.services.events.outbox.direct('folder.created', {
+      sessionId: 'literal',
+      user: 'lit',
+      clientAddress: '127.0.0.1',
+      path: broken,
+      hostPath: null,
+    });
+    const [, direct] = await seen(2);
+    expect(direct).toEqual({ argv: args, path: broken, user: 'lit' });
+
+    expect((await readdir(box)).sort()).toEqual(['record.cjs', 'seen.jsonl']); // nothing was run: no pwned-* file
+    const log = await until('both runs recorded', async () => {
+      const items = (await call('GET', '/event-deliveries')).body.items as { status: string }[];
+      return items.length === 2 && items.every((d) => d.status === 'delivered') ? items : null;
+    });
+    expect(log[0]).toMatchObject({ lastCode: 0, target: [program, ...args].join(' ') });
+  });
+
   it('kills a program that runs too long, with what it started, and keeps only the end of a long output', async () => {
     const slow = path.join(dir, 'slow.sh');
     const childPidFile = path.join(dir, 'slow.child');

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
@@ -26,8 +26,12 @@ function sink(): { stream: Writable; data: () => Buffer } {
 
 type TlsVersion = 'TLSv1.2' | 'TLSv1.3';
 
-/** AUTH TLS over a raw socket; resolves once the control connection has a resumable session. */
-async function secureControl(port: number, maxVersion: TlsVersion = 'TLSv1.3'): Promise<{ c: RawClient; tls: TLSSocket }> {
+/** AUTH TLS over a raw socket, then a login; resolves once the control connection has a resumable session. */
+async function secureControl(
+  port: number,
+  maxVersion: TlsVersion = 'TLSv1.3',
+  { user = 'alice', pass = 'secret' }: { user?: string; pass?: string } = {},
+): Promise<{ c: RawClient; tls: TLSSocket }> {
   const plain = await RawClient.connect(port);
   expect((await plain.read()).code).toBe(220);
   expect((await plain.send('AUTH TLS')).code).toBe(234);
@@ -39,8 +43,8 @@ async function secureControl(port: number, maxVersion: TlsVersion = 'TLSv1.3'): 
     tls.once('error', reject);
   });
   const c = RawClient.wrap(tls);
-  expect((await c.send('USER alice')).code).toBe(331);
-  expect((await c.send('PASS secret')).code).toBe(230);
+  expect((await c.send(`USER ${user}`)).code).toBe(331);
+  expect((await c.send(`PASS ${pass}`)).code).toBe(230);
   await session; // TLS 1.3 tickets arrive after the handshake
   return { c, tls };
 }
@@ -233,6 +237,68 @@ describe('TLS policies', () => {
     await c.send('USER bob');
     expect((await c.send('PASS pw')).code).toBe(530);
     expect(t.transcript.some((l) => l.event?.type === 'login-failed' && l.event.reason === 'tls-required')).toBe(true);
+    c.close();
+  });
+
+  // The server-wide data policy stays 'allowed' here: only bob's own policy can demand PROT P of him.
+  it('an account that requires TLS must use PROT P even where the server allows clear data connections', async () => {
+    expect(t.server.settings.tlsData).toBe('allowed');
+    await mkdir(join(t.base, 'bob'), { recursive: true });
+    await writeFile(join(t.base, 'bob', 'bob.txt'), 'private');
+    const { c, tls } = await secureControl(t.port, 'TLSv1.3', { user: 'bob', pass: 'pw' });
+    expect((await c.send('PBSZ 0')).code).toBe(200);
+    // RFC 4217 §9: 534, the request is denied for policy reasons.
+    expect(await c.send('PROT C')).toMatchObject({ code: 534, text: '534 Data connections must be protected here: use PROT P' });
+    // Without PROT P the level is still the default C: the transfer is refused before any data connection is
+    // used (RFC 4217 §9: 521, data connection cannot be opened with this PROT setting).
+    const port = await c.epsv();
+    expect(await c.send('LIST')).toMatchObject({
+      code: 521,
+      text: '521 Data connections must be protected: send PBSZ 0 and PROT P',
+    });
+    expect(await c.send('RETR bob.txt')).toMatchObject({ code: 521 });
+    // With PROT P the same passive port serves him, so the 521 was about protection, not about bob or LIST.
+    expect((await c.send('PROT P')).code).toBe(200);
+    const d = await tlsData(port, tls, true);
+    expect((await c.send('RETR bob.txt')).code).toBe(150);
+    expect((await d.data).toString()).toBe('private');
+    expect((await c.read()).code).toBe(226);
+    c.close();
+  });
+
+  // PROT needs no login (some clients send PBSZ and PROT right after AUTH TLS), and before USER and PASS the
+  // account's policy is not known yet: the transfer itself must check it again.
+  it('an account that requires TLS cannot keep a PROT C it set before logging in', async () => {
+    const plain = await RawClient.connect(t.port);
+    expect((await plain.read()).code).toBe(220);
+    expect((await plain.send('AUTH TLS')).code).toBe(234);
+    plain.socket.removeAllListeners('data');
+    const tls = tlsConnect({ socket: plain.socket, rejectUnauthorized: false, servername: 'localhost' });
+    await new Promise<void>((resolve, reject) => {
+      tls.once('secureConnect', resolve);
+      tls.once('error', reject);
+    });
+    const c = RawClient.wrap(tls);
+    expect((await c.send('PBSZ 0')).code).toBe(200);
+    expect((await c.send('PROT C')).code).toBe(200);
+    expect((await c.send('USER bob')).code).toBe(331);
+    expect((await c.send('PASS pw')).code).toBe(230);
+    await c.epsv();
+    expect((await c.send('LIST')).code).toBe(521);
+    c.close();
+  });
+
+  it('an account whose TLS policy is allowed lists over a clear data connection after AUTH TLS', async () => {
+    expect(t.server.settings.tlsData).toBe('allowed');
+    await writeFile(join(t.home, 'alice.txt'), 'clear');
+    const { c } = await secureControl(t.port);
+    expect((await c.send('PBSZ 0')).code).toBe(200);
+    expect((await c.send('PROT C')).code).toBe(200);
+    const { data } = await readData(await c.epsv());
+    expect((await c.send('NLST')).code).toBe(150);
+    expect((await data).toString()).toContain('alice.txt');
+    expect((await c.read()).code).toBe(226);
+    expect(t.transcript.filter((l) => l.event?.type === 'data-opened').at(-1)?.event).toMatchObject({ tls: false });
     c.close();
   });
 
