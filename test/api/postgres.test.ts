@@ -118,7 +118,8 @@ describe('Ferry on PostgreSQL', () => {
   });
 
   it('refuses FTP logins with 421 and reports degraded while PostgreSQL is away, and recovers without a restart', async () => {
-    system = await startSystem({ dataDir: await freshDataDir(), env: { FERRY_DATABASE_URL: databaseUrl } });
+    // Two failed logins ban an address here: the three refused during the outage must not count.
+    system = await startSystem({ dataDir: await freshDataDir(), env: { FERRY_DATABASE_URL: databaseUrl, FERRY_BAN_THRESHOLD: '2' } });
     const rita = { username: 'rita', password: 'rita-the-ftp-user' };
     expect((await system.api('POST', '/api/v1/users', rita)).status).toBe(201);
     const health = async () =>
@@ -127,14 +128,16 @@ describe('Ferry on PostgreSQL', () => {
 
     cluster!.pause();
     try {
-      const client = new Client(10_000);
-      try {
-        // Never logged in before, so not in the credential cache: only the database could say.
-        await expect(
-          client.access({ host: '127.0.0.1', port: system.ftpPort, user: rita.username, password: rita.password }),
-        ).rejects.toThrow(/421/);
-      } finally {
-        client.close();
+      for (let i = 0; i < 3; i++) {
+        const client = new Client(10_000);
+        try {
+          // Never logged in before, so not in the credential cache: only the database could say.
+          await expect(
+            client.access({ host: '127.0.0.1', port: system.ftpPort, user: rita.username, password: rita.password }),
+          ).rejects.toThrow(/421/);
+        } finally {
+          client.close();
+        }
       }
       const degraded = await health();
       expect(degraded.status).toBe('degraded');
@@ -155,6 +158,18 @@ describe('Ferry on PostgreSQL', () => {
       again.close();
     }
     expect((await system.api('GET', '/api/v1/bans')).body.items).toEqual([]);
+    // Whereas two wrong passwords with the database there do ban: the second is answered with the ban.
+    for (const reply of [/530/, /421 Address 127\.0\.0\.1 is banned/]) {
+      const wrong = new Client(10_000);
+      try {
+        await expect(
+          wrong.access({ host: '127.0.0.1', port: system.ftpPort, user: rita.username, password: 'wrong-password' }),
+        ).rejects.toThrow(reply);
+      } finally {
+        wrong.close();
+      }
+    }
+    expect((await system.api('GET', '/api/v1/bans')).body.items).toMatchObject([{ address: '127.0.0.1' }]);
     expect(await system.stop('SIGTERM')).toBe(0);
     system = undefined;
   });
