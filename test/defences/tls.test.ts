@@ -31,7 +31,9 @@ function sClient(
   }: { version?: 'tls1' | 'tls1_1' | 'tls1_2' | 'tls1_3'; starttls?: boolean; pauseMs?: number } = {},
 ): Promise<{ output: string; code: number | null }> {
   return new Promise((resolve) => {
-    const target = starttls ? ['-starttls', 'ftp', '-connect', `127.0.0.1:${system.ftpPort}`] : ['-connect', `127.0.0.1:${system.ftpsPort}`];
+    const target = starttls
+      ? ['-starttls', 'ftp', '-connect', `127.0.0.1:${system.ftpPort}`]
+      : ['-connect', `127.0.0.1:${system.ftpsPort}`];
     const child = spawn('openssl', ['s_client', ...target, `-${version}`, ...args], { stdio: 'pipe' });
     let output = '';
     child.stdout.on('data', (d) => (output += d));
@@ -63,8 +65,8 @@ describe('FTPS', () => {
   );
 
   // OpenSSL 3 will not even offer TLS 1.0 or 1.1 at its default security level ("no protocols available"), which
-  // would pass for the wrong reason; at level 0 it sends the ClientHello. The alert must be the server's
-  // protocol_version (70): a lowered floor would get as far as the ciphers and fail with handshake_failure (40).
+  // would pass for the wrong reason; at level 0 it sends the ClientHello, and the alert must be the server's
+  // protocol_version (70), sent before any suite is considered.
   it.each([
     ['TLS 1.1', 'tls1_1'],
     ['TLS 1.0', 'tls1'],

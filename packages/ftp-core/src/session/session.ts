@@ -129,6 +129,8 @@ export class Session {
   private readonly onData = (chunk: Buffer): void => this.dispatcher.receive(this.reader.push(chunk));
   private readonly onClose = (): void => this.finalize();
   private readonly onError = (): void => undefined;
+  /** On the implicit FTPS port: the control connection's handshake, which the greeting waits for. */
+  private readonly handshake: Promise<unknown> | null;
 
   constructor(
     readonly ctx: EngineContext,
@@ -147,6 +149,7 @@ export class Session {
     opts.raw.setNoDelay(true);
     opts.raw.setKeepAlive(true, 60_000);
     this.attach(this.socket);
+    this.handshake = opts.implicitTls?.ready ?? null;
     if (opts.implicitTls) {
       this.tls = { control: true, pbsz: false, prot: 'C', context: opts.implicitTls.context };
       this.watchHandshake(opts.implicitTls.ready);
@@ -165,7 +168,11 @@ export class Session {
       },
       connectedText(this.remoteEndpoint, this.tls.control, this.via),
     );
-    this.send(reply(Reply.ServiceReady, this.settings.banner));
+    const greet = () => this.send(reply(Reply.ServiceReady, this.settings.banner));
+    // On the implicit FTPS port the greeting waits for the handshake: written while it runs, it would meet the
+    // handshake's failure first and take the place of the TLS alert that tells a refused client why.
+    if (this.handshake) this.handshake.then(greet, () => undefined);
+    else greet();
     this.armLoginTimer();
     this.touch();
   }
