@@ -513,10 +513,10 @@ describe('webhook secrets', () => {
       const text = log();
       return text.split('Event delivery given up').length - 1 === 3 ? text : null;
     });
+    for (const secret of secrets) expect(written).not.toContain(secret);
     expect(written).toContain('"url":"/api/v1/event-rules"');
     expect(written).toContain('"statusCode":400');
     expect(written).toContain('"error":"HTTP 500"');
-    for (const secret of secrets) expect(written).not.toContain(secret);
   });
 });
 
@@ -737,26 +737,27 @@ describe('command actions', () => {
       program,
       [
         `#!${process.execPath}`,
-        "const seen = { argv: process.argv.slice(2), path: process.env.FERRY_PATH ?? null, user: process.env.FERRY_USER ?? null };",
+        'const seen = { argv: process.argv.slice(2), path: process.env.FERRY_PATH ?? null, user: process.env.FERRY_USER ?? null };',
         `require('node:fs').appendFileSync(${JSON.stringify(seenFile)}, JSON.stringify(seen) + '\\n');`,
         '',
       ].join('\n'),
     );
     await chmod(program, 0o755);
+    // The harmless ones first: should a shell ever read these, what it runs writes only into `box`.
     const args = [
-      `$(touch ${box}/pwned-substitution)`,
-      `; touch ${box}/pwned-semicolon`,
-      `\`touch ${box}/pwned-backticks\``,
-      `| touch ${box}/pwned-pipe`,
-      `&& touch ${box}/pwned-and`,
-      `> ${box}/pwned-redirect`,
       '*',
       '$HOME ${PATH} ~',
       `"double" 'single' \\backslash`,
       '  two  spaces  ',
-      'line one\nline two',
       '',
       'ünïcödé ✓',
+      'line one\nline two',
+      `$(touch ${box}/pwned-substitution)`,
+      `\`touch ${box}/pwned-backticks\``,
+      `| touch ${box}/pwned-pipe`,
+      `&& touch ${box}/pwned-and`,
+      `; touch ${box}/pwned-semicolon`,
+      `> ${box}/pwned-redirect`,
     ];
     const { h, call, ftp } = await setup({ events: { retry: FAST_RETRY, commands: [program] } });
     const rule = await call('POST', '/event-rules', {
