@@ -8,7 +8,7 @@
  * reason, where this machine does not allow mounting a tmpfs.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, open, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, readdir, readFile, rm, rmdir, statfs, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -56,8 +56,27 @@ async function fill(file: string): Promise<void> {
   }
 }
 
+/** Fills `file` with 1 MiB writes until the disk has less than `leave` bytes free, but not less than `leave` - 2 MiB. */
+async function fillTo(file: string, leave: number): Promise<number> {
+  const handle = await open(file, 'w');
+  const chunk = Buffer.alloc(1024 * 1024);
+  const free = async () => {
+    const s = await statfs(mount);
+    return s.bavail * s.bsize;
+  };
+  try {
+    for (let i = 0; i < 100 && (await free()) >= leave; i++) await handle.write(chunk);
+  } finally {
+    await handle.close();
+  }
+  return free();
+}
+
+/** /healthz: 200 whether degraded or not (a restart would not free the disk). */
 async function health(): Promise<{ status: string; reasons?: string[] }> {
-  return (await fetch(`${system!.httpUrl}/healthz`)).json() as Promise<{ status: string; reasons?: string[] }>;
+  const res = await fetch(`${system!.httpUrl}/healthz`);
+  expect(res.status).toBe(200);
+  return res.json() as Promise<{ status: string; reasons?: string[] }>;
 }
 
 async function list(c: RawFtp): Promise<string> {
@@ -87,8 +106,25 @@ describe('a full data disk', () => {
     await tooBig.quit();
     expect(await readdir(homeOf(system, 'dana'))).toEqual(['kept.bin']);
 
+    // Below the reserve but far from full: uploads that would fit are refused with 452 all the same, so the database
+    // keeps its room; /healthz says so.
     const filler = path.join(mount, 'filler.bin');
-    await fill(filler);
+    const free = await fillTo(filler, 5 * 1024 * 1024);
+    expect(free).toBeGreaterThan(3 * 1024 * 1024);
+    await new Promise((r) => setTimeout(r, 1_200)); // the free-space answer is kept for a second
+    const reserved = await RawFtp.login(system.ftpPort, 'dana', 'dana-password');
+    expect((await reserved.upload('small.bin', payload(10_000, 6))).code).toBe(452);
+    await reserved.quit();
+    expect(await readdir(homeOf(system, 'dana'))).toEqual(['kept.bin']);
+    const below = await health();
+    expect(below.status).toBe('degraded');
+    expect(below.reasons).toEqual(
+      expect.arrayContaining([expect.stringMatching(/data disk has [3-4] MiB free, below the reserve of 8 MiB/)]),
+    );
+    await writeFile(path.join(mount, 'room-left'), payload(10_000, 6)); // the disk itself still takes it
+    await rm(path.join(mount, 'room-left'));
+
+    await fill(path.join(mount, 'filler-2.bin'));
 
     // Logins, listings and downloads need no writes.
     const c = await RawFtp.login(system.ftpPort, 'dana', 'dana-password');
@@ -115,6 +151,7 @@ describe('a full data disk', () => {
 
     // Space again: uploads and recording come back.
     await rm(filler);
+    await rm(path.join(mount, 'filler-2.bin'));
     await new Promise((r) => setTimeout(r, 1_200)); // the free-space answer is kept for a second
     const again = await RawFtp.login(system.ftpPort, 'dana', 'dana-password');
     expect((await again.upload('after.bin', payload(10_000, 4))).code).toBe(226);
