@@ -27,6 +27,9 @@ export const REDACTED_PATHS = [
   '*.password',
   'token',
   '*.token',
+  // An event rule's signing secret: nothing logs a rule today, and should anything ever, the secret stays out.
+  'secret',
+  '*.secret',
 ];
 
 /** `…?token=abc&x=1` → `…?token=[redacted]&x=1`. */

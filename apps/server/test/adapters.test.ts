@@ -38,6 +38,20 @@ describe('logging', () => {
     for (const secret of [token, ADMIN.password, 'user-secret-pw']) expect(log).not.toContain(secret);
   });
 
+  it('censors passwords, tokens and secrets by key, at the top or one level down', () => {
+    const lines: string[] = [];
+    const sink = new Writable({ write: (chunk, _e, done) => (lines.push(String(chunk)), done()) });
+    const log = createLogger({ level: 'info', destination: sink });
+    log.info({ password: 'pw-1', token: 'tk-1', secret: 'sc-1', rule: { secret: 'sc-2', url: 'https://example.com/hook' } }, 'a line');
+    const line = JSON.parse(lines.join('')) as Record<string, unknown>;
+    expect(line).toMatchObject({
+      password: '[redacted]',
+      token: '[redacted]',
+      secret: '[redacted]',
+      rule: { secret: '[redacted]', url: 'https://example.com/hook' },
+    });
+  });
+
   it('writes JSON lines with ISO-8601 times and level names, one line per request, none for /healthz and /metrics', async () => {
     const lines: string[] = [];
     const sink = new Writable({ write: (chunk, _e, done) => (lines.push(...String(chunk).split('\n').filter(Boolean)), done()) });
