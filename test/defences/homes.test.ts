@@ -4,7 +4,7 @@
  * session secret) or, through a symlink, to anything outside the roots. Accounts stored before the rule (or
  * changed behind the API's back) are refused at login. Over the real process and its SQLite file.
  */
-import { mkdir, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,6 +27,13 @@ async function tryHome(homeDir: string, method: 'POST' | 'PATCH' = 'POST') {
   return method === 'POST'
     ? system.api('POST', '/api/v1/users', { username: `h${Math.random().toString(36).slice(2, 8)}`, password: 'some-password', homeDir })
     : system.api('PATCH', '/api/v1/users/plain', { homeDir });
+}
+
+/** Whether the log names `username`'s refused home (it is written asynchronously: waits up to 5 s). */
+async function loggedRefusal(username: string): Promise<boolean> {
+  const found = () => system.logs().some((l) => l.includes('home folder not allowed') && l.includes(username));
+  for (let i = 0; i < 50 && !found(); i++) await new Promise((r) => setTimeout(r, 100));
+  return found();
 }
 
 describe('home folders', () => {
@@ -57,6 +64,27 @@ describe('home folders', () => {
     expect((await tryHome(path.join(system.dataDir, 'files', 'abs'))).status).toBe(201);
   });
 
+  it('refuses at login a home swapped for a symlink out of the roots after the account was saved', async () => {
+    await createUser(system, { username: 'swapped', password: 'swapped-password', homeDir: 'files/swapped' });
+    const first = await RawFtp.login(system.ftpPort, 'swapped', 'swapped-password'); // creates the home
+    await first.quit();
+    const home = path.join(system.dataDir, 'files', 'swapped');
+    await rm(home, { recursive: true });
+    await symlink(system.dataDir, home); // someone with a shell on the host, or a file sync gone wrong
+    const ftp = await RawFtp.connect(system.ftpPort);
+    try {
+      expectCode(await ftp.read(), 220);
+      expectCode(await ftp.send('USER swapped'), 331);
+      const pass = await ftp.send('PASS swapped-password');
+      expect(pass.code).toBe(530);
+      expect(pass.text).toMatch(/home directory is not available/i);
+      expect((await ftp.send('RETR ferry.db')).code).toBe(530);
+    } finally {
+      ftp.close();
+    }
+    expect(await loggedRefusal('swapped')).toBe(true);
+  });
+
   it('refuses at login an account whose stored home lies outside the roots, and serves nothing from there', async () => {
     await writeFile(path.join(system.dataDir, 'secret.txt'), 'not for FTP');
     await createUser(system, { username: 'legacy', password: 'legacy-password' });
@@ -80,9 +108,6 @@ describe('home folders', () => {
     } finally {
       ftp.close();
     }
-    // the log is written asynchronously
-    for (let i = 0; i < 50 && !system.logs().some((l) => l.includes('home folder not allowed')); i++)
-      await new Promise((r) => setTimeout(r, 100));
-    expect(system.logs().some((l) => l.includes('home folder not allowed') && l.includes('legacy'))).toBe(true);
+    expect(await loggedRefusal('legacy')).toBe(true);
   });
 });
