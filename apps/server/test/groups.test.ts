@@ -4,10 +4,11 @@
  */
 import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
+import { connect } from 'node:net';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { Client } from 'basic-ftp';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { sharedHarness, startHarness, type Harness } from './harness.js';
 
 type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
@@ -479,5 +480,99 @@ describe('a folder whose directory is gone', () => {
       tls: false,
     });
     expect(login.ok && login.account.mounts).toEqual(kept);
+  });
+});
+
+/** A logged-in control connection that keeps everything the server sends until it closes (10 s at most). */
+async function liveSession(port: number, username: string): Promise<{ ended: Promise<string>; noop(): Promise<void> }> {
+  const socket = connect({ host: '127.0.0.1', port });
+  let text = '';
+  socket.setEncoding('utf8');
+  socket.on('data', (chunk: string) => (text += chunk));
+  socket.on('error', () => undefined);
+  const until = async (pattern: RegExp) => {
+    for (let i = 0; i < 200 && !pattern.test(text); i++) await new Promise((r) => setTimeout(r, 25));
+    if (!pattern.test(text)) throw new Error(`no ${pattern} in ${JSON.stringify(text)}`);
+  };
+  await until(/^220 /m);
+  socket.write(`USER ${username}\r\n`);
+  await until(/^331 /m);
+  socket.write(`PASS ${username}-password\r\n`);
+  await until(/^230 /m);
+  const ended = new Promise<string>((resolve) => {
+    const timer = setTimeout(() => (socket.destroy(), resolve(`${text}(still open)`)), 10_000);
+    socket.once('close', () => (clearTimeout(timer), resolve(text)));
+  });
+  onTestFinished(() => void socket.destroy());
+  const noop = async () => {
+    socket.write('NOOP\r\n');
+    await until(/^200 /m);
+  };
+  return { ended, noop };
+}
+
+describe('a change of access closes the live sessions it affects, with 421 and the reason', () => {
+  /** A member of Team, a user outside it, a folder to mount; the change; what the member's session must hear. */
+  it.each([
+    [
+      'a user given another home',
+      'PATCH',
+      '/users/member',
+      { homeDir: 'files/member-moved' },
+      /^421 Your account was changed \(homeDir\)/m,
+    ],
+    ['a user added to another group', 'PATCH', '/users/member', { groups: ['Team', 'Other'] }, /^421 Your account was changed \(groups\)/m],
+    [
+      'a user given a virtual folder',
+      'PATCH',
+      '/users/member',
+      { mounts: [{ folder: 'archive', path: '/archive' }] },
+      /^421 Your account was changed \(mounts\)/m,
+    ],
+    [
+      'a user limited to other networks',
+      'PATCH',
+      '/users/member',
+      { allowedCidrs: ['192.0.2.0/24'] },
+      /^421 Your account was changed \(allowedCidrs\)/m,
+    ],
+    ['a user required to use TLS', 'PATCH', '/users/member', { tls: 'required' }, /^421 Your account was changed \(tls\)/m],
+    [
+      'its group limited to other networks',
+      'PATCH',
+      '/groups/Team',
+      { allowedCidrs: ['192.0.2.0/24'] },
+      /^421 Your group Team was changed \(allowedCidrs\)/m,
+    ],
+    ['its group required to use TLS', 'PATCH', '/groups/Team', { tls: 'required' }, /^421 Your group Team was changed \(tls\)/m],
+    [
+      'its group given a virtual folder',
+      'PATCH',
+      '/groups/Team',
+      { mounts: [{ folder: 'archive', path: '/archive' }] },
+      /^421 Your group Team was changed \(mounts\)/m,
+    ],
+    ['its group deleted', 'DELETE', '/groups/Team', undefined, /^421 Your group Team was deleted/m],
+  ] as const)('%s', async (_what, method, url, change, heard) => {
+    const h = await startHarness();
+    const call = api(() => h);
+    await mkdir(path.join(h.dataDir, 'files/archive'), { recursive: true });
+    expect((await call('POST', '/folders', { name: 'archive', hostDir: 'files/archive' })).status).toBe(201);
+    for (const name of ['Team', 'Other']) expect((await call('POST', '/groups', { name })).status).toBe(201);
+    for (const [username, groups] of [
+      ['member', ['Team']],
+      ['outsider', []],
+    ] as const) {
+      const res = await call('POST', '/users', { username, password: `${username}-password`, groups });
+      expect(res.status, JSON.stringify(res.body)).toBe(201);
+    }
+    const port = await h.listenFtp();
+    const member = await liveSession(port, 'member');
+    const outsider = await liveSession(port, 'outsider');
+
+    const res = await call(method, url, change);
+    expect(res.status, JSON.stringify(res.body)).toBe(method === 'DELETE' ? 204 : 200);
+    expect(await member.ended).toMatch(heard);
+    await outsider.noop(); // the change was not the outsider's: its session goes on
   });
 });
