@@ -18,6 +18,17 @@ const HOLD_MS = 3_000;
 const ATTACKER = '127.0.0.2';
 const THRESHOLD = 3;
 
+/** Polls `probe` every 100 ms until it gives a truthy value; throws after `timeoutMs`. */
+async function waitFor<T>(probe: () => T | Promise<T>, timeoutMs = 5_000): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`nothing after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 describe.skipIf(ON_POSTGRES)('another connection holding SQLite’s write lock', () => {
   const t = harness();
 
@@ -103,5 +114,29 @@ describe.skipIf(ON_POSTGRES)('another connection holding SQLite’s write lock',
       const diagnosis = await ferry.api('GET', `/api/v1/sessions/${s.id}/diagnosis`);
       expect(diagnosis.body.items.length, `findings of the failed session ${s.id}`).toBeGreaterThan(0);
     }
+  });
+
+  it('past the 5 s wait, a last-login time that cannot be written is logged and dropped, and the login is served at once', async () => {
+    const ferry = await t.ferry();
+    await createUser(ferry, { username: 'mira', password: 'mira-password' });
+    (await RawFtp.login(ferry.ftpPort, 'mira', 'mira-password')).close(); // the password's hash, cached
+    await waitFor(async () => typeof (await ferry.api('GET', '/api/v1/users/mira')).body.lastLoginAt === 'number');
+    const before = (await ferry.api('GET', '/api/v1/users/mira')).body.lastLoginAt as number;
+
+    const release = await holdWriteLock(`${ferry.dataDir}/ferry.db`);
+    t.defer(release);
+    const started = Date.now();
+    const session = await RawFtp.login(ferry.ftpPort, 'mira', 'mira-password');
+    expect(Date.now() - started, 'the login did not wait for the lock').toBeLessThan(2_000);
+    const logged = await waitFor(() => ferry.logs().find((l) => l.includes('Could not record the last login time')), 9_000);
+    const waited = Date.now() - started;
+    release();
+    expect(waited).toBeGreaterThanOrEqual(4_500);
+    expect(logged).toMatch(/"users":\["mira"\]/);
+    expect(logged).toMatch(/SQLITE_BUSY|database is locked/i);
+    expectCode(await session.send('NOOP'), 200); // the session never noticed
+    await session.quit();
+    // Dropped, not retried: the stored time is still the one from before the lock.
+    expect((await ferry.api('GET', '/api/v1/users/mira')).body.lastLoginAt).toBe(before);
   });
 });
