@@ -23,6 +23,21 @@ async function until<T>(what: string, check: () => Promise<T | null | false | un
   }
 }
 
+/** A wrong password for `user` from `localAddress`, over a raw control connection (bounded: 5 s). */
+async function failedLogin(port: number, localAddress: string, user: string): Promise<void> {
+  const socket = connect({ host: '127.0.0.1', port, localAddress });
+  socket.setTimeout(5000, () => socket.destroy(new Error('no reply')));
+  let text = '';
+  socket.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+  try {
+    await until('the greeting', async () => /^220 /m.test(text), 5_000);
+    socket.write(`USER ${user}\r\nPASS not-the-password\r\n`);
+    await until('the refusal', async () => /^(530|421) /m.test(text), 5_000);
+  } finally {
+    socket.destroy();
+  }
+}
+
 async function login(port: number, user: string, password: string): Promise<Client> {
   const ftp = new Client(5000);
   await ftp.access({ host: '127.0.0.1', port, user, password });
@@ -244,6 +259,40 @@ describe.skipIf(!ON_POSTGRES)('two nodes on one PostgreSQL database', () => {
     expect(items.map((s) => s.id)).not.toContain(strandedId);
     expect((await a.h.app.inject({ method: 'DELETE', url: '/api/v1/nodes/b', headers: a.headers })).statusCode).toBe(204);
     stranded.close();
+  });
+
+  it('a node whose listening connection was lost rereads, once it is back, the account, setting and ban changed meanwhile', async () => {
+    const options = { bans: { threshold: 3 }, fixedSettings: { values: {}, fixedBy: {} } };
+    const a = await node({ node: 'a', ...options });
+    const proxy = await cuttableProxy(a.h.databaseUrl!);
+    const b = await node({ node: 'b', joining: a.h, databaseUrl: proxy.url, ...options });
+    await until('both nodes up', async () => (await b.h.services.cluster.nodes()).length === 2);
+    await addUser(a, 'lou');
+    (await login(b.port, 'lou', 'lou-password-1')).close(); // B now has lou's credentials in its cache
+
+    // B hears nothing of what happens on A now: NOTIFY does not wait for a listener that is gone.
+    proxy.cut();
+    const patch = async (url: string, payload: object) =>
+      expect((await a.h.app.inject({ method: 'PATCH', url, headers: a.headers, payload })).statusCode).toBe(200);
+    await patch('/api/v1/users/lou', { password: 'lou-password-2' });
+    await patch('/api/v1/settings', { banner: 'Changed while B was away' });
+    for (let i = 0; i < 3; i++) await failedLogin(a.port, '127.0.0.9', 'lou');
+    await until('A refusing 127.0.0.9', async () => (await greeting(a.port, '127.0.0.9')).startsWith('421'));
+
+    proxy.restore();
+    await until(
+      'B greeting with the banner set while it was away',
+      async () => (await greeting(b.port)).includes('Changed while B was away'),
+      15_000,
+    );
+    await until('B refusing 127.0.0.9, banned while it was away', async () => (await greeting(b.port, '127.0.0.9')).startsWith('421'));
+    await until('B refusing the password changed while it was away', () =>
+      login(b.port, 'lou', 'lou-password-1').then(
+        (c) => (c.close(), false),
+        () => true,
+      ),
+    );
+    (await login(b.port, 'lou', 'lou-password-2')).close();
   });
 
   it(
