@@ -334,6 +334,28 @@ describe('access guard', () => {
   });
 });
 
+describe('ban length', () => {
+  it('doubles on every repeat offence up to 7 days, and stays there', async () => {
+    const db = openDb(path.join(await tempDir('ferry-ban-cap-'), 'ferry.db'));
+    onTestFinished(() => closeDb(db));
+    let now = 1_000_000;
+    const DAY = 86_400_000;
+    const guard = await createAccessGuard({ bans: createBanStore(db), allowlist: [], threshold: 1, baseDurationMs: DAY, now: () => now });
+    const lengths: number[] = [];
+    for (let offence = 1; offence <= 5; offence++) {
+      guard.loginFailed('198.51.100.4', 'x', 'bad-password');
+      expect(guard.admit('198.51.100.4').ok).toBe(false);
+      await guard.settled();
+      const ban = (await guard.list()).find((b) => b.address === '198.51.100.4')!;
+      expect(ban.offences).toBe(offence);
+      lengths.push((ban.expiresAt - now) / DAY);
+      now = ban.expiresAt + 1; // served; the next failure is a repeat offence
+      expect(guard.admit('198.51.100.4').ok).toBe(true);
+    }
+    expect(lengths).toEqual([1, 2, 4, 7, 7]);
+  });
+});
+
 describe('FTPS certificate', () => {
   it('is generated once, and a replaced certificate is picked up without a restart', async () => {
     const dir = await tempDir('ferry-tls-');
