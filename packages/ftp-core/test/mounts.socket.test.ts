@@ -148,6 +148,37 @@ describe('a mounted folder in the tree', () => {
     r.close();
   });
 
+  it('refuses a symlink in one folder that leads into another mounted folder or into the home', async () => {
+    const t = await serve({
+      accounts: { alice: { password: 'secret', mounts: [mount('/reports', reports), mount('/shared', shared)] } },
+    });
+    await writeFile(join(shared, 'plan.txt'), 'shared plan');
+    await writeFile(join(t.home, 'mine.txt'), 'in the home');
+    await symlink(shared, join(reports, 'to-shared'));
+    await symlink(t.home, join(reports, 'to-home'));
+    try {
+      const r = await raw(t);
+      await r.send('TYPE I');
+      // Each is reachable by its own path...
+      expect((await r.send('SIZE /shared/plan.txt')).text).toBe('213 11');
+      expect((await r.send('SIZE /mine.txt')).text).toBe('213 11');
+      // ...never through a link in another folder, for reading, listing or writing.
+      for (const path of ['/reports/to-shared/plan.txt', '/reports/to-home/mine.txt']) {
+        expect((await r.send(`SIZE ${path}`)).code, path).toBe(550);
+        await r.pasv();
+        expect((await r.send(`RETR ${path}`)).text, path).toMatch(/^550 .*outside/);
+      }
+      expect((await r.send('CWD /reports/to-home')).code).toBe(550);
+      expect((await r.send('MKD /reports/to-shared/made')).code).toBe(550);
+      await expect(stat(join(shared, 'made'))).rejects.toThrow();
+      r.close();
+    } finally {
+      await rm(join(reports, 'to-shared'));
+      await rm(join(reports, 'to-home'));
+      await rm(join(shared, 'plan.txt'));
+    }
+  });
+
   it('refuses RMD, DELE, RNFR and RNTO on the mount point (and on a folder holding one) with 550', async () => {
     const t = await serve({ accounts: { alice: { password: 'secret', mounts: [mount('/shared/reports', reports)] } } });
     const r = await raw(t);
