@@ -36,6 +36,22 @@ async function loggedRefusal(username: string): Promise<boolean> {
   return found();
 }
 
+/** `username`'s login is refused for its home (530, and the log says why), and `file` there is not served. */
+async function expectHomeRefused(username: string, file: string): Promise<void> {
+  const ftp = await RawFtp.connect(system.ftpPort);
+  try {
+    expectCode(await ftp.read(), 220);
+    expectCode(await ftp.send(`USER ${username}`), 331);
+    const pass = await ftp.send(`PASS ${username}-password`);
+    expect(pass.code).toBe(530);
+    expect(pass.text).toMatch(/home directory is not available/i);
+    expect((await ftp.send(`RETR ${file}`)).code).toBe(530);
+  } finally {
+    ftp.close();
+  }
+  expect(await loggedRefusal(username)).toBe(true);
+}
+
 describe('home folders', () => {
   it.each(['/', '.', '..', '../../etc', '/etc', 'files/../ferry.db', 'files/a\u0000b', '/tmp'])(
     'refuses homeDir %j with a 400 naming homeDir, on create and on change',
@@ -71,18 +87,7 @@ describe('home folders', () => {
     const home = path.join(system.dataDir, 'files', 'swapped');
     await rm(home, { recursive: true });
     await symlink(system.dataDir, home); // someone with a shell on the host, or a file sync gone wrong
-    const ftp = await RawFtp.connect(system.ftpPort);
-    try {
-      expectCode(await ftp.read(), 220);
-      expectCode(await ftp.send('USER swapped'), 331);
-      const pass = await ftp.send('PASS swapped-password');
-      expect(pass.code).toBe(530);
-      expect(pass.text).toMatch(/home directory is not available/i);
-      expect((await ftp.send('RETR ferry.db')).code).toBe(530);
-    } finally {
-      ftp.close();
-    }
-    expect(await loggedRefusal('swapped')).toBe(true);
+    await expectHomeRefused('swapped', 'ferry.db');
   });
 
   it('refuses at login an account whose stored home lies outside the roots, and serves nothing from there', async () => {
@@ -97,17 +102,6 @@ describe('home folders', () => {
     } finally {
       db.close();
     }
-    const ftp = await RawFtp.connect(system.ftpPort);
-    try {
-      expectCode(await ftp.read(), 220);
-      expectCode(await ftp.send('USER legacy'), 331);
-      const pass = await ftp.send('PASS legacy-password');
-      expect(pass.code).toBe(530);
-      expect(pass.text).toMatch(/home directory is not available/i);
-      expect((await ftp.send('RETR secret.txt')).code).toBe(530);
-    } finally {
-      ftp.close();
-    }
-    expect(await loggedRefusal('legacy')).toBe(true);
+    await expectHomeRefused('legacy', 'secret.txt');
   });
 });
