@@ -22,6 +22,11 @@
  * bytes written, the file closed and renamed into place, in two jobs on libuv's thread pool instead of five round
  * trips there (the folder's realpath with the entry's lstat, open, write, close, rename). See below.
  *
+ * returnLargeBlocks (glibc): blocks of 4 MiB and more mapped on their own and given back to the system when freed.
+ * By default glibc raises that threshold to the size of the largest block freed so far, so after one password check
+ * (argon2id's 19 MiB, on a libuv thread-pool thread) every later one comes from the thread's own arena, which keeps
+ * the 19 MiB for good: up to one such block per thread-pool thread, resident while the server idles. See below.
+ *
  * receiveToFile and sendFromFile (Linux): an upload's bytes from a TCP data connection to its file with splice(2),
  * and a download's from its file to the connection with sendfile(2), on a thread of their own: the kernel copies
  * each byte once, where reading into a buffer and writing it out copies it twice, and no JavaScript runs per
@@ -38,6 +43,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #ifdef __linux__
 #include <linux/openat2.h>
@@ -1055,10 +1064,29 @@ static napi_value finish_upload(napi_env env, napi_callback_info info) {
 }
 #endif
 
+/*
+ * returnLargeBlocks(): sets glibc's mmap threshold to 4 MiB (which also stops its growth) and the arenas' trim
+ * threshold to 4 MiB, process-wide. True when glibc took both, false elsewhere (other C libraries, which keep their
+ * own policy). Memory already kept in an arena stays until that arena next trims.
+ */
+static napi_value return_large_blocks(napi_env env, napi_callback_info info) {
+  (void)info;
+#ifdef __GLIBC__
+  bool ok = mallopt(M_MMAP_THRESHOLD, 4 << 20) == 1;
+  ok = mallopt(M_TRIM_THRESHOLD, 4 << 20) == 1 && ok;
+  return boolean(env, ok);
+#else
+  return boolean(env, false);
+#endif
+}
+
 NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   napi_value fn;
   if (napi_create_function(env, "lstatBatch", NAPI_AUTO_LENGTH, lstat_batch, NULL, &fn) != napi_ok) return NULL;
   if (napi_set_named_property(env, exports, "lstatBatch", fn) != napi_ok) return NULL;
+  if (napi_create_function(env, "returnLargeBlocks", NAPI_AUTO_LENGTH, return_large_blocks, NULL, &fn) != napi_ok)
+    return NULL;
+  if (napi_set_named_property(env, exports, "returnLargeBlocks", fn) != napi_ok) return NULL;
 #ifdef __linux__
   if (napi_create_function(env, "receiveToFile", NAPI_AUTO_LENGTH, receive_to_file, NULL, &fn) != napi_ok) return NULL;
   if (napi_set_named_property(env, exports, "receiveToFile", fn) != napi_ok) return NULL;

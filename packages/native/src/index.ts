@@ -84,6 +84,11 @@ export interface NativeAddon {
   /** The addon's file: what a worker thread loads (process.dlopen) to use it there too. */
   path: string;
   lstatBatch: LstatBatch;
+  /**
+   * (glibc) Blocks of 4 MiB and more (argon2id's 19 MiB per password check) given back to the system when freed,
+   * instead of each thread-pool thread keeping one for good; process-wide. True when the C library took it.
+   */
+  returnLargeBlocks: () => boolean;
   /** Null where the addon has none (not Linux), as sendFromFile. */
   receiveToFile: ReceiveToFile | null;
   sendFromFile: SendFromFile | null;
@@ -115,6 +120,7 @@ export function loadNativeAddon(): { addon: NativeAddon } | { error: string } {
       addon: {
         path: NATIVE_ADDON_PATH,
         lstatBatch: module.lstatBatch as LstatBatch,
+        returnLargeBlocks: typeof module.returnLargeBlocks === 'function' ? (module.returnLargeBlocks as () => boolean) : () => false,
         receiveToFile: receive,
         sendFromFile: send,
         readSmallFile: read,

@@ -508,3 +508,11 @@ describe('createUploadFile and finishUpload', () => {
     expect(() => finishCall(1, 2, [], '.a.tmp', 'a', 'done')).toThrow(/done must be a function/);
   });
 });
+
+describe('returnLargeBlocks', () => {
+  it('is taken where the C library is glibc, and declined elsewhere', () => {
+    const header = (process.report.getReport() as { header: { glibcVersionRuntime?: string } }).header;
+    expect(addon.returnLargeBlocks()).toBe(header.glibcVersionRuntime !== undefined);
+    expect(addon.returnLargeBlocks(), 'calling it again changes nothing').toBe(header.glibcVersionRuntime !== undefined);
+  });
+});
