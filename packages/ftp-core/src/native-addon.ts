@@ -11,6 +11,7 @@
  * - A plain upload's hidden temporary file is created in one round trip, and its last bytes written, the file closed
  *   and renamed into place in another (vfs/user-fs.ts openWrite, vfs/upload.ts).
  */
+import { closeSync } from 'node:fs';
 import { useStatAddon } from './vfs/stat-workers.js';
 
 /**
@@ -178,13 +179,28 @@ export function createUploadFileNatively(
 export function finishUploadNatively(file: CreatedUploadFile, last: Buffer[], tempName: string, name: string): Promise<void> {
   const finish = current?.upload?.finish;
   if (!finish) return Promise.reject(new Error('the native addon has no finishUpload'));
-  return new Promise((resolve, reject) =>
-    finish(file.fileFd, file.folderFd, last, tempName, name, (error) => {
-      if (error) return reject(error);
-      transfers.finishedUploads++;
-      resolve();
-    }),
-  );
+  return new Promise((resolve, reject) => {
+    try {
+      finish(file.fileFd, file.folderFd, last, tempName, name, (error) => {
+        if (error) return reject(error);
+        transfers.finishedUploads++;
+        resolve();
+      });
+    } catch (error) {
+      // Refused before it started (its arguments): the addon took nothing, so both descriptors are closed here; the
+      // temporary file is the caller's to remove (`started: false`).
+      for (const fd of [file.fileFd, file.folderFd]) closeSyncQuietly(fd);
+      reject(Object.assign(error instanceof Error ? error : new Error(String(error)), { started: false }));
+    }
+  });
+}
+
+function closeSyncQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // already closed: nothing left to release
+  }
 }
 
 /** How often a transfer on the addon's threads reports its progress (the live view, the byte counters). */

@@ -37,6 +37,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,6 +85,11 @@ static char *utf8_of(napi_env env, napi_value value, const char *what, size_t *l
   }
   if (napi_get_value_string_utf8(env, value, text, len + 1, &len) != napi_ok) {
     free(text);
+    return NULL;
+  }
+  if (strlen(text) != len) { /* a NUL inside would cut the name the kernel sees short of the one that was checked */
+    free(text);
+    napi_throw_type_error(env, NULL, "a string argument holds a NUL character");
     return NULL;
   }
   if (length) *length = len;
@@ -323,6 +329,41 @@ static void receive(transfer_job *job) {
   }
 }
 
+/* The buffered way, from `at` on, where the file cannot feed sendfile(2) (a file system without splice support). */
+static void send_rest(transfer_job *job, off_t at, uint64_t left) {
+  char *buf = malloc(CHUNK);
+  if (buf == NULL) {
+    fail(job, ENOMEM, "malloc");
+    return;
+  }
+  while (left > 0) {
+    if (check_cancel(job) < 0) goto out;
+    ssize_t n = pread(job->file, buf, left < CHUNK ? (size_t)left : CHUNK, at);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      fail(job, errno, "read");
+      goto out;
+    }
+    if (n == 0) goto out; /* the file ended early: what is left of it was sent */
+    for (size_t sent = 0; sent < (size_t)n;) {
+      ssize_t w = write(job->sock, buf + sent, (size_t)n - sent);
+      if (w > 0) {
+        sent += (size_t)w;
+        add_bytes(job, (uint64_t)w);
+      } else if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        if (wait_ready(job, POLLOUT) < 0) goto out;
+      } else if (w < 0 && errno != EINTR) {
+        fail(job, errno, "write");
+        goto out;
+      }
+    }
+    at += n;
+    left -= (uint64_t)n;
+  }
+out:
+  free(buf);
+}
+
 static void send_file(transfer_job *job) {
   off_t at = (off_t)job->position;
   uint64_t left = job->length;
@@ -336,6 +377,9 @@ static void send_file(transfer_job *job) {
       return; /* the file ended early: what is left of it was sent */
     } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
       if (wait_ready(job, POLLOUT) < 0) return;
+    } else if (errno == EINVAL || errno == ENOSYS) {
+      send_rest(job, at, left); /* this file cannot be sent with sendfile(2) */
+      return;
     } else if (errno != EINTR) {
       fail(job, errno, "sendfile");
       return;
@@ -399,6 +443,13 @@ static const char *errno_name(int error) {
     case EXDEV: return "EXDEV";
     case EBUSY: return "EBUSY";
     case ENAMETOOLONG: return "ENAMETOOLONG";
+    case ELOOP: return "ELOOP";
+    case EMLINK: return "EMLINK";
+    case ESTALE: return "ESTALE";
+    case EOVERFLOW: return "EOVERFLOW";
+    case ENXIO: return "ENXIO";
+    case ENOSYS: return "ENOSYS";
+    case EOPNOTSUPP: return "EOPNOTSUPP";
     default: return "EIO";
   }
 }
@@ -469,6 +520,11 @@ static bool number_arg(napi_env env, napi_value value, const char *what, double 
   napi_valuetype type;
   if (napi_typeof(env, value, &type) != napi_ok || type != napi_number || napi_get_value_double(env, value, out) != napi_ok) {
     napi_throw_type_error(env, NULL, what);
+    return false;
+  }
+  /* NaN fails every comparison, so it would pass each range check after this and then be converted to an integer. */
+  if (!isfinite(*out)) {
+    napi_throw_range_error(env, NULL, what);
     return false;
   }
   return true;

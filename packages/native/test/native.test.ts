@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { fstatSync, lstatSync, openSync, readlinkSync } from 'node:fs';
+import { closeSync, fstatSync, lstatSync, openSync, readFileSync, readlinkSync } from 'node:fs';
 import { mkdir, mkdtemp, open, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -305,6 +305,34 @@ describe('receiveToFile and sendFromFile', () => {
     expect(() => addon.sendFromFile!(1, 2, 0, -1, 0, done)).toThrow(RangeError);
     expect(() => (addon.sendFromFile as unknown as (...a: unknown[]) => unknown)(1, 2, 0, 10, 0)).toThrow(TypeError);
     expect(() => receiveToFile(999_999, 2, -1, 0, done)).toThrow('cannot duplicate socketFd or fileFd: Bad file descriptor');
+    // NaN fails every comparison: it must not slip past the range checks (as an endless timeout, a huge length)
+    expect(() => receiveToFile(1, 2, -1, Number.NaN, done)).toThrow(RangeError);
+    expect(() => addon.sendFromFile!(1, 2, 0, Number.NaN, 0, done)).toThrow(RangeError);
+    expect(() => addon.sendFromFile!(1, 2, 0, 10, Number.POSITIVE_INFINITY, done)).toThrow(RangeError);
+  });
+
+  it('sendFromFile sends a file that cannot feed sendfile(2) the buffered way', async () => {
+    // procfs's environ refuses sendfile(2) with EINVAL (as a file system without splice support would); its bytes
+    // stay the same while the process runs.
+    const want = readFileSync('/proc/self/environ');
+    expect(want.length).toBeGreaterThan(0);
+    const fd = openSync('/proc/self/environ', 'r');
+    const pair = await connection();
+    try {
+      const received = new Promise<Buffer>((resolve) => {
+        const chunks: Buffer[] = [];
+        pair.client.on('data', (c: Buffer) => chunks.push(c)).once('end', () => resolve(Buffer.concat(chunks)));
+      });
+      const result = await new Promise<{ error: NodeJS.ErrnoException | null; bytes: number }>((resolve) => {
+        addon.sendFromFile!(fdOf(pair.server), fd, 0, want.length + 4096, 10_000, (error, bytes) => resolve({ error, bytes }));
+      });
+      expect(result).toEqual({ error: null, bytes: want.length }); // the file ended early: all of it was sent
+      pair.server.end();
+      expect((await received).equals(want)).toBe(true);
+    } finally {
+      closeSync(fd);
+      pair.close();
+    }
   });
 });
 
@@ -506,6 +534,18 @@ describe('createUploadFile and finishUpload', () => {
     expect(() => finishCall(1, 2, [], '../a.tmp', 'a', done)).toThrow(/plain entry names/);
     expect(() => finishCall(1, 2, [], '.a.tmp', '..', done)).toThrow(/plain entry names/);
     expect(() => finishCall(1, 2, [], '.a.tmp', 'a', 'done')).toThrow(/done must be a function/);
+  });
+});
+
+describe('string arguments', () => {
+  it('refuses a NUL inside a name rather than act on the part before it', async () => {
+    const root = join(dir, 'nul-root');
+    await mkdir(root, { recursive: true });
+    await writeFile(join(root, 'ok'), 'the file before the NUL');
+    const done = () => undefined;
+    expect(() => addon.readSmallFile!(root, 'ok\0.txt', 1024, done)).toThrow(/NUL/);
+    expect(() => addon.createUploadFile!(root, '', 'ok\0.txt', '.ok.tmp', done)).toThrow(/NUL/);
+    expect(() => addon.lstatBatch(`${root}\0`, 'ok', new Float64Array(LSTAT_FIELDS))).toThrow(/NUL/);
   });
 });
 

@@ -139,7 +139,11 @@ export async function openUpload(opts: {
         const descriptors = (file as CreatedTempFile).take();
         stream.destroy();
         await finishUploadNatively(descriptors, last, native.tempName, posix.basename(disk))
-          .catch((err: unknown) => Promise.reject(fromFsError(err, vpath)))
+          .catch(async (err: unknown) => {
+            // Refused before it started: the addon removed nothing, so the temporary file goes here.
+            if ((err as { started?: boolean }).started === false) await fsp.unlink(writePath).catch(() => undefined);
+            throw fromFsError(err, vpath);
+          })
           .finally(() => liveTemps.delete(writePath));
         return;
       }
