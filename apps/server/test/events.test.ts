@@ -280,6 +280,13 @@ describe('event rules through the API', () => {
     const test = await call('POST', `/event-rules/${rule.body.id}/test`, {});
     expect(test.status, JSON.stringify(test.body)).toBe(200);
     expect(test.body.event).toMatchObject({ type: 'finding.raised', test: true, data: EVENT_CATALOGUE['finding.raised'].example });
+    // No body at all (curl -X POST) is the same as an empty one; an unknown field is still refused.
+    const bare = await call('POST', `/event-rules/${rule.body.id}/test`);
+    expect(bare.status, JSON.stringify(bare.body)).toBe(200);
+    expect(bare.body.event).toMatchObject({ type: 'finding.raised', test: true });
+    const unknown = await call('POST', `/event-rules/${rule.body.id}/test`, { kind: 'x' });
+    expect(unknown.status).toBe(400);
+    expect(JSON.stringify(unknown.body)).toMatch(/kind/);
     expect(test.body.deliveries.map((d: { status: string }) => d.status)).toEqual(['delivered', 'pending']);
     expect(test.body.deliveries[1]).toMatchObject({ lastCode: 500, lastError: 'HTTP 500', attempts: 1 });
     expect(ok.received[0]?.event.test).toBe(true);

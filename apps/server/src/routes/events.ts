@@ -306,6 +306,10 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventsRouteOptions> = async 
         body: Type.Optional(TestEventBody),
         response: { 200: TestEventReply },
       },
+      // The body is optional: a POST with none (curl -X POST) is validated as an empty one, not refused.
+      preValidation: async (req) => {
+        req.body ??= {};
+      },
     },
     async (req) => {
       const { id } = req.params;
