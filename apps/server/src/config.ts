@@ -186,7 +186,8 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
   {
     name: 'FERRY_EVENT_GIVE_UP_HOURS',
     default: '24',
-    description: '…and a delivery not done this many hours after its event is marked failed.',
+    description:
+      '…and a delivery whose next retry would come later than this many hours after its event is marked failed instead (whole hours, 1 to 720).',
   },
 ];
 
