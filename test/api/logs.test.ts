@@ -251,6 +251,47 @@ describe('FTP activity log', () => {
     expect(matched).toEqual([ATTACKER, ATTACKER, ATTACKER]);
   });
 
+  it("logs an upload cut short by the client leaving with the client's address, before the session's end", async () => {
+    const ferry = await t.ferry();
+    await createFtpUser(ferry, 'vera');
+    const control = net.connect({ host: '127.0.0.1', port: ferry.ftpPort });
+    control.setEncoding('utf8');
+    control.on('error', () => undefined);
+    let received = '';
+    control.on('data', (chunk: string) => (received += chunk));
+    const send = async (line: string | null, code: string): Promise<string> => {
+      received = '';
+      if (line !== null) control.write(`${line}\r\n`);
+      await waitFor(`reply ${code}`, () => new RegExp(`^${code} `, 'm').test(received), {
+        timeoutMs: 10_000,
+        intervalMs: 20,
+        describe: () => received,
+      });
+      return received;
+    };
+    await send(null, '220');
+    await send('USER vera', '331');
+    await send(`PASS ${FTP_PASSWORD}`, '230');
+    await send('TYPE I', '200');
+    const dataPort = Number(/\(\|\|\|(\d+)\|\)/.exec(await send('EPSV', '229'))![1]);
+    const data = net.connect({ host: '127.0.0.1', port: dataPort });
+    data.on('error', () => undefined);
+    await new Promise<void>((resolve) => data.once('connect', resolve));
+    await send('STOR cut.bin', '150');
+    data.write(Buffer.alloc(200_000, 1));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    control.destroy(); // the client goes while its upload's data connection is still open
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    data.destroy();
+    await waitFor('the session end line', () => byEvent(ferry, 'ftp.session_end').length >= 1, { timeoutMs: 10_000, intervalMs: 50 });
+    const lines = parsedLogs(ferry);
+    const transfer = lines.findIndex((l) => l.event === 'ftp.transfer' && l.path === '/cut.bin');
+    const end = lines.findIndex((l) => l.event === 'ftp.session_end');
+    expect(transfer, 'the transfer line').toBeGreaterThan(-1);
+    expect(lines[transfer]).toMatchObject({ outcome: 'aborted', direction: 'upload', user: 'vera', clientAddress: '127.0.0.1' });
+    expect(transfer, 'the transfer before the session end').toBeLessThan(end);
+  });
+
   it('keeps serving FTP and the admin API while the log reader stalls, and writes every line once it reads again', async () => {
     const ferry = await t.ferry();
     await createFtpUser(ferry, 'stall');

@@ -7,7 +7,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
@@ -104,6 +104,55 @@ function verifySignature(r: Received, secret: string): boolean {
 }
 
 describe('event rules through the API', () => {
+  it("an upload cut short by the client leaving reaches a rule filtered by network, with the client's address", async () => {
+    const { call, port } = await setup();
+    const hook = await receiver();
+    const rule = await call('POST', '/event-rules', {
+      name: 'dropped uploads',
+      events: ['transfer.failed'],
+      filters: { networks: ['127.0.0.0/8'] },
+      actions: [{ kind: 'webhook', url: hook.url }],
+    });
+    expect(rule.status, JSON.stringify(rule.body)).toBe(201);
+    expect((await call('POST', '/users', { username: 'vera', password: 'vera-password-1' })).status).toBe(201);
+    // A raw client: log in, start an upload, send part of it, and go (the control connection first).
+    const control = connect({ port, host: '127.0.0.1' });
+    control.setEncoding('utf8');
+    control.on('error', () => undefined);
+    let text = '';
+    control.on('data', (chunk: string) => void (text += chunk));
+    const reply = async (code: number) => {
+      await until(`a ${code} reply`, () => new RegExp(`^${code} `, 'm').test(text));
+      text = '';
+    };
+    await reply(220);
+    control.write('USER vera\r\n');
+    await reply(331);
+    control.write('PASS vera-password-1\r\n');
+    await reply(230);
+    control.write('TYPE I\r\n');
+    await reply(200);
+    control.write('EPSV\r\n');
+    await until('the EPSV reply', () => /^229 .*\(\|\|\|(\d+)\|\)/m.test(text));
+    const dataPort = Number(/\(\|\|\|(\d+)\|\)/.exec(text)![1]);
+    text = '';
+    const data = connect({ port: dataPort, host: '127.0.0.1' });
+    data.on('error', () => undefined);
+    await once(data, 'connect');
+    control.write('STOR cut.bin\r\n');
+    await reply(150);
+    data.write(Buffer.alloc(200_000, 1));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    control.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    data.destroy();
+    await until('the webhook', () => hook.received.length >= 1);
+    expect(hook.received[0]!.event).toMatchObject({
+      type: 'transfer.failed',
+      data: { user: 'vera', path: '/cut.bin', direction: 'upload', clientAddress: '127.0.0.1' },
+    });
+  });
+
   it('sends upload.completed from a real FTP upload to a signed webhook, and logs and counts the delivery', async () => {
     const { h, call, ftp } = await setup();
     const hook = await receiver();

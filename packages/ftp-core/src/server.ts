@@ -200,11 +200,20 @@ export class FtpServer extends EventEmitter<FtpServerEvents> {
     this.delivery = null;
   };
 
+  /** Each listener on its own: one that throws is logged and the others still hear the event. */
   private emitNow<K extends keyof FtpServerEvents>(event: K, ...args: FtpServerEvents[K]): void {
-    try {
-      (this.emit as (e: K, ...a: FtpServerEvents[K]) => boolean)(event, ...args);
-    } catch (err) {
-      this.log.error({ err, event }, 'an FTP server event listener threw');
+    const listeners = this.rawListeners(event) as ((...a: FtpServerEvents[K]) => void)[];
+    if (listeners.length === 0 && event === 'error') {
+      const [{ sessionId, error }] = args as FtpServerEvents['error'];
+      this.log.error({ err: error, sessionId }, 'FTP engine error (no listener for it)');
+      return;
+    }
+    for (const listener of listeners) {
+      try {
+        listener.apply(this, args);
+      } catch (err) {
+        this.log.error({ err, event }, 'an FTP server event listener threw');
+      }
     }
   }
 

@@ -225,7 +225,9 @@ export function recordSessions(server: FtpServer, opts: SessionRecordingOptions)
     doctors?.push(line);
     const event = line.event;
     if (!event) return;
-    const f = factsOf(line.sessionId);
+    // Looked up, not made: a line after the session's close (none is expected) must not leave an entry behind.
+    const f = facts.get(line.sessionId);
+    if (!f) return;
     if (event.type === 'login') {
       f.loggedIn = true;
       recorder.login({ at: line.at, sessionId: line.sessionId, username: event.username, address: f.address, ok: true, reason: null });

@@ -70,6 +70,9 @@ export interface SessionOptions {
 }
 
 const KILL_AFTER_MS = 2000;
+/** How long a closed session waits at most for its aborted transfer's last lines before it ends. */
+const TRANSFER_SETTLE_MS = 1_000;
+
 /** How long a session keeps its passive listener after a transfer, for its next PASV/EPSV. */
 const PASSIVE_KEEP_MS = 2000;
 const ALL_FACTS: ReadonlySet<MlstFact> = new Set(MLST_FACTS);
@@ -513,17 +516,29 @@ export class Session {
   private finalize(): void {
     if (this.finalized) return;
     this.finalized = true;
-    const duringTransfer = this.transfer !== null;
+    const running = this.transfer;
+    const duringTransfer = running !== null;
     const reason = this.closeReason ?? 'client-closed';
     this.closeReason = reason;
     this.currentPhase = 'closing';
     this.clearTimers();
-    this.transfer?.abort();
+    running?.abort();
     this.dataChannel?.close();
     this.dataChannel = null;
     this.releaseParked();
-    this.event({ type: 'disconnected', reason, duringTransfer }, `Disconnected (${reason})${duringTransfer ? ' during a transfer' : ''}`);
-    this.ctx.sessionClosed(this, reason, duringTransfer);
+    const end = (): void => {
+      this.event({ type: 'disconnected', reason, duringTransfer }, `Disconnected (${reason})${duringTransfer ? ' during a transfer' : ''}`);
+      this.ctx.sessionClosed(this, reason, duringTransfer);
+    };
+    if (!running) return end();
+    // The aborted transfer's last lines (its data connection closed, the transfer finished, its record) come before
+    // the session's end, so that everything after hears them while the session is still known (its address, its
+    // doctor). Bounded: an abort that never settles does not keep the session open.
+    let timer: NodeJS.Timeout | null = null;
+    void Promise.race([running.done, new Promise<void>((resolve) => (timer = setTimeout(resolve, TRANSFER_SETTLE_MS)))]).then(() => {
+      if (timer) clearTimeout(timer);
+      end();
+    });
   }
 
   info(): SessionInfo {
