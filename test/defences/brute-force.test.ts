@@ -91,4 +91,35 @@ describe('brute-force defence (real process, real SQLite)', () => {
     const audit = await system.api('GET', '/api/v1/audit');
     expect(audit.body.items).toContainEqual(expect.objectContaining({ action: 'ban.lift', target: '127.0.0.1', actor: 'admin' }));
   });
+
+  it('counts a guess whose client hangs up before the answer: such a guesser is banned like any other', async () => {
+    // Sends PASS and closes at once, so that no 530 ever reaches it: each guess still costs Ferry a password hash.
+    const own = await startSystem({ env });
+    try {
+      await createUser(own, USER);
+      const guesser = '127.0.0.7';
+      for (let i = 0; i < THRESHOLD; i++) {
+        const ftp = await RawFtp.connect(own.ftpPort, { localAddress: guesser });
+        try {
+          expect((await ftp.read()).code).toBe(220);
+          expect((await ftp.send(`USER ${USER.username}`)).code).toBe(331);
+          void ftp.send(`PASS hang-up-guess-${i}`).catch(() => undefined);
+        } finally {
+          ftp.close();
+        }
+      }
+      // The failures are counted once each hash is done: bounded wait for the ban.
+      const deadline = Date.now() + 10_000;
+      let bans: { address: string }[] = [];
+      while (Date.now() < deadline) {
+        bans = (await own.api('GET', '/api/v1/bans')).body.items as { address: string }[];
+        if (bans.length > 0) break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(bans.map((b) => b.address)).toEqual([guesser]);
+      expect((await greeting(own.ftpPort, guesser)).code).toBe(421);
+    } finally {
+      await own.stop('SIGKILL').catch(() => undefined);
+    }
+  });
 });

@@ -44,7 +44,12 @@ export default defineCommand({
       session.close('refused', reply(Reply.ServiceNotAvailable, 'Logins are not possible right now; try again later'));
       return;
     }
-    if (session.closing) return;
+    if (session.closing) {
+      // The client left (or was closed) while its password was checked: a wrong one still counts toward a ban, or a
+      // guesser that hangs up before every answer would get unlimited tries, each costing a password hash.
+      if (!result.ok) session.ctx.guard?.loginFailed(session.remoteAddress, username, result.reason);
+      return;
+    }
     if (!result.ok) return failed(session, username, result.reason);
     const account = result.account;
     if (account.tls === 'required' && !session.tls.control) {
