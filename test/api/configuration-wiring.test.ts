@@ -22,7 +22,7 @@ import { describe, expect, it, type TestContext } from 'vitest';
 import { RawFtp, expectCode } from '../defences/support/raw-ftp.js';
 import { createRule, type Delivery } from '../support/event-harness.js';
 import { startWebhookReceiver, waitFor } from '../support/event-receivers.js';
-import { ADMIN_PASSWORD, ON_POSTGRES, REPO_ROOT, startSystem, type System } from '../support/start-system.js';
+import { ON_POSTGRES, REPO_ROOT, startSystem, systemEnv, type System } from '../support/start-system.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -78,13 +78,7 @@ async function launch(ctx: TestContext, env: Record<string, string>, opts: { ter
   delete inherited.FERRY_LOG_FORMAT;
   const fullEnv: Record<string, string> = {
     ...inherited,
-    FERRY_DATA_DIR: dataDir,
-    FERRY_FTP_PORT: '0',
-    FERRY_HTTP_PORT: '0',
-    FERRY_HTTP_HOST: '127.0.0.1',
-    FERRY_PASV_PORTS: '0-0',
-    FERRY_ADMIN_USER: 'admin',
-    FERRY_ADMIN_PASSWORD: ADMIN_PASSWORD,
+    ...systemEnv(dataDir),
     FERRY_FIRST_FTP_USER: 'none',
     FERRY_SHUTDOWN_GRACE_MS: '1000',
     ...env,

@@ -90,11 +90,9 @@ function databaseFor(dataDir: string): string {
   return url;
 }
 
-export async function startSystem(opts: StartOptions = {}): Promise<System> {
-  const ownDataDir = opts.dataDir === undefined;
-  const dataDir = opts.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'ferry-e2e-')));
-  const env: Record<string, string> = {
-    ...(process.env as Record<string, string>),
+/** What every test's Ferry starts with: its own data folder, ephemeral ports on loopback, the known admin account. */
+export function systemEnv(dataDir: string): Record<string, string> {
+  return {
     FERRY_DATA_DIR: dataDir,
     FERRY_FTP_PORT: '0',
     FERRY_HTTP_PORT: '0',
@@ -102,6 +100,15 @@ export async function startSystem(opts: StartOptions = {}): Promise<System> {
     FERRY_PASV_PORTS: '0-0',
     FERRY_ADMIN_USER: 'admin',
     FERRY_ADMIN_PASSWORD: ADMIN_PASSWORD,
+  };
+}
+
+export async function startSystem(opts: StartOptions = {}): Promise<System> {
+  const ownDataDir = opts.dataDir === undefined;
+  const dataDir = opts.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'ferry-e2e-')));
+  const env: Record<string, string> = {
+    ...(process.env as Record<string, string>),
+    ...systemEnv(dataDir),
     FERRY_SHUTDOWN_GRACE_MS: '3000',
     ...opts.env,
   };
