@@ -16,7 +16,8 @@
  * kill -9 loses the last LOG_FLUSH_MS of lines otherwise.
  */
 import { pino, type DestinationStream, type Logger } from 'pino';
-import { build as prettyStream } from 'pino-pretty';
+import { createRequire } from 'node:module';
+import type * as PinoPretty from 'pino-pretty';
 import type { LogFormat } from './config.js';
 
 export const REDACTED_PATHS = [
@@ -186,6 +187,8 @@ export function createLogger(opts: LoggerOptions): Logger {
     serializers: { req: serializeRequest, err: pino.stdSerializers.err },
   };
   if (pretty) {
+    // pino-pretty (29 modules) loads only for the pretty format.
+    const { build: prettyStream } = createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;
     const stream = prettyStream({
       colorize: opts.destination ? false : process.stdout.isTTY === true,
       translateTime: 'SYS:yyyy-mm-dd HH:MM:ss.l',

@@ -3,7 +3,8 @@
  * most common passwords (zxcvbn's list, compared case-insensitively).
  */
 import { randomBytes } from 'node:crypto';
-import { dictionary } from '@zxcvbn-ts/language-common';
+import { createRequire } from 'node:module';
+import type * as ZxcvbnCommon from '@zxcvbn-ts/language-common';
 
 export const MIN_PASSWORD_LENGTH = 8;
 
@@ -13,7 +14,12 @@ let common: Set<string> | null = null;
 export function passwordProblem(password: string): string | null {
   if (password.length < MIN_PASSWORD_LENGTH) return `must be at least ${MIN_PASSWORD_LENGTH} characters`;
   const lower = password.toLowerCase();
-  common ??= new Set(dictionary['passwords-common'].map((p) => p.toLowerCase()));
+  // The list (400 KB of source) loads with the first password checked, not at start.
+  common ??= new Set(
+    (createRequire(import.meta.url)('@zxcvbn-ts/language-common') as typeof ZxcvbnCommon).dictionary['passwords-common'].map(
+      (p) => p.toLowerCase(),
+    ),
+  );
   if (common.has(lower)) return 'is one of the most common passwords; choose one that is harder to guess';
   return null;
 }

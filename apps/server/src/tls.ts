@@ -8,7 +8,6 @@ import { existsSync, readFileSync, unwatchFile, watchFile } from 'node:fs';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createSecureContext, type SecureContext } from 'node:tls';
-import { generate } from 'selfsigned';
 
 export interface CertificateFiles {
   certFile: string;
@@ -54,6 +53,8 @@ export async function ensureSelfSigned(dataDir: string, log: Log): Promise<Certi
   const keyFile = path.join(dir, 'key.pem');
   if (existsSync(certFile) && existsSync(keyFile)) return { certFile, keyFile, generated: false };
   await mkdir(dir, { recursive: true });
+  // Loaded here, not at start: certificate tooling is about 30 modules that only a first start needs.
+  const { generate } = await import('selfsigned');
   const pems = await generate([{ name: 'commonName', value: 'Ferry FTP server' }], {
     keySize: 2048,
     algorithm: 'sha256',

@@ -4,8 +4,8 @@ import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { SQL } from 'drizzle-orm';
 import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
-import pg from 'pg';
-import { drizzlePostgres, drizzleSqlite } from './drizzle.js';
+import type { Pool } from 'pg';
+import { drizzlePostgres, drizzleSqlite, loadPg } from './drizzle.js';
 import { applyMigrations, applyPostgresMigrations, MIGRATIONS_FOLDER, POSTGRES_MIGRATIONS_FOLDER } from './migrate.js';
 import * as schema from './schema/index.js';
 import * as postgresSchema from './schema-postgres.js';
@@ -43,7 +43,7 @@ export interface SqliteHandle extends HandleBase {
 
 export interface PostgresHandle extends HandleBase {
   dialect: 'postgres';
-  pool: pg.Pool;
+  pool: Pool;
   /** The connection URL, for connections outside the pool (LISTEN). */
   url: string;
 }
@@ -209,7 +209,7 @@ const POOL_SIZE = 10;
  * @throws MigrationError when the schema cannot be brought up to date; connection errors as pg reports them.
  */
 export async function openPostgres(url: string, opts: { migrationsFolder?: string } = {}): Promise<Db> {
-  const pool = new pg.Pool({ connectionString: url, max: POOL_SIZE, application_name: 'ferry' });
+  const pool = new (loadPg().Pool)({ connectionString: url, max: POOL_SIZE, application_name: 'ferry' });
   // An idle connection the server dropped (a restart) is reported here, not thrown at whoever waits for the pool.
   pool.on('error', () => undefined);
   try {

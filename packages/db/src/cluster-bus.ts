@@ -8,8 +8,9 @@
  *
  * On SQLite there is one node: publishing does nothing.
  */
-import pg from 'pg';
+import type { Client } from 'pg';
 import { handleOf, type Db } from './client.js';
+import { loadPg } from './drizzle.js';
 
 export const CLUSTER_CHANNEL = 'ferry_cluster';
 /** PostgreSQL refuses a notification payload of 8000 bytes or more. */
@@ -48,7 +49,7 @@ export function createClusterBus(db: Db, opts: ClusterBusOptions): ClusterBus {
   }
   const { pool, url } = handle;
   const retryMs = opts.retryMs ?? 2_000;
-  let client: pg.Client | null = null;
+  let client: Client | null = null;
   let closed = false;
   let listening = false;
   let timer: NodeJS.Timeout | null = null;
@@ -64,7 +65,7 @@ export function createClusterBus(db: Db, opts: ClusterBusOptions): ClusterBus {
   };
 
   async function connect(): Promise<void> {
-    const c = new pg.Client({ connectionString: url, application_name: 'ferry-bus' });
+    const c = new (loadPg().Client)({ connectionString: url, application_name: 'ferry-bus' });
     client = c;
     c.on('error', (error) => {
       opts.onError?.(error);

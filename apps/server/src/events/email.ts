@@ -5,7 +5,7 @@
  * breaks become spaces. A digest action sends the events collected over its window in one message.
  */
 import { EVENT_CATALOGUE, type EmailAction, type Event } from '@ferry/contract';
-import nodemailer, { type Transporter } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type { Attempt } from './attempt.js';
 
 export interface SmtpConfig {
@@ -32,11 +32,15 @@ export class Mailer {
   async send(action: EmailAction, events: readonly Event[], signal: AbortSignal): Promise<Attempt> {
     if (!this.config)
       return { ok: false, code: null, output: null, error: 'E-mail is not set up: FERRY_SMTP_URL is not set', permanent: true };
-    this.#transport ??= nodemailer.createTransport(this.config.url, {
-      connectionTimeout: TIMEOUT_MS,
-      greetingTimeout: TIMEOUT_MS,
-      socketTimeout: TIMEOUT_MS,
-    } as never);
+    if (!this.#transport) {
+      // Loaded with the first e-mail: nodemailer is 39 modules that a Ferry sending none never needs.
+      const { default: nodemailer } = await import('nodemailer');
+      this.#transport ??= nodemailer.createTransport(this.config.url, {
+        connectionTimeout: TIMEOUT_MS,
+        greetingTimeout: TIMEOUT_MS,
+        socketTimeout: TIMEOUT_MS,
+      } as never);
+    }
     const message = compose(action, events);
     const sending = this.#transport.sendMail({ from: this.config.from, to: action.to, ...message });
     const aborted = new Promise<never>((_, reject) => {
