@@ -129,6 +129,10 @@ const DATA_CHANNEL_REPLIES: Record<DataFailure, [TransferFailureCause, FtpReply]
   'connect-failed': ['data-connection', reply(Reply.CantOpenData, "Can't open data connection: could not connect to your address")],
   'tls-failed': ['tls-failed', reply(Reply.CantOpenData, "Can't open data connection: TLS handshake failed")],
   'tls-not-resumed': ['tls-not-resumed', reply(Reply.ProtocolNotSupported, 'Data connection refused: TLS session resumption is required')],
+  'protection-changed': [
+    'data-connection',
+    reply(Reply.CantOpenData, "Can't use the data connection: it was made before PROT changed; send PASV or EPSV again"),
+  ],
   aborted: ['data-connection', reply(Reply.CantOpenData, "Can't open data connection")],
 };
 

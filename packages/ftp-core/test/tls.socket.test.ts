@@ -267,6 +267,27 @@ describe('TLS policies', () => {
     c.close();
   });
 
+  // A passive connection is plain or TLS as PROT was when it was made. One made before PROT P, kept through the
+  // 521, must not carry the file in clear text once PROT P is set.
+  it('a data connection made before PROT P is not used for a transfer after it', async () => {
+    await mkdir(join(t.base, 'bob'), { recursive: true });
+    await writeFile(join(t.base, 'bob', 'bob.txt'), 'private');
+    const { c, tls } = await secureControl(t.port, 'TLSv1.3', { user: 'bob', pass: 'pw' });
+    expect((await c.send('PBSZ 0')).code).toBe(200);
+    const { data } = await readData(await c.epsv()); // in clear text, under the default PROT C
+    expect((await c.send('RETR bob.txt')).code).toBe(521);
+    expect((await c.send('PROT P')).code).toBe(200);
+    expect((await c.send('RETR bob.txt')).code).toBe(150);
+    expect(await c.read()).toMatchObject({ code: 425, text: expect.stringContaining('before PROT changed') });
+    expect((await data).length).toBe(0);
+    // The next passive connection, made under PROT P, serves the same file.
+    const d = await tlsData(await c.epsv(), tls, true);
+    expect((await c.send('RETR bob.txt')).code).toBe(150);
+    expect((await d.data).toString()).toBe('private');
+    expect((await c.read()).code).toBe(226);
+    c.close();
+  });
+
   // PROT needs no login (some clients send PBSZ and PROT right after AUTH TLS), and before USER and PASS the
   // account's policy is not known yet: the transfer itself must check it again.
   it('an account that requires TLS cannot keep a PROT C it set before logging in', async () => {

@@ -21,7 +21,7 @@ export interface DataConnection {
   tlsResumed: boolean | null;
 }
 
-export type DataFailure = 'timeout' | 'connect-failed' | 'tls-failed' | 'tls-not-resumed' | 'aborted';
+export type DataFailure = 'timeout' | 'connect-failed' | 'tls-failed' | 'tls-not-resumed' | 'protection-changed' | 'aborted';
 
 export class DataChannelError extends Error {
   constructor(

@@ -4,7 +4,7 @@
  * and the transcript events around it. The channel is released whatever happens.
  */
 import type { Duplex } from 'node:stream';
-import type { DataChannelError, DataConnection } from '../data-channel/data-channel.js';
+import { DataChannelError, type DataConnection } from '../data-channel/data-channel.js';
 import { resetError, watchPeerEnd } from '../data-channel/peer-reset.js';
 import { stalledError, toTransferReply } from '../errors.js';
 import type { TransferDirection, TransferOutcome } from '../events.js';
@@ -66,7 +66,14 @@ export async function runTransfer(session: Session, spec: TransferSpec): Promise
   let error: string | undefined;
   let final: FtpReply;
   try {
-    conn = await channel.open(controller.signal);
+    const opened = await channel.open(controller.signal);
+    // A passive connection is encrypted or not as PROT was when the client made it: one made before PROT P must not
+    // carry the transfer in clear text (nor one made under PROT P a transfer the client expects in clear text).
+    if (opened.tls !== (session.tls.prot === 'P')) {
+      opened.socket.destroy();
+      throw new DataChannelError('protection-changed', `The data connection was made under PROT ${opened.tls ? 'P' : 'C'}`, opened.peer);
+    }
+    conn = opened;
     session.event(
       { type: 'data-opened', mode: channel.mode, local: conn.local, peer: conn.peer, tls: conn.tls, tlsResumed: conn.tlsResumed },
       `Data connection (${channel.mode}) ${conn.peer} → ${conn.local} opened` +
