@@ -70,6 +70,19 @@ describe('session limits', () => {
     a.close();
   });
 
+  it('holds the account session limit against logins sent at the same moment', async () => {
+    const t = await server({ accounts: { alice: { password: 'secret', maxSessions: 1 } } });
+    const clients = await Promise.all(Array.from({ length: 10 }, () => RawClient.connect(t.port)));
+    for (const c of clients) {
+      await c.read();
+      expect((await c.send('USER alice')).code).toBe(331);
+    }
+    const replies = await Promise.all(clients.map((c) => c.send('PASS secret')));
+    expect(replies.filter((r) => r.code === 230)).toHaveLength(1);
+    expect(replies.filter((r) => r.text === '421 Too many sessions for alice (at most 1)')).toHaveLength(9);
+    for (const c of clients) c.close();
+  });
+
   it('refuses addresses the guard rejects', async () => {
     const failures: string[] = [];
     const t = await server({

@@ -56,6 +56,10 @@ export default defineCommand({
       session.event({ type: 'login-failed', username, reason: 'tls-required' }, `Login as ${username} refused: this account requires TLS`);
       return reply(Reply.NotLoggedIn, 'This account requires TLS: send AUTH TLS before logging in');
     }
+    const fs = await openTree(session, account);
+    if (session.closing) return;
+    // Counted with no wait between the count and loggedIn: logins of one account finishing together (their password
+    // checks share one hash) must not all see the same count.
     if (account.maxSessions !== null && session.ctx.sessionsOf(account.username, session) >= account.maxSessions) {
       session.close(
         'refused',
@@ -63,7 +67,6 @@ export default defineCommand({
       );
       return;
     }
-    const fs = await openTree(session, account);
     session.ctx.guard?.loginSucceeded(session.remoteAddress, account.username);
     session.loggedIn(account, fs);
     session.event({ type: 'login', username: account.username }, `Logged in as ${account.username}`);
