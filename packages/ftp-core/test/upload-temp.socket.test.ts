@@ -75,3 +75,29 @@ describe('temporary upload files after a crash', () => {
     c.close();
   });
 });
+
+// Temporary names are Ferry's: hidden from listings, left out of quotas while their upload runs, removed once stale.
+// A client naming one could store files no listing shows and no quota counts, or have a file deleted for it.
+describe('temporary upload names are reserved', () => {
+  it('no command may name one: storing, renaming to one, making a folder, reading, deleting, changing into', async () => {
+    t = await startServer();
+    await writeFile(join(t.home, 'big.bin'), 'kept');
+    const planted = '.notes.txt.ferry-upload-0123456789ab';
+    await writeFile(join(t.home, planted), 'not for clients');
+    const c = await RawClient.connect(t.port);
+    await c.login();
+    await c.send('TYPE I');
+    const refused = '553 .a.ferry-upload-1: File name not allowed';
+    expect((await c.send('STOR .a.ferry-upload-1')).text).toBe(refused);
+    expect((await c.send('APPE sub/.a.ferry-upload-1')).code).toBe(553);
+    expect((await c.send('RNFR big.bin')).code).toBe(350);
+    expect((await c.send('RNTO .big.bin.ferry-upload-x')).code).toBe(553);
+    expect((await c.send('MKD .d.ferry-upload-1')).code).toBe(553);
+    expect((await c.send('MKD .d.ferry-upload-1/inner')).code).toBe(553);
+    for (const command of [`RETR ${planted}`, `DELE ${planted}`, `SIZE ${planted}`, `MFMT 20000101000000 ${planted}`, `RNFR ${planted}`, `CWD ${planted}`]) {
+      expect((await c.send(command)).code, command).toBe(553);
+    }
+    expect((await readdir(t.home)).sort()).toEqual([planted, 'big.bin']);
+    c.close();
+  });
+});

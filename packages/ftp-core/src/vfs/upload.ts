@@ -18,7 +18,7 @@ import { close as closeFd } from 'node:fs';
 import { VfsError, fromFsError } from '../errors.js';
 import { finishUploadNatively, type CreatedUploadFile } from '../native-addon.js';
 import { descriptorPath } from './descriptor.js';
-import { isInsideRoot } from './virtual-path.js';
+import { isInsideRoot, isUploadTempName, TEMP_MARK } from './virtual-path.js';
 import { fileSink, type FileSink, type SinkFile } from './file-sink.js';
 
 export type UploadMode = 'replace' | 'append' | 'resume';
@@ -33,7 +33,6 @@ export interface Upload {
   abort(opts: { truncate: boolean }): Promise<void>;
 }
 
-const TEMP_MARK = '.ferry-upload-';
 /** Uploads reach the disk in writes of this size (after a small first one): 16 socket reads per round trip to the thread pool. */
 const UPLOAD_BATCH_BYTES = 1024 * 1024;
 
@@ -50,9 +49,7 @@ export function isStaleUploadTemp(diskPath: string, mtimeMs: number): boolean {
   return mtimeMs < LOADED_AT && !liveTemps.has(diskPath);
 }
 
-export function isUploadTempName(name: string): boolean {
-  return name.startsWith('.') && name.includes(TEMP_MARK);
-}
+export { isUploadTempName };
 
 /** The hidden name an upload writes before its rename: 48 random bits (randomUUID draws from a cached pool, no system call each). */
 export function uploadTempName(targetName: string): string {

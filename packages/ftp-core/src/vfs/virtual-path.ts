@@ -8,9 +8,21 @@ import { VfsError } from '../errors.js';
 /** Characters no virtual path may contain: they would break replies or the disk layer. */
 const FORBIDDEN = /[\0\r\n]/;
 
+/** What marks the hidden name of an upload in progress (see upload.ts): `.<name>.ferry-upload-<random>`. */
+export const TEMP_MARK = '.ferry-upload-';
+
+/**
+ * Whether `name` has the form of an upload's temporary file. Such names are Ferry's: hidden from listings, left out of
+ * quotas while their upload runs and removed when a crash left them, so no client path may name one.
+ */
+export function isUploadTempName(name: string): boolean {
+  return name.startsWith('.') && name.includes(TEMP_MARK);
+}
+
 /**
  * Resolves a client-supplied path against the current directory.
- * `..` that would climb above `/` is refused (outside-root); NUL, CR and LF are refused (invalid-name).
+ * `..` that would climb above `/` is refused (outside-root); NUL, CR and LF, and an upload's temporary name, are
+ * refused (invalid-name).
  */
 export function resolveVirtual(cwd: string, raw: string): string {
   if (FORBIDDEN.test(raw)) throw new VfsError('invalid-name', sanitizeForDisplay(raw));
@@ -20,6 +32,8 @@ export function resolveVirtual(cwd: string, raw: string): string {
     if (segment === '..') {
       if (segments.length === 0) throw new VfsError('outside-root', sanitizeForDisplay(raw));
       segments.pop();
+    } else if (isUploadTempName(segment)) {
+      throw new VfsError('invalid-name', sanitizeForDisplay(raw));
     } else {
       segments.push(segment);
     }
