@@ -63,14 +63,17 @@ export type CreateUploadFile = (
   done: (error: Error | null, created: [number, number, number, number] | null) => void,
 ) => void;
 
-/** The last bytes written, the file closed and renamed into place, both descriptors closed, in one job. */
+/**
+ * The last bytes written, the file closed and renamed into place, both descriptors closed, in one job; `replaced` is
+ * the size of the regular file the rename replaced, -1 when none.
+ */
 export type FinishUpload = (
   fileFd: number,
   folderFd: number,
   buffers: Buffer[],
   tempName: string,
   name: string,
-  done: (error: NodeJS.ErrnoException | null) => void,
+  done: (error: NodeJS.ErrnoException | null, replaced: number) => void,
 ) => void;
 
 interface Loaded {
@@ -174,17 +177,18 @@ export function createUploadFileNatively(
 
 /**
  * Writes `last` to the file, closes it and renames `tempName` to `name` in its folder, closing both descriptors
- * whatever happens (the temporary file is removed when a step fails): one round trip. Rejects with the errno's error.
+ * whatever happens (the temporary file is removed when a step fails): one round trip. Resolves with the size of the
+ * regular file the rename replaced (null when none); rejects with the errno's error.
  */
-export function finishUploadNatively(file: CreatedUploadFile, last: Buffer[], tempName: string, name: string): Promise<void> {
+export function finishUploadNatively(file: CreatedUploadFile, last: Buffer[], tempName: string, name: string): Promise<number | null> {
   const finish = current?.upload?.finish;
   if (!finish) return Promise.reject(new Error('the native addon has no finishUpload'));
   return new Promise((resolve, reject) => {
     try {
-      finish(file.fileFd, file.folderFd, last, tempName, name, (error) => {
+      finish(file.fileFd, file.folderFd, last, tempName, name, (error, replaced) => {
         if (error) return reject(error);
         transfers.finishedUploads++;
-        resolve();
+        resolve(replaced >= 0 ? replaced : null);
       });
     } catch (error) {
       // Refused before it started (its arguments): the addon took nothing, so both descriptors are closed here; the

@@ -38,9 +38,12 @@ beforeAll(async () => {
       },
       // at most two files in her home
       carol: { password: 'secret', quotaFiles: 2 },
+      // 10,000 bytes in her home
+      dave: { password: 'secret', quotaBytes: 10_000 },
     },
   });
   await mkdir(join(t.base, 'carol'));
+  await mkdir(join(t.base, 'dave'));
   for (const folder of ['sub', 'drop', 'readonly', 'folder-named', 'tiny']) await mkdir(join(t.home, folder));
   outside = await mkdtemp(join(tmpdir(), 'ferry-outside-'));
   await symlink('sub', join(t.home, 'sub-link'));
@@ -158,6 +161,26 @@ describe.each(TRANSFER_WAYS)('STOR through $way', (way) => {
     expect(finished()).toBe(0);
   });
 
+  it('does not replace a file that arrived while an upload ran, where the user may not overwrite', async () => {
+    const name = `${way.native ? 'n' : 'j'}-raced.bin`;
+    // The slow upload starts while the name is free, and holds its data connection open.
+    const port = await c.epsv();
+    const data = connect({ port, host: '127.0.0.1' });
+    data.on('error', () => undefined);
+    await new Promise((resolve) => data.once('connect', resolve));
+    expect((await c.send(`STOR /drop/${name}`)).code).toBe(150);
+    data.write('the late one');
+    // Another session of the same drop box stores the same name meanwhile.
+    const other = await RawClient.connect(t.port);
+    await other.login();
+    expect((await other.send('TYPE I')).code).toBe(200);
+    expect((await stor(`/drop/${name}`, Buffer.from('the first one'), other)).last).toBe(226);
+    other.close();
+    data.end();
+    expect(await c.read(8000)).toMatchObject({ code: 451, text: `451 /drop/${name}: Permission denied` });
+    expect(await readFile(join(t.home, 'drop', name), 'utf8')).toBe('the first one');
+  });
+
   it('keeps the old file and removes the temporary one when the data connection is reset', async () => {
     await writeFile(join(t.home, 'kept.bin'), 'the old content');
     for (let round = 0; round < 3; round++) {
@@ -222,6 +245,39 @@ describe.each(TRANSFER_WAYS)('STOR through $way', (way) => {
       for (const n of [1, 2]) expect((await carol.send(`DELE ${name(n)}`)).code).toBe(250);
     } finally {
       carol.close();
+    }
+  });
+
+  it('keeps the byte quota right when the file an upload replaces is deleted while it runs', async () => {
+    const home = join(t.base, 'dave');
+    const name = `${way.native ? 'n' : 'j'}-shared.bin`;
+    const dave = await RawClient.connect(t.port);
+    const other = await RawClient.connect(t.port);
+    try {
+      for (const client of [dave, other]) {
+        await client.login('dave', 'secret');
+        expect((await client.send('TYPE I')).code).toBe(200);
+      }
+      expect((await stor(name, randomBytes(5_000), dave)).last).toBe(226);
+      // The replace starts, its data connection held open...
+      const port = await dave.epsv();
+      const data = connect({ port, host: '127.0.0.1' });
+      data.on('error', () => undefined);
+      await new Promise((resolve) => data.once('connect', resolve));
+      expect((await dave.send(`STOR ${name}`)).code).toBe(150);
+      data.write(randomBytes(5_000));
+      // ...the old file is deleted from another session (5,000 bytes fewer)...
+      expect((await other.send(`DELE ${name}`)).code).toBe(250);
+      data.end();
+      // ...and the replace ends: 5,000 bytes on disk, and counted, so 6,000 more do not fit in 10,000.
+      expect((await dave.read(8000)).code).toBe(226);
+      expect((await readdir(home)).sort()).toEqual([name]);
+      expect((await stor('more.bin', randomBytes(6_000), dave)).last).toBe(552);
+      expect((await readdir(home)).sort()).toEqual([name]);
+      expect((await dave.send(`DELE ${name}`)).code).toBe(250);
+    } finally {
+      dave.close();
+      other.close();
     }
   });
 

@@ -965,8 +965,10 @@ static napi_value create_upload_file(napi_env env, napi_callback_info info) {
  *   On libuv's thread pool: writes `buffers` (an array of Buffers, the upload's last bytes, maybe none) to `fileFd`
  *   at its own offset, closes it, renames `tempName` to `name` in the folder `folderFd` (renameat(2)) and closes that.
  *   Both descriptors are closed whatever happens; when a step fails the temporary file is removed. Then, on the
- *   JavaScript thread, done(null), or done(error) with the errno's name as `code` and the failed call as `syscall`
- *   (ENOSPC from the write: the disk is full). The buffers must not change until done.
+ *   JavaScript thread, done(null, replaced) with the size of the regular file the rename replaced (-1 when there was
+ *   none: the quota counts what is there at the rename, not what was there when the upload began), or done(error)
+ *   with the errno's name as `code` and the failed call as `syscall` (ENOSPC from the write: the disk is full). The
+ *   buffers must not change until done.
  */
 typedef struct {
   int file_fd;
@@ -977,6 +979,8 @@ typedef struct {
   size_t count;
   int error;
   const char *syscall;
+  /* The size of the regular file that `name` was just before the rename, or -1. */
+  int64_t replaced;
   napi_ref buffers;
   napi_ref done;
   napi_async_work work;
@@ -1007,6 +1011,10 @@ static void upload_finish_execute(napi_env env, void *arg) {
     job->error = errno;
     job->syscall = "close";
   }
+  struct stat before;
+  job->replaced = -1;
+  if (job->error == 0 && fstatat(job->folder_fd, job->name, &before, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(before.st_mode))
+    job->replaced = (int64_t)before.st_size;
   if (job->error == 0 && renameat(job->folder_fd, job->temp, job->folder_fd, job->name) != 0) {
     job->error = errno;
     job->syscall = "rename";
@@ -1031,6 +1039,9 @@ static void upload_finish_complete(napi_env env, napi_status status, void *arg) 
     napi_create_int32(env, -code, &errno_value);
     napi_set_named_property(env, error, "errno", errno_value);
   }
+  napi_value args[2];
+  args[0] = error;
+  napi_create_double(env, code == 0 ? (double)job->replaced : -1, &args[1]);
   napi_get_reference_value(env, job->done, &done);
   napi_delete_reference(env, job->done);
   napi_delete_reference(env, job->buffers);
@@ -1039,7 +1050,7 @@ static void upload_finish_complete(napi_env env, napi_status status, void *arg) 
   free(job->temp);
   free(job->name);
   free(job);
-  if (done != NULL) napi_call_function(env, undefined, done, 1, &error, NULL);
+  if (done != NULL) napi_call_function(env, undefined, done, 2, args, NULL);
 }
 
 static napi_value finish_upload(napi_env env, napi_callback_info info) {

@@ -69,7 +69,8 @@ export type CreateUploadFile = (
 
 /**
  * (Linux) An upload's last bytes written, its file closed and renamed from `tempName` to `name` in one job; both
- * descriptors are closed whatever happens, and the temporary file removed when a step failed. See the C file.
+ * descriptors are closed whatever happens, and the temporary file removed when a step failed. `replaced`: the size
+ * of the regular file the rename replaced, -1 when none. See the C file.
  */
 export type FinishUpload = (
   fileFd: number,
@@ -77,7 +78,7 @@ export type FinishUpload = (
   buffers: Buffer[],
   tempName: string,
   name: string,
-  done: (error: NodeJS.ErrnoException | null) => void,
+  done: (error: NodeJS.ErrnoException | null, replaced: number) => void,
 ) => void;
 
 export interface NativeAddon {

@@ -411,11 +411,16 @@ describe('createUploadFile and finishUpload', () => {
       if (!call) return reject(new Error('createUploadFile is missing on Linux'));
       call(root, folder, name, temp, (error, created) => (error ? reject(error) : resolve(created)));
     });
+  /** The error, or null; `replaced` gets the size of the file the rename replaced (-1: none). */
+  let replaced = Number.NaN;
   const finish = (fileFd: number, folderFd: number, buffers: Buffer[], temp: string, name: string): Promise<NodeJS.ErrnoException | null> =>
     new Promise((resolve, reject) => {
       const call = addon.finishUpload;
       if (!call) return reject(new Error('finishUpload is missing on Linux'));
-      call(fileFd, folderFd, buffers, temp, name, resolve);
+      call(fileFd, folderFd, buffers, temp, name, (error, size) => {
+        replaced = size;
+        resolve(error);
+      });
     });
   /** What a descriptor number leads to now (another file once it was closed and reused), or null when it is closed. */
   const leadsTo = (fd: number): string | null => {
@@ -451,6 +456,7 @@ describe('createUploadFile and finishUpload', () => {
     const bytes = randomBytes(10_000);
     const parts = [bytes.subarray(0, 1), Buffer.alloc(0), bytes.subarray(1, 4096), bytes.subarray(4096)];
     expect(await finish(fileFd, folderFd, parts, '.naïve ✓.bin.tmp', 'naïve ✓.bin')).toBeNull();
+    expect(replaced).toBe(-1); // nothing was there
     expect(await readFile(join(root, 'sub', 'deeper', 'naïve ✓.bin'))).toEqual(bytes);
     expect(lstatSync(join(root, 'sub', 'deeper', '.naïve ✓.bin.tmp'), { throwIfNoEntry: false })).toBeUndefined();
     expect(leadsTo(fileFd)).not.toBe(join(root, 'sub', 'deeper', '.naïve ✓.bin.tmp'));
@@ -461,11 +467,20 @@ describe('createUploadFile and finishUpload', () => {
     const created = await create(root, '', 'old.txt', '.old.txt.tmp');
     expect(created?.slice(2)).toEqual([1, 'the old content'.length]);
     expect(await readFile(join(root, 'old.txt'), 'utf8')).toBe('the old content');
+    // What is there at the rename is what it replaces: here a file grown since the create.
+    await writeFile(join(root, 'old.txt'), 'the old content, grown');
     expect(await finish(created![0], created![1], [Buffer.from('new')], '.old.txt.tmp', 'old.txt')).toBeNull();
+    expect(replaced).toBe('the old content, grown'.length);
     expect(await readFile(join(root, 'old.txt'), 'utf8')).toBe('new');
     const empty = await create(root, '', 'empty.txt', '.empty.txt.tmp');
     expect(await finish(empty![0], empty![1], [], '.empty.txt.tmp', 'empty.txt')).toBeNull();
     expect(lstatSync(join(root, 'empty.txt')).size).toBe(0);
+    // An entry that is no regular file (a link) replaces no file's bytes.
+    const linked = await create(root, '', 'soon-a-link', '.soon.tmp');
+    await symlink('old.txt', join(root, 'soon-a-link'));
+    expect(await finish(linked![0], linked![1], [], '.soon.tmp', 'soon-a-link')).toBeNull();
+    expect(replaced).toBe(-1);
+    expect(lstatSync(join(root, 'soon-a-link')).isFile()).toBe(true);
   });
 
   it('answers null, creating nothing, for whatever must take the general path', async () => {

@@ -117,16 +117,20 @@ export async function upload(session: AuthenticatedSession, path: string, mode: 
       await moved;
     },
     commit: async () => {
+      let replaced: number | null;
       try {
-        await up.commit();
+        replaced = await up.commit();
       } catch (err) {
         claim?.drop();
         throw err;
       }
+      // A replace settles against what its rename replaced, not what was there at the open: a file deleted (DELE
+      // subtracted it) or replaced by another upload meanwhile must not be subtracted twice.
+      const was = effective === 'replace' ? (replaced ?? 0) : before;
       const after = effective === 'append' ? before + written : effective === 'resume' ? offset + written : written;
-      const files = up.existingSize === null ? 1 : 0;
-      if (claim) claim.settle(after - before, files);
-      else session.ctx.usage.adjust(area.root, after - before, files);
+      const files = (effective === 'replace' ? replaced : up.existingSize) === null ? 1 : 0;
+      if (claim) claim.settle(after - was, files);
+      else session.ctx.usage.adjust(area.root, after - was, files);
     },
     rollback: async (why) => {
       claim?.drop();

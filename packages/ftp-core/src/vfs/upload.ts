@@ -27,8 +27,12 @@ export interface Upload {
   stream: FileSink;
   /** Size of the file that existed before, or null for a new file. */
   existingSize: number | null;
-  /** Renames the temporary file into place (replace) or just closes (append/resume). */
-  commit(): Promise<void>;
+  /**
+   * Renames the temporary file into place (replace) or just closes (append/resume). A replace resolves with the size of
+   * the file it replaced, as it was at the rename (null when none: it was removed or replaced meanwhile, or never
+   * was); append and resume with `existingSize`.
+   */
+  commit(): Promise<number | null>;
   /** Undoes what can be undone: removes the temp file, or (when `truncate`) cuts the real file back. */
   abort(opts: { truncate: boolean }): Promise<void>;
 }
@@ -96,6 +100,11 @@ export async function openUpload(opts: {
   existingSize: number | null;
   /** A replace's temporary file, created already by the native addon. */
   created?: CreatedTemp | undefined;
+  /**
+   * A replace of a file that did not exist, by a user who may not overwrite: the commit must not replace a file that
+   * appeared meanwhile (it fails with permission-denied instead).
+   */
+  noReplace?: boolean | undefined;
 }): Promise<Upload> {
   const { disk, vpath, mode, existingSize } = opts;
   const native = mode === 'replace' && opts.created ? opts.created : null;
@@ -135,26 +144,23 @@ export async function openUpload(opts: {
         const last = stream.takeLast();
         const descriptors = (file as CreatedTempFile).take();
         stream.destroy();
-        await finishUploadNatively(descriptors, last, native.tempName, posix.basename(disk))
+        return finishUploadNatively(descriptors, last, native.tempName, posix.basename(disk))
           .catch(async (err: unknown) => {
             // Refused before it started: the addon removed nothing, so the temporary file goes here.
             if ((err as { started?: boolean }).started === false) await fsp.unlink(writePath).catch(() => undefined);
             throw fromFsError(err, vpath);
           })
           .finally(() => liveTemps.delete(writePath));
-        return;
       }
       settled = true;
       await closed();
-      if (mode === 'replace') {
-        await fsp
-          .rename(writePath, disk)
-          .catch(async (err: unknown) => {
-            await fsp.unlink(writePath).catch(() => undefined);
-            throw fromFsError(err, vpath);
-          })
-          .finally(() => liveTemps.delete(writePath));
-      }
+      if (mode !== 'replace') return existingSize;
+      return (opts.noReplace ? moveIntoPlaceIfFree(writePath, disk, vpath) : replaceWith(writePath, disk))
+        .catch(async (err: unknown) => {
+          await fsp.unlink(writePath).catch(() => undefined);
+          throw err instanceof VfsError ? err : fromFsError(err, vpath);
+        })
+        .finally(() => liveTemps.delete(writePath));
     },
     async abort({ truncate }) {
       if (settled) return;
@@ -171,4 +177,30 @@ export async function openUpload(opts: {
       }
     },
   };
+}
+
+/** Renames `temp` over `disk`; resolves with the size of the regular file it replaced (null when none). */
+async function replaceWith(temp: string, disk: string): Promise<number | null> {
+  const before = await fsp.lstat(disk).catch(() => null);
+  await fsp.rename(temp, disk);
+  return before?.isFile() ? before.size : null;
+}
+
+/**
+ * Puts `temp` at `disk` only if nothing is there: a hard link fails with EEXIST where rename would replace. On a file
+ * system without hard links, a look and then a rename (a file appearing in that instant would be replaced).
+ */
+async function moveIntoPlaceIfFree(temp: string, disk: string, vpath: string): Promise<null> {
+  try {
+    await fsp.link(temp, disk);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') throw new VfsError('permission-denied', vpath);
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') throw err;
+    if (await fsp.lstat(disk).then(() => true, () => false)) throw new VfsError('permission-denied', vpath);
+    await fsp.rename(temp, disk);
+    return null;
+  }
+  await fsp.unlink(temp).catch(() => undefined); // left behind, it is a stale temporary file: hidden, then removed
+  return null;
 }

@@ -236,13 +236,17 @@ export class UserFs {
       const disk = diskPathIn(area, vpath);
       return openUpload({ root: area.root, disk, vpath, mode, offset, existingSize: created.file.existingSize, created });
     }
-    const { disk, existing } = await this.uploadTarget(vpath);
+    const { disk, existing, folder } = await this.uploadTarget(vpath);
     if (existing?.isDirectory()) throw new VfsError('is-a-directory', vpath);
     this.assertAllowed(existing ? 'overwrite' : 'upload', parentOf(vpath), vpath);
     if (mode === 'resume' && offset > (existing?.size ?? 0)) {
       throw new FtpError(Reply.InvalidRestart, `Restart offset ${offset} is beyond the end of the file`);
     }
-    return openUpload({ root: this.areas.of(vpath).root, disk, vpath, mode, offset, existingSize: existing?.size ?? null });
+    // A new file by a user who may not overwrite (a drop box): a file of the same name arriving meanwhile, from another
+    // session, must not be replaced by this upload's end.
+    const noReplace =
+      existing === null && this.enforce && [parentOf(vpath), folder].some((f) => !this.permissionsFor(f).allow.has('overwrite'));
+    return openUpload({ root: this.areas.of(vpath).root, disk, vpath, mode, offset, existingSize: existing?.size ?? null, noReplace });
   }
 
   /**
@@ -270,7 +274,7 @@ export class UserFs {
    * realpath and the entry's lstat are asked together. A plain entry of a contained folder is
    * contained; a link, or a folder that cannot be resolved, takes the general path (its checks, its errors).
    */
-  private async uploadTarget(vpath: string): Promise<{ disk: string; existing: Stats | null }> {
+  private async uploadTarget(vpath: string): Promise<{ disk: string; existing: Stats | null; folder: string }> {
     const area = this.areas.of(vpath); // not a mount point (see openWrite): its folder is in the same area
     const disk = diskPathIn(area, vpath);
     const [folder, entry] = await Promise.all([
@@ -281,12 +285,12 @@ export class UserFs {
       await this.contained(vpath);
       const existing = await fsp.stat(disk).catch(() => null);
       await this.contained(vpath, { permission: existing ? 'overwrite' : 'upload', on: 'parent' });
-      return { disk, existing };
+      return { disk, existing, folder: parentOf(vpath) };
     }
     if (!isInsideRoot(area.root, folder)) throw new VfsError('outside-root', vpath);
     const where = virtualPathIn(area, folder);
     if (where !== parentOf(vpath)) this.assertAllowed(entry ? 'overwrite' : 'upload', where, vpath);
-    return { disk, existing: entry };
+    return { disk, existing: entry, folder: where };
   }
 
   async mkdir(vpath: string): Promise<void> {
