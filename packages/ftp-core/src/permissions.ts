@@ -151,6 +151,17 @@ export class PermissionTable {
     }
   }
 
+  /**
+   * A rule's path at `virtualPath` or below it, or null. Rules follow paths, not folders: a folder holding such a
+   * rule that moved elsewhere would leave the rule behind, and its files under the rules of where it went.
+   */
+  ruleAtOrBelow(virtualPath: string): string | null {
+    const path = normalizeRulePath(virtualPath);
+    if (path === '/') return this.byPath.size > 0 ? '/' : null;
+    for (const rulePath of this.byPath.keys()) if (rulePath === path || rulePath.startsWith(`${path}/`)) return rulePath;
+    return null;
+  }
+
   resolve(virtualPath: string): ResolvedPermissions {
     let path = normalizeRulePath(virtualPath);
     for (;;) {

@@ -208,3 +208,21 @@ describe('PermissionTable.of', () => {
     expect(PermissionTable.of(rules).resolve('/pub/a')).toEqual({ allow: new Set(['list']), rule: '/pub' });
   });
 });
+
+describe('PermissionTable.ruleAtOrBelow', () => {
+  const table = new PermissionTable([
+    { path: '/', allow: ['list'] },
+    { path: '/pub/archive/', allow: ['list'] },
+    { path: '/templates', allow: [] },
+  ]);
+  it('finds a rule at the path or below it, by whole segments', () => {
+    expect(table.ruleAtOrBelow('/templates')).toBe('/templates');
+    expect(table.ruleAtOrBelow('/pub')).toBe('/pub/archive');
+    expect(table.ruleAtOrBelow('/pub/./archive/x/..')).toBe('/pub/archive');
+    expect(table.ruleAtOrBelow('/templates-old')).toBeNull();
+    expect(table.ruleAtOrBelow('/pub/archive2')).toBeNull();
+    expect(table.ruleAtOrBelow('/pub/archive/2026')).toBeNull();
+    expect(table.ruleAtOrBelow('/')).toBe('/');
+    expect(new PermissionTable([]).ruleAtOrBelow('/')).toBeNull();
+  });
+});

@@ -107,6 +107,19 @@ export class UserFs {
     throw new VfsError('permission-denied', subject, { permission, rule: resolved.rule });
   }
 
+  /**
+   * Refuses to rename to or from a path at which, or below which, a permission rule lies: rules belong to paths, so
+   * moving `/templates` (read-only by its rule) to `/t` would make its files writable under `/`'s rule, and moving a
+   * folder to a path with rules below it would put its subfolders under those.
+   */
+  private assertNoRuleWithin(vpath: string): void {
+    if (!this.enforce) return;
+    const rule = this.table.ruleAtOrBelow(vpath);
+    if (rule === null) return;
+    this.onDenied?.(vpath, 'rename', rule);
+    throw new VfsError('permission-denied', vpath, { permission: 'rename', rule });
+  }
+
   /** Refuses to remove or rename a mount point, or a folder that holds one. */
   private assertNoMount(vpath: string): void {
     if (this.areas.mountAt(vpath)) throw new VfsError('mount-point', vpath);
@@ -324,6 +337,7 @@ export class UserFs {
     if (vpath === '/') throw new VfsError('permission-denied', vpath);
     this.assertNoMount(vpath);
     this.assertAllowed('rename', parentOf(vpath), vpath);
+    this.assertNoRuleWithin(vpath);
     const disk = await this.contained(vpath, { permission: 'rename', on: 'parent' });
     await fsp.lstat(disk).catch((err: unknown) => Promise.reject(fromFsError(err, vpath)));
   }
@@ -337,6 +351,7 @@ export class UserFs {
     await this.checkRenameSource(from);
     this.assertNoMount(to);
     this.assertAllowed('rename', parentOf(to), to);
+    this.assertNoRuleWithin(to);
     const fromDisk = await this.contained(from, { permission: 'rename', on: 'parent' });
     const toDisk = await this.contained(to, { permission: 'rename', on: 'parent' });
     if (
