@@ -56,6 +56,32 @@ describe.each(TRANSFER_WAYS)('with $way', ({ addon }) => {
   });
 });
 
+describe('a command running when the client leaves', () => {
+  it("ends, with its lines and its file change, before the session's end", async () => {
+    t = await startServer();
+    const { mkdir, writeFile } = await import('node:fs/promises');
+    const { join } = await import('node:path');
+    await mkdir(join(t.home, 'many'), { recursive: true });
+    const order: string[] = [];
+    t.server.on('transcript', (line) => order.push(line.event ? line.event.type : `${line.kind}:${line.text.slice(0, 4)}`));
+    t.server.on('file', (change) => order.push(`file:${change.action}`));
+    t.server.on('session:close', () => order.push('session:close'));
+    const c = await RawClient.connect(t.port);
+    await c.login();
+    // Many deletions sent at once and the connection closed right after: the one running when the close is seen ends
+    // first (the rest are not run).
+    const names = Array.from({ length: 200 }, (_, i) => `many/f${i}`);
+    await Promise.all(names.map((name) => writeFile(join(t!.home, name), 'x')));
+    c.socket.end(names.map((name) => `DELE ${name}\r\n`).join(''));
+    await until(() => order.includes('session:close'), 5_000);
+    await new Promise((resolve) => setTimeout(resolve, 300)); // anything still to come after the end
+    const end = order.indexOf('disconnected');
+    expect(end, order.join(' ')).toBeGreaterThan(-1);
+    expect(order.slice(end)).toEqual(['disconnected', 'session:close']);
+    expect(order.filter((e) => e === 'file:deleted').length).toBeGreaterThan(0);
+  });
+});
+
 describe('listeners', () => {
   it('one that throws does not keep an event from the others', async () => {
     const errors: string[] = [];

@@ -25,11 +25,20 @@ export class Dispatcher {
   private rx = { start: 0, count: 0 };
   /** Executed commands in the current one-second window (throttling). */
   private tx = { start: 0, count: 0 };
+  /** The command the queue is running now, and one let through during a transfer (ABOR, STAT, QUIT). */
+  private current: Promise<void> | null = null;
+  private currentSpecial: Promise<void> | null = null;
 
   constructor(private readonly session: Session) {}
 
   clearQueue(): void {
     this.queue = [];
+  }
+
+  /** Settles when the commands running now have ended; null when none runs. */
+  settled(): Promise<void> | null {
+    const running = [this.current, this.currentSpecial].filter((p) => p !== null);
+    return running.length === 0 ? null : Promise.allSettled(running).then(() => undefined);
   }
 
   receive(events: LineEvent[]): void {
@@ -73,10 +82,12 @@ export class Dispatcher {
         await this.throttle();
         if (this.session.controlBackedUp) await this.session.waitForDrain();
         const ev = this.queue.shift()!;
-        await this.execute(ev);
+        await (this.current = this.execute(ev));
+        this.current = null;
       }
     } finally {
       this.running = false;
+      this.current = null;
     }
   }
 
@@ -94,8 +105,9 @@ export class Dispatcher {
   private async runSpecial(text: string): Promise<void> {
     this.special++;
     try {
-      await this.execute({ kind: 'line', text });
+      await (this.currentSpecial = this.execute({ kind: 'line', text }));
     } finally {
+      this.currentSpecial = null;
       this.special--;
       void this.pump();
     }

@@ -71,7 +71,7 @@ export interface SessionOptions {
 
 const KILL_AFTER_MS = 2000;
 /** How long a closed session waits at most for its aborted transfer's last lines before it ends. */
-const TRANSFER_SETTLE_MS = 1_000;
+const COMMAND_SETTLE_MS = 1_000;
 
 /** How long a session keeps its passive listener after a transfer, for its next PASV/EPSV. */
 const PASSIVE_KEEP_MS = 2000;
@@ -530,12 +530,14 @@ export class Session {
       this.event({ type: 'disconnected', reason, duringTransfer }, `Disconnected (${reason})${duringTransfer ? ' during a transfer' : ''}`);
       this.ctx.sessionClosed(this, reason, duringTransfer);
     };
-    if (!running) return end();
-    // The aborted transfer's last lines (its data connection closed, the transfer finished, its record) come before
-    // the session's end, so that everything after hears them while the session is still known (its address, its
-    // doctor). Bounded: an abort that never settles does not keep the session open.
+    const busy = this.dispatcher.settled() ?? running?.done;
+    if (!busy) return end();
+    // The running command's last lines (a DELE's deletion, an aborted transfer's data connection closed, the transfer
+    // finished, its record) come before the session's end, so that everything after hears them while the session is
+    // still known (its address, its doctor). Bounded: a command or an abort that never settles does not keep the
+    // session open.
     let timer: NodeJS.Timeout | null = null;
-    void Promise.race([running.done, new Promise<void>((resolve) => (timer = setTimeout(resolve, TRANSFER_SETTLE_MS)))]).then(() => {
+    void Promise.race([busy, new Promise<void>((resolve) => (timer = setTimeout(resolve, COMMAND_SETTLE_MS)))]).then(() => {
       if (timer) clearTimeout(timer);
       end();
     });
