@@ -22,7 +22,9 @@ import Fastify, {
   type RawRequestDefaultExpression,
   type RawServerDefault,
 } from 'fastify';
+import type { Config } from './config.js';
 import { errorHandler, notFoundHandler } from './http-errors.js';
+import { isNonPublicAddress } from './net/address.js';
 import { authHook, declareRoles } from './plugins/auth.js';
 import { RequestLog } from './plugins/request-log.js';
 import { adminsRoutes } from './routes/admins.js';
@@ -68,7 +70,8 @@ export interface AppOptions {
   logger?: FastifyBaseLogger;
   /** Log requests to /healthz and /metrics too (FERRY_LOG_HEALTH_REQUESTS); default false. */
   logHealthRequests?: boolean;
-  trustProxy?: boolean;
+  /** Whose X-Forwarded-For to believe (FERRY_TRUST_PROXY, see proxyTrust); default nobody. */
+  trustProxy?: Config['http']['trustProxy'];
   /** How often an open live stream's sign-in is checked again; default 10 s. */
   liveRecheckMs?: number;
   /** Open connections to the admin port: in all, and from one address (not applied behind a trusted proxy). */
@@ -106,7 +109,7 @@ export async function buildApp(opts: AppOptions): Promise<FerryApp> {
   const app = Fastify({
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
     logController: new RequestLog(opts.logHealthRequests ?? false),
-    trustProxy: opts.trustProxy ?? false,
+    trustProxy: proxyTrust(opts.trustProxy ?? null),
     http: HTTP_TIMEOUTS,
     requestTimeout: 30_000, // Node enforces headersTimeout only when a request timeout is set too
     keepAliveTimeout: 10_000,
@@ -120,7 +123,7 @@ export async function buildApp(opts: AppOptions): Promise<FerryApp> {
   app.setSerializerCompiler(schemas.serializerCompiler);
   app.decorate('compilePendingSchemas', schemas.compilePending);
 
-  limitConnections(app.server, opts.connectionLimits ?? DEFAULT_CONNECTION_LIMITS, !(opts.trustProxy ?? false));
+  limitConnections(app.server, opts.connectionLimits ?? DEFAULT_CONNECTION_LIMITS, (opts.trustProxy ?? null) === null);
   app.decorateRequest('admin', null);
   app.setErrorHandler(errorHandler(() => services.metrics.httpError()));
 
@@ -232,6 +235,17 @@ export async function buildApp(opts: AppOptions): Promise<FerryApp> {
     await app.register(fastifyStatic, { root: webRoot, wildcard: false, index: ['index.html'] });
   }
   return app;
+}
+
+/**
+ * Fastify's trustProxy for FERRY_TRUST_PROXY. Listed proxies are believed at every hop, from the connection back
+ * along X-Forwarded-For, so the client is the last address that is none of them. `private` (FERRY_TRUST_PROXY=true)
+ * believes only the connection itself, and only from loopback or a private network: the client is the address that
+ * one proxy added, and a client on the internet that reaches the port directly cannot name another.
+ */
+function proxyTrust(trust: Config['http']['trustProxy']): string[] | ((address: string, hop: number) => boolean) | false {
+  if (trust !== 'private') return trust ?? false;
+  return (address, hop) => hop === 0 && isNonPublicAddress(address);
 }
 
 /**

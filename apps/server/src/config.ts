@@ -159,7 +159,8 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
   {
     name: 'FERRY_TRUST_PROXY',
     default: 'false',
-    description: '`true` when the admin site is behind a reverse proxy that sets X-Forwarded-For.',
+    description:
+      "Whose X-Forwarded-For the admin site believes for its login limit and audit log: `false`, nobody; `true`, one reverse proxy on this machine or a private network (the client is the address it added, the last one); or the proxies' addresses or networks, e.g. `10.0.0.2,10.0.1.0/24`, for a chain of proxies or one at a public address (the client is the last address not among them). The first address is never believed: the client writes it.",
   },
   {
     name: 'FERRY_SMTP_URL',
@@ -215,7 +216,12 @@ export interface Config {
     /** The PROXY protocol on the FTP ports: which versions, from which load balancers. */
     proxyProtocol: { mode: ProxyProtocolMode; trusted: string[] };
   };
-  http: { host: string; port: number; trustProxy: boolean };
+  http: {
+    host: string;
+    port: number;
+    /** FERRY_TRUST_PROXY: the reverse proxies' addresses or networks, `private` for one at a non-public address, null for none. */
+    trustProxy: string[] | 'private' | null;
+  };
   admin: { username: string; password: string | null; sessionTtlMs: number; loginRateLimitPerMinute: number };
   /** FTP account created on first start (null = none), so a fresh install can be tried with any FTP client at once. */
   firstFtpUser: string | null;
@@ -371,8 +377,8 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Readonl
   if (proxyMode !== 'off' && trustedProxies.length === 0)
     problems.push('FERRY_TRUSTED_PROXIES: must name the load balancers that send PROXY headers when FERRY_PROXY_PROTOCOL is on');
 
-  const trustProxy = (get('FERRY_TRUST_PROXY') ?? 'false').toLowerCase();
-  if (trustProxy !== 'true' && trustProxy !== 'false') problems.push(`FERRY_TRUST_PROXY: "${trustProxy}" must be true or false`);
+  const trustProxyValue = (get('FERRY_TRUST_PROXY') ?? 'false').toLowerCase();
+  const trustProxy = trustProxyValue === 'false' ? null : trustProxyValue === 'true' ? 'private' : networks('FERRY_TRUST_PROXY');
 
   const smtpUrl = get('FERRY_SMTP_URL');
   const smtpFrom = get('FERRY_SMTP_FROM');
@@ -409,7 +415,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Readonl
       ftpsPort,
       proxyProtocol: { mode: proxyMode as ProxyProtocolMode, trusted: trustedProxies },
     },
-    http: { host: host('FERRY_HTTP_HOST', '0.0.0.0'), port: httpPort, trustProxy: trustProxy === 'true' },
+    http: { host: host('FERRY_HTTP_HOST', '0.0.0.0'), port: httpPort, trustProxy },
     admin: {
       username,
       password,

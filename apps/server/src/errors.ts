@@ -92,6 +92,11 @@ export const Errors = {
     403,
   ),
   RoleTooLow: createError('APP_FORBIDDEN_ROLE', 'This needs the %s role; you have the %s role', 403),
+  SessionRequired: createError(
+    'APP_SESSION_REQUIRED',
+    'An API token cannot do this: sign in with your password (POST /api/v1/auth/login) and use that session',
+    403,
+  ),
   AdminNotFound: createError('APP_ADMIN_NOT_FOUND', 'Admin %s not found', 404),
   AdminExists: createError('APP_ADMIN_EXISTS', 'Admin %s already exists', 409, 'username'),
   LastOwner: createError('APP_LAST_OWNER', '%s', 409, 'role'),

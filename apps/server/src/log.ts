@@ -1,6 +1,7 @@
 /**
- * The process logger: pino with secrets removed. Passwords and tokens are censored by key (`redact`), and
- * request URLs lose their `token=` query value (the WebSocket may authenticate that way).
+ * The process logger: pino with secrets removed. Passwords and tokens are censored by key (`redact`), request
+ * URLs lose their `token=` query value (the WebSocket may authenticate that way), and a failed database query
+ * loses its bound values (`loggableError`).
  *
  * Two formats (FERRY_LOG_FORMAT): `json`, one JSON object a line with an ISO-8601 UTC `time` and the level's
  * name, for log shippers, fail2ban and `docker logs`; `pretty`, coloured lines for a person at a terminal.
@@ -49,6 +50,25 @@ interface RequestLike {
 /** Fastify's request serializer, minus secrets in the URL. */
 export function serializeRequest(req: RequestLike) {
   return { method: req.method, url: redactUrl(req.url ?? ''), host: req.host, remoteAddress: req.ip, remotePort: req.socket?.remotePort };
+}
+
+/**
+ * An error as the log may show it. drizzle's DrizzleQueryError carries the failed query's bound values (a TOTP seed,
+ * a webhook secret, a password hash) in `params` and in its message (`Failed query: …\nparams: …`), so it is
+ * logged as a copy with the query (its values are placeholders), the stack frames and the driver's error, but
+ * without them. Any other value is logged as it is.
+ */
+export function loggableError(error: unknown): unknown {
+  if (!(error instanceof Error)) return error;
+  const { query, params } = error as Error & { query?: unknown; params?: unknown };
+  if (typeof query !== 'string' || !Array.isArray(params)) return error;
+  const head = `${error.name}: ${error.message}`;
+  const message = `Failed query: ${query}`;
+  // Same prototype, so the log still names the type (DrizzleQueryError).
+  const copy = Object.assign(Object.create(Object.getPrototypeOf(error) as object) as Error, { message, query });
+  copy.stack = `DrizzleQueryError: ${message}${error.stack?.startsWith(head) ? error.stack.slice(head.length) : ''}`;
+  if (error.cause !== undefined) copy.cause = error.cause;
+  return copy;
 }
 
 export interface LoggerOptions {
@@ -184,7 +204,7 @@ export function createLogger(opts: LoggerOptions): Logger {
   const common = {
     level: opts.level,
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-    serializers: { req: serializeRequest, err: pino.stdSerializers.err },
+    serializers: { req: serializeRequest, err: (err: Error) => pino.stdSerializers.err(loggableError(err) as Error) },
   };
   if (pretty) {
     // pino-pretty (29 modules) loads only for the pretty format.

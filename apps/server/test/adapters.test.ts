@@ -38,6 +38,43 @@ describe('logging', () => {
     for (const secret of [token, ADMIN.password, 'user-secret-pw']) expect(log).not.toContain(secret);
   });
 
+  it('logs a failed query with its query and the database’s error, never its bound values', async () => {
+    /** drizzle-orm's DrizzleQueryError as 0.45 builds it (the server does not depend on drizzle itself). */
+    class DrizzleQueryError extends Error {
+      constructor(
+        readonly query: string,
+        readonly params: unknown[],
+        cause: Error,
+      ) {
+        super(`Failed query: ${query}\nparams: ${params.join(',')}`);
+        this.cause = cause;
+      }
+    }
+    const lines: string[] = [];
+    const sink = new Writable({ write: (chunk, _e, done) => (lines.push(...String(chunk).split('\n').filter(Boolean)), done()) });
+    const h = await startHarness({ app: { logger: createLogger({ level: 'info', destination: sink }) } });
+    const query = 'update "admins" set "totp_pending_secret" = $1 where "admins"."id" = $2';
+    const seeds: string[] = [];
+    vi.spyOn(h.services.stores.admins, 'beginTotp').mockImplementation(async (id, secret) => {
+      seeds.push(secret);
+      throw new DrizzleQueryError(query, [secret, id], Object.assign(new Error('deadlock detected'), { code: '40P01' }));
+    });
+    const res = await h.app.inject({ method: 'POST', url: '/api/v1/auth/totp', headers: await h.bearer() });
+    expect(res.statusCode).toBe(500);
+    expect(seeds).toHaveLength(1);
+    const failed = lines
+      .map((l) => JSON.parse(l) as { msg: string; err?: Record<string, unknown> })
+      .find((l) => l.msg === 'Request failed');
+    expect(failed?.err).toMatchObject({
+      type: 'DrizzleQueryError',
+      message: `Failed query: ${query}: deadlock detected`,
+      query,
+      stack: expect.stringMatching(/^DrizzleQueryError: Failed query: .*\n {4}at [^]*caused by: Error: deadlock detected/),
+    });
+    expect(failed?.err).not.toHaveProperty('params');
+    expect(lines.join('\n')).not.toContain(seeds[0]);
+  });
+
   it('censors passwords, tokens and secrets by key, at the top or one level down', () => {
     const lines: string[] = [];
     const sink = new Writable({ write: (chunk, _e, done) => (lines.push(String(chunk)), done()) });

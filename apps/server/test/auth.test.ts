@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.js';
 import { ADMIN, sharedHarness, startHarness } from './harness.js';
 
 const shared = sharedHarness();
@@ -45,14 +46,18 @@ describe('admin sign-in', () => {
 });
 
 describe('client addresses and X-Forwarded-For (FERRY_TRUST_PROXY)', () => {
-  /** Four wrong passwords, each claiming another forwarded address, from one connection's address. */
-  const attempts = async (app: Awaited<ReturnType<typeof startHarness>>['app'], forwarded: string[]) => {
+  /** The reverse proxy's address, on a private network: what every request below connects from unless it says. */
+  const PROXY = '10.0.0.2';
+  /** The admin app's trustProxy as FERRY_TRUST_PROXY sets it. */
+  const trusting = (value: string) => loadConfig({ FERRY_TRUST_PROXY: value }, '/srv').http.trustProxy;
+  /** Wrong passwords, each with its X-Forwarded-For header, from one connection's address. */
+  const attempts = async (app: Awaited<ReturnType<typeof startHarness>>['app'], forwarded: string[], remoteAddress = PROXY) => {
     const codes: number[] = [];
     for (const [i, address] of forwarded.entries()) {
       const res = await app.inject({
         method: 'POST',
         url: '/api/v1/auth/login',
-        remoteAddress: '192.0.2.10',
+        remoteAddress,
         headers: { 'x-forwarded-for': address },
         payload: { ...ADMIN, password: `wrong-${i}` },
       });
@@ -60,11 +65,11 @@ describe('client addresses and X-Forwarded-For (FERRY_TRUST_PROXY)', () => {
     }
     return codes;
   };
-  const auditedAddress = async (app: Awaited<ReturnType<typeof startHarness>>['app'], forwarded: string) => {
+  const auditedAddress = async (app: Awaited<ReturnType<typeof startHarness>>['app'], forwarded: string, remoteAddress = PROXY) => {
     const login = await app.inject({
       method: 'POST',
       url: '/api/v1/auth/login',
-      remoteAddress: '192.0.2.10',
+      remoteAddress,
       headers: { 'x-forwarded-for': forwarded },
       payload: ADMIN,
     });
@@ -77,17 +82,32 @@ describe('client addresses and X-Forwarded-For (FERRY_TRUST_PROXY)', () => {
     const { app } = await startHarness({ app: { loginRateLimit: { max: 3, timeWindowMs: 60_000 } } });
     expect(await attempts(app, ['203.0.113.1', '203.0.113.2', '203.0.113.3', '203.0.113.4'])).toEqual([401, 401, 401, 429]);
     const other = await startHarness();
-    expect(await auditedAddress(other.app, '203.0.113.9')).toBe('192.0.2.10');
+    expect(await auditedAddress(other.app, '203.0.113.9')).toBe(PROXY);
   });
 
   it('behind a trusted proxy, limits and records the address the proxy forwarded', async () => {
-    const { app } = await startHarness({ app: { trustProxy: true, loginRateLimit: { max: 3, timeWindowMs: 60_000 } } });
+    const { app } = await startHarness({ app: { trustProxy: trusting('true'), loginRateLimit: { max: 3, timeWindowMs: 60_000 } } });
     // One client behind the proxy runs out; another behind the same proxy still has its own budget.
     expect(await attempts(app, ['203.0.113.1', '203.0.113.1', '203.0.113.1', '203.0.113.1', '203.0.113.2'])).toEqual([
       401, 401, 401, 429, 401,
     ]);
-    const other = await startHarness({ app: { trustProxy: true } });
+    const other = await startHarness({ app: { trustProxy: trusting('true') } });
     expect(await auditedAddress(other.app, '203.0.113.9')).toBe('203.0.113.9');
+  });
+
+  it('believes only what the proxies added: a client forging X-Forwarded-For gets no fresh login budget', async () => {
+    // A proxy appends the address it saw to whatever the client sent: "<forged>, <client>".
+    const forged = ['203.0.113.1', '203.0.113.2', '203.0.113.3', '203.0.113.4'].map((f) => `${f}, 198.51.100.7`);
+    for (const value of ['true', PROXY, '10.0.0.0/8, 192.0.2.1']) {
+      const { app } = await startHarness({ app: { trustProxy: trusting(value), loginRateLimit: { max: 3, timeWindowMs: 60_000 } } });
+      expect(await attempts(app, forged), value).toEqual([401, 401, 401, 429]);
+      expect(await auditedAddress(app, '203.0.113.9, 198.51.100.8'), value).toBe('198.51.100.8');
+      // A client on the internet that reaches the admin port directly is not believed, whatever it claims.
+      expect(await auditedAddress(app, '203.0.113.9', '198.51.100.99'), value).toBe('198.51.100.99');
+    }
+    // Listed proxies in a row (a balancer, then nginx): the client is the last address that is none of them.
+    const chain = await startHarness({ app: { trustProxy: trusting(`${PROXY}, 10.0.1.0/24`) } });
+    expect(await auditedAddress(chain.app, '203.0.113.9, 198.51.100.8, 10.0.1.5')).toBe('198.51.100.8');
   });
 });
 

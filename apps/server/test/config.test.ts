@@ -107,6 +107,15 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('reads whose X-Forwarded-For to believe: nobody, one proxy on a private network, or the listed proxies', () => {
+    const trust = (value?: string) => loadConfig(value === undefined ? {} : { FERRY_TRUST_PROXY: value }, '/srv').http.trustProxy;
+    expect(trust()).toBeNull();
+    expect(trust('FALSE')).toBeNull();
+    expect(trust('True')).toBe('private');
+    expect(trust('10.0.0.2, 172.16.0.0/12,2001:db8::1')).toEqual(['10.0.0.2', '172.16.0.0/12', '2001:db8::1']);
+    expect(problemsOf({ FERRY_TRUST_PROXY: '1' })).toEqual(['FERRY_TRUST_PROXY: "1" is not an address or network like 10.0.0.0/8']);
+  });
+
   it('rejects privileged passive ports but accepts 0-0', () => {
     expect(problemsOf({ FERRY_PASV_PORTS: '21-30' })[0]).toMatch(/^FERRY_PASV_PORTS: .*1024/);
     expect(problemsOf({ FERRY_PASV_PORTS: '0-0' })).toEqual([]);

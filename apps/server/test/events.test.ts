@@ -17,6 +17,7 @@ import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { closeDb, createAdminStore, createEventStore, openDb } from '@ferry/db';
 import { buildApp } from '../src/app.js';
+import { runCommand } from '../src/events/command.js';
 import { EventDispatcher, nextAttemptAt } from '../src/events/dispatcher.js';
 import { Mailer } from '../src/events/email.js';
 import { compose } from '../src/events/email.js';
@@ -474,6 +475,47 @@ describe('event rules through the API', () => {
     const ban = await until('ban.created', () => hook.received.find((r) => r.event.type === 'ban.created'));
     expect(ban.event.data).toMatchObject({ clientAddress: '127.0.0.1', offences: 1 });
   });
+
+  it('shows viewers and operators neither the audit entries in admin.changed deliveries nor webhook URLs’ queries', async () => {
+    const { h, call } = await setup();
+    const hook = await receiver();
+    const url = `${hook.url}?access_token=query-secret-123`;
+    const rule = await call('POST', '/event-rules', { name: 'audit feed', events: ['admin.changed'], actions: [{ kind: 'webhook', url }] });
+    expect(rule.status, JSON.stringify(rule.body)).toBe(201);
+    expect((await call('POST', '/users', { username: 'audited-user', password: 'audited-password-1' })).status).toBe(201);
+    const delivered = await until('the user.create delivery', async () => {
+      const items = (await call('GET', '/event-deliveries')).body.items as { id: number; status: string; event: Event }[];
+      return items.find((d) => d.status === 'delivered' && d.event.data.action === 'user.create');
+    });
+    const created = await call('POST', '/auth/tokens', { name: 'dashboard screen', role: 'viewer' });
+    const viewer = { authorization: `Bearer ${created.body.token as string}` };
+    const asViewer = async (path: string) => {
+      const res = await h.app.inject({ method: 'GET', url: `/api/v1${path}`, headers: viewer });
+      expect(res.statusCode, res.body).toBe(200);
+      return { raw: res.body, body: res.json() };
+    };
+
+    // An admin sees everything.
+    expect((await call('GET', `/event-deliveries/${delivered.id}`)).body).toMatchObject({
+      event: { type: 'admin.changed', data: { action: 'user.create', target: 'audited-user', actor: 'admin' } },
+      output: 'thanks',
+    });
+    expect((await call('GET', `/event-rules/${rule.body.id}`)).body.actions[0].url).toBe(url);
+
+    // A viewer sees that the delivery happened, not what the audit entry says, and where the webhook goes, not its query.
+    const list = await asViewer('/event-deliveries');
+    const one = await asViewer(`/event-deliveries/${delivered.id}`);
+    expect(list.body.items.find((d: { id: number }) => d.id === delivered.id)).toEqual(one.body);
+    expect(one.body).toMatchObject({ status: 'delivered', target: hook.url, output: null, event: { type: 'admin.changed', data: {} } });
+    const rules = await asViewer('/event-rules');
+    const ruleOne = await asViewer(`/event-rules/${rule.body.id}`);
+    expect(rules.body[0].actions[0].url).toBe(hook.url);
+    expect(ruleOne.body.actions[0].url).toBe(hook.url);
+    for (const { raw } of [list, one, rules, ruleOne]) {
+      expect(raw).not.toContain('audited-user');
+      expect(raw).not.toContain('query-secret-123');
+    }
+  });
 });
 
 /**
@@ -893,6 +935,51 @@ describe('command actions', () => {
     expect(Buffer.byteLength(long!.output)).toBeLessThanOrEqual(256 + 3);
     expect(long!.output.startsWith('…')).toBe(true);
     expect(long!.output.endsWith('line 399 of the output\n')).toBe(true);
+  });
+
+  it('ends a killed program’s attempt although something it started left its group and keeps the output open', async () => {
+    const escaper = path.join(dir, 'escaper.sh');
+    const pidFile = path.join(dir, 'escaper.pids');
+    // Each run's sleep starts a session of its own: it survives the group's kill and holds stdout and stderr.
+    await writeFile(escaper, `#!/bin/sh\nsetsid sh -c 'echo $$ >> "${pidFile}"; exec sleep 60' &\necho started\nsleep 30\n`);
+    await chmod(escaper, 0o755);
+    const escaped = async () => (await readFile(pidFile, 'utf8').catch(() => '')).split('\n').filter(Boolean).map(Number);
+    onTestFinished(async () => {
+      for (const pid of await escaped()) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // gone already
+        }
+      }
+    });
+    const out = {
+      event: { id: 'e-escaper', type: 'folder.created', occurredAt: Date.now(), test: true, data: {} },
+      secret: '',
+      userAgent: 'Ferry/test',
+    } as const;
+    // The dispatcher's thread runs the built code, so the program is run here through the module itself.
+    const run = async (timeoutMs: number, signal: AbortSignal) => {
+      const started = Date.now();
+      const attempt = await Promise.race([
+        runCommand({ kind: 'command', command: escaper, timeoutMs }, out, signal),
+        new Promise<'still running'>((resolve) => setTimeout(() => resolve('still running'), 5_000)),
+      ]);
+      return { attempt, ms: Date.now() - started };
+    };
+
+    const timedOut = await run(500, new AbortController().signal);
+    expect(timedOut.attempt).toEqual({ ok: false, code: null, output: 'started\n', error: 'Killed after 500 ms (timeout)' });
+    expect(timedOut.ms).toBeLessThan(2_500);
+    // Ferry shutting down aborts the attempt: it ends at once too.
+    const abort = new AbortController();
+    setTimeout(() => abort.abort(), 300);
+    const aborted = await run(30_000, abort.signal);
+    expect(aborted.attempt).toMatchObject({ ok: false, code: null, error: 'Stopped by SIGKILL' });
+    expect(aborted.ms).toBeLessThan(2_500);
+    const pids = await escaped();
+    expect(pids).toHaveLength(2);
+    for (const pid of pids) expect(() => process.kill(pid, 0)).not.toThrow(); // they did outlive the kill
   });
 
   it('runs a command only while FERRY_EVENT_COMMANDS still allows it', async () => {

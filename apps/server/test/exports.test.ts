@@ -13,7 +13,10 @@ describe('CSV fields', () => {
     ['+1', "'+1"],
     ['-2', "'-2"],
     ['@SUM(A1)', "'@SUM(A1)"],
-    ['\tTab', "'\tTab"],
+    ['\tTab', `"'\tTab"`],
+    // Split on ; (or a tab) where that is the list separator, this would start a cell with a formula.
+    ['x;=1+2', '"x;=1+2"'],
+    ['x\t@SUM(A1)', '"x\t@SUM(A1)"'],
     ['::1', '::1'],
   ])('%j → %j', (value, field) => {
     expect(csvField(value)).toBe(field);

@@ -332,6 +332,39 @@ describe('team administration', () => {
       );
     });
 
+    it('cannot change their creator’s sign-in or create tokens: 403 APP_SESSION_REQUIRED', async () => {
+      const rae = await addAdmin('rae', 'admin');
+      const issue = async (role: AdminRole) => {
+        const res = await inject('POST', '/auth/tokens', rae.headers, { name: `${role} token`, role, expiresAt: Date.now() + 60_000 });
+        expect(res.statusCode, res.body).toBe(201);
+        return { authorization: `Bearer ${res.json().token as string}` };
+      };
+      const calls: [string, string, unknown?][] = [
+        ['POST', '/auth/password', { currentPassword: rae.password, newPassword: 'rae-stolen-pw-1' }],
+        ['POST', '/auth/totp'],
+        ['POST', '/auth/totp/confirm', { code: '123456' }],
+        ['DELETE', '/auth/totp', { password: rae.password }],
+        ['DELETE', '/auth/sessions'],
+        ['DELETE', '/auth/sessions/no-such-id'],
+        ['POST', '/auth/tokens', { name: 'forever' }],
+      ];
+      for (const role of ['viewer', 'admin'] as const) {
+        const token = await issue(role);
+        for (const [method, url, body] of calls) {
+          const res = await inject(method, url, token, body);
+          expect(res.statusCode, `${role} token, ${method} ${url}: ${res.body}`).toBe(403);
+          // A viewer's token is refused token creation for its role already.
+          const refusal = role === 'viewer' && url === '/auth/tokens' ? 'APP_FORBIDDEN_ROLE' : 'APP_SESSION_REQUIRED';
+          expect(res.json().error.code, `${role} token, ${method} ${url}`).toBe(refusal);
+        }
+      }
+      // Nothing changed: the password and the sessions hold, two-factor sign-in is still off, no token was added.
+      expect((await inject('GET', '/auth/me', rae.headers)).json()).toMatchObject({ totpEnabled: false });
+      expect((await login({ username: 'rae', password: rae.password })).statusCode).toBe(200);
+      const tokens = (await inject('GET', '/auth/tokens', rae.headers)).json<{ items: { name: string }[] }>();
+      expect(tokens.items.map((t) => t.name).sort()).toEqual(['admin token', 'viewer token']);
+    });
+
     it('stop working when they expire', async () => {
       const ora = await addAdmin('ora', 'admin');
       const created = await inject('POST', '/auth/tokens', ora.headers, { name: 'short', expiresAt: Date.now() + 1_500 });

@@ -20,7 +20,8 @@ describe('report CSV', () => {
     ['+1', "'+1"],
     ['-2', "'-2"],
     ['@SUM(A1)', "'@SUM(A1)"],
-    ['\tx', "'\tx"],
+    ['\tx', `"'\tx"`],
+    ['x;=1+2', '"x;=1+2"'],
     ['a,b', '"a,b"'],
     ['two\nlines', '"two\nlines"'],
   ])('cell %j → %j', (value, cell) => expect(csvCell(value)).toBe(cell));

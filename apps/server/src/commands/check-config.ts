@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { loadNativeAddon, nativeAddonUses } from '@ferry/native';
-import { CONFIG_VARIABLES } from '../config.js';
+import { CONFIG_VARIABLES, type Config } from '../config.js';
 import { databaseName } from '../database.js';
 import { readConfig, type CommandIo } from './io.js';
 
@@ -29,7 +29,7 @@ export function checkConfig(io: CommandIo): void {
       'FTP',
       `${port(config.ftp.port)} on ${config.ftp.host}, explicit FTPS on the same port; implicit FTPS ${config.ftp.ftpsPort === null ? 'off' : `on ${port(config.ftp.ftpsPort)}`}`,
     ],
-    ['Admin site', `${port(config.http.port)} on ${config.http.host}${config.http.trustProxy ? ', behind a reverse proxy' : ''}`],
+    ['Admin site', `${port(config.http.port)} on ${config.http.host}${behindProxies(config.http.trustProxy)}`],
     [
       'Passive ports',
       typeof fixed.passivePorts === 'string'
@@ -66,6 +66,13 @@ export function checkConfig(io: CommandIo): void {
 function smtpHost(url: string): string {
   const u = new URL(url);
   return `${u.protocol}//${u.host}`;
+}
+
+/** Whose X-Forwarded-For the admin site believes (FERRY_TRUST_PROXY). */
+function behindProxies(trust: Config['http']['trustProxy']): string {
+  if (trust === null) return '';
+  if (trust === 'private') return ', behind a reverse proxy on this machine or a private network';
+  return `, behind the reverse proxies at ${trust.join(', ')}`;
 }
 
 /** Whether Ferry will use @ferry/native here (it loads in this process as it would in Ferry's). */

@@ -32,6 +32,9 @@ export async function commandProblem(command: string, allowed: readonly string[]
   return null;
 }
 
+/** How long a killed program may take to exit before its attempt ends without waiting for it. */
+const KILL_GRACE_MS = 5_000;
+
 export function runCommand(action: CommandAction, out: Outgoing, signal: AbortSignal): Promise<Attempt> {
   const limit = action.outputLimitBytes ?? 65_536;
   const timeoutMs = action.timeoutMs ?? 30_000;
@@ -62,6 +65,7 @@ export function runCommand(action: CommandAction, out: Outgoing, signal: AbortSi
       }
     };
     let timedOut = false;
+    let settled = false;
     const child = spawn(action.command, action.args ?? [], { env, shell: false, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
     // Detached: the program leads its own process group, so a timeout also stops what it started.
     const kill = () => {
@@ -71,29 +75,43 @@ export function runCommand(action: CommandAction, out: Outgoing, signal: AbortSi
         child.kill('SIGKILL');
       }
     };
+    const output = () => (tail.length === 0 ? null : (truncated ? '…' : '') + tail.toString('utf8'));
+    const finish = (attempt: Attempt) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+      resolve(attempt);
+    };
+    const ended = (code: number | null, sig: NodeJS.Signals | null) => {
+      if (timedOut) return finish({ ok: false, code: null, output: output(), error: `Killed after ${timeoutMs} ms (timeout)` });
+      if (code === 0) return finish({ ok: true, code: 0, output: output(), error: null });
+      finish({ ok: false, code, output: output(), error: sig ? `Stopped by ${sig}` : `Exited with code ${code}` });
+    };
+    // 'close' waits until nobody holds the output pipes. A process that left the group (setsid) survives the kill
+    // and may hold them for good, so after a timeout or an abort the pipes are closed on Ferry's side and the
+    // program's exit is enough; a program that does not even exit is given up on after KILL_GRACE_MS.
+    const stop = () => {
+      kill();
+      for (const stream of [child.stdin, child.stdout, child.stderr]) stream.destroy();
+      if (child.exitCode !== null || child.signalCode !== null) return ended(child.exitCode, child.signalCode);
+      child.once('exit', ended);
+      setTimeout(() => ended(null, 'SIGKILL'), KILL_GRACE_MS).unref();
+    };
     const timer = setTimeout(() => {
       timedOut = true;
-      kill();
+      stop();
     }, timeoutMs);
-    const onAbort = () => kill();
+    const onAbort = () => stop();
     signal.addEventListener('abort', onAbort, { once: true });
     child.stdout.on('data', keep);
     child.stderr.on('data', keep);
     child.stdin.on('error', () => undefined); // a program that does not read stdin closes it early
     child.stdin.end(JSON.stringify(out.event));
-    const output = () => (tail.length === 0 ? null : (truncated ? '…' : '') + tail.toString('utf8'));
     child.once('error', (error: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
       const permanent = error.code === 'ENOENT' || error.code === 'EACCES';
-      resolve({ ok: false, code: null, output: null, error: `Cannot run ${action.command}: ${error.code ?? error.message}`, permanent });
+      finish({ ok: false, code: null, output: null, error: `Cannot run ${action.command}: ${error.code ?? error.message}`, permanent });
     });
-    child.once('close', (code, sig) => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
-      if (timedOut) return resolve({ ok: false, code: null, output: output(), error: `Killed after ${timeoutMs} ms (timeout)` });
-      if (code === 0) return resolve({ ok: true, code: 0, output: output(), error: null });
-      resolve({ ok: false, code, output: output(), error: sig ? `Stopped by ${sig}` : `Exited with code ${code}` });
-    });
+    child.once('close', ended);
   });
 }

@@ -1,7 +1,9 @@
 /**
  * The history list as CSV (RFC 4180): a header row, CRLF line ends, fields quoted when they hold a comma, quote or
- * line break. A cell that a spreadsheet would run as a formula (starting with = + - @, or a tab or CR) gets a leading
- * apostrophe, since user names, client software and addresses come from whoever connected.
+ * line break, or a semicolon or tab, which spreadsheets in many locales split cells on (`x;=HYPERLINK(…)` would
+ * otherwise start a cell with a formula there). A cell that a spreadsheet would run as a formula (starting with
+ * = + - @, or a tab or CR) gets a leading apostrophe, since user names, client software and addresses come from
+ * whoever connected.
  */
 import type { SessionRecord } from '@ferry/db';
 import { isoZoned } from './zoned-time.js';
@@ -34,7 +36,7 @@ export function csvField(value: string | number | boolean | null): string {
   if (value === null) return '';
   let text = String(value);
   if (typeof value === 'string' && FORMULA.test(text)) text = `'${text}`;
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+  return /[",;\t\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
 export function csvRow(values: readonly (string | number | boolean | null)[]): string {

@@ -10,6 +10,9 @@
  * `declareRoles` refuses to register a route without one and writes the role into the OpenAPI document.
  * A browser session of an admin who must still set up two-factor sign-in reaches only the routes marked
  * `duringTotpEnrolment` (sign-in state, enrolment, password, sign-out).
+ * Routes marked `sessionOnly` (one's password, two-factor sign-in, ending browser sessions, creating API tokens)
+ * refuse API tokens: a token, even a viewer's or a short-lived one, must not change how its creator signs in
+ * or outlive itself in a new token.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { roleAtLeast, type AdminRole } from '@ferry/contract';
@@ -50,6 +53,8 @@ declare module 'fastify' {
     role?: AdminRole;
     /** Open to a session that must still set up two-factor sign-in. */
     duringTotpEnrolment?: boolean;
+    /** Only for a signed-in admin (the cookie or the login's token), never an API token. */
+    sessionOnly?: boolean;
   }
 }
 
@@ -98,9 +103,10 @@ export function authHook(opts: AuthHookOptions): onRequestAsyncHookHandler {
       totpEnabled: verified.totpEnabled,
       totpEnrolmentRequired,
     };
-    const { role: needed, duringTotpEnrolment } = req.routeOptions.config;
+    const { role: needed, duringTotpEnrolment, sessionOnly } = req.routeOptions.config;
     if (totpEnrolmentRequired && !duringTotpEnrolment) throw Errors.TotpEnrolmentRequired();
     if (!needed || !roleAtLeast(verified.role, needed)) throw Errors.RoleTooLow(needed ?? 'owner', verified.role);
+    if (sessionOnly && verified.kind !== 'session') throw Errors.SessionRequired();
   };
 }
 

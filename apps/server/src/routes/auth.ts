@@ -148,9 +148,11 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
   const { stores } = services;
   const { tokens, admins } = stores;
   const self = { role: 'viewer', duringTotpEnrolment: true } as const;
+  /** What changes how one signs in: never from an API token. */
+  const signIn = { ...self, sessionOnly: true } as const;
   /** Routes that check a password or code: ten tries a minute per admin, so a stolen session cannot guess on. */
   const guarded = {
-    ...self,
+    ...signIn,
     rateLimit: { max: 10, timeWindow: 60_000, hook: 'preHandler', keyGenerator: (req: FastifyRequest) => `admin:${req.admin?.adminId}` },
   } as const;
 
@@ -207,7 +209,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
       if (problem) throw invalidField('newPassword', `The new password ${problem}`);
       if (newPassword === currentPassword) throw invalidField('newPassword', 'The new password is the current one');
       await admins.setPassword(admin.adminId, newPassword, {
-        signOut: admin.kind === 'session' ? { except: admin.tokenId } : 'all',
+        signOut: { except: admin.tokenId },
         audit: auditEntry(req, { action: 'auth.password-change', target: admin.username }),
       });
       return reply.code(204).send(null);
@@ -226,7 +228,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
         description: 'Not in force until confirmed with a code (POST /auth/totp/confirm). Starting again replaces an unconfirmed secret.',
         response: { 200: TotpEnrolment },
       },
-      config: { ...self, errors: { 400: 'Two-factor sign-in is already on (APP_VALIDATION)' } },
+      config: { ...signIn, errors: { 400: 'Two-factor sign-in is already on (APP_VALIDATION)' } },
     },
     async (req) => {
       const admin = req.admin!;
@@ -313,14 +315,14 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
         summary: 'Sign out everywhere: end all your browser sessions, this one too',
         response: { 204: Type.Null() },
       },
-      config: self,
+      config: signIn,
     },
     async (req, reply) => {
       const admin = req.admin!;
       await tokens.revokeSessions(admin.adminId, {
         audit: (count) => auditEntry(req, { action: 'auth.sign-out-everywhere', target: admin.username, detail: { sessions: count } }),
       });
-      if (admin.kind === 'session') reply.clearCookie(SESSION_COOKIE, { path: '/' });
+      reply.clearCookie(SESSION_COOKIE, { path: '/' });
       return reply.code(204).send(null);
     },
   );
@@ -335,7 +337,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
         params: TokenParams,
         response: { 204: Type.Null() },
       },
-      config: self,
+      config: signIn,
     },
     async (req, reply) => {
       const admin = req.admin!;
@@ -376,7 +378,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
         body: CreateTokenBody,
         response: { 201: CreatedToken },
       },
-      config: { role: 'admin' },
+      config: { role: 'admin', sessionOnly: true },
     },
     async (req, reply) => {
       const admin = req.admin!;

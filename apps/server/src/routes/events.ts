@@ -18,6 +18,7 @@ import {
   EventRuleParams,
   EventTypeDescription,
   Page,
+  roleAtLeast,
   SavedEventRule,
   TestEventBody,
   TestEventReply,
@@ -29,11 +30,13 @@ import {
 import type { DeliveryRecord, EventRuleInput, EventRuleRecord } from '@ferry/db';
 import { FINDING_CODES } from '@ferry/ftp-core/diagnosis';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { audit, auditEntry } from '../audit.js';
 import { Errors, invalidField } from '../errors.js';
 import { commandProblem } from '../events/command.js';
 import { unusableFilter } from '../events/matching.js';
+import { actionTarget } from '../events/outbox.js';
 import { webhookUrlProblem } from '../events/webhook.js';
 import { parseCidr } from '../net/address.js';
 import type { Services } from '../services.js';
@@ -57,12 +60,26 @@ const waitFor = (actions: readonly EventAction[]) =>
     60_000,
   );
 
-function toRule(r: EventRuleRecord): EventRule {
-  return { ...r, filters: { ...NO_FILTERS, ...r.filters } };
+/**
+ * Whether the caller sees rules and deliveries whole. Below admin (the audit log's role) a webhook's URL loses its
+ * credentials and query, which may hold tokens, and an admin.changed delivery its data and output (an audit entry,
+ * which a command or receiver may echo).
+ */
+const seesAll = (req: FastifyRequest) => roleAtLeast(req.admin!.role, 'admin');
+
+function toRule(r: EventRuleRecord, req: FastifyRequest): EventRule {
+  const actions = seesAll(req) ? r.actions : r.actions.map((a) => (a.kind === 'webhook' ? { ...a, url: actionTarget(a) } : a));
+  return { ...r, filters: { ...NO_FILTERS, ...r.filters }, actions };
 }
 
-function toDelivery(d: DeliveryRecord): EventDelivery {
-  return { ...d, event: { ...d.event, type: d.event.type as EventType }, actionKind: d.actionKind as EventDelivery['actionKind'] };
+function toDelivery(d: DeliveryRecord, req: FastifyRequest): EventDelivery {
+  const hidden = d.event.type === 'admin.changed' && !seesAll(req);
+  return {
+    ...d,
+    event: { ...d.event, type: d.event.type as EventType, ...(hidden ? { data: {} } : {}) },
+    actionKind: d.actionKind as EventDelivery['actionKind'],
+    ...(hidden ? { output: null } : {}),
+  };
 }
 
 export const eventRoutes: FastifyPluginAsyncTypebox<EventsRouteOptions> = async (app, { services }) => {
@@ -184,7 +201,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventsRouteOptions> = async 
         response: { 200: Type.Array(EventRule) },
       },
     },
-    async () => (await store.listRules()).map(toRule),
+    async (req) => (await store.listRules()).map((r) => toRule(r, req)),
   );
 
   app.post(
@@ -209,7 +226,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventsRouteOptions> = async 
         auditEntry(req, { action: 'event-rule.create', target: `${r.id} ${r.name}`, detail: described(body) }),
       );
       await ev.reload();
-      return reply.code(201).send({ ...toRule(rule), secret });
+      return reply.code(201).send({ ...toRule(rule, req), secret });
     },
   );
 
@@ -228,7 +245,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventsRouteOptions> = async 
     async (req) => {
       const rule = await store.getRule(req.params.id);
       if (!rule) throw Errors.EventRuleNotFound(req.params.id);
-      return toRule(rule);
+      return toRule(rule, req);
     },
   );
 
@@ -267,7 +284,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventsRouteOptions> = async 
       );
       if (!rule) throw Errors.EventRuleNotFound(id);
       await ev.reload();
-      return { ...toRule(rule), ...(secret ? { secret } : {}) };
+      return { ...toRule(rule, req), ...(secret ? { secret } : {}) };
     },
   );
 
@@ -322,7 +339,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventsRouteOptions> = async 
       await ev.dispatcher.attempted(ids, waitFor(rule.actions));
       return {
         event: { id: event.id, type, occurredAt: event.occurredAt, test: true, data: event.data as Record<string, unknown> },
-        deliveries: (await store.getDeliveries(ids)).map(toDelivery),
+        deliveries: (await store.getDeliveries(ids)).map((d) => toDelivery(d, req)),
       };
     },
   );
@@ -342,7 +359,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventsRouteOptions> = async 
     async (req) => {
       const q = req.query;
       const page = await store.listDeliveries({ ...q, limit: q.limit ?? 50 });
-      return { items: page.items.map(toDelivery), nextCursor: page.nextCursor };
+      return { items: page.items.map((d) => toDelivery(d, req)), nextCursor: page.nextCursor };
     },
   );
 
@@ -361,7 +378,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventsRouteOptions> = async 
     async (req) => {
       const d = await store.getDelivery(req.params.id);
       if (!d) throw Errors.DeliveryNotFound(req.params.id);
-      return toDelivery(d);
+      return toDelivery(d, req);
     },
   );
 
@@ -396,7 +413,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventsRouteOptions> = async 
       });
       const rule = before.ruleId === null ? undefined : ev.matcher.rule(before.ruleId);
       await ev.dispatcher.attempted([id], waitFor(rule?.actions ?? []));
-      return toDelivery((await store.getDelivery(id)) as DeliveryRecord);
+      return toDelivery((await store.getDelivery(id)) as DeliveryRecord, req);
     },
   );
 };

@@ -223,12 +223,14 @@ export function prepareRouteSchemas(): (route: RouteOptions) => void {
 
 const ERROR_REF = { $ref: `${idOf(contract.ErrorBody)}#` };
 
-const DEFAULT_ERRORS: { readonly [S in ErrorStatus]: (role: AdminRole | undefined) => string } = {
+const DEFAULT_ERRORS: { readonly [S in ErrorStatus]: (role: AdminRole | undefined, sessionOnly: boolean) => string } = {
   400: () => 'The request is not valid (APP_VALIDATION): `error.field` names the field at fault',
   401: () => 'Not signed in, or the token has expired or was revoked (APP_UNAUTHORIZED)',
-  403: (role) =>
-    `Needs the ${role ?? 'right'} role or higher (APP_FORBIDDEN_ROLE); also a cookie-authenticated write without X-CSRF-Token ` +
-    '(APP_CSRF), a cross-origin request (APP_FORBIDDEN_ORIGIN), or a browser session that must set up two-factor sign-in first',
+  403: (role, sessionOnly) =>
+    `Needs the ${role ?? 'right'} role or higher (APP_FORBIDDEN_ROLE)` +
+    (sessionOnly ? ' and a signed-in session, not an API token (APP_SESSION_REQUIRED)' : '') +
+    '; also a cookie-authenticated write without X-CSRF-Token (APP_CSRF), a cross-origin request (APP_FORBIDDEN_ORIGIN), ' +
+    'or a browser session that must set up two-factor sign-in first',
   404: () => 'Not found: `error.code` says what (e.g. APP_USER_NOT_FOUND)',
   409: () => 'Conflicts with the current state',
   429: () => 'Too many attempts (APP_RATE_LIMITED): retry later',
@@ -243,7 +245,8 @@ export function errorResponses(route: RouteOptions, role: AdminRole | undefined)
   if (role) implied.add(401).add(403);
   if (schema.params) implied.add(404);
   if (route.config && 'rateLimit' in route.config) implied.add(429);
-  return new Map(ERROR_STATUSES.filter((s) => implied.has(s)).map((s) => [s, declared[s] ?? DEFAULT_ERRORS[s](role)]));
+  const sessionOnly = route.config?.sessionOnly === true;
+  return new Map(ERROR_STATUSES.filter((s) => implied.has(s)).map((s) => [s, declared[s] ?? DEFAULT_ERRORS[s](role, sessionOnly)]));
 }
 
 const isRole = (value: unknown): value is AdminRole => ADMIN_ROLES.includes(value as AdminRole);

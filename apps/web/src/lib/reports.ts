@@ -34,13 +34,15 @@ export function keyLabel(key: string, by: 'hour' | 'day' | 'user'): string {
 
 /**
  * One CSV cell. Text that a spreadsheet would run as a formula (starting with = + - @, or a tab or carriage
- * return before one) gets a leading apostrophe; cells with commas, quotes or line breaks are quoted.
+ * return before one) gets a leading apostrophe; cells with commas, quotes or line breaks are quoted, and so are
+ * those with a semicolon or tab, which spreadsheets in many locales split cells on (a failed login's user name
+ * `x;=HYPERLINK(…)` would otherwise start a cell with a formula there).
  */
 export function csvCell(value: string | number): string {
   if (typeof value === 'number') return Number.isFinite(value) ? String(value) : '';
   let text = value;
   if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
-  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+  return /[",;\t\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
 /** Rows of cells → CSV text (CRLF line ends, as RFC 4180 and spreadsheets expect). */
