@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createSessionDoctor, diagnose, FINDING_CODES, type Finding } from '../src/diagnosis/index.js';
+import { MAX_EVIDENCE } from '../src/diagnosis/rules/common.js';
 import { contextFor, TranscriptBuilder } from './diagnosis-builders.js';
 import { SCENARIOS } from './diagnosis-scenarios.js';
 
@@ -127,5 +128,50 @@ describe('createSessionDoctor', () => {
     t.cmd('LIST');
     expect(diagnose(t.lines, contextFor(t, {}, t.at + 1_000))).toEqual([]);
     expect(diagnose(t.lines, contextFor(t, {}, t.at + 25_000)).map((f) => f.code)).toEqual(['passive-data-never-arrived']);
+  });
+});
+
+// A client can repeat one mistake as often as the command rate lets it (a permission denied on a new path each time,
+// a plain USER where TLS is required): what the doctor keeps and hands on per report must not grow with it.
+describe('a session repeating one mistake for hours', () => {
+  it('keeps a finding to the first and latest evidence lines and names a bounded number of paths', () => {
+    const t = new TranscriptBuilder();
+    t.connect().login();
+    const doctor = createSessionDoctor(contextFor(t));
+    const lines = t.lines.length;
+    for (let i = 0; i < 20_000; i++) {
+      t.cmd(`DELE /${'a'.repeat(200)}${i}`);
+      t.event({ type: 'permission-denied', path: `/${'a'.repeat(200)}${i}`, permission: 'delete', rule: '/' });
+      t.reply('550 Permission denied');
+    }
+    const revisedSizes: number[] = [];
+    for (const line of t.lines.slice(0, lines)) doctor.push(line);
+    for (const line of t.lines.slice(lines)) {
+      doctor.push(line);
+      for (const revised of doctor.takeRevised()) revisedSizes.push(JSON.stringify(revised).length);
+    }
+    const [finding] = doctor.findings().filter((f) => f.code === 'permission-denied');
+    expect(finding!.evidence).toHaveLength(MAX_EVIDENCE);
+    expect(finding!.evidence.slice(-1)).toEqual([t.lines.length - 1]); // the latest denial is among them
+    expect(finding!.title).toBe('Permission denied on 20000 paths');
+    expect(finding!.explanation).toContain('and 19997 more');
+    // What a live view is sent for each revision stays the same size from the 50th denial on.
+    expect(Math.max(...revisedSizes)).toBeLessThan(12_000);
+    expect(revisedSizes.at(-1)! - revisedSizes[100]!).toBeLessThan(100);
+  });
+
+  it('keeps the latest lines of a refusal repeated on every login attempt', () => {
+    const t = new TranscriptBuilder();
+    t.connect();
+    let last = 0;
+    for (let i = 0; i < 200; i++) {
+      t.cmd('USER bob');
+      last = t.event({ type: 'login-failed', username: 'bob', reason: 'tls-required' });
+      t.reply('530 This server requires TLS');
+    }
+    const finding = diagnose(t.lines, contextFor(t)).find((f) => f.code === 'tls-required-by-policy');
+    expect(finding?.evidence).toHaveLength(MAX_EVIDENCE);
+    expect(finding?.evidence).toContain(last);
+    expect(finding?.evidence[0]).toBe(3); // the first USER, after the greeting's two lines
   });
 });

@@ -7,6 +7,7 @@
  */
 import type { TranscriptLine } from '../events.js';
 import { SessionFacts } from './facts.js';
+import { keptEvidence } from './rules/common.js';
 import { dataAttempts } from './rules/data-attempts.js';
 import { RULES } from './rules/index.js';
 import type { DiagnosisContext, Finding, FindingDraft, FindingSink, Rule, SessionCloseInfo } from './types.js';
@@ -28,6 +29,10 @@ export interface SessionDoctor {
   finish(closeInfo?: SessionCloseInfo): Finding[];
 }
 
+function sameLines(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((n, i) => n === b[i]);
+}
+
 class FindingBook implements FindingSink {
   readonly #byCode = new Map<string, Finding>();
   #fresh: Finding[] = [];
@@ -36,7 +41,7 @@ class FindingBook implements FindingSink {
   report(draft: FindingDraft, evidence: readonly number[]): void {
     const existing = this.#byCode.get(draft.code);
     if (!existing) {
-      const finding: Finding = { ...draft, evidence: [...new Set(evidence)].sort((a, b) => a - b) };
+      const finding: Finding = { ...draft, evidence: keptEvidence(evidence) };
       this.#byCode.set(draft.code, finding);
       this.#fresh.push(finding);
       return;
@@ -44,13 +49,20 @@ class FindingBook implements FindingSink {
     // Same cause again: keep when it first showed, merge evidence, and take the rule's latest wording and
     // severity. Rules keep what they learned, so the latest report is the whole picture: it names every
     // failed port seen so far, or turns an error into a warning once the data connection did arrive.
-    const before = JSON.stringify(existing);
+    const merged = keptEvidence([...existing.evidence, ...evidence]);
+    const changed =
+      existing.title !== draft.title ||
+      existing.explanation !== draft.explanation ||
+      existing.fix !== draft.fix ||
+      existing.severity !== draft.severity ||
+      !sameLines(existing.evidence, merged);
+    if (!changed) return;
     existing.title = draft.title;
     existing.explanation = draft.explanation;
     existing.fix = draft.fix;
     existing.severity = draft.severity;
-    existing.evidence = [...new Set([...existing.evidence, ...evidence])].sort((a, b) => a - b);
-    if (JSON.stringify(existing) !== before && !this.#fresh.includes(existing)) this.#revised.add(existing.code);
+    existing.evidence = merged;
+    if (!this.#fresh.includes(existing)) this.#revised.add(existing.code);
   }
 
   takeRevised(): Finding[] {

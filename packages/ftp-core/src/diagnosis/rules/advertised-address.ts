@@ -11,7 +11,7 @@
  */
 import { isIP } from 'node:net';
 import { hostOf, isLoopback, isNonPublicAddress, isPublicAddress } from '../../net/address.js';
-import { eventOf, movedOn } from './common.js';
+import { eventOf, keptEvidence, movedOn } from './common.js';
 import { settingName, whereToSet } from '../format.js';
 import type { DiagnosisContext, FindingSink, Rule, RuleEnv, SessionFactsView } from '../types.js';
 
@@ -153,7 +153,7 @@ export function advertisedAddressRule({ ctx }: RuleEnv): Rule {
     if (adv.suspicion === 'private-to-public' || adv.suspicion === 'loopback') {
       if (reached) privateOffers.reached += 1;
       else privateOffers.failed += 1;
-      privateOffers.evidence.push(...extra);
+      privateOffers.evidence = keptEvidence([...privateOffers.evidence, ...extra]);
       reportPrivate(out, facts);
     } else if (!reached) {
       reportUnreached(out, adv, facts, extra);
@@ -191,7 +191,7 @@ export function advertisedAddressRule({ ctx }: RuleEnv): Rule {
         if (suspicion === 'private-to-public' || suspicion === 'loopback') {
           // Wrong for sure: say so at once, and soften it if the connection arrives anyway.
           privateOffers.first ??= offer;
-          privateOffers.evidence.push(line.seq);
+          privateOffers.evidence = keptEvidence([...privateOffers.evidence, line.seq]);
           if (privateOffers.reached === 0 || privateOffers.failed > 0) reportPrivate(out, facts);
         }
         return;

@@ -30,3 +30,17 @@ export function movedOn(line: TranscriptLine, facts: SessionFactsView): boolean 
   if (line.kind === 'command') return MOVES_ON.has(facts.lastCommand?.verb ?? '');
   return eventOf(line, 'disconnected') !== undefined;
 }
+
+/**
+ * Evidence lines kept per finding: the first half of them and the latest half. A session that repeats one mistake
+ * (or a client that repeats it on purpose) for hours must not make each report dearer than the last.
+ */
+export const MAX_EVIDENCE = 50;
+
+/** `lines`, sorted, each once, at most MAX_EVIDENCE: the earliest and the latest. */
+export function keptEvidence(lines: readonly number[]): number[] {
+  const sorted = [...new Set(lines)].sort((a, b) => a - b);
+  if (sorted.length <= MAX_EVIDENCE) return sorted;
+  const half = MAX_EVIDENCE / 2;
+  return [...sorted.slice(0, half), ...sorted.slice(-half)];
+}

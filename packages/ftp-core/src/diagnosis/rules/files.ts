@@ -44,26 +44,35 @@ function fixFor(denial: Denial, user: string): string {
     : `add "${denial.permission}" to ${user}'s rule for ${denial.rule}, or add a rule for a folder below it`;
 }
 
+/** Denied paths a session's finding names, at most; further ones are only counted (a client may try thousands). */
+const MAX_DENIALS = 20;
+
 export function filesRule(): Rule {
-  const denials: Denial[] = [];
+  const denials = new Map<string, Denial>();
+  let more = 0;
   return {
     observe({ line, facts }, out) {
       const user = facts.username ? `"${facts.username}"` : 'the user';
       const denied = eventOf(line, 'permission-denied');
       if (denied) {
         const denial: Denial = { path: denied.path, permission: denied.permission, rule: denied.rule };
-        if (!denials.some((d) => d.path === denial.path && d.permission === denial.permission)) denials.push(denial);
+        const key = `${denial.permission} ${denial.path}`;
+        if (denials.has(key)) {
+          // named already
+        } else if (denials.size < MAX_DENIALS) denials.set(key, denial);
+        else more += 1;
+        const named = [...denials.values()];
+        const count = named.length + more;
         out.report(
           {
             code: PERMISSION_DENIED,
             severity: 'warning',
-            title:
-              denials.length === 1
-                ? `Permission denied: ${denial.permission} on ${denial.path}`
-                : `Permission denied on ${denials.length} paths`,
-            explanation: `${user} was not allowed to ${formatList(denials.map(describe))}. The nearest rule above a path decides; no rule means no access.`,
+            title: count === 1 ? `Permission denied: ${denial.permission} on ${denial.path}` : `Permission denied on ${count} paths`,
+            explanation: `${user} was not allowed to ${
+              count <= 3 ? formatList(named.map(describe)) : `${named.slice(0, 3).map(describe).join(', ')} and ${count - 3} more`
+            }. The nearest rule above a path decides; no rule means no access.`,
             fix: `If ${user} should be allowed, open the user on the Users page and ${formatList(
-              denials.map((d) => fixFor(d, user)),
+              named.map((d) => fixFor(d, user)),
               2,
             )}. Nothing needs to change for paths that are meant to be off limits.`,
             at: line.at,

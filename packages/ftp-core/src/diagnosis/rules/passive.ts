@@ -34,7 +34,7 @@ export function passiveRule({ ctx }: RuleEnv): Rule {
   let arrived = false;
   /** Every offer that no connection reached, and the ports that did get one: together they show a partly open range. */
   const failures: { wait: PendingWait; waitedMs: number; evidence: number[] }[] = [];
-  const reachedPorts: number[] = [];
+  const reachedPorts = new Set<number>();
 
   /** A configured public address in PASV is the other usual suspect: only PASV clients use it. */
   function wrongAddress(wait: PendingWait): string {
@@ -68,7 +68,7 @@ export function passiveRule({ ctx }: RuleEnv): Rule {
     if (!first) return;
     const range = formatRange(passivePorts);
     const failedPorts = [...new Set(failures.map((f) => f.wait.port))];
-    const partly = reachedPorts.length > 0 && !isAnyPortRange(passivePorts);
+    const partly = reachedPorts.size > 0 && !isAnyPortRange(passivePorts);
     const last = failures[failures.length - 1]!;
     const advertisedHost = hostOf(last.wait.advertisedAddress);
     const clientIp = hostOf(last.wait.clientAddress) || facts.clientIp;
@@ -78,7 +78,7 @@ export function passiveRule({ ctx }: RuleEnv): Rule {
         : '';
     const explanation = partly
       ? `Passive ${failedPorts.length === 1 ? 'port' : 'ports'} ${formatList(failedPorts.map(String), 8)} never received the client's data connection, ` +
-        `while ${formatList([...new Set(reachedPorts)].map(String), 8)} did. Only part of the passive range ${range} gets through: ` +
+        `while ${formatList([...reachedPorts].map(String), 8)} did. Only part of the passive range ${range} gets through: ` +
         `the firewall rule or the router's port forward covers fewer ports than Ferry uses. ${explainOne(last.wait, last.waitedMs)}`
       : `${explainOne(last.wait, last.waitedMs)} Logging in worked, so the control port ${ctx.controlPort} gets through; ` +
         `something between the client and this server blocks the passive data ports (${range}): usually a firewall, ` +
@@ -167,7 +167,7 @@ export function passiveRule({ ctx }: RuleEnv): Rule {
       }
       const opened = eventOf(line, 'data-opened');
       if (opened?.mode === 'passive') {
-        if (pending) reachedPorts.push(pending.port);
+        if (pending) reachedPorts.add(pending.port);
         pending = null;
         if (failures.length > 0) report(out, facts); // now known to be only part of the range
         return;
