@@ -14,14 +14,42 @@ export const ARGON2_OPTIONS = {
   parallelism: 1,
 } as const;
 
+/**
+ * Password hashes computed at once, at most: two fewer than libuv's thread pool has threads (at least one). Each
+ * takes a pool thread for tens of milliseconds, and every session's file-system calls need the same threads: a
+ * crowd of logins (or of guesses, from many addresses) must leave them some, or every LIST, open and stat waits
+ * behind the hashes. The rest wait here, in order.
+ */
+export const CONCURRENT_HASHES = Math.max(1, (Number(process.env.UV_THREADPOOL_SIZE) || 4) - 2);
+
+let hashing = 0;
+const waiting: (() => void)[] = [];
+
+async function withHashSlot<T>(work: () => Promise<T>): Promise<T> {
+  if (hashing >= CONCURRENT_HASHES) await new Promise<void>((resolve) => waiting.push(resolve));
+  else hashing += 1;
+  try {
+    return await work();
+  } finally {
+    const next = waiting.shift();
+    if (next) next(); // the slot passes on
+    else hashing -= 1;
+  }
+}
+
+/** Hashes being computed now, and checks waiting for a slot (tests, diagnostics). */
+export function passwordHashing(): { running: number; waiting: number } {
+  return { running: hashing, waiting: waiting.length };
+}
+
 export function hashPassword(plain: string): Promise<string> {
-  return argon2.hash(plain, ARGON2_OPTIONS);
+  return withHashSlot(() => argon2.hash(plain, ARGON2_OPTIONS));
 }
 
 /** False (never an exception) on a wrong password or a malformed hash. */
 export async function verifyPassword(hash: string, plain: string): Promise<boolean> {
   try {
-    return await argon2.verify(hash, plain);
+    return await withHashSlot(() => argon2.verify(hash, plain));
   } catch {
     return false;
   }

@@ -1,6 +1,8 @@
+import { stat } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
 import { createUserStore, hashPassword, verifyPassword } from '../src/index.js';
+import { CONCURRENT_HASHES, passwordHashing } from '../src/passwords.js';
 import { openMemoryDb } from './helpers.js';
 
 describe('password hashing', () => {
@@ -22,6 +24,22 @@ describe('password hashing', () => {
   it('treats a malformed hash as a mismatch instead of throwing', async () => {
     expect(await verifyPassword('not-a-hash', 'x')).toBe(false);
     expect(await verifyPassword('', 'x')).toBe(false);
+  });
+});
+
+describe('a crowd of password checks', () => {
+  it('takes at most CONCURRENT_HASHES pool threads, so file-system calls need not wait behind them', async () => {
+    expect(CONCURRENT_HASHES).toBe(Math.max(1, (Number(process.env.UV_THREADPOOL_SIZE) || 4) - 2));
+    const hash = await hashPassword('a password');
+    let checked = 0;
+    const checks = Array.from({ length: 24 }, () => verifyPassword(hash, 'a guess').then(() => void (checked += 1)));
+    expect(passwordHashing()).toEqual({ running: CONCURRENT_HASHES, waiting: 24 - CONCURRENT_HASHES });
+    // A stat asked for now runs on a free pool thread: it does not wait for the hashes queued before it.
+    await stat('.');
+    expect(checked).toBeLessThanOrEqual(CONCURRENT_HASHES);
+    await Promise.all(checks);
+    expect(checked).toBe(24);
+    expect(passwordHashing()).toEqual({ running: 0, waiting: 0 });
   });
 });
 
