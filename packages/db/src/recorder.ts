@@ -130,7 +130,7 @@ export function createSessionRecorder(db: Db, opts: RecorderOptions = {}) {
     opts.thread === true && handle.dialect === 'sqlite' && db.file !== ':memory:' && db.file !== ''
       ? new RecorderThread({ file: db.file, node }, report)
       : null;
-  /** Items posted to the thread and not written yet: they count against the queue's bounds. */
+  /** Items handed to the thread, or to PostgreSQL, and not written yet: they count against the queue's bounds. */
   let inFlight = 0;
 
   let queue: Item[] = [];
@@ -410,8 +410,15 @@ export function createSessionRecorder(db: Db, opts: RecorderOptions = {}) {
       notifyEvents();
       return writing;
     }
+    // Counted against the queue's bounds until written: a database that hangs (a held lock, a connection whose
+    // packets vanish) must not let batches pile up behind it without end.
+    inFlight += batch.length;
     writing = writing.then(async () => {
-      await writeBatch(batch);
+      try {
+        await writeBatch(batch);
+      } finally {
+        inFlight -= batch.length;
+      }
       notifyEvents();
     });
     return writing;

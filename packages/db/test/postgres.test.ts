@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { describe, expect, inject, it, onTestFinished } from 'vitest';
-import { closeDatabase, MigrationError, openPostgres, schemaVersion } from '../src/index.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { closeDatabase, createSessionRecorder, MigrationError, openPostgres, schemaVersion } from '../src/index.js';
 import { MIGRATIONS_FOLDER, POSTGRES_MIGRATIONS_FOLDER, readMigrations } from '../src/migrate.js';
 import { POSTGRES_SEARCH_VECTOR } from '../src/search/transcript-search.js';
 import { tempDir } from './helpers.js';
@@ -127,5 +128,37 @@ describe('PostgreSQL full-text search', () => {
       `EXPLAIN SELECT session_id FROM transcript_lines WHERE ${POSTGRES_SEARCH_VECTOR} @@ to_tsquery('simple', 'invoice')`,
     );
     expect(plan.rows.map((r) => r['QUERY PLAN']).join('\n')).toContain('transcript_lines_search_idx');
+  });
+});
+
+describe('the session recorder on PostgreSQL', () => {
+  it('counts batches being written against maxQueued: a database that hangs does not let the backlog grow', async () => {
+    const url = await emptyDatabase();
+    const db = await openPostgres(url);
+    onTestFinished(() => closeDatabase(db));
+    const recorder = createSessionRecorder(db, { flushIntervalMs: 60_000, maxBatch: 50, maxQueued: 100 });
+    recorder.sessionOpened({ id: 'slow', remoteAddress: '127.0.0.1', remotePort: 50_000, localAddress: '127.0.0.1', localPort: 2121, startedAt: 1_000, tls: false });
+    await recorder.flush();
+    // Another connection holds the lines' table: every write of the recorder waits (no error, no timeout).
+    const holder = new pg.Client({ connectionString: url });
+    await holder.connect();
+    onTestFinished(() => holder.end());
+    await holder.query('BEGIN');
+    await holder.query('LOCK TABLE transcript_lines IN ACCESS EXCLUSIVE MODE');
+    let seq = 0;
+    for (let round = 0; round < 10; round++) {
+      for (let i = 0; i < 50; i++) recorder.line({ sessionId: 'slow', seq: ++seq, at: seq, kind: 'reply', text: '200 ok' });
+      await sleep(20); // the full batch is handed on (early flush)
+    }
+    const stuck = recorder.stats();
+    expect(stuck.queued).toBeLessThanOrEqual(100);
+    expect(stuck.dropped).toBeGreaterThanOrEqual(400);
+    expect(stuck.queued + stuck.dropped).toBe(500);
+    await holder.query('ROLLBACK');
+    await recorder.flush();
+    const [{ n }] = await query<{ n: string }>(url, `SELECT count(*) AS n FROM transcript_lines WHERE session_id = 'slow'`);
+    expect(Number(n)).toBe(500 - stuck.dropped);
+    expect(recorder.stats()).toMatchObject({ queued: 0, dropped: stuck.dropped });
+    await recorder.close();
   });
 });
