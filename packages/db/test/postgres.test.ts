@@ -156,8 +156,8 @@ describe('the session recorder on PostgreSQL', () => {
     expect(stuck.queued + stuck.dropped).toBe(500);
     await holder.query('ROLLBACK');
     await recorder.flush();
-    const [{ n }] = await query<{ n: string }>(url, `SELECT count(*) AS n FROM transcript_lines WHERE session_id = 'slow'`);
-    expect(Number(n)).toBe(500 - stuck.dropped);
+    const rows = await query<{ n: string }>(url, `SELECT count(*) AS n FROM transcript_lines WHERE session_id = 'slow'`);
+    expect(Number(rows[0]?.n)).toBe(500 - stuck.dropped);
     expect(recorder.stats()).toMatchObject({ queued: 0, dropped: stuck.dropped });
     await recorder.close();
   });
