@@ -9,6 +9,7 @@
  */
 import type { BanRecord, ClusterBus, NodeBeat, NodeRecord, NodeStore, SessionRecorder, SessionStore, TranscriptStore } from '@ferry/db';
 import { createClusterBus, type BusMessage, type Db } from '@ferry/db';
+import { addressKey } from '@ferry/ftp-core';
 import { closeInterruptedSessions, INTERRUPTED_REASON } from './adapters/interrupted-sessions.js';
 
 /** What one node tells the others. */
@@ -150,14 +151,18 @@ export class Cluster {
    */
   readonly otherNodes = {
     sessionsOf: (username: string): number => this.#elsewhere.byUser.get(username) ?? 0,
-    sessionsFrom: (ip: string): number => this.#elsewhere.byAddress.get(ip) ?? 0,
+    sessionsFrom: (ip: string): number => this.#elsewhere.byAddress.get(addressKey(ip)) ?? 0,
   };
 
   async #count(): Promise<void> {
     if (this.#counting) return;
     this.#counting = true;
     try {
-      this.#elsewhere = await this.#opts.stores.sessions.openElsewhere(this.node);
+      const counted = await this.#opts.stores.sessions.openElsewhere(this.node);
+      // Per address as the engine counts them: an IPv6 client by its /64.
+      const byAddress = new Map<string, number>();
+      for (const [address, n] of counted.byAddress) byAddress.set(addressKey(address), (byAddress.get(addressKey(address)) ?? 0) + n);
+      this.#elsewhere = { byUser: counted.byUser, byAddress };
     } catch (err) {
       // Kept as last counted: the limits hold with what is known.
       this.#opts.log?.warn({ err }, 'Counting the other nodes’ sessions failed');

@@ -371,6 +371,34 @@ describe('access guard', () => {
   });
 });
 
+describe('access guard and IPv6', () => {
+  it('scores and bans an IPv6 client by its /64, and lifts the ban by it or any address in it', async () => {
+    const db = openDb(path.join(await tempDir('ferry-guard-v6-'), 'ferry.db'));
+    onTestFinished(() => closeDb(db));
+    const bans = createBanStore(db);
+    const now = 1_000_000;
+    // A ban stored by an exact IPv6 address (as before bans were by /64) still holds, and lifts by that address.
+    await bans.ban('2001:db8:9::7', 'older', 60_000, now);
+    const guard = await createAccessGuard({ bans, allowlist: ['2001:db8:ff::/48'], threshold: 3, now: () => now });
+    // Every guess from another address of one /64: the third bans the /64.
+    for (const address of ['2001:db8:1:2::a', '2001:db8:1:2:ffff::b', '2001:DB8:1:2:0:0:0:c']) guard.loginFailed(address, 'x', 'bad-password');
+    expect(guard.admit('2001:db8:1:2:1234::99')).toEqual({ ok: false, reason: 'address 2001:db8:1:2::/64 is banned after repeated failed logins' });
+    expect(guard.admit('2001:db8:1:3::a').ok).toBe(true); // the next /64
+    await guard.settled();
+    expect((await guard.list()).map((b) => b.address).sort()).toEqual(['2001:db8:1:2::/64', '2001:db8:9::7']);
+    expect(await guard.lift('2001:db8:1:2::55')).toBe(true); // any address in it lifts it
+    expect(guard.admit('2001:db8:1:2::a').ok).toBe(true);
+    for (let i = 0; i < 3; i++) guard.loginFailed(`2001:db8:1:2::${i + 1}`, 'x', 'bad-password');
+    expect(await guard.lift('2001:db8:1:2::/64')).toBe(true); // as listed
+    expect(guard.admit('2001:db8:9::7').ok).toBe(false);
+    expect(guard.admit('2001:db8:9::8').ok).toBe(true);
+    expect(await guard.lift('2001:db8:9::7')).toBe(true);
+    // The allow-list is by address: a /64 partly allowed is never banned for its allowed addresses.
+    for (let i = 0; i < 5; i++) guard.loginFailed('2001:db8:ff::1', 'x', 'bad-password');
+    expect(guard.admit('2001:db8:ff::1').ok).toBe(true);
+  });
+});
+
 describe('ban length', () => {
   it('doubles on every repeat offence up to 7 days, and stays there', async () => {
     const db = openDb(path.join(await tempDir('ferry-ban-cap-'), 'ferry.db'));

@@ -30,3 +30,19 @@ describe('brute-force defence over FTP', () => {
     ok.close();
   });
 });
+
+describe('an IPv6 ban through the API', () => {
+  it('is listed by its /64 and lifted by that name, escaped in the path', async () => {
+    const h = await startHarness({ bans: { threshold: 2 } });
+    const headers = await h.bearer();
+    h.services.guard.loginFailed('2001:db8:5:6::1', 'x', 'bad-password');
+    h.services.guard.loginFailed('2001:db8:5:6::2', 'x', 'bad-password');
+    await h.services.guard.settled();
+    const bans = (await h.app.inject({ method: 'GET', url: '/api/v1/bans', headers })).json();
+    expect(bans.items).toEqual([expect.objectContaining({ address: '2001:db8:5:6::/64', offences: 1 })]);
+    const lift = await h.app.inject({ method: 'DELETE', url: `/api/v1/bans/${encodeURIComponent('2001:db8:5:6::/64')}`, headers });
+    expect(lift.statusCode).toBe(204);
+    expect((await h.app.inject({ method: 'GET', url: '/api/v1/bans', headers })).json().items).toEqual([]);
+    expect(h.services.guard.admit('2001:db8:5:6::1').ok).toBe(true);
+  });
+});

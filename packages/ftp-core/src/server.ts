@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events';
 import { createServer, isIPv6, type Server, type Socket } from 'node:net';
 import { createRegistry } from './commands/registry.js';
 import { useNativeAddon } from './native-addon.js';
-import { normalizeIp } from './net/address.js';
+import { addressKey, normalizeIp } from './net/address.js';
 import { controlPeer, readProxyHeader, type ControlPeer, type ProxyHeaderError, type ProxyProtocolMode } from './net/proxy-protocol.js';
 import { choosePassiveAddress, PassiveAddressResolver, pasvReplyText, usableIpv4 } from './data-channel/passive-address.js';
 import { PassivePortPool } from './data-channel/port-pool.js';
@@ -334,9 +334,10 @@ export class FtpServer extends EventEmitter<FtpServerEvents> {
     let fromIp = this.options.otherNodes?.sessionsFrom(ip) ?? 0;
     let waiting = 0;
     let waitingFromIp = 0;
+    const key = addressKey(ip); // an IPv6 client counts by its /64
     for (const s of this.live.values()) {
       const beforeLogin = s.phase === 'awaitingUser' || s.phase === 'awaitingPass'; // not logged in, not closing
-      if (s.remoteAddress === ip) {
+      if (s.addressKey === key) {
         fromIp++;
         if (beforeLogin) waitingFromIp++;
       }
@@ -393,10 +394,16 @@ export class FtpServer extends EventEmitter<FtpServerEvents> {
 
   /**
    * Closes every session from `address` at once with 421 and `why` (a ban decided outside the engine): none
-   * keeps guessing passwords or transferring. Returns how many were closed.
+   * keeps guessing passwords or transferring. `address` may be an IPv6 /64 as addressKey names it
+   * (`2001:db8:1:2::/64`): every session from it. Returns how many were closed.
    */
   disconnectAddress(address: string, why: string): number {
-    const ip = normalizeIp(address);
+    const text = address.trim();
+    if (text.endsWith('/64')) {
+      const key = addressKey(text.slice(0, -3));
+      return this.closeWhere((s) => s.addressKey === key, 'banned', why);
+    }
+    const ip = normalizeIp(text);
     return this.closeWhere((s) => s.remoteAddress === ip, 'banned', why);
   }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  addressKey,
   createCidrMatcher,
   formatHostPort,
   hostOf,
@@ -92,5 +93,19 @@ describe('CIDR', () => {
     expect(inOffice('8.8.8.8')).toBe(false);
     expect(inOffice('not an ip')).toBe(false);
     expect(createCidrMatcher([])('10.0.0.1')).toBe(false);
+  });
+});
+
+describe('addressKey', () => {
+  it('is an IPv4 address itself, and an IPv6 address its /64 in RFC 5952 form', () => {
+    expect(addressKey('192.0.2.1')).toBe('192.0.2.1');
+    expect(addressKey('::ffff:192.0.2.1')).toBe('192.0.2.1');
+    expect(addressKey('2001:db8:1:2:3:4:5:6')).toBe('2001:db8:1:2::/64');
+    expect(addressKey('2001:0DB8:0000:0000:0000:0000:0000:0001')).toBe('2001:db8::/64');
+    expect(addressKey('[2001:db8:0:0:1::1]')).toBe('2001:db8::/64');
+    expect(addressKey('fe80::1%eth0')).toBe('fe80::/64');
+    expect(addressKey('64:ff9b::1.2.3.4')).toBe('64:ff9b::/64');
+    expect(addressKey('1:2:3:4::')).toBe('1:2:3:4::/64');
+    expect(addressKey('::1')).toBe('::1'); // loopback is this machine, not a network
   });
 });

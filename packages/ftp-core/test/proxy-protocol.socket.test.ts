@@ -113,6 +113,39 @@ describe('PROXY protocol from a trusted load balancer', () => {
     expect((await again.read()).text).toMatch(/^421 Too many connections from your address/);
   });
 
+  it('counts IPv6 clients by their /64: a fresh address for each connection does not get around the limit', async () => {
+    // At most 4 connections from one address, 2 of them waiting to log in.
+    const { t } = await server({ settings: { maxSessionsPerAddress: 4 } });
+    const from = (address: string, port: number) => viaBalancer(t.port, `PROXY TCP6 ${address} ::1 ${port} ${t.port}\r\n`);
+    const first = await from('2001:db8:1:2::10', 6001);
+    const second = await from('2001:db8:1:2:ffff::20', 6002);
+    expect((await first.read()).code).toBe(220);
+    expect((await second.read()).code).toBe(220);
+    const third = await from('2001:db8:1:2:abcd:1:2:3', 6003);
+    expect((await third.read()).text).toMatch(/^421 Too many connections from your address waiting to log in/);
+    // Logged in, they still count toward the 4 of the /64.
+    const logIn = async (c: RawClient) => {
+      expect((await c.send('USER alice')).code).toBe(331);
+      expect((await c.send('PASS secret')).code).toBe(230);
+    };
+    await logIn(first);
+    await logIn(second);
+    for (const [address, port] of [['2001:db8:1:2::30', 6004], ['2001:db8:1:2::40', 6005]] as const) {
+      const c = await from(address, port);
+      expect((await c.read()).code).toBe(220);
+      await logIn(c);
+    }
+    const fifth = await from('2001:db8:1:2::50', 6006);
+    expect((await fifth.read()).text).toMatch(/^421 Too many connections from your address \(at most 4\)/);
+    // Another /64 is another client.
+    const neighbour = await from('2001:db8:1:3::10', 6007);
+    expect((await neighbour.read()).code).toBe(220);
+    // A ban of the /64 closes every session from it, and only those.
+    expect(t.server.disconnectAddress('2001:db8:1:2::/64', 'Address 2001:db8:1:2::/64 is banned')).toBe(4);
+    expect((await first.read()).text).toMatch(/^421 Address 2001:db8:1:2::\/64 is banned/);
+    expect((await neighbour.send('NOOP')).code).toBe(200);
+  });
+
   it('reads a version 2 header and a TLS ClientHello sent with it in one write (implicit FTPS)', async () => {
     const { t, opened } = await server({ implicitTls: true });
     const raw = connect({ port: t.implicitTlsPort!, host: '127.0.0.1', localAddress: BALANCER });

@@ -5,10 +5,13 @@
  * password hash or a database query. A ban takes effect in memory at once, before the database has it. Failed logins are scored per address in a sliding window; past the threshold the address
  * is banned, for twice as long on every repeat offence (capped). Allow-listed networks are never banned.
  * Bans live in SQLite, so they survive restarts.
+ *
+ * An IPv6 client is scored and banned by its /64 (addressKey): one host usually holds a whole /64, and a guesser
+ * taking a fresh address every few tries would never reach the threshold. Such a ban reads `2001:db8:1:2::/64`.
  */
 import type { AuditOf, BanRecord, BanStore } from '@ferry/db';
 import type { AccessGuard, LoginFailure } from '@ferry/ftp-core';
-import { createCidrMatcher, normalizeAddress } from '../net/address.js';
+import { addressKey, createCidrMatcher, normalizeAddress } from '../net/address.js';
 
 export interface AccessGuardOptions {
   bans: BanStore;
@@ -90,13 +93,17 @@ export async function createAccessGuard(opts: AccessGuardOptions): Promise<BanGu
 
   return {
     admit(remoteAddress) {
-      const address = normalizeAddress(remoteAddress);
-      if (!banned(address) || allowed(address)) return { ok: true };
+      const exact = normalizeAddress(remoteAddress);
+      if (allowed(exact)) return { ok: true };
+      // A ban of the client's /64, or (stored before bans were by /64) of its address itself.
+      const key = addressKey(exact);
+      const address = banned(key) ? key : banned(exact) ? exact : null;
+      if (address === null) return { ok: true };
       return { ok: false, reason: `address ${address} is banned after repeated failed logins` };
     },
     loginFailed(remoteAddress: string, _username: string, _reason: LoginFailure) {
-      const address = normalizeAddress(remoteAddress);
-      if (allowed(address)) return;
+      if (allowed(normalizeAddress(remoteAddress))) return;
+      const address = addressKey(remoteAddress);
       const t = now();
       const recent = (failures.get(address) ?? []).filter((at) => at > t - windowMs);
       recent.push(t);
@@ -120,8 +127,10 @@ export async function createAccessGuard(opts: AccessGuardOptions): Promise<BanGu
       return await opts.bans.list(now());
     },
     async lift(address: string, audit?: AuditOf) {
-      const normalized = normalizeAddress(address);
       await writes;
+      // As listed (`2001:db8:1:2::/64`), or any address in it; else the address itself (a ban stored by address).
+      const key = banKey(address);
+      const normalized = (await opts.bans.get(key)) || active.has(key) ? key : normalizeAddress(address);
       const lifted = await opts.bans.lift(normalized, audit);
       active.delete(normalized);
       unstored.delete(normalized);
@@ -155,4 +164,10 @@ export async function createAccessGuard(opts: AccessGuardOptions): Promise<BanGu
       for (const [address, expiresAt] of provisional) active.set(address, expiresAt);
     },
   };
+}
+
+/** What a ban on `text` is kept under: an address's key (see addressKey), also when given as its /64. */
+function banKey(text: string): string {
+  const trimmed = text.trim();
+  return addressKey(trimmed.endsWith('/64') ? trimmed.slice(0, -3) : trimmed);
 }

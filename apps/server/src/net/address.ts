@@ -5,7 +5,7 @@
  */
 import { isIPv4 } from 'node:net';
 
-export { normalizeIp as normalizeAddress, parseCidr, createCidrMatcher, isNonPublicAddress, type Cidr } from '@ferry/ftp-core';
+export { addressKey, normalizeIp as normalizeAddress, parseCidr, createCidrMatcher, isNonPublicAddress, type Cidr } from '@ferry/ftp-core';
 
 const HOSTNAME = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 

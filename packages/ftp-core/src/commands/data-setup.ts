@@ -17,7 +17,7 @@ export async function preparePassive(session: Session): Promise<PassiveChannel> 
   const { ctx } = session;
   const policy = ctx.settings;
   const range = policy.passivePorts;
-  const owners = [`address ${session.remoteAddress}`, ...(session.account ? [`user ${session.account.username}`] : [])];
+  const owners = [`address ${session.addressKey}`, ...(session.account ? [`user ${session.account.username}`] : [])];
   const lease = session.takeParkedPassive(range, owners) ?? (await ctx.ports.lease(session.localAddress, range, owners));
   if (lease && 'overLimit' in lease) {
     const limit = leasesPerOwner(range);

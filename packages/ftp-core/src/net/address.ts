@@ -99,6 +99,33 @@ export function isPublicAddress(address: string): boolean {
   return isIP(normalizeIp(address)) !== 0 && !isNonPublicAddress(address);
 }
 
+/**
+ * What per-address limits and bans count by: an IPv4 address itself, and an IPv6 address's /64 (`2001:db8:1:2::/64`).
+ * One IPv6 host usually holds a whole /64, as a home or office router hands it out: counted by address, a client
+ * could take a fresh one for every connection and every few guesses, and no limit or ban would ever hold. (Devices
+ * behind one /64 share the limits, as devices behind one IPv4 NAT address do.)
+ */
+export function addressKey(address: string): string {
+  const ip = normalizeIp(address);
+  if (isIP(ip) !== 6 || isLoopback(ip)) return ip;
+  const groups = ipv6Groups(ip);
+  return `${canonicalIpv6(`${groups.slice(0, 4).join(':')}::`)}/64`;
+}
+
+/** RFC 5952's text of an IPv6 address (lower case, the longest run of zeros as `::`, no dotted tail). */
+function canonicalIpv6(ip: string): string {
+  return new URL(`http://[${ip}]`).hostname.slice(1, -1);
+}
+
+/** The eight groups of an IPv6 address, in hex. */
+function ipv6Groups(ip: string): string[] {
+  const [head = '', tail] = canonicalIpv6(ip).split('::');
+  const front = head === '' ? [] : head.split(':');
+  if (tail === undefined) return front;
+  const back = tail === '' ? [] : tail.split(':');
+  return [...front, ...Array<string>(8 - front.length - back.length).fill('0'), ...back];
+}
+
 /** Whether two addresses name the same host (IPv4-mapped and plain IPv4 are the same; ports ignored). */
 export function sameHost(a: string, b: string): boolean {
   return hostOf(a) === hostOf(b);

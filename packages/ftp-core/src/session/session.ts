@@ -16,7 +16,7 @@ import type {
   TransferDirection,
 } from '../events.js';
 import type { FtpAccount, FtpSettings } from '../ports.js';
-import { formatEndpoint } from '../net/address.js';
+import { addressKey, formatEndpoint } from '../net/address.js';
 import type { ControlPeer } from '../net/proxy-protocol.js';
 import type { DataChannel, DataProtection } from '../data-channel/data-channel.js';
 import type { PortLease } from '../data-channel/port-pool.js';
@@ -81,6 +81,8 @@ export class Session {
   readonly id = randomUUID();
   readonly startedAt = Date.now();
   readonly remoteAddress: string;
+  /** What per-address limits count this client by (its IPv6 /64; see addressKey). */
+  readonly addressKey: string;
   readonly remotePort: number;
   readonly localAddress: string;
   readonly localPort: number;
@@ -143,6 +145,7 @@ export class Session {
     // keep the one current at its start instead of a copy of its own.
     this.settings = ctx.settings;
     this.remoteAddress = opts.peer.remoteAddress;
+    this.addressKey = addressKey(this.remoteAddress);
     this.remotePort = opts.peer.remotePort;
     this.localAddress = opts.peer.localAddress;
     this.localPort = opts.peer.localPort;
