@@ -95,6 +95,17 @@ describe('client addresses and X-Forwarded-For (FERRY_TRUST_PROXY)', () => {
     expect(await auditedAddress(other.app, '203.0.113.9')).toBe('203.0.113.9');
   });
 
+  // @fastify/rate-limit keys IPv6 clients by their /64 itself (its ipv6Subnet), as the FTP side does: kept so by this test.
+  it('counts an IPv6 client by its /64: a fresh address for every guess gets no fresh login budget', async () => {
+    const { app } = await startHarness({ app: { loginRateLimit: { max: 3, timeWindowMs: 60_000 } } });
+    const codes: number[] = [];
+    for (const [i, address] of ['2001:db8:7:8::1', '2001:db8:7:8::2', '2001:db8:7:8:ffff::3', '2001:db8:7:8::4', '2001:db8:7:9::1'].entries()) {
+      const res = await app.inject({ method: 'POST', url: '/api/v1/auth/login', remoteAddress: address, payload: { ...ADMIN, password: `wrong-${i}` } });
+      codes.push(res.statusCode);
+    }
+    expect(codes).toEqual([401, 401, 401, 429, 401]); // the last from the next /64
+  });
+
   it('believes only what the proxies added: a client forging X-Forwarded-For gets no fresh login budget', async () => {
     // A proxy appends the address it saw to whatever the client sent: "<forged>, <client>".
     const forged = ['203.0.113.1', '203.0.113.2', '203.0.113.3', '203.0.113.4'].map((f) => `${f}, 198.51.100.7`);
