@@ -41,7 +41,7 @@ async function record(db: Db, sessions: Seeded[]): Promise<void> {
       tls: s.tls ?? false,
     });
     if (s.user) recorder.sessionUpdated({ id: s.id, username: s.user, tls: s.tls ?? false, clientSoftware: null });
-    s.lines.forEach((text, i) => {
+    for (const [i, text] of s.lines.entries()) {
       const line: LineInput = {
         sessionId: s.id,
         seq: i + 1,
@@ -50,8 +50,9 @@ async function record(db: Db, sessions: Seeded[]): Promise<void> {
         text,
       };
       recorder.line(line);
-      if (i % 1000 === 999) void recorder.flush(); // the queue drops lines past 10,000
-    });
+      // Lines queued and being written count against the queue's bound (10,000): past it they would be dropped.
+      if (i % 1000 === 999) await recorder.flush();
+    }
   }
   await recorder.close();
 }
