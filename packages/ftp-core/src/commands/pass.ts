@@ -78,7 +78,7 @@ async function failed(session: Session, username: string, reason: LoginFailure):
   session.event({ type: 'login-failed', username, reason }, `Login as ${username} failed (${reason})`);
   session.ctx.guard?.loginFailed(session.remoteAddress, username, reason); // may ban the address and close this session
   const count = session.countFailedLogin();
-  await new Promise((r) => setTimeout(r, FAILED_LOGIN_DELAY_MS));
+  await session.pause(FAILED_LOGIN_DELAY_MS);
   if (session.closing) return;
   if (count >= MAX_FAILED_LOGINS_PER_CONNECTION) {
     session.close(

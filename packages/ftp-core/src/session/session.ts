@@ -127,6 +127,8 @@ export class Session {
   private seq = 0;
   private closeReason: CloseReason | null = null;
   private finalized = false;
+  /** Pauses under way (see pause), ended early when the session closes. */
+  private pauses: Set<() => void> | null = null;
   private idleTimer: NodeJS.Timeout | null = null;
   private loginTimer: NodeJS.Timeout | null = null;
   /** Failed logins on this connection; past MAX_FAILED_LOGINS_PER_CONNECTION it is closed. */
@@ -496,10 +498,31 @@ export class Session {
     this.close('refused', reply(Reply.ServiceNotAvailable, 'PROXY protocol headers are accepted only from trusted load balancers'));
   }
 
+  /** Waits `ms`, or less when the session closes meanwhile (a pause must not hold back the session's end). */
+  pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.closing) return resolve();
+      const wake = (): void => {
+        clearTimeout(timer);
+        this.pauses?.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      (this.pauses ??= new Set()).add(wake);
+    });
+  }
+
+  private endPauses(): void {
+    const pauses = this.pauses;
+    this.pauses = null;
+    for (const wake of pauses ?? []) wake();
+  }
+
   close(reason: CloseReason, final?: FtpReply): void {
     if (this.closing) return;
     this.closeReason = reason;
     this.currentPhase = 'closing';
+    this.endPauses();
     if (final) this.send(final);
     this.clearTimers();
     this.transfer?.abort();
@@ -524,6 +547,7 @@ export class Session {
     const reason = this.closeReason ?? 'client-closed';
     this.closeReason = reason;
     this.currentPhase = 'closing';
+    this.endPauses();
     this.clearTimers();
     running?.abort();
     this.dataChannel?.close();
