@@ -16,8 +16,8 @@ export function passwordProblem(password: string): string | null {
   const lower = password.toLowerCase();
   // The list (400 KB of source) loads with the first password checked, not at start.
   common ??= new Set(
-    (createRequire(import.meta.url)('@zxcvbn-ts/language-common') as typeof ZxcvbnCommon).dictionary['passwords-common'].map(
-      (p) => p.toLowerCase(),
+    (createRequire(import.meta.url)('@zxcvbn-ts/language-common') as typeof ZxcvbnCommon).dictionary['passwords-common'].map((p) =>
+      p.toLowerCase(),
     ),
   );
   if (common.has(lower)) return 'is one of the most common passwords; choose one that is harder to guess';

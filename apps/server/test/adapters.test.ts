@@ -381,8 +381,12 @@ describe('access guard and IPv6', () => {
     await bans.ban('2001:db8:9::7', 'older', 60_000, now);
     const guard = await createAccessGuard({ bans, allowlist: ['2001:db8:ff::/48'], threshold: 3, now: () => now });
     // Every guess from another address of one /64: the third bans the /64.
-    for (const address of ['2001:db8:1:2::a', '2001:db8:1:2:ffff::b', '2001:DB8:1:2:0:0:0:c']) guard.loginFailed(address, 'x', 'bad-password');
-    expect(guard.admit('2001:db8:1:2:1234::99')).toEqual({ ok: false, reason: 'address 2001:db8:1:2::/64 is banned after repeated failed logins' });
+    for (const address of ['2001:db8:1:2::a', '2001:db8:1:2:ffff::b', '2001:DB8:1:2:0:0:0:c'])
+      guard.loginFailed(address, 'x', 'bad-password');
+    expect(guard.admit('2001:db8:1:2:1234::99')).toEqual({
+      ok: false,
+      reason: 'address 2001:db8:1:2::/64 is banned after repeated failed logins',
+    });
     expect(guard.admit('2001:db8:1:3::a').ok).toBe(true); // the next /64
     await guard.settled();
     expect((await guard.list()).map((b) => b.address).sort()).toEqual(['2001:db8:1:2::/64', '2001:db8:9::7']);

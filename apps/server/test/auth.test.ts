@@ -99,8 +99,19 @@ describe('client addresses and X-Forwarded-For (FERRY_TRUST_PROXY)', () => {
   it('counts an IPv6 client by its /64: a fresh address for every guess gets no fresh login budget', async () => {
     const { app } = await startHarness({ app: { loginRateLimit: { max: 3, timeWindowMs: 60_000 } } });
     const codes: number[] = [];
-    for (const [i, address] of ['2001:db8:7:8::1', '2001:db8:7:8::2', '2001:db8:7:8:ffff::3', '2001:db8:7:8::4', '2001:db8:7:9::1'].entries()) {
-      const res = await app.inject({ method: 'POST', url: '/api/v1/auth/login', remoteAddress: address, payload: { ...ADMIN, password: `wrong-${i}` } });
+    for (const [i, address] of [
+      '2001:db8:7:8::1',
+      '2001:db8:7:8::2',
+      '2001:db8:7:8:ffff::3',
+      '2001:db8:7:8::4',
+      '2001:db8:7:9::1',
+    ].entries()) {
+      const res = await app.inject({
+        method: 'POST',
+        url: '/api/v1/auth/login',
+        remoteAddress: address,
+        payload: { ...ADMIN, password: `wrong-${i}` },
+      });
       codes.push(res.statusCode);
     }
     expect(codes).toEqual([401, 401, 401, 429, 401]); // the last from the next /64

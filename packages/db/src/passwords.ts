@@ -32,7 +32,8 @@ async function withHashSlot<T>(work: () => Promise<T>): Promise<T> {
     return await work();
   } finally {
     const next = waiting.shift();
-    if (next) next(); // the slot passes on
+    // The slot passes on to the next waiting check, or is given back.
+    if (next) next();
     else hashing -= 1;
   }
 }

@@ -137,7 +137,15 @@ describe('the session recorder on PostgreSQL', () => {
     const db = await openPostgres(url);
     onTestFinished(() => closeDatabase(db));
     const recorder = createSessionRecorder(db, { flushIntervalMs: 60_000, maxBatch: 50, maxQueued: 100 });
-    recorder.sessionOpened({ id: 'slow', remoteAddress: '127.0.0.1', remotePort: 50_000, localAddress: '127.0.0.1', localPort: 2121, startedAt: 1_000, tls: false });
+    recorder.sessionOpened({
+      id: 'slow',
+      remoteAddress: '127.0.0.1',
+      remotePort: 50_000,
+      localAddress: '127.0.0.1',
+      localPort: 2121,
+      startedAt: 1_000,
+      tls: false,
+    });
     await recorder.flush();
     // Another connection holds the lines' table: every write of the recorder waits (no error, no timeout).
     const holder = new pg.Client({ connectionString: url });

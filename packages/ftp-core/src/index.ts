@@ -12,7 +12,16 @@ export { Reply, formatReply } from './reply.js';
 export type { FtpReply, ReplyCode } from './reply.js';
 export * from './ports.js';
 export * from './events.js';
-export { addressKey, createCidrMatcher, formatHostPort, hostOf, isNonPublicAddress, normalizeIp, parseCidr, type Cidr } from './net/address.js';
+export {
+  addressKey,
+  createCidrMatcher,
+  formatHostPort,
+  hostOf,
+  isNonPublicAddress,
+  normalizeIp,
+  parseCidr,
+  type Cidr,
+} from './net/address.js';
 export { PROXY_PROTOCOL_MODES, parseProxyHeader, type ProxyProtocolMode } from './net/proxy-protocol.js';
 // The transcript doctor is the subpath export '@ferry/ftp-core/diagnosis'.
 export { transcriptSeverity, TRANSCRIPT_SEVERITIES, type TranscriptSeverity, type SeverityInput } from './transcript-severity.js';

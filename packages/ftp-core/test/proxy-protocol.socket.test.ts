@@ -130,7 +130,10 @@ describe('PROXY protocol from a trusted load balancer', () => {
     };
     await logIn(first);
     await logIn(second);
-    for (const [address, port] of [['2001:db8:1:2::30', 6004], ['2001:db8:1:2::40', 6005]] as const) {
+    for (const [address, port] of [
+      ['2001:db8:1:2::30', 6004],
+      ['2001:db8:1:2::40', 6005],
+    ] as const) {
       const c = await from(address, port);
       expect((await c.read()).code).toBe(220);
       await logIn(c);

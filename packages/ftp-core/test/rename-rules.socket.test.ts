@@ -28,7 +28,8 @@ beforeAll(async () => {
       },
     },
   });
-  for (const folder of ['templates', 'hr', 'projects/archive', 'plain/inner', 'incoming']) await mkdir(join(t.home, folder), { recursive: true });
+  for (const folder of ['templates', 'hr', 'projects/archive', 'plain/inner', 'incoming'])
+    await mkdir(join(t.home, folder), { recursive: true });
   await writeFile(join(t.home, 'templates', 'contract.docx'), 'the template');
   await writeFile(join(t.home, 'hr', 'salaries.xlsx'), 'private');
   await writeFile(join(t.home, 'projects', 'archive', 'old.zip'), 'kept');
@@ -53,7 +54,9 @@ describe('renaming folders that rules are attached to', () => {
     ] as const) {
       const before = denied().length;
       expect((await c.send(`RNFR ${from}`)).text, from).toBe(`550 ${from.startsWith('/') ? from : '/projects'}: Permission denied`);
-      expect(denied().slice(before), from).toEqual([{ type: 'permission-denied', path: from.startsWith('/') ? from : '/projects', permission: 'rename', rule }]);
+      expect(denied().slice(before), from).toEqual([
+        { type: 'permission-denied', path: from.startsWith('/') ? from : '/projects', permission: 'rename', rule },
+      ]);
     }
     expect(await readFile(join(t.home, 'templates', 'contract.docx'), 'utf8')).toBe('the template');
     expect(await readFile(join(t.home, 'hr', 'salaries.xlsx'), 'utf8')).toBe('private');

@@ -334,9 +334,14 @@ describe('TLS policies', () => {
       expect(feat.lines).toContain(' AUTH TLS');
       // Each such USER is a failed login (and a login.failed event): the third on one connection closes it.
       expect((await plain.send('USER bob')).code).toBe(530);
-      expect(await plain.send('USER carol')).toMatchObject({ code: 421, text: '421 3 failed logins on this connection: closing control connection' });
+      expect(await plain.send('USER carol')).toMatchObject({
+        code: 421,
+        text: '421 3 failed logins on this connection: closing control connection',
+      });
       await plain.waitClosed();
-      expect(t.transcript.filter((l) => l.event?.type === 'login-failed' && l.event.reason === 'tls-required').length).toBeGreaterThanOrEqual(3);
+      expect(
+        t.transcript.filter((l) => l.event?.type === 'login-failed' && l.event.reason === 'tls-required').length,
+      ).toBeGreaterThanOrEqual(3);
       plain.close();
       const { c } = await secureControl(t.port);
       await c.send('PBSZ 0');

@@ -94,7 +94,14 @@ describe('temporary upload names are reserved', () => {
     expect((await c.send('RNTO .big.bin.ferry-upload-x')).code).toBe(553);
     expect((await c.send('MKD .d.ferry-upload-1')).code).toBe(553);
     expect((await c.send('MKD .d.ferry-upload-1/inner')).code).toBe(553);
-    for (const command of [`RETR ${planted}`, `DELE ${planted}`, `SIZE ${planted}`, `MFMT 20000101000000 ${planted}`, `RNFR ${planted}`, `CWD ${planted}`]) {
+    for (const command of [
+      `RETR ${planted}`,
+      `DELE ${planted}`,
+      `SIZE ${planted}`,
+      `MFMT 20000101000000 ${planted}`,
+      `RNFR ${planted}`,
+      `CWD ${planted}`,
+    ]) {
       expect((await c.send(command)).code, command).toBe(553);
     }
     expect((await readdir(t.home)).sort()).toEqual([planted, 'big.bin']);

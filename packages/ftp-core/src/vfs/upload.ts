@@ -197,7 +197,13 @@ async function moveIntoPlaceIfFree(temp: string, disk: string, vpath: string): P
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EEXIST') throw new VfsError('permission-denied', vpath);
     if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') throw err;
-    if (await fsp.lstat(disk).then(() => true, () => false)) throw new VfsError('permission-denied', vpath);
+    if (
+      await fsp.lstat(disk).then(
+        () => true,
+        () => false,
+      )
+    )
+      throw new VfsError('permission-denied', vpath);
     await fsp.rename(temp, disk);
     return null;
   }
