@@ -6,7 +6,7 @@
 import * as fsp from 'node:fs/promises';
 import { Transform, type TransformCallback } from 'node:stream';
 import { VfsError } from '../errors.js';
-import { isUploadTempName } from '../vfs/upload.js';
+import { isUploadTempName } from '../vfs/virtual-path.js';
 
 export interface Usage {
   bytes: number;

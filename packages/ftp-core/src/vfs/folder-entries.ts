@@ -7,8 +7,8 @@ import * as fsp from 'node:fs/promises';
 import type { FsArea } from './areas.js';
 import type { ListEntry } from './list-format.js';
 import { readFolderOnWorker, statFolderBatch, type EntryStats, type FolderBatch } from './stat-workers.js';
-import { isStaleUploadTemp, isUploadTempName } from './upload.js';
-import { baseName, isInsideRoot } from './virtual-path.js';
+import { isStaleUploadTemp } from './upload.js';
+import { baseName, isInsideRoot, isUploadTempName } from './virtual-path.js';
 
 /** Entries read and stat'ed together in a listing. */
 const LIST_BATCH = 512;

@@ -18,7 +18,7 @@ import { close as closeFd } from 'node:fs';
 import { VfsError, fromFsError } from '../errors.js';
 import { finishUploadNatively, type CreatedUploadFile } from '../native-addon.js';
 import { descriptorPath } from './descriptor.js';
-import { isInsideRoot, isUploadTempName, TEMP_MARK } from './virtual-path.js';
+import { isInsideRoot, TEMP_MARK } from './virtual-path.js';
 import { fileSink, type FileSink, type SinkFile } from './file-sink.js';
 
 export type UploadMode = 'replace' | 'append' | 'resume';
@@ -52,8 +52,6 @@ const liveTemps = new Set<string>();
 export function isStaleUploadTemp(diskPath: string, mtimeMs: number): boolean {
   return mtimeMs < LOADED_AT && !liveTemps.has(diskPath);
 }
-
-export { isUploadTempName };
 
 /** The hidden name an upload writes before its rename: 48 random bits (randomUUID draws from a cached pool, no system call each). */
 export function uploadTempName(targetName: string): string {
